@@ -1,0 +1,35 @@
+# Two commands on a fresh machine with Python 3.11+:  make demo  ·  make test
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint bench clean browser-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## build the synthetic city and serve it at http://127.0.0.1:8000
+	$(VENV)/bin/shuzhi demo
+
+test: $(STAMP)  ## the whole suite (PostgreSQL too when SHUZHI_TEST_PG_URL is set)
+	$(VENV)/bin/pytest -q
+
+test-fast: $(STAMP)  ## skip slow tests (browsers, subprocesses, many writers)
+	$(VENV)/bin/pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/classify.py
+	$(PY) benchmarks/exchange.py
+	$(PY) benchmarks/ledger.py
+
+clean:
+	rm -rf $(VENV) shuzhi-data .pytest_cache

@@ -1,0 +1,166 @@
+"""Validated shapes of catalog input and output (pydantic), shared by the API and the CLI."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from shuzhi.catalog import vocab
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _in_vocab(name: str, value: str | None) -> str | None:
+    if value is not None and value not in vocab.codes(name):
+        allowed = ", ".join(f"{c} ({vocab.label(name, c)})" for c in vocab.codes(name))
+        raise ValueError(f"取值须为 {allowed} / must be one of the codes listed")
+    return value
+
+
+class FieldIn(BaseModel):
+    name: Text200
+    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = "VARCHAR"
+    description: str | None = None
+    standard_element: str | None = None
+
+
+class _VocabChecked(BaseModel):
+    """Checks every attribute that takes a code from a controlled vocabulary."""
+
+    @field_validator("theme", "update_frequency", "share_type", "open_type", check_fields=False)
+    @classmethod
+    def _vocab(cls, v, info):
+        return _in_vocab(info.field_name, v)
+
+
+class DatasetIn(_VocabChecked):
+    """What a steward fills in to register a data resource."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    identifier: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,99}$")]
+    title_zh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    title_en: str | None = None
+    description: str = ""
+    department: str = Field(description="提供部门代码 (provider department code)")
+    theme: str
+    keywords: list[str] = Field(default_factory=list)
+    update_frequency: str = "irregular"
+    share_type: str = "conditional"
+    share_basis: str | None = None
+    open_type: str = "none"
+    open_basis: str | None = None
+    licence: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    temporal_start: date | None = None
+    temporal_end: date | None = None
+    spatial: str | None = None
+    fields: list[FieldIn] = Field(default_factory=list)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v):
+        return [k.strip() for k in v if k and k.strip()]
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_fields(cls, v):
+        seen = set()
+        for f in v:
+            if f.name.lower() in seen:
+                raise ValueError(f"字段名重复 (duplicate field name {f.name!r})")
+            seen.add(f.name.lower())
+        return v
+
+    @model_validator(mode="after")
+    def _rules(self):
+        if self.share_type == "none" and not (self.share_basis or "").strip():
+            raise ValueError("不予共享须注明法律或政策依据 (share_basis is required when share_type is 'none')")
+        if self.temporal_start and self.temporal_end and self.temporal_start > self.temporal_end:
+            raise ValueError("时间范围起点晚于终点 (temporal_start is after temporal_end)")
+        return self
+
+
+class DatasetPatch(_VocabChecked):
+    """A partial update; unspecified attributes stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title_zh: str | None = None
+    title_en: str | None = None
+    description: str | None = None
+    theme: str | None = None
+    keywords: list[str] | None = None
+    update_frequency: str | None = None
+    share_type: str | None = None
+    share_basis: str | None = None
+    open_type: str | None = None
+    open_basis: str | None = None
+    licence: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    temporal_start: date | None = None
+    temporal_end: date | None = None
+    spatial: str | None = None
+    fields: list[FieldIn] | None = None
+
+
+
+class FieldOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    type: str
+    description: str | None
+    standard_element: str | None
+    position: int
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    number: int
+    source: str
+    source_format: str
+    encoding: str | None
+    row_count: int
+    byte_size: int
+    sha256: str
+    schema_: list[dict] = Field(alias="schema", serialization_alias="schema")
+    profile: dict
+    drift: dict | None
+    created_at: datetime
+
+
+class DatasetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    identifier: str
+    title_zh: str
+    title_en: str | None
+    description: str
+    department: str
+    department_name: str
+    theme: str
+    keywords: list[str]
+    update_frequency: str
+    share_type: str
+    share_basis: str | None
+    open_type: str
+    open_basis: str | None
+    security_grade: str | None
+    data_class: str | None
+    licence: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    temporal_start: date | None
+    temporal_end: date | None
+    spatial: str | None
+    fields: list[FieldOut]
+    latest_version: int | None
+    created_at: datetime
+    updated_at: datetime

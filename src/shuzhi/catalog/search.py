@@ -1,0 +1,161 @@
+"""Chinese full-text search over the catalog, through the database's own full-text index."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import jieba
+import yaml
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from shuzhi.catalog.models import Dataset, DatasetSearchDoc, DatasetVersion
+
+jieba.setLogLevel(60)
+_WORD = re.compile(r"[\w\u4e00-\u9fff]+")
+FACETS = ("department", "theme", "share_type", "open_type", "security_grade", "format")
+
+
+@lru_cache(maxsize=1)
+def _synonym_groups() -> list[list[str]]:
+    text_ = resources.files("shuzhi.catalog").joinpath("synonyms.yaml").read_text("utf-8")
+    groups = yaml.safe_load(text_)
+    for g in groups:
+        for term in g:
+            jieba.add_word(term)
+    return groups
+
+
+def segment(text_: str) -> list[str]:
+    """Tokens of a text for indexing and querying: jieba's search mode, lower-cased, no punctuation."""
+    _synonym_groups()
+    out = []
+    for tok in jieba.cut_for_search(text_ or ""):
+        tok = tok.strip().lower()
+        if tok and _WORD.fullmatch(tok):
+            out.append(tok)
+    return out
+
+
+def _with_synonyms(raw: str, tokens: list[str]) -> list[str]:
+    extra = []
+    for group in _synonym_groups():
+        if any(term in raw for term in group):
+            extra.extend(t.lower() for t in group)
+    return tokens + extra
+
+
+def document_text(ds: Dataset) -> str:
+    parts: list[str] = [ds.identifier, ds.title_zh, ds.title_en or "", ds.description or ""]
+    parts += list(ds.keywords or [])
+    for f in ds.fields:
+        parts += [f.name, f.description or ""]
+    return "\n".join(parts)
+
+
+def index_dataset(session: Session, ds: Dataset) -> None:
+    """Write the dataset's segmented search text; the index (FTS5 triggers / GIN) follows."""
+    raw = document_text(ds)
+    tokens = " ".join(_with_synonyms(raw, segment(raw)))
+    doc = session.get(DatasetSearchDoc, ds.id)
+    if doc is None:
+        session.add(DatasetSearchDoc(dataset_id=ds.id, tokens=tokens))
+    else:
+        doc.tokens = tokens
+    session.flush()
+
+
+def _query_tokens(q: str) -> list[str]:
+    # Documents are indexed in jieba's search mode (whole words and their dictionary parts), so
+    # the same segmentation of the query, AND-ed, finds a word inside a longer compound title.
+    return list(dict.fromkeys(segment(q)))
+
+
+def _match_ids(session: Session, tokens: list[str]):
+    """A subquery of dataset ids whose search text holds every token."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        expr = " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+        return text("SELECT rowid AS dataset_id FROM dataset_fts WHERE dataset_fts MATCH :q").bindparams(
+            q=expr
+        ).columns(dataset_id=DatasetSearchDoc.dataset_id.type)
+    tsq = " & ".join("'" + t.replace("'", "''") + "'" for t in tokens)
+    return select(DatasetSearchDoc.dataset_id).where(
+        func.to_tsvector("simple", DatasetSearchDoc.tokens).op("@@")(func.to_tsquery("simple", tsq))
+    )
+
+
+@dataclass
+class SearchResult:
+    total: int
+    datasets: list[Dataset]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _latest_format():
+    latest = (
+        select(DatasetVersion.dataset_id, func.max(DatasetVersion.number).label("n"))
+        .group_by(DatasetVersion.dataset_id)
+        .subquery()
+    )
+    fmt = (
+        select(DatasetVersion.dataset_id, DatasetVersion.source_format.label("format"))
+        .join(latest, (latest.c.dataset_id == DatasetVersion.dataset_id) & (latest.c.n == DatasetVersion.number))
+        .subquery()
+    )
+    return fmt
+
+
+def search(
+    session: Session,
+    q: str = "",
+    *,
+    filters: dict[str, Iterable[str]] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResult:
+    """Datasets matching a query and facet filters, with facet counts over the matches."""
+    from shuzhi.orgs.models import Department
+
+    fmt = _latest_format()
+    base = select(Dataset.id).join(Department, Department.id == Dataset.department_id).outerjoin(
+        fmt, fmt.c.dataset_id == Dataset.id
+    )
+    tokens = _query_tokens(q or "")
+    if tokens:
+        ids = _match_ids(session, tokens).subquery()
+        base = base.where(Dataset.id.in_(select(ids.c.dataset_id)))
+    columns = {
+        "department": Department.code,
+        "theme": Dataset.theme,
+        "share_type": Dataset.share_type,
+        "open_type": Dataset.open_type,
+        "security_grade": Dataset.security_grade,
+        "format": fmt.c.format,
+    }
+    for name, values in (filters or {}).items():
+        values = [v for v in values if v]
+        if name in columns and values:
+            base = base.where(columns[name].in_(values))
+    matched = base.subquery()
+    total = session.scalar(select(func.count()).select_from(matched)) or 0
+    facets: dict[str, dict[str, int]] = {}
+    for name, col in columns.items():
+        q_f = (
+            select(col, func.count())
+            .select_from(Dataset)
+            .join(Department, Department.id == Dataset.department_id)
+            .outerjoin(fmt, fmt.c.dataset_id == Dataset.id)
+            .where(Dataset.id.in_(select(matched.c.id)))
+            .group_by(col)
+        )
+        facets[name] = {(k if k is not None else ""): n for k, n in session.execute(q_f)}
+    page = session.scalars(
+        select(Dataset).where(Dataset.id.in_(select(matched.c.id))).order_by(Dataset.identifier)
+        .limit(limit).offset(offset)
+    ).all()
+    return SearchResult(total=total, datasets=list(page), facets=facets)

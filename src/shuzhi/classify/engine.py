@@ -1,0 +1,337 @@
+"""The column scanner: runs every detector over whole Arrow columns in DuckDB and decides each column's category."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shuzhi.classify import lexicon as lx
+from shuzhi.classify.detectors import Detector, resolve_group_check
+from shuzhi.classify.hints import NameHints
+from shuzhi.classify.sqlfuncs import connect
+
+NONE = "none"
+UNKNOWN = "unknown"
+MAX_CELL = 1024
+"""Characters of a cell the detectors look at; longer cells are cut (a huge cell cannot stall a scan)."""
+LONG_TEXT = 1000
+GROUP_CAP = 5000
+"""Distinct keys a Python validator sees at most; beyond that its pass rate is extrapolated."""
+HINT_BONUS = 0.25
+_FACILITY_CONTEXT = re.compile(r"设施|场所|场馆|地名|景点|企业|公司|机构|学校|医院|facilit|place|venue|compan|school|hospital", re.I)
+_MOJIBAKE = r"\x{FFFD}|ï¿½|Ã[\x{80}-\x{BF}]|â€"
+
+
+@dataclass
+class ColumnResult:
+    """One column's decision and why."""
+
+    name: str
+    type: str
+    category: str
+    confidence: float
+    detector: str | None = None
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def sensitive(self) -> bool:
+        return self.category not in (NONE, UNKNOWN)
+
+
+@dataclass
+class _Stats:
+    detector: Detector
+    matched: int = 0
+    valid: int = 0
+    minors: int = 0
+
+
+def mask(value: str) -> str:
+    """A masked example for evidence: enough shape to recognise the kind, never the value."""
+    value = value[:40]
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return (local[:1] + "***@" + domain) if local else "***@" + domain
+    n = len(value)
+    if n <= 2:
+        return value[:1] + "*" * (n - 1)
+    if n <= 6:
+        return value[0] + "*" * (n - 1)
+    keep = max(1, min(4, n // 5))
+    return value[:keep] + "*" * (n - 2 * keep) + value[-keep:]
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sample_indices(rows: int, sample_rows: int | None) -> np.ndarray | None:
+    """Evenly spaced rows over the whole column (deterministic); None when the whole column is read."""
+    if not sample_rows or rows <= sample_rows:
+        return None
+    return np.unique(np.linspace(0, rows - 1, sample_rows).astype(np.int64))
+
+
+def as_text(column: pa.ChunkedArray | pa.Array) -> tuple[pa.ChunkedArray | None, str | None]:
+    """The column as UTF-8 text for the detectors, or None and the reason it cannot be judged."""
+    col = column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col, t = pc.cast(col, t.value_type), t.value_type
+    if pa.types.is_null(t) or col.null_count == len(col):
+        return None, "全部为空值 all values are null"
+    if pa.types.is_boolean(t):
+        return None, "布尔值 boolean values"
+    if pa.types.is_nested(t) or pa.types.is_union(t):
+        return None, f"嵌套类型 nested type {t}"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        try:
+            return pc.cast(col, pa.string()), None
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None, "二进制或非UTF-8数据 binary data, not UTF-8 text"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pc.cast(col, pa.string()), None
+    try:
+        return pc.cast(col, pa.string()), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None, f"无法转为文本的类型 type {t} cannot be read as text"
+
+
+def column_from_values(values: list) -> tuple[pa.Array, str | None]:
+    """Arrow array from Python values; mixed types become text and are reported."""
+    kinds = sorted({type(v).__name__ for v in values if v is not None})
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        arr = pa.array([None if v is None else repr(v) if isinstance(v, bytes) else str(v) for v in values])
+        return arr, f"混合类型 mixed types: {', '.join(kinds)}"
+    return arr, None
+
+
+@dataclass
+class _Features:
+    non_null: int
+    distinct: int
+    top_share: float
+    lengths: np.ndarray
+    numeric_share: float
+    mojibake_share: float
+    long_share: float
+    values: pa.Array
+
+
+def _features(text: pa.ChunkedArray) -> _Features:
+    arr = text.combine_chunks().drop_null()
+    trimmed = pc.utf8_trim_whitespace(arr)
+    keep = pc.invert(pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(lx.PLACEHOLDERS)))
+    vals = trimmed.filter(keep)
+    n = len(vals)
+    if n == 0:
+        return _Features(0, 0, 0.0, np.zeros(0), 0.0, 0.0, 0.0, vals)
+    counts = pc.value_counts(vals).field("counts").to_numpy()
+    lengths = pc.utf8_length(vals).to_numpy(zero_copy_only=False)
+
+    def share(mask) -> float:
+        return float(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0) / n
+
+    return _Features(
+        non_null=n,
+        distinct=len(counts),
+        top_share=float(counts.max()) / n,
+        lengths=lengths,
+        numeric_share=share(pc.match_substring_regex(vals, r"^[-+]?\d+(\.\d+)?$")),
+        mojibake_share=share(pc.match_substring_regex(vals, _MOJIBAKE)),
+        long_share=float((lengths > LONG_TEXT).mean()),
+        values=vals,
+    )
+
+
+class Scanner:
+    """Scans Arrow tables column by column with one detector set and one set of name hints."""
+
+    def __init__(self, detectors: list[Detector], hints: NameHints | None = None, *,
+                 sample_rows: int | None = 10_000, full: bool = False) -> None:
+        self.detectors = detectors
+        self.hints = hints or NameHints()
+        self.sample_rows = sample_rows
+        self.full = full
+        self.con = connect()
+        self._checks = {d.group_check: resolve_group_check(d.group_check) for d in detectors if d.group_check}
+
+    # -- public -------------------------------------------------------------------------------------
+    def scan(self, table: pa.Table, context: str = "") -> list[ColumnResult]:
+        idx = sample_indices(table.num_rows, self.sample_rows)
+        sample = table if idx is None else table.take(pa.array(idx))
+        return [
+            self.scan_column(name, table.column(name), sample.column(name), table.num_rows, context)
+            for name in table.column_names
+        ]
+
+    def scan_column(self, name: str, column: pa.ChunkedArray, sample: pa.ChunkedArray, rows: int,
+                    context: str = "") -> ColumnResult:
+        ctype = str(column.type)
+        text, reason = as_text(sample)
+        if text is None:
+            return self._unreadable(name, ctype, rows, reason)
+        feats = _features(text)
+        base = {"rows": rows, "sampled_rows": len(sample), "non_null": feats.non_null,
+                "distinct_in_sample": feats.distinct, "top_share": round(feats.top_share, 4)}
+        if feats.non_null == 0:
+            return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={
+                **base, "reason": "只有空值或占位符 only nulls or placeholders"})
+        if feats.mojibake_share >= 0.3:
+            return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={
+                **base, "reason": "非UTF-8残留（乱码）non-UTF-8 leftovers (mojibake)"})
+        if feats.long_share >= 0.5:
+            return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={
+                **base, "reason": "长文本，不能按列判定 long free text, not judged column-wise"})
+
+        hints = {d.name: self._hint(name, d, context) for d in self.detectors}
+        cands = [d for d in self.detectors if self._applicable(d, feats, hints[d.name])]
+        stats, scanned, non_null = self._count(feats.values, cands), len(sample), feats.non_null
+        if self.full and rows > len(sample):
+            # Full scan: recount every value with the detectors the sample left in the race.
+            keep = [s.detector for s in stats.values() if s.matched / feats.non_null >= 0.2]
+            full_text, _ = as_text(column)
+            full_vals = _prepared(full_text)
+            stats = self._count(full_vals, keep) if keep else {}
+            non_null, scanned = self._non_null(full_vals), rows
+        result = self._decide(name, ctype, feats, stats, non_null, hints)
+        result.evidence = {**base, "scanned_values": scanned, "full_scan": scanned == rows, **result.evidence}
+        if result.detector and result.sensitive:
+            result.evidence["examples"] = self._examples(feats.values, stats[result.detector].detector)
+        elif not result.sensitive and reason is None and 0.2 <= feats.numeric_share <= 0.8 and not stats:
+            result.category, result.confidence = UNKNOWN, 0.0
+            result.evidence["reason"] = "混合类型（数字与文本）mixed types (numbers and text)"
+        return result
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _hint(self, column: str, det: Detector, context: str) -> str | None:
+        hint = self.hints.hint_for(column, det.category, det.hints)
+        if hint == "name" and det.category == "person_name" and _FACILITY_CONTEXT.search(context or ""):
+            return None  # "name" in a dataset of facilities or firms names things, not people
+        return hint
+
+    @staticmethod
+    def _applicable(det: Detector, feats: _Features, hint: str | None) -> bool:
+        if det.requires_hint and not hint:
+            return False
+        lengths = feats.lengths
+        fits = ((lengths >= det.min_len) & (lengths <= min(det.max_len, MAX_CELL))).mean()
+        return bool(fits >= min(det.min_share_hinted, det.min_share) * 0.9)
+
+    def _count(self, values: pa.Array | pa.ChunkedArray, dets: list[Detector]) -> dict[str, _Stats]:
+        if not dets:
+            return {}
+        view = pa.table({"v": values})
+        self.con.register("vals", view)
+        try:
+            row = self.con.execute(_count_sql(dets)).fetchone()
+            stats = {}
+            for i, det in enumerate(dets):
+                s = _Stats(det, matched=row[3 * i], valid=row[3 * i + 1], minors=row[3 * i + 2])
+                if det.group_check and s.valid:
+                    s.valid, s.minors = self._group_valid(det, s)
+                stats[det.name] = s
+            return stats
+        finally:
+            self.con.unregister("vals")
+
+    def _group_valid(self, det: Detector, s: _Stats) -> tuple[int, int]:
+        check = self._checks[det.group_check]
+        sql = (f"SELECT {det.group_key} AS k, count(*) AS c FROM vals WHERE {_match(det)} AND {det.check or 'true'}"
+               f" GROUP BY 1 ORDER BY c DESC LIMIT {GROUP_CAP}")
+        seen = ok = 0
+        for key, count in self.con.execute(sql).fetchall():
+            seen += count
+            if key is not None and _safe(check, key):
+                ok += count
+        ratio = ok / seen if seen else 0.0
+        return round(s.valid * ratio), round(s.minors * ratio)
+
+    def _non_null(self, values) -> int:
+        self.con.register("vals", pa.table({"v": values}))
+        try:
+            return self.con.execute("SELECT count(*) FROM vals").fetchone()[0]
+        finally:
+            self.con.unregister("vals")
+
+    def _examples(self, values: pa.Array, det: Detector) -> list[str]:
+        self.con.register("vals", pa.table({"v": values}))
+        try:
+            sql = f"SELECT DISTINCT v FROM vals WHERE {_match(det)} AND {det.check or 'true'} LIMIT 3"
+            return [mask(r[0]) for r in self.con.execute(sql).fetchall()]
+        finally:
+            self.con.unregister("vals")
+
+    def _decide(self, name, ctype, feats: _Features, stats: dict[str, _Stats], non_null: int,
+                hints: dict[str, str | None]) -> ColumnResult:
+        scored = []
+        for s in stats.values():
+            det, hint = s.detector, hints[s.detector.name]
+            share = s.valid / non_null if non_null else 0.0
+            need = det.min_share_hinted if hint else det.min_share
+            ok = (share >= need and (hint or not det.requires_hint)
+                  and feats.distinct / feats.non_null >= det.min_distinct_ratio
+                  and feats.top_share <= det.max_top_share
+                  and not (feats.distinct == 1 and feats.non_null > 3 and det.min_distinct_ratio > 0))
+            score = share + (HINT_BONUS if hint else 0) + det.priority / 1000
+            scored.append((ok, score, share, s, hint))
+        scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+        near = [{"detector": s.detector.name, "category": s.detector.category, "share_valid": round(sh, 4),
+                 "name_hint": h} for _ok, _sc, sh, s, h in scored[:3]]
+        if scored and scored[0][0]:
+            _ok, _score, share, s, hint = scored[0]
+            conf = 0.6 + 0.39 * share if hint else 0.5 + 0.45 * share
+            ev = {"detector": s.detector.name, "matched": s.matched, "valid": s.valid, "non_null_scanned": non_null,
+                  "share_matched": round(s.matched / non_null, 4), "share_valid": round(share, 4),
+                  "name_hint": hint, "candidates": near}
+            if s.detector.birth:
+                ev["minors"] = s.minors
+            return ColumnResult(name, ctype, s.detector.category, round(min(conf, 0.99), 3), s.detector.name, ev)
+        suggested = next((d for d, h in hints.items() if h), None)
+        best = scored[0][2] if scored else 0.0
+        ev = {"candidates": near, "reason": "没有检测器达到阈值 no detector reached its threshold"}
+        if suggested:
+            ev["name_suggests"] = suggested
+        return ColumnResult(name, ctype, NONE, round(max(0.5, 1 - best), 3), None, ev)
+
+    @staticmethod
+    def _unreadable(name: str, ctype: str, rows: int, reason: str) -> ColumnResult:
+        return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={"rows": rows, "reason": reason})
+
+
+def _prepared(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    # Arrow's own kernels trim and drop placeholders; DuckDB then sees a lean column.
+    trimmed = pc.utf8_trim_whitespace(text)
+    keep = pc.and_(pc.is_valid(trimmed),
+                   pc.invert(pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(lx.PLACEHOLDERS))))
+    return trimmed.filter(keep)
+
+
+def _safe(check, key) -> bool:
+    try:
+        return bool(check(str(key)))
+    except Exception:  # a library validator may raise (stdnum.cn.ric raises KeyError on some regions)
+        return False
+
+
+def _match(det: Detector) -> str:
+    return f"regexp_full_match(v, {_sql_str(det.pattern)})"
+
+
+def _count_sql(dets: list[Detector]) -> str:
+    matches = ", ".join(f"{_match(d)} AS m{i}" for i, d in enumerate(dets))
+    checks = ", ".join(f"m{i}, CASE WHEN m{i} THEN coalesce({d.check or 'true'}, false) ELSE false END AS k{i}"
+                       for i, d in enumerate(dets))
+    aggs = []
+    for i, d in enumerate(dets):
+        minor = (f"count_if(k{i} AND coalesce(({d.birth}) > current_date - INTERVAL 14 YEAR, false))"
+                 if d.birth else "0")
+        aggs.append(f"count_if(m{i}), count_if(k{i}), {minor}")
+    source = f"SELECT left(v, {MAX_CELL}) AS v FROM vals"
+    return (f"SELECT {', '.join(aggs)} FROM (SELECT v, {checks} FROM (SELECT v, {matches} FROM ({source})))")

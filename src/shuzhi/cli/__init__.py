@@ -1,0 +1,28 @@
+"""The `shuzhi` command: one Typer app, each domain contributing its sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+from shuzhi.cli import catalog, core, orgs
+
+app = typer.Typer(
+    name="shuzhi",
+    help="数治 Shuzhi — 政务数据治理平台 (government data governance platform).\n\n"
+    "Example:  shuzhi init && shuzhi demo",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.command("init")(core.init)
+app.command("serve")(core.serve)
+app.command("demo")(core.demo)
+app.add_typer(catalog.app, name="dataset")
+app.add_typer(orgs.dept_app, name="dept")
+app.add_typer(orgs.user_app, name="user")
+app.add_typer(orgs.token_app, name="token")
+
+
+def main() -> None:
+    app()

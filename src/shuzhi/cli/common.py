@@ -1,0 +1,66 @@
+"""What every CLI command shares: settings, the database, the console, and error reporting."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from shuzhi.config import Settings, load_settings
+from shuzhi.errors import ShuzhiError
+from shuzhi.orgs.service import Principal
+from shuzhi.store.db import Database
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def open_context(*, migrate: bool = True) -> tuple[Settings, Database]:
+    """Settings from the environment/shuzhi.toml and a migrated database."""
+    settings = load_settings()
+    settings.ensure_dirs()
+    db = Database(settings.db_url)
+    if migrate:
+        db.upgrade()
+    return settings, db
+
+
+def system_principal() -> Principal:
+    """The operator at the console of the server: acts as platform admin, audited as user 'system'."""
+    return Principal(user_id=None, username="system", display_name="system", department_id=None,
+                     department_code="", roles=frozenset({"admin"}))
+
+
+def reports_errors(fn: Callable) -> Callable:
+    """Turn domain errors into one clear red line and exit code 2, instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ShuzhiError as exc:
+            err_console.print(f"[bold red]错误 error:[/] {exc.message}")
+            if exc.where:
+                err_console.print(f"  位置 where: {exc.where}")
+            if exc.hint:
+                err_console.print(f"  建议 hint: {exc.hint}")
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def progress_bar(transient: bool = False) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=transient,
+    )
+
+
+def bytes_progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=console,
+    )

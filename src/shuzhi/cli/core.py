@@ -1,0 +1,78 @@
+"""Commands that set up and run a Shuzhi instance: init, serve, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shuzhi.cli.common import console, open_context, progress_bar, reports_errors
+
+
+@reports_errors
+def init(
+    admin_password: str = typer.Option(None, "--admin-password", envvar="SHUZHI_ADMIN_PASSWORD",
+                                       help="Create user 'admin' in department 'BDB' with this password."),
+) -> None:
+    """Create the data directory, apply migrations and make the ledger signing key.
+
+    Example:  SHUZHI_DATA_DIR=/srv/shuzhi shuzhi init --admin-password 'change-me-now'
+    """
+    settings, db = open_context()
+    from shuzhi.ledger.keys import ensure_signing_key
+
+    key_path = ensure_signing_key(settings)
+    console.print(f"[green]✓[/] 元数据库 metadata store: {db.url.render_as_string(hide_password=True)}")
+    console.print(f"[green]✓[/] 数据目录 data directory: {settings.data_dir.resolve()}")
+    console.print(f"[green]✓[/] 审计签名密钥 ledger signing key: {key_path}")
+    if admin_password:
+        from shuzhi.orgs import service as orgs
+
+        with db.transaction() as s:
+            if not orgs.list_departments(s):
+                orgs.create_department(s, code="BDB", name_zh="大数据管理局", name_en="Big Data Bureau")
+            orgs.create_user(s, username="admin", password=admin_password, department_code="BDB",
+                             roles=["admin"], display_name="平台管理员")
+        console.print("[green]✓[/] 管理员 admin user created: admin")
+
+
+@reports_errors
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default from settings: 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default from settings: 8000)."),
+) -> None:
+    """Run the web server (pages at /, API at /api/v1, docs at /api/v1/docs).
+
+    Example:  shuzhi serve --port 8080
+    """
+    import uvicorn
+
+    from shuzhi.web.app import create_app
+
+    settings, db = open_context()
+    app = create_app(settings, db=db)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@reports_errors
+def demo(
+    seed: int = typer.Option(20261126, help="Random seed: the same seed builds the same city."),
+    scale: float = typer.Option(1.0, help="1.0 ≈ 50,000 residents and 10,000 enterprises."),
+    serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the server when built."),
+    out: Path = typer.Option(None, help="Where to write the generated source files (default <data_dir>/demo-src)."),
+) -> None:
+    """Build the synthetic demo city: departments, users, datasets, loaded and graded.
+
+    Example:  shuzhi demo --scale 0.2 --no-serve
+    """
+    from shuzhi.demo.build import build_demo
+
+    settings, db = open_context()
+    from shuzhi.ledger.keys import ensure_signing_key
+
+    ensure_signing_key(settings)
+    with progress_bar() as progress:
+        report = build_demo(settings, db, seed=seed, scale=scale, out_dir=out, progress=progress)
+    console.print(report.summary())
+    if serve_after:
+        serve(host=None, port=None)

@@ -1,0 +1,138 @@
+"""The one settings object: environment variables (SHUZHI_*) over shuzhi.toml over defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class IngestSettings(BaseModel):
+    max_upload_bytes: int = 2 * 1024**3
+    """Largest file accepted by ingest (CLI and API)."""
+    batch_rows: int = 262_144
+    """Rows per Arrow batch while converting a file to Parquet."""
+    sql_connect_timeout_s: int = 10
+
+
+class ClassifySettings(BaseModel):
+    sample_rows: int = 10_000
+    """Rows sampled per column for grading; a column with fewer rows is read whole."""
+    rules_file: Path | None = None
+    """A deployment's grading rules (YAML); the shipped defaults when unset."""
+    detectors_file: Path | None = None
+    """A deployment's declared detectors (YAML), added to the built-in ones."""
+    important_data_min_persons: int = 1_000_000
+
+
+class ExchangeSettings(BaseModel):
+    review_working_days: int = 10
+    """Working days a provider has to decide a submitted request."""
+    holiday_calendar: str = "cn"
+    """'cn': mainland public holidays and adjusted working weekends (chinese-calendar); 'none': weekends only."""
+    holidays_file: Path | None = None
+    """Extra days, one per line: `2026-10-09` (a holiday) or `2026-10-10 workday` (an adjusted working day)."""
+    query_timeout_s: float = 30.0
+    query_memory_limit: str = "2GB"
+    query_max_rows: int = 100_000
+    """Row cap of one governed SQL result (the SQL endpoint and workbench)."""
+    page_max_rows: int = 10_000
+    """Largest page of the rows endpoint in JSON."""
+    export_timeout_s: float = 600.0
+    """Time limit of a streamed export (rows endpoint in CSV/Parquet/Arrow, bulk export)."""
+    default_grant_days: int = 365
+
+
+class LedgerSettings(BaseModel):
+    signing_key_path: Path | None = None
+    """Ed25519 private key (PEM); defaults to <data_dir>/keys/ledger-ed25519.pem."""
+    sth_interval_s: int = 3600
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SHUZHI_",
+        env_nested_delimiter="__",
+        toml_file="shuzhi.toml",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("./shuzhi-data")
+    database_url: str | None = None
+    """SQLAlchemy URL of the metadata store; a SQLite file in data_dir when unset."""
+    secret_key: str | None = None
+    """Signs login sessions; generated once into data_dir when unset."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    default_locale: str = "zh"
+    session_hours: int = 12
+    token_days: int = 90
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    classify: ClassifySettings = Field(default_factory=ClassifySettings)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("SHUZHI_CONFIG", "shuzhi.toml")
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    # -- derived locations -------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'shuzhi.db').resolve()}"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.data_dir / "versions"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.versions_dir, self.staging_dir, self.keys_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def session_secret(self) -> str:
+        """The configured secret, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        self.ensure_dirs()
+        path = self.keys_dir / "session-secret"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            os.replace(tmp, path)
+        return path.read_text().strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

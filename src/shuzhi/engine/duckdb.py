@@ -1,0 +1,243 @@
+"""DuckDB sandbox: runs governed queries over registered dataset versions and nothing else.
+
+The connection is opened with no file path granted at all — no ``allowed_directories`` (they
+also allow writing, and reading the raw file), ``temp_directory=''``, extension autoload and
+autoinstall off, ``enable_external_access=false`` — and then ``lock_configuration=true`` so no
+query can loosen it. Dataset versions reach a query only as pyarrow datasets registered into
+that query's own cursor (registration is per cursor, so concurrent queries cannot see each
+other's relations; projections and filters still push down into the Parquet scan). DuckDB has
+no statement timeout, so a timer calls ``cursor.interrupt()``, which leaves the connection
+usable. DDL and ``ATTACH ':memory:'`` still work on a locked connection, so every statement is
+checked to be one plain query before it runs.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as pads
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from shuzhi.errors import ShuzhiError, TooLarge
+
+
+class QueryFailed(ShuzhiError):
+    status = 400
+    code = "query_failed"
+
+
+class QueryTimeout(ShuzhiError):
+    status = 408
+    code = "query_timeout"
+
+
+_STATEMENT_NODES: tuple[type[exp.Expression], ...] = (
+    exp.DDL, exp.DML, exp.Command, exp.Set, exp.Pragma, exp.Copy, exp.Attach, exp.Detach,
+    exp.Install, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Into, exp.LoadData,
+    exp.Export, exp.Describe,
+)
+
+
+def guard(statement: str | exp.Expression) -> None:
+    """Refuse anything but one plain query, before DuckDB sees it."""
+    if isinstance(statement, str):
+        try:
+            trees = [t for t in sqlglot.parse(statement, read="duckdb") if t is not None]
+        except SqlglotError as e:
+            raise QueryFailed(f"SQL 无法解析 / cannot parse SQL: {str(e).splitlines()[0][:200]}") from None
+        if len(trees) != 1:
+            raise QueryFailed("只允许一条语句 / exactly one statement is allowed")
+        tree = trees[0]
+    else:
+        tree = statement
+    if not isinstance(tree, exp.Query):
+        raise QueryFailed(f"只允许查询 / only queries may run: {tree.key.upper()}")
+    bad = tree.find(*_STATEMENT_NODES)
+    if bad is not None:
+        raise QueryFailed(f"只允许查询 / only queries may run: {bad.key.upper()}")
+
+
+_LONG_HEX = re.compile(r"[0-9a-fA-F]{32,}")
+
+
+def _clean_error(e: Exception) -> str:
+    """DuckDB's message without the echoed SQL (it holds hash keys) — first lines only."""
+    lines = []
+    for line in str(e).splitlines():
+        if line.startswith("LINE ") or line.strip().startswith("^"):
+            break
+        lines.append(line)
+    return _LONG_HEX.sub("…", " ".join(lines).strip())[:500]
+
+
+@dataclass
+class Result:
+    """A finished (capped) query result."""
+
+    table: pa.Table
+    truncated: bool
+    elapsed_s: float
+
+
+@dataclass
+class ResultStream:
+    """Record batches of a running query; close it (or exhaust it) to release the cursor."""
+
+    schema: pa.Schema
+    _batches: Iterator[pa.RecordBatch]
+    _closer: Callable[[], None]
+    rows: int = 0
+    truncated: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self._batches
+
+    def close(self) -> None:
+        self._closer()
+
+    def __enter__(self) -> ResultStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Sandbox:
+    """One locked DuckDB connection; each query gets its own cursor and registrations."""
+
+    def __init__(self, *, memory_limit: str = "2GB", threads: int | None = None, cache_size: int = 256):
+        config = {
+            "temp_directory": "",
+            "autoload_known_extensions": False,
+            "autoinstall_known_extensions": False,
+            "memory_limit": memory_limit,
+        }
+        if threads:
+            config["threads"] = threads
+        self._con = duckdb.connect(":memory:", config=config)
+        self._con.execute("SET enable_external_access = false")
+        self._con.execute("SET lock_configuration = true")
+        self._datasets: OrderedDict[str, pads.Dataset] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _dataset(self, path: Path) -> pads.Dataset:
+        # Versions are immutable, so an opened dataset (its file footers read) stays valid.
+        key = str(path)
+        with self._lock:
+            found = self._datasets.get(key)
+            if found is not None:
+                self._datasets.move_to_end(key)
+                return found
+        opened = pads.dataset(key, format="parquet")
+        with self._lock:
+            self._datasets[key] = opened
+            while len(self._datasets) > self._cache_size:
+                self._datasets.popitem(last=False)
+        return opened
+
+    def stream(
+        self,
+        sql: str,
+        relations: Mapping[str, Path],
+        *,
+        tree: exp.Expression | None = None,
+        timeout_s: float = 30.0,
+        max_rows: int | None = None,
+        batch_rows: int = 65_536,
+    ) -> ResultStream:
+        """Start a query; batches are produced as DuckDB makes them, capped at `max_rows`."""
+        guard(tree if tree is not None else sql)
+        cursor = self._con.cursor()
+        state = {"timed_out": False, "closed": False}
+
+        def on_timeout() -> None:
+            state["timed_out"] = True
+            cursor.interrupt()
+
+        timer = threading.Timer(timeout_s, on_timeout)
+        timer.daemon = True
+
+        def close() -> None:
+            if not state["closed"]:
+                state["closed"] = True
+                timer.cancel()
+                cursor.close()
+
+        try:
+            for name, path in relations.items():
+                cursor.register(name, self._dataset(Path(path)))
+            timer.start()
+            reader = cursor.sql(sql).to_arrow_reader(batch_rows)
+        except Exception as e:
+            close()
+            raise self._translate(e, state["timed_out"]) from None
+        stream = ResultStream(schema=reader.schema, _batches=iter(()), _closer=close)
+        stream._batches = self._capped(reader, stream, max_rows, state)
+        return stream
+
+    def _capped(self, reader, stream: ResultStream, max_rows: int | None, state) -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                if max_rows is not None and stream.rows + batch.num_rows > max_rows:
+                    keep = max_rows - stream.rows
+                    if keep > 0:
+                        stream.rows += keep
+                        yield batch.slice(0, keep)
+                    stream.truncated = True
+                    return
+                stream.rows += batch.num_rows
+                yield batch
+        except (duckdb.Error, pa.ArrowException) as e:
+            raise self._translate(e, state["timed_out"]) from None
+        finally:
+            stream.close()
+
+    def run(self, sql: str, relations: Mapping[str, Path], **kwargs) -> Result:
+        """Run a query to completion (capped) and return it as one Arrow table."""
+        with self.stream(sql, relations, **kwargs) as s:
+            batches = list(s)
+            table = pa.Table.from_batches(batches, schema=s.schema)
+            return Result(table=table, truncated=s.truncated, elapsed_s=time.perf_counter() - s.started)
+
+    @staticmethod
+    def _translate(e: Exception, timed_out: bool) -> ShuzhiError:
+        if timed_out or isinstance(e, duckdb.InterruptException):
+            return QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped")
+        if isinstance(e, duckdb.OutOfMemoryException):
+            return TooLarge("查询超出内存限制 / query exceeded its memory limit", hint=_clean_error(e))
+        if isinstance(e, ShuzhiError):
+            return e
+        return QueryFailed(f"查询执行失败 / query failed: {_clean_error(e)}")
+
+    def close(self) -> None:
+        self._con.close()
+
+
+_shared: dict[tuple, Sandbox] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_sandbox(memory_limit: str = "2GB", threads: int | None = None) -> Sandbox:
+    """The process's sandbox for these limits (one locked connection is enough per process)."""
+    key = (memory_limit, threads)
+    with _shared_lock:
+        box = _shared.get(key)
+        if box is None:
+            box = _shared[key] = Sandbox(memory_limit=memory_limit, threads=threads)
+        return box

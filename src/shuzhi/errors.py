@@ -1,0 +1,70 @@
+"""Domain errors that faces turn into HTTP statuses and CLI messages."""
+
+from __future__ import annotations
+
+
+class ShuzhiError(Exception):
+    """Base error: a message for people, plus where the problem is when known."""
+
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None, **detail):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+        self.detail = detail
+
+    def to_dict(self) -> dict:
+        out = {"error": self.code, "message": self.message}
+        if self.where:
+            out["where"] = self.where
+        if self.hint:
+            out["hint"] = self.hint
+        if self.detail:
+            out.update(self.detail)
+        return out
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.where:
+            parts.append(f"({self.where})")
+        if self.hint:
+            parts.append(f"— {self.hint}")
+        return " ".join(parts)
+
+
+class InvalidInput(ShuzhiError):
+    status = 422
+    code = "invalid_input"
+
+
+class NotFound(ShuzhiError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthenticated(ShuzhiError):
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(ShuzhiError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(ShuzhiError):
+    status = 409
+    code = "conflict"
+
+
+class TooLarge(ShuzhiError):
+    status = 413
+    code = "too_large"
+
+
+class SourceUnavailable(ShuzhiError):
+    status = 502
+    code = "source_unavailable"

@@ -1,0 +1,1 @@
+"""Cross-department sharing: requests, approvals, grants, masking and governed reads."""

@@ -1,0 +1,383 @@
+"""Who may read what: the one policy decision every read channel goes through, and its audit.
+
+`open_read` is the single entry point of the REST rows endpoint, governed SQL and bulk export:
+each channel only turns its request into one consumer SELECT. For every dataset the query names
+it decides the basis of access (owner, unconditional sharing, or an active grant), builds the
+dataset's `GrantedTable` (fields, masks, row filter, hash key), checks quotas, runs the policy
+rewrite and starts the sandboxed query. Every read and every denial appends ledger records.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi import ledger
+from shuzhi.catalog.models import Dataset, DatasetVersion
+from shuzhi.catalog.service import get_dataset, get_version
+from shuzhi.config import Settings
+from shuzhi.engine.duckdb import ResultStream, Sandbox, shared_sandbox
+from shuzhi.errors import Forbidden, NotFound, ShuzhiError, TooLarge
+from shuzhi.exchange.grades import column_grades
+from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
+from shuzhi.exchange.models import Grant, GrantUsage
+from shuzhi.exchange.policy import GovernedQuery, GrantedTable, govern, query_sha256, referenced_names
+from shuzhi.orgs.service import Principal
+from shuzhi.store.base import utcnow
+from shuzhi.store.db import Database
+
+READER_ROLES = ("analyst", "steward")
+"""Roles that read data. Admins and auditors administer and audit; they do not read by role alone."""
+
+
+@dataclass
+class Readable:
+    """One dataset as this consumer may read it now."""
+
+    dataset: Dataset
+    version: DatasetVersion
+    basis: str
+    """'owner' · 'unconditional' · 'grant'"""
+    grant: Grant | None
+    table: GrantedTable
+    purpose: str
+
+
+@dataclass
+class GovernedRead:
+    """A running governed read: its batches, and the audit written when it closes."""
+
+    stream: ResultStream
+    query: GovernedQuery
+    readables: list[Readable]
+    _finish: Callable[[ResultStream, str, str | None], None]
+    _done: bool = field(default=False)
+
+    def batches(self) -> Iterator:
+        """The result's record batches; the read is audited when they end (or fail)."""
+        try:
+            yield from self.stream
+        except ShuzhiError as e:
+            self.close("failed", e.message)
+            raise
+        except BaseException as e:  # a client that went away, a generator closed early
+            self.close("failed", type(e).__name__)
+            raise
+        self.close("ok")
+
+    def close(self, outcome: str = "ok", error: str | None = None) -> None:
+        if not self._done:
+            self._done = True
+            self.stream.close()
+            self._finish(self.stream, outcome, error)
+
+    @property
+    def schema(self):
+        return self.stream.schema
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+def mask_master_key(settings: Settings) -> bytes:
+    """The master key grant hash keys derive from; generated once into the keys directory."""
+    settings.ensure_dirs()
+    path = settings.keys_dir / "exchange-mask.key"
+    if not path.exists():
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        os.replace(tmp, path)
+    return bytes.fromhex(path.read_text().strip())
+
+
+# -- the decision ----------------------------------------------------------------------------
+
+
+def relation_name(version: DatasetVersion) -> str:
+    return f"_sz_d{version.dataset_id}_v{version.number}"
+
+
+def active_grants(session: Session, department_id: int, dataset_id: int, now: datetime) -> list[Grant]:
+    return list(session.scalars(
+        select(Grant).where(
+            Grant.department_id == department_id, Grant.dataset_id == dataset_id,
+            Grant.revoked_at.is_(None), Grant.expires_at > now,
+        ).order_by(Grant.id.desc())
+    ))
+
+
+def _latest_grant(session: Session, department_id: int, dataset_id: int) -> Grant | None:
+    return session.scalar(
+        select(Grant).where(Grant.department_id == department_id, Grant.dataset_id == dataset_id)
+        .order_by(Grant.id.desc()).limit(1)
+    )
+
+
+def grant_masks(grant: Grant | None, grades: dict[str, str], fields: list[str]) -> dict[str, MaskRule]:
+    """Each field's mask: the grant's explicit rule, else its grade's default (L4: hashed)."""
+    explicit = (grant.masks or {}) if grant is not None else {}
+    return {name: parse_rule(explicit[name]) if name in explicit else default_rule(grades.get(name))
+            for name in fields}
+
+
+def decide(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    dataset: Dataset,
+    *,
+    version: int | None = None,
+    grant_id: int | None = None,
+    purpose: str | None = None,
+) -> Readable:
+    """The access decision for one dataset: owner, unconditional, or an active grant — or Forbidden."""
+    if principal.user_id is None or not principal.has(*READER_ROLES):
+        raise Forbidden("只有数据使用者（分析员）可以读取数据 / only analysts may read data",
+                        hint="admin and auditor roles do not read data")
+    now = utcnow()
+    fields = [f.name for f in dataset.fields]
+    grades = column_grades(session, dataset)
+    if principal.department_id == dataset.department_id:
+        basis, grant, masks = "owner", None, {name: MaskRule() for name in fields}
+        key_scope = f"owner:{dataset.id}"
+        bound_purpose = purpose or "本部门数据 / own department's data"
+    elif grant_id is not None or dataset.share_type == "conditional":
+        grant = _grant_for(session, principal, dataset, grant_id, now)
+        basis, masks = "grant", grant_masks(grant, grades, list(grant.fields))
+        key_scope = f"grant:{grant.id}"
+        bound_purpose = grant.purpose
+    elif dataset.share_type == "unconditional":
+        if not principal.has("analyst"):
+            raise Forbidden("无条件共享数据须由分析员读取 / unconditional data is read by analysts")
+        basis, grant, masks = "unconditional", None, grant_masks(None, grades, fields)
+        key_scope = f"unconditional:{principal.department_id}:{dataset.id}"
+        bound_purpose = purpose or "无条件共享 / unconditional sharing"
+    else:
+        raise Forbidden(f"数据集 {dataset.identifier} 不予共享 / dataset is not shared",
+                        hint=dataset.share_basis or None)
+    ver = get_version(session, dataset, version)
+    table = GrantedTable(
+        name=dataset.identifier.lower(),
+        relation=relation_name(ver),
+        fields=tuple((f.name, f.type) for f in dataset.fields),
+        masks=masks,
+        row_filter=grant.row_filter if grant is not None else None,
+        key=grant_key(mask_master_key(settings), key_scope),
+    )
+    return Readable(dataset=dataset, version=ver, basis=basis, grant=grant, table=table, purpose=bound_purpose)
+
+
+def _grant_for(session: Session, principal: Principal, dataset: Dataset, grant_id: int | None,
+               now: datetime) -> Grant:
+    if grant_id is not None:
+        grant = session.get(Grant, grant_id)
+        if grant is None or grant.dataset_id != dataset.id or grant.department_id != principal.department_id:
+            raise Forbidden(f"授权 {grant_id} 不适用于该数据集或部门 / grant does not cover this dataset",
+                            dataset=dataset.identifier)
+        _require_active(session, grant, now)
+        return grant
+    found = active_grants(session, principal.department_id, dataset.id, now)
+    if found:
+        return found[0]
+    last = _latest_grant(session, principal.department_id, dataset.id)
+    if last is not None:
+        _require_active(session, last, now)
+    raise Forbidden(f"没有数据集 {dataset.identifier} 的有效授权，请先提交共享申请 / "
+                    "no active grant for this dataset: submit a sharing request", dataset=dataset.identifier)
+
+
+def _require_active(session: Session, grant: Grant, now: datetime) -> None:
+    if grant.revoked_at is not None:
+        raise Forbidden(f"授权 {grant.id} 已撤销 / grant {grant.id} was revoked", grant_id=grant.id)
+    if grant.expires_at <= now:
+        raise Forbidden(f"授权 {grant.id} 已过期 / grant {grant.id} has expired", grant_id=grant.id)
+
+
+# -- quotas -----------------------------------------------------------------------------------
+
+
+def _usage(session: Session, grant: Grant, day) -> GrantUsage:
+    row = session.scalar(select(GrantUsage).where(GrantUsage.grant_id == grant.id, GrantUsage.day == day))
+    if row is None:
+        row = GrantUsage(grant_id=grant.id, day=day, calls=0, rows=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def reserve_quota(session: Session, readables: list[Readable], row_cap: int | None) -> int | None:
+    """Count this call against each grant; refuse when a daily quota is used up; return the row cap."""
+    today = utcnow().date()
+    cap = row_cap
+    for r in readables:
+        g = r.grant
+        if g is None or (g.calls_per_day is None and g.rows_per_day is None):
+            continue
+        usage = _usage(session, g, today)
+        if g.calls_per_day is not None and usage.calls >= g.calls_per_day:
+            raise TooLarge(f"授权 {g.id} 今日调用次数已用完 / daily call quota of grant {g.id} used up",
+                           grant_id=g.id, quota="calls_per_day")
+        if g.rows_per_day is not None:
+            left = g.rows_per_day - usage.rows
+            if left <= 0:
+                raise TooLarge(f"授权 {g.id} 今日行数额度已用完 / daily row quota of grant {g.id} used up",
+                               grant_id=g.id, quota="rows_per_day")
+            cap = left if cap is None else min(cap, left)
+        usage.calls += 1
+    return cap
+
+
+def _add_rows(session: Session, readables: list[Readable], rows: int) -> None:
+    today = utcnow().date()
+    for r in readables:
+        if r.grant is not None and r.grant.rows_per_day is not None and rows:
+            _usage(session, r.grant, today).rows += rows
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+def _audit_detail(r: Readable, *, channel: str, sha: str, fields: list[str], rows: int | None,
+                  duration_ms: float, error: str | None = None) -> dict:
+    out = {
+        "channel": channel,
+        "dataset": r.dataset.identifier,
+        "version": r.version.number,
+        "basis": r.basis,
+        "grant_id": r.grant.id if r.grant is not None else None,
+        "fields": fields,
+        "purpose": r.purpose,
+        "query_sha256": sha,
+        "rows": rows,
+        "duration_ms": round(duration_ms, 1),
+    }
+    if error:
+        out["error"] = error[:500]
+    return out
+
+
+def record_denial(db: Database, principal: Principal, error: ShuzhiError, *, channel: str, sha: str,
+                  datasets: list[Dataset], purpose: str | None = None) -> None:
+    """One 'data.denied' entry, in its own transaction (the refused read has none to join)."""
+    detail = {
+        "channel": channel,
+        "datasets": [d.identifier for d in datasets],
+        "query_sha256": sha,
+        "purpose": purpose,
+        "reason": error.message[:500],
+        "refused": error.detail.get("refused") or [],
+    }
+    with db.transaction() as s:
+        ledger.append(s, "data.denied", user_id=principal.user_id, department_id=principal.department_id,
+                      dataset_id=datasets[0].id if datasets else None, outcome="denied", detail=detail)
+
+
+def _record_reads(db: Database, principal: Principal, readables: list[Readable], q: GovernedQuery, *,
+                  channel: str, rows: int, duration_ms: float, outcome: str, error: str | None) -> None:
+    with db.transaction() as s:
+        for r in readables:
+            grant = s.get(Grant, r.grant.id) if r.grant is not None else None
+            if grant is not None:
+                r.grant = grant
+            fields = q.datasets.get(r.table.name, [])
+            ledger.append(s, "data.read", user_id=principal.user_id, department_id=principal.department_id,
+                          dataset_id=r.dataset.id, outcome=outcome,
+                          detail=_audit_detail(r, channel=channel, sha=q.query_sha256, fields=fields,
+                                               rows=rows, duration_ms=duration_ms, error=error))
+        _add_rows(s, readables, rows)
+
+
+# -- the one entry point ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What a channel asks for: one consumer SELECT, and how the consumer wants it run."""
+
+    sql: str
+    channel: str
+    """'rows' · 'sql' · 'export'"""
+    grant_ids: dict[str, int] = field(default_factory=dict)
+    """Dataset identifier -> grant to read it under, when the consumer holds several."""
+    versions: dict[str, int] = field(default_factory=dict)
+    purpose: str | None = None
+    max_rows: int | None = None
+    timeout_s: float | None = None
+
+
+def sandbox_for(settings: Settings) -> Sandbox:
+    return shared_sandbox(settings.exchange.query_memory_limit)
+
+
+def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
+    found: dict[str, Dataset] = {}
+    for name in names:
+        ds = session.scalar(select(Dataset).where(Dataset.identifier.ilike(name)))
+        if ds is not None:
+            found[name] = ds
+    return found
+
+
+def open_read(db: Database, settings: Settings, principal: Principal, req: ReadRequest) -> GovernedRead:
+    """Decide, rewrite and start one governed read; audited whether it is refused, fails or succeeds."""
+    started = time.perf_counter()
+    sha = query_sha256(req.sql)
+    datasets: list[Dataset] = []
+    try:
+        with db.transaction() as s:
+            names = referenced_names(req.sql)
+            by_name = _resolve_names(s, names)
+            datasets = list(by_name.values())
+            missing = [n for n in names if n not in by_name]
+            if missing:
+                raise Forbidden("未获授权或不存在的数据集 / dataset not granted or unknown: " + ", ".join(missing),
+                                refused=missing)
+            readables = [
+                decide(s, settings, principal, ds, version=_pick(req.versions, ds),
+                       grant_id=_pick(req.grant_ids, ds), purpose=req.purpose)
+                for ds in datasets
+            ]
+            query = govern(req.sql, {r.table.name: r.table for r in readables})
+            cap = reserve_quota(s, readables, req.max_rows)
+            relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
+    except ShuzhiError as e:
+        record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=datasets, purpose=req.purpose)
+        raise
+
+    def finish(stream: ResultStream, outcome: str, error: str | None = None) -> None:
+        _record_reads(db, principal, readables, query, channel=req.channel, rows=stream.rows,
+                      duration_ms=(time.perf_counter() - started) * 1000, outcome=outcome, error=error)
+
+    timeout = req.timeout_s or settings.exchange.query_timeout_s
+    try:
+        stream = sandbox_for(settings).stream(query.sql, relations, tree=query.tree, timeout_s=timeout,
+                                              max_rows=cap)
+    except ShuzhiError as e:
+        _record_reads(db, principal, readables, query, channel=req.channel, rows=0,
+                      duration_ms=(time.perf_counter() - started) * 1000, outcome="failed", error=e.message)
+        raise
+    return GovernedRead(stream=stream, query=query, readables=readables, _finish=finish)
+
+
+def _pick(mapping: dict[str, int], ds: Dataset) -> int | None:
+    for key, value in mapping.items():
+        if key.lower() == ds.identifier.lower():
+            return value
+    return None
+
+
+def _version_path(settings: Settings, version: DatasetVersion) -> Path:
+    path = (settings.data_dir / version.path).resolve()
+    if not path.exists():
+        raise NotFound(f"数据版本文件缺失 / version file missing: v{version.number}")
+    return path
+

@@ -1,0 +1,416 @@
+"""Governed SQL: the policy plane that turns a consumer's SELECT into one that can only see its grants.
+
+Each governance rule is a function ``(tree, ctx) -> tree`` in the shape of sqlglot's optimizer
+passes; they run in the order listed in ``RULES`` and are tested with golden files of consumer
+SQL and the expected rewritten SQL for DuckDB and Spark (tests/exchange/golden/).
+
+Enforcement is by substitution: every reference to a granted dataset is replaced by a subquery
+over the registered dataset version that projects only the granted fields, each already masked,
+with the grant's row filter in its own WHERE. Whatever the consumer writes around it (``OR 1=1``,
+predicates on masked values, joins, window functions) sees only that subquery, so masking and
+filtering cannot be bypassed. The checks before it exist to refuse early with errors that name
+the offending dataset or field, and to keep the sandbox out of reach (no table functions, no
+system catalogs, no statements but one query).
+
+``SELECT *`` (and ``t.*``, ``COLUMNS(...)``, ``* EXCLUDE``) is refused everywhere except in
+``COUNT(*)``: a star would silently change meaning when a grant changes, and the error lists the
+granted fields to write instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from shuzhi.errors import Forbidden, InvalidInput
+from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression
+
+# sqlglot logs a warning for every statement it falls back to a Command for; we refuse those anyway.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+RESERVED_PREFIX = "_sz_"
+"""Names the rewrite uses for registered relations; consumer SQL may not contain them."""
+
+# Scalar functions that reach outside the query (settings, variables, files, the catalog).
+_DENIED_FUNCTION_PREFIXES = (
+    "read_", "glob", "query", "current_setting", "getvariable", "getenv", "duckdb_", "pragma_",
+    "parquet_", "sniff_", "which_secret", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_",
+    "icu_", "test_", "checkpoint", "force_checkpoint", "enable_", "disable_", "set_", "current_database",
+    "current_schema", "current_catalog", "version", "platform", "load", "install", "import_",
+    "export_", "summary", "arrow_scan", "from_json_file", "text_", "file_",
+)
+
+# Statement and clause node types that never belong in a governed query.
+_FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Into, exp.Placeholder, exp.Pivot, exp.Columns, exp.DDL, exp.DML, exp.Command, exp.Set,
+    exp.Pragma, exp.Copy, exp.Attach, exp.Detach, exp.Use, exp.Transaction, exp.Commit,
+    exp.Rollback, exp.Describe, exp.Install, exp.LoadData, exp.Lock, exp.Export,
+)
+
+
+@dataclass(frozen=True)
+class GrantedTable:
+    """What one consumer may read of one dataset version, as the policy plane needs it."""
+
+    name: str
+    """The name consumers write (the dataset identifier)."""
+    relation: str
+    """The relation the dataset version is registered under in the engine."""
+    fields: tuple[tuple[str, str], ...]
+    """The dataset's whole schema, (name, SQL type): for resolution and row-filter checks."""
+    masks: Mapping[str, MaskRule]
+    """Granted fields and their masks; a field absent here is not granted."""
+    row_filter: str | None = None
+    key: bytes = b""
+    """Keyed-hash key of this grant."""
+
+    def granted_in_order(self) -> list[str]:
+        return [name for name, _ in self.fields if name in self.masks]
+
+
+@dataclass
+class PolicyContext:
+    """What the rules need: the consumer's readable datasets, dialects, and the findings so far."""
+
+    tables: Mapping[str, GrantedTable]
+    read: str = "duckdb"
+    write: str = "duckdb"
+    fields_used: dict[str, set[str]] = field(default_factory=dict)
+    """Filled by `check_granted_fields`: dataset name -> granted fields the query reads."""
+
+    def lookup(self, name: str) -> GrantedTable | None:
+        return self._by_norm().get(name.lower())
+
+    def _by_norm(self) -> dict[str, GrantedTable]:
+        cached = self.__dict__.get("_norm")
+        if cached is None:
+            cached = {k.lower(): v for k, v in self.tables.items()}
+            self.__dict__["_norm"] = cached
+        return cached
+
+
+@dataclass(frozen=True)
+class GovernedQuery:
+    sql: str
+    """The rewritten query in the write dialect; never shown to the consumer (it holds hash keys)."""
+    tree: exp.Expression
+    datasets: dict[str, list[str]]
+    """Dataset name -> fields read."""
+    query_sha256: str
+
+
+Rule = Callable[[exp.Expression, PolicyContext], exp.Expression]
+
+
+def _refuse(message_zh: str, message_en: str, *, names: list[str] | None = None, **detail) -> Forbidden:
+    text = f"{message_zh} / {message_en}"
+    if names:
+        text += ": " + ", ".join(names)
+    return Forbidden(text, refused=names or [], **detail)
+
+
+def query_sha256(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()
+
+
+def parse_query(sql: str, dialect: str = "duckdb") -> exp.Expression:
+    """Exactly one statement, and it must be a query (SELECT, set operation, WITH … SELECT)."""
+    if not sql or not sql.strip():
+        raise InvalidInput("查询为空 / empty query")
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except (ParseError, SqlglotError) as e:
+        raise InvalidInput(f"SQL 无法解析 / cannot parse SQL: {_first_line(e)}") from None
+    if len(statements) != 1:
+        raise _refuse("只允许一条语句", "exactly one statement is allowed", count=len(statements))
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
+    return tree
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+
+
+# -- rules -------------------------------------------------------------------------------
+
+
+def strip_comments(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Comments carry nothing a query needs and could smuggle text into the rewritten SQL."""
+    for node in tree.walk():
+        node.comments = None
+    return tree
+
+
+def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """No statements inside the query, no table functions, no reaching outside the data."""
+    for node in tree.walk():
+        if isinstance(node, _FORBIDDEN_NODES):
+            raise _refuse("不允许的语法", "construct not allowed", names=[node.key.upper()])
+        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
+            raise _refuse("不允许表函数", "table functions are not allowed", names=[_func_name(node.this)])
+        if isinstance(node, exp.Table) and (node.args.get("db") or node.args.get("catalog")):
+            raise _refuse("只能引用目录中的数据集名", "only catalog dataset names may be used",
+                          names=[node.sql(ctx.read)])
+        if isinstance(node, exp.Func) and _func_name(node).startswith(_DENIED_FUNCTION_PREFIXES):
+            raise _refuse("不允许的函数", "function not allowed", names=[_func_name(node)])
+        if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() == "NATURAL":
+            raise _refuse("不允许 NATURAL JOIN，请写明连接条件", "NATURAL JOIN is not allowed; write ON")
+    return tree
+
+
+def _func_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return node.key.lower()
+
+
+def reject_unportable(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """DuckDB-only syntax that sqlglot would pass to Spark unchanged is refused for Spark."""
+    if ctx.write == ctx.read:
+        return tree
+    for node in tree.walk():
+        if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() in ("ASOF", "POSITIONAL"):
+            raise _refuse("该连接方式无法在目标引擎执行", f"join not portable to {ctx.write}",
+                          names=[node.args["method"].upper()])
+        if isinstance(node, exp.Anonymous):
+            raise _refuse("该函数无法在目标引擎执行", f"function not portable to {ctx.write}",
+                          names=[node.name])
+    return tree
+
+
+def normalise(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Identifiers compared the way the engine compares them (DuckDB: case-insensitive)."""
+    return normalize_identifiers(tree, dialect=ctx.read)
+
+
+def reject_reserved_names(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    for node in tree.find_all(exp.Identifier):
+        if str(node.this).lower().startswith(RESERVED_PREFIX):
+            raise _refuse("名称使用了保留前缀", "name uses a reserved prefix", names=[str(node.this)])
+    return tree
+
+
+def reject_stars(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """`*` only inside COUNT(*); everywhere else the consumer lists the granted fields."""
+    for node in tree.find_all(exp.Star):
+        if isinstance(node.parent, exp.Count) and not node.args.get("except"):
+            continue
+        granted = {t.name: t.granted_in_order() for t in _datasets_in(tree, ctx)}
+        hint = "; ".join(f"{name}: {', '.join(cols)}" for name, cols in granted.items()) or None
+        raise _refuse("不允许 SELECT *，请列出已授权字段", "SELECT * is not allowed; list granted fields",
+                      hint=hint)
+    return tree
+
+
+def _datasets_in(tree: exp.Expression, ctx: PolicyContext) -> list[GrantedTable]:
+    seen: dict[str, GrantedTable] = {}
+    for t in tree.find_all(exp.Table):
+        g = ctx.lookup(t.name)
+        if g is not None:
+            seen[g.name] = g
+    return list(seen.values())
+
+
+def _dataset_sources(scope: Scope) -> list[tuple[str, exp.Table]]:
+    """(alias, table) of the base tables a scope reads directly, CTE references excluded."""
+    out = []
+    for alias, (_node, source) in scope.selected_sources.items():
+        if isinstance(source, exp.Table):
+            out.append((alias, source))
+    return out
+
+
+def resolve_datasets(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Every base table must be a dataset the consumer may read; a CTE of the same name shadows it."""
+    resolved: set[int] = set()
+    refused: list[str] = []
+    for scope in traverse_scope(tree):
+        for _alias, table in _dataset_sources(scope):
+            resolved.add(id(table))
+            if ctx.lookup(table.name) is None:
+                refused.append(table.name)
+        for table in scope.tables:
+            if isinstance(scope.sources.get(table.alias_or_name), Scope):
+                resolved.add(id(table))
+    # A table that scope analysis did not place (sqlglot leaves some positions unscoped) is refused.
+    stray = [t.name for t in tree.find_all(exp.Table) if id(t) not in resolved]
+    if refused or stray:
+        names = sorted(set(refused + stray))
+        raise _refuse("未获授权或不存在的数据集", "dataset not granted or unknown", names=names)
+    return tree
+
+
+def qualify_columns(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Resolve every column to its source through scopes (aliases, CTEs, subqueries, USING)."""
+    schema = {
+        t.name: {name: typ for name, typ in t.fields} for t in _datasets_in(tree, ctx)
+    }
+    try:
+        return qualify(
+            tree, dialect=ctx.read, schema=schema, validate_qualify_columns=True,
+            quote_identifiers=True, identify=True,
+        )
+    except OptimizeError as e:
+        raise InvalidInput(f"字段无法解析 / cannot resolve column: {_first_line(e)}") from None
+
+
+def check_granted_fields(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Every column read from a dataset must be granted; the error names all that are not."""
+    refused: set[str] = set()
+    for scope in traverse_scope(tree):
+        datasets = {alias: ctx.lookup(table.name) for alias, table in _dataset_sources(scope)}
+        for column in scope.columns:
+            grant = datasets.get(column.table)
+            if grant is None:
+                continue
+            name = _field_name(grant, column.name)
+            if name is None or name not in grant.masks:
+                refused.add(f"{grant.name}.{column.name}")
+            else:
+                ctx.fields_used.setdefault(grant.name, set()).add(name)
+    if refused:
+        raise _refuse("未获授权的字段", "fields not granted", names=sorted(refused))
+    return tree
+
+
+def _field_name(grant: GrantedTable, normalised: str) -> str | None:
+    for name, _ in grant.fields:
+        if name.lower() == normalised.lower():
+            return name
+    return None
+
+
+def inject_policy(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Replace each dataset reference by the masked, filtered subquery of its grant."""
+    for scope in traverse_scope(tree):
+        for alias, table in _dataset_sources(scope):
+            grant = ctx.lookup(table.name)
+            assert grant is not None  # resolve_datasets refused the rest
+            used = ctx.fields_used.get(grant.name, set())
+            table.replace(policy_subquery(grant, alias or table.name, used))
+    return tree
+
+
+def policy_subquery(grant: GrantedTable, alias: str, used: set[str] | None = None) -> exp.Subquery:
+    """``(SELECT mask(f) AS f, … FROM relation WHERE row_filter) AS alias`` for one grant.
+
+    Only the granted fields the query reads are projected (the first granted one when it reads
+    none, as in COUNT(*)), which keeps plans small; unread fields could not be seen anyway.
+    """
+    relation = grant.relation
+    names = [n for n in grant.granted_in_order() if used is None or n in used]
+    names = names or grant.granted_in_order()[:1]
+
+    def raw(name: str) -> exp.Column:
+        return exp.column(name, table=relation, quoted=True)
+
+    projections = [
+        exp.alias_(mask_expression(grant.masks[name], raw(name), key=grant.key), name, quoted=True)
+        for name in names
+    ]
+    select = exp.select(*projections).from_(exp.Table(this=exp.to_identifier(relation, quoted=True)))
+    if grant.row_filter:
+        select = select.where(row_filter_expression(grant, relation))
+    select.meta["shuzhi_policy"] = grant.name
+    return select.subquery(exp.to_identifier(alias, quoted=True))
+
+
+def row_filter_expression(grant: GrantedTable, relation: str) -> exp.Expression:
+    """The grant's row filter with its columns bound to the raw relation (no outer capture)."""
+    tree = validate_row_filter(grant.row_filter or "", [n for n, _ in grant.fields])
+    for column in tree.find_all(exp.Column):
+        name = _field_name(grant, column.name) or column.name
+        column.replace(exp.column(name, table=relation, quoted=True))
+    return exp.paren(tree, copy=False)
+
+
+def validate_row_filter(predicate: str, fields: list[str], dialect: str = "duckdb") -> exp.Expression:
+    """A row filter is one predicate over the dataset's own fields using safe functions only."""
+    return parse_safe_expression(predicate, columns=set(fields), what="行过滤条件 / row filter", dialect=dialect)
+
+
+def assert_sealed(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Last line: raw relations are read only inside policy subqueries."""
+    relations = {t.relation.lower() for t in ctx.tables.values()}
+    for table in tree.find_all(exp.Table):
+        if table.name.lower() in relations:
+            select = table.find_ancestor(exp.Select)
+            if select is None or "shuzhi_policy" not in select.meta:
+                raise _refuse("策略改写失败", "policy rewrite did not seal a raw relation",
+                              names=[table.name])
+        elif table.name.lower() not in _cte_names(tree):
+            raise _refuse("未获授权或不存在的数据集", "dataset not granted or unknown", names=[table.name])
+    return tree
+
+
+def _cte_names(tree: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+RULES: tuple[Rule, ...] = (
+    strip_comments,
+    reject_forbidden_constructs,
+    reject_unportable,
+    normalise,
+    reject_reserved_names,
+    resolve_datasets,
+    reject_stars,
+    qualify_columns,
+    check_granted_fields,
+    inject_policy,
+    assert_sealed,
+)
+"""The governance rules, in order. Every read channel's SQL passes through all of them."""
+
+
+def govern(
+    sql: str | exp.Expression,
+    tables: Mapping[str, GrantedTable],
+    *,
+    read: str = "duckdb",
+    write: str = "duckdb",
+) -> GovernedQuery:
+    """Check and rewrite one consumer query against what the consumer may read."""
+    text = sql if isinstance(sql, str) else sql.sql(read)
+    tree = parse_query(sql, read) if isinstance(sql, str) else sql.copy()
+    if not isinstance(tree, exp.Query):
+        raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
+    ctx = PolicyContext(tables=tables, read=read, write=write)
+    for rule in RULES:
+        tree = rule(tree, ctx)
+    try:
+        out = tree.sql(dialect=write)
+    except SqlglotError as e:
+        raise _refuse("查询无法转换到目标引擎", f"query cannot be written for {write}",
+                      hint=_first_line(e)) from None
+    return GovernedQuery(
+        sql=out,
+        tree=tree,
+        datasets={name: sorted(cols) for name, cols in sorted(ctx.fields_used.items())},
+        query_sha256=query_sha256(text),
+    )
+
+
+def referenced_names(sql: str, dialect: str = "duckdb") -> list[str]:
+    """Base-table names a query reads (CTE references excluded), normalised; for grant lookup."""
+    tree = normalize_identifiers(parse_query(sql, dialect), dialect=dialect)
+    names: set[str] = set()
+    try:
+        for scope in traverse_scope(tree):
+            names.update(t.name for _a, t in _dataset_sources(scope) if isinstance(t.this, exp.Identifier))
+    except (OptimizeError, SqlglotError) as e:
+        raise InvalidInput(f"SQL 无法解析 / cannot analyse SQL: {_first_line(e)}") from None
+    return sorted(names)

@@ -1,0 +1,35 @@
+"""Extension points (pluggy): built-in behaviour registers through the same hooks as plugins."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("shuzhi")
+hookimpl = pluggy.HookimplMarker("shuzhi")
+
+BUILTIN_PLUGINS: list[str] = []
+"""Modules of built-in hook implementations; domains append theirs at import of this list's owner."""
+
+
+class CoreSpecs:
+    @hookspec
+    def version_ingested(self, session, settings, version):
+        """A dataset version was written and is about to be committed (same transaction)."""
+
+    @hookspec
+    def dataset_page_sections(self, request, session, principal, dataset):
+        """HTML fragments (a list of str) to show on a dataset's page, e.g. grading or sharing."""
+
+
+@lru_cache(maxsize=1)
+def plugin_manager() -> pluggy.PluginManager:
+    import importlib
+
+    pm = pluggy.PluginManager("shuzhi")
+    pm.add_hookspecs(CoreSpecs)
+    for name in BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(name), name=name)
+    pm.load_setuptools_entrypoints("shuzhi")
+    return pm

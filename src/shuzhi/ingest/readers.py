@@ -1,0 +1,382 @@
+"""Readers: each source format exposed to DuckDB as a relation and to callers as Arrow record batches.
+
+Text formats (CSV, JSON, JSON Lines) and Parquet are scanned by DuckDB itself, which reads in
+parallel and in bounded memory. XLSX (python-calamine) and SQL sources (SQLAlchemy) are streamed
+as Arrow record batches that DuckDB consumes batch by batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from shuzhi.errors import InvalidInput, ShuzhiError, SourceUnavailable
+from shuzhi.ingest import text
+from shuzhi.ingest.formats import SourceRef
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_JSON_LINE = re.compile(r"line (\d+)|record/value (\d+)")
+
+
+def sql_str(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+
+
+class Reader:
+    """A source opened for reading. `relation(con)` names it for SQL; `batches()` streams it as Arrow."""
+
+    fmt: str
+    encoding: str | None = None
+
+    def __init__(self, path: Path, name: str):
+        self.path, self.name = path, name
+
+    def relation(self, con: duckdb.DuckDBPyConnection) -> str:
+        raise NotImplementedError
+
+    def explain(self, exc: duckdb.Error) -> ShuzhiError:
+        """A user-facing error for a failure DuckDB reported while reading this source."""
+        return InvalidInput(f"无法读取 {self.fmt} 文件 (cannot read the {self.fmt} file): {first_line(exc)}",
+                            where=self.name, hint="检查文件是否完整、格式是否正确 / check the file is complete and well-formed")
+
+    def retry(self, exc: duckdb.Error) -> bool:
+        """Whether a failed read is worth one more attempt with safer settings."""
+        return False
+
+    def batches(self, batch_rows: int = 65_536) -> pa.RecordBatchReader:
+        con = duckdb.connect()
+        rel = con.sql(f"SELECT * FROM {self.relation(con)}")
+        return rel.fetch_record_batch(batch_rows)
+
+
+class CsvReader(Reader):
+    fmt = "csv"
+
+    def __init__(self, path: Path, name: str, layout: text.TextLayout, utf8_path: Path | None = None):
+        super().__init__(path, name)
+        self.layout, self.encoding = layout, layout.encoding
+        self.utf8_path = utf8_path or path
+        self.full_sample = False
+
+    def relation(self, con):
+        # The dialect is fixed from our own reading of the header: DuckDB's sniffer would otherwise
+        # fall back to one column per line on a ragged file instead of reporting the bad line.
+        sample = ", sample_size=-1" if self.full_sample else ""
+        return (
+            f"read_csv({sql_str(self.utf8_path)}, header=true, delim={sql_str(self.layout.delimiter)}, "
+            f"quote='\"', escape='\"', strict_mode=true, encoding='utf-8'{sample})"
+        )
+
+    def retry(self, exc):
+        # Types are guessed from a sample of rows; a later value that does not fit (a letter in a
+        # column of numbers) means: guess again from every row.
+        if isinstance(exc, duckdb.ConversionException) and not self.full_sample:
+            self.full_sample = True
+            return True
+        return False
+
+    def explain(self, exc):
+        found = text.locate_bad_row(self.utf8_path, self.name, self.layout.delimiter, len(self.layout.header))
+        if found is not None:
+            return found
+        m = _CSV_LINE.search(str(exc))
+        line = int(m.group(1)) if m else None
+        if "unicode" in str(exc).lower():
+            return text.undecodable(self.name, "utf-8", line)
+        return InvalidInput(
+            f"CSV 解析失败 (cannot parse CSV): {first_line(exc)}", where=f"{self.name}:{line}" if line else self.name,
+            line=line, hint="检查该行的分隔符、引号与取值 / check delimiters, quotes and values on that line",
+        )
+
+
+class JsonReader(Reader):
+    fmt = "json"
+
+    def __init__(self, path: Path, name: str, lines: bool, encoding: str = "utf-8"):
+        super().__init__(path, name)
+        self.lines, self.encoding = lines, encoding
+        self.fmt = "jsonl" if lines else "json"
+
+    def relation(self, con):
+        form = "newline_delimited" if self.lines else "auto"
+        return f"read_json({sql_str(self.path)}, format='{form}', records='auto')"
+
+    def explain(self, exc):
+        m = _JSON_LINE.search(str(exc))
+        line = next((int(g) for g in m.groups() if g), None) if m else None
+        return InvalidInput(
+            f"JSON 解析失败 (cannot parse JSON): {first_line(exc)}",
+            where=f"{self.name}:{line}" if line else self.name, line=line,
+            hint="JSON 须为对象数组或每行一个对象 (JSON Lines) / use an array of objects or one object per line",
+        )
+
+
+class ParquetReader(Reader):
+    fmt = "parquet"
+
+    def relation(self, con):
+        return f"read_parquet({sql_str(self.path)})"
+
+
+class ArrowReader(Reader):
+    """Sources Python streams to DuckDB as Arrow batches."""
+
+    def stream(self) -> pa.RecordBatchReader:
+        raise NotImplementedError
+
+    def relation(self, con):
+        view = f"src_{id(self):x}"
+        con.register(view, self.stream())
+        return view
+
+    def batches(self, batch_rows: int = 65_536) -> pa.RecordBatchReader:
+        return self.stream()
+
+
+# -- Excel -------------------------------------------------------------------
+
+_KIND_RANK = {"bool": 0, "int": 1, "float": 2}
+_ARROW_OF = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "date": pa.date32(),
+             "datetime": pa.timestamp("us"), "time": pa.time64("us"), "duration": pa.duration("us"),
+             "str": pa.string(), None: pa.string()}
+
+
+def _kind(v) -> str | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "int" if v.is_integer() and abs(v) < 2**53 else "float"
+    if isinstance(v, dt.datetime):
+        return "datetime"
+    if isinstance(v, dt.date):
+        return "date"
+    if isinstance(v, dt.time):
+        return "time"
+    if isinstance(v, dt.timedelta):
+        return "duration"
+    return "str"
+
+
+def _merge(a: str | None, b: str | None) -> str | None:
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    if a in _KIND_RANK and b in _KIND_RANK and "bool" not in (a, b):
+        return "float"
+    if {a, b} == {"date", "datetime"}:
+        return "datetime"
+    return "str"
+
+
+def _cell(v, kind: str | None):
+    if v is None or v == "":
+        return None
+    if kind == "str":
+        return v if isinstance(v, str) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    if kind == "int":
+        return int(v)
+    if kind == "datetime" and type(v) is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+class XlsxReader(ArrowReader):
+    """One worksheet (the first, or the one named) with its header on the first row."""
+
+    fmt = "xlsx"
+
+    def __init__(self, path: Path, name: str, sheet: str | None = None, batch_rows: int = 65_536):
+        super().__init__(path, name)
+        self.sheet, self.batch_rows = sheet, batch_rows
+
+    def _rows(self) -> Iterator[list]:
+        from python_calamine import CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_path(str(self.path))
+            ws = wb.get_sheet_by_name(self.sheet) if self.sheet else wb.get_sheet_by_index(0)
+            yield from ws.iter_rows()
+        except ShuzhiError:
+            raise
+        except Exception as exc:  # calamine raises its own types for corrupt or missing sheets
+            raise InvalidInput(f"无法读取 Excel 文件 (cannot read the workbook): {first_line(exc)}",
+                               where=self.name + (f"[{self.sheet}]" if self.sheet else ""),
+                               hint="用 Excel 另存为 .xlsx 后再试，或检查工作表名 / re-save as .xlsx or check the sheet name") from exc
+
+    def _header(self, rows: Iterator[list]) -> list[str]:
+        header = next(rows, None)
+        if header is None or not any(c not in (None, "") for c in header):
+            raise text.empty_file(self.name)
+        while header and header[-1] in (None, ""):
+            header = header[:-1]  # trailing empty cells are formatting, not columns
+        names = [_cell(c, "str") for c in header]
+        text.check_header(names, self.name, line=1)
+        return names
+
+    def stream(self) -> pa.RecordBatchReader:
+        rows = self._rows()
+        names = self._header(rows)
+        kinds: list[str | None] = [None] * len(names)
+        for lineno, row in enumerate(rows, start=2):
+            for i, v in enumerate(row):
+                if i >= len(names):
+                    if v not in (None, ""):
+                        raise InvalidInput(
+                            f"第 {lineno} 行第 {i + 1} 列有值但没有列名 (line {lineno}, column {i + 1} has a value but no header)",
+                            where=f"{self.name}:{lineno}:{i + 1}", line=lineno, column=i + 1,
+                            hint="给该列加上列名或删除多余的值 / add a header or remove the stray value")
+                    continue
+                kinds[i] = _merge(kinds[i], _kind(v))
+        schema = pa.schema([(n, _ARROW_OF[k]) for n, k in zip(names, kinds, strict=True)])
+        return pa.RecordBatchReader.from_batches(schema, self._batches(schema, kinds))
+
+    def _batches(self, schema: pa.Schema, kinds: list) -> Iterator[pa.RecordBatch]:
+        rows = self._rows()
+        next(rows)
+        width = len(kinds)
+        buf: list[list] = []
+        for row in rows:
+            buf.append(row)
+            if len(buf) >= self.batch_rows:
+                yield self._batch(buf, schema, kinds, width)
+                buf = []
+        if buf:
+            yield self._batch(buf, schema, kinds, width)
+
+    @staticmethod
+    def _batch(rows: list[list], schema: pa.Schema, kinds: list, width: int) -> pa.RecordBatch:
+        cols = [[_cell(r[i] if i < len(r) else None, kinds[i]) for r in rows] for i in range(width)]
+        return pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
+                                          schema=schema)
+
+
+# -- SQL databases -------------------------------------------------------------
+
+
+def _arrow_value(v):
+    if isinstance(v, Decimal):
+        return float(v)  # exact decimals need one scale per column; a float keeps the profile usable
+    if isinstance(v, memoryview | bytearray):
+        return bytes(v)
+    return v
+
+
+class SqlReader(ArrowReader):
+    """A table or query of a department's front-end database, read with SQLAlchemy in batches."""
+
+    fmt = "sql"
+
+    def __init__(self, ref: SourceRef, *, table: str | None, query: str | None, timeout_s: int,
+                 batch_rows: int = 65_536):
+        if bool(table) == bool(query):
+            raise InvalidInput("数据库来源须给出 --table 或 --query 之一 (give exactly one of --table or --query)",
+                               where=ref.text, hint="例如 --table enterprises 或 --query 'SELECT * FROM t' / e.g. --table enterprises")
+        super().__init__(Path("."), f"{ref.text} [{table or 'query'}]")
+        self.ref, self.table, self.query = ref, table, query
+        self.timeout_s, self.batch_rows = timeout_s, batch_rows
+
+    def _engine(self):
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.pool import NullPool
+
+        url = make_url(self.ref.location)
+        args: dict = {}
+        if url.get_backend_name() == "sqlite":
+            db = url.database or ""
+            if db and db != ":memory:" and not Path(db).is_file():
+                raise SourceUnavailable("数据库文件不存在 (database file not found)", where=self.ref.text,
+                                        hint="检查路径 / check the path")
+            args["timeout"] = self.timeout_s
+        elif url.get_backend_name() in ("postgresql", "mysql", "mariadb"):
+            args["connect_timeout"] = self.timeout_s
+        return create_engine(url, connect_args=args, poolclass=NullPool)
+
+    def _statement(self, conn):
+        from sqlalchemy import MetaData, Table, select
+        from sqlalchemy import text as sql_text
+
+        if self.query:
+            return sql_text(self.query)
+        schema, _, name = self.table.rpartition(".")
+        try:
+            table = Table(name, MetaData(), schema=schema or None, autoload_with=conn)
+        except Exception as exc:
+            raise InvalidInput(f"数据库中找不到表 {self.table!r} (no such table)", where=self.ref.text,
+                               hint="检查表名与 schema，例如 --table public.enterprises / check the table name") from exc
+        return select(table)
+
+    def stream(self) -> pa.RecordBatchReader:
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        engine = self._engine()
+        try:
+            conn = engine.connect()
+        except OperationalError as exc:
+            engine.dispose()
+            raise SourceUnavailable(f"数据库无法连接 (database does not answer): {first_line(exc.orig or exc)}",
+                                    where=self.ref.text,
+                                    hint="检查前置库是否运行、地址与账号是否正确，稍后重试 / check the database is up and the URL, then retry") from exc
+        try:
+            result = conn.execution_options(stream_results=True, yield_per=self.batch_rows).execute(
+                self._statement(conn))
+            parts = result.partitions(self.batch_rows)
+            first = next(parts, [])
+            names = list(result.keys())
+            text.check_header(names, self.name)
+            head = self._to_batch(first, names, None)
+        except ShuzhiError:
+            conn.close()
+            engine.dispose()
+            raise
+        except DBAPIError as exc:
+            conn.close()
+            engine.dispose()
+            raise InvalidInput(f"查询失败 (the query failed): {first_line(exc.orig or exc)}", where=self.name,
+                               hint="检查 SQL 语句 / check the SQL") from exc
+
+        def gen() -> Iterator[pa.RecordBatch]:
+            try:
+                if head.num_rows:
+                    yield head
+                for part in parts:
+                    yield self._to_batch(part, names, head.schema)
+            finally:
+                conn.close()
+                engine.dispose()
+
+        return pa.RecordBatchReader.from_batches(head.schema, gen())
+
+    def _to_batch(self, rows, names: list[str], schema: pa.Schema | None) -> pa.RecordBatch:
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        arrays = []
+        for i, name in enumerate(names):
+            values = [_arrow_value(v) for v in cols[i]]
+            want = schema.field(i).type if schema is not None else None
+            if want == pa.string():
+                values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+            try:
+                arr = pa.array(values, type=want) if want is not None else pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise InvalidInput(f"列 {name!r} 的取值类型不一致 (column {name!r} mixes types): {exc}",
+                                   where=self.name, column=i + 1,
+                                   hint="在查询中把该列转换为统一类型 (CAST) / CAST the column in --query") from exc
+            if pa.types.is_null(arr.type):
+                arr = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+            arrays.append(arr)
+        return pa.RecordBatch.from_arrays(arrays, names=names)

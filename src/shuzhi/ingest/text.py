@@ -1,0 +1,166 @@
+"""Delimited text: encoding detection, streaming transcoding to UTF-8, header checks and locating bad lines."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shuzhi.errors import InvalidInput
+
+HEAD_BYTES = 256 * 1024
+CHUNK = 1 << 20
+DELIMITERS = (",", "\t", ";", "|")
+# Government files in China come as UTF-8 or GBK/GB18030 (GB18030 is a superset of GBK and GB2312,
+# so we always decode with it); Big5 and UTF-16 show up from Taiwan/Hong Kong sources and Excel exports.
+CANDIDATE_ENCODINGS = ["gb18030", "big5", "utf_16"]
+HINT_ENCODING = "请将文件另存为 UTF-8 编码 / save the file as UTF-8"
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    encoding: str
+    """'utf-8' (BOM or not) or the codec needed to transcode to UTF-8."""
+    delimiter: str
+    header: list[str]
+
+
+def detect_encoding(head: bytes, name: str) -> str:
+    """Encoding of a text file from its first bytes; charset-normalizer decides when it is not UTF-8."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf_16"
+    if b"\x00" in head:
+        raise InvalidInput("文件不是文本文件，含有二进制内容 (not a text file: binary content)", where=name,
+                           hint="检查文件格式，必要时用 --format 指明 / check the file type; name it with --format")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head, cp_isolation=CANDIDATE_ENCODINGS).best()
+    if best is None:
+        # Neither UTF-8 nor a known Chinese encoding: most often a UTF-8 file with a damaged byte,
+        # so point at the first byte that breaks UTF-8.
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise undecodable(name, "utf-8", _line_of_error(0, head, err, "utf-8")) from err
+    return "gb18030" if best.encoding in ("gb2312", "gbk", "gb18030") else best.encoding
+
+
+def _line_of_error(decoded_before: int, chunk: bytes, err: UnicodeDecodeError, encoding: str) -> int:
+    text = chunk[: err.start].decode(encoding, errors="replace")
+    return decoded_before + text.count("\n") + 1
+
+
+def transcode(src: Path, dest: Path, encoding: str, name: str,
+              progress: Callable[[int, int | None], None] | None = None) -> None:
+    """Rewrite a text file as UTF-8, chunk by chunk; an undecodable byte is reported with its line."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    total, done, lines = src.stat().st_size, 0, 0
+    with open(src, "rb") as fin, open(dest, "w", encoding="utf-8", newline="") as fout:
+        while chunk := fin.read(CHUNK):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as err:
+                line = _line_of_error(lines, chunk, err, encoding)
+                raise undecodable(name, encoding, line) from err
+            fout.write(text.lstrip("\ufeff") if done == 0 else text)
+            lines += text.count("\n")
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        try:
+            fout.write(decoder.decode(b"", final=True))
+        except UnicodeDecodeError as err:
+            raise undecodable(name, encoding, lines + 1) from err
+
+
+def undecodable(name: str, encoding: str, line: int | None) -> InvalidInput:
+    where = f"{name}:{line}" if line else name
+    return InvalidInput(
+        f"文件按 {encoding} 无法解码 (file is not valid {encoding})" + (f"，第 {line} 行 (line {line})" if line else ""),
+        where=where, line=line, hint=HINT_ENCODING,
+    )
+
+
+def guess_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_layout(head: bytes, name: str) -> TextLayout:
+    """Encoding, delimiter and header of a delimited text file, from its first bytes."""
+    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise empty_file(name)
+    encoding = detect_encoding(head, name)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head).lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    delimiter = guess_delimiter(first)
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
+    except (csv.Error, StopIteration) as exc:
+        raise InvalidInput(f"表头无法解析 (cannot parse the header line): {exc}", where=f"{name}:1", line=1,
+                           hint="检查第一行的引号 / check the quotes on the first line") from exc
+    check_header(header, name, line=1)
+    return TextLayout(encoding, delimiter, header)
+
+
+def empty_file(name: str) -> InvalidInput:
+    return InvalidInput("文件为空 (the file is empty)", where=name,
+                        hint="检查导出是否成功，重新导出后再加载 / check the export and load it again")
+
+
+def check_header(header: list, name: str, *, line: int | None = None) -> None:
+    """Column names must be present and unique (case-insensitively: SQL folds case)."""
+    at = f"{name}:{line}" if line else name
+    seen: dict[str, int] = {}
+    for col, raw in enumerate(header, start=1):
+        label = "" if raw is None else str(raw).strip()
+        if not label:
+            raise InvalidInput(
+                f"第 {col} 列没有列名 (column {col} has a blank header)", where=at, line=line, column=col,
+                hint="给每一列填写列名，或删除空列 / give every column a name or remove empty columns",
+            )
+        key = label.lower()
+        if key in seen:
+            raise InvalidInput(
+                f"列名 {label!r} 重复：第 {seen[key]} 列和第 {col} 列 (duplicate header {label!r}: columns {seen[key]} and {col})",
+                where=at, line=line, column=col,
+                hint="重命名重复的列后再加载 / rename the duplicate column and load again",
+            )
+        seen[key] = col
+
+
+def locate_bad_row(path: Path, name: str, delimiter: str, n_fields: int) -> InvalidInput | None:
+    """Scan a UTF-8 delimited file for the first record that breaks the format; None when all are well-formed."""
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for row in reader:
+                if row and len(row) != n_fields:
+                    col = min(len(row), n_fields) + 1
+                    return InvalidInput(
+                        f"第 {start} 行有 {len(row)} 个字段，表头有 {n_fields} 个 (line {start} has {len(row)} fields, the header has {n_fields})",
+                        where=f"{name}:{start}:{col}", line=start, column=col,
+                        hint="检查该行的分隔符与引号，含分隔符的值须用双引号括起 / check delimiters and quotes; quote values that contain the delimiter",
+                    )
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            return InvalidInput(
+                f"第 {start} 行引号不匹配 (badly quoted record starting at line {start}): {exc}",
+                where=f"{name}:{start}", line=start,
+                hint="值中的双引号须写成两个双引号，并成对出现 / double any quote inside a value and close every quote",
+            )
+        except UnicodeDecodeError:
+            return undecodable(name, "utf-8", None)
+    return None

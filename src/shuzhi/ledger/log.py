@@ -1,0 +1,262 @@
+"""The one append path of the audit ledger, and reads of the stored tree (roots, proofs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.ledger import merkle
+from shuzhi.ledger.models import LedgerEntry, LedgerNode
+from shuzhi.store.base import utcnow
+
+ENTRY_VERSION = 1
+OUTCOMES = ("ok", "denied", "failed")
+LOCK_KEY = 0x53485A484C454447
+"""pg_advisory_xact_lock key ("SHZHLEDG") that serialises appends on PostgreSQL."""
+
+
+# -- canonical serialisation -----------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_ts(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, (Decimal,)):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def canonical_json(obj: dict) -> str:
+    """Sorted keys, no whitespace, non-ASCII kept as UTF-8, no NaN: the bytes the leaf hashes."""
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+    )
+
+
+def format_ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build_entry(
+    seq: int,
+    created_at: datetime,
+    event: str,
+    *,
+    user_id: int | None,
+    department_id: int | None,
+    dataset_id: int | None,
+    outcome: str,
+    detail: dict | None,
+    prev: bytes | None,
+) -> str:
+    """The canonical entry text. `prev` chains each entry to the leaf hash before it, so an edit
+    that recomputes one leaf hash still shows up at the very entry that was changed."""
+    return canonical_json(
+        {
+            "v": ENTRY_VERSION,
+            "seq": seq,
+            "ts": format_ts(created_at),
+            "event": event,
+            "user_id": user_id,
+            "department_id": department_id,
+            "dataset_id": dataset_id,
+            "outcome": outcome,
+            "detail": detail or {},
+            "prev": prev.hex() if prev else None,
+        }
+    )
+
+
+def _check(event: str, outcome: str, detail: dict | None) -> None:
+    if not event or len(event) > 64 or event != event.strip():
+        raise InvalidInput("审计事件名无效 (invalid audit event name)", where="event", event=event)
+    if outcome not in OUTCOMES:
+        raise InvalidInput(
+            "审计结果须为 ok、denied 或 failed (outcome must be ok, denied or failed)", where="outcome"
+        )
+    if detail is not None and not isinstance(detail, dict):
+        raise InvalidInput("审计详情须为字典 (detail must be a dict)", where="detail")
+
+
+# -- append -----------------------------------------------------------------------------------------
+
+
+def lock_ledger(session: Session) -> None:
+    """Serialise ledger writers until the caller's transaction ends.
+
+    SQLite needs nothing: every transaction already starts with BEGIN IMMEDIATE (one writer).
+    PostgreSQL takes a transaction-scoped advisory lock, so the next writer reads the head only
+    after this transaction has committed or rolled back: sequence numbers stay gap-free."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+
+
+def _head(session: Session) -> tuple[int, bytes | None]:
+    """(next sequence number, leaf hash of the last entry)."""
+    row = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.leaf_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    return (0, None) if row is None else (row.seq + 1, row.leaf_hash)
+
+
+def completed_nodes(size: int, leaf: bytes, left_of: dict[merkle.NodeKey, bytes]) -> list[tuple[int, int, bytes]]:
+    """Perfect subtrees that leaf number size-1 completes, as (level, idx, hash), bottom up.
+
+    `left_of` must hold the left siblings at levels >= 1 (see `left_siblings`); level 0's left
+    sibling is the previous leaf, passed in `left_of` too."""
+    out = []
+    h, level, idx = leaf, 0, size - 1
+    while idx & 1:
+        h = merkle.node_hash(left_of[(level, idx - 1)], h)
+        level, idx = level + 1, idx >> 1
+        out.append((level, idx, h))
+    return out
+
+
+def left_siblings(size: int) -> list[merkle.NodeKey]:
+    """Stored hashes that appending leaf number size-1 needs: the left sibling at each level it
+    completes."""
+    keys, level, idx = [], 0, size - 1
+    while idx & 1:
+        keys.append((level, idx - 1))
+        level, idx = level + 1, idx >> 1
+    return keys
+
+
+def append(
+    session: Session,
+    event: str,
+    *,
+    user_id: int | None = None,
+    department_id: int | None = None,
+    dataset_id: int | None = None,
+    outcome: str = "ok",
+    detail: dict | None = None,
+) -> LedgerEntry:
+    """Append one audit entry inside the caller's transaction (never commits).
+
+    The action and its entry therefore commit or roll back together. On PostgreSQL the ledger
+    lock is held until that transaction ends, so append late in long transactions."""
+    _check(event, outcome, detail)
+    lock_ledger(session)
+    seq, prev = _head(session)
+    created_at = utcnow()
+    text_ = build_entry(
+        seq,
+        created_at,
+        event,
+        user_id=user_id,
+        department_id=department_id,
+        dataset_id=dataset_id,
+        outcome=outcome,
+        detail=detail,
+        prev=prev,
+    )
+    leaf = merkle.leaf_hash(text_.encode("utf-8"))
+    entry = LedgerEntry(
+        seq=seq,
+        created_at=created_at,
+        event=event,
+        user_id=user_id,
+        department_id=department_id,
+        dataset_id=dataset_id,
+        outcome=outcome,
+        entry=text_,
+        leaf_hash=leaf,
+    )
+    session.add(entry)
+    needed = left_siblings(seq + 1)
+    if needed:
+        known = {(0, seq - 1): prev} if prev is not None else {}
+        rest = [k for k in needed if k[0] > 0]
+        if rest:
+            known.update(fetch_nodes(session, set(rest)))
+        nodes = completed_nodes(seq + 1, leaf, known)
+        session.flush()
+        session.execute(insert(LedgerNode), [{"level": lv, "idx": i, "hash": h} for lv, i, h in nodes])
+    else:
+        session.flush()
+    return entry
+
+
+# -- reading the stored tree ------------------------------------------------------------------------
+
+
+def fetch_nodes(session: Session, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+    """Stored perfect-subtree hashes for `keys`: leaves from the entries, the rest from nodes."""
+    out: dict[merkle.NodeKey, bytes] = {}
+    leaves = [i for lv, i in keys if lv == 0]
+    inner = [(lv, i) for lv, i in keys if lv > 0]
+    if leaves:
+        rows = session.execute(
+            select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(LedgerEntry.seq.in_(leaves))
+        )
+        out.update({(0, s): h for s, h in rows})
+    if inner:
+        rows = session.execute(
+            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
+                tuple_(LedgerNode.level, LedgerNode.idx).in_(inner)
+            )
+        )
+        out.update({(lv, i): h for lv, i, h in rows})
+    return out
+
+
+def tree_size(session: Session) -> int:
+    last = session.execute(select(func.max(LedgerEntry.seq))).scalar()
+    return 0 if last is None else last + 1
+
+
+def _require_size(session: Session, size: int) -> None:
+    current = tree_size(session)
+    if not 0 <= size <= current:
+        raise InvalidInput(
+            f"树大小须在 0 到 {current} 之间 (tree size must be between 0 and {current})",
+            where="tree_size",
+        )
+
+
+def root_hash(session: Session, size: int | None = None) -> bytes:
+    """MTH of the first `size` entries (default: all), from O(log n) stored hashes."""
+    if size is None:
+        size = tree_size(session)
+    else:
+        _require_size(session, size)
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return merkle.resolve([(0, size)], lambda keys: fetch_nodes(session, keys))[0]
+
+
+def inclusion_proof(session: Session, seq: int, size: int) -> list[bytes]:
+    """Audit path for entry `seq` in the tree of `size` entries (RFC 6962 §2.1.1)."""
+    _require_size(session, size)
+    if not 0 <= seq < size:
+        raise NotFound(f"审计条目 {seq} 不在大小为 {size} 的树中 (entry {seq} is not in a tree of size {size})")
+    return merkle.resolve(merkle.inclusion_ranges(seq, size), lambda keys: fetch_nodes(session, keys))
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    """Proof that the first `first` entries are a prefix of the first `second` (RFC 6962 §2.1.2)."""
+    _require_size(session, second)
+    if not 0 <= first <= second:
+        raise InvalidInput("first 须不大于 second (first must not exceed second)", where="first")
+    return merkle.resolve(merkle.consistency_ranges(first, second), lambda keys: fetch_nodes(session, keys))
+
+
+def get_entry(session: Session, seq: int) -> LedgerEntry:
+    entry = session.get(LedgerEntry, seq)
+    if entry is None:
+        raise NotFound(f"审计条目 {seq} 不存在 (audit entry {seq} not found)", where="seq")
+    return entry

@@ -1,0 +1,275 @@
+"""Full verification of the ledger: every leaf, the hash chain, stored subtrees and every tree head."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi.ledger import merkle
+from shuzhi.ledger.log import format_ts
+from shuzhi.ledger.models import LedgerEntry, LedgerNode, TreeHead
+from shuzhi.ledger.sth import SignedHead
+
+MAX_PROBLEMS = 50
+COLUMNS = ("event", "user_id", "department_id", "dataset_id", "outcome")
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    """entry · missing · chain · inserted · node · tree_head · truncated"""
+    message: str
+    seq: int | None = None
+    tree_head_id: int | None = None
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    tree_heads: int = 0
+    nodes_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_bad_seq(self) -> int | None:
+        """The earliest entry that cannot be trusted: entry-level evidence first, since it names
+        an entry exactly; a bad subtree or tree head only bounds where the damage starts."""
+        exact = [p.seq for p in self.problems if p.seq is not None and p.kind not in ("node", "tree_head")]
+        rough = [p.seq for p in self.problems if p.seq is not None]
+        pool = exact or rough
+        return min(pool) if pool else None
+
+    def add(self, problem: Problem) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "tree_heads": self.tree_heads,
+            "first_bad_seq": self.first_bad_seq,
+            "problems": [p.__dict__ for p in self.problems],
+        }
+
+
+def _entry_problem(seq: int, created_at, columns: tuple, doc: dict) -> str | None:
+    """Why the row's columns disagree with its canonical text, if they do."""
+    if doc.get("seq") != seq:
+        return f"条目内序号为 {doc.get('seq')} (entry text says seq {doc.get('seq')})"
+    for name, value in zip(COLUMNS, columns, strict=True):
+        if doc.get(name) != value:
+            return f"列 {name} 与条目内容不符 (column {name} disagrees with the entry text)"
+    if doc.get("ts") != format_ts(created_at):
+        return "时间戳与条目内容不符 (timestamp disagrees with the entry text)"
+    return None
+
+
+class _Leaves:
+    """Recomputed leaf hashes in one contiguous buffer (32 bytes each)."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def __len__(self) -> int:
+        return len(self.buf) // 32
+
+    def append(self, h: bytes) -> None:
+        self.buf += h
+
+
+def _scan_entries(session: Session, report: Report, chunk: int) -> _Leaves:
+    """Stream every entry in order; recompute its leaf and check columns, hash and chain."""
+    leaves = _Leaves()
+    sha = hashlib.sha256
+    expected = 0
+    back1 = back2 = None  # recomputed leaf hashes of the previous two rows, as hex
+    stmt = (
+        select(
+            LedgerEntry.seq,
+            LedgerEntry.created_at,
+            LedgerEntry.event,
+            LedgerEntry.user_id,
+            LedgerEntry.department_id,
+            LedgerEntry.dataset_id,
+            LedgerEntry.outcome,
+            LedgerEntry.entry,
+            LedgerEntry.leaf_hash,
+        )
+        .order_by(LedgerEntry.seq)
+        .execution_options(yield_per=chunk, stream_results=True)
+    )
+    for seq, created_at, *columns, text_, stored in session.execute(stmt):
+        report.entries += 1
+        if seq != expected:
+            report.add(
+                Problem(
+                    "missing",
+                    f"缺少序号 {expected}–{seq - 1} 的条目 (entries {expected}..{seq - 1} are missing)",
+                    expected,
+                )
+            )
+            back1 = back2 = None  # the chain restarts after a gap
+        expected = seq + 1
+        leaf = sha(b"\x00" + text_.encode("utf-8")).digest()
+        leaves.append(leaf)
+        try:
+            doc = json.loads(text_)
+        except ValueError:
+            doc = {}
+        local = _entry_problem(seq, created_at, tuple(columns), doc) if doc else "条目不是 JSON (entry is not JSON)"
+        if leaf != stored:
+            local = local or "叶哈希与条目不符 (stored leaf hash does not match the entry)"
+        if local:
+            report.add(Problem("entry", f"序号 {seq}: {local}", seq))
+        here = leaf.hex()
+        if back1 is not None and doc.get("prev") != back1:
+            _chain_problem(report, seq, doc.get("prev"), back2, local)
+        back2, back1 = back1, here
+    return leaves
+
+
+def _chain_problem(report: Report, seq: int, prev: str | None, back2: str | None, local: str | None) -> None:
+    """Entry `seq` is not chained to the entry before it. Who is to blame: an entry slipped in
+    before it (it chains to the one two back), itself (it has its own defect: moved or edited),
+    or the entry before it (changed after `seq` was chained to it)."""
+    if prev is not None and prev == back2:
+        report.add(Problem("inserted", f"序号 {seq - 1} 是插入的条目 (entry {seq - 1} was inserted)", seq - 1))
+    elif local:
+        report.add(Problem("chain", f"序号 {seq} 不接续前一条目 (entry {seq} does not chain on)", seq))
+    else:
+        report.add(
+            Problem(
+                "chain",
+                f"序号 {seq - 1} 在记入后被改动 (entry {seq - 1} changed after entry {seq} chained to it)",
+                seq - 1,
+            )
+        )
+
+
+class _Tree:
+    """All perfect-subtree hashes recomputed from the leaves, level by level."""
+
+    def __init__(self, leaves: _Leaves):
+        self.levels = [bytes(leaves.buf)]
+        while len(self.levels[-1]) >= 64:
+            below = self.levels[-1]
+            above = bytearray()
+            for off in range(0, len(below) - 63, 64):
+                above += hashlib.sha256(b"\x01" + below[off : off + 64]).digest()
+            self.levels.append(bytes(above))
+
+    def get(self, level: int, idx: int) -> bytes | None:
+        if level >= len(self.levels):
+            return None
+        h = self.levels[level][idx * 32 : idx * 32 + 32]
+        return h if len(h) == 32 else None
+
+    def fetch(self, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+        return {k: h for k in keys if (h := self.get(*k)) is not None}
+
+    def root(self, size: int) -> bytes:
+        return merkle.resolve([(0, size)], self.fetch)[0] if size else merkle.EMPTY_ROOT
+
+
+def _check_nodes(session: Session, tree: _Tree, report: Report, chunk: int) -> None:
+    """Stored subtree hashes (what proofs are served from) must equal the recomputed ones."""
+    stmt = (
+        select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash)
+        .order_by(LedgerNode.level, LedgerNode.idx)
+        .execution_options(yield_per=chunk, stream_results=True)
+    )
+    for level, idx, stored in session.execute(stmt):
+        report.nodes_checked += 1
+        if tree.get(level, idx) != stored:
+            report.add(
+                Problem(
+                    "node",
+                    f"存储的子树哈希 ({level}, {idx}) 与重算不符 (stored subtree hash ({level}, {idx}) is wrong)",
+                    idx << level,
+                )
+            )
+    expected = sum(len(lv) // 32 for lv in tree.levels[1:])
+    if report.nodes_checked != expected:
+        report.add(
+            Problem(
+                "node",
+                f"存储的子树哈希数为 {report.nodes_checked}，应为 {expected} "
+                f"(stored {report.nodes_checked} subtree hashes, expected {expected})",
+            )
+        )
+
+
+def _check_tree_heads(session: Session, tree: _Tree, size: int, key: Ed25519PublicKey, report: Report) -> None:
+    """Each tree head: genuine signature, root equal to the recomputed one, consistent with the
+    previous head (RFC 9162 §2.1.4.2), never shrinking or going back in time."""
+    prev: TreeHead | None = None
+    for head in session.scalars(select(TreeHead).order_by(TreeHead.id)):
+        report.tree_heads += 1
+        where = f"树头 #{head.id} (tree head #{head.id}, size {head.tree_size})"
+        if not SignedHead.of(head).valid_under(key):
+            report.add(Problem("tree_head", f"{where}: 签名无效 (signature is not valid)", None, head.id))
+            continue
+        if head.tree_size > size:
+            report.add(
+                Problem(
+                    "truncated",
+                    f"{where}: 日志仅有 {size} 条，已被截断 (log has only {size} entries: truncated)",
+                    size,
+                    head.id,
+                )
+            )
+            continue
+        if tree.root(head.tree_size) != head.root_hash:
+            start = prev.tree_size if prev else 0
+            report.add(
+                Problem(
+                    "tree_head",
+                    f"{where}: 根哈希与重算不符，改动在序号 {start} 之后 (root differs; damage at or after {start})",
+                    start,
+                    head.id,
+                )
+            )
+            continue
+        if prev is not None:
+            _check_successor(prev, head, tree, where, report)
+        prev = head
+
+
+def _check_successor(prev: TreeHead, head: TreeHead, tree: _Tree, where: str, report: Report) -> None:
+    if head.tree_size < prev.tree_size or head.timestamp_ms < prev.timestamp_ms:
+        report.add(Problem("tree_head", f"{where}: 比前一树头更小或更早 (older or smaller than #{prev.id})", None, head.id))
+        return
+    proof = merkle.resolve(merkle.consistency_ranges(prev.tree_size, head.tree_size), tree.fetch)
+    if not merkle.verify_consistency(prev.tree_size, head.tree_size, prev.root_hash, head.root_hash, proof):
+        report.add(Problem("tree_head", f"{where}: 与树头 #{prev.id} 不一致 (inconsistent with #{prev.id})", None, head.id))
+
+
+def verify_ledger(
+    session: Session,
+    key: Ed25519PublicKey,
+    *,
+    chunk: int = 50_000,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Recompute everything from the entries and check it against what is stored and signed."""
+    report = Report()
+    say = progress or (lambda _msg: None)
+    say("entries")
+    leaves = _scan_entries(session, report, chunk)
+    say("tree")
+    tree = _Tree(leaves)
+    _check_nodes(session, tree, report, chunk)
+    say("tree heads")
+    _check_tree_heads(session, tree, len(leaves), key, report)
+    return report

@@ -1,0 +1,1 @@
+"""Organisations and people: departments, users, roles, API tokens, login sessions."""

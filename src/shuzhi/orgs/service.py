@@ -1,0 +1,296 @@
+"""Departments, users, passwords, API tokens and login sessions: who someone is and what they may do."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi import ledger
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shuzhi.orgs.models import ROLES, ApiToken, Department, LoginSession, User, UserRole
+from shuzhi.store.base import utcnow
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "szt_"
+DEPT_LEVELS = ("province", "city", "district")
+_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Fixed hash so that an unknown user costs as much time as a wrong password.
+_DUMMY_HASH = _hasher.hash("shuzhi-timing-equaliser")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user as the policy code sees them."""
+
+    user_id: int | None
+    username: str
+    display_name: str
+    department_id: int | None
+    department_code: str
+    roles: frozenset[str]
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            department_id=user.department_id,
+            department_code=user.department.code,
+            roles=frozenset(user.roles),
+        )
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("只有平台管理员可以执行此操作 (platform admin only)")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- departments ------------------------------------------------------------
+def get_department(session: Session, code: str) -> Department:
+    dept = session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise NotFound(f"部门不存在 (no department with code {code!r})", where="dept")
+    return dept
+
+
+def create_department(
+    session: Session,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str | None = None,
+    level: str = "city",
+    parent_code: str | None = None,
+    region_code: str | None = None,
+    actor: Principal | None = None,
+) -> Department:
+    if not _CODE_RE.match(code or ""):
+        raise InvalidInput("部门代码只能包含字母、数字、._- (department code: letters, digits, . _ -)", where="code")
+    if not (name_zh or "").strip():
+        raise InvalidInput("部门中文名称不能为空 (Chinese name is required)", where="name_zh")
+    if level not in DEPT_LEVELS:
+        raise InvalidInput(f"层级须为 {'/'.join(DEPT_LEVELS)} (level must be one of {DEPT_LEVELS})", where="level")
+    if region_code is not None and not re.fullmatch(r"\d{6}", region_code):
+        raise InvalidInput("行政区划代码应为 6 位数字 (GB/T 2260 region code: 6 digits)", where="region_code")
+    if session.scalar(select(Department.id).where(Department.code == code)):
+        raise Conflict(f"部门代码已存在 (department {code!r} exists)", where="code")
+    parent = get_department(session, parent_code) if parent_code else None
+    dept = Department(
+        code=code, name_zh=name_zh.strip(), name_en=name_en, level=level,
+        parent=parent, region_code=region_code,
+    )
+    session.add(dept)
+    session.flush()
+    ledger.append(
+        session, "dept.created", user_id=actor and actor.user_id, department_id=dept.id,
+        detail={"code": code, "name_zh": dept.name_zh, "parent": parent_code},
+    )
+    return dept
+
+
+def list_departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).order_by(Department.code)))
+
+
+def department_path(dept: Department) -> list[Department]:
+    """The chain from the top of the hierarchy down to this department."""
+    chain = []
+    node: Department | None = dept
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    return list(reversed(chain))
+
+
+# -- users ------------------------------------------------------------------
+def _check_roles(roles: list[str] | set[str]) -> list[str]:
+    bad = sorted(set(roles) - set(ROLES))
+    if bad or not roles:
+        raise InvalidInput(f"角色须为 {', '.join(ROLES)} (unknown roles: {bad or 'none given'})", where="roles")
+    return sorted(set(roles))
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < 8:
+        raise InvalidInput("密码至少 8 位 (password must have at least 8 characters)", where="password")
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    department_code: str,
+    roles: list[str],
+    display_name: str | None = None,
+    email: str | None = None,
+    actor: Principal | None = None,
+) -> User:
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", username or ""):
+        raise InvalidInput("用户名 2–64 位字母、数字或 _.@- (username: 2–64 of letters, digits, _.@-)", where="username")
+    _check_password(password)
+    roles = _check_roles(roles)
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"用户名已存在 (user {username!r} exists)", where="username")
+    dept = get_department(session, department_code)
+    user = User(
+        username=username, display_name=display_name or username, email=email,
+        password_hash=_hasher.hash(password), department=dept,
+        role_rows=[UserRole(role=r) for r in roles],
+    )
+    session.add(user)
+    session.flush()
+    ledger.append(
+        session, "user.created", user_id=actor and actor.user_id, department_id=dept.id,
+        detail={"username": username, "roles": roles},
+    )
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"用户不存在 (no user {username!r})", where="username")
+    return user
+
+
+def set_roles(session: Session, user: User, roles: list[str], *, actor: Principal | None = None) -> User:
+    roles = _check_roles(roles)
+    before = sorted(user.roles)
+    user.role_rows = [UserRole(role=r) for r in roles]
+    session.flush()
+    ledger.append(
+        session, "user.updated", user_id=actor and actor.user_id, department_id=user.department_id,
+        detail={"username": user.username, "roles_before": before, "roles": roles},
+    )
+    return user
+
+
+def list_users(session: Session, department_code: str | None = None) -> list[User]:
+    q = select(User).order_by(User.username)
+    if department_code:
+        q = q.join(Department).where(Department.code == department_code)
+    return list(session.scalars(q))
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user when the password is right; None otherwise, with the failure written to the ledger.
+
+    A failure returns rather than raises so that the caller commits the ledger entry."""
+    user = session.scalar(select(User).where(User.username == username))
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or not user.active:
+        ledger.append(
+            session, "auth.login_failed", user_id=user.id if user else None,
+            department_id=user.department_id if user else None, outcome="denied",
+            detail={"username": username},
+        )
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+# -- API tokens -------------------------------------------------------------
+def create_token(
+    session: Session, user: User, *, name: str = "api", days: int = 90, actor: Principal | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; the clear value is returned once and never stored."""
+    if days < 1 or days > 3650:
+        raise InvalidInput("有效期须在 1–3650 天之间 (expiry must be 1–3650 days)", where="days")
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user, name=name, prefix=clear[:12], token_hash=_sha256(clear),
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    ledger.append(
+        session, "token.created", user_id=(actor.user_id if actor else user.id),
+        department_id=user.department_id,
+        detail={"token_id": token.id, "owner": user.username, "name": name, "prefix": token.prefix,
+                "expires_at": token.expires_at.isoformat()},
+    )
+    return token, clear
+
+
+def revoke_token(session: Session, token_id: int, *, actor: Principal | None = None) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"令牌不存在 (no token {token_id})", where="token_id")
+    if actor and not actor.is_admin and actor.user_id != token.user_id:
+        raise Forbidden("只能撤销自己的令牌 (you may revoke only your own tokens)")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        ledger.append(
+            session, "token.revoked", user_id=(actor.user_id if actor else token.user_id),
+            department_id=token.user.department_id,
+            detail={"token_id": token.id, "owner": token.user.username, "prefix": token.prefix},
+        )
+    return token
+
+
+def list_tokens(session: Session, user: User | None = None) -> list[ApiToken]:
+    q = select(ApiToken).order_by(ApiToken.id)
+    if user is not None:
+        q = q.where(ApiToken.user_id == user.id)
+    return list(session.scalars(q))
+
+
+def principal_from_token(session: Session, clear: str, *, now: datetime | None = None) -> Principal:
+    now = now or utcnow()
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(clear)))
+    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
+        raise Unauthenticated("令牌无效、已过期或已撤销 (token invalid, expired or revoked)")
+    return Principal.of(token.user)
+
+
+# -- login sessions ---------------------------------------------------------
+def start_login_session(session: Session, user: User, *, hours: int = 12) -> tuple[LoginSession, str]:
+    clear = secrets.token_urlsafe(32)
+    login = LoginSession(
+        user=user, session_hash=_sha256(clear), csrf_token=secrets.token_urlsafe(24),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    session.add(login)
+    session.flush()
+    ledger.append(session, "auth.login", user_id=user.id, department_id=user.department_id,
+                  detail={"username": user.username, "login_session": login.id})
+    return login, clear
+
+
+def find_login_session(session: Session, clear: str) -> LoginSession | None:
+    login = session.scalar(select(LoginSession).where(LoginSession.session_hash == _sha256(clear)))
+    if login is None or login.ended_at is not None or login.expires_at <= utcnow() or not login.user.active:
+        return None
+    return login
+
+
+def end_login_session(session: Session, login: LoginSession) -> None:
+    login.ended_at = utcnow()
+    ledger.append(session, "auth.logout", user_id=login.user_id, department_id=login.user.department_id,
+                  detail={"login_session": login.id})

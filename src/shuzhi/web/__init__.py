@@ -1,0 +1,1 @@
+"""The web face: REST API, CKAN-compatible API (later) and server-rendered pages."""

@@ -1,0 +1,93 @@
+"""REST endpoints of the data resource catalog: datasets, versions, vocabularies, search."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from shuzhi.catalog import search as catalog_search
+from shuzhi.catalog import service as catalog
+from shuzhi.catalog import vocab
+from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, VersionOut
+from shuzhi.orgs.service import Principal
+from shuzhi.web.deps import current_principal, get_session
+
+router = APIRouter(tags=["catalog 数据资源目录"])
+
+
+class SearchOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    results: list[DatasetOut]
+    facets: dict[str, dict[str, int]]
+
+
+def _out(session: Session, ds) -> DatasetOut:
+    return catalog.to_out(ds, catalog.latest_numbers(session, [ds.id]).get(ds.id))
+
+
+@router.get("/vocabularies")
+def vocabularies(_: Principal = Depends(current_principal)) -> dict[str, list[dict]]:
+    """The controlled vocabularies (share type, open type, grade, theme, frequency…), bilingual."""
+    return vocab.shipped()
+
+
+@router.get("/datasets", response_model=SearchOut)
+def list_datasets(
+    q: str = Query("", description="全文检索，支持中文 (full-text query, Chinese aware)"),
+    department: list[str] = Query(default=[]),
+    theme: list[str] = Query(default=[]),
+    share_type: list[str] = Query(default=[]),
+    open_type: list[str] = Query(default=[]),
+    security_grade: list[str] = Query(default=[]),
+    format: list[str] = Query(default=[]),
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+    _: Principal = Depends(current_principal),
+):
+    filters = {"department": department, "theme": theme, "share_type": share_type,
+               "open_type": open_type, "security_grade": security_grade, "format": format}
+    res = catalog_search.search(session, q, filters=filters, limit=limit, offset=offset)
+    latest = catalog.latest_numbers(session, [d.id for d in res.datasets])
+    return SearchOut(total=res.total, limit=limit, offset=offset, facets=res.facets,
+                     results=[catalog.to_out(d, latest.get(d.id)) for d in res.datasets])
+
+
+@router.post("/datasets", response_model=DatasetOut, status_code=201)
+def create_dataset(body: DatasetIn, session: Session = Depends(get_session),
+                   principal: Principal = Depends(current_principal)):
+    return _out(session, catalog.create_dataset(session, principal, body))
+
+
+@router.get("/datasets/{ref}", response_model=DatasetOut)
+def read_dataset(ref: str, session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
+    return _out(session, catalog.get_dataset(session, ref))
+
+
+@router.patch("/datasets/{ref}", response_model=DatasetOut)
+def update_dataset(ref: str, body: DatasetPatch, session: Session = Depends(get_session),
+                   principal: Principal = Depends(current_principal)):
+    ds = catalog.update_dataset(session, principal, catalog.get_dataset(session, ref), body)
+    return _out(session, ds)
+
+
+@router.delete("/datasets/{ref}", status_code=204)
+def delete_dataset(ref: str, session: Session = Depends(get_session),
+                   principal: Principal = Depends(current_principal)):
+    catalog.delete_dataset(session, principal, catalog.get_dataset(session, ref))
+    return Response(status_code=204)
+
+
+@router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
+def list_versions(ref: str, session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
+    ds = catalog.get_dataset(session, ref)
+    return [VersionOut.model_validate(v) for v in ds.versions]
+
+
+@router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
+def read_version(ref: str, number: int, session: Session = Depends(get_session),
+                 _: Principal = Depends(current_principal)):
+    return VersionOut.model_validate(catalog.get_version(session, catalog.get_dataset(session, ref), number))

@@ -1,0 +1,138 @@
+"""REST endpoints for departments, users and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from shuzhi.errors import Unauthenticated
+from shuzhi.orgs import service as orgs
+from shuzhi.orgs.service import Principal
+from shuzhi.web.deps import current_principal, get_db, get_session, require_role
+
+router = APIRouter(tags=["orgs 组织与用户"])
+
+
+class DepartmentIn(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str | None = None
+    level: str = "city"
+    parent: str | None = None
+    region_code: str | None = None
+
+
+class DepartmentOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str | None
+    level: str
+    parent: str | None
+    region_code: str | None
+
+
+class UserIn(BaseModel):
+    username: str
+    password: str = Field(min_length=8)
+    department: str
+    roles: list[str]
+    display_name: str | None = None
+    email: str | None = None
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    department: str
+    roles: list[str]
+    active: bool
+
+
+class TokenIn(BaseModel):
+    username: str
+    password: str
+    name: str = "api"
+    days: int = Field(default=90, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    expires_at: datetime
+    revoked: bool
+    token: str | None = Field(default=None, description="只在创建时返回一次 (returned once, at creation)")
+
+
+def _dept_out(d) -> DepartmentOut:
+    return DepartmentOut(code=d.code, name_zh=d.name_zh, name_en=d.name_en, level=d.level,
+                         parent=d.parent.code if d.parent else None, region_code=d.region_code)
+
+
+def _user_out(u) -> UserOut:
+    return UserOut(username=u.username, display_name=u.display_name, department=u.department.code,
+                   roles=sorted(u.roles), active=u.active)
+
+
+def _token_out(t, clear: str | None = None) -> TokenOut:
+    return TokenOut(id=t.id, name=t.name, prefix=t.prefix, expires_at=t.expires_at,
+                    revoked=t.revoked_at is not None, token=clear)
+
+
+@router.get("/departments", response_model=list[DepartmentOut])
+def list_departments(session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
+    return [_dept_out(d) for d in orgs.list_departments(session)]
+
+
+@router.post("/departments", response_model=DepartmentOut, status_code=201)
+def create_department(body: DepartmentIn, session: Session = Depends(get_session),
+                      principal: Principal = Depends(require_role("admin"))):
+    d = orgs.create_department(session, code=body.code, name_zh=body.name_zh, name_en=body.name_en,
+                               level=body.level, parent_code=body.parent, region_code=body.region_code,
+                               actor=principal)
+    return _dept_out(d)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(department: str | None = None, session: Session = Depends(get_session),
+               _: Principal = Depends(require_role("admin", "auditor"))):
+    return [_user_out(u) for u in orgs.list_users(session, department)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(body: UserIn, session: Session = Depends(get_session),
+                principal: Principal = Depends(require_role("admin"))):
+    u = orgs.create_user(session, username=body.username, password=body.password,
+                         department_code=body.department, roles=body.roles,
+                         display_name=body.display_name, email=body.email, actor=principal)
+    return _user_out(u)
+
+
+@router.get("/me", response_model=UserOut)
+def me(session: Session = Depends(get_session), principal: Principal = Depends(current_principal)):
+    return _user_out(orgs.get_user(session, principal.username))
+
+
+@router.post("/tokens", response_model=TokenOut, status_code=201)
+def create_token(body: TokenIn, db=Depends(get_db)):
+    """Exchange a username and password for an API token (shown once)."""
+    with db.transaction() as session:
+        user = orgs.authenticate(session, body.username, body.password)
+        if user is not None:
+            token, clear = orgs.create_token(session, user, name=body.name, days=body.days)
+            return _token_out(token, clear)
+    raise Unauthenticated("用户名或密码错误 (wrong username or password)")
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(session: Session = Depends(get_session), principal: Principal = Depends(current_principal)):
+    return [_token_out(t) for t in orgs.list_tokens(session, orgs.get_user(session, principal.username))]
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, session: Session = Depends(get_session),
+                 principal: Principal = Depends(current_principal)):
+    return _token_out(orgs.revoke_token(session, token_id, actor=principal))

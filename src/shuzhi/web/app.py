@@ -1,0 +1,103 @@
+"""FastAPI application factory: settings in, app out; nothing connects at import time."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from shuzhi import __version__
+from shuzhi.config import Settings, load_settings
+from shuzhi.errors import ShuzhiError
+from shuzhi.store.db import Database
+from shuzhi.web.deps import LoginRequired
+from shuzhi.web.templating import TEMPLATES_DIR, templates
+
+STATIC_DIR = TEMPLATES_DIR.parent / "static"
+
+
+def _api_routers():
+    from shuzhi.web.api import catalog, orgs
+
+    return [orgs.router, catalog.router]
+
+
+def _page_routers():
+    from shuzhi.web.pages import core
+
+    return [core.router]
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        msg = err.get("msg", "")
+        msg = msg.removeprefix("Value error, ")
+        out.append({"field": ".".join(loc) or "body", "message": msg, "type": err.get("type")})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ShuzhiError)
+    async def _domain_error(request: Request, exc: ShuzhiError):
+        if _wants_html(request):
+            return templates.TemplateResponse(
+                request, "error.html", {"error": exc}, status_code=exc.status
+            )
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        fields = _field_errors(exc)
+        return JSONResponse(
+            {"error": "invalid_input", "message": "输入有误 (invalid input)", "fields": fields},
+            status_code=422,
+        )
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if owns_db:
+            app.state.db.dispose()
+
+    owns_db = db is None
+    settings.ensure_dirs()
+    if db is None:
+        db = Database(settings.db_url)
+        db.upgrade()
+    app = FastAPI(
+        title="Shuzhi 数治",
+        version=__version__,
+        description="政务数据治理平台 API — catalog, grading, sharing, audit. Authenticate with a Bearer token.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        default_response_class=JSONResponse,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+    for router in _api_routers():
+        app.include_router(router, prefix="/api/v1")
+    for router in _page_routers():
+        app.include_router(router, default_response_class=HTMLResponse)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    return app

@@ -1,0 +1,140 @@
+"""Pages of the foundation: login, language switch, catalog search, dataset and department pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from shuzhi.catalog import search as catalog_search
+from shuzhi.catalog import service as catalog
+from shuzhi.orgs import service as orgs
+from shuzhi.orgs.service import Principal
+from shuzhi.web.deps import SESSION_COOKIE, get_db, get_session, optional_principal, page_principal
+from shuzhi.web.templating import LANGS, templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an absolute URL here would make the login page an open redirect.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/catalog"
+
+
+@router.get("/")
+def home(principal: Principal | None = Depends(optional_principal)):
+    return RedirectResponse("/catalog" if principal else "/login", status_code=303)
+
+
+@router.get("/lang/{lang}")
+def switch_language(lang: str, next: str | None = None):
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    if lang in LANGS:
+        resp.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return resp
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None):
+    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "failed": False})
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(...), password: str = Form(...),
+          next: str = Form("/catalog"), db=Depends(get_db)):
+    settings = request.app.state.settings
+    with db.transaction() as session:
+        user = orgs.authenticate(session, username, password)
+        clear = None
+        if user is not None:
+            _, clear = orgs.start_login_session(session, user, hours=settings.session_hours)
+    if clear is None:
+        return templates.TemplateResponse(
+            request, "login.html", {"next": _safe_next(next), "failed": True, "username": username},
+            status_code=401,
+        )
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    resp.set_cookie(SESSION_COOKIE, clear, httponly=True, samesite="lax",
+                    max_age=settings.session_hours * 3600)
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, session: Session = Depends(get_session),
+           principal: Principal = Depends(page_principal)):
+    orgs.end_login_session(session, request.state.login)
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
+@router.get("/catalog")
+def catalog_page(
+    request: Request,
+    q: str = "",
+    department: list[str] = Query(default=[]),
+    theme: list[str] = Query(default=[]),
+    share_type: list[str] = Query(default=[]),
+    open_type: list[str] = Query(default=[]),
+    security_grade: list[str] = Query(default=[]),
+    format: list[str] = Query(default=[]),
+    page: int = Query(1, ge=1),
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(page_principal),
+):
+    filters = {"department": department, "theme": theme, "share_type": share_type,
+               "open_type": open_type, "security_grade": security_grade, "format": format}
+    per_page = 20
+    res = catalog_search.search(session, q, filters=filters, limit=per_page, offset=(page - 1) * per_page)
+    depts = {d.code: d for d in orgs.list_departments(session)}
+
+    def toggle(facet: str, value: str) -> str:
+        """The URL of this search with one facet value switched on or off."""
+        current = {k: list(v) for k, v in filters.items()}
+        vals = current[facet]
+        current[facet] = [v for v in vals if v != value] if value in vals else vals + [value]
+        params = [("q", q)] + [(k, v) for k, vs in current.items() for v in vs]
+        return "/catalog?" + urlencode(params)
+
+    return templates.TemplateResponse(request, "catalog.html", {
+        "q": q, "result": res, "filters": filters, "depts": depts, "toggle": toggle,
+        "page": page, "pages": max(1, -(-res.total // per_page)),
+        "latest": catalog.latest_numbers(session, [d.id for d in res.datasets]),
+    })
+
+
+@router.get("/datasets/{ref}")
+def dataset_page(ref: str, request: Request, session: Session = Depends(get_session),
+                 principal: Principal = Depends(page_principal)):
+    ds = catalog.get_dataset(session, ref)
+    versions = list(reversed(ds.versions))
+    return templates.TemplateResponse(request, "dataset.html", {
+        "ds": ds, "versions": versions, "latest": versions[0] if versions else None,
+        "can_manage": catalog.can_manage(principal, ds),
+        "sections": dataset_sections(request, session, principal, ds),
+    })
+
+
+def dataset_sections(request: Request, session: Session, principal: Principal, ds) -> list[str]:
+    """HTML fragments other domains add to the dataset page (grading, sharing…)."""
+    from shuzhi.hooks import plugin_manager
+
+    results = plugin_manager().hook.dataset_page_sections(
+        request=request, session=session, principal=principal, dataset=ds
+    )
+    return [html for group in results for html in (group or [])]
+
+
+@router.get("/departments/{code}")
+def department_page(code: str, request: Request, session: Session = Depends(get_session),
+                    principal: Principal = Depends(page_principal)):
+    dept = orgs.get_department(session, code)
+    res = catalog_search.search(session, "", filters={"department": [code]}, limit=200)
+    return templates.TemplateResponse(request, "department.html", {
+        "dept": dept, "path": orgs.department_path(dept), "datasets": res.datasets,
+        "users": orgs.list_users(session, code) if principal.has("admin", "auditor") or principal.department_id == dept.id else [],
+    })

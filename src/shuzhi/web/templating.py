@@ -1,0 +1,44 @@
+"""Jinja2 templates with the bilingual helpers every page uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from shuzhi.catalog import vocab
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+LANGS = ("zh", "en")
+
+
+def request_lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get("lang")
+    if lang in LANGS:
+        return lang
+    return getattr(request.app.state.settings, "default_locale", "zh")
+
+
+def _context(request: Request) -> dict:
+    lang = request_lang(request)
+
+    def t(zh: str, en: str) -> str:
+        return en if lang == "en" else zh
+
+    def label(vocab_name: str, code: str | None) -> str:
+        return vocab.label(vocab_name, code, lang)
+
+    principal = getattr(request.state, "principal", None)
+    login = getattr(request.state, "login", None)
+    return {
+        "lang": lang,
+        "t": t,
+        "label": label,
+        "principal": principal,
+        "csrf_token": login.csrf_token if login is not None else "",
+    }
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_context])
+templates.env.globals["vocab_codes"] = vocab.codes

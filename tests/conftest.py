@@ -1,0 +1,133 @@
+"""Shared fixtures: settings in a temporary data directory, migrated databases on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shuzhi.config import Settings
+from shuzhi.orgs import service as orgs
+from shuzhi.store.db import Database
+
+PG_URL = os.environ.get("SHUZHI_TEST_PG_URL")
+PG_SKIP = "SHUZHI_TEST_PG_URL is not set: PostgreSQL runs skipped (CI sets it; e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
+
+PASSWORD = "correct-horse-battery"
+
+
+def pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+class PgSchema:
+    """A throwaway schema in the test database, so each test starts from an empty store."""
+
+    def __init__(self) -> None:
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        self.admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as c:
+            c.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        self.url = pg_schema_url(self.name)
+
+    def drop(self) -> None:
+        with self.admin.connect() as c:
+            c.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
+        self.admin.dispose()
+
+
+def make_db_url(backend: str, tmp_path) -> tuple[str, Callable[[], None]]:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta.db'}", lambda: None
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    schema = PgSchema()
+    return schema.url, schema.drop
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(tmp_path, backend) -> Iterator[Settings]:
+    url, cleanup = make_db_url(backend, tmp_path)
+    s = Settings(data_dir=tmp_path / "data", database_url=url, secret_key="test-secret")
+    s.ensure_dirs()
+    yield s
+    cleanup()
+
+
+@pytest.fixture
+def db(settings) -> Iterator[Database]:
+    database = Database(settings.db_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path) -> Settings:
+    s = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'meta.db'}",
+                 secret_key="test-secret")
+    s.ensure_dirs()
+    return s
+
+
+@pytest.fixture
+def sqlite_db(sqlite_settings) -> Iterator[Database]:
+    database = Database(sqlite_settings.db_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., orgs.Principal]:
+    """Create (department if needed and) a user; returns their Principal. Password: PASSWORD."""
+
+    def _make(username: str, dept: str = "GA", roles: tuple[str, ...] = ("analyst",), **kw) -> orgs.Principal:
+        with db.transaction() as s:
+            try:
+                orgs.get_department(s, dept)
+            except Exception:
+                orgs.create_department(s, code=dept, name_zh=kw.pop("dept_name", f"部门{dept}"))
+            user = orgs.create_user(s, username=username, password=PASSWORD, department_code=dept,
+                                    roles=list(roles), display_name=kw.get("display_name"))
+            return orgs.Principal.of(user)
+
+    return _make
+
+
+@pytest.fixture
+def app(settings, db):
+    from shuzhi.web.app import create_app
+
+    return create_app(settings, db=db)
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def token_for(db) -> Callable[[str], dict[str, str]]:
+    """Authorization headers carrying a fresh API token of the named user."""
+
+    def _headers(username: str) -> dict[str, str]:
+        with db.transaction() as s:
+            _, clear = orgs.create_token(s, orgs.get_user(s, username))
+        return {"Authorization": f"Bearer {clear}"}
+
+    return _headers

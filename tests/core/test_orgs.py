@@ -1,0 +1,120 @@
+"""Departments, users, passwords, tokens and login sessions."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shuzhi.orgs import service as orgs
+from shuzhi.orgs.models import ApiToken, User
+from shuzhi.store.base import utcnow
+from tests.conftest import PASSWORD
+
+
+def test_department_hierarchy(db):
+    with db.transaction() as s:
+        orgs.create_department(s, code="JS", name_zh="江苏省人民政府", level="province", region_code="320000")
+        orgs.create_department(s, code="SZ", name_zh="苏州市人民政府", parent_code="JS", region_code="320500")
+        orgs.create_department(s, code="SZ-GA", name_zh="苏州市公安局", parent_code="SZ")
+        d = orgs.create_department(s, code="GS-GA", name_zh="姑苏区公安分局", level="district", parent_code="SZ-GA")
+        assert [x.code for x in orgs.department_path(d)] == ["JS", "SZ", "SZ-GA", "GS-GA"]
+    with db.session() as s:
+        assert {c.code for c in orgs.get_department(s, "SZ").children} == {"SZ-GA"}
+
+
+@pytest.mark.parametrize(
+    "kwargs, where",
+    [
+        ({"code": "bad code!", "name_zh": "x"}, "code"),
+        ({"code": "OK", "name_zh": "  "}, "name_zh"),
+        ({"code": "OK", "name_zh": "x", "level": "galaxy"}, "level"),
+        ({"code": "OK", "name_zh": "x", "region_code": "32"}, "region_code"),
+    ],
+)
+def test_department_validation(db, kwargs, where):
+    with pytest.raises(InvalidInput) as e, db.transaction() as s:
+        orgs.create_department(s, **kwargs)
+    assert e.value.where == where
+
+
+def test_duplicate_and_unknown_parent(db):
+    with db.transaction() as s:
+        orgs.create_department(s, code="A", name_zh="甲")
+    with pytest.raises(Conflict), db.transaction() as s:
+        orgs.create_department(s, code="A", name_zh="乙")
+    with pytest.raises(NotFound), db.transaction() as s:
+        orgs.create_department(s, code="B", name_zh="乙", parent_code="NOPE")
+
+
+def test_password_is_argon2_and_checked(db, make_user):
+    make_user("li.na", roles=("steward",))
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == "li.na"))
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+    with db.transaction() as s:
+        assert orgs.authenticate(s, "li.na", PASSWORD).username == "li.na"
+        assert orgs.authenticate(s, "li.na", "wrong-password") is None
+        assert orgs.authenticate(s, "nobody", PASSWORD) is None
+
+
+def test_roles_are_validated(db, make_user):
+    with pytest.raises(InvalidInput) as e:
+        make_user("x1", roles=("superuser",))
+    assert e.value.where == "roles"
+    with pytest.raises(InvalidInput):
+        make_user("x2", roles=())
+
+
+def test_short_password_rejected(db):
+    with db.transaction() as s:
+        orgs.create_department(s, code="GA", name_zh="公安")
+    with pytest.raises(InvalidInput) as e, db.transaction() as s:
+        orgs.create_user(s, username="u1", password="short", department_code="GA", roles=["analyst"])
+    assert e.value.where == "password"
+
+
+def test_token_shown_once_stored_hashed_expires_and_revokes(db, make_user):
+    p = make_user("wang", roles=("analyst",))
+    with db.transaction() as s:
+        token, clear = orgs.create_token(s, orgs.get_user(s, "wang"), days=1)
+        token_id = token.id
+    assert clear.startswith("szt_")
+    with db.session() as s:
+        row = s.get(ApiToken, token_id)
+        assert clear not in (row.token_hash, row.prefix) and len(row.token_hash) == 64
+        assert orgs.principal_from_token(s, clear).user_id == p.user_id
+        with pytest.raises(Unauthenticated):
+            orgs.principal_from_token(s, clear, now=utcnow() + timedelta(days=2))
+        with pytest.raises(Unauthenticated):
+            orgs.principal_from_token(s, clear + "x")
+    with db.transaction() as s:
+        orgs.revoke_token(s, token_id)
+    with db.session() as s, pytest.raises(Unauthenticated):
+        orgs.principal_from_token(s, clear)
+
+
+def test_only_owner_or_admin_revokes(db, make_user):
+    make_user("owner", roles=("analyst",))
+    other = make_user("other", roles=("analyst",))
+    admin = make_user("root", roles=("admin",))
+    with db.transaction() as s:
+        token, _ = orgs.create_token(s, orgs.get_user(s, "owner"))
+        tid = token.id
+    with pytest.raises(Forbidden), db.transaction() as s:
+        orgs.revoke_token(s, tid, actor=other)
+    with db.transaction() as s:
+        assert orgs.revoke_token(s, tid, actor=admin).revoked_at is not None
+
+
+def test_login_session_lifecycle(db, make_user):
+    make_user("zhao", roles=("analyst",))
+    with db.transaction() as s:
+        login, clear = orgs.start_login_session(s, orgs.get_user(s, "zhao"), hours=1)
+    with db.transaction() as s:
+        found = orgs.find_login_session(s, clear)
+        assert found is not None and len(found.csrf_token) >= 24
+        orgs.end_login_session(s, found)
+    with db.session() as s:
+        assert orgs.find_login_session(s, clear) is None

@@ -1,0 +1,40 @@
+-- input
+SELECT name FROM population WHERE gender = 'F' OR 1 = 1
+-- duckdb
+SELECT
+  "population"."name" AS "name"
+FROM (
+  SELECT
+    RPAD(
+      LEFT(CAST("_sz_r1"."name" AS TEXT), 1),
+      CAST(LENGTH(CAST("_sz_r1"."name" AS TEXT)) AS INT),
+      '*'
+    ) AS "name",
+    "_sz_r1"."gender" AS "gender"
+  FROM "_sz_r1"
+  WHERE
+    (
+      "_sz_r1"."region_code" LIKE '3301%'
+    )
+) AS "population"
+WHERE
+  "population"."gender" = 'F' OR 1 = 1
+-- spark
+SELECT
+  `population`.`name` AS `name`
+FROM (
+  SELECT
+    RPAD(
+      LEFT(CAST(`_sz_r1`.`name` AS STRING), 1),
+      CAST(LENGTH(CAST(`_sz_r1`.`name` AS STRING)) AS INT),
+      '*'
+    ) AS `name`,
+    `_sz_r1`.`gender` AS `gender`
+  FROM `_sz_r1`
+  WHERE
+    (
+      `_sz_r1`.`region_code` LIKE '3301%'
+    )
+) AS `population`
+WHERE
+  `population`.`gender` = 'F' OR 1 = 1

@@ -1,0 +1,58 @@
+"""The fixed grants the golden files and the policy tests are written against."""
+
+from shuzhi.exchange.masking import parse_rule
+from shuzhi.exchange.policy import GrantedTable
+
+POPULATION_FIELDS = (
+    ("id_number", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("gender", "VARCHAR"),
+    ("birth_date", "DATE"),
+    ("region_code", "VARCHAR"),
+    ("income", "DOUBLE"),
+    ("religion", "VARCHAR"),
+)
+
+ENTERPRISE_FIELDS = (
+    ("uscc", "VARCHAR"),
+    ("ent_name", "VARCHAR"),
+    ("legal_id_number", "VARCHAR"),
+    ("capital", "DOUBLE"),
+    ("region_code", "VARCHAR"),
+    ("tax_owed", "DOUBLE"),
+)
+
+POPULATION = GrantedTable(
+    name="population",
+    relation="_sz_r1",
+    fields=POPULATION_FIELDS,
+    masks={
+        "id_number": parse_rule("hash"),
+        "name": parse_rule("keep_first:1"),
+        "gender": parse_rule("clear"),
+        "birth_date": parse_rule("year"),
+        "region_code": parse_rule("region_city"),
+        "income": parse_rule("band:1000"),
+    },
+    row_filter="region_code LIKE '3301%'",
+    key=b"grant-1",
+)
+"""religion is never granted; rows outside region 3301xx are filtered."""
+
+ENTERPRISE = GrantedTable(
+    name="enterprise",
+    relation="_sz_r2",
+    fields=ENTERPRISE_FIELDS,
+    masks={
+        "uscc": parse_rule("clear"),
+        "ent_name": parse_rule("clear"),
+        "legal_id_number": parse_rule("hash"),
+        "capital": parse_rule("round:-4"),
+        "region_code": parse_rule("region_province"),
+    },
+    row_filter=None,
+    key=b"grant-2",
+)
+"""tax_owed is never granted; no row filter."""
+
+TABLES = {"population": POPULATION, "enterprise": ENTERPRISE}
