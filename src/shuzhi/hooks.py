@@ -9,7 +9,7 @@ import pluggy
 hookspec = pluggy.HookspecMarker("shuzhi")
 hookimpl = pluggy.HookimplMarker("shuzhi")
 
-BUILTIN_PLUGINS: list[str] = []
+BUILTIN_PLUGINS: list[str] = ["shuzhi.classify.plugin"]
 """Modules of built-in hook implementations; domains append theirs at import of this list's owner."""
 
 
@@ -21,6 +21,10 @@ class CoreSpecs:
     @hookspec
     def dataset_page_sections(self, request, session, principal, dataset):
         """HTML fragments (a list of str) to show on a dataset's page, e.g. grading or sharing."""
+
+    @hookspec
+    def classify_detectors(self, settings):
+        """Extra column detectors (a list of shuzhi.classify.detectors.Detector) from a plugin."""
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from policy_tables import TABLES
+from tests.exchange.policy_tables import TABLES
 
 from shuzhi.errors import ShuzhiError
 from shuzhi.exchange.policy import govern

@@ -121,3 +121,22 @@ def test_proof_requests_out_of_range(db):
             log.inclusion_proof(s, 4, 4)
         with pytest.raises(InvalidInput):
             log.consistency_proof(s, 3, 2)
+
+
+@pytest.mark.parametrize(("before", "many"), [(0, 1), (0, 37), (5, 1), (7, 20), (8, 9)])
+def test_bulk_append_builds_the_same_tree(db, before, many):
+    from shuzhi.ledger.bulk import append_many
+
+    _fill(db, before)
+    with db.transaction() as s:
+        n = append_many(s, ({"event": "data.read", "user_id": i, "detail": {"i": i}} for i in range(many)))
+    assert n == many
+    _fill(db, 3, before + many)  # and single appends carry on from it
+    leaves = _leaves(db)
+    with db.session() as s:
+        size = log.tree_size(s)
+        assert size == before + many + 3
+        assert log.root_hash(s) == naive.mth(leaves)
+        for i in range(size):
+            assert log.inclusion_proof(s, i, size) == naive.path(i, leaves)
+        assert s.scalar(select(func.count()).select_from(LedgerNode)) == size - bin(size).count("1")

@@ -45,7 +45,9 @@ def _sql(db, sql: str, **params) -> None:
 
 def _row(db, seq: int) -> dict:
     with db.engine.connect() as c:
-        return dict(c.execute(text("SELECT * FROM ledger_entries WHERE seq = :s"), {"s": seq}).mappings().one())
+        return dict(
+            c.execute(text("SELECT * FROM ledger_entries WHERE seq = :s"), {"s": seq}).mappings().one()
+        )
 
 
 def _move(db, seq: int, to: int) -> None:
@@ -107,7 +109,12 @@ def test_empty_log_verifies(db, settings):
 
 def _edit_text(db):
     row = _row(db, BAD)
-    _sql(db, "UPDATE ledger_entries SET entry = :e WHERE seq = :s", e=row["entry"].replace('"ok"', '"denied"'), s=BAD)
+    _sql(
+        db,
+        "UPDATE ledger_entries SET entry = :e WHERE seq = :s",
+        e=row["entry"].replace('"ok"', '"denied"'),
+        s=BAD,
+    )
 
 
 def _edit_column(db):
@@ -155,8 +162,14 @@ def _insert_forged(db):
     prev = _row(db, BAD - 1)
     _shift_up_from(db, BAD)
     entry = log.build_entry(
-        BAD, prev["created_at"] if not isinstance(prev["created_at"], str) else log.utcnow(),
-        "data.read", user_id=1, department_id=1, dataset_id=None, outcome="ok", detail={},
+        BAD,
+        prev["created_at"] if not isinstance(prev["created_at"], str) else log.utcnow(),
+        "data.read",
+        user_id=1,
+        department_id=1,
+        dataset_id=None,
+        outcome="ok",
+        detail={},
         prev=bytes(prev["leaf_hash"]),
     )
     doc = json.loads(entry)
@@ -238,21 +251,24 @@ def test_a_rewritten_log_with_rewritten_subtrees_fails_its_tree_head(ledger, set
     """Even when every stored hash is recomputed to match, the signed root catches the change."""
     _edit_and_rehash(ledger)
     with ledger.session() as s:
-        leaves = [bytes(h) for h in s.execute(text("SELECT leaf_hash FROM ledger_entries ORDER BY seq")).scalars()]
+        leaves = [
+            bytes(h) for h in s.execute(text("SELECT leaf_hash FROM ledger_entries ORDER BY seq")).scalars()
+        ]
     _sql(ledger, "DELETE FROM ledger_nodes")
     with ledger.engine.begin() as c:
         for size in range(1, N + 1):
             for level, idx, h in log.completed_nodes(size, leaves[size - 1], _known(leaves, size)):
-                c.execute(text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (:l, :i, :h)"), {"l": level, "i": idx, "h": h})
+                c.execute(
+                    text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
+                    {"l": level, "i": idx, "h": h},
+                )
     report = _verify(ledger, settings)
     kinds = {p.kind for p in report.problems}
     assert "tree_head" in kinds and "node" not in kinds
 
 
 def _known(leaves, size):
-    return {
-        (lv, i): merkle.root_of(leaves[i << lv : (i + 1) << lv]) for lv, i in log.left_siblings(size)
-    }
+    return {(lv, i): merkle.root_of(leaves[i << lv : (i + 1) << lv]) for lv, i in log.left_siblings(size)}
 
 
 def test_a_tampered_subtree_hash_is_found(ledger, settings):

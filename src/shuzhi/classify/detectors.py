@@ -88,7 +88,7 @@ def builtin_detectors() -> list[Detector]:
         d("phone_intl", "phone",
           r"(?:\+?\d{1,3}[-. ]?)?(?:\(\d{2,4}\)|\d{2,4})[-. ]?\d{3,4}[-. ]?\d{3,4}(?:\s*(?:x|ext\.?)\s*\d{1,6})?",
           requires_hint=True, min_len=7, max_len=30, priority=40, min_share_hinted=0.6),
-        d("bank_card", "bank_card", r"[3-69]\d{11,18}|[3-69]\d{3}(?:[ -]\d{4}){2,3}(?:[ -]?\d{1,3})?",
+        d("bank_card", "bank_card", r"\d{12,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]?\d{1,3})?",
           check="sz_luhn(v)", min_len=12, max_len=23, priority=60, min_share=0.95, min_share_hinted=0.7),
         d("financial_account", "financial_account", r"\d[\d -]{6,30}\d|[A-Z]{2}\d{2}[A-Z0-9]{10,30}",
           requires_hint=True, min_len=8, max_len=34, priority=30, min_share_hinted=0.7),
@@ -121,16 +121,20 @@ def builtin_detectors() -> list[Detector]:
           check="sz_date_ok(v)", birth="sz_date(v)", requires_hint=True, min_len=6, max_len=30, priority=50,
           min_share_hinted=0.6),
         d("person_name_zh", "person_name", _person_name_pattern(), check=_NOT_PLACE, min_len=2, max_len=4,
-          priority=50, min_share=0.9, min_share_hinted=0.7, min_distinct_ratio=0.3, max_top_share=0.2),
+          priority=50, min_share=0.9, min_share_hinted=0.7, min_distinct_ratio=0.1, max_top_share=0.2),
         d("person_name_latin", "person_name",
-          r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.? )?[A-Z][a-z]+(?:[- ][A-Z][a-z]+)?(?: [A-Z]\.)? [A-Z][a-zA-Z'-]+"
-          r"(?: (?:Jr\.|Sr\.|II|III|IV|MD|DDS|PhD|DVM))?",
+          r"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Univ\.Prof|Dipl\.-Ing)\.? ){0,3}"
+          r"\p{Lu}[\p{L}'’]+(?:[- ]\p{Lu}[\p{L}'’]+)?(?: \p{Lu}\.)?(?: (?:von|van|de|der|den|du|le|la|zu|di|da)){0,2}"
+          r" \p{Lu}[\p{L}'’-]+(?:,? (?:Jr\.|Sr\.|II|III|IV|MD|DDS|PhD|DVM|MBA|[A-Z][A-Za-z]{0,4}\.(?:-?[A-Z][A-Za-z]{0,4}\.?)*))?",
           requires_hint=True, min_len=4, max_len=60, priority=45, min_share_hinted=0.8,
           min_distinct_ratio=0.3, max_top_share=0.2),
         d("address_zh", "address",
           r".{0,40}(?:省|自治区|市|区|區|县|縣|旗|镇|鎮|乡|鄉|街道).{0,40}"
           r"(?:路|街|道|巷|弄|里|号|號|村|组|栋|棟|幢|座|单元|室|楼|樓|大厦|小区)[^\n]{0,40}",
           min_len=6, max_len=160, priority=55, min_share=0.85, min_share_hinted=0.5, min_distinct_ratio=0.1),
+        d("address_zh_street", "address",
+          r"[\d\s]{0,6}\p{Han}{2,20}(?:路|街|巷|大道|道|里|村)(?:\d+段)?(?:\d+[巷弄])*\d+[号號].{0,20}",
+          min_len=6, max_len=80, priority=54, min_share=0.85, min_share_hinted=0.5, min_distinct_ratio=0.1),
         d("address_en", "address",
           r"\d{1,6} [A-Za-z0-9 .'#-]+(?:\s*\n\s*|,\s*)[A-Za-z .'-]+, [A-Z]{2} \d{5}(?:-\d{4})?",
           min_len=15, max_len=160, priority=55, min_share=0.85, min_share_hinted=0.5),

@@ -204,7 +204,7 @@ class Scanner:
         result.evidence = {**base, "scanned_values": scanned, "full_scan": scanned == rows, **result.evidence}
         if result.detector and result.sensitive:
             result.evidence["examples"] = self._examples(feats.values, stats[result.detector].detector)
-        elif not result.sensitive and reason is None and 0.2 <= feats.numeric_share <= 0.8 and not stats:
+        elif not result.sensitive and 0.2 <= feats.numeric_share <= 0.8:
             result.category, result.confidence = UNKNOWN, 0.0
             result.evidence["reason"] = "混合类型（数字与文本）mixed types (numbers and text)"
         return result
@@ -230,7 +230,7 @@ class Scanner:
         view = pa.table({"v": values})
         self.con.register("vals", view)
         try:
-            row = self.con.execute(_count_sql(dets)).fetchone()
+            row = self.con.execute(_count_sql(dets)).fetchall()[0]
             stats = {}
             for i, det in enumerate(dets):
                 s = _Stats(det, matched=row[3 * i], valid=row[3 * i + 1], minors=row[3 * i + 2])
@@ -256,7 +256,7 @@ class Scanner:
     def _non_null(self, values) -> int:
         self.con.register("vals", pa.table({"v": values}))
         try:
-            return self.con.execute("SELECT count(*) FROM vals").fetchone()[0]
+            return self.con.execute("SELECT count(*) FROM vals").fetchall()[0][0]
         finally:
             self.con.unregister("vals")
 
@@ -271,15 +271,18 @@ class Scanner:
     def _decide(self, name, ctype, feats: _Features, stats: dict[str, _Stats], non_null: int,
                 hints: dict[str, str | None]) -> ColumnResult:
         scored = []
+        negated = {d.category: self.hints.negated(name, d.category) for d in self.detectors}
         for s in stats.values():
             det, hint = s.detector, hints[s.detector.name]
             share = s.valid / non_null if non_null else 0.0
             need = det.min_share_hinted if hint else det.min_share
-            ok = (share >= need and (hint or not det.requires_hint)
-                  and feats.distinct / feats.non_null >= det.min_distinct_ratio
+            # Without a name hint, a lexicon detector also needs the variety of real values.
+            variety = det.min_distinct_ratio if hint or not det.min_distinct_ratio else max(0.5, det.min_distinct_ratio)
+            ok = (share >= need and (hint or not det.requires_hint) and not negated.get(det.category)
+                  and feats.distinct / feats.non_null >= variety
                   and feats.top_share <= det.max_top_share
-                  and not (feats.distinct == 1 and feats.non_null > 3 and det.min_distinct_ratio > 0))
-            score = share + (HINT_BONUS if hint else 0) + det.priority / 1000
+                  and not (det.min_distinct_ratio > 0 and feats.distinct < 3))
+            score = share + (HINT_BONUS if hint else 0) + det.priority / 200
             scored.append((ok, score, share, s, hint))
         scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
         near = [{"detector": s.detector.name, "category": s.detector.category, "share_valid": round(sh, 4),

@@ -14,7 +14,7 @@ DEFAULT_HINTS: dict[str, tuple[str, ...]] = {
     "org_code": ("组织机构代码", "机构代码", "zzjgdm", "org_code", "organization_code"),
     "mobile": ("手机", "移动电话", "联系电话", "联系方式", "电话", "sjhm", "sjh", "lxdh", "lxfs", "dh", "mobile",
                "cellphone", "phone", "tel", "telephone", "phone_number"),
-    "landline": ("电话", "固话", "座机", "办公电话", "联系电话", "lxdh", "gddh", "bgdh", "dh", "tel", "phone",
+    "phone": ("电话", "固话", "座机", "办公电话", "联系电话", "lxdh", "gddh", "bgdh", "dh", "tel", "phone",
                  "telephone", "landline", "fax", "phone_number"),
     "bank_card": ("银行卡", "卡号", "yhkh", "kh", "bank_card", "card_no", "card_number", "credit_card", "pan"),
     "financial_account": ("账号", "账户", "帐号", "帐户", "开户", "zhhm", "yhzh", "account", "account_no",
@@ -30,13 +30,13 @@ DEFAULT_HINTS: dict[str, tuple[str, ...]] = {
     "birth_date": ("出生", "生日", "出生日期", "csrq", "sr", "birth", "birthday", "birthdate", "dob",
                    "date_of_birth", "birth_date"),
     "person_name": ("姓名", "名字", "联系人", "法定代表人", "法人代表", "负责人", "申请人", "户主", "患者", "持卡人",
-                    "监护人", "xm", "lxr", "fddbr", "name", "full_name", "person_name", "first_name",
+                    "监护人", "xm", "lxr", "fddbr", "xingming", "name", "full_name", "person_name", "first_name",
                     "last_name", "contact", "contact_name", "patient_name"),
     "address": ("地址", "住址", "住所", "居住地", "户籍地", "详细地址", "dz", "jzdz", "zz", "hjdz", "xxdz",
                 "address", "addr", "street", "residence", "home_address"),
     "gps": ("经度", "纬度", "经纬度", "坐标", "jd", "wd", "jwd", "lat", "lng", "lon", "latitude",
             "longitude", "gps", "coordinates", "coord", "geo"),
-    "medical": ("诊断", "疾病", "病史", "病名", "病情", "既往史", "过敏史", "icd", "jbmc", "zdmc", "zd", "diagnosis",
+    "medical": ("诊断", "疾病", "病史", "病名", "病情", "既往史", "过敏史", "icd", "jbmc", "zdmc", "zdbm", "zddm", "zd", "diagnosis",
                 "disease", "condition", "icd10", "icd_10", "illness", "medical"),
     "religion": ("宗教", "信仰", "zjxy", "religion", "faith", "religious"),
     "ethnicity": ("民族", "族别", "mz", "ethnicity", "ethnic", "ethnic_group", "nation"),
@@ -87,6 +87,11 @@ class NameHints:
     def remove(self, category: str, hints: Iterable[str]) -> None:
         drop = set(hints)
         self.positive[category] = tuple(h for h in self.positive.get(category, ()) if h not in drop)
+
+    def negated(self, column: str, category: str) -> bool:
+        """The column name rules the category out (e.g. 设施名称 is never a person's name)."""
+        norm = normalise(column)
+        return any(_matches(norm, h) for h in self.negative.get(category, ()))
 
     def hint_for(self, column: str, category: str, extra: Iterable[str] = ()) -> str | None:
         """The hint that ties the column name to the category, or None (also None on a negative hint)."""

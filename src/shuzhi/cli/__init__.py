@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from shuzhi.cli import catalog, core, orgs
+from shuzhi.cli import audit, catalog, core, orgs
+from shuzhi.cli import classify as classify_cli
+from shuzhi.cli import ingest as ingest_cli
 
 app = typer.Typer(
     name="shuzhi",
@@ -18,10 +20,14 @@ app = typer.Typer(
 app.command("init")(core.init)
 app.command("serve")(core.serve)
 app.command("demo")(core.demo)
+app.command("ingest")(ingest_cli.ingest)
 app.add_typer(catalog.app, name="dataset")
+app.command("classify")(classify_cli.classify)
+app.add_typer(classify_cli.grade_app, name="grade")
 app.add_typer(orgs.dept_app, name="dept")
 app.add_typer(orgs.user_app, name="user")
 app.add_typer(orgs.token_app, name="token")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

@@ -57,22 +57,44 @@ def serve(
 @reports_errors
 def demo(
     seed: int = typer.Option(20261126, help="Random seed: the same seed builds the same city."),
-    scale: float = typer.Option(1.0, help="1.0 ≈ 50,000 residents and 10,000 enterprises."),
+    scale: float = typer.Option(1.0, min=0.001, help="1.0 ≈ 50,000 residents and 10,000 enterprises."),
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the server when built."),
-    out: Path = typer.Option(None, help="Where to write the generated source files (default <data_dir>/demo-src)."),
+    out: Path = typer.Option(None, help="Where to write the generated source files (default <data_dir>/demo-city)."),
 ) -> None:
-    """Build the synthetic demo city: departments, users, datasets, loaded and graded.
+    """Build the synthetic demo city: departments, users and datasets, loaded and graded.
 
     Example:  shuzhi demo --scale 0.2 --no-serve
     """
-    from shuzhi.demo.build import build_demo
+    from rich.table import Table
 
-    settings, db = open_context()
+    from shuzhi.demo import generate
+    from shuzhi.demo.build import build
     from shuzhi.ledger.keys import ensure_signing_key
 
+    settings, db = open_context()
     ensure_signing_key(settings)
-    with progress_bar() as progress:
-        report = build_demo(settings, db, seed=seed, scale=scale, out_dir=out, progress=progress)
-    console.print(report.summary())
+    out = out or settings.data_dir / "demo-city"
+    with progress_bar() as bar:
+        gen_task = bar.add_task("生成城市 generating the city", total=None)
+        load_task = bar.add_task("加载数据 loading", total=None, visible=False)
+
+        def on_generate(step: str, done: int, total: int) -> None:
+            bar.update(gen_task, description=f"生成 {step}", completed=done, total=total)
+
+        def on_build(step: str, done: int, total: int) -> None:
+            bar.update(load_task, description=f"加载 {step}", completed=done, total=total, visible=True)
+
+        manifest = generate(out, seed=seed, scale=scale, progress=on_generate)
+        report = build(settings, db, manifest, progress=on_build)
+    console.print(
+        f"[green]✓[/] {report.departments_created} 个部门 departments, {report.users_created} 个用户 users, "
+        f"{report.datasets_created} 个数据集 datasets, {report.versions_added} 个新版本 new versions "
+        f"({report.versions_unchanged} 个未变化 unchanged)"
+    )
+    console.print(f"  真值 ground truth: {manifest.ground_truth}")
+    logins = Table("用户名 username", "密码 password", "部门 dept", "角色 roles", title="演示账号 demo logins")
+    for u in manifest.users:
+        logins.add_row(u.username, u.password, u.department_code, ", ".join(u.roles))
+    console.print(logins)
     if serve_after:
         serve(host=None, port=None)

@@ -103,7 +103,11 @@ def vary_firm_names(
         if flaw == "traditional":
             new = _traditional(name)
         elif flaw == "suffix" and name.endswith("有限公司") and not name.endswith("股份有限公司"):
-            new = name.replace("有限责任公司", "有限公司") if "有限责任公司" in name else name[:-4] + "有限责任公司"
+            new = (
+                name.replace("有限责任公司", "有限公司")
+                if "有限责任公司" in name
+                else name[:-4] + "有限责任公司"
+            )
         elif flaw == "no_city" and name.startswith(city_short) and not name.startswith(city.name):
             new = name[len(city_short) :]
         elif flaw == "brackets" and name.startswith(city_short) and not name.startswith(city.name):
@@ -120,7 +124,11 @@ def vary_firm_names(
 
 
 def stale_addresses(
-    current: np.ndarray, previous: np.ndarray, district_idx: np.ndarray, city: City, rate: float,
+    current: np.ndarray,
+    previous: np.ndarray,
+    district_idx: np.ndarray,
+    city: City,
+    rate: float,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """An old address for about `rate` of rows: the one before a move, or the pre-2021 district name."""

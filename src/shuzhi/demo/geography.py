@@ -22,9 +22,36 @@ _OPEN_END = 9999
 
 # Real 街道 and roads per district (not part of GB/T 2260). Unknown districts fall back to _GENERIC_*.
 _STREETS: dict[str, tuple[str, ...]] = {
-    "上城区": ("湖滨街道", "清波街道", "小营街道", "南星街道", "紫阳街道", "望江街道", "四季青街道", "笕桥街道"),
-    "拱墅区": ("米市巷街道", "湖墅街道", "小河街道", "和睦街道", "拱宸桥街道", "大关街道", "上塘街道", "祥符街道"),
-    "西湖区": ("北山街道", "西溪街道", "翠苑街道", "古荡街道", "文新街道", "灵隐街道", "转塘街道", "蒋村街道"),
+    "上城区": (
+        "湖滨街道",
+        "清波街道",
+        "小营街道",
+        "南星街道",
+        "紫阳街道",
+        "望江街道",
+        "四季青街道",
+        "笕桥街道",
+    ),
+    "拱墅区": (
+        "米市巷街道",
+        "湖墅街道",
+        "小河街道",
+        "和睦街道",
+        "拱宸桥街道",
+        "大关街道",
+        "上塘街道",
+        "祥符街道",
+    ),
+    "西湖区": (
+        "北山街道",
+        "西溪街道",
+        "翠苑街道",
+        "古荡街道",
+        "文新街道",
+        "灵隐街道",
+        "转塘街道",
+        "蒋村街道",
+    ),
     "滨江区": ("西兴街道", "长河街道", "浦沿街道"),
     "萧山区": ("城厢街道", "北干街道", "蜀山街道", "新塘街道", "宁围街道", "闻堰街道"),
     "余杭区": ("五常街道", "闲林街道", "仓前街道", "余杭街道", "中泰街道", "良渚街道"),
@@ -104,7 +131,11 @@ class City:
         stem = Region(district.code, district.name, 0, 0).stem
         own = [r for r in self.regions if r.code == district.code and r.valid_in(year)]
         same = [r for r in self.regions if r.code != district.code and r.stem == stem and r.valid_in(year)]
-        urban = [r for r in self.regions if r.name == "市区" and r.valid_in(year)] if district.name.endswith("区") else []
+        urban = (
+            [r for r in self.regions if r.name == "市区" and r.valid_in(year)]
+            if district.name.endswith("区")
+            else []
+        )
         return list(dict.fromkeys(r.code for r in own + same + urban))
 
     def any_prefixes(self, year: int) -> list[str]:

@@ -136,4 +136,7 @@ def random_org_bodies(rng: np.random.Generator, founded_year: np.ndarray) -> lis
     alphabet = np.array(list(USCC_ALPHABET))
     old_bodies = ["".join(map(str, row)) for row in digits]
     new_bodies = ["MA" + "".join(row) for row in alphabet[letters]]
-    return [nb if y >= 2015 else ob for ob, nb, y in zip(old_bodies, new_bodies, founded_year.tolist(), strict=True)]
+    return [
+        nb if y >= 2015 else ob
+        for ob, nb, y in zip(old_bodies, new_bodies, founded_year.tolist(), strict=True)
+    ]

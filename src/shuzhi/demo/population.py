@@ -20,7 +20,14 @@ MOBILE_PREFIXES = np.array(
     [130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157, 158, 159]
     + [177, 180, 181, 182, 183, 185, 186, 187, 188, 189, 199]
 )
-ETHNIC_GROUPS = (("汉族", 0.975), ("畲族", 0.006), ("回族", 0.005), ("土家族", 0.005), ("苗族", 0.005), ("满族", 0.004))
+ETHNIC_GROUPS = (
+    ("汉族", 0.975),
+    ("畲族", 0.006),
+    ("回族", 0.005),
+    ("土家族", 0.005),
+    ("苗族", 0.005),
+    ("满族", 0.004),
+)
 
 INDUSTRIES = (
     # GB/T 4754-2017 section, name, words used in firm names, share of firms
@@ -37,8 +44,16 @@ INDUSTRIES = (
     ("O", "居民服务、修理和其他服务业", ("家政服务", "汽车维修"), 0.03),
     ("R", "文化、体育和娱乐业", ("文化传媒", "体育发展", "影视"), 0.04),
 )
-TRADE_CHARS = tuple("恒泰华鑫盛达宏瑞兴源丰利信诚嘉汇元新金安博远科创力云智和祥德润康永正联众成宇东方明星海天")
-UNIT_KINDS = {"91": "企业", "92": "个体工商户", "93": "农民专业合作社", "N2": "村级集体经济组织", "Y1": "其他组织"}
+TRADE_CHARS = tuple(
+    "恒泰华鑫盛达宏瑞兴源丰利信诚嘉汇元新金安博远科创力云智和祥德润康永正联众成宇东方明星海天"
+)
+UNIT_KINDS = {
+    "91": "企业",
+    "92": "个体工商户",
+    "93": "农民专业合作社",
+    "N2": "村级集体经济组织",
+    "Y1": "其他组织",
+}
 
 
 @dataclass
@@ -97,17 +112,20 @@ def _choice(rng: np.random.Generator, options, n: int, p=None) -> np.ndarray:
 def _addresses(rng: np.random.Generator, city: City, district: np.ndarray, with_room: bool) -> np.ndarray:
     n = len(district)
     out = np.empty(n, dtype=object)
-    numbers = rng.integers(1, 600, n)
-    buildings, units, rooms = rng.integers(1, 30, n), rng.integers(1, 4, n), rng.integers(1, 25, n) * 100
-    rooms += rng.integers(1, 5, n)
+    numbers = np.char.add(rng.integers(1, 600, n).astype(str), "号")
+    if with_room:
+        rooms = rng.integers(1, 25, n) * 100 + rng.integers(1, 5, n)
+        tail = np.char.add(
+            np.char.add(rng.integers(1, 30, n).astype(str), "幢"), rng.integers(1, 4, n).astype(str)
+        )
+        tail = np.char.add(np.char.add(tail, "单元"), np.char.add(rooms.astype(str), "室"))
+        numbers = np.char.add(numbers, tail)
     for d_idx, d in enumerate(city.districts):
         sel = np.flatnonzero(district == d_idx)
-        streets = _choice(rng, d.streets, len(sel))
-        roads = _choice(rng, d.roads, len(sel))
-        prefix = f"{city.province_name}{city.name}{d.name}"
-        for k, i in enumerate(sel):
-            tail = f"{buildings[i]}幢{units[i]}单元{rooms[i]}室" if with_room else ""
-            out[i] = f"{prefix}{streets[k]}{roads[k]}{numbers[i]}号{tail}"
+        place = np.char.add(
+            _choice(rng, d.streets, len(sel)).astype(str), _choice(rng, d.roads, len(sel)).astype(str)
+        )
+        out[sel] = np.char.add(np.char.add(f"{city.province_name}{city.name}{d.name}", place), numbers[sel])
     return out
 
 
@@ -115,7 +133,9 @@ def _given_names(rng: np.random.Generator, male: np.ndarray) -> tuple[np.ndarray
     n = len(male)
     singles_m = [c for c in ZhPerson.first_names_male if len(c) == 1]
     singles_f = [c for c in ZhPerson.first_names_female if len(c) == 1]
-    whole = np.where(male, _choice(rng, ZhPerson.first_names_male, n), _choice(rng, ZhPerson.first_names_female, n))
+    whole = np.where(
+        male, _choice(rng, ZhPerson.first_names_male, n), _choice(rng, ZhPerson.first_names_female, n)
+    )
     first = np.where(male, _choice(rng, singles_m, n), _choice(rng, singles_f, n))
     second = np.where(male, _choice(rng, singles_m, n), _choice(rng, singles_f, n))
     composed = rng.random(n) < 0.55
@@ -129,7 +149,9 @@ def make_residents(rng: np.random.Generator, city: City, n: int, as_of: dt.date)
     surname = _choice(rng, surnames, n, p=list(ZhPerson.last_names.values())).astype(str)
     given, given_len = _given_names(rng, male)
     ages = np.arange(96)
-    age_weight = np.where(ages < 15, 0.8, np.where(ages < 60, 1.45, np.maximum(0.05, 1.4 - (ages - 60) * 0.04)))
+    age_weight = np.where(
+        ages < 15, 0.8, np.where(ages < 60, 1.45, np.maximum(0.05, 1.4 - (ages - 60) * 0.04))
+    )
     age = rng.choice(ages, size=n, p=age_weight / age_weight.sum())
     birth = np.datetime64(as_of, "D") - (age * 365.25).astype(int) - rng.integers(1, 365, n)
     d_weight = np.linspace(1.6, 0.6, len(city.districts))
@@ -137,7 +159,9 @@ def make_residents(rng: np.random.Generator, city: City, n: int, as_of: dt.date)
     prefix = _id_prefixes(rng, city, district, birth)
     ric = _unique_rics(rng, prefix, birth, male)
     ethnic = _choice(rng, [e for e, _ in ETHNIC_GROUPS], n, p=[w for _, w in ETHNIC_GROUPS]).astype(str)
-    phone = np.char.add(_choice(rng, MOBILE_PREFIXES, n).astype(str), np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8))
+    phone = np.char.add(
+        _choice(rng, MOBILE_PREFIXES, n).astype(str), np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8)
+    )
     phone = np.where(age < 12, "", phone)
     address = _addresses(rng, city, district, with_room=True)
     hukou = np.where(rng.random(n) < 0.75, address, _addresses(rng, city, district, with_room=True))
@@ -149,11 +173,24 @@ def make_residents(rng: np.random.Generator, city: City, n: int, as_of: dt.date)
     status_date = np.where(
         status != "正常", np.datetime64(as_of, "D") - rng.integers(10, 5 * 365, n), np.datetime64("NaT", "D")
     )
-    registered = np.maximum(birth + rng.integers(10, 120, n), np.datetime64("1985-01-01")).astype("datetime64[D]")
+    registered = np.maximum(birth + rng.integers(10, 120, n), np.datetime64("1985-01-01")).astype(
+        "datetime64[D]"
+    )
     return Residents(
-        name=np.char.add(surname, given), given_len=given_len, male=male, birth=birth, ric=ric, ethnic=ethnic,
-        phone=phone, district=district, address=address, hukou_address=hukou, previous_address=previous,
-        status=status, status_date=status_date, registered=registered,
+        name=np.char.add(surname, given),
+        given_len=given_len,
+        male=male,
+        birth=birth,
+        ric=ric,
+        ethnic=ethnic,
+        phone=phone,
+        district=district,
+        address=address,
+        hukou_address=hukou,
+        previous_address=previous,
+        status=status,
+        status_date=status_date,
+        registered=registered,
     )
 
 
@@ -169,7 +206,9 @@ def _id_prefixes(rng: np.random.Generator, city: City, district: np.ndarray, bir
     return out
 
 
-def _unique_rics(rng: np.random.Generator, prefix: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
+def _unique_rics(
+    rng: np.random.Generator, prefix: np.ndarray, birth: np.ndarray, male: np.ndarray
+) -> np.ndarray:
     """Order codes drawn until no two people share a number (odd for men, even for women)."""
     order = 2 * rng.integers(1, 499, len(prefix)) + male
     day = birth.astype(np.int64)
@@ -188,7 +227,9 @@ def make_enterprises(
     rng: np.random.Generator, city: City, residents: Residents, m: int, as_of: dt.date
 ) -> Enterprises:
     kind = _choice(rng, list(UNIT_KINDS), m, p=[0.85, 0.1, 0.03, 0.01, 0.01]).astype(str)
-    industry = rng.choice(len(INDUSTRIES), size=m, p=np.array([i[3] for i in INDUSTRIES]) / sum(i[3] for i in INDUSTRIES))
+    industry = rng.choice(
+        len(INDUSTRIES), size=m, p=np.array([i[3] for i in INDUSTRIES]) / sum(i[3] for i in INDUSTRIES)
+    )
     industry = np.where(np.isin(kind, ["93", "N2"]), 0, industry)
     founded = np.datetime64(as_of, "D") - (rng.exponential(7.0, m) * 365).astype(int).clip(30, 35 * 365)
     founded_year = founded.astype("datetime64[Y]").astype(int) + 1970
@@ -205,11 +246,22 @@ def make_enterprises(
     roll = rng.random(m)
     status = np.where(roll < 0.07, "注销", np.where(roll < 0.10, "吊销", "存续"))
     span = (np.datetime64(as_of, "D") - founded).astype(int).clip(2, None)
-    status_date = np.where(status != "存续", founded + (rng.random(m) * span).astype(int), np.datetime64("NaT", "D"))
+    status_date = np.where(
+        status != "存续", founded + (rng.random(m) * span).astype(int), np.datetime64("NaT", "D")
+    )
     return Enterprises(
-        name=name, trade_name=trade, kind=kind, uscc=uscc, industry=industry, capital=capital, founded=founded,
-        district=district, address=_addresses(rng, city, district, with_room=False), legal_rep=legal_rep,
-        status=status, status_date=status_date.astype("datetime64[D]"),
+        name=name,
+        trade_name=trade,
+        kind=kind,
+        uscc=uscc,
+        industry=industry,
+        capital=capital,
+        founded=founded,
+        district=district,
+        address=_addresses(rng, city, district, with_room=False),
+        legal_rep=legal_rep,
+        status=status,
+        status_date=status_date.astype("datetime64[D]"),
     )
 
 
@@ -225,7 +277,9 @@ def _firm_names(rng, city: City, kind, trade, industry, district) -> np.ndarray:
     out = np.empty(len(kind), dtype=object)
     words = [i[2] for i in INDUSTRIES]
     suffix = _choice(rng, ["有限公司", "有限责任公司", "股份有限公司"], len(kind), p=[0.8, 0.15, 0.05])
-    for i, (k, t, ind, d) in enumerate(zip(kind.tolist(), trade.tolist(), industry.tolist(), district.tolist(), strict=True)):
+    for i, (k, t, ind, d) in enumerate(
+        zip(kind.tolist(), trade.tolist(), industry.tolist(), district.tolist(), strict=True)
+    ):
         word = words[ind][i % len(words[ind])]
         dname = city.districts[d].name
         if k == "91":

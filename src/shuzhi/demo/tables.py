@@ -80,8 +80,16 @@ class Built:
         self.flaws[name] = np.where(mask, name, "").astype(object)
 
     def person(
-        self, ctx: Context, role: str, idx: np.ndarray, *, name: str | None = None, ric: str | None = None,
-        name_rate: float = 0.0, id_bad: float = 0.0, id_missing: float = 0.0,
+        self,
+        ctx: Context,
+        role: str,
+        idx: np.ndarray,
+        *,
+        name: str | None = None,
+        ric: str | None = None,
+        name_rate: float = 0.0,
+        id_bad: float = 0.0,
+        id_missing: float = 0.0,
     ) -> None:
         """Write a resident's name and ID number as this department has them."""
         self.refs.append((role, "person", idx))
@@ -96,8 +104,16 @@ class Built:
             self.flaws[f"{role}.id"] = status
 
     def firm(
-        self, ctx: Context, role: str, idx: np.ndarray, *, name: str | None = None, code: str | None = None,
-        name_rate: float = 0.0, code_bad: float = 0.0, code_missing: float = 0.0,
+        self,
+        ctx: Context,
+        role: str,
+        idx: np.ndarray,
+        *,
+        name: str | None = None,
+        code: str | None = None,
+        name_rate: float = 0.0,
+        code_bad: float = 0.0,
+        code_missing: float = 0.0,
     ) -> None:
         """Write an enterprise's name and credit code as this department has them."""
         self.refs.append((role, "enterprise", idx))
@@ -114,7 +130,9 @@ class Built:
     def address(self, ctx: Context, role: str, col: str, idx: np.ndarray, stale: float = 0.0) -> None:
         """A resident's current address, or an old one for about `stale` of rows."""
         r = ctx.residents
-        values, mask = stale_addresses(r.address[idx], r.previous_address[idx], r.district[idx], ctx.city, stale, ctx.rng)
+        values, mask = stale_addresses(
+            r.address[idx], r.previous_address[idx], r.district[idx], ctx.city, stale, ctx.rng
+        )
         self.col(col, values)
         self.flaws[f"{role}.address"] = np.where(mask, "stale", "").astype(object)
 
@@ -135,17 +153,21 @@ class Built:
 
     def row_flaws(self) -> np.ndarray:
         """One string per row, e.g. ``holder.name:typo;holder.id:checksum``; empty when the row is clean."""
+        out = np.full(self.n, "", dtype=object)
         if not self.flaws:
-            return np.full(self.n, "", dtype=object)
-        parts = []
-        for key, values in sorted(self.flaws.items()):
-            tag = np.where(values == key, key, np.char.add(f"{key}:", values.astype(str)))
-            parts.append(np.where(values == "", "", tag))
-        joined = parts[0].astype(str)
-        for p in parts[1:]:
-            joined = np.where((joined != "") & (p != ""), np.char.add(np.char.add(joined, ";"), p.astype(str)),
-                              np.char.add(joined, p.astype(str)))
-        return joined.astype(object)
+            return out
+        keys = sorted(self.flaws)
+        flawed = np.zeros(self.n, dtype=bool)
+        for key in keys:
+            flawed |= self.flaws[key] != ""
+        for i in np.flatnonzero(flawed).tolist():
+            tags = []
+            for key in keys:
+                value = self.flaws[key][i]
+                if value:
+                    tags.append(key if value == key else f"{key}:{value}")
+            out[i] = ";".join(tags)
+        return out
 
 
 def fmt_dates(values: np.ndarray, style: str) -> np.ndarray:
@@ -158,12 +180,14 @@ def fmt_dates(values: np.ndarray, style: str) -> np.ndarray:
     elif style == "compact":
         out = np.char.replace(text, "-", "").astype(object)
     elif style == "cn":
-        out = np.array([f"{t[:4]}年{int(t[5:7])}月{int(t[8:10])}日" if t != "NaT" else "" for t in text], dtype=object)
+        out = np.array(
+            [f"{t[:4]}年{int(t[5:7])}月{int(t[8:10])}日" if t != "NaT" else "" for t in text], dtype=object
+        )
     out[nat] = None
     return out
 
 
 def serials(prefix: str, n: int, rng: np.random.Generator, width: int = 8) -> np.ndarray:
     """Unique business numbers in a shuffled order (a registry's own key, unrelated to entity ids)."""
-    numbers = rng.permutation(n) + rng.integers(10**(width - 2), 10**(width - 1))
+    numbers = rng.permutation(n) + rng.integers(10 ** (width - 2), 10 ** (width - 1))
     return np.char.add(prefix, np.char.zfill(numbers.astype(str), width)).astype(object)

@@ -266,11 +266,13 @@ def _audit_detail(r: Readable, *, channel: str, sha: str, fields: list[str], row
 
 
 def record_denial(db: Database, principal: Principal, error: ShuzhiError, *, channel: str, sha: str,
-                  datasets: list[Dataset], purpose: str | None = None) -> None:
-    """One 'data.denied' entry, in its own transaction (the refused read has none to join)."""
+                  datasets: list[tuple[int, str]], purpose: str | None = None) -> None:
+    """One 'data.denied' entry, in its own transaction (the refused read has none to join).
+
+    `datasets` are (id, identifier) pairs, taken while the refused read's session was open."""
     detail = {
         "channel": channel,
-        "datasets": [d.identifier for d in datasets],
+        "datasets": [identifier for _id, identifier in datasets],
         "query_sha256": sha,
         "purpose": purpose,
         "reason": error.message[:500],
@@ -278,7 +280,7 @@ def record_denial(db: Database, principal: Principal, error: ShuzhiError, *, cha
     }
     with db.transaction() as s:
         ledger.append(s, "data.denied", user_id=principal.user_id, department_id=principal.department_id,
-                      dataset_id=datasets[0].id if datasets else None, outcome="denied", detail=detail)
+                      dataset_id=datasets[0][0] if datasets else None, outcome="denied", detail=detail)
 
 
 def _record_reads(db: Database, principal: Principal, readables: list[Readable], q: GovernedQuery, *,
@@ -331,12 +333,13 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     """Decide, rewrite and start one governed read; audited whether it is refused, fails or succeeds."""
     started = time.perf_counter()
     sha = query_sha256(req.sql)
-    datasets: list[Dataset] = []
+    refs: list[tuple[int, str]] = []
     try:
         with db.transaction() as s:
             names = referenced_names(req.sql)
             by_name = _resolve_names(s, names)
             datasets = list(by_name.values())
+            refs = [(d.id, d.identifier) for d in datasets]
             missing = [n for n in names if n not in by_name]
             if missing:
                 raise Forbidden("未获授权或不存在的数据集 / dataset not granted or unknown: " + ", ".join(missing),
@@ -350,7 +353,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             cap = reserve_quota(s, readables, req.max_rows)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
     except ShuzhiError as e:
-        record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=datasets, purpose=req.purpose)
+        record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise
 
     def finish(stream: ResultStream, outcome: str, error: str | None = None) -> None:

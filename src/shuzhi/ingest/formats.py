@@ -18,7 +18,8 @@ _BY_SUFFIX = {
     ".parquet": "parquet", ".pq": "parquet",
 }
 _SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql", "duckdb")
-HINT_FORMAT = "请用 --format 指明格式 (csv, xlsx, json, jsonl, parquet) / name the format with --format"
+HINT_FORMAT = ("请指明格式（命令行 --format，API 表单字段 format）：csv, xlsx, json, jsonl, parquet / "
+               "name the format with --format (CLI) or the form field 'format' (API)")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,9 @@ class Reader:
         return InvalidInput(f"无法读取 {self.fmt} 文件 (cannot read the {self.fmt} file): {first_line(exc)}",
                             where=self.name, hint="检查文件是否完整、格式是否正确 / check the file is complete and well-formed")
 
+    def check_schema(self, names: list[str]) -> None:
+        """Refuse a result whose columns are not what the source declares."""
+
     def retry(self, exc: duckdb.Error) -> bool:
         """Whether a failed read is worth one more attempt with safer settings."""
         return False
@@ -56,7 +59,7 @@ class Reader:
     def batches(self, batch_rows: int = 65_536) -> pa.RecordBatchReader:
         con = duckdb.connect()
         rel = con.sql(f"SELECT * FROM {self.relation(con)}")
-        return rel.fetch_record_batch(batch_rows)
+        return rel.to_arrow_reader(batch_rows)
 
 
 class CsvReader(Reader):
@@ -69,13 +72,23 @@ class CsvReader(Reader):
         self.full_sample = False
 
     def relation(self, con):
-        # The dialect is fixed from our own reading of the header: DuckDB's sniffer would otherwise
-        # fall back to one column per line on a ragged file instead of reporting the bad line.
+        # The dialect is fixed from our own reading of the header. Left to itself, DuckDB's sniffer
+        # reads a ragged file as one column per line, may skip leading rows it finds irregular, and
+        # drops rows starting with '#' as comments: all silent data loss instead of an error.
         sample = ", sample_size=-1" if self.full_sample else ""
+        # DuckDB takes '\n' reliably but reads nothing with new_line='\r\n'; its own detection
+        # handles CRLF files, so the line end is only pinned for LF files (a CR inside a value
+        # otherwise confuses the detection).
+        newline = "" if self.layout.newline == "\r\n" else ", new_line='\\n'"
         return (
-            f"read_csv({sql_str(self.utf8_path)}, header=true, delim={sql_str(self.layout.delimiter)}, "
-            f"quote='\"', escape='\"', strict_mode=true, encoding='utf-8'{sample})"
+            f"read_csv({sql_str(self.utf8_path)}, header=true, skip=0, comment='', "
+            f"delim={sql_str(self.layout.delimiter)}, quote='\"', escape='\"'{newline}, strict_mode=true, "
+            f"encoding='utf-8'{sample})"
         )
+
+    def check_schema(self, names: list[str]) -> None:
+        if [n.strip() for n in names] != [h.strip() for h in self.layout.header]:
+            raise self.explain(RuntimeError(f"columns read {names} differ from the header {self.layout.header}"))
 
     def retry(self, exc):
         # Types are guessed from a sample of rows; a later value that does not fit (a letter in a

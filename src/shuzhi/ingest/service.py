@@ -197,6 +197,7 @@ def _convert(settings: Settings, ws: Workspace, ref: SourceRef, reader: readers.
                 where=reader.name, hint="版本至少要有一行数据；请检查导出 / a version needs at least one row; check the export",
             )
         schema = writer.schema_of(con, dest)
+        reader.check_schema([c["name"] for c in schema])
         byte_size, sha = writer.seal(dest)
         profile = profile_parquet(con, dest, schema)
     finally:
@@ -228,8 +229,8 @@ def commit_staged(session: Session, settings: Settings, dataset: Dataset, staged
     same = next((n for n, sha, _ in existing if sha == staged.sha256), None)
     if same is not None:
         staged.close()
-        _ledger(session, "version.ingested", user_id, dataset, outcome="unchanged",
-                detail={"same_as": same, "sha256": staged.sha256, "source": staged.source})
+        _ledger(session, "version.ingested", user_id, dataset,
+                detail={"unchanged": True, "same_as": same, "sha256": staged.sha256, "source": staged.source})
         return IngestReport(**report, version=None, unchanged=True, same_as=same, path=None, drift=None,
                             seconds=staged.seconds + time.perf_counter() - started)
     collect_orphans(session, settings, dataset.id)
@@ -272,12 +273,11 @@ def _add_version(session: Session, settings: Settings, dataset: Dataset, staged:
     return version
 
 
-def _ledger(session: Session, event_name: str, user_id, dataset: Dataset, *, outcome: str = "ok",
-            detail: dict) -> None:
+def _ledger(session: Session, event_name: str, user_id, dataset: Dataset, *, detail: dict) -> None:
     from shuzhi import ledger
 
     ledger.append(session, event_name, user_id=user_id, department_id=dataset.department_id,
-                  dataset_id=dataset.id, outcome=outcome, detail=detail)
+                  dataset_id=dataset.id, detail=detail)
 
 
 def _finish_with_transaction(session: Session, staged: Staged, final: Path) -> None:

@@ -26,6 +26,8 @@ class TextLayout:
     """'utf-8' (BOM or not) or the codec needed to transcode to UTF-8."""
     delimiter: str
     header: list[str]
+    newline: str = "\n"
+    """'\n' or '\r\n', from the end of the header line."""
 
 
 def detect_encoding(head: bytes, name: str) -> str:
@@ -44,7 +46,9 @@ def detect_encoding(head: bytes, name: str) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head, cp_isolation=CANDIDATE_ENCODINGS).best()
+    # Cut at the last line end: a multi-byte character split by the sample would fail every codec.
+    whole_lines = head[: head.rfind(b"\n") + 1] or head
+    best = from_bytes(whole_lines, cp_isolation=CANDIDATE_ENCODINGS).best()
     if best is None:
         # Neither UTF-8 nor a known Chinese encoding: most often a UTF-8 file with a damaged byte,
         # so point at the first byte that breaks UTF-8.
@@ -86,7 +90,7 @@ def transcode(src: Path, dest: Path, encoding: str, name: str,
 def undecodable(name: str, encoding: str, line: int | None) -> InvalidInput:
     where = f"{name}:{line}" if line else name
     return InvalidInput(
-        f"文件按 {encoding} 无法解码 (file is not valid {encoding})" + (f"，第 {line} 行 (line {line})" if line else ""),
+        f"文件编码错误，按 {encoding} 无法解码 (file is not valid {encoding})" + (f"，第 {line} 行 (line {line})" if line else ""),
         where=where, line=line, hint=HINT_ENCODING,
     )
 
@@ -111,7 +115,8 @@ def read_layout(head: bytes, name: str) -> TextLayout:
         raise InvalidInput(f"表头无法解析 (cannot parse the header line): {exc}", where=f"{name}:1", line=1,
                            hint="检查第一行的引号 / check the quotes on the first line") from exc
     check_header(header, name, line=1)
-    return TextLayout(encoding, delimiter, header)
+    newline = "\r\n" if first.endswith("\r") else "\n"
+    return TextLayout(encoding, delimiter, header, newline)
 
 
 def empty_file(name: str) -> InvalidInput:

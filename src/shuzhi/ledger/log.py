@@ -111,7 +111,9 @@ def _head(session: Session) -> tuple[int, bytes | None]:
     return (0, None) if row is None else (row.seq + 1, row.leaf_hash)
 
 
-def completed_nodes(size: int, leaf: bytes, left_of: dict[merkle.NodeKey, bytes]) -> list[tuple[int, int, bytes]]:
+def completed_nodes(
+    size: int, leaf: bytes, left_of: dict[merkle.NodeKey, bytes]
+) -> list[tuple[int, int, bytes]]:
     """Perfect subtrees that leaf number size-1 completes, as (level, idx, hash), bottom up.
 
     `left_of` must hold the left siblings at levels >= 1 (see `left_siblings`); level 0's left
@@ -243,7 +245,9 @@ def inclusion_proof(session: Session, seq: int, size: int) -> list[bytes]:
     """Audit path for entry `seq` in the tree of `size` entries (RFC 6962 §2.1.1)."""
     _require_size(session, size)
     if not 0 <= seq < size:
-        raise NotFound(f"审计条目 {seq} 不在大小为 {size} 的树中 (entry {seq} is not in a tree of size {size})")
+        raise NotFound(
+            f"审计条目 {seq} 不在大小为 {size} 的树中 (entry {seq} is not in a tree of size {size})"
+        )
     return merkle.resolve(merkle.inclusion_ranges(seq, size), lambda keys: fetch_nodes(session, keys))
 
 

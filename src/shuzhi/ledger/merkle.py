@@ -97,7 +97,9 @@ def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
     return out
 
 
-def resolve(ranges: Iterable[tuple[int, int]], fetch: Callable[[set[NodeKey]], dict[NodeKey, bytes]]) -> list[bytes]:
+def resolve(
+    ranges: Iterable[tuple[int, int]], fetch: Callable[[set[NodeKey]], dict[NodeKey, bytes]]
+) -> list[bytes]:
     """MTH of each range, reading every needed perfect subtree hash in one fetch call."""
     shapes = [range_nodes(a, b) for a, b in ranges]
     needed = {key for shape in shapes for key in shape}

@@ -90,13 +90,6 @@ def require_tree_head(session: Session) -> TreeHead:
     return head
 
 
-def head_covering(session: Session, seq: int) -> TreeHead | None:
-    """The oldest signed tree head that includes entry `seq`."""
-    return session.scalars(
-        select(TreeHead).where(TreeHead.tree_size > seq).order_by(TreeHead.id).limit(1)
-    ).first()
-
-
 def issue_if_due(session: Session, settings) -> TreeHead | None:
     """Issue a tree head when the log has grown since the last one or the interval has passed
     (what the server's timer calls)."""
@@ -106,3 +99,9 @@ def issue_if_due(session: Session, settings) -> TreeHead | None:
         if last.tree_size == log.tree_size(session) and age_s < settings.ledger.sth_interval_s:
             return None
     return issue_tree_head(session, settings)
+
+
+def head_of_size(session: Session, size: int) -> TreeHead | None:
+    return session.scalars(
+        select(TreeHead).where(TreeHead.tree_size == size).order_by(TreeHead.id.desc()).limit(1)
+    ).first()

@@ -127,7 +127,11 @@ def _scan_entries(session: Session, report: Report, chunk: int) -> _Leaves:
             doc = json.loads(text_)
         except ValueError:
             doc = {}
-        local = _entry_problem(seq, created_at, tuple(columns), doc) if doc else "条目不是 JSON (entry is not JSON)"
+        local = (
+            _entry_problem(seq, created_at, tuple(columns), doc)
+            if doc
+            else "条目不是 JSON (entry is not JSON)"
+        )
         if leaf != stored:
             local = local or "叶哈希与条目不符 (stored leaf hash does not match the entry)"
         if local:
@@ -144,7 +148,9 @@ def _chain_problem(report: Report, seq: int, prev: str | None, back2: str | None
     before it (it chains to the one two back), itself (it has its own defect: moved or edited),
     or the entry before it (changed after `seq` was chained to it)."""
     if prev is not None and prev == back2:
-        report.add(Problem("inserted", f"序号 {seq - 1} 是插入的条目 (entry {seq - 1} was inserted)", seq - 1))
+        report.add(
+            Problem("inserted", f"序号 {seq - 1} 是插入的条目 (entry {seq - 1} was inserted)", seq - 1)
+        )
     elif local:
         report.add(Problem("chain", f"序号 {seq} 不接续前一条目 (entry {seq} does not chain on)", seq))
     else:
@@ -210,7 +216,9 @@ def _check_nodes(session: Session, tree: _Tree, report: Report, chunk: int) -> N
         )
 
 
-def _check_tree_heads(session: Session, tree: _Tree, size: int, key: Ed25519PublicKey, report: Report) -> None:
+def _check_tree_heads(
+    session: Session, tree: _Tree, size: int, key: Ed25519PublicKey, report: Report
+) -> None:
     """Each tree head: genuine signature, root equal to the recomputed one, consistent with the
     previous head (RFC 9162 §2.1.4.2), never shrinking or going back in time."""
     prev: TreeHead | None = None
@@ -248,11 +256,25 @@ def _check_tree_heads(session: Session, tree: _Tree, size: int, key: Ed25519Publ
 
 def _check_successor(prev: TreeHead, head: TreeHead, tree: _Tree, where: str, report: Report) -> None:
     if head.tree_size < prev.tree_size or head.timestamp_ms < prev.timestamp_ms:
-        report.add(Problem("tree_head", f"{where}: 比前一树头更小或更早 (older or smaller than #{prev.id})", None, head.id))
+        report.add(
+            Problem(
+                "tree_head",
+                f"{where}: 比前一树头更小或更早 (older or smaller than #{prev.id})",
+                None,
+                head.id,
+            )
+        )
         return
     proof = merkle.resolve(merkle.consistency_ranges(prev.tree_size, head.tree_size), tree.fetch)
     if not merkle.verify_consistency(prev.tree_size, head.tree_size, prev.root_hash, head.root_hash, proof):
-        report.add(Problem("tree_head", f"{where}: 与树头 #{prev.id} 不一致 (inconsistent with #{prev.id})", None, head.id))
+        report.add(
+            Problem(
+                "tree_head",
+                f"{where}: 与树头 #{prev.id} 不一致 (inconsistent with #{prev.id})",
+                None,
+                head.id,
+            )
+        )
 
 
 def verify_ledger(

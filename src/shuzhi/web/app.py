@@ -20,15 +20,17 @@ STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 
 def _api_routers():
-    from shuzhi.web.api import catalog, orgs
+    from shuzhi.web.api import audit, catalog, classify, ingest, orgs
 
-    return [orgs.router, catalog.router]
+    from shuzhi.web.api import exchange
+
+    return [orgs.router, catalog.router, ingest.router, audit.router, classify.router, exchange.router]
 
 
 def _page_routers():
-    from shuzhi.web.pages import core
+    from shuzhi.web.pages import audit, classify, core
 
-    return [core.router]
+    return [core.router, audit.router, classify.router]
 
 
 def _wants_html(request: Request) -> bool:
@@ -68,6 +70,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return RedirectResponse(f"/login?next={target}", status_code=303)
 
 
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every route the app serves from its routers."""
+    out = []
+    for prefix, router in app.state.routers:
+        for route in router.routes:
+            for method in sorted(getattr(route, "methods", ()) or ()):
+                if method not in ("HEAD", "OPTIONS"):
+                    out.append((method, prefix + route.path))
+    return out
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -95,9 +108,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
-    for router in _api_routers():
-        app.include_router(router, prefix="/api/v1")
-    for router in _page_routers():
-        app.include_router(router, default_response_class=HTMLResponse)
+    app.state.routers = [("/api/v1", r) for r in _api_routers()] + [("", r) for r in _page_routers()]
+    for prefix, router in app.state.routers:
+        if prefix:
+            app.include_router(router, prefix=prefix)
+        else:
+            app.include_router(router, default_response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

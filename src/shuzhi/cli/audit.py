@@ -1,0 +1,193 @@
+"""Commands of the audit ledger: verify it, prove entries, issue signed tree heads, search and export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from shuzhi.cli.common import console, err_console, open_context, reports_errors
+from shuzhi.ledger import keys, proofs, query, sth
+from shuzhi.ledger.snapshot import read_snapshot
+from shuzhi.ledger.verify import verify_ledger
+
+app = typer.Typer(help="审计账本 Audit ledger. Example: shuzhi audit verify", no_args_is_help=True)
+
+
+def _public_key(settings, path: Path | None):
+    if path is not None:
+        return keys.load_public_pem(path.read_bytes())
+    return keys.public_key(settings)
+
+
+@app.command("verify")
+@reports_errors
+def verify(
+    public_key: Path = typer.Option(
+        None, "--public-key", help="PEM public key to trust (default: derived from the local signing key)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Recompute every leaf, subtree and signed tree head; exit 1 naming the first bad sequence number.
+
+    Example:  shuzhi audit verify --public-key ledger.pub.pem
+    """
+    settings, db = open_context()
+    key = _public_key(settings, public_key)
+    with read_snapshot(db) as s:
+        report = verify_ledger(s, key)
+    if as_json:
+        console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
+    elif report.ok:
+        console.print(
+            f"[green]✓[/] 账本完好 ledger intact: {report.entries} 条目 entries, "
+            f"{report.tree_heads} 签名树头 signed tree heads"
+        )
+    else:
+        first = report.first_bad_seq
+        err_console.print(
+            f"[bold red]✗ 账本被篡改 ledger tampered[/]: 首个问题序号 first bad seq = {first}"
+            if first is not None
+            else "[bold red]✗ 账本被篡改 ledger tampered[/]"
+        )
+        for p in report.problems:
+            err_console.print(f"  - [{p.kind}] {p.message}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("prove")
+@reports_errors
+def prove(
+    seq: int = typer.Argument(..., help="Sequence number of the entry."),
+    tree_size: int = typer.Option(
+        None, "--tree-size", help="Prove against the signed tree head of this size."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the proof bundle as JSON (for a client to check)."
+    ),
+) -> None:
+    """Print an inclusion proof of entry SEQ against a signed tree head, and check it.
+
+    Example:  shuzhi audit prove 42 --json > proof-42.json
+    """
+    settings, db = open_context()
+    with db.transaction() as s:
+        bundle = proofs.inclusion_bundle(s, settings, seq, tree_size)
+    failures = proofs.check_inclusion_bundle(bundle, keys.public_key(settings))
+    if as_json:
+        sys.stdout.write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n")
+    else:
+        console.print(f"条目 entry #{seq}: {bundle['entry']}")
+        console.print(f"叶哈希 leaf hash: {bundle['leaf_hash']}")
+        console.print(f"树大小 tree size: {bundle['tree_size']}  根 root: {bundle['sth']['root_hash']}")
+        for i, p in enumerate(bundle["inclusion_path"]):
+            console.print(f"  路径 path[{i}] {p}")
+    if failures:
+        for f in failures:
+            err_console.print(f"[bold red]✗[/] {f}")
+        raise typer.Exit(1)
+    if not as_json:
+        console.print("[green]✓[/] 包含证明成立 inclusion proof verifies against the signed tree head")
+
+
+@app.command("sth")
+@reports_errors
+def issue_sth() -> None:
+    """Sign and store a tree head for the log as it is now.
+
+    Example:  shuzhi audit sth
+    """
+    settings, db = open_context()
+    with db.transaction() as s:
+        head = sth.SignedHead.of(sth.issue_tree_head(s, settings))
+    console.print_json(json.dumps(head.to_dict()))
+
+
+@app.command("public-key")
+@reports_errors
+def public_key_cmd() -> None:
+    """Print the ledger's public key (PEM), for auditors and clients who verify proofs.
+
+    Example:  shuzhi audit public-key > ledger.pub.pem
+    """
+    settings, _ = open_context(migrate=False)
+    sys.stdout.write(keys.public_pem(keys.public_key(settings)))
+
+
+def _filter(
+    user: int | None,
+    dept: int | None,
+    dataset: int | None,
+    event: str | None,
+    outcome: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> query.EntryFilter:
+    return query.EntryFilter(user, dept, dataset, event, outcome, since, until)
+
+
+@app.command("log")
+@reports_errors
+def show_log(
+    user: int = typer.Option(None, help="User id."),
+    dept: int = typer.Option(None, help="Department id."),
+    dataset: int = typer.Option(None, help="Dataset id."),
+    event: str = typer.Option(None, help="Event name, or a prefix ending in '.' (e.g. request.)."),
+    outcome: str = typer.Option(None, help="ok | denied | failed"),
+    since: datetime = typer.Option(None, help="From this time (UTC)."),
+    until: datetime = typer.Option(None, help="Before this time (UTC)."),
+    limit: int = typer.Option(50, help="How many, newest first."),
+) -> None:
+    """Show ledger entries, newest first, filtered.
+
+    Example:  shuzhi audit log --event data. --dataset 12 --limit 20
+    """
+    _, db = open_context()
+    with db.session() as s:
+        rows = query.search(s, _filter(user, dept, dataset, event, outcome, since, until), limit=limit)
+        table = Table("seq", "时间 time (UTC)", "事件 event", "结果 outcome", "user", "dept", "dataset")
+        for e in rows:
+            d = query.entry_dict(e)
+            table.add_row(
+                *(
+                    str(d[c]) if d[c] is not None else ""
+                    for c in (
+                        "seq",
+                        "timestamp",
+                        "event",
+                        "outcome",
+                        "user_id",
+                        "department_id",
+                        "dataset_id",
+                    )
+                )
+            )
+    console.print(table)
+
+
+@app.command("export")
+@reports_errors
+def export(
+    out: Path = typer.Option(..., "--out", "-o", help="CSV file to write."),
+    user: int = typer.Option(None),
+    dept: int = typer.Option(None),
+    dataset: int = typer.Option(None),
+    event: str = typer.Option(None),
+    outcome: str = typer.Option(None),
+    since: datetime = typer.Option(None),
+    until: datetime = typer.Option(None),
+) -> None:
+    """Export ledger entries (oldest first) as CSV.
+
+    Example:  shuzhi audit export --event data.read --since 2026-01-01 -o reads.csv
+    """
+    _, db = open_context()
+    with read_snapshot(db) as s, out.open("w", encoding="utf-8", newline="") as f:
+        for chunk in query.iter_csv(s, _filter(user, dept, dataset, event, outcome, since, until)):
+            f.write(chunk)
+    console.print(f"[green]✓[/] 已导出 exported to {out}")

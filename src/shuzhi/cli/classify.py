@@ -1,0 +1,117 @@
+"""Commands of grading: classify a dataset's latest version, show its grade, review columns and grade."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from shuzhi.catalog.service import get_dataset, get_version
+from shuzhi.classify import service
+from shuzhi.cli.common import console, open_context, reports_errors, system_principal
+
+grade_app = typer.Typer(help="数据分级 Grading: show and review. Example: shuzhi grade show GA-RK-001",
+                        no_args_is_help=True)
+
+
+@reports_errors
+def classify(
+    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
+    version: int = typer.Option(None, "--version", "-v", help="版本号 version number (default: latest)"),
+    full: bool = typer.Option(False, "--full", help="全量扫描 scan every value, not a sample"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON print JSON"),
+) -> None:
+    """Scan a dataset version for sensitive data and (re)grade the dataset.
+
+    Example:  shuzhi classify GA-RK-001 --full
+    """
+    settings, db = open_context()
+    with db.transaction() as s:
+        ds = get_dataset(s, dataset)
+        service.classify_version(s, settings, get_version(s, ds, version), full=full)
+        _show(s, settings, ds, as_json)
+
+
+@grade_app.command("show")
+@reports_errors
+def show(
+    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON print JSON"),
+) -> None:
+    """Show the dataset's grade, the rule that decided it, and each column's category and evidence.
+
+    Example:  shuzhi grade show GA-RK-001
+    """
+    settings, db = open_context()
+    with db.session() as s:
+        _show(s, settings, get_dataset(s, dataset), as_json)
+
+
+@grade_app.command("review")
+@reports_errors
+def review(
+    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
+    field: str = typer.Option(..., "--field", "-f", help="列名 column name"),
+    reason: str = typer.Option(..., "--reason", "-r", help="理由 reason"),
+    category: str = typer.Option(None, "--category", "-c", help="改为该类别 override to this category"),
+) -> None:
+    """Confirm a column's category, or override it with --category (as platform admin).
+
+    Example:  shuzhi grade review GA-RK-001 -f beizhu -c none -r "备注列不含个人信息"
+    """
+    settings, db = open_context()
+    with db.transaction() as s:
+        ds = get_dataset(s, dataset)
+        d = service.review_column(s, settings, system_principal(), ds, field, reason=reason,
+                                  action="override" if category else "confirm", category=category)
+        console.print(f"[green]✓[/] {d.field_name}: {d.category} ({d.status}); 数据集 dataset {ds.security_grade}")
+
+
+@grade_app.command("set")
+@reports_errors
+def set_grade(
+    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
+    reason: str = typer.Option(..., "--reason", "-r", help="理由 reason"),
+    level: str = typer.Option(None, "--level", "-l", help="级别 level, e.g. L3 (omit to confirm)"),
+    data_class: str = typer.Option(None, "--class", help="数据类别 核心/重要/一般"),
+) -> None:
+    """Confirm the dataset's derived grade, or set --level / --class (as platform admin).
+
+    Example:  shuzhi grade set GA-RK-001 --level L4 --class 重要 -r "全市人口基础库"
+    """
+    settings, db = open_context()
+    with db.transaction() as s:
+        ds = get_dataset(s, dataset)
+        action = "override" if level or data_class else "confirm"
+        current = service.classification(s, settings, ds)
+        g = service.review_grade(s, settings, system_principal(), ds, action=action, reason=reason,
+                                 level=level or current.get("level"), data_class=data_class)
+        console.print(f"[green]✓[/] {ds.identifier}: {g.level} / {g.data_class} ({g.status})")
+
+
+def _show(session, settings, ds, as_json: bool) -> None:
+    info = service.classification(session, settings, ds)
+    if as_json:
+        console.print_json(json.dumps(info, ensure_ascii=False, default=str))
+        return
+    if not info["graded"]:
+        console.print(f"{ds.identifier}: 尚未分级 not graded yet")
+        return
+    rule = info["rule"]
+    console.print(f"[bold]{ds.identifier}[/] v{info['version']}: [bold]{info['level']}[/] / {info['data_class']}"
+                  f" ({info['status']})  依据 rule: {rule.get('zh')} — {rule.get('en')}")
+    for flag in info["flags"]:
+        console.print(f"[yellow]![/] {flag.get('zh')} ({flag.get('persons')} ≥ {flag.get('min_persons')}) — 待复核 review")
+    table = Table("列 column", "类别 category", "级别 level", "置信度 conf.", "状态 status", "依据 evidence")
+    for c in info["columns"]:
+        ev = c["evidence"]
+        why = ev.get("reason") or (f"{ev.get('valid')}/{ev.get('non_null_scanned')} valid"
+                                   f" ({ev.get('share_valid', 0):.0%}) {ev.get('detector')}"
+                                   + (f", hint «{ev['name_hint']}»" if ev.get("name_hint") else "")
+                                   + (f", e.g. {', '.join(ev.get('examples', [])[:2])}" if ev.get("examples") else ""))
+        table.add_row(c["field"], f"{c['category_zh'] or c['category']}", c["level"], f"{c['confidence']:.2f}",
+                      c["status"], why)
+    console.print(table)
+    for a in info["alerts"]:
+        console.print(f"[yellow]提醒 alert[/] #{a['id']} {a['message']}")

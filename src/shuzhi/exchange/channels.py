@@ -1,0 +1,210 @@
+"""The three read channels — rows, governed SQL, bulk export — each only a way to phrase one SELECT.
+
+None of them decides anything: they build consumer SQL and hand it to `access.open_read`, then
+encode the governed batches as they come (JSON, CSV, Parquet, Arrow IPC stream) without
+materialising the result.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.ipc as paipc
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+from shuzhi.errors import InvalidInput
+
+FORMATS: dict[str, tuple[str, str]] = {
+    "json": ("application/json", "json"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "parquet": ("application/vnd.apache.parquet", "parquet"),
+    "arrow": ("application/vnd.apache.arrow.stream", "arrows"),
+}
+
+FILTER_OPS = {
+    "eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE,
+    "like": exp.Like,
+}
+
+
+@dataclass(frozen=True)
+class RowsQuery:
+    """The rows endpoint's request: fields, filters (`field:op:value`), sort, a page."""
+
+    dataset: str
+    fields: list[str] = field(default_factory=list)
+    filters: list[str] = field(default_factory=list)
+    sort: list[str] = field(default_factory=list)
+    limit: int | None = None
+    offset: int = 0
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _literal(value: str) -> exp.Expression:
+    return exp.Literal.string(value)
+
+
+def _column(name: str) -> exp.Column:
+    if not name or not name.strip():
+        raise InvalidInput("字段名为空 / empty field name")
+    return exp.Column(this=_ident(name.strip()))
+
+
+def _condition(spec: str) -> exp.Expression:
+    name, sep, rest = spec.partition(":")
+    op, sep2, value = rest.partition(":")
+    if not sep or not op:
+        raise InvalidInput(f"过滤条件格式应为 字段:操作:值 / filter must be field:op:value: {spec!r}", where="filter")
+    col = _column(name)
+    op = op.lower()
+    if op == "null":
+        return exp.Is(this=col, expression=exp.Null())
+    if op == "notnull":
+        return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
+    if not sep2:
+        raise InvalidInput(f"过滤条件缺少值 / filter lacks a value: {spec!r}", where="filter")
+    if op == "in":
+        return exp.In(this=col, expressions=[_literal(v) for v in value.split("|")])
+    cls = FILTER_OPS.get(op)
+    if cls is None:
+        raise InvalidInput(f"不支持的过滤操作 / unsupported filter op: {op}", where="filter",
+                           hint=", ".join([*FILTER_OPS, "in", "null", "notnull"]))
+    # Values are compared as text cast to the column's type by the engine (DuckDB casts literals).
+    return cls(this=col, expression=_literal(value))
+
+
+def rows_sql(q: RowsQuery, granted_fields: list[str]) -> str:
+    """The consumer SELECT the rows endpoint stands for (fields default to all granted)."""
+    names = q.fields or granted_fields
+    select = exp.select(*[_column(n) for n in names]).from_(exp.Table(this=_ident(q.dataset)))
+    for spec in q.filters:
+        select = select.where(_condition(spec))
+    order = []
+    for key in q.sort:
+        key = key.strip()
+        if key:
+            desc = key.startswith("-")
+            order.append(exp.Ordered(this=_column(key.lstrip("-+")), desc=desc))
+    if order:
+        select = select.order_by(*order)
+    if q.limit is not None:
+        if q.limit < 0 or q.offset < 0:
+            raise InvalidInput("limit/offset 不能为负 / must not be negative")
+        select = select.limit(q.limit)
+    if q.offset:
+        select = select.offset(q.offset)
+    return select.sql(dialect="duckdb")
+
+
+def export_sql(dataset: str, granted_fields: list[str]) -> str:
+    return rows_sql(RowsQuery(dataset=dataset), granted_fields)
+
+
+# -- encoders ---------------------------------------------------------------------------------
+
+
+class _Drain(io.RawIOBase):
+    """A write-only sink whose bytes are taken out after each batch, so nothing accumulates."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        data = bytes(b)
+        self._chunks.append(data)
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def take(self) -> bytes:
+        out = b"".join(self._chunks)
+        self._chunks.clear()
+        return out
+
+
+def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    sink = _Drain()
+    with pacsv.CSVWriter(sink, schema) as writer:
+        yield sink.take()
+        for batch in batches:
+            writer.write_batch(batch)
+            yield sink.take()
+    yield sink.take()
+
+
+def encode_arrow(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    sink = _Drain()
+    with paipc.new_stream(sink, schema) as writer:
+        yield sink.take()
+        for batch in batches:
+            writer.write_batch(batch)
+            yield sink.take()
+    yield sink.take()
+
+
+def encode_parquet(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    sink = _Drain()
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            yield sink.take()
+    yield sink.take()
+
+
+def _json_value(v):
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+def encode_json(schema: pa.Schema, batches: Iterator[pa.RecordBatch], *, meta: dict) -> Iterator[bytes]:
+    """A JSON object with the fields and then the rows, streamed row batch by row batch."""
+    head = {"fields": [{"name": f.name, "type": str(f.type)} for f in schema], **meta}
+    yield json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "rows": ['
+    first = True
+    for batch in batches:
+        for row in batch.to_pylist():
+            text = json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
+            yield (b"" if first else b",") + text.encode()
+            first = False
+    yield b"]}"
+
+
+def encoder(fmt: str):
+    if fmt not in FORMATS:
+        raise InvalidInput(f"不支持的格式 / unsupported format: {fmt}", hint=", ".join(FORMATS))
+    return {"csv": encode_csv, "arrow": encode_arrow, "parquet": encode_parquet}.get(fmt)
+
+
+def write_file(path: Path, fmt: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
+    """Bulk export: stream the batches into a file (written beside, then renamed into place)."""
+    encode = encoder(fmt)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as out:
+        chunks = encode(schema, batches) if encode else encode_json(schema, batches, meta={})
+        for chunk in chunks:
+            out.write(chunk)
+    tmp.replace(path)
+    return path.stat().st_size

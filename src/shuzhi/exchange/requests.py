@@ -1,0 +1,359 @@
+"""Sharing requests and grants: the request state machine, review deadlines, approval into grants.
+
+States: draft → submitted → approved | rejected | withdrawn; an approved request later becomes
+expired (its grant ran out) or revoked (the provider withdrew the grant). Each transition is
+allowed to certain people only, carries a reason, is stored as a RequestEvent and appended to
+the ledger as 'request.<state>' in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from shuzhi import ledger
+from shuzhi.catalog.models import Dataset
+from shuzhi.catalog.service import can_manage, get_dataset
+from shuzhi.config import Settings
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shuzhi.exchange.calendar import calendar_for
+from shuzhi.exchange.masking import parse_rule
+from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
+from shuzhi.exchange.policy import validate_row_filter
+from shuzhi.orgs.service import Principal
+from shuzhi.store.base import utcnow
+
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "draft": ("草稿", "draft"),
+    "submitted": ("待审核", "submitted"),
+    "approved": ("已批准", "approved"),
+    "rejected": ("已驳回", "rejected"),
+    "withdrawn": ("已撤回", "withdrawn"),
+    "expired": ("已过期", "expired"),
+    "revoked": ("已撤销", "revoked"),
+}
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("submitted", "withdrawn"),
+    "submitted": ("approved", "rejected", "withdrawn"),
+    "approved": ("expired", "revoked"),
+}
+"""Allowed next states; rejected, withdrawn, expired and revoked are final."""
+
+
+@dataclass(frozen=True)
+class RequestIn:
+    dataset: str
+    fields: list[str]
+    purpose: str
+    basis: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What the provider grants; every part may be narrower than the request."""
+
+    fields: list[str] | None = None
+    """None: all requested fields."""
+    row_filter: str | None = None
+    masks: dict[str, object] | None = None
+    expires_on: date | None = None
+    rows_per_day: int | None = None
+    calls_per_day: int | None = None
+
+
+# -- permissions ------------------------------------------------------------------------------
+
+
+def _is_requester_side(principal: Principal, req: ShareRequest) -> bool:
+    return principal.user_id == req.requester_id or (
+        principal.has("steward") and principal.department_id == req.department_id
+    )
+
+
+def _require_requester_side(principal: Principal, req: ShareRequest) -> None:
+    if not _is_requester_side(principal, req):
+        raise Forbidden("只有申请人或申请部门的数据管理员可以操作 / requester or requesting steward only")
+
+
+def _require_provider(principal: Principal, dataset: Dataset) -> None:
+    if not can_manage(principal, dataset):
+        raise Forbidden("只有提供部门的数据管理员可以审核 / the providing department's steward decides")
+
+
+def can_view(principal: Principal, req: ShareRequest) -> bool:
+    return (
+        principal.is_admin or principal.has("auditor") or _is_requester_side(principal, req)
+        or can_manage(principal, req.dataset)
+    )
+
+
+# -- transitions ------------------------------------------------------------------------------
+
+
+def _move(session: Session, principal: Principal, req: ShareRequest, to: str, reason: str | None) -> None:
+    if to not in TRANSITIONS.get(req.state, ()):
+        raise Conflict(f"申请当前为“{STATE_LABELS[req.state][0]}”，不能变为“{STATE_LABELS[to][0]}” / "
+                       f"cannot move a {req.state} request to {to}", state=req.state)
+    before = req.state
+    req.state = to
+    req.updated_at = utcnow()
+    session.add(RequestEvent(request_id=req.id, from_state=before, to_state=to, user_id=principal.user_id,
+                             reason=reason, at=utcnow()))
+    ledger.append(session, f"request.{to}", user_id=principal.user_id, department_id=principal.department_id,
+                  dataset_id=req.dataset_id,
+                  detail={"request_id": req.id, "from": before, "to": to, "reason": reason,
+                          "requesting_department": req.department_id})
+
+
+def _need_reason(reason: str | None, what: str) -> str:
+    if not reason or not reason.strip():
+        raise InvalidInput(f"{what}需要填写理由 / a reason is required", where="reason")
+    return reason.strip()
+
+
+def create_request(session: Session, settings: Settings, principal: Principal, data: RequestIn,
+                   *, submit: bool = False) -> ShareRequest:
+    """A new request (a draft, or submitted at once) from the caller's department."""
+    if principal.user_id is None or not principal.has("analyst", "steward"):
+        raise Forbidden("只有分析员或数据管理员可以申请 / analysts or stewards request data")
+    ds = get_dataset(session, data.dataset)
+    if ds.department_id == principal.department_id:
+        raise Conflict("不能申请本部门的数据 / cannot request your own department's data")
+    if ds.share_type == "none":
+        raise Forbidden(f"数据集 {ds.identifier} 不予共享，不能申请 / not shared, cannot be requested",
+                        hint=ds.share_basis or None)
+    if ds.share_type == "unconditional":
+        raise Conflict("该数据集为无条件共享，可直接读取 / unconditionally shared: read it directly")
+    if not data.purpose or not data.purpose.strip():
+        raise InvalidInput("必须填写用途 / purpose is required", where="purpose")
+    fields = _check_fields(ds, data.fields)
+    if data.period_start and data.period_end and data.period_end < data.period_start:
+        raise InvalidInput("使用期限结束早于开始 / period ends before it starts", where="period_end")
+    req = ShareRequest(
+        dataset_id=ds.id, requester_id=principal.user_id, department_id=principal.department_id,
+        fields=fields, purpose=data.purpose.strip(), basis=(data.basis or "").strip() or None,
+        period_start=data.period_start, period_end=data.period_end, state="draft",
+    )
+    req.dataset = ds
+    session.add(req)
+    session.flush()
+    session.add(RequestEvent(request_id=req.id, from_state=None, to_state="draft", user_id=principal.user_id,
+                             reason=None, at=utcnow()))
+    ledger.append(session, "request.draft", user_id=principal.user_id, department_id=principal.department_id,
+                  dataset_id=ds.id, detail={"request_id": req.id, "fields": fields, "purpose": req.purpose})
+    if submit:
+        submit_request(session, settings, principal, req)
+    return req
+
+
+def _check_fields(ds: Dataset, wanted: list[str]) -> list[str]:
+    names = {f.name.lower(): f.name for f in ds.fields}
+    cleaned = [w.strip() for w in wanted if w and w.strip()]
+    if not cleaned:
+        raise InvalidInput("至少选择一个字段 / choose at least one field", where="fields")
+    unknown = [w for w in cleaned if w.lower() not in names]
+    if unknown:
+        raise InvalidInput("数据集没有这些字段 / no such fields: " + ", ".join(unknown), where="fields")
+    ordered = [f.name for f in ds.fields if f.name.lower() in {w.lower() for w in cleaned}]
+    return ordered
+
+
+def submit_request(session: Session, settings: Settings, principal: Principal, req: ShareRequest,
+                   reason: str | None = None) -> ShareRequest:
+    _require_requester_side(principal, req)
+    today = utcnow().date()
+    req.deadline = calendar_for(settings).add_working_days(today, settings.exchange.review_working_days)
+    req.submitted_at = utcnow()
+    _move(session, principal, req, "submitted", reason or "提交申请 / submitted")
+    return req
+
+
+def withdraw_request(session: Session, principal: Principal, req: ShareRequest, reason: str) -> ShareRequest:
+    _require_requester_side(principal, req)
+    _move(session, principal, req, "withdrawn", _need_reason(reason, "撤回"))
+    return req
+
+
+def reject_request(session: Session, principal: Principal, req: ShareRequest, reason: str) -> ShareRequest:
+    _require_provider(principal, req.dataset)
+    _decided(req, principal, _need_reason(reason, "驳回"))
+    _move(session, principal, req, "rejected", req.decision_reason)
+    return req
+
+
+def _decided(req: ShareRequest, principal: Principal, reason: str | None) -> None:
+    req.decided_at = utcnow()
+    req.decided_by_id = principal.user_id
+    req.decision_reason = reason
+
+
+def approve_request(session: Session, settings: Settings, principal: Principal, req: ShareRequest,
+                    approval: Approval | None = None, reason: str | None = None) -> Grant:
+    """Approve, possibly narrower than asked (fewer fields, a row filter, masks, quotas): makes a grant."""
+    _require_provider(principal, req.dataset)
+    approval = approval or Approval()
+    if req.state != "submitted":
+        raise Conflict(f"只能批准待审核的申请 / only submitted requests can be approved (is {req.state})")
+    fields = list(req.fields) if not approval.fields else _narrow(req, approval.fields)
+    grant = build_grant(session, settings, req.dataset, department_id=req.department_id, fields=fields,
+                        masks=approval.masks, row_filter=approval.row_filter, purpose=req.purpose,
+                        expires_on=approval.expires_on or req.period_end, rows_per_day=approval.rows_per_day,
+                        calls_per_day=approval.calls_per_day, created_by=principal)
+    grant.request_id = req.id
+    narrowed = fields != list(req.fields) or bool(approval.row_filter)
+    _decided(req, principal, reason or ("缩小范围批准 / approved narrower" if narrowed else "批准 / approved"))
+    _move(session, principal, req, "approved", req.decision_reason)
+    session.flush()
+    ledger.append(session, "grant.created", user_id=principal.user_id, department_id=principal.department_id,
+                  dataset_id=req.dataset_id, detail=grant_summary(grant))
+    return grant
+
+
+def _narrow(req: ShareRequest, fields: list[str]) -> list[str]:
+    asked = {f.lower(): f for f in req.fields}
+    extra = [f for f in fields if f.lower() not in asked]
+    if extra:
+        raise InvalidInput("批准的字段须在申请范围内 / approved fields must be among those requested: "
+                           + ", ".join(extra), where="fields")
+    chosen = {f.lower() for f in fields}
+    return [f for f in req.fields if f.lower() in chosen]
+
+
+def build_grant(session: Session, settings: Settings, dataset: Dataset, *, department_id: int,
+                fields: list[str], masks: dict | None, row_filter: str | None, purpose: str,
+                expires_on: date | None, rows_per_day: int | None, calls_per_day: int | None,
+                created_by: Principal) -> Grant:
+    """A validated grant: fields exist, masks parse, the row filter is a safe predicate on the schema."""
+    fields = _check_fields(dataset, fields)
+    clean_masks = {}
+    for name, raw in (masks or {}).items():
+        if raw in (None, "", "default"):
+            continue
+        if name not in fields:
+            raise InvalidInput(f"脱敏规则针对未授权字段 / mask for a field not granted: {name}", where="masks")
+        clean_masks[name] = parse_rule(raw).to_dict()
+    predicate = (row_filter or "").strip() or None
+    if predicate:
+        validate_row_filter(predicate, [f.name for f in dataset.fields])
+    for name, value in (("rows_per_day", rows_per_day), ("calls_per_day", calls_per_day)):
+        if value is not None and value <= 0:
+            raise InvalidInput(f"{name} 须为正数 / must be positive", where=name)
+    if expires_on is None:
+        expires_on = utcnow().date() + timedelta(days=settings.exchange.default_grant_days)
+    if expires_on < utcnow().date():
+        raise InvalidInput("到期日已过 / expiry is in the past", where="expires_on")
+    grant = Grant(
+        dataset_id=dataset.id, department_id=department_id, fields=fields, masks=clean_masks,
+        row_filter=predicate, purpose=purpose, expires_at=_end_of(expires_on),
+        rows_per_day=rows_per_day, calls_per_day=calls_per_day, created_by_id=created_by.user_id,
+        created_at=utcnow(),
+    )
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def _end_of(day: date) -> datetime:
+    """A grant runs to the end of its expiry day (UTC)."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def grant_summary(grant: Grant) -> dict:
+    return {
+        "grant_id": grant.id, "request_id": grant.request_id, "fields": list(grant.fields),
+        "masks": dict(grant.masks or {}), "row_filter": grant.row_filter, "purpose": grant.purpose,
+        "expires_at": grant.expires_at.isoformat(), "rows_per_day": grant.rows_per_day,
+        "calls_per_day": grant.calls_per_day, "department_id": grant.department_id,
+    }
+
+
+def revoke_grant(session: Session, principal: Principal, grant: Grant, reason: str) -> Grant:
+    """Takes effect on the grantee's next call."""
+    _require_provider(principal, grant.dataset)
+    if grant.revoked_at is not None:
+        raise Conflict("授权已撤销 / grant already revoked")
+    grant.revoked_at = utcnow()
+    grant.revoked_by_id = principal.user_id
+    grant.revoke_reason = _need_reason(reason, "撤销")
+    ledger.append(session, "grant.revoked", user_id=principal.user_id, department_id=principal.department_id,
+                  dataset_id=grant.dataset_id, detail={"grant_id": grant.id, "reason": grant.revoke_reason})
+    if grant.request is not None and grant.request.state == "approved":
+        _move(session, principal, grant.request, "revoked", grant.revoke_reason)
+    return grant
+
+
+def expire_due(session: Session, principal: Principal | None = None) -> list[ShareRequest]:
+    """Approved requests whose grants have all run out become expired (reads already refuse them)."""
+    now = utcnow()
+    actor = principal or Principal(user_id=None, username="system", display_name="system",
+                                   department_id=None, department_code="", roles=frozenset({"admin"}))
+    moved = []
+    for req in session.scalars(select(ShareRequest).where(ShareRequest.state == "approved")):
+        grants = session.scalars(select(Grant).where(Grant.request_id == req.id)).all()
+        if grants and all(g.revoked_at is None and g.expires_at <= now for g in grants):
+            _move(session, actor, req, "expired", "授权到期 / grant expired")
+            moved.append(req)
+    return moved
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def get_request(session: Session, principal: Principal, request_id: int) -> ShareRequest:
+    req = session.get(ShareRequest, request_id)
+    if req is None or not can_view(principal, req):
+        raise NotFound(f"申请不存在 / no request {request_id}", where="request")
+    return req
+
+
+def get_grant(session: Session, grant_id: int) -> Grant:
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound(f"授权不存在 / no grant {grant_id}", where="grant")
+    return grant
+
+
+def inbox(session: Session, principal: Principal, *, states: tuple[str, ...] = ("submitted",)) -> list[ShareRequest]:
+    """Requests for datasets the caller's department provides (all departments for admins)."""
+    q = select(ShareRequest).join(Dataset, Dataset.id == ShareRequest.dataset_id)
+    if not principal.is_admin:
+        if not principal.has("steward"):
+            return []
+        q = q.where(Dataset.department_id == principal.department_id)
+    if states:
+        q = q.where(ShareRequest.state.in_(states))
+    return list(session.scalars(q.order_by(ShareRequest.deadline, ShareRequest.id)))
+
+
+def my_requests(session: Session, principal: Principal) -> list[ShareRequest]:
+    q = select(ShareRequest).where(
+        or_(ShareRequest.requester_id == principal.user_id,
+            ShareRequest.department_id == principal.department_id if principal.has("steward") else False)
+    )
+    return list(session.scalars(q.order_by(ShareRequest.id.desc())))
+
+
+def overdue(session: Session, principal: Principal, today: date | None = None) -> list[ShareRequest]:
+    """Submitted requests past their review deadline: the provider's and, for admins, everyone's."""
+    today = today or utcnow().date()
+    return [r for r in inbox(session, principal) if r.deadline is not None and r.deadline < today]
+
+
+def my_grants(session: Session, principal: Principal, *, include_inactive: bool = False) -> list[Grant]:
+    q = select(Grant).where(Grant.department_id == principal.department_id)
+    if not include_inactive:
+        q = q.where(Grant.revoked_at.is_(None), Grant.expires_at > utcnow())
+    return list(session.scalars(q.order_by(Grant.id.desc())))
+
+
+def provided_grants(session: Session, principal: Principal) -> list[Grant]:
+    q = select(Grant).join(Dataset, Dataset.id == Grant.dataset_id)
+    if not principal.is_admin:
+        q = q.where(Dataset.department_id == principal.department_id)
+    return list(session.scalars(q.order_by(Grant.id.desc())))

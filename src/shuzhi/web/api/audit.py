@@ -1,0 +1,170 @@
+"""REST endpoints of the audit ledger: public key and signed tree heads for everyone; entries,
+CSV export and inclusion proofs for auditors; the timer that issues signed tree heads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from shuzhi.errors import Forbidden
+from shuzhi.ledger import keys, log, proofs, query, sth
+from shuzhi.ledger.snapshot import read_snapshot
+from shuzhi.orgs.service import Principal
+from shuzhi.store.db import Database
+from shuzhi.web.deps import current_principal, get_db, get_session, require_role
+
+_log = logging.getLogger(__name__)
+AUDITORS = ("auditor", "admin")
+
+
+def _issue_due(app: FastAPI) -> None:
+    with app.state.db.transaction() as s:
+        sth.issue_if_due(s, app.state.settings)
+
+
+async def _tree_head_timer(app: FastAPI, interval_s: int) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(_issue_due, app)
+        except Exception:  # a bad tick must not stop the timer; the next one retries
+            _log.exception("signed tree head not issued")
+        await asyncio.sleep(interval_s)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Issue a signed tree head at start-up (when due) and then every ledger.sth_interval_s."""
+    interval = app.state.settings.ledger.sth_interval_s
+    task = asyncio.create_task(_tree_head_timer(app, interval)) if interval > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+router = APIRouter(tags=["audit 审计账本"], lifespan=lifespan)
+
+
+# -- public --------------------------------------------------------------------------------------------
+
+
+@router.get("/ledger/public-key")
+def public_key(request: Request) -> dict:
+    """The Ed25519 key that signs tree heads (no login needed)."""
+    key = keys.public_key(request.app.state.settings)
+    return {
+        "algorithm": "Ed25519",
+        "key_id": keys.key_id(key),
+        "public_key": keys.raw_public(key).hex(),
+        "public_key_pem": keys.public_pem(key),
+    }
+
+
+@router.get("/ledger/sth")
+def latest_sth(session: Session = Depends(get_session)) -> dict:
+    """The latest signed tree head (no login needed)."""
+    return sth.SignedHead.of(sth.require_tree_head(session)).to_dict()
+
+
+@router.get("/ledger/consistency")
+def consistency(
+    first: int = Query(..., ge=0), second: int = Query(..., ge=0), session: Session = Depends(get_session)
+) -> dict:
+    """Proof that the log of size `first` is a prefix of the log of size `second` (hashes only)."""
+    return proofs.consistency_bundle(session, first, second)
+
+
+# -- auditors ------------------------------------------------------------------------------------------
+
+
+def entry_filter(
+    user_id: int | None = None,
+    department_id: int | None = None,
+    dataset_id: int | None = None,
+    event: str | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
+    outcome: str | None = None,
+    since: datetime | None = Query(None, description="ISO 8601; UTC when no zone is given"),
+    until: datetime | None = None,
+) -> query.EntryFilter:
+    return query.EntryFilter(user_id, department_id, dataset_id, event, outcome, since, until)
+
+
+@router.get("/audit/entries")
+def list_entries(
+    flt: query.EntryFilter = Depends(entry_filter),
+    before_seq: int | None = None,
+    limit: int = Query(100, ge=1, le=query.MAX_PAGE),
+    session: Session = Depends(get_session),
+    _: Principal = Depends(require_role(*AUDITORS)),
+) -> dict:
+    """Ledger entries, newest first; page on with before_seq = next_before_seq."""
+    rows = query.search(session, flt, before_seq=before_seq, limit=limit)
+    return {
+        "entries": [query.entry_dict(e) for e in rows],
+        "next_before_seq": rows[-1].seq if len(rows) == limit else None,
+    }
+
+
+async def auditor_briefly(request: Request, db: Database = Depends(get_db)) -> Principal:
+    """require_role for streamed responses: checks the caller in a transaction of its own that
+    ends before the stream starts (a request-long one would hold SQLite's write lock)."""
+    with db.transaction() as session:
+        principal = await current_principal(request, session)
+    if not principal.has(*AUDITORS):
+        raise Forbidden(f"需要角色 {'/'.join(AUDITORS)} (requires role: {', '.join(AUDITORS)})")
+    return principal
+
+
+@router.get("/audit/entries.csv")
+def export_csv(
+    flt: query.EntryFilter = Depends(entry_filter),
+    db: Database = Depends(get_db),
+    _: Principal = Depends(auditor_briefly),
+):
+    """The filtered entries as CSV, oldest first."""
+
+    def stream():
+        with read_snapshot(db) as s:
+            yield from query.iter_csv(s, flt)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="shuzhi-audit.csv"'},
+    )
+
+
+@router.get("/audit/entries/{seq}")
+def get_entry(
+    seq: int, session: Session = Depends(get_session), _: Principal = Depends(require_role(*AUDITORS))
+) -> dict:
+    return query.entry_dict(log.get_entry(session, seq))
+
+
+@router.get("/audit/entries/{seq}/proof")
+def inclusion_proof(
+    seq: int,
+    request: Request,
+    tree_size: int | None = Query(None, ge=1, description="a signed tree head's size; default the latest"),
+    session: Session = Depends(get_session),
+    _: Principal = Depends(require_role(*AUDITORS)),
+) -> dict:
+    """Entry, leaf hash, audit path and the signed tree head it leads to (see docs/ledger.md)."""
+    return proofs.inclusion_bundle(session, request.app.state.settings, seq, tree_size)
+
+
+@router.post("/audit/sth", status_code=201)
+def issue_sth(
+    request: Request, session: Session = Depends(get_session), _: Principal = Depends(require_role(*AUDITORS))
+) -> dict:
+    """Sign and store a tree head now."""
+    return sth.SignedHead.of(sth.issue_tree_head(session, request.app.state.settings)).to_dict()

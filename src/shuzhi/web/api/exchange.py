@@ -1,0 +1,241 @@
+"""REST API of the sharing exchange: requests, approvals, grants, and the governed read channels."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from shuzhi.exchange import channels
+from shuzhi.exchange import requests as rq
+from shuzhi.exchange import service
+from shuzhi.exchange.access import GovernedRead
+from shuzhi.exchange.channels import RowsQuery
+from shuzhi.exchange.models import Grant, ShareRequest
+from shuzhi.orgs.service import Principal
+from shuzhi.store.db import Database
+from shuzhi.web.deps import current_principal, get_db
+
+router = APIRouter(prefix="/exchange", tags=["exchange 共享交换"])
+
+
+async def caller(request: Request, db: Database = Depends(get_db)) -> Principal:
+    """The caller, resolved in a short transaction of its own.
+
+    Reads write their audit records in their own transactions (a refusal must be recorded even
+    though the read fails), so no request-long transaction may hold the store's write lock.
+    """
+    with db.transaction() as s:
+        return await current_principal(request, s)
+
+
+Caller = Annotated[Principal, Depends(caller)]
+Db = Annotated[Database, Depends(get_db)]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dataset: str
+    fields: list[str]
+    purpose: str
+    basis: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    submit: bool = True
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = None
+    fields: list[str] | None = None
+    row_filter: str | None = None
+    masks: dict[str, Any] | None = None
+    expires_on: date | None = None
+    rows_per_day: int | None = Field(default=None, gt=0)
+    calls_per_day: int | None = Field(default=None, gt=0)
+
+
+class SqlBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sql: str = Field(max_length=100_000)
+    grant_ids: dict[str, int] = Field(default_factory=dict)
+    purpose: str | None = None
+    format: str = "json"
+    max_rows: int | None = Field(default=None, gt=0)
+
+
+def request_out(r: ShareRequest) -> dict:
+    return {
+        "id": r.id, "dataset": r.dataset.identifier, "dataset_title": r.dataset.title_zh,
+        "provider_department": r.dataset.department.code, "requesting_department": r.department.code,
+        "requester": r.requester.username, "fields": list(r.fields), "purpose": r.purpose, "basis": r.basis,
+        "period_start": _iso(r.period_start), "period_end": _iso(r.period_end), "state": r.state,
+        "deadline": _iso(r.deadline), "submitted_at": _iso(r.submitted_at), "decided_at": _iso(r.decided_at),
+        "decision_reason": r.decision_reason,
+    }
+
+
+def grant_out(g: Grant) -> dict:
+    return {
+        **rq.grant_summary(g), "dataset": g.dataset.identifier, "grantee_department": g.department.code,
+        "revoked_at": _iso(g.revoked_at), "revoke_reason": g.revoke_reason,
+    }
+
+
+def _iso(v) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+@router.post("/requests", status_code=201)
+def create_request(body: RequestBody, principal: Caller, db: Db, request: Request) -> dict:
+    settings = request.app.state.settings
+    with db.transaction() as s:
+        data = rq.RequestIn(**body.model_dump(exclude={"submit"}))
+        return request_out(rq.create_request(s, settings, principal, data, submit=body.submit))
+
+
+@router.get("/requests")
+def list_requests(principal: Caller, db: Db, box: str = Query("mine", pattern="^(mine|inbox|overdue|all)$")):
+    """`mine`: my department's requests; `inbox`: awaiting my department's decision; `overdue`: past deadline."""
+    with db.session() as s:
+        if box == "mine":
+            rows = rq.my_requests(s, principal)
+        elif box == "overdue":
+            rows = rq.overdue(s, principal)
+        else:
+            rows = rq.inbox(s, principal, states=("submitted",) if box == "inbox" else ())
+        return {"requests": [request_out(r) for r in rows]}
+
+
+@router.get("/requests/{request_id}")
+def show_request(request_id: int, principal: Caller, db: Db) -> dict:
+    with db.session() as s:
+        req = rq.get_request(s, principal, request_id)
+        out = request_out(req)
+        out["events"] = [{"from": e.from_state, "to": e.to_state, "reason": e.reason, "at": _iso(e.at),
+                          "user_id": e.user_id} for e in req.events]
+        return out
+
+
+@router.post("/requests/{request_id}/{action}")
+def act_on_request(request_id: int, action: str, principal: Caller, db: Db, request: Request,
+                   body: Decision = Body(default_factory=Decision)) -> dict:
+    """Actions: submit, withdraw, reject, approve (approve may narrow: fields, row_filter, masks, quotas)."""
+    settings = request.app.state.settings
+    with db.transaction() as s:
+        req = rq.get_request(s, principal, request_id)
+        if action == "submit":
+            rq.submit_request(s, settings, principal, req, body.reason)
+        elif action == "withdraw":
+            rq.withdraw_request(s, principal, req, body.reason or "")
+        elif action == "reject":
+            rq.reject_request(s, principal, req, body.reason or "")
+        elif action == "approve":
+            approval = rq.Approval(**body.model_dump(exclude={"reason"}))
+            grant = rq.approve_request(s, settings, principal, req, approval, body.reason)
+            return {**request_out(req), "grant": grant_out(grant)}
+        else:
+            from shuzhi.errors import NotFound
+
+            raise NotFound(f"未知操作 / unknown action: {action}")
+        return request_out(req)
+
+
+# -- grants -----------------------------------------------------------------------------------
+
+
+@router.get("/grants")
+def list_grants(principal: Caller, db: Db, provided: bool = False, inactive: bool = False) -> dict:
+    with db.session() as s:
+        rows = rq.provided_grants(s, principal) if provided else rq.my_grants(s, principal,
+                                                                             include_inactive=inactive)
+        return {"grants": [grant_out(g) for g in rows]}
+
+
+@router.post("/grants/{grant_id}/revoke")
+def revoke(grant_id: int, principal: Caller, db: Db, body: Decision = Body(default_factory=Decision)) -> dict:
+    with db.transaction() as s:
+        return grant_out(rq.revoke_grant(s, principal, rq.get_grant(s, grant_id), body.reason or ""))
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: dict | None = None):
+    """Stream a governed read in the asked format; the read is audited when the stream ends."""
+    encode = channels.encoder(fmt)
+    media, ext = channels.FORMATS[fmt]
+    chunks = (encode(read.schema, read.batches()) if encode
+              else channels.encode_json(read.schema, read.batches(), meta=meta or {}))
+    headers = {"X-Query-SHA256": read.query.query_sha256}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
+    return StreamingResponse(chunks, media_type=media, headers=headers)
+
+
+@router.get("/datasets/{dataset}/rows")
+def rows(
+    dataset: str, principal: Caller, db: Db, request: Request,
+    fields: str | None = Query(None, description="逗号分隔 / comma-separated field names"),
+    filter: list[str] = Query(default_factory=list, description="field:op:value (eq ne lt le gt ge like in null notnull)"),
+    sort: str | None = Query(None, description="e.g. -income,name"),
+    limit: int = Query(100, ge=0),
+    offset: int = Query(0, ge=0),
+    format: str = Query("json", pattern="^(json|csv|parquet|arrow)$"),
+    grant_id: int | None = None,
+    version: int | None = None,
+    purpose: str | None = None,
+):
+    """Rows of a dataset as this caller may see them, filtered, sorted and paged."""
+    settings = request.app.state.settings
+    if format == "json":
+        limit = min(limit, settings.exchange.page_max_rows)
+    q = RowsQuery(dataset=dataset, fields=_split(fields), filters=filter, sort=_split(sort), limit=limit,
+                  offset=offset)
+    read = service.read_rows(db, settings, principal, q, grant_id=grant_id, version=version, purpose=purpose,
+                             timeout_s=None if format == "json" else settings.exchange.export_timeout_s)
+    return respond(read, format, meta={"dataset": dataset, "limit": limit, "offset": offset})
+
+
+@router.post("/sql")
+def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
+    """One SELECT over the datasets the caller may read: checked, masked, filtered, capped, audited."""
+    settings = request.app.state.settings
+    channels.encoder(body.format)
+    read = service.run_sql(db, settings, principal, body.sql, grant_ids=body.grant_ids, purpose=body.purpose,
+                           max_rows=body.max_rows)
+    if body.format != "json":
+        return respond(read, body.format, filename="query")
+    table_batches = list(read.batches())
+    payload = {
+        "fields": [{"name": f.name, "type": str(f.type)} for f in read.schema],
+        "rows": [row for b in table_batches for row in _json_rows(b)],
+        "truncated": read.stream.truncated,
+        "datasets": read.query.datasets,
+        "query_sha256": read.query.query_sha256,
+    }
+    return JSONResponse(payload)
+
+
+def _json_rows(batch) -> list[dict]:
+    return [{k: channels._json_value(v) for k, v in row.items()} for row in batch.to_pylist()]
+
+
+@router.get("/datasets/{dataset}/export")
+def export(dataset: str, principal: Caller, db: Db, request: Request,
+           format: str = Query("parquet", pattern="^(csv|parquet|arrow)$"), grant_id: int | None = None,
+           version: int | None = None, purpose: str | None = None):
+    """Bulk export of everything the caller may read of a dataset, as a file download."""
+    read = service.open_export(db, request.app.state.settings, principal, dataset, grant_id=grant_id,
+                               version=version, purpose=purpose)
+    return respond(read, format, filename=dataset)
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]

@@ -1,0 +1,98 @@
+"""Server-rendered pages: login with CSRF-protected forms, catalog search, dataset and department pages."""
+
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def seeded(client, make_user, token_for):
+    make_user("root", dept="BDB", roles=("admin",))
+    make_user("ga.steward", dept="GA", roles=("steward",))
+    h = token_for("root")
+    body = {"identifier": "GA-RK-001", "title_zh": "常住人口基本信息", "title_en": "Resident population",
+            "description": "户籍与常住人口登记", "department": "GA", "theme": "population",
+            "keywords": ["户籍", "人口"], "share_type": "conditional", "open_type": "none",
+            "fields": [{"name": "sfzh", "type": "VARCHAR", "description": "居民身份证号"}]}
+    assert client.post("/api/v1/datasets", json=body, headers=h).status_code == 201
+    return client
+
+
+def login(client, username="ga.steward", password=PASSWORD):
+    return client.post("/login", data={"username": username, "password": password, "next": "/catalog"},
+                       follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_pages_redirect_to_login(seeded):
+    for path in ("/catalog", "/datasets/GA-RK-001", "/departments/GA"):
+        r = seeded.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+def test_login_failure_is_shown_and_audited(seeded, db):
+    r = login(seeded, password="wrong-password")
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
+    from sqlalchemy import select
+
+    from shuzhi.ledger import LedgerEntry
+
+    with db.session() as s:
+        events = [e.event for e in s.scalars(select(LedgerEntry))]
+    assert "auth.login_failed" in events
+
+
+def test_login_search_and_dataset_page(seeded):
+    r = login(seeded)
+    assert r.status_code == 303 and r.headers["location"] == "/catalog"
+    page = seeded.get("/catalog", params={"q": "户籍"})
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "常住人口基本信息" in page.text and 'data-facet="department"' in page.text
+    ds = seeded.get("/datasets/GA-RK-001")
+    assert ds.status_code == 200 and "居民身份证号" in ds.text and "有条件共享" in ds.text
+    dept = seeded.get("/departments/GA")
+    assert dept.status_code == 200 and "GA-RK-001" in dept.text
+
+
+def test_english_switch(seeded):
+    login(seeded)
+    r = seeded.get("/lang/en?next=/catalog", follow_redirects=True)
+    assert "Data resource catalog" in r.text and "Resident population" in r.text
+
+
+def test_forms_need_csrf(seeded):
+    login(seeded)
+    page = seeded.get("/catalog")
+    assert seeded.post("/logout", data={}, follow_redirects=False).status_code == 403
+    assert seeded.post("/logout", data={"csrf_token": "forged"}, follow_redirects=False).status_code == 403
+    r = seeded.post("/logout", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert seeded.get("/catalog", follow_redirects=False).status_code == 303
+
+
+def test_cookie_api_writes_need_csrf_header(seeded):
+    login(seeded)
+    body = {"identifier": "GA-X", "title_zh": "测试", "department": "GA", "theme": "safety"}
+    assert seeded.post("/api/v1/datasets", json=body).status_code == 403
+    token = csrf_of(seeded.get("/catalog").text)
+    assert seeded.post("/api/v1/datasets", json=body, headers={"X-CSRF-Token": token}).status_code == 201
+
+
+def test_login_next_is_not_an_open_redirect(seeded):
+    r = seeded.post("/login", data={"username": "ga.steward", "password": PASSWORD, "next": "//evil.example/x"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/catalog"
+
+
+def test_pages_load_nothing_from_the_network(seeded):
+    login(seeded)
+    for path in ("/login", "/catalog", "/datasets/GA-RK-001", "/departments/GA"):
+        html = seeded.get(path).text
+        refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert not [u for u in refs if u.startswith(("http:", "https:", "//"))], path
+    assert seeded.get("/static/shuzhi.css").status_code == 200

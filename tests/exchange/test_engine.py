@@ -1,0 +1,114 @@
+"""The DuckDB sandbox reads registered versions only, and stops what runs too long or too large."""
+
+import threading
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from shuzhi.engine.duckdb import QueryFailed, QueryTimeout, Sandbox, guard
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    box = Sandbox(memory_limit="256MB", threads=1)
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def version(tmp_path):
+    path = tmp_path / "v1.parquet"
+    pq.write_table(pa.table({"a": list(range(1000)), "secret": [f"s{i}" for i in range(1000)]}), path)
+    return path
+
+
+def test_registered_version_is_readable(sandbox, version):
+    r = sandbox.run('SELECT COUNT(*) AS n, SUM(a) AS s FROM "_sz_r" WHERE a >= 500', {"_sz_r": version})
+    assert r.table.to_pylist() == [{"n": 500, "s": sum(range(500, 1000))}]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_parquet('{path}')",
+        "SELECT * FROM '{path}'",
+        "SELECT * FROM read_text('{path}')",
+        "SELECT * FROM glob('{dir}/*')",
+    ],
+)
+def test_no_file_is_reachable_even_by_path(sandbox, version, sql):
+    with pytest.raises(QueryFailed):
+        sandbox.run(sql.format(path=version, dir=version.parent), {})
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "ATTACH ':memory:' AS x",
+        "CREATE TABLE t AS SELECT 1",
+        "COPY (SELECT 1) TO 'out.csv'",
+        "SET memory_limit = '64GB'",
+        "SET enable_external_access = true",
+        "PRAGMA database_list",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SELECT 1; SELECT 2",
+        "CALL pragma_version()",
+    ],
+)
+def test_statements_refused_before_running(sandbox, sql):
+    with pytest.raises(QueryFailed):
+        sandbox.run(sql, {})
+
+
+def test_copy_cannot_overwrite_a_version(sandbox, version):
+    before = version.read_bytes()
+    with pytest.raises(QueryFailed):
+        sandbox.run(f"COPY (SELECT 1 AS a) TO '{version}' (FORMAT parquet)", {})
+    assert version.read_bytes() == before
+
+
+def test_registration_is_per_query(sandbox, version):
+    sandbox.run('SELECT a FROM "_sz_r" LIMIT 1', {"_sz_r": version})
+    with pytest.raises(QueryFailed):
+        sandbox.run('SELECT a FROM "_sz_r" LIMIT 1', {})
+
+
+def test_row_cap_truncates(sandbox, version):
+    r = sandbox.run('SELECT a FROM "_sz_r"', {"_sz_r": version}, max_rows=10, batch_rows=4)
+    assert r.table.num_rows == 10 and r.truncated
+
+
+def test_timeout_interrupts_and_connection_survives(sandbox):
+    with pytest.raises(QueryTimeout):
+        sandbox.run("SELECT COUNT(*) FROM range(100000) a, range(100000) b WHERE a.range + b.range = 7",
+                    {}, timeout_s=0.3)
+    assert sandbox.run("SELECT 42 AS x", {}).table.to_pylist() == [{"x": 42}]
+
+
+def test_memory_limit_applies(sandbox):
+    with pytest.raises(Exception) as info:
+        sandbox.run("SELECT list(repeat('x', 1000)) FROM (SELECT unnest(generate_series(1, 2000000)))", {},
+                    timeout_s=20)
+    assert "memory" in str(info.value).lower() or "内存" in str(info.value)
+
+
+def test_concurrent_queries_do_not_see_each_other(sandbox, version, tmp_path):
+    other = tmp_path / "v2.parquet"
+    pq.write_table(pa.table({"a": [-1]}), other)
+    results = {}
+
+    def run(name, path):
+        results[name] = sandbox.run(f'SELECT MIN(a) AS m FROM "{name}"', {name: path}).table.to_pylist()
+
+    threads = [threading.Thread(target=run, args=(f"_sz_{i}", version if i % 2 else other)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(v == [{"m": 0 if int(k[-1]) % 2 else -1}] for k, v in results.items())
+
+
+def test_guard_accepts_plain_query():
+    guard("WITH x AS (SELECT 1 AS a) SELECT a FROM x")

@@ -1,0 +1,98 @@
+"""`shuzhi audit …`: verify exits non-zero naming the first bad seq; prove, sth, export, public-key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.ledger.test_ledger_verify import TAMPERS, _fill, ledger  # noqa: F401 - fixture
+from typer.testing import CliRunner
+
+from shuzhi.cli import app
+from shuzhi.ledger import keys, merkle, proofs
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(settings, monkeypatch):
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SHUZHI_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("SHUZHI_SECRET_KEY", "test-secret")
+    return settings
+
+
+def _run(*args):
+    return runner.invoke(app, ["audit", *args])
+
+
+def test_verify_intact(ledger, env):  # noqa: F811
+    result = _run("verify")
+    assert result.exit_code == 0, result.output
+    assert "ledger intact" in result.output
+
+
+@pytest.mark.parametrize("tamper", sorted(TAMPERS))
+def test_verify_names_first_bad_seq(ledger, env, tamper):  # noqa: F811
+    change, first_bad = TAMPERS[tamper]
+    change(ledger)
+    result = _run("verify")
+    assert result.exit_code == 1
+    assert f"first bad seq = {first_bad}" in result.output
+    report = json.loads(_run("verify", "--json").output)
+    assert report["ok"] is False and report["first_bad_seq"] == first_bad
+
+
+def test_verify_names_a_forged_tree_head(ledger, env):  # noqa: F811
+    from tests.ledger.test_ledger_verify import _sql
+
+    _sql(ledger, "UPDATE ledger_tree_heads SET timestamp_ms = timestamp_ms + 1 WHERE tree_size = 8")
+    result = _run("verify")
+    assert result.exit_code == 1
+    assert "tree head #1" in result.output and "signature is not valid" in result.output
+
+
+def test_verify_with_another_public_key_fails(ledger, env, tmp_path):  # noqa: F811
+    other = env.model_copy(deep=True)
+    other.ledger.signing_key_path = tmp_path / "other.pem"
+    pem = tmp_path / "other.pub.pem"
+    pem.write_text(keys.public_pem(keys.public_key(other)))
+    assert _run("verify", "--public-key", str(pem)).exit_code == 1
+    mine = tmp_path / "mine.pub.pem"
+    mine.write_text(_run("public-key").output)
+    assert _run("verify", "--public-key", str(mine)).exit_code == 0
+
+
+def test_prove(ledger, env):  # noqa: F811
+    result = _run("prove", "13", "--json")
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.output)
+    assert bundle["seq"] == 13 and bundle["tree_size"] == 20
+    assert proofs.check_inclusion_bundle(bundle, keys.public_key(env)) == []
+    older = json.loads(_run("prove", "3", "--tree-size", "8", "--json").output)
+    assert older["tree_size"] == 8
+    assert merkle.verify_inclusion(
+        3,
+        8,
+        bytes.fromhex(older["leaf_hash"]),
+        [bytes.fromhex(p) for p in older["inclusion_path"]],
+        bytes.fromhex(older["sth"]["root_hash"]),
+    )
+    assert "inclusion proof verifies" in _run("prove", "0").output
+    assert _run("prove", "999").exit_code == 2
+
+
+def test_prove_issues_a_tree_head_for_a_new_entry(ledger, env):  # noqa: F811
+    _fill(ledger, 1, 20)
+    bundle = json.loads(_run("prove", "20", "--json").output)
+    assert bundle["tree_size"] == 21
+
+
+def test_sth_log_and_export(ledger, env, tmp_path):  # noqa: F811
+    head = json.loads(_run("sth").output)
+    assert head["tree_size"] == 20
+    assert "data.read" in _run("log", "--dataset", "3").output
+    out = tmp_path / "x.csv"
+    assert _run("export", "-o", str(out), "--dataset", "3").exit_code == 0
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[0].startswith("seq,")

@@ -1,0 +1,61 @@
+"""The auditor's pages: filters, CSV link, an entry with its proof; others are turned away."""
+
+from __future__ import annotations
+
+import pytest
+from tests.conftest import PASSWORD
+
+from shuzhi.ledger import append
+
+
+@pytest.fixture
+def pages(client, make_user, db):
+    make_user("shen.ji", dept="SJ", roles=("auditor",))
+    make_user("fen.xi", dept="GA", roles=("analyst",))
+    with db.transaction() as s:
+        for i in range(5):
+            append(s, "data.read", user_id=2, department_id=2, dataset_id=i, detail={"i": i})
+        append(s, "data.denied", user_id=2, department_id=2, dataset_id=9, outcome="denied")
+    return client
+
+
+def _login(client, username):
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "next": "/audit"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+
+
+def test_needs_login(pages):
+    r = pages.get("/audit", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_analyst_is_refused(pages):
+    _login(pages, "fen.xi")
+    assert pages.get("/audit").status_code == 403
+    assert pages.get("/audit/entries/0").status_code == 403
+
+
+def test_auditor_filters_and_exports(pages):
+    _login(pages, "shen.ji")
+    html = pages.get("/audit").text
+    assert 'id="audit-entries"' in html and "data.denied" in html and "fen.xi" in html
+    html = pages.get("/audit", params={"user": "fen.xi", "outcome": "denied"}).text
+    assert html.count("<code>data.") == 1 and "data.denied" in html
+    assert "user_id=2" in html and "outcome=denied" in html  # the CSV link keeps the filter
+    html = pages.get("/audit", params={"dept": "GA", "event": "data."}).text
+    assert html.count("<code>data.") == 6
+    assert pages.get("/audit", params={"user": "nobody"}).status_code == 422
+    csv = pages.get("/api/v1/audit/entries.csv", params={"user_id": 2, "outcome": "denied"})
+    assert csv.status_code == 200
+    rows = csv.text.strip().splitlines()[1:]
+    assert len(rows) == 1 and ",data.denied,denied," in rows[0]
+
+
+def test_entry_page_shows_a_proof_that_verifies(pages):
+    _login(pages, "shen.ji")
+    html = pages.get("/audit/entries/3").text
+    assert "Audit entry" in html or "审计条目" in html
+    assert 'id="proof-bundle"' in html and 'id="verify-btn"' in html
+    assert "✓" in html  # the server-side check of the same bundle
