@@ -6,9 +6,8 @@ import pytest
 
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.catalog.service import create_dataset, get_dataset
-from shuzhi.cli.common import system_principal
-
 from shuzhi.classify.checksums import gb11643_check_char
+from shuzhi.cli.common import system_principal
 
 
 def make_id(region: str, born: str, seq: str = "123") -> str:
@@ -16,8 +15,14 @@ def make_id(region: str, born: str, seq: str = "123") -> str:
     return body + gb11643_check_char(body)
 
 
-IDS = [make_id("110101", "19900307"), make_id("440304", "19851231"), make_id("310104", "20050101"),
-       make_id("510107", "19771212"), make_id("330106", "19880808"), make_id("120101", "19650215")]
+IDS = [
+    make_id("110101", "19900307"),
+    make_id("440304", "19851231"),
+    make_id("310104", "20050101"),
+    make_id("510107", "19771212"),
+    make_id("330106", "19880808"),
+    make_id("120101", "19650215"),
+]
 CHILD_ID = make_id("110105", "20200601")
 
 
@@ -29,8 +34,11 @@ def steward(make_user):
 @pytest.fixture
 def dataset(db, steward) -> str:
     with db.transaction() as s:
-        create_dataset(s, system_principal(), DatasetIn(identifier="WJW-JZ-001", title_zh="门诊就诊记录",
-                                                        department="WJW", theme="health"))
+        create_dataset(
+            s,
+            system_principal(),
+            DatasetIn(identifier="WJW-JZ-001", title_zh="门诊就诊记录", department="WJW", theme="health"),
+        )
     return "WJW-JZ-001"
 
 

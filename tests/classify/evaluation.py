@@ -33,12 +33,22 @@ def evaluate(path: Path = EVAL_SET) -> dict:
         if want != NONE:
             fn[want] += 1
     cats = sorted(set(tp) | set(fp) | set(fn))
-    per = {c: {"precision": tp[c] / (tp[c] + fp[c]) if tp[c] + fp[c] else 1.0,
-               "recall": tp[c] / (tp[c] + fn[c]) if tp[c] + fn[c] else 1.0,
-               "support": tp[c] + fn[c]} for c in cats}
+    per = {
+        c: {
+            "precision": tp[c] / (tp[c] + fp[c]) if tp[c] + fp[c] else 1.0,
+            "recall": tp[c] / (tp[c] + fn[c]) if tp[c] + fn[c] else 1.0,
+            "support": tp[c] + fn[c],
+        }
+        for c in cats
+    }
     t, p, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
-    return {"columns": len(rows), "precision": t / (t + p), "recall": t / (t + n), "per_category": per,
-            "mistakes": mistakes}
+    return {
+        "columns": len(rows),
+        "precision": t / (t + p),
+        "recall": t / (t + n),
+        "per_category": per,
+        "mistakes": mistakes,
+    }
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Accuracy on the labelled evaluation set (tests/data/classify_eval.parquet)."""
 
 import pyarrow.parquet as pq
-
 from tests.classify.evaluation import EVAL_SET, evaluate
 
 

@@ -35,7 +35,9 @@ def test_old_region_codes_stay_valid_and_dates_must_be_real():
     assert not is_resident_id("110101" + "19801301001" + gb11643_check_char("110101" + "19801301001"))
 
 
-@pytest.mark.parametrize("value", ["110101199003074477", "11010119900307447X", "110101900307447", "4111111111111111"])
+@pytest.mark.parametrize(
+    "value", ["110101199003074477", "11010119900307447X", "110101900307447", "4111111111111111"]
+)
 def test_sql_checks_agree_with_python(value):
     con = connect()
     if len(value) in (15, 18) and value[:6] == "110101":

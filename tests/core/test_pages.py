@@ -96,3 +96,36 @@ def test_pages_load_nothing_from_the_network(seeded):
         refs = re.findall(r'(?:src|href)="([^"]+)"', html)
         assert not [u for u in refs if u.startswith(("http:", "https:", "//"))], path
     assert seeded.get("/static/shuzhi.css").status_code == 200
+
+
+def test_dataset_page_shows_versions_and_profile(seeded, db, settings, tmp_path):
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.ingest.service import ingest_source
+
+    src = tmp_path / "people.csv"
+    src.write_text("sfzh,xm,nl\n110101199003074258,张三,34\n110101199003074258,李四,28\n,王五,\n", encoding="utf-8")
+    with db.transaction() as s:
+        ingest_source(s, settings, get_dataset(s, "GA-RK-001"), src, user_id=None)
+    login(seeded)
+    html = seeded.get("/datasets/GA-RK-001").text
+    assert 'id="versions"' in html and "v1" in html and "people.csv" not in html or "csv" in html
+    # profile of the latest version: null share of nl (1 of 3) and the most common sfzh value
+    assert "33.3%" in html and "110101199003074258 (2)" in html
+
+
+def test_profile_values_are_hidden_from_other_departments(seeded, db, settings, tmp_path, make_user, token_for):
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.ingest.service import ingest_source
+
+    src = tmp_path / "people.csv"
+    src.write_text("sfzh,xm\n110101199003074258,张三\n110101199003074258,李四\n", encoding="utf-8")
+    with db.transaction() as s:
+        ingest_source(s, settings, get_dataset(s, "GA-RK-001"), src, user_id=None)
+    make_user("rs.analyst", dept="RS", roles=("analyst",))
+    login(seeded, "rs.analyst")
+    html = seeded.get("/datasets/GA-RK-001").text
+    assert "110101199003074258" not in html and "张三" not in html
+    api = seeded.get("/api/v1/datasets/GA-RK-001/versions/1", headers=token_for("rs.analyst")).json()
+    assert "110101199003074258" not in str(api) and api["profile"]["values_hidden"] is True
+    owner = seeded.get("/api/v1/datasets/GA-RK-001/versions/1", headers=token_for("ga.steward")).json()
+    assert "110101199003074258" in str(owner)

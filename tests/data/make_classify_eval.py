@@ -51,7 +51,12 @@ def resident_id(legacy_share=0.0, lower_x=False) -> str:
 
 def uscc(authority=None) -> str:
     head = authority or rng.choice("9999995ANY1")
-    body = head + rng.choice("123") + rng.choice(REGIONS) + "".join(rng.choice(GB32100_ALPHABET) for _ in range(9))
+    body = (
+        head
+        + rng.choice("123")
+        + rng.choice(REGIONS)
+        + "".join(rng.choice(GB32100_ALPHABET) for _ in range(9))
+    )
     return body + gb32100_check_char(body)
 
 
@@ -64,15 +69,21 @@ def luhn_complete(prefix: str, length: int) -> str:
     body = prefix + "".join(rng.choice(string.digits) for _ in range(length - len(prefix) - 1))
     for d in string.digits:
         digits = body + d
-        total = sum((int(c) * 2 - 9 if int(c) * 2 > 9 else int(c) * 2) if i % 2 else int(c)
-                    for i, c in enumerate(reversed(digits)))
+        total = sum(
+            (int(c) * 2 - 9 if int(c) * 2 > 9 else int(c) * 2) if i % 2 else int(c)
+            for i, c in enumerate(reversed(digits))
+        )
         if total % 10 == 0:
             return digits
     raise AssertionError
 
 
 def mobile(fmt=0) -> str:
-    n = rng.choice(["13", "15", "18", "17", "19", "16"]) + str(rng.randrange(10)) + f"{rng.randrange(10**8):08d}"
+    n = (
+        rng.choice(["13", "15", "18", "17", "19", "16"])
+        + str(rng.randrange(10))
+        + f"{rng.randrange(10**8):08d}"
+    )
     return [n, f"+86 {n}", f"{n[:3]}-{n[3:7]}-{n[7:]}"][fmt]
 
 
@@ -99,33 +110,154 @@ def hk_permit() -> str:
 
 def birth(fmt: str) -> str:
     d = date(1940, 1, 1) + timedelta(days=rng.randrange(30000))
-    return {"iso": d.isoformat(), "compact": d.strftime("%Y%m%d"), "slash": d.strftime("%Y/%m/%d"),
-            "zh": f"{d.year}年{d.month}月{d.day}日"}[fmt]
+    return {
+        "iso": d.isoformat(),
+        "compact": d.strftime("%Y%m%d"),
+        "slash": d.strftime("%Y/%m/%d"),
+        "zh": f"{d.year}年{d.month}月{d.day}日",
+    }[fmt]
 
 
 def gps_pair() -> str:
     return f"{rng.uniform(73, 135):.6f},{rng.uniform(18, 53):.6f}"
 
 
-ICD = ["I10", "E11.9", "J18.9", "K35.8", "C34.9", "I21.0", "N18.3", "F32.1", "A15.0", "M54.5", "J45.9", "B20",
-       "E78.5", "I63.9", "K29.7", "O80", "S72.0", "G40.9", "D50.9", "H25.9", "L40.0", "R50.9", "Z34.0"]
-DIAG_ZH = ["高血压", "2型糖尿病", "社区获得性肺炎", "急性阑尾炎", "肺癌", "急性心肌梗死", "慢性肾脏病", "抑郁症",
-           "肺结核", "腰椎间盘突出症", "支气管哮喘", "冠心病", "脑梗死", "慢性胃炎", "股骨颈骨折", "癫痫", "缺铁性贫血",
-           "白内障", "银屑病", "病毒性肝炎", "甲状腺结节（良性）", "乳腺癌", "帕金森病", "类风湿关节炎", "痛风"]
-DIAG_EN = ["Type 2 diabetes", "Hypertension", "Asthma", "Pneumonia", "Breast cancer", "Major depressive disorder",
-           "Chronic kidney disease", "Osteoarthritis", "Migraine disorder", "Influenza", "Hepatitis B", "Bronchitis"]
+ICD = [
+    "I10",
+    "E11.9",
+    "J18.9",
+    "K35.8",
+    "C34.9",
+    "I21.0",
+    "N18.3",
+    "F32.1",
+    "A15.0",
+    "M54.5",
+    "J45.9",
+    "B20",
+    "E78.5",
+    "I63.9",
+    "K29.7",
+    "O80",
+    "S72.0",
+    "G40.9",
+    "D50.9",
+    "H25.9",
+    "L40.0",
+    "R50.9",
+    "Z34.0",
+]
+DIAG_ZH = [
+    "高血压",
+    "2型糖尿病",
+    "社区获得性肺炎",
+    "急性阑尾炎",
+    "肺癌",
+    "急性心肌梗死",
+    "慢性肾脏病",
+    "抑郁症",
+    "肺结核",
+    "腰椎间盘突出症",
+    "支气管哮喘",
+    "冠心病",
+    "脑梗死",
+    "慢性胃炎",
+    "股骨颈骨折",
+    "癫痫",
+    "缺铁性贫血",
+    "白内障",
+    "银屑病",
+    "病毒性肝炎",
+    "甲状腺结节（良性）",
+    "乳腺癌",
+    "帕金森病",
+    "类风湿关节炎",
+    "痛风",
+]
+DIAG_EN = [
+    "Type 2 diabetes",
+    "Hypertension",
+    "Asthma",
+    "Pneumonia",
+    "Breast cancer",
+    "Major depressive disorder",
+    "Chronic kidney disease",
+    "Osteoarthritis",
+    "Migraine disorder",
+    "Influenza",
+    "Hepatitis B",
+    "Bronchitis",
+]
 RELIGION_ZH = ["佛教", "道教", "伊斯兰教", "天主教", "基督教", "无宗教信仰"]
 RELIGION_EN = ["Buddhism", "Christianity", "Islam", "Hinduism", "Judaism", "None", "Catholic", "Atheist"]
 ETHNIC = ["汉族"] * 12 + ["回族", "满族", "壮族", "蒙古族", "藏族", "维吾尔族", "苗族", "朝鲜族", "土家族"]
-PLACES = ["北京市朝阳区望京SOHO", "上海市浦东新区陆家嘴地铁站", "杭州市西湖区文三路", "广州白云机场", "成都市锦江区春熙路",
-          "深圳北站", "南京市玄武区中山陵", "武汉市洪山区光谷广场", "西安市雁塔区大雁塔", "重庆市渝中区解放碑"]
+PLACES = [
+    "北京市朝阳区望京SOHO",
+    "上海市浦东新区陆家嘴地铁站",
+    "杭州市西湖区文三路",
+    "广州白云机场",
+    "成都市锦江区春熙路",
+    "深圳北站",
+    "南京市玄武区中山陵",
+    "武汉市洪山区光谷广场",
+    "西安市雁塔区大雁塔",
+    "重庆市渝中区解放碑",
+]
 
 
 # -- hard negatives -------------------------------------------------------------------------------------
-FACILITIES = ["王府井", "张家口", "朝阳公园", "人民广场", "李村", "黄山", "金沙滩", "马家堡", "高碑店", "周庄", "南锣鼓巷",
-              "陈家祠", "杨浦大桥", "刘家峡", "石景山游乐园", "孙中山故居", "赵州桥", "吴淞口", "胡同博物馆", "郭庄"]
-WORDS2 = ["高兴", "白色", "金融", "马路", "黄金", "江河", "方向", "文化", "安全", "常规", "平安", "明天", "东方", "向上",
-          "石头", "海洋", "田野", "宁静", "华丽", "贺卡", "夏天", "秋风", "毛衣", "钱包", "林业", "程序", "苏醒", "韩流"]
+FACILITIES = [
+    "王府井",
+    "张家口",
+    "朝阳公园",
+    "人民广场",
+    "李村",
+    "黄山",
+    "金沙滩",
+    "马家堡",
+    "高碑店",
+    "周庄",
+    "南锣鼓巷",
+    "陈家祠",
+    "杨浦大桥",
+    "刘家峡",
+    "石景山游乐园",
+    "孙中山故居",
+    "赵州桥",
+    "吴淞口",
+    "胡同博物馆",
+    "郭庄",
+]
+WORDS2 = [
+    "高兴",
+    "白色",
+    "金融",
+    "马路",
+    "黄金",
+    "江河",
+    "方向",
+    "文化",
+    "安全",
+    "常规",
+    "平安",
+    "明天",
+    "东方",
+    "向上",
+    "石头",
+    "海洋",
+    "田野",
+    "宁静",
+    "华丽",
+    "贺卡",
+    "夏天",
+    "秋风",
+    "毛衣",
+    "钱包",
+    "林业",
+    "程序",
+    "苏醒",
+    "韩流",
+]
 STATUS = ["正常", "注销", "吊销", "迁出", "在营", "停业"]
 DEPTS = ["公安局", "市场监管局", "税务局", "人社局", "卫健委", "教育局", "民政局", "交通局", "住建局"]
 
@@ -166,10 +298,20 @@ def columns():
     add("phone", ["座机", "c13"], lambda: landline("()"), "landline paren")
     add("phone", ["gddh"], lambda: landline(""), "landline plain")
     add("phone", ["phone_number", "telephone", "contact_phone"], us.phone_number, "faker en_US phone")
-    add("bank_card", ["银行卡号", "yhkh", "card_no", "f14", "col_e"], lambda: luhn_complete("62", rng.choice([16, 19])), "unionpay")
+    add(
+        "bank_card",
+        ["银行卡号", "yhkh", "card_no", "f14", "col_e"],
+        lambda: luhn_complete("62", rng.choice([16, 19])),
+        "unionpay",
+    )
     for i, loc in enumerate(("en_US", "en_GB", "de_DE", "fr_FR")):
         add("bank_card", [f"credit_card_{i}", f"c2{i}"], fakers[loc].credit_card_number, f"faker {loc} card")
-    add("financial_account", ["银行账号", "结算账户", "account_no", "yhzh"], lambda: digits(rng.choice([12, 15, 17, 20])), "account digits")
+    add(
+        "financial_account",
+        ["银行账号", "结算账户", "account_no", "yhzh"],
+        lambda: digits(rng.choice([12, 15, 17, 20])),
+        "account digits",
+    )
     add("financial_account", ["iban", "bank_account"], fakers["de_DE"].iban, "faker de_DE iban")
     for loc in fakers:
         add("email", [f"email_{loc}", f"m_{loc}"], fakers[loc].email, f"faker {loc} email")
@@ -184,13 +326,27 @@ def columns():
     add("passport", ["passport_no", "passport"], us.passport_number, "faker passport")
     add("hk_macao_permit", ["港澳通行证号", "txz", "c37"], hk_permit, "hk permit")
     add("social_security", ["ssn", "social_security_no", "c38", "f38"], us.ssn, "faker en_US ssn")
-    add("social_security", ["社保卡号", "sbkh"], lambda: rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") + digits(8, "0123456789"), "cn ssc")
+    add(
+        "social_security",
+        ["社保卡号", "sbkh"],
+        lambda: rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") + digits(8, "0123456789"),
+        "cn ssc",
+    )
     for fmt in ("iso", "compact", "slash", "zh"):
-        add("birth_date", [f"出生日期_{fmt}", f"csrq_{fmt}", f"birth_date_{fmt}"], lambda f=fmt: birth(f), f"birth {fmt}")
+        add(
+            "birth_date",
+            [f"出生日期_{fmt}", f"csrq_{fmt}", f"birth_date_{fmt}"],
+            lambda f=fmt: birth(f),
+            f"birth {fmt}",
+        )
     add("birth_date", ["dob", "birthday"], lambda: us.date_of_birth().isoformat(), "faker dob")
     for loc in ("zh_CN", "zh_TW"):
-        add("person_name", [f"姓名_{loc}", f"xm_{loc}", f"name_{loc}", f"c40_{loc}", f"法定代表人_{loc}", f"lxr_{loc}"],
-            fakers[loc].name, f"faker {loc} name")
+        add(
+            "person_name",
+            [f"姓名_{loc}", f"xm_{loc}", f"name_{loc}", f"c40_{loc}", f"法定代表人_{loc}", f"lxr_{loc}"],
+            fakers[loc].name,
+            f"faker {loc} name",
+        )
     for loc in ("en_US", "en_GB", "de_DE"):
         add("person_name", [f"full_name_{loc}", f"contact_name_{loc}"], fakers[loc].name, f"faker {loc} name")
     add("address", ["地址", "jzdz", "home_address", "c50", "住址", "hjdz"], zh.address, "faker zh_CN address")
@@ -202,17 +358,36 @@ def columns():
     add("gps", ["longitude", "lng", "jd"], lambda: f"{rng.uniform(73, 135):.6f}", "lng")
     add("medical", ["诊断编码", "icd10", "zdbm"], lambda: rng.choice(ICD), "icd10")
     add("medical", ["c60", "f60"], lambda: rng.choice([c for c in ICD if "." in c]), "icd10 dotted")
-    add("medical", ["诊断", "疾病名称", "jbmc", "c61", "既往病史"], lambda: rng.choice(DIAG_ZH), "zh diagnoses")
+    add(
+        "medical",
+        ["诊断", "疾病名称", "jbmc", "c61", "既往病史"],
+        lambda: rng.choice(DIAG_ZH),
+        "zh diagnoses",
+    )
     add("medical", ["diagnosis", "condition", "c62"], lambda: rng.choice(DIAG_EN), "en diagnoses")
     add("religion", ["宗教信仰", "zjxy", "religion", "c63"], lambda: rng.choice(RELIGION_ZH), "zh religion")
     add("religion", ["faith", "c64"], lambda: rng.choice(RELIGION_EN), "en religion")
     add("ethnicity", ["民族", "mz", "ethnicity", "c65", "族别"], lambda: rng.choice(ETHNIC), "ethnic groups")
-    add("biometric", ["指纹特征", "face_template", "虹膜编码", "fingerprint"],
-        lambda: base64.b64encode(rng.randbytes(48)).decode(), "base64 templates")
-    add("whereabouts", ["行程轨迹", "到访地点", "trajectory", "checkin_place"], lambda: rng.choice(PLACES), "places")
+    add(
+        "biometric",
+        ["指纹特征", "face_template", "虹膜编码", "fingerprint"],
+        lambda: base64.b64encode(rng.randbytes(48)).decode(),
+        "base64 templates",
+    )
+    add(
+        "whereabouts",
+        ["行程轨迹", "到访地点", "trajectory", "checkin_place"],
+        lambda: rng.choice(PLACES),
+        "places",
+    )
 
     # hard negatives: label none
-    add("none", ["order_no", "订单编号", "c70", "流水号", "serial"], lambda: digits(18), "18-digit order numbers")
+    add(
+        "none",
+        ["order_no", "订单编号", "c70", "流水号", "serial"],
+        lambda: digits(18),
+        "18-digit order numbers",
+    )
     add("none", ["c71", "账单号", "ticket_no"], lambda: digits(11, "2345689"), "11-digit non-phones")
     add("none", ["c72", "txn_id"], lambda: digits(16, "3456"), "16-digit non-cards")
     add("none", ["name", "设施名称", "景点名称"], lambda: rng.choice(FACILITIES), "facility names")
@@ -221,7 +396,12 @@ def columns():
     add("none", ["ACADEMIC_YEAR_CODE", "year_code", "nd"], lambda: str(rng.randrange(2000, 2025)), "years")
     add("none", ["company", "企业名称", "dwmc"], zh.company, "faker zh_CN company")
     add("none", ["company_en", "employer"], us.company, "faker en_US company")
-    add("none", ["product_code", "seat", "c74"], lambda: rng.choice("ABCDEFGH") + f"{rng.randrange(100):02d}", "short codes")
+    add(
+        "none",
+        ["product_code", "seat", "c74"],
+        lambda: rng.choice("ABCDEFGH") + f"{rng.randrange(100):02d}",
+        "short codes",
+    )
     add("none", ["amount", "金额", "je"], lambda: f"{rng.uniform(0, 99999):.2f}", "amounts")
     add("none", ["count", "人数", "c75"], lambda: str(rng.randrange(0, 5000)), "counts")
     add("none", ["status", "状态", "zt"], lambda: rng.choice(STATUS), "status words")
@@ -239,17 +419,35 @@ def columns():
     add("none", ["ratio", "占比"], lambda: f"{rng.uniform(0, 1):.4f}", "ratios")
     add("none", ["color", "颜色"], us.color_name, "colors")
     add("none", ["filename"], us.file_name, "file names")
-    add("none", ["version_code"], lambda: f"{rng.randrange(1, 30)}.{rng.randrange(0, 999)}.{rng.randrange(300, 9999)}", "versions")
-    add("none", ["c77", "mobile_model"], lambda: rng.choice(["iPhone 15", "Mate 60", "小米14", "Galaxy S24"]), "device models")
+    add(
+        "none",
+        ["version_code"],
+        lambda: f"{rng.randrange(1, 30)}.{rng.randrange(0, 999)}.{rng.randrange(300, 9999)}",
+        "versions",
+    )
+    add(
+        "none",
+        ["c77", "mobile_model"],
+        lambda: rng.choice(["iPhone 15", "Mate 60", "小米14", "Galaxy S24"]),
+        "device models",
+    )
     add("none", ["invoice_code", "fpdm"], lambda: digits(12), "12-digit invoice codes")
     add("none", ["isbn"], us.isbn13, "isbn")
     add("none", ["c78", "score"], lambda: str(rng.randrange(0, 101)), "scores")
     # more variety: pinyin names, mixed-case headers, further negatives
-    add("person_name", ["xingming", "applicant_name", "Name"], lambda: rng.choice(PINYIN_SURNAMES) + " "
-        + rng.choice(PINYIN_GIVEN), "pinyin names")
+    add(
+        "person_name",
+        ["xingming", "applicant_name", "Name"],
+        lambda: rng.choice(PINYIN_SURNAMES) + " " + rng.choice(PINYIN_GIVEN),
+        "pinyin names",
+    )
     add("person_name", ["申请人", "户主姓名", "c41"], zh.name, "faker zh_CN name")
-    add("address", ["注册地址", "c54", "经营场所地址"], lambda: zh.province() + zh.city() + zh.district() + zh.street_address(),
-        "faker zh_CN composed address")
+    add(
+        "address",
+        ["注册地址", "c54", "经营场所地址"],
+        lambda: zh.province() + zh.city() + zh.district() + zh.street_address(),
+        "faker zh_CN composed address",
+    )
     add("email", ["contact_email", "c55"], us.free_email, "faker free email")
     add("resident_id", ["公民身份号码", "c56"], resident_id, "gb11643")
     add("mobile", ["SJHM", "c57"], zh.phone_number, "faker zh_CN phone")
@@ -257,7 +455,12 @@ def columns():
     add("none", ["temperature", "c80"], lambda: f"{rng.uniform(-20, 40):.4f}", "temperatures")
     add("none", ["c81", "rank"], lambda: str(rng.randrange(1, 100000)), "ranks")
     add("none", ["c82", "batch_no"], lambda: "B" + digits(8, "0123456789"), "batch numbers")
-    add("none", ["c83", "sku"], lambda: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(10)), "skus")
+    add(
+        "none",
+        ["c83", "sku"],
+        lambda: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(10)),
+        "skus",
+    )
     add("none", ["c84", "license_no"], lambda: digits(15), "15-digit licence numbers")
     add("none", ["c85", "道路名称", "road"], lambda: zh.street_name(), "road names")
     add("none", ["c86", "province"], zh.province, "provinces")
@@ -270,20 +473,61 @@ def columns():
     return cols
 
 
-PINYIN_SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Zhu"]
-PINYIN_GIVEN = ["Wei", "Fang", "Na", "Xiuying", "Min", "Jing", "Qiang", "Lei", "Jun", "Yang", "Yong", "Yan", "Jie",
-                "Tao", "Ming", "Chao", "Xiulan", "Xia", "Ping", "Gang", "Guiying", "Hua", "Hui", "Bo"]
+PINYIN_SURNAMES = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+]
+PINYIN_GIVEN = [
+    "Wei",
+    "Fang",
+    "Na",
+    "Xiuying",
+    "Min",
+    "Jing",
+    "Qiang",
+    "Lei",
+    "Jun",
+    "Yang",
+    "Yong",
+    "Yan",
+    "Jie",
+    "Tao",
+    "Ming",
+    "Chao",
+    "Xiulan",
+    "Xia",
+    "Ping",
+    "Gang",
+    "Guiying",
+    "Hua",
+    "Hui",
+    "Bo",
+]
 
 
 def main() -> None:
     cols = columns()
-    table = pa.table({
-        "column_id": list(range(len(cols))),
-        "name": [c[0] for c in cols],
-        "label": [c[1] for c in cols],
-        "source": [c[2] for c in cols],
-        "values": [c[3] for c in cols],
-    })
+    table = pa.table(
+        {
+            "column_id": list(range(len(cols))),
+            "name": [c[0] for c in cols],
+            "label": [c[1] for c in cols],
+            "source": [c[2] for c in cols],
+            "values": [c[3] for c in cols],
+        }
+    )
     pq.write_table(table, OUT, compression="zstd")
     print(f"{len(cols)} columns → {OUT.name}")
 

@@ -22,25 +22,29 @@ def population_table(n: int = POPULATION_ROWS, seed: int = 7) -> pa.Table:
     rng = random.Random(seed)
     regions = ["330102", "330106", "330108", "330203", "330212", "110101"]
     surnames = "王李张刘陈杨赵黄周吴"
-    return pa.table({
-        "id_number": [f"3301{i:014d}" for i in range(n)],
-        "name": [rng.choice(surnames) + rng.choice("明华芳伟娜静") for _ in range(n)],
-        "gender": [rng.choice("MF") for _ in range(n)],
-        "birth_date": [date(1950, 1, 1) + timedelta(days=rng.randrange(25000)) for _ in range(n)],
-        "region_code": [rng.choice(regions) for _ in range(n)],
-        "income": [float(rng.randrange(1000, 90000)) for _ in range(n)],
-        "religion": [f"REL-SECRET-{i}" for i in range(n)],
-    })
+    return pa.table(
+        {
+            "id_number": [f"3301{i:014d}" for i in range(n)],
+            "name": [rng.choice(surnames) + rng.choice("明华芳伟娜静") for _ in range(n)],
+            "gender": [rng.choice("MF") for _ in range(n)],
+            "birth_date": [date(1950, 1, 1) + timedelta(days=rng.randrange(25000)) for _ in range(n)],
+            "region_code": [rng.choice(regions) for _ in range(n)],
+            "income": [float(rng.randrange(1000, 90000)) for _ in range(n)],
+            "religion": [f"REL-SECRET-{i}" for i in range(n)],
+        }
+    )
 
 
 def enterprise_table(n: int = 120) -> pa.Table:
-    return pa.table({
-        "uscc": [f"91330100MA{i:08d}" for i in range(n)],
-        "ent_name": [f"企业{i}" for i in range(n)],
-        "legal_id_number": [f"3301{(i * 3):014d}" for i in range(n)],
-        "capital": [float(10000 * (i + 1)) for i in range(n)],
-        "tax_owed": [f"TAX-SECRET-{i}" for i in range(n)],
-    })
+    return pa.table(
+        {
+            "uscc": [f"91330100MA{i:08d}" for i in range(n)],
+            "ent_name": [f"企业{i}" for i in range(n)],
+            "legal_id_number": [f"3301{(i * 3):014d}" for i in range(n)],
+            "capital": [float(10000 * (i + 1)) for i in range(n)],
+            "tax_owed": [f"TAX-SECRET-{i}" for i in range(n)],
+        }
+    )
 
 
 ARROW_TO_SQL = {"string": "VARCHAR", "date32[day]": "DATE", "double": "DOUBLE", "int64": "BIGINT"}
@@ -61,25 +65,45 @@ class World:
 
 def add_dataset(db, settings, steward, identifier: str, table: pa.Table, share_type: str, dept: str):
     with db.transaction() as s:
-        ds = create_dataset(s, steward, DatasetIn(
-            identifier=identifier, title_zh=f"测试{identifier}", department=dept, theme="safety",
-            share_type=share_type, share_basis="《测试依据》" if share_type == "none" else None,
-            fields=[FieldIn(name=f.name, type=ARROW_TO_SQL[str(f.type)]) for f in table.schema],
-        ))
+        ds = create_dataset(
+            s,
+            steward,
+            DatasetIn(
+                identifier=identifier,
+                title_zh=f"测试{identifier}",
+                department=dept,
+                theme="safety",
+                share_type=share_type,
+                share_basis="《测试依据》" if share_type == "none" else None,
+                fields=[FieldIn(name=f.name, type=ARROW_TO_SQL[str(f.type)]) for f in table.schema],
+            ),
+        )
         rel = f"versions/{ds.id}/1.parquet"
         path = settings.data_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path)
-        s.add(DatasetVersion(dataset_id=ds.id, number=1, path=rel, source="test", source_format="parquet",
-                             row_count=table.num_rows, byte_size=path.stat().st_size, sha256="0" * 64,
-                             schema=[{"name": f.name, "type": str(f.type)} for f in table.schema], profile={}))
+        s.add(
+            DatasetVersion(
+                dataset_id=ds.id,
+                number=1,
+                path=rel,
+                source="test",
+                source_format="parquet",
+                row_count=table.num_rows,
+                byte_size=path.stat().st_size,
+                sha256="0" * 64,
+                schema=[{"name": f.name, "type": str(f.type)} for f in table.schema],
+                profile={},
+            )
+        )
         return ds.id
 
 
 @pytest.fixture
 def world(db, settings, make_user) -> World:
     w = World(
-        db=db, settings=settings,
+        db=db,
+        settings=settings,
         ga_steward=make_user("ga_steward", "GA", ("steward",)),
         sc_steward=make_user("sc_steward", "SC", ("steward",)),
         rs_analyst=make_user("rs_analyst", "RS", ("analyst",)),
@@ -103,10 +127,28 @@ def granted(world):
     from shuzhi.exchange import requests as rq
 
     with world.db.transaction() as s:
-        req = rq.create_request(s, world.settings, world.rs_analyst, rq.RequestIn(
-            dataset="population", fields=[*GRANTED, "religion"], purpose="低保资格核查"), submit=True)
-        grant = rq.approve_request(s, world.settings, world.ga_steward, req, rq.Approval(
-            fields=GRANTED, row_filter="region_code LIKE '3301%'",
-            masks={"id_number": "hash", "name": "keep_first:1", "birth_date": "year", "region_code": "clear", "income": "clear"},
-        ))
+        req = rq.create_request(
+            s,
+            world.settings,
+            world.rs_analyst,
+            rq.RequestIn(dataset="population", fields=[*GRANTED, "religion"], purpose="低保资格核查"),
+            submit=True,
+        )
+        grant = rq.approve_request(
+            s,
+            world.settings,
+            world.ga_steward,
+            req,
+            rq.Approval(
+                fields=GRANTED,
+                row_filter="region_code LIKE '3301%'",
+                masks={
+                    "id_number": "hash",
+                    "name": "keep_first:1",
+                    "birth_date": "year",
+                    "region_code": "clear",
+                    "income": "clear",
+                },
+            ),
+        )
         return grant.id

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
+from tests.exchange.conftest import population_table
 
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
 from shuzhi.exchange import requests as rq
@@ -14,7 +15,6 @@ from shuzhi.exchange.access import mask_master_key
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.masking import grant_key, hmac_hex
 from shuzhi.ledger.models import LedgerEntry
-from tests.exchange.conftest import population_table
 
 
 def sql_rows(world, principal, sql, **kw):
@@ -29,11 +29,15 @@ def rows_rows(world, principal, **kw):
 
 def ledger(world, event):
     with world.db.session() as s:
-        return list(s.scalars(select(LedgerEntry).where(LedgerEntry.event == event).order_by(LedgerEntry.seq)))
+        return list(
+            s.scalars(select(LedgerEntry).where(LedgerEntry.event == event).order_by(LedgerEntry.seq))
+        )
 
 
 def test_granted_read_is_masked_and_filtered(world, granted):
-    rows = sql_rows(world, world.rs_analyst, "SELECT id_number, name, birth_date, region_code FROM population")
+    rows = sql_rows(
+        world, world.rs_analyst, "SELECT id_number, name, birth_date, region_code FROM population"
+    )
     assert rows and all(r["region_code"].startswith("3301") for r in rows)
     key = grant_key(mask_master_key(world.settings), f"grant:{granted}")
     source = population_table().to_pylist()
@@ -44,8 +48,9 @@ def test_granted_read_is_masked_and_filtered(world, granted):
 
 
 def test_or_1_eq_1_does_not_escape_row_filter(world, granted):
-    rows = sql_rows(world, world.rs_analyst,
-                    "SELECT region_code FROM population WHERE region_code LIKE '3302%' OR 1=1")
+    rows = sql_rows(
+        world, world.rs_analyst, "SELECT region_code FROM population WHERE region_code LIKE '3302%' OR 1=1"
+    )
     assert rows and all(r["region_code"].startswith("3301") for r in rows)
 
 
@@ -70,27 +75,39 @@ def test_owner_reads_clear(world):
 
 
 def test_unconditional_read_at_once_masked_by_grade(world, monkeypatch):
-    monkeypatch.setattr("shuzhi.exchange.grades._provider",
-                        lambda: lambda session, ds: {"legal_id_number": "L4"})
-    rows = sql_rows(world, world.rs_analyst, "SELECT uscc, legal_id_number FROM enterprise ORDER BY uscc LIMIT 2")
+    monkeypatch.setattr(
+        "shuzhi.exchange.grades._provider", lambda: lambda session, ds: {"legal_id_number": "L4"}
+    )
+    rows = sql_rows(
+        world, world.rs_analyst, "SELECT uscc, legal_id_number FROM enterprise ORDER BY uscc LIMIT 2"
+    )
     assert rows[0]["uscc"] == "91330100MA00000000"
     assert len(rows[0]["legal_id_number"]) == 64 and not rows[0]["legal_id_number"].startswith("3301")
 
 
 def test_l4_default_hashed_unless_grant_says_clear(world, monkeypatch):
-    monkeypatch.setattr("shuzhi.exchange.grades._provider",
-                        lambda: lambda session, ds: {"id_number": "L4", "gender": "L4"})
+    monkeypatch.setattr(
+        "shuzhi.exchange.grades._provider", lambda: lambda session, ds: {"id_number": "L4", "gender": "L4"}
+    )
     with world.db.transaction() as s:
-        req = rq.create_request(s, world.settings, world.rs_analyst, rq.RequestIn(
-            dataset="population", fields=["id_number", "gender"], purpose="p"), submit=True)
+        req = rq.create_request(
+            s,
+            world.settings,
+            world.rs_analyst,
+            rq.RequestIn(dataset="population", fields=["id_number", "gender"], purpose="p"),
+            submit=True,
+        )
         rq.approve_request(s, world.settings, world.ga_steward, req, rq.Approval(masks={"gender": "clear"}))
     row = sql_rows(world, world.rs_analyst, "SELECT id_number, gender FROM population LIMIT 1")[0]
     assert len(row["id_number"]) == 64 and row["gender"] in ("M", "F")
 
 
 def test_hash_joinable_within_grant_only(world, granted):
-    rows = sql_rows(world, world.rs_analyst,
-                    "SELECT COUNT(*) AS n FROM population a JOIN population b ON a.id_number = b.id_number")
+    rows = sql_rows(
+        world,
+        world.rs_analyst,
+        "SELECT COUNT(*) AS n FROM population a JOIN population b ON a.id_number = b.id_number",
+    )
     assert rows[0]["n"] > 0
     own = sql_rows(world, world.ga_analyst, "SELECT id_number FROM population ORDER BY id_number LIMIT 1")
     theirs = sql_rows(world, world.rs_analyst, "SELECT id_number FROM population ORDER BY id_number")
@@ -98,8 +115,16 @@ def test_hash_joinable_within_grant_only(world, granted):
 
 
 def test_rows_channel_filters_sorts_pages(world, granted):
-    rows = rows_rows(world, world.rs_analyst, dataset="population", fields=["gender", "income"],
-                     filters=["gender:eq:F"], sort=["-income"], limit=5, offset=1)
+    rows = rows_rows(
+        world,
+        world.rs_analyst,
+        dataset="population",
+        fields=["gender", "income"],
+        filters=["gender:eq:F"],
+        sort=["-income"],
+        limit=5,
+        offset=1,
+    )
     assert len(rows) == 5 and all(r["gender"] == "F" for r in rows)
     assert [r["income"] for r in rows] == sorted((r["income"] for r in rows), reverse=True)
 
@@ -127,10 +152,10 @@ def read_via(channel, world, principal, dataset="population", fields=None, tmp_p
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_denials_through_every_channel(world, channel, tmp_path):
     cases = [
-        (world.rs_analyst, "population", None),      # conditional, no grant
+        (world.rs_analyst, "population", None),  # conditional, no grant
         (world.rs_analyst, "secret_registry", None),  # not shared
-        (world.rs_auditor, "enterprise", ["uscc"]),   # auditors do not read
-        (world.admin, "enterprise", ["uscc"]),        # neither do admins by role alone
+        (world.rs_auditor, "enterprise", ["uscc"]),  # auditors do not read
+        (world.admin, "enterprise", ["uscc"]),  # neither do admins by role alone
     ]
     for principal, dataset, fields in cases:
         before = len(ledger(world, "data.denied"))

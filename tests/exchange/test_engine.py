@@ -82,15 +82,21 @@ def test_row_cap_truncates(sandbox, version):
 
 def test_timeout_interrupts_and_connection_survives(sandbox):
     with pytest.raises(QueryTimeout):
-        sandbox.run("SELECT COUNT(*) FROM range(100000) a, range(100000) b WHERE a.range + b.range = 7",
-                    {}, timeout_s=0.3)
+        sandbox.run(
+            "SELECT COUNT(*) FROM range(100000) a, range(100000) b WHERE a.range + b.range = 7",
+            {},
+            timeout_s=0.3,
+        )
     assert sandbox.run("SELECT 42 AS x", {}).table.to_pylist() == [{"x": 42}]
 
 
 def test_memory_limit_applies(sandbox):
     with pytest.raises(Exception) as info:
-        sandbox.run("SELECT list(repeat('x', 1000)) FROM (SELECT unnest(generate_series(1, 2000000)))", {},
-                    timeout_s=20)
+        sandbox.run(
+            "SELECT list(repeat('x', 1000)) FROM (SELECT unnest(generate_series(1, 2000000)))",
+            {},
+            timeout_s=20,
+        )
     assert "memory" in str(info.value).lower() or "内存" in str(info.value)
 
 

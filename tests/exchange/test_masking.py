@@ -65,8 +65,13 @@ def test_hash_joinable_within_grant_not_across():
 
 def test_every_kind_transpiles_to_spark():
     for kind in MASK_KINDS:
-        raw = {"keep_first": "keep_first:2", "keep_last": "keep_last:2", "round": "round:1",
-               "band": "band:5", "custom": "custom:lower(value)"}.get(kind, kind)
+        raw = {
+            "keep_first": "keep_first:2",
+            "keep_last": "keep_last:2",
+            "round": "round:1",
+            "band": "band:5",
+            "custom": "custom:lower(value)",
+        }.get(kind, kind)
         sql = mask_expression(parse_rule(raw), exp.column("v"), key=KEY).sql("spark")
         assert sql
 

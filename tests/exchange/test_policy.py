@@ -108,9 +108,9 @@ def test_spark_refuses_duckdb_only_syntax():
 
 def test_row_filter_sits_inside_the_dataset_subquery():
     q = govern("SELECT name FROM population WHERE 1 = 1 OR gender = 'F'", TABLES)
-    inner = q.sql.index("FROM \"_sz_r1\"")
+    inner = q.sql.index('FROM "_sz_r1"')
     assert q.sql.index("LIKE '3301%'") > inner
-    assert q.sql.rindex("OR") > q.sql.index(") AS \"population\"")
+    assert q.sql.rindex("OR") > q.sql.index(') AS "population"')
 
 
 def test_raw_relation_only_inside_policy_subquery():
@@ -133,11 +133,20 @@ def test_query_hash_is_of_consumer_text():
 
 
 def test_referenced_names_skip_ctes():
-    assert referenced_names("WITH a AS (SELECT 1 AS x) SELECT x FROM a JOIN Population ON true") == ["population"]
+    assert referenced_names("WITH a AS (SELECT 1 AS x) SELECT x FROM a JOIN Population ON true") == [
+        "population"
+    ]
 
 
-@pytest.mark.parametrize("bad", ["religion = 'x' OR (SELECT 1) = 1", "unknown_col > 1", "read_text('x') IS NULL",
-                                 "region_code LIKE '33%'; DROP TABLE t"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "religion = 'x' OR (SELECT 1) = 1",
+        "unknown_col > 1",
+        "read_text('x') IS NULL",
+        "region_code LIKE '33%'; DROP TABLE t",
+    ],
+)
 def test_row_filter_validation(bad):
     fields = [n for n, _ in TABLES["population"].fields]
     with pytest.raises(InvalidInput):
@@ -146,5 +155,7 @@ def test_row_filter_validation(bad):
 
 def test_rules_listed_in_one_place():
     names = [r.__name__ for r in RULES]
-    assert names.index("resolve_datasets") < names.index("check_granted_fields") < names.index("inject_policy")
+    assert (
+        names.index("resolve_datasets") < names.index("check_granted_fields") < names.index("inject_policy")
+    )
     assert names[-1] == "assert_sealed"

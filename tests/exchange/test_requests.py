@@ -14,8 +14,13 @@ from shuzhi.ledger.models import LedgerEntry
 
 def _new(world, who=None, submit=True, fields=("name", "gender")):
     with world.db.transaction() as s:
-        req = rq.create_request(s, world.settings, who or world.rs_analyst, rq.RequestIn(
-            dataset="population", fields=list(fields), purpose="核查", basis="《条例》"), submit=submit)
+        req = rq.create_request(
+            s,
+            world.settings,
+            who or world.rs_analyst,
+            rq.RequestIn(dataset="population", fields=list(fields), purpose="核查", basis="《条例》"),
+            submit=submit,
+        )
         return req.id
 
 
@@ -32,8 +37,9 @@ def test_full_path_records_events_and_ledger(world):
         assert req.state == "draft" and req.deadline is None
         rq.submit_request(s, world.settings, world.rs_analyst, req)
         assert req.state == "submitted" and req.deadline > date.today()
-        grant = rq.approve_request(s, world.settings, world.ga_steward, req,
-                                   rq.Approval(fields=["name"], row_filter="gender = 'F'"))
+        grant = rq.approve_request(
+            s, world.settings, world.ga_steward, req, rq.Approval(fields=["name"], row_filter="gender = 'F'")
+        )
         assert req.state == "approved" and grant.fields == ["name"] and grant.row_filter == "gender = 'F'"
         rq.revoke_grant(s, world.ga_steward, grant, "用途已结束")
         assert req.state == "revoked"
@@ -41,8 +47,14 @@ def test_full_path_records_events_and_ledger(world):
         states = [e.to_state for e in s.scalars(select(RequestEvent).where(RequestEvent.request_id == rid))]
         assert states == ["draft", "submitted", "approved", "revoked"]
         events = set(s.scalars(select(LedgerEntry.event)))
-        assert {"request.draft", "request.submitted", "request.approved", "grant.created",
-                "grant.revoked", "request.revoked"} <= events
+        assert {
+            "request.draft",
+            "request.submitted",
+            "request.approved",
+            "grant.created",
+            "grant.revoked",
+            "request.revoked",
+        } <= events
 
 
 def test_only_provider_steward_decides(world):
@@ -70,36 +82,58 @@ def test_withdraw_by_requester_side_only(world):
     with pytest.raises(Forbidden), world.db.transaction() as s:
         rq.withdraw_request(s, world.ga_steward, s.get(rq.ShareRequest, rid), "x")
     with world.db.transaction() as s:
-        assert rq.withdraw_request(s, world.rs_steward, s.get(rq.ShareRequest, rid), "不再需要").state == "withdrawn"
+        assert (
+            rq.withdraw_request(s, world.rs_steward, s.get(rq.ShareRequest, rid), "不再需要").state
+            == "withdrawn"
+        )
 
 
 def test_narrower_only(world):
     rid = _new(world, fields=("name",))
     with pytest.raises(InvalidInput), world.db.transaction() as s:
-        rq.approve_request(s, world.settings, world.ga_steward, s.get(rq.ShareRequest, rid),
-                           rq.Approval(fields=["name", "religion"]))
+        rq.approve_request(
+            s,
+            world.settings,
+            world.ga_steward,
+            s.get(rq.ShareRequest, rid),
+            rq.Approval(fields=["name", "religion"]),
+        )
 
 
 def test_row_filter_validated_against_schema(world):
     rid = _new(world)
     for bad in ("nosuchfield = 1", "name = (SELECT max(name) FROM population)", "1=1; DROP TABLE x"):
         with pytest.raises(InvalidInput), world.db.transaction() as s:
-            rq.approve_request(s, world.settings, world.ga_steward, s.get(rq.ShareRequest, rid),
-                               rq.Approval(row_filter=bad))
+            rq.approve_request(
+                s, world.settings, world.ga_steward, s.get(rq.ShareRequest, rid), rq.Approval(row_filter=bad)
+            )
 
 
 def test_share_types_on_request(world):
     for dataset, error in (("secret_registry", Forbidden), ("enterprise", Conflict)):
         with pytest.raises(error), world.db.transaction() as s:
-            rq.create_request(s, world.settings, world.rs_analyst,
-                              rq.RequestIn(dataset=dataset, fields=["name"] if dataset != "enterprise" else ["uscc"],
-                                           purpose="x"))
+            rq.create_request(
+                s,
+                world.settings,
+                world.rs_analyst,
+                rq.RequestIn(
+                    dataset=dataset, fields=["name"] if dataset != "enterprise" else ["uscc"], purpose="x"
+                ),
+            )
     with pytest.raises(InvalidInput), world.db.transaction() as s:
-        rq.create_request(s, world.settings, world.rs_analyst, rq.RequestIn(dataset="population", fields=["name"],
-                                                                            purpose=" "))
+        rq.create_request(
+            s,
+            world.settings,
+            world.rs_analyst,
+            rq.RequestIn(dataset="population", fields=["name"], purpose=" "),
+        )
     with pytest.raises(Forbidden), world.db.transaction() as s:
-        rq.create_request(s, world.settings, world.rs_auditor, rq.RequestIn(dataset="population", fields=["name"],
-                                                                            purpose="x"))
+        rq.create_request(
+            s,
+            world.settings,
+            world.rs_auditor,
+            rq.RequestIn(dataset="population", fields=["name"], purpose="x"),
+        )
 
 
 def test_overdue_listed_for_provider_and_admin(world):

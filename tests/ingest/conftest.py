@@ -23,8 +23,11 @@ def steward(make_user):
 def dataset(db, steward) -> str:
     """An empty dataset of department SCJG; returns its identifier."""
     with db.transaction() as s:
-        create_dataset(s, system_principal(), DatasetIn(identifier="SCJG-QY-001", title_zh="企业登记信息",
-                                                        department="SCJG", theme="market"))
+        create_dataset(
+            s,
+            system_principal(),
+            DatasetIn(identifier="SCJG-QY-001", title_zh="企业登记信息", department="SCJG", theme="market"),
+        )
     return "SCJG-QY-001"
 
 
@@ -49,7 +52,8 @@ def version_count(db) -> int:
 def visible_files(settings) -> list[Path]:
     """Files a reader of the data directory could mistake for data: versions and leftovers in staging."""
     return sorted(p for p in settings.versions_dir.rglob("*") if p.is_file()) + sorted(
-        p for p in settings.staging_dir.rglob("*") if p.is_file())
+        p for p in settings.staging_dir.rglob("*") if p.is_file()
+    )
 
 
 def load(db, settings, ref: str, source, **kw):

@@ -88,8 +88,12 @@ def test_sql_table_that_does_not_exist(db, settings, dataset, tmp_path):
 def cli(settings):
     from shuzhi.cli import app
 
-    env = {"SHUZHI_DATA_DIR": str(settings.data_dir), "SHUZHI_DATABASE_URL": settings.db_url,
-           "SHUZHI_SECRET_KEY": "test-secret", "COLUMNS": "200"}
+    env = {
+        "SHUZHI_DATA_DIR": str(settings.data_dir),
+        "SHUZHI_DATABASE_URL": settings.db_url,
+        "SHUZHI_SECRET_KEY": "test-secret",
+        "COLUMNS": "200",
+    }
 
     def run(*args, **extra_env):
         return CliRunner().invoke(app, ["ingest", *args], env={**env, **extra_env})
@@ -110,10 +114,21 @@ def test_cli_refuses_with_a_clear_message(db, settings, dataset, write, cli, cas
 
 
 def test_cli_size_limit_and_dead_source(db, settings, dataset, write, cli):
-    r = cli(str(write("big.csv", "a,b\n" + "1,2\n" * 100)), "--dataset", dataset, SHUZHI_INGEST__MAX_UPLOAD_BYTES="100")
+    r = cli(
+        str(write("big.csv", "a,b\n" + "1,2\n" * 100)),
+        "--dataset",
+        dataset,
+        SHUZHI_INGEST__MAX_UPLOAD_BYTES="100",
+    )
     assert r.exit_code == 2 and "size limit" in r.output
-    r = cli("postgresql+psycopg://reader@127.0.0.1:1/front", "--table", "t", "--dataset", dataset,
-            SHUZHI_INGEST__SQL_CONNECT_TIMEOUT_S="2")
+    r = cli(
+        "postgresql+psycopg://reader@127.0.0.1:1/front",
+        "--table",
+        "t",
+        "--dataset",
+        dataset,
+        SHUZHI_INGEST__SQL_CONNECT_TIMEOUT_S="2",
+    )
     assert r.exit_code == 2 and "does not answer" in r.output
     assert version_count(db) == 0 and visible_files(settings) == []
 
@@ -125,8 +140,11 @@ def test_cli_size_limit_and_dead_source(db, settings, dataset, write, cli):
 def test_api_refuses_with_a_clear_message(db, settings, dataset, client, token_for, case):
     _, fname, content, kind, line, column, words = case
     body = content if isinstance(content, bytes) else content.encode()
-    r = client.post(f"/api/v1/datasets/{dataset}/versions", headers=token_for("scjg.steward"),
-                    files={"file": (fname, body)})
+    r = client.post(
+        f"/api/v1/datasets/{dataset}/versions",
+        headers=token_for("scjg.steward"),
+        files={"file": (fname, body)},
+    )
     assert r.status_code == kind.status, r.text
     err = r.json()
     assert fname in err["where"] and err["hint"] and words in err["message"] + err["where"]
@@ -142,21 +160,27 @@ def test_api_size_limit_is_enforced_while_streaming(db, settings, dataset, clien
 
     def body():
         # No Content-Length: the server can only stop by counting what arrives.
-        yield b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\na,b\n"
+        yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\na,b\n'
         for _ in range(100):
             yield b"1,2\n" * 100
         yield b"\r\n--B--\r\n"
 
-    r = client.post(f"/api/v1/datasets/{dataset}/versions", content=body(),
-                    headers={**token_for("scjg.steward"), "content-type": "multipart/form-data; boundary=B"})
+    r = client.post(
+        f"/api/v1/datasets/{dataset}/versions",
+        content=body(),
+        headers={**token_for("scjg.steward"), "content-type": "multipart/form-data; boundary=B"},
+    )
     assert r.status_code == 413 and r.json()["error"] == "too_large"
     assert version_count(db) == 0 and visible_files(settings) == []
 
 
 def test_api_dead_sql_source(db, settings, dataset, client, token_for):
     settings.ingest.sql_connect_timeout_s = 2
-    r = client.post(f"/api/v1/datasets/{dataset}/versions", headers=token_for("scjg.steward"),
-                    json={"source": "postgresql+psycopg://reader:pw@127.0.0.1:1/front", "table": "t"})
+    r = client.post(
+        f"/api/v1/datasets/{dataset}/versions",
+        headers=token_for("scjg.steward"),
+        json={"source": "postgresql+psycopg://reader:pw@127.0.0.1:1/front", "table": "t"},
+    )
     assert r.status_code == 502 and r.json()["error"] == "source_unavailable"
     assert "pw" not in r.text
     assert version_count(db) == 0 and visible_files(settings) == []

@@ -16,7 +16,9 @@ CSV = "企业名称,注册资本\n甲公司,100\n乙公司,200\n"
 
 
 def _post(client, ref, headers, name="企业.csv", body=CSV.encode("gbk"), **data):
-    return client.post(f"/api/v1/datasets/{ref}/versions", headers=headers, files={"file": (name, body)}, data=data)
+    return client.post(
+        f"/api/v1/datasets/{ref}/versions", headers=headers, files={"file": (name, body)}, data=data
+    )
 
 
 def test_upload_creates_a_version_then_reports_unchanged(db, dataset, client, token_for):
@@ -49,8 +51,11 @@ def test_only_the_owner_steward_or_an_admin(db, dataset, client, token_for, make
 
 def test_api_refuses_server_paths(db, dataset, client, token_for, tmp_path):
     for source in ["/etc/passwd", "file:///etc/passwd", f"sqlite:///{tmp_path}/x.db"]:
-        r = client.post(f"/api/v1/datasets/{dataset}/versions", headers=token_for("scjg.steward"),
-                        json={"source": source, "table": "t"})
+        r = client.post(
+            f"/api/v1/datasets/{dataset}/versions",
+            headers=token_for("scjg.steward"),
+            json={"source": source, "table": "t"},
+        )
         assert r.status_code == 422, source
 
 
@@ -67,13 +72,21 @@ def http_dir(tmp_path):
 
 def test_json_body_with_an_http_source(db, dataset, client, token_for, http_dir):
     root, base = http_dir
-    (root / "roads.jsonl").write_text('{"路名": "深南大道", "长度": 25.6}\n{"路名": "北环大道", "长度": 19}\n')
-    r = client.post(f"/api/v1/datasets/{dataset}/versions", headers=token_for("scjg.steward"),
-                    json={"source": f"{base}/roads.jsonl"})
+    (root / "roads.jsonl").write_text(
+        '{"路名": "深南大道", "长度": 25.6}\n{"路名": "北环大道", "长度": 19}\n'
+    )
+    r = client.post(
+        f"/api/v1/datasets/{dataset}/versions",
+        headers=token_for("scjg.steward"),
+        json={"source": f"{base}/roads.jsonl"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["rows"] == 2 and r.json()["source_format"] == "jsonl"
-    r = client.post(f"/api/v1/datasets/{dataset}/versions", headers=token_for("scjg.steward"),
-                    json={"source": f"{base}/missing.csv"})
+    r = client.post(
+        f"/api/v1/datasets/{dataset}/versions",
+        headers=token_for("scjg.steward"),
+        json={"source": f"{base}/missing.csv"},
+    )
     assert r.status_code == 502 and "404" in r.json()["message"]
 
 
@@ -81,13 +94,26 @@ def test_json_body_with_an_http_source(db, dataset, client, token_for, http_dir)
 def cli(settings):
     from shuzhi.cli import app
 
-    env = {"SHUZHI_DATA_DIR": str(settings.data_dir), "SHUZHI_DATABASE_URL": settings.db_url,
-           "SHUZHI_SECRET_KEY": "test-secret", "COLUMNS": "200"}
+    env = {
+        "SHUZHI_DATA_DIR": str(settings.data_dir),
+        "SHUZHI_DATABASE_URL": settings.db_url,
+        "SHUZHI_SECRET_KEY": "test-secret",
+        "COLUMNS": "200",
+    }
     return lambda *args: CliRunner().invoke(app, ["ingest", *args], env=env)
 
 
 def test_cli_create_then_new_version_then_unchanged(db, settings, steward, write, cli):
-    r = cli(str(write("企业登记.csv", CSV)), "--create", "--dept", "SCJG", "--theme", "market", "--title", "企业登记信息")
+    r = cli(
+        str(write("企业登记.csv", CSV)),
+        "--create",
+        "--dept",
+        "SCJG",
+        "--theme",
+        "market",
+        "--title",
+        "企业登记信息",
+    )
     assert r.exit_code == 0, r.output
     assert "registered new dataset" in r.output and "v1" in r.output
     ident = "scjg-qi_ye_deng_ji"

@@ -11,7 +11,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from shuzhi.config import Settings
 from shuzhi.ingest import stage_source
@@ -50,7 +52,10 @@ def test_csv_encodings_read_alike(cfg, write, encoding):
 
 
 def test_gbk_is_detected_on_a_realistic_sample():
-    text = "企业名称,统一社会信用代码,注册地址\n" + "深圳市某某科技有限公司,91440300MA5XXXXX0X,南山区科技园\n" * 50
+    text = (
+        "企业名称,统一社会信用代码,注册地址\n"
+        + "深圳市某某科技有限公司,91440300MA5XXXXX0X,南山区科技园\n" * 50
+    )
     assert detect_encoding(text.encode("gbk"), "x.csv") == "gb18030"
     assert detect_encoding(text.encode("utf-8"), "x.csv") == "utf-8"
 
@@ -97,8 +102,10 @@ def test_xlsx(cfg, tmp_path):
     wb.close()
     staged, table = staged_rows(cfg, path)
     assert staged.source_format == "xlsx"
-    assert table.to_pylist() == [{"姓名": "张三", "年龄": 30, "工资": 5000.5, "在职": True},
-                                 {"姓名": "李四", "年龄": 41, "工资": 6000.0, "在职": False}]
+    assert table.to_pylist() == [
+        {"姓名": "张三", "年龄": 30, "工资": 5000.5, "在职": True},
+        {"姓名": "李四", "年龄": 41, "工资": 6000.0, "在职": False},
+    ]
     _, sheet = staged_rows(cfg, path, table="说明")
     assert sheet.to_pylist() == [{"k": "a", "v": "b"}]
     batches = XlsxReader(path, path.name, batch_rows=1).batches()
@@ -129,8 +136,10 @@ def test_format_from_bytes_when_the_name_says_nothing(cfg, tmp_path):
 def _front_db(path: Path) -> str:
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE enterprises (id INTEGER, name TEXT, capital REAL, note TEXT)")
-    con.executemany("INSERT INTO enterprises VALUES (?, ?, ?, ?)",
-                    [(i, f"企业{i}", i * 1.5, None if i < 3 else "x") for i in range(10)])
+    con.executemany(
+        "INSERT INTO enterprises VALUES (?, ?, ?, ?)",
+        [(i, f"企业{i}", i * 1.5, None if i < 3 else "x") for i in range(10)],
+    )
     con.commit()
     con.close()
     return f"sqlite:///{path}"
@@ -142,7 +151,9 @@ def test_sql_table_and_query(cfg, tmp_path):
     assert staged.source_format == "sql" and staged.rows == 10
     assert table.column("name")[9].as_py() == "企业9"
     # A column all NULL in the first batch becomes text, and later batches still fit.
-    batches = SqlReader(classify_source(url), table="enterprises", query=None, timeout_s=5, batch_rows=2).batches()
+    batches = SqlReader(
+        classify_source(url), table="enterprises", query=None, timeout_s=5, batch_rows=2
+    ).batches()
     assert batches.schema.field("note").type == pa.string()
     assert sum(b.num_rows for b in batches) == 10
     _, q = staged_rows(cfg, url, query="SELECT name, capital FROM enterprises WHERE id >= 8 ORDER BY id")
@@ -162,7 +173,9 @@ def test_sql_source_postgresql(cfg):
     with eng.begin() as c:
         c.execute(text("DROP TABLE IF EXISTS ingest_front_t"))
         c.execute(text("CREATE TABLE ingest_front_t (id int, name text, amount numeric(10,2))"))
-        c.execute(text("INSERT INTO ingest_front_t SELECT g, '企业' || g, g * 1.25 FROM generate_series(1, 1000) g"))
+        c.execute(
+            text("INSERT INTO ingest_front_t SELECT g, '企业' || g, g * 1.25 FROM generate_series(1, 1000) g")
+        )
     try:
         staged, table = staged_rows(cfg, url, table="ingest_front_t")
         assert staged.rows == 1000 and table.column("name")[0].as_py() == "企业1"

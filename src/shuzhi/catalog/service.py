@@ -120,6 +120,26 @@ def get_version(session: Session, ds: Dataset, number: int | None = None) -> Dat
     return v
 
 
+VALUE_KEYS = ("min", "max", "top")
+"""Profile entries that carry data values, not statistics about them."""
+
+
+def visible_profile(principal: Principal, ds: Dataset, profile: dict | None) -> dict:
+    """A version's profile as this caller may see it.
+
+    Min, max and most common values are data: only the owning department and admins see them;
+    everyone else sees the statistics (null share, distinct estimate) without values.
+    """
+    profile = dict(profile or {})
+    if can_manage(principal, ds):
+        return profile
+    profile["columns"] = [
+        {k: v for k, v in col.items() if k not in VALUE_KEYS} for col in profile.get("columns", [])
+    ]
+    profile["values_hidden"] = True
+    return profile
+
+
 def latest_numbers(session: Session, dataset_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(DatasetVersion.dataset_id, func.max(DatasetVersion.number))

@@ -22,7 +22,9 @@ LONG_TEXT = 1000
 GROUP_CAP = 5000
 """Distinct keys a Python validator sees at most; beyond that its pass rate is extrapolated."""
 HINT_BONUS = 0.25
-_FACILITY_CONTEXT = re.compile(r"设施|场所|场馆|地名|景点|企业|公司|机构|学校|医院|facilit|place|venue|compan|school|hospital", re.I)
+_FACILITY_CONTEXT = re.compile(
+    r"设施|场所|场馆|地名|景点|企业|公司|机构|学校|医院|facilit|place|venue|compan|school|hospital", re.I
+)
 _MOJIBAKE = r"\x{FFFD}|ï¿½|Ã[\x{80}-\x{BF}]|â€"
 
 
@@ -153,8 +155,14 @@ def _features(text: pa.ChunkedArray) -> _Features:
 class Scanner:
     """Scans Arrow tables column by column with one detector set and one set of name hints."""
 
-    def __init__(self, detectors: list[Detector], hints: NameHints | None = None, *,
-                 sample_rows: int | None = 10_000, full: bool = False) -> None:
+    def __init__(
+        self,
+        detectors: list[Detector],
+        hints: NameHints | None = None,
+        *,
+        sample_rows: int | None = 10_000,
+        full: bool = False,
+    ) -> None:
         self.detectors = detectors
         self.hints = hints or NameHints()
         self.sample_rows = sample_rows
@@ -171,31 +179,57 @@ class Scanner:
             for name in table.column_names
         ]
 
-    def scan_column(self, name: str, column: pa.ChunkedArray, sample: pa.ChunkedArray, rows: int,
-                    context: str = "") -> ColumnResult:
+    def scan_column(
+        self, name: str, column: pa.ChunkedArray, sample: pa.ChunkedArray, rows: int, context: str = ""
+    ) -> ColumnResult:
         ctype = str(column.type)
         text, reason = as_text(sample)
         if text is None:
             return self._unreadable(name, ctype, rows, reason)
         feats = _features(text)
-        base = {"rows": rows, "sampled_rows": len(sample), "non_null": feats.non_null,
-                "distinct_in_sample": feats.distinct, "top_share": round(feats.top_share, 4)}
+        base = {
+            "rows": rows,
+            "sampled_rows": len(sample),
+            "non_null": feats.non_null,
+            "distinct_in_sample": feats.distinct,
+            "top_share": round(feats.top_share, 4),
+        }
         if feats.non_null == 0:
-            return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={
-                **base, "reason": "只有空值或占位符 only nulls or placeholders"})
+            return ColumnResult(
+                name,
+                ctype,
+                UNKNOWN,
+                0.0,
+                evidence={**base, "reason": "只有空值或占位符 only nulls or placeholders"},
+            )
         if feats.mojibake_share >= 0.3:
-            return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={
-                **base, "reason": "非UTF-8残留（乱码）non-UTF-8 leftovers (mojibake)"})
+            return ColumnResult(
+                name,
+                ctype,
+                UNKNOWN,
+                0.0,
+                evidence={**base, "reason": "非UTF-8残留（乱码）non-UTF-8 leftovers (mojibake)"},
+            )
         if feats.long_share >= 0.5:
-            return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={
-                **base, "reason": "长文本，不能按列判定 long free text, not judged column-wise"})
+            return ColumnResult(
+                name,
+                ctype,
+                UNKNOWN,
+                0.0,
+                evidence={**base, "reason": "长文本，不能按列判定 long free text, not judged column-wise"},
+            )
 
         hints = {d.name: self._hint(name, d, context) for d in self.detectors}
         cands = [d for d in self.detectors if self._applicable(d, feats, hints[d.name])]
         stats, scanned, non_null = self._count(feats.values, cands), len(sample), feats.non_null
         if self.full and rows > len(sample):
             # Full scan: recount every value with the detectors the sample left in the race.
-            keep = [s.detector for s in stats.values() if s.matched / feats.non_null >= 0.2]
+            # Only detectors whose sample pass rate could reach their threshold are worth a full pass.
+            keep = [
+                s.detector
+                for s in stats.values()
+                if s.valid / feats.non_null >= 0.5 * min(s.detector.min_share, s.detector.min_share_hinted)
+            ]
             full_text, _ = as_text(column)
             full_vals = _prepared(full_text)
             stats = self._count(full_vals, keep) if keep else {}
@@ -243,8 +277,11 @@ class Scanner:
 
     def _group_valid(self, det: Detector, s: _Stats) -> tuple[int, int]:
         check = self._checks[det.group_check]
-        sql = (f"SELECT {det.group_key} AS k, count(*) AS c FROM vals WHERE {_match(det)} AND {det.check or 'true'}"
-               f" GROUP BY 1 ORDER BY c DESC LIMIT {GROUP_CAP}")
+        # Keys of pattern matches (not re-running the SQL check): the pass rate scales the checked count.
+        sql = (
+            f"SELECT {det.group_key} AS k, count(*) AS c FROM vals WHERE {_match(det)}"
+            f" GROUP BY 1 ORDER BY c DESC LIMIT {GROUP_CAP}"
+        )
         seen = ok = 0
         for key, count in self.con.execute(sql).fetchall():
             seen += count
@@ -268,8 +305,15 @@ class Scanner:
         finally:
             self.con.unregister("vals")
 
-    def _decide(self, name, ctype, feats: _Features, stats: dict[str, _Stats], non_null: int,
-                hints: dict[str, str | None]) -> ColumnResult:
+    def _decide(
+        self,
+        name,
+        ctype,
+        feats: _Features,
+        stats: dict[str, _Stats],
+        non_null: int,
+        hints: dict[str, str | None],
+    ) -> ColumnResult:
         scored = []
         negated = {d.category: self.hints.negated(name, d.category) for d in self.detectors}
         for s in stats.values():
@@ -277,25 +321,51 @@ class Scanner:
             share = s.valid / non_null if non_null else 0.0
             need = det.min_share_hinted if hint else det.min_share
             # Without a name hint, a lexicon detector also needs the variety of real values.
-            variety = det.min_distinct_ratio if hint or not det.min_distinct_ratio else max(0.5, det.min_distinct_ratio)
-            ok = (share >= need and (hint or not det.requires_hint) and not negated.get(det.category)
-                  and feats.distinct / feats.non_null >= variety
-                  and feats.top_share <= det.max_top_share
-                  and not (det.min_distinct_ratio > 0 and feats.distinct < 3))
+            variety = (
+                det.min_distinct_ratio
+                if hint or not det.min_distinct_ratio
+                else max(0.5, det.min_distinct_ratio)
+            )
+            ok = (
+                share >= need
+                and (hint or not det.requires_hint)
+                and not negated.get(det.category)
+                and feats.distinct / feats.non_null >= variety
+                and feats.top_share <= det.max_top_share
+                and not (det.min_distinct_ratio > 0 and feats.distinct < 3)
+                # a checksum passed by a handful of distinct values may be chance (1 in 10 for Luhn)
+                and not (det.check and not hint and feats.distinct < 5)
+            )
             score = share + (HINT_BONUS if hint else 0) + det.priority / 200
             scored.append((ok, score, share, s, hint))
         scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
-        near = [{"detector": s.detector.name, "category": s.detector.category, "share_valid": round(sh, 4),
-                 "name_hint": h} for _ok, _sc, sh, s, h in scored[:3]]
+        near = [
+            {
+                "detector": s.detector.name,
+                "category": s.detector.category,
+                "share_valid": round(sh, 4),
+                "name_hint": h,
+            }
+            for _ok, _sc, sh, s, h in scored[:3]
+        ]
         if scored and scored[0][0]:
             _ok, _score, share, s, hint = scored[0]
             conf = 0.6 + 0.39 * share if hint else 0.5 + 0.45 * share
-            ev = {"detector": s.detector.name, "matched": s.matched, "valid": s.valid, "non_null_scanned": non_null,
-                  "share_matched": round(s.matched / non_null, 4), "share_valid": round(share, 4),
-                  "name_hint": hint, "candidates": near}
+            ev = {
+                "detector": s.detector.name,
+                "matched": s.matched,
+                "valid": s.valid,
+                "non_null_scanned": non_null,
+                "share_matched": round(s.matched / non_null, 4),
+                "share_valid": round(share, 4),
+                "name_hint": hint,
+                "candidates": near,
+            }
             if s.detector.birth:
                 ev["minors"] = s.minors
-            return ColumnResult(name, ctype, s.detector.category, round(min(conf, 0.99), 3), s.detector.name, ev)
+            return ColumnResult(
+                name, ctype, s.detector.category, round(min(conf, 0.99), 3), s.detector.name, ev
+            )
         suggested = next((d for d, h in hints.items() if h), None)
         best = scored[0][2] if scored else 0.0
         ev = {"candidates": near, "reason": "没有检测器达到阈值 no detector reached its threshold"}
@@ -311,8 +381,9 @@ class Scanner:
 def _prepared(text: pa.ChunkedArray) -> pa.ChunkedArray:
     # Arrow's own kernels trim and drop placeholders; DuckDB then sees a lean column.
     trimmed = pc.utf8_trim_whitespace(text)
-    keep = pc.and_(pc.is_valid(trimmed),
-                   pc.invert(pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(lx.PLACEHOLDERS))))
+    keep = pc.and_(
+        pc.is_valid(trimmed), pc.invert(pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(lx.PLACEHOLDERS)))
+    )
     return trimmed.filter(keep)
 
 
@@ -329,12 +400,17 @@ def _match(det: Detector) -> str:
 
 def _count_sql(dets: list[Detector]) -> str:
     matches = ", ".join(f"{_match(d)} AS m{i}" for i, d in enumerate(dets))
-    checks = ", ".join(f"m{i}, CASE WHEN m{i} THEN coalesce({d.check or 'true'}, false) ELSE false END AS k{i}"
-                       for i, d in enumerate(dets))
+    checks = ", ".join(
+        f"m{i}, CASE WHEN m{i} THEN coalesce({d.check or 'true'}, false) ELSE false END AS k{i}"
+        for i, d in enumerate(dets)
+    )
     aggs = []
     for i, d in enumerate(dets):
-        minor = (f"count_if(k{i} AND coalesce(({d.birth}) > current_date - INTERVAL 14 YEAR, false))"
-                 if d.birth else "0")
+        minor = (
+            f"count_if(k{i} AND coalesce(({d.birth}) > current_date - INTERVAL 14 YEAR, false))"
+            if d.birth
+            else "0"
+        )
         aggs.append(f"count_if(m{i}), count_if(k{i}), {minor}")
     source = f"SELECT left(v, {MAX_CELL}) AS v FROM vals"
-    return (f"SELECT {', '.join(aggs)} FROM (SELECT v, {checks} FROM (SELECT v, {matches} FROM ({source})))")
+    return f"SELECT {', '.join(aggs)} FROM (SELECT v, {checks} FROM (SELECT v, {matches} FROM ({source})))"

@@ -42,7 +42,9 @@ class DatasetGrade(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), unique=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="CASCADE"), unique=True
+    )
     level: Mapped[str] = mapped_column(String(16))
     data_class: Mapped[str] = mapped_column(String(16))
     derived_level: Mapped[str] = mapped_column(String(16))

@@ -30,8 +30,12 @@ class Rules:
         return [c["code"] for c in self.data_classes].index(data_class)
 
     def category(self, code: str) -> dict:
-        return self.categories.get(code) or {"level": self.unknown_category_level, "kind": "sensitive_attribute",
-                                             "zh": code, "en": code}
+        return self.categories.get(code) or {
+            "level": self.unknown_category_level,
+            "kind": "sensitive_attribute",
+            "zh": code,
+            "en": code,
+        }
 
     def level_of(self, category: str) -> str:
         return self.category(category)["level"]
@@ -92,8 +96,14 @@ class Grade:
     flags: list[dict] = field(default_factory=list)
 
 
-def grade_dataset(rules: Rules, columns: dict[str, str], *, minors: dict[str, int] | None = None,
-                  persons: int = 0, min_persons_default: int = 1_000_000) -> Grade:
+def grade_dataset(
+    rules: Rules,
+    columns: dict[str, str],
+    *,
+    minors: dict[str, int] | None = None,
+    persons: int = 0,
+    min_persons_default: int = 1_000_000,
+) -> Grade:
     """Grade from {column: category}; minors {column: count under 14}; persons = individuals covered."""
     col_levels = {name: rules.level_of(cat) for name, cat in columns.items()}
     cats = {cat for cat in columns.values()}
@@ -101,38 +111,69 @@ def grade_dataset(rules: Rules, columns: dict[str, str], *, minors: dict[str, in
         cats.add("minor")
     kinds = {rules.kind_of(c) for c in cats}
 
-    level, rule = rules.default_level, {"type": "default", "name": "default_level",
-                                        "zh": "默认级别", "en": "default level"}
+    level, rule = (
+        rules.default_level,
+        {"type": "default", "name": "default_level", "zh": "默认级别", "en": "default level"},
+    )
     for name, lv in sorted(col_levels.items(), key=lambda kv: -rules.rank(kv[1])):
         if rules.rank(lv) > rules.rank(level):
             cat = rules.category(columns[name])
-            level, rule = lv, {"type": "column", "name": name, "category": columns[name],
-                               "zh": f"列「{name}」为{cat.get('zh', columns[name])}",
-                               "en": f"column '{name}' is {cat.get('en', columns[name])}"}
+            level, rule = (
+                lv,
+                {
+                    "type": "column",
+                    "name": name,
+                    "category": columns[name],
+                    "zh": f"列「{name}」为{cat.get('zh', columns[name])}",
+                    "en": f"column '{name}' is {cat.get('en', columns[name])}",
+                },
+            )
         break
     minor_cols = [c for c, n in (minors or {}).items() if n]
     if minor_cols and rules.rank(rules.level_of("minor")) > rules.rank(level):
-        level, rule = rules.level_of("minor"), {
-            "type": "column", "name": minor_cols[0], "category": "minor",
-            "zh": f"列「{minor_cols[0]}」含不满十四周岁者", "en": f"column '{minor_cols[0]}' covers children under 14"}
+        level, rule = (
+            rules.level_of("minor"),
+            {
+                "type": "column",
+                "name": minor_cols[0],
+                "category": "minor",
+                "zh": f"列「{minor_cols[0]}」含不满十四周岁者",
+                "en": f"column '{minor_cols[0]}' covers children under 14",
+            },
+        )
     for combo in rules.combinations:
-        if _combination_applies(combo, kinds, cats, columns, rules) and rules.rank(combo["level"]) > rules.rank(level):
-            level, rule = combo["level"], {"type": "combination", **{k: combo[k] for k in ("name", "zh", "en")}}
+        if _combination_applies(combo, kinds, cats, columns, rules) and rules.rank(
+            combo["level"]
+        ) > rules.rank(level):
+            level, rule = (
+                combo["level"],
+                {"type": "combination", **{k: combo[k] for k in ("name", "zh", "en")}},
+            )
 
     data_class, needs_review, flags = rules.default_data_class, False, []
     personal = any(rules.kind_of(c) in ("direct_identifier", "sensitive_attribute") for c in cats)
     for vol in rules.volume:
         threshold = vol.get("min_persons") or min_persons_default
         if personal and persons >= threshold:
-            flags.append({"type": "volume", "name": vol["name"], "zh": vol.get("zh"), "en": vol.get("en"),
-                          "persons": persons, "min_persons": threshold})
+            flags.append(
+                {
+                    "type": "volume",
+                    "name": vol["name"],
+                    "zh": vol.get("zh"),
+                    "en": vol.get("en"),
+                    "persons": persons,
+                    "min_persons": threshold,
+                }
+            )
             if rules.class_rank(vol["data_class"]) > rules.class_rank(data_class):
                 data_class = vol["data_class"]
             needs_review = needs_review or bool(vol.get("needs_review"))
     return Grade(level, data_class, rule, needs_review, col_levels, flags)
 
 
-def _combination_applies(combo: dict, kinds: set[str], cats: set[str], columns: dict[str, str], rules) -> bool:
+def _combination_applies(
+    combo: dict, kinds: set[str], cats: set[str], columns: dict[str, str], rules
+) -> bool:
     if not set(combo.get("all_kinds", [])) <= kinds:
         return False
     if combo.get("any_categories") and not set(combo["any_categories"]) & cats:

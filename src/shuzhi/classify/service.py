@@ -20,7 +20,15 @@ from shuzhi.classify.rules import Rules, grade_dataset, load_rules
 from shuzhi.errors import Forbidden, InvalidInput, NotFound
 from shuzhi.orgs.service import Principal
 
-IDENTIFIER_ORDER = ("resident_id", "social_security", "passport", "hk_macao_permit", "mobile", "email", "person_name")
+IDENTIFIER_ORDER = (
+    "resident_id",
+    "social_security",
+    "passport",
+    "hk_macao_permit",
+    "mobile",
+    "email",
+    "person_name",
+)
 """Which column counts the individuals of a dataset (for volume rules), best first."""
 
 
@@ -50,7 +58,9 @@ def build_scanner(settings, *, full: bool = False) -> Scanner:
     return Scanner(detectors, hints, sample_rows=settings.classify.sample_rows, full=full)
 
 
-def scan_version(settings, version: DatasetVersion, dataset: Dataset, *, full: bool = False) -> list[ColumnResult]:
+def scan_version(
+    settings, version: DatasetVersion, dataset: Dataset, *, full: bool = False
+) -> list[ColumnResult]:
     path = settings.data_dir / version.path
     try:
         table = pq.read_table(path)
@@ -70,7 +80,11 @@ def _persons(settings, version: DatasetVersion, columns: dict[str, str]) -> int:
         quoted = '"' + name.replace('"', '""') + '"'
         con = duckdb.connect()
         try:
-            return int(con.execute(f"SELECT approx_count_distinct({quoted}) FROM read_parquet('{path}')").fetchall()[0][0])
+            return int(
+                con.execute(f"SELECT approx_count_distinct({quoted}) FROM read_parquet('{path}')").fetchall()[
+                    0
+                ][0]
+            )
         except duckdb.Error:
             return version.row_count
         finally:
@@ -79,8 +93,9 @@ def _persons(settings, version: DatasetVersion, columns: dict[str, str]) -> int:
 
 
 # -- classification of a new version --------------------------------------------------------------------
-def classify_version(session: Session, settings, version: DatasetVersion, *, full: bool = False
-                     ) -> ClassificationResult:
+def classify_version(
+    session: Session, settings, version: DatasetVersion, *, full: bool = False
+) -> ClassificationResult:
     """Scan a version, apply surviving overrides, grade the dataset, raise alerts, write the ledger."""
     dataset = version.dataset or session.get(Dataset, version.dataset_id)
     results = scan_version(settings, version, dataset, full=full)
@@ -94,50 +109,114 @@ def classify_version(session: Session, settings, version: DatasetVersion, *, ful
             continue
         col = present.get(ov.field_name)
         if col is None or col.type != ov.field_type:
-            why = ("列已删除或改名 column removed or renamed" if col is None
-                   else f"列类型已变 column type changed {ov.field_type} → {col.type}")
+            why = (
+                "列已删除或改名 column removed or renamed"
+                if col is None
+                else f"列类型已变 column type changed {ov.field_type} → {col.type}"
+            )
             ov.active, ov.lapsed_reason = False, why
-            alerts.append(_alert(dataset, version, "override_lapsed", ov.field_name,
-                                 f"复核结论失效：{why} (review no longer applies)", {"override_id": ov.id}))
+            alerts.append(
+                _alert(
+                    dataset,
+                    version,
+                    "override_lapsed",
+                    ov.field_name,
+                    f"复核结论失效：{why} (review no longer applies)",
+                    {"override_id": ov.id},
+                )
+            )
     by_field = {ov.field_name: ov for ov in overrides if ov.active and ov.field_name}
     decisions = []
     for pos, r in enumerate(results):
         ov = by_field.get(r.name)
         category = ov.category if ov else r.category
         status = {"confirm": "confirmed", "override": "overridden"}[ov.action] if ov else "suggested"
-        decisions.append(ColumnDecision(
-            dataset_id=dataset.id, version_id=version.id, field_name=r.name, field_type=r.type, position=pos,
-            detected_category=r.category, category=category, confidence=r.confidence, detector=r.detector,
-            level=rules.level_of(category), status=status, evidence=_jsonable(r.evidence)))
+        decisions.append(
+            ColumnDecision(
+                dataset_id=dataset.id,
+                version_id=version.id,
+                field_name=r.name,
+                field_type=r.type,
+                position=pos,
+                detected_category=r.category,
+                category=category,
+                confidence=r.confidence,
+                detector=r.detector,
+                level=rules.level_of(category),
+                status=status,
+                evidence=_jsonable(r.evidence),
+            )
+        )
     session.add_all(decisions)
     if previous:
         alerts += _new_sensitive_alerts(dataset, version, decisions, previous, rules)
     grade = _grade(session, settings, rules, dataset, version, decisions, overrides)
     prev_grade = _previous_grade(session, dataset.id, version.id)
     if prev_grade and rules.rank(grade.level) > rules.rank(prev_grade.level):
-        alerts.append(_alert(dataset, version, "grade_raised", None,
-                             f"数据集级别由 {prev_grade.level} 升为 {grade.level} (grade raised)",
-                             {"from": prev_grade.level, "to": grade.level, "rule": grade.rule}))
+        alerts.append(
+            _alert(
+                dataset,
+                version,
+                "grade_raised",
+                None,
+                f"数据集级别由 {prev_grade.level} 升为 {grade.level} (grade raised)",
+                {"from": prev_grade.level, "to": grade.level, "rule": grade.rule},
+            )
+        )
     session.add_all(alerts)
     session.flush()
-    ledger.append(session, "grade.assigned", department_id=dataset.department_id, dataset_id=dataset.id,
-                  user_id=version.created_by_id,
-                  detail={"version": version.number, "level": grade.level, "data_class": grade.data_class,
-                          "rule": grade.rule, "status": grade.status,
-                          "previous": prev_grade.level if prev_grade else None,
-                          "sensitive_columns": {d.field_name: d.category for d in decisions
-                                                if d.category not in ("none", "unknown")}})
-    return ClassificationResult(dataset.id, version.number, grade.level, grade.data_class, grade.rule,
-                                grade.needs_review, decisions, alerts)
+    ledger.append(
+        session,
+        "grade.assigned",
+        department_id=dataset.department_id,
+        dataset_id=dataset.id,
+        user_id=version.created_by_id,
+        detail={
+            "version": version.number,
+            "level": grade.level,
+            "data_class": grade.data_class,
+            "rule": grade.rule,
+            "status": grade.status,
+            "previous": prev_grade.level if prev_grade else None,
+            "sensitive_columns": {
+                d.field_name: d.category for d in decisions if d.category not in ("none", "unknown")
+            },
+        },
+    )
+    return ClassificationResult(
+        dataset.id,
+        version.number,
+        grade.level,
+        grade.data_class,
+        grade.rule,
+        grade.needs_review,
+        decisions,
+        alerts,
+    )
 
 
-def _grade(session, settings, rules: Rules, dataset: Dataset, version: DatasetVersion,
-           decisions: list[ColumnDecision], overrides: list[ReviewOverride]) -> DatasetGrade:
+def _grade(
+    session,
+    settings,
+    rules: Rules,
+    dataset: Dataset,
+    version: DatasetVersion,
+    decisions: list[ColumnDecision],
+    overrides: list[ReviewOverride],
+) -> DatasetGrade:
     columns = {d.field_name: d.category for d in decisions}
-    minors = {d.field_name: int(d.evidence.get("minors") or 0) for d in decisions
-              if d.category in ("resident_id", "birth_date")}
-    derived = grade_dataset(rules, columns, minors=minors, persons=_persons(settings, version, columns),
-                            min_persons_default=settings.classify.important_data_min_persons)
+    minors = {
+        d.field_name: int(d.evidence.get("minors") or 0)
+        for d in decisions
+        if d.category in ("resident_id", "birth_date")
+    }
+    derived = grade_dataset(
+        rules,
+        columns,
+        minors=minors,
+        persons=_persons(settings, version, columns),
+        min_persons_default=settings.classify.important_data_min_persons,
+    )
     grade = session.scalar(select(DatasetGrade).where(DatasetGrade.version_id == version.id))
     if grade is None:
         grade = DatasetGrade(dataset_id=dataset.id, version_id=version.id)
@@ -150,8 +229,13 @@ def _grade(session, settings, rules: Rules, dataset: Dataset, version: DatasetVe
         grade.level = ds_override.level or derived.level
         grade.data_class = ds_override.data_class or derived.data_class
         grade.status = "confirmed" if ds_override.action == "confirm" else "overridden"
-        grade.rule = {"type": "review", "name": f"override#{ds_override.id}", "zh": f"人工复核：{ds_override.reason}",
-                      "en": f"steward review: {ds_override.reason}", "derived": derived.rule}
+        grade.rule = {
+            "type": "review",
+            "name": f"override#{ds_override.id}",
+            "zh": f"人工复核：{ds_override.reason}",
+            "en": f"steward review: {ds_override.reason}",
+            "derived": derived.rule,
+        }
         grade.needs_review = False
     dataset.security_grade, dataset.data_class = grade.level, grade.data_class
     return grade
@@ -165,22 +249,38 @@ def _new_sensitive_alerts(dataset, version, decisions, previous: dict[str, Colum
             continue
         what = "新增敏感列 new sensitive column" if before is None else "列变为敏感 column became sensitive"
         label = rules.category(d.category).get("zh", d.category)
-        out.append(_alert(dataset, version, "sensitive_column_added", d.field_name,
-                          f"{what}：{d.field_name}（{label}，{d.level}）", {"category": d.category,
-                                                                        "previous": before.category if before else None}))
+        out.append(
+            _alert(
+                dataset,
+                version,
+                "sensitive_column_added",
+                d.field_name,
+                f"{what}：{d.field_name}（{label}，{d.level}）",
+                {"category": d.category, "previous": before.category if before else None},
+            )
+        )
     return out
 
 
 def _alert(dataset, version, kind, field_name, message, detail) -> GradingAlert:
-    return GradingAlert(dataset_id=dataset.id, version_id=version.id if version else None, kind=kind,
-                        field_name=field_name, message=message, detail=detail, resolved=False)
+    return GradingAlert(
+        dataset_id=dataset.id,
+        version_id=version.id if version else None,
+        kind=kind,
+        field_name=field_name,
+        message=message,
+        detail=detail,
+        resolved=False,
+    )
 
 
 def _previous_decisions(session: Session, dataset_id: int, version_id: int) -> dict[str, ColumnDecision]:
     prev_version = session.scalar(
-        select(ColumnDecision.version_id).where(ColumnDecision.dataset_id == dataset_id,
-                                                ColumnDecision.version_id != version_id)
-        .order_by(ColumnDecision.version_id.desc()).limit(1))
+        select(ColumnDecision.version_id)
+        .where(ColumnDecision.dataset_id == dataset_id, ColumnDecision.version_id != version_id)
+        .order_by(ColumnDecision.version_id.desc())
+        .limit(1)
+    )
     if prev_version is None:
         return {}
     rows = session.scalars(select(ColumnDecision).where(ColumnDecision.version_id == prev_version))
@@ -188,15 +288,22 @@ def _previous_decisions(session: Session, dataset_id: int, version_id: int) -> d
 
 
 def _previous_grade(session: Session, dataset_id: int, version_id: int) -> DatasetGrade | None:
-    return session.scalar(select(DatasetGrade).where(DatasetGrade.dataset_id == dataset_id,
-                                                     DatasetGrade.version_id != version_id)
-                          .order_by(DatasetGrade.version_id.desc()).limit(1))
+    return session.scalar(
+        select(DatasetGrade)
+        .where(DatasetGrade.dataset_id == dataset_id, DatasetGrade.version_id != version_id)
+        .order_by(DatasetGrade.version_id.desc())
+        .limit(1)
+    )
 
 
 def _active_overrides(session: Session, dataset_id: int) -> list[ReviewOverride]:
-    return list(session.scalars(select(ReviewOverride).where(ReviewOverride.dataset_id == dataset_id,
-                                                             ReviewOverride.active.is_(True))
-                                .order_by(ReviewOverride.id)))
+    return list(
+        session.scalars(
+            select(ReviewOverride)
+            .where(ReviewOverride.dataset_id == dataset_id, ReviewOverride.active.is_(True))
+            .order_by(ReviewOverride.id)
+        )
+    )
 
 
 def _jsonable(value):
@@ -211,8 +318,12 @@ def _jsonable(value):
 
 # -- reading --------------------------------------------------------------------------------------------
 def latest_graded_version(session: Session, dataset: Dataset) -> DatasetVersion | None:
-    vid = session.scalar(select(DatasetGrade.version_id).where(DatasetGrade.dataset_id == dataset.id)
-                         .order_by(DatasetGrade.version_id.desc()).limit(1))
+    vid = session.scalar(
+        select(DatasetGrade.version_id)
+        .where(DatasetGrade.dataset_id == dataset.id)
+        .order_by(DatasetGrade.version_id.desc())
+        .limit(1)
+    )
     return session.get(DatasetVersion, vid) if vid else None
 
 
@@ -220,42 +331,96 @@ def classification(session: Session, settings, dataset: Dataset) -> dict:
     """The dataset's current grading, its columns with evidence, active overrides and open alerts."""
     version = latest_graded_version(session, dataset)
     if version is None:
-        return {"dataset_id": dataset.id, "identifier": dataset.identifier, "graded": False, "columns": [],
-                "alerts": [], "overrides": []}
+        return {
+            "dataset_id": dataset.id,
+            "identifier": dataset.identifier,
+            "graded": False,
+            "columns": [],
+            "alerts": [],
+            "overrides": [],
+        }
     rules = load_rules(settings)
     grade = session.scalar(select(DatasetGrade).where(DatasetGrade.version_id == version.id))
-    cols = session.scalars(select(ColumnDecision).where(ColumnDecision.version_id == version.id)
-                           .order_by(ColumnDecision.position))
-    alerts = session.scalars(select(GradingAlert).where(GradingAlert.dataset_id == dataset.id,
-                                                        GradingAlert.resolved.is_(False))
-                             .order_by(GradingAlert.id.desc()))
+    cols = session.scalars(
+        select(ColumnDecision)
+        .where(ColumnDecision.version_id == version.id)
+        .order_by(ColumnDecision.position)
+    )
+    alerts = session.scalars(
+        select(GradingAlert)
+        .where(GradingAlert.dataset_id == dataset.id, GradingAlert.resolved.is_(False))
+        .order_by(GradingAlert.id.desc())
+    )
     return {
-        "dataset_id": dataset.id, "identifier": dataset.identifier, "graded": True, "version": version.number,
-        "level": grade.level, "data_class": grade.data_class, "status": grade.status, "rule": grade.rule,
-        "derived_level": grade.derived_level, "derived_data_class": grade.derived_data_class,
-        "needs_review": grade.needs_review, "flags": grade.flags,
-        "levels": rules.levels, "data_classes": rules.data_classes,
-        "columns": [{"field": c.field_name, "type": c.field_type, "category": c.category,
-                     "category_zh": rules.category(c.category).get("zh"),
-                     "category_en": rules.category(c.category).get("en"),
-                     "detected_category": c.detected_category, "confidence": c.confidence, "detector": c.detector,
-                     "level": c.level, "status": c.status, "evidence": c.evidence} for c in cols],
-        "alerts": [{"id": a.id, "kind": a.kind, "field": a.field_name, "message": a.message, "detail": a.detail,
-                    "created_at": a.created_at.isoformat()} for a in alerts],
-        "overrides": [{"id": o.id, "field": o.field_name, "action": o.action, "category": o.category,
-                       "level": o.level, "data_class": o.data_class, "reason": o.reason,
-                       "reviewer_id": o.reviewer_id, "created_at": o.created_at.isoformat()}
-                      for o in _active_overrides(session, dataset.id)],
+        "dataset_id": dataset.id,
+        "identifier": dataset.identifier,
+        "graded": True,
+        "version": version.number,
+        "level": grade.level,
+        "data_class": grade.data_class,
+        "status": grade.status,
+        "rule": grade.rule,
+        "derived_level": grade.derived_level,
+        "derived_data_class": grade.derived_data_class,
+        "needs_review": grade.needs_review,
+        "flags": grade.flags,
+        "levels": rules.levels,
+        "data_classes": rules.data_classes,
+        "columns": [
+            {
+                "field": c.field_name,
+                "type": c.field_type,
+                "category": c.category,
+                "category_zh": rules.category(c.category).get("zh"),
+                "category_en": rules.category(c.category).get("en"),
+                "detected_category": c.detected_category,
+                "confidence": c.confidence,
+                "detector": c.detector,
+                "level": c.level,
+                "status": c.status,
+                "evidence": c.evidence,
+            }
+            for c in cols
+        ],
+        "alerts": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "field": a.field_name,
+                "message": a.message,
+                "detail": a.detail,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in alerts
+        ],
+        "overrides": [
+            {
+                "id": o.id,
+                "field": o.field_name,
+                "action": o.action,
+                "category": o.category,
+                "level": o.level,
+                "data_class": o.data_class,
+                "reason": o.reason,
+                "reviewer_id": o.reviewer_id,
+                "created_at": o.created_at.isoformat(),
+            }
+            for o in _active_overrides(session, dataset.id)
+        ],
     }
 
 
 # -- steward review -------------------------------------------------------------------------------------
 def require_reviewer(principal: Principal, dataset: Dataset) -> None:
     """Only the owning department's steward, or an admin, reviews a grading."""
-    if not (principal.is_admin or (principal.has("steward") and principal.department_id == dataset.department_id)):
-        raise Forbidden("只有数据提供部门的数据管理员或平台管理员可以复核分级 "
-                        "(only the owning department's steward or an admin may review grading)",
-                        where="classification")
+    if not (
+        principal.is_admin or (principal.has("steward") and principal.department_id == dataset.department_id)
+    ):
+        raise Forbidden(
+            "只有数据提供部门的数据管理员或平台管理员可以复核分级 "
+            "(only the owning department's steward or an admin may review grading)",
+            where="classification",
+        )
 
 
 def _require_reason(reason: str | None) -> str:
@@ -264,42 +429,85 @@ def _require_reason(reason: str | None) -> str:
     return reason.strip()
 
 
-def review_column(session: Session, settings, principal: Principal, dataset: Dataset, field_name: str, *,
-                  action: str, reason: str, category: str | None = None) -> ColumnDecision:
+def review_column(
+    session: Session,
+    settings,
+    principal: Principal,
+    dataset: Dataset,
+    field_name: str,
+    *,
+    action: str,
+    reason: str,
+    category: str | None = None,
+) -> ColumnDecision:
     """Confirm the column's category, or override it with another one."""
     require_reviewer(principal, dataset)
     reason = _require_reason(reason)
     version = latest_graded_version(session, dataset)
-    decision = version and session.scalar(select(ColumnDecision).where(
-        ColumnDecision.version_id == version.id, ColumnDecision.field_name == field_name))
+    decision = version and session.scalar(
+        select(ColumnDecision).where(
+            ColumnDecision.version_id == version.id, ColumnDecision.field_name == field_name
+        )
+    )
     if not decision:
         raise NotFound(f"该列尚未分级 (column {field_name!r} has no grading)", where="field")
     rules = load_rules(settings)
     if action == "confirm":
         category = decision.category
     elif action != "override":
-        raise InvalidInput("action 必须为 confirm 或 override (action must be confirm or override)", where="action")
+        raise InvalidInput(
+            "action 必须为 confirm 或 override (action must be confirm or override)", where="action"
+        )
     elif category not in _known_categories(settings, rules):
         raise InvalidInput(f"未知类别 unknown category: {category}", where="category")
     _deactivate(session, dataset.id, field_name, "被新的复核取代 superseded by a newer review")
-    ov = ReviewOverride(dataset_id=dataset.id, field_name=field_name, field_type=decision.field_type, action=action,
-                        category=category, reason=reason, reviewer_id=principal.user_id,
-                        version_number=version.number, active=True)
+    ov = ReviewOverride(
+        dataset_id=dataset.id,
+        field_name=field_name,
+        field_type=decision.field_type,
+        action=action,
+        category=category,
+        reason=reason,
+        reviewer_id=principal.user_id,
+        version_number=version.number,
+        active=True,
+    )
     session.add(ov)
     before = decision.category
     decision.category, decision.level = category, rules.level_of(category)
     decision.status = "confirmed" if action == "confirm" else "overridden"
     session.flush()
     grade = _regrade(session, settings, dataset, version)
-    ledger.append(session, "grade.overridden", user_id=principal.user_id, department_id=dataset.department_id,
-                  dataset_id=dataset.id, detail={"field": field_name, "action": action, "from": before,
-                                                 "to": category, "reason": reason, "version": version.number,
-                                                 "dataset_level": grade.level})
+    ledger.append(
+        session,
+        "grade.overridden",
+        user_id=principal.user_id,
+        department_id=dataset.department_id,
+        dataset_id=dataset.id,
+        detail={
+            "field": field_name,
+            "action": action,
+            "from": before,
+            "to": category,
+            "reason": reason,
+            "version": version.number,
+            "dataset_level": grade.level,
+        },
+    )
     return decision
 
 
-def review_grade(session: Session, settings, principal: Principal, dataset: Dataset, *, action: str,
-                 reason: str, level: str | None = None, data_class: str | None = None) -> DatasetGrade:
+def review_grade(
+    session: Session,
+    settings,
+    principal: Principal,
+    dataset: Dataset,
+    *,
+    action: str,
+    reason: str,
+    level: str | None = None,
+    data_class: str | None = None,
+) -> DatasetGrade:
     """Confirm the dataset's derived grade, or set another level and/or data class."""
     require_reviewer(principal, dataset)
     reason = _require_reason(reason)
@@ -311,22 +519,46 @@ def review_grade(session: Session, settings, principal: Principal, dataset: Data
     if action == "confirm":
         level, data_class = current.level, current.data_class
     elif action != "override":
-        raise InvalidInput("action 必须为 confirm 或 override (action must be confirm or override)", where="action")
+        raise InvalidInput(
+            "action 必须为 confirm 或 override (action must be confirm or override)", where="action"
+        )
     if level not in [lv["code"] for lv in rules.levels]:
         raise InvalidInput(f"未定义的级别 undefined level: {level}", where="level")
     if data_class is not None and data_class not in [c["code"] for c in rules.data_classes]:
         raise InvalidInput(f"未定义的数据类别 undefined data class: {data_class}", where="data_class")
     _deactivate(session, dataset.id, None, "被新的复核取代 superseded by a newer review")
     before = (current.level, current.data_class)
-    session.add(ReviewOverride(dataset_id=dataset.id, field_name=None, field_type=None, action=action, level=level,
-                               data_class=data_class, reason=reason, reviewer_id=principal.user_id,
-                               version_number=version.number, active=True))
+    session.add(
+        ReviewOverride(
+            dataset_id=dataset.id,
+            field_name=None,
+            field_type=None,
+            action=action,
+            level=level,
+            data_class=data_class,
+            reason=reason,
+            reviewer_id=principal.user_id,
+            version_number=version.number,
+            active=True,
+        )
+    )
     session.flush()
     grade = _regrade(session, settings, dataset, version)
-    ledger.append(session, "grade.overridden", user_id=principal.user_id, department_id=dataset.department_id,
-                  dataset_id=dataset.id, detail={"field": None, "action": action, "from": list(before),
-                                                 "to": [grade.level, grade.data_class], "reason": reason,
-                                                 "version": version.number})
+    ledger.append(
+        session,
+        "grade.overridden",
+        user_id=principal.user_id,
+        department_id=dataset.department_id,
+        dataset_id=dataset.id,
+        detail={
+            "field": None,
+            "action": action,
+            "from": list(before),
+            "to": [grade.level, grade.data_class],
+            "reason": reason,
+            "version": version.number,
+        },
+    )
     return grade
 
 
@@ -341,14 +573,26 @@ def resolve_alert(session: Session, principal: Principal, dataset: Dataset, aler
 
 def _regrade(session, settings, dataset, version) -> DatasetGrade:
     decisions = list(session.scalars(select(ColumnDecision).where(ColumnDecision.version_id == version.id)))
-    return _grade(session, settings, load_rules(settings), dataset, version, decisions,
-                  _active_overrides(session, dataset.id))
+    return _grade(
+        session,
+        settings,
+        load_rules(settings),
+        dataset,
+        version,
+        decisions,
+        _active_overrides(session, dataset.id),
+    )
 
 
 def _deactivate(session, dataset_id: int, field_name: str | None, why: str) -> None:
-    cond = (ReviewOverride.field_name.is_(None) if field_name is None else ReviewOverride.field_name == field_name)
-    for ov in session.scalars(select(ReviewOverride).where(ReviewOverride.dataset_id == dataset_id,
-                                                           ReviewOverride.active.is_(True), cond)):
+    cond = (
+        ReviewOverride.field_name.is_(None) if field_name is None else ReviewOverride.field_name == field_name
+    )
+    for ov in session.scalars(
+        select(ReviewOverride).where(
+            ReviewOverride.dataset_id == dataset_id, ReviewOverride.active.is_(True), cond
+        )
+    ):
         ov.active, ov.lapsed_reason = False, why
 
 

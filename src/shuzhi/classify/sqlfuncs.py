@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from shuzhi.classify.checksums import GB11643_WEIGHTS, GB32100_ALPHABET, GB11714_WEIGHTS
+from shuzhi.classify.checksums import GB11643_WEIGHTS, GB11714_WEIGHTS, GB32100_ALPHABET
 
 
 def _digit_sum(expr: str, weights: list[int]) -> str:

@@ -11,8 +11,9 @@ from shuzhi.catalog.service import get_dataset, get_version
 from shuzhi.classify import service
 from shuzhi.cli.common import console, open_context, reports_errors, system_principal
 
-grade_app = typer.Typer(help="数据分级 Grading: show and review. Example: shuzhi grade show GA-RK-001",
-                        no_args_is_help=True)
+grade_app = typer.Typer(
+    help="数据分级 Grading: show and review. Example: shuzhi grade show GA-RK-001", no_args_is_help=True
+)
 
 
 @reports_errors
@@ -63,9 +64,19 @@ def review(
     settings, db = open_context()
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
-        d = service.review_column(s, settings, system_principal(), ds, field, reason=reason,
-                                  action="override" if category else "confirm", category=category)
-        console.print(f"[green]✓[/] {d.field_name}: {d.category} ({d.status}); 数据集 dataset {ds.security_grade}")
+        d = service.review_column(
+            s,
+            settings,
+            system_principal(),
+            ds,
+            field,
+            reason=reason,
+            action="override" if category else "confirm",
+            category=category,
+        )
+        console.print(
+            f"[green]✓[/] {d.field_name}: {d.category} ({d.status}); 数据集 dataset {ds.security_grade}"
+        )
 
 
 @grade_app.command("set")
@@ -85,8 +96,16 @@ def set_grade(
         ds = get_dataset(s, dataset)
         action = "override" if level or data_class else "confirm"
         current = service.classification(s, settings, ds)
-        g = service.review_grade(s, settings, system_principal(), ds, action=action, reason=reason,
-                                 level=level or current.get("level"), data_class=data_class)
+        g = service.review_grade(
+            s,
+            settings,
+            system_principal(),
+            ds,
+            action=action,
+            reason=reason,
+            level=level or current.get("level"),
+            data_class=data_class,
+        )
         console.print(f"[green]✓[/] {ds.identifier}: {g.level} / {g.data_class} ({g.status})")
 
 
@@ -99,19 +118,31 @@ def _show(session, settings, ds, as_json: bool) -> None:
         console.print(f"{ds.identifier}: 尚未分级 not graded yet")
         return
     rule = info["rule"]
-    console.print(f"[bold]{ds.identifier}[/] v{info['version']}: [bold]{info['level']}[/] / {info['data_class']}"
-                  f" ({info['status']})  依据 rule: {rule.get('zh')} — {rule.get('en')}")
+    console.print(
+        f"[bold]{ds.identifier}[/] v{info['version']}: [bold]{info['level']}[/] / {info['data_class']}"
+        f" ({info['status']})  依据 rule: {rule.get('zh')} — {rule.get('en')}"
+    )
     for flag in info["flags"]:
-        console.print(f"[yellow]![/] {flag.get('zh')} ({flag.get('persons')} ≥ {flag.get('min_persons')}) — 待复核 review")
+        console.print(
+            f"[yellow]![/] {flag.get('zh')} ({flag.get('persons')} ≥ {flag.get('min_persons')}) — 待复核 review"
+        )
     table = Table("列 column", "类别 category", "级别 level", "置信度 conf.", "状态 status", "依据 evidence")
     for c in info["columns"]:
         ev = c["evidence"]
-        why = ev.get("reason") or (f"{ev.get('valid')}/{ev.get('non_null_scanned')} valid"
-                                   f" ({ev.get('share_valid', 0):.0%}) {ev.get('detector')}"
-                                   + (f", hint «{ev['name_hint']}»" if ev.get("name_hint") else "")
-                                   + (f", e.g. {', '.join(ev.get('examples', [])[:2])}" if ev.get("examples") else ""))
-        table.add_row(c["field"], f"{c['category_zh'] or c['category']}", c["level"], f"{c['confidence']:.2f}",
-                      c["status"], why)
+        why = ev.get("reason") or (
+            f"{ev.get('valid')}/{ev.get('non_null_scanned')} valid"
+            f" ({ev.get('share_valid', 0):.0%}) {ev.get('detector')}"
+            + (f", hint «{ev['name_hint']}»" if ev.get("name_hint") else "")
+            + (f", e.g. {', '.join(ev.get('examples', [])[:2])}" if ev.get("examples") else "")
+        )
+        table.add_row(
+            c["field"],
+            f"{c['category_zh'] or c['category']}",
+            c["level"],
+            f"{c['confidence']:.2f}",
+            c["status"],
+            why,
+        )
     console.print(table)
     for a in info["alerts"]:
         console.print(f"[yellow]提醒 alert[/] #{a['id']} {a['message']}")

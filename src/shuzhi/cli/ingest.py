@@ -15,16 +15,23 @@ from shuzhi.ingest.drift import describe
 from shuzhi.ingest.service import create_dataset_for
 
 
-
 @reports_errors
 def ingest(
     source: str = typer.Argument(..., help="File path, file:// or http(s):// URL, or a database URL"),
-    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Dataset identifier or id (with --create: the new identifier, optional)"),
-    create: bool = typer.Option(False, "--create", help="Register a new dataset from the file (needs --dept and --theme)"),
+    dataset: str | None = typer.Option(
+        None, "--dataset", "-d", help="Dataset identifier or id (with --create: the new identifier, optional)"
+    ),
+    create: bool = typer.Option(
+        False, "--create", help="Register a new dataset from the file (needs --dept and --theme)"
+    ),
     dept: str | None = typer.Option(None, "--dept", help="Owner department code, with --create"),
     theme: str | None = typer.Option(None, "--theme", help="Theme code, with --create (e.g. market, health)"),
-    title: str | None = typer.Option(None, "--title", help="Chinese title, with --create (default: the file name)"),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="csv | xlsx | json | jsonl | parquet (default: from the name)"),
+    title: str | None = typer.Option(
+        None, "--title", help="Chinese title, with --create (default: the file name)"
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="csv | xlsx | json | jsonl | parquet (default: from the name)"
+    ),
     table: str | None = typer.Option(None, "--table", help="Database table, or the Excel worksheet to read"),
     query: str | None = typer.Option(None, "--query", help="SQL query to read from the database URL"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
@@ -48,21 +55,28 @@ def ingest(
       shuzhi ingest sqlite:///front.db --query "SELECT * FROM tax WHERE year = 2025" --dataset SW-NS-001
     """
     if create and not (dept and theme):
-        raise InvalidInput("--create 需要 --dept 与 --theme (--create needs --dept and --theme)", where="--create",
-                           hint="例如 --create --dept SCJG --theme market")
+        raise InvalidInput(
+            "--create 需要 --dept 与 --theme (--create needs --dept and --theme)",
+            where="--create",
+            hint="例如 --create --dept SCJG --theme market",
+        )
     if not create and not dataset:
-        raise InvalidInput("请用 --dataset 指明数据集，或用 --create 新建 (give --dataset, or --create)", where="--dataset")
+        raise InvalidInput(
+            "请用 --dataset 指明数据集，或用 --create 新建 (give --dataset, or --create)", where="--dataset"
+        )
     settings, db = open_context()
     if not create:
         with db.session() as s:
             catalog.get_dataset(s, dataset)  # fail before reading a large file
-    staged = _stage(settings, source, fmt=fmt, table=table, query=query)
+    staged = _stage(settings, source, show=not as_json, fmt=fmt, table=table, query=query)
     principal = system_principal()
     try:
         with db.transaction() as s:
             created = create and not _exists(s, dataset)
             if created:
-                ds = create_dataset_for(s, principal, staged, dept=dept, theme=theme, title=title, identifier=dataset)
+                ds = create_dataset_for(
+                    s, principal, staged, dept=dept, theme=theme, title=title, identifier=dataset
+                )
             else:
                 ds = catalog.get_dataset(s, dataset)
             report = commit_staged(s, settings, ds, staged, user_id=principal.user_id)
@@ -71,7 +85,6 @@ def ingest(
         staged.close()
         raise
     _print(report, as_json)
-
 
 
 def _exists(session, ref: str | None) -> bool:
@@ -84,7 +97,9 @@ def _exists(session, ref: str | None) -> bool:
     return True
 
 
-def _stage(settings, source: str, **kw):
+def _stage(settings, source: str, *, show: bool, **kw):
+    if not show:
+        return stage_source(settings, source, **kw)
     is_file = Path(source).is_file()
     with bytes_progress_bar() as bar:
         task = bar.add_task("读取 reading", total=Path(source).stat().st_size if is_file else None)
@@ -106,7 +121,9 @@ def _print(report, as_json: bool) -> None:
     if report.unchanged:
         console.print(f"[yellow]{report.summary()}[/]")
         return
-    console.print(f"[green]✓[/] {report.dataset} v{report.version}: {report.rows:,} 行 rows, "
-                  f"{report.byte_size:,} bytes, {report.seconds:.1f}s, sha256 {report.sha256[:16]}…")
+    console.print(
+        f"[green]✓[/] {report.dataset} v{report.version}: {report.rows:,} 行 rows, "
+        f"{report.byte_size:,} bytes, {report.seconds:.1f}s, sha256 {report.sha256[:16]}…"
+    )
     if report.drift is not None:
         console.print(f"  结构变化 drift: {describe(report.drift)}")

@@ -42,9 +42,23 @@ class QueryTimeout(ShuzhiError):
 
 
 _STATEMENT_NODES: tuple[type[exp.Expression], ...] = (
-    exp.DDL, exp.DML, exp.Command, exp.Set, exp.Pragma, exp.Copy, exp.Attach, exp.Detach,
-    exp.Install, exp.Use, exp.Transaction, exp.Commit, exp.Rollback, exp.Into, exp.LoadData,
-    exp.Export, exp.Describe,
+    exp.DDL,
+    exp.DML,
+    exp.Command,
+    exp.Set,
+    exp.Pragma,
+    exp.Copy,
+    exp.Attach,
+    exp.Detach,
+    exp.Install,
+    exp.Use,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Into,
+    exp.LoadData,
+    exp.Export,
+    exp.Describe,
 )
 
 
@@ -113,6 +127,18 @@ class ResultStream:
         self.close()
 
 
+def _open_version(path: str) -> pads.Dataset:
+    """A version as an Arrow dataset; text columns decode as dictionaries.
+
+    Dictionary-encoded text (the usual Parquet encoding of codes, names, categories) then crosses
+    into DuckDB without materialising every string, which roughly halves scan time on wide text.
+    """
+    schema = pads.dataset(path, format="parquet").schema
+    text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    fmt = pads.ParquetFileFormat(read_options=pads.ParquetReadOptions(dictionary_columns=text))
+    return pads.dataset(path, format=fmt)
+
+
 class Sandbox:
     """One locked DuckDB connection; each query gets its own cursor and registrations."""
 
@@ -140,7 +166,7 @@ class Sandbox:
             if found is not None:
                 self._datasets.move_to_end(key)
                 return found
-        opened = pads.dataset(key, format="parquet")
+        opened = _open_version(key)
         with self._lock:
             self._datasets[key] = opened
             while len(self._datasets) > self._cache_size:

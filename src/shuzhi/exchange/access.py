@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
-from shuzhi.catalog.service import get_dataset, get_version
+from shuzhi.catalog.service import get_version
 from shuzhi.config import Settings
 from shuzhi.engine.duckdb import ResultStream, Sandbox, shared_sandbox
 from shuzhi.errors import Forbidden, NotFound, ShuzhiError, TooLarge
@@ -107,26 +107,36 @@ def relation_name(version: DatasetVersion) -> str:
 
 
 def active_grants(session: Session, department_id: int, dataset_id: int, now: datetime) -> list[Grant]:
-    return list(session.scalars(
-        select(Grant).where(
-            Grant.department_id == department_id, Grant.dataset_id == dataset_id,
-            Grant.revoked_at.is_(None), Grant.expires_at > now,
-        ).order_by(Grant.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(Grant)
+            .where(
+                Grant.department_id == department_id,
+                Grant.dataset_id == dataset_id,
+                Grant.revoked_at.is_(None),
+                Grant.expires_at > now,
+            )
+            .order_by(Grant.id.desc())
+        )
+    )
 
 
 def _latest_grant(session: Session, department_id: int, dataset_id: int) -> Grant | None:
     return session.scalar(
-        select(Grant).where(Grant.department_id == department_id, Grant.dataset_id == dataset_id)
-        .order_by(Grant.id.desc()).limit(1)
+        select(Grant)
+        .where(Grant.department_id == department_id, Grant.dataset_id == dataset_id)
+        .order_by(Grant.id.desc())
+        .limit(1)
     )
 
 
 def grant_masks(grant: Grant | None, grades: dict[str, str], fields: list[str]) -> dict[str, MaskRule]:
     """Each field's mask: the grant's explicit rule, else its grade's default (L4: hashed)."""
     explicit = (grant.masks or {}) if grant is not None else {}
-    return {name: parse_rule(explicit[name]) if name in explicit else default_rule(grades.get(name))
-            for name in fields}
+    return {
+        name: parse_rule(explicit[name]) if name in explicit else default_rule(grades.get(name))
+        for name in fields
+    }
 
 
 def decide(
@@ -141,8 +151,10 @@ def decide(
 ) -> Readable:
     """The access decision for one dataset: owner, unconditional, or an active grant — or Forbidden."""
     if principal.user_id is None or not principal.has(*READER_ROLES):
-        raise Forbidden("只有数据使用者（分析员）可以读取数据 / only analysts may read data",
-                        hint="admin and auditor roles do not read data")
+        raise Forbidden(
+            "只有数据使用者（分析员）可以读取数据 / only analysts may read data",
+            hint="admin and auditor roles do not read data",
+        )
     now = utcnow()
     fields = [f.name for f in dataset.fields]
     grades = column_grades(session, dataset)
@@ -162,8 +174,9 @@ def decide(
         key_scope = f"unconditional:{principal.department_id}:{dataset.id}"
         bound_purpose = purpose or "无条件共享 / unconditional sharing"
     else:
-        raise Forbidden(f"数据集 {dataset.identifier} 不予共享 / dataset is not shared",
-                        hint=dataset.share_basis or None)
+        raise Forbidden(
+            f"数据集 {dataset.identifier} 不予共享 / dataset is not shared", hint=dataset.share_basis or None
+        )
     ver = get_version(session, dataset, version)
     table = GrantedTable(
         name=dataset.identifier.lower(),
@@ -173,16 +186,21 @@ def decide(
         row_filter=grant.row_filter if grant is not None else None,
         key=grant_key(mask_master_key(settings), key_scope),
     )
-    return Readable(dataset=dataset, version=ver, basis=basis, grant=grant, table=table, purpose=bound_purpose)
+    return Readable(
+        dataset=dataset, version=ver, basis=basis, grant=grant, table=table, purpose=bound_purpose
+    )
 
 
-def _grant_for(session: Session, principal: Principal, dataset: Dataset, grant_id: int | None,
-               now: datetime) -> Grant:
+def _grant_for(
+    session: Session, principal: Principal, dataset: Dataset, grant_id: int | None, now: datetime
+) -> Grant:
     if grant_id is not None:
         grant = session.get(Grant, grant_id)
         if grant is None or grant.dataset_id != dataset.id or grant.department_id != principal.department_id:
-            raise Forbidden(f"授权 {grant_id} 不适用于该数据集或部门 / grant does not cover this dataset",
-                            dataset=dataset.identifier)
+            raise Forbidden(
+                f"授权 {grant_id} 不适用于该数据集或部门 / grant does not cover this dataset",
+                dataset=dataset.identifier,
+            )
         _require_active(session, grant, now)
         return grant
     found = active_grants(session, principal.department_id, dataset.id, now)
@@ -191,8 +209,11 @@ def _grant_for(session: Session, principal: Principal, dataset: Dataset, grant_i
     last = _latest_grant(session, principal.department_id, dataset.id)
     if last is not None:
         _require_active(session, last, now)
-    raise Forbidden(f"没有数据集 {dataset.identifier} 的有效授权，请先提交共享申请 / "
-                    "no active grant for this dataset: submit a sharing request", dataset=dataset.identifier)
+    raise Forbidden(
+        f"没有数据集 {dataset.identifier} 的有效授权，请先提交共享申请 / "
+        "no active grant for this dataset: submit a sharing request",
+        dataset=dataset.identifier,
+    )
 
 
 def _require_active(session: Session, grant: Grant, now: datetime) -> None:
@@ -224,13 +245,19 @@ def reserve_quota(session: Session, readables: list[Readable], row_cap: int | No
             continue
         usage = _usage(session, g, today)
         if g.calls_per_day is not None and usage.calls >= g.calls_per_day:
-            raise TooLarge(f"授权 {g.id} 今日调用次数已用完 / daily call quota of grant {g.id} used up",
-                           grant_id=g.id, quota="calls_per_day")
+            raise TooLarge(
+                f"授权 {g.id} 今日调用次数已用完 / daily call quota of grant {g.id} used up",
+                grant_id=g.id,
+                quota="calls_per_day",
+            )
         if g.rows_per_day is not None:
             left = g.rows_per_day - usage.rows
             if left <= 0:
-                raise TooLarge(f"授权 {g.id} 今日行数额度已用完 / daily row quota of grant {g.id} used up",
-                               grant_id=g.id, quota="rows_per_day")
+                raise TooLarge(
+                    f"授权 {g.id} 今日行数额度已用完 / daily row quota of grant {g.id} used up",
+                    grant_id=g.id,
+                    quota="rows_per_day",
+                )
             cap = left if cap is None else min(cap, left)
         usage.calls += 1
     return cap
@@ -246,8 +273,16 @@ def _add_rows(session: Session, readables: list[Readable], rows: int) -> None:
 # -- audit ------------------------------------------------------------------------------------
 
 
-def _audit_detail(r: Readable, *, channel: str, sha: str, fields: list[str], rows: int | None,
-                  duration_ms: float, error: str | None = None) -> dict:
+def _audit_detail(
+    r: Readable,
+    *,
+    channel: str,
+    sha: str,
+    fields: list[str],
+    rows: int | None,
+    duration_ms: float,
+    error: str | None = None,
+) -> dict:
     out = {
         "channel": channel,
         "dataset": r.dataset.identifier,
@@ -265,8 +300,16 @@ def _audit_detail(r: Readable, *, channel: str, sha: str, fields: list[str], row
     return out
 
 
-def record_denial(db: Database, principal: Principal, error: ShuzhiError, *, channel: str, sha: str,
-                  datasets: list[tuple[int, str]], purpose: str | None = None) -> None:
+def record_denial(
+    db: Database,
+    principal: Principal,
+    error: ShuzhiError,
+    *,
+    channel: str,
+    sha: str,
+    datasets: list[tuple[int, str]],
+    purpose: str | None = None,
+) -> None:
     """One 'data.denied' entry, in its own transaction (the refused read has none to join).
 
     `datasets` are (id, identifier) pairs, taken while the refused read's session was open."""
@@ -279,22 +322,52 @@ def record_denial(db: Database, principal: Principal, error: ShuzhiError, *, cha
         "refused": error.detail.get("refused") or [],
     }
     with db.transaction() as s:
-        ledger.append(s, "data.denied", user_id=principal.user_id, department_id=principal.department_id,
-                      dataset_id=datasets[0][0] if datasets else None, outcome="denied", detail=detail)
+        ledger.append(
+            s,
+            "data.denied",
+            user_id=principal.user_id,
+            department_id=principal.department_id,
+            dataset_id=datasets[0][0] if datasets else None,
+            outcome="denied",
+            detail=detail,
+        )
 
 
-def _record_reads(db: Database, principal: Principal, readables: list[Readable], q: GovernedQuery, *,
-                  channel: str, rows: int, duration_ms: float, outcome: str, error: str | None) -> None:
+def _record_reads(
+    db: Database,
+    principal: Principal,
+    readables: list[Readable],
+    q: GovernedQuery,
+    *,
+    channel: str,
+    rows: int,
+    duration_ms: float,
+    outcome: str,
+    error: str | None,
+) -> None:
     with db.transaction() as s:
         for r in readables:
             grant = s.get(Grant, r.grant.id) if r.grant is not None else None
             if grant is not None:
                 r.grant = grant
             fields = q.datasets.get(r.table.name, [])
-            ledger.append(s, "data.read", user_id=principal.user_id, department_id=principal.department_id,
-                          dataset_id=r.dataset.id, outcome=outcome,
-                          detail=_audit_detail(r, channel=channel, sha=q.query_sha256, fields=fields,
-                                               rows=rows, duration_ms=duration_ms, error=error))
+            ledger.append(
+                s,
+                "data.read",
+                user_id=principal.user_id,
+                department_id=principal.department_id,
+                dataset_id=r.dataset.id,
+                outcome=outcome,
+                detail=_audit_detail(
+                    r,
+                    channel=channel,
+                    sha=q.query_sha256,
+                    fields=fields,
+                    rows=rows,
+                    duration_ms=duration_ms,
+                    error=error,
+                ),
+            )
         _add_rows(s, readables, rows)
 
 
@@ -342,11 +415,20 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             refs = [(d.id, d.identifier) for d in datasets]
             missing = [n for n in names if n not in by_name]
             if missing:
-                raise Forbidden("未获授权或不存在的数据集 / dataset not granted or unknown: " + ", ".join(missing),
-                                refused=missing)
+                raise Forbidden(
+                    "未获授权或不存在的数据集 / dataset not granted or unknown: " + ", ".join(missing),
+                    refused=missing,
+                )
             readables = [
-                decide(s, settings, principal, ds, version=_pick(req.versions, ds),
-                       grant_id=_pick(req.grant_ids, ds), purpose=req.purpose)
+                decide(
+                    s,
+                    settings,
+                    principal,
+                    ds,
+                    version=_pick(req.versions, ds),
+                    grant_id=_pick(req.grant_ids, ds),
+                    purpose=req.purpose,
+                )
                 for ds in datasets
             ]
             query = govern(req.sql, {r.table.name: r.table for r in readables})
@@ -357,16 +439,35 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
         raise
 
     def finish(stream: ResultStream, outcome: str, error: str | None = None) -> None:
-        _record_reads(db, principal, readables, query, channel=req.channel, rows=stream.rows,
-                      duration_ms=(time.perf_counter() - started) * 1000, outcome=outcome, error=error)
+        _record_reads(
+            db,
+            principal,
+            readables,
+            query,
+            channel=req.channel,
+            rows=stream.rows,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            outcome=outcome,
+            error=error,
+        )
 
     timeout = req.timeout_s or settings.exchange.query_timeout_s
     try:
-        stream = sandbox_for(settings).stream(query.sql, relations, tree=query.tree, timeout_s=timeout,
-                                              max_rows=cap)
+        stream = sandbox_for(settings).stream(
+            query.sql, relations, tree=query.tree, timeout_s=timeout, max_rows=cap
+        )
     except ShuzhiError as e:
-        _record_reads(db, principal, readables, query, channel=req.channel, rows=0,
-                      duration_ms=(time.perf_counter() - started) * 1000, outcome="failed", error=e.message)
+        _record_reads(
+            db,
+            principal,
+            readables,
+            query,
+            channel=req.channel,
+            rows=0,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            outcome="failed",
+            error=e.message,
+        )
         raise
     return GovernedRead(stream=stream, query=query, readables=readables, _finish=finish)
 
@@ -383,4 +484,3 @@ def _version_path(settings: Settings, version: DatasetVersion) -> Path:
     if not path.exists():
         raise NotFound(f"数据版本文件缺失 / version file missing: v{version.number}")
     return path
-

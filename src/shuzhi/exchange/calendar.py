@@ -12,8 +12,13 @@ from shuzhi.errors import InvalidInput
 class WorkCalendar:
     """Decides whether a day is a working day; the holidays file overrides the national calendar."""
 
-    def __init__(self, *, national: str = "cn", extra_holidays: set[date] | None = None,
-                 extra_workdays: set[date] | None = None):
+    def __init__(
+        self,
+        *,
+        national: str = "cn",
+        extra_holidays: set[date] | None = None,
+        extra_workdays: set[date] | None = None,
+    ):
         self.national = national
         self.extra_holidays = extra_holidays or set()
         self.extra_workdays = extra_workdays or set()
@@ -67,7 +72,9 @@ def parse_holidays(text: str) -> tuple[set[date], set[date]]:
         try:
             day = date.fromisoformat(day_text.strip())
         except ValueError:
-            raise InvalidInput(f"节假日文件第 {number} 行日期无效 / bad date on line {number}: {raw!r}") from None
+            raise InvalidInput(
+                f"节假日文件第 {number} 行日期无效 / bad date on line {number}: {raw!r}"
+            ) from None
         (workdays if kind.strip().lower() in ("workday", "工作日", "班") else holidays).add(day)
     return holidays, workdays
 

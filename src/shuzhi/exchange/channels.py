@@ -31,7 +31,12 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 FILTER_OPS = {
-    "eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE,
+    "eq": exp.EQ,
+    "ne": exp.NEQ,
+    "lt": exp.LT,
+    "le": exp.LTE,
+    "gt": exp.GT,
+    "ge": exp.GTE,
     "like": exp.Like,
 }
 
@@ -66,7 +71,9 @@ def _condition(spec: str) -> exp.Expression:
     name, sep, rest = spec.partition(":")
     op, sep2, value = rest.partition(":")
     if not sep or not op:
-        raise InvalidInput(f"过滤条件格式应为 字段:操作:值 / filter must be field:op:value: {spec!r}", where="filter")
+        raise InvalidInput(
+            f"过滤条件格式应为 字段:操作:值 / filter must be field:op:value: {spec!r}", where="filter"
+        )
     col = _column(name)
     op = op.lower()
     if op == "null":
@@ -79,8 +86,11 @@ def _condition(spec: str) -> exp.Expression:
         return exp.In(this=col, expressions=[_literal(v) for v in value.split("|")])
     cls = FILTER_OPS.get(op)
     if cls is None:
-        raise InvalidInput(f"不支持的过滤操作 / unsupported filter op: {op}", where="filter",
-                           hint=", ".join([*FILTER_OPS, "in", "null", "notnull"]))
+        raise InvalidInput(
+            f"不支持的过滤操作 / unsupported filter op: {op}",
+            where="filter",
+            hint=", ".join([*FILTER_OPS, "in", "null", "notnull"]),
+        )
     # Values are compared as text cast to the column's type by the engine (DuckDB casts literals).
     return cls(this=col, expression=_literal(value))
 

@@ -48,22 +48,96 @@ GRADE_DEFAULTS: dict[str, str] = {"L1": "clear", "L2": "clear", "L3": "clear", "
 # Functions a custom mask or a row filter may call: scalar, deterministic, no I/O.
 SAFE_FUNCTIONS = frozenset(
     {
-        "abs", "ceil", "ceiling", "coalesce", "concat", "date_trunc", "datetrunc", "day", "floor",
-        "greatest", "if", "ifnull", "least", "left", "length", "lower", "lpad", "ltrim", "md5",
-        "month", "nullif", "regexp_replace", "regexp_matches", "regexp_like", "repeat", "replace",
-        "right", "round", "rpad", "rtrim", "sha256", "sha2", "strpos", "substr", "substring", "trim",
-        "upper", "year", "starts_with", "startswith", "ends_with", "contains", "str_position",
-        "timestamp_trunc", "date_part", "extract", "currentdate", "current_date", "sign", "mod",
-        "datediff", "date_diff", "dateadd", "date_add", "date_sub", "todays", "to_days", "strftime",
-        "timetostr", "strtotime", "strptime", "tsordstodate", "tsordstotimestamp",
+        "abs",
+        "ceil",
+        "ceiling",
+        "coalesce",
+        "concat",
+        "date_trunc",
+        "datetrunc",
+        "day",
+        "floor",
+        "greatest",
+        "if",
+        "ifnull",
+        "least",
+        "left",
+        "length",
+        "lower",
+        "lpad",
+        "ltrim",
+        "md5",
+        "month",
+        "nullif",
+        "regexp_replace",
+        "regexp_matches",
+        "regexp_like",
+        "repeat",
+        "replace",
+        "right",
+        "round",
+        "rpad",
+        "rtrim",
+        "sha256",
+        "sha2",
+        "strpos",
+        "substr",
+        "substring",
+        "trim",
+        "upper",
+        "year",
+        "starts_with",
+        "startswith",
+        "ends_with",
+        "contains",
+        "str_position",
+        "timestamp_trunc",
+        "date_part",
+        "extract",
+        "currentdate",
+        "current_date",
+        "sign",
+        "mod",
+        "datediff",
+        "date_diff",
+        "dateadd",
+        "date_add",
+        "date_sub",
+        "todays",
+        "to_days",
+        "strftime",
+        "timetostr",
+        "strtotime",
+        "strptime",
+        "tsordstodate",
+        "tsordstotimestamp",
     }
 )
 
 # Expression node types a custom mask or row filter may contain beyond functions and literals.
 _SAFE_NODES: tuple[type[exp.Expression], ...] = (
-    exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.Neg, exp.Not,
-    exp.Binary, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Case, exp.If, exp.In,
-    exp.Between, exp.Is, exp.Interval, exp.Var, exp.Tuple, exp.Array,
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Null,
+    exp.Boolean,
+    exp.Paren,
+    exp.Neg,
+    exp.Not,
+    exp.Binary,
+    exp.Cast,
+    exp.TryCast,
+    exp.DataType,
+    exp.DataTypeParam,
+    exp.Case,
+    exp.If,
+    exp.In,
+    exp.Between,
+    exp.Is,
+    exp.Interval,
+    exp.Var,
+    exp.Tuple,
+    exp.Array,
 )
 
 
@@ -140,9 +214,7 @@ def _from_dict(raw: dict[str, Any]) -> MaskRule:
 def validate_rule(rule: MaskRule) -> None:
     """Refuse a rule whose kind is unknown or whose parameters are missing or unsafe."""
     if rule.kind not in MASK_KINDS:
-        raise InvalidInput(
-            f"未知的脱敏方式 / unknown mask kind: {rule.kind}", hint=", ".join(MASK_KINDS)
-        )
+        raise InvalidInput(f"未知的脱敏方式 / unknown mask kind: {rule.kind}", hint=", ".join(MASK_KINDS))
     if rule.kind in ("keep_first", "keep_last") and (rule.n is None or rule.n < 0):
         raise InvalidInput(f"{rule.kind} 需要非负整数 n / needs a non-negative n")
     if rule.kind == "round" and rule.n is None:
@@ -211,7 +283,9 @@ def _hmac_sql(value: exp.Expression, key: bytes) -> exp.Expression:
     inner_pad = bytes(b ^ 0x36 for b in block)
     outer_pad = bytes(b ^ 0x5C for b in block)
     message = exp.Encode(this=_as_text(value), charset=exp.Literal.string("utf-8"))
-    inner = exp.SHA2(this=exp.DPipe(this=_blob(inner_pad), expression=message), length=exp.Literal.number(256))
+    inner = exp.SHA2(
+        this=exp.DPipe(this=_blob(inner_pad), expression=message), length=exp.Literal.number(256)
+    )
     outer_msg = exp.DPipe(this=_blob(outer_pad), expression=exp.Unhex(this=inner))
     return exp.SHA2(this=outer_msg, length=exp.Literal.number(256))
 
@@ -252,8 +326,10 @@ def mask_expression(rule: MaskRule, value: exp.Expression, *, key: bytes) -> exp
     if kind == "clear":
         return value
     if kind == "redact":
-        return exp.Case(ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=exp.Null())],
-                        default=exp.Literal.string(REDACTED))
+        return exp.Case(
+            ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=exp.Null())],
+            default=exp.Literal.string(REDACTED),
+        )
     if kind == "keep_first":
         text = _as_text(value)
         return _pad(exp.Left(this=text, expression=exp.Literal.number(rule.n)), text, left=False)

@@ -42,18 +42,68 @@ RESERVED_PREFIX = "_sz_"
 
 # Scalar functions that reach outside the query (settings, variables, files, the catalog).
 _DENIED_FUNCTION_PREFIXES = (
-    "read_", "glob", "query", "current_setting", "getvariable", "getenv", "duckdb_", "pragma_",
-    "parquet_", "sniff_", "which_secret", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_",
-    "icu_", "test_", "checkpoint", "force_checkpoint", "enable_", "disable_", "set_", "current_database",
-    "current_schema", "current_catalog", "version", "platform", "load", "install", "import_",
-    "export_", "summary", "arrow_scan", "from_json_file", "text_", "file_",
+    "read_",
+    "glob",
+    "query",
+    "current_setting",
+    "getvariable",
+    "getenv",
+    "duckdb_",
+    "pragma_",
+    "parquet_",
+    "sniff_",
+    "which_secret",
+    "iceberg_",
+    "delta_",
+    "sqlite_",
+    "postgres_",
+    "mysql_",
+    "icu_",
+    "test_",
+    "checkpoint",
+    "force_checkpoint",
+    "enable_",
+    "disable_",
+    "set_",
+    "current_database",
+    "current_schema",
+    "current_catalog",
+    "version",
+    "platform",
+    "load",
+    "install",
+    "import_",
+    "export_",
+    "summary",
+    "arrow_scan",
+    "from_json_file",
+    "text_",
+    "file_",
 )
 
 # Statement and clause node types that never belong in a governed query.
 _FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = (
-    exp.Into, exp.Placeholder, exp.Pivot, exp.Columns, exp.DDL, exp.DML, exp.Command, exp.Set,
-    exp.Pragma, exp.Copy, exp.Attach, exp.Detach, exp.Use, exp.Transaction, exp.Commit,
-    exp.Rollback, exp.Describe, exp.Install, exp.LoadData, exp.Lock, exp.Export,
+    exp.Into,
+    exp.Placeholder,
+    exp.Pivot,
+    exp.Columns,
+    exp.DDL,
+    exp.DML,
+    exp.Command,
+    exp.Set,
+    exp.Pragma,
+    exp.Copy,
+    exp.Attach,
+    exp.Detach,
+    exp.Use,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Describe,
+    exp.Install,
+    exp.LoadData,
+    exp.Lock,
+    exp.Export,
 )
 
 
@@ -160,8 +210,11 @@ def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
             raise _refuse("不允许表函数", "table functions are not allowed", names=[_func_name(node.this)])
         if isinstance(node, exp.Table) and (node.args.get("db") or node.args.get("catalog")):
-            raise _refuse("只能引用目录中的数据集名", "only catalog dataset names may be used",
-                          names=[node.sql(ctx.read)])
+            raise _refuse(
+                "只能引用目录中的数据集名",
+                "only catalog dataset names may be used",
+                names=[node.sql(ctx.read)],
+            )
         if isinstance(node, exp.Func) and _func_name(node).startswith(_DENIED_FUNCTION_PREFIXES):
             raise _refuse("不允许的函数", "function not allowed", names=[_func_name(node)])
         if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() == "NATURAL":
@@ -183,11 +236,15 @@ def reject_unportable(tree: exp.Expression, ctx: PolicyContext) -> exp.Expressio
         return tree
     for node in tree.walk():
         if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() in ("ASOF", "POSITIONAL"):
-            raise _refuse("该连接方式无法在目标引擎执行", f"join not portable to {ctx.write}",
-                          names=[node.args["method"].upper()])
+            raise _refuse(
+                "该连接方式无法在目标引擎执行",
+                f"join not portable to {ctx.write}",
+                names=[node.args["method"].upper()],
+            )
         if isinstance(node, exp.Anonymous):
-            raise _refuse("该函数无法在目标引擎执行", f"function not portable to {ctx.write}",
-                          names=[node.name])
+            raise _refuse(
+                "该函数无法在目标引擎执行", f"function not portable to {ctx.write}", names=[node.name]
+            )
     return tree
 
 
@@ -210,8 +267,9 @@ def reject_stars(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
             continue
         granted = {t.name: t.granted_in_order() for t in _datasets_in(tree, ctx)}
         hint = "; ".join(f"{name}: {', '.join(cols)}" for name, cols in granted.items()) or None
-        raise _refuse("不允许 SELECT *，请列出已授权字段", "SELECT * is not allowed; list granted fields",
-                      hint=hint)
+        raise _refuse(
+            "不允许 SELECT *，请列出已授权字段", "SELECT * is not allowed; list granted fields", hint=hint
+        )
     return tree
 
 
@@ -255,13 +313,15 @@ def resolve_datasets(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression
 
 def qualify_columns(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
     """Resolve every column to its source through scopes (aliases, CTEs, subqueries, USING)."""
-    schema = {
-        t.name: {name: typ for name, typ in t.fields} for t in _datasets_in(tree, ctx)
-    }
+    schema = {t.name: {name: typ for name, typ in t.fields} for t in _datasets_in(tree, ctx)}
     try:
         return qualify(
-            tree, dialect=ctx.read, schema=schema, validate_qualify_columns=True,
-            quote_identifiers=True, identify=True,
+            tree,
+            dialect=ctx.read,
+            schema=schema,
+            validate_qualify_columns=True,
+            quote_identifiers=True,
+            identify=True,
         )
     except OptimizeError as e:
         raise InvalidInput(f"字段无法解析 / cannot resolve column: {_first_line(e)}") from None
@@ -339,7 +399,9 @@ def row_filter_expression(grant: GrantedTable, relation: str) -> exp.Expression:
 
 def validate_row_filter(predicate: str, fields: list[str], dialect: str = "duckdb") -> exp.Expression:
     """A row filter is one predicate over the dataset's own fields using safe functions only."""
-    return parse_safe_expression(predicate, columns=set(fields), what="行过滤条件 / row filter", dialect=dialect)
+    return parse_safe_expression(
+        predicate, columns=set(fields), what="行过滤条件 / row filter", dialect=dialect
+    )
 
 
 def assert_sealed(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
@@ -349,8 +411,9 @@ def assert_sealed(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
         if table.name.lower() in relations:
             select = table.find_ancestor(exp.Select)
             if select is None or "shuzhi_policy" not in select.meta:
-                raise _refuse("策略改写失败", "policy rewrite did not seal a raw relation",
-                              names=[table.name])
+                raise _refuse(
+                    "策略改写失败", "policy rewrite did not seal a raw relation", names=[table.name]
+                )
         elif table.name.lower() not in _cte_names(tree):
             raise _refuse("未获授权或不存在的数据集", "dataset not granted or unknown", names=[table.name])
     return tree
@@ -394,8 +457,9 @@ def govern(
     try:
         out = tree.sql(dialect=write)
     except SqlglotError as e:
-        raise _refuse("查询无法转换到目标引擎", f"query cannot be written for {write}",
-                      hint=_first_line(e)) from None
+        raise _refuse(
+            "查询无法转换到目标引擎", f"query cannot be written for {write}", hint=_first_line(e)
+        ) from None
     return GovernedQuery(
         sql=out,
         tree=tree,

@@ -88,7 +88,9 @@ def _require_provider(principal: Principal, dataset: Dataset) -> None:
 
 def can_view(principal: Principal, req: ShareRequest) -> bool:
     return (
-        principal.is_admin or principal.has("auditor") or _is_requester_side(principal, req)
+        principal.is_admin
+        or principal.has("auditor")
+        or _is_requester_side(principal, req)
         or can_manage(principal, req.dataset)
     )
 
@@ -98,17 +100,38 @@ def can_view(principal: Principal, req: ShareRequest) -> bool:
 
 def _move(session: Session, principal: Principal, req: ShareRequest, to: str, reason: str | None) -> None:
     if to not in TRANSITIONS.get(req.state, ()):
-        raise Conflict(f"申请当前为“{STATE_LABELS[req.state][0]}”，不能变为“{STATE_LABELS[to][0]}” / "
-                       f"cannot move a {req.state} request to {to}", state=req.state)
+        raise Conflict(
+            f"申请当前为“{STATE_LABELS[req.state][0]}”，不能变为“{STATE_LABELS[to][0]}” / "
+            f"cannot move a {req.state} request to {to}",
+            state=req.state,
+        )
     before = req.state
     req.state = to
     req.updated_at = utcnow()
-    session.add(RequestEvent(request_id=req.id, from_state=before, to_state=to, user_id=principal.user_id,
-                             reason=reason, at=utcnow()))
-    ledger.append(session, f"request.{to}", user_id=principal.user_id, department_id=principal.department_id,
-                  dataset_id=req.dataset_id,
-                  detail={"request_id": req.id, "from": before, "to": to, "reason": reason,
-                          "requesting_department": req.department_id})
+    session.add(
+        RequestEvent(
+            request_id=req.id,
+            from_state=before,
+            to_state=to,
+            user_id=principal.user_id,
+            reason=reason,
+            at=utcnow(),
+        )
+    )
+    ledger.append(
+        session,
+        f"request.{to}",
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+        dataset_id=req.dataset_id,
+        detail={
+            "request_id": req.id,
+            "from": before,
+            "to": to,
+            "reason": reason,
+            "requesting_department": req.department_id,
+        },
+    )
 
 
 def _need_reason(reason: str | None, what: str) -> str:
@@ -117,8 +140,9 @@ def _need_reason(reason: str | None, what: str) -> str:
     return reason.strip()
 
 
-def create_request(session: Session, settings: Settings, principal: Principal, data: RequestIn,
-                   *, submit: bool = False) -> ShareRequest:
+def create_request(
+    session: Session, settings: Settings, principal: Principal, data: RequestIn, *, submit: bool = False
+) -> ShareRequest:
     """A new request (a draft, or submitted at once) from the caller's department."""
     if principal.user_id is None or not principal.has("analyst", "steward"):
         raise Forbidden("只有分析员或数据管理员可以申请 / analysts or stewards request data")
@@ -126,8 +150,10 @@ def create_request(session: Session, settings: Settings, principal: Principal, d
     if ds.department_id == principal.department_id:
         raise Conflict("不能申请本部门的数据 / cannot request your own department's data")
     if ds.share_type == "none":
-        raise Forbidden(f"数据集 {ds.identifier} 不予共享，不能申请 / not shared, cannot be requested",
-                        hint=ds.share_basis or None)
+        raise Forbidden(
+            f"数据集 {ds.identifier} 不予共享，不能申请 / not shared, cannot be requested",
+            hint=ds.share_basis or None,
+        )
     if ds.share_type == "unconditional":
         raise Conflict("该数据集为无条件共享，可直接读取 / unconditionally shared: read it directly")
     if not data.purpose or not data.purpose.strip():
@@ -136,17 +162,37 @@ def create_request(session: Session, settings: Settings, principal: Principal, d
     if data.period_start and data.period_end and data.period_end < data.period_start:
         raise InvalidInput("使用期限结束早于开始 / period ends before it starts", where="period_end")
     req = ShareRequest(
-        dataset_id=ds.id, requester_id=principal.user_id, department_id=principal.department_id,
-        fields=fields, purpose=data.purpose.strip(), basis=(data.basis or "").strip() or None,
-        period_start=data.period_start, period_end=data.period_end, state="draft",
+        dataset_id=ds.id,
+        requester_id=principal.user_id,
+        department_id=principal.department_id,
+        fields=fields,
+        purpose=data.purpose.strip(),
+        basis=(data.basis or "").strip() or None,
+        period_start=data.period_start,
+        period_end=data.period_end,
+        state="draft",
     )
     req.dataset = ds
     session.add(req)
     session.flush()
-    session.add(RequestEvent(request_id=req.id, from_state=None, to_state="draft", user_id=principal.user_id,
-                             reason=None, at=utcnow()))
-    ledger.append(session, "request.draft", user_id=principal.user_id, department_id=principal.department_id,
-                  dataset_id=ds.id, detail={"request_id": req.id, "fields": fields, "purpose": req.purpose})
+    session.add(
+        RequestEvent(
+            request_id=req.id,
+            from_state=None,
+            to_state="draft",
+            user_id=principal.user_id,
+            reason=None,
+            at=utcnow(),
+        )
+    )
+    ledger.append(
+        session,
+        "request.draft",
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+        dataset_id=ds.id,
+        detail={"request_id": req.id, "fields": fields, "purpose": req.purpose},
+    )
     if submit:
         submit_request(session, settings, principal, req)
     return req
@@ -164,8 +210,9 @@ def _check_fields(ds: Dataset, wanted: list[str]) -> list[str]:
     return ordered
 
 
-def submit_request(session: Session, settings: Settings, principal: Principal, req: ShareRequest,
-                   reason: str | None = None) -> ShareRequest:
+def submit_request(
+    session: Session, settings: Settings, principal: Principal, req: ShareRequest, reason: str | None = None
+) -> ShareRequest:
     _require_requester_side(principal, req)
     today = utcnow().date()
     req.deadline = calendar_for(settings).add_working_days(today, settings.exchange.review_working_days)
@@ -193,25 +240,49 @@ def _decided(req: ShareRequest, principal: Principal, reason: str | None) -> Non
     req.decision_reason = reason
 
 
-def approve_request(session: Session, settings: Settings, principal: Principal, req: ShareRequest,
-                    approval: Approval | None = None, reason: str | None = None) -> Grant:
+def approve_request(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    req: ShareRequest,
+    approval: Approval | None = None,
+    reason: str | None = None,
+) -> Grant:
     """Approve, possibly narrower than asked (fewer fields, a row filter, masks, quotas): makes a grant."""
     _require_provider(principal, req.dataset)
     approval = approval or Approval()
     if req.state != "submitted":
         raise Conflict(f"只能批准待审核的申请 / only submitted requests can be approved (is {req.state})")
     fields = list(req.fields) if not approval.fields else _narrow(req, approval.fields)
-    grant = build_grant(session, settings, req.dataset, department_id=req.department_id, fields=fields,
-                        masks=approval.masks, row_filter=approval.row_filter, purpose=req.purpose,
-                        expires_on=approval.expires_on or req.period_end, rows_per_day=approval.rows_per_day,
-                        calls_per_day=approval.calls_per_day, created_by=principal)
+    grant = build_grant(
+        session,
+        settings,
+        req.dataset,
+        department_id=req.department_id,
+        fields=fields,
+        masks=approval.masks,
+        row_filter=approval.row_filter,
+        purpose=req.purpose,
+        expires_on=approval.expires_on or req.period_end,
+        rows_per_day=approval.rows_per_day,
+        calls_per_day=approval.calls_per_day,
+        created_by=principal,
+    )
     grant.request_id = req.id
     narrowed = fields != list(req.fields) or bool(approval.row_filter)
-    _decided(req, principal, reason or ("缩小范围批准 / approved narrower" if narrowed else "批准 / approved"))
+    _decided(
+        req, principal, reason or ("缩小范围批准 / approved narrower" if narrowed else "批准 / approved")
+    )
     _move(session, principal, req, "approved", req.decision_reason)
     session.flush()
-    ledger.append(session, "grant.created", user_id=principal.user_id, department_id=principal.department_id,
-                  dataset_id=req.dataset_id, detail=grant_summary(grant))
+    ledger.append(
+        session,
+        "grant.created",
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+        dataset_id=req.dataset_id,
+        detail=grant_summary(grant),
+    )
     return grant
 
 
@@ -219,16 +290,29 @@ def _narrow(req: ShareRequest, fields: list[str]) -> list[str]:
     asked = {f.lower(): f for f in req.fields}
     extra = [f for f in fields if f.lower() not in asked]
     if extra:
-        raise InvalidInput("批准的字段须在申请范围内 / approved fields must be among those requested: "
-                           + ", ".join(extra), where="fields")
+        raise InvalidInput(
+            "批准的字段须在申请范围内 / approved fields must be among those requested: " + ", ".join(extra),
+            where="fields",
+        )
     chosen = {f.lower() for f in fields}
     return [f for f in req.fields if f.lower() in chosen]
 
 
-def build_grant(session: Session, settings: Settings, dataset: Dataset, *, department_id: int,
-                fields: list[str], masks: dict | None, row_filter: str | None, purpose: str,
-                expires_on: date | None, rows_per_day: int | None, calls_per_day: int | None,
-                created_by: Principal) -> Grant:
+def build_grant(
+    session: Session,
+    settings: Settings,
+    dataset: Dataset,
+    *,
+    department_id: int,
+    fields: list[str],
+    masks: dict | None,
+    row_filter: str | None,
+    purpose: str,
+    expires_on: date | None,
+    rows_per_day: int | None,
+    calls_per_day: int | None,
+    created_by: Principal,
+) -> Grant:
     """A validated grant: fields exist, masks parse, the row filter is a safe predicate on the schema."""
     fields = _check_fields(dataset, fields)
     clean_masks = {}
@@ -236,7 +320,9 @@ def build_grant(session: Session, settings: Settings, dataset: Dataset, *, depar
         if raw in (None, "", "default"):
             continue
         if name not in fields:
-            raise InvalidInput(f"脱敏规则针对未授权字段 / mask for a field not granted: {name}", where="masks")
+            raise InvalidInput(
+                f"脱敏规则针对未授权字段 / mask for a field not granted: {name}", where="masks"
+            )
         clean_masks[name] = parse_rule(raw).to_dict()
     predicate = (row_filter or "").strip() or None
     if predicate:
@@ -249,9 +335,16 @@ def build_grant(session: Session, settings: Settings, dataset: Dataset, *, depar
     if expires_on < utcnow().date():
         raise InvalidInput("到期日已过 / expiry is in the past", where="expires_on")
     grant = Grant(
-        dataset_id=dataset.id, department_id=department_id, fields=fields, masks=clean_masks,
-        row_filter=predicate, purpose=purpose, expires_at=_end_of(expires_on),
-        rows_per_day=rows_per_day, calls_per_day=calls_per_day, created_by_id=created_by.user_id,
+        dataset_id=dataset.id,
+        department_id=department_id,
+        fields=fields,
+        masks=clean_masks,
+        row_filter=predicate,
+        purpose=purpose,
+        expires_at=_end_of(expires_on),
+        rows_per_day=rows_per_day,
+        calls_per_day=calls_per_day,
+        created_by_id=created_by.user_id,
         created_at=utcnow(),
     )
     session.add(grant)
@@ -266,10 +359,16 @@ def _end_of(day: date) -> datetime:
 
 def grant_summary(grant: Grant) -> dict:
     return {
-        "grant_id": grant.id, "request_id": grant.request_id, "fields": list(grant.fields),
-        "masks": dict(grant.masks or {}), "row_filter": grant.row_filter, "purpose": grant.purpose,
-        "expires_at": grant.expires_at.isoformat(), "rows_per_day": grant.rows_per_day,
-        "calls_per_day": grant.calls_per_day, "department_id": grant.department_id,
+        "grant_id": grant.id,
+        "request_id": grant.request_id,
+        "fields": list(grant.fields),
+        "masks": dict(grant.masks or {}),
+        "row_filter": grant.row_filter,
+        "purpose": grant.purpose,
+        "expires_at": grant.expires_at.isoformat(),
+        "rows_per_day": grant.rows_per_day,
+        "calls_per_day": grant.calls_per_day,
+        "department_id": grant.department_id,
     }
 
 
@@ -281,8 +380,14 @@ def revoke_grant(session: Session, principal: Principal, grant: Grant, reason: s
     grant.revoked_at = utcnow()
     grant.revoked_by_id = principal.user_id
     grant.revoke_reason = _need_reason(reason, "撤销")
-    ledger.append(session, "grant.revoked", user_id=principal.user_id, department_id=principal.department_id,
-                  dataset_id=grant.dataset_id, detail={"grant_id": grant.id, "reason": grant.revoke_reason})
+    ledger.append(
+        session,
+        "grant.revoked",
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+        dataset_id=grant.dataset_id,
+        detail={"grant_id": grant.id, "reason": grant.revoke_reason},
+    )
     if grant.request is not None and grant.request.state == "approved":
         _move(session, principal, grant.request, "revoked", grant.revoke_reason)
     return grant
@@ -291,8 +396,14 @@ def revoke_grant(session: Session, principal: Principal, grant: Grant, reason: s
 def expire_due(session: Session, principal: Principal | None = None) -> list[ShareRequest]:
     """Approved requests whose grants have all run out become expired (reads already refuse them)."""
     now = utcnow()
-    actor = principal or Principal(user_id=None, username="system", display_name="system",
-                                   department_id=None, department_code="", roles=frozenset({"admin"}))
+    actor = principal or Principal(
+        user_id=None,
+        username="system",
+        display_name="system",
+        department_id=None,
+        department_code="",
+        roles=frozenset({"admin"}),
+    )
     moved = []
     for req in session.scalars(select(ShareRequest).where(ShareRequest.state == "approved")):
         grants = session.scalars(select(Grant).where(Grant.request_id == req.id)).all()
@@ -319,7 +430,9 @@ def get_grant(session: Session, grant_id: int) -> Grant:
     return grant
 
 
-def inbox(session: Session, principal: Principal, *, states: tuple[str, ...] = ("submitted",)) -> list[ShareRequest]:
+def inbox(
+    session: Session, principal: Principal, *, states: tuple[str, ...] = ("submitted",)
+) -> list[ShareRequest]:
     """Requests for datasets the caller's department provides (all departments for admins)."""
     q = select(ShareRequest).join(Dataset, Dataset.id == ShareRequest.dataset_id)
     if not principal.is_admin:
@@ -333,8 +446,10 @@ def inbox(session: Session, principal: Principal, *, states: tuple[str, ...] = (
 
 def my_requests(session: Session, principal: Principal) -> list[ShareRequest]:
     q = select(ShareRequest).where(
-        or_(ShareRequest.requester_id == principal.user_id,
-            ShareRequest.department_id == principal.department_id if principal.has("steward") else False)
+        or_(
+            ShareRequest.requester_id == principal.user_id,
+            ShareRequest.department_id == principal.department_id if principal.has("steward") else False,
+        )
     )
     return list(session.scalars(q.order_by(ShareRequest.id.desc())))
 

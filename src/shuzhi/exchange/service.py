@@ -15,8 +15,15 @@ from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 
 
-def granted_fields(db: Database, settings: Settings, principal: Principal, dataset: str, *,
-                   grant_id: int | None = None, channel: str = "rows") -> list[str]:
+def granted_fields(
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    dataset: str,
+    *,
+    grant_id: int | None = None,
+    channel: str = "rows",
+) -> list[str]:
     """The fields this consumer may read of a dataset, in schema order (refusals are audited)."""
     refs: list[tuple[int, str]] = []
     try:
@@ -26,43 +33,100 @@ def granted_fields(db: Database, settings: Settings, principal: Principal, datas
             readable = decide(s, settings, principal, ds, grant_id=grant_id)
             return readable.table.granted_in_order()
     except ShuzhiError as e:
-        record_denial(db, principal, e, channel=channel, sha=query_sha256(f"fields:{dataset}"),
-                      datasets=refs)
+        record_denial(db, principal, e, channel=channel, sha=query_sha256(f"fields:{dataset}"), datasets=refs)
         raise
 
 
-def read_rows(db: Database, settings: Settings, principal: Principal, q: RowsQuery, *,
-              grant_id: int | None = None, version: int | None = None, purpose: str | None = None,
-              max_rows: int | None = None, timeout_s: float | None = None) -> GovernedRead:
+def read_rows(
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    q: RowsQuery,
+    *,
+    grant_id: int | None = None,
+    version: int | None = None,
+    purpose: str | None = None,
+    max_rows: int | None = None,
+    timeout_s: float | None = None,
+) -> GovernedRead:
     fields = granted_fields(db, settings, principal, q.dataset, grant_id=grant_id)
     sql = channels.rows_sql(q, fields)
-    return open_read(db, settings, principal, ReadRequest(
-        sql=sql, channel="rows", grant_ids=_one(q.dataset, grant_id), versions=_one(q.dataset, version),
-        purpose=purpose, max_rows=max_rows, timeout_s=timeout_s,
-    ))
+    return open_read(
+        db,
+        settings,
+        principal,
+        ReadRequest(
+            sql=sql,
+            channel="rows",
+            grant_ids=_one(q.dataset, grant_id),
+            versions=_one(q.dataset, version),
+            purpose=purpose,
+            max_rows=max_rows,
+            timeout_s=timeout_s,
+        ),
+    )
 
 
-def run_sql(db: Database, settings: Settings, principal: Principal, sql: str, *,
-            grant_ids: dict[str, int] | None = None, purpose: str | None = None,
-            max_rows: int | None = None) -> GovernedRead:
+def run_sql(
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    sql: str,
+    *,
+    grant_ids: dict[str, int] | None = None,
+    purpose: str | None = None,
+    max_rows: int | None = None,
+) -> GovernedRead:
     cap = min(max_rows or settings.exchange.query_max_rows, settings.exchange.query_max_rows)
-    return open_read(db, settings, principal, ReadRequest(
-        sql=sql, channel="sql", grant_ids=grant_ids or {}, purpose=purpose, max_rows=cap,
-    ))
+    return open_read(
+        db,
+        settings,
+        principal,
+        ReadRequest(
+            sql=sql,
+            channel="sql",
+            grant_ids=grant_ids or {},
+            purpose=purpose,
+            max_rows=cap,
+        ),
+    )
 
 
-def open_export(db: Database, settings: Settings, principal: Principal, dataset: str, *,
-                grant_id: int | None = None, version: int | None = None,
-                purpose: str | None = None) -> GovernedRead:
+def open_export(
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    dataset: str,
+    *,
+    grant_id: int | None = None,
+    version: int | None = None,
+    purpose: str | None = None,
+) -> GovernedRead:
     fields = granted_fields(db, settings, principal, dataset, grant_id=grant_id, channel="export")
-    return open_read(db, settings, principal, ReadRequest(
-        sql=channels.export_sql(dataset, fields), channel="export", grant_ids=_one(dataset, grant_id),
-        versions=_one(dataset, version), purpose=purpose, timeout_s=settings.exchange.export_timeout_s,
-    ))
+    return open_read(
+        db,
+        settings,
+        principal,
+        ReadRequest(
+            sql=channels.export_sql(dataset, fields),
+            channel="export",
+            grant_ids=_one(dataset, grant_id),
+            versions=_one(dataset, version),
+            purpose=purpose,
+            timeout_s=settings.exchange.export_timeout_s,
+        ),
+    )
 
 
-def export_to_file(db: Database, settings: Settings, principal: Principal, dataset: str, path: Path,
-                   fmt: str = "parquet", **kwargs) -> tuple[int, int]:
+def export_to_file(
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    dataset: str,
+    path: Path,
+    fmt: str = "parquet",
+    **kwargs,
+) -> tuple[int, int]:
     """Bulk export of a granted dataset to a file: (rows, bytes)."""
     channels.encoder(fmt)
     read = open_export(db, settings, principal, dataset, **kwargs)

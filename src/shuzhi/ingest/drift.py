@@ -30,5 +30,7 @@ def describe(drift: dict | None) -> str:
     if drift["removed"]:
         parts.append("删除列 removed: " + ", ".join(drift["removed"]))
     if drift["retyped"]:
-        parts.append("类型变化 retyped: " + ", ".join(f"{r['name']} {r['from']}→{r['to']}" for r in drift["retyped"]))
+        parts.append(
+            "类型变化 retyped: " + ", ".join(f"{r['name']} {r['from']}→{r['to']}" for r in drift["retyped"])
+        )
     return "; ".join(parts)

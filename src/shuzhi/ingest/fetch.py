@@ -17,7 +17,8 @@ CHUNK = 1 << 20
 def too_large(name: str, limit: int) -> TooLarge:
     return TooLarge(
         f"文件超过大小上限 {limit:,} 字节 (file exceeds the size limit of {limit:,} bytes)",
-        where=name, limit=limit,
+        where=name,
+        limit=limit,
         hint="拆分文件后分批加载，或请管理员调整 SHUZHI_INGEST__MAX_UPLOAD_BYTES / split the file or ask an admin to raise the limit",
     )
 
@@ -25,8 +26,9 @@ def too_large(name: str, limit: int) -> TooLarge:
 class LimitedWriter:
     """Writes chunks to a file, failing as soon as the total passes the limit."""
 
-    def __init__(self, dest: Path, name: str, limit: int, progress: Progress | None = None,
-                 total: int | None = None):
+    def __init__(
+        self, dest: Path, name: str, limit: int, progress: Progress | None = None, total: int | None = None
+    ):
         self.dest, self.name, self.limit = dest, name, limit
         self.progress, self.total, self.done = progress, total, 0
         self._f = open(dest, "wb")  # noqa: SIM115 - closed in finish()/abort()
@@ -51,8 +53,14 @@ class LimitedWriter:
         self.dest.unlink(missing_ok=True)
 
 
-def save_chunks(chunks: Iterable[bytes], dest: Path, name: str, limit: int,
-                progress: Progress | None = None, total: int | None = None) -> int:
+def save_chunks(
+    chunks: Iterable[bytes],
+    dest: Path,
+    name: str,
+    limit: int,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> int:
     out = LimitedWriter(dest, name, limit, progress, total)
     try:
         for chunk in chunks:
@@ -83,7 +91,8 @@ def download(url: str, dest: Path, limit: int, timeout_s: float, progress: Progr
         with httpx.stream("GET", url, follow_redirects=True, timeout=timeout_s) as resp:
             if resp.status_code >= 400:
                 raise SourceUnavailable(
-                    f"下载失败，服务器返回 HTTP {resp.status_code} (download failed)", where=url,
+                    f"下载失败，服务器返回 HTTP {resp.status_code} (download failed)",
+                    where=url,
                     hint="检查 URL 是否正确、是否需要登录 / check the URL and whether it needs authentication",
                 )
             declared = resp.headers.get("content-length")
@@ -94,6 +103,7 @@ def download(url: str, dest: Path, limit: int, timeout_s: float, progress: Progr
             return resp.headers.get("content-type", "")
     except httpx.HTTPError as exc:
         raise SourceUnavailable(
-            f"无法下载 (cannot download): {exc.__class__.__name__}: {exc}", where=url,
+            f"无法下载 (cannot download): {exc.__class__.__name__}: {exc}",
+            where=url,
             hint="检查网络与地址，稍后重试 / check the network and the address, then retry",
         ) from exc

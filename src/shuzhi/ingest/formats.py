@@ -12,14 +12,23 @@ FORMATS = ("csv", "xlsx", "json", "jsonl", "parquet", "sql")
 """Formats ingest reads; `sql` is a table or query of a database named by a SQLAlchemy URL."""
 
 _BY_SUFFIX = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx",
-    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xlsx",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 _SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql", "duckdb")
-HINT_FORMAT = ("请指明格式（命令行 --format，API 表单字段 format）：csv, xlsx, json, jsonl, parquet / "
-               "name the format with --format (CLI) or the form field 'format' (API)")
+HINT_FORMAT = (
+    "请指明格式（命令行 --format，API 表单字段 format）：csv, xlsx, json, jsonl, parquet / "
+    "name the format with --format (CLI) or the form field 'format' (API)"
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,9 @@ class SourceRef:
 def classify_source(source: str | Path) -> SourceRef:
     text = str(source).strip()
     if not text:
-        raise InvalidInput("没有给出数据来源 (no source given)", hint="给出文件路径或 URL / give a path or URL")
+        raise InvalidInput(
+            "没有给出数据来源 (no source given)", hint="给出文件路径或 URL / give a path or URL"
+        )
     scheme = urlparse(text).scheme.lower() if "://" in text else ""
     if scheme == "file":
         return SourceRef("path", text, unquote(urlparse(text).path))
@@ -58,8 +69,11 @@ def classify_source(source: str | Path) -> SourceRef:
             raise InvalidInput(f"数据库地址无法解析 (cannot parse database URL): {exc}", where=text) from exc
         return SourceRef("sql", shown, text)
     if scheme:
-        raise InvalidInput(f"不支持的来源协议 {scheme}:// (unsupported scheme)", where=text,
-                           hint="支持文件路径、file://、http(s):// 与数据库 URL / use a path, file://, http(s):// or a database URL")
+        raise InvalidInput(
+            f"不支持的来源协议 {scheme}:// (unsupported scheme)",
+            where=text,
+            hint="支持文件路径、file://、http(s):// 与数据库 URL / use a path, file://, http(s):// or a database URL",
+        )
     return SourceRef("path", text, text)
 
 

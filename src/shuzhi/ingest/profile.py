@@ -48,21 +48,30 @@ def _aggregates(con, path: Path, schema: list[dict]) -> tuple[int, list[dict]]:
     for col in schema:
         q = quote_ident(col["name"])
         if is_scalar(col["type"]):
-            exprs += [f"count({q})", f"approx_count_distinct({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+            exprs += [
+                f"count({q})",
+                f"approx_count_distinct({q})",
+                f"min({q})::VARCHAR",
+                f"max({q})::VARCHAR",
+            ]
         else:
             exprs += [f"count({q})", "NULL", "NULL", "NULL"]
     values = con.execute(f"SELECT {', '.join(exprs)} FROM read_parquet({sql_str(path)})").fetchall()[0]
     rows = int(values[0])
     out = []
     for i, col in enumerate(schema):
-        non_null, distinct, lo, hi = values[1 + 4 * i: 5 + 4 * i]
-        out.append({
-            "name": col["name"], "type": col["type"],
-            "nulls": rows - int(non_null),
-            "null_share": round((rows - non_null) / rows, 6) if rows else 0.0,
-            "distinct_estimate": None if distinct is None else min(int(distinct), int(non_null)),
-            "min": _render(lo), "max": _render(hi),
-        })
+        non_null, distinct, lo, hi = values[1 + 4 * i : 5 + 4 * i]
+        out.append(
+            {
+                "name": col["name"],
+                "type": col["type"],
+                "nulls": rows - int(non_null),
+                "null_share": round((rows - non_null) / rows, 6) if rows else 0.0,
+                "distinct_estimate": None if distinct is None else min(int(distinct), int(non_null)),
+                "min": _render(lo),
+                "max": _render(hi),
+            }
+        )
     return rows, out
 
 
@@ -74,7 +83,9 @@ def _most_common(con, path: Path, schema: list[dict]) -> tuple[int, dict[str, li
     n = pf.num_row_groups
     if n == 0:
         return 0, {}
-    picks = sorted({round(i * (n - 1) / max(SAMPLE_ROW_GROUPS - 1, 1)) for i in range(min(n, SAMPLE_ROW_GROUPS))})
+    picks = sorted(
+        {round(i * (n - 1) / max(SAMPLE_ROW_GROUPS - 1, 1)) for i in range(min(n, SAMPLE_ROW_GROUPS))}
+    )
     sample = pf.read_row_groups(picks, columns=scalar)
     con.register("profile_sample", sample)
     try:
@@ -85,8 +96,10 @@ def _most_common(con, path: Path, schema: list[dict]) -> tuple[int, dict[str, li
                 f"SELECT {q}::VARCHAR, count(*) c FROM profile_sample WHERE {q} IS NOT NULL "
                 f"GROUP BY 1 HAVING count(*) > 1 ORDER BY c DESC, 1 LIMIT {TOP_K}"
             ).fetchall()
-            tops[name] = [{"value": _render(v), "count": int(c), "share": round(c / sample.num_rows, 6)}
-                          for v, c in found]
+            tops[name] = [
+                {"value": _render(v), "count": int(c), "share": round(c / sample.num_rows, 6)}
+                for v, c in found
+            ]
         return sample.num_rows, tops
     finally:
         con.unregister("profile_sample")

@@ -46,8 +46,11 @@ class Reader:
 
     def explain(self, exc: duckdb.Error) -> ShuzhiError:
         """A user-facing error for a failure DuckDB reported while reading this source."""
-        return InvalidInput(f"无法读取 {self.fmt} 文件 (cannot read the {self.fmt} file): {first_line(exc)}",
-                            where=self.name, hint="检查文件是否完整、格式是否正确 / check the file is complete and well-formed")
+        return InvalidInput(
+            f"无法读取 {self.fmt} 文件 (cannot read the {self.fmt} file): {first_line(exc)}",
+            where=self.name,
+            hint="检查文件是否完整、格式是否正确 / check the file is complete and well-formed",
+        )
 
     def check_schema(self, names: list[str]) -> None:
         """Refuse a result whose columns are not what the source declares."""
@@ -88,7 +91,9 @@ class CsvReader(Reader):
 
     def check_schema(self, names: list[str]) -> None:
         if [n.strip() for n in names] != [h.strip() for h in self.layout.header]:
-            raise self.explain(RuntimeError(f"columns read {names} differ from the header {self.layout.header}"))
+            raise self.explain(
+                RuntimeError(f"columns read {names} differ from the header {self.layout.header}")
+            )
 
     def retry(self, exc):
         # Types are guessed from a sample of rows; a later value that does not fit (a letter in a
@@ -107,8 +112,10 @@ class CsvReader(Reader):
         if "unicode" in str(exc).lower():
             return text.undecodable(self.name, "utf-8", line)
         return InvalidInput(
-            f"CSV 解析失败 (cannot parse CSV): {first_line(exc)}", where=f"{self.name}:{line}" if line else self.name,
-            line=line, hint="检查该行的分隔符、引号与取值 / check delimiters, quotes and values on that line",
+            f"CSV 解析失败 (cannot parse CSV): {first_line(exc)}",
+            where=f"{self.name}:{line}" if line else self.name,
+            line=line,
+            hint="检查该行的分隔符、引号与取值 / check delimiters, quotes and values on that line",
         )
 
 
@@ -129,7 +136,8 @@ class JsonReader(Reader):
         line = next((int(g) for g in m.groups() if g), None) if m else None
         return InvalidInput(
             f"JSON 解析失败 (cannot parse JSON): {first_line(exc)}",
-            where=f"{self.name}:{line}" if line else self.name, line=line,
+            where=f"{self.name}:{line}" if line else self.name,
+            line=line,
             hint="JSON 须为对象数组或每行一个对象 (JSON Lines) / use an array of objects or one object per line",
         )
 
@@ -159,9 +167,17 @@ class ArrowReader(Reader):
 # -- Excel -------------------------------------------------------------------
 
 _KIND_RANK = {"bool": 0, "int": 1, "float": 2}
-_ARROW_OF = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "date": pa.date32(),
-             "datetime": pa.timestamp("us"), "time": pa.time64("us"), "duration": pa.duration("us"),
-             "str": pa.string(), None: pa.string()}
+_ARROW_OF = {
+    "bool": pa.bool_(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("us"),
+    "time": pa.time64("us"),
+    "duration": pa.duration("us"),
+    "str": pa.string(),
+    None: pa.string(),
+}
 
 
 def _kind(v) -> str | None:
@@ -200,7 +216,9 @@ def _cell(v, kind: str | None):
     if v is None or v == "":
         return None
     if kind == "str":
-        return v if isinstance(v, str) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+        return (
+            v if isinstance(v, str) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+        )
     if kind == "int":
         return int(v)
     if kind == "datetime" and type(v) is dt.date:
@@ -227,9 +245,11 @@ class XlsxReader(ArrowReader):
         except ShuzhiError:
             raise
         except Exception as exc:  # calamine raises its own types for corrupt or missing sheets
-            raise InvalidInput(f"无法读取 Excel 文件 (cannot read the workbook): {first_line(exc)}",
-                               where=self.name + (f"[{self.sheet}]" if self.sheet else ""),
-                               hint="用 Excel 另存为 .xlsx 后再试，或检查工作表名 / re-save as .xlsx or check the sheet name") from exc
+            raise InvalidInput(
+                f"无法读取 Excel 文件 (cannot read the workbook): {first_line(exc)}",
+                where=self.name + (f"[{self.sheet}]" if self.sheet else ""),
+                hint="用 Excel 另存为 .xlsx 后再试，或检查工作表名 / re-save as .xlsx or check the sheet name",
+            ) from exc
 
     def _header(self, rows: Iterator[list]) -> list[str]:
         header = next(rows, None)
@@ -251,8 +271,11 @@ class XlsxReader(ArrowReader):
                     if v not in (None, ""):
                         raise InvalidInput(
                             f"第 {lineno} 行第 {i + 1} 列有值但没有列名 (line {lineno}, column {i + 1} has a value but no header)",
-                            where=f"{self.name}:{lineno}:{i + 1}", line=lineno, column=i + 1,
-                            hint="给该列加上列名或删除多余的值 / add a header or remove the stray value")
+                            where=f"{self.name}:{lineno}:{i + 1}",
+                            line=lineno,
+                            column=i + 1,
+                            hint="给该列加上列名或删除多余的值 / add a header or remove the stray value",
+                        )
                     continue
                 kinds[i] = _merge(kinds[i], _kind(v))
         schema = pa.schema([(n, _ARROW_OF[k]) for n, k in zip(names, kinds, strict=True)])
@@ -274,8 +297,9 @@ class XlsxReader(ArrowReader):
     @staticmethod
     def _batch(rows: list[list], schema: pa.Schema, kinds: list, width: int) -> pa.RecordBatch:
         cols = [[_cell(r[i] if i < len(r) else None, kinds[i]) for r in rows] for i in range(width)]
-        return pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
-                                          schema=schema)
+        return pa.RecordBatch.from_arrays(
+            [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
+        )
 
 
 # -- SQL databases -------------------------------------------------------------
@@ -294,11 +318,21 @@ class SqlReader(ArrowReader):
 
     fmt = "sql"
 
-    def __init__(self, ref: SourceRef, *, table: str | None, query: str | None, timeout_s: int,
-                 batch_rows: int = 65_536):
+    def __init__(
+        self,
+        ref: SourceRef,
+        *,
+        table: str | None,
+        query: str | None,
+        timeout_s: int,
+        batch_rows: int = 65_536,
+    ):
         if bool(table) == bool(query):
-            raise InvalidInput("数据库来源须给出 --table 或 --query 之一 (give exactly one of --table or --query)",
-                               where=ref.text, hint="例如 --table enterprises 或 --query 'SELECT * FROM t' / e.g. --table enterprises")
+            raise InvalidInput(
+                "数据库来源须给出 --table 或 --query 之一 (give exactly one of --table or --query)",
+                where=ref.text,
+                hint="例如 --table enterprises 或 --query 'SELECT * FROM t' / e.g. --table enterprises",
+            )
         super().__init__(Path("."), f"{ref.text} [{table or 'query'}]")
         self.ref, self.table, self.query = ref, table, query
         self.timeout_s, self.batch_rows = timeout_s, batch_rows
@@ -313,8 +347,11 @@ class SqlReader(ArrowReader):
         if url.get_backend_name() == "sqlite":
             db = url.database or ""
             if db and db != ":memory:" and not Path(db).is_file():
-                raise SourceUnavailable("数据库文件不存在 (database file not found)", where=self.ref.text,
-                                        hint="检查路径 / check the path")
+                raise SourceUnavailable(
+                    "数据库文件不存在 (database file not found)",
+                    where=self.ref.text,
+                    hint="检查路径 / check the path",
+                )
             args["timeout"] = self.timeout_s
         elif url.get_backend_name() in ("postgresql", "mysql", "mariadb"):
             args["connect_timeout"] = self.timeout_s
@@ -330,8 +367,11 @@ class SqlReader(ArrowReader):
         try:
             table = Table(name, MetaData(), schema=schema or None, autoload_with=conn)
         except Exception as exc:
-            raise InvalidInput(f"数据库中找不到表 {self.table!r} (no such table)", where=self.ref.text,
-                               hint="检查表名与 schema，例如 --table public.enterprises / check the table name") from exc
+            raise InvalidInput(
+                f"数据库中找不到表 {self.table!r} (no such table)",
+                where=self.ref.text,
+                hint="检查表名与 schema，例如 --table public.enterprises / check the table name",
+            ) from exc
         return select(table)
 
     def stream(self) -> pa.RecordBatchReader:
@@ -342,12 +382,15 @@ class SqlReader(ArrowReader):
             conn = engine.connect()
         except OperationalError as exc:
             engine.dispose()
-            raise SourceUnavailable(f"数据库无法连接 (database does not answer): {first_line(exc.orig or exc)}",
-                                    where=self.ref.text,
-                                    hint="检查前置库是否运行、地址与账号是否正确，稍后重试 / check the database is up and the URL, then retry") from exc
+            raise SourceUnavailable(
+                f"数据库无法连接 (database does not answer): {first_line(exc.orig or exc)}",
+                where=self.ref.text,
+                hint="检查前置库是否运行、地址与账号是否正确，稍后重试 / check the database is up and the URL, then retry",
+            ) from exc
         try:
             result = conn.execution_options(stream_results=True, yield_per=self.batch_rows).execute(
-                self._statement(conn))
+                self._statement(conn)
+            )
             parts = result.partitions(self.batch_rows)
             first = next(parts, [])
             names = list(result.keys())
@@ -360,8 +403,11 @@ class SqlReader(ArrowReader):
         except DBAPIError as exc:
             conn.close()
             engine.dispose()
-            raise InvalidInput(f"查询失败 (the query failed): {first_line(exc.orig or exc)}", where=self.name,
-                               hint="检查 SQL 语句 / check the SQL") from exc
+            raise InvalidInput(
+                f"查询失败 (the query failed): {first_line(exc.orig or exc)}",
+                where=self.name,
+                hint="检查 SQL 语句 / check the SQL",
+            ) from exc
 
         def gen() -> Iterator[pa.RecordBatch]:
             try:
@@ -386,9 +432,12 @@ class SqlReader(ArrowReader):
             try:
                 arr = pa.array(values, type=want) if want is not None else pa.array(values)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise InvalidInput(f"列 {name!r} 的取值类型不一致 (column {name!r} mixes types): {exc}",
-                                   where=self.name, column=i + 1,
-                                   hint="在查询中把该列转换为统一类型 (CAST) / CAST the column in --query") from exc
+                raise InvalidInput(
+                    f"列 {name!r} 的取值类型不一致 (column {name!r} mixes types): {exc}",
+                    where=self.name,
+                    column=i + 1,
+                    hint="在查询中把该列转换为统一类型 (CAST) / CAST the column in --query",
+                ) from exc
             if pa.types.is_null(arr.type):
                 arr = pa.array([None if v is None else str(v) for v in values], type=pa.string())
             arrays.append(arr)

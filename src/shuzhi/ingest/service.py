@@ -59,10 +59,14 @@ class IngestReport:
 
     def summary(self) -> str:
         if self.unchanged:
-            return (f"内容未变化，与版本 {self.same_as} 相同，未重复存储 "
-                    f"(unchanged, same as version {self.same_as}; not stored again) — {self.dataset}")
-        return (f"{self.dataset} 版本 {self.version}: {self.rows:,} 行, {self.seconds:.1f}s; "
-                f"{drift_mod.describe(self.drift)} (version {self.version}: {self.rows:,} rows)")
+            return (
+                f"内容未变化，与版本 {self.same_as} 相同，未重复存储 "
+                f"(unchanged, same as version {self.same_as}; not stored again) — {self.dataset}"
+            )
+        return (
+            f"{self.dataset} 版本 {self.version}: {self.rows:,} 行, {self.seconds:.1f}s; "
+            f"{drift_mod.describe(self.drift)} (version {self.version}: {self.rows:,} rows)"
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,8 +108,16 @@ class Staged:
 # -- phase 1: stage ---------------------------------------------------------------
 
 
-def stage_source(settings: Settings, source: str | Path, *, fmt: str | None = None, table: str | None = None,
-                 query: str | None = None, progress: Progress | None = None, name: str | None = None) -> Staged:
+def stage_source(
+    settings: Settings,
+    source: str | Path,
+    *,
+    fmt: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
+) -> Staged:
     """Read a source into a staged Parquet file with its hash, schema and profile. No database access.
 
     `name` is what to call the source in messages and what its format is guessed from (an upload's
@@ -117,7 +129,9 @@ def stage_source(settings: Settings, source: str | Path, *, fmt: str | None = No
     ws = Workspace(settings.staging_dir)
     try:
         ref = classify_source(source)
-        reader, total = _open(settings, ws, ref, fmt=fmt, table=table, query=query, progress=progress, name=name)
+        reader, total = _open(
+            settings, ws, ref, fmt=fmt, table=table, query=query, progress=progress, name=name
+        )
         staged = _convert(settings, ws, ref, reader, total, progress)
         staged.seconds = time.perf_counter() - started
         staged.lock_file()
@@ -131,14 +145,24 @@ def _open(settings: Settings, ws: Workspace, ref: SourceRef, *, fmt, table, quer
     limits = settings.ingest
     if ref.kind == "sql" or fmt == "sql":
         if ref.kind != "sql":
-            raise InvalidInput("--format sql 需要数据库 URL (a SQL source needs a database URL)", where=ref.text,
-                               hint="例如 sqlite:///front.db 或 postgresql+psycopg://host/db / e.g. sqlite:///front.db")
-        return readers.SqlReader(ref, table=table, query=query, timeout_s=limits.sql_connect_timeout_s,
-                                 batch_rows=limits.batch_rows), None
+            raise InvalidInput(
+                "--format sql 需要数据库 URL (a SQL source needs a database URL)",
+                where=ref.text,
+                hint="例如 sqlite:///front.db 或 postgresql+psycopg://host/db / e.g. sqlite:///front.db",
+            )
+        return readers.SqlReader(
+            ref,
+            table=table,
+            query=query,
+            timeout_s=limits.sql_connect_timeout_s,
+            batch_rows=limits.batch_rows,
+        ), None
     label = name or ref.name
     if ref.kind == "http":
         path = ws.path("download")
-        fetch.download(ref.location, path, limits.max_upload_bytes, float(limits.sql_connect_timeout_s) * 6, progress)
+        fetch.download(
+            ref.location, path, limits.max_upload_bytes, float(limits.sql_connect_timeout_s) * 6, progress
+        )
     else:
         path = _local_file(Path(ref.location), label, limits.max_upload_bytes)
     size = path.stat().st_size
@@ -154,7 +178,11 @@ def _local_file(path: Path, label: str, limit: int) -> Path:
     if not path.exists():
         raise InvalidInput("文件不存在 (file not found)", where=str(path), hint="检查路径 / check the path")
     if not path.is_file():
-        raise InvalidInput("不是文件 (not a regular file)", where=str(path), hint="给出一个文件而不是目录 / give a file, not a directory")
+        raise InvalidInput(
+            "不是文件 (not a regular file)",
+            where=str(path),
+            hint="给出一个文件而不是目录 / give a file, not a directory",
+        )
     if path.stat().st_size > limit:
         raise fetch.too_large(label, limit)
     return path
@@ -168,8 +196,16 @@ def _utf8(path: Path, label: str, encoding: str, ws: Workspace, progress: Progre
     return out
 
 
-def _reader_for(kind: str, path: Path, label: str, head: bytes, ws: Workspace, table: str | None,
-                batch_rows: int, progress: Progress | None) -> readers.Reader:
+def _reader_for(
+    kind: str,
+    path: Path,
+    label: str,
+    head: bytes,
+    ws: Workspace,
+    table: str | None,
+    batch_rows: int,
+    progress: Progress | None,
+) -> readers.Reader:
     if kind == "csv":
         layout = text.read_layout(head, label)
         return readers.CsvReader(path, label, layout, _utf8(path, label, layout.encoding, ws, progress))
@@ -177,7 +213,9 @@ def _reader_for(kind: str, path: Path, label: str, head: bytes, ws: Workspace, t
         if not head.strip(b"\xef\xbb\xbf \t\r\n"):
             raise text.empty_file(label)
         encoding = text.detect_encoding(head, label)
-        return readers.JsonReader(_utf8(path, label, encoding, ws, progress), label, kind == "jsonl", encoding)
+        return readers.JsonReader(
+            _utf8(path, label, encoding, ws, progress), label, kind == "jsonl", encoding
+        )
     if kind == "parquet":
         return readers.ParquetReader(path, label)
     if kind == "xlsx":
@@ -185,8 +223,14 @@ def _reader_for(kind: str, path: Path, label: str, head: bytes, ws: Workspace, t
     raise InvalidInput(f"文件不能按 {kind} 读取 (a file cannot be read as {kind})", where=label)
 
 
-def _convert(settings: Settings, ws: Workspace, ref: SourceRef, reader: readers.Reader,
-             total: int | None, progress: Progress | None) -> Staged:
+def _convert(
+    settings: Settings,
+    ws: Workspace,
+    ref: SourceRef,
+    reader: readers.Reader,
+    total: int | None,
+    progress: Progress | None,
+) -> Staged:
     dest = ws.path("data.parquet")
     con = writer.connect(ws.dir)
     try:
@@ -194,7 +238,8 @@ def _convert(settings: Settings, ws: Workspace, ref: SourceRef, reader: readers.
         if rows == 0:
             raise InvalidInput(
                 "没有数据行（只有表头或为空）(no data rows: the source is empty or has only a header)",
-                where=reader.name, hint="版本至少要有一行数据；请检查导出 / a version needs at least one row; check the export",
+                where=reader.name,
+                hint="版本至少要有一行数据；请检查导出 / a version needs at least one row; check the export",
             )
         schema = writer.schema_of(con, dest)
         reader.check_schema([c["name"] for c in schema])
@@ -202,16 +247,28 @@ def _convert(settings: Settings, ws: Workspace, ref: SourceRef, reader: readers.
         profile = profile_parquet(con, dest, schema)
     finally:
         con.close()
-    return Staged(workspace=ws, parquet=dest, source=ref.text if ref.kind != "path" else reader.name,
-                  name=reader.name, source_format=reader.fmt, encoding=reader.encoding, rows=rows,
-                  byte_size=byte_size, sha256=sha, schema=schema, profile=profile, seconds=0.0)
+    return Staged(
+        workspace=ws,
+        parquet=dest,
+        source=ref.text if ref.kind != "path" else reader.name,
+        name=reader.name,
+        source_format=reader.fmt,
+        encoding=reader.encoding,
+        rows=rows,
+        byte_size=byte_size,
+        sha256=sha,
+        schema=schema,
+        profile=profile,
+        seconds=0.0,
+    )
 
 
 # -- phase 2: commit ---------------------------------------------------------------
 
 
-def commit_staged(session: Session, settings: Settings, dataset: Dataset, staged: Staged, *,
-                  user_id: int | None) -> IngestReport:
+def commit_staged(
+    session: Session, settings: Settings, dataset: Dataset, staged: Staged, *, user_id: int | None
+) -> IngestReport:
     """Make a staged file the dataset's next version inside the caller's transaction.
 
     Identical content (same SHA-256 as any existing version) is reported, not stored twice.
@@ -221,18 +278,38 @@ def commit_staged(session: Session, settings: Settings, dataset: Dataset, staged
     session.execute(select(Dataset.id).where(Dataset.id == dataset.id).with_for_update())
     existing = session.execute(
         select(DatasetVersion.number, DatasetVersion.sha256, DatasetVersion.schema)
-        .where(DatasetVersion.dataset_id == dataset.id).order_by(DatasetVersion.number)
+        .where(DatasetVersion.dataset_id == dataset.id)
+        .order_by(DatasetVersion.number)
     ).all()
-    report = dict(dataset_id=dataset.id, dataset=dataset.identifier, rows=staged.rows, sha256=staged.sha256,
-                  byte_size=staged.byte_size, source=staged.source, source_format=staged.source_format,
-                  encoding=staged.encoding)
+    report = dict(
+        dataset_id=dataset.id,
+        dataset=dataset.identifier,
+        rows=staged.rows,
+        sha256=staged.sha256,
+        byte_size=staged.byte_size,
+        source=staged.source,
+        source_format=staged.source_format,
+        encoding=staged.encoding,
+    )
     same = next((n for n, sha, _ in existing if sha == staged.sha256), None)
     if same is not None:
         staged.close()
-        _ledger(session, "version.ingested", user_id, dataset,
-                detail={"unchanged": True, "same_as": same, "sha256": staged.sha256, "source": staged.source})
-        return IngestReport(**report, version=None, unchanged=True, same_as=same, path=None, drift=None,
-                            seconds=staged.seconds + time.perf_counter() - started)
+        _ledger(
+            session,
+            "version.ingested",
+            user_id,
+            dataset,
+            detail={"unchanged": True, "same_as": same, "sha256": staged.sha256, "source": staged.source},
+        )
+        return IngestReport(
+            **report,
+            version=None,
+            unchanged=True,
+            same_as=same,
+            path=None,
+            drift=None,
+            seconds=staged.seconds + time.perf_counter() - started,
+        )
     collect_orphans(session, settings, dataset.id)
     number = (existing[-1][0] if existing else 0) + 1
     drift = drift_mod.schema_drift(existing[-1][2] if existing else None, staged.schema)
@@ -248,36 +325,76 @@ def commit_staged(session: Session, settings: Settings, dataset: Dataset, staged
         staged.release()
         raise
     _finish_with_transaction(session, staged, final)
-    return IngestReport(**report, version=number, unchanged=False, same_as=None, path=version.path, drift=drift,
-                        seconds=staged.seconds + time.perf_counter() - started)
+    return IngestReport(
+        **report,
+        version=number,
+        unchanged=False,
+        same_as=None,
+        path=version.path,
+        drift=drift,
+        seconds=staged.seconds + time.perf_counter() - started,
+    )
 
 
-def _add_version(session: Session, settings: Settings, dataset: Dataset, staged: Staged, number: int,
-                 final: Path, drift: dict | None, user_id: int | None) -> DatasetVersion:
+def _add_version(
+    session: Session,
+    settings: Settings,
+    dataset: Dataset,
+    staged: Staged,
+    number: int,
+    final: Path,
+    drift: dict | None,
+    user_id: int | None,
+) -> DatasetVersion:
     from shuzhi.hooks import plugin_manager
 
     version = DatasetVersion(
-        dataset_id=dataset.id, number=number, path=final.relative_to(settings.data_dir).as_posix(),
-        source=staged.source[:1000], source_format=staged.source_format, encoding=staged.encoding,
-        row_count=staged.rows, byte_size=staged.byte_size, sha256=staged.sha256, schema=staged.schema,
-        profile=staged.profile, drift=drift, created_by_id=user_id,
+        dataset_id=dataset.id,
+        number=number,
+        path=final.relative_to(settings.data_dir).as_posix(),
+        source=staged.source[:1000],
+        source_format=staged.source_format,
+        encoding=staged.encoding,
+        row_count=staged.rows,
+        byte_size=staged.byte_size,
+        sha256=staged.sha256,
+        schema=staged.schema,
+        profile=staged.profile,
+        drift=drift,
+        created_by_id=user_id,
     )
     session.add(version)
     sync_fields(dataset, staged.schema)
     session.flush()
     plugin_manager().hook.version_ingested(session=session, settings=settings, version=version)
-    _ledger(session, "version.ingested", user_id, dataset, detail={
-        "version": number, "rows": staged.rows, "sha256": staged.sha256, "source": staged.source,
-        "format": staged.source_format, "drift": drift,
-    })
+    _ledger(
+        session,
+        "version.ingested",
+        user_id,
+        dataset,
+        detail={
+            "version": number,
+            "rows": staged.rows,
+            "sha256": staged.sha256,
+            "source": staged.source,
+            "format": staged.source_format,
+            "drift": drift,
+        },
+    )
     return version
 
 
 def _ledger(session: Session, event_name: str, user_id, dataset: Dataset, *, detail: dict) -> None:
     from shuzhi import ledger
 
-    ledger.append(session, event_name, user_id=user_id, department_id=dataset.department_id,
-                  dataset_id=dataset.id, detail=detail)
+    ledger.append(
+        session,
+        event_name,
+        user_id=user_id,
+        department_id=dataset.department_id,
+        dataset_id=dataset.id,
+        detail=detail,
+    )
 
 
 def _finish_with_transaction(session: Session, staged: Staged, final: Path) -> None:
@@ -305,7 +422,9 @@ def sync_fields(dataset: Dataset, schema: list[dict]) -> None:
     for col in schema:
         f = by_name.get(col["name"])
         if f is None:
-            dataset.fields.append(DatasetField(name=col["name"], type=col["type"][:64], position=len(dataset.fields)))
+            dataset.fields.append(
+                DatasetField(name=col["name"], type=col["type"][:64], position=len(dataset.fields))
+            )
         elif f.type != col["type"][:64]:
             f.type = col["type"][:64]
 
@@ -317,7 +436,9 @@ def collect_orphans(session: Session, settings: Settings, dataset_id: int) -> li
         return []
 
     def referenced() -> set[str]:
-        return set(session.scalars(select(DatasetVersion.path).where(DatasetVersion.dataset_id == dataset_id)))
+        return set(
+            session.scalars(select(DatasetVersion.path).where(DatasetVersion.dataset_id == dataset_id))
+        )
 
     known, removed = referenced(), []
     for f in folder.glob("*.parquet"):
@@ -338,10 +459,19 @@ def collect_orphans(session: Session, settings: Settings, dataset_id: int) -> li
 # -- both phases -------------------------------------------------------------------
 
 
-def ingest_source(session: Session, settings: Settings, dataset: Dataset, source: str | Path, *,
-                  user_id: int | None, fmt: str | None = None, table: str | None = None,
-                  query: str | None = None, progress: Progress | None = None,
-                  name: str | None = None) -> IngestReport:
+def ingest_source(
+    session: Session,
+    settings: Settings,
+    dataset: Dataset,
+    source: str | Path,
+    *,
+    user_id: int | None,
+    fmt: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
+) -> IngestReport:
     """Load a source as the next version of `dataset` in the caller's transaction."""
     staged = stage_source(settings, source, fmt=fmt, table=table, query=query, progress=progress, name=name)
     try:
@@ -371,17 +501,33 @@ def identifier_for(session: Session, dept_code: str, stem: str) -> str:
     return candidate
 
 
-def create_dataset_for(session: Session, principal, staged: Staged, *, dept: str, theme: str,
-                       title: str | None = None, identifier: str | None = None, **metadata) -> Dataset:
+def create_dataset_for(
+    session: Session,
+    principal,
+    staged: Staged,
+    *,
+    dept: str,
+    theme: str,
+    title: str | None = None,
+    identifier: str | None = None,
+    **metadata,
+) -> Dataset:
     """Register a new dataset described by a staged file: fields from its schema, title from its name."""
     from shuzhi.catalog.schemas import DatasetIn, FieldIn
     from shuzhi.catalog.service import create_dataset
 
-    stem = Path(staged.name).stem if staged.source_format != "sql" else (staged.name.rsplit("[", 1)[-1].rstrip("]"))
+    stem = (
+        Path(staged.name).stem
+        if staged.source_format != "sql"
+        else (staged.name.rsplit("[", 1)[-1].rstrip("]"))
+    )
     data = DatasetIn(
         identifier=identifier or identifier_for(session, dept, stem),
-        title_zh=title or stem, department=dept, theme=theme,
-        fields=[FieldIn(name=c["name"], type=c["type"][:64]) for c in staged.schema], **metadata,
+        title_zh=title or stem,
+        department=dept,
+        theme=theme,
+        fields=[FieldIn(name=c["name"], type=c["type"][:64]) for c in staged.schema],
+        **metadata,
     )
     return create_dataset(session, principal, data)
 

@@ -37,8 +37,11 @@ def detect_encoding(head: bytes, name: str) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf_16"
     if b"\x00" in head:
-        raise InvalidInput("文件不是文本文件，含有二进制内容 (not a text file: binary content)", where=name,
-                           hint="检查文件格式，必要时用 --format 指明 / check the file type; name it with --format")
+        raise InvalidInput(
+            "文件不是文本文件，含有二进制内容 (not a text file: binary content)",
+            where=name,
+            hint="检查文件格式，必要时用 --format 指明 / check the file type; name it with --format",
+        )
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8"
@@ -64,8 +67,9 @@ def _line_of_error(decoded_before: int, chunk: bytes, err: UnicodeDecodeError, e
     return decoded_before + text.count("\n") + 1
 
 
-def transcode(src: Path, dest: Path, encoding: str, name: str,
-              progress: Callable[[int, int | None], None] | None = None) -> None:
+def transcode(
+    src: Path, dest: Path, encoding: str, name: str, progress: Callable[[int, int | None], None] | None = None
+) -> None:
     """Rewrite a text file as UTF-8, chunk by chunk; an undecodable byte is reported with its line."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     total, done, lines = src.stat().st_size, 0, 0
@@ -90,8 +94,11 @@ def transcode(src: Path, dest: Path, encoding: str, name: str,
 def undecodable(name: str, encoding: str, line: int | None) -> InvalidInput:
     where = f"{name}:{line}" if line else name
     return InvalidInput(
-        f"文件编码错误，按 {encoding} 无法解码 (file is not valid {encoding})" + (f"，第 {line} 行 (line {line})" if line else ""),
-        where=where, line=line, hint=HINT_ENCODING,
+        f"文件编码错误，按 {encoding} 无法解码 (file is not valid {encoding})"
+        + (f"，第 {line} 行 (line {line})" if line else ""),
+        where=where,
+        line=line,
+        hint=HINT_ENCODING,
     )
 
 
@@ -112,16 +119,23 @@ def read_layout(head: bytes, name: str) -> TextLayout:
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as exc:
-        raise InvalidInput(f"表头无法解析 (cannot parse the header line): {exc}", where=f"{name}:1", line=1,
-                           hint="检查第一行的引号 / check the quotes on the first line") from exc
+        raise InvalidInput(
+            f"表头无法解析 (cannot parse the header line): {exc}",
+            where=f"{name}:1",
+            line=1,
+            hint="检查第一行的引号 / check the quotes on the first line",
+        ) from exc
     check_header(header, name, line=1)
     newline = "\r\n" if first.endswith("\r") else "\n"
     return TextLayout(encoding, delimiter, header, newline)
 
 
 def empty_file(name: str) -> InvalidInput:
-    return InvalidInput("文件为空 (the file is empty)", where=name,
-                        hint="检查导出是否成功，重新导出后再加载 / check the export and load it again")
+    return InvalidInput(
+        "文件为空 (the file is empty)",
+        where=name,
+        hint="检查导出是否成功，重新导出后再加载 / check the export and load it again",
+    )
 
 
 def check_header(header: list, name: str, *, line: int | None = None) -> None:
@@ -132,14 +146,19 @@ def check_header(header: list, name: str, *, line: int | None = None) -> None:
         label = "" if raw is None else str(raw).strip()
         if not label:
             raise InvalidInput(
-                f"第 {col} 列没有列名 (column {col} has a blank header)", where=at, line=line, column=col,
+                f"第 {col} 列没有列名 (column {col} has a blank header)",
+                where=at,
+                line=line,
+                column=col,
                 hint="给每一列填写列名，或删除空列 / give every column a name or remove empty columns",
             )
         key = label.lower()
         if key in seen:
             raise InvalidInput(
                 f"列名 {label!r} 重复：第 {seen[key]} 列和第 {col} 列 (duplicate header {label!r}: columns {seen[key]} and {col})",
-                where=at, line=line, column=col,
+                where=at,
+                line=line,
+                column=col,
                 hint="重命名重复的列后再加载 / rename the duplicate column and load again",
             )
         seen[key] = col
@@ -156,14 +175,17 @@ def locate_bad_row(path: Path, name: str, delimiter: str, n_fields: int) -> Inva
                     col = min(len(row), n_fields) + 1
                     return InvalidInput(
                         f"第 {start} 行有 {len(row)} 个字段，表头有 {n_fields} 个 (line {start} has {len(row)} fields, the header has {n_fields})",
-                        where=f"{name}:{start}:{col}", line=start, column=col,
+                        where=f"{name}:{start}:{col}",
+                        line=start,
+                        column=col,
                         hint="检查该行的分隔符与引号，含分隔符的值须用双引号括起 / check delimiters and quotes; quote values that contain the delimiter",
                     )
                 start = reader.line_num + 1
         except csv.Error as exc:
             return InvalidInput(
                 f"第 {start} 行引号不匹配 (badly quoted record starting at line {start}): {exc}",
-                where=f"{name}:{start}", line=start,
+                where=f"{name}:{start}",
+                line=start,
                 hint="值中的双引号须写成两个双引号，并成对出现 / double any quote inside a value and close every quote",
             )
         except UnicodeDecodeError:

@@ -65,8 +65,14 @@ class _ProgressPoller:
             self.progress(self.total, self.total)
 
 
-def convert(con: duckdb.DuckDBPyConnection, reader: Reader, dest: Path, *,
-            progress: Callable[[int, int | None], None] | None = None, total: int | None = None) -> int:
+def convert(
+    con: duckdb.DuckDBPyConnection,
+    reader: Reader,
+    dest: Path,
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
+    total: int | None = None,
+) -> int:
     """Write the reader's rows to `dest` as Parquet; returns the row count. Errors come back as user errors."""
     while True:
         try:

@@ -30,7 +30,9 @@ def _api_routers():
 def _page_routers():
     from shuzhi.web.pages import audit, classify, core
 
-    return [core.router, audit.router, classify.router]
+    from shuzhi.web.pages import exchange as exchange_pages
+
+    return [core.router, audit.router, classify.router, exchange_pages.router]
 
 
 def _wants_html(request: Request) -> bool:

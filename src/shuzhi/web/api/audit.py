@@ -28,19 +28,24 @@ def _issue_due(app: FastAPI) -> None:
         sth.issue_if_due(s, app.state.settings)
 
 
+async def _issue_safely(app: FastAPI) -> None:
+    try:
+        await asyncio.to_thread(_issue_due, app)
+    except Exception:  # a bad tick must not stop the server or the timer; the next one retries
+        _log.exception("signed tree head not issued")
+
+
 async def _tree_head_timer(app: FastAPI, interval_s: int) -> None:
     while True:
-        try:
-            await asyncio.to_thread(_issue_due, app)
-        except Exception:  # a bad tick must not stop the timer; the next one retries
-            _log.exception("signed tree head not issued")
         await asyncio.sleep(interval_s)
+        await _issue_safely(app)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI):
     """Issue a signed tree head at start-up (when due) and then every ledger.sth_interval_s."""
     interval = app.state.settings.ledger.sth_interval_s
+    await _issue_safely(app)
     task = asyncio.create_task(_tree_head_timer(app, interval)) if interval > 0 else None
     try:
         yield

@@ -81,13 +81,21 @@ def delete_dataset(ref: str, session: Session = Depends(get_session),
     return Response(status_code=204)
 
 
+def _version_out(principal: Principal, ds, v) -> VersionOut:
+    out = VersionOut.model_validate(v)
+    out.profile = catalog.visible_profile(principal, ds, v.profile)
+    return out
+
+
 @router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
-def list_versions(ref: str, session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
+def list_versions(ref: str, session: Session = Depends(get_session),
+                  principal: Principal = Depends(current_principal)):
     ds = catalog.get_dataset(session, ref)
-    return [VersionOut.model_validate(v) for v in ds.versions]
+    return [_version_out(principal, ds, v) for v in ds.versions]
 
 
 @router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
 def read_version(ref: str, number: int, session: Session = Depends(get_session),
-                 _: Principal = Depends(current_principal)):
-    return VersionOut.model_validate(catalog.get_version(session, catalog.get_dataset(session, ref), number))
+                 principal: Principal = Depends(current_principal)):
+    ds = catalog.get_dataset(session, ref)
+    return _version_out(principal, ds, catalog.get_version(session, ds, number))

@@ -30,15 +30,24 @@ class GradeReviewIn(BaseModel):
 
 
 @router.get("/datasets/{ref}/classification")
-def get_classification(ref: str, request: Request, session: Session = Depends(get_session),
-                       _: Principal = Depends(current_principal)) -> dict:
+def get_classification(
+    ref: str,
+    request: Request,
+    session: Session = Depends(get_session),
+    _: Principal = Depends(current_principal),
+) -> dict:
     """Grade, deciding rule, per-column category/confidence/evidence, active overrides, open alerts."""
     return service.classification(session, request.app.state.settings, catalog.get_dataset(session, ref))
 
 
 @router.post("/datasets/{ref}/classification/run")
-def run_classification(ref: str, request: Request, full: bool = False, session: Session = Depends(get_session),
-                       principal: Principal = Depends(current_principal)) -> dict:
+def run_classification(
+    ref: str,
+    request: Request,
+    full: bool = False,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(current_principal),
+) -> dict:
     """Re-scan the latest version (owner's steward or admin)."""
     ds = catalog.get_dataset(session, ref)
     service.require_reviewer(principal, ds)
@@ -48,30 +57,61 @@ def run_classification(ref: str, request: Request, full: bool = False, session: 
 
 
 @router.post("/datasets/{ref}/classification/columns/{field}")
-def review_column(ref: str, field: str, body: ColumnReviewIn, request: Request,
-                  session: Session = Depends(get_session), principal: Principal = Depends(current_principal)) -> dict:
+def review_column(
+    ref: str,
+    field: str,
+    body: ColumnReviewIn,
+    request: Request,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(current_principal),
+) -> dict:
     """Confirm or override one column's category, with a reason."""
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
-    service.review_column(session, settings, principal, ds, field, action=body.action, reason=body.reason,
-                          category=body.category)
+    service.review_column(
+        session,
+        settings,
+        principal,
+        ds,
+        field,
+        action=body.action,
+        reason=body.reason,
+        category=body.category,
+    )
     return service.classification(session, settings, ds)
 
 
 @router.post("/datasets/{ref}/classification/grade")
-def review_grade(ref: str, body: GradeReviewIn, request: Request, session: Session = Depends(get_session),
-                 principal: Principal = Depends(current_principal)) -> dict:
+def review_grade(
+    ref: str,
+    body: GradeReviewIn,
+    request: Request,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(current_principal),
+) -> dict:
     """Confirm the derived dataset grade or set another level / data class, with a reason."""
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
     current = service.classification(session, settings, ds)
-    service.review_grade(session, settings, principal, ds, action=body.action, reason=body.reason,
-                         level=body.level or current.get("level"), data_class=body.data_class)
+    service.review_grade(
+        session,
+        settings,
+        principal,
+        ds,
+        action=body.action,
+        reason=body.reason,
+        level=body.level or current.get("level"),
+        data_class=body.data_class,
+    )
     return service.classification(session, settings, ds)
 
 
 @router.post("/datasets/{ref}/classification/alerts/{alert_id}/resolve")
-def resolve_alert(ref: str, alert_id: int, session: Session = Depends(get_session),
-                  principal: Principal = Depends(current_principal)) -> dict:
+def resolve_alert(
+    ref: str,
+    alert_id: int,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(current_principal),
+) -> dict:
     alert = service.resolve_alert(session, principal, catalog.get_dataset(session, ref), alert_id)
     return {"id": alert.id, "resolved": alert.resolved}

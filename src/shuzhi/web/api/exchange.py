@@ -9,9 +9,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shuzhi.exchange import channels
+from shuzhi.exchange import channels, service
 from shuzhi.exchange import requests as rq
-from shuzhi.exchange import service
 from shuzhi.exchange.access import GovernedRead
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
@@ -69,19 +68,32 @@ class SqlBody(BaseModel):
 
 def request_out(r: ShareRequest) -> dict:
     return {
-        "id": r.id, "dataset": r.dataset.identifier, "dataset_title": r.dataset.title_zh,
-        "provider_department": r.dataset.department.code, "requesting_department": r.department.code,
-        "requester": r.requester.username, "fields": list(r.fields), "purpose": r.purpose, "basis": r.basis,
-        "period_start": _iso(r.period_start), "period_end": _iso(r.period_end), "state": r.state,
-        "deadline": _iso(r.deadline), "submitted_at": _iso(r.submitted_at), "decided_at": _iso(r.decided_at),
+        "id": r.id,
+        "dataset": r.dataset.identifier,
+        "dataset_title": r.dataset.title_zh,
+        "provider_department": r.dataset.department.code,
+        "requesting_department": r.department.code,
+        "requester": r.requester.username,
+        "fields": list(r.fields),
+        "purpose": r.purpose,
+        "basis": r.basis,
+        "period_start": _iso(r.period_start),
+        "period_end": _iso(r.period_end),
+        "state": r.state,
+        "deadline": _iso(r.deadline),
+        "submitted_at": _iso(r.submitted_at),
+        "decided_at": _iso(r.decided_at),
         "decision_reason": r.decision_reason,
     }
 
 
 def grant_out(g: Grant) -> dict:
     return {
-        **rq.grant_summary(g), "dataset": g.dataset.identifier, "grantee_department": g.department.code,
-        "revoked_at": _iso(g.revoked_at), "revoke_reason": g.revoke_reason,
+        **rq.grant_summary(g),
+        "dataset": g.dataset.identifier,
+        "grantee_department": g.department.code,
+        "revoked_at": _iso(g.revoked_at),
+        "revoke_reason": g.revoke_reason,
     }
 
 
@@ -118,14 +130,28 @@ def show_request(request_id: int, principal: Caller, db: Db) -> dict:
     with db.session() as s:
         req = rq.get_request(s, principal, request_id)
         out = request_out(req)
-        out["events"] = [{"from": e.from_state, "to": e.to_state, "reason": e.reason, "at": _iso(e.at),
-                          "user_id": e.user_id} for e in req.events]
+        out["events"] = [
+            {
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "at": _iso(e.at),
+                "user_id": e.user_id,
+            }
+            for e in req.events
+        ]
         return out
 
 
 @router.post("/requests/{request_id}/{action}")
-def act_on_request(request_id: int, action: str, principal: Caller, db: Db, request: Request,
-                   body: Decision = Body(default_factory=Decision)) -> dict:
+def act_on_request(
+    request_id: int,
+    action: str,
+    principal: Caller,
+    db: Db,
+    request: Request,
+    body: Decision = Body(default_factory=Decision),
+) -> dict:
     """Actions: submit, withdraw, reject, approve (approve may narrow: fields, row_filter, masks, quotas)."""
     settings = request.app.state.settings
     with db.transaction() as s:
@@ -153,8 +179,11 @@ def act_on_request(request_id: int, action: str, principal: Caller, db: Db, requ
 @router.get("/grants")
 def list_grants(principal: Caller, db: Db, provided: bool = False, inactive: bool = False) -> dict:
     with db.session() as s:
-        rows = rq.provided_grants(s, principal) if provided else rq.my_grants(s, principal,
-                                                                             include_inactive=inactive)
+        rows = (
+            rq.provided_grants(s, principal)
+            if provided
+            else rq.my_grants(s, principal, include_inactive=inactive)
+        )
         return {"grants": [grant_out(g) for g in rows]}
 
 
@@ -171,8 +200,11 @@ def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: 
     """Stream a governed read in the asked format; the read is audited when the stream ends."""
     encode = channels.encoder(fmt)
     media, ext = channels.FORMATS[fmt]
-    chunks = (encode(read.schema, read.batches()) if encode
-              else channels.encode_json(read.schema, read.batches(), meta=meta or {}))
+    chunks = (
+        encode(read.schema, read.batches())
+        if encode
+        else channels.encode_json(read.schema, read.batches(), meta=meta or {})
+    )
     headers = {"X-Query-SHA256": read.query.query_sha256}
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
@@ -181,9 +213,14 @@ def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: 
 
 @router.get("/datasets/{dataset}/rows")
 def rows(
-    dataset: str, principal: Caller, db: Db, request: Request,
+    dataset: str,
+    principal: Caller,
+    db: Db,
+    request: Request,
     fields: str | None = Query(None, description="逗号分隔 / comma-separated field names"),
-    filter: list[str] = Query(default_factory=list, description="field:op:value (eq ne lt le gt ge like in null notnull)"),
+    filter: list[str] = Query(
+        default_factory=list, description="field:op:value (eq ne lt le gt ge like in null notnull)"
+    ),
     sort: str | None = Query(None, description="e.g. -income,name"),
     limit: int = Query(100, ge=0),
     offset: int = Query(0, ge=0),
@@ -196,10 +233,19 @@ def rows(
     settings = request.app.state.settings
     if format == "json":
         limit = min(limit, settings.exchange.page_max_rows)
-    q = RowsQuery(dataset=dataset, fields=_split(fields), filters=filter, sort=_split(sort), limit=limit,
-                  offset=offset)
-    read = service.read_rows(db, settings, principal, q, grant_id=grant_id, version=version, purpose=purpose,
-                             timeout_s=None if format == "json" else settings.exchange.export_timeout_s)
+    q = RowsQuery(
+        dataset=dataset, fields=_split(fields), filters=filter, sort=_split(sort), limit=limit, offset=offset
+    )
+    read = service.read_rows(
+        db,
+        settings,
+        principal,
+        q,
+        grant_id=grant_id,
+        version=version,
+        purpose=purpose,
+        timeout_s=None if format == "json" else settings.exchange.export_timeout_s,
+    )
     return respond(read, format, meta={"dataset": dataset, "limit": limit, "offset": offset})
 
 
@@ -208,8 +254,15 @@ def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
     """One SELECT over the datasets the caller may read: checked, masked, filtered, capped, audited."""
     settings = request.app.state.settings
     channels.encoder(body.format)
-    read = service.run_sql(db, settings, principal, body.sql, grant_ids=body.grant_ids, purpose=body.purpose,
-                           max_rows=body.max_rows)
+    read = service.run_sql(
+        db,
+        settings,
+        principal,
+        body.sql,
+        grant_ids=body.grant_ids,
+        purpose=body.purpose,
+        max_rows=body.max_rows,
+    )
     if body.format != "json":
         return respond(read, body.format, filename="query")
     table_batches = list(read.batches())
@@ -228,12 +281,26 @@ def _json_rows(batch) -> list[dict]:
 
 
 @router.get("/datasets/{dataset}/export")
-def export(dataset: str, principal: Caller, db: Db, request: Request,
-           format: str = Query("parquet", pattern="^(csv|parquet|arrow)$"), grant_id: int | None = None,
-           version: int | None = None, purpose: str | None = None):
+def export(
+    dataset: str,
+    principal: Caller,
+    db: Db,
+    request: Request,
+    format: str = Query("parquet", pattern="^(csv|parquet|arrow)$"),
+    grant_id: int | None = None,
+    version: int | None = None,
+    purpose: str | None = None,
+):
     """Bulk export of everything the caller may read of a dataset, as a file download."""
-    read = service.open_export(db, request.app.state.settings, principal, dataset, grant_id=grant_id,
-                               version=version, purpose=purpose)
+    read = service.open_export(
+        db,
+        request.app.state.settings,
+        principal,
+        dataset,
+        grant_id=grant_id,
+        version=version,
+        purpose=purpose,
+    )
     return respond(read, format, filename=dataset)
 
 

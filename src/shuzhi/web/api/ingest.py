@@ -64,9 +64,13 @@ class _Upload:
 
     def callbacks(self) -> dict:
         return {
-            "on_part_begin": self._begin, "on_header_field": self._header_field,
-            "on_header_value": self._header_value, "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_done, "on_part_data": self._data, "on_part_end": self._end,
+            "on_part_begin": self._begin,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_done,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
         }
 
     def _begin(self):
@@ -137,8 +141,11 @@ async def _receive_upload(request: Request, ws: Workspace, limit: int) -> _Uploa
         upload.abort()
         raise
     if upload.filename is None:
-        raise InvalidInput("请求中没有文件 (no file in the upload: send it as form field 'file')", where="file",
-                           hint="curl -F file=@data.csv …")
+        raise InvalidInput(
+            "请求中没有文件 (no file in the upload: send it as form field 'file')",
+            where="file",
+            hint="curl -F file=@data.csv …",
+        )
     return upload
 
 
@@ -151,22 +158,31 @@ async def _json_source(request: Request) -> SourceIn:
     try:
         src = SourceIn.model_validate(json.loads(body or b"{}"))
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"请求体无效 (invalid JSON body): {exc}", where="body",
-                           hint='{"source": "https://…/data.csv"}') from exc
+        raise InvalidInput(
+            f"请求体无效 (invalid JSON body): {exc}", where="body", hint='{"source": "https://…/data.csv"}'
+        ) from exc
     kind = classify_source(src.source).kind
     if kind == "path" or src.source.lower().startswith("sqlite"):
         # Server-side paths (and SQLite files) would let a caller read the server's own disk.
-        raise InvalidInput("API 只接受 http(s) 地址或数据库服务地址 (the API accepts http(s) or database server URLs only)",
-                           where="source", hint="上传文件请用 multipart 的 file 字段 / upload files as multipart field 'file'")
+        raise InvalidInput(
+            "API 只接受 http(s) 地址或数据库服务地址 (the API accepts http(s) or database server URLs only)",
+            where="source",
+            hint="上传文件请用 multipart 的 file 字段 / upload files as multipart field 'file'",
+        )
     return src
 
 
-@router.post("/datasets/{ref}/versions", status_code=201, responses={
-    200: {"description": "内容与已有版本相同，未重复存储 (unchanged: identical to an existing version)"},
-    201: {"description": "新版本已创建 (new version created)"},
-})
-async def create_version(ref: str, request: Request, principal: Principal = Depends(_caller),
-                         db: Database = Depends(get_db)):
+@router.post(
+    "/datasets/{ref}/versions",
+    status_code=201,
+    responses={
+        200: {"description": "内容与已有版本相同，未重复存储 (unchanged: identical to an existing version)"},
+        201: {"description": "新版本已创建 (new version created)"},
+    },
+)
+async def create_version(
+    ref: str, request: Request, principal: Principal = Depends(_caller), db: Database = Depends(get_db)
+):
     """Load a new version of a dataset (owner department's steward or an admin).
 
     Send either a multipart upload (`file`, optional form fields `format`, `table` for the worksheet)
@@ -183,14 +199,20 @@ async def create_version(ref: str, request: Request, principal: Principal = Depe
     try:
         if ctype.startswith("multipart/form-data"):
             upload = await _receive_upload(request, ws, settings.ingest.max_upload_bytes)
-            args = dict(source=ws.path("upload"), name=upload.filename, fmt=upload.fields.get("format") or None,
-                        table=upload.fields.get("table") or None)
+            args = dict(
+                source=ws.path("upload"),
+                name=upload.filename,
+                fmt=upload.fields.get("format") or None,
+                table=upload.fields.get("table") or None,
+            )
         elif ctype.startswith("application/json"):
             src = await _json_source(request)
             args = dict(source=src.source, fmt=src.format, table=src.table, query=src.query)
         else:
-            raise InvalidInput("请用 multipart/form-data 上传文件或用 JSON 给出来源 (send multipart/form-data or JSON)",
-                               where="content-type")
+            raise InvalidInput(
+                "请用 multipart/form-data 上传文件或用 JSON 给出来源 (send multipart/form-data or JSON)",
+                where="content-type",
+            )
         staged = await run_in_threadpool(lambda: stage_source(settings, **args))
     finally:
         ws.close()

@@ -11,7 +11,7 @@ from shuzhi.classify import service
 from shuzhi.classify.rules import load_rules
 from shuzhi.orgs.service import Principal
 from shuzhi.web.deps import get_session, page_principal
-from shuzhi.web.templating import templates
+from shuzhi.web.templating import _context, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,30 +21,68 @@ def section_html(request: Request, session: Session, principal: Principal, datas
     settings = request.app.state.settings
     info = service.classification(session, settings, dataset)
     rules = load_rules(settings)
-    can_review = principal.is_admin or (principal.has("steward") and principal.department_id == dataset.department_id)
+    can_review = principal.is_admin or (
+        principal.has("steward") and principal.department_id == dataset.department_id
+    )
     tpl = templates.get_template("classify_section.html")
-    ctx = templates.context_processors[0](request) if templates.context_processors else {}
-    return tpl.render(request=request, ds=dataset, info=info, can_review=can_review,
-                      categories=sorted(rules.categories.items()), **ctx)
+    ctx = _context(request)
+    return tpl.render(
+        request=request,
+        ds=dataset,
+        info=info,
+        can_review=can_review,
+        categories=sorted(rules.categories.items()),
+        **ctx,
+    )
 
 
 @router.post("/datasets/{ref}/classification/columns/{field}")
-def review_column_form(ref: str, field: str, request: Request, action: str = Form(...), reason: str = Form(...),
-                       category: str | None = Form(None), session: Session = Depends(get_session),
-                       principal: Principal = Depends(page_principal)):
+def review_column_form(
+    ref: str,
+    field: str,
+    request: Request,
+    action: str = Form(...),
+    reason: str = Form(...),
+    category: str | None = Form(None),
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(page_principal),
+):
     ds = catalog.get_dataset(session, ref)
-    service.review_column(session, request.app.state.settings, principal, ds, field, action=action, reason=reason,
-                          category=category or None)
+    service.review_column(
+        session,
+        request.app.state.settings,
+        principal,
+        ds,
+        field,
+        action=action,
+        reason=reason,
+        category=category or None,
+    )
     return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)
 
 
 @router.post("/datasets/{ref}/classification/grade")
-def review_grade_form(ref: str, request: Request, action: str = Form(...), reason: str = Form(...),
-                      level: str | None = Form(None), data_class: str | None = Form(None),
-                      session: Session = Depends(get_session), principal: Principal = Depends(page_principal)):
+def review_grade_form(
+    ref: str,
+    request: Request,
+    action: str = Form(...),
+    reason: str = Form(...),
+    level: str | None = Form(None),
+    data_class: str | None = Form(None),
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(page_principal),
+):
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
     current = service.classification(session, settings, ds)
-    service.review_grade(session, settings, principal, ds, action=action, reason=reason,
-                         level=level or current.get("level"), data_class=data_class or None)
+    service.review_grade(
+        session,
+        settings,
+        principal,
+        ds,
+        action=action,
+        reason=reason,
+        level=level or current.get("level"),
+        data_class=data_class or None,
+    )
     return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)

@@ -112,8 +112,11 @@ def dataset_page(ref: str, request: Request, session: Session = Depends(get_sess
                  principal: Principal = Depends(page_principal)):
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
+    latest = versions[0] if versions else None
+    columns = catalog.visible_profile(principal, ds, latest.profile).get("columns", []) if latest else []
     return templates.TemplateResponse(request, "dataset.html", {
-        "ds": ds, "versions": versions, "latest": versions[0] if versions else None,
+        "ds": ds, "versions": versions, "latest": latest,
+        "profile": {c["name"]: c for c in columns},
         "can_manage": catalog.can_manage(principal, ds),
         "sections": dataset_sections(request, session, principal, ds),
     })

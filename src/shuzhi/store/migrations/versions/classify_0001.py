@@ -19,7 +19,9 @@ def _id() -> sa.Column:
 
 def _fk(table: str, name: str, target: str, ondelete: str, nullable: bool = False) -> sa.Column:
     fk_name = op.f(f"fk_{table}_{name}_{target.split('.')[0]}")
-    return sa.Column(name, sa.Integer(), sa.ForeignKey(target, ondelete=ondelete, name=fk_name), nullable=nullable)
+    return sa.Column(
+        name, sa.Integer(), sa.ForeignKey(target, ondelete=ondelete, name=fk_name), nullable=nullable
+    )
 
 
 def upgrade() -> None:
@@ -40,11 +42,16 @@ def upgrade() -> None:
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_classify_column_decisions")),
-        sa.UniqueConstraint("version_id", "field_name",
-                            name=op.f("uq_classify_column_decisions_version_id_field_name")),
+        sa.UniqueConstraint(
+            "version_id", "field_name", name=op.f("uq_classify_column_decisions_version_id")
+        ),
     )
-    op.create_index(op.f("ix_classify_column_decisions_dataset_id"), "classify_column_decisions", ["dataset_id"])
-    op.create_index(op.f("ix_classify_column_decisions_version_id"), "classify_column_decisions", ["version_id"])
+    op.create_index(
+        op.f("ix_classify_column_decisions_dataset_id"), "classify_column_decisions", ["dataset_id"]
+    )
+    op.create_index(
+        op.f("ix_classify_column_decisions_version_id"), "classify_column_decisions", ["version_id"]
+    )
     op.create_table(
         "classify_dataset_grades",
         _id(),
@@ -99,5 +106,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("classify_alerts", "classify_overrides", "classify_dataset_grades", "classify_column_decisions"):
+    for table in (
+        "classify_alerts",
+        "classify_overrides",
+        "classify_dataset_grades",
+        "classify_column_decisions",
+    ):
         op.drop_table(table)

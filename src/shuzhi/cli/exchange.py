@@ -1,0 +1,273 @@
+"""Commands of the sharing exchange: requests, decisions, grants, governed SQL and bulk export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import typer
+from rich.table import Table
+
+from shuzhi.cli.common import console, open_context, reports_errors, system_principal
+from shuzhi.exchange import requests as rq
+from shuzhi.exchange import service
+from shuzhi.exchange.requests import STATE_LABELS
+from shuzhi.orgs import service as orgs
+
+app = typer.Typer(
+    help="共享交换 Sharing exchange. Example: shuzhi exchange requests --as ga_steward --box inbox",
+    no_args_is_help=True,
+)
+
+AS_HELP = "以该用户身份操作（记入审计）/ act as this user (audited as them)"
+
+
+def _principal(db, username: str | None) -> orgs.Principal:
+    if not username:
+        return system_principal()
+    with db.session() as s:
+        return orgs.Principal.of(orgs.get_user(s, username))
+
+
+def _split(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _print_requests(rows) -> None:
+    table = Table(
+        "id", "数据集 dataset", "申请部门 from", "状态 state", "截止 deadline", "字段 fields", "用途 purpose"
+    )
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.dataset.identifier,
+            r.department.code,
+            STATE_LABELS[r.state][0] + f" {r.state}",
+            str(r.deadline or ""),
+            ", ".join(r.fields),
+            r.purpose[:40],
+        )
+    console.print(table)
+
+
+@app.command("request")
+@reports_errors
+def request(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    fields: str = typer.Option(..., help="逗号分隔字段 / comma-separated fields"),
+    purpose: str = typer.Option(..., help="用途 / purpose (required)"),
+    basis: str = typer.Option(None, help="依据 / legal or policy basis"),
+    draft: bool = typer.Option(False, help="只保存草稿 / keep as draft"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """Ask another department for fields of a dataset.
+
+    Example:  shuzhi exchange request GA-RK-001 --fields name,gender --purpose 低保核查 --as rs_analyst
+    """
+    settings, db = open_context()
+    who = _principal(db, as_user)
+    with db.transaction() as s:
+        req = rq.create_request(
+            s,
+            settings,
+            who,
+            rq.RequestIn(dataset=dataset, fields=_split(fields), purpose=purpose, basis=basis),
+            submit=not draft,
+        )
+        console.print(
+            f"申请 #{req.id} {STATE_LABELS[req.state][0]} / request {req.state}; 截止 deadline {req.deadline}"
+        )
+
+
+@app.command("requests")
+@reports_errors
+def list_requests(
+    box: str = typer.Option("inbox", help="inbox | mine | overdue | all"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """List requests: awaiting decision (inbox), your own, or overdue.
+
+    Example:  shuzhi exchange requests --box overdue
+    """
+    _, db = open_context()
+    who = _principal(db, as_user)
+    with db.session() as s:
+        if box == "mine":
+            rows = rq.my_requests(s, who)
+        elif box == "overdue":
+            rows = rq.overdue(s, who)
+        else:
+            rows = rq.inbox(s, who, states=("submitted",) if box == "inbox" else ())
+        _print_requests(rows)
+
+
+@app.command("approve")
+@reports_errors
+def approve(
+    request_id: int,
+    fields: str = typer.Option(None, help="只批准这些字段 / grant only these fields"),
+    row_filter: str = typer.Option(None, help="行过滤条件 / row filter, e.g. \"region_code LIKE '3301%'\""),
+    mask: list[str] = typer.Option([], help="field=rule, e.g. id_number=hash, name=keep_first:1"),
+    expires: str = typer.Option(None, help="到期日 / expiry date YYYY-MM-DD"),
+    rows_per_day: int = typer.Option(None),
+    calls_per_day: int = typer.Option(None),
+    reason: str = typer.Option(None),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """Approve a request, possibly narrower than asked.
+
+    Example:  shuzhi exchange approve 3 --fields name --row-filter "gender = 'F'" --mask name=keep_first:1 --as ga_steward
+    """
+    from datetime import date
+
+    settings, db = open_context()
+    who = _principal(db, as_user)
+    masks = dict(m.split("=", 1) for m in mask)
+    approval = rq.Approval(
+        fields=_split(fields) or None,
+        row_filter=row_filter,
+        masks=masks,
+        expires_on=date.fromisoformat(expires) if expires else None,
+        rows_per_day=rows_per_day,
+        calls_per_day=calls_per_day,
+    )
+    with db.transaction() as s:
+        grant = rq.approve_request(s, settings, who, rq.get_request(s, who, request_id), approval, reason)
+        console.print(f"已批准，授权 #{grant.id} / approved, grant {grant.id}: {', '.join(grant.fields)}")
+
+
+def _decide(action: str, request_id: int, reason: str, as_user: str) -> None:
+    _, db = open_context()
+    who = _principal(db, as_user)
+    with db.transaction() as s:
+        req = rq.get_request(s, who, request_id)
+        (rq.reject_request if action == "reject" else rq.withdraw_request)(s, who, req, reason)
+        console.print(f"申请 #{req.id}: {STATE_LABELS[req.state][0]} / {req.state}")
+
+
+@app.command("reject")
+@reports_errors
+def reject(
+    request_id: int, reason: str = typer.Option(...), as_user: str = typer.Option(..., "--as", help=AS_HELP)
+):
+    """Reject a request, with a reason.
+
+    Example:  shuzhi exchange reject 3 --reason 用途不明确 --as ga_steward
+    """
+    _decide("reject", request_id, reason, as_user)
+
+
+@app.command("withdraw")
+@reports_errors
+def withdraw(
+    request_id: int, reason: str = typer.Option(...), as_user: str = typer.Option(..., "--as", help=AS_HELP)
+):
+    """Withdraw your own request, with a reason.
+
+    Example:  shuzhi exchange withdraw 3 --reason 不再需要 --as rs_analyst
+    """
+    _decide("withdraw", request_id, reason, as_user)
+
+
+@app.command("revoke")
+@reports_errors
+def revoke(
+    grant_id: int, reason: str = typer.Option(...), as_user: str = typer.Option(..., "--as", help=AS_HELP)
+):
+    """Revoke a grant; it stops working on the grantee's next call.
+
+    Example:  shuzhi exchange revoke 5 --reason 合作结束 --as ga_steward
+    """
+    _, db = open_context()
+    who = _principal(db, as_user)
+    with db.transaction() as s:
+        rq.revoke_grant(s, who, rq.get_grant(s, grant_id), reason)
+        console.print(f"授权 #{grant_id} 已撤销 / revoked")
+
+
+@app.command("grants")
+@reports_errors
+def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: bool = False) -> None:
+    """List your department's active grants (or, with --provided, those it has given).
+
+    Example:  shuzhi exchange grants --as rs_analyst
+    """
+    _, db = open_context()
+    who = _principal(db, as_user)
+    with db.session() as s:
+        rows = rq.provided_grants(s, who) if provided else rq.my_grants(s, who)
+        table = Table("grant", "数据集 dataset", "部门 dept", "字段 fields", "行过滤 filter", "到期 expires")
+        for g in rows:
+            table.add_row(
+                str(g.id),
+                g.dataset.identifier,
+                g.department.code,
+                ", ".join(g.fields),
+                g.row_filter or "",
+                g.expires_at.date().isoformat(),
+            )
+        console.print(table)
+
+
+@app.command("sql")
+@reports_errors
+def sql(
+    query: str = typer.Argument(..., help="One SELECT"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    purpose: str = typer.Option(None),
+    out: Path = typer.Option(None, help="写入文件 / write to .parquet, .csv or .arrows instead of printing"),
+) -> None:
+    """Run governed SQL over datasets you may read (masked, filtered, capped, audited).
+
+    Example:  shuzhi exchange sql "SELECT gender, COUNT(*) FROM population GROUP BY 1" --as rs_analyst
+    """
+    from shuzhi.exchange.channels import write_file
+
+    settings, db = open_context()
+    read = service.run_sql(db, settings, _principal(db, as_user), query, purpose=purpose)
+    if out is not None:
+        size = write_file(out, _fmt(out), read.schema, read.batches())
+        console.print(f"{read.stream.rows:,} 行 / rows → {out} ({size:,} bytes)")
+        return
+    table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
+    view = Table(*table.column_names)
+    for row in table.slice(0, 200).to_pylist():
+        view.add_row(*["" if v is None else str(v) for v in row.values()])
+    console.print(view)
+    console.print(f"{table.num_rows:,} 行 / rows" + (" (已截断 truncated)" if read.stream.truncated else ""))
+
+
+def _fmt(path: Path) -> str:
+    return {".csv": "csv", ".arrows": "arrow", ".arrow": "arrow", ".json": "json"}.get(path.suffix, "parquet")
+
+
+@app.command("export")
+@reports_errors
+def export(
+    dataset: str,
+    out: Path = typer.Option(..., help=".parquet, .csv or .arrows"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    purpose: str = typer.Option(None),
+) -> None:
+    """Bulk export of what you may read of a dataset to a file.
+
+    Example:  shuzhi exchange export GA-RK-001 --out rk.parquet --as rs_analyst
+    """
+    settings, db = open_context()
+    rows, size = service.export_to_file(
+        db, settings, _principal(db, as_user), dataset, out, _fmt(out), purpose=purpose
+    )
+    console.print(f"{rows:,} 行 / rows → {out} ({size:,} bytes)")
+
+
+@app.command("expire")
+@reports_errors
+def expire() -> None:
+    """Mark approved requests whose grants have run out as expired.
+
+    Example:  shuzhi exchange expire
+    """
+    _, db = open_context()
+    with db.transaction() as s:
+        moved = rq.expire_due(s)
+        console.print(f"{len(moved)} 个申请已过期 / requests expired")

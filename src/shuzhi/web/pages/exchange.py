@@ -1,0 +1,181 @@
+"""Pages of the sharing exchange: request form, provider inbox, my grants with a SQL workbench."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import pyarrow as pa
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from shuzhi.catalog.service import get_dataset
+from shuzhi.errors import ShuzhiError
+from shuzhi.exchange import requests as rq
+from shuzhi.exchange import service
+from shuzhi.exchange.masking import MASK_KINDS
+from shuzhi.orgs.service import Principal
+from shuzhi.store.db import Database
+from shuzhi.web.api.exchange import respond
+from shuzhi.web.deps import get_db, page_principal
+from shuzhi.web.templating import templates
+
+router = APIRouter(prefix="/exchange")
+WORKBENCH_ROWS = 500
+
+
+async def viewer(request: Request, db: Database = Depends(get_db)) -> Principal:
+    """The logged-in user (CSRF checked on posts), resolved in a short transaction of its own."""
+    with db.transaction() as s:
+        return await page_principal(request, s)
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+Db = Annotated[Database, Depends(get_db)]
+
+
+def _page(request: Request, name: str, ctx: dict, status: int = 200):
+    return templates.TemplateResponse(
+        request, name, {"states": rq.STATE_LABELS, "mask_kinds": MASK_KINDS, **ctx}, status_code=status
+    )
+
+
+@router.get("")
+def hub(request: Request, principal: Viewer, db: Db):
+    with db.session() as s:
+        return _page(
+            request,
+            "exchange_hub.html",
+            {
+                "mine": rq.my_requests(s, principal),
+                "inbox": rq.inbox(s, principal),
+                "overdue": rq.overdue(s, principal),
+                "today": date.today(),
+            },
+        )
+
+
+@router.get("/request/new")
+def request_form(request: Request, principal: Viewer, db: Db, dataset: str):
+    with db.session() as s:
+        return _page(request, "exchange_request.html", {"ds": get_dataset(s, dataset), "error": None})
+
+
+@router.post("/request/new")
+def request_submit(
+    request: Request,
+    principal: Viewer,
+    db: Db,
+    dataset: Annotated[str, Form()],
+    purpose: Annotated[str, Form()] = "",
+    basis: Annotated[str, Form()] = "",
+    fields: Annotated[list[str] | None, Form()] = None,
+    period_end: Annotated[str, Form()] = "",
+):
+    settings = request.app.state.settings
+    try:
+        with db.transaction() as s:
+            req = rq.create_request(
+                s,
+                settings,
+                principal,
+                rq.RequestIn(
+                    dataset=dataset,
+                    fields=fields or [],
+                    purpose=purpose,
+                    basis=basis or None,
+                    period_end=date.fromisoformat(period_end) if period_end else None,
+                ),
+                submit=True,
+            )
+            rid = req.id
+    except ShuzhiError as e:
+        with db.session() as s:
+            return _page(
+                request, "exchange_request.html", {"ds": get_dataset(s, dataset), "error": e}, e.status
+            )
+    return RedirectResponse(f"/exchange?created={rid}", status_code=303)
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, principal: Viewer, db: Db):
+    with db.session() as s:
+        return _page(
+            request,
+            "exchange_inbox.html",
+            {
+                "inbox": rq.inbox(s, principal),
+                "overdue_ids": {r.id for r in rq.overdue(s, principal)},
+                "provided": rq.provided_grants(s, principal),
+                "error": None,
+            },
+        )
+
+
+@router.post("/requests/{request_id}/decide")
+async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
+    form = await request.form()
+    action = form.get("action")
+    settings = request.app.state.settings
+    with db.transaction() as s:
+        req = rq.get_request(s, principal, request_id)
+        if action == "reject":
+            rq.reject_request(s, principal, req, str(form.get("reason") or ""))
+        else:
+            masks = {f: form.get(f"mask_{f}") for f in req.fields if form.get(f"mask_{f}")}
+            approval = rq.Approval(
+                fields=form.getlist("fields") or None,
+                row_filter=str(form.get("row_filter") or "") or None,
+                masks=masks,
+                expires_on=date.fromisoformat(str(form["expires_on"])) if form.get("expires_on") else None,
+                rows_per_day=int(form["rows_per_day"]) if form.get("rows_per_day") else None,
+                calls_per_day=int(form["calls_per_day"]) if form.get("calls_per_day") else None,
+            )
+            rq.approve_request(s, settings, principal, req, approval, str(form.get("reason") or "") or None)
+    return RedirectResponse("/exchange/inbox", status_code=303)
+
+
+@router.get("/grants")
+def grants_page(request: Request, principal: Viewer, db: Db):
+    return _workbench(request, principal, db, sql="", result=None, error=None)
+
+
+def _workbench(request, principal, db, *, sql, result, error, status=200):
+    with db.session() as s:
+        return _page(
+            request,
+            "exchange_grants.html",
+            {
+                "grants": rq.my_grants(s, principal),
+                "sql": sql,
+                "result": result,
+                "error": error,
+            },
+            status,
+        )
+
+
+@router.post("/workbench")
+def workbench(
+    request: Request,
+    principal: Viewer,
+    db: Db,
+    sql: Annotated[str, Form()],
+    format: Annotated[str, Form()] = "table",
+):
+    settings = request.app.state.settings
+    try:
+        read = service.run_sql(db, settings, principal, sql)
+        if format in ("csv", "parquet"):
+            return respond(read, format, filename="query")
+        table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
+    except ShuzhiError as e:
+        return _workbench(request, principal, db, sql=sql, result=None, error=e, status=e.status)
+    result = {
+        "columns": table.column_names,
+        "rows": [list(r.values()) for r in table.slice(0, WORKBENCH_ROWS).to_pylist()],
+        "total": table.num_rows,
+        "truncated": read.stream.truncated,
+        "datasets": read.query.datasets,
+    }
+    return _workbench(request, principal, db, sql=sql, result=result, error=None)

@@ -1,0 +1,82 @@
+"""The exchange pages: request form from a dataset, provider inbox decisions, workbench — with CSRF."""
+
+import re
+
+import pytest
+from tests.conftest import PASSWORD
+
+
+def login(client, username):
+    client.cookies.clear()
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": "/exchange"},
+        follow_redirects=False,
+    )
+    assert r.status_code in (302, 303), r.text
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def browser(world, client):
+    return client
+
+
+def test_request_inbox_workbench(browser):
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    assert page.status_code == 200 and "申请共享" in page.text
+    r = c.post(
+        "/exchange/request/new",
+        data={"dataset": "population", "fields": ["name", "gender"], "purpose": "核查"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403  # no CSRF token
+    r = c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "fields": ["name", "gender"],
+            "purpose": "核查",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "population" in c.get("/exchange").text
+
+    login(c, "ga_steward")
+    inbox = c.get("/exchange/inbox")
+    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    r = c.post(
+        f"/exchange/requests/{rid}/decide",
+        data={
+            "csrf_token": csrf(inbox.text),
+            "action": "approve",
+            "fields": ["gender"],
+            "row_filter": "gender = 'F'",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+
+    login(c, "rs_analyst")
+    grants = c.get("/exchange/grants?lang=en")
+    assert "SQL workbench" in grants.text
+    token = csrf(grants.text)
+    r = c.post(
+        "/exchange/workbench",
+        data={"csrf_token": token, "sql": "SELECT gender, COUNT(*) AS n FROM population GROUP BY 1"},
+    )
+    assert r.status_code == 200 and "<td>F</td>" in r.text and "<td>M</td>" not in r.text
+    r = c.post("/exchange/workbench", data={"csrf_token": token, "sql": "SELECT name FROM population"})
+    assert r.status_code == 403 and "population.name" in r.text
+    r = c.post(
+        "/exchange/workbench",
+        data={"csrf_token": token, "format": "csv", "sql": "SELECT gender FROM population LIMIT 2"},
+    )
+    assert r.text.splitlines() == ['"gender"', '"F"', '"F"']
