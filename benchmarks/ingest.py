@@ -6,6 +6,7 @@ Chinese text with nulls), then times, each in a fresh child process:
   duckdb   COPY (SELECT * FROM read_csv('f.csv')) TO 'f.parquet'
   shuzhi   shuzhi ingest f.csv --create …   (the real CLI: encoding check, strict parse, Parquet,
            fsync, SHA-256, profile, catalog row, ledger entry)
+  service  the same load through `shuzhi.ingest.ingest_source` in a small script (no CLI start-up)
 
 and reports the median wall time, the ratio, and each child's peak RSS (from wait4).
 
@@ -103,6 +104,26 @@ def shuzhi_ingest(csv: Path, data_dir: Path) -> tuple[float, int]:
         "--json",
     ]
     return run_child(cmd, env)
+
+
+SERVICE = """
+import sys
+from shuzhi.cli.common import open_context, system_principal
+from shuzhi.ingest import commit_staged, stage_source
+from shuzhi.ingest.service import create_dataset_for
+settings, db = open_context()
+staged = stage_source(settings, sys.argv[1])
+with db.transaction() as s:
+    ds = create_dataset_for(s, system_principal(), staged, dept="BENCH", theme="statistics")
+    commit_staged(s, settings, ds, staged, user_id=None)
+"""
+
+
+def shuzhi_service(csv: Path, data_dir: Path) -> tuple[float, int]:
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    env = prepare_shuzhi(data_dir)
+    return run_child([sys.executable, "-c", SERVICE, str(csv)], env)
 
 
 def main() -> None:

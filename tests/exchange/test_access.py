@@ -76,7 +76,7 @@ def test_owner_reads_clear(world):
 
 def test_unconditional_read_at_once_masked_by_grade(world, monkeypatch):
     monkeypatch.setattr(
-        "shuzhi.exchange.grades._provider", lambda: lambda session, ds: {"legal_id_number": "L4"}
+        "shuzhi.exchange.grades.graded_columns", lambda session, ds: {"legal_id_number": "L4"}
     )
     rows = sql_rows(
         world, world.rs_analyst, "SELECT uscc, legal_id_number FROM enterprise ORDER BY uscc LIMIT 2"
@@ -87,7 +87,7 @@ def test_unconditional_read_at_once_masked_by_grade(world, monkeypatch):
 
 def test_l4_default_hashed_unless_grant_says_clear(world, monkeypatch):
     monkeypatch.setattr(
-        "shuzhi.exchange.grades._provider", lambda: lambda session, ds: {"id_number": "L4", "gender": "L4"}
+        "shuzhi.exchange.grades.graded_columns", lambda session, ds: {"id_number": "L4", "gender": "L4"}
     )
     with world.db.transaction() as s:
         req = rq.create_request(

@@ -96,3 +96,36 @@ def test_sth_log_and_export(ledger, env, tmp_path):  # noqa: F811
     assert _run("export", "-o", str(out), "--dataset", "3").exit_code == 0
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 2 and lines[0].startswith("seq,")
+
+
+def test_documented_client_procedure_runs(ledger, env, tmp_path, monkeypatch):  # noqa: F811
+    """The Python procedure in docs/ledger.md verifies a real proof, and rejects a forged entry."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "ledger.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\nimport hashlib.*?```", doc, re.S).group(0)[len("```python\n") : -3]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "proof-42.json").write_text(_run("prove", "13", "--json").output)
+    (tmp_path / "ledger.pub.pem").write_text(_run("public-key").output)
+    exec(compile(code, "docs/ledger.md", "exec"), {})
+    bundle = json.loads((tmp_path / "proof-42.json").read_text())
+    bundle["entry"] = bundle["entry"].replace('"ok"', '"denied"')
+    bundle["leaf_hash"] = merkle.leaf_hash(bundle["entry"].encode()).hex()
+    (tmp_path / "proof-42.json").write_text(json.dumps(bundle))
+    with pytest.raises(AssertionError):
+        exec(compile(code, "docs/ledger.md", "exec"), {})
+
+
+def test_a_kept_tree_head_catches_truncation_that_deleted_the_stored_heads(ledger, env, tmp_path):  # noqa: F811
+    from tests.ledger.test_ledger_verify import _sql
+
+    kept = tmp_path / "sth.json"
+    kept.write_text(_run("sth").output)
+    assert _run("verify", "--against", str(kept)).exit_code == 0
+    _sql(ledger, "DELETE FROM ledger_entries WHERE seq >= 12")
+    _sql(ledger, "DELETE FROM ledger_nodes WHERE (idx + 1) * (1 << level) > 12")
+    _sql(ledger, "DELETE FROM ledger_tree_heads WHERE tree_size > 12")
+    assert _run("verify").exit_code == 0  # the store alone looks whole
+    result = _run("verify", "--against", str(kept))
+    assert result.exit_code == 1 and "first bad seq = 12" in result.output

@@ -599,3 +599,14 @@ def _deactivate(session, dataset_id: int, field_name: str | None, why: str) -> N
 def _known_categories(settings, rules: Rules) -> set[str]:
     detectors, _ = detector_set(settings)
     return set(rules.categories) | {d.category for d in detectors}
+
+
+def column_grades(session: Session, dataset: Dataset) -> dict[str, str]:
+    """Field name -> level in force (after reviews) on the latest graded version; empty when ungraded."""
+    version = latest_graded_version(session, dataset)
+    if version is None:
+        return {}
+    rows = session.execute(
+        select(ColumnDecision.field_name, ColumnDecision.level).where(ColumnDecision.version_id == version.id)
+    )
+    return dict(rows.all())

@@ -30,16 +30,20 @@ def verify(
     public_key: Path = typer.Option(
         None, "--public-key", help="PEM public key to trust (default: derived from the local signing key)."
     ),
+    kept: list[Path] = typer.Option(
+        None, "--against", help="A tree head saved earlier (JSON of GET /api/v1/ledger/sth); repeatable."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Recompute every leaf, subtree and signed tree head; exit 1 naming the first bad sequence number.
 
-    Example:  shuzhi audit verify --public-key ledger.pub.pem
+    Example:  shuzhi audit verify --public-key ledger.pub.pem --against sth-2026-11-01.json
     """
     settings, db = open_context()
     key = _public_key(settings, public_key)
+    trusted = [sth.SignedHead.from_dict(json.loads(p.read_text())) for p in kept or ()]
     with read_snapshot(db) as s:
-        report = verify_ledger(s, key)
+        report = verify_ledger(s, key, trusted=trusted)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
     elif report.ok:

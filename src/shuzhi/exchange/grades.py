@@ -1,40 +1,16 @@
-"""Column grades as the exchange needs them: read through the grading domain, L2 when unknown."""
+"""Column grades as the exchange needs them: read from the grading domain, L2 when not graded yet."""
 
 from __future__ import annotations
-
-import importlib
 
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset
+from shuzhi.classify.service import column_grades as graded_columns
 
 DEFAULT_GRADE = "L2"
 
-# The grading domain owns per-column grades; we only ask. Its function is looked up at call time
-# so that the exchange works (with the L2 default) before or without that domain.
-_PROVIDERS = (
-    ("shuzhi.classify.service", "column_grades"),
-    ("shuzhi.classify.grades", "column_grades"),
-    ("shuzhi.classify", "column_grades"),
-)
-
-
-def _provider():
-    for module_name, attr in _PROVIDERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        fn = getattr(module, attr, None)
-        if callable(fn):
-            return fn
-    return None
-
 
 def column_grades(session: Session, dataset: Dataset) -> dict[str, str]:
-    """Field name -> grade (L1..L4) for every field of the dataset; missing grades are L2."""
-    fn = _provider()
-    known: dict[str, str | None] = {}
-    if fn is not None:
-        known = dict(fn(session, dataset) or {})
+    """Field name -> grade (L1..L4) for every field of the dataset; fields not yet graded are L2."""
+    known = graded_columns(session, dataset)
     return {f.name: (known.get(f.name) or DEFAULT_GRADE) for f in dataset.fields}

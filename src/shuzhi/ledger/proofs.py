@@ -59,14 +59,7 @@ def check_inclusion_bundle(bundle: dict, key: Ed25519PublicKey) -> list[str]:
     1. the tree head is signed by the ledger key; 2. the leaf hash is SHA-256(0x00 || entry);
     3. the inclusion path leads from that leaf to the signed root (RFC 9162 §2.1.3.2)."""
     failures = []
-    head = bundle["sth"]
-    signed = sth.SignedHead(
-        head["tree_size"],
-        bytes.fromhex(head["root_hash"]),
-        head["timestamp"],
-        bytes.fromhex(head["signature"]),
-        head["key_id"],
-    )
+    signed = sth.SignedHead.from_dict(bundle["sth"])
     if not signed.valid_under(key):
         failures.append("树头签名无效 (tree head signature is not valid)")
     leaf = merkle.leaf_hash(bundle["entry"].encode("utf-8"))

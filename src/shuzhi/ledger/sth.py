@@ -44,6 +44,17 @@ class SignedHead:
             return False
         return True
 
+    @classmethod
+    def from_dict(cls, d: dict) -> SignedHead:
+        """From the JSON of GET /api/v1/ledger/sth (or `shuzhi audit sth`)."""
+        return cls(
+            int(d["tree_size"]),
+            bytes.fromhex(d["root_hash"]),
+            int(d["timestamp"]),
+            bytes.fromhex(d["signature"]),
+            d.get("key_id", ""),
+        )
+
     def to_dict(self) -> dict:
         return {
             "tree_size": self.tree_size,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -249,38 +249,55 @@ def _check_nodes(session: Session, tree: _Tree, report: Report, chunk: int) -> N
         )
 
 
+def _check_head(
+    head: SignedHead,
+    where: str,
+    tree: _Tree,
+    size: int,
+    key: Ed25519PublicKey,
+    report: Report,
+    *,
+    since: int,
+    head_id: int | None = None,
+) -> bool:
+    """One tree head: genuine signature, within the log, root equal to the recomputed one."""
+    if not head.valid_under(key):
+        report.add(Problem("tree_head", f"{where}: 签名无效 (signature is not valid)", None, head_id))
+        return False
+    if head.tree_size > size:
+        report.add(
+            Problem(
+                "truncated",
+                f"{where}: 日志仅有 {size} 条，已被截断 (log has only {size} entries: truncated)",
+                size,
+                head_id,
+            )
+        )
+        return False
+    if tree.root(head.tree_size) != head.root_hash:
+        report.add(
+            Problem(
+                "tree_head",
+                f"{where}: 根哈希与重算不符，改动在序号 {since} 之后 (root differs; damage at or after {since})",
+                since,
+                head_id,
+            )
+        )
+        return False
+    return True
+
+
 def _check_tree_heads(
     session: Session, tree: _Tree, size: int, key: Ed25519PublicKey, report: Report
 ) -> None:
-    """Each tree head: genuine signature, root equal to the recomputed one, consistent with the
-    previous head (RFC 9162 §2.1.4.2), never shrinking or going back in time."""
+    """Each stored tree head, and that it is consistent with the previous one (RFC 9162 §2.1.4.2),
+    never shrinking or going back in time."""
     prev: TreeHead | None = None
     for head in session.scalars(select(TreeHead).order_by(TreeHead.id)):
         report.tree_heads += 1
         where = f"树头 #{head.id} (tree head #{head.id}, size {head.tree_size})"
-        if not SignedHead.of(head).valid_under(key):
-            report.add(Problem("tree_head", f"{where}: 签名无效 (signature is not valid)", None, head.id))
-            continue
-        if head.tree_size > size:
-            report.add(
-                Problem(
-                    "truncated",
-                    f"{where}: 日志仅有 {size} 条，已被截断 (log has only {size} entries: truncated)",
-                    size,
-                    head.id,
-                )
-            )
-            continue
-        if tree.root(head.tree_size) != head.root_hash:
-            start = prev.tree_size if prev else 0
-            report.add(
-                Problem(
-                    "tree_head",
-                    f"{where}: 根哈希与重算不符，改动在序号 {start} 之后 (root differs; damage at or after {start})",
-                    start,
-                    head.id,
-                )
-            )
+        since = prev.tree_size if prev else 0
+        if not _check_head(SignedHead.of(head), where, tree, size, key, report, since=since, head_id=head.id):
             continue
         if prev is not None:
             _check_successor(prev, head, tree, where, report)
@@ -316,8 +333,12 @@ def verify_ledger(
     *,
     chunk: int = 50_000,
     progress: Callable[[str], None] | None = None,
+    trusted: Sequence[SignedHead] = (),
 ) -> Report:
-    """Recompute everything from the entries and check it against what is stored and signed."""
+    """Recompute everything from the entries and check it against what is stored and signed.
+
+    `trusted` are tree heads kept outside the store (by an auditor or a client): the log must
+    still contain each of them, which catches a truncation that also deleted the stored heads."""
     report = Report()
     say = progress or (lambda _msg: None)
     say("entries")
@@ -327,4 +348,7 @@ def verify_ledger(
     _check_nodes(session, tree, report, chunk)
     say("tree heads")
     _check_tree_heads(session, tree, len(leaves), key, report)
+    for i, head in enumerate(trusted):
+        where = f"保存的树头 {i + 1} (kept tree head {i + 1}, size {head.tree_size})"
+        _check_head(head, where, tree, len(leaves), key, report, since=0)
     return report
