@@ -84,9 +84,12 @@ def build_table(rows: int, seed: int = 7) -> pa.Table:
 def run_ours(table: pa.Table) -> tuple[float, list]:
     scanner = Scanner(builtin_detectors(), full=True)
     scanner.scan(table.slice(0, 1000))  # warm-up: compile macros, load word lists
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = scanner.scan(table)
-    return time.perf_counter() - t0, results
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    # The machine is shared: CPU seconds (all threads) show the work done even when wall time is stolen.
+    print(f"shuzhi full scan CPU time: {cpu:.2f} s (all threads); load average {os.getloadavg()[0]:.1f}")
+    return secs, results
 
 
 def presidio_engine():
@@ -148,6 +151,10 @@ def main() -> None:
     print(
         f"shuzhi full scan: {secs:.2f} s for {values:,} values → {ours:,.0f} values/s "
         f"({len(builtin_detectors())} detectors)"
+    )
+    pruned = [r.name for r in results if r.evidence.get("full_scan_skipped")]
+    print(
+        f"  {len(results) - len(pruned)} columns counted in full; {len(pruned)} left no candidate in the sample"
     )
     for r in results:
         if r.sensitive:

@@ -10,7 +10,7 @@ hookspec = pluggy.HookspecMarker("shuzhi")
 hookimpl = pluggy.HookimplMarker("shuzhi")
 
 BUILTIN_PLUGINS: list[str] = ["shuzhi.classify.plugin"]
-"""Modules of built-in hook implementations; domains append theirs at import of this list's owner."""
+"""Modules of built-in hook implementations, registered exactly as a plugin would be."""
 
 
 class CoreSpecs:

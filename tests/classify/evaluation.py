@@ -12,6 +12,7 @@ from shuzhi.classify.detectors import builtin_detectors
 from shuzhi.classify.engine import NONE, UNKNOWN, Scanner
 
 EVAL_SET = Path(__file__).resolve().parents[1] / "data" / "classify_eval.parquet"
+HOLDOUT_SET = EVAL_SET.with_name("classify_holdout.parquet")
 
 
 def evaluate(path: Path = EVAL_SET) -> dict:
@@ -52,7 +53,9 @@ def evaluate(path: Path = EVAL_SET) -> dict:
 
 
 if __name__ == "__main__":
-    report = evaluate()
+    import sys
+
+    report = evaluate(HOLDOUT_SET if "--holdout" in sys.argv else EVAL_SET)
     for cat, m in report["per_category"].items():
         print(f"{cat:20s} P={m['precision']:.3f} R={m['recall']:.3f} n={m['support']}")
     print(f"columns={report['columns']} precision={report['precision']:.4f} recall={report['recall']:.4f}")

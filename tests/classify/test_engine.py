@@ -196,3 +196,21 @@ def test_mask_never_shows_the_value():
     assert mask("110101199003074477") == "110************477"
     assert mask("王秀英") == "王**"
     assert mask("ab@example.com") == "a***@example.com"
+
+
+def test_full_scan_skips_columns_the_sample_rules_out_and_says_so():
+    table = pa.table({"sfzh": IDS * 3000, "amount": [f"{i * 1.5:.2f}" for i in range(18000)]})
+    ids, amount = Scanner(builtin_detectors(), sample_rows=1000, full=True).scan(table)
+    assert ids.evidence["full_scan"] and "full_scan_skipped" not in ids.evidence
+    assert amount.category == NONE and not amount.evidence["full_scan"]
+    assert amount.evidence["full_scan_skipped"]
+
+
+def test_full_scan_counts_ids_keyed_with_separators_and_children_in_them():
+    spaced = [f"{v[:6]} {v[6:14]} {v[14:]}" for v in IDS] + [
+        f"{CHILD_ID[:6]}-{CHILD_ID[6:14]}-{CHILD_ID[14:]}"
+    ]
+    table = pa.table({"申请人证件号": spaced * 2000})
+    r = Scanner(builtin_detectors(), sample_rows=500, full=True).scan(table)[0]
+    assert r.category == "resident_id" and r.evidence["valid"] == 14000
+    assert r.evidence["minors"] == 2000

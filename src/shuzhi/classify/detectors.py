@@ -73,13 +73,14 @@ def builtin_detectors() -> list[Detector]:
         d(
             "resident_id",
             "resident_id",
-            r"[1-9]\d{5}(?:(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[0-9Xx]|\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3})",
-            check="sz_gb11643(v)",
+            # Forms keyed in by hand group the region, birth date and sequence with a space or dash.
+            r"[1-9]\d{5}[ -]?(?:(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}[ -]?\d{3}[0-9Xx]|\d{2}(?:0[1-9]|1[0-2])\d{2}[ -]?\d{3})",
+            check="sz_gb11643(sz_id_compact(v))",
             group_key="left(v, 6)",
             group_check="cn_region",
-            birth="sz_id_birth(v)",
+            birth="sz_id_birth(sz_id_compact(v))",
             min_len=15,
-            max_len=18,
+            max_len=20,
             priority=95,
             min_share=0.85,
             min_share_hinted=0.5,
@@ -87,7 +88,7 @@ def builtin_detectors() -> list[Detector]:
         d(
             "uscc",
             "uscc",
-            r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}",
+            r"(?i)[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}",  # the check upper-cases first
             check="sz_gb32100(v)",
             min_len=18,
             max_len=18,
@@ -110,8 +111,8 @@ def builtin_detectors() -> list[Detector]:
             "mobile",
             "mobile",
             r"(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}",
-            check="regexp_matches(right(regexp_replace(v, '[^0-9]', '', 'g'), 11),"
-            " '^1(?:3\\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\\d|9[0-35-9])')",
+            # The pattern keeps the three-digit network prefix contiguous, so one anchored regex checks it.
+            check="regexp_matches(v, '^(?:\\+?86[- ]?)?1(?:3\\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\\d|9[0-35-9])')",
             min_len=11,
             max_len=17,
             priority=85,
@@ -182,9 +183,9 @@ def builtin_detectors() -> list[Detector]:
         d(
             "ipv4",
             "ip_address",
-            r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)",
+            r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?::\d{1,5})?",
             min_len=7,
-            max_len=15,
+            max_len=21,  # with a port, as access logs write it
             priority=70,
             min_share=0.9,
             min_share_hinted=0.6,
@@ -300,7 +301,8 @@ def builtin_detectors() -> list[Detector]:
         d(
             "person_name_latin",
             "person_name",
-            r"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Univ\.Prof|Dipl\.-Ing)\.? ){0,3}"
+            # Titles: the common ones spelt out, or any short capitalised abbreviation (Dott., Sig.ra, Ing.).
+            r"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Univ\.Prof|Dipl\.-Ing)\.? |\p{Lu}\p{Ll}{0,5}\.\p{Ll}{0,3} ){0,3}"
             r"\p{Lu}[\p{L}'’]+(?:[- ]\p{Lu}[\p{L}'’]+)?(?: \p{Lu}\.)?(?: (?:von|van|de|der|den|du|le|la|zu|di|da)){0,2}"
             r" \p{Lu}[\p{L}'’-]+(?:,? (?:Jr\.|Sr\.|II|III|IV|MD|DDS|PhD|DVM|MBA|[A-Z][A-Za-z]{0,4}\.(?:-?[A-Z][A-Za-z]{0,4}\.?)*))?",
             requires_hint=True,

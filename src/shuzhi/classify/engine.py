@@ -222,20 +222,22 @@ class Scanner:
         hints = {d.name: self._hint(name, d, context) for d in self.detectors}
         cands = [d for d in self.detectors if self._applicable(d, feats, hints[d.name])]
         stats, scanned, non_null = self._count(feats.values, cands), len(sample), feats.non_null
+        skipped = None
         if self.full and rows > len(sample):
-            # Full scan: recount every value with the detectors the sample left in the race.
-            # Only detectors whose sample pass rate could reach their threshold are worth a full pass.
-            keep = [
-                s.detector
-                for s in stats.values()
-                if s.valid / feats.non_null >= 0.5 * min(s.detector.min_share, s.detector.min_share_hinted)
-            ]
-            full_text, _ = as_text(column)
-            full_vals = _prepared(full_text)
-            stats = self._count(full_vals, keep) if keep else {}
-            non_null, scanned = self._non_null(full_vals), rows
+            # Full scan: recount every value with the detectors the sample left in the race — only those
+            # whose sample pass rate could reach their threshold, and per category only the best of them
+            # (two address patterns over the same column decide the same category: one pass is enough).
+            keep = _full_scan_candidates(stats.values(), feats.non_null)
+            if keep:
+                stats, non_null = self._count_full(column, keep)
+                scanned = rows
+            else:
+                # Nothing the sample left in the race can reach a threshold: a full pass would count nothing.
+                stats, skipped = {}, "样本中没有候选检测器 no detector candidate survived the sample"
         result = self._decide(name, ctype, feats, stats, non_null, hints)
         result.evidence = {**base, "scanned_values": scanned, "full_scan": scanned == rows, **result.evidence}
+        if skipped:
+            result.evidence["full_scan_skipped"] = skipped
         if result.detector and result.sensitive:
             result.evidence["examples"] = self._examples(feats.values, stats[result.detector].detector)
         elif not result.sensitive and 0.2 <= feats.numeric_share <= 0.8:
@@ -259,19 +261,29 @@ class Scanner:
         return bool(fits >= min(det.min_share_hinted, det.min_share) * 0.9)
 
     def _count(self, values: pa.Array | pa.ChunkedArray, dets: list[Detector]) -> dict[str, _Stats]:
+        """Counts over values already trimmed and without placeholders (the sample)."""
         if not dets:
             return {}
-        view = pa.table({"v": values})
-        self.con.register("vals", view)
+        return self._run_count(values, dets)[0]
+
+    def _count_full(self, column: pa.ChunkedArray, dets: list[Detector]) -> tuple[dict[str, _Stats], int]:
+        """Counts over a whole column; Arrow's kernels trim and drop placeholders first, one pass each."""
+        values = _prepared(as_text(column)[0])
+        if not dets:
+            return {}, len(values)
+        return self._run_count(values, dets)
+
+    def _run_count(self, values, dets: list[Detector]) -> tuple[dict[str, _Stats], int]:
+        self.con.register("vals", pa.table({"v": values}))
         try:
             row = self.con.execute(_count_sql(dets)).fetchall()[0]
             stats = {}
             for i, det in enumerate(dets):
-                s = _Stats(det, matched=row[3 * i], valid=row[3 * i + 1], minors=row[3 * i + 2])
+                s = _Stats(det, matched=row[3 * i + 1], valid=row[3 * i + 2], minors=row[3 * i + 3])
                 if det.group_check and s.valid:
                     s.valid, s.minors = self._group_valid(det, s)
                 stats[det.name] = s
-            return stats
+            return stats, row[0]
         finally:
             self.con.unregister("vals")
 
@@ -289,13 +301,6 @@ class Scanner:
                 ok += count
         ratio = ok / seen if seen else 0.0
         return round(s.valid * ratio), round(s.minors * ratio)
-
-    def _non_null(self, values) -> int:
-        self.con.register("vals", pa.table({"v": values}))
-        try:
-            return self.con.execute("SELECT count(*) FROM vals").fetchall()[0][0]
-        finally:
-            self.con.unregister("vals")
 
     def _examples(self, values: pa.Array, det: Detector) -> list[str]:
         self.con.register("vals", pa.table({"v": values}))
@@ -378,13 +383,16 @@ class Scanner:
         return ColumnResult(name, ctype, UNKNOWN, 0.0, evidence={"rows": rows, "reason": reason})
 
 
-def _prepared(text: pa.ChunkedArray) -> pa.ChunkedArray:
-    # Arrow's own kernels trim and drop placeholders; DuckDB then sees a lean column.
-    trimmed = pc.utf8_trim_whitespace(text)
-    keep = pc.and_(
-        pc.is_valid(trimmed), pc.invert(pc.is_in(pc.utf8_lower(trimmed), value_set=pa.array(lx.PLACEHOLDERS)))
-    )
-    return trimmed.filter(keep)
+def _full_scan_candidates(stats, non_null: int) -> list[Detector]:
+    best: dict[str, _Stats] = {}
+    for s in stats:
+        det = s.detector
+        if s.valid / non_null < 0.5 * min(det.min_share, det.min_share_hinted):
+            continue
+        held = best.get(det.category)
+        if held is None or (s.valid, det.priority) > (held.valid, held.detector.priority):
+            best[det.category] = s
+    return [s.detector for s in best.values()]
 
 
 def _safe(check, key) -> bool:
@@ -398,13 +406,27 @@ def _match(det: Detector) -> str:
     return f"regexp_full_match(v, {_sql_str(det.pattern)})"
 
 
+def _prepared(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    # Arrow's own kernels trim and drop placeholders; DuckDB then sees a lean column.
+    trimmed = pc.utf8_trim_whitespace(text)
+    keep = pc.and_(pc.is_valid(trimmed), pc.invert(pc.is_in(trimmed, value_set=_PLACEHOLDER_SPELLINGS)))
+    return trimmed.filter(keep)
+
+
+# Placeholders as they are written (null, NULL, Null…): matching spellings spares lower-casing every value.
+_PLACEHOLDER_SPELLINGS = pa.array(
+    sorted({f(p) for p in lx.PLACEHOLDERS for f in (str, str.upper, str.title, str.capitalize)})
+)
+
+
 def _count_sql(dets: list[Detector]) -> str:
+    """One aggregate row: values read, then per detector pattern matches, validated values and minors."""
     matches = ", ".join(f"{_match(d)} AS m{i}" for i, d in enumerate(dets))
     checks = ", ".join(
         f"m{i}, CASE WHEN m{i} THEN coalesce({d.check or 'true'}, false) ELSE false END AS k{i}"
         for i, d in enumerate(dets)
     )
-    aggs = []
+    aggs = ["count(*)"]
     for i, d in enumerate(dets):
         minor = (
             f"count_if(k{i} AND coalesce(({d.birth}) > current_date - INTERVAL 14 YEAR, false))"
@@ -412,5 +434,4 @@ def _count_sql(dets: list[Detector]) -> str:
             else "0"
         )
         aggs.append(f"count_if(m{i}), count_if(k{i}), {minor}")
-    source = f"SELECT left(v, {MAX_CELL}) AS v FROM vals"
-    return f"SELECT {', '.join(aggs)} FROM (SELECT v, {checks} FROM (SELECT v, {matches} FROM ({source})))"
+    return f"SELECT {', '.join(aggs)} FROM (SELECT v, {checks} FROM (SELECT v, {matches} FROM (SELECT left(v, {MAX_CELL}) AS v FROM vals)))"

@@ -58,19 +58,23 @@ def _gb11714() -> str:
 
 
 _DATE_PARTS = r"^((?:18|19|20)\d{2})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})"
+_DATE_FORMATS = "['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d', '%Y.%m.%d', '%Y年%m月%d日']"
 
 MACROS = {
     # YYYYMMDD text → plausible birth date (1890 … today).
     "sz_ymd(s)": "try_strptime(s, '%Y%m%d')::DATE",
     "sz_ymd_ok(s)": "coalesce(sz_ymd(s) BETWEEN DATE '1890-01-01' AND current_date, false)",
     "sz_gb11643(v)": _gb11643(),
+    # An ID keyed in groups ("110101 19900307 123X") without its separators; most values have none.
+    "sz_id_compact(v)": "CASE WHEN contains(v, ' ') OR contains(v, '-') THEN replace(replace(v, ' ', ''), '-', '') ELSE v END",
     "sz_id_birth(v)": "CASE WHEN length(v) = 18 THEN sz_ymd(substr(v, 7, 8)) ELSE sz_ymd('19' || substr(v, 7, 6)) END",
     "sz_luhn(v)": _luhn(),
     "sz_gb32100(v)": _gb32100(),
     "sz_gb11714(v)": _gb11714(),
+    # Common layouts parse in one strptime call; only what it rejects goes through the regex extraction.
     "sz_date(v)": (
-        f"try(make_date(regexp_extract(v, '{_DATE_PARTS}', 1)::INTEGER,"
-        f" regexp_extract(v, '{_DATE_PARTS}', 2)::INTEGER, regexp_extract(v, '{_DATE_PARTS}', 3)::INTEGER))"
+        f"coalesce(try_strptime(v, {_DATE_FORMATS})::DATE, try(make_date(regexp_extract(v, '{_DATE_PARTS}', 1)::INTEGER,"
+        f" regexp_extract(v, '{_DATE_PARTS}', 2)::INTEGER, regexp_extract(v, '{_DATE_PARTS}', 3)::INTEGER)))"
     ),
     "sz_date_ok(v)": "coalesce(sz_date(v) BETWEEN DATE '1890-01-01' AND current_date, false)",
     "sz_coord_ok(v)": (
