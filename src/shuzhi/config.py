@@ -22,6 +22,10 @@ class IngestSettings(BaseModel):
     batch_rows: int = 262_144
     """Rows per Arrow batch while converting a file to Parquet."""
     sql_connect_timeout_s: int = 10
+    http_timeout_s: float = 60.0
+    """Seconds to wait for an http(s) source to connect or send the next bytes."""
+    memory_limit: str = "1GB"
+    """DuckDB's working memory while converting; beyond it DuckDB spills to the staging directory."""
 
 
 class ClassifySettings(BaseModel):

@@ -158,17 +158,19 @@ def _most_common(con, pf: pq.ParquetFile, columns: list[dict]) -> tuple[int, dic
     sample = pf.read_row_groups(picks, columns=names)
     con.register("profile_sample", sample)
     try:
-        tops = {}
-        for name in names:
-            q = quote_ident(name)
-            found = con.execute(
-                f"SELECT {q}::VARCHAR, count(*) c FROM profile_sample WHERE {q} IS NOT NULL "
-                f"GROUP BY 1 HAVING count(*) > 1 ORDER BY c DESC, 1 LIMIT {TOP_K}"
-            ).fetchall()
-            tops[name] = [
+        # One statement for all columns, so DuckDB spreads the group-bys over its threads.
+        parts = [
+            f"(SELECT {i} AS col, {quote_ident(n)}::VARCHAR AS v, count(*) AS c FROM profile_sample "
+            f"WHERE {quote_ident(n)} IS NOT NULL GROUP BY 2 HAVING count(*) > 1 ORDER BY c DESC, v LIMIT {TOP_K})"
+            for i, n in enumerate(names)
+        ]
+        tops: dict[str, list[dict]] = {n: [] for n in names}
+        for i, v, c in sorted(
+            con.execute(" UNION ALL ".join(parts)).fetchall(), key=lambda r: (r[0], -r[2], r[1])
+        ):
+            tops[names[i]].append(
                 {"value": _render(v), "count": int(c), "share": round(c / sample.num_rows, 6)}
-                for v, c in found
-            ]
+            )
         return sample.num_rows, tops
     finally:
         con.unregister("profile_sample")

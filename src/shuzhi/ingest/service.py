@@ -160,9 +160,7 @@ def _open(settings: Settings, ws: Workspace, ref: SourceRef, *, fmt, table, quer
     label = name or ref.name
     if ref.kind == "http":
         path = ws.path("download")
-        fetch.download(
-            ref.location, path, limits.max_upload_bytes, float(limits.sql_connect_timeout_s) * 6, progress
-        )
+        fetch.download(ref.location, path, limits.max_upload_bytes, limits.http_timeout_s, progress)
     else:
         path = _local_file(Path(ref.location), label, limits.max_upload_bytes)
     size = path.stat().st_size
@@ -232,7 +230,7 @@ def _convert(
     progress: Progress | None,
 ) -> Staged:
     dest = ws.path("data.parquet")
-    con = writer.connect(ws.dir)
+    con = writer.connect(ws.dir, settings.ingest.memory_limit)
     try:
         rows = writer.convert(con, reader, dest, progress=progress, total=total)
         if rows == 0:
