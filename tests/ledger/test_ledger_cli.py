@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.ledger.test_ledger_verify import TAMPERS, _fill, ledger  # noqa: F401 - fixture
+from tests.ledger.ledger_tamper import TAMPERS, _fill, _sql
 from typer.testing import CliRunner
 
 from shuzhi.cli import app
@@ -26,14 +26,14 @@ def _run(*args):
     return runner.invoke(app, ["audit", *args])
 
 
-def test_verify_intact(ledger, env):  # noqa: F811
+def test_verify_intact(ledger, env):
     result = _run("verify")
     assert result.exit_code == 0, result.output
     assert "ledger intact" in result.output
 
 
 @pytest.mark.parametrize("tamper", sorted(TAMPERS))
-def test_verify_names_first_bad_seq(ledger, env, tamper):  # noqa: F811
+def test_verify_names_first_bad_seq(ledger, env, tamper):
     change, first_bad = TAMPERS[tamper]
     change(ledger)
     result = _run("verify")
@@ -43,8 +43,7 @@ def test_verify_names_first_bad_seq(ledger, env, tamper):  # noqa: F811
     assert report["ok"] is False and report["first_bad_seq"] == first_bad
 
 
-def test_verify_names_a_forged_tree_head(ledger, env):  # noqa: F811
-    from tests.ledger.test_ledger_verify import _sql
+def test_verify_names_a_forged_tree_head(ledger, env):
 
     _sql(ledger, "UPDATE ledger_tree_heads SET timestamp_ms = timestamp_ms + 1 WHERE tree_size = 8")
     result = _run("verify")
@@ -52,7 +51,7 @@ def test_verify_names_a_forged_tree_head(ledger, env):  # noqa: F811
     assert "tree head #1" in result.output and "signature is not valid" in result.output
 
 
-def test_verify_with_another_public_key_fails(ledger, env, tmp_path):  # noqa: F811
+def test_verify_with_another_public_key_fails(ledger, env, tmp_path):
     other = env.model_copy(deep=True)
     other.ledger.signing_key_path = tmp_path / "other.pem"
     pem = tmp_path / "other.pub.pem"
@@ -63,7 +62,7 @@ def test_verify_with_another_public_key_fails(ledger, env, tmp_path):  # noqa: F
     assert _run("verify", "--public-key", str(mine)).exit_code == 0
 
 
-def test_prove(ledger, env):  # noqa: F811
+def test_prove(ledger, env):
     result = _run("prove", "13", "--json")
     assert result.exit_code == 0, result.output
     bundle = json.loads(result.output)
@@ -82,13 +81,13 @@ def test_prove(ledger, env):  # noqa: F811
     assert _run("prove", "999").exit_code == 2
 
 
-def test_prove_issues_a_tree_head_for_a_new_entry(ledger, env):  # noqa: F811
+def test_prove_issues_a_tree_head_for_a_new_entry(ledger, env):
     _fill(ledger, 1, 20)
     bundle = json.loads(_run("prove", "20", "--json").output)
     assert bundle["tree_size"] == 21
 
 
-def test_sth_log_and_export(ledger, env, tmp_path):  # noqa: F811
+def test_sth_log_and_export(ledger, env, tmp_path):
     head = json.loads(_run("sth").output)
     assert head["tree_size"] == 20
     assert "data.read" in _run("log", "--dataset", "3").output
@@ -98,7 +97,7 @@ def test_sth_log_and_export(ledger, env, tmp_path):  # noqa: F811
     assert len(lines) == 2 and lines[0].startswith("seq,")
 
 
-def test_documented_client_procedure_runs(ledger, env, tmp_path, monkeypatch):  # noqa: F811
+def test_documented_client_procedure_runs(ledger, env, tmp_path, monkeypatch):
     """The Python procedure in docs/ledger.md verifies a real proof, and rejects a forged entry."""
     import re
     from pathlib import Path
@@ -117,8 +116,7 @@ def test_documented_client_procedure_runs(ledger, env, tmp_path, monkeypatch):  
         exec(compile(code, "docs/ledger.md", "exec"), {})
 
 
-def test_a_kept_tree_head_catches_truncation_that_deleted_the_stored_heads(ledger, env, tmp_path):  # noqa: F811
-    from tests.ledger.test_ledger_verify import _sql
+def test_a_kept_tree_head_catches_truncation_that_deleted_the_stored_heads(ledger, env, tmp_path):
 
     kept = tmp_path / "sth.json"
     kept.write_text(_run("sth").output)

@@ -140,3 +140,25 @@ def test_bulk_append_builds_the_same_tree(db, before, many):
         for i in range(size):
             assert log.inclusion_proof(s, i, size) == naive.path(i, leaves)
         assert s.scalar(select(func.count()).select_from(LedgerNode)) == size - bin(size).count("1")
+
+
+def test_proofs_read_a_few_statements_and_log_n_rows(db):
+    """Proofs come from stored subtree hashes: a constant number of queries returning O(log n) rows,
+    however large the log (here 1,000 entries; a walk over the leaves would read them all)."""
+    from sqlalchemy import event
+
+    from shuzhi.ledger.bulk import append_many
+
+    with db.transaction() as s:
+        append_many(s, ({"event": "data.read", "dataset_id": i} for i in range(1000)))
+    statements = []
+    with db.session() as s:
+        conn = s.connection()
+        event.listen(conn, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        for seq in (0, 1, 511, 512, 998, 999):
+            statements.clear()
+            proof = log.inclusion_proof(s, seq, 1000)
+            assert len(statements) == 1 and len(proof) <= 10
+        statements.clear()
+        assert len(log.consistency_proof(s, 333, 1000)) <= 2 * 10
+        assert len(statements) == 1

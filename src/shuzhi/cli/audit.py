@@ -6,19 +6,25 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from shuzhi.cli.common import console, err_console, open_context, reports_errors
-from shuzhi.ledger import keys, proofs, query, sth
-from shuzhi.ledger.snapshot import read_snapshot
-from shuzhi.ledger.verify import verify_ledger
+
+if TYPE_CHECKING:
+    from shuzhi.ledger.query import EntryFilter
+
+# The ledger's modules (cryptography, the Merkle code) are imported inside the commands, so that
+# `shuzhi` starts fast whatever command runs.
 
 app = typer.Typer(help="审计账本 Audit ledger. Example: shuzhi audit verify", no_args_is_help=True)
 
 
 def _public_key(settings, path: Path | None):
+    from shuzhi.ledger import keys
+
     if path is not None:
         return keys.load_public_pem(path.read_bytes())
     return keys.public_key(settings)
@@ -39,6 +45,10 @@ def verify(
 
     Example:  shuzhi audit verify --public-key ledger.pub.pem --against sth-2026-11-01.json
     """
+    from shuzhi.ledger import sth
+    from shuzhi.ledger.snapshot import read_snapshot
+    from shuzhi.ledger.verify import verify_ledger
+
     settings, db = open_context()
     key = _public_key(settings, public_key)
     trusted = [sth.SignedHead.from_dict(json.loads(p.read_text())) for p in kept or ()]
@@ -79,6 +89,8 @@ def prove(
 
     Example:  shuzhi audit prove 42 --json > proof-42.json
     """
+    from shuzhi.ledger import keys, proofs
+
     settings, db = open_context()
     with db.transaction() as s:
         bundle = proofs.inclusion_bundle(s, settings, seq, tree_size)
@@ -106,6 +118,8 @@ def issue_sth() -> None:
 
     Example:  shuzhi audit sth
     """
+    from shuzhi.ledger import sth
+
     settings, db = open_context()
     with db.transaction() as s:
         head = sth.SignedHead.of(sth.issue_tree_head(s, settings))
@@ -119,6 +133,8 @@ def public_key_cmd() -> None:
 
     Example:  shuzhi audit public-key > ledger.pub.pem
     """
+    from shuzhi.ledger import keys
+
     settings, _ = open_context(migrate=False)
     sys.stdout.write(keys.public_pem(keys.public_key(settings)))
 
@@ -131,8 +147,10 @@ def _filter(
     outcome: str | None,
     since: datetime | None,
     until: datetime | None,
-) -> query.EntryFilter:
-    return query.EntryFilter(user, dept, dataset, event, outcome, since, until)
+) -> EntryFilter:
+    from shuzhi.ledger.query import EntryFilter
+
+    return EntryFilter(user, dept, dataset, event, outcome, since, until)
 
 
 @app.command("log")
@@ -151,6 +169,8 @@ def show_log(
 
     Example:  shuzhi audit log --event data. --dataset 12 --limit 20
     """
+    from shuzhi.ledger import query
+
     _, db = open_context()
     with db.session() as s:
         rows = query.search(s, _filter(user, dept, dataset, event, outcome, since, until), limit=limit)
@@ -190,6 +210,9 @@ def export(
 
     Example:  shuzhi audit export --event data.read --since 2026-01-01 -o reads.csv
     """
+    from shuzhi.ledger import query
+    from shuzhi.ledger.snapshot import read_snapshot
+
     _, db = open_context()
     with read_snapshot(db) as s, out.open("w", encoding="utf-8", newline="") as f:
         for chunk in query.iter_csv(s, _filter(user, dept, dataset, event, outcome, since, until)):

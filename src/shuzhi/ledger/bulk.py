@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from shuzhi.ledger import log, merkle
@@ -67,9 +66,10 @@ def append_many(session: Session, events: Iterable[dict], *, created_at: datetim
 
 
 def _flush(session: Session, entries: list[dict], nodes: list[dict]) -> None:
+    conn = session.connection()  # Core executemany: the ORM's bulk path adds nothing here
     if entries:
-        session.execute(insert(LedgerEntry), entries)
+        conn.execute(LedgerEntry.__table__.insert(), entries)
     if nodes:
-        session.execute(insert(LedgerNode), nodes)
+        conn.execute(LedgerNode.__table__.insert(), nodes)
     entries.clear()
     nodes.clear()

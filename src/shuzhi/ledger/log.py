@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.ledger import merkle
-from shuzhi.ledger.models import LedgerEntry, LedgerNode
+from shuzhi.ledger.models import LedgerEntry
 from shuzhi.store.base import utcnow
 
 ENTRY_VERSION = 1
@@ -93,6 +93,51 @@ def _check(event: str, outcome: str, detail: dict | None) -> None:
 # -- append -----------------------------------------------------------------------------------------
 
 
+class _Statements:
+    """The append path's SQL for one dialect, run on the driver's own cursor inside the session's
+    transaction. Appends are the hottest write in the platform; SQLAlchemy's per-statement
+    machinery cost more than the statements themselves (see benchmarks/ledger.py)."""
+
+    COLUMNS = (
+        "seq",
+        "created_at",
+        "event",
+        "user_id",
+        "department_id",
+        "dataset_id",
+        "outcome",
+        "entry",
+        "leaf_hash",
+    )
+
+    def __init__(self, dialect) -> None:
+        def mark(name: str) -> str:
+            return f":{name}" if dialect.name == "sqlite" else f"%({name})s"
+
+        self.postgres = dialect.name == "postgresql"
+        self.lock = "SELECT pg_advisory_xact_lock(%(k)s)"
+        self.head = "SELECT seq, leaf_hash FROM ledger_entries ORDER BY seq DESC LIMIT 1"
+        self.insert_entry = f"INSERT INTO ledger_entries ({', '.join(self.COLUMNS)}) VALUES ({', '.join(map(mark, self.COLUMNS))})"
+        self.insert_node = f"INSERT INTO ledger_nodes (level, idx, hash) VALUES ({mark('level')}, {mark('idx')}, {mark('hash')})"
+        # created_at is stored exactly as SQLAlchemy would store it (SQLite keeps text)
+        column_type = LedgerEntry.__table__.c.created_at.type
+        self.bind_time = column_type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _driver(session: Session):
+    """(statements, driver cursor) on the session's connection; the transaction is begun first
+    (on SQLite that is BEGIN IMMEDIATE)."""
+    conn = session.connection()
+    dialect = conn.dialect
+    statements = _STATEMENTS.get(dialect.name)
+    if statements is None:
+        statements = _STATEMENTS[dialect.name] = _Statements(dialect)
+    return statements, conn.connection.dbapi_connection.cursor()
+
+
 def lock_ledger(session: Session) -> None:
     """Serialise ledger writers until the caller's transaction ends.
 
@@ -103,13 +148,19 @@ def lock_ledger(session: Session) -> None:
         session.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
 
 
-_HEAD = select(LedgerEntry.seq, LedgerEntry.leaf_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+def _read_head(statements: _Statements, cur) -> tuple[int, bytes | None]:
+    cur.execute(statements.head)
+    row = cur.fetchone()
+    return (0, None) if row is None else (row[0] + 1, bytes(row[1]))
 
 
 def _head(session: Session) -> tuple[int, bytes | None]:
     """(next sequence number, leaf hash of the last entry)."""
-    row = session.connection().execute(_HEAD).first()
-    return (0, None) if row is None else (row.seq + 1, row.leaf_hash)
+    statements, cur = _driver(session)
+    try:
+        return _read_head(statements, cur)
+    finally:
+        cur.close()
 
 
 def completed_nodes(
@@ -152,44 +203,44 @@ def append(
 
     The action and its entry therefore commit or roll back together. On PostgreSQL the ledger
     lock is held until that transaction ends, so append late in long transactions. The returned
-    entry is not attached to the session (it is written with Core statements, several times
-    cheaper than an ORM flush on the hottest write path)."""
+    entry is not attached to the session: it is written with the driver's own statements, several
+    times cheaper than an ORM flush on the hottest write path."""
     _check(event, outcome, detail)
-    lock_ledger(session)
-    seq, prev = _head(session)
-    created_at = utcnow()
-    text_ = build_entry(
-        seq,
-        created_at,
-        event,
-        user_id=user_id,
-        department_id=department_id,
-        dataset_id=dataset_id,
-        outcome=outcome,
-        detail=detail,
-        prev=prev,
-    )
-    values = {
-        "seq": seq,
-        "created_at": created_at,
-        "event": event,
-        "user_id": user_id,
-        "department_id": department_id,
-        "dataset_id": dataset_id,
-        "outcome": outcome,
-        "entry": text_,
-        "leaf_hash": merkle.leaf_hash(text_.encode("utf-8")),
-    }
-    conn = session.connection()
-    conn.execute(_INSERT_ENTRY, values)
-    nodes = _new_nodes(session, seq, values["leaf_hash"], prev)
-    if nodes:
-        conn.execute(_INSERT_NODE, nodes)
+    statements, cur = _driver(session)
+    try:
+        if statements.postgres:
+            cur.execute(statements.lock, {"k": LOCK_KEY})
+        seq, prev = _read_head(statements, cur)
+        created_at = utcnow()
+        text_ = build_entry(
+            seq,
+            created_at,
+            event,
+            user_id=user_id,
+            department_id=department_id,
+            dataset_id=dataset_id,
+            outcome=outcome,
+            detail=detail,
+            prev=prev,
+        )
+        values = {
+            "seq": seq,
+            "created_at": created_at,
+            "event": event,
+            "user_id": user_id,
+            "department_id": department_id,
+            "dataset_id": dataset_id,
+            "outcome": outcome,
+            "entry": text_,
+            "leaf_hash": merkle.leaf_hash(text_.encode("utf-8")),
+        }
+        cur.execute(statements.insert_entry, values | {"created_at": statements.bind_time(created_at)})
+        nodes = _new_nodes(session, seq, values["leaf_hash"], prev)
+        if nodes:
+            cur.executemany(statements.insert_node, nodes)
+    finally:
+        cur.close()
     return LedgerEntry(**values)
-
-
-_INSERT_ENTRY = LedgerEntry.__table__.insert()
-_INSERT_NODE = LedgerNode.__table__.insert()
 
 
 def _new_nodes(session: Session, seq: int, leaf: bytes, prev: bytes | None) -> list[dict]:
@@ -207,28 +258,53 @@ def _new_nodes(session: Session, seq: int, leaf: bytes, prev: bytes | None) -> l
 # -- reading the stored tree ------------------------------------------------------------------------
 
 
-def fetch_nodes(session: Session, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
-    """Stored perfect-subtree hashes for `keys`: leaves from the entries, the rest from nodes."""
-    out: dict[merkle.NodeKey, bytes] = {}
-    conn = session.connection()
-    leaves = [i for lv, i in keys if lv == 0]
-    inner = [(lv, i) for lv, i in keys if lv > 0]
+def _nodes_sql(keys: set[merkle.NodeKey], with_size: bool) -> str:
+    """One statement for every stored hash in `keys` (and the log's last seq): one round trip.
+
+    The numbers are inlined: they are ints computed here, never caller text, and a literal
+    statement skips SQLAlchemy's compiler, which costs more than the query on this hot path.
+    Nodes are asked for as (level = L AND idx IN (…)) per level, which SQLite and PostgreSQL both
+    answer from the primary key (SQLite scans the table for a row-value (level, idx) IN list)."""
+    leaves = sorted(int(i) for lv, i in keys if lv == 0)
+    by_level: dict[int, list[int]] = {}
+    for lv, i in keys:
+        if lv > 0:
+            by_level.setdefault(int(lv), []).append(int(i))
+    parts = []
     if leaves:
-        rows = conn.execute(select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(LedgerEntry.seq.in_(leaves)))
-        out.update({(0, s): h for s, h in rows})
-    if inner:
-        # One (level = ? AND idx IN (...)) per level: both SQLite and PostgreSQL answer that from
-        # the primary key, where SQLite scans the table for a row-value (level, idx) IN list.
-        by_level: dict[int, list[int]] = {}
-        for lv, i in inner:
-            by_level.setdefault(lv, []).append(i)
-        rows = conn.execute(
-            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
-                or_(*(and_(LedgerNode.level == lv, LedgerNode.idx.in_(ids)) for lv, ids in by_level.items()))
-            )
+        parts.append(
+            f"SELECT 0, seq, leaf_hash FROM ledger_entries WHERE seq IN ({','.join(map(str, leaves))})"
         )
-        out.update({(lv, i): h for lv, i, h in rows})
+    if by_level:
+        where = " OR ".join(
+            f"(level = {lv} AND idx IN ({','.join(map(str, sorted(ids)))}))"
+            for lv, ids in sorted(by_level.items())
+        )
+        parts.append(f"SELECT level, idx, hash FROM ledger_nodes WHERE {where}")
+    if with_size or not parts:
+        parts.append("SELECT -1, (SELECT max(seq) FROM ledger_entries), NULL")
+    return " UNION ALL ".join(parts)
+
+
+def _read(
+    session: Session, keys: set[merkle.NodeKey], *, size: int | None = None
+) -> dict[merkle.NodeKey, bytes]:
+    """Stored perfect-subtree hashes for `keys` (leaves from the entries, the rest from nodes);
+    with `size`, also checks in the same statement that the log has at least that many entries."""
+    out: dict[merkle.NodeKey, bytes] = {}
+    last = None
+    for lv, i, h in session.connection().exec_driver_sql(_nodes_sql(keys, size is not None)):
+        if lv == -1:
+            last = i
+        else:
+            out[(lv, i)] = bytes(h)
+    if size is not None:
+        _check_size(size, 0 if last is None else last + 1)
     return out
+
+
+def fetch_nodes(session: Session, keys: set[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+    return _read(session, keys)
 
 
 def tree_size(session: Session) -> int:
@@ -236,8 +312,7 @@ def tree_size(session: Session) -> int:
     return 0 if last is None else last + 1
 
 
-def _require_size(session: Session, size: int) -> None:
-    current = tree_size(session)
+def _check_size(size: int, current: int) -> None:
     if not 0 <= size <= current:
         raise InvalidInput(
             f"树大小须在 0 到 {current} 之间 (tree size must be between 0 and {current})",
@@ -249,29 +324,30 @@ def root_hash(session: Session, size: int | None = None) -> bytes:
     """MTH of the first `size` entries (default: all), from O(log n) stored hashes."""
     if size is None:
         size = tree_size(session)
-    else:
-        _require_size(session, size)
     if size == 0:
+        _check_size(size, tree_size(session))
         return merkle.EMPTY_ROOT
-    return merkle.resolve([(0, size)], lambda keys: fetch_nodes(session, keys))[0]
+    return merkle.resolve([(0, size)], lambda keys: _read(session, keys, size=size))[0]
 
 
 def inclusion_proof(session: Session, seq: int, size: int) -> list[bytes]:
-    """Audit path for entry `seq` in the tree of `size` entries (RFC 6962 §2.1.1)."""
-    _require_size(session, size)
+    """Audit path for entry `seq` in the tree of `size` entries (RFC 6962 §2.1.1), in one query."""
     if not 0 <= seq < size:
+        _check_size(size, tree_size(session))
         raise NotFound(
             f"审计条目 {seq} 不在大小为 {size} 的树中 (entry {seq} is not in a tree of size {size})"
         )
-    return merkle.resolve(merkle.inclusion_ranges(seq, size), lambda keys: fetch_nodes(session, keys))
+    return merkle.resolve(merkle.inclusion_ranges(seq, size), lambda keys: _read(session, keys, size=size))
 
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     """Proof that the first `first` entries are a prefix of the first `second` (RFC 6962 §2.1.2)."""
-    _require_size(session, second)
     if not 0 <= first <= second:
+        _check_size(second, tree_size(session))
         raise InvalidInput("first 须不大于 second (first must not exceed second)", where="first")
-    return merkle.resolve(merkle.consistency_ranges(first, second), lambda keys: fetch_nodes(session, keys))
+    return merkle.resolve(
+        merkle.consistency_ranges(first, second), lambda keys: _read(session, keys, size=second)
+    )
 
 
 def get_entry(session: Session, seq: int) -> LedgerEntry:

@@ -100,10 +100,11 @@ def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
 def resolve(
     ranges: Iterable[tuple[int, int]], fetch: Callable[[set[NodeKey]], dict[NodeKey, bytes]]
 ) -> list[bytes]:
-    """MTH of each range, reading every needed perfect subtree hash in one fetch call."""
+    """MTH of each range, reading every needed perfect subtree hash in one fetch call (always made,
+    even when nothing is needed)."""
     shapes = [range_nodes(a, b) for a, b in ranges]
     needed = {key for shape in shapes for key in shape}
-    found = fetch(needed) if needed else {}
+    found = fetch(needed)  # even when empty: the fetch may also check the tree size
     missing = needed - found.keys()
     if missing:
         raise LookupError(f"stored tree lacks subtree hashes {sorted(missing)[:4]}")

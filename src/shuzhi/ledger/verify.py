@@ -94,21 +94,21 @@ def _entry_problem(seq: int, created_at, columns: tuple, doc: dict) -> str | Non
 
 
 def _stream(session: Session, sql: str, chunk: int):
-    """Rows straight from the driver, in chunks: a million ORM rows would cost more than the
-    hashing they feed. SQLite reads through its own cursor; PostgreSQL through a server-side one."""
+    """Rows straight from the driver's cursor, in chunks: a million ORM or even Core rows cost
+    more than the hashing they feed. PostgreSQL streams through a named (server-side) cursor."""
     conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        cursor = conn.connection.driver_connection.cursor()
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        cursor = driver.cursor(name=f"ledger_verify_{id(sql)}")
+        cursor.itersize = chunk
+    else:
+        cursor = driver.cursor()
+    try:
         cursor.execute(sql)
-        try:
-            while rows := cursor.fetchmany(chunk):
-                yield from rows
-        finally:
-            cursor.close()
-        return
-    result = conn.execution_options(stream_results=True, yield_per=chunk).exec_driver_sql(sql)
-    while rows := result.fetchmany(chunk):
-        yield from rows
+        while rows := cursor.fetchmany(chunk):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 class _Leaves:

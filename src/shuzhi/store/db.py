@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -69,13 +70,30 @@ class Database:
 
     # -- migrations ---------------------------------------------------------
     def alembic_config(self):
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        cfg.set_main_option("path_separator", "os")
+        cfg = _script_config()
         cfg.attributes["engine"] = self.engine
         return cfg
+
+    def current_heads(self) -> frozenset[str]:
+        """Revisions the store says it is at (empty when it was never migrated)."""
+        # A bare DB-API read: no BEGIN IMMEDIATE, so the check never queues behind a writer on SQLite.
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT version_num FROM alembic_version")
+            return frozenset(r[0] for r in cur.fetchall())
+        except self.engine.dialect.loaded_dbapi.Error:  # no alembic_version table yet
+            return frozenset()
+        finally:
+            conn.close()
+
+    def needs_upgrade(self) -> bool:
+        """Whether `upgrade()` has work to do: the store's revisions differ from the code's heads.
+
+        One small query instead of Alembic's whole upgrade machinery, so commands stay quick on a
+        store that is already current.
+        """
+        return self.current_heads() != script_heads()
 
     def upgrade(self) -> None:
         """Apply every pending migration of every domain, then seed controlled vocabularies."""
@@ -89,3 +107,30 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _script_config():
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    return cfg
+
+
+@cache
+def script_heads() -> frozenset[str]:
+    """The rows `alembic_version` holds once every migration of this code is applied (read once per process).
+
+    Those are the script heads that no other revision depends on: a domain branch that depends on
+    the core revision takes the core's row over when it is applied.
+    """
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_script_config())
+    implied: set[str] = set()
+    for rev in script.walk_revisions():
+        deps = rev.dependencies or ()
+        for ref in (deps,) if isinstance(deps, str) else deps:
+            implied.update(r.revision for r in script.get_revisions(ref))
+    return frozenset(script.get_heads()) - implied
