@@ -8,33 +8,38 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-import jieba
 import yaml
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetSearchDoc, DatasetVersion
 
-jieba.setLogLevel(60)
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
 FACETS = ("department", "theme", "share_type", "open_type", "security_grade", "format")
 
 
 @lru_cache(maxsize=1)
-def _synonym_groups() -> list[list[str]]:
-    text_ = resources.files("shuzhi.catalog").joinpath("synonyms.yaml").read_text("utf-8")
-    groups = yaml.safe_load(text_)
-    for g in groups:
+def _jieba():
+    """jieba, imported (and its dictionary loaded) only when text is first segmented, with our synonyms added."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    for g in _synonym_groups():
         for term in g:
             jieba.add_word(term)
-    return groups
+    return jieba
+
+
+@lru_cache(maxsize=1)
+def _synonym_groups() -> list[list[str]]:
+    text_ = resources.files("shuzhi.catalog").joinpath("synonyms.yaml").read_text("utf-8")
+    return yaml.safe_load(text_)
 
 
 def segment(text_: str) -> list[str]:
     """Tokens of a text for indexing and querying: jieba's search mode, lower-cased, no punctuation."""
-    _synonym_groups()
     out = []
-    for tok in jieba.cut_for_search(text_ or ""):
+    for tok in _jieba().cut_for_search(text_ or ""):
         tok = tok.strip().lower()
         if tok and _WORD.fullmatch(tok):
             out.append(tok)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from shuzhi.classify import lexicon as lx
 from shuzhi.classify.detectors import Detector, resolve_group_check
@@ -76,6 +79,67 @@ def sample_indices(rows: int, sample_rows: int | None) -> np.ndarray | None:
     if not sample_rows or rows <= sample_rows:
         return None
     return np.unique(np.linspace(0, rows - 1, sample_rows).astype(np.int64))
+
+
+ROW_NUMBER = "file_row_number"
+
+
+def read_sample(path: Path, sample_rows: int | None) -> tuple[pa.Table, int]:
+    """The rows `Scanner.scan` would sample from the whole file, read without loading the file; and its rows.
+
+    DuckDB selects the evenly spaced row numbers straight from the Parquet file (a semi-join on its
+    row number), and the result is cast back to the types pyarrow reads, so the sample, and every
+    decision made on it, is the same as `read_table(path).take(indices)`.
+    """
+    pf = pq.ParquetFile(path)
+    rows = pf.metadata.num_rows
+    idx = sample_indices(rows, sample_rows)
+    if idx is None:
+        return pf.read(), rows
+    if ROW_NUMBER not in pf.schema_arrow.names:
+        try:
+            return _select_rows(path, idx).cast(pf.schema_arrow), rows
+        except (duckdb.Error, pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            pass  # a type DuckDB reads differently: fall back to pyarrow, one row group at a time
+    return _take_by_row_group(pf, idx), rows
+
+
+def _select_rows(path: Path, idx: np.ndarray) -> pa.Table:
+    con = duckdb.connect()
+    try:
+        con.register("wanted", pa.table({"i": idx}))
+        source = "'" + str(path).replace("'", "''") + "'"
+        return con.sql(
+            f"SELECT * EXCLUDE ({ROW_NUMBER}) FROM read_parquet({source}, {ROW_NUMBER} = true)"
+            f" WHERE {ROW_NUMBER} IN (SELECT i FROM wanted) ORDER BY {ROW_NUMBER}"
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _take_by_row_group(pf: pq.ParquetFile, idx: np.ndarray) -> pa.Table:
+    parts, start = [], 0
+    for g in range(pf.num_row_groups):
+        size = pf.metadata.row_group(g).num_rows
+        local = idx[(idx >= start) & (idx < start + size)] - start
+        if len(local):
+            parts.append(pf.read_row_group(g).take(pa.array(local)))
+        start += size
+    return pa.concat_tables(parts)
+
+
+class ParquetColumn:
+    """One column of a Parquet file, read whole only when a full scan needs it."""
+
+    def __init__(self, path: Path, name: str, type_: pa.DataType) -> None:
+        self.path, self.name, self.type = path, name, type_
+
+    def read(self) -> pa.ChunkedArray:
+        return pq.ParquetFile(self.path).read(columns=[self.name]).column(0)
+
+
+def _whole(column: pa.ChunkedArray | ParquetColumn) -> pa.ChunkedArray:
+    return column.read() if isinstance(column, ParquetColumn) else column
 
 
 def as_text(column: pa.ChunkedArray | pa.Array) -> tuple[pa.ChunkedArray | None, str | None]:
@@ -179,8 +243,21 @@ class Scanner:
             for name in table.column_names
         ]
 
+    def scan_parquet(self, path: Path, context: str = "") -> list[ColumnResult]:
+        """Like `scan` over the whole file, but reads only the sample, and a column whole only for a full scan."""
+        sample, rows = read_sample(path, self.sample_rows)
+        return [
+            self.scan_column(name, ParquetColumn(path, name, fld.type), sample.column(name), rows, context)
+            for name, fld in zip(sample.column_names, sample.schema, strict=True)
+        ]
+
     def scan_column(
-        self, name: str, column: pa.ChunkedArray, sample: pa.ChunkedArray, rows: int, context: str = ""
+        self,
+        name: str,
+        column: pa.ChunkedArray | ParquetColumn,
+        sample: pa.ChunkedArray,
+        rows: int,
+        context: str = "",
     ) -> ColumnResult:
         ctype = str(column.type)
         text, reason = as_text(sample)
@@ -266,9 +343,11 @@ class Scanner:
             return {}
         return self._run_count(values, dets)[0]
 
-    def _count_full(self, column: pa.ChunkedArray, dets: list[Detector]) -> tuple[dict[str, _Stats], int]:
+    def _count_full(
+        self, column: pa.ChunkedArray | ParquetColumn, dets: list[Detector]
+    ) -> tuple[dict[str, _Stats], int]:
         """Counts over a whole column; Arrow's kernels trim and drop placeholders first, one pass each."""
-        values = _prepared(as_text(column)[0])
+        values = _prepared(as_text(_whole(column))[0])
         if not dets:
             return {}, len(values)
         return self._run_count(values, dets)

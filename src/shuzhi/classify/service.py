@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,13 +60,14 @@ def build_scanner(settings, *, full: bool = False) -> Scanner:
 def scan_version(
     settings, version: DatasetVersion, dataset: Dataset, *, full: bool = False
 ) -> list[ColumnResult]:
-    path = settings.data_dir / version.path
+    """Column decisions of a version, reading only its sample (and, for a full scan, the candidate columns)."""
+    context = " ".join(filter(None, [dataset.title_zh, dataset.title_en, dataset.theme]))
     try:
-        table = pq.read_table(path)
+        return build_scanner(settings, full=full).scan_parquet(
+            settings.data_dir / version.path, context=context
+        )
     except (OSError, pa.ArrowInvalid) as exc:
         raise InvalidInput(f"无法读取数据版本 cannot read version file: {exc}", where=version.path) from exc
-    context = " ".join(filter(None, [dataset.title_zh, dataset.title_en, dataset.theme]))
-    return build_scanner(settings, full=full).scan(table, context=context)
 
 
 def _persons(settings, version: DatasetVersion, columns: dict[str, str]) -> int:

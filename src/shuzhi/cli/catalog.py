@@ -7,12 +7,11 @@ import json
 import typer
 from rich.table import Table
 
-from shuzhi.catalog import search as catalog_search
-from shuzhi.catalog import service as catalog
-from shuzhi.catalog import vocab
 from shuzhi.cli.common import console, open_context, reports_errors
 
-app = typer.Typer(help="数据集 Datasets in the catalog. Example: shuzhi dataset list -q 营业执照", no_args_is_help=True)
+app = typer.Typer(
+    help="数据集 Datasets in the catalog. Example: shuzhi dataset list -q 营业执照", no_args_is_help=True
+)
 
 
 @app.command("list")
@@ -28,15 +27,26 @@ def dataset_list(
 
     Example:  shuzhi dataset list -q 社保 --dept RS
     """
+    from shuzhi.catalog import search as catalog_search
+    from shuzhi.catalog import service as catalog
+    from shuzhi.catalog import vocab
+
     _, db = open_context()
     with db.session() as s:
-        res = catalog_search.search(s, q, filters={"department": dept, "theme": theme, "share_type": share},
-                                    limit=limit)
+        res = catalog_search.search(
+            s, q, filters={"department": dept, "theme": theme, "share_type": share}, limit=limit
+        )
         latest = catalog.latest_numbers(s, [d.id for d in res.datasets])
         table = Table("identifier", "名称 title", "dept", "共享 share", "grade", "ver")
         for d in res.datasets:
-            table.add_row(d.identifier, d.title_zh, d.department.code, vocab.label("share_type", d.share_type),
-                          d.security_grade or "", str(latest.get(d.id, "")))
+            table.add_row(
+                d.identifier,
+                d.title_zh,
+                d.department.code,
+                vocab.label("share_type", d.share_type),
+                d.security_grade or "",
+                str(latest.get(d.id, "")),
+            )
         console.print(table)
         console.print(f"共 {res.total} 个 / {res.total} datasets")
 
@@ -51,6 +61,9 @@ def dataset_show(
 
     Example:  shuzhi dataset show GA-RK-001
     """
+    from shuzhi.catalog import service as catalog
+    from shuzhi.catalog import vocab
+
     _, db = open_context()
     with db.session() as s:
         ds = catalog.get_dataset(s, ref)
@@ -59,9 +72,11 @@ def dataset_show(
             console.print_json(json.dumps(out.model_dump(mode="json"), ensure_ascii=False))
             return
         console.print(f"[bold]{ds.title_zh}[/] {ds.title_en or ''}  [dim]{ds.identifier}[/]")
-        console.print(f"{ds.department.name_zh} · {vocab.label('theme', ds.theme)} · "
-                      f"{vocab.label('share_type', ds.share_type)} · {vocab.label('open_type', ds.open_type)} · "
-                      f"{ds.security_grade or '未定级 not graded'}")
+        console.print(
+            f"{ds.department.name_zh} · {vocab.label('theme', ds.theme)} · "
+            f"{vocab.label('share_type', ds.share_type)} · {vocab.label('open_type', ds.open_type)} · "
+            f"{ds.security_grade or '未定级 not graded'}"
+        )
         if ds.description:
             console.print(ds.description)
         fields = Table("field", "type", "description")
@@ -70,6 +85,11 @@ def dataset_show(
         console.print(fields)
         versions = Table("v", "rows", "format", "sha256", "loaded")
         for v in ds.versions:
-            versions.add_row(str(v.number), f"{v.row_count:,}", v.source_format, v.sha256[:16],
-                             f"{v.created_at:%Y-%m-%d %H:%M}")
+            versions.add_row(
+                str(v.number),
+                f"{v.row_count:,}",
+                v.source_format,
+                v.sha256[:16],
+                f"{v.created_at:%Y-%m-%d %H:%M}",
+            )
         console.print(versions)

@@ -7,8 +7,6 @@ import json
 import typer
 from rich.table import Table
 
-from shuzhi.catalog.service import get_dataset, get_version
-from shuzhi.classify import service
 from shuzhi.cli.common import console, open_context, reports_errors, system_principal
 
 grade_app = typer.Typer(
@@ -27,6 +25,9 @@ def classify(
 
     Example:  shuzhi classify GA-RK-001 --full
     """
+    from shuzhi.catalog.service import get_dataset, get_version
+    from shuzhi.classify import service
+
     settings, db = open_context()
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
@@ -44,6 +45,8 @@ def show(
 
     Example:  shuzhi grade show GA-RK-001
     """
+    from shuzhi.catalog.service import get_dataset
+
     settings, db = open_context()
     with db.session() as s:
         _show(s, settings, get_dataset(s, dataset), as_json)
@@ -61,6 +64,9 @@ def review(
 
     Example:  shuzhi grade review GA-RK-001 -f beizhu -c none -r "备注列不含个人信息"
     """
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.classify import service
+
     settings, db = open_context()
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
@@ -91,6 +97,9 @@ def set_grade(
 
     Example:  shuzhi grade set GA-RK-001 --level L4 --class 重要 -r "全市人口基础库"
     """
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.classify import service
+
     settings, db = open_context()
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
@@ -110,6 +119,8 @@ def set_grade(
 
 
 def _show(session, settings, ds, as_json: bool) -> None:
+    from shuzhi.classify import service
+
     info = service.classification(session, settings, ds)
     if as_json:
         console.print_json(json.dumps(info, ensure_ascii=False, default=str))

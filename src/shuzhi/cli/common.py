@@ -4,34 +4,59 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from shuzhi.config import Settings, load_settings
 from shuzhi.errors import ShuzhiError
-from shuzhi.orgs.service import Principal
-from shuzhi.store.db import Database
+
+if TYPE_CHECKING:
+    from shuzhi.config import Settings
+    from shuzhi.orgs.service import Principal
+    from shuzhi.store.db import Database
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 def open_context(*, migrate: bool = True) -> tuple[Settings, Database]:
-    """Settings from the environment/shuzhi.toml and a migrated database."""
+    """Settings from the environment/shuzhi.toml and a database migrated to the current schema.
+
+    The migrations run only when the store is behind the code (a cheap look at its revision), not on
+    every command; `shuzhi init` and the server's start always apply them and refresh the vocabularies.
+    """
+    from shuzhi.config import load_settings
+    from shuzhi.store.db import Database
+
     settings = load_settings()
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    if migrate:
+    if migrate and db.needs_upgrade():
         db.upgrade()
     return settings, db
 
 
 def system_principal() -> Principal:
     """The operator at the console of the server: acts as platform admin, audited as user 'system'."""
-    return Principal(user_id=None, username="system", display_name="system", department_id=None,
-                     department_code="", roles=frozenset({"admin"}))
+    from shuzhi.orgs.service import Principal
+
+    return Principal(
+        user_id=None,
+        username="system",
+        display_name="system",
+        department_id=None,
+        department_code="",
+        roles=frozenset({"admin"}),
+    )
 
 
 def reports_errors(fn: Callable) -> Callable:
@@ -54,13 +79,22 @@ def reports_errors(fn: Callable) -> Callable:
 
 def progress_bar(transient: bool = False) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=transient,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
     )
 
 
 def bytes_progress_bar() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=console,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
     )

@@ -11,14 +11,19 @@ from shuzhi.cli.common import console, open_context, progress_bar, reports_error
 
 @reports_errors
 def init(
-    admin_password: str = typer.Option(None, "--admin-password", envvar="SHUZHI_ADMIN_PASSWORD",
-                                       help="Create user 'admin' in department 'BDB' with this password."),
+    admin_password: str = typer.Option(
+        None,
+        "--admin-password",
+        envvar="SHUZHI_ADMIN_PASSWORD",
+        help="Create user 'admin' in department 'BDB' with this password.",
+    ),
 ) -> None:
     """Create the data directory, apply migrations and make the ledger signing key.
 
     Example:  SHUZHI_DATA_DIR=/srv/shuzhi shuzhi init --admin-password 'change-me-now'
     """
-    settings, db = open_context()
+    settings, db = open_context(migrate=False)
+    db.upgrade()  # always: also refreshes the controlled vocabularies shipped with this release
     from shuzhi.ledger.keys import ensure_signing_key
 
     key_path = ensure_signing_key(settings)
@@ -31,8 +36,14 @@ def init(
         with db.transaction() as s:
             if not orgs.list_departments(s):
                 orgs.create_department(s, code="BDB", name_zh="大数据管理局", name_en="Big Data Bureau")
-            orgs.create_user(s, username="admin", password=admin_password, department_code="BDB",
-                             roles=["admin"], display_name="平台管理员")
+            orgs.create_user(
+                s,
+                username="admin",
+                password=admin_password,
+                department_code="BDB",
+                roles=["admin"],
+                display_name="平台管理员",
+            )
         console.print("[green]✓[/] 管理员 admin user created: admin")
 
 
@@ -59,7 +70,9 @@ def demo(
     seed: int = typer.Option(20261126, help="Random seed: the same seed builds the same city."),
     scale: float = typer.Option(1.0, min=0.001, help="1.0 ≈ 50,000 residents and 10,000 enterprises."),
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the server when built."),
-    out: Path = typer.Option(None, help="Where to write the generated source files (default <data_dir>/demo-city)."),
+    out: Path = typer.Option(
+        None, help="Where to write the generated source files (default <data_dir>/demo-city)."
+    ),
 ) -> None:
     """Build the synthetic demo city: departments, users and datasets, loaded and graded.
 
@@ -92,7 +105,9 @@ def demo(
         f"({report.versions_unchanged} 个未变化 unchanged)"
     )
     console.print(f"  真值 ground truth: {manifest.ground_truth}")
-    logins = Table("用户名 username", "密码 password", "部门 dept", "角色 roles", title="演示账号 demo logins")
+    logins = Table(
+        "用户名 username", "密码 password", "部门 dept", "角色 roles", title="演示账号 demo logins"
+    )
     for u in manifest.users:
         logins.add_row(u.username, u.password, u.department_code, ", ".join(u.roles))
     console.print(logins)

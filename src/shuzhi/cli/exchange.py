@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 import typer
 from rich.table import Table
 
 from shuzhi.cli.common import console, open_context, reports_errors, system_principal
-from shuzhi.exchange import requests as rq
-from shuzhi.exchange import service
-from shuzhi.exchange.requests import STATE_LABELS
-from shuzhi.orgs import service as orgs
+
+if TYPE_CHECKING:
+    from shuzhi.orgs.service import Principal
+
+# Domain modules (sqlglot, pyarrow, the exchange) are imported inside the commands: `shuzhi` starts fast
+# and every command pays only for what it uses.
 
 app = typer.Typer(
     help="共享交换 Sharing exchange. Example: shuzhi exchange requests --as ga_steward --box inbox",
@@ -22,15 +24,23 @@ app = typer.Typer(
 AS_HELP = "以该用户身份操作（记入审计）/ act as this user (audited as them)"
 
 
-def _principal(db, username: str | None) -> orgs.Principal:
+def _principal(db, username: str | None) -> Principal:
     if not username:
         return system_principal()
+    from shuzhi.orgs import service as orgs
+
     with db.session() as s:
         return orgs.Principal.of(orgs.get_user(s, username))
 
 
 def _split(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _state_label(state: str) -> str:
+    from shuzhi.exchange.requests import STATE_LABELS
+
+    return STATE_LABELS[state][0]
 
 
 def _print_requests(rows) -> None:
@@ -42,7 +52,7 @@ def _print_requests(rows) -> None:
             str(r.id),
             r.dataset.identifier,
             r.department.code,
-            STATE_LABELS[r.state][0] + f" {r.state}",
+            _state_label(r.state) + f" {r.state}",
             str(r.deadline or ""),
             ", ".join(r.fields),
             r.purpose[:40],
@@ -64,6 +74,8 @@ def request(
 
     Example:  shuzhi exchange request GA-RK-001 --fields name,gender --purpose 低保核查 --as rs_analyst
     """
+    from shuzhi.exchange import requests as rq
+
     settings, db = open_context()
     who = _principal(db, as_user)
     with db.transaction() as s:
@@ -75,7 +87,7 @@ def request(
             submit=not draft,
         )
         console.print(
-            f"申请 #{req.id} {STATE_LABELS[req.state][0]} / request {req.state}; 截止 deadline {req.deadline}"
+            f"申请 #{req.id} {_state_label(req.state)} / request {req.state}; 截止 deadline {req.deadline}"
         )
 
 
@@ -89,6 +101,8 @@ def list_requests(
 
     Example:  shuzhi exchange requests --box overdue
     """
+    from shuzhi.exchange import requests as rq
+
     _, db = open_context()
     who = _principal(db, as_user)
     with db.session() as s:
@@ -120,6 +134,8 @@ def approve(
     """
     from datetime import date
 
+    from shuzhi.exchange import requests as rq
+
     settings, db = open_context()
     who = _principal(db, as_user)
     masks = dict(m.split("=", 1) for m in mask)
@@ -137,12 +153,14 @@ def approve(
 
 
 def _decide(action: str, request_id: int, reason: str, as_user: str) -> None:
+    from shuzhi.exchange import requests as rq
+
     _, db = open_context()
     who = _principal(db, as_user)
     with db.transaction() as s:
         req = rq.get_request(s, who, request_id)
         (rq.reject_request if action == "reject" else rq.withdraw_request)(s, who, req, reason)
-        console.print(f"申请 #{req.id}: {STATE_LABELS[req.state][0]} / {req.state}")
+        console.print(f"申请 #{req.id}: {_state_label(req.state)} / {req.state}")
 
 
 @app.command("reject")
@@ -178,6 +196,8 @@ def revoke(
 
     Example:  shuzhi exchange revoke 5 --reason 合作结束 --as ga_steward
     """
+    from shuzhi.exchange import requests as rq
+
     _, db = open_context()
     who = _principal(db, as_user)
     with db.transaction() as s:
@@ -192,6 +212,8 @@ def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: boo
 
     Example:  shuzhi exchange grants --as rs_analyst
     """
+    from shuzhi.exchange import requests as rq
+
     _, db = open_context()
     who = _principal(db, as_user)
     with db.session() as s:
@@ -221,6 +243,9 @@ def sql(
 
     Example:  shuzhi exchange sql "SELECT gender, COUNT(*) FROM population GROUP BY 1" --as rs_analyst
     """
+    import pyarrow as pa
+
+    from shuzhi.exchange import service
     from shuzhi.exchange.channels import write_file
 
     settings, db = open_context()
@@ -253,6 +278,8 @@ def export(
 
     Example:  shuzhi exchange export GA-RK-001 --out rk.parquet --as rs_analyst
     """
+    from shuzhi.exchange import service
+
     settings, db = open_context()
     rows, size = service.export_to_file(
         db, settings, _principal(db, as_user), dataset, out, _fmt(out), purpose=purpose
@@ -267,6 +294,8 @@ def expire() -> None:
 
     Example:  shuzhi exchange expire
     """
+    from shuzhi.exchange import requests as rq
+
     _, db = open_context()
     with db.transaction() as s:
         moved = rq.expire_due(s)

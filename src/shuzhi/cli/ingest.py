@@ -7,12 +7,8 @@ from pathlib import Path
 
 import typer
 
-from shuzhi.catalog import service as catalog
 from shuzhi.cli.common import bytes_progress_bar, console, open_context, reports_errors, system_principal
 from shuzhi.errors import InvalidInput
-from shuzhi.ingest import commit_staged, stage_source
-from shuzhi.ingest.drift import describe
-from shuzhi.ingest.service import create_dataset_for
 
 
 @reports_errors
@@ -54,6 +50,10 @@ def ingest(
 
       shuzhi ingest sqlite:///front.db --query "SELECT * FROM tax WHERE year = 2025" --dataset SW-NS-001
     """
+    from shuzhi.catalog import service as catalog
+    from shuzhi.ingest import commit_staged
+    from shuzhi.ingest.service import create_dataset_for
+
     if create and not (dept and theme):
         raise InvalidInput(
             "--create 需要 --dept 与 --theme (--create needs --dept and --theme)",
@@ -90,6 +90,8 @@ def ingest(
 def _exists(session, ref: str | None) -> bool:
     if not ref:
         return False
+    from shuzhi.catalog import service as catalog
+
     try:
         catalog.get_dataset(session, ref)
     except Exception:
@@ -98,6 +100,8 @@ def _exists(session, ref: str | None) -> bool:
 
 
 def _stage(settings, source: str, *, show: bool, **kw):
+    from shuzhi.ingest import stage_source
+
     if not show:
         return stage_source(settings, source, **kw)
     is_file = Path(source).is_file()
@@ -113,6 +117,8 @@ def _stage(settings, source: str, *, show: bool, **kw):
 
 
 def _print(report, as_json: bool) -> None:
+    from shuzhi.ingest.drift import describe
+
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
         return

@@ -6,11 +6,16 @@ import typer
 from rich.table import Table
 
 from shuzhi.cli.common import console, open_context, reports_errors, system_principal
-from shuzhi.orgs import service as orgs
 
-dept_app = typer.Typer(help="部门 Departments. Example: shuzhi dept add GA 市公安局 --parent CITY", no_args_is_help=True)
-user_app = typer.Typer(help="用户 Users. Example: shuzhi user add li.na --dept GA --role steward", no_args_is_help=True)
-token_app = typer.Typer(help="API 令牌 Tokens. Example: shuzhi token create li.na --days 30", no_args_is_help=True)
+dept_app = typer.Typer(
+    help="部门 Departments. Example: shuzhi dept add GA 市公安局 --parent CITY", no_args_is_help=True
+)
+user_app = typer.Typer(
+    help="用户 Users. Example: shuzhi user add li.na --dept GA --role steward", no_args_is_help=True
+)
+token_app = typer.Typer(
+    help="API 令牌 Tokens. Example: shuzhi token create li.na --days 30", no_args_is_help=True
+)
 
 
 @dept_app.command("add")
@@ -27,10 +32,20 @@ def dept_add(
 
     Example:  shuzhi dept add GA 市公安局 --en "Public Security Bureau" --parent GOV --region 320500
     """
+    from shuzhi.orgs import service as orgs
+
     _, db = open_context()
     with db.transaction() as s:
-        d = orgs.create_department(s, code=code, name_zh=name_zh, name_en=name_en, level=level,
-                                   parent_code=parent, region_code=region, actor=system_principal())
+        d = orgs.create_department(
+            s,
+            code=code,
+            name_zh=name_zh,
+            name_en=name_en,
+            level=level,
+            parent_code=parent,
+            region_code=region,
+            actor=system_principal(),
+        )
         console.print(f"[green]✓[/] 部门已添加 department added: {d.code} {d.name_zh}")
 
 
@@ -41,12 +56,20 @@ def dept_list() -> None:
 
     Example:  shuzhi dept list
     """
+    from shuzhi.orgs import service as orgs
+
     _, db = open_context()
     with db.session() as s:
         table = Table("code", "名称 name", "English", "level", "parent", "region")
         for d in orgs.list_departments(s):
-            table.add_row(d.code, d.name_zh, d.name_en or "", d.level, d.parent.code if d.parent else "",
-                          d.region_code or "")
+            table.add_row(
+                d.code,
+                d.name_zh,
+                d.name_en or "",
+                d.level,
+                d.parent.code if d.parent else "",
+                d.region_code or "",
+            )
         console.print(table)
 
 
@@ -56,8 +79,9 @@ def user_add(
     username: str = typer.Argument(...),
     dept: str = typer.Option(..., "--dept", help="Department code"),
     role: list[str] = typer.Option(..., "--role", help="admin | steward | analyst | auditor (repeatable)"),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                 envvar="SHUZHI_NEW_USER_PASSWORD"),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="SHUZHI_NEW_USER_PASSWORD"
+    ),
     name: str = typer.Option(None, help="Display name"),
     email: str = typer.Option(None),
 ) -> None:
@@ -65,10 +89,20 @@ def user_add(
 
     Example:  shuzhi user add li.na --dept GA --role steward --name 李娜
     """
+    from shuzhi.orgs import service as orgs
+
     _, db = open_context()
     with db.transaction() as s:
-        u = orgs.create_user(s, username=username, password=password, department_code=dept, roles=role,
-                             display_name=name, email=email, actor=system_principal())
+        u = orgs.create_user(
+            s,
+            username=username,
+            password=password,
+            department_code=dept,
+            roles=role,
+            display_name=name,
+            email=email,
+            actor=system_principal(),
+        )
         console.print(f"[green]✓[/] 用户已添加 user added: {u.username} ({', '.join(sorted(u.roles))})")
 
 
@@ -79,12 +113,19 @@ def user_list(dept: str = typer.Option(None, "--dept", help="Only this departmen
 
     Example:  shuzhi user list --dept GA
     """
+    from shuzhi.orgs import service as orgs
+
     _, db = open_context()
     with db.session() as s:
         table = Table("username", "名称 name", "dept", "roles", "active")
         for u in orgs.list_users(s, dept):
-            table.add_row(u.username, u.display_name, u.department.code, ", ".join(sorted(u.roles)),
-                          "yes" if u.active else "no")
+            table.add_row(
+                u.username,
+                u.display_name,
+                u.department.code,
+                ", ".join(sorted(u.roles)),
+                "yes" if u.active else "no",
+            )
         console.print(table)
 
 
@@ -99,10 +140,13 @@ def token_create(
 
     Example:  shuzhi token create li.na --name etl --days 30
     """
+    from shuzhi.orgs import service as orgs
+
     _, db = open_context()
     with db.transaction() as s:
-        token, clear = orgs.create_token(s, orgs.get_user(s, username), name=name, days=days,
-                                         actor=system_principal())
+        token, clear = orgs.create_token(
+            s, orgs.get_user(s, username), name=name, days=days, actor=system_principal()
+        )
         console.print(f"[green]✓[/] 令牌 token #{token.id} (expires {token.expires_at:%Y-%m-%d}):")
         console.print(clear, soft_wrap=True, highlight=False)
         console.print("[yellow]只显示这一次 — shown once, it is stored hashed.[/]")
@@ -115,6 +159,8 @@ def token_revoke(token_id: int = typer.Argument(..., help="Token number shown at
 
     Example:  shuzhi token revoke 12
     """
+    from shuzhi.orgs import service as orgs
+
     _, db = open_context()
     with db.transaction() as s:
         t = orgs.revoke_token(s, token_id, actor=system_principal())
@@ -128,11 +174,19 @@ def token_list(username: str = typer.Argument(None)) -> None:
 
     Example:  shuzhi token list li.na
     """
+    from shuzhi.orgs import service as orgs
+
     _, db = open_context()
     with db.session() as s:
         user = orgs.get_user(s, username) if username else None
         table = Table("id", "user", "name", "prefix", "expires", "revoked")
         for t in orgs.list_tokens(s, user):
-            table.add_row(str(t.id), t.user.username, t.name, t.prefix, f"{t.expires_at:%Y-%m-%d}",
-                          f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "")
+            table.add_row(
+                str(t.id),
+                t.user.username,
+                t.name,
+                t.prefix,
+                f"{t.expires_at:%Y-%m-%d}",
+                f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
+            )
         console.print(table)

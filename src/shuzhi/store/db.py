@@ -123,14 +123,52 @@ def script_heads() -> frozenset[str]:
     """The rows `alembic_version` holds once every migration of this code is applied (read once per process).
 
     Those are the script heads that no other revision depends on: a domain branch that depends on
-    the core revision takes the core's row over when it is applied.
+    the core revision takes the core's row over when it is applied. Our migration files name their
+    revisions as literals, so reading them as text spares importing Alembic (~0.15 s); any file that
+    does not fit falls back to Alembic's own script directory.
     """
+    return _literal_heads() or _alembic_heads()
+
+
+def _literal_heads() -> frozenset[str] | None:
+    import ast
+
+    revs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found = {}
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                name = node.targets[0].id
+                if name in ("revision", "down_revision", "depends_on"):
+                    try:
+                        found[name] = ast.literal_eval(node.value)
+                    except ValueError:
+                        return None
+        if not isinstance(found.get("revision"), str):
+            return None
+        revs[found["revision"]] = (_as_tuple(found.get("down_revision")), _as_tuple(found.get("depends_on")))
+    referenced = {r for down, deps in revs.values() for r in (*down, *deps)}
+    if not revs or not referenced <= revs.keys():  # a branch label or a missing file: let Alembic resolve it
+        return None
+    return frozenset(revs.keys() - referenced)
+
+
+def _as_tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _alembic_heads() -> frozenset[str]:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_script_config())
     implied: set[str] = set()
     for rev in script.walk_revisions():
-        deps = rev.dependencies or ()
-        for ref in (deps,) if isinstance(deps, str) else deps:
+        for ref in _as_tuple(rev.dependencies):
             implied.update(r.revision for r in script.get_revisions(ref))
     return frozenset(script.get_heads()) - implied
