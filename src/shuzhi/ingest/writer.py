@@ -20,8 +20,8 @@ import duckdb
 
 from shuzhi.ingest.readers import Reader, sql_str
 
-# Snappy, as DuckDB and Spark default to: it costs a third of zstd's CPU to write and reads faster,
-# for somewhat larger files; data is written once and read by every query.
+# Snappy, as DuckDB and Spark default to: measured here it writes in ~60% of zstd's time and reads
+# faster, for files up to twice as large; a version is written once and read by every query.
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION snappy"
 
 
