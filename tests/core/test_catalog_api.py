@@ -128,3 +128,17 @@ def test_search_index_follows_updates_and_deletes(client, people, token_for):
     assert found("营业执照") == [] and found("房产") == ["D1"]
     client.delete("/api/v1/datasets/D1", headers=h)
     assert found("不动产") == []
+
+
+def test_fields_added_by_ingest_are_searchable(client, people, token_for, db, settings, tmp_path):
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.ingest.service import ingest_source
+
+    h = token_for("root")
+    _register(client, h, "D1", "企业名录", "SCJG", description="")
+    src = tmp_path / "firms.csv"
+    src.write_text("qymc,注册资本\n甲公司,100\n", encoding="utf-8")
+    with db.transaction() as s:
+        ingest_source(s, settings, get_dataset(s, "D1"), src, user_id=None)
+    found = [d["identifier"] for d in client.get("/api/v1/datasets", params={"q": "注册资本"}, headers=h).json()["results"]]
+    assert found == ["D1"]

@@ -22,3 +22,13 @@ def test_upgrade_is_idempotent_and_seeds_vocabularies(db):
         terms = s.query(VocabTerm).filter_by(vocab="share_type").order_by(VocabTerm.position).all()
         assert [t.label_zh for t in terms] == ["无条件共享", "有条件共享", "不予共享"]
         assert s.query(VocabTerm).filter_by(vocab="theme").count() >= 14
+
+
+def test_needs_upgrade_tells_an_empty_store_from_a_current_one(settings):
+    from shuzhi.store.db import Database
+
+    fresh = Database(settings.db_url)
+    assert fresh.needs_upgrade() is True
+    fresh.upgrade()
+    assert fresh.needs_upgrade() is False
+    fresh.dispose()

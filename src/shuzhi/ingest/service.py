@@ -26,6 +26,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
+from shuzhi.catalog.search import index_dataset
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput
 from shuzhi.ingest import drift as drift_mod
@@ -364,6 +365,7 @@ def _add_version(
     session.add(version)
     sync_fields(dataset, staged.schema)
     session.flush()
+    index_dataset(session, dataset)  # new field names become searchable
     plugin_manager().hook.version_ingested(session=session, settings=settings, version=version)
     _ledger(
         session,
