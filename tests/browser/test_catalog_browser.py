@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from tests.conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"

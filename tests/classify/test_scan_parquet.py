@@ -6,10 +6,10 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.classify.conftest import IDS
 
 from shuzhi.classify.detectors import builtin_detectors
 from shuzhi.classify.engine import Scanner
-from tests.classify.conftest import IDS
 
 
 def _table(n: int) -> pa.Table:

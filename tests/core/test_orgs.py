@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from tests.conftest import PASSWORD
 
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs.models import ApiToken, User
 from shuzhi.store.base import utcnow
-from tests.conftest import PASSWORD
 
 
 def test_department_hierarchy(db):

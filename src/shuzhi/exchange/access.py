@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
@@ -162,7 +162,8 @@ def decide(
         basis, grant, masks = "owner", None, {name: MaskRule() for name in fields}
         key_scope = f"owner:{dataset.id}"
         bound_purpose = purpose or "本部门数据 / own department's data"
-    elif grant_id is not None or dataset.share_type == "conditional":
+    # A dataset reclassified as not shared stays closed even to grants made before (any channel).
+    elif dataset.share_type != "none" and (grant_id is not None or dataset.share_type == "conditional"):
         grant = _grant_for(session, principal, dataset, grant_id, now)
         basis, masks = "grant", grant_masks(grant, grades, list(grant.fields))
         key_scope = f"grant:{grant.id}"
@@ -396,7 +397,7 @@ def sandbox_for(settings: Settings) -> Sandbox:
 def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
     found: dict[str, Dataset] = {}
     for name in names:
-        ds = session.scalar(select(Dataset).where(Dataset.identifier.ilike(name)))
+        ds = session.scalar(select(Dataset).where(func.lower(Dataset.identifier) == name.lower()))
         if ds is not None:
             found[name] = ds
     return found

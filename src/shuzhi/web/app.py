@@ -20,16 +20,13 @@ STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 
 def _api_routers():
-    from shuzhi.web.api import audit, catalog, classify, ingest, orgs
-
-    from shuzhi.web.api import exchange
+    from shuzhi.web.api import audit, catalog, classify, exchange, ingest, orgs
 
     return [orgs.router, catalog.router, ingest.router, audit.router, classify.router, exchange.router]
 
 
 def _page_routers():
     from shuzhi.web.pages import audit, classify, core
-
     from shuzhi.web.pages import exchange as exchange_pages
 
     return [core.router, audit.router, classify.router, exchange_pages.router]
