@@ -1,7 +1,7 @@
 """core: departments, users, tokens, sessions, catalog
 
 Revision ID: 0001_core
-Revises: 
+Revises: (none)
 """
 
 import sqlalchemy as sa
