@@ -363,9 +363,10 @@ def _add_version(
         created_by_id=user_id,
     )
     session.add(version)
-    sync_fields(dataset, staged.schema)
+    if sync_fields(dataset, staged.schema):
+        session.flush()
+        index_dataset(session, dataset)  # new field names become searchable
     session.flush()
-    index_dataset(session, dataset)  # new field names become searchable
     plugin_manager().hook.version_ingested(session=session, settings=settings, version=version)
     _ledger(
         session,
@@ -416,17 +417,22 @@ def _finish_with_transaction(session: Session, staged: Staged, final: Path) -> N
     event.listen(session, "after_rollback", rolled_back, once=True)
 
 
-def sync_fields(dataset: Dataset, schema: list[dict]) -> None:
-    """Catalog fields follow the data: new columns are added, changed types updated; descriptions stay."""
+def sync_fields(dataset: Dataset, schema: list[dict]) -> bool:
+    """Catalog fields follow the data: new columns are added, changed types updated; descriptions stay.
+
+    Returns whether a field was added (its name is then new to search)."""
     by_name = {f.name: f for f in dataset.fields}
+    added = False
     for col in schema:
         f = by_name.get(col["name"])
         if f is None:
             dataset.fields.append(
                 DatasetField(name=col["name"], type=col["type"][:64], position=len(dataset.fields))
             )
+            added = True
         elif f.type != col["type"][:64]:
             f.type = col["type"][:64]
+    return added
 
 
 def collect_orphans(session: Session, settings: Settings, dataset_id: int) -> list[Path]:

@@ -1,7 +1,7 @@
 """Converting a source to one Parquet file with DuckDB, durably, and hashing what was written.
 
 The content hash (`sha256`) of a version is the SHA-256 of the Parquet file bytes as written here.
-The writer is deterministic: DuckDB with fixed options (snappy, insertion order kept) writes the same
+The writer is deterministic: DuckDB with fixed options (LZ4, insertion order kept) writes the same
 bytes for the same rows, columns and types, so loading the same content again yields the same hash
 whatever the file was called or where it came from. A different Shuzhi/DuckDB release may lay the
 file out differently; that shows as a new version, never as a false "unchanged".
@@ -20,9 +20,10 @@ import duckdb
 
 from shuzhi.ingest.readers import Reader, sql_str
 
-# Snappy, as DuckDB and Spark default to: measured here it writes in ~60% of zstd's time and reads
-# faster, for files up to twice as large; a version is written once and read by every query.
-PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION snappy"
+# LZ4 (raw): measured here it writes as fast as snappy (~60% of zstd's time) and, of the codecs, is
+# the quickest for pyarrow to decode, which is how governed queries read a version (see
+# BENCHMARKS.md); files are about twice zstd's size. A version is written once and read by every query.
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION lz4_raw"
 
 
 @dataclass
