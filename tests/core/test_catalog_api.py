@@ -142,3 +142,82 @@ def test_fields_added_by_ingest_are_searchable(client, people, token_for, db, se
         ingest_source(s, settings, get_dataset(s, "D1"), src, user_id=None)
     found = [d["identifier"] for d in client.get("/api/v1/datasets", params={"q": "注册资本"}, headers=h).json()["results"]]
     assert found == ["D1"]
+
+
+def test_search_runs_in_the_database_full_text_index(client, people, token_for, db):
+    """The query goes to FTS5 MATCH / tsquery @@, not a scan of every dataset in Python."""
+    from sqlalchemy import event
+
+    h = token_for("root")
+    _register(client, h, "D1", "企业营业执照登记信息", "SCJG")
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert client.get("/api/v1/datasets", params={"q": "营业执照"}, headers=h).json()["total"] == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    fulltext = "MATCH" if db.dialect == "sqlite" else "@@"
+    assert any(fulltext in s for s in seen)
+
+
+def test_every_attribute_round_trips(client, people, token_for):
+    body = dict(DATASET, licence="CC-BY-4.0", contact_name="张三", contact_email="data@scjg.gov.example",
+                contact_phone="0571-12345678", temporal_start="2020-01-01", temporal_end="2025-12-31",
+                spatial="330100", open_basis="依申请开放", share_basis=None)
+    h = token_for("scjg.steward")
+    assert client.post("/api/v1/datasets", json=body, headers=h).status_code == 201
+    got = client.get("/api/v1/datasets/SCJG-QY-001", headers=h).json()
+    for key in ("title_en", "licence", "contact_name", "contact_email", "contact_phone", "temporal_start",
+                "temporal_end", "spatial", "open_basis", "update_frequency", "open_type", "keywords"):
+        assert got[key] == body[key], key
+    assert got["fields"][0]["standard_element"] == "GB 32100"
+
+
+def test_patch_to_not_shared_needs_a_basis(client, people, token_for):
+    h = token_for("scjg.steward")
+    client.post("/api/v1/datasets", json=DATASET, headers=h)
+    r = client.patch("/api/v1/datasets/SCJG-QY-001", json={"share_type": "none"}, headers=h)
+    assert r.status_code == 422 and r.json()["where"] == "share_basis"
+    r = client.patch("/api/v1/datasets/SCJG-QY-001", json={"share_type": "none", "share_basis": "《数据安全法》"},
+                     headers=h)
+    assert r.status_code == 200
+
+
+def test_vocabularies_are_bilingual_data(client, people, token_for, db):
+    from shuzhi.catalog.models import VocabTerm
+
+    vocab = client.get("/api/v1/vocabularies", headers=token_for("rs.analyst")).json()
+    assert {t["code"]: (t["zh"], t["en"]) for t in vocab["share_type"]}["none"] == ("不予共享", "Not shared")
+    with db.session() as s:
+        row = s.query(VocabTerm).filter_by(vocab="open_type", code="conditional").one()
+        assert (row.label_zh, row.label_en) == ("有条件开放", "Open on conditions")
+
+
+def test_openapi_documents_the_api(client):
+    spec = client.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/datasets", "/api/v1/datasets/{ref}", "/api/v1/datasets/{ref}/versions"} <= set(spec["paths"])
+
+
+def test_facets_for_open_type_grade_and_format(client, people, token_for, db, settings, tmp_path):
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.ingest.service import ingest_source
+
+    h = token_for("root")
+    _register(client, h, "D1", "居民名单", "SCJG", open_type="none")
+    _register(client, h, "D2", "企业名单", "SCJG", open_type="unconditional")
+    src = tmp_path / "people.csv"
+    src.write_text("sfzh,xm\n110101199501101005,张三\n110101199502111013,李四\n", encoding="utf-8")
+    with db.transaction() as s:
+        ingest_source(s, settings, get_dataset(s, "D1"), src, user_id=None)
+    body = client.get("/api/v1/datasets", params={"q": ""}, headers=h).json()
+    facets = body["facets"]
+    assert facets["open_type"] == {"none": 1, "unconditional": 1}
+    assert facets["format"] == {"csv": 1, "": 1}
+    grade = client.get("/api/v1/datasets/D1", headers=h).json()["security_grade"]
+    assert grade and facets["security_grade"] == {grade: 1, "": 1}
+    only = client.get("/api/v1/datasets", params={"format": "csv"}, headers=h).json()
+    assert [d["identifier"] for d in only["results"]] == ["D1"]
