@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
@@ -70,9 +70,11 @@ def scan_version(
         raise InvalidInput(f"无法读取数据版本 cannot read version file: {exc}", where=version.path) from exc
 
 
-def _persons(settings, version: DatasetVersion, columns: dict[str, str]) -> int:
+def _persons(settings, rules: Rules, version: DatasetVersion, columns: dict[str, str]) -> int:
     """Distinct individuals, counted on the best identifier column of the whole version."""
-    for cat in IDENTIFIER_ORDER:
+    # A deployment's own direct identifiers (e.g. a patient number) count people too, after the built-in ones.
+    declared = sorted({c for c in columns.values() if rules.kind_of(c) == "direct_identifier"})
+    for cat in dict.fromkeys([*IDENTIFIER_ORDER, *declared]):
         name = next((n for n, c in columns.items() if c == cat), None)
         if name is None:
             continue
@@ -147,10 +149,16 @@ def classify_version(
                 evidence=_jsonable(r.evidence),
             )
         )
+    # Re-grading a version replaces its decisions; a bulk delete runs now, before the inserts are flushed.
+    session.execute(delete(ColumnDecision).where(ColumnDecision.version_id == version.id))
     session.add_all(decisions)
-    if previous:
-        alerts += _new_sensitive_alerts(dataset, version, decisions, previous, rules)
+    added = _new_sensitive_alerts(dataset, version, decisions, previous, rules) if previous else []
+    alerts += added
     grade = _grade(session, settings, rules, dataset, version, decisions, overrides)
+    lapsed = _lapse_outgrown_grade_override(rules, dataset, version, grade, overrides, added)
+    if lapsed is not None:
+        alerts.append(lapsed)
+        grade = _grade(session, settings, rules, dataset, version, decisions, overrides)
     prev_grade = _previous_grade(session, dataset.id, version.id)
     if prev_grade and rules.rank(grade.level) > rules.rank(prev_grade.level):
         alerts.append(
@@ -214,7 +222,7 @@ def _grade(
         rules,
         columns,
         minors=minors,
-        persons=_persons(settings, version, columns),
+        persons=_persons(settings, rules, version, columns),
         min_persons_default=settings.classify.important_data_min_persons,
     )
     grade = session.scalar(select(DatasetGrade).where(DatasetGrade.version_id == version.id))
@@ -239,6 +247,33 @@ def _grade(
         grade.needs_review = False
     dataset.security_grade, dataset.data_class = grade.level, grade.data_class
     return grade
+
+
+def _lapse_outgrown_grade_override(rules, dataset, version, grade, overrides, added) -> GradingAlert | None:
+    """A grade review of an earlier version lapses when new sensitive columns lift the derived grade above it."""
+    ov = next((o for o in overrides if o.active and o.field_name is None), None)
+    if (
+        ov is None
+        or not added
+        or (ov.version_number or 0) >= version.number
+        or rules.rank(grade.derived_level) <= rules.rank(grade.level)
+    ):
+        return None
+    why = f"新增敏感列使级别升至 {grade.derived_level} new sensitive columns raise the grade"
+    ov.active, ov.lapsed_reason = False, why
+    return _alert(
+        dataset,
+        version,
+        "override_lapsed",
+        None,
+        f"数据集级别复核结论失效：{why} (grade review no longer applies)",
+        {
+            "override_id": ov.id,
+            "from": grade.level,
+            "to": grade.derived_level,
+            "columns": [a.field_name for a in added],
+        },
+    )
 
 
 def _new_sensitive_alerts(dataset, version, decisions, previous: dict[str, ColumnDecision], rules) -> list:
