@@ -64,3 +64,73 @@ def test_errors_are_one_clear_line_and_exit_2(env):
     assert r.exit_code == 2 and "NOPE" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["dataset", "show", "NO-SUCH"])
     assert r.exit_code == 2 and "NO-SUCH" in r.output
+
+
+def test_init_creates_the_ledger_key_readable_only_by_its_owner(env):
+    from shuzhi.config import load_settings
+    from shuzhi.ledger.keys import key_path
+
+    r = runner.invoke(app, ["init"])
+    assert r.exit_code == 0, r.output
+    path = key_path(load_settings())
+    assert path.is_file() and path.stat().st_mode & 0o777 == 0o600
+
+
+def test_user_roles_changes_roles_and_audits_it(env):
+    from shuzhi.config import load_settings
+    from shuzhi.ledger import LedgerEntry
+    from shuzhi.store.db import Database
+
+    runner.invoke(app, ["init"])
+    runner.invoke(app, ["dept", "add", "GA", "市公安局"])
+    runner.invoke(
+        app,
+        ["user", "add", "li.na", "--dept", "GA", "--role", "analyst"],
+        env={"SHUZHI_NEW_USER_PASSWORD": "a-long-password"},
+    )
+    r = runner.invoke(app, ["user", "roles", "li.na", "--role", "steward", "--role", "auditor"])
+    assert r.exit_code == 0 and "auditor, steward" in r.output, r.output
+    assert "auditor, steward" in runner.invoke(app, ["user", "list"]).output
+    db = Database(load_settings().db_url)
+    with db.session() as s:
+        entry = s.query(LedgerEntry).filter_by(event="user.updated").one()
+        assert '"roles_before":["analyst"]' in entry.entry
+    db.dispose()
+    r = runner.invoke(app, ["user", "roles", "li.na", "--role", "king"])
+    assert r.exit_code == 2 and "king" in r.output
+
+
+def test_dept_and_dataset_list_show_what_was_added(env):
+    runner.invoke(app, ["init"])
+    runner.invoke(app, ["dept", "add", "SCJG", "市市场监督管理局", "--en", "Market Regulation"])
+    csv = env / "firms.csv"
+    csv.write_text("tyshxydm,qymc\n91320500MA1X0000X0,苏州某某科技有限公司\n", encoding="utf-8")
+    r = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(csv),
+            "--dataset",
+            "SCJG-QY-001",
+            "--create",
+            "--dept",
+            "SCJG",
+            "--theme",
+            "market",
+            "--title",
+            "企业登记信息",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    depts = runner.invoke(app, ["dept", "list"])
+    assert depts.exit_code == 0 and "SCJG" in depts.output and "市市场监督管理局" in depts.output
+    datasets = runner.invoke(app, ["dataset", "list"])
+    assert datasets.exit_code == 0 and "SCJG-QY-001" in datasets.output and "企业登记信息" in datasets.output
+
+
+@pytest.mark.slow
+def test_demo_builds_a_small_city_and_prints_the_logins(env):
+    r = runner.invoke(app, ["demo", "--scale", "0.01", "--no-serve"])
+    assert r.exit_code == 0, r.output
+    assert "demo logins" in r.output and "username" in r.output and "password" in r.output
+    assert "steward" in r.output and "auditor" in r.output

@@ -5,6 +5,8 @@ import re
 import pytest
 from tests.conftest import PASSWORD
 
+from shuzhi.web.deps import SESSION_COOKIE
+
 
 @pytest.fixture
 def seeded(client, make_user, token_for):
@@ -19,9 +21,14 @@ def seeded(client, make_user, token_for):
     return client
 
 
-def login(client, username="ga.steward", password=PASSWORD):
-    return client.post("/login", data={"username": username, "password": password, "next": "/catalog"},
-                       follow_redirects=False)
+def login(client, username="ga.steward", password=PASSWORD, next="/catalog"):
+    """Log in as a browser does: load the form (which sets the login_csrf cookie), then post it back."""
+    token = re.search(r'name="login_csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "next": next, "login_csrf": token},
+        follow_redirects=False,
+    )
 
 
 def csrf_of(html: str) -> str:
@@ -82,9 +89,24 @@ def test_cookie_api_writes_need_csrf_header(seeded):
     assert seeded.post("/api/v1/datasets", json=body, headers={"X-CSRF-Token": token}).status_code == 201
 
 
+def test_login_without_its_csrf_token_is_refused(seeded, db):
+    from sqlalchemy import select
+
+    from shuzhi.ledger import LedgerEntry
+
+    creds = {"username": "ga.steward", "password": PASSWORD, "next": "/catalog"}
+    r = seeded.post("/login", data=creds, follow_redirects=False)
+    assert r.status_code == 403 and "刷新页面" in r.text and SESSION_COOKIE not in r.cookies
+    seeded.get("/login")  # the cookie is set, but the form value is forged
+    r = seeded.post("/login", data={**creds, "login_csrf": "forged"}, follow_redirects=False)
+    assert r.status_code == 403 and "刷新页面" in r.text
+    with db.session() as s:
+        assert s.scalar(select(LedgerEntry).where(LedgerEntry.event == "auth.login")) is None
+    assert login(seeded).status_code == 303
+
+
 def test_login_next_is_not_an_open_redirect(seeded):
-    r = seeded.post("/login", data={"username": "ga.steward", "password": PASSWORD, "next": "//evil.example/x"},
-                    follow_redirects=False)
+    r = login(seeded, next="//evil.example/x")
     assert r.headers["location"] == "/catalog"
 
 
@@ -107,7 +129,7 @@ def test_dataset_page_shows_versions_and_profile(seeded, db, settings, tmp_path)
         ingest_source(s, settings, get_dataset(s, "GA-RK-001"), src, user_id=None)
     login(seeded)
     html = seeded.get("/datasets/GA-RK-001").text
-    assert 'id="versions"' in html and "v1" in html and "people.csv" not in html or "csv" in html
+    assert 'id="versions"' in html and ">v1<" in html and "csv (utf-8)" in html
     # profile of the latest version: null share of nl (1 of 3) and the most common sfzh value
     assert "33.3%" in html and "110101199003074258 (2)" in html
 

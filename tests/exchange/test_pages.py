@@ -8,9 +8,11 @@ from tests.conftest import PASSWORD
 
 def login(client, username):
     client.cookies.clear()
+    form = client.get("/login").text  # sets the login_csrf cookie the form must echo
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
     r = client.post(
         "/login",
-        data={"username": username, "password": PASSWORD, "next": "/exchange"},
+        data={"username": username, "password": PASSWORD, "next": "/exchange", "login_csrf": token},
         follow_redirects=False,
     )
     assert r.status_code in (302, 303), r.text

@@ -127,3 +127,29 @@ def test_a_kept_tree_head_catches_truncation_that_deleted_the_stored_heads(ledge
     assert _run("verify").exit_code == 0  # the store alone looks whole
     result = _run("verify", "--against", str(kept))
     assert result.exit_code == 1 and "first bad seq = 12" in result.output
+
+
+def test_verify_shows_a_progress_bar_over_its_phases(ledger, env, monkeypatch):
+    import shuzhi.cli.audit as audit_cli
+    import shuzhi.ledger.verify as verify_mod
+
+    bars, phases = [], []
+    real_bar, real_verify = audit_cli.progress_bar, verify_mod.verify_ledger
+
+    def spy_bar(**kw):
+        bars.append(real_bar(**kw))
+        return bars[-1]
+
+    def spy_verify(*args, progress=None, **kw):
+        assert progress is not None, "verify_ledger was given no progress callback"
+        return real_verify(*args, progress=lambda p: (phases.append(p), progress(p)), **kw)
+
+    monkeypatch.setattr(audit_cli, "progress_bar", spy_bar)
+    monkeypatch.setattr(verify_mod, "verify_ledger", spy_verify)
+    assert _run("verify").exit_code == 0
+    assert phases == ["entries", "tree", "tree heads"]
+    (task,) = bars[0].tasks
+    assert task.total == 3 and task.finished
+    # --json stays machine-readable: no bar at all
+    bars.clear()
+    assert json.loads(_run("verify", "--json").output)["ok"] is True and bars == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tests.conftest import PASSWORD
 
@@ -20,8 +22,12 @@ def pages(client, make_user, db):
 
 
 def _login(client, username):
+    form = client.get("/login").text  # sets the login_csrf cookie the form must echo
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
     r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "next": "/audit"}, follow_redirects=False
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": "/audit", "login_csrf": token},
+        follow_redirects=False,
     )
     assert r.status_code == 303
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from shuzhi.cli.common import console, err_console, open_context, reports_errors
+from shuzhi.cli.common import console, err_console, open_context, progress_bar, reports_errors
 
 if TYPE_CHECKING:
     from shuzhi.ledger.query import EntryFilter
@@ -28,6 +30,35 @@ def _public_key(settings, path: Path | None):
     if path is not None:
         return keys.load_public_pem(path.read_bytes())
     return keys.public_key(settings)
+
+
+# The phases verify_ledger reports, in order; the bar advances one step per phase.
+_VERIFY_PHASES = {
+    "entries": "条目 entries",
+    "tree": "默克尔树 Merkle tree",
+    "tree heads": "签名树头 tree heads",
+}
+
+
+@contextmanager
+def _phase_bar(*, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar that moves one step each time verification enters a new phase."""
+    if quiet:  # --json output must stay machine-readable
+        yield lambda _phase: None
+        return
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("校验 verifying", total=len(_VERIFY_PHASES))
+        started = False
+
+        def step(phase: str) -> None:
+            nonlocal started
+            bar.update(
+                task, advance=1 if started else 0, description=f"校验 {_VERIFY_PHASES.get(phase, phase)}"
+            )
+            started = True
+
+        yield step
+        bar.update(task, completed=len(_VERIFY_PHASES))
 
 
 @app.command("verify")
@@ -52,8 +83,8 @@ def verify(
     settings, db = open_context()
     key = _public_key(settings, public_key)
     trusted = [sth.SignedHead.from_dict(json.loads(p.read_text())) for p in kept or ()]
-    with read_snapshot(db) as s:
-        report = verify_ledger(s, key, trusted=trusted)
+    with read_snapshot(db) as s, _phase_bar(quiet=as_json) as step:
+        report = verify_ledger(s, key, trusted=trusted, progress=step)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
     elif report.ok:

@@ -106,6 +106,24 @@ def user_add(
         console.print(f"[green]✓[/] 用户已添加 user added: {u.username} ({', '.join(sorted(u.roles))})")
 
 
+@user_app.command("roles")
+@reports_errors
+def user_roles(
+    username: str = typer.Argument(...),
+    role: list[str] = typer.Option(..., "--role", help="admin | steward | analyst | auditor (repeatable)"),
+) -> None:
+    """Replace a user's roles with the ones given; the change is written to the audit ledger.
+
+    Example:  shuzhi user roles li.na --role steward --role analyst
+    """
+    from shuzhi.orgs import service as orgs
+
+    _, db = open_context()
+    with db.transaction() as s:
+        u = orgs.set_roles(s, orgs.get_user(s, username), role, actor=system_principal())
+        console.print(f"[green]✓[/] 角色已更新 roles updated: {u.username} ({', '.join(sorted(u.roles))})")
+
+
 @user_app.command("list")
 @reports_errors
 def user_list(dept: str = typer.Option(None, "--dept", help="Only this department")) -> None:

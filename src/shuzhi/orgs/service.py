@@ -194,6 +194,20 @@ def set_roles(session: Session, user: User, roles: list[str], *, actor: Principa
     return user
 
 
+def set_active(session: Session, user: User, active: bool, *, actor: Principal | None = None) -> User:
+    """Deactivate (or reactivate) a user: their tokens and login sessions stop working at once."""
+    if user.active != active:
+        user.active = active
+        ledger.append(
+            session,
+            "user.updated",
+            user_id=actor and actor.user_id,
+            department_id=user.department_id,
+            detail={"username": user.username, "active": active},
+        )
+    return user
+
+
 def list_users(session: Session, department_code: str | None = None) -> list[User]:
     q = select(User).order_by(User.username)
     if department_code:

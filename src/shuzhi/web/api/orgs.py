@@ -43,6 +43,11 @@ class UserIn(BaseModel):
     email: str | None = None
 
 
+class UserPatch(BaseModel):
+    roles: list[str] | None = Field(default=None, description="替换全部角色 (replaces all roles)")
+    active: bool | None = Field(default=None, description="false 停用用户 (false deactivates the user)")
+
+
 class UserOut(BaseModel):
     username: str
     display_name: str
@@ -109,6 +114,22 @@ def create_user(body: UserIn, session: Session = Depends(get_session),
                          department_code=body.department, roles=body.roles,
                          display_name=body.display_name, email=body.email, actor=principal)
     return _user_out(u)
+
+
+@router.patch("/users/{username}", response_model=UserOut)
+def update_user(
+    username: str,
+    body: UserPatch,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(require_role("admin")),
+):
+    """Change a user's roles or deactivate them (platform admin only); each change is audited."""
+    user = orgs.get_user(session, username)
+    if body.roles is not None:
+        orgs.set_roles(session, user, body.roles, actor=principal)
+    if body.active is not None:
+        orgs.set_active(session, user, body.active, actor=principal)
+    return _user_out(user)
 
 
 @router.get("/me", response_model=UserOut)

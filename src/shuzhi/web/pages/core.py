@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -16,6 +17,10 @@ from shuzhi.web.deps import SESSION_COOKIE, get_db, get_session, optional_princi
 from shuzhi.web.templating import LANGS, templates
 
 router = APIRouter(include_in_schema=False)
+
+# Double-submit cookie: before login there is no session to hold a CSRF token, so the form carries the
+# same random value as this cookie; a cross-site form cannot read the cookie to copy it.
+LOGIN_CSRF_COOKIE = "login_csrf"
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,26 +43,40 @@ def switch_language(lang: str, next: str | None = None):
     return resp
 
 
+def _login_page(request: Request, *, status_code: int = 200, **ctx):
+    """The login form with a fresh double-submit token in both the cookie and a hidden field."""
+    token = secrets.token_urlsafe(24)
+    ctx = {"failed": False, "csrf_failed": False, **ctx, "login_csrf": token}
+    resp = templates.TemplateResponse(request, "login.html", ctx, status_code=status_code)
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax")
+    return resp
+
+
 @router.get("/login")
 def login_form(request: Request, next: str | None = None):
-    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "failed": False})
+    return _login_page(request, next=_safe_next(next))
 
 
 @router.post("/login")
 def login(request: Request, username: str = Form(...), password: str = Form(...),
-          next: str = Form("/catalog"), db=Depends(get_db)):
+          next: str = Form("/catalog"), login_csrf: str = Form(""), db=Depends(get_db)):
     settings = request.app.state.settings
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not (cookie and login_csrf and secrets.compare_digest(cookie, login_csrf)):
+        return _login_page(
+            request, status_code=403, next=_safe_next(next), csrf_failed=True, username=username
+        )
     with db.transaction() as session:
         user = orgs.authenticate(session, username, password)
         clear = None
         if user is not None:
             _, clear = orgs.start_login_session(session, user, hours=settings.session_hours)
     if clear is None:
-        return templates.TemplateResponse(
-            request, "login.html", {"next": _safe_next(next), "failed": True, "username": username},
-            status_code=401,
+        return _login_page(
+            request, status_code=401, next=_safe_next(next), failed=True, username=username
         )
     resp = RedirectResponse(_safe_next(next), status_code=303)
+    resp.delete_cookie(LOGIN_CSRF_COOKIE)
     resp.set_cookie(SESSION_COOKIE, clear, httponly=True, samesite="lax",
                     max_age=settings.session_hours * 3600)
     return resp
