@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 import typer
 from rich.table import Table
@@ -31,8 +32,12 @@ def classify(
     settings, db = open_context()
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
-        service.classify_version(s, settings, get_version(s, ds, version), full=full)
+        target = get_version(s, ds, version)
+        with console.status(f"扫描 scanning {ds.identifier} v{target.number} ({target.row_count:,} 行 rows)…",
+                            spinner="dots") if not as_json else nullcontext():
+            service.classify_version(s, settings, target, full=full)
         _show(s, settings, ds, as_json)
+
 
 
 @grade_app.command("show")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from shuzhi.cli.common import console, open_context, reports_errors, system_principal
+from shuzhi.cli.common import console, open_context, progress_bar, reports_errors, system_principal
 
 if TYPE_CHECKING:
     from shuzhi.orgs.service import Principal
@@ -281,9 +281,12 @@ def export(
     from shuzhi.exchange import service
 
     settings, db = open_context()
-    rows, size = service.export_to_file(
-        db, settings, _principal(db, as_user), dataset, out, _fmt(out), purpose=purpose
-    )
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task(f"导出 exporting {dataset}", total=None)
+        rows, size = service.export_to_file(
+            db, settings, _principal(db, as_user), dataset, out, _fmt(out), purpose=purpose,
+            progress=lambda done: bar.update(task, completed=done, description=f"导出 {done:,} 行 rows"),
+        )
     console.print(f"{rows:,} 行 / rows → {out} ({size:,} bytes)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from shuzhi.catalog.service import get_dataset
@@ -125,12 +126,22 @@ def export_to_file(
     dataset: str,
     path: Path,
     fmt: str = "parquet",
+    progress: Callable[[int], None] | None = None,
     **kwargs,
 ) -> tuple[int, int]:
-    """Bulk export of a granted dataset to a file: (rows, bytes)."""
+    """Bulk export of a granted dataset to a file: (rows, bytes). `progress` hears the rows written so far."""
     channels.encoder(fmt)
     read = open_export(db, settings, principal, dataset, **kwargs)
-    size = channels.write_file(path, fmt, read.schema, read.batches())
+
+    def counted():
+        done = 0
+        for batch in read.batches():
+            yield batch
+            done += batch.num_rows
+            if progress is not None:
+                progress(done)
+
+    size = channels.write_file(path, fmt, read.schema, counted())
     return read.stream.rows, size
 
 
