@@ -131,3 +131,54 @@ def token_for(db) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {clear}"}
 
     return _headers
+
+
+# -- browser tests -----------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+BROWSER = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"),
+]
+"""Marks for a module of browser tests: `pytestmark = BROWSER`."""
+
+
+@pytest.fixture
+def live_server(sqlite_settings, sqlite_db):
+    """The app served by uvicorn on a free loopback port, over the `sqlite_db` store; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from shuzhi.web.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(sqlite_settings, db=sqlite_db), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def page():
+    """A page of Debian's Chromium, driven by Playwright, with no network beyond loopback."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"],
+        )
+        yield browser.new_context(locale="zh-CN").new_page()
+        browser.close()

@@ -1,35 +1,16 @@
 """Drive Debian's Chromium through Playwright: log in, search in Chinese, open a dataset."""
 
-import os
-import socket
-import threading
-import time
-
 import pytest
-from tests.conftest import PASSWORD
+from tests.conftest import BROWSER, PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = BROWSER
 
 
 @pytest.fixture
-def live_server(sqlite_settings, sqlite_db, tmp_path):
-    import uvicorn
-
+def catalog(sqlite_db):
     from shuzhi.catalog.schemas import DatasetIn
     from shuzhi.catalog.service import create_dataset
     from shuzhi.orgs import service as orgs
-    from shuzhi.web.app import create_app
 
     with sqlite_db.transaction() as s:
         orgs.create_department(s, code="SCJG", name_zh="市市场监督管理局", name_en="Market Regulation")
@@ -42,36 +23,9 @@ def live_server(sqlite_settings, sqlite_db, tmp_path):
                                     ("SCJG-002", "食品经营许可信息", "market")]:
             create_dataset(s, p, DatasetIn(identifier=ident, title_zh=title, department="SCJG", theme=theme,
                                            fields=[{"name": "qymc", "description": "企业名称"}]))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(sqlite_settings, db=sqlite_db), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
 
 
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"],
-        )
-        context = browser.new_context(locale="zh-CN")
-        pg = context.new_page()
-        yield pg
-        browser.close()
-
-
-def test_login_search_open_dataset(live_server, page, tmp_path):
+def test_login_search_open_dataset(catalog, live_server, page, tmp_path):
     page.goto(live_server + "/")
     assert "/login" in page.url
     page.fill("input[name=username]", "analyst")

@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-
 import pytest
-from tests.conftest import PASSWORD
+from tests.conftest import BROWSER, PASSWORD
 
 from shuzhi.ledger import append
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture
-def server(sqlite_settings, sqlite_db):
-    import uvicorn
-
+def server(sqlite_db, live_server):
     from shuzhi.orgs import service as orgs
-    from shuzhi.web.app import create_app
 
     with sqlite_db.transaction() as s:
         orgs.create_department(s, code="SJJ", name_zh="市审计局")
         orgs.create_user(s, username="auditor", password=PASSWORD, department_code="SJJ", roles=["auditor"])
         for i in range(6):
             append(s, "data.read", user_id=1, dataset_id=i, detail={"列": "身份证号", "i": i})
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(sqlite_settings, db=sqlite_db), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield browser.new_context(locale="zh-CN").new_page()
-        browser.close()
+    return live_server
 
 
 def _login(page, base):
@@ -76,17 +37,17 @@ def _check(page) -> tuple[str, str]:
     return out.get_attribute("data-ok"), out.inner_text()
 
 
-def test_browser_verifies_a_real_proof(server, browser_page):
-    _login(browser_page, server)
-    assert browser_page.locator("#audit-entries tbody tr").count() >= 6
-    browser_page.goto(server + "/audit/entries/4")
-    ok, text = _check(browser_page)
+def test_browser_verifies_a_real_proof(server, page):
+    _login(page, server)
+    assert page.locator("#audit-entries tbody tr").count() >= 6
+    page.goto(server + "/audit/entries/4")
+    ok, text = _check(page)
     assert ok == "true", text
     assert "✗" not in text and text.count("✓") == 3, text  # leaf, path and Ed25519 signature
 
 
-def test_browser_rejects_a_forged_entry(server, browser_page):
-    _login(browser_page, server)
+def test_browser_rejects_a_forged_entry(server, page):
+    _login(page, server)
 
     def forge(route):
         response = route.fetch()
@@ -94,7 +55,7 @@ def test_browser_rejects_a_forged_entry(server, browser_page):
         body = body.replace("身份证号", "姓名")
         route.fulfill(response=response, body=body)
 
-    browser_page.route("**/audit/entries/4", forge)
-    browser_page.goto(server + "/audit/entries/4")
-    ok, text = _check(browser_page)
+    page.route("**/audit/entries/4", forge)
+    page.goto(server + "/audit/entries/4")
+    ok, text = _check(page)
     assert ok == "false" and "✗" in text
