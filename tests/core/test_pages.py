@@ -132,6 +132,8 @@ def test_dataset_page_shows_versions_and_profile(seeded, db, settings, tmp_path)
     assert 'id="versions"' in html and ">v1<" in html and "csv (utf-8)" in html
     # profile of the latest version: null share of nl (1 of 3) and the most common sfzh value
     assert "33.3%" in html and "110101199003074258 (2)" in html
+    # the grading section arrives through the dataset_page_sections hook
+    assert 'id="classification"' in html and "数据分类分级" in html
 
 
 def test_profile_values_are_hidden_from_other_departments(seeded, db, settings, tmp_path, make_user, token_for):

@@ -1,4 +1,4 @@
-"""Built-in hook implementations of grading: classify each ingested version, add the dataset page section."""
+"""Built-in hook implementation of grading: every ingested version is classified in its own transaction."""
 
 from __future__ import annotations
 
@@ -10,10 +10,3 @@ def version_ingested(session, settings, version):
     from shuzhi.classify.service import classify_version
 
     classify_version(session, settings, version)
-
-
-@hookimpl
-def dataset_page_sections(request, session, principal, dataset):
-    from shuzhi.web.pages.classify import section_html
-
-    return [section_html(request, session, principal, dataset)]

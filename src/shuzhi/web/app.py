@@ -32,6 +32,16 @@ def _page_routers():
     return [core.router, audit.router, classify.router, exchange_pages.router]
 
 
+def _register_page_plugins() -> None:
+    """Pages that add sections to other pages take part through hooks, as a plugin would."""
+    from shuzhi.hooks import plugin_manager
+    from shuzhi.web.pages import classify
+
+    pm = plugin_manager()
+    if not pm.is_registered(classify):
+        pm.register(classify, name="shuzhi.web.pages.classify")
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
@@ -107,6 +117,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    _register_page_plugins()
     app.state.routers = [("/api/v1", r) for r in _api_routers()] + [("", r) for r in _page_routers()]
     for prefix, router in app.state.routers:
         if prefix:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from shuzhi.catalog import service as catalog
 from shuzhi.classify import service
 from shuzhi.classify.rules import load_rules
+from shuzhi.hooks import hookimpl
 from shuzhi.orgs.service import Principal
 from shuzhi.web.deps import get_session, page_principal
 from shuzhi.web.templating import _context, templates
@@ -34,6 +35,11 @@ def section_html(request: Request, session: Session, principal: Principal, datas
         categories=sorted(rules.categories.items()),
         **ctx,
     )
+
+
+@hookimpl
+def dataset_page_sections(request, session, principal, dataset):
+    return [section_html(request, session, principal, dataset)]
 
 
 @router.post("/datasets/{ref}/classification/columns/{field}")
