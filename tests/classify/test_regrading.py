@@ -183,3 +183,16 @@ def test_plugin_detector_decides_a_column(settings):
     assert (result.category, result.detector) == ("inpatient_no", "zyh")
     (after,) = service.build_scanner(settings).scan(table)
     assert after.category != "inpatient_no"
+
+
+def test_grading_a_version_again_repeats_no_open_alert(db, settings, dataset, load):
+    load(dataset, csv_of({"beizhu": ["复诊"] * 30}))
+    first = load(dataset, csv_of({"beizhu": ["复诊"] * 30, "sfzh": IDS * 5}))
+    kinds = sorted((a["kind"], a["field"] or "") for a in first["alerts"])
+    assert ("sensitive_column_added", "sfzh") in kinds
+    with db.transaction() as s:
+        ds = get_dataset(s, dataset)
+        service.classify_version(s, settings, ds.versions[-1], full=True)
+    with db.session() as s:
+        again = service.classification(s, settings, get_dataset(s, dataset))
+    assert sorted((a["kind"], a["field"] or "") for a in again["alerts"]) == kinds

@@ -171,7 +171,7 @@ def classify_version(
                 {"from": prev_grade.level, "to": grade.level, "rule": grade.rule},
             )
         )
-    session.add_all(alerts)
+    session.add_all(_not_yet_open(session, version, alerts))
     session.flush()
     ledger.append(
         session,
@@ -295,6 +295,18 @@ def _new_sensitive_alerts(dataset, version, decisions, previous: dict[str, Colum
             )
         )
     return out
+
+
+def _not_yet_open(session: Session, version: DatasetVersion, alerts: list[GradingAlert]) -> list[GradingAlert]:
+    """Grading a version again raises nothing that is already open for it."""
+    open_ = set(
+        session.execute(
+            select(GradingAlert.kind, GradingAlert.field_name).where(
+                GradingAlert.version_id == version.id, GradingAlert.resolved.is_(False)
+            )
+        ).all()
+    )
+    return [a for a in alerts if (a.kind, a.field_name) not in open_]
 
 
 def _alert(dataset, version, kind, field_name, message, detail) -> GradingAlert:
