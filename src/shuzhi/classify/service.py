@@ -507,39 +507,14 @@ def review_column(
         )
     elif category not in _known_categories(settings, rules):
         raise InvalidInput(f"未知类别 unknown category: {category}", where="category")
-    _deactivate(session, dataset.id, field_name, "被新的复核取代 superseded by a newer review")
-    ov = ReviewOverride(
-        dataset_id=dataset.id,
-        field_name=field_name,
-        field_type=decision.field_type,
-        action=action,
-        category=category,
-        reason=reason,
-        reviewer_id=principal.user_id,
-        version_number=version.number,
-        active=True,
-    )
-    session.add(ov)
     before = decision.category
     decision.category, decision.level = category, rules.level_of(category)
     decision.status = "confirmed" if action == "confirm" else "overridden"
-    session.flush()
-    grade = _regrade(session, settings, dataset, version)
-    ledger.append(
-        session,
-        "grade.overridden",
-        user_id=principal.user_id,
-        department_id=dataset.department_id,
-        dataset_id=dataset.id,
-        detail={
-            "field": field_name,
-            "action": action,
-            "from": before,
-            "to": category,
-            "reason": reason,
-            "version": version.number,
-            "dataset_level": grade.level,
-        },
+    _record_review(
+        session, settings, principal, dataset, version,
+        ReviewOverride(field_name=field_name, field_type=decision.field_type, action=action, category=category,
+                       reason=reason),
+        {"field": field_name, "from": before, "to": category},
     )
     return decision
 
@@ -573,22 +548,22 @@ def review_grade(
         raise InvalidInput(f"未定义的级别 undefined level: {level}", where="level")
     if data_class is not None and data_class not in [c["code"] for c in rules.data_classes]:
         raise InvalidInput(f"未定义的数据类别 undefined data class: {data_class}", where="data_class")
-    _deactivate(session, dataset.id, None, "被新的复核取代 superseded by a newer review")
-    before = (current.level, current.data_class)
-    session.add(
-        ReviewOverride(
-            dataset_id=dataset.id,
-            field_name=None,
-            field_type=None,
-            action=action,
-            level=level,
-            data_class=data_class,
-            reason=reason,
-            reviewer_id=principal.user_id,
-            version_number=version.number,
-            active=True,
-        )
+    return _record_review(
+        session, settings, principal, dataset, version,
+        ReviewOverride(field_name=None, action=action, level=level, data_class=data_class, reason=reason),
+        {"field": None, "from": [current.level, current.data_class], "to": [level, data_class]},
     )
+
+
+def _record_review(
+    session: Session, settings, principal: Principal, dataset: Dataset, version: DatasetVersion,
+    override: ReviewOverride, detail: dict,
+) -> DatasetGrade:
+    """Keep a review (superseding the earlier one on the same target), re-grade, and write it to the ledger."""
+    _deactivate(session, dataset.id, override.field_name, "被新的复核取代 superseded by a newer review")
+    override.dataset_id, override.reviewer_id = dataset.id, principal.user_id
+    override.version_number, override.active = version.number, True
+    session.add(override)
     session.flush()
     grade = _regrade(session, settings, dataset, version)
     ledger.append(
@@ -597,14 +572,8 @@ def review_grade(
         user_id=principal.user_id,
         department_id=dataset.department_id,
         dataset_id=dataset.id,
-        detail={
-            "field": None,
-            "action": action,
-            "from": list(before),
-            "to": [grade.level, grade.data_class],
-            "reason": reason,
-            "version": version.number,
-        },
+        detail={**detail, "action": override.action, "reason": override.reason, "version": version.number,
+                "dataset_level": grade.level, "data_class": grade.data_class},
     )
     return grade
 

@@ -47,16 +47,9 @@ def open_context(*, migrate: bool = True) -> tuple[Settings, Database]:
 
 def system_principal() -> Principal:
     """The operator at the console of the server: acts as platform admin, audited as user 'system'."""
-    from shuzhi.orgs.service import Principal
+    from shuzhi.orgs.service import system_principal as platform
 
-    return Principal(
-        user_id=None,
-        username="system",
-        display_name="system",
-        department_id=None,
-        department_code="",
-        roles=frozenset({"admin"}),
-    )
+    return platform()
 
 
 def reports_errors(fn: Callable) -> Callable:

@@ -23,14 +23,7 @@ from shuzhi.store.db import Database
 
 Progress = Callable[[str, int, int], None]
 
-_BUILDER = orgs.Principal(
-    user_id=None,
-    username="shuzhi-demo",
-    display_name="演示城市构建 (demo builder)",
-    department_id=None,
-    department_code="",
-    roles=frozenset({"admin"}),
-)
+_BUILDER = orgs.system_principal("shuzhi-demo", "演示城市构建 (demo builder)")
 """The actor of the build: the platform itself acting as admin, recorded in the ledger without a user."""
 
 

@@ -64,6 +64,12 @@ class Principal:
         )
 
 
+def system_principal(username: str = "system", display_name: str = "system") -> Principal:
+    """The platform itself acting as admin (console operator, demo builder): audited without a user id."""
+    return Principal(user_id=None, username=username, display_name=display_name, department_id=None,
+                     department_code="", roles=frozenset({"admin"}))
+
+
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
         raise Forbidden("只有平台管理员可以执行此操作 (platform admin only)")
