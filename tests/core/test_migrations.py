@@ -32,3 +32,15 @@ def test_needs_upgrade_tells_an_empty_store_from_a_current_one(settings):
     fresh.upgrade()
     assert fresh.needs_upgrade() is False
     fresh.dispose()
+
+
+def test_the_server_migrates_a_fresh_store_on_start(tmp_path):
+    from shuzhi.config import Settings
+    from shuzhi.store.db import Database
+    from shuzhi.web.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "d", secret_key="x")
+    create_app(settings)
+    db = Database(settings.db_url)
+    assert db.needs_upgrade() is False
+    db.dispose()

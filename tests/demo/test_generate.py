@@ -269,6 +269,8 @@ def test_duplicates_and_stale_records_are_present_and_marked(manifest, truth):
 def test_scale_multiplies_the_population(tmp_path, manifest):
     bigger = generate(tmp_path / "bigger", seed=7, scale=SCALE * 2)
     assert bigger.residents == 2 * manifest.residents
+    # scale 1 is the city the issue asks for: about 50,000 residents and 10,000 enterprises
+    assert manifest.residents == round(50_000 * SCALE) and manifest.enterprises == round(10_000 * SCALE)
     assert bigger.enterprises == 2 * manifest.enterprises
     rows = {s.identifier: s.row_count for s in manifest.datasets}
     assert sum(s.row_count for s in bigger.datasets) > 1.7 * sum(rows.values())
