@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ByteSize, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,6 +47,12 @@ class ExchangeSettings(BaseModel):
     """Extra days, one per line: `2026-10-09` (a holiday) or `2026-10-10 workday` (an adjusted working day)."""
     query_timeout_s: float = 30.0
     query_memory_limit: str = "2GB"
+    """DuckDB's own memory limit in a query worker (its buffer manager: joins, sorts, aggregates)."""
+    query_process_memory: ByteSize = ByteSize(6 * 2**30)
+    """Cap on a query worker's address space (RLIMIT_AS): any allocation past it fails, including
+    values DuckDB's memory limit does not count. The engine itself takes about 2.5 GB of it."""
+    query_workers: int = 4
+    """Query worker processes at most (governed queries running at once); idle ones stay warm."""
     query_max_rows: int = 100_000
     """Row cap of one governed SQL result (the SQL endpoint and workbench)."""
     page_max_rows: int = 10_000
@@ -59,7 +65,8 @@ class ExchangeSettings(BaseModel):
 class LedgerSettings(BaseModel):
     signing_key_path: Path | None = None
     """Ed25519 private key (PEM); defaults to <data_dir>/keys/ledger-ed25519.pem."""
-    sth_interval_s: int = 3600
+    sth_interval_s: float = 3600
+    """Seconds between the server's signed tree heads (fractions allowed); 0 turns the timer off."""
 
 
 class Settings(BaseSettings):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shuzhi.cli.common import console, err_console, open_context, progress_bar, reports_errors
@@ -100,7 +101,8 @@ def verify(
             else "[bold red]✗ 账本被篡改 ledger tampered[/]"
         )
         for p in report.problems:
-            err_console.print(f"  - [{p.kind}] {p.message}")
+            # The kind is text, not markup; a problem stays on one line so it can be grepped.
+            err_console.print(f"  - {escape(f'[{p.kind}] {p.message}')}", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 

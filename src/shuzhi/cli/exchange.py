@@ -226,7 +226,7 @@ def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: boo
                 g.department.code,
                 ", ".join(g.fields),
                 g.row_filter or "",
-                g.expires_at.date().isoformat(),
+                g.expires_on.isoformat(),
             )
         console.print(table)
 

@@ -99,6 +99,12 @@ def _clean_error(e: Exception) -> str:
     return _LONG_HEX.sub("…", " ".join(lines).strip())[:500]
 
 
+def _first_reason(e: Exception) -> str:
+    """The line that says what failed (DuckDB goes on to tuning advice meant for its own users)."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return _LONG_HEX.sub("…", lines[0] if lines else type(e).__name__)[:300]
+
+
 @dataclass
 class Result:
     """A finished (capped) query result."""
@@ -338,7 +344,7 @@ class Sandbox:
         if timed_out or isinstance(e, duckdb.InterruptException):
             return QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped")
         if isinstance(e, duckdb.OutOfMemoryException):
-            return TooLarge("查询超出内存限制 / query exceeded its memory limit", hint=_clean_error(e))
+            return TooLarge("查询超出内存限制 / query exceeded its memory limit", hint=_first_reason(e))
         if isinstance(e, ShuzhiError):
             return e
         return QueryFailed(f"查询执行失败 / query failed: {_clean_error(e)}")

@@ -24,7 +24,8 @@ from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.catalog.service import get_version
 from shuzhi.config import Settings
-from shuzhi.engine.duckdb import ResultStream, Sandbox, shared_sandbox
+from shuzhi.engine.duckdb import ResultStream
+from shuzhi.engine.worker import WorkerPool, shared_pool
 from shuzhi.errors import Forbidden, NotFound, ShuzhiError, TooLarge
 from shuzhi.exchange.grades import column_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
@@ -390,8 +391,10 @@ class ReadRequest:
     timeout_s: float | None = None
 
 
-def sandbox_for(settings: Settings) -> Sandbox:
-    return shared_sandbox(settings.exchange.query_memory_limit)
+def sandbox_for(settings: Settings) -> WorkerPool:
+    """The query workers: each query in a child process under an OS memory cap."""
+    x = settings.exchange
+    return shared_pool(x.query_memory_limit, int(x.query_process_memory), None, x.query_workers)
 
 
 def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:

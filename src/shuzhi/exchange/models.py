@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -95,6 +95,11 @@ class Grant(Base):
     dataset: Mapped[Dataset] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")
     request: Mapped[ShareRequest | None] = relationship()
+
+    @property
+    def expires_on(self) -> date:
+        """The last day of use: `expires_at` is the midnight (UTC) that ends it."""
+        return (self.expires_at - timedelta(microseconds=1)).date()
 
 
 class GrantUsage(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ COLUMNS = ("event", "user_id", "department_id", "dataset_id", "outcome")
 @dataclass(frozen=True)
 class Problem:
     kind: str
-    """entry · missing · chain · inserted · node · tree_head · truncated"""
+    """entry · missing · chain · inserted · node · tree_head · truncated · fork"""
     message: str
     seq: int | None = None
     tree_head_id: int | None = None
@@ -44,7 +45,9 @@ class Report:
     def first_bad_seq(self) -> int | None:
         """The earliest entry that cannot be trusted: entry-level evidence first, since it names
         an entry exactly; a bad subtree or tree head only bounds where the damage starts."""
-        exact = [p.seq for p in self.problems if p.seq is not None and p.kind not in ("node", "tree_head")]
+        exact = [
+            p.seq for p in self.problems if p.seq is not None and p.kind not in ("node", "tree_head", "fork")
+        ]
         rough = [p.seq for p in self.problems if p.seq is not None]
         pool = exact or rough
         return min(pool) if pool else None
@@ -249,6 +252,18 @@ def _check_nodes(session: Session, tree: _Tree, report: Report, chunk: int) -> N
         )
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A validly signed tree head within the log, and whether the recomputed log agrees with it."""
+
+    head: SignedHead
+    zh: str
+    en: str
+    head_id: int | None
+    matches: bool
+    since: int
+
+
 def _check_head(
     head: SignedHead,
     where: str,
@@ -259,11 +274,13 @@ def _check_head(
     *,
     since: int,
     head_id: int | None = None,
-) -> bool:
-    """One tree head: genuine signature, within the log, root equal to the recomputed one."""
+) -> bool | None:
+    """One tree head: genuine signature, within the log, root equal to the recomputed one.
+    True when all holds; False when validly signed and within the log but the root differs;
+    None otherwise."""
     if not head.valid_under(key):
         report.add(Problem("tree_head", f"{where}: 签名无效 (signature is not valid)", None, head_id))
-        return False
+        return None
     if head.tree_size > size:
         report.add(
             Problem(
@@ -273,7 +290,7 @@ def _check_head(
                 head_id,
             )
         )
-        return False
+        return None
     if tree.root(head.tree_size) != head.root_hash:
         report.add(
             Problem(
@@ -289,19 +306,76 @@ def _check_head(
 
 def _check_tree_heads(
     session: Session, tree: _Tree, size: int, key: Ed25519PublicKey, report: Report
-) -> None:
+) -> list[_Seen]:
     """Each stored tree head, and that it is consistent with the previous one (RFC 9162 §2.1.4.2),
-    never shrinking or going back in time."""
+    never shrinking or going back in time. Returns the validly signed ones."""
     prev: TreeHead | None = None
+    seen: list[_Seen] = []
     for head in session.scalars(select(TreeHead).order_by(TreeHead.id)):
         report.tree_heads += 1
         where = f"树头 #{head.id} (tree head #{head.id}, size {head.tree_size})"
-        since = prev.tree_size if prev else 0
-        if not _check_head(SignedHead.of(head), where, tree, size, key, report, since=since, head_id=head.id):
+        # a smaller head after a larger one signed a different history: it bounds nothing
+        since = prev.tree_size if prev and prev.tree_size <= head.tree_size else 0
+        signed = SignedHead.of(head)
+        matches = _check_head(signed, where, tree, size, key, report, since=since, head_id=head.id)
+        if matches is not None:
+            zh, en = (
+                f"树头 #{head.id}（大小 {head.tree_size}）",
+                f"tree head #{head.id} (size {head.tree_size})",
+            )
+            seen.append(_Seen(signed, zh, en, head.id, matches, since))
+        if not matches:
             continue
         if prev is not None:
             _check_successor(prev, head, tree, where, report)
         prev = head
+    return seen
+
+
+def _since_for_kept(head: SignedHead, seen: Sequence[_Seen]) -> int:
+    """Entries a kept head can still vouch for: those below the largest stored head that holds,
+    is no larger and was signed no later (it signed the same history up to its size)."""
+    return max(
+        (
+            s.head.tree_size
+            for s in seen
+            if s.matches and s.head.tree_size <= head.tree_size and s.head.timestamp_ms <= head.timestamp_ms
+        ),
+        default=0,
+    )
+
+
+def _check_forks(seen: Sequence[_Seen], tree: _Tree, report: Report) -> None:
+    """Two validly signed heads that cannot both be true: the log now agrees with `b` but not with
+    `a` (no larger), and the consistency proof from `a` to `b` fails. Only the key holder can sign
+    both histories, so this is a forked log, not a mere edit in the store. One problem for each
+    such `b`, naming the first head it contradicts."""
+    holding = sorted((s for s in seen if s.matches), key=lambda s: s.head.tree_size)
+    sizes = [s.head.tree_size for s in holding]
+    named: set[int] = set()
+    for a in seen:
+        i = bisect.bisect_left(sizes, a.head.tree_size)
+        if a.matches or i == len(holding):
+            continue  # nothing signed agrees with the log up to this head's size: plain tampering
+        b = holding[i]  # the smallest head that holds and covers `a`
+        m, n = a.head.tree_size, b.head.tree_size
+        proof = merkle.resolve(merkle.consistency_ranges(m, n), tree.fetch)
+        if id(b) in named or merkle.verify_consistency(m, n, a.head.root_hash, b.head.root_hash, proof):
+            continue
+        named.add(id(b))
+        report.add(
+            Problem(
+                "fork",
+                f"分叉：{b.zh}与{a.zh}签名均有效，但从大小 {m} 到 {n} 的一致性证明不成立；"
+                f"日志现与{b.zh}相符，序号 {a.since}–{m - 1} 中的条目已不是{a.zh}所签的内容，"
+                f"账本密钥签过两段不同的历史 "
+                f"(fork: {b.en} and {a.en} are both validly signed but inconsistent: the consistency "
+                f"proof from size {m} to {n} fails; the log now matches {b.en}, and entries in "
+                f"{a.since}..{m - 1} are not what {a.en} signed: the ledger key signed two histories)",
+                a.since,
+                a.head_id if a.head_id is not None else b.head_id,
+            )
+        )
 
 
 def _check_successor(prev: TreeHead, head: TreeHead, tree: _Tree, where: str, report: Report) -> None:
@@ -347,8 +421,16 @@ def verify_ledger(
     tree = _Tree(leaves)
     _check_nodes(session, tree, report, chunk)
     say("tree heads")
-    _check_tree_heads(session, tree, len(leaves), key, report)
+    seen = _check_tree_heads(session, tree, len(leaves), key, report)
     for i, head in enumerate(trusted):
         where = f"保存的树头 {i + 1} (kept tree head {i + 1}, size {head.tree_size})"
-        _check_head(head, where, tree, len(leaves), key, report, since=0)
+        since = _since_for_kept(head, seen)
+        matches = _check_head(head, where, tree, len(leaves), key, report, since=since)
+        if matches is not None:
+            zh, en = (
+                f"保存的树头 {i + 1}（大小 {head.tree_size}）",
+                f"kept tree head {i + 1} (size {head.tree_size})",
+            )
+            seen.append(_Seen(head, zh, en, None, matches, since))
+    _check_forks(seen, tree, report)
     return report

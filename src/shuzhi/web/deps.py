@@ -54,6 +54,9 @@ async def _resolve(request: Request, session: Session) -> Principal | None:
     if request.method not in SAFE_METHODS and not await _csrf_ok(request, login.csrf_token):
         raise Forbidden("CSRF 校验失败，请刷新页面后重试 (CSRF check failed: reload the page and retry)")
     request.state.login = login
+    # Kept as a string too: a request that fails rolls back, leaving `login` expired and detached,
+    # and the error page still renders the token.
+    request.state.csrf_token = login.csrf_token
     return Principal.of(login.user)
 
 

@@ -31,12 +31,13 @@ def _context(request: Request) -> dict:
 
     principal = getattr(request.state, "principal", None)
     login = getattr(request.state, "login", None)
+    csrf_token = getattr(request.state, "csrf_token", None) or (login.csrf_token if login is not None else "")
     return {
         "lang": lang,
         "t": t,
         "label": label,
         "principal": principal,
-        "csrf_token": login.csrf_token if login is not None else "",
+        "csrf_token": csrf_token,
     }
 
 

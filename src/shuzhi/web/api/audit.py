@@ -35,9 +35,12 @@ async def _issue_safely(app: FastAPI) -> None:
         _log.exception("signed tree head not issued")
 
 
-async def _tree_head_timer(app: FastAPI, interval_s: int) -> None:
+async def _tree_head_timer(app: FastAPI, interval_s: float, stop: asyncio.Event) -> None:
     while True:
-        await asyncio.sleep(interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)
+        if stop.is_set():
+            return
         await _issue_safely(app)
 
 
@@ -46,14 +49,16 @@ async def lifespan(app: FastAPI):
     """Issue a signed tree head at start-up (when due) and then every ledger.sth_interval_s."""
     interval = app.state.settings.ledger.sth_interval_s
     await _issue_safely(app)
-    task = asyncio.create_task(_tree_head_timer(app, interval)) if interval > 0 else None
+    stop = asyncio.Event()
+    task = asyncio.create_task(_tree_head_timer(app, interval, stop)) if interval > 0 else None
     try:
         yield
     finally:
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Stop rather than cancel: cancelling would abandon a tick already signing on its
+            # worker thread, which would then go on using the store after shutdown closed it.
+            stop.set()
+            await task
 
 
 router = APIRouter(tags=["audit 审计账本"], lifespan=lifespan)

@@ -1,4 +1,4 @@
-"""The grading section of a dataset page and its review forms (POST, CSRF-checked, then back to the page)."""
+"""The grading section of a dataset page, its review and alert forms (POST, CSRF-checked, then back to the page)."""
 
 from __future__ import annotations
 
@@ -91,4 +91,16 @@ def review_grade_form(
         level=level or current.get("level"),
         data_class=data_class or None,
     )
+    return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)
+
+
+@router.post("/datasets/{ref}/classification/alerts/{alert_id}/resolve")
+def resolve_alert_form(
+    ref: str,
+    alert_id: int,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(page_principal),
+):
+    ds = catalog.get_dataset(session, ref)
+    service.resolve_alert(session, principal, ds, alert_id)
     return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)

@@ -155,6 +155,12 @@ def _workbench(request, principal, db, *, sql, result, error, status=200):
         )
 
 
+@router.get("/workbench")
+def workbench_page(principal: Viewer):
+    # Results are the answer to a POST: reloading them or switching language comes back here as a GET.
+    return RedirectResponse("/exchange/grants", status_code=303)
+
+
 @router.post("/workbench")
 def workbench(
     request: Request,

@@ -1,0 +1,406 @@
+"""Query worker processes: each governed query runs in a child process with an OS memory cap.
+
+DuckDB's ``memory_limit`` bounds its buffer manager, not every allocation: a list built from a
+size argument (``len(range(400000000))``) grew to 15 GB inside one locked connection. A worker
+sets ``RLIMIT_AS`` on itself once its engine is loaded, so any allocation past the cap fails —
+DuckDB reports it as out of memory and the worker stays usable — and a worker that dies for
+any reason takes only its own query with it. Each worker keeps one locked `Sandbox`, so the
+isolation of that class (no file path, no extension, per-cursor registration) holds inside.
+
+The protocol runs over two pipes, in frames of one kind byte and a length. The parent sends a
+query, then one credit per batch it wants: the worker computes one batch ahead at most and
+stops when told. Batches travel as Arrow IPC messages, read without copying on the other side.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import resource
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pyarrow as pa
+from sqlglot import exp
+
+from shuzhi.engine.duckdb import QueryFailed, QueryTimeout, Result, ResultStream, _parse_one, guard
+from shuzhi.errors import ShuzhiError, TooLarge
+
+_HEADER = struct.Struct("<cQ")
+
+# parent -> worker (a parent that stops reading early kills the worker instead of draining it)
+_QUERY, _NEXT = b"Q", b"N"
+# worker -> parent
+_READY, _SCHEMA, _BATCH, _END, _ERROR = b"R", b"S", b"B", b"E", b"X"
+
+_ERRORS: dict[str, type[ShuzhiError]] = {
+    QueryFailed.code: QueryFailed,
+    QueryTimeout.code: QueryTimeout,
+    TooLarge.code: TooLarge,
+}
+
+_GRACE_S = 10.0
+"""How long past its own time limit the parent waits for a worker before killing it."""
+
+
+class WorkerLost(QueryFailed):
+    code = "query_worker_lost"
+
+
+def _write(fd: int, kind: bytes, payload: bytes | memoryview = b"") -> None:
+    data = memoryview(_HEADER.pack(kind, len(payload)))
+    for chunk in (data, memoryview(payload)):
+        while chunk:
+            chunk = chunk[os.write(fd, chunk) :]
+
+
+def _read_exact(fd: int, n: int) -> bytearray:
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if k == 0:
+            raise EOFError
+        got += k
+    return buf
+
+
+def _read(fd: int) -> tuple[bytes, bytearray]:
+    kind, length = _HEADER.unpack(_read_exact(fd, _HEADER.size))
+    return kind, _read_exact(fd, length) if length else bytearray()
+
+
+# -- the child --------------------------------------------------------------------------------
+
+
+def _serve(req: int, resp: int, memory_limit: str, address_space: int, threads: int | None) -> None:
+    from shuzhi.engine.duckdb import Sandbox
+
+    if threads:
+        pa.set_cpu_count(threads)  # pyarrow decodes the scans: the same share of cores as DuckDB
+    box = Sandbox(memory_limit=memory_limit, threads=threads)
+    if address_space:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _write(resp, _READY)
+    while True:
+        try:
+            kind, payload = _read(req)
+        except EOFError:
+            return  # the parent went away
+        if kind == _QUERY:
+            _answer(box, req, resp, json.loads(payload))
+
+
+def _answer(box, req: int, resp: int, q: dict) -> None:
+    try:
+        stream = box.stream(
+            q["sql"],
+            {name: Path(p) for name, p in q["relations"].items()},
+            timeout_s=q["timeout_s"],
+            max_rows=q["max_rows"],
+            batch_rows=q["batch_rows"],
+        )
+    except Exception as e:
+        _write(resp, _ERROR, _error_payload(e))
+        return
+    with stream:
+        _write(resp, _SCHEMA, stream.schema.serialize())
+        batches = iter(stream)
+        while True:
+            kind, _ = _read(req)
+            if kind != _NEXT:
+                break
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except Exception as e:
+                _write(resp, _ERROR, _error_payload(e))
+                return
+            _write(resp, _BATCH, batch.serialize())
+        _write(resp, _END, json.dumps({"rows": stream.rows, "truncated": stream.truncated}).encode())
+
+
+def _error_payload(e: Exception) -> bytes:
+    if not isinstance(e, ShuzhiError):
+        e = QueryFailed(f"查询执行失败 / query failed: {type(e).__name__}")
+    return json.dumps({"code": e.code, "message": e.message, "hint": e.hint}).encode()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argv if argv is not None else sys.argv[1:]
+    req, resp, memory_limit, address_space, threads = args
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal is the server's
+    _serve(int(req), int(resp), memory_limit, int(address_space), int(threads) or None)
+
+
+# -- the parent -------------------------------------------------------------------------------
+
+
+class Worker:
+    """One child process and its two pipes."""
+
+    def __init__(self, memory_limit: str, address_space: int, threads: int | None):
+        req_r, self._req = os.pipe()
+        self._resp, resp_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shuzhi.engine.worker",
+                str(req_r),
+                str(resp_w),
+                memory_limit,
+                str(address_space),
+                str(threads or 0),
+            ],
+            pass_fds=(req_r, resp_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        os.close(req_r)
+        os.close(resp_w)
+        self.ready = False
+
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
+        try:
+            _write(self._req, kind, payload)
+        except OSError:
+            raise self._lost() from None
+
+    def receive(self, deadline: float) -> tuple[bytes, bytearray]:
+        wait = deadline - time.monotonic()
+        if wait <= 0 or not select.select([self._resp], [], [], wait)[0]:
+            self.kill()
+            raise QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped")
+        try:
+            return _read(self._resp)
+        except (EOFError, OSError):
+            raise self._lost() from None
+
+    def _lost(self) -> WorkerLost:
+        self.kill()
+        code = self.proc.returncode
+        return WorkerLost(
+            "查询进程意外终止 / the query worker stopped unexpectedly",
+            hint=f"exit status {code}; the query may have exceeded the worker's memory cap",
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for fd in (self._req, self._resp):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._req = self._resp = -1
+
+    def close(self) -> None:
+        """Ask politely (EOF on its input), then make sure."""
+        with contextlib.suppress(OSError):
+            os.close(self._req)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2)
+        self.kill()
+
+
+class WorkerPool:
+    """Up to `size` workers; a query takes an idle one (starting one if none), or waits for one."""
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str = "2GB",
+        address_space: int = 0,
+        threads: int | None = None,
+        size: int = 4,
+        start_timeout_s: float = 60.0,
+    ):
+        self._spec = (memory_limit, address_space, threads)
+        self._size = size
+        self._start_timeout_s = start_timeout_s
+        self._idle: list[Worker] = []
+        self._running: set[Worker] = set()
+        self._busy = 0
+        """Workers running a query plus those starting up: never more than `size`."""
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def _acquire(self, deadline: float) -> Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise QueryFailed("查询服务已关闭 / the query service is shut down")
+                while self._idle:
+                    w = self._idle.pop()
+                    if w.alive():
+                        self._busy += 1
+                        self._running.add(w)
+                        return w
+                    w.kill()
+                if self._busy < self._size:
+                    self._busy += 1
+                    break
+                if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise QueryTimeout("查询排队超时 / no query worker became free in time")
+        w = None
+        try:
+            w = Worker(*self._spec)
+            kind, _ = w.receive(time.monotonic() + self._start_timeout_s)
+            if kind != _READY:
+                raise WorkerLost("查询进程启动失败 / the query worker failed to start")
+            with self._cond:
+                self._running.add(w)
+            return w
+        except BaseException:
+            self._release(w, keep=False)
+            raise
+
+    def _release(self, w: Worker | None, keep: bool = True) -> None:
+        """Back to the idle list when `keep` and fit; otherwise the worker is killed."""
+        with self._cond:
+            self._busy -= 1
+            self._running.discard(w)
+            if w is not None and keep and w.alive() and not self._closed:
+                self._idle.append(w)
+            elif w is not None:
+                w.kill()
+            self._cond.notify()
+
+    def warm(self) -> None:
+        """Start one worker now, so that the first query does not wait for it."""
+        self._release(self._acquire(time.monotonic() + self._start_timeout_s))
+
+    def stream(
+        self,
+        sql: str,
+        relations: Mapping[str, Path],
+        *,
+        tree: exp.Expression | None = None,
+        timeout_s: float = 30.0,
+        max_rows: int | None = None,
+        batch_rows: int = 65_536,
+    ) -> ResultStream:
+        """Start a query in a worker; same contract as `Sandbox.stream`."""
+        guard(tree if tree is not None else _parse_one(sql))  # refuse before a process is touched
+        deadline = time.monotonic() + timeout_s + _GRACE_S
+        w = self._acquire(deadline)
+        request = {
+            "sql": sql,
+            "relations": {name: str(p) for name, p in relations.items()},
+            "timeout_s": timeout_s,
+            "max_rows": max_rows,
+            "batch_rows": batch_rows,
+        }
+        kind = b""
+        try:
+            w.send(_QUERY, json.dumps(request).encode())
+            kind, payload = w.receive(deadline)
+            if kind == _ERROR:
+                raise _error(payload)
+            if kind != _SCHEMA:
+                raise WorkerLost("查询进程应答异常 / unexpected answer from the query worker")
+            schema = pa.ipc.read_schema(pa.py_buffer(payload))
+            w.send(_NEXT)
+        except BaseException:
+            self._release(w, keep=kind == _ERROR)  # a query the engine refused leaves it fit
+            raise
+        state = {"open": True, "ended": False, "worker": w}
+        stream = ResultStream(schema=schema, _batches=iter(()), _closer=lambda: self._finish(state))
+        stream._batches = self._batches(state, stream, schema, deadline)
+        return stream
+
+    def _batches(
+        self, state, stream: ResultStream, schema: pa.Schema, deadline: float
+    ) -> Iterator[pa.RecordBatch]:
+        w: Worker = state["worker"]
+        try:
+            while True:
+                kind, payload = w.receive(deadline)
+                if kind == _BATCH:
+                    w.send(_NEXT)  # let the worker make the next batch while this one is used
+                    batch = pa.ipc.read_record_batch(pa.py_buffer(payload), schema)
+                    stream.rows += batch.num_rows
+                    yield batch
+                elif kind == _END:
+                    end = json.loads(payload)
+                    stream.truncated = bool(end["truncated"])
+                    state["ended"] = True
+                    return
+                elif kind == _ERROR:
+                    state["ended"] = True
+                    raise _error(payload)
+                else:
+                    raise WorkerLost("查询进程应答异常 / unexpected answer from the query worker")
+        finally:
+            stream.close()
+
+    def _finish(self, state) -> None:
+        if not state["open"]:
+            return
+        state["open"] = False
+        w: Worker = state["worker"]
+        # Stopped early: cheaper and surer to replace the worker than to drain it.
+        self._release(w, keep=state["ended"])
+
+    def run(self, sql: str, relations: Mapping[str, Path], **kwargs) -> Result:
+        with self.stream(sql, relations, **kwargs) as s:
+            table = pa.Table.from_batches(list(s), schema=s.schema)
+            return Result(table=table, truncated=s.truncated, elapsed_s=time.perf_counter() - s.started)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._cond.notify_all()
+        for w in idle:
+            w.close()
+
+
+def _error(payload: bytes) -> ShuzhiError:
+    e = json.loads(payload)
+    cls = _ERRORS.get(e["code"], QueryFailed)
+    return cls(e["message"], hint=e.get("hint")) if e.get("hint") else cls(e["message"])
+
+
+_pools: dict[tuple, WorkerPool] = {}
+_pools_lock = threading.Lock()
+
+
+def shared_pool(memory_limit: str, address_space: int, threads: int | None, size: int) -> WorkerPool:
+    """The process's worker pool for these limits."""
+    key = (memory_limit, address_space, threads, size)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = WorkerPool(
+                memory_limit=memory_limit, address_space=address_space, threads=threads, size=size
+            )
+        return pool
+
+
+@atexit.register
+def _close_pools() -> None:
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
+
+
+if __name__ == "__main__":
+    main()
