@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ByteSize, Field
 from pydantic_settings import (
@@ -53,6 +53,10 @@ class ExchangeSettings(BaseModel):
     values DuckDB's memory limit does not count. The engine itself takes about 2.5 GB of it."""
     query_workers: int = 4
     """Query worker processes at most (governed queries running at once); idle ones stay warm."""
+    query_reader: Literal["auto", "arrow"] = "auto"
+    """'auto': a worker the kernel confines against every file write (Landlock) reads versions with
+    DuckDB's own Parquet reader, others as Arrow datasets with no file path granted; 'arrow': always
+    the latter."""
     query_max_rows: int = 100_000
     """Row cap of one governed SQL result (the SQL endpoint and workbench)."""
     page_max_rows: int = 10_000
@@ -138,10 +142,9 @@ class Settings(BaseSettings):
         self.ensure_dirs()
         path = self.keys_dir / "session-secret"
         if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(secrets.token_urlsafe(48))
-            tmp.chmod(0o600)
-            os.replace(tmp, path)
+            from shuzhi.keyfile import create_once
+
+            create_once(path, secrets.token_urlsafe(48).encode())
         return path.read_text().strip()
 
 

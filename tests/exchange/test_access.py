@@ -219,3 +219,81 @@ def test_failed_query_audited_as_failed(world, granted):
     with pytest.raises(ShuzhiError):
         sql_rows(world, world.rs_analyst, "SELECT CAST(name AS INTEGER) FROM population")
     assert ledger(world, "data.read")[-1].outcome == "failed"
+
+
+def test_row_quota_is_reserved_then_settled(world, granted):
+    from shuzhi.exchange.models import GrantUsage
+
+    with world.db.transaction() as s:
+        rq.get_grant(s, granted).rows_per_day = 50
+    read = service.run_sql(world.db, world.settings, world.rs_analyst, "SELECT name FROM population LIMIT 4")
+    with world.db.session() as s:  # while it runs, the whole cap is held against the quota
+        assert s.scalar(select(GrantUsage.rows).where(GrantUsage.grant_id == granted)) == 50
+    with pytest.raises(TooLarge):  # so a call alongside it cannot spend the same remainder
+        sql_rows(world, world.rs_analyst, "SELECT name FROM population LIMIT 1")
+    assert sum(b.num_rows for b in read.batches()) == 4
+    with world.db.session() as s:  # what it did not use is given back
+        assert s.scalar(select(GrantUsage.rows).where(GrantUsage.grant_id == granted)) == 4
+    assert len(sql_rows(world, world.rs_analyst, "SELECT name FROM population LIMIT 3")) == 3
+
+
+def test_failed_call_gives_its_reservation_back(world, granted):
+    from shuzhi.exchange.models import GrantUsage
+
+    with world.db.transaction() as s:
+        rq.get_grant(s, granted).rows_per_day = 50
+    with pytest.raises(ShuzhiError):
+        sql_rows(world, world.rs_analyst, "SELECT CAST(name AS INTEGER) FROM population")
+    with world.db.session() as s:
+        assert s.scalar(select(GrantUsage.rows).where(GrantUsage.grant_id == granted)) == 0
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT list(name) AS names FROM population",
+        "SELECT string_agg(name, ',') AS names FROM population",
+        "SELECT array_agg(id_number) AS ids FROM population",
+        "SELECT gender, group_concat(name) AS n FROM population GROUP BY gender",
+        "SELECT histogram(name) AS h FROM population",
+        "SELECT max(name, 1000) AS top FROM population",
+        "SELECT [name, id_number] AS pair FROM population",
+    ],
+)
+def test_row_quota_cannot_be_dodged_by_packing_values(world, granted, sql):
+    with world.db.transaction() as s:
+        rq.get_grant(s, granted).rows_per_day = 5
+    before = len(ledger(world, "data.denied"))
+    with pytest.raises(Forbidden, match="quota|额度"):
+        sql_rows(world, world.rs_analyst, sql)
+    assert len(ledger(world, "data.denied")) == before + 1
+
+
+def test_packing_values_is_fine_without_a_row_quota(world, granted):
+    rows = sql_rows(world, world.rs_analyst, "SELECT gender, list(name) AS names FROM population GROUP BY gender")
+    assert rows and all(isinstance(r["names"], list) for r in rows)
+
+
+def test_calls_at_once_share_one_row_quota(world, granted):
+    import threading
+
+    with world.db.transaction() as s:
+        rq.get_grant(s, granted).rows_per_day = 12
+    start = threading.Barrier(4)
+    served: list[int] = []
+    refused: list[Exception] = []
+
+    def call():
+        start.wait()
+        try:
+            served.append(len(sql_rows(world, world.rs_analyst, "SELECT name FROM population LIMIT 5")))
+        except TooLarge as e:
+            refused.append(e)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(served) <= 12 and len(served) + len(refused) == 4
+    assert served and max(served) == 5

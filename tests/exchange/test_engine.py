@@ -1,4 +1,7 @@
-"""The DuckDB sandbox reads registered versions only, and stops what runs too long or too large."""
+"""The DuckDB sandbox reads registered versions only, and stops what runs too long or too large.
+
+Every test runs against the in-process sandbox (Arrow reader) and against a query worker as the
+exchange uses it (DuckDB's own reader where the kernel confines the worker, Arrow elsewhere)."""
 
 import threading
 
@@ -7,11 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from shuzhi.engine.duckdb import QueryFailed, QueryTimeout, Sandbox, guard
+from shuzhi.engine.worker import WorkerPool
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    box = Sandbox(memory_limit="256MB", threads=1)
+@pytest.fixture(scope="module", params=["in-process", "worker"])
+def sandbox(request):
+    if request.param == "worker":
+        box = WorkerPool(memory_limit="256MB", address_space=4 * 2**30, threads=1, size=3)
+    else:
+        box = Sandbox(memory_limit="256MB", threads=1)
     yield box
     box.close()
 

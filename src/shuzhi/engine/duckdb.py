@@ -1,17 +1,18 @@
 """DuckDB sandbox: runs governed queries over registered dataset versions and nothing else.
 
-The connection is opened with no file path granted at all — no ``allowed_directories`` (they
-also allow writing, and reading the raw file), ``temp_directory=''``, extension autoload and
-autoinstall off, ``enable_external_access=false`` — and then ``lock_configuration=true`` so no
-query can loosen it. Dataset versions reach a query only as pyarrow datasets registered into
-that query's own cursor (registration is per cursor, so concurrent queries cannot see each
-other's relations). What is registered is a pyarrow scanner narrowed to the columns the query
-reads; predicates stay in DuckDB, which evaluates them on the decoded batches far more cheaply
-than Arrow's own filter, which copies every kept row (the price: a selective predicate no
-longer skips row groups by their statistics). DuckDB has
-no statement timeout, so a timer calls ``cursor.interrupt()``, which leaves the connection
-usable. DDL and ``ATTACH ':memory:'`` still work on a locked connection, so every statement is
-checked to be one plain query before it runs.
+It runs inside a query worker process (`shuzhi.engine.worker`), which bounds its memory and, where
+the kernel allows, confines it against every file write (`shuzhi.engine.confine`); the sandbox
+itself has two ways to reach a version (see `Sandbox`). With the Arrow reader the connection is
+opened with no file path granted at all — no ``allowed_directories`` (they also allow writing, and
+reading the raw file), ``temp_directory=''``, extension autoload and autoinstall off,
+``enable_external_access=false`` — and then ``lock_configuration=true`` so no query can loosen it.
+Dataset versions reach a query only as pyarrow scanners registered into that query's own cursor
+(registration is per cursor, so concurrent queries cannot see each other's relations), narrowed to
+the columns the query reads; predicates stay in DuckDB, which evaluates them on the decoded
+batches far more cheaply than Arrow's own filter, which copies every kept row. DuckDB has no
+statement timeout, so a timer calls ``interrupt()``, which leaves the connection usable. DDL and
+``ATTACH ':memory:'`` still work on a locked connection, so every statement is checked to be one
+plain query before it runs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from shuzhi.engine.confine import confined
 from shuzhi.errors import ShuzhiError, TooLarge
 
 
@@ -97,6 +99,18 @@ def _clean_error(e: Exception) -> str:
             break
         lines.append(line)
     return _LONG_HEX.sub("…", " ".join(lines).strip())[:500]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list_literal(items: list[str]) -> str:
+    return "[" + ", ".join(_literal(i) for i in items) + "]"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _first_reason(e: Exception) -> str:
@@ -234,23 +248,72 @@ def _scanner(dataset: pads.Dataset, columns: set[str] | None) -> pads.Scanner:
 
 
 class Sandbox:
-    """One locked DuckDB connection; each query gets its own cursor and registrations."""
+    """Locked DuckDB connections; each query gets its own cursor (or connection) and relations.
 
-    def __init__(self, *, memory_limit: str = "2GB", threads: int | None = None, cache_size: int = 256):
-        config = {
+    ``reader="arrow"`` (anywhere): one connection with no file path granted at all; versions come
+    in as Arrow datasets registered into the query's cursor. ``reader="native"`` — only in a
+    process that can write no file (see `shuzhi.engine.confine`): each query gets a connection of
+    its own whose ``allowed_paths`` are exactly its versions' files, read by DuckDB's own Parquet
+    reader through views, then locked. DuckDB lets allowed paths be written as well as read, which
+    is why the native reader is never used where the OS would let that write happen.
+    """
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str = "2GB",
+        threads: int | None = None,
+        cache_size: int = 256,
+        reader: str = "arrow",
+    ):
+        if reader not in ("arrow", "native"):
+            raise ValueError(f"unknown reader {reader!r}")
+        if reader == "native" and not confined():
+            raise RuntimeError("the native reader needs a process confined against writes (engine.confine)")
+        self.reader = reader
+        self._config = {
             "temp_directory": "",
             "autoload_known_extensions": False,
             "autoinstall_known_extensions": False,
             "memory_limit": memory_limit,
         }
         if threads:
-            config["threads"] = threads
-        self._con = duckdb.connect(":memory:", config=config)
-        self._con.execute("SET enable_external_access = false")
-        self._con.execute("SET lock_configuration = true")
+            self._config["threads"] = threads
+        self._con = self._connect(lock=True) if reader == "arrow" else None
+        self._spare: duckdb.DuckDBPyConnection | None = None
         self._datasets: OrderedDict[str, pads.Dataset] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    def _connect(self, *, lock: bool) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(":memory:", config=dict(self._config))
+        if lock:
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        return con
+
+    def prepare(self) -> None:
+        """Open the next query's connection ahead of time (≈17 ms), while nothing waits for it."""
+        if self.reader == "native" and self._spare is None:
+            self._spare = self._connect(lock=False)
+
+    def _native_connection(self, relations: Mapping[str, Path]) -> duckdb.DuckDBPyConnection:
+        con, self._spare = self._spare, None
+        if con is None:
+            con = self._connect(lock=False)
+        try:
+            paths = [str(Path(p)) for p in relations.values()]
+            con.execute("SET allowed_paths = " + _list_literal(paths))  # before access is closed
+            con.execute("SET enable_external_access = false")
+            for name, path in relations.items():
+                con.execute(
+                    f"CREATE VIEW {_ident(name)} AS SELECT * FROM read_parquet({_literal(str(path))})"
+                )
+            con.execute("SET lock_configuration = true")
+        except Exception:
+            con.close()
+            raise
+        return con
 
     def _dataset(self, path: Path) -> pads.Dataset:
         # Versions are immutable, so an opened dataset (its file footers read) stays valid.
@@ -281,9 +344,17 @@ class Sandbox:
         if tree is None:
             tree = _parse_one(sql)
         guard(tree)
-        reads = columns_read(tree, relations)
-        cursor = self._con.cursor()
         state = {"timed_out": False, "closed": False}
+        if self.reader == "native":
+            reads = None
+            try:
+                cursor = self._native_connection(relations)
+            except Exception as e:
+                raise self._translate(e, False) from None
+            relations = {}  # already views of the connection
+        else:
+            reads = columns_read(tree, relations)
+            cursor = self._con.cursor()
 
         def on_timeout() -> None:
             state["timed_out"] = True
@@ -350,7 +421,9 @@ class Sandbox:
         return QueryFailed(f"查询执行失败 / query failed: {_clean_error(e)}")
 
     def close(self) -> None:
-        self._con.close()
+        for con in (self._con, self._spare):
+            if con is not None:
+                con.close()
 
 
 _shared: dict[tuple, Sandbox] = {}

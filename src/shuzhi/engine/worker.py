@@ -82,16 +82,21 @@ def _read(fd: int) -> tuple[bytes, bytearray]:
 # -- the child --------------------------------------------------------------------------------
 
 
-def _serve(req: int, resp: int, memory_limit: str, address_space: int, threads: int | None) -> None:
+def serve(
+    req: int, resp: int, memory_limit: str, address_space: int, threads: int | None, confined: int
+) -> None:
+    """The worker's loop (run by `shuzhi.engine.worker_main`, after confinement)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal is the server's
     from shuzhi.engine.duckdb import Sandbox
 
     if threads:
         pa.set_cpu_count(threads)  # pyarrow decodes the scans: the same share of cores as DuckDB
-    box = Sandbox(memory_limit=memory_limit, threads=threads)
+    box = Sandbox(memory_limit=memory_limit, threads=threads, reader="native" if confined else "arrow")
     if address_space:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _write(resp, _READY)
+    box.prepare()
+    _write(resp, _READY, json.dumps({"reader": box.reader, "landlock_abi": confined}).encode())
     while True:
         try:
             kind, payload = _read(req)
@@ -99,6 +104,7 @@ def _serve(req: int, resp: int, memory_limit: str, address_space: int, threads: 
             return  # the parent went away
         if kind == _QUERY:
             _answer(box, req, resp, json.loads(payload))
+            box.prepare()
 
 
 def _answer(box, req: int, resp: int, q: dict) -> None:
@@ -137,32 +143,26 @@ def _error_payload(e: Exception) -> bytes:
     return json.dumps({"code": e.code, "message": e.message, "hint": e.hint}).encode()
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = argv if argv is not None else sys.argv[1:]
-    req, resp, memory_limit, address_space, threads = args
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal is the server's
-    _serve(int(req), int(resp), memory_limit, int(address_space), int(threads) or None)
-
-
 # -- the parent -------------------------------------------------------------------------------
 
 
 class Worker:
     """One child process and its two pipes."""
 
-    def __init__(self, memory_limit: str, address_space: int, threads: int | None):
+    def __init__(self, memory_limit: str, address_space: int, threads: int | None, reader: str):
         req_r, self._req = os.pipe()
         self._resp, resp_w = os.pipe()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "shuzhi.engine.worker",
+                "shuzhi.engine.worker_main",
                 str(req_r),
                 str(resp_w),
                 memory_limit,
                 str(address_space),
                 str(threads or 0),
+                reader,
             ],
             pass_fds=(req_r, resp_w),
             stdin=subprocess.DEVNULL,
@@ -171,7 +171,8 @@ class Worker:
         )
         os.close(req_r)
         os.close(resp_w)
-        self.ready = False
+        self.reader = ""
+        """'native' or 'arrow', as the worker reports once started."""
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
         try:
@@ -228,9 +229,12 @@ class WorkerPool:
         address_space: int = 0,
         threads: int | None = None,
         size: int = 4,
+        reader: str = "auto",
         start_timeout_s: float = 60.0,
     ):
-        self._spec = (memory_limit, address_space, threads)
+        if reader not in ("auto", "arrow"):
+            raise ValueError(f"reader must be 'auto' or 'arrow', not {reader!r}")
+        self._spec = (memory_limit, address_space, threads, reader)
         self._size = size
         self._start_timeout_s = start_timeout_s
         self._idle: list[Worker] = []
@@ -260,9 +264,10 @@ class WorkerPool:
         w = None
         try:
             w = Worker(*self._spec)
-            kind, _ = w.receive(time.monotonic() + self._start_timeout_s)
+            kind, payload = w.receive(time.monotonic() + self._start_timeout_s)
             if kind != _READY:
                 raise WorkerLost("查询进程启动失败 / the query worker failed to start")
+            w.reader = json.loads(payload)["reader"]
             with self._cond:
                 self._running.add(w)
             return w
@@ -381,14 +386,20 @@ _pools: dict[tuple, WorkerPool] = {}
 _pools_lock = threading.Lock()
 
 
-def shared_pool(memory_limit: str, address_space: int, threads: int | None, size: int) -> WorkerPool:
+def shared_pool(
+    memory_limit: str, address_space: int, threads: int | None, size: int, reader: str = "auto"
+) -> WorkerPool:
     """The process's worker pool for these limits."""
-    key = (memory_limit, address_space, threads, size)
+    key = (memory_limit, address_space, threads, size, reader)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
             pool = _pools[key] = WorkerPool(
-                memory_limit=memory_limit, address_space=address_space, threads=threads, size=size
+                memory_limit=memory_limit,
+                address_space=address_space,
+                threads=threads,
+                size=size,
+                reader=reader,
             )
         return pool
 
@@ -400,7 +411,3 @@ def _close_pools() -> None:
         _pools.clear()
     for pool in pools:
         pool.close()
-
-
-if __name__ == "__main__":
-    main()

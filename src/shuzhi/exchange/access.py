@@ -9,7 +9,6 @@ rewrite and starts the sandboxed query. Every read and every denial appends ledg
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlglot import exp
 
 from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
@@ -31,6 +34,7 @@ from shuzhi.exchange.grades import column_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
 from shuzhi.exchange.models import Grant, GrantUsage
 from shuzhi.exchange.policy import GovernedQuery, GrantedTable, govern, query_sha256, referenced_names
+from shuzhi.keyfile import create_once
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
@@ -50,6 +54,8 @@ class Readable:
     grant: Grant | None
     table: GrantedTable
     purpose: str
+    reserved_rows: int = 0
+    """Rows reserved against the grant's daily quota for the running call."""
 
 
 @dataclass
@@ -93,10 +99,7 @@ def mask_master_key(settings: Settings) -> bytes:
     settings.ensure_dirs()
     path = settings.keys_dir / "exchange-mask.key"
     if not path.exists():
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
-        os.replace(tmp, path)
+        create_once(path, secrets.token_hex(32).encode())
     return bytes.fromhex(path.read_text().strip())
 
 
@@ -228,24 +231,34 @@ def _require_active(session: Session, grant: Grant, now: datetime) -> None:
 # -- quotas -----------------------------------------------------------------------------------
 
 
-def _usage(session: Session, grant: Grant, day) -> GrantUsage:
-    row = session.scalar(select(GrantUsage).where(GrantUsage.grant_id == grant.id, GrantUsage.day == day))
-    if row is None:
-        row = GrantUsage(grant_id=grant.id, day=day, calls=0, rows=0)
-        session.add(row)
-        session.flush()
-    return row
+def _usage(session: Session, grant: Grant, day, *, lock: bool = False) -> GrantUsage:
+    """The grant's usage row of the day, created if missing; locked for this transaction when asked
+    (PostgreSQL row lock; SQLite's write transaction already serialises writers)."""
+    table = GrantUsage.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(table).values(grant_id=grant.id, day=day, calls=0, rows=0).on_conflict_do_nothing()
+    )
+    query = select(GrantUsage).where(GrantUsage.grant_id == grant.id, GrantUsage.day == day)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).one()
 
 
 def reserve_quota(session: Session, readables: list[Readable], row_cap: int | None) -> int | None:
-    """Count this call against each grant; refuse when a daily quota is used up; return the row cap."""
+    """Count this call against each grant and reserve its rows; refuse when a daily quota is used up.
+
+    The rows a call may return are reserved up front, under a row lock, so calls running at once
+    cannot each spend the same remainder; what a call did not use is given back when it ends.
+    Returns the call's row cap."""
     today = utcnow().date()
+    quota_rows: list[tuple[Readable, GrantUsage]] = []
     cap = row_cap
     for r in readables:
         g = r.grant
         if g is None or (g.calls_per_day is None and g.rows_per_day is None):
             continue
-        usage = _usage(session, g, today)
+        usage = _usage(session, g, today, lock=True)
         if g.calls_per_day is not None and usage.calls >= g.calls_per_day:
             raise TooLarge(
                 f"授权 {g.id} 今日调用次数已用完 / daily call quota of grant {g.id} used up",
@@ -261,15 +274,71 @@ def reserve_quota(session: Session, readables: list[Readable], row_cap: int | No
                     quota="rows_per_day",
                 )
             cap = left if cap is None else min(cap, left)
+            quota_rows.append((r, usage))
         usage.calls += 1
+    for r, usage in quota_rows:
+        usage.rows += cap
+        r.reserved_rows = cap
     return cap
 
 
-def _add_rows(session: Session, readables: list[Readable], rows: int) -> None:
+def _settle_rows(session: Session, readables: list[Readable], rows: int) -> None:
+    """Give back what each grant reserved for this call beyond the rows it returned."""
     today = utcnow().date()
     for r in readables:
-        if r.grant is not None and r.grant.rows_per_day is not None and rows:
-            _usage(session, r.grant, today).rows += rows
+        if r.grant is not None and r.reserved_rows:
+            unused = r.reserved_rows - rows
+            r.reserved_rows = 0
+            if unused > 0:
+                # Reserved today; a call that ends after midnight gives back to the day it reserved in.
+                usage = session.scalar(
+                    select(GrantUsage)
+                    .where(GrantUsage.grant_id == r.grant.id, GrantUsage.day <= today)
+                    .order_by(GrantUsage.day.desc())
+                    .limit(1)
+                    .with_for_update()
+                )
+                if usage is not None:
+                    usage.rows = max(0, usage.rows - unused)
+
+
+_COLLECTING_AGGREGATES = frozenset({
+    "list", "array_agg", "string_agg", "listagg", "group_concat", "histogram", "json_group_array",
+    "json_group_object", "json_group_structure", "map_agg", "array_unique_agg", "bitstring_agg",
+})
+
+
+def refuse_collecting(query: GovernedQuery, readables: list[Readable]) -> None:
+    """Under a rows-per-day quota, values may not be packed many to a row (the quota counts rows)."""
+    quota = [r for r in readables if r.grant is not None and r.grant.rows_per_day is not None]
+    if not quota:
+        return
+    for node in query.tree.find_all(exp.Func):
+        name = _function_name(node)
+        if name in _COLLECTING_AGGREGATES or isinstance(node, (exp.ArrayAgg, exp.GroupConcat)):
+            raise Forbidden(
+                f"授权 {quota[0].grant.id} 按行计额度，不允许把多行的值聚合成一行：{name} / "
+                "under a rows-per-day quota, values may not be collected into one row",
+                refused=[name],
+                grant_id=quota[0].grant.id,
+            )
+
+
+def _function_name(node: exp.Func) -> str:
+    return str(node.name).lower() if isinstance(node, exp.Anonymous) else node.sql_name().lower()
+
+
+def refuse_nested_result(schema: pa.Schema, readables: list[Readable]) -> None:
+    """The same rule on the result's shape: any list, map or struct column packs many values."""
+    quota = [r for r in readables if r.grant is not None and r.grant.rows_per_day is not None]
+    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+    if quota and nested:
+        raise Forbidden(
+            f"授权 {quota[0].grant.id} 按行计额度，结果列不能是列表、映射或结构：{', '.join(nested)} / "
+            "under a rows-per-day quota, result columns may not be lists, maps or structs",
+            refused=nested,
+            grant_id=quota[0].grant.id,
+        )
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -370,7 +439,7 @@ def _record_reads(
                     error=error,
                 ),
             )
-        _add_rows(s, readables, rows)
+        _settle_rows(s, readables, rows)
 
 
 # -- the one entry point ----------------------------------------------------------------------
@@ -394,7 +463,9 @@ class ReadRequest:
 def sandbox_for(settings: Settings) -> WorkerPool:
     """The query workers: each query in a child process under an OS memory cap."""
     x = settings.exchange
-    return shared_pool(x.query_memory_limit, int(x.query_process_memory), None, x.query_workers)
+    return shared_pool(
+        x.query_memory_limit, int(x.query_process_memory), None, x.query_workers, x.query_reader
+    )
 
 
 def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
@@ -436,6 +507,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
                 for ds in datasets
             ]
             query = govern(req.sql, {r.table.name: r.table for r in readables})
+            refuse_collecting(query, readables)
             cap = reserve_quota(s, readables, req.max_rows)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
     except ShuzhiError as e:
@@ -472,6 +544,14 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             outcome="failed",
             error=e.message,
         )
+        raise
+    try:
+        refuse_nested_result(stream.schema, readables)
+    except ShuzhiError as e:
+        stream.close()
+        with db.transaction() as s:
+            _settle_rows(s, readables, 0)
+        record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise
     return GovernedRead(stream=stream, query=query, readables=readables, _finish=finish)
 

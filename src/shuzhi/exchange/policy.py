@@ -88,9 +88,8 @@ _DENIED_FUNCTION_PREFIXES = (
 )
 
 # Functions that build a value of any size from a small argument (a number in the query or the data).
-# DuckDB's memory limit does not bound them: `len(range(400000000))` took 15 GB here before it could
-# be interrupted. Governed analysis does not need them; the sound bound, a worker process with an OS
-# memory cap, is the next step for the sandbox.
+# DuckDB's memory limit does not bound them (`len(range(400000000))` took 15 GB in one connection);
+# the query worker's OS memory cap does, and governed analysis does not need them anyway.
 _DENIED_GENERATORS = frozenset({
     "generate_series", "range", "sequence", "repeat", "pad", "lpad", "rpad", "space",
     "list_resize", "array_resize", "list_repeat", "array_repeat", "format", "printf", "bar",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -15,6 +17,8 @@ from shuzhi.errors import ShuzhiError
 from shuzhi.store.db import Database
 from shuzhi.web.deps import LoginRequired
 from shuzhi.web.templating import TEMPLATES_DIR, templates
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
@@ -90,11 +94,22 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
     return out
 
 
+def _warm_query_workers(settings: Settings) -> None:
+    from shuzhi.exchange.access import sandbox_for
+
+    try:
+        sandbox_for(settings).warm()
+    except Exception:  # noqa: BLE001 - a query will start its own worker and report why it cannot
+        log.warning("query worker did not start ahead of time", exc_info=True)
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # The first governed query should not wait for a worker process to start.
+        threading.Thread(target=_warm_query_workers, args=(settings,), daemon=True).start()
         yield
         if owns_db:
             app.state.db.dispose()
