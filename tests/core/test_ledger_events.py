@@ -29,6 +29,7 @@ class World:
     admin: orgs.Principal
     steward: orgs.Principal
     admin_headers: dict[str, str]
+    steward_headers: Callable[[], dict[str, str]]
 
     def dept_id(self, code: str) -> int:
         with self.db.session() as s:
@@ -108,6 +109,28 @@ def _dataset_deleted(w: World):
     return w.admin.user_id, w.dept_id("GA"), ds_id
 
 
+def _alert_resolved(w: World):
+    ds_id = w.new_dataset()
+    names = ["王秀英", "李伟", "张敏", "刘洋", "陈静", "杨帆"]
+    diagnoses = ["高血压", "2型糖尿病", "肺炎", "冠心病", "抑郁症", "胃炎"]
+    for cols in ({"xm": names}, {"xm": names, "zdmc": diagnoses}):  # the diagnosis column raises alerts
+        rows = [",".join(r) for r in zip(*cols.values(), strict=True)] * 5
+        body = "\n".join([",".join(cols), *rows]) + "\n"
+        r = w.client.post(
+            "/api/v1/datasets/GA-RK-001/versions", headers=w.admin_headers, files={"file": ("rk.csv", body)}
+        )
+        assert r.status_code == 201, r.text
+    info = w.client.get("/api/v1/datasets/GA-RK-001/classification", headers=w.admin_headers).json()
+    alert = next(a for a in info["alerts"] if a["kind"] == "sensitive_column_added")
+    r = w.client.post(
+        f"/api/v1/datasets/GA-RK-001/classification/alerts/{alert['id']}/resolve",
+        json={"note": "诊断列为真实数据，已登记"},
+        headers=w.steward_headers(),
+    )
+    assert r.status_code == 200 and r.json()["resolved"], r.text
+    return w.steward.user_id, w.steward.department_id, ds_id
+
+
 ACTIONS: dict[str, Action] = {
     "auth.login": _login,
     "token.created": _token_created,
@@ -118,6 +141,7 @@ ACTIONS: dict[str, Action] = {
     "dataset.created": _dataset_created,
     "dataset.updated": _dataset_updated,
     "dataset.deleted": _dataset_deleted,
+    "grade.alert_resolved": _alert_resolved,
 }
 
 
@@ -125,7 +149,7 @@ ACTIONS: dict[str, Action] = {
 def world(client, db, make_user, token_for) -> World:
     admin = make_user("root", dept="BDB", roles=("admin",))
     steward = make_user("ga.steward", dept="GA", roles=("steward",))
-    return World(client, db, admin, steward, token_for("root"))
+    return World(client, db, admin, steward, token_for("root"), lambda: token_for("ga.steward"))
 
 
 def _last(db, event: str) -> LedgerEntry | None:

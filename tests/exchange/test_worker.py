@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shuzhi.engine.duckdb import QueryFailed, QueryTimeout
-from shuzhi.engine.worker import WorkerLost, WorkerPool
+from shuzhi.engine.worker import WorkerLost, WorkerPool, parse_size
 from shuzhi.errors import TooLarge
 
 # Large enough to start DuckDB and pyarrow (about 2.5 GB of address space), far below what the
@@ -150,3 +150,23 @@ def test_closed_pool_lets_its_workers_exit(version):
     assert proc.poll() is not None
     with pytest.raises(QueryFailed):
         p.run("SELECT 1", {})
+
+
+def test_a_cap_below_the_engine_is_raised_not_fatal(caplog):
+    p = WorkerPool(memory_limit="256MB", address_space=2**30, size=1)
+    try:
+        assert p.run("SELECT 5 AS x", {}).table.to_pylist() == [{"x": 5}]
+        with open(f"/proc/{p._idle[0].proc.pid}/limits") as f:
+            line = next(line for line in f if line.startswith("Max address space"))
+        assert int(line.split()[3]) > 2**30 + 256 * 10**6
+        assert "memory cap raised" in caplog.text
+    finally:
+        p.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("2GB", 2 * 10**9), ("2GiB", 2 * 2**30), ("512MB", 512 * 10**6), ("1.5 GB", 1_500_000_000), ("100", 100)],
+)
+def test_sizes_read_as_duckdb_writes_them(text, size):
+    assert parse_size(text) == size

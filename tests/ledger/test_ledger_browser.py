@@ -43,7 +43,7 @@ def test_browser_verifies_a_real_proof(server, page):
     page.goto(server + "/audit/entries/4")
     ok, text = _check(page)
     assert ok == "true", text
-    assert "✗" not in text and text.count("✓") == 3, text  # leaf, path and Ed25519 signature
+    assert "✘" not in text and text.count("✓") == 3, text  # leaf, path and Ed25519 signature
 
 
 def test_browser_rejects_a_forged_entry(server, page):
@@ -58,4 +58,4 @@ def test_browser_rejects_a_forged_entry(server, page):
     page.route("**/audit/entries/4", forge)
     page.goto(server + "/audit/entries/4")
     ok, text = _check(page)
-    assert ok == "false" and "✗" in text
+    assert ok == "false" and "✘" in text

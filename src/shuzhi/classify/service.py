@@ -16,7 +16,7 @@ from shuzhi.classify.engine import ColumnResult, Scanner
 from shuzhi.classify.hints import NameHints
 from shuzhi.classify.models import ColumnDecision, DatasetGrade, GradingAlert, ReviewOverride
 from shuzhi.classify.rules import Rules, grade_dataset, load_rules
-from shuzhi.errors import Forbidden, InvalidInput, NotFound
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shuzhi.orgs.service import Principal
 
 IDENTIFIER_ORDER = (
@@ -297,7 +297,9 @@ def _new_sensitive_alerts(dataset, version, decisions, previous: dict[str, Colum
     return out
 
 
-def _not_yet_open(session: Session, version: DatasetVersion, alerts: list[GradingAlert]) -> list[GradingAlert]:
+def _not_yet_open(
+    session: Session, version: DatasetVersion, alerts: list[GradingAlert]
+) -> list[GradingAlert]:
     """Grading a version again raises nothing that is already open for it."""
     open_ = set(
         session.execute(
@@ -511,9 +513,18 @@ def review_column(
     decision.category, decision.level = category, rules.level_of(category)
     decision.status = "confirmed" if action == "confirm" else "overridden"
     _record_review(
-        session, settings, principal, dataset, version,
-        ReviewOverride(field_name=field_name, field_type=decision.field_type, action=action, category=category,
-                       reason=reason),
+        session,
+        settings,
+        principal,
+        dataset,
+        version,
+        ReviewOverride(
+            field_name=field_name,
+            field_type=decision.field_type,
+            action=action,
+            category=category,
+            reason=reason,
+        ),
         {"field": field_name, "from": before, "to": category},
     )
     return decision
@@ -549,15 +560,24 @@ def review_grade(
     if data_class is not None and data_class not in [c["code"] for c in rules.data_classes]:
         raise InvalidInput(f"未定义的数据类别 undefined data class: {data_class}", where="data_class")
     return _record_review(
-        session, settings, principal, dataset, version,
+        session,
+        settings,
+        principal,
+        dataset,
+        version,
         ReviewOverride(field_name=None, action=action, level=level, data_class=data_class, reason=reason),
         {"field": None, "from": [current.level, current.data_class], "to": [level, data_class]},
     )
 
 
 def _record_review(
-    session: Session, settings, principal: Principal, dataset: Dataset, version: DatasetVersion,
-    override: ReviewOverride, detail: dict,
+    session: Session,
+    settings,
+    principal: Principal,
+    dataset: Dataset,
+    version: DatasetVersion,
+    override: ReviewOverride,
+    detail: dict,
 ) -> DatasetGrade:
     """Keep a review (superseding the earlier one on the same target), re-grade, and write it to the ledger."""
     _deactivate(session, dataset.id, override.field_name, "被新的复核取代 superseded by a newer review")
@@ -572,18 +592,42 @@ def _record_review(
         user_id=principal.user_id,
         department_id=dataset.department_id,
         dataset_id=dataset.id,
-        detail={**detail, "action": override.action, "reason": override.reason, "version": version.number,
-                "dataset_level": grade.level, "data_class": grade.data_class},
+        detail={
+            **detail,
+            "action": override.action,
+            "reason": override.reason,
+            "version": version.number,
+            "dataset_level": grade.level,
+            "data_class": grade.data_class,
+        },
     )
     return grade
 
 
-def resolve_alert(session: Session, principal: Principal, dataset: Dataset, alert_id: int) -> GradingAlert:
+def resolve_alert(
+    session: Session, principal: Principal, dataset: Dataset, alert_id: int, *, note: str | None = None
+) -> GradingAlert:
+    """Mark an open alert resolved (owner's steward or admin) and write who did it to the ledger."""
     require_reviewer(principal, dataset)
-    alert = session.get(GradingAlert, alert_id)
+    # Locked, so two people resolving the same alert at once write one entry, not two (PostgreSQL).
+    alert = session.get(GradingAlert, alert_id, with_for_update=True)
     if alert is None or alert.dataset_id != dataset.id:
         raise NotFound(f"提醒不存在 (no alert {alert_id})", where="alert")
+    if alert.resolved:
+        # A second resolve would write a second ledger entry for one act; say so instead.
+        raise Conflict(f"提醒 #{alert_id} 已处理 (alert {alert_id} is already resolved)", where="alert")
     alert.resolved = True
+    detail = {"alert_id": alert.id, "kind": alert.kind, "field": alert.field_name}
+    if note and note.strip():
+        detail["note"] = note.strip()
+    ledger.append(
+        session,
+        "grade.alert_resolved",
+        user_id=principal.user_id,
+        department_id=dataset.department_id,
+        dataset_id=dataset.id,
+        detail=detail,
+    )
     return alert
 
 

@@ -33,11 +33,16 @@ def classify(
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
         target = get_version(s, ds, version)
-        with console.status(f"扫描 scanning {ds.identifier} v{target.number} ({target.row_count:,} 行 rows)…",
-                            spinner="dots") if not as_json else nullcontext():
+        with (
+            console.status(
+                f"扫描 scanning {ds.identifier} v{target.number} ({target.row_count:,} 行 rows)…",
+                spinner="dots",
+            )
+            if not as_json
+            else nullcontext()
+        ):
             service.classify_version(s, settings, target, full=full)
         _show(s, settings, ds, as_json)
-
 
 
 @grade_app.command("show")
@@ -123,6 +128,44 @@ def set_grade(
         console.print(f"[green]✓[/] {ds.identifier}: {g.level} / {g.data_class} ({g.status})")
 
 
+@grade_app.command("resolve")
+@reports_errors
+def resolve(
+    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
+    alert_id: int = typer.Argument(..., help="提醒编号（见 grade show）alert id, as listed by grade show"),
+    note: str = typer.Option(None, "--note", "-n", help="处理说明 what was done about it"),
+    as_user: str = typer.Option(
+        None, "--as", help="以该用户身份处理（记入审计）act as this user (default: platform admin)"
+    ),
+) -> None:
+    """Mark a grading alert resolved, as the owning department's steward or an admin; written to the ledger.
+
+    Example:  shuzhi grade resolve WJW-JZ-001 7 --note "已确认诊断列为真实数据" --as wjw.steward
+    """
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.classify import service
+
+    _, db = open_context()
+    with db.transaction() as s:
+        who = _principal(s, as_user)
+        ds = get_dataset(s, dataset)
+        alert = service.resolve_alert(s, who, ds, alert_id, note=note)
+        console.print(f"[green]✓[/] 提醒 alert #{alert.id} 已处理 resolved: {alert.message}")
+
+
+def _principal(session, username: str | None):
+    """The platform admin at the console, or the named (active) user when --as is given."""
+    if not username:
+        return system_principal()
+    from shuzhi.errors import Forbidden
+    from shuzhi.orgs import service as orgs
+
+    user = orgs.get_user(session, username)
+    if not user.active:
+        raise Forbidden(f"用户已停用 (user {username!r} is deactivated)", where="username")
+    return orgs.Principal.of(user)
+
+
 def _show(session, settings, ds, as_json: bool) -> None:
     from shuzhi.classify import service
 
@@ -162,3 +205,5 @@ def _show(session, settings, ds, as_json: bool) -> None:
     console.print(table)
     for a in info["alerts"]:
         console.print(f"[yellow]提醒 alert[/] #{a['id']} {a['message']}")
+    if info["alerts"]:
+        console.print(f"处理 resolve: shuzhi grade resolve {ds.identifier} <id> --note …", highlight=False)

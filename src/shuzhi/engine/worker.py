@@ -17,7 +17,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
+import re
 import resource
 import select
 import signal
@@ -34,6 +36,8 @@ from sqlglot import exp
 
 from shuzhi.engine.duckdb import QueryFailed, QueryTimeout, Result, ResultStream, _parse_one, guard
 from shuzhi.errors import ShuzhiError, TooLarge
+
+log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<cQ")
 
@@ -92,11 +96,13 @@ def serve(
     if threads:
         pa.set_cpu_count(threads)  # pyarrow decodes the scans: the same share of cores as DuckDB
     box = Sandbox(memory_limit=memory_limit, threads=threads, reader="native" if confined else "arrow")
-    if address_space:
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     box.prepare()
-    _write(resp, _READY, json.dumps({"reader": box.reader, "landlock_abi": confined}).encode())
+    cap = _memory_cap(address_space, memory_limit)
+    if cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    ready = {"reader": box.reader, "landlock_abi": confined, "address_space": cap}
+    _write(resp, _READY, json.dumps(ready).encode())
     while True:
         try:
             kind, payload = _read(req)
@@ -105,6 +111,37 @@ def serve(
         if kind == _QUERY:
             _answer(box, req, resp, json.loads(payload))
             box.prepare()
+
+
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?)(I?B)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """DuckDB's way of writing sizes ('2GB' = 2e9, '2GiB' = 2^31) as bytes."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"not a size: {text!r}")
+    power = " KMGT".index(m.group(2).upper() or " ")
+    base = 1024 if (m.group(3) or "").upper() == "IB" else 1000
+    return int(float(m.group(1)) * base**power)
+
+
+def _address_space_now() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _memory_cap(configured: int, memory_limit: str) -> int:
+    """The configured cap, but never below what the loaded engine already maps plus DuckDB's own
+    limit and 1 GiB for scans and results: on a machine with many cores the engine maps more
+    (thread stacks, allocator arenas), and a cap it starts above would fail every query."""
+    if not configured:
+        return 0
+    floor = _address_space_now() + parse_size(memory_limit) + 2**30
+    return max(configured, floor)
 
 
 def _answer(box, req: int, resp: int, q: dict) -> None:
@@ -165,6 +202,9 @@ class Worker:
                 reader,
             ],
             pass_fds=(req_r, resp_w),
+            # glibc reserves 64 MB of address space per allocator arena, up to 8 per core: few
+            # arenas keep a many-core worker's footprint well under its cap.
+            env={**os.environ, "MALLOC_ARENA_MAX": "2"},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             close_fds=True,
@@ -243,6 +283,7 @@ class WorkerPool:
         """Workers running a query plus those starting up: never more than `size`."""
         self._cond = threading.Condition()
         self._closed = False
+        self._warned = False
 
     def _acquire(self, deadline: float) -> Worker:
         with self._cond:
@@ -267,7 +308,16 @@ class WorkerPool:
             kind, payload = w.receive(time.monotonic() + self._start_timeout_s)
             if kind != _READY:
                 raise WorkerLost("查询进程启动失败 / the query worker failed to start")
-            w.reader = json.loads(payload)["reader"]
+            ready = json.loads(payload)
+            w.reader = ready["reader"]
+            if ready["address_space"] > self._spec[1] > 0 and not self._warned:
+                self._warned = True
+                log.warning(
+                    "query worker memory cap raised from %d to %d bytes: the engine and DuckDB's "
+                    "memory limit need that much (exchange.query_process_memory)",
+                    self._spec[1],
+                    ready["address_space"],
+                )
             with self._cond:
                 self._running.add(w)
             return w

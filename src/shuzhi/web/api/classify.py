@@ -29,6 +29,10 @@ class GradeReviewIn(BaseModel):
     data_class: str | None = None
 
 
+class AlertResolveIn(BaseModel):
+    note: str | None = Field(None, max_length=2000, description="处理说明 (what was done about it)")
+
+
 @router.get("/datasets/{ref}/classification")
 def get_classification(
     ref: str,
@@ -110,8 +114,11 @@ def review_grade(
 def resolve_alert(
     ref: str,
     alert_id: int,
+    body: AlertResolveIn | None = None,
     session: Session = Depends(get_session),
     principal: Principal = Depends(current_principal),
 ) -> dict:
-    alert = service.resolve_alert(session, principal, catalog.get_dataset(session, ref), alert_id)
+    """Mark an open alert resolved (owner's steward or admin), with an optional note; 409 if already resolved."""
+    ds = catalog.get_dataset(session, ref)
+    alert = service.resolve_alert(session, principal, ds, alert_id, note=body.note if body else None)
     return {"id": alert.id, "resolved": alert.resolved}
