@@ -54,9 +54,9 @@ class ExchangeSettings(BaseModel):
     query_workers: int = 4
     """Query worker processes at most (governed queries running at once); idle ones stay warm."""
     query_reader: Literal["auto", "arrow"] = "auto"
-    """'auto': a worker the kernel confines against every file write (Landlock) reads versions with
-    DuckDB's own Parquet reader, others as Arrow datasets with no file path granted; 'arrow': always
-    the latter."""
+    """'auto': a worker the kernel confines against every file write (Landlock, seccomp) reads
+    versions with DuckDB's own Parquet reader, others as Arrow datasets with no file path granted;
+    'arrow': always the latter."""
     query_max_rows: int = 100_000
     """Row cap of one governed SQL result (the SQL endpoint and workbench)."""
     page_max_rows: int = 10_000

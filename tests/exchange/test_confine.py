@@ -1,9 +1,10 @@
-"""A confined query worker can write no file and open no TCP connection, whatever SQL reaches it.
+"""A confined query worker can write no file and open no connection, whatever SQL reaches it.
 
 DuckDB's allowed paths are writable: ``COPY … TO '<version>' (USE_TMP_FILE false)`` overwrote a
 version file on an allowed path. These tests run that statement — and the other ways out — on
 the native reader's own connection, past the SQL guard, as if the guard had missed it: the
-kernel must refuse. Confinement is irreversible, so each runs in a child process.
+kernel must refuse. Each confinement method is tested alone (a kernel may offer only one), in a
+child process, since confinement cannot be undone.
 """
 
 import subprocess
@@ -14,11 +15,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shuzhi.engine.confine import landlock_abi
+from shuzhi.engine.confine import _libseccomp, landlock_abi
 from shuzhi.engine.duckdb import Sandbox
 from shuzhi.engine.worker import WorkerPool
 
-needs_landlock = pytest.mark.skipif(landlock_abi() < 1, reason="the kernel has no Landlock")
+
+def _has_seccomp() -> bool:
+    return _libseccomp() is not None
+
+
+METHODS = [
+    pytest.param("landlock", marks=pytest.mark.skipif(landlock_abi() < 1, reason="the kernel has no Landlock")),
+    pytest.param("seccomp", marks=pytest.mark.skipif(not _has_seccomp(), reason="no libseccomp")),
+]
 
 
 def _child(script: str) -> subprocess.CompletedProcess:
@@ -35,13 +44,13 @@ def versions(tmp_path):
     return own, other
 
 
-@needs_landlock
-def test_guard_bypass_cannot_write_or_read_beyond_the_query(versions):
+@pytest.mark.parametrize("method", METHODS)
+def test_guard_bypass_cannot_write_or_read_beyond_the_query(versions, method):
     own, other = versions
     before = own.read_bytes()
     r = _child(f"""
-        from shuzhi.engine.confine import deny_writes_and_network
-        assert deny_writes_and_network() >= 1
+        from shuzhi.engine.confine import confine
+        assert confine(({method!r},)), "not confined"
         from pathlib import Path
         from shuzhi.engine.duckdb import Sandbox
         box = Sandbox(memory_limit="256MB", reader="native")
@@ -51,7 +60,7 @@ def test_guard_bypass_cannot_write_or_read_beyond_the_query(versions):
             "copy over version": "COPY (SELECT 42 AS a) TO '{own}' (FORMAT parquet, USE_TMP_FILE false)",
             "copy beside it": "COPY (SELECT 42 AS a) TO '{own.parent}/new.parquet' (FORMAT parquet)",
             "read other version": "SELECT * FROM read_parquet({str(other)!r})",
-            "glob the directory": "SELECT * FROM glob({str(own.parent) + "/*"!r})",
+            "glob the directory": "SELECT * FROM glob({str(own.parent) + '/*'!r})",
         }}
         for name, sql in attempts.items():
             try:
@@ -68,41 +77,48 @@ def test_guard_bypass_cannot_write_or_read_beyond_the_query(versions):
     assert sorted(p.name for p in own.parent.iterdir()) == ["other.parquet", "own.parquet"]
 
 
-@needs_landlock
-def test_confined_process_has_no_writes_no_tcp(tmp_path):
+@pytest.mark.parametrize("method", METHODS)
+def test_confined_process_has_no_writes_no_network(tmp_path, method):
     target = tmp_path / "keep.txt"
     target.write_text("kept")
     r = _child(f"""
-        import os, socket
-        from shuzhi.engine.confine import confined, deny_writes_and_network
-        print("abi", deny_writes_and_network(), confined())
+        import os, socket, threading
+        from shuzhi.engine.confine import confine
+        print("confined", confine(({method!r},)))
         path = {str(target)!r}
         tries = {{
             "write": lambda: open(path, "w"),
             "append": lambda: open(path, "a"),
+            "read-write": lambda: open(path, "r+"),
             "truncate": lambda: os.truncate(path, 0),
             "create": lambda: open(path + ".new", "w"),
             "remove": lambda: os.remove(path),
             "rename": lambda: os.rename(path, path + ".moved"),
             "mkdir": lambda: os.mkdir(path + ".d"),
+            "chmod": lambda: os.chmod(path, 0o777),
             "tcp": lambda: socket.create_connection(("127.0.0.1", 5432), timeout=2),
         }}
-        for name, fn in tries.items():
+        def attempt(name, fn):
             try:
                 fn()
                 print("ALLOWED", name)
             except OSError as e:
                 print("refused", name, e.errno)
+        for name, fn in tries.items():  # from a thread made after confinement, too
+            t = threading.Thread(target=attempt, args=(name, fn))
+            t.start()
+            t.join()
         print("read", open(path).read())
     """)
     assert r.returncode == 0, r.stderr
-    abi = int(r.stdout.split()[1])
-    assert abi >= 1
     allowed = [line for line in r.stdout.splitlines() if line.startswith("ALLOWED")]
-    assert allowed == ([] if abi >= 4 else ["ALLOWED tcp"])  # TCP rules came with Landlock ABI 4
+    landlock_without_tcp = method == "landlock" and landlock_abi() < 4  # TCP rules came with ABI 4
+    chmod_free = method == "landlock"  # Landlock does not govern modes; the filter does
+    expected = (["ALLOWED chmod"] if chmod_free else []) + (["ALLOWED tcp"] if landlock_without_tcp else [])
+    assert allowed == expected, r.stdout
     assert "read kept" in r.stdout
     assert target.read_text() == "kept"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    assert {p.name for p in tmp_path.iterdir()} == {"keep.txt"}
 
 
 def test_native_reader_refused_in_an_unconfined_process():
@@ -110,7 +126,7 @@ def test_native_reader_refused_in_an_unconfined_process():
         Sandbox(reader="native")
 
 
-@needs_landlock
+@pytest.mark.skipif(landlock_abi() < 1 and not _has_seccomp(), reason="no confinement on this kernel")
 def test_workers_confine_themselves_and_read_natively(versions):
     own, _ = versions
     pool = WorkerPool(memory_limit="256MB", address_space=4 * 2**30, size=1)
@@ -119,8 +135,13 @@ def test_workers_confine_themselves_and_read_natively(versions):
         assert r.table.to_pylist() == [{"s": 6}]
         (worker,) = pool._idle
         assert worker.reader == "native"
+        assert worker.confinement.get("landlock", 0) == landlock_abi()
+        assert worker.confinement.get("seccomp") == (1 if _has_seccomp() else None)
         with open(f"/proc/{worker.proc.pid}/status") as f:
-            assert "NoNewPrivs:\t1" in f.read()
+            status = f.read()
+        assert "NoNewPrivs:\t1" in status
+        if _has_seccomp():
+            assert "Seccomp:\t2" in status  # filter mode
     finally:
         pool.close()
 
@@ -130,6 +151,6 @@ def test_arrow_reader_when_asked(versions):
     pool = WorkerPool(memory_limit="256MB", address_space=4 * 2**30, size=1, reader="arrow")
     try:
         assert pool.run('SELECT SUM(a) AS s FROM "_sz_r"', {"_sz_r": own}).table.to_pylist() == [{"s": 6}]
-        assert pool._idle[0].reader == "arrow"
+        assert pool._idle[0].reader == "arrow" and pool._idle[0].confinement == {}
     finally:
         pool.close()

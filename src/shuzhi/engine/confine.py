@@ -1,20 +1,25 @@
-"""OS confinement of a query worker with Landlock: no file written anywhere, no TCP, no signals out.
+"""OS confinement of a query worker: no file written anywhere, no network, whatever SQL runs in it.
 
-Landlock (Linux 5.13+) lets an unprivileged process give up rights for itself and its future
-threads and children; nothing can give them back. A worker that runs consumer SQL gives up
-every way to change the filesystem (write, truncate, create, remove, rename, link) and, where
-the kernel has them, TCP connect/bind and signals to processes outside itself. Reading stays
-allowed: which files a query may read is then DuckDB's ``allowed_paths``, and only because no
-write can happen may a worker let DuckDB read a version file directly (DuckDB's allowed paths
-are writable too, so unconfined workers never get one).
+Two kernel mechanisms, both irreversible and open to unprivileged processes; a worker applies
+every one the kernel offers. Landlock (Linux 5.13+) takes away, beneath every path, the rights
+to write, truncate, create, remove, rename and link, and where the kernel has them TCP
+connect/bind and signals to processes outside the worker. A seccomp filter (libseccomp, any
+kernel since 3.17) refuses the system calls that would do the same: opening a file for writing,
+creating, truncating, renaming, removing, linking, changing modes or owners, sockets, io_uring
+(which would bypass the filter) and opening by handle. Reading stays allowed: which files a query
+may read is then DuckDB's ``allowed_paths``, and only because no write can happen may a worker
+let DuckDB read a version file directly (DuckDB's allowed paths are writable too, so unconfined
+workers never get one).
 
-The rules bind only threads created after them, so this must run while the process has one
-thread: first thing in the worker, before DuckDB or pyarrow is imported.
+Landlock binds only threads created after it, so `confine` must run while the process has one
+thread: first thing in the worker, before DuckDB or pyarrow is imported. (The seccomp filter is
+synchronised to every thread, but goes on at the same moment.)
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 
 # Syscall numbers are the same on every architecture (asm-generic).
@@ -32,12 +37,23 @@ _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
 
 
-_confined_abi = 0
+_confined: dict[str, int] = {}
 
 
-def confined() -> int:
-    """The Landlock ABI this process confined itself with, 0 when it is not confined."""
-    return _confined_abi
+def confined() -> dict[str, int]:
+    """How this process confined itself: {'landlock': ABI, 'seccomp': 1}, empty when it did not."""
+    return dict(_confined)
+
+
+def confine(methods: tuple[str, ...] = ("landlock", "seccomp")) -> dict[str, int]:
+    """Apply every confinement of `methods` the kernel offers; returns `confined()`."""
+    if "landlock" in methods:
+        abi = deny_writes_and_network()
+        if abi:
+            _confined["landlock"] = abi
+    if "seccomp" in methods and seccomp_deny_writes_and_network():
+        _confined["seccomp"] = 1
+    return confined()
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -101,6 +117,123 @@ def deny_writes_and_network() -> int:
             return 0
     finally:
         os.close(fd)
-    global _confined_abi
-    _confined_abi = abi
     return abi
+
+
+_O_FLAGS_THAT_WRITE = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC)
+_PATH_CHANGES = (
+    "creat",
+    "truncate",
+    "rename",
+    "renameat",
+    "renameat2",
+    "unlink",
+    "unlinkat",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "mknod",
+    "mknodat",
+    "chmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "lchown",
+    "fchownat",
+    "setxattr",
+    "lsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "utime",
+    "utimes",
+    "utimensat",
+    "futimesat",
+    "name_to_handle_at",
+    "open_by_handle_at",
+    "socket",
+    "ptrace",
+    "process_vm_writev",
+    "mount",
+    "umount2",
+    "chroot",
+)
+_UNSUPPORTED = ("openat2", "io_uring_setup", "io_uring_enter", "io_uring_register")
+"""openat2 hides its flags in a struct the filter cannot read, and io_uring performs file operations
+without system calls the filter sees: both answer ENOSYS, and callers fall back to plain calls."""
+
+
+class _ArgCmp(ctypes.Structure):
+    _fields_ = [
+        ("arg", ctypes.c_uint),
+        ("op", ctypes.c_int),
+        ("datum_a", ctypes.c_uint64),
+        ("datum_b", ctypes.c_uint64),
+    ]
+
+
+_SCMP_ACT_ALLOW = 0x7FFF0000
+_SCMP_CMP_MASKED_EQ = 7
+_SCMP_FLTATR_CTL_TSYNC = 4
+
+
+def _scmp_errno(code: int) -> int:
+    return 0x00050000 | (code & 0xFFFF)
+
+
+def _libseccomp() -> ctypes.CDLL | None:
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError:
+        return None
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add_array.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.POINTER(_ArgCmp),
+    ]
+    lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def seccomp_deny_writes_and_network() -> bool:
+    """Install the seccomp filter on every thread of this process; False when it cannot be done.
+
+    Through libseccomp itself (present wherever systemd is), which knows each architecture's
+    system call numbers; a call an architecture lacks (aarch64 has no open, creat, rename…)
+    needs no rule."""
+    lib = _libseccomp()
+    if lib is None:
+        return False
+    ctx = lib.seccomp_init(_SCMP_ACT_ALLOW)
+    if not ctx:
+        return False
+    try:
+        rules: list[tuple[int, str, _ArgCmp | None]] = []
+        deny = _scmp_errno(errno.EACCES)
+        for syscall, flags_arg in (("open", 1), ("openat", 2)):
+            for flag in _O_FLAGS_THAT_WRITE:
+                rules.append((deny, syscall, _ArgCmp(flags_arg, _SCMP_CMP_MASKED_EQ, flag, flag)))
+        rules += [(deny, syscall, None) for syscall in _PATH_CHANGES]
+        rules += [(_scmp_errno(errno.ENOSYS), syscall, None) for syscall in _UNSUPPORTED]
+        for action, syscall, cmp in rules:
+            number = lib.seccomp_syscall_resolve_name(syscall.encode())
+            if number < 0:
+                continue
+            args = ctypes.byref(cmp) if cmp is not None else None
+            if lib.seccomp_rule_add_array(ctx, action, number, 1 if cmp is not None else 0, args) != 0:
+                return False
+        if lib.seccomp_attr_set(ctx, _SCMP_FLTATR_CTL_TSYNC, 1) != 0:
+            return False
+        return lib.seccomp_load(ctx) == 0
+    finally:
+        lib.seccomp_release(ctx)

@@ -1,7 +1,7 @@
 """Entry point of a query worker process: confine it first, then load the engine and serve.
 
 Kept apart from `shuzhi.engine.worker` so that nothing that may start a thread (DuckDB, pyarrow)
-is imported before the Landlock rules are in place; they bind only threads made after them.
+is imported before the Landlock rules are in place: they bind only threads made after them.
 """
 
 import sys
@@ -9,14 +9,14 @@ import sys
 
 def main() -> None:
     req, resp, memory_limit, address_space, threads, reader = sys.argv[1:7]
-    abi = 0
+    confinement: dict[str, int] = {}
     if reader == "auto":
-        from shuzhi.engine.confine import deny_writes_and_network
+        from shuzhi.engine.confine import confine
 
-        abi = deny_writes_and_network()
+        confinement = confine()
     from shuzhi.engine.worker import serve
 
-    serve(int(req), int(resp), memory_limit, int(address_space), int(threads) or None, abi)
+    serve(int(req), int(resp), memory_limit, int(address_space), int(threads) or None, confinement)
 
 
 if __name__ == "__main__":
