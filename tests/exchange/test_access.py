@@ -132,11 +132,12 @@ def test_rows_channel_filters_sorts_pages(world, granted):
 def test_export_channel(world, granted, tmp_path):
     out = tmp_path / "pop.parquet"
     heard: list[int] = []
-    n, size = service.export_to_file(
+    done = service.export_to_file(
         world.db, world.settings, world.rs_analyst, "population", out, progress=heard.append
     )
     table = pq.read_table(out)
-    assert n == table.num_rows > 0 and size > 0
+    n = done.rows
+    assert n == table.num_rows > 0 and done.bytes == out.stat().st_size and not done.truncated
     assert heard and heard[-1] == n and heard == sorted(heard)
     assert "religion" not in table.column_names
     assert all(r.startswith("3301") for r in table.column("region_code").to_pylist())

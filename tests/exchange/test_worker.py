@@ -170,3 +170,17 @@ def test_a_cap_below_the_engine_is_raised_not_fatal(caplog):
 )
 def test_sizes_read_as_duckdb_writes_them(text, size):
     assert parse_size(text) == size
+
+
+def test_worker_gets_no_secrets_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SHUZHI_SECRET_KEY", "do-not-pass")
+    monkeypatch.setenv("SHUZHI_DATABASE_URL", "postgresql://user:pw@db/x")
+    p = WorkerPool(memory_limit="256MB", address_space=CAP, size=1)
+    try:
+        p.warm()
+        with open(f"/proc/{p._idle[0].proc.pid}/environ", "rb") as f:
+            env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+        assert not any(k.startswith(b"SHUZHI_") for k in env)
+        assert env[b"MALLOC_ARENA_MAX"] == b"2"
+    finally:
+        p.close()

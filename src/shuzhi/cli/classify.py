@@ -8,7 +8,7 @@ from contextlib import nullcontext
 import typer
 from rich.table import Table
 
-from shuzhi.cli.common import console, open_context, reports_errors, system_principal
+from shuzhi.cli.common import acting_principal, console, open_context, reports_errors, system_principal
 
 grade_app = typer.Typer(
     help="数据分级 Grading: show and review. Example: shuzhi grade show GA-RK-001", no_args_is_help=True
@@ -147,23 +147,10 @@ def resolve(
 
     _, db = open_context()
     with db.transaction() as s:
-        who = _principal(s, as_user)
+        who = acting_principal(s, as_user)
         ds = get_dataset(s, dataset)
         alert = service.resolve_alert(s, who, ds, alert_id, note=note)
         console.print(f"[green]✓[/] 提醒 alert #{alert.id} 已处理 resolved: {alert.message}")
-
-
-def _principal(session, username: str | None):
-    """The platform admin at the console, or the named (active) user when --as is given."""
-    if not username:
-        return system_principal()
-    from shuzhi.errors import Forbidden
-    from shuzhi.orgs import service as orgs
-
-    user = orgs.get_user(session, username)
-    if not user.active:
-        raise Forbidden(f"用户已停用 (user {username!r} is deactivated)", where="username")
-    return orgs.Principal.of(user)
 
 
 def _show(session, settings, ds, as_json: bool) -> None:

@@ -52,6 +52,19 @@ def system_principal() -> Principal:
     return platform()
 
 
+def acting_principal(session, username: str | None) -> Principal:
+    """Who a command acts as: the operator (platform admin) unless --as names an active user."""
+    if not username:
+        return system_principal()
+    from shuzhi.errors import Forbidden
+    from shuzhi.orgs import service as orgs
+
+    user = orgs.get_user(session, username)
+    if not user.active:
+        raise Forbidden(f"用户已停用 / user {username!r} is deactivated", where="--as")
+    return orgs.Principal.of(user)
+
+
 def reports_errors(fn: Callable) -> Callable:
     """Turn domain errors into one clear red line and exit code 2, instead of a traceback."""
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from shuzhi.cli.common import console, open_context, progress_bar, reports_errors, system_principal
+from shuzhi.cli.common import acting_principal, console, open_context, progress_bar, reports_errors
 
 if TYPE_CHECKING:
     from shuzhi.orgs.service import Principal
@@ -25,12 +25,8 @@ AS_HELP = "以该用户身份操作（记入审计）/ act as this user (audited
 
 
 def _principal(db, username: str | None) -> Principal:
-    if not username:
-        return system_principal()
-    from shuzhi.orgs import service as orgs
-
     with db.session() as s:
-        return orgs.Principal.of(orgs.get_user(s, username))
+        return acting_principal(s, username)
 
 
 def _split(text: str | None) -> list[str]:
@@ -101,8 +97,13 @@ def list_requests(
 
     Example:  shuzhi exchange requests --box overdue
     """
+    from shuzhi.errors import InvalidInput
     from shuzhi.exchange import requests as rq
 
+    if box not in ("inbox", "mine", "overdue", "all"):
+        raise InvalidInput(
+            f"未知的列表 / unknown box: {box}", where="--box", hint="inbox | mine | overdue | all"
+        )
     _, db = open_context()
     who = _principal(db, as_user)
     with db.session() as s:
@@ -134,8 +135,18 @@ def approve(
     """
     from datetime import date
 
+    from shuzhi.errors import InvalidInput
     from shuzhi.exchange import requests as rq
 
+    # Malformed options are refused as such, before anything is opened (not as a traceback).
+    if bad := [m for m in mask if "=" not in m]:
+        raise InvalidInput("脱敏规则应为 字段=规则 / a mask is field=rule: " + ", ".join(bad), where="--mask")
+    try:
+        expires_on = date.fromisoformat(expires) if expires else None
+    except ValueError:
+        raise InvalidInput(
+            f"日期应为 YYYY-MM-DD / a date is YYYY-MM-DD: {expires}", where="--expires"
+        ) from None
     settings, db = open_context()
     who = _principal(db, as_user)
     masks = dict(m.split("=", 1) for m in mask)
@@ -143,7 +154,7 @@ def approve(
         fields=_split(fields) or None,
         row_filter=row_filter,
         masks=masks,
-        expires_on=date.fromisoformat(expires) if expires else None,
+        expires_on=expires_on,
         rows_per_day=rows_per_day,
         calls_per_day=calls_per_day,
     )
@@ -249,10 +260,12 @@ def sql(
     from shuzhi.exchange.channels import write_file
 
     settings, db = open_context()
-    read = service.run_sql(db, settings, _principal(db, as_user), query, purpose=purpose)
+    who = _principal(db, as_user)
+    fmt = _out_format(out) if out is not None else None
+    read = service.run_sql(db, settings, who, query, purpose=purpose)
     if out is not None:
-        size = write_file(out, _fmt(out), read.schema, read.batches())
-        console.print(f"{read.stream.rows:,} 行 / rows → {out} ({size:,} bytes)")
+        size = write_file(out, fmt, read.schema, read.batches())
+        _report_file(out, read.stream.rows, read.stream.truncated, size)
         return
     table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
     view = Table(*table.column_names)
@@ -266,6 +279,24 @@ def _fmt(path: Path) -> str:
     return {".csv": "csv", ".arrows": "arrow", ".arrow": "arrow", ".json": "json"}.get(path.suffix, "parquet")
 
 
+def _out_format(out: Path) -> str:
+    """The output file's format, checked before a read is opened (an opened read holds quota)."""
+    from shuzhi.errors import InvalidInput
+    from shuzhi.exchange.channels import encoder
+
+    if not out.parent.is_dir():
+        raise InvalidInput(f"目录不存在 / no such directory: {out.parent}", where="--out")
+    fmt = _fmt(out)
+    encoder(fmt)
+    return fmt
+
+
+def _report_file(out: Path, rows: int, truncated: bool, size: int) -> None:
+    # A row cap or a daily row quota ends a read early: a partial file must not pass for a whole one.
+    cut = " (已截断 truncated)" if truncated else ""
+    console.print(f"{rows:,} 行 / rows{cut} → {out} ({size:,} bytes)")
+
+
 @app.command("export")
 @reports_errors
 def export(
@@ -276,18 +307,28 @@ def export(
 ) -> None:
     """Bulk export of what you may read of a dataset to a file.
 
+    The file is written beside and renamed into place: an earlier file is replaced only by a whole one.
+
     Example:  shuzhi exchange export GA-RK-001 --out rk.parquet --as rs_analyst
     """
     from shuzhi.exchange import service
 
     settings, db = open_context()
+    who = _principal(db, as_user)
+    fmt = _out_format(out)
     with progress_bar(transient=True) as bar:
         task = bar.add_task(f"导出 exporting {dataset}", total=None)
-        rows, size = service.export_to_file(
-            db, settings, _principal(db, as_user), dataset, out, _fmt(out), purpose=purpose,
-            progress=lambda done: bar.update(task, completed=done, description=f"导出 {done:,} 行 rows"),
+        done = service.export_to_file(
+            db,
+            settings,
+            who,
+            dataset,
+            out,
+            fmt,
+            purpose=purpose,
+            progress=lambda n: bar.update(task, completed=n, description=f"导出 {n:,} 行 rows"),
         )
-    console.print(f"{rows:,} 行 / rows → {out} ({size:,} bytes)")
+    _report_file(out, done.rows, done.truncated, done.bytes)
 
 
 @app.command("expire")

@@ -184,6 +184,19 @@ def _error_payload(e: Exception) -> bytes:
 # -- the parent -------------------------------------------------------------------------------
 
 
+_PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHOME", "HOME")
+
+
+def _worker_environment() -> dict[str, str]:
+    """What a worker needs of the server's environment and nothing more: no secret or database
+    URL of the server's settings reaches the process that runs consumer SQL."""
+    env = {k: v for k, v in os.environ.items() if k in _PASSED_ENVIRONMENT}
+    # glibc reserves 64 MB of address space per allocator arena, up to 8 per core: few arenas
+    # keep a many-core worker's footprint well under its cap.
+    env["MALLOC_ARENA_MAX"] = "2"
+    return env
+
+
 _F_SETPIPE_SZ = 1031
 
 
@@ -214,9 +227,7 @@ class Worker:
                 reader,
             ],
             pass_fds=(req_r, resp_w),
-            # glibc reserves 64 MB of address space per allocator arena, up to 8 per core: few
-            # arenas keep a many-core worker's footprint well under its cap.
-            env={**os.environ, "MALLOC_ARENA_MAX": "2"},
+            env=_worker_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             close_fds=True,

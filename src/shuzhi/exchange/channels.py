@@ -212,9 +212,13 @@ def write_file(path: Path, fmt: str, schema: pa.Schema, batches: Iterator[pa.Rec
     """Bulk export: stream the batches into a file (written beside, then renamed into place)."""
     encode = encoder(fmt)
     tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as out:
-        chunks = encode(schema, batches) if encode else encode_json(schema, batches, meta={})
-        for chunk in chunks:
-            out.write(chunk)
-    tmp.replace(path)
+    try:
+        with open(tmp, "wb") as out:
+            chunks = encode(schema, batches) if encode else encode_json(schema, batches, meta={})
+            for chunk in chunks:
+                out.write(chunk)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed export leaves no partial file; an earlier one stays as it was
+        raise
     return path.stat().st_size

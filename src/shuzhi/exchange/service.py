@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from shuzhi.catalog.service import get_dataset
@@ -119,6 +120,14 @@ def open_export(
     )
 
 
+@dataclass(frozen=True)
+class ExportedFile:
+    rows: int
+    bytes: int
+    truncated: bool
+    """A row cap or the day's row quota ended the read early: the file is not the whole dataset."""
+
+
 def export_to_file(
     db: Database,
     settings: Settings,
@@ -128,8 +137,10 @@ def export_to_file(
     fmt: str = "parquet",
     progress: Callable[[int], None] | None = None,
     **kwargs,
-) -> tuple[int, int]:
-    """Bulk export of a granted dataset to a file: (rows, bytes). `progress` hears the rows written so far."""
+) -> ExportedFile:
+    """Bulk export of a granted dataset to a file, written beside and renamed into place.
+
+    `progress` hears the rows written so far."""
     channels.encoder(fmt)
     read = open_export(db, settings, principal, dataset, **kwargs)
 
@@ -142,7 +153,7 @@ def export_to_file(
                 progress(done)
 
     size = channels.write_file(path, fmt, read.schema, counted())
-    return read.stream.rows, size
+    return ExportedFile(rows=read.stream.rows, bytes=size, truncated=read.stream.truncated)
 
 
 def _one(dataset: str, value: int | None) -> dict[str, int]:
