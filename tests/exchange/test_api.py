@@ -109,3 +109,25 @@ def test_unconditional_rows_at_once(api):
         "/api/v1/exchange/datasets/enterprise/rows?limit=3&filter=capital:ge:20000", headers=h["rs_analyst"]
     )
     assert r.status_code == 200 and len(r.json()["rows"]) == 3
+
+
+def test_a_capped_read_says_so(api, world, granted):
+    from shuzhi.exchange import requests as rq
+
+    client, h = api
+    with world.db.transaction() as s:
+        rq.get_grant(s, granted).rows_per_day = 3
+    r = client.get("/api/v1/exchange/datasets/population/rows?fields=name", headers=h["rs_analyst"])
+    assert r.status_code == 200, r.text
+    assert r.headers["X-Row-Cap"] == "3"
+    body = r.json()
+    assert len(body["rows"]) == 3 and body["truncated"] is True
+    r = client.get("/api/v1/exchange/datasets/population/rows?fields=name", headers=h["rs_analyst"])
+    assert r.status_code == 413  # the day's rows are spent
+
+
+def test_an_uncapped_read_is_not_truncated(api, granted):
+    client, h = api
+    r = client.get("/api/v1/exchange/datasets/population/rows?fields=name&limit=2", headers=h["rs_analyst"])
+    body = r.json()
+    assert len(body["rows"]) == 2 and body["truncated"] is False

@@ -67,6 +67,8 @@ class GovernedRead:
     readables: list[Readable]
     _finish: Callable[[ResultStream, str, str | None], None]
     _done: bool = field(default=False)
+    row_cap: int | None = None
+    """At most this many rows will come (the channel's cap or what is left of a row quota)."""
 
     def batches(self) -> Iterator:
         """The result's record batches; the read is audited when they end (or fail)."""
@@ -553,7 +555,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             _settle_rows(s, readables, 0)
         record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise
-    return GovernedRead(stream=stream, query=query, readables=readables, _finish=finish)
+    return GovernedRead(stream=stream, query=query, readables=readables, _finish=finish, row_cap=cap)
 
 
 def _pick(mapping: dict[str, int], ds: Dataset) -> int | None:

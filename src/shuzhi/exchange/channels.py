@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -189,8 +189,15 @@ def _json_value(v):
     return v
 
 
-def encode_json(schema: pa.Schema, batches: Iterator[pa.RecordBatch], *, meta: dict) -> Iterator[bytes]:
-    """A JSON object with the fields and then the rows, streamed row batch by row batch."""
+def encode_json(
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    *,
+    meta: dict,
+    truncated: Callable[[], bool] | None = None,
+) -> Iterator[bytes]:
+    """A JSON object with the fields and then the rows, streamed row batch by row batch; when
+    `truncated` is given, it ends with whether a cap cut the rows short (known only at the end)."""
     head = {"fields": [{"name": f.name, "type": str(f.type)} for f in schema], **meta}
     yield json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "rows": ['
     first = True
@@ -199,7 +206,7 @@ def encode_json(schema: pa.Schema, batches: Iterator[pa.RecordBatch], *, meta: d
             text = json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
             yield (b"" if first else b",") + text.encode()
             first = False
-    yield b"]}"
+    yield b"]" + (f', "truncated": {json.dumps(truncated())}'.encode() if truncated else b"") + b"}"
 
 
 def encoder(fmt: str):

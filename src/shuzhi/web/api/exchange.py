@@ -203,9 +203,14 @@ def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: 
     chunks = (
         encode(read.schema, read.batches())
         if encode
-        else channels.encode_json(read.schema, read.batches(), meta=meta or {})
+        else channels.encode_json(
+            read.schema, read.batches(), meta=meta or {}, truncated=lambda: read.stream.truncated
+        )
     )
     headers = {"X-Query-SHA256": read.query.query_sha256}
+    if read.row_cap is not None:
+        # Whether a cap cut the stream short is known only at its end; the cap itself is known now.
+        headers["X-Row-Cap"] = str(read.row_cap)
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
     return StreamingResponse(chunks, media_type=media, headers=headers)
