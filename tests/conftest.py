@@ -74,6 +74,15 @@ def db(settings) -> Iterator[Database]:
 
 
 @pytest.fixture
+def cli_env(settings, monkeypatch) -> Settings:
+    """The CLI (which reads its settings from the environment) opens the test's own store."""
+    monkeypatch.setenv("SHUZHI_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SHUZHI_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("SHUZHI_SECRET_KEY", "test-secret")
+    return settings
+
+
+@pytest.fixture
 def sqlite_settings(tmp_path) -> Settings:
     s = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'meta.db'}",
                  secret_key="test-secret")

@@ -28,14 +28,6 @@ def alerts(dataset, load) -> dict[str, dict]:
     return by_kind
 
 
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    """The CLI opens the test's own store (SQLite or PostgreSQL)."""
-    monkeypatch.setenv("SHUZHI_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("SHUZHI_DATABASE_URL", settings.db_url)
-    monkeypatch.setenv("SHUZHI_SECRET_KEY", "test-secret")
-
-
 def resolved_entries(db) -> list[tuple[LedgerEntry, dict]]:
     with db.session() as s:
         rows = s.scalars(

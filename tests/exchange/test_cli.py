@@ -27,11 +27,8 @@ EXPIRES = date.today() + timedelta(days=30)
 
 
 @pytest.fixture
-def cli(world, monkeypatch):
+def cli(world, cli_env, monkeypatch):
     """Run `shuzhi exchange …` against the test's own store; returns (exit code, output, result)."""
-    monkeypatch.setenv("SHUZHI_DATA_DIR", str(world.settings.data_dir))
-    monkeypatch.setenv("SHUZHI_DATABASE_URL", world.settings.db_url)
-    monkeypatch.setenv("SHUZHI_SECRET_KEY", "test-secret")
     monkeypatch.setenv("COLUMNS", "400")  # wide enough that no table cell or message is wrapped
 
     def run(*args: str):

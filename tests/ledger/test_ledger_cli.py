@@ -15,11 +15,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(settings, monkeypatch):
-    monkeypatch.setenv("SHUZHI_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("SHUZHI_DATABASE_URL", settings.db_url)
-    monkeypatch.setenv("SHUZHI_SECRET_KEY", "test-secret")
-    return settings
+def env(cli_env):
+    return cli_env
 
 
 def _run(*args):

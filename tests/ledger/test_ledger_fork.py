@@ -112,11 +112,8 @@ def test_a_kept_head_exposes_a_fork_whose_stored_head_was_deleted(db, settings, 
 
 
 @pytest.fixture
-def env(settings, monkeypatch):
-    monkeypatch.setenv("SHUZHI_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("SHUZHI_DATABASE_URL", settings.db_url)
-    monkeypatch.setenv("SHUZHI_SECRET_KEY", "test-secret")
-    return settings
+def env(cli_env):
+    return cli_env
 
 
 def _run(*args):
