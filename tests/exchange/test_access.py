@@ -249,18 +249,30 @@ def test_failed_call_gives_its_reservation_back(world, granted):
         assert s.scalar(select(GrantUsage.rows).where(GrantUsage.grant_id == granted)) == 0
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "SELECT list(name) AS names FROM population",
-        "SELECT string_agg(name, ',') AS names FROM population",
-        "SELECT array_agg(id_number) AS ids FROM population",
-        "SELECT gender, group_concat(name) AS n FROM population GROUP BY gender",
-        "SELECT histogram(name) AS h FROM population",
-        "SELECT max(name, 1000) AS top FROM population",
-        "SELECT [name, id_number] AS pair FROM population",
-    ],
-)
+PACKING = {
+    "list": "SELECT list(name) AS names FROM population",
+    "string_agg": "SELECT string_agg(name, ',') AS names FROM population",
+    "group_concat": "SELECT gender, group_concat(name) AS n FROM population GROUP BY gender",
+    "histogram": "SELECT histogram(name) AS h FROM population",
+    "max_n_as_text": "SELECT CAST(max(id_number, 1000) AS VARCHAR) AS ids FROM population",
+    "max_n_array_to_string": "SELECT array_to_string(max(name, 1000), ',') AS names FROM population",
+    "arg_max_n_to_json": "SELECT to_json(arg_max(id_number, income, 1000)) AS ids FROM population",
+    "top_k_as_text": "SELECT CAST(approx_top_k(id_number, 1000) AS VARCHAR) AS ids FROM population",
+    "lead_window": (
+        "SELECT id_number || ',' || lead(id_number, 1) OVER (ORDER BY id_number) AS ids FROM population"
+    ),
+    "self_join": (
+        "SELECT a.name, b.name AS other FROM population a JOIN population b ON a.id_number < b.id_number"
+    ),
+    "scalar_subquery": "SELECT (SELECT string_agg(name, ',') FROM population) AS names FROM population",
+    "cte": "WITH t AS (SELECT name FROM population) SELECT name FROM t",
+    "union": "SELECT name FROM population UNION ALL SELECT name FROM population",
+    "distinct": "SELECT DISTINCT name FROM population",
+    "conditional_aggregation": "SELECT max(CASE WHEN gender = 'F' THEN name END) AS a FROM population",
+}
+
+
+@pytest.mark.parametrize("sql", PACKING.values(), ids=PACKING.keys())
 def test_row_quota_cannot_be_dodged_by_packing_values(world, granted, sql):
     with world.db.transaction() as s:
         rq.get_grant(s, granted).rows_per_day = 5
@@ -268,6 +280,17 @@ def test_row_quota_cannot_be_dodged_by_packing_values(world, granted, sql):
     with pytest.raises(Forbidden, match="quota|额度"):
         sql_rows(world, world.rs_analyst, sql)
     assert len(ledger(world, "data.denied")) == before + 1
+
+
+def test_row_quota_allows_record_reads(world, granted):
+    with world.db.transaction() as s:
+        rq.get_grant(s, granted).rows_per_day = 5
+    rows = sql_rows(
+        world,
+        world.rs_analyst,
+        "SELECT upper(name) AS n, [name, gender] AS pair FROM population WHERE gender = 'F' ORDER BY name LIMIT 3",
+    )
+    assert len(rows) == 3 and all(len(r["pair"]) == 2 for r in rows)
 
 
 def test_packing_values_is_fine_without_a_row_quota(world, granted):

@@ -8,7 +8,7 @@ from tests.exchange.policy_tables import TABLES
 from tests.exchange.test_access import ledger, sql_rows
 
 from shuzhi.catalog.models import Dataset
-from shuzhi.errors import Forbidden
+from shuzhi.errors import Forbidden, ShuzhiError
 from shuzhi.exchange import service
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.policy import govern
@@ -82,3 +82,50 @@ MEMORY_BOMBS = {
 def test_unbounded_generators_refused(sql):
     with pytest.raises(Forbidden, match="function not allowed"):
         govern(sql, TABLES)
+
+
+# sqlglot keeps `"…"` after CAST … AS / `::` as a user-defined type and writes its text back
+# unquoted: without a check, the consumer's text inside the quotes would become SQL of the
+# rewritten query after every rule had run (`varint` is a DuckDB type sqlglot does not know).
+TYPE_INJECTION = (
+    'SELECT CAST(1 AS "varint) AS a, religion, id_number, region_code FROM {relation} --") AS n '
+    "FROM population"
+)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        TYPE_INJECTION.format(relation="_sz_r1"),
+        "SELECT name::\"varint) AS x FROM _sz_r1 --\" AS n FROM population",
+        "SELECT TRY_CAST(name AS \"x\") AS n FROM population",
+        "SELECT CAST(name AS varint) AS n FROM population",
+    ],
+)
+def test_type_names_cannot_carry_sql(sql):
+    with pytest.raises(ShuzhiError, match="type|类型"):
+        govern(sql, TABLES)
+
+
+def test_type_injection_reads_nothing_raw(world, granted):
+    with world.db.session() as s:
+        ds = s.scalar(select(Dataset).where(Dataset.identifier == "population"))
+    with pytest.raises(ShuzhiError):
+        sql_rows(world, world.rs_analyst, TYPE_INJECTION.format(relation=f"_sz_d{ds.id}_v1"))
+
+
+def test_rewritten_sql_must_read_back_as_checked(monkeypatch):
+    """The last check holds even if a rule let through text the generator writes differently."""
+    from sqlglot import exp
+
+    from shuzhi.exchange import policy
+
+    def smuggle(tree, ctx):  # a rule with a hole: puts raw text where a column name was
+        for col in tree.find_all(exp.Column):
+            if col.name == "name":
+                col.set("this", exp.Identifier(this="name FROM _sz_r1 --", quoted=False))
+        return tree
+
+    monkeypatch.setattr(policy, "RULES", (*policy.RULES, smuggle))
+    with pytest.raises(ShuzhiError, match="read back|无法复核"):
+        policy.govern("SELECT name FROM population", TABLES)

@@ -81,6 +81,7 @@ def test_guard_bypass_cannot_write_or_read_beyond_the_query(versions, method):
 def test_confined_process_has_no_writes_no_network(tmp_path, method):
     target = tmp_path / "keep.txt"
     target.write_text("kept")
+    target.chmod(0o644)
     r = _child(f"""
         import os, socket, threading
         from shuzhi.engine.confine import confine
@@ -96,6 +97,8 @@ def test_confined_process_has_no_writes_no_network(tmp_path, method):
             "rename": lambda: os.rename(path, path + ".moved"),
             "mkdir": lambda: os.mkdir(path + ".d"),
             "chmod": lambda: os.chmod(path, 0o777),
+            "fchmod": lambda: os.fchmod(os.open(path, os.O_RDONLY), 0o777),
+            "fsetxattr": lambda: os.setxattr(os.open(path, os.O_RDONLY), "user.shuzhi", b"1"),
             "tcp": lambda: socket.create_connection(("127.0.0.1", 5432), timeout=2),
         }}
         def attempt(name, fn):
@@ -113,11 +116,14 @@ def test_confined_process_has_no_writes_no_network(tmp_path, method):
     assert r.returncode == 0, r.stderr
     allowed = [line for line in r.stdout.splitlines() if line.startswith("ALLOWED")]
     landlock_without_tcp = method == "landlock" and landlock_abi() < 4  # TCP rules came with ABI 4
-    chmod_free = method == "landlock"  # Landlock does not govern modes; the filter does
-    expected = (["ALLOWED chmod"] if chmod_free else []) + (["ALLOWED tcp"] if landlock_without_tcp else [])
+    # Landlock does not govern modes or extended attributes; the filter does.
+    modes_free = ["ALLOWED chmod", "ALLOWED fchmod", "ALLOWED fsetxattr"] if method == "landlock" else []
+    expected = modes_free + (["ALLOWED tcp"] if landlock_without_tcp else [])
     assert allowed == expected, r.stdout
     assert "read kept" in r.stdout
     assert target.read_text() == "kept"
+    if method == "seccomp":
+        assert target.stat().st_mode & 0o777 == 0o644
     assert {p.name for p in tmp_path.iterdir()} == {"keep.txt"}
 
 
@@ -152,5 +158,21 @@ def test_arrow_reader_when_asked(versions):
     try:
         assert pool.run('SELECT SUM(a) AS s FROM "_sz_r"', {"_sz_r": own}).table.to_pylist() == [{"s": 6}]
         assert pool._idle[0].reader == "arrow" and pool._idle[0].confinement == {}
+    finally:
+        pool.close()
+
+
+@pytest.mark.skipif(landlock_abi() < 1 and not _has_seccomp(), reason="no confinement on this kernel")
+def test_a_data_directory_with_glob_characters_still_reads(tmp_path):
+    odd = tmp_path / "data[1]"
+    odd.mkdir()
+    path = odd / "v1.parquet"
+    pq.write_table(pa.table({"a": [1, 2, 3]}), path)
+    decoy = tmp_path / "data1"
+    decoy.mkdir()
+    pq.write_table(pa.table({"a": [100]}), decoy / "v1.parquet")  # what `data[1]` matches as a glob
+    pool = WorkerPool(memory_limit="256MB", address_space=4 * 2**30, size=1)
+    try:
+        assert pool.run('SELECT SUM(a) AS s FROM "_sz_r"', {"_sz_r": path}).table.to_pylist() == [{"s": 6}]
     finally:
         pool.close()

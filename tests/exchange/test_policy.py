@@ -40,6 +40,10 @@ REFUSED = {
     "read_text": "SELECT content FROM read_text('/etc/passwd')",
     "glob": "SELECT file FROM glob('/*')",
     "range": "SELECT range FROM range(10)",
+    "recursive_doubling": (
+        "WITH RECURSIVE r(s, n) AS (SELECT 'xx', 0 UNION ALL SELECT s || s, n + 1 FROM r WHERE n < 40) "
+        "SELECT length(s) AS len FROM r WHERE n = 40"
+    ),
     "scalar_read": "SELECT name, current_setting('memory_limit') FROM population",
     "getvariable": "SELECT getvariable('x')",
     "system_table": "SELECT table_name FROM information_schema.tables",

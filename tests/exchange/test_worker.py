@@ -184,3 +184,36 @@ def test_worker_gets_no_secrets_from_the_environment(monkeypatch):
         assert env[b"MALLOC_ARENA_MAX"] == b"2"
     finally:
         p.close()
+
+
+def test_a_stalled_reader_does_not_hold_its_worker_past_the_deadline(version):
+    """A client that stops reading a streamed result (a slow HTTP reader) loses its worker at the
+    query's deadline; otherwise `size` such clients would block every other query."""
+    p = WorkerPool(memory_limit="256MB", address_space=CAP, threads=1, size=1)
+    try:
+        stalled = p.stream('SELECT a FROM "_sz_r"', {"_sz_r": version}, timeout_s=0.2, batch_rows=1000)
+        next(iter(stalled))  # one batch read, then the client goes quiet
+        time.sleep(0.2 + 10.0 + 1.0)  # past its time limit and the grace the server gives
+        assert p.run("SELECT 42 AS x", {}, timeout_s=5).table.to_pylist() == [{"x": 42}]
+        with pytest.raises(QueryTimeout):
+            list(stalled)  # the stalled reader learns why when it comes back
+        assert p._busy == 0
+    finally:
+        p.close()
+
+
+def test_large_batches_cross_in_bounded_frames():
+    from shuzhi.engine.worker import FRAME_BYTES
+
+    p = WorkerPool(memory_limit="1GB", address_space=CAP, threads=1, size=1)
+    try:
+        rows = 3 * FRAME_BYTES // 2000  # ~3 frames' worth of 2,000-byte strings
+        with p.stream(f"SELECT repeat('x', 2000) AS s FROM range({rows})", {}, batch_rows=rows) as s:
+            got = list(s)
+        assert sum(b.num_rows for b in got) == rows and len(got) >= 3
+        assert all(b.nbytes <= FRAME_BYTES for b in got)
+        with pytest.raises(TooLarge, match="exceeds"):
+            p.run(f"SELECT repeat('x', {FRAME_BYTES + 1}) AS s", {})
+        assert p.run("SELECT 1 AS x", {}).table.num_rows == 1  # the worker goes on
+    finally:
+        p.close()

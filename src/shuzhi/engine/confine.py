@@ -121,46 +121,18 @@ def deny_writes_and_network() -> int:
 
 
 _O_FLAGS_THAT_WRITE = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC)
+# fmt: off
 _PATH_CHANGES = (
-    "creat",
-    "truncate",
-    "rename",
-    "renameat",
-    "renameat2",
-    "unlink",
-    "unlinkat",
-    "mkdir",
-    "mkdirat",
-    "rmdir",
-    "link",
-    "linkat",
-    "symlink",
-    "symlinkat",
-    "mknod",
-    "mknodat",
-    "chmod",
-    "fchmodat",
-    "fchmodat2",
-    "chown",
-    "lchown",
-    "fchownat",
-    "setxattr",
-    "lsetxattr",
-    "removexattr",
-    "lremovexattr",
-    "utime",
-    "utimes",
-    "utimensat",
-    "futimesat",
-    "name_to_handle_at",
-    "open_by_handle_at",
-    "socket",
-    "ptrace",
-    "process_vm_writev",
-    "mount",
-    "umount2",
-    "chroot",
+    "creat", "truncate", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
+    "rmdir", "link", "linkat", "symlink", "symlinkat", "mknod", "mknodat", "chmod", "fchmodat",
+    "fchmodat2", "chown", "lchown", "fchownat", "setxattr", "lsetxattr", "removexattr",
+    "lremovexattr", "utime", "utimes", "utimensat", "futimesat", "name_to_handle_at",
+    "open_by_handle_at", "socket", "ptrace", "process_vm_writev", "mount", "umount2", "chroot",
+    # The same changes through a descriptor opened read-only, and leaving the worker's namespaces
+    # or its program (nothing in a worker needs them).
+    "fchmod", "fchown", "fsetxattr", "fremovexattr", "unshare", "setns", "execve", "execveat",
 )
+# fmt: on
 _UNSUPPORTED = ("openat2", "io_uring_setup", "io_uring_enter", "io_uring_register")
 """openat2 hides its flags in a struct the filter cannot read, and io_uring performs file operations
 without system calls the filter sees: both answer ENOSYS, and callers fall back to plain calls."""

@@ -345,7 +345,10 @@ class Sandbox:
             tree = _parse_one(sql)
         guard(tree)
         state = {"timed_out": False, "closed": False}
-        if self.reader == "native":
+        # DuckDB's reader takes a path as a glob pattern: a data directory with `[`, `*` or `?` in
+        # its name would match some other file (refused by allowed_paths, but the query would fail).
+        native = self.reader == "native" and not any(set("*?[") & set(str(p)) for p in relations.values())
+        if native:
             reads = None
             try:
                 cursor = self._native_connection(relations)
@@ -354,6 +357,8 @@ class Sandbox:
             relations = {}  # already views of the connection
         else:
             reads = columns_read(tree, relations)
+            if self._con is None:
+                self._con = self._connect(lock=True)
             cursor = self._con.cursor()
 
         def on_timeout() -> None:

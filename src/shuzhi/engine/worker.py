@@ -54,6 +54,7 @@ _ERRORS: dict[str, type[ShuzhiError]] = {
 }
 
 _GRACE_S = 10.0
+_REAP_EVERY_S = 0.5
 """How long past its own time limit the parent waits for a worker before killing it."""
 
 
@@ -79,8 +80,10 @@ def _read_exact(fd: int, n: int) -> bytearray:
     return buf
 
 
-def _read(fd: int) -> tuple[bytes, bytearray]:
+def _read(fd: int, limit: int | None = None) -> tuple[bytes, bytearray]:
     kind, length = _HEADER.unpack(_read_exact(fd, _HEADER.size))
+    if limit is not None and length > limit:
+        raise EOFError(f"frame of {length} bytes")  # not the protocol: the worker is not trusted
     return kind, _read_exact(fd, length) if length else bytearray()
 
 
@@ -159,20 +162,41 @@ def _answer(box, req: int, resp: int, q: dict) -> None:
         return
     with stream:
         _write(resp, _SCHEMA, stream.schema.serialize())
-        batches = iter(stream)
+        pieces = _pieces(iter(stream))
         while True:
             kind, _ = _read(req)
             if kind != _NEXT:
                 break
             try:
-                batch = next(batches)
+                frame = next(pieces)
             except StopIteration:
                 break
             except Exception as e:
                 _write(resp, _ERROR, _error_payload(e))
                 return
-            _write(resp, _BATCH, batch.serialize())
+            _write(resp, _BATCH, frame)
         _write(resp, _END, json.dumps({"rows": stream.rows, "truncated": stream.truncated}).encode())
+
+
+FRAME_BYTES = 64 * 2**20
+"""Largest batch frame sent to the server: a result of huge values (a string doubled in a recursive
+query) would otherwise arrive as one allocation of any size in the server process."""
+
+
+def _pieces(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """Each batch as IPC frames of at most `FRAME_BYTES`; a single row larger than that is refused."""
+    for batch in batches:
+        if batch.nbytes <= FRAME_BYTES or batch.num_rows <= 1:
+            frame = batch.serialize()
+            if len(frame) > FRAME_BYTES:
+                raise TooLarge(
+                    f"单行结果超过 {FRAME_BYTES // 2**20} MB / one result row exceeds {FRAME_BYTES // 2**20} MB"
+                )
+            yield frame
+            continue
+        step = max(1, batch.num_rows * FRAME_BYTES // batch.nbytes // 2)
+        for start in range(0, batch.num_rows, step):
+            yield from _pieces(iter([batch.slice(start, step)]))
 
 
 def _error_payload(e: Exception) -> bytes:
@@ -236,6 +260,10 @@ class Worker:
         os.close(resp_w)
         self.reader = ""
         """'native' or 'arrow', as the worker reports once started."""
+        self.deadline = 0.0
+        """When the running query must be done by (monotonic clock); 0 when idle."""
+        self.expired = False
+        self.released = False
         self.confinement: dict[str, int] = {}
         """{'landlock': ABI, 'seccomp': 1}: what the worker confined itself with."""
 
@@ -251,8 +279,11 @@ class Worker:
             self.kill()
             raise QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped")
         try:
-            return _read(self._resp)
+            return _read(self._resp, limit=FRAME_BYTES + 2**20)
         except (EOFError, OSError):
+            if self.expired:
+                self.kill()
+                raise QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped") from None
             raise self._lost() from None
 
     def _lost(self) -> WorkerLost:
@@ -309,6 +340,7 @@ class WorkerPool:
         self._cond = threading.Condition()
         self._closed = False
         self._warned = False
+        self._reaper: threading.Thread | None = None
 
     def _acquire(self, deadline: float) -> Worker:
         with self._cond:
@@ -354,13 +386,50 @@ class WorkerPool:
     def _release(self, w: Worker | None, keep: bool = True) -> None:
         """Back to the idle list when `keep` and fit; otherwise the worker is killed."""
         with self._cond:
-            self._busy -= 1
-            self._running.discard(w)
-            if w is not None and keep and w.alive() and not self._closed:
-                self._idle.append(w)
-            elif w is not None:
-                w.kill()
-            self._cond.notify()
+            if w is not None and w.released:  # the reaper already gave its place back
+                keep = False
+            else:
+                self._busy -= 1
+                self._running.discard(w)
+                if w is not None:
+                    w.released = True
+                if w is not None and keep and w.alive() and not self._closed:
+                    w.released, w.deadline = False, 0.0
+                    self._idle.append(w)
+                    keep = True
+                else:
+                    keep = False
+                self._cond.notify()
+        if w is not None and not keep:
+            w.kill()
+
+    def _reap(self) -> None:
+        """Kill workers whose query is past its deadline and give their places back — also when
+        the reader of the result has stopped reading (a stalled client would otherwise hold a
+        worker, and with `size` of them every other query, for ever)."""
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                late = [w for w in self._running if w.deadline and now > w.deadline]
+                for w in late:
+                    w.expired = True
+                    self._running.discard(w)
+                    self._busy -= 1
+                    w.released = True
+                if late:
+                    self._cond.notify_all()
+                self._cond.wait(timeout=_REAP_EVERY_S)
+            for w in late:
+                if w.proc.poll() is None:
+                    w.proc.kill()  # its pipes are closed by whoever holds the stream
+
+    def _start_reaper(self) -> None:
+        with self._cond:
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="query-worker-reaper", daemon=True)
+                self._reaper.start()
 
     def warm(self) -> None:
         """Start one worker now, so that the first query does not wait for it."""
@@ -379,7 +448,9 @@ class WorkerPool:
         """Start a query in a worker; same contract as `Sandbox.stream`."""
         guard(tree if tree is not None else _parse_one(sql))  # refuse before a process is touched
         deadline = time.monotonic() + timeout_s + _GRACE_S
+        self._start_reaper()
         w = self._acquire(deadline)
+        w.deadline = deadline
         request = {
             "sql": sql,
             "relations": {name: str(p) for name, p in relations.items()},

@@ -9,6 +9,7 @@ rewrite and starts the sandboxed query. Every read and every denial appends ledg
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
+import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,7 +34,14 @@ from shuzhi.errors import Forbidden, NotFound, ShuzhiError, TooLarge
 from shuzhi.exchange.grades import column_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
 from shuzhi.exchange.models import Grant, GrantUsage
-from shuzhi.exchange.policy import GovernedQuery, GrantedTable, govern, query_sha256, referenced_names
+from shuzhi.exchange.policy import (
+    GovernedQuery,
+    GrantedTable,
+    govern,
+    parse_query,
+    query_sha256,
+    referenced_names,
+)
 from shuzhi.keyfile import create_once
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
@@ -304,43 +312,70 @@ def _settle_rows(session: Session, readables: list[Readable], rows: int) -> None
                     usage.rows = max(0, usage.rows - unused)
 
 
-_COLLECTING_AGGREGATES = frozenset({
-    "list", "array_agg", "string_agg", "listagg", "group_concat", "histogram", "json_group_array",
-    "json_group_object", "json_group_structure", "map_agg", "array_unique_agg", "bitstring_agg",
-})
+def require_record_reads(sql: str, readables: list[Readable]) -> None:
+    """Under a rows-per-day quota, each result row must be one source record.
 
-
-def refuse_collecting(query: GovernedQuery, readables: list[Readable]) -> None:
-    """Under a rows-per-day quota, values may not be packed many to a row (the quota counts rows)."""
+    The quota counts result rows, so anything that puts many records' values into one row —
+    aggregates (``max(x, 1000)``, ``list``, ``string_agg``), windows (``lead``), joins, grouping,
+    set operations, subqueries — would let one counted row carry a thousand. Such a grant is for
+    reading records: one dataset, its fields and scalar expressions of them, a filter, an order and
+    a limit (what the rows endpoint and exports send). Analysis wants a grant without a row quota.
+    """
     quota = [r for r in readables if r.grant is not None and r.grant.rows_per_day is not None]
     if not quota:
         return
-    for node in query.tree.find_all(exp.Func):
-        name = _function_name(node)
-        if name in _COLLECTING_AGGREGATES or isinstance(node, (exp.ArrayAgg, exp.GroupConcat)):
-            raise Forbidden(
-                f"授权 {quota[0].grant.id} 按行计额度，不允许把多行的值聚合成一行：{name} / "
-                "under a rows-per-day quota, values may not be collected into one row",
-                refused=[name],
-                grant_id=quota[0].grant.id,
-            )
-
-
-def _function_name(node: exp.Func) -> str:
-    return str(node.name).lower() if isinstance(node, exp.Anonymous) else node.sql_name().lower()
-
-
-def refuse_nested_result(schema: pa.Schema, readables: list[Readable]) -> None:
-    """The same rule on the result's shape: any list, map or struct column packs many values."""
-    quota = [r for r in readables if r.grant is not None and r.grant.rows_per_day is not None]
-    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
-    if quota and nested:
+    tree = parse_query(sql)
+    bad = _not_a_record_read(tree)
+    if bad:
+        g = quota[0].grant
         raise Forbidden(
-            f"授权 {quota[0].grant.id} 按行计额度，结果列不能是列表、映射或结构：{', '.join(nested)} / "
-            "under a rows-per-day quota, result columns may not be lists, maps or structs",
-            refused=nested,
-            grant_id=quota[0].grant.id,
+            f"授权 {g.id} 按行计额度，只能逐条读取记录（单个数据集，不含{bad}）/ "
+            f"under a rows-per-day quota only record reads are allowed (one dataset, no {bad})",
+            refused=[bad],
+            grant_id=g.id,
+            quota="rows_per_day",
         )
+
+
+def _not_a_record_read(tree: exp.Expression) -> str | None:
+    if not isinstance(tree, exp.Select):
+        return "集合运算 set operations"
+    for arg, label in (
+        ("with", "WITH"),
+        ("group", "GROUP BY"),
+        ("having", "HAVING"),
+        ("distinct", "DISTINCT"),
+        ("qualify", "QUALIFY"),
+    ):
+        if tree.args.get(arg):
+            return label
+    for node in tree.walk():
+        if isinstance(node, exp.Join):
+            return "JOIN"
+        if isinstance(node, (exp.Subquery, exp.SetOperation)) or (
+            isinstance(node, exp.Select) and node is not tree
+        ):
+            return "子查询 subqueries"
+        if isinstance(node, exp.Window):
+            return "窗口函数 window functions"
+        if isinstance(node, exp.AggFunc) or (
+            isinstance(node, exp.Anonymous) and str(node.name).lower() in duckdb_aggregates()
+        ):
+            return "聚合函数 aggregates"
+    return None
+
+
+@functools.cache
+def duckdb_aggregates() -> frozenset[str]:
+    """Every aggregate function name DuckDB knows (sqlglot parses many of them as anonymous calls)."""
+    con = duckdb.connect()
+    try:
+        rows = con.sql(
+            "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'"
+        ).fetchall()
+    finally:
+        con.close()
+    return frozenset(name for (name,) in rows)
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -509,7 +544,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
                 for ds in datasets
             ]
             query = govern(req.sql, {r.table.name: r.table for r in readables})
-            refuse_collecting(query, readables)
+            require_record_reads(req.sql, readables)
             cap = reserve_quota(s, readables, req.max_rows)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
     except ShuzhiError as e:
@@ -546,14 +581,6 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             outcome="failed",
             error=e.message,
         )
-        raise
-    try:
-        refuse_nested_result(stream.schema, readables)
-    except ShuzhiError as e:
-        stream.close()
-        with db.transaction() as s:
-            _settle_rows(s, readables, 0)
-        record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise
     return GovernedRead(stream=stream, query=query, readables=readables, _finish=finish, row_cap=cap)
 

@@ -235,6 +235,13 @@ def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp
             raise _refuse("不允许的函数", "function not allowed", names=[_func_name(node)])
         if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() == "NATURAL":
             raise _refuse("不允许 NATURAL JOIN，请写明连接条件", "NATURAL JOIN is not allowed; write ON")
+        if isinstance(node, exp.With) and node.args.get("recursive"):
+            # An unbounded generator in disguise (a string doubled per step is 2^n bytes).
+            raise _refuse("不允许递归查询", "recursive queries are not allowed", names=["WITH RECURSIVE"])
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
+            # sqlglot keeps an unknown (or quoted) type name as text and writes it back unquoted:
+            # `CAST(1 AS "x) … --")` would put the consumer's text into the rewritten SQL verbatim.
+            raise _refuse("不支持的数据类型", "type not supported", names=[node.sql(ctx.read)[:80]])
     return tree
 
 
@@ -476,11 +483,38 @@ def govern(
         raise _refuse(
             "查询无法转换到目标引擎", f"query cannot be written for {write}", hint=_first_line(e)
         ) from None
+    _assert_round_trip(out, tree, write)
     return GovernedQuery(
         sql=out,
         tree=tree,
         datasets={name: sorted(cols) for name, cols in sorted(ctx.fields_used.items())},
         query_sha256=query_sha256(text),
+    )
+
+
+def _assert_round_trip(out: str, tree: exp.Expression, write: str) -> None:
+    """The SQL the engine will parse must be the tree the rules checked: any text that sqlglot
+    writes differently from how it reads it (a gap between its generator and its parser) would
+    otherwise reach the engine as something no rule has seen."""
+    try:
+        again = sqlglot.parse(out, read=write)
+    except SqlglotError:
+        again = []
+    # A generator that rewrites constructs for its dialect (Spark has no QUALIFY) changes the shape
+    # on purpose; there the text must still read back to itself.
+    same_shape = write != "duckdb" or (len(again) == 1 and _shape(again[0]) == _shape(tree))
+    if len(again) != 1 or again[0].sql(dialect=write) != out or not same_shape:
+        raise _refuse("策略改写结果无法复核", "the rewritten query does not read back as checked")
+
+
+def _shape(tree: exp.Expression) -> tuple:
+    """What a read reaches, in order: tables, columns, queries and functions (types and the
+    generator's own spellings aside, which legitimately differ between a built and a parsed tree)."""
+    return (
+        [t.name.lower() for t in tree.find_all(exp.Table)],
+        [(c.table.lower(), c.name.lower()) for c in tree.find_all(exp.Column)],
+        sum(1 for _ in tree.find_all(exp.Select)),
+        sorted(_func_name(f) for f in tree.find_all(exp.Anonymous)),
     )
 
 
