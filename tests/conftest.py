@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
@@ -19,6 +20,34 @@ PG_SKIP = "SHUZHI_TEST_PG_URL is not set: PostgreSQL runs skipped (CI sets it; e
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
 PASSWORD = "correct-horse-battery"
+
+
+def login(client, username: str, *, next: str = "/catalog") -> None:
+    """Log in on a fresh cookie jar as a browser does: load the form (it sets the login_csrf cookie), post it
+    back; the login must succeed."""
+    client.cookies.clear()
+    token = re.search(r'name="login_csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "next": next, "login_csrf": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def browser_login(page, base: str, username: str, next_path: str) -> None:
+    """Log in through the login page in Chromium, on fresh cookies, and wait to land on `next_path`."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/login?next={next_path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{next_path}")
 
 
 def pg_schema_url(schema: str) -> str:
@@ -84,8 +113,9 @@ def cli_env(settings, monkeypatch) -> Settings:
 
 @pytest.fixture
 def sqlite_settings(tmp_path) -> Settings:
-    s = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'meta.db'}",
-                 secret_key="test-secret")
+    s = Settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'meta.db'}", secret_key="test-secret"
+    )
     s.ensure_dirs()
     return s
 
@@ -108,8 +138,14 @@ def make_user(db) -> Callable[..., orgs.Principal]:
                 orgs.get_department(s, dept)
             except Exception:
                 orgs.create_department(s, code=dept, name_zh=kw.pop("dept_name", f"部门{dept}"))
-            user = orgs.create_user(s, username=username, password=PASSWORD, department_code=dept,
-                                    roles=list(roles), display_name=kw.get("display_name"))
+            user = orgs.create_user(
+                s,
+                username=username,
+                password=PASSWORD,
+                department_code=dept,
+                roles=list(roles),
+                display_name=kw.get("display_name"),
+            )
             return orgs.Principal.of(user)
 
     return _make
@@ -147,7 +183,9 @@ CHROMIUM = "/usr/bin/chromium"
 BROWSER = [
     pytest.mark.slow,
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"
+    ),
 ]
 """Marks for a module of browser tests: `pytestmark = BROWSER`."""
 
@@ -166,8 +204,11 @@ def live_server(sqlite_settings, sqlite_db):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(sqlite_settings, db=sqlite_db), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(sqlite_settings, db=sqlite_db), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
@@ -187,7 +228,12 @@ def page():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-component-update",
+            ],
         )
         yield browser.new_context(locale="zh-CN").new_page()
         browser.close()

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import BROWSER, PASSWORD
+from tests.conftest import BROWSER, PASSWORD, browser_login
 
 from shuzhi.classify.checksums import gb11643_check_char
 
@@ -74,15 +74,6 @@ def server(sqlite_db, sqlite_settings, live_server, tmp_path):
     return live_server
 
 
-def _login(page, base: str, username: str, next_path: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/login?next={next_path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{next_path}")
-
-
 def _request(page, fields: list[str], purpose: str, basis: str = "", period_end: str = "") -> int:
     """From the dataset page, follow the request link, fill the form, submit; returns the new request id."""
     page.click("#request-access")
@@ -116,7 +107,7 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     from shuzhi.ledger.models import LedgerEntry
 
     # -- the analyst asks twice from the dataset page
-    _login(page, server, "mz.analyst", "/datasets/residents")
+    browser_login(page, server, "mz.analyst", "/datasets/residents")
     assert "有条件共享" in page.inner_text(".meta")
     wide = _request(
         page, ["sfzh", "xm", "xb", "qx"], "最低生活保障资格核查", "《社会救助暂行办法》第十一条", USE_UNTIL
@@ -130,7 +121,7 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
         assert (req.basis, req.period_end) == ("《社会救助暂行办法》第十一条", date.fromisoformat(USE_UNTIL))
 
     # -- the provider's steward approves the first narrower, rejects the second with a reason
-    _login(page, server, "ga.steward", "/exchange/inbox")
+    browser_login(page, server, "ga.steward", "/exchange/inbox")
     first = page.locator(f"#request-{wide}")
     assert "市民政局" in first.inner_text() and "最低生活保障资格核查" in first.inner_text()
     first.locator("input[name=fields][value=qx]").uncheck()
@@ -156,7 +147,7 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
         assert [json.loads(e.entry)["detail"]["fields"] for e in created] == [["sfzh", "xm", "xb"]]
 
     # -- the requester sees the rejection and its reason
-    _login(page, server, "mz.analyst", "/exchange")
+    browser_login(page, server, "mz.analyst", "/exchange")
     rejected = _my_request_row(page, narrow).inner_text()
     assert "已驳回" in rejected and "用途不明确，请补充依据" in rejected
     assert "已批准" in _my_request_row(page, wide).inner_text()

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 from tests.classify.conftest import csv_of
-from tests.conftest import BROWSER, PASSWORD
+from tests.conftest import BROWSER, PASSWORD, browser_login
 
 pytestmark = BROWSER
 
@@ -52,15 +52,6 @@ def server(sqlite_db, sqlite_settings, live_server, tmp_path):
     return live_server
 
 
-def _login(page, base: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/login?next=/datasets/{REF}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**/datasets/{REF}")
-
-
 def _row(page, field: str):
     return page.locator(f"#classification tr[data-field={field}]")
 
@@ -88,7 +79,7 @@ def _post_as_page(page, base: str, path: str, form: dict):
 def test_steward_overrides_a_column_grade_with_a_reason(server, sqlite_db, sqlite_settings, page):
     from shuzhi.ledger.models import LedgerEntry
 
-    _login(page, server, "wjw.steward")
+    browser_login(page, server, "wjw.steward", f"/datasets/{REF}")
     assert page.inner_text("#grade-level") == "L4" and _grade_cell(page, "zdmc") == "L4"
     row = _row(page, "zdmc")
     row.locator("select[name=action]").select_option("override")
@@ -116,7 +107,7 @@ def test_steward_overrides_a_column_grade_with_a_reason(server, sqlite_db, sqlit
 
 @pytest.mark.parametrize("username", ["wjw.analyst", "ga.steward"])
 def test_others_see_no_review_form_and_are_refused(server, sqlite_db, sqlite_settings, page, username):
-    _login(page, server, username)
+    browser_login(page, server, username, f"/datasets/{REF}")
     assert _grade_cell(page, "zdmc") == "L4"  # they see the grading…
     assert page.locator("#classification form").count() == 0  # …but no review or resolve form
     assert page.locator("#classification .alert").count() == 2
@@ -138,7 +129,7 @@ def test_steward_resolves_an_alert_from_the_page(server, sqlite_db, sqlite_setti
     alerts = _classification(sqlite_db, sqlite_settings)["alerts"]
     assert {a["kind"] for a in alerts} == {"sensitive_column_added", "grade_raised"}
     target = next(a for a in alerts if a["kind"] == "sensitive_column_added")
-    _login(page, server, "wjw.steward")
+    browser_login(page, server, "wjw.steward", f"/datasets/{REF}")
     page.locator(f"#alert-{target['id']} button").click()
     page.wait_for_url(f"**/datasets/{REF}#classification")
     assert page.locator(f"#alert-{target['id']}").count() == 0

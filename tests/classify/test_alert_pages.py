@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from tests.classify.conftest import csv_of
-from tests.conftest import PASSWORD
+from tests.conftest import csrf_of, login
 
 from shuzhi.catalog.service import get_dataset
 from shuzhi.classify import service
@@ -14,22 +12,6 @@ from shuzhi.classify import service
 NAMES = ["王秀英", "李伟", "张敏", "刘洋", "陈静", "杨帆"]
 DIAG = ["高血压", "2型糖尿病", "肺炎", "冠心病", "抑郁症", "胃炎"]
 HTML = {"Accept": "text/html"}
-
-
-def login(client, username: str) -> None:
-    client.cookies.clear()
-    form = client.get("/login").text  # sets the login_csrf cookie the form must echo
-    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
-    r = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "next": "/catalog", "login_csrf": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
@@ -54,14 +36,14 @@ def test_owning_steward_resolves_an_alert(client, db, settings, dataset, alerts)
     assert f'action="{action}"' in page
     assert client.post(action, headers=HTML, follow_redirects=False).status_code == 403  # no CSRF token
     assert open_alerts(db, settings, dataset) == [first, second]
-    r = client.post(action, data={"csrf_token": csrf(page)}, follow_redirects=False)
+    r = client.post(action, data={"csrf_token": csrf_of(page)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/datasets/{dataset}#classification"
     assert open_alerts(db, settings, dataset) == [second]
     page = client.get(f"/datasets/{dataset}").text
     assert f'id="alert-{first}"' not in page and f'id="alert-{second}"' in page
     r = client.post(
         f"/datasets/{dataset}/classification/alerts/999/resolve",
-        data={"csrf_token": csrf(page)},
+        data={"csrf_token": csrf_of(page)},
         headers=HTML,
     )
     assert r.status_code == 404
@@ -73,7 +55,7 @@ def test_admin_of_another_department_may_resolve(client, db, settings, dataset, 
     page = client.get(f"/datasets/{dataset}").text
     r = client.post(
         f"/datasets/{dataset}/classification/alerts/{alerts[0]['id']}/resolve",
-        data={"csrf_token": csrf(page)},
+        data={"csrf_token": csrf_of(page)},
         follow_redirects=False,
     )
     assert r.status_code == 303 and open_alerts(db, settings, dataset) == [alerts[1]["id"]]
@@ -90,7 +72,7 @@ def test_others_cannot_resolve(client, db, settings, dataset, alerts, make_user,
     for a in alerts:
         r = client.post(
             f"/datasets/{dataset}/classification/alerts/{a['id']}/resolve",
-            data={"csrf_token": csrf(page)},
+            data={"csrf_token": csrf_of(page)},
             headers=HTML,
             follow_redirects=False,
         )

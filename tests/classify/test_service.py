@@ -116,6 +116,9 @@ def test_only_owner_steward_or_admin_may_review(db, settings, dataset, load, mak
             s, settings, admin, ds, action="override", level="L3", data_class="重要", reason="经评估 assessed"
         )
         assert (g.level, g.status, ds.security_grade) == ("L3", "overridden", "L3")
+        # A new data class alone keeps the level in force.
+        g = service.review_grade(s, settings, admin, ds, action="override", data_class="一般", reason="复评")
+        assert (g.level, g.data_class, g.status) == ("L3", "一般", "overridden")
 
 
 def test_api_and_page(client, db, settings, dataset, load, steward, make_user):

@@ -153,19 +153,25 @@ def test_gbk_files_decode_as_gbk_and_not_as_utf8(manifest):
     assert bom and all(s.path.read_bytes().startswith(b"\xef\xbb\xbf") for s in bom)
 
 
+def _written_invalid(truth, part: str) -> Counter:
+    """Per dataset: how many `<role>.<part>` values the truth says were written broken (not blanked)."""
+    flawed = Counter()
+    for row in truth.filter(pa.compute.match_substring(truth["flaws"], f".{part}:")).to_pylist():
+        flawed[row["dataset"]] += sum(
+            1
+            for f in row["flaws"].split(";")
+            if f.startswith(f"{row['role']}.{part}:") and not f.endswith(":missing")
+        )
+    return flawed
+
+
 def _id_columns(spec, standard):
     return [f.name for f in spec.fields if f.standard_element == standard]
 
 
 def test_id_numbers_are_valid_unless_the_truth_says_otherwise(manifest, truth):
     city = load_city(manifest.city_code)
-    flawed = Counter()
-    for row in truth.filter(pa.compute.match_substring(truth["flaws"], ".id:")).to_pylist():
-        flawed[row["dataset"]] += sum(
-            1
-            for f in row["flaws"].split(";")
-            if f.startswith(row["role"] + ".id:") and not f.endswith(":missing")
-        )
+    flawed = _written_invalid(truth, "id")
     checked = 0
     for spec in manifest.datasets:
         columns = _id_columns(spec, RIC)
@@ -184,13 +190,7 @@ def test_id_numbers_are_valid_unless_the_truth_says_otherwise(manifest, truth):
 
 def test_credit_codes_are_valid_unless_the_truth_says_otherwise(manifest, truth):
     city = load_city(manifest.city_code)
-    flawed = Counter()
-    for row in truth.filter(pa.compute.match_substring(truth["flaws"], ".code:")).to_pylist():
-        flawed[row["dataset"]] += sum(
-            1
-            for f in row["flaws"].split(";")
-            if f.startswith(row["role"] + ".code:") and not f.endswith(":missing")
-        )
+    flawed = _written_invalid(truth, "code")
     for spec in manifest.datasets:
         columns = _id_columns(spec, USCC)
         if not columns:

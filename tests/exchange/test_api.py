@@ -131,3 +131,9 @@ def test_an_uncapped_read_is_not_truncated(api, granted):
     r = client.get("/api/v1/exchange/datasets/population/rows?fields=name&limit=2", headers=h["rs_analyst"])
     body = r.json()
     assert len(body["rows"]) == 2 and body["truncated"] is False
+
+
+def test_unknown_request_box_is_refused(api):
+    client, h = api
+    r = client.get("/api/v1/exchange/requests?box=inbx", headers=h["ga_steward"])
+    assert r.status_code == 422 and "inbx" in r.json()["message"]

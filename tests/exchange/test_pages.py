@@ -3,23 +3,12 @@
 import re
 
 import pytest
-from tests.conftest import PASSWORD
+from tests.conftest import csrf_of as csrf
+from tests.conftest import login as shared_login
 
 
 def login(client, username):
-    client.cookies.clear()
-    form = client.get("/login").text  # sets the login_csrf cookie the form must echo
-    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
-    r = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "next": "/exchange", "login_csrf": token},
-        follow_redirects=False,
-    )
-    assert r.status_code in (302, 303), r.text
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    shared_login(client, username, next="/exchange")
 
 
 @pytest.fixture

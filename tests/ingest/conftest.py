@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
 
 from shuzhi.catalog.models import DatasetVersion
 from shuzhi.catalog.schemas import DatasetIn
@@ -42,6 +43,19 @@ def write(tmp_path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture
+def cli(cli_env, monkeypatch) -> Callable[..., Result]:
+    """Run `shuzhi ingest ARGS` on the test's store; keyword arguments set more environment variables."""
+    from shuzhi.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")  # messages on one line, as the assertions read them
+
+    def run(*args: str, **extra_env: str) -> Result:
+        return CliRunner().invoke(app, ["ingest", *args], env=extra_env)
+
+    return run
 
 
 def version_count(db) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from shuzhi.errors import InvalidInput, ShuzhiError, SourceUnavailable, TooLarge
 
@@ -82,23 +81,6 @@ def test_sql_table_that_does_not_exist(db, settings, dataset, tmp_path):
 
 
 # -- the same refusals through the CLI -----------------------------------------------
-
-
-@pytest.fixture
-def cli(settings):
-    from shuzhi.cli import app
-
-    env = {
-        "SHUZHI_DATA_DIR": str(settings.data_dir),
-        "SHUZHI_DATABASE_URL": settings.db_url,
-        "SHUZHI_SECRET_KEY": "test-secret",
-        "COLUMNS": "200",
-    }
-
-    def run(*args, **extra_env):
-        return CliRunner().invoke(app, ["ingest", *args], env={**env, **extra_env})
-
-    return run
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

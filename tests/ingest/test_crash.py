@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
 import sys
@@ -48,13 +47,11 @@ def _big_csv(path: Path, rows: int) -> Path:
     return path
 
 
-def _env(settings) -> dict:
-    return {
-        **os.environ,
-        "SHUZHI_DATA_DIR": str(settings.data_dir),
-        "SHUZHI_DATABASE_URL": settings.db_url,
-        "SHUZHI_SECRET_KEY": "test-secret",
-    }
+def _start(code: str, *args: str) -> subprocess.Popen:
+    """`python -c code args…` in a child process, on the test's store (its environment comes from cli_env)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _wait_for(predicate, proc, timeout=120.0):
@@ -77,24 +74,11 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_sigkill_while_writing(db, settings, dataset, write, tmp_path):
+def test_sigkill_while_writing(db, cli_env, settings, dataset, write, tmp_path):
     first = load(db, settings, dataset, write("v1.csv", "id,name\n1,甲\n"))
     before = _state(db, settings)
     big = _big_csv(tmp_path / "big.csv", 3_000_000)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from shuzhi.cli import main; main()",
-            "ingest",
-            str(big),
-            "--dataset",
-            dataset,
-        ],
-        env=_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start("from shuzhi.cli import main; main()", "ingest", str(big), "--dataset", dataset)
     try:
         # Kill once the Parquet file is being written in staging.
         _wait_for(
@@ -114,24 +98,11 @@ def test_sigkill_while_writing(db, settings, dataset, write, tmp_path):
     assert not [p for p in settings.staging_dir.rglob("*") if p.is_file()]
 
 
-def test_sigkill_between_rename_and_commit(db, settings, dataset, write, tmp_path):
+def test_sigkill_between_rename_and_commit(db, cli_env, settings, dataset, write, tmp_path):
     first = load(db, settings, dataset, write("v1.csv", "id,name\n1,甲\n"))
     marker = tmp_path / "renamed"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            HOOK_THEN_SLEEP,
-            str(marker),
-            "ingest",
-            str(write("v2.csv", "id,name\n2,乙\n")),
-            "--dataset",
-            dataset,
-        ],
-        env=_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    v2 = write("v2.csv", "id,name\n2,乙\n")
+    proc = _start(HOOK_THEN_SLEEP, str(marker), "ingest", str(v2), "--dataset", dataset)
     try:
         _wait_for(marker.exists, proc)
         orphan = settings.data_dir / marker.read_text()

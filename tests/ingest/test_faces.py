@@ -90,19 +90,6 @@ def test_json_body_with_an_http_source(db, dataset, client, token_for, http_dir)
     assert r.status_code == 502 and "404" in r.json()["message"]
 
 
-@pytest.fixture
-def cli(settings):
-    from shuzhi.cli import app
-
-    env = {
-        "SHUZHI_DATA_DIR": str(settings.data_dir),
-        "SHUZHI_DATABASE_URL": settings.db_url,
-        "SHUZHI_SECRET_KEY": "test-secret",
-        "COLUMNS": "200",
-    }
-    return lambda *args: CliRunner().invoke(app, ["ingest", *args], env=env)
-
-
 def test_cli_create_then_new_version_then_unchanged(db, settings, steward, write, cli):
     r = cli(
         str(write("企业登记.csv", CSV)),

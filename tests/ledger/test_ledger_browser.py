@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import BROWSER, PASSWORD
+from tests.conftest import BROWSER, PASSWORD, browser_login
 
 from shuzhi.ledger import append
 
@@ -22,14 +22,6 @@ def server(sqlite_db, live_server):
     return live_server
 
 
-def _login(page, base):
-    page.goto(base + "/login?next=/audit")
-    page.fill("input[name=username]", "auditor")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/audit")
-
-
 def _check(page) -> tuple[str, str]:
     page.click("#verify-btn")
     page.wait_for_function("document.getElementById('verify-out').dataset.ok !== undefined")
@@ -38,7 +30,7 @@ def _check(page) -> tuple[str, str]:
 
 
 def test_browser_verifies_a_real_proof(server, page):
-    _login(page, server)
+    browser_login(page, server, "auditor", "/audit")
     assert page.locator("#audit-entries tbody tr").count() >= 6
     page.goto(server + "/audit/entries/4")
     ok, text = _check(page)
@@ -47,7 +39,7 @@ def test_browser_verifies_a_real_proof(server, page):
 
 
 def test_browser_rejects_a_forged_entry(server, page):
-    _login(page, server)
+    browser_login(page, server, "auditor", "/audit")
 
     def forge(route):
         response = route.fetch()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from tests.conftest import PASSWORD
+from tests.conftest import login
 
 from shuzhi.ledger import append
 
@@ -21,30 +19,19 @@ def pages(client, make_user, db):
     return client
 
 
-def _login(client, username):
-    form = client.get("/login").text  # sets the login_csrf cookie the form must echo
-    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
-    r = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "next": "/audit", "login_csrf": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-
-
 def test_needs_login(pages):
     r = pages.get("/audit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
 def test_analyst_is_refused(pages):
-    _login(pages, "fen.xi")
+    login(pages, "fen.xi", next="/audit")
     assert pages.get("/audit").status_code == 403
     assert pages.get("/audit/entries/0").status_code == 403
 
 
 def test_auditor_filters_and_exports(pages):
-    _login(pages, "shen.ji")
+    login(pages, "shen.ji", next="/audit")
     html = pages.get("/audit").text
     assert 'id="audit-entries"' in html and "data.denied" in html and "fen.xi" in html
     html = pages.get("/audit", params={"user": "fen.xi", "outcome": "denied"}).text
@@ -60,7 +47,7 @@ def test_auditor_filters_and_exports(pages):
 
 
 def test_entry_page_shows_a_proof_that_verifies(pages):
-    _login(pages, "shen.ji")
+    login(pages, "shen.ji", next="/audit")
     html = pages.get("/audit/entries/3").text
     assert "Audit entry" in html or "审计条目" in html
     assert 'id="proof-bundle"' in html and 'id="verify-btn"' in html

@@ -225,14 +225,14 @@ def _grade(
         persons=_persons(settings, rules, version, columns),
         min_persons_default=settings.classify.important_data_min_persons,
     )
-    grade = session.scalar(select(DatasetGrade).where(DatasetGrade.version_id == version.id))
+    grade = _grade_of(session, version)
     if grade is None:
         grade = DatasetGrade(dataset_id=dataset.id, version_id=version.id)
         session.add(grade)
     grade.derived_level, grade.derived_data_class = derived.level, derived.data_class
     grade.rule, grade.flags, grade.needs_review = derived.rule, derived.flags, derived.needs_review
     grade.level, grade.data_class, grade.status = derived.level, derived.data_class, "derived"
-    ds_override = next((o for o in overrides if o.active and o.field_name is None), None)
+    ds_override = _grade_override(overrides)
     if ds_override is not None:
         grade.level = ds_override.level or derived.level
         grade.data_class = ds_override.data_class or derived.data_class
@@ -251,7 +251,7 @@ def _grade(
 
 def _lapse_outgrown_grade_override(rules, dataset, version, grade, overrides, added) -> GradingAlert | None:
     """A grade review of an earlier version lapses when new sensitive columns lift the derived grade above it."""
-    ov = next((o for o in overrides if o.active and o.field_name is None), None)
+    ov = _grade_override(overrides)
     if (
         ov is None
         or not added
@@ -274,6 +274,15 @@ def _lapse_outgrown_grade_override(rules, dataset, version, grade, overrides, ad
             "columns": [a.field_name for a in added],
         },
     )
+
+
+def _grade_override(overrides: list[ReviewOverride]) -> ReviewOverride | None:
+    """The active review of the dataset's grade (not of a column), if any."""
+    return next((o for o in overrides if o.active and o.field_name is None), None)
+
+
+def _grade_of(session: Session, version: DatasetVersion) -> DatasetGrade | None:
+    return session.scalar(select(DatasetGrade).where(DatasetGrade.version_id == version.id))
 
 
 def _new_sensitive_alerts(dataset, version, decisions, previous: dict[str, ColumnDecision], rules) -> list:
@@ -389,7 +398,7 @@ def classification(session: Session, settings, dataset: Dataset) -> dict:
             "overrides": [],
         }
     rules = load_rules(settings)
-    grade = session.scalar(select(DatasetGrade).where(DatasetGrade.version_id == version.id))
+    grade = _grade_of(session, version)
     cols = session.scalars(
         select(ColumnDecision)
         .where(ColumnDecision.version_id == version.id)
@@ -460,11 +469,15 @@ def classification(session: Session, settings, dataset: Dataset) -> dict:
 
 
 # -- steward review -------------------------------------------------------------------------------------
-def require_reviewer(principal: Principal, dataset: Dataset) -> None:
+def can_review(principal: Principal, dataset: Dataset) -> bool:
     """Only the owning department's steward, or an admin, reviews a grading."""
-    if not (
-        principal.is_admin or (principal.has("steward") and principal.department_id == dataset.department_id)
-    ):
+    return principal.is_admin or (
+        principal.has("steward") and principal.department_id == dataset.department_id
+    )
+
+
+def require_reviewer(principal: Principal, dataset: Dataset) -> None:
+    if not can_review(principal, dataset):
         raise Forbidden(
             "只有数据提供部门的数据管理员或平台管理员可以复核分级 "
             "(only the owning department's steward or an admin may review grading)",
@@ -476,6 +489,13 @@ def _require_reason(reason: str | None) -> str:
     if not reason or not reason.strip():
         raise InvalidInput("复核必须填写理由 (a review needs a reason)", where="reason")
     return reason.strip()
+
+
+def _require_action(action: str) -> None:
+    if action not in ("confirm", "override"):
+        raise InvalidInput(
+            "action 必须为 confirm 或 override (action must be confirm or override)", where="action"
+        )
 
 
 def review_column(
@@ -501,12 +521,9 @@ def review_column(
     if not decision:
         raise NotFound(f"该列尚未分级 (column {field_name!r} has no grading)", where="field")
     rules = load_rules(settings)
+    _require_action(action)
     if action == "confirm":
         category = decision.category
-    elif action != "override":
-        raise InvalidInput(
-            "action 必须为 confirm 或 override (action must be confirm or override)", where="action"
-        )
     elif category not in _known_categories(settings, rules):
         raise InvalidInput(f"未知类别 unknown category: {category}", where="category")
     before = decision.category
@@ -541,20 +558,19 @@ def review_grade(
     level: str | None = None,
     data_class: str | None = None,
 ) -> DatasetGrade:
-    """Confirm the dataset's derived grade, or set another level and/or data class."""
+    """Confirm the dataset's derived grade, or set another level and/or data class (no level: keep the one
+    in force)."""
     require_reviewer(principal, dataset)
     reason = _require_reason(reason)
     version = latest_graded_version(session, dataset)
     if version is None:
         raise NotFound("数据集尚未分级 (dataset has not been graded)", where="dataset")
     rules = load_rules(settings)
-    current = session.scalar(select(DatasetGrade).where(DatasetGrade.version_id == version.id))
+    current = _grade_of(session, version)
+    _require_action(action)
     if action == "confirm":
         level, data_class = current.level, current.data_class
-    elif action != "override":
-        raise InvalidInput(
-            "action 必须为 confirm 或 override (action must be confirm or override)", where="action"
-        )
+    level = level or current.level
     if level not in [lv["code"] for lv in rules.levels]:
         raise InvalidInput(f"未定义的级别 undefined level: {level}", where="level")
     if data_class is not None and data_class not in [c["code"] for c in rules.data_classes]:

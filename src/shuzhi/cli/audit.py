@@ -209,21 +209,7 @@ def show_log(
         rows = query.search(s, _filter(user, dept, dataset, event, outcome, since, until), limit=limit)
         table = Table("seq", "时间 time (UTC)", "事件 event", "结果 outcome", "user", "dept", "dataset")
         for e in rows:
-            d = query.entry_dict(e)
-            table.add_row(
-                *(
-                    str(d[c]) if d[c] is not None else ""
-                    for c in (
-                        "seq",
-                        "timestamp",
-                        "event",
-                        "outcome",
-                        "user_id",
-                        "department_id",
-                        "dataset_id",
-                    )
-                )
-            )
+            table.add_row(*query.entry_row(e, query.SUMMARY_COLUMNS))
     console.print(table)
 
 

@@ -113,16 +113,14 @@ def set_grade(
     settings, db = open_context()
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
-        action = "override" if level or data_class else "confirm"
-        current = service.classification(s, settings, ds)
         g = service.review_grade(
             s,
             settings,
             system_principal(),
             ds,
-            action=action,
+            action="override" if level or data_class else "confirm",
             reason=reason,
-            level=level or current.get("level"),
+            level=level,
             data_class=data_class,
         )
         console.print(f"[green]✓[/] {ds.identifier}: {g.level} / {g.data_class} ({g.status})")

@@ -97,23 +97,12 @@ def list_requests(
 
     Example:  shuzhi exchange requests --box overdue
     """
-    from shuzhi.errors import InvalidInput
     from shuzhi.exchange import requests as rq
 
-    if box not in ("inbox", "mine", "overdue", "all"):
-        raise InvalidInput(
-            f"未知的列表 / unknown box: {box}", where="--box", hint="inbox | mine | overdue | all"
-        )
     _, db = open_context()
     who = _principal(db, as_user)
     with db.session() as s:
-        if box == "mine":
-            rows = rq.my_requests(s, who)
-        elif box == "overdue":
-            rows = rq.overdue(s, who)
-        else:
-            rows = rq.inbox(s, who, states=("submitted",) if box == "inbox" else ())
-        _print_requests(rows)
+        _print_requests(rq.requests_in_box(s, who, box, where="--box"))
 
 
 @app.command("approve")

@@ -6,12 +6,14 @@ mask (or a kind array) saying which rows were altered, so the ground truth can r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 
+from shuzhi.classify.checksums import gb11643_check_char
 from shuzhi.demo.geography import City
 from shuzhi.demo.identifiers import USCC_ALPHABET
 
@@ -159,25 +161,34 @@ def corrupt_rics(
     fails, as MOD 11-2 catches every single substitution), an impossible date with a recomputed check
     digit, or a first-generation 15-digit number.
     """
-    out = np.asarray(ids, dtype=object).copy()
+    return _corrupt(ids, invalid_rate, missing_rate, rng, RIC_FLAWS, _break_ric)
+
+
+def _corrupt(
+    values: np.ndarray,
+    invalid_rate: float,
+    missing_rate: float,
+    rng: np.random.Generator,
+    flaws: tuple[str, ...],
+    breaker: Callable[[str, str, np.random.Generator], str],
+) -> tuple[np.ndarray, np.ndarray]:
+    out = np.asarray(values, dtype=object).copy()
     status = np.full(len(out), "", dtype=object)
     roll = rng.random(len(out))
     for i in np.flatnonzero(roll < invalid_rate).tolist():
-        flaw = RIC_FLAWS[int(rng.integers(0, len(RIC_FLAWS)))]
-        out[i], status[i] = _break_ric(out[i], flaw, rng), flaw
+        flaw = flaws[int(rng.integers(0, len(flaws)))]
+        out[i], status[i] = breaker(out[i], flaw, rng), flaw
     blank = (roll >= invalid_rate) & (roll < invalid_rate + missing_rate)
     out[blank], status[blank] = None, "missing"
     return out, status
 
 
 def _break_ric(number: str, flaw: str, rng: np.random.Generator) -> str:
-    from shuzhi.demo.identifiers import ric_check_chars
-
     if flaw == "short15":
         return number[:6] + number[8:14] + number[14:17]
     if flaw == "date":
         body = number[:10] + ("13", "00")[int(rng.integers(0, 2))] + number[12:17]
-        return body + ric_check_chars(np.array([[int(c) for c in body]]))[0]
+        return body + gb11643_check_char(body)
     i = int(rng.integers(6, 17))
     digit = (int(number[i]) + int(rng.integers(1, 10))) % 10
     return number[:i] + str(digit) + number[i + 1 :]
@@ -188,15 +199,7 @@ def corrupt_usccs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Break or blank credit codes like corrupt_rics: a mistyped character, an old 15-digit business
     registration number, or the bare 9-character organisation code written with its hyphen."""
-    out = np.asarray(codes, dtype=object).copy()
-    status = np.full(len(out), "", dtype=object)
-    roll = rng.random(len(out))
-    for i in np.flatnonzero(roll < invalid_rate).tolist():
-        flaw = USCC_FLAWS[int(rng.integers(0, len(USCC_FLAWS)))]
-        out[i], status[i] = _break_uscc(out[i], flaw, rng), flaw
-    blank = (roll >= invalid_rate) & (roll < invalid_rate + missing_rate)
-    out[blank], status[blank] = None, "missing"
-    return out, status
+    return _corrupt(codes, invalid_rate, missing_rate, rng, USCC_FLAWS, _break_uscc)
 
 
 def _break_uscc(code: str, flaw: str, rng: np.random.Generator) -> str:

@@ -229,37 +229,39 @@ def _dataset(
     return spec, truth
 
 
+_TRUTH_SCHEMA = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("row", pa.int64()),
+        ("role", pa.string()),
+        ("entity_type", pa.string()),
+        ("entity_id", pa.string()),
+        ("flaws", pa.string()),
+    ]
+)
+
+
+def _entity_ids(prefix: str, idx: np.ndarray) -> np.ndarray:
+    """Entity ids as the truth files write them: P0000042 for resident 42, E0000042 for enterprise 42."""
+    return np.char.add(prefix, np.char.zfill(idx.astype(str), 7))
+
+
 def _truth_rows(identifier: str, built: Built) -> pa.Table:
     flaws = built.row_flaws()
     parts = []
     for role, kind, idx in built.refs:
         rows = np.flatnonzero(idx >= 0)
-        prefix = "P" if kind == "person" else "E"
-        ids = np.char.add(prefix, np.char.zfill(idx[rows].astype(str), 7))
-        parts.append(
-            pa.table(
-                {
-                    "dataset": pa.array(np.full(len(rows), identifier, dtype=object), pa.string()),
-                    "row": pa.array(rows, pa.int64()),
-                    "role": pa.array(np.full(len(rows), role, dtype=object), pa.string()),
-                    "entity_type": pa.array(np.full(len(rows), kind, dtype=object), pa.string()),
-                    "entity_id": pa.array(ids.astype(object), pa.string()),
-                    "flaws": pa.array(flaws[rows].astype(object), pa.string()),
-                }
-            )
-        )
-    if not parts:
-        return pa.table(
-            {
-                "dataset": pa.array([], pa.string()),
-                "row": pa.array([], pa.int64()),
-                "role": pa.array([], pa.string()),
-                "entity_type": pa.array([], pa.string()),
-                "entity_id": pa.array([], pa.string()),
-                "flaws": pa.array([], pa.string()),
-            }
-        )
-    return pa.concat_tables(parts)
+        ids = _entity_ids("P" if kind == "person" else "E", idx[rows])
+        columns = [
+            np.full(len(rows), identifier, dtype=object),
+            rows,
+            np.full(len(rows), role, dtype=object),
+            np.full(len(rows), kind, dtype=object),
+            ids.astype(object),
+            flaws[rows].astype(object),
+        ]
+        parts.append(pa.Table.from_arrays(columns, schema=_TRUTH_SCHEMA))
+    return pa.concat_tables(parts) if parts else _TRUTH_SCHEMA.empty_table()
 
 
 def _flaw_rates(built: Built) -> dict[str, float]:
@@ -272,7 +274,7 @@ def _persons_table(city: City, r: Residents) -> pa.Table:
     n = len(r)
     return pa.table(
         {
-            "entity_id": np.char.add("P", np.char.zfill(np.arange(n).astype(str), 7)),
+            "entity_id": _entity_ids("P", np.arange(n)),
             "name": r.name.astype(str),
             "ric": r.ric.astype(str),
             "sex": np.where(r.male, "男", "女"),
@@ -293,7 +295,7 @@ def _enterprises_table(city: City, e: Enterprises) -> pa.Table:
     n = len(e)
     return pa.table(
         {
-            "entity_id": np.char.add("E", np.char.zfill(np.arange(n).astype(str), 7)),
+            "entity_id": _entity_ids("E", np.arange(n)),
             "name": e.name.astype(str),
             "uscc": e.uscc.astype(str),
             "kind": e.kind,
@@ -302,7 +304,7 @@ def _enterprises_table(city: City, e: Enterprises) -> pa.Table:
             "founded": pa.array(e.founded),
             "district_code": np.array([d.code for d in city.districts])[e.district],
             "address": e.address.astype(str),
-            "legal_rep_entity_id": np.char.add("P", np.char.zfill(e.legal_rep.astype(str), 7)),
+            "legal_rep_entity_id": _entity_ids("P", e.legal_rep),
             "status": e.status,
             "status_date": pa.array(e.status_date),
         }

@@ -47,11 +47,8 @@ def write_table(table: pa.Table, path: Path, fmt: str, encoding: str | None, she
         pq.write_table(table, path, compression="zstd")
     else:
         raise ValueError(f"unknown demo format {fmt!r}")
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _write_csv(table: pa.Table, path: Path, encoding: str) -> None:

@@ -263,7 +263,7 @@ class Worker:
         self.deadline = 0.0
         """When the running query must be done by (monotonic clock); 0 when idle."""
         self.expired = False
-        self.released = False
+        """Killed by the pool's reaper at its deadline: its reader is told it timed out."""
         self.confinement: dict[str, int] = {}
         """{'landlock': ABI, 'seccomp': 1}: what the worker confined itself with."""
 
@@ -362,6 +362,8 @@ class WorkerPool:
         w = None
         try:
             w = Worker(*self._spec)
+            with self._cond:
+                self._running.add(w)  # counted from now on: `_release` takes it back
             kind, payload = w.receive(time.monotonic() + self._start_timeout_s)
             if kind != _READY:
                 raise WorkerLost("查询进程启动失败 / the query worker failed to start")
@@ -376,8 +378,6 @@ class WorkerPool:
                     self._spec[1],
                     ready["address_space"],
                 )
-            with self._cond:
-                self._running.add(w)
             return w
         except BaseException:
             self._release(w, keep=False)
@@ -386,20 +386,17 @@ class WorkerPool:
     def _release(self, w: Worker | None, keep: bool = True) -> None:
         """Back to the idle list when `keep` and fit; otherwise the worker is killed."""
         with self._cond:
-            if w is not None and w.released:  # the reaper already gave its place back
-                keep = False
-            else:
+            # A worker no longer running was already taken back by the reaper: only kill it.
+            if w is None or w in self._running:
                 self._busy -= 1
                 self._running.discard(w)
-                if w is not None:
-                    w.released = True
-                if w is not None and keep and w.alive() and not self._closed:
-                    w.released, w.deadline = False, 0.0
+                keep = keep and w is not None and w.alive() and not self._closed
+                if keep:
+                    w.deadline = 0.0
                     self._idle.append(w)
-                    keep = True
-                else:
-                    keep = False
                 self._cond.notify()
+            else:
+                keep = False
         if w is not None and not keep:
             w.kill()
 
@@ -417,7 +414,6 @@ class WorkerPool:
                     w.expired = True
                     self._running.discard(w)
                     self._busy -= 1
-                    w.released = True
                 if late:
                     self._cond.notify_all()
                 self._cond.wait(timeout=_REAP_EVERY_S)

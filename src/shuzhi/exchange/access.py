@@ -73,7 +73,8 @@ class GovernedRead:
     stream: ResultStream
     query: GovernedQuery
     readables: list[Readable]
-    _finish: Callable[[ResultStream, str, str | None], None]
+    _finish: Callable[[int, str, str | None], None]
+    """Audits the read: rows returned, outcome, error."""
     _done: bool = field(default=False)
     row_cap: int | None = None
     """At most this many rows will come (the channel's cap or what is left of a row quota)."""
@@ -94,7 +95,7 @@ class GovernedRead:
         if not self._done:
             self._done = True
             self.stream.close()
-            self._finish(self.stream, outcome, error)
+            self._finish(self.stream.rows, outcome, error)
 
     @property
     def schema(self):
@@ -106,8 +107,12 @@ class GovernedRead:
 
 def mask_master_key(settings: Settings) -> bytes:
     """The master key grant hash keys derive from; generated once into the keys directory."""
-    settings.ensure_dirs()
-    path = settings.keys_dir / "exchange-mask.key"
+    return _master_key(settings.keys_dir / "exchange-mask.key")
+
+
+@functools.lru_cache(maxsize=8)
+def _master_key(path: Path) -> bytes:
+    # Read once per process: every read decides through it, and the file never changes once made.
     if not path.exists():
         create_once(path, secrets.token_hex(32).encode())
     return bytes.fromhex(path.read_text().strip())
@@ -551,15 +556,16 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
         record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise
 
-    def finish(stream: ResultStream, outcome: str, error: str | None = None) -> None:
+    def record(rows: int, outcome: str, error: str | None = None) -> None:
+        duration_ms = (time.perf_counter() - started) * 1000
         _record_reads(
             db,
             principal,
             readables,
             query,
             channel=req.channel,
-            rows=stream.rows,
-            duration_ms=(time.perf_counter() - started) * 1000,
+            rows=rows,
+            duration_ms=duration_ms,
             outcome=outcome,
             error=error,
         )
@@ -570,19 +576,9 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             query.sql, relations, tree=query.tree, timeout_s=timeout, max_rows=cap
         )
     except ShuzhiError as e:
-        _record_reads(
-            db,
-            principal,
-            readables,
-            query,
-            channel=req.channel,
-            rows=0,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            outcome="failed",
-            error=e.message,
-        )
+        record(0, "failed", e.message)
         raise
-    return GovernedRead(stream=stream, query=query, readables=readables, _finish=finish, row_cap=cap)
+    return GovernedRead(stream=stream, query=query, readables=readables, _finish=record, row_cap=cap)
 
 
 def _pick(mapping: dict[str, int], ds: Dataset) -> int | None:

@@ -118,10 +118,6 @@ def rows_sql(q: RowsQuery, granted_fields: list[str]) -> str:
     return select.sql(dialect="duckdb")
 
 
-def export_sql(dataset: str, granted_fields: list[str]) -> str:
-    return rows_sql(RowsQuery(dataset=dataset), granted_fields)
-
-
 # -- encoders ---------------------------------------------------------------------------------
 
 
@@ -150,33 +146,28 @@ class _Drain(io.RawIOBase):
         return out
 
 
-def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+def _encoded(open_writer, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """Bytes of one Arrow writer (CSV, IPC stream, Parquet) as each batch is written."""
     sink = _Drain()
-    with pacsv.CSVWriter(sink, schema) as writer:
-        yield sink.take()
+    with open_writer(sink, schema) as writer:
+        if head := sink.take():
+            yield head
         for batch in batches:
             writer.write_batch(batch)
             yield sink.take()
     yield sink.take()
+
+
+def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    return _encoded(pacsv.CSVWriter, schema, batches)
 
 
 def encode_arrow(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    sink = _Drain()
-    with paipc.new_stream(sink, schema) as writer:
-        yield sink.take()
-        for batch in batches:
-            writer.write_batch(batch)
-            yield sink.take()
-    yield sink.take()
+    return _encoded(paipc.new_stream, schema, batches)
 
 
 def encode_parquet(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    sink = _Drain()
-    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-            yield sink.take()
-    yield sink.take()
+    return _encoded(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"), schema, batches)
 
 
 def _json_value(v):

@@ -31,6 +31,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from shuzhi.engine.duckdb import STATEMENT_NODES
 from shuzhi.errors import Forbidden, InvalidInput
 from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression
 
@@ -90,34 +91,34 @@ _DENIED_FUNCTION_PREFIXES = (
 # Functions that build a value of any size from a small argument (a number in the query or the data).
 # DuckDB's memory limit does not bound them (`len(range(400000000))` took 15 GB in one connection);
 # the query worker's OS memory cap does, and governed analysis does not need them anyway.
-_DENIED_GENERATORS = frozenset({
-    "generate_series", "range", "sequence", "repeat", "pad", "lpad", "rpad", "space",
-    "list_resize", "array_resize", "list_repeat", "array_repeat", "format", "printf", "bar",
-})
+_DENIED_GENERATORS = frozenset(
+    {
+        "generate_series",
+        "range",
+        "sequence",
+        "repeat",
+        "pad",
+        "lpad",
+        "rpad",
+        "space",
+        "list_resize",
+        "array_resize",
+        "list_repeat",
+        "array_repeat",
+        "format",
+        "printf",
+        "bar",
+    }
+)
 
-# Statement and clause node types that never belong in a governed query.
+# Statement and clause node types that never belong in a governed query: every statement the
+# engine's guard refuses, and clauses that make no sense in one.
 _FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = (
-    exp.Into,
+    *STATEMENT_NODES,
     exp.Placeholder,
     exp.Pivot,
     exp.Columns,
-    exp.DDL,
-    exp.DML,
-    exp.Command,
-    exp.Set,
-    exp.Pragma,
-    exp.Copy,
-    exp.Attach,
-    exp.Detach,
-    exp.Use,
-    exp.Transaction,
-    exp.Commit,
-    exp.Rollback,
-    exp.Describe,
-    exp.Install,
-    exp.LoadData,
     exp.Lock,
-    exp.Export,
 )
 
 

@@ -460,6 +460,23 @@ def overdue(session: Session, principal: Principal, today: date | None = None) -
     return [r for r in inbox(session, principal) if r.deadline is not None and r.deadline < today]
 
 
+BOXES = ("mine", "inbox", "overdue", "all")
+
+
+def requests_in_box(
+    session: Session, principal: Principal, box: str, *, where: str = "box"
+) -> list[ShareRequest]:
+    """`mine`: my department's requests; `inbox`: awaiting my department's decision; `overdue`:
+    past their deadline; `all`: every request on my department's datasets, in any state."""
+    if box == "mine":
+        return my_requests(session, principal)
+    if box == "overdue":
+        return overdue(session, principal)
+    if box in ("inbox", "all"):
+        return inbox(session, principal, states=("submitted",) if box == "inbox" else ())
+    raise InvalidInput(f"未知的列表 / unknown box: {box}", where=where, hint=" | ".join(BOXES))
+
+
 def my_grants(session: Session, principal: Principal, *, include_inactive: bool = False) -> list[Grant]:
     q = select(Grant).where(Grant.department_id == principal.department_id)
     if not include_inactive:

@@ -50,16 +50,17 @@ def read_rows(
     purpose: str | None = None,
     max_rows: int | None = None,
     timeout_s: float | None = None,
+    channel: str = "rows",
 ) -> GovernedRead:
-    fields = granted_fields(db, settings, principal, q.dataset, grant_id=grant_id)
-    sql = channels.rows_sql(q, fields)
+    """Rows of one dataset (its granted fields unless `q` names some), as a governed read."""
+    fields = granted_fields(db, settings, principal, q.dataset, grant_id=grant_id, channel=channel)
     return open_read(
         db,
         settings,
         principal,
         ReadRequest(
-            sql=sql,
-            channel="rows",
+            sql=channels.rows_sql(q, fields),
+            channel=channel,
             grant_ids=_one(q.dataset, grant_id),
             versions=_one(q.dataset, version),
             purpose=purpose,
@@ -104,19 +105,17 @@ def open_export(
     version: int | None = None,
     purpose: str | None = None,
 ) -> GovernedRead:
-    fields = granted_fields(db, settings, principal, dataset, grant_id=grant_id, channel="export")
-    return open_read(
+    """All rows of the granted fields of one dataset, under the export time limit."""
+    return read_rows(
         db,
         settings,
         principal,
-        ReadRequest(
-            sql=channels.export_sql(dataset, fields),
-            channel="export",
-            grant_ids=_one(dataset, grant_id),
-            versions=_one(dataset, version),
-            purpose=purpose,
-            timeout_s=settings.exchange.export_timeout_s,
-        ),
+        RowsQuery(dataset=dataset),
+        grant_id=grant_id,
+        version=version,
+        purpose=purpose,
+        timeout_s=settings.exchange.export_timeout_s,
+        channel="export",
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
@@ -43,8 +42,8 @@ class LimitedWriter:
             self.progress(self.done, self.total)
 
     def finish(self) -> int:
-        self._f.flush()
-        os.fsync(self._f.fileno())
+        # No fsync: a staged file is only read by the ingest that follows in the same request, and
+        # after a crash its staging area is swept; the version written from it is synced itself.
         self._f.close()
         return self.done
 

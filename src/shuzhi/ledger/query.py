@@ -16,17 +16,9 @@ from shuzhi.ledger.log import format_ts
 from shuzhi.ledger.models import LedgerEntry
 
 MAX_PAGE = 1000
-CSV_COLUMNS = (
-    "seq",
-    "timestamp",
-    "event",
-    "outcome",
-    "user_id",
-    "department_id",
-    "dataset_id",
-    "leaf_hash",
-    "entry",
-)
+SUMMARY_COLUMNS = ("seq", "timestamp", "event", "outcome", "user_id", "department_id", "dataset_id")
+"""What a listing shows of an entry; the CSV export adds its leaf hash and the entry itself."""
+CSV_COLUMNS = (*SUMMARY_COLUMNS, "leaf_hash", "entry")
 
 
 @dataclass(frozen=True)
@@ -92,6 +84,12 @@ def entry_dict(e: LedgerEntry) -> dict:
     }
 
 
+def entry_row(e: LedgerEntry, columns: tuple[str, ...] = CSV_COLUMNS) -> list[str]:
+    """The entry's values in these columns, as text ("" for none)."""
+    d = entry_dict(e)
+    return ["" if d[c] is None else str(d[c]) for c in columns]
+
+
 def iter_csv(session: Session, flt: EntryFilter, *, chunk: int = 5000) -> Iterator[str]:
     """CSV (UTF-8 with BOM so spreadsheet programs read the Chinese right), oldest first, streamed
     in pages by sequence number (use a read snapshot for long exports)."""
@@ -103,9 +101,7 @@ def iter_csv(session: Session, flt: EntryFilter, *, chunk: int = 5000) -> Iterat
     while True:
         stmt = flt.apply(select(LedgerEntry)).where(LedgerEntry.seq > after)
         rows = list(session.scalars(stmt.order_by(LedgerEntry.seq).limit(chunk)))
-        for e in rows:
-            d = entry_dict(e)
-            writer.writerow([d[c] if d[c] is not None else "" for c in CSV_COLUMNS])
+        writer.writerows(entry_row(e) for e in rows)
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()

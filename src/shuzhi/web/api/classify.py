@@ -96,7 +96,6 @@ def review_grade(
     """Confirm the derived dataset grade or set another level / data class, with a reason."""
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
-    current = service.classification(session, settings, ds)
     service.review_grade(
         session,
         settings,
@@ -104,7 +103,7 @@ def review_grade(
         ds,
         action=body.action,
         reason=body.reason,
-        level=body.level or current.get("level"),
+        level=body.level,
         data_class=body.data_class,
     )
     return service.classification(session, settings, ds)

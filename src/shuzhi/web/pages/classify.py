@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog import service as catalog
+from shuzhi.catalog.models import Dataset
 from shuzhi.classify import service
 from shuzhi.classify.rules import load_rules
 from shuzhi.hooks import hookimpl
@@ -20,26 +21,24 @@ router = APIRouter(include_in_schema=False)
 def section_html(request: Request, session: Session, principal: Principal, dataset) -> str:
     """The rendered grading section (the dataset page collects it through `dataset_page_sections`)."""
     settings = request.app.state.settings
-    info = service.classification(session, settings, dataset)
-    rules = load_rules(settings)
-    can_review = principal.is_admin or (
-        principal.has("steward") and principal.department_id == dataset.department_id
-    )
-    tpl = templates.get_template("classify_section.html")
-    ctx = _context(request)
-    return tpl.render(
+    return templates.get_template("classify_section.html").render(
         request=request,
         ds=dataset,
-        info=info,
-        can_review=can_review,
-        categories=sorted(rules.categories.items()),
-        **ctx,
+        info=service.classification(session, settings, dataset),
+        can_review=service.can_review(principal, dataset),
+        categories=sorted(load_rules(settings).categories.items()),
+        **_context(request),
     )
 
 
 @hookimpl
 def dataset_page_sections(request, session, principal, dataset):
     return [section_html(request, session, principal, dataset)]
+
+
+def _back(ds: Dataset) -> RedirectResponse:
+    """After a form, back to the grading section of the dataset page."""
+    return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)
 
 
 @router.post("/datasets/{ref}/classification/columns/{field}")
@@ -64,7 +63,7 @@ def review_column_form(
         reason=reason,
         category=category or None,
     )
-    return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)
+    return _back(ds)
 
 
 @router.post("/datasets/{ref}/classification/grade")
@@ -78,20 +77,18 @@ def review_grade_form(
     session: Session = Depends(get_session),
     principal: Principal = Depends(page_principal),
 ):
-    settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
-    current = service.classification(session, settings, ds)
     service.review_grade(
         session,
-        settings,
+        request.app.state.settings,
         principal,
         ds,
         action=action,
         reason=reason,
-        level=level or current.get("level"),
+        level=level or None,
         data_class=data_class or None,
     )
-    return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)
+    return _back(ds)
 
 
 @router.post("/datasets/{ref}/classification/alerts/{alert_id}/resolve")
@@ -103,4 +100,4 @@ def resolve_alert_form(
 ):
     ds = catalog.get_dataset(session, ref)
     service.resolve_alert(session, principal, ds, alert_id)
-    return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)
+    return _back(ds)
