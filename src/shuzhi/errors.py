@@ -60,6 +60,17 @@ class Conflict(ShuzhiError):
     code = "conflict"
 
 
+class Throttled(ShuzhiError):
+    """Refused for now; `retry_after` (seconds) says when to try again."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: int, **kw):
+        super().__init__(message, retry_after=retry_after, **kw)
+        self.retry_after = retry_after
+
+
 class TooLarge(ShuzhiError):
     status = 413
     code = "too_large"

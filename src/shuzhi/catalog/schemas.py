@@ -7,9 +7,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from shuzhi import textlimits as limits
 from shuzhi.catalog import vocab
+from shuzhi.textlimits import Code, Description, Email, Label, Name, Phone, Reason, Title
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.NAME)]
+Keywords = Annotated[list[Annotated[str, StringConstraints(max_length=limits.LABEL)]], Field(max_length=100)]
 
 
 def _in_vocab(name: str, value: str | None) -> str | None:
@@ -22,8 +25,8 @@ def _in_vocab(name: str, value: str | None) -> str | None:
 class FieldIn(BaseModel):
     name: Text200
     type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = "VARCHAR"
-    description: str | None = None
-    standard_element: str | None = None
+    description: Description | None = None
+    standard_element: Label | None = None
 
 
 class _VocabChecked(BaseModel):
@@ -41,25 +44,25 @@ class DatasetIn(_VocabChecked):
     model_config = ConfigDict(extra="forbid")
 
     identifier: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,99}$")]
-    title_zh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-    title_en: str | None = None
-    description: str = ""
-    department: str = Field(description="提供部门代码 (provider department code)")
-    theme: str
-    keywords: list[str] = Field(default_factory=list)
-    update_frequency: str = "irregular"
-    share_type: str = "conditional"
-    share_basis: str | None = None
-    open_type: str = "none"
-    open_basis: str | None = None
-    licence: str | None = None
-    contact_name: str | None = None
-    contact_email: str | None = None
-    contact_phone: str | None = None
+    title_zh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.TITLE)]
+    title_en: Title | None = None
+    description: Description = ""
+    department: Code = Field(description="提供部门代码 (provider department code)")
+    theme: Code
+    keywords: Keywords = Field(default_factory=list)
+    update_frequency: Code = "irregular"
+    share_type: Code = "conditional"
+    share_basis: Reason | None = None
+    open_type: Code = "none"
+    open_basis: Reason | None = None
+    licence: Label | None = None
+    contact_name: Label | None = None
+    contact_email: Email | None = None
+    contact_phone: Phone | None = None
     temporal_start: date | None = None
     temporal_end: date | None = None
-    spatial: str | None = None
-    fields: list[FieldIn] = Field(default_factory=list)
+    spatial: Name | None = None
+    fields: list[FieldIn] = Field(default_factory=list, max_length=limits.ITEMS)
 
     @field_validator("keywords")
     @classmethod
@@ -90,24 +93,24 @@ class DatasetPatch(_VocabChecked):
 
     model_config = ConfigDict(extra="forbid")
 
-    title_zh: str | None = None
-    title_en: str | None = None
-    description: str | None = None
-    theme: str | None = None
-    keywords: list[str] | None = None
-    update_frequency: str | None = None
-    share_type: str | None = None
-    share_basis: str | None = None
-    open_type: str | None = None
-    open_basis: str | None = None
-    licence: str | None = None
-    contact_name: str | None = None
-    contact_email: str | None = None
-    contact_phone: str | None = None
+    title_zh: Title | None = None
+    title_en: Title | None = None
+    description: Description | None = None
+    theme: Code | None = None
+    keywords: Keywords | None = None
+    update_frequency: Code | None = None
+    share_type: Code | None = None
+    share_basis: Reason | None = None
+    open_type: Code | None = None
+    open_basis: Reason | None = None
+    licence: Label | None = None
+    contact_name: Label | None = None
+    contact_email: Email | None = None
+    contact_phone: Phone | None = None
     temporal_start: date | None = None
     temporal_end: date | None = None
-    spatial: str | None = None
-    fields: list[FieldIn] | None = None
+    spatial: Name | None = None
+    fields: list[FieldIn] | None = Field(default=None, max_length=limits.ITEMS)
 
 
 

@@ -124,20 +124,41 @@ VALUE_KEYS = ("min", "max", "top")
 """Profile entries that carry data values, not statistics about them."""
 
 
-def visible_profile(principal: Principal, ds: Dataset, profile: dict | None) -> dict:
-    """A version's profile as this caller may see it.
+def can_see_profile_values(principal: Principal, ds: Dataset) -> bool:
+    """Min, max and most common values are data: only the owning department's stewards see them.
 
-    Min, max and most common values are data: only the owning department and admins see them;
-    everyone else sees the statistics (null share, distinct estimate) without values.
-    """
+    Not the platform admin, who runs the platform but does not read data."""
+    return principal.has("steward") and principal.department_id == ds.department_id
+
+
+def visible_profile(principal: Principal, ds: Dataset, profile: dict | None) -> dict:
+    """A version's profile as this caller may see it: everyone but the owning department's stewards
+    sees the statistics (null share, distinct estimate) without values. A caller shown values must
+    have the read audited (`audit_profile_values`)."""
     profile = dict(profile or {})
-    if can_manage(principal, ds):
+    if can_see_profile_values(principal, ds):
         return profile
     profile["columns"] = [
         {k: v for k, v in col.items() if k not in VALUE_KEYS} for col in profile.get("columns", [])
     ]
     profile["values_hidden"] = True
     return profile
+
+
+def audit_profile_values(
+    session: Session, principal: Principal, ds: Dataset, versions: list[DatasetVersion], *, channel: str
+) -> None:
+    """One 'profile.values_read' entry when these versions' profiles were shown with their values."""
+    shown = [v.number for v in versions if v.profile and v.profile.get("columns")]
+    if shown and can_see_profile_values(principal, ds):
+        ledger.append(
+            session,
+            "profile.values_read",
+            user_id=principal.user_id,
+            department_id=principal.department_id,
+            dataset_id=ds.id,
+            detail={"dataset": ds.identifier, "versions": shown, "channel": channel},
+        )
 
 
 def latest_numbers(session: Session, dataset_ids: list[int]) -> dict[int, int]:

@@ -147,6 +147,37 @@ def user_list(dept: str = typer.Option(None, "--dept", help="Only this departmen
         console.print(table)
 
 
+@user_app.command("unlock")
+@reports_errors
+def user_unlock(
+    username: str = typer.Argument(None, help="The user whose login lockout to lift"),
+    address: str = typer.Option(None, "--address", help="Lift a client address's lockout instead"),
+) -> None:
+    """Lift a login lockout (too many wrong passwords) and forget the failures; audited.
+
+    Example:  shuzhi user unlock li.na        shuzhi user unlock --address 10.2.3.4
+    """
+    from shuzhi.orgs import service as orgs
+    from shuzhi.orgs import throttle
+
+    if (username is None) == (address is None):
+        raise typer.BadParameter("给出用户名或 --address 之一 (give a username or --address, not both)")
+    _, db = open_context()
+    with db.transaction() as s:
+        if address is not None:
+            state = throttle.unlock_address(s, address, actor=system_principal())
+            what = address
+        else:
+            state = throttle.unlock_user(s, orgs.get_user(s, username), actor=system_principal())
+            what = username
+        was = (
+            f"locked until {state['locked_until']:%Y-%m-%d %H:%M:%S} UTC"
+            if state["locked_until"]
+            else "not locked"
+        )
+        console.print(f"[green]✓[/] 已解除锁定 unlocked: {what} ({was}, {state['failures']} recent failures)")
+
+
 @token_app.command("create")
 @reports_errors
 def token_create(

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
+from shuzhi import textlimits as limits
 from shuzhi.catalog.models import Dataset
 from shuzhi.catalog.service import can_manage, get_dataset
 from shuzhi.config import Settings
@@ -99,6 +100,7 @@ def can_view(principal: Principal, req: ShareRequest) -> bool:
 
 
 def _move(session: Session, principal: Principal, req: ShareRequest, to: str, reason: str | None) -> None:
+    limits.check(reason, limits.REASON, "reason")
     if to not in TRANSITIONS.get(req.state, ()):
         raise Conflict(
             f"申请当前为“{STATE_LABELS[req.state][0]}”，不能变为“{STATE_LABELS[to][0]}” / "
@@ -135,6 +137,7 @@ def _move(session: Session, principal: Principal, req: ShareRequest, to: str, re
 
 
 def _need_reason(reason: str | None, what: str) -> str:
+    limits.check(reason, limits.REASON, "reason")
     if not reason or not reason.strip():
         raise InvalidInput(f"{what}需要填写理由 / a reason is required", where="reason")
     return reason.strip()
@@ -158,6 +161,8 @@ def create_request(
         raise Conflict("该数据集为无条件共享，可直接读取 / unconditionally shared: read it directly")
     if not data.purpose or not data.purpose.strip():
         raise InvalidInput("必须填写用途 / purpose is required", where="purpose")
+    limits.check(data.purpose, limits.REASON, "purpose")
+    limits.check(data.basis, limits.REASON, "basis")
     fields = _check_fields(ds, data.fields)
     if data.period_start and data.period_end and data.period_end < data.period_start:
         raise InvalidInput("使用期限结束早于开始 / period ends before it starts", where="period_end")
@@ -314,6 +319,7 @@ def build_grant(
     created_by: Principal,
 ) -> Grant:
     """A validated grant: fields exist, masks parse, the row filter is a safe predicate on the schema."""
+    limits.check(row_filter, limits.ROW_FILTER, "row_filter")
     fields = _check_fields(dataset, fields)
     clean_masks = {}
     for name, raw in (masks or {}).items():
@@ -484,8 +490,18 @@ def my_grants(session: Session, principal: Principal, *, include_inactive: bool 
     return list(session.scalars(q.order_by(Grant.id.desc())))
 
 
+def can_list_provided(principal: Principal) -> bool:
+    return principal.has("admin", "auditor", "steward")
+
+
 def provided_grants(session: Session, principal: Principal) -> list[Grant]:
+    """Grants given on the caller's department's datasets, for its stewards (who decide them);
+    admins and auditors see every department's. Analysts hold grants, they do not see who else does."""
+    if not can_list_provided(principal):
+        raise Forbidden(
+            "只有提供部门的数据管理员可以查看本部门给出的授权 / only stewards list the grants they gave"
+        )
     q = select(Grant).join(Dataset, Dataset.id == Grant.dataset_id)
-    if not principal.is_admin:
+    if not principal.has("admin", "auditor"):
         q = q.where(Dataset.department_id == principal.department_id)
     return list(session.scalars(q.order_by(Grant.id.desc())))

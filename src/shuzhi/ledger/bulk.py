@@ -39,7 +39,9 @@ def append_many(session: Session, events: Iterable[dict], *, created_at: datetim
         outcome, detail = ev.get("outcome", "ok"), ev.get("detail")
         log._check(event, outcome, detail)
         ts = created_at or utcnow()
-        text = log.build_entry(size, ts, event, outcome=outcome, detail=detail, prev=prev, **fields)
+        text = log.build_entry(
+            size, ts, event, outcome=outcome, detail=log.bounded(detail), prev=prev, **fields
+        )
         leaf = merkle.leaf_hash(text.encode("utf-8"))
         entries.append(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.ledger import merkle
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.store.base import utcnow
+from shuzhi.textlimits import LEDGER_TEXT
 
 ENTRY_VERSION = 1
 OUTCOMES = ("ok", "denied", "failed")
@@ -88,6 +90,23 @@ def _check(event: str, outcome: str, detail: dict | None) -> None:
         )
     if detail is not None and not isinstance(detail, dict):
         raise InvalidInput("审计详情须为字典 (detail must be a dict)", where="detail")
+
+
+def bounded(value: Any) -> Any:
+    """The detail with every string longer than LEDGER_TEXT cut, its length and SHA-256 kept.
+
+    Callers bound their input, but the ledger must never grow by what a caller typed: one entry
+    of a refused read once carried a 5 MB purpose."""
+    if isinstance(value, str):
+        if len(value) <= LEDGER_TEXT:
+            return value
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{value[: LEDGER_TEXT // 4]}… [cut: {len(value)} chars, sha256 {digest}]"
+    if isinstance(value, dict):
+        return {bounded(k): bounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [bounded(v) for v in value]
+    return value
 
 
 # -- append -----------------------------------------------------------------------------------------
@@ -220,7 +239,7 @@ def append(
             department_id=department_id,
             dataset_id=dataset_id,
             outcome=outcome,
-            detail=detail,
+            detail=bounded(detail),
             prev=prev,
         )
         values = {

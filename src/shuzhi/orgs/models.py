@@ -1,4 +1,4 @@
-"""Tables of departments, users, their roles, API tokens and web login sessions."""
+"""Tables of departments, users, their roles, API tokens, web login sessions and login throttles."""
 
 from __future__ import annotations
 
@@ -92,3 +92,26 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per username or per client address, and the lockout they led to.
+
+    Kept in the store, not in a process, so that every server process sees the same counts."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """account · address"""
+    key: Mapped[str] = mapped_column(String(200))
+    """the username as typed (known or not), or the client address"""
+    failures: Mapped[int] = mapped_column(default=0)
+    """wrong passwords in the window that began at window_start"""
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lockouts: Mapped[int] = mapped_column(default=0)
+    """lockouts in a row: each doubles the next one"""
+    refused: Mapped[int] = mapped_column(default=0)
+    """attempts turned away during the current lockout"""

@@ -15,7 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
+from shuzhi import textlimits as limits
+from shuzhi.config import AuthSettings
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shuzhi.orgs import throttle
 from shuzhi.orgs.models import ROLES, ApiToken, Department, LoginSession, User, UserRole
 from shuzhi.store.base import utcnow
 
@@ -102,6 +105,8 @@ def create_department(
         raise InvalidInput("部门代码只能包含字母、数字、._- (department code: letters, digits, . _ -)", where="code")
     if not (name_zh or "").strip():
         raise InvalidInput("部门中文名称不能为空 (Chinese name is required)", where="name_zh")
+    limits.check(name_zh, limits.NAME, "name_zh")
+    limits.check(name_en, limits.NAME, "name_en")
     if level not in DEPT_LEVELS:
         raise InvalidInput(f"层级须为 {'/'.join(DEPT_LEVELS)} (level must be one of {DEPT_LEVELS})", where="level")
     if region_code is not None and not re.fullmatch(r"\d{6}", region_code):
@@ -147,6 +152,7 @@ def _check_roles(roles: list[str] | set[str]) -> list[str]:
 def _check_password(password: str) -> None:
     if len(password or "") < 8:
         raise InvalidInput("密码至少 8 位 (password must have at least 8 characters)", where="password")
+    limits.check(password, limits.PASSWORD, "password")
 
 
 def create_user(
@@ -163,6 +169,8 @@ def create_user(
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", username or ""):
         raise InvalidInput("用户名 2–64 位字母、数字或 _.@- (username: 2–64 of letters, digits, _.@-)", where="username")
     _check_password(password)
+    limits.check(display_name, limits.LABEL, "display_name")
+    limits.check(email, limits.EMAIL, "email")
     roles = _check_roles(roles)
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"用户名已存在 (user {username!r} exists)", where="username")
@@ -221,11 +229,26 @@ def list_users(session: Session, department_code: str | None = None) -> list[Use
     return list(session.scalars(q))
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    address: str | None = None,
+    auth: AuthSettings | None = None,
+) -> User | None:
     """The user when the password is right; None otherwise, with the failure written to the ledger.
 
-    A failure returns rather than raises so that the caller commits the ledger entry."""
+    A failure returns rather than raises so that the caller commits the ledger entry. While the
+    username or the client `address` is locked out after too many failures, raises `Throttled`
+    before the password is looked at: the caller commits that refusal's ledger entry too."""
+    auth = auth or AuthSettings()
+    now = utcnow()
+    guard = throttle.LoginGuard.take(session, auth, username, address, now)
     user = session.scalar(select(User).where(User.username == username))
+    lock = guard.locked(now)
+    if lock is not None:
+        raise guard.refuse(lock, user, now)
     ok = False
     try:
         ok = _hasher.verify(user.password_hash if user else _dummy_hash(), password) and user is not None
@@ -235,9 +258,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         ledger.append(
             session, "auth.login_failed", user_id=user.id if user else None,
             department_id=user.department_id if user else None, outcome="denied",
-            detail={"username": username},
+            detail={"username": username, "address": address},
         )
+        guard.failed(user, now)
         return None
+    guard.succeeded()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
@@ -250,6 +275,7 @@ def create_token(
     """Create a token; the clear value is returned once and never stored."""
     if days < 1 or days > 3650:
         raise InvalidInput("有效期须在 1–3650 天之间 (expiry must be 1–3650 days)", where="days")
+    limits.check(name, limits.LABEL, "name")
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user, name=name, prefix=clear[:12], token_hash=_sha256(clear),

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
-from shuzhi.errors import ShuzhiError
+from shuzhi.errors import ShuzhiError, Throttled
 from shuzhi.store.db import Database
 from shuzhi.web.deps import LoginRequired
 from shuzhi.web.templating import TEMPLATES_DIR, templates
@@ -63,11 +63,12 @@ def _field_errors(exc: RequestValidationError) -> list[dict]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShuzhiError)
     async def _domain_error(request: Request, exc: ShuzhiError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
         if _wants_html(request):
             return templates.TemplateResponse(
-                request, "error.html", {"error": exc}, status_code=exc.status
+                request, "error.html", {"error": exc}, status_code=exc.status, headers=headers
             )
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from shuzhi import textlimits as limits
 from shuzhi.catalog import search as catalog_search
 from shuzhi.catalog import service as catalog
 from shuzhi.catalog import vocab
@@ -36,7 +37,7 @@ def vocabularies(_: Principal = Depends(current_principal)) -> dict[str, list[di
 
 @router.get("/datasets", response_model=SearchOut)
 def list_datasets(
-    q: str = Query("", description="全文检索，支持中文 (full-text query, Chinese aware)"),
+    q: str = Query("", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"),
     department: list[str] = Query(default=[]),
     theme: list[str] = Query(default=[]),
     share_type: list[str] = Query(default=[]),
@@ -91,6 +92,7 @@ def _version_out(principal: Principal, ds, v) -> VersionOut:
 def list_versions(ref: str, session: Session = Depends(get_session),
                   principal: Principal = Depends(current_principal)):
     ds = catalog.get_dataset(session, ref)
+    catalog.audit_profile_values(session, principal, ds, list(ds.versions), channel="api")
     return [_version_out(principal, ds, v) for v in ds.versions]
 
 
@@ -98,4 +100,6 @@ def list_versions(ref: str, session: Session = Depends(get_session),
 def read_version(ref: str, number: int, session: Session = Depends(get_session),
                  principal: Principal = Depends(current_principal)):
     ds = catalog.get_dataset(session, ref)
-    return _version_out(principal, ds, catalog.get_version(session, ds, number))
+    version = catalog.get_version(session, ds, number)
+    catalog.audit_profile_values(session, principal, ds, [version], channel="api")
+    return _version_out(principal, ds, version)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shuzhi.catalog import service as catalog
 from shuzhi.classify import service
 from shuzhi.orgs.service import Principal
+from shuzhi.textlimits import Code, Reason
 from shuzhi.web.deps import current_principal, get_session
 
 router = APIRouter(tags=["classify 数据分类分级"])
@@ -18,19 +19,19 @@ router = APIRouter(tags=["classify 数据分类分级"])
 
 class ColumnReviewIn(BaseModel):
     action: Literal["confirm", "override"]
-    reason: str = Field(min_length=1, description="复核理由 (reason)")
-    category: str | None = Field(None, description="override 时的新类别 (new category when overriding)")
+    reason: Reason = Field(min_length=1, description="复核理由 (reason)")
+    category: Code | None = Field(None, description="override 时的新类别 (new category when overriding)")
 
 
 class GradeReviewIn(BaseModel):
     action: Literal["confirm", "override"]
-    reason: str = Field(min_length=1)
-    level: str | None = None
-    data_class: str | None = None
+    reason: Reason = Field(min_length=1)
+    level: Code | None = None
+    data_class: Code | None = None
 
 
 class AlertResolveIn(BaseModel):
-    note: str | None = Field(None, max_length=2000, description="处理说明 (what was done about it)")
+    note: Reason | None = Field(None, description="处理说明 (what was done about it)")
 
 
 @router.get("/datasets/{ref}/classification")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from shuzhi import textlimits as limits
 from shuzhi.exchange import channels, service
 from shuzhi.exchange import requests as rq
 from shuzhi.exchange.access import GovernedRead
@@ -16,6 +17,7 @@ from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
+from shuzhi.textlimits import Code, Name, Reason, RowFilter, Sql
 from shuzhi.web.deps import current_principal, get_db
 
 router = APIRouter(prefix="/exchange", tags=["exchange 共享交换"])
@@ -37,10 +39,10 @@ Db = Annotated[Database, Depends(get_db)]
 
 class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dataset: str
-    fields: list[str]
-    purpose: str
-    basis: str | None = None
+    dataset: Name
+    fields: list[Name] = Field(max_length=limits.ITEMS)
+    purpose: Reason
+    basis: Reason | None = None
     period_start: date | None = None
     period_end: date | None = None
     submit: bool = True
@@ -48,10 +50,10 @@ class RequestBody(BaseModel):
 
 class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = None
-    fields: list[str] | None = None
-    row_filter: str | None = None
-    masks: dict[str, Any] | None = None
+    reason: Reason | None = None
+    fields: list[Name] | None = Field(default=None, max_length=limits.ITEMS)
+    row_filter: RowFilter | None = None
+    masks: dict[Name, Any] | None = Field(default=None, max_length=limits.ITEMS)
     expires_on: date | None = None
     rows_per_day: int | None = Field(default=None, gt=0)
     calls_per_day: int | None = Field(default=None, gt=0)
@@ -59,10 +61,10 @@ class Decision(BaseModel):
 
 class SqlBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sql: str = Field(max_length=100_000)
-    grant_ids: dict[str, int] = Field(default_factory=dict)
-    purpose: str | None = None
-    format: str = "json"
+    sql: Sql
+    grant_ids: dict[Name, int] = Field(default_factory=dict, max_length=limits.ITEMS)
+    purpose: Reason | None = None
+    format: Code = "json"
     max_rows: int | None = Field(default=None, gt=0)
 
 
@@ -216,17 +218,19 @@ def rows(
     principal: Caller,
     db: Db,
     request: Request,
-    fields: str | None = Query(None, description="逗号分隔 / comma-separated field names"),
-    filter: list[str] = Query(
+    fields: str | None = Query(
+        None, max_length=limits.URL, description="逗号分隔 / comma-separated field names"
+    ),
+    filter: list[RowFilter] = Query(
         default_factory=list, description="field:op:value (eq ne lt le gt ge like in null notnull)"
     ),
-    sort: str | None = Query(None, description="e.g. -income,name"),
+    sort: str | None = Query(None, max_length=limits.URL, description="e.g. -income,name"),
     limit: int = Query(100, ge=0),
     offset: int = Query(0, ge=0),
     format: str = Query("json", pattern="^(json|csv|parquet|arrow)$"),
     grant_id: int | None = None,
     version: int | None = None,
-    purpose: str | None = None,
+    purpose: str | None = Query(None, max_length=limits.REASON),
 ):
     """Rows of a dataset as this caller may see them, filtered, sorted and paged."""
     settings = request.app.state.settings
@@ -288,7 +292,7 @@ def export(
     format: str = Query("parquet", pattern="^(csv|parquet|arrow)$"),
     grant_id: int | None = None,
     version: int | None = None,
-    purpose: str | None = None,
+    purpose: str | None = Query(None, max_length=limits.REASON),
 ):
     """Bulk export of everything the caller may read of a dataset, as a file download."""
     read = service.open_export(

@@ -17,6 +17,7 @@ from shuzhi.ingest.formats import classify_source
 from shuzhi.ingest.staging import Workspace
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
+from shuzhi.textlimits import Code, Name, Sql, Url
 from shuzhi.web.deps import current_principal, get_db
 
 router = APIRouter(tags=["ingest 数据汇聚"])
@@ -28,10 +29,12 @@ MAX_FORM_FIELD = 16 * 1024
 class SourceIn(BaseModel):
     """A source the server fetches itself: an http(s) URL, or a database URL with a table or query."""
 
-    source: str = Field(description="http(s):// URL, or a SQLAlchemy database URL (postgresql+psycopg://…)")
-    format: str | None = Field(None, description="csv | xlsx | json | jsonl | parquet (guessed when omitted)")
-    table: str | None = Field(None, description="Database table, or the worksheet of an Excel file")
-    query: str | None = Field(None, description="SQL query run on the database (instead of table)")
+    source: Url = Field(description="http(s):// URL, or a SQLAlchemy database URL (postgresql+psycopg://…)")
+    format: Code | None = Field(
+        None, description="csv | xlsx | json | jsonl | parquet (guessed when omitted)"
+    )
+    table: Name | None = Field(None, description="Database table, or the worksheet of an Excel file")
+    query: Sql | None = Field(None, description="SQL query run on the database (instead of table)")
 
 
 async def _caller(request: Request, db: Database = Depends(get_db)) -> Principal:

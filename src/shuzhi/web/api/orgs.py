@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from shuzhi.errors import Unauthenticated
+from shuzhi.errors import Throttled, Unauthenticated
 from shuzhi.orgs import service as orgs
+from shuzhi.orgs import throttle
+from shuzhi.orgs.models import ROLES
 from shuzhi.orgs.service import Principal
+from shuzhi.textlimits import Code, Email, Label, Name, Password, Username
 from shuzhi.web.deps import current_principal, get_db, get_session, require_role
 
 router = APIRouter(tags=["orgs 组织与用户"])
 
 
 class DepartmentIn(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str | None = None
-    level: str = "city"
-    parent: str | None = None
-    region_code: str | None = None
+    code: Code
+    name_zh: Name
+    name_en: Name | None = None
+    level: Code = "city"
+    parent: Code | None = None
+    region_code: Code | None = None
 
 
 class DepartmentOut(BaseModel):
@@ -35,16 +38,16 @@ class DepartmentOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    username: str
-    password: str = Field(min_length=8)
-    department: str
-    roles: list[str]
-    display_name: str | None = None
-    email: str | None = None
+    username: Username
+    password: Password = Field(min_length=8)
+    department: Code
+    roles: list[Code] = Field(max_length=len(ROLES))
+    display_name: Label | None = None
+    email: Email | None = None
 
 
 class UserPatch(BaseModel):
-    roles: list[str] | None = Field(default=None, description="替换全部角色 (replaces all roles)")
+    roles: list[Code] | None = Field(default=None, max_length=len(ROLES), description="替换全部角色 (replaces all roles)")
     active: bool | None = Field(default=None, description="false 停用用户 (false deactivates the user)")
 
 
@@ -57,9 +60,9 @@ class UserOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    username: str
-    password: str
-    name: str = "api"
+    username: Username
+    password: Password
+    name: Label = "api"
     days: int = Field(default=90, ge=1, le=3650)
 
 
@@ -138,14 +141,46 @@ def me(session: Session = Depends(get_session), principal: Principal = Depends(c
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
-def create_token(body: TokenIn, db=Depends(get_db)):
-    """Exchange a username and password for an API token (shown once)."""
+def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
+    """Exchange a username and password for an API token (shown once).
+
+    Too many wrong passwords for a username, or from one address, answer 429 with Retry-After."""
+    address = request.client.host if request.client else None
+    refused: Throttled | None = None
     with db.transaction() as session:
-        user = orgs.authenticate(session, body.username, body.password)
+        try:
+            user = orgs.authenticate(
+                session, body.username, body.password, address=address, auth=request.app.state.settings.auth
+            )
+        except Throttled as e:  # the refusal's ledger entry commits with this transaction
+            user, refused = None, e
         if user is not None:
             token, clear = orgs.create_token(session, user, name=body.name, days=body.days)
             return _token_out(token, clear)
+    if refused is not None:
+        raise refused
     raise Unauthenticated("用户名或密码错误 (wrong username or password)")
+
+
+@router.post("/users/{username}/unlock")
+def unlock_user(
+    username: str,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(require_role("admin", "steward")),
+) -> dict:
+    """Lift a user's login lockout (a steward of their department, or an admin); audited."""
+    state = throttle.unlock_user(session, orgs.get_user(session, username), actor=principal)
+    return {"username": username, "unlocked": True, **state}
+
+
+@router.post("/login-addresses/{address}/unlock")
+def unlock_address(
+    address: str,
+    session: Session = Depends(get_session),
+    principal: Principal = Depends(require_role("admin")),
+) -> dict:
+    """Lift a client address's login lockout (platform admin only); audited."""
+    return {"address": address, "unlocked": True, **throttle.unlock_address(session, address, actor=principal)}
 
 
 @router.get("/tokens", response_model=list[TokenOut])

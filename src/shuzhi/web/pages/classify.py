@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from shuzhi import textlimits as limits
 from shuzhi.catalog import service as catalog
 from shuzhi.catalog.models import Dataset
 from shuzhi.classify import service
@@ -46,9 +47,9 @@ def review_column_form(
     ref: str,
     field: str,
     request: Request,
-    action: str = Form(...),
-    reason: str = Form(...),
-    category: str | None = Form(None),
+    action: str = Form(..., max_length=limits.CODE),
+    reason: str = Form(..., max_length=limits.REASON),
+    category: str | None = Form(None, max_length=limits.CODE),
     session: Session = Depends(get_session),
     principal: Principal = Depends(page_principal),
 ):
@@ -70,10 +71,10 @@ def review_column_form(
 def review_grade_form(
     ref: str,
     request: Request,
-    action: str = Form(...),
-    reason: str = Form(...),
-    level: str | None = Form(None),
-    data_class: str | None = Form(None),
+    action: str = Form(..., max_length=limits.CODE),
+    reason: str = Form(..., max_length=limits.REASON),
+    level: str | None = Form(None, max_length=limits.CODE),
+    data_class: str | None = Form(None, max_length=limits.CODE),
     session: Session = Depends(get_session),
     principal: Principal = Depends(page_principal),
 ):

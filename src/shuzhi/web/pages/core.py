@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from shuzhi import textlimits as limits
 from shuzhi.catalog import search as catalog_search
 from shuzhi.catalog import service as catalog
+from shuzhi.errors import Throttled
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs.service import Principal
 from shuzhi.web.deps import SESSION_COOKIE, get_db, get_session, optional_principal, page_principal
@@ -46,9 +48,9 @@ def switch_language(lang: str, next: str | None = None):
 def _login_page(request: Request, *, status_code: int = 200, **ctx):
     """The login form with a fresh double-submit token in both the cookie and a hidden field."""
     token = secrets.token_urlsafe(24)
-    ctx = {"failed": False, "csrf_failed": False, **ctx, "login_csrf": token}
+    ctx = {"failed": False, "csrf_failed": False, "throttled": None, **ctx, "login_csrf": token}
     resp = templates.TemplateResponse(request, "login.html", ctx, status_code=status_code)
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax")
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure_cookie(request))
     return resp
 
 
@@ -57,27 +59,48 @@ def login_form(request: Request, next: str | None = None):
     return _login_page(request, next=_safe_next(next))
 
 
+def secure_cookie(request: Request) -> bool:
+    """Whether cookies are marked Secure: as the `auth.secure_cookies` setting says, or, on 'auto',
+    when the request came over https (behind a proxy: as the server's forwarded headers report it)."""
+    mode = request.app.state.settings.auth.secure_cookies
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
 @router.post("/login")
-def login(request: Request, username: str = Form(...), password: str = Form(...),
-          next: str = Form("/catalog"), login_csrf: str = Form(""), db=Depends(get_db)):
+def login(request: Request, username: str = Form(..., max_length=limits.USERNAME),
+          password: str = Form(..., max_length=limits.PASSWORD),
+          next: str = Form("/catalog", max_length=limits.URL), login_csrf: str = Form("", max_length=limits.TOKEN),
+          db=Depends(get_db)):
     settings = request.app.state.settings
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not (cookie and login_csrf and secrets.compare_digest(cookie, login_csrf)):
         return _login_page(
             request, status_code=403, next=_safe_next(next), csrf_failed=True, username=username
         )
+    address = request.client.host if request.client else None
+    refused: Throttled | None = None
     with db.transaction() as session:
-        user = orgs.authenticate(session, username, password)
+        try:
+            user = orgs.authenticate(session, username, password, address=address, auth=settings.auth)
+        except Throttled as e:  # the refusal's ledger entry commits with this transaction
+            user, refused = None, e
         clear = None
         if user is not None:
             _, clear = orgs.start_login_session(session, user, hours=settings.session_hours)
+    if refused is not None:
+        resp = _login_page(request, status_code=429, next=_safe_next(next), throttled=refused.retry_after,
+                           username=username)
+        resp.headers["Retry-After"] = str(refused.retry_after)
+        return resp
     if clear is None:
         return _login_page(
             request, status_code=401, next=_safe_next(next), failed=True, username=username
         )
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
-    resp.set_cookie(SESSION_COOKIE, clear, httponly=True, samesite="lax",
+    # Strict: a page of another site that links or navigates here (a GET that reads data and counts
+    # against the user's quota) arrives without the session; the login's own redirect is same-site.
+    resp.set_cookie(SESSION_COOKIE, clear, httponly=True, samesite="strict", secure=secure_cookie(request),
                     max_age=settings.session_hours * 3600)
     return resp
 
@@ -87,14 +110,14 @@ def logout(request: Request, session: Session = Depends(get_session),
            principal: Principal = Depends(page_principal)):
     orgs.end_login_session(session, request.state.login)
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE)
+    resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=secure_cookie(request))
     return resp
 
 
 @router.get("/catalog")
 def catalog_page(
     request: Request,
-    q: str = "",
+    q: str = Query("", max_length=limits.SEARCH),
     department: list[str] = Query(default=[]),
     theme: list[str] = Query(default=[]),
     share_type: list[str] = Query(default=[]),
@@ -133,6 +156,8 @@ def dataset_page(ref: str, request: Request, session: Session = Depends(get_sess
     versions = list(reversed(ds.versions))
     latest = versions[0] if versions else None
     columns = catalog.visible_profile(principal, ds, latest.profile).get("columns", []) if latest else []
+    if latest:
+        catalog.audit_profile_values(session, principal, ds, [latest], channel="page")
     return templates.TemplateResponse(request, "dataset.html", {
         "ds": ds, "versions": versions, "latest": latest,
         "profile": {c["name"]: c for c in columns},

@@ -9,6 +9,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
 from shuzhi.errors import ShuzhiError
 from shuzhi.exchange import requests as rq
@@ -16,6 +17,7 @@ from shuzhi.exchange import service
 from shuzhi.exchange.masking import MASK_KINDS
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
+from shuzhi.textlimits import Name
 from shuzhi.web.api.exchange import respond
 from shuzhi.web.deps import get_db, page_principal
 from shuzhi.web.templating import templates
@@ -66,11 +68,11 @@ def request_submit(
     request: Request,
     principal: Viewer,
     db: Db,
-    dataset: Annotated[str, Form()],
-    purpose: Annotated[str, Form()] = "",
-    basis: Annotated[str, Form()] = "",
-    fields: Annotated[list[str] | None, Form()] = None,
-    period_end: Annotated[str, Form()] = "",
+    dataset: Annotated[str, Form(max_length=limits.NAME)],
+    purpose: Annotated[str, Form(max_length=limits.REASON)] = "",
+    basis: Annotated[str, Form(max_length=limits.REASON)] = "",
+    fields: Annotated[list[Name] | None, Form()] = None,
+    period_end: Annotated[str, Form(max_length=limits.CODE)] = "",
 ):
     settings = request.app.state.settings
     try:
@@ -106,7 +108,7 @@ def inbox_page(request: Request, principal: Viewer, db: Db):
             {
                 "inbox": rq.inbox(s, principal),
                 "overdue_ids": {r.id for r in rq.overdue(s, principal)},
-                "provided": rq.provided_grants(s, principal),
+                "provided": rq.provided_grants(s, principal) if rq.can_list_provided(principal) else [],
                 "error": None,
             },
         )
@@ -166,8 +168,8 @@ def workbench(
     request: Request,
     principal: Viewer,
     db: Db,
-    sql: Annotated[str, Form()],
-    format: Annotated[str, Form()] = "table",
+    sql: Annotated[str, Form(max_length=limits.SQL)],
+    format: Annotated[str, Form(max_length=limits.CODE)] = "table",
 ):
     settings = request.app.state.settings
     try:

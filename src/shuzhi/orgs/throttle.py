@@ -1,0 +1,223 @@
+"""Failed-login throttling: counts per username and per client address, lockouts with backoff, unlocks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shuzhi import ledger
+from shuzhi.config import AuthSettings
+from shuzhi.errors import Forbidden, NotFound, Throttled
+from shuzhi.orgs.models import LoginThrottle, User
+
+ACCOUNT = "account"
+ADDRESS = "address"
+KEY_CHARS = 200
+
+
+def _ensure(session: Session, kind: str, key: str, now: datetime) -> None:
+    """Insert the counter row unless it exists, without failing when another process inserts it first."""
+    dialect = session.get_bind().dialect.name
+    values = {"kind": kind, "key": key, "failures": 0, "window_start": now, "lockouts": 0, "refused": 0}
+    if dialect == "postgresql":
+        stmt = postgresql.insert(LoginThrottle).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(LoginThrottle).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - the store runs on SQLite or PostgreSQL
+        if lockout_of(session, kind, key) is None:
+            session.add(LoginThrottle(**values))
+            session.flush()
+        return
+    session.execute(stmt)
+
+
+def _retry_after(until: datetime, now: datetime) -> int:
+    return max(1, math.ceil((until - now).total_seconds()))
+
+
+@dataclass
+class LoginGuard:
+    """The counters one login attempt is judged by, locked for the attempt's transaction.
+
+    Rows are locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's transactions hold the write lock
+    already) before the password is checked, so parallel guesses are counted one after another and
+    none slips past a threshold."""
+
+    session: Session
+    auth: AuthSettings
+    username: str
+    address: str | None
+    rows: dict[str, LoginThrottle]
+
+    @classmethod
+    def take(
+        cls, session: Session, auth: AuthSettings, username: str, address: str | None, now: datetime
+    ) -> LoginGuard:
+        keys = [(ACCOUNT, username[:KEY_CHARS])]
+        if address:
+            keys.insert(0, (ADDRESS, address[:KEY_CHARS]))
+        for kind, key in keys:  # always address before account: one lock order for every attempt
+            _ensure(session, kind, key, now)
+        found = session.scalars(
+            select(LoginThrottle)
+            .where(or_(*(and_(LoginThrottle.kind == k, LoginThrottle.key == v) for k, v in keys)))
+            .order_by(LoginThrottle.kind.desc())
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return cls(session, auth, username, address, {r.kind: r for r in found})
+
+    def locked(self, now: datetime) -> LoginThrottle | None:
+        """The row whose lockout lasts longest, when one is in force."""
+        active = [r for r in self.rows.values() if r.locked_until is not None and r.locked_until > now]
+        return max(active, key=lambda r: r.locked_until) if active else None
+
+    def refuse(self, row: LoginThrottle, user: User | None, now: datetime) -> Throttled:
+        """Count and audit an attempt made during a lockout; the password was not looked at."""
+        row.refused += 1
+        retry = _retry_after(row.locked_until, now)
+        ledger.append(
+            self.session,
+            "auth.login_throttled",
+            user_id=user.id if user else None,
+            department_id=user.department_id if user else None,
+            outcome="denied",
+            detail={
+                "username": self.username,
+                "address": self.address,
+                "locked": row.kind,
+                "locked_until": row.locked_until,
+                "retry_after_s": retry,
+            },
+        )
+        return Throttled(
+            f"登录失败次数过多，请 {retry} 秒后重试 (too many failed logins: retry in {retry} s)",
+            retry_after=retry,
+        )
+
+    def failed(self, user: User | None, now: datetime) -> None:
+        """Count a wrong password against the username and the address; lock out at a threshold."""
+        limits = {ACCOUNT: self.auth.max_failures_per_account, ADDRESS: self.auth.max_failures_per_address}
+        window = timedelta(seconds=self.auth.failure_window_s)
+        for kind, row in self.rows.items():
+            if row.window_start + window <= now:
+                quiet_since = row.locked_until or row.window_start
+                if quiet_since + window <= now:  # a quiet window forgets earlier lockouts
+                    row.lockouts = 0
+                row.failures, row.window_start = 0, now
+            row.failures += 1
+            if row.failures < limits[kind]:
+                continue
+            seconds = min(self.auth.lockout_s * 2**row.lockouts, self.auth.max_lockout_s)
+            row.locked_until = now + timedelta(seconds=seconds)
+            row.lockouts += 1
+            failures, row.failures, row.window_start, row.refused = row.failures, 0, now, 0
+            ledger.append(
+                self.session,
+                "auth.locked",
+                user_id=user.id if user and kind == ACCOUNT else None,
+                department_id=user.department_id if user and kind == ACCOUNT else None,
+                outcome="denied",
+                detail={
+                    "kind": kind,
+                    "username": self.username if kind == ACCOUNT else None,
+                    "address": self.address,
+                    "failures": failures,
+                    "lockout": row.lockouts,
+                    "seconds": round(seconds),
+                    "locked_until": row.locked_until,
+                },
+            )
+        self.session.flush()
+        prune(self.session, self.auth, now)
+
+    def succeeded(self) -> None:
+        """A right password clears the username's counts; the address keeps its own (one good
+        account must not reset the count of guesses at others)."""
+        account = self.rows.get(ACCOUNT)
+        if account is not None:
+            self.session.delete(account)
+        address = self.rows.get(ADDRESS)
+        if address is not None and not address.failures and not address.lockouts:
+            self.session.delete(address)
+        self.session.flush()
+
+
+def prune(session: Session, auth: AuthSettings, now: datetime) -> None:
+    """Drop counters that no longer hold anything: their window and any lockout ended a window ago."""
+    cutoff = now - timedelta(seconds=auth.failure_window_s)
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_start < cutoff,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < cutoff),
+        )
+    )
+
+
+def lockout_of(session: Session, kind: str, key: str) -> LoginThrottle | None:
+    return session.scalar(select(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.key == key))
+
+
+def can_unlock(actor, user: User) -> bool:
+    """Admins lift any lockout; a steward lifts those of their own department's users who are not admins."""
+    if actor.is_admin:
+        return True
+    return actor.has("steward") and actor.department_id == user.department_id and "admin" not in user.roles
+
+
+def unlock_user(session: Session, user: User, *, actor) -> dict:
+    """Lift a user's lockout and forget their failed logins; audited whether or not one was in force."""
+    if not can_unlock(actor, user):
+        raise Forbidden(
+            "只有该用户所在部门的数据管理员或平台管理员可以解除锁定 "
+            "(only a steward of the user's department or an admin may unlock)"
+        )
+    row = lockout_of(session, ACCOUNT, user.username)
+    state = _state(row)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    ledger.append(
+        session,
+        "auth.unlocked",
+        user_id=actor.user_id,
+        department_id=user.department_id,
+        detail={"kind": ACCOUNT, "username": user.username, **state},
+    )
+    return state
+
+
+def unlock_address(session: Session, address: str, *, actor) -> dict:
+    """Lift a client address's lockout (platform admin only)."""
+    if not actor.is_admin:
+        raise Forbidden("只有平台管理员可以解除地址锁定 (platform admin only)")
+    row = lockout_of(session, ADDRESS, address)
+    if row is None:
+        raise NotFound(f"该地址没有登录失败记录 (no failed logins from {address!r})", where="address")
+    state = _state(row)
+    session.delete(row)
+    session.flush()
+    ledger.append(
+        session,
+        "auth.unlocked",
+        user_id=actor.user_id,
+        department_id=actor.department_id,
+        detail={"kind": ADDRESS, "address": address, **state},
+    )
+    return state
+
+
+def _state(row: LoginThrottle | None) -> dict:
+    if row is None:
+        return {"locked_until": None, "failures": 0, "lockouts": 0, "refused": 0}
+    return {
+        "locked_until": row.locked_until,
+        "failures": row.failures,
+        "lockouts": row.lockouts,
+        "refused": row.refused,
+    }
