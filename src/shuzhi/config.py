@@ -24,6 +24,9 @@ class IngestSettings(BaseModel):
     sql_connect_timeout_s: int = 10
     http_timeout_s: float = 60.0
     """Seconds to wait for an http(s) source to connect or send the next bytes."""
+    allowed_source_hosts: list[str] = Field(default_factory=list)
+    """Hosts (names, `*.suffix`, IP addresses or networks) an http(s) or database source may reach
+    although they resolve to a loopback, private, link-local or other non-public address."""
     memory_limit: str = "1GB"
     """DuckDB's working memory while converting; beyond it DuckDB spills to the staging directory."""
 

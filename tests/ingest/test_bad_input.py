@@ -60,6 +60,7 @@ def test_over_the_size_limit(db, settings, dataset, write):
 
 def test_sql_source_that_does_not_answer(db, settings, dataset):
     settings.ingest.sql_connect_timeout_s = 2
+    settings.ingest.allowed_source_hosts = ["127.0.0.1"]
     with pytest.raises(SourceUnavailable) as info:
         load(db, settings, dataset, "postgresql+psycopg://reader:secret@127.0.0.1:1/front", table="t")
     assert "127.0.0.1:1" in info.value.where and "secret" not in str(info.value)
@@ -76,8 +77,10 @@ def test_sql_table_that_does_not_exist(db, settings, dataset, tmp_path):
     sqlite3.connect(tmp_path / "f.db").execute("CREATE TABLE t (a int)").connection.commit()
     with pytest.raises(InvalidInput, match="no such table"):
         load(db, settings, dataset, f"sqlite:///{tmp_path / 'f.db'}", table="nope")
-    with pytest.raises(InvalidInput, match="query failed"):
+    with pytest.raises(InvalidInput, match="only a SELECT"):
         load(db, settings, dataset, f"sqlite:///{tmp_path / 'f.db'}", query="SELEC nonsense")
+    with pytest.raises(InvalidInput, match="query failed"):
+        load(db, settings, dataset, f"sqlite:///{tmp_path / 'f.db'}", query="SELECT nope FROM t")
 
 
 # -- the same refusals through the CLI -----------------------------------------------
@@ -110,6 +113,7 @@ def test_cli_size_limit_and_dead_source(db, settings, dataset, write, cli):
         "--dataset",
         dataset,
         SHUZHI_INGEST__SQL_CONNECT_TIMEOUT_S="2",
+        SHUZHI_INGEST__ALLOWED_SOURCE_HOSTS='["127.0.0.1"]',
     )
     assert r.exit_code == 2 and "does not answer" in r.output
     assert version_count(db) == 0 and visible_files(settings) == []
@@ -158,6 +162,7 @@ def test_api_size_limit_is_enforced_while_streaming(db, settings, dataset, clien
 
 def test_api_dead_sql_source(db, settings, dataset, client, token_for):
     settings.ingest.sql_connect_timeout_s = 2
+    settings.ingest.allowed_source_hosts = ["127.0.0.1"]
     r = client.post(
         f"/api/v1/datasets/{dataset}/versions",
         headers=token_for("scjg.steward"),

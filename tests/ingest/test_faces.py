@@ -70,8 +70,9 @@ def http_dir(tmp_path):
     server.shutdown()
 
 
-def test_json_body_with_an_http_source(db, dataset, client, token_for, http_dir):
+def test_json_body_with_an_http_source(db, settings, dataset, client, token_for, http_dir):
     root, base = http_dir
+    settings.ingest.allowed_source_hosts = ["127.0.0.1"]  # the test server is local
     (root / "roads.jsonl").write_text(
         '{"路名": "深南大道", "长度": 25.6}\n{"路名": "北环大道", "长度": 19}\n'
     )

@@ -49,6 +49,11 @@ def ingest(
       shuzhi ingest postgresql+psycopg://reader@10.0.0.5/front --table public.enterprises --dataset SCJG-QY-001
 
       shuzhi ingest sqlite:///front.db --query "SELECT * FROM tax WHERE year = 2025" --dataset SW-NS-001
+
+    Database sources are read in a read-only session, and --query must be one SELECT. Local files
+    and SQLite databases can be named here, by the operator on the server, never through the API;
+    hosts on private networks must be listed in the setting ingest.allowed_source_hosts
+    (docs/ingest.md).
     """
     from shuzhi.catalog import service as catalog
     from shuzhi.ingest import commit_staged

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
-from shuzhi.errors import SourceUnavailable, TooLarge
+from shuzhi.errors import Forbidden, SourceUnavailable, TooLarge
+from shuzhi.ingest.network import AddressPolicy
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes done, bytes total or None)."""
@@ -82,27 +84,122 @@ async def save_upload(chunks: AsyncIterator[bytes], dest: Path, name: str, limit
     return out.finish()
 
 
-def download(url: str, dest: Path, limit: int, timeout_s: float, progress: Progress | None = None) -> str:
-    """GET a URL to `dest`; returns the response's content type (for format detection)."""
+MAX_REDIRECTS = 5
+"""Redirects an http(s) source may take before the download gives up."""
+
+
+def _checked_transport(policy: AddressPolicy, where: str):
+    """An httpx transport whose every TCP connection goes to an address the policy checked.
+
+    The name is resolved once per connection and the socket opened to that very address, so a
+    DNS answer that changes between the check and the connect (rebinding) reaches nothing new.
+    TLS still verifies the certificate against the host name of the URL.
+    """
+    import httpcore
     import httpx
 
+    class Backend(httpcore.SyncBackend):
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            last: Exception | None = None
+            for addr in policy.resolve(host, port, where=where):
+                try:
+                    return super().connect_tcp(addr, port, timeout, local_address, socket_options)
+                except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                    last = exc
+            raise last  # resolve() returned at least one address
+
+        def connect_unix_socket(self, *args, **kwargs):  # pragma: no cover - never configured
+            raise SourceUnavailable("不允许经 Unix 套接字下载 (no Unix sockets)", where=where)
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=Backend()
+    )
+    return transport
+
+
+def download(
+    url: str,
+    dest: Path,
+    limit: int,
+    timeout_s: float,
+    policy: AddressPolicy,
+    progress: Progress | None = None,
+    *,
+    name: str | None = None,
+) -> str:
+    """GET a URL to `dest`; returns the response's content type (for format detection).
+
+    Redirects are followed here, one hop at a time, each to an http(s) URL whose host passes the
+    same address check; no proxy from the environment is used (it would be checked instead of
+    the source).
+    """
+    import httpx
+
+    shown = name or url  # the URL with any password hidden, for messages
+    current = httpx.URL(url)
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=timeout_s) as resp:
-            if resp.status_code >= 400:
-                raise SourceUnavailable(
-                    f"下载失败，服务器返回 HTTP {resp.status_code} (download failed)",
-                    where=url,
-                    hint="检查 URL 是否正确、是否需要登录 / check the URL and whether it needs authentication",
-                )
-            declared = resp.headers.get("content-length")
-            total = int(declared) if declared and declared.isdigit() else None
-            if total is not None and total > limit:
-                raise too_large(url, limit)
-            save_chunks(resp.iter_bytes(CHUNK), dest, url, limit, progress, total)
-            return resp.headers.get("content-type", "")
+        with httpx.Client(
+            transport=_checked_transport(policy, shown), timeout=timeout_s, trust_env=False
+        ) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                where = shown if current == httpx.URL(url) else f"{shown} → {current}"
+                with _checked_hop(where), client.stream("GET", current, follow_redirects=False) as resp:
+                    if not resp.is_redirect:
+                        return _save(resp, dest, shown, limit, progress)
+                    location = resp.headers["location"]
+                current = _next_hop(current, location, where)
     except httpx.HTTPError as exc:
         raise SourceUnavailable(
             f"无法下载 (cannot download): {exc.__class__.__name__}: {exc}",
-            where=url,
+            where=shown,
             hint="检查网络与地址，稍后重试 / check the network and the address, then retry",
         ) from exc
+    raise SourceUnavailable(
+        f"重定向超过 {MAX_REDIRECTS} 次 (more than {MAX_REDIRECTS} redirects)",
+        where=f"{shown} → {current}",
+        hint="直接给出最终地址 / give the final address of the file",
+    )
+
+
+@contextlib.contextmanager
+def _checked_hop(where: str):
+    """Name the whole redirect chain in a refusal of one hop's address."""
+    try:
+        yield
+    except Forbidden as exc:
+        exc.where = where
+        raise
+
+
+def _next_hop(current, location: str, where: str):
+    import httpx
+
+    try:
+        nxt = current.join(location)
+    except httpx.InvalidURL as exc:
+        raise SourceUnavailable(
+            f"重定向地址无效 (invalid redirect location): {location!r}", where=where
+        ) from exc
+    if nxt.scheme not in ("http", "https") or not nxt.host:
+        raise Forbidden(
+            f"重定向到不允许的地址 {nxt} (redirect to a non-http(s) address)",
+            where=f"{where} → {nxt}",
+            hint="数据来源只能是 http(s) 地址 / a source may only redirect to http(s) addresses",
+        )
+    return nxt
+
+
+def _save(resp, dest: Path, url: str, limit: int, progress: Progress | None) -> str:
+    if resp.status_code >= 400:
+        raise SourceUnavailable(
+            f"下载失败，服务器返回 HTTP {resp.status_code} (download failed)",
+            where=url,
+            hint="检查 URL 是否正确、是否需要登录 / check the URL and whether it needs authentication",
+        )
+    declared = resp.headers.get("content-length")
+    total = int(declared) if declared and declared.isdigit() else None
+    if total is not None and total > limit:
+        raise too_large(url, limit)
+    save_chunks(resp.iter_bytes(CHUNK), dest, url, limit, progress, total)
+    return resp.headers.get("content-type", "")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from shuzhi.errors import InvalidInput
@@ -24,7 +26,7 @@ _BY_SUFFIX = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql", "duckdb")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 HINT_FORMAT = (
     "请指明格式（命令行 --format，API 表单字段 format）：csv, xlsx, json, jsonl, parquet / "
     "name the format with --format (CLI) or the form field 'format' (API)"
@@ -33,13 +35,17 @@ HINT_FORMAT = (
 
 @dataclass(frozen=True)
 class SourceRef:
-    """A source as the user named it, classified but not yet opened."""
+    """A source as the user named it, classified and allowed, not yet opened."""
 
     kind: str  # "path" | "http" | "sql"
     text: str
     """What the user gave, safe to show and to store (passwords hidden)."""
     location: str
     """The path, URL or SQL URL to open."""
+    url: Any = None
+    """A SQL source's parsed SQLAlchemy URL, its driver made explicit."""
+    driver: Any = None
+    """A SQL source's `databases.Driver`."""
 
     @property
     def name(self) -> str:
@@ -49,32 +55,82 @@ class SourceRef:
         return self.text
 
 
-def classify_source(source: str | Path) -> SourceRef:
-    text = str(source).strip()
+def classify_source(source: str | Path, *, local: bool) -> SourceRef:
+    """What a source is and whether it may be read: the one place that decides, for every face.
+
+    `local` is True for an operator on the server (the CLI, in-process callers): files, file://
+    and SQLite databases are theirs to name. The API passes False: only http(s) URLs and database
+    servers of the allowed drivers. The text is taken exactly as given: leading or trailing
+    whitespace or a control character anywhere is refused, never stripped, so the string that is
+    checked is the string that is opened. Where a network source may connect is checked when it
+    is opened (`network.AddressPolicy`).
+    """
+    if isinstance(source, Path):
+        if not local:
+            raise _not_remote(str(source))
+        return SourceRef("path", str(source), str(source))
+    text = source
     if not text:
         raise InvalidInput(
             "没有给出数据来源 (no source given)", hint="给出文件路径或 URL / give a path or URL"
         )
-    scheme = urlparse(text).scheme.lower() if "://" in text else ""
-    if scheme == "file":
-        return SourceRef("path", text, unquote(urlparse(text).path))
+    if text != text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidInput(
+            "数据来源含首尾空白或控制字符 (the source has leading or trailing whitespace or a control character)",
+            where=repr(text[:200]),
+            hint="去掉空白与换行后重试 / remove the whitespace and line breaks, then retry",
+        )
+    m = _SCHEME.match(text)
+    scheme = m.group(1).lower() if m else ""
+    if not scheme or scheme == "file":
+        if not local:
+            raise _not_remote(text)
+        return SourceRef("path", text, unquote(urlparse(text).path) if scheme else text)
     if scheme in ("http", "https"):
-        return SourceRef("http", text, text)
-    if scheme.split("+")[0] in _SQL_SCHEMES:
-        from sqlalchemy.engine import make_url
+        return _http(text)
+    from shuzhi.ingest import databases
 
-        try:
-            shown = make_url(text).render_as_string(hide_password=True)
-        except Exception as exc:  # an unparsable URL is the user's input, not a crash
-            raise InvalidInput(f"数据库地址无法解析 (cannot parse database URL): {exc}", where=text) from exc
-        return SourceRef("sql", shown, text)
-    if scheme:
+    if scheme.partition("+")[0] not in databases.BACKENDS:
         raise InvalidInput(
             f"不支持的来源协议 {scheme}:// (unsupported scheme)",
-            where=text,
-            hint="支持文件路径、file://、http(s):// 与数据库 URL / use a path, file://, http(s):// or a database URL",
+            where=text[:200],
+            hint=(
+                "支持 http(s):// 与数据库服务地址"
+                + ("、文件路径与 file://" if local else "")
+                + f" / use http(s):// or a database URL ({databases.allowed_drivers(local=local)})"
+                + (", a path or file://" if local else "")
+            ),
         )
-    return SourceRef("path", text, text)
+    url, driver = databases.parse_url(text, local=local)
+    return SourceRef(
+        "sql",
+        url.render_as_string(hide_password=True),
+        url.render_as_string(hide_password=False),
+        url,
+        driver,
+    )
+
+
+def _not_remote(text: str) -> InvalidInput:
+    # Server-side paths (and database files) would let a caller read the server's own disk.
+    return InvalidInput(
+        "API 只接受 http(s) 地址或数据库服务地址 (the API accepts http(s) or database server URLs only)",
+        where=text[:200],
+        hint="上传文件请用 multipart 的 file 字段 / upload files as multipart field 'file'",
+    )
+
+
+def _http(text: str) -> SourceRef:
+    import httpx
+
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        raise InvalidInput(f"URL 无法解析 (cannot parse the URL): {exc}", where="source") from exc
+    if not url.host:
+        raise InvalidInput("URL 缺少主机名 (the URL names no host)", where=text[:200])
+    shown = str(url.copy_with(password="***")) if url.password else text
+    return SourceRef("http", shown, str(url))
 
 
 def format_from_name(name: str) -> str | None:

@@ -17,8 +17,9 @@ import duckdb
 import pyarrow as pa
 
 from shuzhi.errors import InvalidInput, ShuzhiError, SourceUnavailable
-from shuzhi.ingest import text
+from shuzhi.ingest import databases, text
 from shuzhi.ingest.formats import SourceRef
+from shuzhi.ingest.network import AddressPolicy
 
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 _JSON_LINE = re.compile(r"line (\d+)|record/value (\d+)")
@@ -314,7 +315,11 @@ def _arrow_value(v):
 
 
 class SqlReader(ArrowReader):
-    """A table or query of a department's front-end database, read with SQLAlchemy in batches."""
+    """A table or query of a department's front-end database, read with SQLAlchemy in batches.
+
+    The connection is read-only and made to an address the policy allows (see `databases`); a
+    query must be one SELECT.
+    """
 
     fmt = "sql"
 
@@ -326,6 +331,8 @@ class SqlReader(ArrowReader):
         query: str | None,
         timeout_s: int,
         batch_rows: int = 65_536,
+        policy: AddressPolicy | None = None,
+        store_url: str | None = None,
     ):
         if bool(table) == bool(query):
             raise InvalidInput(
@@ -334,35 +341,25 @@ class SqlReader(ArrowReader):
                 hint="例如 --table enterprises 或 --query 'SELECT * FROM t' / e.g. --table enterprises",
             )
         super().__init__(Path("."), f"{ref.text} [{table or 'query'}]")
-        self.ref, self.table, self.query = ref, table, query
+        self.ref, self.table = ref, table
+        # Checked before anything connects: a refused query never reaches the database.
+        self.query = databases.check_query(query, ref.driver.dialect, where=self.name) if query else None
         self.timeout_s, self.batch_rows = timeout_s, batch_rows
+        self.policy, self.store_url = policy or AddressPolicy(), store_url
 
     def _engine(self):
-        from sqlalchemy import create_engine
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.pool import NullPool
+        return databases.open_engine(
+            self.ref.url,
+            self.ref.driver,
+            policy=self.policy,
+            timeout_s=self.timeout_s,
+            store_url=self.store_url,
+            where=self.ref.text,
+        )
 
-        url = make_url(self.ref.location)
-        args: dict = {}
-        if url.get_backend_name() == "sqlite":
-            db = url.database or ""
-            if db and db != ":memory:" and not Path(db).is_file():
-                raise SourceUnavailable(
-                    "数据库文件不存在 (database file not found)",
-                    where=self.ref.text,
-                    hint="检查路径 / check the path",
-                )
-            args["timeout"] = self.timeout_s
-        elif url.get_backend_name() in ("postgresql", "mysql", "mariadb"):
-            args["connect_timeout"] = self.timeout_s
-        return create_engine(url, connect_args=args, poolclass=NullPool)
-
-    def _statement(self, conn):
+    def _table(self, conn):
         from sqlalchemy import MetaData, Table, select
-        from sqlalchemy import text as sql_text
 
-        if self.query:
-            return sql_text(self.query)
         schema, _, name = self.table.rpartition(".")
         try:
             table = Table(name, MetaData(), schema=schema or None, autoload_with=conn)
@@ -374,13 +371,20 @@ class SqlReader(ArrowReader):
             ) from exc
         return select(table)
 
+    def _execute(self, conn):
+        streaming = conn.execution_options(stream_results=True, yield_per=self.batch_rows)
+        if self.query:
+            # Run verbatim: no bind-parameter or percent parsing of the checked statement.
+            return streaming.execution_options(no_parameters=True).exec_driver_sql(self.query)
+        return streaming.execute(self._table(conn))
+
     def stream(self) -> pa.RecordBatchReader:
-        from sqlalchemy.exc import DBAPIError, OperationalError
+        from sqlalchemy.exc import DBAPIError
 
         engine = self._engine()
         try:
             conn = engine.connect()
-        except OperationalError as exc:
+        except DBAPIError as exc:
             engine.dispose()
             raise SourceUnavailable(
                 f"数据库无法连接 (database does not answer): {first_line(exc.orig or exc)}",
@@ -388,9 +392,7 @@ class SqlReader(ArrowReader):
                 hint="检查前置库是否运行、地址与账号是否正确，稍后重试 / check the database is up and the URL, then retry",
             ) from exc
         try:
-            result = conn.execution_options(stream_results=True, yield_per=self.batch_rows).execute(
-                self._statement(conn)
-            )
+            result = self._execute(conn)
             parts = result.partitions(self.batch_rows)
             first = next(parts, [])
             names = list(result.keys())

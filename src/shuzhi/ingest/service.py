@@ -32,6 +32,7 @@ from shuzhi.errors import InvalidInput
 from shuzhi.ingest import drift as drift_mod
 from shuzhi.ingest import fetch, readers, text, writer
 from shuzhi.ingest.formats import SourceRef, classify_source, resolve_format
+from shuzhi.ingest.network import AddressPolicy
 from shuzhi.ingest.profile import profile_parquet
 from shuzhi.ingest.staging import Workspace, sweep_staging, try_lock
 
@@ -111,7 +112,7 @@ class Staged:
 
 def stage_source(
     settings: Settings,
-    source: str | Path,
+    source: SourceRef | str | Path,
     *,
     fmt: str | None = None,
     table: str | None = None,
@@ -122,14 +123,16 @@ def stage_source(
     """Read a source into a staged Parquet file with its hash, schema and profile. No database access.
 
     `name` is what to call the source in messages and what its format is guessed from (an upload's
-    original file name); `table` names a SQL table, or an Excel worksheet.
+    original file name); `table` names a SQL table, or an Excel worksheet. A source given as text
+    or a path is an operator's (files and SQLite allowed); a remote caller's source comes already
+    classified with `classify_source(..., local=False)`.
     """
     started = time.perf_counter()
     settings.ensure_dirs()
     sweep_staging(settings.staging_dir)
     ws = Workspace(settings.staging_dir)
     try:
-        ref = classify_source(source)
+        ref = source if isinstance(source, SourceRef) else classify_source(source, local=True)
         reader, total = _open(
             settings, ws, ref, fmt=fmt, table=table, query=query, progress=progress, name=name
         )
@@ -149,7 +152,7 @@ def _open(settings: Settings, ws: Workspace, ref: SourceRef, *, fmt, table, quer
             raise InvalidInput(
                 "--format sql 需要数据库 URL (a SQL source needs a database URL)",
                 where=ref.text,
-                hint="例如 sqlite:///front.db 或 postgresql+psycopg://host/db / e.g. sqlite:///front.db",
+                hint="例如 postgresql+psycopg://reader@10.0.0.5/front / e.g. postgresql+psycopg://reader@10.0.0.5/front",
             )
         return readers.SqlReader(
             ref,
@@ -157,11 +160,21 @@ def _open(settings: Settings, ws: Workspace, ref: SourceRef, *, fmt, table, quer
             query=query,
             timeout_s=limits.sql_connect_timeout_s,
             batch_rows=limits.batch_rows,
+            policy=AddressPolicy.of(limits.allowed_source_hosts),
+            store_url=settings.db_url,
         ), None
     label = name or ref.name
     if ref.kind == "http":
         path = ws.path("download")
-        fetch.download(ref.location, path, limits.max_upload_bytes, limits.http_timeout_s, progress)
+        fetch.download(
+            ref.location,
+            path,
+            limits.max_upload_bytes,
+            limits.http_timeout_s,
+            AddressPolicy.of(limits.allowed_source_hosts),
+            progress,
+            name=ref.text,
+        )
     else:
         path = _local_file(Path(ref.location), label, limits.max_upload_bytes)
     size = path.stat().st_size
@@ -469,7 +482,7 @@ def ingest_source(
     session: Session,
     settings: Settings,
     dataset: Dataset,
-    source: str | Path,
+    source: SourceRef | str | Path,
     *,
     user_id: int | None,
     fmt: str | None = None,

@@ -13,7 +13,7 @@ from shuzhi.catalog import service as catalog
 from shuzhi.errors import InvalidInput
 from shuzhi.ingest import commit_staged, stage_source
 from shuzhi.ingest.fetch import LimitedWriter, too_large
-from shuzhi.ingest.formats import classify_source
+from shuzhi.ingest.formats import SourceRef, classify_source
 from shuzhi.ingest.staging import Workspace
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -29,12 +29,13 @@ MAX_FORM_FIELD = 16 * 1024
 class SourceIn(BaseModel):
     """A source the server fetches itself: an http(s) URL, or a database URL with a table or query."""
 
-    source: Url = Field(description="http(s):// URL, or a SQLAlchemy database URL (postgresql+psycopg://…)")
-    format: Code | None = Field(
-        None, description="csv | xlsx | json | jsonl | parquet (guessed when omitted)"
+    source: Url = Field(
+        description="http(s):// URL, or a database server URL (postgresql+psycopg://…); never a server file "
+        "or SQLite (docs/ingest.md)"
     )
+    format: Code | None = Field(None, description="csv | xlsx | json | jsonl | parquet (guessed when omitted)")
     table: Name | None = Field(None, description="Database table, or the worksheet of an Excel file")
-    query: Sql | None = Field(None, description="SQL query run on the database (instead of table)")
+    query: Sql | None = Field(None, description="One SELECT run read-only on the database (instead of table)")
 
 
 async def _caller(request: Request, db: Database = Depends(get_db)) -> Principal:
@@ -152,7 +153,7 @@ async def _receive_upload(request: Request, ws: Workspace, limit: int) -> _Uploa
     return upload
 
 
-async def _json_source(request: Request) -> SourceIn:
+async def _json_source(request: Request) -> tuple[SourceIn, SourceRef]:
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -164,15 +165,8 @@ async def _json_source(request: Request) -> SourceIn:
         raise InvalidInput(
             f"请求体无效 (invalid JSON body): {exc}", where="body", hint='{"source": "https://…/data.csv"}'
         ) from exc
-    kind = classify_source(src.source).kind
-    if kind == "path" or src.source.lower().startswith("sqlite"):
-        # Server-side paths (and SQLite files) would let a caller read the server's own disk.
-        raise InvalidInput(
-            "API 只接受 http(s) 地址或数据库服务地址 (the API accepts http(s) or database server URLs only)",
-            where="source",
-            hint="上传文件请用 multipart 的 file 字段 / upload files as multipart field 'file'",
-        )
-    return src
+    # Classified once, as a remote caller's: the SourceRef is what is opened, not the text again.
+    return src, classify_source(src.source, local=False)
 
 
 @router.post(
@@ -209,8 +203,8 @@ async def create_version(
                 table=upload.fields.get("table") or None,
             )
         elif ctype.startswith("application/json"):
-            src = await _json_source(request)
-            args = dict(source=src.source, fmt=src.format, table=src.table, query=src.query)
+            src, source = await _json_source(request)
+            args = dict(source=source, fmt=src.format, table=src.table, query=src.query)
         else:
             raise InvalidInput(
                 "请用 multipart/form-data 上传文件或用 JSON 给出来源 (send multipart/form-data or JSON)",

@@ -1,0 +1,110 @@
+"""Which network addresses an ingest source may reach: names resolved, every address checked, connections made to what was checked."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+
+from shuzhi.errors import Forbidden, SourceUnavailable
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+SETTING = "ingest.allowed_source_hosts"
+_HINT = (
+    f"如该主机确为数据来源，请管理员将其加入设置 {SETTING} / "
+    f"if this host is a genuine source, an admin can add it to the setting {SETTING}"
+)
+
+
+def _kind(ip: IPAddress) -> tuple[str, str] | None:
+    """Why an address is not a public one a source may be fetched from (Chinese, English); None when it is."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return _kind(ip.ipv4_mapped)  # ::ffff:127.0.0.1 is 127.0.0.1 on the wire
+    for name, zh, flag in (
+        ("unspecified", "未指定地址", ip.is_unspecified),
+        ("loopback", "本机回环地址", ip.is_loopback),
+        ("link-local", "链路本地地址", ip.is_link_local),
+        ("multicast", "组播地址", ip.is_multicast),
+        ("private", "内网地址", ip.is_private),
+        ("reserved", "保留地址", ip.is_reserved),
+        ("non-public", "非公网地址", not ip.is_global),
+    ):
+        if flag:
+            return zh, name
+    return None
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Public addresses are allowed; others only for a host or network the deployment names.
+
+    Entries of the setting are host names (``front.db.gov.internal``, or ``*.gov.internal`` for
+    every name under it), IP addresses or networks (``10.20.0.0/16``). A named host is reached at
+    whatever it resolves to; any other host only when every address it resolves to is public or
+    inside a named network.
+    """
+
+    names: frozenset[str] = frozenset()
+    suffixes: tuple[str, ...] = ()
+    networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, entries: list[str] | tuple[str, ...]) -> AddressPolicy:
+        names, suffixes, networks = set(), [], []
+        for raw in entries:
+            entry = raw.strip().lower().rstrip(".")
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+                continue
+            except ValueError:
+                pass
+            if entry.startswith("*."):
+                suffixes.append(entry[1:])
+            else:
+                names.add(entry)
+        return cls(frozenset(names), tuple(suffixes), tuple(networks))
+
+    def _named(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return host in self.names or any(host.endswith(s) for s in self.suffixes)
+
+    def _in_networks(self, ip: IPAddress) -> bool:
+        candidates = [ip]
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            candidates.append(ip.ipv4_mapped)
+        return any(c in net for c in candidates for net in self.networks if c.version == net.version)
+
+    def resolve(self, host: str, port: int, *, where: str) -> list[str]:
+        """The addresses to connect to for `host`, each one allowed; refuses when any is not.
+
+        Every address a name resolves to is checked, not only the first: a name answering with a
+        public and a loopback address must not reach the loopback one on a retry.
+        """
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise SourceUnavailable(
+                f"无法解析主机名 {host} (cannot resolve the host name): {exc}",
+                where=where,
+                hint="检查地址拼写与服务器的 DNS / check the address and the server's DNS",
+            ) from exc
+        found: list[IPAddress] = []
+        for info in infos:
+            ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            if ip not in found:
+                found.append(ip)
+        if not self._named(host):
+            for ip in found:
+                why = None if self._in_networks(ip) else _kind(ip)
+                if why is not None:
+                    raise Forbidden(
+                        f"来源主机 {host} 解析为{why[0]} {ip}，不允许访问 "
+                        f"(source host {host} resolves to the {why[1]} address {ip}, which ingest may not reach)",
+                        where=where,
+                        hint=_HINT,
+                    )
+        return [str(ip) for ip in found]
