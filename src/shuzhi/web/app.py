@@ -15,6 +15,7 @@ from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
 from shuzhi.errors import ShuzhiError
 from shuzhi.store.db import Database
+from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
 from shuzhi.web.templating import TEMPLATES_DIR, templates
 
@@ -67,7 +68,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return templates.TemplateResponse(
                 request, "error.html", {"error": exc}, status_code=exc.status
             )
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        retry = exc.detail.get("retry_after_s")
+        headers = {"Retry-After": str(retry)} if retry else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    app.add_middleware(BodyGate)
     _register_page_plugins()
     app.state.routers = [("/api/v1", r) for r in _api_routers()] + [("", r) for r in _page_routers()]
     for prefix, router in app.state.routers:
