@@ -216,6 +216,7 @@ def test_stalled_and_abandoned_reads_leave_another_department_answering(served, 
     csv = "/api/v1/exchange/datasets/big/rows?format=csv&limit=100000000"
 
     # Four CSV streams of the big dataset that stop being read.
+    _wait_for(lambda: pool._idle and pool._busy == 0)  # the worker started ahead of time is ready
     stalled = [_raw_request(port, csv, tokens["ga_analyst"]) for _ in range(4)]
     _wait_for(lambda: pool._busy == 2)  # the analyst holds both workers
     _victim_counts(port, tokens["rs_analyst"], settings)
@@ -253,5 +254,7 @@ def test_stalled_and_abandoned_reads_leave_another_department_answering(served, 
     _wait_for(lambda: len(ga_reads()) >= 8)
     ga_reads = ga_reads()
     assert len(ga_reads) == 8
-    assert any(e["detail"].get("error") == "stream_abandoned" for e in ga_reads)
+    assert any(e["detail"].get("error") == "stream_abandoned" for e in ga_reads), [
+        (e["outcome"], e["detail"].get("error"), e["detail"]["rows"]) for e in ga_reads
+    ]
     assert all(e["outcome"] == "failed" for e in ga_reads)
