@@ -56,6 +56,17 @@ class ExchangeSettings(BaseModel):
     values DuckDB's memory limit does not count. The engine itself takes about 2.5 GB of it."""
     query_workers: int = 4
     """Query worker processes at most (governed queries running at once); idle ones stay warm."""
+    queries_per_user: int = Field(default=2, ge=1)
+    """Governed queries one user may run at once; as many more wait their turn, further ones get 429."""
+    queries_per_department: int = Field(default=3, ge=1)
+    """Governed queries one department's users may run at once; more wait their turn."""
+    queue_wait_s: float = Field(default=20.0, gt=0)
+    """Longest wait for a query worker; past it the query is refused with 503 and Retry-After."""
+    stream_idle_timeout_s: float = Field(default=10.0, gt=0)
+    """A reader that has not taken the next batch of a result within this many seconds (a stalled
+    or departed client) loses its worker, whatever is left of the query's own time limit."""
+    max_response_bytes: ByteSize = ByteSize(128 * 2**20)
+    """Size cap of one governed SQL answer (any format) and of a JSON page of rows, besides the row cap."""
     query_reader: Literal["auto", "arrow"] = "auto"
     """'auto': a worker the kernel confines against every file write (Landlock, seccomp) reads
     versions with DuckDB's own Parquet reader, others as Arrow datasets with no file path granted;
@@ -108,6 +119,9 @@ class Settings(BaseSettings):
     port: int = 8000
     default_locale: str = "zh"
     session_hours: int = 12
+    max_request_bytes: ByteSize = ByteSize(2 * 2**20)
+    """Largest request body (checked before it is read: Content-Length, then counted); uploads of
+    dataset versions have their own limit, `ingest.max_upload_bytes`."""
     token_days: int = 90
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)

@@ -139,6 +139,9 @@ class ResultStream:
     rows: int = 0
     truncated: bool = False
     started: float = field(default_factory=time.perf_counter)
+    on_abandon: Callable[[], None] | None = None
+    """Called (from another thread) when the query workers release a stream its reader stopped
+    taking; the reader then gets `StreamAbandoned` if it comes back."""
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         return self._batches

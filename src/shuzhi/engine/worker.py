@@ -10,6 +10,11 @@ isolation of that class (no file path, no extension, per-cursor registration) ho
 The protocol runs over two pipes, in frames of one kind byte and a length. The parent sends a
 query, then one credit per batch it wants: the worker computes one batch ahead at most and
 stops when told. Batches travel as Arrow IPC messages, read without copying on the other side.
+
+The pool shares its workers fairly (`FairQueue`): each user and each department may run only so
+many queries at once, and a waiting query of a department (then a user) with fewer running goes
+first. A reader that stops taking batches loses its worker after a short idle deadline, apart
+from the query's own time limit: a client that stalls or hangs up holds no worker for long.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -29,7 +35,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -60,6 +68,29 @@ _REAP_EVERY_S = 0.5
 
 class WorkerLost(QueryFailed):
     code = "query_worker_lost"
+
+
+class StreamAbandoned(QueryTimeout):
+    """The reader did not take the next batch within the idle deadline: its worker was released."""
+
+    code = "stream_abandoned"
+
+
+class QueryBusy(ShuzhiError):
+    """No query worker became free within the queue wait; try again after `retry_after_s`."""
+
+    status = 503
+    code = "query_busy"
+
+
+class TooManyQueries(ShuzhiError):
+    """The caller already runs and waits for as many queries as they may."""
+
+    status = 429
+    code = "too_many_queries"
+
+
+_ABANDONED = "读取方长时间未取数据，查询已释放 / the reader stopped taking results: the query was released"
 
 
 def _write(fd: int, kind: bytes, payload: bytes | memoryview = b"") -> None:
@@ -182,11 +213,16 @@ FRAME_BYTES = 64 * 2**20
 """Largest batch frame sent to the server: a result of huge values (a string doubled in a recursive
 query) would otherwise arrive as one allocation of any size in the server process."""
 
+FRAME_TARGET = 8 * 2**20
+"""Batches larger than this cross in slices of about this size: each running read holds one frame
+in the server, so wide rows (kilobytes each) must not make every frame the largest allowed."""
+
 
 def _pieces(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    """Each batch as IPC frames of at most `FRAME_BYTES`; a single row larger than that is refused."""
+    """Each batch as IPC frames of about `FRAME_TARGET`, at most `FRAME_BYTES`; a single row larger
+    than that is refused."""
     for batch in batches:
-        if batch.nbytes <= FRAME_BYTES or batch.num_rows <= 1:
+        if batch.nbytes <= FRAME_TARGET or batch.num_rows <= 1:
             frame = batch.serialize()
             if len(frame) > FRAME_BYTES:
                 raise TooLarge(
@@ -194,7 +230,7 @@ def _pieces(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
                 )
             yield frame
             continue
-        step = max(1, batch.num_rows * FRAME_BYTES // batch.nbytes // 2)
+        step = max(1, batch.num_rows * FRAME_TARGET // batch.nbytes // 2)
         for start in range(0, batch.num_rows, step):
             yield from _pieces(iter([batch.slice(start, step)]))
 
@@ -206,6 +242,86 @@ def _error_payload(e: Exception) -> bytes:
 
 
 # -- the parent -------------------------------------------------------------------------------
+
+
+Owner = tuple[Hashable, Hashable]
+"""(user, department) a query runs for; None in either place is not limited."""
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One query's place in the queue, then in the pool."""
+
+    user: Hashable
+    department: Hashable
+    seq: int
+    state: str = "waiting"
+    """'waiting' · 'running' · 'done'"""
+
+
+class FairQueue:
+    """Who runs next: `places` queries at once, at most `per_user` of one user and `per_department`
+    of one department; of the waiting queries that fit, the one whose department runs fewest goes
+    first, then the one whose user runs fewest, then the oldest. A user may also wait for at most
+    `per_user` queries: a further one is refused at once (`TooManyQueries`).
+
+    Not thread-safe: the pool calls it under its own lock.
+    """
+
+    def __init__(self, places: int, per_user: int | None = None, per_department: int | None = None):
+        self.places = places
+        self.per_user = per_user or places
+        self.per_department = per_department or places
+        self.waiting: list[Ticket] = []
+        self.running = 0
+        self._users: Counter = Counter()
+        self._departments: Counter = Counter()
+        self._seq = itertools.count()
+
+    def running_for(self, user: Hashable = None, department: Hashable = None) -> tuple[int, int]:
+        return self._users[user], self._departments[department]
+
+    def join(self, user: Hashable = None, department: Hashable = None) -> Ticket:
+        if user is not None and sum(t.user == user for t in self.waiting) >= self.per_user:
+            raise TooManyQueries(
+                f"已有 {self._users[user]} 个查询在运行、{self.per_user} 个在排队，请稍后再试 / "
+                "you already run and wait for as many queries as allowed: retry later",
+                retry_after_s=5,
+            )
+        ticket = Ticket(user, department, next(self._seq))
+        self.waiting.append(ticket)
+        return ticket
+
+    def _fits(self, t: Ticket) -> bool:
+        return (t.user is None or self._users[t.user] < self.per_user) and (
+            t.department is None or self._departments[t.department] < self.per_department
+        )
+
+    def grant(self) -> list[Ticket]:
+        """Give free places to waiting tickets, fairest first; returns those given one."""
+        given = []
+        while self.running < self.places:
+            ready = [t for t in self.waiting if self._fits(t)]
+            if not ready:
+                break
+            t = min(ready, key=lambda t: (self._departments[t.department], self._users[t.user], t.seq))
+            self.waiting.remove(t)
+            t.state = "running"
+            self.running += 1
+            self._users[t.user] += 1
+            self._departments[t.department] += 1
+            given.append(t)
+        return given
+
+    def leave(self, t: Ticket) -> None:
+        """A waiting ticket gives up, or a running one gives its place back (once)."""
+        if t.state == "waiting":
+            self.waiting.remove(t)
+        elif t.state == "running":
+            self.running -= 1
+            self._users[t.user] -= 1
+            self._departments[t.department] -= 1
+        t.state = "done"
 
 
 _PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHOME", "HOME")
@@ -266,6 +382,16 @@ class Worker:
         """Killed by the pool's reaper at its deadline: its reader is told it timed out."""
         self.confinement: dict[str, int] = {}
         """{'landlock': ABI, 'seccomp': 1}: what the worker confined itself with."""
+        self.ticket: Ticket | None = None
+        """The queue place this worker's query holds."""
+        self.idle_since = 0.0
+        """When the reader was handed the last batch and has not asked for the next (0: not waiting)."""
+        self.idle_limit = 0.0
+        """How long the reader may leave it so (0: no limit)."""
+        self.abandoned = False
+        """Released by the reaper because the reader stopped taking batches."""
+        self.on_abandon: Callable[[], None] | None = None
+        self.abandon_done = threading.Event()
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
         try:
@@ -316,7 +442,8 @@ class Worker:
 
 
 class WorkerPool:
-    """Up to `size` workers; a query takes an idle one (starting one if none), or waits for one."""
+    """Up to `size` workers; a query takes an idle one (starting one if none), or waits its turn
+    in the pool's `FairQueue`."""
 
     def __init__(
         self,
@@ -327,41 +454,70 @@ class WorkerPool:
         size: int = 4,
         reader: str = "auto",
         start_timeout_s: float = 60.0,
+        per_user: int | None = None,
+        per_department: int | None = None,
+        queue_wait_s: float | None = None,
     ):
         if reader not in ("auto", "arrow"):
             raise ValueError(f"reader must be 'auto' or 'arrow', not {reader!r}")
         self._spec = (memory_limit, address_space, threads, reader)
         self._size = size
         self._start_timeout_s = start_timeout_s
+        self._queue_wait_s = queue_wait_s
+        self._queue = FairQueue(size, per_user, per_department)
+        """Places: workers running a query plus those starting up, never more than `size`."""
         self._idle: list[Worker] = []
         self._running: set[Worker] = set()
-        self._busy = 0
-        """Workers running a query plus those starting up: never more than `size`."""
         self._cond = threading.Condition()
         self._closed = False
         self._warned = False
         self._reaper: threading.Thread | None = None
 
-    def _acquire(self, deadline: float) -> Worker:
+    @property
+    def _busy(self) -> int:
+        return self._queue.running
+
+    def _wait_turn(self, deadline: float, owner: Owner | None) -> Ticket:
+        """A place in the pool, given fairly; refused once `deadline` (or the queue wait) passes."""
+        user, department = owner or (None, None)
         with self._cond:
-            while True:
-                if self._closed:
-                    raise QueryFailed("查询服务已关闭 / the query service is shut down")
-                while self._idle:
-                    w = self._idle.pop()
-                    if w.alive():
-                        self._busy += 1
-                        self._running.add(w)
-                        return w
-                    w.kill()
-                if self._busy < self._size:
-                    self._busy += 1
-                    break
-                if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
-                    raise QueryTimeout("查询排队超时 / no query worker became free in time")
+            ticket = self._queue.join(user, department)
+            try:
+                while True:
+                    if self._closed:
+                        raise QueryFailed("查询服务已关闭 / the query service is shut down")
+                    if self._queue.grant():
+                        self._cond.notify_all()  # a place may have gone to another waiter
+                    if ticket.state == "running":
+                        return ticket
+                    if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
+                        if self._queue_wait_s is None:
+                            raise QueryTimeout("查询排队超时 / no query worker became free in time")
+                        raise QueryBusy(
+                            "查询繁忙，请稍后重试 / all query workers are busy: retry later",
+                            retry_after_s=max(1, round(self._queue_wait_s / 4)),
+                        )
+            except BaseException:
+                self._queue.leave(ticket)
+                self._cond.notify_all()
+                raise
+
+    def _acquire(self, deadline: float, owner: Owner | None = None) -> Worker:
+        if self._queue_wait_s is not None:
+            deadline = min(deadline, time.monotonic() + self._queue_wait_s)
+        ticket = self._wait_turn(deadline, owner)
+        with self._cond:
+            while self._idle:
+                w = self._idle.pop()
+                if w.alive():
+                    w.ticket = ticket
+                    self._running.add(w)
+                    return w
+                w.kill()
         w = None
         try:
             w = Worker(*self._spec)
+            w.ticket = ticket
             with self._cond:
                 self._running.add(w)  # counted from now on: `_release` takes it back
             kind, payload = w.receive(time.monotonic() + self._start_timeout_s)
@@ -380,6 +536,10 @@ class WorkerPool:
                 )
             return w
         except BaseException:
+            if w is None:
+                with self._cond:
+                    self._queue.leave(ticket)
+                    self._cond.notify_all()
             self._release(w, keep=False)
             raise
 
@@ -387,14 +547,17 @@ class WorkerPool:
         """Back to the idle list when `keep` and fit; otherwise the worker is killed."""
         with self._cond:
             # A worker no longer running was already taken back by the reaper: only kill it.
-            if w is None or w in self._running:
-                self._busy -= 1
+            if w is not None and w in self._running:
                 self._running.discard(w)
-                keep = keep and w is not None and w.alive() and not self._closed
+                self._queue.leave(w.ticket)
+                keep = keep and w.alive() and not self._closed
                 if keep:
                     w.deadline = 0.0
+                    w.idle_since = w.idle_limit = 0.0
+                    w.ticket = None
                     self._idle.append(w)
-                self._cond.notify()
+                self._queue.grant()
+                self._cond.notify_all()
             else:
                 keep = False
         if w is not None and not keep:
@@ -403,23 +566,41 @@ class WorkerPool:
     def _reap(self) -> None:
         """Kill workers whose query is past its deadline and give their places back — also when
         the reader of the result has stopped reading (a stalled client would otherwise hold a
-        worker, and with `size` of them every other query, for ever)."""
+        worker, and with `size` of them every other query, for ever): at once when its idle
+        deadline passes, or at the query's own deadline."""
         while True:
             with self._cond:
                 if self._closed:
                     return
                 now = time.monotonic()
-                late = [w for w in self._running if w.deadline and now > w.deadline]
+                late, idle = [], []
+                for w in self._running:
+                    if w.idle_since and w.idle_limit and now - w.idle_since > w.idle_limit:
+                        idle.append(w)
+                    elif w.deadline and now > w.deadline:
+                        late.append(w)
                 for w in late:
                     w.expired = True
+                for w in idle:
+                    w.abandoned = True
+                for w in late + idle:
                     self._running.discard(w)
-                    self._busy -= 1
-                if late:
+                    self._queue.leave(w.ticket)
+                if late or idle:
+                    self._queue.grant()
                     self._cond.notify_all()
                 self._cond.wait(timeout=_REAP_EVERY_S)
-            for w in late:
+            for w in late + idle:
                 if w.proc.poll() is None:
                     w.proc.kill()  # its pipes are closed by whoever holds the stream
+            for w in idle:
+                try:
+                    if w.on_abandon is not None:
+                        w.on_abandon()  # the read ends now, not when (if ever) its reader comes back
+                except Exception:  # noqa: BLE001 - the reaper must go on for the other workers
+                    log.exception("ending an abandoned read failed")
+                finally:
+                    w.abandon_done.set()
 
     def _start_reaper(self) -> None:
         with self._cond:
@@ -440,12 +621,18 @@ class WorkerPool:
         timeout_s: float = 30.0,
         max_rows: int | None = None,
         batch_rows: int = 65_536,
+        owner: Owner | None = None,
+        idle_timeout_s: float | None = None,
     ) -> ResultStream:
-        """Start a query in a worker; same contract as `Sandbox.stream`."""
+        """Start a query in a worker; same contract as `Sandbox.stream`.
+
+        `owner` (user, department) places the query in the fair queue; `idle_timeout_s` is how
+        long the reader may leave a batch untaken before the worker is released and the stream
+        ends in `StreamAbandoned` (its `on_abandon` is called then, by the pool)."""
         guard(tree if tree is not None else _parse_one(sql))  # refuse before a process is touched
-        deadline = time.monotonic() + timeout_s + _GRACE_S
         self._start_reaper()
-        w = self._acquire(deadline)
+        w = self._acquire(time.monotonic() + timeout_s + _GRACE_S, owner)
+        deadline = time.monotonic() + timeout_s + _GRACE_S
         w.deadline = deadline
         request = {
             "sql": sql,
@@ -469,8 +656,24 @@ class WorkerPool:
             raise
         state = {"open": True, "ended": False, "worker": w}
         stream = ResultStream(schema=schema, _batches=iter(()), _closer=lambda: self._finish(state))
+        w.on_abandon = lambda: stream.on_abandon() if stream.on_abandon is not None else stream.close()
         stream._batches = self._batches(state, stream, schema, deadline)
+        if idle_timeout_s:
+            with self._cond:
+                w.idle_limit = idle_timeout_s
+                w.idle_since = time.monotonic()  # until the reader asks for the first batch
         return stream
+
+    def _settle(self, w: Worker) -> bool:
+        """The reader is back (for the next batch, or to stop): no longer idle — unless the reaper
+        got there first, in which case this waits until it has ended the read, so that the read
+        is ended (and audited) once. Returns whether it was abandoned."""
+        with self._cond:
+            w.idle_since = 0.0
+            gone = w.abandoned
+        if gone:
+            w.abandon_done.wait(timeout=30)
+        return gone
 
     def _batches(
         self, state, stream: ResultStream, schema: pa.Schema, deadline: float
@@ -478,11 +681,16 @@ class WorkerPool:
         w: Worker = state["worker"]
         try:
             while True:
+                if self._settle(w):
+                    raise StreamAbandoned(_ABANDONED)
                 kind, payload = w.receive(deadline)
                 if kind == _BATCH:
                     w.send(_NEXT)  # let the worker make the next batch while this one is used
                     batch = pa.ipc.read_record_batch(pa.py_buffer(payload), schema)
                     stream.rows += batch.num_rows
+                    if w.idle_limit:
+                        with self._cond:
+                            w.idle_since = time.monotonic()
                     yield batch
                 elif kind == _END:
                     end = json.loads(payload)
@@ -495,6 +703,7 @@ class WorkerPool:
                 else:
                     raise WorkerLost("查询进程应答异常 / unexpected answer from the query worker")
         finally:
+            self._settle(w)
             stream.close()
 
     def _finish(self, state) -> None:
@@ -530,10 +739,18 @@ _pools_lock = threading.Lock()
 
 
 def shared_pool(
-    memory_limit: str, address_space: int, threads: int | None, size: int, reader: str = "auto"
+    memory_limit: str,
+    address_space: int,
+    threads: int | None,
+    size: int,
+    reader: str = "auto",
+    *,
+    per_user: int | None = None,
+    per_department: int | None = None,
+    queue_wait_s: float | None = None,
 ) -> WorkerPool:
     """The process's worker pool for these limits."""
-    key = (memory_limit, address_space, threads, size, reader)
+    key = (memory_limit, address_space, threads, size, reader, per_user, per_department, queue_wait_s)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
@@ -543,6 +760,9 @@ def shared_pool(
                 threads=threads,
                 size=size,
                 reader=reader,
+                per_user=per_user,
+                per_department=per_department,
+                queue_wait_s=queue_wait_s,
             )
         return pool
 

@@ -506,7 +506,14 @@ def sandbox_for(settings: Settings) -> WorkerPool:
     """The query workers: each query in a child process under an OS memory cap."""
     x = settings.exchange
     return shared_pool(
-        x.query_memory_limit, int(x.query_process_memory), None, x.query_workers, x.query_reader
+        x.query_memory_limit,
+        int(x.query_process_memory),
+        None,
+        x.query_workers,
+        x.query_reader,
+        per_user=x.queries_per_user,
+        per_department=x.queries_per_department,
+        queue_wait_s=x.queue_wait_s,
     )
 
 
@@ -573,12 +580,20 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     timeout = req.timeout_s or settings.exchange.query_timeout_s
     try:
         stream = sandbox_for(settings).stream(
-            query.sql, relations, tree=query.tree, timeout_s=timeout, max_rows=cap
+            query.sql,
+            relations,
+            tree=query.tree,
+            timeout_s=timeout,
+            max_rows=cap,
+            owner=(principal.user_id, principal.department_id),
+            idle_timeout_s=settings.exchange.stream_idle_timeout_s,
         )
     except ShuzhiError as e:
         record(0, "failed", e.message)
         raise
-    return GovernedRead(stream=stream, query=query, readables=readables, _finish=record, row_cap=cap)
+    read = GovernedRead(stream=stream, query=query, readables=readables, _finish=record, row_cap=cap)
+    stream.on_abandon = lambda: read.close("failed", "stream_abandoned")
+    return read
 
 
 def _pick(mapping: dict[str, int], ds: Dataset) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -146,28 +147,75 @@ class _Drain(io.RawIOBase):
         return out
 
 
-def _encoded(open_writer, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    """Bytes of one Arrow writer (CSV, IPC stream, Parquet) as each batch is written."""
+Cut = Callable[[int], None]
+"""Told, with the rows sent so far, that an answer reached its byte cap and ends there."""
+
+_SLICE_BYTES = 4 * 2**20
+"""Rows are encoded in slices of about this many (Arrow) bytes: what one answer holds in the
+server at a time, besides its batch, and how far past a byte cap a binary answer may run."""
+
+
+def _slices(batch: pa.RecordBatch, target: int = _SLICE_BYTES) -> Iterator[pa.RecordBatch]:
+    if batch.nbytes <= target or batch.num_rows <= 1:
+        yield batch
+        return
+    step = max(1, batch.num_rows * target // batch.nbytes)
+    for start in range(0, batch.num_rows, step):
+        yield batch.slice(start, step)
+
+
+def _close(batches: Iterator) -> None:
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()  # the read behind it ends now, not when it is collected
+
+
+def _encoded(
+    open_writer,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    max_bytes: int | None = None,
+    cut: Cut | None = None,
+) -> Iterator[bytes]:
+    """Bytes of one Arrow writer (CSV, IPC stream, Parquet) as each batch is written; with
+    `max_bytes`, no further rows are written once that many bytes are out (a valid file still
+    ends it), and `cut` is told."""
     sink = _Drain()
+    sent = rows = 0
     with open_writer(sink, schema) as writer:
         if head := sink.take():
+            sent += len(head)
             yield head
         for batch in batches:
-            writer.write_batch(batch)
-            yield sink.take()
+            for piece in _slices(batch) if max_bytes is not None else (batch,):
+                if max_bytes is not None and sent >= max_bytes:
+                    if cut is not None:
+                        cut(rows)
+                    _close(batches)
+                    break
+                writer.write_batch(piece)
+                rows += piece.num_rows
+                out = sink.take()
+                sent += len(out)
+                yield out
+            else:
+                continue
+            break
     yield sink.take()
 
 
-def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    return _encoded(pacsv.CSVWriter, schema, batches)
+def encode_csv(schema: pa.Schema, batches: Iterator[pa.RecordBatch], **cap) -> Iterator[bytes]:
+    return _encoded(pacsv.CSVWriter, schema, batches, **cap)
 
 
-def encode_arrow(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    return _encoded(paipc.new_stream, schema, batches)
+def encode_arrow(schema: pa.Schema, batches: Iterator[pa.RecordBatch], **cap) -> Iterator[bytes]:
+    return _encoded(paipc.new_stream, schema, batches, **cap)
 
 
-def encode_parquet(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    return _encoded(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"), schema, batches)
+def encode_parquet(schema: pa.Schema, batches: Iterator[pa.RecordBatch], **cap) -> Iterator[bytes]:
+    return _encoded(
+        lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"), schema, batches, **cap
+    )
 
 
 def _json_value(v):
@@ -177,6 +225,8 @@ def _json_value(v):
         return float(v)
     if isinstance(v, bytes):
         return v.hex()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None  # JSON has no NaN or infinity
     return v
 
 
@@ -186,18 +236,45 @@ def encode_json(
     *,
     meta: dict,
     truncated: Callable[[], bool] | None = None,
+    max_bytes: int | None = None,
+    cut: Cut | None = None,
 ) -> Iterator[bytes]:
-    """A JSON object with the fields and then the rows, streamed row batch by row batch; when
-    `truncated` is given, it ends with whether a cap cut the rows short (known only at the end)."""
+    """A JSON object with the fields and `meta`, then the rows, streamed a slice of rows at a time;
+    when `truncated` is given, it ends with whether a cap cut the rows short (known only at the end).
+
+    With `max_bytes`, the rows stop before the one that would take the answer past that size, the
+    answer ends as usual (its `truncated` then true) and `cut` is told."""
     head = {"fields": [{"name": f.name, "type": str(f.type)} for f in schema], **meta}
-    yield json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "rows": ['
-    first = True
+    opening = json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "rows": ['
+    yield opening
+    room = None if max_bytes is None else max_bytes - len(opening) - len(b'], "truncated": false}')
+    rows = 0
+    capped = False
     for batch in batches:
-        for row in batch.to_pylist():
-            text = json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
-            yield (b"" if first else b",") + text.encode()
-            first = False
-    yield b"]" + (f', "truncated": {json.dumps(truncated())}'.encode() if truncated else b"") + b"}"
+        for piece in _slices(batch, 2**20):
+            texts = []
+            for row in piece.to_pylist():
+                text = (b"," if rows else b"") + json.dumps(
+                    {k: _json_value(v) for k, v in row.items()}, ensure_ascii=False
+                ).encode()
+                if room is not None:
+                    room -= len(text)
+                    if room < 0:
+                        capped = True
+                        break
+                texts.append(text)
+                rows += 1
+            if texts:
+                yield b"".join(texts)
+            if capped:
+                break
+        if capped:
+            if cut is not None:
+                cut(rows)
+            _close(batches)
+            break
+    flag = capped or (truncated is not None and truncated())
+    yield b"]" + (f', "truncated": {json.dumps(flag)}'.encode() if truncated or capped else b"") + b"}"
 
 
 def encoder(fmt: str):

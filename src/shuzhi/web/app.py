@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
-from shuzhi.errors import ShuzhiError, Throttled
+from shuzhi.errors import ShuzhiError
 from shuzhi.store.db import Database
+from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
 from shuzhi.web.templating import TEMPLATES_DIR, templates
 
@@ -63,7 +64,8 @@ def _field_errors(exc: RequestValidationError) -> list[dict]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShuzhiError)
     async def _domain_error(request: Request, exc: ShuzhiError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+        retry = exc.detail.get("retry_after") or exc.detail.get("retry_after_s")
+        headers = {"Retry-After": str(retry)} if retry else None
         if _wants_html(request):
             return templates.TemplateResponse(
                 request, "error.html", {"error": exc}, status_code=exc.status, headers=headers
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    app.add_middleware(BodyGate)
     _register_page_plugins()
     app.state.routers = [("/api/v1", r) for r in _api_routers()] + [("", r) for r in _page_routers()]
     for prefix, router in app.state.routers:

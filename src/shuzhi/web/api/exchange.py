@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi import textlimits as limits
@@ -192,24 +193,70 @@ def revoke(grant_id: int, principal: Caller, db: Db, body: Decision = Body(defau
 # -- reads ------------------------------------------------------------------------------------
 
 
-def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: dict | None = None):
-    """Stream a governed read in the asked format; the read is audited when the stream ends."""
+def respond(
+    read: GovernedRead,
+    fmt: str,
+    *,
+    filename: str | None = None,
+    meta: dict | None = None,
+    max_bytes: int | None = None,
+):
+    """Stream a governed read in the asked format; the read is audited when the stream ends.
+
+    The first batch is taken before answering, so that a query failing at once gets its error
+    status; one that fails later ends the stream short. With `max_bytes` the answer stops at that
+    size and the read ends there, complete as far as it went (JSON says `"truncated": true`)."""
+
+    def cut(rows_sent: int) -> None:
+        read.stream.rows = rows_sent
+        read.stream.truncated = True
+        read.close("ok")
+
+    rest = read.batches()
+    batches = _ahead(next(rest, None), rest)
     encode = channels.encoder(fmt)
     media, ext = channels.FORMATS[fmt]
+    cap = {"max_bytes": max_bytes, "cut": cut}
     chunks = (
-        encode(read.schema, read.batches())
+        encode(read.schema, batches, **cap)
         if encode
         else channels.encode_json(
-            read.schema, read.batches(), meta=meta or {}, truncated=lambda: read.stream.truncated
+            read.schema, batches, meta=meta or {}, truncated=lambda: read.stream.truncated, **cap
         )
     )
     headers = {"X-Query-SHA256": read.query.query_sha256}
     if read.row_cap is not None:
         # Whether a cap cut the stream short is known only at its end; the cap itself is known now.
         headers["X-Row-Cap"] = str(read.row_cap)
+    if max_bytes is not None:
+        headers["X-Byte-Cap"] = str(max_bytes)
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
-    return StreamingResponse(chunks, media_type=media, headers=headers)
+    return _Streamed(chunks, media_type=media, headers=headers, closing=(chunks, batches))
+
+
+class _Streamed(StreamingResponse):
+    """A streamed answer whose generators are closed, in a worker thread, when it ends however it
+    ends: a client that hangs up would otherwise leave them to the garbage collector, which may
+    run their ending (the read's audit) in any thread, even one inside another transaction."""
+
+    def __init__(self, content, *, closing, **kwargs):
+        super().__init__(content, **kwargs)
+        self._closing = closing
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                for gen in self._closing:
+                    await anyio.to_thread.run_sync(gen.close)
+
+
+def _ahead(first, rest):
+    if first is not None:
+        yield first
+    yield from rest  # closing this closes the read's batches too
 
 
 @router.get("/datasets/{dataset}/rows")
@@ -249,7 +296,12 @@ def rows(
         purpose=purpose,
         timeout_s=None if format == "json" else settings.exchange.export_timeout_s,
     )
-    return respond(read, format, meta={"dataset": dataset, "limit": limit, "offset": offset})
+    return respond(
+        read,
+        format,
+        meta={"dataset": dataset, "limit": limit, "offset": offset},
+        max_bytes=int(settings.exchange.max_response_bytes) if format == "json" else None,
+    )
 
 
 @router.post("/sql")
@@ -266,21 +318,11 @@ def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
         purpose=body.purpose,
         max_rows=body.max_rows,
     )
+    cap = int(settings.exchange.max_response_bytes)
     if body.format != "json":
-        return respond(read, body.format, filename="query")
-    table_batches = list(read.batches())
-    payload = {
-        "fields": [{"name": f.name, "type": str(f.type)} for f in read.schema],
-        "rows": [row for b in table_batches for row in _json_rows(b)],
-        "truncated": read.stream.truncated,
-        "datasets": read.query.datasets,
-        "query_sha256": read.query.query_sha256,
-    }
-    return JSONResponse(payload)
-
-
-def _json_rows(batch) -> list[dict]:
-    return [{k: channels._json_value(v) for k, v in row.items()} for row in batch.to_pylist()]
+        return respond(read, body.format, filename="query", max_bytes=cap)
+    meta = {"datasets": read.query.datasets, "query_sha256": read.query.query_sha256}
+    return respond(read, "json", meta=meta, max_bytes=cap)
 
 
 @router.get("/datasets/{dataset}/export")
