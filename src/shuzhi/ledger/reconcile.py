@@ -1,4 +1,4 @@
-"""Reconciliation of the security state with the ledger: the rows the tables hold must be the rows its entries imply.
+"""Reconciliation of the security state with the ledger: the tables must hold the rows its entries imply.
 
 Each domain states, through the `ledger_state` hook, which events change its part of the state, how
 they replay into expected rows (a pure function of the entries, in order) and how its tables are read.
@@ -46,7 +46,7 @@ class Table:
     """Key prefixes whose rows the ledger did not record (older entries): not compared."""
 
     def loose(self, key: Key) -> bool:
-        return any(key[: len(p)] == p for p in self.unrecorded) if self.unrecorded else False
+        return bool(self.unrecorded) and any(key[:n] in self.unrecorded for n in range(1, len(key) + 1))
 
 
 class Replayer(Protocol):
