@@ -9,7 +9,7 @@ import pluggy
 hookspec = pluggy.HookspecMarker("shuzhi")
 hookimpl = pluggy.HookimplMarker("shuzhi")
 
-BUILTIN_PLUGINS: list[str] = ["shuzhi.classify.plugin"]
+BUILTIN_PLUGINS: list[str] = ["shuzhi.classify.plugin", "shuzhi.orgs.plugin", "shuzhi.exchange.plugin"]
 """Modules of built-in hook implementations, registered exactly as a plugin would be."""
 
 
@@ -25,6 +25,12 @@ class CoreSpecs:
     @hookspec
     def classify_detectors(self, settings):
         """Extra column detectors (a list of shuzhi.classify.detectors.Detector) from a plugin."""
+
+    @hookspec
+    def ledger_state(self):
+        """Security state the ledger vouches for (a list of shuzhi.ledger.reconcile.StateSource): the
+        events that change it, how they replay into rows and how the tables are read. `shuzhi audit
+        verify` reports every row that differs."""
 
 
 @lru_cache(maxsize=1)

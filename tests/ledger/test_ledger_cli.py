@@ -144,9 +144,9 @@ def test_verify_shows_a_progress_bar_over_its_phases(ledger, env, monkeypatch):
     monkeypatch.setattr(audit_cli, "progress_bar", spy_bar)
     monkeypatch.setattr(verify_mod, "verify_ledger", spy_verify)
     assert _run("verify").exit_code == 0
-    assert phases == ["entries", "tree", "tree heads"]
+    assert phases == ["entries", "tree", "tree heads", "state"]
     (task,) = bars[0].tasks
-    assert task.total == 3 and task.finished
+    assert task.total == 4 and task.finished
     # --json stays machine-readable: no bar at all
     bars.clear()
     assert json.loads(_run("verify", "--json").output)["ok"] is True and bars == []

@@ -1,4 +1,5 @@
-"""Built-in hook implementation of grading: every ingested version is classified in its own transaction."""
+"""Built-in hook implementations of grading: every ingested version is classified in its own transaction;
+the grades the ledger vouches for."""
 
 from __future__ import annotations
 
@@ -10,3 +11,10 @@ def version_ingested(session, settings, version):
     from shuzhi.classify.service import classify_version
 
     classify_version(session, settings, version)
+
+
+@hookimpl
+def ledger_state():
+    from shuzhi.classify.state import SOURCE
+
+    return [SOURCE]

@@ -189,6 +189,7 @@ def classify_version(
             "sensitive_columns": {
                 d.field_name: d.category for d in decisions if d.category not in ("none", "unknown")
             },
+            "column_levels": {d.field_name: d.level for d in decisions},
         },
     )
     return ClassificationResult(
@@ -615,9 +616,18 @@ def _record_review(
             "version": version.number,
             "dataset_level": grade.level,
             "data_class": grade.data_class,
+            "column_levels": _column_levels(session, version.id),
         },
     )
     return grade
+
+
+def _column_levels(session: Session, version_id: int) -> dict[str, str]:
+    """Field -> level in force on one version: what a grading entry records of the columns."""
+    rows = session.execute(
+        select(ColumnDecision.field_name, ColumnDecision.level).where(ColumnDecision.version_id == version_id)
+    )
+    return dict(rows.all())
 
 
 def resolve_alert(

@@ -38,6 +38,7 @@ _VERIFY_PHASES = {
     "entries": "条目 entries",
     "tree": "默克尔树 Merkle tree",
     "tree heads": "签名树头 tree heads",
+    "state": "安全状态 security state",
 }
 
 
@@ -73,7 +74,8 @@ def verify(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Recompute every leaf, subtree and signed tree head; exit 1 naming the first bad sequence number.
+    """Recompute every leaf, subtree and signed tree head, and reconcile users, roles, tokens, grants and
+    grades with the entries; exit 1 naming the first bad sequence number or each row that differs.
 
     Example:  shuzhi audit verify --public-key ledger.pub.pem --against sth-2026-11-01.json
     """
@@ -91,15 +93,22 @@ def verify(
     elif report.ok:
         console.print(
             f"[green]✓[/] 账本完好 ledger intact: {report.entries} 条目 entries, "
-            f"{report.tree_heads} 签名树头 signed tree heads"
+            f"{report.tree_heads} 签名树头 signed tree heads, "
+            f"{report.state_rows} 行安全状态与账本一致 rows of security state match the ledger"
         )
     else:
         first = report.first_bad_seq
-        err_console.print(
-            f"[bold red]✗ 账本被篡改 ledger tampered[/]: 首个问题序号 first bad seq = {first}"
-            if first is not None
-            else "[bold red]✗ 账本被篡改 ledger tampered[/]"
-        )
+        if report.tampered:
+            err_console.print(
+                f"[bold red]✗ 账本被篡改 ledger tampered[/]: 首个问题序号 first bad seq = {first}"
+                if first is not None
+                else "[bold red]✗ 账本被篡改 ledger tampered[/]"
+            )
+        if report.state_differences:
+            err_console.print(
+                f"[bold red]✗ 安全状态与账本不符 security state differs from the ledger[/]: "
+                f"{report.state_differences} 行 rows (改动未经记账 changed around the ledger)"
+            )
         for p in report.problems:
             # The kind is text, not markup; a problem stays on one line so it can be grepped.
             err_console.print(f"  - {escape(f'[{p.kind}] {p.message}')}", soft_wrap=True)

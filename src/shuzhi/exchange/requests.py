@@ -272,22 +272,13 @@ def approve_request(
         rows_per_day=approval.rows_per_day,
         calls_per_day=approval.calls_per_day,
         created_by=principal,
+        request_id=req.id,
     )
-    grant.request_id = req.id
     narrowed = fields != list(req.fields) or bool(approval.row_filter)
     _decided(
         req, principal, reason or ("缩小范围批准 / approved narrower" if narrowed else "批准 / approved")
     )
     _move(session, principal, req, "approved", req.decision_reason)
-    session.flush()
-    ledger.append(
-        session,
-        "grant.created",
-        user_id=principal.user_id,
-        department_id=principal.department_id,
-        dataset_id=req.dataset_id,
-        detail=grant_summary(grant),
-    )
     return grant
 
 
@@ -317,8 +308,10 @@ def build_grant(
     rows_per_day: int | None,
     calls_per_day: int | None,
     created_by: Principal,
+    request_id: int | None = None,
 ) -> Grant:
-    """A validated grant: fields exist, masks parse, the row filter is a safe predicate on the schema."""
+    """A validated grant: fields exist, masks parse, the row filter is a safe predicate on the schema.
+    Written to the ledger as 'grant.created' with everything that decides what it lets through."""
     limits.check(row_filter, limits.ROW_FILTER, "row_filter")
     fields = _check_fields(dataset, fields)
     clean_masks = {}
@@ -352,9 +345,18 @@ def build_grant(
         calls_per_day=calls_per_day,
         created_by_id=created_by.user_id,
         created_at=utcnow(),
+        request_id=request_id,
     )
     session.add(grant)
     session.flush()
+    ledger.append(
+        session,
+        "grant.created",
+        user_id=created_by.user_id,
+        department_id=created_by.department_id,
+        dataset_id=dataset.id,
+        detail=grant_summary(grant),
+    )
     return grant
 
 

@@ -1,4 +1,5 @@
-"""Full verification of the ledger: every leaf, the hash chain, stored subtrees and every tree head."""
+"""Full verification of the ledger: every leaf, the hash chain, stored subtrees, every tree head, and the
+security state reconciled with what the entries imply."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.ledger import merkle
+from shuzhi.ledger import merkle, reconcile
 from shuzhi.ledger.models import TreeHead
 from shuzhi.ledger.sth import SignedHead
 
@@ -24,10 +25,12 @@ COLUMNS = ("event", "user_id", "department_id", "dataset_id", "outcome")
 @dataclass(frozen=True)
 class Problem:
     kind: str
-    """entry · missing · chain · inserted · node · tree_head · truncated · fork"""
+    """entry · missing · chain · inserted · node · tree_head · truncated · fork · state"""
     message: str
     seq: int | None = None
     tree_head_id: int | None = None
+    state: dict | None = None
+    """For `state`: the table, the row's key and the columns that differ (ledger vs table)."""
 
 
 @dataclass
@@ -35,11 +38,20 @@ class Report:
     entries: int = 0
     tree_heads: int = 0
     nodes_checked: int = 0
+    state_rows: int | None = None
+    """Rows of security state reconciled with the ledger (None: not reconciled)."""
+    state_differences: int = 0
+    """Rows that differ (all of them, also those beyond the problems listed)."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def tampered(self) -> bool:
+        """The log itself is damaged (as opposed to the state differing from it)."""
+        return any(p.kind != "state" for p in self.problems)
 
     @property
     def first_bad_seq(self) -> int | None:
@@ -61,8 +73,10 @@ class Report:
             "ok": self.ok,
             "entries": self.entries,
             "tree_heads": self.tree_heads,
+            "state_rows": self.state_rows,
+            "state_differences": self.state_differences,
             "first_bad_seq": self.first_bad_seq,
-            "problems": [p.__dict__ for p in self.problems],
+            "problems": [{k: v for k, v in p.__dict__.items() if k != "state" or v} for p in self.problems],
         }
 
 
@@ -127,9 +141,13 @@ class _Leaves:
         self.buf += h
 
 
-def _scan_entries(session: Session, report: Report, chunk: int) -> _Leaves:
-    """Stream every entry in order; recompute its leaf and check columns, hash and chain."""
+def _scan_entries(
+    session: Session, report: Report, chunk: int, replay: reconcile.Replay | None = None
+) -> _Leaves:
+    """Stream every entry in order; recompute its leaf and check columns, hash and chain; hand the
+    entries that change the security state to `replay`."""
     leaves = _Leaves()
+    wanted = replay.events if replay is not None else frozenset()
     sha = hashlib.sha256
     expected = 0
     back1 = back2 = None  # recomputed leaf hashes of the previous two rows, as hex
@@ -180,6 +198,8 @@ def _scan_entries(session: Session, report: Report, chunk: int) -> _Leaves:
         if back1 is not None and doc.get("prev") != back1:
             _chain_problem(report, seq, doc.get("prev"), back2, local)
         back2, back1 = back1, here
+        if doc.get("event") in wanted:
+            replay.feed(doc)
     return leaves
 
 
@@ -408,15 +428,20 @@ def verify_ledger(
     chunk: int = 50_000,
     progress: Callable[[str], None] | None = None,
     trusted: Sequence[SignedHead] = (),
+    state: Sequence[reconcile.StateSource] | None = None,
 ) -> Report:
-    """Recompute everything from the entries and check it against what is stored and signed.
+    """Recompute everything from the entries and check it against what is stored and signed, then
+    reconcile the security state with the entries.
 
     `trusted` are tree heads kept outside the store (by an auditor or a client): the log must
-    still contain each of them, which catches a truncation that also deleted the stored heads."""
+    still contain each of them, which catches a truncation that also deleted the stored heads.
+    `state` are the state sources to reconcile (default: every registered one; () for none)."""
     report = Report()
     say = progress or (lambda _msg: None)
+    sources = reconcile.registered_sources() if state is None else list(state)
+    replay = reconcile.Replay(sources) if sources else None
     say("entries")
-    leaves = _scan_entries(session, report, chunk)
+    leaves = _scan_entries(session, report, chunk, replay)
     say("tree")
     tree = _Tree(leaves)
     _check_nodes(session, tree, report, chunk)
@@ -433,4 +458,26 @@ def verify_ledger(
             )
             seen.append(_Seen(head, zh, en, None, matches, since))
     _check_forks(seen, tree, report)
+    if replay is not None:
+        say("state")
+        _check_state(session, sources, replay, report)
     return report
+
+
+def _check_state(
+    session: Session, sources: Sequence[reconcile.StateSource], replay: reconcile.Replay, report: Report
+) -> None:
+    """Each row of users, roles, tokens, grants, grades … must be what the entries imply."""
+    actual = reconcile.actual_state(session, sources)
+    report.state_rows = reconcile.rows_compared(actual)
+    for diff in reconcile.compare(replay.tables(), actual):
+        report.state_differences += 1
+        if len(report.problems) >= MAX_PROBLEMS:
+            continue  # counted, not described
+        report.add(
+            Problem(
+                "state",
+                diff.message(),
+                state=diff.as_dict(),
+            )
+        )

@@ -18,6 +18,7 @@ from shuzhi import ledger
 from shuzhi import textlimits as limits
 from shuzhi.config import AuthSettings
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shuzhi.ledger.reconcile import digest
 from shuzhi.orgs import throttle
 from shuzhi.orgs.models import ROLES, ApiToken, Department, LoginSession, User, UserRole
 from shuzhi.store.base import utcnow
@@ -177,14 +178,15 @@ def create_user(
     dept = get_department(session, department_code)
     user = User(
         username=username, display_name=display_name or username, email=email,
-        password_hash=_hasher.hash(password), department=dept,
+        password_hash=_hasher.hash(password), department=dept, active=True,
         role_rows=[UserRole(role=r) for r in roles],
     )
     session.add(user)
     session.flush()
     ledger.append(
         session, "user.created", user_id=actor and actor.user_id, department_id=dept.id,
-        detail={"username": username, "roles": roles},
+        detail={"username": username, "id": user.id, "department": dept.code, "roles": roles,
+                "active": user.active, "password_digest": digest(user.password_hash)},
     )
     return user
 
@@ -265,6 +267,8 @@ def authenticate(
     guard.succeeded()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+        ledger.append(session, "user.password_rehashed", user_id=user.id, department_id=user.department_id,
+                      detail={"username": user.username, "password_digest": digest(user.password_hash)})
     return user
 
 
@@ -287,7 +291,7 @@ def create_token(
         session, "token.created", user_id=(actor.user_id if actor else user.id),
         department_id=user.department_id,
         detail={"token_id": token.id, "owner": user.username, "name": name, "prefix": token.prefix,
-                "expires_at": token.expires_at.isoformat()},
+                "expires_at": token.expires_at.isoformat(), "hash_digest": digest(token.token_hash)},
     )
     return token, clear
 
@@ -333,7 +337,8 @@ def start_login_session(session: Session, user: User, *, hours: int = 12) -> tup
     session.add(login)
     session.flush()
     ledger.append(session, "auth.login", user_id=user.id, department_id=user.department_id,
-                  detail={"username": user.username, "login_session": login.id})
+                  detail={"username": user.username, "login_session": login.id,
+                          "expires_at": login.expires_at.isoformat(), "hash_digest": digest(login.session_hash)})
     return login, clear
 
 

@@ -1,5 +1,6 @@
 """REST endpoints of the audit ledger: public key and signed tree heads for everyone; entries,
-CSV export and inclusion proofs for auditors; the timer that issues signed tree heads."""
+CSV export, inclusion proofs and the security state reconciled with the ledger for auditors; the timer
+that issues signed tree heads."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Forbidden
-from shuzhi.ledger import keys, log, proofs, query, sth
+from shuzhi.ledger import keys, log, proofs, query, reconcile, sth
 from shuzhi.ledger.snapshot import read_snapshot
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -178,3 +179,21 @@ def issue_sth(
 ) -> dict:
     """Sign and store a tree head now."""
     return sth.SignedHead.of(sth.issue_tree_head(session, request.app.state.settings)).to_dict()
+
+
+@router.get("/audit/state")
+def security_state(db: Database = Depends(get_db), _: Principal = Depends(auditor_briefly)) -> dict:
+    """Users, roles, tokens, sessions, grants and grades as the tables hold them against what the
+    ledger's entries imply: each row that differs (see docs/ledger.md). The hashes are checked by
+    `shuzhi audit verify`, which also runs this."""
+    with read_snapshot(db) as s:
+        rows, differences = reconcile.reconcile(s)
+    return {
+        "ok": not differences,
+        "rows": rows,
+        "differences": len(differences),
+        "problems": [
+            {"kind": "state", "message": d.message(), "state": d.as_dict()}
+            for d in differences[: reconcile.MAX_LISTED]
+        ],
+    }

@@ -1,0 +1,12 @@
+"""Built-in hook implementation of orgs: the users, roles, tokens and sessions the ledger vouches for."""
+
+from __future__ import annotations
+
+from shuzhi.hooks import hookimpl
+
+
+@hookimpl
+def ledger_state():
+    from shuzhi.orgs.state import SOURCE
+
+    return [SOURCE]
