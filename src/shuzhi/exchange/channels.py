@@ -21,7 +21,7 @@ import pyarrow.ipc as paipc
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, ShuzhiError
 
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("application/json", "json"),
@@ -186,17 +186,29 @@ def encode_json(
     *,
     meta: dict,
     truncated: Callable[[], bool] | None = None,
+    errors_inline: bool = False,
 ) -> Iterator[bytes]:
     """A JSON object with the fields and then the rows, streamed row batch by row batch; when
-    `truncated` is given, it ends with whether a cap cut the rows short (known only at the end)."""
+    `truncated` is given, it ends with whether a cap cut the rows short (known only at the end).
+
+    With `errors_inline`, a read that fails after its first bytes went out ends the object with
+    the error (``"error": {…}``: its class and message, as a refused request would have had) —
+    the status line was sent long before. Without it the error propagates (a file being written
+    must not be completed)."""
     head = {"fields": [{"name": f.name, "type": str(f.type)} for f in schema], **meta}
     yield json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "rows": ['
     first = True
-    for batch in batches:
-        for row in batch.to_pylist():
-            text = json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
-            yield (b"" if first else b",") + text.encode()
-            first = False
+    try:
+        for batch in batches:
+            for row in batch.to_pylist():
+                text = json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False)
+                yield (b"" if first else b",") + text.encode()
+                first = False
+    except ShuzhiError as e:
+        if not errors_inline:
+            raise
+        yield b'], "error": ' + json.dumps(e.to_dict(), ensure_ascii=False).encode() + b"}"
+        return
     yield b"]" + (f', "truncated": {json.dumps(truncated())}'.encode() if truncated else b"") + b"}"
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Receive, Scope, Send
 
 from shuzhi.exchange import channels, service
 from shuzhi.exchange import requests as rq
@@ -190,6 +192,34 @@ def revoke(grant_id: int, principal: Caller, db: Db, body: Decision = Body(defau
 # -- reads ------------------------------------------------------------------------------------
 
 
+class ReadResponse(StreamingResponse):
+    """A streamed governed read that is closed — and so audited — however the response ends.
+
+    A client that hangs up after the headers cancels the streaming task, possibly before the
+    body was ever asked for; the encoder then never starts, and nothing inside it can write the
+    audit. So the response itself closes the read once it is done with it (starlette waits for a
+    batch being fetched in a worker thread to return before the cancellation lands, so nothing
+    still reads the query when it is closed)."""
+
+    def __init__(self, read: GovernedRead, chunks, **kwargs):
+        self._read = read
+        self._chunks = chunks
+        super().__init__(chunks, **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._end)
+
+    def _end(self) -> None:
+        try:
+            self._chunks.close()  # an encoder stopped mid-way closes the batches it was reading
+        finally:
+            self._read.close("abandoned")  # a no-op when the batches already ended and audited
+
+
 def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: dict | None = None):
     """Stream a governed read in the asked format; the read is audited when the stream ends."""
     encode = channels.encoder(fmt)
@@ -198,7 +228,11 @@ def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: 
         encode(read.schema, read.batches())
         if encode
         else channels.encode_json(
-            read.schema, read.batches(), meta=meta or {}, truncated=lambda: read.stream.truncated
+            read.schema,
+            read.batches(),
+            meta=meta or {},
+            truncated=lambda: read.stream.truncated,
+            errors_inline=True,
         )
     )
     headers = {"X-Query-SHA256": read.query.query_sha256}
@@ -207,7 +241,7 @@ def respond(read: GovernedRead, fmt: str, *, filename: str | None = None, meta: 
         headers["X-Row-Cap"] = str(read.row_cap)
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
-    return StreamingResponse(chunks, media_type=media, headers=headers)
+    return ReadResponse(read, chunks, media_type=media, headers=headers)
 
 
 @router.get("/datasets/{dataset}/rows")
@@ -264,7 +298,8 @@ def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
     )
     if body.format != "json":
         return respond(read, body.format, filename="query")
-    table_batches = list(read.batches())
+    with read:
+        table_batches = list(read.batches())
     payload = {
         "fields": [{"name": f.name, "type": str(f.type)} for f in read.schema],
         "rows": [row for b in table_batches for row in _json_rows(b)],
