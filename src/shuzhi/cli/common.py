@@ -78,6 +78,8 @@ def reports_errors(fn: Callable) -> Callable:
                 err_console.print(f"  位置 where: {exc.where}")
             if exc.hint:
                 err_console.print(f"  建议 hint: {exc.hint}")
+            if error_class := exc.detail.get("error_class"):
+                err_console.print(f"  类别 class: {error_class}")
             raise typer.Exit(2) from None
 
     return wrapper

@@ -251,12 +251,12 @@ def sql(
     settings, db = open_context()
     who = _principal(db, as_user)
     fmt = _out_format(out) if out is not None else None
-    read = service.run_sql(db, settings, who, query, purpose=purpose)
-    if out is not None:
-        size = write_file(out, fmt, read.schema, read.batches())
-        _report_file(out, read.stream.rows, read.stream.truncated, size)
-        return
-    table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
+    with service.run_sql(db, settings, who, query, purpose=purpose) as read:
+        if out is not None:
+            size = write_file(out, fmt, read.schema, read.batches())
+            _report_file(out, read.stream.rows, read.stream.truncated, size)
+            return
+        table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
     view = Table(*table.column_names)
     for row in table.slice(0, 200).to_pylist():
         view.add_row(*["" if v is None else str(v) for v in row.values()])

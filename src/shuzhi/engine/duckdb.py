@@ -17,7 +17,6 @@ plain query before it runs.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -34,17 +33,10 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from shuzhi.engine.confine import confined
-from shuzhi.errors import ShuzhiError, TooLarge
+from shuzhi.engine.failures import QueryFailed, QueryTimeout, classify, failure
+from shuzhi.errors import ShuzhiError
 
-
-class QueryFailed(ShuzhiError):
-    status = 400
-    code = "query_failed"
-
-
-class QueryTimeout(ShuzhiError):
-    status = 408
-    code = "query_timeout"
+__all__ = ["QueryFailed", "QueryTimeout", "Result", "ResultStream", "Sandbox", "guard", "shared_sandbox"]
 
 
 # Statements that never run in a sandbox (the exchange policy refuses them too, with more).
@@ -89,19 +81,6 @@ def guard(statement: str | exp.Expression) -> None:
         raise QueryFailed(f"只允许查询 / only queries may run: {bad.key.upper()}")
 
 
-_LONG_HEX = re.compile(r"[0-9a-fA-F]{32,}")
-
-
-def _clean_error(e: Exception) -> str:
-    """DuckDB's message without the echoed SQL (it holds hash keys) — first lines only."""
-    lines = []
-    for line in str(e).splitlines():
-        if line.startswith("LINE ") or line.strip().startswith("^"):
-            break
-        lines.append(line)
-    return _LONG_HEX.sub("…", " ".join(lines).strip())[:500]
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -112,12 +91,6 @@ def _list_literal(items: list[str]) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _first_reason(e: Exception) -> str:
-    """The line that says what failed (DuckDB goes on to tuning advice meant for its own users)."""
-    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    return _LONG_HEX.sub("…", lines[0] if lines else type(e).__name__)[:300]
 
 
 @dataclass
@@ -407,7 +380,7 @@ class Sandbox:
                     return
                 stream.rows += batch.num_rows
                 yield batch
-        except (duckdb.Error, pa.ArrowException) as e:
+        except (duckdb.Error, pa.ArrowException, OSError) as e:  # OSError: DuckDB's, through Arrow
             raise self._translate(e, state["timed_out"]) from None
         finally:
             stream.close()
@@ -421,13 +394,8 @@ class Sandbox:
 
     @staticmethod
     def _translate(e: Exception, timed_out: bool) -> ShuzhiError:
-        if timed_out or isinstance(e, duckdb.InterruptException):
-            return QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped")
-        if isinstance(e, duckdb.OutOfMemoryException):
-            return TooLarge("查询超出内存限制 / query exceeded its memory limit", hint=_first_reason(e))
-        if isinstance(e, ShuzhiError):
-            return e
-        return QueryFailed(f"查询执行失败 / query failed: {_clean_error(e)}")
+        """The engine's exception as its error class: its text quotes the values it failed on."""
+        return failure("timeout" if timed_out else classify(e))
 
     def close(self) -> None:
         for con in (self._con, self._spare):

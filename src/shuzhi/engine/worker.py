@@ -43,7 +43,8 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from shuzhi.engine.duckdb import QueryFailed, QueryTimeout, Result, ResultStream, _parse_one, guard
+from shuzhi.engine.duckdb import Result, ResultStream, _parse_one, guard
+from shuzhi.engine.failures import FRAME_BYTES, QueryFailed, QueryTimeout, WorkerLost, classify, failure
 from shuzhi.errors import ShuzhiError, TooLarge
 
 log = logging.getLogger(__name__)
@@ -55,19 +56,11 @@ _QUERY, _NEXT = b"Q", b"N"
 # worker -> parent
 _READY, _SCHEMA, _BATCH, _END, _ERROR = b"R", b"S", b"B", b"E", b"X"
 
-_ERRORS: dict[str, type[ShuzhiError]] = {
-    QueryFailed.code: QueryFailed,
-    QueryTimeout.code: QueryTimeout,
-    TooLarge.code: TooLarge,
-}
-
 _GRACE_S = 10.0
 _REAP_EVERY_S = 0.5
 """How long past its own time limit the parent waits for a worker before killing it."""
 
-
-class WorkerLost(QueryFailed):
-    code = "query_worker_lost"
+__all__ = ["FRAME_BYTES", "WorkerLost", "WorkerPool", "parse_size", "serve", "shared_pool"]
 
 
 class StreamAbandoned(QueryTimeout):
@@ -209,9 +202,9 @@ def _answer(box, req: int, resp: int, q: dict) -> None:
         _write(resp, _END, json.dumps({"rows": stream.rows, "truncated": stream.truncated}).encode())
 
 
-FRAME_BYTES = 64 * 2**20
-"""Largest batch frame sent to the server: a result of huge values (a string doubled in a recursive
-query) would otherwise arrive as one allocation of any size in the server process."""
+# FRAME_BYTES (from `failures`, whose message names it): the largest batch frame sent to the server.
+# A result of huge values (a string doubled in a recursive query) would otherwise arrive as one
+# allocation of any size in the server process.
 
 FRAME_TARGET = 8 * 2**20
 """Batches larger than this cross in slices of about this size: each running read holds one frame
@@ -225,9 +218,7 @@ def _pieces(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
         if batch.nbytes <= FRAME_TARGET or batch.num_rows <= 1:
             frame = batch.serialize()
             if len(frame) > FRAME_BYTES:
-                raise TooLarge(
-                    f"单行结果超过 {FRAME_BYTES // 2**20} MB / one result row exceeds {FRAME_BYTES // 2**20} MB"
-                )
+                raise failure("too_large")
             yield frame
             continue
         step = max(1, batch.num_rows * FRAME_TARGET // batch.nbytes // 2)
@@ -236,9 +227,8 @@ def _pieces(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
 
 
 def _error_payload(e: Exception) -> bytes:
-    if not isinstance(e, ShuzhiError):
-        e = QueryFailed(f"查询执行失败 / query failed: {type(e).__name__}")
-    return json.dumps({"code": e.code, "message": e.message, "hint": e.hint}).encode()
+    """Only the error class crosses the pipe (see `shuzhi.engine.failures`)."""
+    return json.dumps({"class": classify(e)}).encode()
 
 
 # -- the parent -------------------------------------------------------------------------------
@@ -403,21 +393,20 @@ class Worker:
         wait = deadline - time.monotonic()
         if wait <= 0 or not select.select([self._resp], [], [], wait)[0]:
             self.kill()
-            raise QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped")
+            raise failure("timeout")
         try:
             return _read(self._resp, limit=FRAME_BYTES + 2**20)
         except (EOFError, OSError):
             if self.expired:
                 self.kill()
-                raise QueryTimeout("查询超时已中止 / query exceeded its time limit and was stopped") from None
+                raise failure("timeout") from None
             raise self._lost() from None
 
     def _lost(self) -> WorkerLost:
         self.kill()
         code = self.proc.returncode
-        return WorkerLost(
-            "查询进程意外终止 / the query worker stopped unexpectedly",
-            hint=f"exit status {code}; the query may have exceeded the worker's memory cap",
+        return failure(
+            "worker_lost", hint=f"exit status {code}; the query may have exceeded the worker's memory cap"
         )
 
     def alive(self) -> bool:
@@ -728,10 +717,13 @@ class WorkerPool:
             w.close()
 
 
-def _error(payload: bytes) -> ShuzhiError:
-    e = json.loads(payload)
-    cls = _ERRORS.get(e["code"], QueryFailed)
-    return cls(e["message"], hint=e.get("hint")) if e.get("hint") else cls(e["message"])
+def _error(payload: bytes) -> QueryFailed | QueryTimeout | TooLarge:
+    """The worker's error, rebuilt here from its class name alone (anything unknown: internal)."""
+    try:
+        name = json.loads(payload).get("class")
+    except (ValueError, AttributeError):
+        name = None
+    return failure(name if isinstance(name, str) else "internal")
 
 
 _pools: dict[tuple, WorkerPool] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.catalog.service import get_version
 from shuzhi.config import Settings
 from shuzhi.engine.duckdb import ResultStream
+from shuzhi.engine.failures import classify, failure
 from shuzhi.engine.worker import WorkerPool, shared_pool
 from shuzhi.errors import Forbidden, NotFound, ShuzhiError, TooLarge
 from shuzhi.exchange.grades import column_grades
@@ -66,36 +68,64 @@ class Readable:
     """Rows reserved against the grant's daily quota for the running call."""
 
 
+ENDINGS = ("completed", "truncated", "abandoned", "failed")
+"""How a read ended, as its ledger entry says: every row sent; cut by a row cap or quota; stopped
+by the consumer (a client that hung up, a response closed early); ended by an error."""
+
+
 @dataclass
 class GovernedRead:
-    """A running governed read: its batches, and the audit written when it closes."""
+    """A running governed read: its batches, and the audit written when it closes.
+
+    Whoever serves the read must close it however the serving ends (the faces do so in a
+    ``finally``): a read closed before its batches ran out is audited as abandoned, with the rows
+    handed out so far — exactly one ``data.read`` entry per read, whatever happens to the client.
+    """
 
     stream: ResultStream
     query: GovernedQuery
     readables: list[Readable]
-    _finish: Callable[[int, str, str | None], None]
-    """Audits the read: rows returned, outcome, error."""
+    _finish: Callable[[int, str, ShuzhiError | None], None]
+    """Audits the read: rows handed out, how it ended, the error that ended it."""
     _done: bool = field(default=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     row_cap: int | None = None
     """At most this many rows will come (the channel's cap or what is left of a row quota)."""
 
     def batches(self) -> Iterator:
-        """The result's record batches; the read is audited when they end (or fail)."""
+        """The result's record batches; the read is audited when they end, fail or are dropped.
+
+        Errors come out as their error class (`shuzhi.engine.failures`), never the engine's text."""
         try:
             yield from self.stream
         except ShuzhiError as e:
-            self.close("failed", e.message)
+            self.close("failed", e)
             raise
-        except BaseException as e:  # a client that went away, a generator closed early
-            self.close("failed", type(e).__name__)
+        except Exception as e:  # nothing but an error class leaves, whatever went wrong
+            error = failure(classify(e))
+            self.close("failed", error)
+            raise error from None
+        except BaseException:  # GeneratorExit: the consumer stopped reading; or an interrupt
+            self.close("abandoned")
             raise
-        self.close("ok")
+        self.close("truncated" if self.stream.truncated else "completed")
 
-    def close(self, outcome: str = "ok", error: str | None = None) -> None:
-        if not self._done:
+    def close(self, ended: str = "abandoned", error: ShuzhiError | None = None) -> None:
+        """End the read (idempotent): release the query and write its one ledger entry."""
+        with self._lock:
+            if self._done:
+                return
             self._done = True
+        try:
             self.stream.close()
-            self._finish(self.stream.rows, outcome, error)
+        finally:
+            self._finish(self.stream.rows, ended, error)
+
+    def __enter__(self) -> GovernedRead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def schema(self):
@@ -394,6 +424,7 @@ def _audit_detail(
     fields: list[str],
     rows: int | None,
     duration_ms: float,
+    ended: str,
     error: str | None = None,
 ) -> dict:
     out = {
@@ -406,10 +437,11 @@ def _audit_detail(
         "purpose": r.purpose,
         "query_sha256": sha,
         "rows": rows,
+        "ended": ended,
         "duration_ms": round(duration_ms, 1),
     }
     if error:
-        out["error"] = error[:500]
+        out["error"] = error  # the error class: the engine's text quotes the values it failed on
     return out
 
 
@@ -455,9 +487,10 @@ def _record_reads(
     channel: str,
     rows: int,
     duration_ms: float,
-    outcome: str,
+    ended: str,
     error: str | None,
 ) -> None:
+    outcome = "failed" if ended == "failed" else "ok"
     with db.transaction() as s:
         for r in readables:
             grant = s.get(Grant, r.grant.id) if r.grant is not None else None
@@ -478,6 +511,7 @@ def _record_reads(
                     fields=fields,
                     rows=rows,
                     duration_ms=duration_ms,
+                    ended=ended,
                     error=error,
                 ),
             )
@@ -563,7 +597,9 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
         record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise
 
-    def record(rows: int, outcome: str, error: str | None = None) -> None:
+    def record(rows: int, ended: str, error: ShuzhiError | None = None) -> None:
+        if error is not None:
+            _locate(error, req.sql, readables)
         duration_ms = (time.perf_counter() - started) * 1000
         _record_reads(
             db,
@@ -573,8 +609,8 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             channel=req.channel,
             rows=rows,
             duration_ms=duration_ms,
-            outcome=outcome,
-            error=error,
+            ended=ended,
+            error=classify(error) if error is not None else None,
         )
 
     timeout = req.timeout_s or settings.exchange.query_timeout_s
@@ -589,11 +625,43 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             idle_timeout_s=settings.exchange.stream_idle_timeout_s,
         )
     except ShuzhiError as e:
-        record(0, "failed", e.message)
+        record(0, "failed", e)
         raise
     read = GovernedRead(stream=stream, query=query, readables=readables, _finish=record, row_cap=cap)
-    stream.on_abandon = lambda: read.close("failed", "stream_abandoned")
+    # The reader stalled past the idle deadline and its worker was taken back (fair queueing).
+    stream.on_abandon = lambda: read.close("abandoned", failure("stream_abandoned"))
     return read
+
+
+_CONSTRUCTS: dict[str, tuple[tuple[type[exp.Expression], ...], str]] = {
+    "conversion_error": ((exp.Cast,), "CAST"),
+    "out_of_range": ((exp.Cast, exp.Add, exp.Sub, exp.Mul, exp.Pow), "CAST + - * ^"),
+    "division_by_zero": ((exp.IntDiv, exp.Mod, exp.Div), "// % /"),
+}
+
+
+def _locate(error: ShuzhiError, sql: str, readables: list[Readable]) -> None:
+    """Say where a classed engine error may come from — from the consumer's own query (the
+    constructs of that kind and the columns under them) or the grant's row filter, never from the
+    engine's text."""
+    kinds, label = _CONSTRUCTS.get(classify(error), ((), ""))
+    if not kinds or error.where:
+        return
+    try:
+        tree = parse_query(sql)
+    except ShuzhiError:
+        return
+    columns: list[str] = []
+    for node in tree.find_all(*kinds):
+        if isinstance(node, exp.TryCast):
+            continue  # TRY_CAST gives NULL, it does not fail
+        columns += [c.name for c in node.find_all(exp.Column) if c.name not in columns]
+    if columns:
+        error.where = f"{label} 涉及字段 / over columns: {', '.join(columns[:12])}"
+        return
+    filtered = [r.grant.id for r in readables if r.grant is not None and r.grant.row_filter]
+    if filtered:
+        error.where = f"授权 {filtered[0]} 的行过滤条件 / the row filter of grant {filtered[0]}"
 
 
 def _pick(mapping: dict[str, int], ds: Dataset) -> int | None:

@@ -22,7 +22,7 @@ import pyarrow.ipc as paipc
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import InvalidInput, ShuzhiError
 
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("application/json", "json"),
@@ -238,41 +238,53 @@ def encode_json(
     truncated: Callable[[], bool] | None = None,
     max_bytes: int | None = None,
     cut: Cut | None = None,
+    errors_inline: bool = False,
 ) -> Iterator[bytes]:
     """A JSON object with the fields and `meta`, then the rows, streamed a slice of rows at a time;
     when `truncated` is given, it ends with whether a cap cut the rows short (known only at the end).
 
     With `max_bytes`, the rows stop before the one that would take the answer past that size, the
-    answer ends as usual (its `truncated` then true) and `cut` is told."""
+    answer ends as usual (its `truncated` then true) and `cut` is told.
+
+    With `errors_inline`, a read that fails after its first bytes went out ends the object with
+    the error (``"error": {…}``: its class and message, as a refused request would have had) —
+    the status line was sent long before. Without it the error propagates (a file being written
+    must not be completed)."""
     head = {"fields": [{"name": f.name, "type": str(f.type)} for f in schema], **meta}
     opening = json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "rows": ['
     yield opening
     room = None if max_bytes is None else max_bytes - len(opening) - len(b'], "truncated": false}')
     rows = 0
     capped = False
-    for batch in batches:
-        for piece in _slices(batch, 2**20):
-            texts = []
-            for row in piece.to_pylist():
-                text = (b"," if rows else b"") + json.dumps(
-                    {k: _json_value(v) for k, v in row.items()}, ensure_ascii=False
-                ).encode()
-                if room is not None:
-                    room -= len(text)
-                    if room < 0:
-                        capped = True
-                        break
-                texts.append(text)
-                rows += 1
-            if texts:
-                yield b"".join(texts)
+    try:
+        for batch in batches:
+            for piece in _slices(batch, 2**20):
+                texts = []
+                for row in piece.to_pylist():
+                    text = (b"," if rows else b"") + json.dumps(
+                        {k: _json_value(v) for k, v in row.items()}, ensure_ascii=False
+                    ).encode()
+                    if room is not None:
+                        room -= len(text)
+                        if room < 0:
+                            capped = True
+                            break
+                    texts.append(text)
+                    rows += 1
+                if texts:
+                    yield b"".join(texts)
+                if capped:
+                    break
             if capped:
+                if cut is not None:
+                    cut(rows)
+                _close(batches)
                 break
-        if capped:
-            if cut is not None:
-                cut(rows)
-            _close(batches)
-            break
+    except ShuzhiError as e:
+        if not errors_inline:
+            raise
+        yield b'], "error": ' + json.dumps(e.to_dict(), ensure_ascii=False).encode() + b"}"
+        return
     flag = capped or (truncated is not None and truncated())
     yield b"]" + (f', "truncated": {json.dumps(flag)}'.encode() if truncated or capped else b"") + b"}"
 

@@ -151,7 +151,8 @@ def export_to_file(
             if progress is not None:
                 progress(done)
 
-    size = channels.write_file(path, fmt, read.schema, counted())
+    with read:
+        size = channels.write_file(path, fmt, read.schema, counted())
     return ExportedFile(rows=read.stream.rows, bytes=size, truncated=read.stream.truncated)
 
 

@@ -9,6 +9,7 @@ import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Receive, Scope, Send
 
 from shuzhi import textlimits as limits
 from shuzhi.exchange import channels, service
@@ -193,6 +194,37 @@ def revoke(grant_id: int, principal: Caller, db: Db, body: Decision = Body(defau
 # -- reads ------------------------------------------------------------------------------------
 
 
+class ReadResponse(StreamingResponse):
+    """A streamed governed read that is closed — and so audited — however the response ends.
+
+    A client that hangs up after the headers cancels the streaming task, possibly before the
+    body was ever asked for; the encoder then never starts, and nothing inside it can write the
+    audit. So the response itself closes its generators and then the read once it is done with
+    them, in a worker thread: left to the garbage collector, their ending (the read's audit) could
+    run in any thread, even one inside another transaction. (starlette waits for a batch being
+    fetched in a worker thread to return before the cancellation lands, so nothing still reads the
+    query when it is closed.)"""
+
+    def __init__(self, read: GovernedRead, chunks, *, closing=(), **kwargs):
+        self._read = read
+        self._closing = (chunks, *closing)
+        super().__init__(chunks, **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._end)
+
+    def _end(self) -> None:
+        try:
+            for gen in self._closing:
+                gen.close()  # an encoder stopped mid-way closes the batches it was reading
+        finally:
+            self._read.close("abandoned")  # a no-op when the batches already ended and audited
+
+
 def respond(
     read: GovernedRead,
     fmt: str,
@@ -204,13 +236,14 @@ def respond(
     """Stream a governed read in the asked format; the read is audited when the stream ends.
 
     The first batch is taken before answering, so that a query failing at once gets its error
-    status; one that fails later ends the stream short. With `max_bytes` the answer stops at that
-    size and the read ends there, complete as far as it went (JSON says `"truncated": true`)."""
+    status; one that fails later ends the stream short (JSON ends with the error's class). With
+    `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
+    (JSON says `"truncated": true`)."""
 
     def cut(rows_sent: int) -> None:
         read.stream.rows = rows_sent
         read.stream.truncated = True
-        read.close("ok")
+        read.close("truncated")
 
     rest = read.batches()
     batches = _ahead(next(rest, None), rest)
@@ -221,7 +254,12 @@ def respond(
         encode(read.schema, batches, **cap)
         if encode
         else channels.encode_json(
-            read.schema, batches, meta=meta or {}, truncated=lambda: read.stream.truncated, **cap
+            read.schema,
+            batches,
+            meta=meta or {},
+            truncated=lambda: read.stream.truncated,
+            errors_inline=True,
+            **cap,
         )
     )
     headers = {"X-Query-SHA256": read.query.query_sha256}
@@ -232,25 +270,7 @@ def respond(
         headers["X-Byte-Cap"] = str(max_bytes)
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
-    return _Streamed(chunks, media_type=media, headers=headers, closing=(chunks, batches))
-
-
-class _Streamed(StreamingResponse):
-    """A streamed answer whose generators are closed, in a worker thread, when it ends however it
-    ends: a client that hangs up would otherwise leave them to the garbage collector, which may
-    run their ending (the read's audit) in any thread, even one inside another transaction."""
-
-    def __init__(self, content, *, closing, **kwargs):
-        super().__init__(content, **kwargs)
-        self._closing = closing
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            with anyio.CancelScope(shield=True):
-                for gen in self._closing:
-                    await anyio.to_thread.run_sync(gen.close)
+    return ReadResponse(read, chunks, media_type=media, headers=headers, closing=(batches,))
 
 
 def _ahead(first, rest):

@@ -176,7 +176,8 @@ def workbench(
         read = service.run_sql(db, settings, principal, sql)
         if format in ("csv", "parquet"):
             return respond(read, format, filename="query")
-        table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
+        with read:
+            table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
     except ShuzhiError as e:
         return _workbench(request, principal, db, sql=sql, result=None, error=e, status=e.status)
     result = {

@@ -1,0 +1,135 @@
+"""What a failed query may tell anyone: one of a closed set of error classes, never the engine's text.
+
+DuckDB's messages quote the values they failed on ("Could not convert string '<a record>' to
+INT32", "Overflow in multiplication of INT32 (<a value> * 2)"), so a query built to fail on each
+record would read records through its errors — past row quotas, and into the audit ledger. An
+engine exception is therefore classified by its type (an allowlist; anything else is
+``internal``) and the message is built from the class alone. The query worker sends only the
+class name across its pipe, and the server rebuilds the error from it, so even a worker that
+misbehaves cannot put text in front of a consumer.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from shuzhi.errors import ShuzhiError, TooLarge
+
+FRAME_BYTES = 64 * 2**20
+"""Largest batch frame a query worker sends (see `shuzhi.engine.worker`); a row beyond it is refused."""
+
+
+class QueryFailed(ShuzhiError):
+    status = 400
+    code = "query_failed"
+
+
+class QueryTimeout(ShuzhiError):
+    status = 408
+    code = "query_timeout"
+
+
+class WorkerLost(QueryFailed):
+    code = "query_worker_lost"
+
+
+# class -> (exception type, message). Messages are fixed: they say what kind of thing went wrong.
+ERROR_CLASSES: dict[str, tuple[type[ShuzhiError], str]] = {
+    "conversion_error": (
+        QueryFailed,
+        "查询中的值无法转换为所需类型 / a value could not be converted to the type the query asks for",
+    ),
+    "out_of_range": (QueryFailed, "数值超出其类型的范围 / a number went out of its type's range"),
+    "division_by_zero": (QueryFailed, "除数为零 / division by zero"),
+    "invalid_input": (QueryFailed, "函数收到无效的参数 / a function was given an invalid argument"),
+    "invalid_query": (
+        QueryFailed,
+        "引擎无法按所写执行该查询（函数、类型或名称不匹配）/ "
+        "the engine cannot run the query as written (a function, type or name does not fit)",
+    ),
+    "memory": (TooLarge, "查询超出内存限制 / query exceeded its memory limit"),
+    "too_large": (
+        TooLarge,
+        f"单行结果超过 {FRAME_BYTES // 2**20} MB / one result row exceeds {FRAME_BYTES // 2**20} MB",
+    ),
+    "timeout": (QueryTimeout, "查询超时已中止 / query exceeded its time limit and was stopped"),
+    "stream_abandoned": (
+        QueryTimeout,
+        "读取方在空闲期限内未取下一批数据，查询已释放 / "
+        "the reader did not take the next batch within the idle deadline; the query was released",
+    ),
+    "worker_lost": (WorkerLost, "查询进程意外终止 / the query worker stopped unexpectedly"),
+    "internal": (QueryFailed, "查询执行失败 / query failed inside the engine"),
+}
+
+_HINTS = {
+    "division_by_zero": "NULLIF(除数, 0) 得到 NULL / NULLIF(divisor, 0) gives NULL instead",
+    "conversion_error": "TRY_CAST 对无法转换的值得到 NULL / TRY_CAST gives NULL for values that do not convert",
+}
+
+# Engine exception types and their class, most specific first (checked with isinstance).
+_BY_TYPE: tuple[tuple[type[BaseException], str], ...] = (
+    (duckdb.InterruptException, "timeout"),
+    (duckdb.OutOfMemoryException, "memory"),
+    (duckdb.ConversionException, "conversion_error"),
+    (duckdb.TypeMismatchException, "conversion_error"),
+    (duckdb.OutOfRangeException, "out_of_range"),
+    (duckdb.InvalidInputException, "invalid_input"),
+    (duckdb.BinderException, "invalid_query"),
+    (duckdb.CatalogException, "invalid_query"),
+    (duckdb.ParserException, "invalid_query"),
+    (duckdb.NotImplementedException, "invalid_query"),
+)
+
+_DIVISION_BY_ZERO = "Invalid Input Error: Division by zero"
+"""DuckDB raises integer division by zero as invalid input; this fixed prefix (compared, never
+passed on) tells it apart."""
+
+# An error met after the first batch reaches Python through the Arrow stream reader as a plain
+# OSError whose text is DuckDB's; DuckDB starts every message with its error type's name, so the
+# same allowlist is matched on that fixed prefix (compared, never passed on).
+_BY_PREFIX: tuple[tuple[str, str], ...] = (
+    (_DIVISION_BY_ZERO, "division_by_zero"),
+    ("INTERRUPT Error:", "timeout"),
+    ("Out of Memory Error:", "memory"),
+    ("Conversion Error:", "conversion_error"),
+    ("Out of Range Error:", "out_of_range"),
+    ("Invalid Input Error:", "invalid_input"),
+)
+
+
+def classify(e: BaseException) -> str:
+    """The error class of an exception raised while running a query."""
+    if isinstance(e, ShuzhiError):
+        own = e.detail.get("error_class")
+        if own in ERROR_CLASSES:
+            return own
+        if e.code == "stream_abandoned":
+            return "stream_abandoned"
+        if isinstance(e, QueryTimeout):
+            return "timeout"
+        if isinstance(e, TooLarge):
+            return "too_large"
+        if isinstance(e, WorkerLost):
+            return "worker_lost"
+        return "internal"
+    for kind, name in _BY_TYPE:
+        if isinstance(e, kind):
+            if name == "invalid_input" and str(e).startswith(_DIVISION_BY_ZERO):
+                return "division_by_zero"
+            return name
+    if isinstance(e, OSError | pa.ArrowException):
+        text = str(e)
+        for prefix, name in _BY_PREFIX:
+            if text.startswith(prefix):
+                return name
+    return "internal"
+
+
+def failure(error_class: str, *, where: str | None = None, hint: str | None = None) -> ShuzhiError:
+    """The error a consumer sees for a query that failed with `error_class` (unknown: internal)."""
+    if error_class not in ERROR_CLASSES:
+        error_class = "internal"
+    kind, message = ERROR_CLASSES[error_class]
+    return kind(message, where=where, hint=hint or _HINTS.get(error_class), error_class=error_class)
