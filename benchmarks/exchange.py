@@ -169,6 +169,7 @@ def bench_endpoint(path: Path, rows: int) -> dict:
     from shuzhi.catalog.models import DatasetVersion
     from shuzhi.catalog.schemas import DatasetIn, FieldIn
     from shuzhi.catalog.service import create_dataset
+    from shuzhi.classify.models import ColumnDecision, DatasetGrade
     from shuzhi.config import Settings
     from shuzhi.orgs import service as orgs
     from shuzhi.store.db import Database
@@ -208,20 +209,49 @@ def bench_endpoint(path: Path, rows: int) -> dict:
         target = settings.data_dir / "versions" / "bench.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(path)
+        version = DatasetVersion(
+            dataset_id=ds.id,
+            number=1,
+            path="versions/bench.parquet",
+            source="bench",
+            source_format="parquet",
+            row_count=rows,
+            byte_size=path.stat().st_size,
+            sha256="0" * 64,
+            schema=[],
+            profile={},
+        )
+        s.add(version)
+        s.flush()
+        # Graded by hand (every column L2, clear): an ungraded version is read by its owner only.
         s.add(
-            DatasetVersion(
+            DatasetGrade(
                 dataset_id=ds.id,
-                number=1,
-                path="versions/bench.parquet",
-                source="bench",
-                source_format="parquet",
-                row_count=rows,
-                byte_size=path.stat().st_size,
-                sha256="0" * 64,
-                schema=[],
-                profile={},
+                version_id=version.id,
+                level="L2",
+                data_class="一般",
+                derived_level="L2",
+                derived_data_class="一般",
+                rule={},
+                flags=[],
             )
         )
+        for pos, (name, typ) in enumerate(FIELDS):
+            s.add(
+                ColumnDecision(
+                    dataset_id=ds.id,
+                    version_id=version.id,
+                    field_name=name,
+                    field_type=typ,
+                    position=pos,
+                    detected_category="none",
+                    category="none",
+                    confidence=1.0,
+                    level="L2",
+                    status="suggested",
+                    evidence={},
+                )
+            )
         _, token = orgs.create_token(s, analyst)
     app = create_app(settings, db=db)
     headers = {"Authorization": f"Bearer {token}"}

@@ -39,6 +39,9 @@ class ClassifySettings(BaseModel):
     detectors_file: Path | None = None
     """A deployment's declared detectors (YAML), added to the built-in ones."""
     important_data_min_persons: int = 1_000_000
+    min_sensitive_values: int = Field(5, ge=1)
+    """Valid values (check digit passed) of a personal category that grade a column at least as that
+    category, flag it for review and raise an alert, however small their share of the column."""
 
 
 class ExchangeSettings(BaseModel):

@@ -127,6 +127,7 @@ def test_deployment_configuration_through_settings(db, settings, dataset, load, 
     rules["levels"] = [{"code": "公开"}, {"code": "内部"}, {"code": "敏感"}, {"code": "核心敏感"}]
     rename = {"L1": "公开", "L2": "内部", "L3": "敏感", "L4": "核心敏感"}
     rules["default_level"], rules["unknown_category_level"] = "内部", "敏感"
+    rules["undetermined_level"] = "敏感"
     for spec in [*rules["categories"].values(), *rules["combinations"]]:
         spec["level"] = rename[spec["level"]]
     rules["categories"]["patient_no"] = {"level": "核心敏感", "kind": "direct_identifier", "zh": "病案号"}

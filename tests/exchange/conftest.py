@@ -13,6 +13,7 @@ import pytest
 from shuzhi.catalog.models import DatasetVersion
 from shuzhi.catalog.schemas import DatasetIn, FieldIn
 from shuzhi.catalog.service import create_dataset
+from shuzhi.classify.models import ColumnDecision, DatasetGrade
 from shuzhi.orgs import service as orgs
 
 POPULATION_ROWS = 400
@@ -82,21 +83,70 @@ def add_dataset(db, settings, steward, identifier: str, table: pa.Table, share_t
         path = settings.data_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path)
-        s.add(
-            DatasetVersion(
-                dataset_id=ds.id,
-                number=1,
-                path=rel,
-                source="test",
-                source_format="parquet",
-                row_count=table.num_rows,
-                byte_size=path.stat().st_size,
-                sha256="0" * 64,
-                schema=[{"name": f.name, "type": str(f.type)} for f in table.schema],
-                profile={},
+        version = DatasetVersion(
+            dataset_id=ds.id,
+            number=1,
+            path=rel,
+            source="test",
+            source_format="parquet",
+            row_count=table.num_rows,
+            byte_size=path.stat().st_size,
+            sha256="0" * 64,
+            schema=[{"name": f.name, "type": str(f.type)} for f in table.schema],
+            profile={},
+        )
+        s.add(version)
+        s.flush()
+        grade_version(s, version, table.schema.names)
+        return ds.id
+
+
+def grade_version(session, version, names, levels: dict[str, str] | None = None, default: str = "L2") -> None:
+    """Grading rows for a hand-made version: every column at `default` unless `levels` names it
+    (a version without grading is read by its owner only)."""
+    levels = levels or {}
+    for pos, name in enumerate(names):
+        level = levels.get(name, default)
+        session.add(
+            ColumnDecision(
+                dataset_id=version.dataset_id,
+                version_id=version.id,
+                field_name=name,
+                field_type="VARCHAR",
+                position=pos,
+                detected_category="none",
+                category="none",
+                confidence=1.0,
+                level=level,
+                status="suggested",
+                evidence={},
             )
         )
-        return ds.id
+    top = max([default, *levels.values()])
+    session.add(
+        DatasetGrade(
+            dataset_id=version.dataset_id,
+            version_id=version.id,
+            level=top,
+            data_class="一般",
+            derived_level=top,
+            derived_data_class="一般",
+            rule={},
+            flags=[],
+        )
+    )
+
+
+def set_grades(world, identifier: str, levels: dict[str, str]) -> None:
+    """Give columns of a dataset's graded versions other levels (as a steward's review would)."""
+    from sqlalchemy import select
+
+    from shuzhi.catalog.models import Dataset
+
+    with world.db.transaction() as s:
+        ds = s.scalar(select(Dataset).where(Dataset.identifier == identifier))
+        for d in s.scalars(select(ColumnDecision).where(ColumnDecision.dataset_id == ds.id)):
+            d.level = levels.get(d.field_name, d.level)
 
 
 @pytest.fixture

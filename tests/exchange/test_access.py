@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
-from tests.exchange.conftest import population_table
+from tests.exchange.conftest import population_table, set_grades
 
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
 from shuzhi.exchange import requests as rq
@@ -74,10 +74,8 @@ def test_owner_reads_clear(world):
     assert rows[0]["religion"].startswith("REL-SECRET")
 
 
-def test_unconditional_read_at_once_masked_by_grade(world, monkeypatch):
-    monkeypatch.setattr(
-        "shuzhi.exchange.grades.graded_columns", lambda session, ds: {"legal_id_number": "L4"}
-    )
+def test_unconditional_read_at_once_masked_by_grade(world):
+    set_grades(world, "enterprise", {"legal_id_number": "L4"})
     rows = sql_rows(
         world, world.rs_analyst, "SELECT uscc, legal_id_number FROM enterprise ORDER BY uscc LIMIT 2"
     )
@@ -85,10 +83,8 @@ def test_unconditional_read_at_once_masked_by_grade(world, monkeypatch):
     assert len(rows[0]["legal_id_number"]) == 64 and not rows[0]["legal_id_number"].startswith("3301")
 
 
-def test_l4_default_hashed_unless_grant_says_clear(world, monkeypatch):
-    monkeypatch.setattr(
-        "shuzhi.exchange.grades.graded_columns", lambda session, ds: {"id_number": "L4", "gender": "L4"}
-    )
+def test_l4_default_hashed_unless_grant_says_clear(world):
+    set_grades(world, "population", {"id_number": "L4", "gender": "L4"})
     with world.db.transaction() as s:
         req = rq.create_request(
             s,
@@ -294,7 +290,9 @@ def test_row_quota_allows_record_reads(world, granted):
 
 
 def test_packing_values_is_fine_without_a_row_quota(world, granted):
-    rows = sql_rows(world, world.rs_analyst, "SELECT gender, list(name) AS names FROM population GROUP BY gender")
+    rows = sql_rows(
+        world, world.rs_analyst, "SELECT gender, list(name) AS names FROM population GROUP BY gender"
+    )
     assert rows and all(isinstance(r["names"], list) for r in rows)
 
 

@@ -43,6 +43,9 @@ class Detector:
     """SQL DATE expression over v giving a birth date, so minors (< 14) can be counted."""
     min_distinct_ratio: float = 0.0
     max_top_share: float = 1.0
+    check_digit: bool = False
+    """Its validator is a check digit (or as strict): a handful of valid values is evidence on its own,
+    so values found among others in a column are reported however small their share."""
     label_zh: str = ""
     label_en: str = ""
     source: str = "builtin"
@@ -79,6 +82,7 @@ def builtin_detectors() -> list[Detector]:
             group_key="left(v, 6)",
             group_check="cn_region",
             birth="sz_id_birth(sz_id_compact(v))",
+            check_digit=True,
             min_len=15,
             max_len=20,
             priority=95,
@@ -90,6 +94,7 @@ def builtin_detectors() -> list[Detector]:
             "uscc",
             r"(?i)[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}",  # the check upper-cases first
             check="sz_gb32100(v)",
+            check_digit=True,
             min_len=18,
             max_len=18,
             priority=90,
@@ -101,6 +106,7 @@ def builtin_detectors() -> list[Detector]:
             "org_code",
             r"[0-9A-Z]{8}-?[0-9X]",
             check="sz_gb11714(v)",
+            check_digit=True,
             min_len=9,
             max_len=10,
             priority=70,
@@ -154,6 +160,7 @@ def builtin_detectors() -> list[Detector]:
             "bank_card",
             r"\d{12,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]?\d{1,3})?",
             check="sz_luhn(v)",
+            check_digit=True,
             min_len=12,
             max_len=23,
             priority=60,

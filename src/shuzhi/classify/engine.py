@@ -25,6 +25,9 @@ LONG_TEXT = 1000
 GROUP_CAP = 5000
 """Distinct keys a Python validator sees at most; beyond that its pass rate is extrapolated."""
 HINT_BONUS = 0.25
+MIN_VALUES = 5
+"""Valid values of a check-digit detector that make a finding in a column decided otherwise (see
+`Scanner._found`); settings.classify.min_sensitive_values in a deployment."""
 _FACILITY_CONTEXT = re.compile(
     r"设施|场所|场馆|地名|景点|企业|公司|机构|学校|医院|facilit|place|venue|compan|school|hospital", re.I
 )
@@ -226,11 +229,13 @@ class Scanner:
         *,
         sample_rows: int | None = 10_000,
         full: bool = False,
+        min_values: int = MIN_VALUES,
     ) -> None:
         self.detectors = detectors
         self.hints = hints or NameHints()
         self.sample_rows = sample_rows
         self.full = full
+        self.min_values = max(1, min_values)
         self.con = connect()
         self._checks = {d.group_check: resolve_group_check(d.group_check) for d in detectors if d.group_check}
 
@@ -298,6 +303,15 @@ class Scanner:
 
         hints = {d.name: self._hint(name, d, context) for d in self.detectors}
         cands = [d for d in self.detectors if self._applicable(d, feats, hints[d.name])]
+        # Check-digit detectors look at every column: a few ID numbers among other values still count.
+        cands += [
+            d
+            for d in self.detectors
+            if d.check_digit
+            and d not in cands
+            and (hints[d.name] or not d.requires_hint)
+            and self._could_find(d, feats)
+        ]
         stats, scanned, non_null = self._count(feats.values, cands), len(sample), feats.non_null
         skipped = None
         if self.full and rows > len(sample):
@@ -305,6 +319,7 @@ class Scanner:
             # whose sample pass rate could reach their threshold, and per category only the best of them
             # (two address patterns over the same column decide the same category: one pass is enough).
             keep = _full_scan_candidates(stats.values(), feats.non_null)
+            keep += [s.detector for s in stats.values() if _plausible_finding(s) and s.detector not in keep]
             if keep:
                 stats, non_null = self._count_full(column, keep)
                 scanned = rows
@@ -336,6 +351,12 @@ class Scanner:
         lengths = feats.lengths
         fits = ((lengths >= det.min_len) & (lengths <= min(det.max_len, MAX_CELL))).mean()
         return bool(fits >= min(det.min_share_hinted, det.min_share) * 0.9)
+
+    def _could_find(self, det: Detector, feats: _Features) -> bool:
+        """Enough values of the detector's length to make a finding (cheap, before any pattern runs)."""
+        lengths = feats.lengths
+        fits = int(((lengths >= det.min_len) & (lengths <= min(det.max_len, MAX_CELL))).sum())
+        return fits >= self.min_values
 
     def _count(self, values: pa.Array | pa.ChunkedArray, dets: list[Detector]) -> dict[str, _Stats]:
         """Counts over values already trimmed and without placeholders (the sample)."""
@@ -447,6 +468,8 @@ class Scanner:
             }
             if s.detector.birth:
                 ev["minors"] = s.minors
+            if found := self._found(stats, s.detector.category):
+                ev["values_found"] = found
             return ColumnResult(
                 name, ctype, s.detector.category, round(min(conf, 0.99), 3), s.detector.name, ev
             )
@@ -455,7 +478,25 @@ class Scanner:
         ev = {"candidates": near, "reason": "没有检测器达到阈值 no detector reached its threshold"}
         if suggested:
             ev["name_suggests"] = suggested
+        if found := self._found(stats, NONE):
+            ev["values_found"] = found
         return ColumnResult(name, ctype, NONE, round(max(0.5, 1 - best), 3), None, ev)
+
+    def _found(self, stats: dict[str, _Stats], decided: str) -> list[dict]:
+        """Values of another category that check-digit detectors validated in this column, whatever
+        their share: at least `min_values` of them, most of their look-alikes valid (a check digit
+        passes about one random value in ten). Grading decides what the column is then graded."""
+        out = [
+            {
+                "detector": s.detector.name,
+                "category": s.detector.category,
+                "valid": s.valid,
+                "matched": s.matched,
+            }
+            for s in stats.values()
+            if s.detector.category != decided and s.valid >= self.min_values and _plausible_finding(s)
+        ]
+        return sorted(out, key=lambda f: -f["valid"])
 
     @staticmethod
     def _unreadable(name: str, ctype: str, rows: int, reason: str) -> ColumnResult:
@@ -472,6 +513,10 @@ def _full_scan_candidates(stats, non_null: int) -> list[Detector]:
         if held is None or (s.valid, det.priority) > (held.valid, held.detector.priority):
             best[det.category] = s
     return [s.detector for s in best.values()]
+
+
+def _plausible_finding(s: _Stats) -> bool:
+    return s.detector.check_digit and s.valid > 0 and 2 * s.valid >= s.matched
 
 
 def _safe(check, key) -> bool:

@@ -11,6 +11,9 @@ import yaml
 
 from shuzhi.errors import InvalidInput
 
+UNDETERMINED = "unknown"
+"""The category of a column the grader cannot judge (engine.UNKNOWN)."""
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -22,6 +25,8 @@ class Rules:
     default_level: str
     default_data_class: str
     unknown_category_level: str
+    undetermined_level: str
+    """The least level of a column the grader could not judge (category `unknown`): it may hold anything."""
 
     def rank(self, level: str) -> int:
         return [lv["code"] for lv in self.levels].index(level)
@@ -38,7 +43,10 @@ class Rules:
         }
 
     def level_of(self, category: str) -> str:
-        return self.category(category)["level"]
+        level = self.category(category)["level"]
+        if category == UNDETERMINED and self.rank(level) < self.rank(self.undetermined_level):
+            return self.undetermined_level
+        return level
 
     def kind_of(self, category: str) -> str:
         return self.category(category).get("kind", "none")
@@ -57,10 +65,11 @@ def parse_rules(data: dict, where: str = "rules") -> Rules:
             default_level=data.get("default_level", codes[0]),
             default_data_class=data.get("default_data_class", "一般"),
             unknown_category_level=data.get("unknown_category_level", codes[-1]),
+            undetermined_level=data.get("undetermined_level", data.get("unknown_category_level", codes[-1])),
         )
     except (KeyError, TypeError, IndexError) as exc:
         raise InvalidInput(f"分级规则文件格式错误 malformed grading rules: {exc}", where=where) from exc
-    used = [rules.default_level, rules.unknown_category_level]
+    used = [rules.default_level, rules.unknown_category_level, rules.undetermined_level]
     used += [c["level"] for c in rules.categories.values()] + [c["level"] for c in rules.combinations]
     bad = sorted({lv for lv in used if lv not in codes})
     if bad:

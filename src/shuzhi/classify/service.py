@@ -54,7 +54,13 @@ def build_scanner(settings, *, full: bool = False) -> Scanner:
         hints.extend(cat, words, negative=True)
     for cat, words in config.hints_remove.items():
         hints.remove(cat, words)
-    return Scanner(detectors, hints, sample_rows=settings.classify.sample_rows, full=full)
+    return Scanner(
+        detectors,
+        hints,
+        sample_rows=settings.classify.sample_rows,
+        full=full,
+        min_values=settings.classify.min_sensitive_values,
+    )
 
 
 def scan_version(
@@ -131,8 +137,14 @@ def classify_version(
     decisions = []
     for pos, r in enumerate(results):
         ov = by_field.get(r.name)
-        category = ov.category if ov else r.category
+        found = _finding(rules, r, settings.classify.min_sensitive_values)
+        detected = found["category"] if found else r.category
+        category = ov.category if ov else detected
         status = {"confirm": "confirmed", "override": "overridden"}[ov.action] if ov else "suggested"
+        evidence = _jsonable(r.evidence)
+        if found:
+            # Graded as what was found, whatever else the column holds, until a steward reviews it.
+            evidence.update(graded_on_values=found, judged=r.category, needs_review=True)
         decisions.append(
             ColumnDecision(
                 dataset_id=dataset.id,
@@ -140,15 +152,20 @@ def classify_version(
                 field_name=r.name,
                 field_type=r.type,
                 position=pos,
-                detected_category=r.category,
+                detected_category=detected,
                 category=category,
                 confidence=r.confidence,
-                detector=r.detector,
+                detector=found["detector"] if found else r.detector,
                 level=rules.level_of(category),
                 status=status,
-                evidence=_jsonable(r.evidence),
+                evidence=evidence,
             )
         )
+        # A steward's review stands, but not silently when the data now says more than it did.
+        if found and (
+            ov is None or rules.rank(rules.level_of(category)) < rules.rank(rules.level_of(detected))
+        ):
+            alerts.append(_found_alert(rules, dataset, version, r, found))
     # Re-grading a version replaces its decisions; a bulk delete runs now, before the inserts are flushed.
     session.execute(delete(ColumnDecision).where(ColumnDecision.version_id == version.id))
     session.add_all(decisions)
@@ -204,6 +221,42 @@ def classify_version(
     )
 
 
+PERSONAL_KINDS = ("direct_identifier", "sensitive_attribute")
+
+
+def _finding(rules: Rules, result: ColumnResult, min_values: int) -> dict | None:
+    """The most sensitive personal category whose valid values the detectors found in a column judged
+    as something less (`values_found` of the scan), with at least `min_values` of them; else None."""
+    best = None
+    for f in result.evidence.get("values_found") or []:
+        cat = f["category"]
+        if (
+            f["valid"] < min_values
+            or rules.kind_of(cat) not in PERSONAL_KINDS
+            or rules.rank(rules.level_of(cat)) <= rules.rank(rules.level_of(result.category))
+        ):
+            continue
+        key = (rules.rank(rules.level_of(cat)), f["valid"])
+        if best is None or key > best[0]:
+            best = (key, f)
+    return best[1] if best else None
+
+
+def _found_alert(rules: Rules, dataset, version, result: ColumnResult, found: dict) -> GradingAlert:
+    cat = rules.category(found["category"])
+    level = rules.level_of(found["category"])
+    return _alert(
+        dataset,
+        version,
+        "sensitive_values_found",
+        result.name,
+        f"列「{result.name}」含 {found['valid']} 个有效{cat.get('zh', found['category'])}，"
+        f"已按该类别定级 {level}，请复核 (column holds {found['valid']} valid "
+        f"{cat.get('en', found['category'])} values among others: graded {level}, please review)",
+        {**found, "judged": result.category, "level": level},
+    )
+
+
 def _grade(
     session,
     settings,
@@ -232,6 +285,23 @@ def _grade(
         session.add(grade)
     grade.derived_level, grade.derived_data_class = derived.level, derived.data_class
     grade.rule, grade.flags, grade.needs_review = derived.rule, derived.flags, derived.needs_review
+    flagged = [d for d in decisions if d.status == "suggested" and (d.evidence or {}).get("needs_review")]
+    if flagged:
+        grade.needs_review = True
+        grade.flags = [
+            *derived.flags,
+            *(
+                {
+                    "type": "values_found",
+                    "name": d.field_name,
+                    "category": d.category,
+                    "valid": d.evidence["graded_on_values"]["valid"],
+                    "zh": "列中发现有效敏感值，须复核",
+                    "en": "valid sensitive values found in the column: review it",
+                }
+                for d in flagged
+            ),
+        ]
     grade.level, grade.data_class, grade.status = derived.level, derived.data_class, "derived"
     ds_override = _grade_override(overrides)
     if ds_override is not None:
@@ -687,12 +757,37 @@ def _known_categories(settings, rules: Rules) -> set[str]:
     return set(rules.categories) | {d.category for d in detectors}
 
 
-def column_grades(session: Session, dataset: Dataset) -> dict[str, str]:
-    """Field name -> level in force (after reviews) on the latest graded version; empty when ungraded."""
-    version = latest_graded_version(session, dataset)
-    if version is None:
-        return {}
+def version_column_grades(session: Session, version: DatasetVersion) -> dict[str, str] | None:
+    """Field name -> level in force (after reviews) on one version; None when that version has no grading
+    (never graded, or its grading rows are gone)."""
+    if _grade_of(session, version) is None:
+        return None
     rows = session.execute(
         select(ColumnDecision.field_name, ColumnDecision.level).where(ColumnDecision.version_id == version.id)
     )
-    return dict(rows.all())
+    return dict(rows.all()) or None
+
+
+def column_grades(session: Session, settings, dataset: Dataset) -> dict[str, str]:
+    """Field name -> the highest level the field has on any graded version of the dataset.
+
+    The dataset-wide view, for decisions that cover every version (a grant, a field missing from a
+    version's grading): a column's protection never drops because a newer version looks cleaner."""
+    rules = load_rules(settings)
+    out: dict[str, str] = {}
+    rows = session.execute(
+        select(ColumnDecision.field_name, ColumnDecision.level)
+        .join(DatasetGrade, DatasetGrade.version_id == ColumnDecision.version_id)
+        .where(ColumnDecision.dataset_id == dataset.id)
+    )
+    for name, level in rows:
+        held = out.get(name)
+        if held is None or _rank(rules, level) > _rank(rules, held):
+            out[name] = level
+    return out
+
+
+def _rank(rules: Rules, level: str) -> int:
+    # A level the rules no longer define (the rules file changed since) counts as the highest.
+    codes = [lv["code"] for lv in rules.levels]
+    return codes.index(level) if level in codes else len(codes)

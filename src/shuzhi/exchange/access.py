@@ -33,7 +33,7 @@ from shuzhi.engine.duckdb import ResultStream
 from shuzhi.engine.failures import classify, failure
 from shuzhi.engine.worker import WorkerPool, shared_pool
 from shuzhi.errors import Forbidden, NotFound, ShuzhiError, TooLarge
-from shuzhi.exchange.grades import column_grades
+from shuzhi.exchange.grades import version_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
 from shuzhi.exchange.models import Grant, GrantUsage
 from shuzhi.exchange.policy import (
@@ -206,21 +206,20 @@ def decide(
         )
     now = utcnow()
     fields = [f.name for f in dataset.fields]
-    grades = column_grades(session, dataset)
     if principal.department_id == dataset.department_id:
-        basis, grant, masks = "owner", None, {name: MaskRule() for name in fields}
+        basis, grant = "owner", None
         key_scope = f"owner:{dataset.id}"
         bound_purpose = purpose or "本部门数据 / own department's data"
     # A dataset reclassified as not shared stays closed even to grants made before (any channel).
     elif dataset.share_type != "none" and (grant_id is not None or dataset.share_type == "conditional"):
         grant = _grant_for(session, principal, dataset, grant_id, now)
-        basis, masks = "grant", grant_masks(grant, grades, list(grant.fields))
+        basis, fields = "grant", list(grant.fields)
         key_scope = f"grant:{grant.id}"
         bound_purpose = grant.purpose
     elif dataset.share_type == "unconditional":
         if not principal.has("analyst"):
             raise Forbidden("无条件共享数据须由分析员读取 / unconditional data is read by analysts")
-        basis, grant, masks = "unconditional", None, grant_masks(None, grades, fields)
+        basis, grant = "unconditional", None
         key_scope = f"unconditional:{principal.department_id}:{dataset.id}"
         bound_purpose = purpose or "无条件共享 / unconditional sharing"
     else:
@@ -228,6 +227,11 @@ def decide(
             f"数据集 {dataset.identifier} 不予共享 / dataset is not shared", hint=dataset.share_basis or None
         )
     ver = get_version(session, dataset, version)
+    if basis == "owner":
+        masks = {name: MaskRule() for name in fields}
+    else:
+        # Masked by the grades of the version read, never those of a newer, cleaner-looking one.
+        masks = grant_masks(grant, version_grades(session, settings, dataset, ver), fields)
     table = GrantedTable(
         name=dataset.identifier.lower(),
         relation=relation_name(ver),

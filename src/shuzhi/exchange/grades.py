@@ -1,16 +1,60 @@
-"""Column grades as the exchange needs them: read from the grading domain, L2 when not graded yet."""
+"""Column grades as the exchange needs them: those of the version being read, from the grading domain."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shuzhi.catalog.models import Dataset
-from shuzhi.classify.service import column_grades as graded_columns
+from shuzhi.catalog.models import Dataset, DatasetVersion
+from shuzhi.classify.rules import load_rules
+from shuzhi.classify.service import column_grades, version_column_grades
+from shuzhi.errors import Forbidden
 
 DEFAULT_GRADE = "L2"
+"""A field no version has graded (a catalog field no file has carried yet)."""
+
+CANONICAL = ("L1", "L2", "L3", "L4")
+"""The levels the masking defaults are written for (masking.GRADE_DEFAULTS)."""
 
 
-def column_grades(session: Session, dataset: Dataset) -> dict[str, str]:
-    """Field name -> grade (L1..L4) for every field of the dataset; fields not yet graded are L2."""
-    known = graded_columns(session, dataset)
-    return {f.name: (known.get(f.name) or DEFAULT_GRADE) for f in dataset.fields}
+def version_grades(session: Session, settings, dataset: Dataset, version: DatasetVersion) -> dict[str, str]:
+    """Field name -> grade (L1..L4) of every field as graded on this version; Forbidden when the version
+    has no grading, for nobody but its owner may read what has not been graded."""
+    graded = version_column_grades(session, version)
+    if graded is None:
+        raise Forbidden(
+            f"数据集 {dataset.identifier} 的版本 {version.number} 尚未分级，分级前只有本部门可以读取 / "
+            f"version {version.number} of {dataset.identifier} has not been graded: "
+            "only its own department may read it until it is",
+            refused=[f"{dataset.identifier}@{version.number}"],
+            dataset=dataset.identifier,
+            version=version.number,
+        )
+    # A field this version's grading lacks takes the highest grade any version gave it.
+    wide = column_grades(session, settings, dataset)
+    levels = {f.name: graded.get(f.name) or wide.get(f.name) or DEFAULT_GRADE for f in dataset.fields}
+    return canonical(settings, levels)
+
+
+def dataset_grades(session: Session, settings, dataset: Dataset) -> dict[str, str]:
+    """Field name -> the highest grade any version gives it: what a steward approving a grant sees, since
+    a grant covers every version, the old ones included."""
+    wide = column_grades(session, settings, dataset)
+    return canonical(settings, {f.name: wide.get(f.name) or DEFAULT_GRADE for f in dataset.fields})
+
+
+def canonical(settings, levels: dict[str, str]) -> dict[str, str]:
+    """A deployment's own level codes as L1..L4 by rank (its highest level is L4), so a renamed level
+    never falls through to the mask of an unknown grade."""
+    codes = [lv["code"] for lv in load_rules(settings).levels]
+    if codes == list(CANONICAL):
+        return levels
+    out = {}
+    for name, level in levels.items():
+        if level in CANONICAL and level not in codes:
+            out[name] = level
+            continue
+        # Unknown codes (rules changed since grading) count as the highest.
+        rank = codes.index(level) if level in codes else len(codes) - 1
+        from_top = len(codes) - 1 - rank
+        out[name] = CANONICAL[max(0, len(CANONICAL) - 1 - from_top)]
+    return out

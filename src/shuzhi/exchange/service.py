@@ -24,15 +24,16 @@ def granted_fields(
     dataset: str,
     *,
     grant_id: int | None = None,
+    version: int | None = None,
     channel: str = "rows",
 ) -> list[str]:
-    """The fields this consumer may read of a dataset, in schema order (refusals are audited)."""
+    """The fields this consumer may read of a dataset version, in schema order (refusals are audited)."""
     refs: list[tuple[int, str]] = []
     try:
         with db.session() as s:
             ds = get_dataset(s, dataset)
             refs = [(ds.id, ds.identifier)]
-            readable = decide(s, settings, principal, ds, grant_id=grant_id)
+            readable = decide(s, settings, principal, ds, version=version, grant_id=grant_id)
             return readable.table.granted_in_order()
     except ShuzhiError as e:
         record_denial(db, principal, e, channel=channel, sha=query_sha256(f"fields:{dataset}"), datasets=refs)
@@ -53,7 +54,9 @@ def read_rows(
     channel: str = "rows",
 ) -> GovernedRead:
     """Rows of one dataset (its granted fields unless `q` names some), as a governed read."""
-    fields = granted_fields(db, settings, principal, q.dataset, grant_id=grant_id, channel=channel)
+    fields = granted_fields(
+        db, settings, principal, q.dataset, grant_id=grant_id, version=version, channel=channel
+    )
     return open_read(
         db,
         settings,

@@ -14,6 +14,7 @@ from shuzhi.catalog.service import get_dataset
 from shuzhi.errors import ShuzhiError
 from shuzhi.exchange import requests as rq
 from shuzhi.exchange import service
+from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.masking import MASK_KINDS
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -101,12 +102,15 @@ def request_submit(
 
 @router.get("/inbox")
 def inbox_page(request: Request, principal: Viewer, db: Db):
+    settings = request.app.state.settings
     with db.session() as s:
+        inbox = rq.inbox(s, principal)
         return _page(
             request,
             "exchange_inbox.html",
             {
-                "inbox": rq.inbox(s, principal),
+                "inbox": inbox,
+                "grades": {r.id: dataset_grades(s, settings, r.dataset) for r in inbox},
                 "overdue_ids": {r.id for r in rq.overdue(s, principal)},
                 "provided": rq.provided_grants(s, principal) if rq.can_list_provided(principal) else [],
                 "error": None,
