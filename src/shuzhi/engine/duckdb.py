@@ -66,6 +66,8 @@ def _parse_one(statement: str) -> exp.Expression:
         trees = [t for t in sqlglot.parse(statement, read="duckdb") if t is not None]
     except SqlglotError as e:
         raise QueryFailed(f"SQL 无法解析 / cannot parse SQL: {str(e).splitlines()[0][:200]}") from None
+    except RecursionError:
+        raise QueryFailed("SQL 嵌套过深 / SQL nested too deeply") from None
     if len(trees) != 1:
         raise QueryFailed("只允许一条语句 / exactly one statement is allowed")
     return trees[0]

@@ -39,6 +39,7 @@ from shuzhi.exchange.models import Grant, GrantUsage
 from shuzhi.exchange.policy import (
     GovernedQuery,
     GrantedTable,
+    QueryLimits,
     govern,
     parse_query,
     query_sha256,
@@ -351,7 +352,7 @@ def _settle_rows(session: Session, readables: list[Readable], rows: int) -> None
                     usage.rows = max(0, usage.rows - unused)
 
 
-def require_record_reads(sql: str, readables: list[Readable]) -> None:
+def require_record_reads(sql: str, readables: list[Readable], limits: QueryLimits | None = None) -> None:
     """Under a rows-per-day quota, each result row must be one source record.
 
     The quota counts result rows, so anything that puts many records' values into one row —
@@ -363,7 +364,7 @@ def require_record_reads(sql: str, readables: list[Readable]) -> None:
     quota = [r for r in readables if r.grant is not None and r.grant.rows_per_day is not None]
     if not quota:
         return
-    tree = parse_query(sql)
+    tree = parse_query(sql, limits=limits)
     bad = _not_a_record_read(tree)
     if bad:
         g = quota[0].grant
@@ -571,7 +572,8 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     refs: list[tuple[int, str]] = []
     try:
         with db.transaction() as s:
-            names = referenced_names(req.sql)
+            limits = QueryLimits(settings.exchange.query_max_chars, settings.exchange.query_max_depth)
+            names = referenced_names(req.sql, limits=limits)
             by_name = _resolve_names(s, names)
             datasets = list(by_name.values())
             refs = [(d.id, d.identifier) for d in datasets]
@@ -593,8 +595,8 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
                 )
                 for ds in datasets
             ]
-            query = govern(req.sql, {r.table.name: r.table for r in readables})
-            require_record_reads(req.sql, readables)
+            query = govern(req.sql, {r.table.name: r.table for r in readables}, limits=limits)
+            require_record_reads(req.sql, readables, limits)
             cap = reserve_quota(s, readables, req.max_rows)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
     except ShuzhiError as e:

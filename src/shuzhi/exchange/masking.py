@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +142,10 @@ _SAFE_NODES: tuple[type[exp.Expression], ...] = (
 )
 
 
+# Syntax sqlglot models as function classes: AND/OR/XOR, CASE, CAST.
+_SYNTAX_FUNCS = (exp.Connector, exp.Cast, exp.TryCast, exp.Case)
+
+
 @dataclass(frozen=True)
 class MaskRule:
     """One field's masking: a kind from MASK_KINDS and its parameters."""
@@ -232,13 +237,25 @@ def default_rule(grade: str | None) -> MaskRule:
     return MaskRule(kind=GRADE_DEFAULTS.get((grade or "L2").upper(), "clear"))
 
 
+def _unsafe_function(node: exp.Func) -> str | None:
+    name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+    return None if name in SAFE_FUNCTIONS or node.key in SAFE_FUNCTIONS else name
+
+
 def parse_safe_expression(
-    text: str, *, columns: set[str], what: str, dialect: str = "duckdb"
+    text: str,
+    *,
+    columns: set[str],
+    what: str,
+    dialect: str = "duckdb",
+    refused_function: Callable[[exp.Func], str | None] = _unsafe_function,
 ) -> exp.Expression:
     """Parse one scalar expression and refuse anything but safe functions over `columns`.
 
     `columns` are compared lower-cased (DuckDB identifiers are case-insensitive). Used for
-    custom masks (column `value` only) and grant row filters (the dataset's fields).
+    custom masks (column `value` only; `SAFE_FUNCTIONS`) and grant row filters (the dataset's
+    fields; the policy passes the allowlist's scalar functions as `refused_function`, which
+    returns the name of a call that is not allowed).
     """
     try:
         tree = sqlglot.parse_one(text, read=dialect, into=exp.Condition)
@@ -252,9 +269,9 @@ def parse_safe_expression(
                     f"{what}: 不允许的字段 / column not allowed: {node.sql(dialect)}",
                     hint=", ".join(sorted(allowed)),
                 )
-        elif isinstance(node, exp.Func) and not isinstance(node, exp.Cast | exp.TryCast | exp.Case):
-            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if name not in SAFE_FUNCTIONS and node.key not in SAFE_FUNCTIONS:
+        elif isinstance(node, exp.Func) and not isinstance(node, _SYNTAX_FUNCS):
+            name = refused_function(node)
+            if name is not None:
                 raise InvalidInput(f"{what}: 不允许的函数 / function not allowed: {name}")
         elif not isinstance(node, _SAFE_NODES):
             raise InvalidInput(f"{what}: 不允许的语法 / construct not allowed: {node.key}")

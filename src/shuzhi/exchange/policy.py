@@ -26,90 +26,25 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from shuzhi.engine.duckdb import STATEMENT_NODES
 from shuzhi.errors import Forbidden, InvalidInput
+from shuzhi.exchange import functions
 from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression
 
 # sqlglot logs a warning for every statement it falls back to a Command for; we refuse those anyway.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
+# sqlglot's function builders and generators raise more than its own errors on calls they
+# cannot take or write (`chr()` with no argument: IndexError); for consumer SQL each is a refusal.
+_SQLGLOT_FAILURES = (SqlglotError, ValueError, TypeError, IndexError, KeyError, AttributeError)
+
 RESERVED_PREFIX = "_sz_"
 """Names the rewrite uses for registered relations; consumer SQL may not contain them."""
-
-# Scalar functions that reach outside the query (settings, variables, files, the catalog).
-_DENIED_FUNCTION_PREFIXES = (
-    "read_",
-    "glob",
-    "query",
-    "current_setting",
-    "getvariable",
-    "getenv",
-    "duckdb_",
-    "pragma_",
-    "parquet_",
-    "sniff_",
-    "which_secret",
-    "iceberg_",
-    "delta_",
-    "sqlite_",
-    "postgres_",
-    "mysql_",
-    "icu_",
-    "test_",
-    "checkpoint",
-    "force_checkpoint",
-    "enable_",
-    "disable_",
-    "set_",
-    "current_database",
-    "current_schema",
-    "current_catalog",
-    # The text DuckDB runs is the rewritten SQL, which holds the grant's hash key pads.
-    "current_query",
-    # SQL inside a string literal would bind names the checks above never see.
-    "json_serialize_",
-    "json_deserialize_",
-    "json_execute_",
-    "version",
-    "platform",
-    "load",
-    "install",
-    "import_",
-    "export_",
-    "summary",
-    "arrow_scan",
-    "from_json_file",
-    "text_",
-    "file_",
-)
-
-# Functions that build a value of any size from a small argument (a number in the query or the data).
-# DuckDB's memory limit does not bound them (`len(range(400000000))` took 15 GB in one connection);
-# the query worker's OS memory cap does, and governed analysis does not need them anyway.
-_DENIED_GENERATORS = frozenset(
-    {
-        "generate_series",
-        "range",
-        "sequence",
-        "repeat",
-        "pad",
-        "lpad",
-        "rpad",
-        "space",
-        "list_resize",
-        "array_resize",
-        "list_repeat",
-        "array_repeat",
-        "format",
-        "printf",
-        "bar",
-    }
-)
 
 # Statement and clause node types that never belong in a governed query: every statement the
 # engine's guard refuses, and clauses that make no sense in one.
@@ -119,6 +54,9 @@ _FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = (
     exp.Pivot,
     exp.Columns,
     exp.Lock,
+    # The rewrite replaces each dataset reference by its policy subquery, and a sample clause
+    # would either be dropped with the reference or sample rows before the row filter.
+    exp.TableSample,
 )
 
 
@@ -187,20 +125,65 @@ def query_sha256(sql: str) -> str:
     return hashlib.sha256(sql.encode()).hexdigest()
 
 
-def parse_query(sql: str, dialect: str = "duckdb") -> exp.Expression:
+@dataclass(frozen=True)
+class QueryLimits:
+    """How large a consumer query may be (`exchange.query_max_chars`, `exchange.query_max_depth`)."""
+
+    max_chars: int = 50_000
+    max_depth: int = 100
+    """Nesting of the parsed query tree: a plain query is 10–20 deep; sqlglot's parser and the
+    rules recurse along it, and Python's stack ends at a few hundred levels of parentheses."""
+
+
+def parse_query(sql: str, dialect: str = "duckdb", limits: QueryLimits | None = None) -> exp.Expression:
     """Exactly one statement, and it must be a query (SELECT, set operation, WITH … SELECT)."""
+    limits = limits or QueryLimits()
     if not sql or not sql.strip():
         raise InvalidInput("查询为空 / empty query")
+    if len(sql) > limits.max_chars:
+        raise InvalidInput(
+            f"查询过长（{len(sql)} 个字符，上限 {limits.max_chars}）/ "
+            f"query too long ({len(sql)} characters, at most {limits.max_chars})",
+            refused=["query_max_chars"],
+            hint=_SIMPLIFY,
+        )
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except (ParseError, SqlglotError) as e:
+    except RecursionError:
+        # Caught here, before any rule, so the refusal is audited like every other one.
+        raise _too_deep(limits) from None
+    except _SQLGLOT_FAILURES as e:
         raise InvalidInput(f"SQL 无法解析 / cannot parse SQL: {_first_line(e)}") from None
+    if any(_deeper_than(s, limits.max_depth) for s in statements):
+        raise _too_deep(limits)
     if len(statements) != 1:
         raise _refuse("只允许一条语句", "exactly one statement is allowed", count=len(statements))
     tree = statements[0]
     if not isinstance(tree, exp.Query):
         raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
     return tree
+
+
+_SIMPLIFY = "拆分或简化查询 / split or simplify the query"
+
+
+def _too_deep(limits: QueryLimits) -> InvalidInput:
+    return InvalidInput(
+        f"查询嵌套过深（上限 {limits.max_depth} 层）/ query nested too deeply (at most {limits.max_depth} levels)",
+        refused=["query_max_depth"],
+        hint=_SIMPLIFY,
+    )
+
+
+def _deeper_than(tree: exp.Expression, limit: int) -> bool:
+    """Whether `tree` nests more than `limit` levels, found without recursing."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
+    return False
 
 
 def _first_line(e: Exception) -> str:
@@ -218,7 +201,7 @@ def strip_comments(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
 
 
 def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
-    """No statements inside the query, no table functions, no reaching outside the data."""
+    """No statements inside the query, no table functions, only allowlisted functions."""
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
             raise _refuse("不允许的语法", "construct not allowed", names=[node.key.upper()])
@@ -230,10 +213,8 @@ def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp
                 "only catalog dataset names may be used",
                 names=[node.sql(ctx.read)],
             )
-        if isinstance(node, exp.Func) and (
-            _func_name(node).startswith(_DENIED_FUNCTION_PREFIXES) or _func_name(node) in _DENIED_GENERATORS
-        ):
-            raise _refuse("不允许的函数", "function not allowed", names=[_func_name(node)])
+        if isinstance(node, exp.Func):
+            _check_function(node, ctx.read)
         if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() == "NATURAL":
             raise _refuse("不允许 NATURAL JOIN，请写明连接条件", "NATURAL JOIN is not allowed; write ON")
         if isinstance(node, exp.With) and node.args.get("recursive"):
@@ -244,6 +225,15 @@ def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp
             # `CAST(1 AS "x) … --")` would put the consumer's text into the rewritten SQL verbatim.
             raise _refuse("不支持的数据类型", "type not supported", names=[node.sql(ctx.read)[:80]])
     return tree
+
+
+def _check_function(node: exp.Func, dialect: str) -> None:
+    """Only functions on the allowlist (`shuzhi.exchange.functions`) may be called."""
+    name = functions.refused(node, dialect)
+    if name is not None:
+        raise _refuse(
+            "不允许的函数", "function not allowed", names=[name], hint=functions.reason_left_out(name)
+        )
 
 
 def _func_name(node: exp.Expression) -> str:
@@ -422,9 +412,15 @@ def row_filter_expression(grant: GrantedTable, relation: str) -> exp.Expression:
 
 
 def validate_row_filter(predicate: str, fields: list[str], dialect: str = "duckdb") -> exp.Expression:
-    """A row filter is one predicate over the dataset's own fields using safe functions only."""
+    """A row filter is one predicate over the dataset's own fields: comparisons, ``AND``/``OR``/
+    ``NOT``, ``IN``, ``BETWEEN``, ``IS NULL``, ``LIKE`` and the allowlisted scalar functions;
+    no subqueries, aggregates or windows."""
     return parse_safe_expression(
-        predicate, columns=set(fields), what="行过滤条件 / row filter", dialect=dialect
+        predicate,
+        columns=set(fields),
+        what="行过滤条件 / row filter",
+        dialect=dialect,
+        refused_function=lambda node: functions.refused(node, dialect, scalar_only=True),
     )
 
 
@@ -469,10 +465,11 @@ def govern(
     *,
     read: str = "duckdb",
     write: str = "duckdb",
+    limits: QueryLimits | None = None,
 ) -> GovernedQuery:
     """Check and rewrite one consumer query against what the consumer may read."""
     text = sql if isinstance(sql, str) else sql.sql(read)
-    tree = parse_query(sql, read) if isinstance(sql, str) else sql.copy()
+    tree = parse_query(sql, read, limits) if isinstance(sql, str) else sql.copy()
     if not isinstance(tree, exp.Query):
         raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
     ctx = PolicyContext(tables=tables, read=read, write=write)
@@ -480,11 +477,11 @@ def govern(
         tree = rule(tree, ctx)
     try:
         out = tree.sql(dialect=write)
-    except SqlglotError as e:
+    except _SQLGLOT_FAILURES as e:
         raise _refuse(
             "查询无法转换到目标引擎", f"query cannot be written for {write}", hint=_first_line(e)
         ) from None
-    _assert_round_trip(out, tree, write)
+    _assert_round_trip(out, tree, ctx)
     return GovernedQuery(
         sql=out,
         tree=tree,
@@ -493,19 +490,35 @@ def govern(
     )
 
 
-def _assert_round_trip(out: str, tree: exp.Expression, write: str) -> None:
+def _assert_round_trip(out: str, tree: exp.Expression, ctx: PolicyContext) -> None:
     """The SQL the engine will parse must be the tree the rules checked: any text that sqlglot
     writes differently from how it reads it (a gap between its generator and its parser) would
-    otherwise reach the engine as something no rule has seen."""
+    otherwise reach the engine as something no rule has seen. Its functions are checked again
+    as read back, in the engine's own spelling, since that is what the engine will call."""
+    write = ctx.write
     try:
         again = sqlglot.parse(out, read=write)
-    except SqlglotError:
-        again = []
+        text = again[0].sql(dialect=write) if len(again) == 1 else None
+    except _SQLGLOT_FAILURES:
+        again, text = [], None
     # A generator that rewrites constructs for its dialect (Spark has no QUALIFY) changes the shape
     # on purpose; there the text must still read back to itself.
     same_shape = write != "duckdb" or (len(again) == 1 and _shape(again[0]) == _shape(tree))
-    if len(again) != 1 or again[0].sql(dialect=write) != out or not same_shape:
+    if text != out or not same_shape:
         raise _refuse("策略改写结果无法复核", "the rewritten query does not read back as checked")
+    relations = {t.relation.lower() for t in ctx.tables.values()}
+    for node in again[0].walk(prune=lambda n: _is_policy_select(n, relations)):
+        if isinstance(node, exp.Func):
+            _check_function(node, write)
+
+
+def _is_policy_select(node: exp.Expression, relations: set[str]) -> bool:
+    """A grant's own subquery in read-back SQL (masks and row filter: built, not written by the
+    consumer, and checked when built): the only SELECT that reads a raw relation."""
+    if not isinstance(node, exp.Select):
+        return False
+    source = node.args.get("from_")
+    return source is not None and isinstance(source.this, exp.Table) and source.this.name.lower() in relations
 
 
 def _shape(tree: exp.Expression) -> tuple:
@@ -519,9 +532,9 @@ def _shape(tree: exp.Expression) -> tuple:
     )
 
 
-def referenced_names(sql: str, dialect: str = "duckdb") -> list[str]:
+def referenced_names(sql: str, dialect: str = "duckdb", limits: QueryLimits | None = None) -> list[str]:
     """Base-table names a query reads (CTE references excluded), normalised; for grant lookup."""
-    tree = normalize_identifiers(parse_query(sql, dialect), dialect=dialect)
+    tree = normalize_identifiers(parse_query(sql, dialect, limits), dialect=dialect)
     names: set[str] = set()
     try:
         for scope in traverse_scope(tree):
