@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shuzhi.errors import Unauthenticated
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import current_principal, get_db, get_session, require_role
+from shuzhi.web.deps import current_principal, get_db, read_session, require_role, write_session
 
 router = APIRouter(tags=["orgs 组织与用户"])
 
@@ -88,12 +88,12 @@ def _token_out(t, clear: str | None = None) -> TokenOut:
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
-def list_departments(session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
+def list_departments(session: Session = Depends(read_session), _: Principal = Depends(current_principal)):
     return [_dept_out(d) for d in orgs.list_departments(session)]
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201)
-def create_department(body: DepartmentIn, session: Session = Depends(get_session),
+def create_department(body: DepartmentIn, session: Session = Depends(write_session),
                       principal: Principal = Depends(require_role("admin"))):
     d = orgs.create_department(session, code=body.code, name_zh=body.name_zh, name_en=body.name_en,
                                level=body.level, parent_code=body.parent, region_code=body.region_code,
@@ -102,13 +102,13 @@ def create_department(body: DepartmentIn, session: Session = Depends(get_session
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(department: str | None = None, session: Session = Depends(get_session),
+def list_users(department: str | None = None, session: Session = Depends(read_session),
                _: Principal = Depends(require_role("admin", "auditor"))):
     return [_user_out(u) for u in orgs.list_users(session, department)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserIn, session: Session = Depends(get_session),
+def create_user(body: UserIn, session: Session = Depends(write_session),
                 principal: Principal = Depends(require_role("admin"))):
     u = orgs.create_user(session, username=body.username, password=body.password,
                          department_code=body.department, roles=body.roles,
@@ -120,7 +120,7 @@ def create_user(body: UserIn, session: Session = Depends(get_session),
 def update_user(
     username: str,
     body: UserPatch,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(require_role("admin")),
 ):
     """Change a user's roles or deactivate them (platform admin only); each change is audited."""
@@ -133,14 +133,14 @@ def update_user(
 
 
 @router.get("/me", response_model=UserOut)
-def me(session: Session = Depends(get_session), principal: Principal = Depends(current_principal)):
+def me(session: Session = Depends(read_session), principal: Principal = Depends(current_principal)):
     return _user_out(orgs.get_user(session, principal.username))
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
 def create_token(body: TokenIn, db=Depends(get_db)):
     """Exchange a username and password for an API token (shown once)."""
-    with db.transaction() as session:
+    with db.write() as session:
         user = orgs.authenticate(session, body.username, body.password)
         if user is not None:
             token, clear = orgs.create_token(session, user, name=body.name, days=body.days)
@@ -149,11 +149,11 @@ def create_token(body: TokenIn, db=Depends(get_db)):
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(session: Session = Depends(get_session), principal: Principal = Depends(current_principal)):
+def list_tokens(session: Session = Depends(read_session), principal: Principal = Depends(current_principal)):
     return [_token_out(t) for t in orgs.list_tokens(session, orgs.get_user(session, principal.username))]
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, session: Session = Depends(get_session),
+def revoke_token(token_id: int, session: Session = Depends(write_session),
                  principal: Principal = Depends(current_principal)):
     return _token_out(orgs.revoke_token(session, token_id, actor=principal))

@@ -12,8 +12,16 @@ from sqlalchemy.orm import Session
 from shuzhi.catalog import search as catalog_search
 from shuzhi.catalog import service as catalog
 from shuzhi.orgs import service as orgs
+from shuzhi.orgs.models import LoginSession
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import SESSION_COOKIE, get_db, get_session, optional_principal, page_principal
+from shuzhi.web.deps import (
+    SESSION_COOKIE,
+    get_db,
+    optional_principal,
+    page_principal,
+    read_session,
+    write_session,
+)
 from shuzhi.web.templating import LANGS, templates
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +74,7 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
         return _login_page(
             request, status_code=403, next=_safe_next(next), csrf_failed=True, username=username
         )
-    with db.transaction() as session:
+    with db.write() as session:
         user = orgs.authenticate(session, username, password)
         clear = None
         if user is not None:
@@ -83,9 +91,9 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(get_session),
+def logout(request: Request, session: Session = Depends(write_session),
            principal: Principal = Depends(page_principal)):
-    orgs.end_login_session(session, request.state.login)
+    orgs.end_login_session(session, session.get(LoginSession, request.state.login.id))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE)
     return resp
@@ -102,7 +110,7 @@ def catalog_page(
     security_grade: list[str] = Query(default=[]),
     format: list[str] = Query(default=[]),
     page: int = Query(1, ge=1),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     principal: Principal = Depends(page_principal),
 ):
     filters = {"department": department, "theme": theme, "share_type": share_type,
@@ -127,7 +135,7 @@ def catalog_page(
 
 
 @router.get("/datasets/{ref}")
-def dataset_page(ref: str, request: Request, session: Session = Depends(get_session),
+def dataset_page(ref: str, request: Request, session: Session = Depends(read_session),
                  principal: Principal = Depends(page_principal)):
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
@@ -152,7 +160,7 @@ def dataset_sections(request: Request, session: Session, principal: Principal, d
 
 
 @router.get("/departments/{code}")
-def department_page(code: str, request: Request, session: Session = Depends(get_session),
+def department_page(code: str, request: Request, session: Session = Depends(read_session),
                     principal: Principal = Depends(page_principal)):
     dept = orgs.get_department(session, code)
     res = catalog_search.search(session, "", filters={"department": [code]}, limit=200)
