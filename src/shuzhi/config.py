@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./shuzhi-data")
     database_url: str | None = None
     """SQLAlchemy URL of the metadata store; a SQLite file in data_dir when unset."""
+    db_busy_timeout_s: float = Field(5.0, gt=0)
+    """Longest wait for the store's write lock (SQLite) before a call fails with 503 busy."""
     secret_key: str | None = None
     """Signs login sessions; generated once into data_dir when unset."""
     host: str = "127.0.0.1"

@@ -79,3 +79,11 @@ class TooLarge(ShuzhiError):
 class SourceUnavailable(ShuzhiError):
     status = 502
     code = "source_unavailable"
+
+
+class Busy(ShuzhiError):
+    """The store (or another shared resource) is too busy right now; the same call may succeed soon."""
+
+    status = 503
+    code = "busy"
+    retry_after = 1

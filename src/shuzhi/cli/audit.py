@@ -134,7 +134,7 @@ def prove(
     from shuzhi.ledger import keys, proofs
 
     settings, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         bundle = proofs.inclusion_bundle(s, settings, seq, tree_size)
     failures = proofs.check_inclusion_bundle(bundle, keys.public_key(settings))
     if as_json:
@@ -163,7 +163,7 @@ def issue_sth() -> None:
     from shuzhi.ledger import sth
 
     settings, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         head = sth.SignedHead.of(sth.issue_tree_head(s, settings))
     console.print_json(json.dumps(head.to_dict()))
 
@@ -214,7 +214,7 @@ def show_log(
     from shuzhi.ledger import query
 
     _, db = open_context()
-    with db.session() as s:
+    with db.read() as s:
         rows = query.search(s, _filter(user, dept, dataset, event, outcome, since, until), limit=limit)
         table = Table("seq", "时间 time (UTC)", "事件 event", "结果 outcome", "user", "dept", "dataset")
         for e in rows:

@@ -32,7 +32,7 @@ def dataset_list(
     from shuzhi.catalog import vocab
 
     _, db = open_context()
-    with db.session() as s:
+    with db.read() as s:
         res = catalog_search.search(
             s, q, filters={"department": dept, "theme": theme, "share_type": share}, limit=limit
         )
@@ -65,7 +65,7 @@ def dataset_show(
     from shuzhi.catalog import vocab
 
     _, db = open_context()
-    with db.session() as s:
+    with db.read() as s:
         ds = catalog.get_dataset(s, ref)
         out = catalog.to_out(ds, catalog.latest_numbers(s, [ds.id]).get(ds.id))
         if as_json:

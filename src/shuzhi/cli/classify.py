@@ -30,7 +30,7 @@ def classify(
     from shuzhi.classify import service
 
     settings, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         ds = get_dataset(s, dataset)
         target = get_version(s, ds, version)
         with (
@@ -58,7 +58,7 @@ def show(
     from shuzhi.catalog.service import get_dataset
 
     settings, db = open_context()
-    with db.session() as s:
+    with db.read() as s:
         _show(s, settings, get_dataset(s, dataset), as_json)
 
 
@@ -78,7 +78,7 @@ def review(
     from shuzhi.classify import service
 
     settings, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         ds = get_dataset(s, dataset)
         d = service.review_column(
             s,
@@ -111,7 +111,7 @@ def set_grade(
     from shuzhi.classify import service
 
     settings, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         ds = get_dataset(s, dataset)
         g = service.review_grade(
             s,
@@ -144,7 +144,7 @@ def resolve(
     from shuzhi.classify import service
 
     _, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         who = acting_principal(s, as_user)
         ds = get_dataset(s, dataset)
         alert = service.resolve_alert(s, who, ds, alert_id, note=note)

@@ -39,7 +39,7 @@ def open_context(*, migrate: bool = True) -> tuple[Settings, Database]:
 
     settings = load_settings()
     settings.ensure_dirs()
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
     if migrate and db.needs_upgrade():
         db.upgrade()
     return settings, db

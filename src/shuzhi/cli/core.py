@@ -33,7 +33,7 @@ def init(
     if admin_password:
         from shuzhi.orgs import service as orgs
 
-        with db.transaction() as s:
+        with db.write() as s:
             if not orgs.list_departments(s):
                 orgs.create_department(s, code="BDB", name_zh="大数据管理局", name_en="Big Data Bureau")
             orgs.create_user(

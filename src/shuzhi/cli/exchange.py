@@ -25,7 +25,7 @@ AS_HELP = "以该用户身份操作（记入审计）/ act as this user (audited
 
 
 def _principal(db, username: str | None) -> Principal:
-    with db.session() as s:
+    with db.read() as s:
         return acting_principal(s, username)
 
 
@@ -74,7 +74,7 @@ def request(
 
     settings, db = open_context()
     who = _principal(db, as_user)
-    with db.transaction() as s:
+    with db.write() as s:
         req = rq.create_request(
             s,
             settings,
@@ -101,7 +101,7 @@ def list_requests(
 
     _, db = open_context()
     who = _principal(db, as_user)
-    with db.session() as s:
+    with db.read() as s:
         _print_requests(rq.requests_in_box(s, who, box, where="--box"))
 
 
@@ -147,7 +147,7 @@ def approve(
         rows_per_day=rows_per_day,
         calls_per_day=calls_per_day,
     )
-    with db.transaction() as s:
+    with db.write() as s:
         grant = rq.approve_request(s, settings, who, rq.get_request(s, who, request_id), approval, reason)
         console.print(f"已批准，授权 #{grant.id} / approved, grant {grant.id}: {', '.join(grant.fields)}")
 
@@ -157,7 +157,7 @@ def _decide(action: str, request_id: int, reason: str, as_user: str) -> None:
 
     _, db = open_context()
     who = _principal(db, as_user)
-    with db.transaction() as s:
+    with db.write() as s:
         req = rq.get_request(s, who, request_id)
         (rq.reject_request if action == "reject" else rq.withdraw_request)(s, who, req, reason)
         console.print(f"申请 #{req.id}: {_state_label(req.state)} / {req.state}")
@@ -200,7 +200,7 @@ def revoke(
 
     _, db = open_context()
     who = _principal(db, as_user)
-    with db.transaction() as s:
+    with db.write() as s:
         rq.revoke_grant(s, who, rq.get_grant(s, grant_id), reason)
         console.print(f"授权 #{grant_id} 已撤销 / revoked")
 
@@ -216,7 +216,7 @@ def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: boo
 
     _, db = open_context()
     who = _principal(db, as_user)
-    with db.session() as s:
+    with db.read() as s:
         rows = rq.provided_grants(s, who) if provided else rq.my_grants(s, who)
         table = Table("grant", "数据集 dataset", "部门 dept", "字段 fields", "行过滤 filter", "到期 expires")
         for g in rows:
@@ -330,6 +330,6 @@ def expire() -> None:
     from shuzhi.exchange import requests as rq
 
     _, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         moved = rq.expire_due(s)
         console.print(f"{len(moved)} 个申请已过期 / requests expired")

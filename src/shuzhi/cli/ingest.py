@@ -71,12 +71,12 @@ def ingest(
         )
     settings, db = open_context()
     if not create:
-        with db.session() as s:
+        with db.read() as s:
             catalog.get_dataset(s, dataset)  # fail before reading a large file
     staged = _stage(settings, source, show=not as_json, fmt=fmt, table=table, query=query)
     principal = system_principal()
     try:
-        with db.transaction() as s:
+        with db.write() as s:
             created = create and not _exists(s, dataset)
             if created:
                 ds = create_dataset_for(

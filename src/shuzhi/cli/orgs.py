@@ -35,7 +35,7 @@ def dept_add(
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         d = orgs.create_department(
             s,
             code=code,
@@ -59,7 +59,7 @@ def dept_list() -> None:
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.session() as s:
+    with db.read() as s:
         table = Table("code", "名称 name", "English", "level", "parent", "region")
         for d in orgs.list_departments(s):
             table.add_row(
@@ -92,7 +92,7 @@ def user_add(
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         u = orgs.create_user(
             s,
             username=username,
@@ -119,7 +119,7 @@ def user_roles(
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         u = orgs.set_roles(s, orgs.get_user(s, username), role, actor=system_principal())
         console.print(f"[green]✓[/] 角色已更新 roles updated: {u.username} ({', '.join(sorted(u.roles))})")
 
@@ -134,7 +134,7 @@ def user_list(dept: str = typer.Option(None, "--dept", help="Only this departmen
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.session() as s:
+    with db.read() as s:
         table = Table("username", "名称 name", "dept", "roles", "active")
         for u in orgs.list_users(s, dept):
             table.add_row(
@@ -192,7 +192,7 @@ def token_create(
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         token, clear = orgs.create_token(
             s, orgs.get_user(s, username), name=name, days=days, actor=system_principal()
         )
@@ -211,7 +211,7 @@ def token_revoke(token_id: int = typer.Argument(..., help="Token number shown at
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.transaction() as s:
+    with db.write() as s:
         t = orgs.revoke_token(s, token_id, actor=system_principal())
         console.print(f"[green]✓[/] 已撤销 revoked token #{t.id} ({t.prefix}…) of {t.user.username}")
 
@@ -226,7 +226,7 @@ def token_list(username: str = typer.Argument(None)) -> None:
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
-    with db.session() as s:
+    with db.read() as s:
         user = orgs.get_user(s, username) if username else None
         table = Table("id", "user", "name", "prefix", "expires", "revoked")
         for t in orgs.list_tokens(s, user):

@@ -45,7 +45,7 @@ def build(
     step = progress or (lambda what, done, total: None)
     total = len(manifest.datasets) + 1
     step("部门与用户 departments and users", 0, total)
-    with db.transaction() as session:
+    with db.write() as session:
         for dept in manifest.departments:  # listed parents first
             if session.scalar(select(Department.id).where(Department.code == dept.code)) is None:
                 orgs.create_department(
@@ -73,7 +73,7 @@ def build(
         step(spec.title_zh, k, total)
         staged = ingest.stage_source(settings, spec.path, fmt=spec.format, name=spec.path.name)
         try:
-            with db.transaction() as session:
+            with db.write() as session:
                 dataset = session.scalar(select(Dataset).where(Dataset.identifier == spec.identifier))
                 if dataset is None:
                     dataset = catalog.create_dataset(session, _BUILDER, DatasetIn(**spec.catalog_entry()))

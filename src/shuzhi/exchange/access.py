@@ -295,19 +295,33 @@ def _usage(session: Session, grant: Grant, day, *, lock: bool = False) -> GrantU
     return session.scalars(query).one()
 
 
-def reserve_quota(session: Session, readables: list[Readable], row_cap: int | None) -> int | None:
+def reserve_quota(db: Database, readables: list[Readable], row_cap: int | None) -> int | None:
     """Count this call against each grant and reserve its rows; refuse when a daily quota is used up.
 
     The rows a call may return are reserved up front, under a row lock, so calls running at once
     cannot each spend the same remainder; what a call did not use is given back when it ends.
+    Only a call under a quota writes here, in a write transaction of its own that checks again
+    that each grant is still active (the decision was taken in a read transaction).
     Returns the call's row cap."""
-    today = utcnow().date()
+    counted = [
+        r
+        for r in readables
+        if r.grant is not None and (r.grant.calls_per_day is not None or r.grant.rows_per_day is not None)
+    ]
+    if not counted:
+        return row_cap
+    with db.write() as session:
+        return _reserve(session, counted, row_cap)
+
+
+def _reserve(session: Session, readables: list[Readable], row_cap: int | None) -> int | None:
+    now = utcnow()
+    today = now.date()
     quota_rows: list[tuple[Readable, GrantUsage]] = []
     cap = row_cap
     for r in readables:
-        g = r.grant
-        if g is None or (g.calls_per_day is None and g.rows_per_day is None):
-            continue
+        g = session.get(Grant, r.grant.id)
+        _require_active(session, g, now)
         usage = _usage(session, g, today, lock=True)
         if g.calls_per_day is not None and usage.calls >= g.calls_per_day:
             raise TooLarge(
@@ -471,7 +485,7 @@ def record_denial(
         "reason": error.message[:500],
         "refused": error.detail.get("refused") or [],
     }
-    with db.transaction() as s:
+    with db.write() as s:
         ledger.append(
             s,
             "data.denied",
@@ -496,7 +510,7 @@ def _record_reads(
     error: str | None,
 ) -> None:
     outcome = "failed" if ended == "failed" else "ok"
-    with db.transaction() as s:
+    with db.write() as s:
         for r in readables:
             grant = s.get(Grant, r.grant.id) if r.grant is not None else None
             if grant is not None:
@@ -571,7 +585,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     sha = query_sha256(req.sql)
     refs: list[tuple[int, str]] = []
     try:
-        with db.transaction() as s:
+        with db.read() as s:
             limits = QueryLimits(settings.exchange.query_max_chars, settings.exchange.query_max_depth)
             names = referenced_names(req.sql, limits=limits)
             by_name = _resolve_names(s, names)
@@ -597,8 +611,8 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             ]
             query = govern(req.sql, {r.table.name: r.table for r in readables}, limits=limits)
             require_record_reads(req.sql, readables, limits)
-            cap = reserve_quota(s, readables, req.max_rows)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
+        cap = reserve_quota(db, readables, req.max_rows)
     except ShuzhiError as e:
         record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise

@@ -30,7 +30,7 @@ def granted_fields(
     """The fields this consumer may read of a dataset version, in schema order (refusals are audited)."""
     refs: list[tuple[int, str]] = []
     try:
-        with db.session() as s:
+        with db.read() as s:
             ds = get_dataset(s, dataset)
             refs = [(ds.id, ds.identifier)]
             readable = decide(s, settings, principal, ds, version=version, grant_id=grant_id)

@@ -9,47 +9,92 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from shuzhi.errors import Busy
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+DEFAULT_BUSY_TIMEOUT_S = 5.0
 
 
-def _prepare_sqlite(engine: Engine) -> None:
-    # pysqlite's own transaction handling defers BEGIN and never takes the write lock up
-    # front; two writers then deadlock on upgrade. We issue BEGIN IMMEDIATE ourselves so
-    # writers queue on busy_timeout instead (WAL keeps readers unblocked).
+# Execution option naming the kind of transaction a session's connections begin.
+_KIND = "shuzhi_transaction"
+_BUSY_SQLITE = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (and their extended codes, by their low byte)
+_BUSY_PG = {"55P03"}  # lock_not_available (lock_timeout)
+
+
+def _prepare_sqlite(engine: Engine, busy_timeout_s: float) -> None:
+    # pysqlite's own transaction handling defers BEGIN and never takes the write lock up front;
+    # two writers then deadlock on upgrade. Writes issue BEGIN IMMEDIATE themselves so they queue on
+    # busy_timeout instead. Reads issue a deferred BEGIN: in WAL mode a reader works on its snapshot
+    # and never waits for a writer. `query_only` makes a stray write in a read an error, not a
+    # lock upgrade that could fail on a stale snapshot.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn, record):
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cur.close()
+        record.info["query_only"] = False
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read = conn.get_execution_options().get(_KIND) == "read"
+        info = conn.connection.info
+        if info.get("query_only") != read:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read)}")
+            info["query_only"] = read
+        conn.exec_driver_sql("BEGIN DEFERRED" if read else "BEGIN IMMEDIATE")
+
+
+def _prepare_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get(_KIND) == "read":
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means the store was too busy (a lock not had in time), not broken."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_SQLITE
+    return getattr(orig, "sqlstate", None) in _BUSY_PG
 
 
 class Database:
-    """One metadata store. Create it from a URL; nothing connects until first use."""
+    """One metadata store. Create it from a URL; nothing connects until first use.
 
-    def __init__(self, url: str, *, echo: bool = False):
+    Work happens in `read()` or `write()` transactions. A read never takes the write lock (on
+    SQLite a deferred transaction on a WAL snapshot; on PostgreSQL a READ ONLY one) and refuses to
+    write; a write takes SQLite's one write lock up front and waits for it at most
+    `busy_timeout_s`, then fails with `Busy` (503) instead of hanging.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S):
         self.url = make_url(url)
+        self.busy_timeout_s = busy_timeout_s
         kwargs: dict = {"echo": echo, "future": True}
         if self.is_sqlite:
             db = self.url.database
             if db and db != ":memory:":
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_s}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _prepare_sqlite(self.engine)
+            _prepare_sqlite(self.engine, busy_timeout_s)
+        elif self.dialect == "postgresql":
+            _prepare_postgresql(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{_KIND: "read"}), expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,13 +105,23 @@ class Database:
         return self.url.get_backend_name()
 
     def session(self) -> Session:
+        """A bare session; its transaction, once begun, is a write one. Prefer `read()`/`write()`."""
         return self._sessions()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work commits together on success and rolls back on any error."""
-        with self._sessions() as s, s.begin():
+    def read(self) -> Iterator[Session]:
+        """A read transaction: never waits for a writer and cannot write (on SQLite, one snapshot)."""
+        with _busy_as_503(self), self._readers() as s, s.begin():
             yield s
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: its work commits together on success and rolls back on any error."""
+        with _busy_as_503(self), self._sessions() as s, s.begin():
+            yield s
+
+    transaction = write
+    """The older name of `write()`."""
 
     # -- migrations ---------------------------------------------------------
     def alembic_config(self):
@@ -102,11 +157,24 @@ class Database:
         command.upgrade(self.alembic_config(), "heads")
         from shuzhi.catalog.vocab import seed_vocabularies
 
-        with self.transaction() as s:
+        with self.write() as s:
             seed_vocabularies(s)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _busy_as_503(db: Database) -> Iterator[None]:
+    try:
+        yield
+    except (DBAPIError, PoolTimeout) as e:
+        if isinstance(e, DBAPIError) and not is_busy(e):
+            raise
+        raise Busy(
+            "数据库繁忙，请稍后重试 (the database is busy: retry shortly)",
+            hint=f"no lock within {db.busy_timeout_s:g} s (db_busy_timeout_s)",
+        ) from e
 
 
 def _script_config():

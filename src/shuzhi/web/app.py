@@ -7,14 +7,16 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 
 from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
-from shuzhi.errors import ShuzhiError
-from shuzhi.store.db import Database
+from shuzhi.errors import Busy, ShuzhiError
+from shuzhi.store.db import Database, is_busy
 from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
 from shuzhi.web.templating import TEMPLATES_DIR, templates
@@ -64,13 +66,28 @@ def _field_errors(exc: RequestValidationError) -> list[dict]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShuzhiError)
     async def _domain_error(request: Request, exc: ShuzhiError):
-        retry = exc.detail.get("retry_after") or exc.detail.get("retry_after_s")
+        retry = (
+            getattr(exc, "retry_after", None) or exc.detail.get("retry_after") or exc.detail.get("retry_after_s")
+        )
         headers = {"Retry-After": str(retry)} if retry else None
         if _wants_html(request):
-            return templates.TemplateResponse(
-                request, "error.html", {"error": exc}, status_code=exc.status, headers=headers
+            # Rendering may load the template from disk: not on the event loop.
+            return await run_in_threadpool(
+                templates.TemplateResponse,
+                request,
+                "error.html",
+                {"error": exc},
+                status_code=exc.status,
+                headers=headers,
             )
         return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _store_error(request: Request, exc: DBAPIError):
+        # Work outside Database.read()/write() meets a busy store as a raw driver error.
+        if is_busy(exc):
+            return await _domain_error(request, Busy("数据库繁忙，请稍后重试 (the database is busy: retry shortly)"))
+        raise exc
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
@@ -120,7 +137,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     owns_db = db is None
     settings.ensure_dirs()
     if db is None:
-        db = Database(settings.db_url)
+        db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
         db.upgrade()
     app = FastAPI(
         title="Shuzhi 数治",

@@ -1,4 +1,4 @@
-"""Request dependencies: database sessions, who is calling, and what they may do."""
+"""Request dependencies: read and write transactions, who is calling, and what they may do."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import hmac
 from collections.abc import Iterator
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Forbidden, Unauthenticated
 from shuzhi.orgs import service as orgs
+from shuzhi.orgs.models import LoginSession
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 
@@ -26,10 +28,20 @@ def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_session(db: Database = Depends(get_db)) -> Iterator[Session]:
-    """A session whose work commits when the request succeeds and rolls back on error."""
-    with db.transaction() as session:
+def read_session(db: Database = Depends(get_db)) -> Iterator[Session]:
+    """A read transaction for the request: never takes the write lock, and cannot write."""
+    with db.read() as session:
         yield session
+
+
+def write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
+    """A write transaction for the request: commits when it succeeds, rolls back on error."""
+    with db.write() as session:
+        yield session
+
+
+# The older name: a request-long write transaction. New routes say read_session or write_session.
+get_session = write_session
 
 
 async def _csrf_ok(request: Request, expected: str) -> bool:
@@ -41,46 +53,58 @@ async def _csrf_ok(request: Request, expected: str) -> bool:
     return bool(sent) and hmac.compare_digest(str(sent), expected)
 
 
-async def _resolve(request: Request, session: Session) -> Principal | None:
+def _lookup(
+    db: Database, bearer: str | None, cookie: str | None
+) -> tuple[Principal | None, LoginSession | None]:
+    """Who sends this token or login cookie, in a read transaction of its own (run off the event loop)."""
+    with db.read() as session:
+        if bearer is not None:
+            return orgs.principal_from_token(session, bearer), None
+        login = orgs.find_login_session(session, cookie) if cookie else None
+        return (Principal.of(login.user), login) if login is not None else (None, None)
+
+
+async def _resolve(request: Request) -> Principal | None:
+    # The caller is resolved in a short read transaction of its own rather than in the request's
+    # session: the route's session then begins in the route, off the event loop, and a route that
+    # writes never holds its write lock while the caller is looked up.
     auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return orgs.principal_from_token(session, auth[7:].strip())
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
+    bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+    cookie = None if bearer is not None else request.cookies.get(SESSION_COOKIE)
+    if bearer is None and not cookie:
         return None
-    login = orgs.find_login_session(session, cookie)
+    principal, login = await run_in_threadpool(_lookup, request.app.state.db, bearer, cookie)
     if login is None:
-        return None
+        return principal
     if request.method not in SAFE_METHODS and not await _csrf_ok(request, login.csrf_token):
         raise Forbidden("CSRF 校验失败，请刷新页面后重试 (CSRF check failed: reload the page and retry)")
+    # Detached from its (finished) transaction: a route that ends the login loads it again by id.
     request.state.login = login
-    # Kept as a string too: a request that fails rolls back, leaving `login` expired and detached,
-    # and the error page still renders the token.
     request.state.csrf_token = login.csrf_token
-    return Principal.of(login.user)
+    return principal
 
 
-async def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The caller, from a Bearer token or a login cookie; 401 when neither is valid."""
-    principal = await _resolve(request, session)
+    principal = await _resolve(request)
     if principal is None:
         raise Unauthenticated("需要登录或 API 令牌 (authentication required: log in or send a Bearer token)")
     request.state.principal = principal
     return principal
 
 
-async def optional_principal(request: Request, session: Session = Depends(get_session)) -> Principal | None:
+async def optional_principal(request: Request) -> Principal | None:
     try:
-        principal = await _resolve(request, session)
+        principal = await _resolve(request)
     except Unauthenticated:
         principal = None
     request.state.principal = principal
     return principal
 
 
-async def page_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+async def page_principal(request: Request) -> Principal:
     """Like current_principal, for pages: sends the browser to the login page instead of a 401."""
-    principal = await _resolve(request, session)
+    principal = await _resolve(request)
     if principal is None:
         raise LoginRequired()
     request.state.principal = principal

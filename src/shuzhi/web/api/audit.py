@@ -13,19 +13,18 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from shuzhi.errors import Forbidden
 from shuzhi.ledger import keys, log, proofs, query, reconcile, sth
 from shuzhi.ledger.snapshot import read_snapshot
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
-from shuzhi.web.deps import current_principal, get_db, get_session, require_role
+from shuzhi.web.deps import get_db, read_session, require_role, write_session
 
 _log = logging.getLogger(__name__)
 AUDITORS = ("auditor", "admin")
 
 
 def _issue_due(app: FastAPI) -> None:
-    with app.state.db.transaction() as s:
+    with app.state.db.write() as s:
         sth.issue_if_due(s, app.state.settings)
 
 
@@ -81,14 +80,14 @@ def public_key(request: Request) -> dict:
 
 
 @router.get("/ledger/sth")
-def latest_sth(session: Session = Depends(get_session)) -> dict:
+def latest_sth(session: Session = Depends(read_session)) -> dict:
     """The latest signed tree head (no login needed)."""
     return sth.SignedHead.of(sth.require_tree_head(session)).to_dict()
 
 
 @router.get("/ledger/consistency")
 def consistency(
-    first: int = Query(..., ge=0), second: int = Query(..., ge=0), session: Session = Depends(get_session)
+    first: int = Query(..., ge=0), second: int = Query(..., ge=0), session: Session = Depends(read_session)
 ) -> dict:
     """Proof that the log of size `first` is a prefix of the log of size `second` (hashes only)."""
     return proofs.consistency_bundle(session, first, second)
@@ -114,7 +113,7 @@ def list_entries(
     flt: query.EntryFilter = Depends(entry_filter),
     before_seq: int | None = None,
     limit: int = Query(100, ge=1, le=query.MAX_PAGE),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:
     """Ledger entries, newest first; page on with before_seq = next_before_seq."""
@@ -125,21 +124,11 @@ def list_entries(
     }
 
 
-async def auditor_briefly(request: Request, db: Database = Depends(get_db)) -> Principal:
-    """require_role for streamed responses: checks the caller in a transaction of its own that
-    ends before the stream starts (a request-long one would hold SQLite's write lock)."""
-    with db.transaction() as session:
-        principal = await current_principal(request, session)
-    if not principal.has(*AUDITORS):
-        raise Forbidden(f"需要角色 {'/'.join(AUDITORS)} (requires role: {', '.join(AUDITORS)})")
-    return principal
-
-
 @router.get("/audit/entries.csv")
 def export_csv(
     flt: query.EntryFilter = Depends(entry_filter),
     db: Database = Depends(get_db),
-    _: Principal = Depends(auditor_briefly),
+    _: Principal = Depends(require_role(*AUDITORS)),
 ):
     """The filtered entries as CSV, oldest first."""
 
@@ -156,7 +145,7 @@ def export_csv(
 
 @router.get("/audit/entries/{seq}")
 def get_entry(
-    seq: int, session: Session = Depends(get_session), _: Principal = Depends(require_role(*AUDITORS))
+    seq: int, session: Session = Depends(read_session), _: Principal = Depends(require_role(*AUDITORS))
 ) -> dict:
     return query.entry_dict(log.get_entry(session, seq))
 
@@ -166,7 +155,7 @@ def inclusion_proof(
     seq: int,
     request: Request,
     tree_size: int | None = Query(None, ge=1, description="a signed tree head's size; default the latest"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),  # may sign a tree head that covers the entry
     _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:
     """Entry, leaf hash, audit path and the signed tree head it leads to (see docs/ledger.md)."""
@@ -175,14 +164,16 @@ def inclusion_proof(
 
 @router.post("/audit/sth", status_code=201)
 def issue_sth(
-    request: Request, session: Session = Depends(get_session), _: Principal = Depends(require_role(*AUDITORS))
+    request: Request,
+    session: Session = Depends(write_session),
+    _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:
     """Sign and store a tree head now."""
     return sth.SignedHead.of(sth.issue_tree_head(session, request.app.state.settings)).to_dict()
 
 
 @router.get("/audit/state")
-def security_state(db: Database = Depends(get_db), _: Principal = Depends(auditor_briefly)) -> dict:
+def security_state(db: Database = Depends(get_db), _: Principal = Depends(require_role(*AUDITORS))) -> dict:
     """Users, roles, tokens, sessions, grants and grades as the tables hold them against what the
     ledger's entries imply: each row that differs (see docs/ledger.md). The hashes are checked by
     `shuzhi audit verify`, which also runs this."""

@@ -12,7 +12,7 @@ from shuzhi.catalog import service as catalog
 from shuzhi.catalog import vocab
 from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, VersionOut
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import current_principal, get_session
+from shuzhi.web.deps import current_principal, read_session, write_session
 
 router = APIRouter(tags=["catalog 数据资源目录"])
 
@@ -46,7 +46,7 @@ def list_datasets(
     format: list[str] = Query(default=[]),
     limit: int = Query(20, ge=1, le=200),
     offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     _: Principal = Depends(current_principal),
 ):
     filters = {"department": department, "theme": theme, "share_type": share_type,
@@ -58,25 +58,25 @@ def list_datasets(
 
 
 @router.post("/datasets", response_model=DatasetOut, status_code=201)
-def create_dataset(body: DatasetIn, session: Session = Depends(get_session),
+def create_dataset(body: DatasetIn, session: Session = Depends(write_session),
                    principal: Principal = Depends(current_principal)):
     return _out(session, catalog.create_dataset(session, principal, body))
 
 
 @router.get("/datasets/{ref}", response_model=DatasetOut)
-def read_dataset(ref: str, session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
+def read_dataset(ref: str, session: Session = Depends(read_session), _: Principal = Depends(current_principal)):
     return _out(session, catalog.get_dataset(session, ref))
 
 
 @router.patch("/datasets/{ref}", response_model=DatasetOut)
-def update_dataset(ref: str, body: DatasetPatch, session: Session = Depends(get_session),
+def update_dataset(ref: str, body: DatasetPatch, session: Session = Depends(write_session),
                    principal: Principal = Depends(current_principal)):
     ds = catalog.update_dataset(session, principal, catalog.get_dataset(session, ref), body)
     return _out(session, ds)
 
 
 @router.delete("/datasets/{ref}", status_code=204)
-def delete_dataset(ref: str, session: Session = Depends(get_session),
+def delete_dataset(ref: str, session: Session = Depends(write_session),
                    principal: Principal = Depends(current_principal)):
     catalog.delete_dataset(session, principal, catalog.get_dataset(session, ref))
     return Response(status_code=204)
@@ -89,7 +89,7 @@ def _version_out(principal: Principal, ds, v) -> VersionOut:
 
 
 @router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
-def list_versions(ref: str, session: Session = Depends(get_session),
+def list_versions(ref: str, session: Session = Depends(read_session),
                   principal: Principal = Depends(current_principal)):
     ds = catalog.get_dataset(session, ref)
     catalog.audit_profile_values(session, principal, ds, list(ds.versions), channel="api")
@@ -97,7 +97,7 @@ def list_versions(ref: str, session: Session = Depends(get_session),
 
 
 @router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
-def read_version(ref: str, number: int, session: Session = Depends(get_session),
+def read_version(ref: str, number: int, session: Session = Depends(read_session),
                  principal: Principal = Depends(current_principal)):
     ds = catalog.get_dataset(session, ref)
     version = catalog.get_version(session, ds, number)

@@ -12,7 +12,7 @@ from shuzhi.catalog import service as catalog
 from shuzhi.classify import service
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Code, Reason
-from shuzhi.web.deps import current_principal, get_session
+from shuzhi.web.deps import current_principal, read_session, write_session
 
 router = APIRouter(tags=["classify 数据分类分级"])
 
@@ -38,7 +38,7 @@ class AlertResolveIn(BaseModel):
 def get_classification(
     ref: str,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     _: Principal = Depends(current_principal),
 ) -> dict:
     """Grade, deciding rule, per-column category/confidence/evidence, active overrides, open alerts."""
@@ -50,7 +50,7 @@ def run_classification(
     ref: str,
     request: Request,
     full: bool = False,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Re-scan the latest version (owner's steward or admin)."""
@@ -67,7 +67,7 @@ def review_column(
     field: str,
     body: ColumnReviewIn,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Confirm or override one column's category, with a reason."""
@@ -91,7 +91,7 @@ def review_grade(
     ref: str,
     body: GradeReviewIn,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Confirm the derived dataset grade or set another level / data class, with a reason."""
@@ -115,7 +115,7 @@ def resolve_alert(
     ref: str,
     alert_id: int,
     body: AlertResolveIn | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Mark an open alert resolved (owner's steward or admin), with an optional note; 409 if already resolved."""

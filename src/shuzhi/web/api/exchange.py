@@ -25,17 +25,9 @@ from shuzhi.web.deps import current_principal, get_db
 router = APIRouter(prefix="/exchange", tags=["exchange 共享交换"])
 
 
-async def caller(request: Request, db: Database = Depends(get_db)) -> Principal:
-    """The caller, resolved in a short transaction of its own.
-
-    Reads write their audit records in their own transactions (a refusal must be recorded even
-    though the read fails), so no request-long transaction may hold the store's write lock.
-    """
-    with db.transaction() as s:
-        return await current_principal(request, s)
-
-
-Caller = Annotated[Principal, Depends(caller)]
+# No request-long transaction here: reads write their audit records in transactions of their own
+# (a refusal must be recorded even though the read fails).
+Caller = Annotated[Principal, Depends(current_principal)]
 Db = Annotated[Database, Depends(get_db)]
 
 
@@ -111,7 +103,7 @@ def _iso(v) -> str | None:
 @router.post("/requests", status_code=201)
 def create_request(body: RequestBody, principal: Caller, db: Db, request: Request) -> dict:
     settings = request.app.state.settings
-    with db.transaction() as s:
+    with db.write() as s:
         data = rq.RequestIn(**body.model_dump(exclude={"submit"}))
         return request_out(rq.create_request(s, settings, principal, data, submit=body.submit))
 
@@ -119,13 +111,13 @@ def create_request(body: RequestBody, principal: Caller, db: Db, request: Reques
 @router.get("/requests")
 def list_requests(principal: Caller, db: Db, box: str = Query("mine")):
     """`mine`, `inbox`, `overdue` or `all` (see `requests_in_box`)."""
-    with db.session() as s:
+    with db.read() as s:
         return {"requests": [request_out(r) for r in rq.requests_in_box(s, principal, box)]}
 
 
 @router.get("/requests/{request_id}")
 def show_request(request_id: int, principal: Caller, db: Db) -> dict:
-    with db.session() as s:
+    with db.read() as s:
         req = rq.get_request(s, principal, request_id)
         out = request_out(req)
         out["events"] = [
@@ -152,7 +144,7 @@ def act_on_request(
 ) -> dict:
     """Actions: submit, withdraw, reject, approve (approve may narrow: fields, row_filter, masks, quotas)."""
     settings = request.app.state.settings
-    with db.transaction() as s:
+    with db.write() as s:
         req = rq.get_request(s, principal, request_id)
         if action == "submit":
             rq.submit_request(s, settings, principal, req, body.reason)
@@ -176,7 +168,7 @@ def act_on_request(
 
 @router.get("/grants")
 def list_grants(principal: Caller, db: Db, provided: bool = False, inactive: bool = False) -> dict:
-    with db.session() as s:
+    with db.read() as s:
         rows = (
             rq.provided_grants(s, principal)
             if provided
@@ -187,7 +179,7 @@ def list_grants(principal: Caller, db: Db, provided: bool = False, inactive: boo
 
 @router.post("/grants/{grant_id}/revoke")
 def revoke(grant_id: int, principal: Caller, db: Db, body: Decision = Body(default_factory=Decision)) -> dict:
-    with db.transaction() as s:
+    with db.write() as s:
         return grant_out(rq.revoke_grant(s, principal, rq.get_grant(s, grant_id), body.reason or ""))
 
 

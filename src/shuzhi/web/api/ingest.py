@@ -24,6 +24,7 @@ router = APIRouter(tags=["ingest 数据汇聚"])
 
 MAX_JSON_BODY = 64 * 1024
 MAX_FORM_FIELD = 16 * 1024
+UPLOAD_PIECE = 1024 * 1024
 
 
 class SourceIn(BaseModel):
@@ -38,15 +39,8 @@ class SourceIn(BaseModel):
     query: Sql | None = Field(None, description="One SELECT run read-only on the database (instead of table)")
 
 
-async def _caller(request: Request, db: Database = Depends(get_db)) -> Principal:
-    # Resolved in a short transaction of its own: an upload may take minutes, and the request's
-    # shared session would hold the store's write lock (SQLite) for all of that time.
-    with db.transaction() as session:
-        return await current_principal(request, session)
-
-
 def _check_dataset(db: Database, principal: Principal, ref: str):
-    with db.transaction() as session:
+    with db.read() as session:
         ds = catalog.get_dataset(session, ref)
         catalog.require_manage(principal, ds)
         return ds.id
@@ -138,9 +132,15 @@ async def _receive_upload(request: Request, ws: Workspace, limit: int) -> _Uploa
     upload = _Upload(ws, limit)
     parser = MultipartParser(boundary, upload.callbacks())
     try:
+        # The file part is written to disk off the event loop, in pieces of about a mebibyte.
+        pending = bytearray()
         async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
+            pending += chunk
+            if len(pending) >= UPLOAD_PIECE:
+                await run_in_threadpool(parser.write, bytes(pending))
+                pending.clear()
+        await run_in_threadpool(parser.write, bytes(pending))
+        await run_in_threadpool(parser.finalize)
     except BaseException:
         upload.abort()
         raise
@@ -178,7 +178,10 @@ async def _json_source(request: Request) -> tuple[SourceIn, SourceRef]:
     },
 )
 async def create_version(
-    ref: str, request: Request, principal: Principal = Depends(_caller), db: Database = Depends(get_db)
+    ref: str,
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    db: Database = Depends(get_db),
 ):
     """Load a new version of a dataset (owner department's steward or an admin).
 
@@ -192,7 +195,7 @@ async def create_version(
     settings = request.app.state.settings
     dataset_id = await run_in_threadpool(_check_dataset, db, principal, ref)
     ctype = request.headers.get("content-type", "")
-    ws = Workspace(settings.staging_dir)
+    ws = await run_in_threadpool(Workspace, settings.staging_dir)
     try:
         if ctype.startswith("multipart/form-data"):
             upload = await _receive_upload(request, ws, settings.ingest.max_upload_bytes)
@@ -212,14 +215,14 @@ async def create_version(
             )
         staged = await run_in_threadpool(lambda: stage_source(settings, **args))
     finally:
-        ws.close()
+        await run_in_threadpool(ws.close)
     report = await run_in_threadpool(_commit, db, settings, dataset_id, staged, principal)
     return JSONResponse(report.to_dict(), status_code=200 if report.unchanged else 201)
 
 
 def _commit(db: Database, settings, dataset_id: int, staged, principal: Principal):
     try:
-        with db.transaction() as session:
+        with db.write() as session:
             ds = catalog.get_dataset(session, dataset_id)
             catalog.require_manage(principal, ds)
             return commit_staged(session, settings, ds, staged, user_id=principal.user_id)

@@ -14,7 +14,7 @@ from shuzhi.orgs import throttle
 from shuzhi.orgs.models import ROLES
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Code, Email, Label, Name, Password, Username
-from shuzhi.web.deps import current_principal, get_db, get_session, require_role
+from shuzhi.web.deps import current_principal, get_db, read_session, require_role, write_session
 
 router = APIRouter(tags=["orgs 组织与用户"])
 
@@ -91,12 +91,12 @@ def _token_out(t, clear: str | None = None) -> TokenOut:
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
-def list_departments(session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
+def list_departments(session: Session = Depends(read_session), _: Principal = Depends(current_principal)):
     return [_dept_out(d) for d in orgs.list_departments(session)]
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201)
-def create_department(body: DepartmentIn, session: Session = Depends(get_session),
+def create_department(body: DepartmentIn, session: Session = Depends(write_session),
                       principal: Principal = Depends(require_role("admin"))):
     d = orgs.create_department(session, code=body.code, name_zh=body.name_zh, name_en=body.name_en,
                                level=body.level, parent_code=body.parent, region_code=body.region_code,
@@ -105,13 +105,13 @@ def create_department(body: DepartmentIn, session: Session = Depends(get_session
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(department: str | None = None, session: Session = Depends(get_session),
+def list_users(department: str | None = None, session: Session = Depends(read_session),
                _: Principal = Depends(require_role("admin", "auditor"))):
     return [_user_out(u) for u in orgs.list_users(session, department)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserIn, session: Session = Depends(get_session),
+def create_user(body: UserIn, session: Session = Depends(write_session),
                 principal: Principal = Depends(require_role("admin"))):
     u = orgs.create_user(session, username=body.username, password=body.password,
                          department_code=body.department, roles=body.roles,
@@ -123,7 +123,7 @@ def create_user(body: UserIn, session: Session = Depends(get_session),
 def update_user(
     username: str,
     body: UserPatch,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(require_role("admin")),
 ):
     """Change a user's roles or deactivate them (platform admin only); each change is audited."""
@@ -136,7 +136,7 @@ def update_user(
 
 
 @router.get("/me", response_model=UserOut)
-def me(session: Session = Depends(get_session), principal: Principal = Depends(current_principal)):
+def me(session: Session = Depends(read_session), principal: Principal = Depends(current_principal)):
     return _user_out(orgs.get_user(session, principal.username))
 
 
@@ -147,7 +147,7 @@ def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
     Too many wrong passwords for a username, or from one address, answer 429 with Retry-After."""
     address = request.client.host if request.client else None
     refused: Throttled | None = None
-    with db.transaction() as session:
+    with db.write() as session:
         try:
             user = orgs.authenticate(
                 session, body.username, body.password, address=address, auth=request.app.state.settings.auth
@@ -165,7 +165,7 @@ def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
 @router.post("/users/{username}/unlock")
 def unlock_user(
     username: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(require_role("admin", "steward")),
 ) -> dict:
     """Lift a user's login lockout (a steward of their department, or an admin); audited."""
@@ -176,7 +176,7 @@ def unlock_user(
 @router.post("/login-addresses/{address}/unlock")
 def unlock_address(
     address: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(require_role("admin")),
 ) -> dict:
     """Lift a client address's login lockout (platform admin only); audited."""
@@ -184,11 +184,11 @@ def unlock_address(
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(session: Session = Depends(get_session), principal: Principal = Depends(current_principal)):
+def list_tokens(session: Session = Depends(read_session), principal: Principal = Depends(current_principal)):
     return [_token_out(t) for t in orgs.list_tokens(session, orgs.get_user(session, principal.username))]
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, session: Session = Depends(get_session),
+def revoke_token(token_id: int, session: Session = Depends(write_session),
                  principal: Principal = Depends(current_principal)):
     return _token_out(orgs.revoke_token(session, token_id, actor=principal))

@@ -13,7 +13,7 @@ from shuzhi.errors import Forbidden, InvalidInput
 from shuzhi.ledger import keys, log, proofs, query
 from shuzhi.orgs.models import Department, User
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import get_session, page_principal
+from shuzhi.web.deps import page_principal, read_session, write_session
 from shuzhi.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -70,7 +70,7 @@ def audit_page(
     since: str = "",
     until: str = "",
     before_seq: int | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     principal: Principal = Depends(auditor_page),
 ):
     form = {
@@ -124,7 +124,7 @@ def audit_page(
 def audit_entry_page(
     seq: int,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),  # may sign a tree head that covers the entry
     principal: Principal = Depends(auditor_page),
 ):
     settings = request.app.state.settings

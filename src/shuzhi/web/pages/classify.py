@@ -13,7 +13,7 @@ from shuzhi.classify import service
 from shuzhi.classify.rules import load_rules
 from shuzhi.hooks import hookimpl
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import get_session, page_principal
+from shuzhi.web.deps import page_principal, write_session
 from shuzhi.web.templating import _context, templates
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,7 @@ def review_column_form(
     action: str = Form(..., max_length=limits.CODE),
     reason: str = Form(..., max_length=limits.REASON),
     category: str | None = Form(None, max_length=limits.CODE),
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(page_principal),
 ):
     ds = catalog.get_dataset(session, ref)
@@ -75,7 +75,7 @@ def review_grade_form(
     reason: str = Form(..., max_length=limits.REASON),
     level: str | None = Form(None, max_length=limits.CODE),
     data_class: str | None = Form(None, max_length=limits.CODE),
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(page_principal),
 ):
     ds = catalog.get_dataset(session, ref)
@@ -96,7 +96,7 @@ def review_grade_form(
 def resolve_alert_form(
     ref: str,
     alert_id: int,
-    session: Session = Depends(get_session),
+    session: Session = Depends(write_session),
     principal: Principal = Depends(page_principal),
 ):
     ds = catalog.get_dataset(session, ref)

@@ -14,8 +14,16 @@ from shuzhi.catalog import search as catalog_search
 from shuzhi.catalog import service as catalog
 from shuzhi.errors import Throttled
 from shuzhi.orgs import service as orgs
+from shuzhi.orgs.models import LoginSession
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import SESSION_COOKIE, get_db, get_session, optional_principal, page_principal
+from shuzhi.web.deps import (
+    SESSION_COOKIE,
+    get_db,
+    optional_principal,
+    page_principal,
+    read_session,
+    write_session,
+)
 from shuzhi.web.templating import LANGS, templates
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +87,7 @@ def login(request: Request, username: str = Form(..., max_length=limits.USERNAME
         )
     address = request.client.host if request.client else None
     refused: Throttled | None = None
-    with db.transaction() as session:
+    with db.write() as session:
         try:
             user = orgs.authenticate(session, username, password, address=address, auth=settings.auth)
         except Throttled as e:  # the refusal's ledger entry commits with this transaction
@@ -106,9 +114,9 @@ def login(request: Request, username: str = Form(..., max_length=limits.USERNAME
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(get_session),
+def logout(request: Request, session: Session = Depends(write_session),
            principal: Principal = Depends(page_principal)):
-    orgs.end_login_session(session, request.state.login)
+    orgs.end_login_session(session, session.get(LoginSession, request.state.login.id))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=secure_cookie(request))
     return resp
@@ -125,7 +133,7 @@ def catalog_page(
     security_grade: list[str] = Query(default=[]),
     format: list[str] = Query(default=[]),
     page: int = Query(1, ge=1),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     principal: Principal = Depends(page_principal),
 ):
     filters = {"department": department, "theme": theme, "share_type": share_type,
@@ -150,7 +158,7 @@ def catalog_page(
 
 
 @router.get("/datasets/{ref}")
-def dataset_page(ref: str, request: Request, session: Session = Depends(get_session),
+def dataset_page(ref: str, request: Request, session: Session = Depends(read_session),
                  principal: Principal = Depends(page_principal)):
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
@@ -177,7 +185,7 @@ def dataset_sections(request: Request, session: Session, principal: Principal, d
 
 
 @router.get("/departments/{code}")
-def department_page(code: str, request: Request, session: Session = Depends(get_session),
+def department_page(code: str, request: Request, session: Session = Depends(read_session),
                     principal: Principal = Depends(page_principal)):
     dept = orgs.get_department(session, code)
     res = catalog_search.search(session, "", filters={"department": [code]}, limit=200)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from shuzhi import textlimits as limits
@@ -27,13 +28,7 @@ router = APIRouter(prefix="/exchange")
 WORKBENCH_ROWS = 500
 
 
-async def viewer(request: Request, db: Database = Depends(get_db)) -> Principal:
-    """The logged-in user (CSRF checked on posts), resolved in a short transaction of its own."""
-    with db.transaction() as s:
-        return await page_principal(request, s)
-
-
-Viewer = Annotated[Principal, Depends(viewer)]
+Viewer = Annotated[Principal, Depends(page_principal)]
 Db = Annotated[Database, Depends(get_db)]
 
 
@@ -45,7 +40,7 @@ def _page(request: Request, name: str, ctx: dict, status: int = 200):
 
 @router.get("")
 def hub(request: Request, principal: Viewer, db: Db):
-    with db.session() as s:
+    with db.read() as s:
         return _page(
             request,
             "exchange_hub.html",
@@ -60,7 +55,7 @@ def hub(request: Request, principal: Viewer, db: Db):
 
 @router.get("/request/new")
 def request_form(request: Request, principal: Viewer, db: Db, dataset: str):
-    with db.session() as s:
+    with db.read() as s:
         return _page(request, "exchange_request.html", {"ds": get_dataset(s, dataset), "error": None})
 
 
@@ -77,7 +72,7 @@ def request_submit(
 ):
     settings = request.app.state.settings
     try:
-        with db.transaction() as s:
+        with db.write() as s:
             req = rq.create_request(
                 s,
                 settings,
@@ -93,7 +88,7 @@ def request_submit(
             )
             rid = req.id
     except ShuzhiError as e:
-        with db.session() as s:
+        with db.read() as s:
             return _page(
                 request, "exchange_request.html", {"ds": get_dataset(s, dataset), "error": e}, e.status
             )
@@ -103,7 +98,7 @@ def request_submit(
 @router.get("/inbox")
 def inbox_page(request: Request, principal: Viewer, db: Db):
     settings = request.app.state.settings
-    with db.session() as s:
+    with db.read() as s:
         inbox = rq.inbox(s, principal)
         return _page(
             request,
@@ -121,9 +116,13 @@ def inbox_page(request: Request, principal: Viewer, db: Db):
 @router.post("/requests/{request_id}/decide")
 async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
     form = await request.form()
+    await run_in_threadpool(_decide, request_id, form, request.app.state.settings, principal, db)
+    return RedirectResponse("/exchange/inbox", status_code=303)
+
+
+def _decide(request_id: int, form, settings, principal: Principal, db: Database) -> None:
     action = form.get("action")
-    settings = request.app.state.settings
-    with db.transaction() as s:
+    with db.write() as s:
         req = rq.get_request(s, principal, request_id)
         if action == "reject":
             rq.reject_request(s, principal, req, str(form.get("reason") or ""))
@@ -138,7 +137,6 @@ async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
                 calls_per_day=int(form["calls_per_day"]) if form.get("calls_per_day") else None,
             )
             rq.approve_request(s, settings, principal, req, approval, str(form.get("reason") or "") or None)
-    return RedirectResponse("/exchange/inbox", status_code=303)
 
 
 @router.get("/grants")
@@ -147,7 +145,7 @@ def grants_page(request: Request, principal: Viewer, db: Db):
 
 
 def _workbench(request, principal, db, *, sql, result, error, status=200):
-    with db.session() as s:
+    with db.read() as s:
         return _page(
             request,
             "exchange_grants.html",
