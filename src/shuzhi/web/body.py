@@ -49,7 +49,7 @@ def _credentialed(db, headers: dict[bytes, bytes]) -> bool:
     later, by the route's own dependencies)."""
     auth = headers.get(b"authorization", b"").decode("latin-1")
     cookie = _cookie(headers.get(b"cookie", b"").decode("latin-1"), SESSION_COOKIE)
-    with db.session() as s:
+    with db.read() as s:
         if auth.lower().startswith("bearer "):
             try:
                 orgs.principal_from_token(s, auth[7:].strip())
