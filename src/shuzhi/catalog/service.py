@@ -11,6 +11,7 @@ from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, FieldIn,
 from shuzhi.catalog.search import index_dataset
 from shuzhi.errors import Conflict, Forbidden, NotFound
 from shuzhi.orgs.service import Principal, get_department
+from shuzhi.store.db import Database
 
 
 def can_manage(principal: Principal, dataset_or_dept_id: Dataset | int) -> bool:
@@ -146,11 +147,16 @@ def visible_profile(principal: Principal, ds: Dataset, profile: dict | None) -> 
 
 
 def audit_profile_values(
-    session: Session, principal: Principal, ds: Dataset, versions: list[DatasetVersion], *, channel: str
+    db: Database, principal: Principal, ds: Dataset, versions: list[DatasetVersion], *, channel: str
 ) -> None:
-    """One 'profile.values_read' entry when these versions' profiles were shown with their values."""
+    """One 'profile.values_read' entry when these versions' profiles were shown with their values.
+
+    Owns its write transaction: the page or API read that shows the values stays a read (no write
+    lock for every viewer), and only a viewer who sees values takes one, before the answer leaves."""
     shown = [v.number for v in versions if v.profile and v.profile.get("columns")]
-    if shown and can_see_profile_values(principal, ds):
+    if not shown or not can_see_profile_values(principal, ds):
+        return
+    with db.write() as session:
         ledger.append(
             session,
             "profile.values_read",

@@ -12,7 +12,8 @@ from shuzhi.catalog import service as catalog
 from shuzhi.catalog import vocab
 from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, VersionOut
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import current_principal, read_session, write_session
+from shuzhi.store.db import Database
+from shuzhi.web.deps import current_principal, get_db, read_session, write_session
 
 router = APIRouter(tags=["catalog 数据资源目录"])
 
@@ -90,16 +91,16 @@ def _version_out(principal: Principal, ds, v) -> VersionOut:
 
 @router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
 def list_versions(ref: str, session: Session = Depends(read_session),
-                  principal: Principal = Depends(current_principal)):
+                  principal: Principal = Depends(current_principal), db: Database = Depends(get_db)):
     ds = catalog.get_dataset(session, ref)
-    catalog.audit_profile_values(session, principal, ds, list(ds.versions), channel="api")
+    catalog.audit_profile_values(db, principal, ds, list(ds.versions), channel="api")
     return [_version_out(principal, ds, v) for v in ds.versions]
 
 
 @router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
 def read_version(ref: str, number: int, session: Session = Depends(read_session),
-                 principal: Principal = Depends(current_principal)):
+                 principal: Principal = Depends(current_principal), db: Database = Depends(get_db)):
     ds = catalog.get_dataset(session, ref)
     version = catalog.get_version(session, ds, number)
-    catalog.audit_profile_values(session, principal, ds, [version], channel="api")
+    catalog.audit_profile_values(db, principal, ds, [version], channel="api")
     return _version_out(principal, ds, version)

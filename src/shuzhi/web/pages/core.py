@@ -159,13 +159,13 @@ def catalog_page(
 
 @router.get("/datasets/{ref}")
 def dataset_page(ref: str, request: Request, session: Session = Depends(read_session),
-                 principal: Principal = Depends(page_principal)):
+                 principal: Principal = Depends(page_principal), db=Depends(get_db)):
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
     latest = versions[0] if versions else None
     columns = catalog.visible_profile(principal, ds, latest.profile).get("columns", []) if latest else []
     if latest:
-        catalog.audit_profile_values(session, principal, ds, [latest], channel="page")
+        catalog.audit_profile_values(db, principal, ds, [latest], channel="page")
     return templates.TemplateResponse(request, "dataset.html", {
         "ds": ds, "versions": versions, "latest": latest,
         "profile": {c["name"]: c for c in columns},
