@@ -29,6 +29,9 @@ class IngestSettings(BaseModel):
     although they resolve to a loopback, private, link-local or other non-public address."""
     memory_limit: str = "1GB"
     """DuckDB's working memory while converting; beyond it DuckDB spills to the staging directory."""
+    verify_interval_s: float = Field(default=86_400.0, ge=0)
+    """How often the server re-hashes every version file against its stored SHA-256 and marks the
+    damaged ones (0: never; `shuzhi verify-data` does it on demand)."""
 
 
 class ClassifySettings(BaseModel):

@@ -76,6 +76,14 @@ class TooLarge(ShuzhiError):
     code = "too_large"
 
 
+class DataDamaged(ShuzhiError):
+    """A version's file is not the bytes that were ingested: reads of it are refused until it is
+    restored or loaded again (the server's fault, not the caller's; retrying does not help)."""
+
+    status = 500
+    code = "version_damaged"
+
+
 class SourceUnavailable(ShuzhiError):
     status = 502
     code = "source_unavailable"

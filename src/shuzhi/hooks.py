@@ -19,6 +19,11 @@ class CoreSpecs:
         """A dataset version was written and is about to be committed (same transaction)."""
 
     @hookspec
+    def version_damaged(self, session, settings, version):
+        """A version's file was found damaged and the version marked so (`version.damage` says how),
+        in the caller's transaction: tell whoever must act on it."""
+
+    @hookspec
     def dataset_page_sections(self, request, session, principal, dataset):
         """HTML fragments (a list of str) to show on a dataset's page, e.g. grading or sharing."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -91,7 +92,7 @@ def add_dataset(db, settings, steward, identifier: str, table: pa.Table, share_t
             source_format="parquet",
             row_count=table.num_rows,
             byte_size=path.stat().st_size,
-            sha256="0" * 64,
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
             schema=[{"name": f.name, "type": str(f.type)} for f in table.schema],
             profile={},
         )

@@ -8,6 +8,7 @@ worker after `exchange.stream_idle_timeout_s`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -131,7 +132,7 @@ def _add_dataset(db, settings, steward, identifier: str, table: pa.Table, dept: 
                 source_format="parquet",
                 row_count=table.num_rows,
                 byte_size=path.stat().st_size,
-                sha256="0" * 64,
+                sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                 schema=[{"name": f.name, "type": str(f.type)} for f in table.schema],
                 profile={},
             )

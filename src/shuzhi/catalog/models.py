@@ -107,6 +107,10 @@ class DatasetVersion(Base):
     drift: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    damaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the file was found not to match `sha256` (or missing): reads of the version are refused."""
+    damage: Mapped[str | None] = mapped_column(String(32))
+    """What failed: 'missing', 'size', 'sha256' or 'page_checksum'."""
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
 

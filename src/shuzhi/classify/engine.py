@@ -94,7 +94,7 @@ def read_sample(path: Path, sample_rows: int | None) -> tuple[pa.Table, int]:
     row number), and the result is cast back to the types pyarrow reads, so the sample, and every
     decision made on it, is the same as `read_table(path).take(indices)`.
     """
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, page_checksum_verification=True)
     rows = pf.metadata.num_rows
     idx = sample_indices(rows, sample_rows)
     if idx is None:
@@ -138,7 +138,7 @@ class ParquetColumn:
         self.path, self.name, self.type = path, name, type_
 
     def read(self) -> pa.ChunkedArray:
-        return pq.ParquetFile(self.path).read(columns=[self.name]).column(0)
+        return pq.ParquetFile(self.path, page_checksum_verification=True).read(columns=[self.name]).column(0)
 
 
 def _whole(column: pa.ChunkedArray | ParquetColumn) -> pa.ChunkedArray:

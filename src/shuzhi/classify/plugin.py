@@ -1,5 +1,5 @@
 """Built-in hook implementations of grading: every ingested version is classified in its own transaction;
-the grades the ledger vouches for."""
+a damaged version raises an alert to the owner's stewards; the grades the ledger vouches for."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from shuzhi.hooks import hookimpl
 def version_ingested(session, settings, version):
     from shuzhi.classify.service import classify_version
 
-    classify_version(session, settings, version)
+    classify_version(session, settings, version, fresh=True)
+
+
+@hookimpl
+def version_damaged(session, settings, version):
+    from shuzhi.classify.service import alert_damaged
+
+    alert_damaged(session, version)
 
 
 @hookimpl

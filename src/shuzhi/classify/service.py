@@ -73,6 +73,10 @@ def scan_version(
             settings.data_dir / version.path, context=context
         )
     except (OSError, pa.ArrowInvalid) as exc:
+        if "CRC checksum verification failed" in str(exc):
+            from shuzhi.ingest.integrity import refused
+
+            raise refused(version.dataset_id, version.number) from None
         raise InvalidInput(f"无法读取数据版本 cannot read version file: {exc}", where=version.path) from exc
 
 
@@ -100,12 +104,26 @@ def _persons(settings, rules: Rules, version: DatasetVersion, columns: dict[str,
     return 0
 
 
+def _require_intact(settings, version: DatasetVersion) -> None:
+    """Grade only the ingested bytes (a damaged file is refused; `verify-data` or a read marks it)."""
+    from shuzhi.ingest.integrity import damage_of, refused
+
+    if version.damaged_at is not None or damage_of(
+        settings.data_dir / version.path, version.sha256, version.byte_size
+    ):
+        raise refused(version.dataset_id, version.number)
+
+
 # -- classification of a new version --------------------------------------------------------------------
 def classify_version(
-    session: Session, settings, version: DatasetVersion, *, full: bool = False
+    session: Session, settings, version: DatasetVersion, *, full: bool = False, fresh: bool = False
 ) -> ClassificationResult:
-    """Scan a version, apply surviving overrides, grade the dataset, raise alerts, write the ledger."""
+    """Scan a version, apply surviving overrides, grade the dataset, raise alerts, write the ledger.
+
+    `fresh`: the file was just written and hashed by ingest, so it is not hashed again here."""
     dataset = version.dataset or session.get(Dataset, version.dataset_id)
+    if not fresh:
+        _require_intact(settings, version)
     results = scan_version(settings, version, dataset, full=full)
     rules = load_rules(settings)
     previous = _previous_decisions(session, dataset.id, version.id)
@@ -389,6 +407,22 @@ def _not_yet_open(
         ).all()
     )
     return [a for a in alerts if (a.kind, a.field_name) not in open_]
+
+
+def alert_damaged(session: Session, version: DatasetVersion) -> None:
+    """An alert to the owner's stewards: the version's file is damaged and its reads are refused."""
+    dataset = version.dataset or session.get(Dataset, version.dataset_id)
+    alert = _alert(
+        dataset,
+        version,
+        "version_damaged",
+        None,
+        f"版本 v{version.number} 的数据文件已损坏（{version.damage}），读取已暂停；请重新加载该数据 / "
+        f"the file of version {version.number} is damaged ({version.damage}); reads are refused until "
+        "the data is loaded again",
+        {"damage": version.damage, "sha256": version.sha256},
+    )
+    session.add_all(_not_yet_open(session, version, [alert]))
 
 
 def _alert(dataset, version, kind, field_name, message, detail) -> GradingAlert:

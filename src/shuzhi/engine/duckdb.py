@@ -158,7 +158,10 @@ def _open_version(path: str) -> pads.Dataset:
     ]
     fmt = pads.ParquetFileFormat(
         read_options=pads.ParquetReadOptions(dictionary_columns=text),
-        default_fragment_scan_options=pads.ParquetFragmentScanOptions(pre_buffer=False),
+        # Ingest writes a CRC-32 in every page header: a damaged page fails the scan, never decodes.
+        default_fragment_scan_options=pads.ParquetFragmentScanOptions(
+            pre_buffer=False, page_checksum_verification=True
+        ),
     )
     return pads.dataset(path, format=fmt)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from shuzhi.errors import ShuzhiError, TooLarge
+from shuzhi.errors import DataDamaged, ShuzhiError, TooLarge
 
 FRAME_BYTES = 64 * 2**20
 """Largest batch frame a query worker sends (see `shuzhi.engine.worker`); a row beyond it is refused."""
@@ -60,6 +60,10 @@ ERROR_CLASSES: dict[str, tuple[type[ShuzhiError], str]] = {
         "the reader did not take the next batch within the idle deadline; the query was released",
     ),
     "worker_lost": (WorkerLost, "查询进程意外终止 / the query worker stopped unexpectedly"),
+    "damaged": (
+        DataDamaged,
+        "数据版本文件已损坏，读取已中止 / a version's file is damaged: the read was stopped",
+    ),
     "internal": (QueryFailed, "查询执行失败 / query failed inside the engine"),
 }
 
@@ -99,6 +103,10 @@ _BY_PREFIX: tuple[tuple[str, str], ...] = (
 )
 
 
+_DAMAGED = "CRC checksum verification failed"
+"""pyarrow's words for a page whose checksum does not match, wherever DuckDB wraps them."""
+
+
 def classify(e: BaseException) -> str:
     """The error class of an exception raised while running a query."""
     if isinstance(e, ShuzhiError):
@@ -113,7 +121,11 @@ def classify(e: BaseException) -> str:
             return "too_large"
         if isinstance(e, WorkerLost):
             return "worker_lost"
+        if isinstance(e, DataDamaged):
+            return "damaged"
         return "internal"
+    if isinstance(e, duckdb.Error | OSError | pa.ArrowException) and _DAMAGED in str(e):
+        return "damaged"
     for kind, name in _BY_TYPE:
         if isinstance(e, kind):
             if name == "invalid_input" and str(e).startswith(_DIVISION_BY_ZERO):

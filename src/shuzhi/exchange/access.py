@@ -9,6 +9,7 @@ rewrite and starts the sandboxed query. Every read and every denial appends ledg
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
 import threading
@@ -32,7 +33,7 @@ from shuzhi.config import Settings
 from shuzhi.engine.duckdb import ResultStream
 from shuzhi.engine.failures import classify, failure
 from shuzhi.engine.worker import WorkerPool, shared_pool
-from shuzhi.errors import Forbidden, NotFound, ShuzhiError, TooLarge
+from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
 from shuzhi.exchange.grades import version_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
 from shuzhi.exchange.models import Grant, GrantUsage
@@ -45,6 +46,7 @@ from shuzhi.exchange.policy import (
     query_sha256,
     referenced_names,
 )
+from shuzhi.ingest import integrity
 from shuzhi.keyfile import create_once
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
@@ -612,12 +614,17 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             query = govern(req.sql, {r.table.name: r.table for r in readables}, limits=limits)
             require_record_reads(req.sql, readables, limits)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
+            expected = [integrity.Expected.of(settings, r.version) for r in readables]
         cap = reserve_quota(db, readables, req.max_rows)
     except ShuzhiError as e:
         record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
         raise
 
     def record(rows: int, ended: str, error: ShuzhiError | None = None) -> None:
+        if error is not None and classify(error) == "damaged":
+            # A page checksum failed in a file that hashed right before: hash again and mark it.
+            with contextlib.suppress(ShuzhiError):
+                integrity.require_intact(db, settings, expected, fresh=True)
         if error is not None:
             _locate(error, req.sql, readables)
         duration_ms = (time.perf_counter() - started) * 1000
@@ -635,6 +642,8 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
 
     timeout = req.timeout_s or settings.exchange.query_timeout_s
     try:
+        # Outside the transaction: hashing a large version the first time takes a while.
+        integrity.require_intact(db, settings, expected)
         stream = sandbox_for(settings).stream(
             query.sql,
             relations,
@@ -692,7 +701,7 @@ def _pick(mapping: dict[str, int], ds: Dataset) -> int | None:
 
 
 def _version_path(settings: Settings, version: DatasetVersion) -> Path:
-    path = (settings.data_dir / version.path).resolve()
-    if not path.exists():
-        raise NotFound(f"数据版本文件缺失 / version file missing: v{version.number}")
-    return path
+    if version.damaged_at is not None:
+        raise integrity.refused(version.dataset_id, version.number)
+    # A missing file is damage like any other: `integrity.require_intact` marks and refuses it.
+    return (settings.data_dir / version.path).resolve()

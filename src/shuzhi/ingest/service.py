@@ -283,13 +283,14 @@ def commit_staged(
 ) -> IngestReport:
     """Make a staged file the dataset's next version inside the caller's transaction.
 
-    Identical content (same SHA-256 as any existing version) is reported, not stored twice.
+    Identical content (same SHA-256 as any existing version not found damaged) is reported, not
+    stored twice.
     """
     started = time.perf_counter()
     # Serialise versions of one dataset (PostgreSQL row lock; SQLite already holds its write lock).
     session.execute(select(Dataset.id).where(Dataset.id == dataset.id).with_for_update())
     existing = session.execute(
-        select(DatasetVersion.number, DatasetVersion.sha256, DatasetVersion.schema)
+        select(DatasetVersion.number, DatasetVersion.sha256, DatasetVersion.schema, DatasetVersion.damaged_at)
         .where(DatasetVersion.dataset_id == dataset.id)
         .order_by(DatasetVersion.number)
     ).all()
@@ -303,7 +304,8 @@ def commit_staged(
         source_format=staged.source_format,
         encoding=staged.encoding,
     )
-    same = next((n for n, sha, _ in existing if sha == staged.sha256), None)
+    # A damaged version does not hold the content any more: loading it again makes a new version.
+    same = next((n for n, sha, _, damaged in existing if sha == staged.sha256 and damaged is None), None)
     if same is not None:
         staged.close()
         _ledger(

@@ -1,10 +1,17 @@
-"""Converting a source to one Parquet file with DuckDB, durably, and hashing what was written.
+"""Converting a source to one Parquet file with DuckDB, durably, with page checksums, and hashing it.
 
 The content hash (`sha256`) of a version is the SHA-256 of the Parquet file bytes as written here.
 The writer is deterministic: DuckDB with fixed options (LZ4, insertion order kept) writes the same
 bytes for the same rows, columns and types, so loading the same content again yields the same hash
 whatever the file was called or where it came from. A different Shuzhi/DuckDB release may lay the
 file out differently; that shows as a new version, never as a false "unchanged".
+
+DuckDB writes no page checksums (nor checks them), so its file is copied once more by pyarrow,
+row group by row group with the same row groups, codec and dictionary choices, adding a CRC-32 to
+every page header: a reader that verifies them (the Arrow reader of governed queries, grading)
+then refuses a damaged page instead of decoding wrong values. The copy costs about as much as the
+conversion itself. A column type pyarrow cannot carry unchanged (DuckDB's INTERVAL) keeps DuckDB's
+file without page checksums; such a version is protected by its SHA-256 alone (`ingest.integrity`).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from shuzhi.ingest.readers import Reader, sql_str
 
@@ -77,19 +86,62 @@ def convert(
     total: int | None = None,
 ) -> int:
     """Write the reader's rows to `dest` as Parquet; returns the row count. Errors come back as user errors."""
+    raw = dest.with_name(dest.name + ".duckdb")
     while True:
         try:
             with _ProgressPoller(con, progress, total):
                 rel = reader.relation(con)
                 (rows,) = con.execute(
-                    f"COPY (SELECT * FROM {rel}) TO {sql_str(dest)} ({PARQUET_OPTIONS})"
+                    f"COPY (SELECT * FROM {rel}) TO {sql_str(raw)} ({PARQUET_OPTIONS})"
                 ).fetchall()[0]
-            return int(rows)
+            break
         except duckdb.Error as exc:
-            dest.unlink(missing_ok=True)
+            raw.unlink(missing_ok=True)
             if reader.retry(exc):
                 continue
             raise reader.explain(exc) from exc
+    try:
+        add_page_checksums(con, raw, dest)
+    finally:
+        raw.unlink(missing_ok=True)
+    return int(rows)
+
+
+def add_page_checksums(con: duckdb.DuckDBPyConnection, src: Path, dest: Path) -> bool:
+    """Copy DuckDB's Parquet file `src` to `dest` with a CRC-32 in every page header.
+
+    Returns False (and moves `src` to `dest` unchanged) when pyarrow cannot copy it so that it reads
+    back as the same column types in DuckDB."""
+    try:
+        with pq.ParquetFile(src) as pf:
+            meta = pf.metadata
+            encoded: list[str] = []
+            if meta.num_row_groups:
+                first = meta.row_group(0)
+                encoded = sorted(
+                    {
+                        first.column(i).path_in_schema
+                        for i in range(first.num_columns)
+                        if first.column(i).has_dictionary_page
+                    }
+                )
+            with pq.ParquetWriter(
+                dest,
+                pf.schema_arrow,
+                compression="lz4_raw",
+                use_dictionary=encoded,
+                write_page_checksum=True,
+                store_schema=False,
+            ) as out:
+                for group in range(meta.num_row_groups):
+                    table = pf.read_row_group(group)
+                    out.write_table(table, row_group_size=max(1, table.num_rows))
+        same = schema_of(con, src) == schema_of(con, dest)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        same = False
+    if not same:
+        os.replace(src, dest)
+    return same
 
 
 def schema_of(con: duckdb.DuckDBPyConnection, path: Path) -> list[dict]:

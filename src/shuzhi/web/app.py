@@ -123,6 +123,15 @@ def _warm_query_workers(settings: Settings) -> None:
         log.warning("query worker did not start ahead of time", exc_info=True)
 
 
+def _verify_schedule(db: Database, settings: Settings):
+    """Re-hash the version files every `ingest.verify_interval_s` (a job, until there is a job runner)."""
+    if not settings.ingest.verify_interval_s:
+        return None
+    from shuzhi.ingest.integrity import Schedule
+
+    return Schedule(db, settings, settings.ingest.verify_interval_s).start()
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -130,7 +139,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(app: FastAPI):
         # The first governed query should not wait for a worker process to start.
         threading.Thread(target=_warm_query_workers, args=(settings,), daemon=True).start()
+        verifier = _verify_schedule(app.state.db, settings)
         yield
+        if verifier is not None:
+            verifier.stop()
         if owns_db:
             app.state.db.dispose()
 
