@@ -79,3 +79,30 @@ class TooLarge(ShuzhiError):
 class SourceUnavailable(ShuzhiError):
     status = 502
     code = "source_unavailable"
+
+
+class ServerFailure(ShuzhiError):
+    """Something failed on the server's side, not in the request: the caller cannot fix it."""
+
+    status = 500
+    code = "internal_error"
+
+
+class Unavailable(ServerFailure):
+    """A server-side failure that may pass (the store, a worker, a full pool): retrying may help."""
+
+    status = 503
+    code = "unavailable"
+
+
+class ConfigurationError(ShuzhiError):
+    """The settings (environment, shuzhi.toml) or what they point at keep the platform from starting."""
+
+    status = 500
+    code = "configuration"
+
+
+class StoreUnavailable(Unavailable):
+    """The metadata store does not answer, or answers that its tables are gone."""
+
+    code = "store_unavailable"
