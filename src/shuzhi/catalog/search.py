@@ -85,11 +85,9 @@ def _match_ids(session: Session, tokens: list[str]):
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         expr = " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-        return (
-            text("SELECT rowid AS dataset_id FROM dataset_fts WHERE dataset_fts MATCH :q")
-            .bindparams(q=expr)
-            .columns(dataset_id=DatasetSearchDoc.dataset_id.type)
-        )
+        return text("SELECT rowid AS dataset_id FROM dataset_fts WHERE dataset_fts MATCH :q").bindparams(
+            q=expr
+        ).columns(dataset_id=DatasetSearchDoc.dataset_id.type)
     tsq = " & ".join("'" + t.replace("'", "''") + "'" for t in tokens)
     return select(DatasetSearchDoc.dataset_id).where(
         func.to_tsvector("simple", DatasetSearchDoc.tokens).op("@@")(func.to_tsquery("simple", tsq))
@@ -111,9 +109,7 @@ def _latest_format():
     )
     fmt = (
         select(DatasetVersion.dataset_id, DatasetVersion.source_format.label("format"))
-        .join(
-            latest, (latest.c.dataset_id == DatasetVersion.dataset_id) & (latest.c.n == DatasetVersion.number)
-        )
+        .join(latest, (latest.c.dataset_id == DatasetVersion.dataset_id) & (latest.c.n == DatasetVersion.number))
         .subquery()
     )
     return fmt
@@ -131,10 +127,8 @@ def search(
     from shuzhi.orgs.models import Department
 
     fmt = _latest_format()
-    base = (
-        select(Dataset.id)
-        .join(Department, Department.id == Dataset.department_id)
-        .outerjoin(fmt, fmt.c.dataset_id == Dataset.id)
+    base = select(Dataset.id).join(Department, Department.id == Dataset.department_id).outerjoin(
+        fmt, fmt.c.dataset_id == Dataset.id
     )
     tokens = _query_tokens(q or "")
     if tokens:
@@ -166,10 +160,7 @@ def search(
         )
         facets[name] = {(k if k is not None else ""): n for k, n in session.execute(q_f)}
     page = session.scalars(
-        select(Dataset)
-        .where(Dataset.id.in_(select(matched.c.id)))
-        .order_by(Dataset.identifier)
-        .limit(limit)
-        .offset(offset)
+        select(Dataset).where(Dataset.id.in_(select(matched.c.id))).order_by(Dataset.identifier)
+        .limit(limit).offset(offset)
     ).all()
     return SearchResult(total=total, datasets=list(page), facets=facets)

@@ -37,9 +37,7 @@ def vocabularies(_: Principal = Depends(current_principal)) -> dict[str, list[di
 
 @router.get("/datasets", response_model=SearchOut)
 def list_datasets(
-    q: str = Query(
-        "", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"
-    ),
+    q: str = Query("", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"),
     department: list[str] = Query(default=[]),
     theme: list[str] = Query(default=[]),
     share_type: list[str] = Query(default=[]),
@@ -51,56 +49,35 @@ def list_datasets(
     session: Session = Depends(get_session),
     _: Principal = Depends(current_principal),
 ):
-    filters = {
-        "department": department,
-        "theme": theme,
-        "share_type": share_type,
-        "open_type": open_type,
-        "security_grade": security_grade,
-        "format": format,
-    }
+    filters = {"department": department, "theme": theme, "share_type": share_type,
+               "open_type": open_type, "security_grade": security_grade, "format": format}
     res = catalog_search.search(session, q, filters=filters, limit=limit, offset=offset)
     latest = catalog.latest_numbers(session, [d.id for d in res.datasets])
-    return SearchOut(
-        total=res.total,
-        limit=limit,
-        offset=offset,
-        facets=res.facets,
-        results=[catalog.to_out(d, latest.get(d.id)) for d in res.datasets],
-    )
+    return SearchOut(total=res.total, limit=limit, offset=offset, facets=res.facets,
+                     results=[catalog.to_out(d, latest.get(d.id)) for d in res.datasets])
 
 
 @router.post("/datasets", response_model=DatasetOut, status_code=201)
-def create_dataset(
-    body: DatasetIn,
-    session: Session = Depends(get_session),
-    principal: Principal = Depends(current_principal),
-):
+def create_dataset(body: DatasetIn, session: Session = Depends(get_session),
+                   principal: Principal = Depends(current_principal)):
     return _out(session, catalog.create_dataset(session, principal, body))
 
 
 @router.get("/datasets/{ref}", response_model=DatasetOut)
-def read_dataset(
-    ref: str, session: Session = Depends(get_session), _: Principal = Depends(current_principal)
-):
+def read_dataset(ref: str, session: Session = Depends(get_session), _: Principal = Depends(current_principal)):
     return _out(session, catalog.get_dataset(session, ref))
 
 
 @router.patch("/datasets/{ref}", response_model=DatasetOut)
-def update_dataset(
-    ref: str,
-    body: DatasetPatch,
-    session: Session = Depends(get_session),
-    principal: Principal = Depends(current_principal),
-):
+def update_dataset(ref: str, body: DatasetPatch, session: Session = Depends(get_session),
+                   principal: Principal = Depends(current_principal)):
     ds = catalog.update_dataset(session, principal, catalog.get_dataset(session, ref), body)
     return _out(session, ds)
 
 
 @router.delete("/datasets/{ref}", status_code=204)
-def delete_dataset(
-    ref: str, session: Session = Depends(get_session), principal: Principal = Depends(current_principal)
-):
+def delete_dataset(ref: str, session: Session = Depends(get_session),
+                   principal: Principal = Depends(current_principal)):
     catalog.delete_dataset(session, principal, catalog.get_dataset(session, ref))
     return Response(status_code=204)
 
@@ -112,21 +89,16 @@ def _version_out(principal: Principal, ds, v) -> VersionOut:
 
 
 @router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
-def list_versions(
-    ref: str, session: Session = Depends(get_session), principal: Principal = Depends(current_principal)
-):
+def list_versions(ref: str, session: Session = Depends(get_session),
+                  principal: Principal = Depends(current_principal)):
     ds = catalog.get_dataset(session, ref)
     catalog.audit_profile_values(session, principal, ds, list(ds.versions), channel="api")
     return [_version_out(principal, ds, v) for v in ds.versions]
 
 
 @router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
-def read_version(
-    ref: str,
-    number: int,
-    session: Session = Depends(get_session),
-    principal: Principal = Depends(current_principal),
-):
+def read_version(ref: str, number: int, session: Session = Depends(get_session),
+                 principal: Principal = Depends(current_principal)):
     ds = catalog.get_dataset(session, ref)
     version = catalog.get_version(session, ds, number)
     catalog.audit_profile_values(session, principal, ds, [version], channel="api")
