@@ -32,6 +32,20 @@ class IngestSettings(BaseModel):
     verify_interval_s: float = Field(default=86_400.0, ge=0)
     """How often the server re-hashes every version file against its stored SHA-256 and marks the
     damaged ones (0: never; `shuzhi verify-data` does it on demand)."""
+    workbook_max_xml_bytes: ByteSize = ByteSize(512 * 2**20)
+    """Largest a workbook's worksheets and shared strings may expand to (as its zip declares, checked
+    while inflating before the sheet is parsed): the parser holds a whole sheet in memory."""
+    workbook_max_cells: int = Field(default=10_000_000, ge=1)
+    """Most cells (rows × columns of the sheet's used range) a workbook sheet may have."""
+    workbook_max_rows: int = Field(default=1_048_576, ge=1)
+    """Most rows a workbook sheet may have (Excel's own limit by default)."""
+    max_decompressed_bytes: ByteSize = ByteSize(16 * 2**30)
+    """Largest uncompressed size a Parquet upload may declare in its footer (its row groups)."""
+    sweep_interval_s: float = Field(default=900, ge=0)
+    """Seconds between the server's sweeps of ingest leftovers (staging areas of dead ingests,
+    orphan version files); the server also sweeps at start. 0: at start only."""
+    orphan_grace_s: float = Field(default=3600, gt=0)
+    """A version file no version row points to is removed by a sweep once it is this old."""
 
 
 class ClassifySettings(BaseModel):
@@ -136,6 +150,8 @@ class Settings(BaseSettings):
     """Largest request body (checked before it is read: Content-Length, then counted); uploads of
     dataset versions have their own limit, `ingest.max_upload_bytes`."""
     token_days: int = 90
+    workers: int = Field(default=1, ge=1)
+    """Server processes `shuzhi serve` runs (uvicorn workers); more than one needs PostgreSQL."""
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
@@ -195,4 +211,44 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)
+    """The settings, or a `ConfigurationError` saying in one paragraph which setting is wrong and where
+    it came from (environment or TOML file)."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from shuzhi.errors import ConfigurationError
+
+    toml_path = os.environ.get("SHUZHI_CONFIG", "shuzhi.toml")
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(
+            f"设置文件不是有效的 TOML (the settings file is not valid TOML): {exc}. "
+            f"文件 file: {Path(toml_path).resolve()} (SHUZHI_CONFIG)",
+            where=toml_path,
+            hint="修正该文件的语法 / fix the file's syntax",
+        ) from None
+    except ValidationError as exc:
+        problems = "; ".join(_describe(err) for err in exc.errors()[:5])
+        more = f" (+{exc.error_count() - 5})" if exc.error_count() > 5 else ""
+        raise ConfigurationError(
+            f"设置有误 (invalid settings): {problems}{more}. 设置来自环境变量 SHUZHI_*"
+            f"与 {Path(toml_path).resolve()}（如存在）(settings come from SHUZHI_* environment "
+            f"variables and {Path(toml_path).resolve()} if it exists)",
+            where=", ".join(sorted({_setting_name(err) for err in exc.errors()})),
+            hint="见 docs/settings.md / see docs/settings.md",
+        ) from None
+
+
+def _setting_name(err: dict) -> str:
+    return ".".join(str(p) for p in err.get("loc", ())) or "settings"
+
+
+def _describe(err: dict) -> str:
+    name = _setting_name(err)
+    env = "SHUZHI_" + "__".join(str(p) for p in err.get("loc", ())).upper()
+    value = repr(err.get("input"))
+    if len(value) > 80:
+        value = value[:77] + "..."
+    return f"`{name}` ({env}) = {value}: {err.get('msg', '')}"

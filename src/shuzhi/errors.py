@@ -89,9 +89,35 @@ class SourceUnavailable(ShuzhiError):
     code = "source_unavailable"
 
 
-class Busy(ShuzhiError):
-    """The store (or another shared resource) is too busy right now; the same call may succeed soon."""
+class ServerFailure(ShuzhiError):
+    """Something failed on the server's side, not in the request: the caller cannot fix it."""
+
+    status = 500
+    code = "internal_error"
+
+
+class Unavailable(ServerFailure):
+    """A server-side failure that may pass (the store, a worker, a full pool): retrying may help."""
 
     status = 503
+    code = "unavailable"
+
+
+class ConfigurationError(ShuzhiError):
+    """The settings (environment, shuzhi.toml) or what they point at keep the platform from starting."""
+
+    status = 500
+    code = "configuration"
+
+
+class StoreUnavailable(Unavailable):
+    """The metadata store does not answer, or answers that its tables are gone."""
+
+    code = "store_unavailable"
+
+
+class Busy(Unavailable):
+    """The store (or another shared resource) is too busy right now; the same call may succeed soon."""
+
     code = "busy"
     retry_after = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import duckdb
@@ -16,8 +17,10 @@ from shuzhi.classify.engine import ColumnResult, Scanner
 from shuzhi.classify.hints import NameHints
 from shuzhi.classify.models import ColumnDecision, DatasetGrade, GradingAlert, ReviewOverride
 from shuzhi.classify.rules import Rules, grade_dataset, load_rules
-from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, ServerFailure
 from shuzhi.orgs.service import Principal
+
+log = logging.getLogger(__name__)
 
 IDENTIFIER_ORDER = (
     "resident_id",
@@ -77,7 +80,13 @@ def scan_version(
             from shuzhi.ingest.integrity import refused
 
             raise refused(version.dataset_id, version.number) from None
-        raise InvalidInput(f"无法读取数据版本 cannot read version file: {exc}", where=version.path) from exc
+        # The stored file is the server's, not the caller's: its path and the reader's text stay in the log.
+        log.error("cannot read version file %s", version.path, exc_info=exc)
+        raise ServerFailure(
+            "存储的数据版本文件无法读取，已记录供管理员处理 "
+            "(a stored version file could not be read; the failure is logged for the operators)",
+            where=f"{dataset.identifier} v{version.number}",
+        ) from None
 
 
 def _persons(settings, rules: Rules, version: DatasetVersion, columns: dict[str, str]) -> int:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -17,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from shuzhi.errors import ShuzhiError
+from shuzhi.errors import ConfigurationError, ShuzhiError
 
 if TYPE_CHECKING:
     from shuzhi.config import Settings
@@ -31,17 +32,19 @@ err_console = Console(stderr=True)
 def open_context(*, migrate: bool = True) -> tuple[Settings, Database]:
     """Settings from the environment/shuzhi.toml and a database migrated to the current schema.
 
-    The migrations run only when the store is behind the code (a cheap look at its revision), not on
-    every command; `shuzhi init` and the server's start always apply them and refresh the vocabularies.
+    Refused (a `ConfigurationError`) when the data directory is not writable or the store cannot be
+    reached or is at migrations this code does not know. The migrations run only when the store is
+    behind the code (a cheap look at its revision), not on every command; `shuzhi init` and the
+    server's start always apply them and refresh the vocabularies.
     """
+    from shuzhi import preflight
     from shuzhi.config import load_settings
     from shuzhi.store.db import Database
 
     settings = load_settings()
-    settings.ensure_dirs()
+    preflight.check_data_dir(settings)  # first: the default SQLite store lives in it
     db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
-    if migrate and db.needs_upgrade():
-        db.upgrade()
+    preflight.prepare(settings, db, migrate=migrate)
     return settings, db
 
 
@@ -72,6 +75,12 @@ def reports_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except ConfigurationError as exc:
+            # One paragraph, no traceback: a setting is wrong, and the message names it and its path.
+            err_console.print(
+                f"[bold red]配置错误 configuration error:[/] {escape(str(exc))}", soft_wrap=True
+            )
+            raise typer.Exit(2) from None
         except ShuzhiError as exc:
             err_console.print(f"[bold red]错误 error:[/] {exc.message}")
             if exc.where:

@@ -51,18 +51,45 @@ def init(
 def serve(
     host: str = typer.Option(None, help="Address to listen on (default from settings: 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default from settings: 8000)."),
+    workers: int = typer.Option(
+        None, min=1, help="Server processes (default from settings: 1); more than one needs PostgreSQL."
+    ),
 ) -> None:
-    """Run the web server (pages at /, API at /api/v1, docs at /api/v1/docs).
+    """Run the web server (pages at /, API at /api/v1, docs at /api/v1/docs, probes at /healthz, /readyz).
 
-    Example:  shuzhi serve --port 8080
+    Refuses to start, saying which setting and path, when the data directory is not writable or
+    the metadata store cannot be reached or was migrated by a newer release.
+
+    Example:  shuzhi serve --port 8080 --workers 2
     """
     import uvicorn
 
-    from shuzhi.web.app import create_app
+    from shuzhi.errors import ConfigurationError
 
     settings, db = open_context()
-    app = create_app(settings, db=db)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    workers = workers or settings.workers
+    if workers > 1 and db.is_sqlite:
+        raise ConfigurationError(
+            f"SQLite 元数据库只能由一个服务进程使用，不能以 {workers} 个进程运行 (a SQLite metadata store "
+            f"serves one server process only, not {workers}): each process would wait on the others' "
+            f"write locks. 设置 workers（--workers，环境变量 SHUZHI_WORKERS）为 {workers}，"
+            f"database_url 为 {db.url.render_as_string(hide_password=True)} (setting workers is {workers} "
+            "with a SQLite database_url). 请用 --workers 1，或将 database_url 设为 PostgreSQL / use "
+            "--workers 1, or set database_url to PostgreSQL.",
+            where="workers",
+        )
+    host, port = host or settings.host, port or settings.port
+    if workers == 1:
+        from shuzhi.web.app import create_app
+
+        uvicorn.run(create_app(settings, db=db), host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its own app from the same settings (the environment it inherits);
+    # the store is checked and migrated once, here, before any of them starts.
+    db.dispose()
+    uvicorn.run(
+        "shuzhi.web.app:worker_app", factory=True, workers=workers, host=host, port=port, log_level="info"
+    )
 
 
 @reports_errors
@@ -112,4 +139,4 @@ def demo(
         logins.add_row(u.username, u.password, u.department_code, ", ".join(u.roles))
     console.print(logins)
     if serve_after:
-        serve(host=None, port=None)
+        serve(host=None, port=None, workers=None)

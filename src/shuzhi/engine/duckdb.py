@@ -17,6 +17,7 @@ plain query before it runs.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -35,6 +36,8 @@ from sqlglot.errors import SqlglotError
 from shuzhi.engine.confine import confined
 from shuzhi.engine.failures import QueryFailed, QueryTimeout, classify, failure
 from shuzhi.errors import ShuzhiError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["QueryFailed", "QueryTimeout", "Result", "ResultStream", "Sandbox", "guard", "shared_sandbox"]
 
@@ -326,7 +329,7 @@ class Sandbox:
         if tree is None:
             tree = _parse_one(sql)
         guard(tree)
-        state = {"timed_out": False, "closed": False}
+        state = {"timed_out": False, "closed": False, "files": [str(p) for p in relations.values()]}
         # DuckDB's reader takes a path as a glob pattern: a data directory with `[`, `*` or `?` in
         # its name would match some other file (refused by allowed_paths, but the query would fail).
         native = self.reader == "native" and not any(set("*?[") & set(str(p)) for p in relations.values())
@@ -335,7 +338,7 @@ class Sandbox:
             try:
                 cursor = self._native_connection(relations)
             except Exception as e:
-                raise self._translate(e, False) from None
+                raise self._translate(e, False, state["files"]) from None
             relations = {}  # already views of the connection
         else:
             reads = columns_read(tree, relations)
@@ -364,7 +367,7 @@ class Sandbox:
             reader = cursor.sql(sql).to_arrow_reader(batch_rows)
         except Exception as e:
             close()
-            raise self._translate(e, state["timed_out"]) from None
+            raise self._translate(e, state["timed_out"], state["files"]) from None
         stream = ResultStream(schema=reader.schema, _batches=iter(()), _closer=close)
         stream._batches = self._capped(reader, stream, max_rows, state)
         return stream
@@ -386,7 +389,7 @@ class Sandbox:
                 stream.rows += batch.num_rows
                 yield batch
         except (duckdb.Error, pa.ArrowException, OSError) as e:  # OSError: DuckDB's, through Arrow
-            raise self._translate(e, state["timed_out"]) from None
+            raise self._translate(e, state["timed_out"], state["files"]) from None
         finally:
             stream.close()
 
@@ -398,9 +401,12 @@ class Sandbox:
             return Result(table=table, truncated=s.truncated, elapsed_s=time.perf_counter() - s.started)
 
     @staticmethod
-    def _translate(e: Exception, timed_out: bool) -> ShuzhiError:
+    def _translate(e: Exception, timed_out: bool, files: list[str] = ()) -> ShuzhiError:
         """The engine's exception as its error class: its text quotes the values it failed on."""
-        return failure("timeout" if timed_out else classify(e))
+        error_class = "timeout" if timed_out else classify(e, files)
+        if error_class in ("data_unreadable", "internal"):
+            log.error("query failed inside the engine (%s)", error_class, exc_info=e)
+        return failure(error_class)
 
     def close(self) -> None:
         for con in (self._con, self._spare):

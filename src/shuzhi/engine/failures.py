@@ -11,6 +11,9 @@ misbehaves cannot put text in front of a consumer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from os import PathLike
+
 import duckdb
 import pyarrow as pa
 
@@ -31,7 +34,18 @@ class QueryTimeout(ShuzhiError):
 
 
 class WorkerLost(QueryFailed):
+    """The worker running the query died (killed, or past its memory cap): the server's failure,
+    and the same query may well succeed on a fresh worker."""
+
+    status = 503
     code = "query_worker_lost"
+
+
+class QueryInternal(QueryFailed):
+    """The engine failed in a way no query should cause (an unreadable stored file, a fault)."""
+
+    status = 500
+    code = "query_internal_error"
 
 
 # class -> (exception type, message). Messages are fixed: they say what kind of thing went wrong.
@@ -64,7 +78,12 @@ ERROR_CLASSES: dict[str, tuple[type[ShuzhiError], str]] = {
         DataDamaged,
         "数据版本文件已损坏，读取已中止 / a version's file is damaged: the read was stopped",
     ),
-    "internal": (QueryFailed, "查询执行失败 / query failed inside the engine"),
+    "data_unreadable": (
+        QueryInternal,
+        "存储的数据版本文件无法读取，已记录供管理员处理 / "
+        "a stored version file could not be read; the failure is logged for the operators",
+    ),
+    "internal": (QueryInternal, "查询在引擎内部失败 / query failed inside the engine"),
 }
 
 _HINTS = {
@@ -107,8 +126,13 @@ _DAMAGED = "CRC checksum verification failed"
 """pyarrow's words for a page whose checksum does not match, wherever DuckDB wraps them."""
 
 
-def classify(e: BaseException) -> str:
-    """The error class of an exception raised while running a query."""
+def classify(e: BaseException, files: Iterable[str | PathLike] = ()) -> str:
+    """The error class of an exception raised while running a query.
+
+    `files` are the version files the query reads: an engine error that names one (DuckDB quotes
+    the file it failed to read) is the stored data's fault, never the query's — compared, never
+    passed on.
+    """
     if isinstance(e, ShuzhiError):
         own = e.detail.get("error_class")
         if own in ERROR_CLASSES:
@@ -126,13 +150,15 @@ def classify(e: BaseException) -> str:
         return "internal"
     if isinstance(e, duckdb.Error | OSError | pa.ArrowException) and _DAMAGED in str(e):
         return "damaged"
+    text = str(e)
+    if any(str(f) in text for f in files if str(f)):
+        return "data_unreadable"
     for kind, name in _BY_TYPE:
         if isinstance(e, kind):
             if name == "invalid_input" and str(e).startswith(_DIVISION_BY_ZERO):
                 return "division_by_zero"
             return name
     if isinstance(e, OSError | pa.ArrowException):
-        text = str(e)
         for prefix, name in _BY_PREFIX:
             if text.startswith(prefix):
                 return name

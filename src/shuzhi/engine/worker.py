@@ -182,7 +182,7 @@ def _answer(box, req: int, resp: int, q: dict) -> None:
             batch_rows=q["batch_rows"],
         )
     except Exception as e:
-        _write(resp, _ERROR, _error_payload(e))
+        _write(resp, _ERROR, _error_payload(e, q["relations"].values()))
         return
     with stream:
         _write(resp, _SCHEMA, stream.schema.serialize())
@@ -196,7 +196,7 @@ def _answer(box, req: int, resp: int, q: dict) -> None:
             except StopIteration:
                 break
             except Exception as e:
-                _write(resp, _ERROR, _error_payload(e))
+                _write(resp, _ERROR, _error_payload(e, q["relations"].values()))
                 return
             _write(resp, _BATCH, frame)
         _write(resp, _END, json.dumps({"rows": stream.rows, "truncated": stream.truncated}).encode())
@@ -226,9 +226,9 @@ def _pieces(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
             yield from _pieces(iter([batch.slice(start, step)]))
 
 
-def _error_payload(e: Exception) -> bytes:
+def _error_payload(e: Exception, files=()) -> bytes:
     """Only the error class crosses the pipe (see `shuzhi.engine.failures`)."""
-    return json.dumps({"class": classify(e)}).encode()
+    return json.dumps({"class": classify(e, files)}).encode()
 
 
 # -- the parent -------------------------------------------------------------------------------
@@ -600,6 +600,15 @@ class WorkerPool:
     def warm(self) -> None:
         """Start one worker now, so that the first query does not wait for it."""
         self._release(self._acquire(time.monotonic() + self._start_timeout_s))
+
+    def ready(self) -> None:
+        """Raise unless workers can run queries: one is alive (idle or running), or one starts now."""
+        with self._cond:
+            if self._closed:
+                raise QueryFailed("查询服务已关闭 / the query service is shut down")
+            if any(w.alive() for w in (*self._idle, *self._running)):
+                return
+        self.warm()
 
     def stream(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,8 +30,19 @@ def sql_str(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.:/])/(?:[^\s'"/]+/)+[^\s'"]*""")
+"""A file system path of two or more levels in an engine's message (what is left once the reader's
+own files have been named as the user knows them)."""
+
+
+def first_line(exc: BaseException, *paths: str | Path, name: str = "") -> str:
+    """The first line of an error's text for a message, with the server's paths taken out: each of
+    `paths` (where the source sits in staging) shows as `name`, any other absolute path as `…`."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else exc.__class__.__name__
+    for p in sorted({str(p) for p in paths if str(p) not in ("", ".")}, key=len, reverse=True):
+        line = line.replace(p, name)
+    return _ABSOLUTE_PATH.sub("…", line)
 
 
 class Reader:
@@ -45,10 +57,14 @@ class Reader:
     def relation(self, con: duckdb.DuckDBPyConnection) -> str:
         raise NotImplementedError
 
+    def first_line(self, exc: BaseException) -> str:
+        """An error's first line for the user: the source by its own name, no server path."""
+        return first_line(exc, self.path, getattr(self, "utf8_path", ""), name=self.name)
+
     def explain(self, exc: duckdb.Error) -> ShuzhiError:
         """A user-facing error for a failure DuckDB reported while reading this source."""
         return InvalidInput(
-            f"无法读取 {self.fmt} 文件 (cannot read the {self.fmt} file): {first_line(exc)}",
+            f"无法读取 {self.fmt} 文件 (cannot read the {self.fmt} file): {self.first_line(exc)}",
             where=self.name,
             hint="检查文件是否完整、格式是否正确 / check the file is complete and well-formed",
         )
@@ -113,7 +129,7 @@ class CsvReader(Reader):
         if "unicode" in str(exc).lower():
             return text.undecodable(self.name, "utf-8", line)
         return InvalidInput(
-            f"CSV 解析失败 (cannot parse CSV): {first_line(exc)}",
+            f"CSV 解析失败 (cannot parse CSV): {self.first_line(exc)}",
             where=f"{self.name}:{line}" if line else self.name,
             line=line,
             hint="检查该行的分隔符、引号与取值 / check delimiters, quotes and values on that line",
@@ -136,7 +152,7 @@ class JsonReader(Reader):
         m = _JSON_LINE.search(str(exc))
         line = next((int(g) for g in m.groups() if g), None) if m else None
         return InvalidInput(
-            f"JSON 解析失败 (cannot parse JSON): {first_line(exc)}",
+            f"JSON 解析失败 (cannot parse JSON): {self.first_line(exc)}",
             where=f"{self.name}:{line}" if line else self.name,
             line=line,
             hint="JSON 须为对象数组或每行一个对象 (JSON Lines) / use an array of objects or one object per line",
@@ -146,8 +162,41 @@ class JsonReader(Reader):
 class ParquetReader(Reader):
     fmt = "parquet"
 
+    def __init__(self, path: Path, name: str, max_bytes: int | None = None):
+        super().__init__(path, name)
+        self.max_bytes = max_bytes
+
     def relation(self, con):
+        self._check_size()
         return f"read_parquet({sql_str(self.path)})"
+
+    def _check_size(self) -> None:
+        """Refuse a file whose footer declares more uncompressed data than allowed, before reading it."""
+        if self.max_bytes is None:
+            return
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.ParquetFile(self.path).metadata
+        except (OSError, pa.ArrowException):
+            return  # DuckDB's reading reports what is wrong with the file
+        declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if declared > self.max_bytes:
+            raise limit_exceeded(
+                self.name,
+                f"解压后 {declared:,} 字节 (uncompressed {declared:,} bytes)",
+                f"ingest.max_decompressed_bytes = {self.max_bytes:,}",
+            )
+
+
+def limit_exceeded(name: str, found: str, setting: str) -> InvalidInput:
+    return InvalidInput(
+        f"文件超出导入限制：{found}，上限为 {setting} (the file exceeds an ingest limit: {found}; "
+        f"the limit is {setting})",
+        where=name,
+        limit=setting.split(" = ")[0],
+        hint="拆分文件或请管理员调整该设置 / split the file, or ask an administrator to raise the setting",
+    )
 
 
 class ArrowReader(Reader):
@@ -227,27 +276,103 @@ def _cell(v, kind: str | None):
     return v
 
 
+@dataclass(frozen=True)
+class WorkbookLimits:
+    """How much of a workbook is read: its sheets' XML once inflated, the cells and rows of a sheet."""
+
+    xml_bytes: int
+    cells: int
+    rows: int
+
+
+_WORKBOOK_PARTS = re.compile(r"xl/(worksheets/[^/]+\.xml|sharedStrings\.xml)", re.IGNORECASE)
+"""The parts of an .xlsx the parser holds in memory: worksheets and the shared strings table."""
+
+
 class XlsxReader(ArrowReader):
     """One worksheet (the first, or the one named) with its header on the first row."""
 
     fmt = "xlsx"
 
-    def __init__(self, path: Path, name: str, sheet: str | None = None, batch_rows: int = 65_536):
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        sheet: str | None = None,
+        batch_rows: int = 65_536,
+        limits: WorkbookLimits | None = None,
+    ):
         super().__init__(path, name)
-        self.sheet, self.batch_rows = sheet, batch_rows
+        self.sheet, self.batch_rows, self.limits = sheet, batch_rows, limits
+        self._inflated_checked = False
+
+    def _check_inflated(self) -> None:
+        """Refuse a workbook whose sheets expand past the limit, from the sizes its zip declares,
+        then by inflating those parts (unparsed, counted) to make sure the declaration holds — all
+        before the parser, which keeps a whole sheet in memory, sees it."""
+        import zipfile
+
+        if self.limits is None or self._inflated_checked:
+            return
+        if not zipfile.is_zipfile(self.path):
+            self._inflated_checked = True
+            return  # the older binary .xls: not compressed, bounded by the upload limit
+        setting = f"ingest.workbook_max_xml_bytes = {self.limits.xml_bytes:,}"
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                parts = [i for i in z.infolist() if _WORKBOOK_PARTS.fullmatch(i.filename)]
+                declared = sum(i.file_size for i in parts)
+                if declared > self.limits.xml_bytes:
+                    raise limit_exceeded(
+                        self.name,
+                        f"工作表解压后 {declared:,} 字节 (sheets inflate to {declared:,} bytes)",
+                        setting,
+                    )
+                for info in parts:  # zipfile stops at the declared size and checks the CRC
+                    with z.open(info) as f:
+                        while f.read(1 << 20):
+                            pass
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+            raise InvalidInput(
+                f"Excel 文件已损坏或压缩内容与声明不符 (the workbook is damaged or its parts do not match "
+                f"their declared sizes): {self.first_line(exc)}",
+                where=self.name,
+                hint="用 Excel 另存为 .xlsx 后再试 / re-save it as .xlsx and try again",
+            ) from None
+        self._inflated_checked = True
+
+    def _check_size(self, ws) -> None:
+        if self.limits is None:
+            return
+        # Rows are read from the first one to the used range's end (its 0-based last cell).
+        end = ws.end
+        rows, cols = (end[0] + 1, end[1] + 1) if end else (0, 0)
+        where = self.name + (f"[{self.sheet}]" if self.sheet else "")
+        if rows > self.limits.rows:
+            raise limit_exceeded(
+                where, f"{rows:,} 行 ({rows:,} rows)", f"ingest.workbook_max_rows = {self.limits.rows:,}"
+            )
+        if rows * cols > self.limits.cells:
+            raise limit_exceeded(
+                where,
+                f"{rows:,} 行 × {cols:,} 列 = {rows * cols:,} 个单元格 ({rows * cols:,} cells)",
+                f"ingest.workbook_max_cells = {self.limits.cells:,}",
+            )
 
     def _rows(self) -> Iterator[list]:
         from python_calamine import CalamineWorkbook
 
+        self._check_inflated()
         try:
             wb = CalamineWorkbook.from_path(str(self.path))
             ws = wb.get_sheet_by_name(self.sheet) if self.sheet else wb.get_sheet_by_index(0)
+            self._check_size(ws)
             yield from ws.iter_rows()
         except ShuzhiError:
             raise
         except Exception as exc:  # calamine raises its own types for corrupt or missing sheets
             raise InvalidInput(
-                f"无法读取 Excel 文件 (cannot read the workbook): {first_line(exc)}",
+                f"无法读取 Excel 文件 (cannot read the workbook): {self.first_line(exc)}",
                 where=self.name + (f"[{self.sheet}]" if self.sheet else ""),
                 hint="用 Excel 另存为 .xlsx 后再试，或检查工作表名 / re-save as .xlsx or check the sheet name",
             ) from exc

@@ -7,9 +7,10 @@ place and adds the version row. `ingest_source` does both.
 
 Crash safety: the file only reaches ``versions/<dataset id>/<n>.parquet`` by an atomic rename after
 it is complete and fsynced, and the row is committed after that. A process killed before the
-rename leaves only a staging area, swept by the next ingest; one killed between rename and commit
-leaves an unreferenced file, which the next ingest of that dataset removes (the file stays locked
-by its writer until the transaction ends, so a live ingest's file is never taken for an orphan).
+rename leaves only a staging area; one killed between rename and commit leaves an unreferenced
+file. The next ingest (of that dataset, for a file) removes them, and so does the server's sweep
+(`sweep_leftovers`, at start and on a schedule); a file stays locked by its writer until the
+transaction ends, so a live ingest's file is never taken for an orphan.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
 from shuzhi.catalog.search import index_dataset
-from shuzhi.config import Settings
+from shuzhi.config import IngestSettings, Settings
 from shuzhi.errors import InvalidInput
 from shuzhi.ingest import drift as drift_mod
 from shuzhi.ingest import fetch, readers, text, writer
@@ -183,7 +184,7 @@ def _open(settings: Settings, ws: Workspace, ref: SourceRef, *, fmt, table, quer
     with open(path, "rb") as f:
         head = f.read(text.HEAD_BYTES)
     kind = resolve_format(fmt, label, head)
-    return _reader_for(kind, path, label, head, ws, table, limits.batch_rows, progress), size
+    return _reader_for(kind, path, label, head, ws, table, limits, progress), size
 
 
 def _local_file(path: Path, label: str, limit: int) -> Path:
@@ -215,7 +216,7 @@ def _reader_for(
     head: bytes,
     ws: Workspace,
     table: str | None,
-    batch_rows: int,
+    limits: IngestSettings,
     progress: Progress | None,
 ) -> readers.Reader:
     if kind == "csv":
@@ -229,9 +230,17 @@ def _reader_for(
             _utf8(path, label, encoding, ws, progress), label, kind == "jsonl", encoding
         )
     if kind == "parquet":
-        return readers.ParquetReader(path, label)
+        return readers.ParquetReader(path, label, max_bytes=int(limits.max_decompressed_bytes))
     if kind == "xlsx":
-        return readers.XlsxReader(path, label, sheet=table, batch_rows=batch_rows)
+        return readers.XlsxReader(
+            path,
+            label,
+            sheet=table,
+            batch_rows=limits.batch_rows,
+            limits=readers.WorkbookLimits(
+                int(limits.workbook_max_xml_bytes), limits.workbook_max_cells, limits.workbook_max_rows
+            ),
+        )
     raise InvalidInput(f"文件不能按 {kind} 读取 (a file cannot be read as {kind})", where=label)
 
 
@@ -450,11 +459,15 @@ def sync_fields(dataset: Dataset, schema: list[dict]) -> bool:
     return added
 
 
-def collect_orphans(session: Session, settings: Settings, dataset_id: int) -> list[Path]:
-    """Delete version files of a dataset that no committed row points to (left by a crash)."""
+def collect_orphans(
+    session: Session, settings: Settings, dataset_id: int, *, min_age_s: float = 0.0
+) -> list[Path]:
+    """Delete version files of a dataset that no committed row points to (left by a crash), once
+    they are `min_age_s` old."""
     folder = settings.versions_dir / str(dataset_id)
     if not folder.is_dir():
         return []
+    now = time.time()
 
     def referenced() -> set[str]:
         return set(
@@ -466,7 +479,12 @@ def collect_orphans(session: Session, settings: Settings, dataset_id: int) -> li
         rel = f.relative_to(settings.data_dir).as_posix()
         if rel in known:
             continue
-        fd = os.open(f, os.O_RDONLY)
+        try:
+            if min_age_s and now - f.stat().st_mtime < min_age_s:
+                continue
+            fd = os.open(f, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
         try:
             # A held lock means a live ingest has just renamed it and has not committed yet.
             if try_lock(fd) and rel not in referenced():
@@ -558,3 +576,19 @@ def stale_cleanup(settings: Settings) -> list[str]:
     with contextlib.suppress(FileNotFoundError):
         return sweep_staging(settings.staging_dir)
     return []
+
+
+def sweep_leftovers(session: Session, settings: Settings) -> list[str]:
+    """What killed ingests left: staging areas whose lock is free, and version files no version
+    row points to once `ingest.orphan_grace_s` old. Returns what was removed (relative to the data
+    directory). Only reads the store; deletes files."""
+    removed = [f"staging/{token}" for token in stale_cleanup(settings)]
+    if not settings.versions_dir.is_dir():
+        return removed
+    for folder in settings.versions_dir.iterdir():
+        if folder.is_dir() and folder.name.isdigit():
+            for f in collect_orphans(
+                session, settings, int(folder.name), min_age_s=settings.ingest.orphan_grace_s
+            ):
+                removed.append(f.relative_to(settings.data_dir).as_posix())
+    return removed

@@ -198,7 +198,29 @@ def script_heads() -> frozenset[str]:
     return _literal_heads() or _alembic_heads()
 
 
+@cache
+def script_revisions() -> frozenset[str]:
+    """Every revision this code's migrations define: a store at any other one was migrated elsewhere."""
+    revs = _literal_revisions()
+    if revs is not None:
+        return frozenset(revs)
+    from alembic.script import ScriptDirectory
+
+    return frozenset(r.revision for r in ScriptDirectory.from_config(_script_config()).walk_revisions())
+
+
 def _literal_heads() -> frozenset[str] | None:
+    revs = _literal_revisions()
+    if revs is None:
+        return None
+    referenced = {r for down, deps in revs.values() for r in (*down, *deps)}
+    if not revs or not referenced <= revs.keys():  # a branch label or a missing file: let Alembic resolve it
+        return None
+    return frozenset(revs.keys() - referenced)
+
+
+def _literal_revisions() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None:
+    """Revision -> (down revisions, dependencies), read from the migration files as text."""
     import ast
 
     revs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
@@ -219,10 +241,7 @@ def _literal_heads() -> frozenset[str] | None:
         if not isinstance(found.get("revision"), str):
             return None
         revs[found["revision"]] = (_as_tuple(found.get("down_revision")), _as_tuple(found.get("depends_on")))
-    referenced = {r for down, deps in revs.values() for r in (*down, *deps)}
-    if not revs or not referenced <= revs.keys():  # a branch label or a missing file: let Alembic resolve it
-        return None
-    return frozenset(revs.keys() - referenced)
+    return revs
 
 
 def _as_tuple(value) -> tuple[str, ...]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import html
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -15,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
-from shuzhi.errors import Busy, ShuzhiError
+from shuzhi.errors import Busy, ServerFailure, ShuzhiError, StoreUnavailable
 from shuzhi.store.db import Database, is_busy
 from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
@@ -33,10 +36,11 @@ def _api_routers():
 
 
 def _page_routers():
+    from shuzhi.web import health
     from shuzhi.web.pages import audit, classify, core
     from shuzhi.web.pages import exchange as exchange_pages
 
-    return [core.router, audit.router, classify.router, exchange_pages.router]
+    return [health.router, core.router, audit.router, classify.router, exchange_pages.router]
 
 
 def _register_page_plugins() -> None:
@@ -66,6 +70,8 @@ def _field_errors(exc: RequestValidationError) -> list[dict]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShuzhiError)
     async def _domain_error(request: Request, exc: ShuzhiError):
+        if exc.status >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
         retry = (
             getattr(exc, "retry_after", None) or exc.detail.get("retry_after") or exc.detail.get("retry_after_s")
         )
@@ -82,13 +88,6 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
-    @app.exception_handler(DBAPIError)
-    async def _store_error(request: Request, exc: DBAPIError):
-        # Work outside Database.read()/write() meets a busy store as a raw driver error.
-        if is_busy(exc):
-            return await _domain_error(request, Busy("数据库繁忙，请稍后重试 (the database is busy: retry shortly)"))
-        raise exc
-
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         fields = _field_errors(exc)
@@ -101,6 +100,68 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _login_required(request: Request, exc: LoginRequired):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+STORE_UNAVAILABLE = "元数据库暂时不可用，已记录供管理员处理，请稍后重试 (the metadata store is unavailable; logged for the operators; retry later)"
+INTERNAL = "服务器内部错误，已记录供管理员处理 (internal server error; logged for the operators)"
+RETRY_AFTER_S = 5
+"""Retry-After of a 503 for an unavailable store."""
+
+# SQLSTATE classes that mean the store itself is gone or unusable rather than a statement being
+# wrong: connection exceptions, insufficient resources, operator intervention, system errors, and
+# a missing database, schema or table (a store dropped under the running server).
+_STORE_GONE_SQLSTATES = ("08", "53", "57", "58", "3D", "3F", "42P01")
+
+
+def _store_unavailable(exc: Exception) -> bool:
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.TimeoutError | sa.DisconnectionError):
+        return True
+    if not isinstance(exc, sa.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa.OperationalError | sa.InterfaceError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or ""
+    return any(state.startswith(prefix) for prefix in _STORE_GONE_SQLSTATES)
+
+
+def _failure_response(request: Request, error: ShuzhiError, headers: dict | None = None):
+    if _wants_html(request):
+        try:
+            return templates.TemplateResponse(
+                request, "error.html", {"error": error}, status_code=error.status, headers=headers
+            )
+        except Exception:  # noqa: BLE001 - the page itself may need what failed (the store)
+            body = f"<!doctype html><title>Error</title><p>{html.escape(error.message)}</p>"
+            return HTMLResponse(body, status_code=error.status, headers=headers)
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+
+
+def install_failure_handlers(app: FastAPI) -> None:
+    """Failures nobody caught become the app's JSON error shape: 503 when the store is unavailable
+    (retrying may help), 500 otherwise; the traceback goes to the server's log, never to the caller
+    (exception texts name server paths, SQL and values)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store_error(request: Request, exc: SQLAlchemyError):
+        if isinstance(exc, DBAPIError) and is_busy(exc):
+            # Work outside Database.read()/write() meets a busy store as a raw driver error.
+            busy = Busy("数据库繁忙，请稍后重试 (the database is busy: retry shortly)")
+            return _failure_response(request, busy, {"Retry-After": str(busy.retry_after)})
+        log.error("%s %s: store failure", request.method, request.url.path, exc_info=exc)
+        if _store_unavailable(exc):
+            error = StoreUnavailable(STORE_UNAVAILABLE, retry_after=RETRY_AFTER_S)
+            return _failure_response(request, error, {"Retry-After": str(RETRY_AFTER_S)})
+        return _failure_response(request, ServerFailure(INTERNAL))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.error("%s %s: unexpected failure", request.method, request.url.path, exc_info=exc)
+        if _store_unavailable(exc):
+            return await _store_error(request, exc)
+        return _failure_response(request, ServerFailure(INTERNAL))
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str]]:
@@ -132,6 +193,28 @@ def _verify_schedule(db: Database, settings: Settings):
     return Schedule(db, settings, settings.ingest.verify_interval_s).start()
 
 
+def _sweep(settings: Settings, db: Database) -> None:
+    from shuzhi.ingest.service import sweep_leftovers
+
+    try:
+        with db.write() as session:
+            removed = sweep_leftovers(session, settings)
+    except Exception:  # noqa: BLE001 - the next round tries again; a sweep never stops the server
+        log.warning("sweeping ingest leftovers failed", exc_info=True)
+        return
+    if removed:
+        log.info("removed %d ingest leftovers (staging areas, orphan version files)", len(removed))
+
+
+async def _sweep_leftovers(settings: Settings, db: Database) -> None:
+    """At start, then every `ingest.sweep_interval_s`: what killed ingests left behind goes."""
+    while True:
+        await asyncio.to_thread(_sweep, settings, db)
+        if settings.ingest.sweep_interval_s <= 0:
+            return
+        await asyncio.sleep(settings.ingest.sweep_interval_s)
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -140,17 +223,26 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         # The first governed query should not wait for a worker process to start.
         threading.Thread(target=_warm_query_workers, args=(settings,), daemon=True).start()
         verifier = _verify_schedule(app.state.db, settings)
+        sweeper = asyncio.create_task(_sweep_leftovers(settings, app.state.db))
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         if verifier is not None:
             verifier.stop()
         if owns_db:
             app.state.db.dispose()
 
     owns_db = db is None
-    settings.ensure_dirs()
     if db is None:
+        from shuzhi import preflight
+
+        preflight.check_data_dir(settings)  # first: the default SQLite store lives in it
         db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
-        db.upgrade()
+        preflight.check_store(db)
+        db.upgrade()  # always: also refreshes the controlled vocabularies shipped with this release
+    else:
+        settings.ensure_dirs()
     app = FastAPI(
         title="Shuzhi 数治",
         version=__version__,
@@ -164,6 +256,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
+    install_failure_handlers(app)
     app.add_middleware(BodyGate)
     _register_page_plugins()
     app.state.routers = [("/api/v1", r) for r in _api_routers()] + [("", r) for r in _page_routers()]
@@ -174,3 +267,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             app.include_router(router, default_response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one process of `shuzhi serve --workers N`: settings from the environment, the
+    store already checked and migrated by the command before the processes started."""
+    settings = load_settings()
+    return create_app(settings, db=Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s))
