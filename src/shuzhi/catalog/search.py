@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from sqlalchemy import func, select, text
+from sqlalchemy import String, cast, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetSearchDoc, DatasetVersion
@@ -85,9 +85,11 @@ def _match_ids(session: Session, tokens: list[str]):
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         expr = " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-        return text("SELECT rowid AS dataset_id FROM dataset_fts WHERE dataset_fts MATCH :q").bindparams(
-            q=expr
-        ).columns(dataset_id=DatasetSearchDoc.dataset_id.type)
+        return (
+            text("SELECT rowid AS dataset_id FROM dataset_fts WHERE dataset_fts MATCH :q")
+            .bindparams(q=expr)
+            .columns(dataset_id=DatasetSearchDoc.dataset_id.type)
+        )
     tsq = " & ".join("'" + t.replace("'", "''") + "'" for t in tokens)
     return select(DatasetSearchDoc.dataset_id).where(
         func.to_tsvector("simple", DatasetSearchDoc.tokens).op("@@")(func.to_tsquery("simple", tsq))
@@ -109,7 +111,9 @@ def _latest_format():
     )
     fmt = (
         select(DatasetVersion.dataset_id, DatasetVersion.source_format.label("format"))
-        .join(latest, (latest.c.dataset_id == DatasetVersion.dataset_id) & (latest.c.n == DatasetVersion.number))
+        .join(
+            latest, (latest.c.dataset_id == DatasetVersion.dataset_id) & (latest.c.n == DatasetVersion.number)
+        )
         .subquery()
     )
     return fmt
@@ -127,8 +131,10 @@ def search(
     from shuzhi.orgs.models import Department
 
     fmt = _latest_format()
-    base = select(Dataset.id).join(Department, Department.id == Dataset.department_id).outerjoin(
-        fmt, fmt.c.dataset_id == Dataset.id
+    base = (
+        select(Dataset.id)
+        .join(Department, Department.id == Dataset.department_id)
+        .outerjoin(fmt, fmt.c.dataset_id == Dataset.id)
     )
     tokens = _query_tokens(q or "")
     if tokens:
@@ -147,20 +153,32 @@ def search(
         if name in columns and values:
             base = base.where(columns[name].in_(values))
     matched = base.subquery()
-    total = session.scalar(select(func.count()).select_from(matched)) or 0
-    facets: dict[str, dict[str, int]] = {}
-    for name, col in columns.items():
-        q_f = (
-            select(col, func.count())
-            .select_from(Dataset)
-            .join(Department, Department.id == Dataset.department_id)
-            .outerjoin(fmt, fmt.c.dataset_id == Dataset.id)
-            .where(Dataset.id.in_(select(matched.c.id)))
-            .group_by(col)
-        )
-        facets[name] = {(k if k is not None else ""): n for k, n in session.execute(q_f)}
+    # One statement for every facet, counted by the database: a GROUP BY per facet, joined with
+    # UNION ALL (a statement per facet cost more in round trips than the counting; rows counted in
+    # Python would grow with the catalog). Every dataset has exactly one department, so the
+    # department counts add up to the total.
+    scope = (
+        select(Dataset.id)
+        .join(Department, Department.id == Dataset.department_id)
+        .outerjoin(fmt, fmt.c.dataset_id == Dataset.id)
+        .where(Dataset.id.in_(select(matched.c.id)))
+    )
+    parts = [
+        scope.with_only_columns(
+            literal(name).label("facet"), cast(col, String).label("value"), func.count().label("n")
+        ).group_by(col)
+        for name, col in columns.items()
+    ]
+    facets: dict[str, dict[str, int]] = {name: {} for name in columns}
+    for name, value, n in session.execute(union_all(*parts)):
+        facets[name][value if value is not None else ""] = n
+    facets = {name: dict(sorted(counts.items())) for name, counts in facets.items()}
+    total = sum(facets["department"].values())
     page = session.scalars(
-        select(Dataset).where(Dataset.id.in_(select(matched.c.id))).order_by(Dataset.identifier)
-        .limit(limit).offset(offset)
+        select(Dataset)
+        .where(Dataset.id.in_(select(matched.c.id)))
+        .order_by(Dataset.identifier)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return SearchResult(total=total, datasets=list(page), facets=facets)
