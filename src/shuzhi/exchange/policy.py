@@ -32,7 +32,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from shuzhi.engine.duckdb import STATEMENT_NODES
-from shuzhi.errors import Forbidden, InvalidInput
+from shuzhi.errors import Forbidden, InvalidInput, ShuzhiError
 from shuzhi.exchange import functions
 from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression
 
@@ -57,6 +57,11 @@ _FORBIDDEN_NODES: tuple[type[exp.Expression], ...] = (
     # The rewrite replaces each dataset reference by its policy subquery, and a sample clause
     # would either be dropped with the reference or sample rows before the row filter.
     exp.TableSample,
+    # DuckDB's SUMMARIZE/DESCRIBE read a relation named in a string, outside every scope.
+    exp.Summarize,
+    exp.Describe,
+    # `#n` picks a column by position: no name for the field checks to see.
+    exp.PositionalColumn,
 )
 
 
@@ -200,6 +205,22 @@ def strip_comments(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
     return tree
 
 
+def _allowed_source(node: exp.Expression) -> bool:
+    """A FROM or JOIN source: a named dataset or CTE (what a table may name is checked at the
+    table), a parenthesised SELECT (LATERAL too), or VALUES."""
+    if isinstance(node, exp.Lateral):
+        node = node.this
+    if isinstance(node, exp.Subquery):
+        return isinstance(node.this, exp.Query)
+    return isinstance(node, exp.Table | exp.Values)
+
+
+def _source_kind(node: exp.Expression) -> str:
+    inner = node.this if isinstance(node, exp.Lateral | exp.Subquery) else node
+    inner = inner.this if isinstance(inner, exp.Subquery) else inner
+    return inner.key.upper()
+
+
 def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
     """No statements inside the query, no table functions, only allowlisted functions."""
     for node in tree.walk():
@@ -215,6 +236,12 @@ def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp
             )
         if isinstance(node, exp.Func):
             _check_function(node, ctx.read)
+        if isinstance(node, exp.From | exp.Join) and not _allowed_source(node.this):
+            # An allowlist of what a query may read from: DuckDB reads more than tables there
+            # (`(SUMMARIZE '<relation>')` reads a raw relation no scope analysis sees).
+            raise _refuse("不允许的数据来源", "source not allowed", names=[_source_kind(node.this)])
+        if isinstance(node, exp.Subquery) and not isinstance(node.this, exp.Query):
+            raise _refuse("子查询只能是 SELECT", "a subquery must be a SELECT", names=[node.this.key.upper()])
         if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() == "NATURAL":
             raise _refuse("不允许 NATURAL JOIN，请写明连接条件", "NATURAL JOIN is not allowed; write ON")
         if isinstance(node, exp.With) and node.args.get("recursive"):
@@ -473,8 +500,13 @@ def govern(
     if not isinstance(tree, exp.Query):
         raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
     ctx = PolicyContext(tables=tables, read=read, write=write)
-    for rule in RULES:
-        tree = rule(tree, ctx)
+    try:
+        for rule in RULES:
+            tree = rule(tree, ctx)
+    except ShuzhiError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a rule that cannot judge a query refuses it
+        raise _refuse("查询无法检查", "query cannot be checked", hint=type(e).__name__) from None
     try:
         out = tree.sql(dialect=write)
     except _SQLGLOT_FAILURES as e:
@@ -541,4 +573,6 @@ def referenced_names(sql: str, dialect: str = "duckdb", limits: QueryLimits | No
             names.update(t.name for _a, t in _dataset_sources(scope) if isinstance(t.this, exp.Identifier))
     except (OptimizeError, SqlglotError) as e:
         raise InvalidInput(f"SQL 无法解析 / cannot analyse SQL: {_first_line(e)}") from None
+    except Exception as e:  # noqa: BLE001 - scope analysis that fails on a query refuses it
+        raise _refuse("查询无法检查", "query cannot be checked", hint=type(e).__name__) from None
     return sorted(names)
