@@ -9,7 +9,12 @@ import pluggy
 hookspec = pluggy.HookspecMarker("shuzhi")
 hookimpl = pluggy.HookimplMarker("shuzhi")
 
-BUILTIN_PLUGINS: list[str] = ["shuzhi.classify.plugin", "shuzhi.orgs.plugin", "shuzhi.exchange.plugin"]
+BUILTIN_PLUGINS: list[str] = [
+    "shuzhi.catalog.plugin",
+    "shuzhi.classify.plugin",
+    "shuzhi.orgs.plugin",
+    "shuzhi.exchange.plugin",
+]
 """Modules of built-in hook implementations, registered exactly as a plugin would be."""
 
 

@@ -226,7 +226,33 @@ def _grade_lowered(city):
     )
 
 
+def _share_type_opened(city):
+    # Unconditional sharing lets every analyst read without a grant.
+    city.sql("UPDATE datasets SET share_type = 'unconditional' WHERE id = :d", d=city.dataset_id)
+    return "datasets", {"id": city.dataset_id}, {"share_type": ("conditional", "unconditional")}
+
+
+def _dataset_taken_over(city):
+    # The owner department manages the dataset and reads it in clear.
+    rs = _dept_id(city, "RS")
+    city.sql("UPDATE datasets SET department_id = :r WHERE id = :d", r=rs, d=city.dataset_id)
+    return "datasets", {"id": city.dataset_id}, {"department_id": (_dept_id(city, "GA"), rs)}
+
+
+def _version_hash_replaced(city):
+    # With the file swapped too, integrity checks would vouch for the new bytes.
+    city.sql("UPDATE dataset_versions SET sha256 = :h WHERE dataset_id = :d", h="f" * 64, d=city.dataset_id)
+    return (
+        "dataset_versions",
+        {"dataset_id": city.dataset_id, "number": 1},
+        {"sha256": (reconcile.UNKNOWN, "f" * 64)},
+    )
+
+
 HAND_EDITS = {
+    "dataset share type opened": _share_type_opened,
+    "dataset moved to another department": _dataset_taken_over,
+    "version hash replaced": _version_hash_replaced,
     "department moved": _move_department,
     "user deactivated": _deactivate,
     "user reactivated": _reactivate,
@@ -257,6 +283,20 @@ def test_a_hand_edit_is_reported_with_the_row_that_differs(city, edit):
             if ledger is not reconcile.UNKNOWN:
                 assert problem["columns"][name]["ledger"] == ledger
             assert problem["columns"][name]["table"] == actual
+
+
+def test_a_share_type_changed_through_the_service_reconciles(city):
+    from shuzhi.catalog.schemas import DatasetPatch
+    from shuzhi.catalog.service import get_dataset, update_dataset
+
+    with city.db.transaction() as s:
+        update_dataset(
+            s, city.steward, get_dataset(s, "ga-contacts"), DatasetPatch(share_type="unconditional")
+        )
+    assert city.verify().ok
+    city.sql("UPDATE datasets SET share_type = 'conditional' WHERE id = :d", d=city.dataset_id)
+    (problem,) = state_problems(city.verify())
+    assert problem["columns"]["share_type"] == {"ledger": "unconditional", "table": "conditional"}
 
 
 def test_a_rehashed_password_is_recorded(city):

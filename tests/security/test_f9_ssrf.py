@@ -236,3 +236,15 @@ def test_the_address_policy_allows_public_and_named():
     assert "127.0.0.1" in policy.resolve("localhost", 80, where="x")
     with pytest.raises(Forbidden):
         policy.resolve("192.168.0.1", 80, where="x")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:0a00:0001::", "2002:7f00:0001::1", "::ffff:10.1.2.3", "2001:0:4136:e378:8000:63bf:f5ff:fffe"],
+)
+def test_ipv6_forms_that_carry_a_private_ipv4_address_are_refused(address):
+    import ipaddress
+
+    from shuzhi.ingest.network import _kind
+
+    assert _kind(ipaddress.ip_address(address)) is not None

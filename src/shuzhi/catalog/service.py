@@ -79,7 +79,11 @@ def update_dataset(session: Session, principal: Principal, ds: Dataset, patch: D
     session.flush()
     index_dataset(session, ds)
     ledger.append(session, "dataset.updated", user_id=principal.user_id, department_id=ds.department_id,
-                  dataset_id=ds.id, detail={"changed": sorted(changes) + (["fields"] if new_fields else [])})
+                  dataset_id=ds.id, detail={
+                      "changed": sorted(changes) + (["fields"] if new_fields else []),
+                      # what decides who may read it, as it now is (the security state; docs/ledger.md)
+                      "values": {k: getattr(ds, k) for k in ("share_type", "open_type") if k in changes},
+                  })
     return ds
 
 

@@ -20,8 +20,12 @@ _HINT = (
 
 def _kind(ip: IPAddress) -> tuple[str, str] | None:
     """Why an address is not a public one a source may be fetched from (Chinese, English); None when it is."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return _kind(ip.ipv4_mapped)  # ::ffff:127.0.0.1 is 127.0.0.1 on the wire
+    if isinstance(ip, ipaddress.IPv6Address):
+        # Addresses that carry an IPv4 address reach it: ::ffff:127.0.0.1 on the wire, and 6to4
+        # (2002:0a00:0001::) or Teredo through a relay; each is judged as the address it carries.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return _kind(embedded)
     for name, zh, flag in (
         ("unspecified", "未指定地址", ip.is_unspecified),
         ("loopback", "本机回环地址", ip.is_loopback),

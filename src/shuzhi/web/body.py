@@ -81,6 +81,9 @@ class BodyGate:
         state = scope["app"].state
         settings = state.settings
         path, method = scope["path"], scope["method"]
+        root = scope.get("root_path") or ""
+        if root and path.startswith(root):
+            path = path[len(root) :]  # served under a prefix: the routes are matched without it
         headers = dict(scope["headers"])
         limit = int(settings.max_request_bytes)
         if method == "POST" and _UPLOAD_ROUTE.match(path):
