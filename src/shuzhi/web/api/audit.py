@@ -7,18 +7,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from shuzhi import textlimits as limits
 from shuzhi.errors import Forbidden
 from shuzhi.ledger import keys, log, proofs, query, reconcile, sth
 from shuzhi.ledger.snapshot import read_snapshot
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
+from shuzhi.textlimits import Code, Count, Id, Instant
 from shuzhi.web.deps import current_principal, get_db, get_session, require_role
+from shuzhi.web.openapi import authenticates, media_responses
 
 _log = logging.getLogger(__name__)
 AUDITORS = ("auditor", "admin")
@@ -88,7 +90,7 @@ def latest_sth(session: Session = Depends(get_session)) -> dict:
 
 @router.get("/ledger/consistency")
 def consistency(
-    first: int = Query(..., ge=0), second: int = Query(..., ge=0), session: Session = Depends(get_session)
+    first: Count, second: Count, session: Session = Depends(get_session)
 ) -> dict:
     """Proof that the log of size `first` is a prefix of the log of size `second` (hashes only)."""
     return proofs.consistency_bundle(session, first, second)
@@ -98,13 +100,13 @@ def consistency(
 
 
 def entry_filter(
-    user_id: int | None = None,
-    department_id: int | None = None,
-    dataset_id: int | None = None,
-    event: str | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
-    outcome: str | None = None,
-    since: datetime | None = Query(None, description="ISO 8601; UTC when no zone is given"),
-    until: datetime | None = None,
+    user_id: Id | None = None,
+    department_id: Id | None = None,
+    dataset_id: Id | None = None,
+    event: Code | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
+    outcome: Code | None = None,
+    since: Instant | None = Query(None, description="ISO 8601; UTC when no zone is given"),
+    until: Instant | None = Query(None, description="ISO 8601; UTC when no zone is given"),
 ) -> query.EntryFilter:
     return query.EntryFilter(user_id, department_id, dataset_id, event, outcome, since, until)
 
@@ -112,7 +114,7 @@ def entry_filter(
 @router.get("/audit/entries")
 def list_entries(
     flt: query.EntryFilter = Depends(entry_filter),
-    before_seq: int | None = None,
+    before_seq: Id | None = None,
     limit: int = Query(100, ge=1, le=query.MAX_PAGE),
     session: Session = Depends(get_session),
     _: Principal = Depends(require_role(*AUDITORS)),
@@ -125,6 +127,7 @@ def list_entries(
     }
 
 
+@authenticates
 async def auditor_briefly(request: Request, db: Database = Depends(get_db)) -> Principal:
     """require_role for streamed responses: checks the caller in a transaction of its own that
     ends before the stream starts (a request-long one would hold SQLite's write lock)."""
@@ -135,7 +138,7 @@ async def auditor_briefly(request: Request, db: Database = Depends(get_db)) -> P
     return principal
 
 
-@router.get("/audit/entries.csv")
+@router.get("/audit/entries.csv", responses=media_responses("text/csv", description="CSV, UTF-8"))
 def export_csv(
     flt: query.EntryFilter = Depends(entry_filter),
     db: Database = Depends(get_db),
@@ -156,16 +159,16 @@ def export_csv(
 
 @router.get("/audit/entries/{seq}")
 def get_entry(
-    seq: int, session: Session = Depends(get_session), _: Principal = Depends(require_role(*AUDITORS))
+    seq: Id, session: Session = Depends(get_session), _: Principal = Depends(require_role(*AUDITORS))
 ) -> dict:
     return query.entry_dict(log.get_entry(session, seq))
 
 
 @router.get("/audit/entries/{seq}/proof")
 def inclusion_proof(
-    seq: int,
+    seq: Id,
     request: Request,
-    tree_size: int | None = Query(None, ge=1, description="a signed tree head's size; default the latest"),
+    tree_size: int | None = Query(None, ge=1, le=limits.JSON_INT_MAX, description="a signed tree head's size; default the latest"),
     session: Session = Depends(get_session),
     _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:

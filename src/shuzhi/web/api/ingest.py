@@ -19,6 +19,7 @@ from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Code, Name, Sql, Url
 from shuzhi.web.deps import current_principal, get_db
+from shuzhi.web.openapi import authenticates
 
 router = APIRouter(tags=["ingest 数据汇聚"])
 
@@ -38,6 +39,7 @@ class SourceIn(BaseModel):
     query: Sql | None = Field(None, description="One SELECT run read-only on the database (instead of table)")
 
 
+@authenticates
 async def _caller(request: Request, db: Database = Depends(get_db)) -> Principal:
     # Resolved in a short transaction of its own: an upload may take minutes, and the request's
     # shared session would hold the store's write lock (SQLite) for all of that time.
@@ -161,7 +163,7 @@ async def _json_source(request: Request) -> tuple[SourceIn, SourceRef]:
             raise InvalidInput("请求体过大 (JSON body too large)", where="body")
     try:
         src = SourceIn.model_validate(json.loads(body or b"{}"))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(
             f"请求体无效 (invalid JSON body): {exc}", where="body", hint='{"source": "https://…/data.csv"}'
         ) from exc
