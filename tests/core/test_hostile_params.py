@@ -96,3 +96,16 @@ def test_the_schema_declares_security_errors_and_media_types(client):
     assert "text/csv" in doc["paths"]["/api/v1/audit/entries.csv"]["get"]["responses"]["200"]["content"]
     assert "429" in doc["paths"]["/api/v1/tokens"]["post"]["responses"]
     assert not [p for p in doc["paths"] if not p.startswith("/api/v1/")]
+
+
+def test_a_bad_csv_filter_is_refused_before_the_export_starts(client, make_user, token_for):
+    make_user("root", roles=("admin",))
+    url = "/api/v1/audit/entries.csv?since=2026-12-05T00:00:00Z&until=1594-01-06T05:32:48%2B00:20"
+    _shape(client.get(url, headers=token_for("root")), 422)
+
+
+def test_setting_the_roles_a_user_has_already_is_harmless(client, make_user, token_for):
+    make_user("root", roles=("admin",))
+    make_user("ana", roles=("analyst",))
+    r = client.patch("/api/v1/users/ana", json={"roles": ["analyst"]}, headers=token_for("root"))
+    assert r.status_code == 200 and r.json()["roles"] == ["analyst"], r.text
