@@ -17,6 +17,10 @@ from shuzhi.web.deps import current_principal, get_session
 
 router = APIRouter(tags=["catalog 数据资源目录"])
 
+FILTER_VALUES = 50
+"""Values per search filter: enough for any facet, and few enough that the URL stays within what the
+HTTP server reads (a longer request line is refused by the server before the app, in plain text)."""
+
 
 class SearchOut(BaseModel):
     total: int
@@ -39,12 +43,12 @@ def vocabularies(_: Principal = Depends(current_principal)) -> dict[str, list[di
 @router.get("/datasets", response_model=SearchOut)
 def list_datasets(
     q: str = Query("", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"),
-    department: list[Code] = Query(default=[], max_length=limits.ITEMS),
-    theme: list[Code] = Query(default=[], max_length=limits.ITEMS),
-    share_type: list[Code] = Query(default=[], max_length=limits.ITEMS),
-    open_type: list[Code] = Query(default=[], max_length=limits.ITEMS),
-    security_grade: list[Code] = Query(default=[], max_length=limits.ITEMS),
-    format: list[Code] = Query(default=[], max_length=limits.ITEMS),
+    department: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    theme: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    share_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    open_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    security_grade: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    format: list[Code] = Query(default=[], max_length=FILTER_VALUES),
     limit: int = Query(20, ge=1, le=200),
     offset: Count = 0,
     session: Session = Depends(get_session),

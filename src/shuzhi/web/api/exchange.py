@@ -19,7 +19,7 @@ from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
-from shuzhi.textlimits import Code, Count, Id, Name, Reason, RowFilter, Small, Sql
+from shuzhi.textlimits import Count, Id, Name, Reason, RowFilter, Small, Sql
 from shuzhi.web.deps import current_principal, get_db
 from shuzhi.web.openapi import QUERIES, authenticates, error_responses, media_responses
 
@@ -69,7 +69,7 @@ class SqlBody(BaseModel):
     sql: Sql = Field(min_length=1)
     grant_ids: dict[Name, Id] = Field(default_factory=dict, max_length=limits.ITEMS)
     purpose: Reason | None = None
-    format: Code = "json"
+    format: Literal["json", "csv", "parquet", "arrow"] = "json"
     max_rows: Count | None = Field(default=None, gt=0)
 
 
