@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from shuzhi.errors import InvalidInput
 
@@ -42,21 +44,68 @@ LEDGER_TEXT = 2000
 """longest string a ledger entry keeps as given; a longer one is cut and its SHA-256 kept instead"""
 
 
+INT64_MAX = 2**63 - 1
+"""largest id or count any store keeps (64-bit signed columns)"""
+INT32_MAX = 2**31 - 1
+"""largest value of a 32-bit column: version numbers, daily call quotas"""
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text, and no sensible input carries one.
+    if "\x00" in value:
+        raise ValueError("不能包含 NUL 字符 (must not contain NUL characters)")
+    return value
+
+
+def _text(limit: int):
+    return Annotated[str, StringConstraints(max_length=limit), AfterValidator(_no_nul)]
+
+
 # pydantic string types of input models
-Code = Annotated[str, StringConstraints(max_length=CODE)]
-Username = Annotated[str, StringConstraints(max_length=USERNAME)]
-Password = Annotated[str, StringConstraints(max_length=PASSWORD)]
-Name = Annotated[str, StringConstraints(max_length=NAME)]
-Label = Annotated[str, StringConstraints(max_length=LABEL)]
-Email = Annotated[str, StringConstraints(max_length=EMAIL)]
-Phone = Annotated[str, StringConstraints(max_length=PHONE)]
-Title = Annotated[str, StringConstraints(max_length=TITLE)]
-Url = Annotated[str, StringConstraints(max_length=URL)]
-Reason = Annotated[str, StringConstraints(max_length=REASON)]
-RowFilter = Annotated[str, StringConstraints(max_length=ROW_FILTER)]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION)]
-Search = Annotated[str, StringConstraints(max_length=SEARCH)]
-Sql = Annotated[str, StringConstraints(max_length=SQL)]
+Code = _text(CODE)
+Username = _text(USERNAME)
+Password = _text(PASSWORD)
+Name = _text(NAME)
+Label = _text(LABEL)
+Email = _text(EMAIL)
+Phone = _text(PHONE)
+Title = _text(TITLE)
+Url = _text(URL)
+Reason = _text(REASON)
+RowFilter = _text(ROW_FILTER)
+Description = _text(DESCRIPTION)
+Search = _text(SEARCH)
+Sql = _text(SQL)
+
+# Numbers of input models and parameters, bounded so that every store can hold them: a larger one
+# is refused with 422 rather than overflowing a driver or a column.
+JSON_INT_MAX = 2**53 - 1
+"""largest integer accepted as an id or count: within 64 bits, and read exactly by every JSON client
+and schema validator (which hold numbers as doubles, so 2^63 - 1 would be rounded up past the limit)"""
+
+Id = Annotated[int, Field(ge=0, le=JSON_INT_MAX)]
+"""a row id or a ledger sequence number"""
+Count = Annotated[int, Field(ge=0, le=JSON_INT_MAX)]
+"""rows, offsets, sizes"""
+Small = Annotated[int, Field(ge=0, le=INT32_MAX)]
+"""a value kept in a 32-bit column"""
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value):
+    # pydantic would read a number as seconds since 1970 ("until=0.5"); the API takes ISO 8601 only.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError(
+            "需要 ISO 8601 时间，如 2024-05-01T08:00:00+08:00 (an ISO 8601 date-time is expected)"
+        )
+    if not isinstance(value, str | datetime):
+        raise ValueError("需要 ISO 8601 时间 (an ISO 8601 date-time is expected)")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_iso_only)]
+"""a date-time given as ISO 8601 text"""
 
 
 def check(value: str | None, limit: int, where: str) -> str | None:

@@ -29,6 +29,17 @@ class FieldIn(BaseModel):
     standard_element: Label | None = None
 
 
+def _vocab_code(name: str):
+    # The codes are listed in the schema too, so that a client knows which values are taken.
+    return Annotated[Code, Field(json_schema_extra={"enum": vocab.codes(name)})]
+
+
+Theme = _vocab_code("theme")
+Frequency = _vocab_code("update_frequency")
+ShareType = _vocab_code("share_type")
+OpenType = _vocab_code("open_type")
+
+
 class _VocabChecked(BaseModel):
     """Checks every attribute that takes a code from a controlled vocabulary."""
 
@@ -48,12 +59,12 @@ class DatasetIn(_VocabChecked):
     title_en: Title | None = None
     description: Description = ""
     department: Code = Field(description="提供部门代码 (provider department code)")
-    theme: Code
+    theme: Theme
     keywords: Keywords = Field(default_factory=list)
-    update_frequency: Code = "irregular"
-    share_type: Code = "conditional"
+    update_frequency: Frequency = "irregular"
+    share_type: ShareType = "conditional"
     share_basis: Reason | None = None
-    open_type: Code = "none"
+    open_type: OpenType = "none"
     open_basis: Reason | None = None
     licence: Label | None = None
     contact_name: Label | None = None
@@ -96,12 +107,12 @@ class DatasetPatch(_VocabChecked):
     title_zh: Title | None = None
     title_en: Title | None = None
     description: Description | None = None
-    theme: Code | None = None
+    theme: Theme | None = None
     keywords: Keywords | None = None
-    update_frequency: Code | None = None
-    share_type: Code | None = None
+    update_frequency: Frequency | None = None
+    share_type: ShareType | None = None
     share_basis: Reason | None = None
-    open_type: Code | None = None
+    open_type: OpenType | None = None
     open_basis: Reason | None = None
     licence: Label | None = None
     contact_name: Label | None = None

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
+from shuzhi import textlimits as limits
 from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
 from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, FieldIn, FieldOut
 from shuzhi.catalog.search import index_dataset
@@ -28,8 +29,10 @@ def require_manage(principal: Principal, dataset_or_dept_id: Dataset | int) -> N
 def get_dataset(session: Session, ref: str | int) -> Dataset:
     """A dataset by numeric id or identifier."""
     ds = None
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        ds = session.get(Dataset, int(ref))
+    if isinstance(ref, str) and ref.isascii() and ref.isdigit() and int(ref) <= limits.INT64_MAX:
+        ref = int(ref)  # a larger number is no id any store holds: looked up as an identifier
+    if isinstance(ref, int):
+        ds = session.get(Dataset, ref)
     if ds is None:
         ds = session.scalar(select(Dataset).where(Dataset.identifier == str(ref)))
     if ds is None:

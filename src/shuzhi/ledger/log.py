@@ -332,7 +332,12 @@ def tree_size(session: Session) -> int:
 
 
 def _check_size(size: int, current: int) -> None:
-    if not 0 <= size <= current:
+    if size > current:  # a size the log has not reached yet: no such tree
+        raise NotFound(
+            f"树大小须在 0 到 {current} 之间 (tree size must be between 0 and {current})",
+            where="tree_size",
+        )
+    if size < 0:
         raise InvalidInput(
             f"树大小须在 0 到 {current} 之间 (tree size must be between 0 and {current})",
             where="tree_size",

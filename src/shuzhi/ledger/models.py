@@ -24,9 +24,9 @@ class LedgerEntry(Base):
     """Gap-free, from 0; equals the leaf index in the Merkle tree."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     event: Mapped[str] = mapped_column(String(64), index=True)
-    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    department_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    dataset_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(Seq, index=True)
+    department_id: Mapped[int | None] = mapped_column(Seq, index=True)
+    dataset_id: Mapped[int | None] = mapped_column(Seq, index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     entry: Mapped[str] = mapped_column(Text)
     """Sorted-key JSON, UTF-8, no insignificant whitespace."""
@@ -59,7 +59,7 @@ class TreeHead(Base):
 
     __tablename__ = "ledger_tree_heads"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Seq, primary_key=True)
     tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     timestamp_ms: Mapped[int] = mapped_column(BigInteger)

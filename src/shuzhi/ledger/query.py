@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -33,6 +33,15 @@ class EntryFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Checked when asked, not when read: a CSV export has started answering by then.
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                object.__setattr__(self, name, value.replace(tzinfo=UTC))
+        if self.since and self.until and self.since > self.until:
+            raise InvalidInput("起始时间晚于结束时间 (since is after until)", where="since")
 
     def apply(self, stmt: Select) -> Select:
         for column, value in (

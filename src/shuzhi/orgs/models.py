@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shuzhi.store.base import Base, UTCDateTime, utcnow
@@ -107,11 +107,11 @@ class LoginThrottle(Base):
     """account · address"""
     key: Mapped[str] = mapped_column(String(200))
     """the username as typed (known or not), or the client address"""
-    failures: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
     """wrong passwords in the window that began at window_start"""
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lockouts: Mapped[int] = mapped_column(default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
     """lockouts in a row: each doubles the next one"""
-    refused: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
     """attempts turned away during the current lockout"""

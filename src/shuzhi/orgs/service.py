@@ -201,6 +201,9 @@ def get_user(session: Session, username: str) -> User:
 def set_roles(session: Session, user: User, roles: list[str], *, actor: Principal | None = None) -> User:
     roles = _check_roles(roles)
     before = sorted(user.roles)
+    # The old rows go first: a flush inserts before it deletes, and a role kept would collide with itself.
+    user.role_rows = []
+    session.flush()
     user.role_rows = [UserRole(role=r) for r in roles]
     session.flush()
     ledger.append(

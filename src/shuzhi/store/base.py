@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -38,5 +38,12 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+Id = BigInteger().with_variant(Integer(), "sqlite")
+"""Ids are 64-bit on every store. On SQLite the column stays INTEGER: only an `INTEGER PRIMARY KEY`
+aliases the rowid (and so numbers itself), and SQLite's INTEGER holds 64 bits anyway."""
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # A column typed only by `Mapped[int]` — every id and foreign key — is an Id.
+    type_annotation_map = {int: Id}

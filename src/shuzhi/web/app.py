@@ -22,6 +22,8 @@ from shuzhi.errors import Busy, ServerFailure, ShuzhiError, StoreUnavailable
 from shuzhi.store.db import Database, is_busy
 from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
+from shuzhi.web.guard import NulGuard, install_http_error_handler
+from shuzhi.web.openapi import COMMON, build_openapi, error_responses
 from shuzhi.web.templating import TEMPLATES_DIR, templates
 
 log = logging.getLogger(__name__)
@@ -257,12 +259,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.db = db
     install_error_handlers(app)
     install_failure_handlers(app)
+    install_http_error_handler(app)
     app.add_middleware(BodyGate)
+    app.add_middleware(NulGuard)
+    app.openapi = lambda: build_openapi(app)
     _register_page_plugins()
     app.state.routers = [("/api/v1", r) for r in _api_routers()] + [("", r) for r in _page_routers()]
     for prefix, router in app.state.routers:
         if prefix:
-            app.include_router(router, prefix=prefix)
+            app.include_router(router, prefix=prefix, responses=error_responses(*COMMON))
         else:
             app.include_router(router, default_response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from shuzhi import textlimits as limits
 from shuzhi.ledger import keys, log, proofs, query, reconcile, sth
 from shuzhi.ledger.snapshot import read_snapshot
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
+from shuzhi.textlimits import Code, Count, Id, Instant
 from shuzhi.web.deps import get_db, read_session, require_role, write_session
+from shuzhi.web.openapi import media_responses
 
 _log = logging.getLogger(__name__)
 AUDITORS = ("auditor", "admin")
@@ -87,7 +89,7 @@ def latest_sth(session: Session = Depends(read_session)) -> dict:
 
 @router.get("/ledger/consistency")
 def consistency(
-    first: int = Query(..., ge=0), second: int = Query(..., ge=0), session: Session = Depends(read_session)
+    first: Count, second: Count, session: Session = Depends(read_session)
 ) -> dict:
     """Proof that the log of size `first` is a prefix of the log of size `second` (hashes only)."""
     return proofs.consistency_bundle(session, first, second)
@@ -97,13 +99,13 @@ def consistency(
 
 
 def entry_filter(
-    user_id: int | None = None,
-    department_id: int | None = None,
-    dataset_id: int | None = None,
-    event: str | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
-    outcome: str | None = None,
-    since: datetime | None = Query(None, description="ISO 8601; UTC when no zone is given"),
-    until: datetime | None = None,
+    user_id: Id | None = None,
+    department_id: Id | None = None,
+    dataset_id: Id | None = None,
+    event: Code | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
+    outcome: Code | None = None,
+    since: Instant | None = Query(None, description="ISO 8601; UTC when no zone is given"),
+    until: Instant | None = Query(None, description="ISO 8601; UTC when no zone is given"),
 ) -> query.EntryFilter:
     return query.EntryFilter(user_id, department_id, dataset_id, event, outcome, since, until)
 
@@ -111,7 +113,7 @@ def entry_filter(
 @router.get("/audit/entries")
 def list_entries(
     flt: query.EntryFilter = Depends(entry_filter),
-    before_seq: int | None = None,
+    before_seq: Id | None = None,
     limit: int = Query(100, ge=1, le=query.MAX_PAGE),
     session: Session = Depends(read_session),
     _: Principal = Depends(require_role(*AUDITORS)),
@@ -124,7 +126,7 @@ def list_entries(
     }
 
 
-@router.get("/audit/entries.csv")
+@router.get("/audit/entries.csv", responses=media_responses("text/csv", description="CSV, UTF-8"))
 def export_csv(
     flt: query.EntryFilter = Depends(entry_filter),
     db: Database = Depends(get_db),
@@ -145,16 +147,16 @@ def export_csv(
 
 @router.get("/audit/entries/{seq}")
 def get_entry(
-    seq: int, session: Session = Depends(read_session), _: Principal = Depends(require_role(*AUDITORS))
+    seq: Id, session: Session = Depends(read_session), _: Principal = Depends(require_role(*AUDITORS))
 ) -> dict:
     return query.entry_dict(log.get_entry(session, seq))
 
 
 @router.get("/audit/entries/{seq}/proof")
 def inclusion_proof(
-    seq: int,
+    seq: Id,
     request: Request,
-    tree_size: int | None = Query(None, ge=1, description="a signed tree head's size; default the latest"),
+    tree_size: int | None = Query(None, ge=1, le=limits.JSON_INT_MAX, description="a signed tree head's size; default the latest"),
     session: Session = Depends(write_session),  # may sign a tree head that covers the entry
     _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:

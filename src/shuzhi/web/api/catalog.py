@@ -13,9 +13,14 @@ from shuzhi.catalog import vocab
 from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, VersionOut
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
+from shuzhi.textlimits import Code, Count, Name, Small
 from shuzhi.web.deps import current_principal, get_db, read_session, write_session
 
 router = APIRouter(tags=["catalog 数据资源目录"])
+
+FILTER_VALUES = 50
+"""Values per search filter: enough for any facet, and few enough that the URL stays within what the
+HTTP server reads (a longer request line is refused by the server before the app, in plain text)."""
 
 
 class SearchOut(BaseModel):
@@ -39,14 +44,14 @@ def vocabularies(_: Principal = Depends(current_principal)) -> dict[str, list[di
 @router.get("/datasets", response_model=SearchOut)
 def list_datasets(
     q: str = Query("", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"),
-    department: list[str] = Query(default=[]),
-    theme: list[str] = Query(default=[]),
-    share_type: list[str] = Query(default=[]),
-    open_type: list[str] = Query(default=[]),
-    security_grade: list[str] = Query(default=[]),
-    format: list[str] = Query(default=[]),
+    department: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    theme: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    share_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    open_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    security_grade: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    format: list[Code] = Query(default=[], max_length=FILTER_VALUES),
     limit: int = Query(20, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: Count = 0,
     session: Session = Depends(read_session),
     _: Principal = Depends(current_principal),
 ):
@@ -65,19 +70,19 @@ def create_dataset(body: DatasetIn, session: Session = Depends(write_session),
 
 
 @router.get("/datasets/{ref}", response_model=DatasetOut)
-def read_dataset(ref: str, session: Session = Depends(read_session), _: Principal = Depends(current_principal)):
+def read_dataset(ref: Name, session: Session = Depends(read_session), _: Principal = Depends(current_principal)):
     return _out(session, catalog.get_dataset(session, ref))
 
 
 @router.patch("/datasets/{ref}", response_model=DatasetOut)
-def update_dataset(ref: str, body: DatasetPatch, session: Session = Depends(write_session),
+def update_dataset(ref: Name, body: DatasetPatch, session: Session = Depends(write_session),
                    principal: Principal = Depends(current_principal)):
     ds = catalog.update_dataset(session, principal, catalog.get_dataset(session, ref), body)
     return _out(session, ds)
 
 
 @router.delete("/datasets/{ref}", status_code=204)
-def delete_dataset(ref: str, session: Session = Depends(write_session),
+def delete_dataset(ref: Name, session: Session = Depends(write_session),
                    principal: Principal = Depends(current_principal)):
     catalog.delete_dataset(session, principal, catalog.get_dataset(session, ref))
     return Response(status_code=204)
@@ -90,7 +95,7 @@ def _version_out(principal: Principal, ds, v) -> VersionOut:
 
 
 @router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
-def list_versions(ref: str, session: Session = Depends(read_session),
+def list_versions(ref: Name, session: Session = Depends(read_session),
                   principal: Principal = Depends(current_principal), db: Database = Depends(get_db)):
     ds = catalog.get_dataset(session, ref)
     catalog.audit_profile_values(db, principal, ds, list(ds.versions), channel="api")
@@ -98,7 +103,7 @@ def list_versions(ref: str, session: Session = Depends(read_session),
 
 
 @router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
-def read_version(ref: str, number: int, session: Session = Depends(read_session),
+def read_version(ref: Name, number: Small, session: Session = Depends(read_session),
                  principal: Principal = Depends(current_principal), db: Database = Depends(get_db)):
     ds = catalog.get_dataset(session, ref)
     version = catalog.get_version(session, ds, number)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shuzhi.catalog import service as catalog
 from shuzhi.classify import service
 from shuzhi.orgs.service import Principal
-from shuzhi.textlimits import Code, Reason
+from shuzhi.textlimits import Code, Id, Name, Reason
 from shuzhi.web.deps import current_principal, read_session, write_session
 
 router = APIRouter(tags=["classify 数据分类分级"])
@@ -36,7 +36,7 @@ class AlertResolveIn(BaseModel):
 
 @router.get("/datasets/{ref}/classification")
 def get_classification(
-    ref: str,
+    ref: Name,
     request: Request,
     session: Session = Depends(read_session),
     _: Principal = Depends(current_principal),
@@ -47,7 +47,7 @@ def get_classification(
 
 @router.post("/datasets/{ref}/classification/run")
 def run_classification(
-    ref: str,
+    ref: Name,
     request: Request,
     full: bool = False,
     session: Session = Depends(write_session),
@@ -63,8 +63,8 @@ def run_classification(
 
 @router.post("/datasets/{ref}/classification/columns/{field}")
 def review_column(
-    ref: str,
-    field: str,
+    ref: Name,
+    field: Name,
     body: ColumnReviewIn,
     request: Request,
     session: Session = Depends(write_session),
@@ -88,7 +88,7 @@ def review_column(
 
 @router.post("/datasets/{ref}/classification/grade")
 def review_grade(
-    ref: str,
+    ref: Name,
     body: GradeReviewIn,
     request: Request,
     session: Session = Depends(write_session),
@@ -112,8 +112,8 @@ def review_grade(
 
 @router.post("/datasets/{ref}/classification/alerts/{alert_id}/resolve")
 def resolve_alert(
-    ref: str,
-    alert_id: int,
+    ref: Name,
+    alert_id: Id,
     body: AlertResolveIn | None = None,
     session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -19,10 +19,12 @@ from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
-from shuzhi.textlimits import Code, Name, Reason, RowFilter, Sql
+from shuzhi.textlimits import Count, Id, Name, Reason, RowFilter, Small, Sql
 from shuzhi.web.deps import current_principal, get_db
+from shuzhi.web.openapi import QUERIES, error_responses, media_responses
 
-router = APIRouter(prefix="/exchange", tags=["exchange 共享交换"])
+router = APIRouter(prefix="/exchange", tags=["exchange 共享交换"], responses=error_responses(*QUERIES))
+_READ_MEDIA = media_responses(*(media for media, _ in channels.FORMATS.values()))
 
 
 # No request-long transaction here: reads write their audit records in transactions of their own
@@ -49,17 +51,17 @@ class Decision(BaseModel):
     row_filter: RowFilter | None = None
     masks: dict[Name, Any] | None = Field(default=None, max_length=limits.ITEMS)
     expires_on: date | None = None
-    rows_per_day: int | None = Field(default=None, gt=0)
-    calls_per_day: int | None = Field(default=None, gt=0)
+    rows_per_day: Count | None = Field(default=None, gt=0)
+    calls_per_day: Small | None = Field(default=None, gt=0)
 
 
 class SqlBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sql: Sql
-    grant_ids: dict[Name, int] = Field(default_factory=dict, max_length=limits.ITEMS)
+    sql: Sql = Field(min_length=1)
+    grant_ids: dict[Name, Id] = Field(default_factory=dict, max_length=limits.ITEMS)
     purpose: Reason | None = None
-    format: Code = "json"
-    max_rows: int | None = Field(default=None, gt=0)
+    format: Literal["json", "csv", "parquet", "arrow"] = "json"
+    max_rows: Count | None = Field(default=None, gt=0)
 
 
 def request_out(r: ShareRequest) -> dict:
@@ -109,15 +111,15 @@ def create_request(body: RequestBody, principal: Caller, db: Db, request: Reques
 
 
 @router.get("/requests")
-def list_requests(principal: Caller, db: Db, box: str = Query("mine")):
+def list_requests(principal: Caller, db: Db, box: Literal["mine", "inbox", "overdue", "all"] = "mine"):
     """`mine`, `inbox`, `overdue` or `all` (see `requests_in_box`)."""
     with db.read() as s:
         return {"requests": [request_out(r) for r in rq.requests_in_box(s, principal, box)]}
 
 
 @router.get("/requests/{request_id}")
-def show_request(request_id: int, principal: Caller, db: Db) -> dict:
-    with db.read() as s:
+def show_request(request_id: Id, principal: Caller, db: Db) -> dict:
+    with db.session() as s:
         req = rq.get_request(s, principal, request_id)
         out = request_out(req)
         out["events"] = [
@@ -135,8 +137,8 @@ def show_request(request_id: int, principal: Caller, db: Db) -> dict:
 
 @router.post("/requests/{request_id}/{action}")
 def act_on_request(
-    request_id: int,
-    action: str,
+    request_id: Id,
+    action: Literal["submit", "withdraw", "reject", "approve"],
     principal: Caller,
     db: Db,
     request: Request,
@@ -178,7 +180,7 @@ def list_grants(principal: Caller, db: Db, provided: bool = False, inactive: boo
 
 
 @router.post("/grants/{grant_id}/revoke")
-def revoke(grant_id: int, principal: Caller, db: Db, body: Decision = Body(default_factory=Decision)) -> dict:
+def revoke(grant_id: Id, principal: Caller, db: Db, body: Decision = Body(default_factory=Decision)) -> dict:
     with db.write() as s:
         return grant_out(rq.revoke_grant(s, principal, rq.get_grant(s, grant_id), body.reason or ""))
 
@@ -271,9 +273,9 @@ def _ahead(first, rest):
     yield from rest  # closing this closes the read's batches too
 
 
-@router.get("/datasets/{dataset}/rows")
+@router.get("/datasets/{dataset}/rows", responses=_READ_MEDIA)
 def rows(
-    dataset: str,
+    dataset: Name,
     principal: Caller,
     db: Db,
     request: Request,
@@ -284,11 +286,11 @@ def rows(
         default_factory=list, description="field:op:value (eq ne lt le gt ge like in null notnull)"
     ),
     sort: str | None = Query(None, max_length=limits.URL, description="e.g. -income,name"),
-    limit: int = Query(100, ge=0),
-    offset: int = Query(0, ge=0),
+    limit: Count = 100,
+    offset: Count = 0,
     format: str = Query("json", pattern="^(json|csv|parquet|arrow)$"),
-    grant_id: int | None = None,
-    version: int | None = None,
+    grant_id: Id | None = None,
+    version: Small | None = None,
     purpose: str | None = Query(None, max_length=limits.REASON),
 ):
     """Rows of a dataset as this caller may see them, filtered, sorted and paged."""
@@ -316,7 +318,7 @@ def rows(
     )
 
 
-@router.post("/sql")
+@router.post("/sql", responses=_READ_MEDIA)
 def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
     """One SELECT over the datasets the caller may read: checked, masked, filtered, capped, audited."""
     settings = request.app.state.settings
@@ -337,15 +339,15 @@ def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
     return respond(read, "json", meta=meta, max_bytes=cap)
 
 
-@router.get("/datasets/{dataset}/export")
+@router.get("/datasets/{dataset}/export", responses=_READ_MEDIA)
 def export(
-    dataset: str,
+    dataset: Name,
     principal: Caller,
     db: Db,
     request: Request,
     format: str = Query("parquet", pattern="^(csv|parquet|arrow)$"),
-    grant_id: int | None = None,
-    version: int | None = None,
+    grant_id: Id | None = None,
+    version: Small | None = None,
     purpose: str | None = Query(None, max_length=limits.REASON),
 ):
     """Bulk export of everything the caller may read of a dataset, as a file download."""

@@ -161,7 +161,7 @@ async def _json_source(request: Request) -> tuple[SourceIn, SourceRef]:
             raise InvalidInput("请求体过大 (JSON body too large)", where="body")
     try:
         src = SourceIn.model_validate(json.loads(body or b"{}"))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(
             f"请求体无效 (invalid JSON body): {exc}", where="body", hint='{"source": "https://…/data.csv"}'
         ) from exc

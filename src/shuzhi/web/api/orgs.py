@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -13,8 +14,9 @@ from shuzhi.orgs import service as orgs
 from shuzhi.orgs import throttle
 from shuzhi.orgs.models import ROLES
 from shuzhi.orgs.service import Principal
-from shuzhi.textlimits import Code, Email, Label, Name, Password, Username
+from shuzhi.textlimits import Code, Email, Id, Label, Name, Password, Username
 from shuzhi.web.deps import current_principal, get_db, read_session, require_role, write_session
+from shuzhi.web.openapi import error_responses
 
 router = APIRouter(tags=["orgs 组织与用户"])
 
@@ -41,13 +43,13 @@ class UserIn(BaseModel):
     username: Username
     password: Password = Field(min_length=8)
     department: Code
-    roles: list[Code] = Field(max_length=len(ROLES))
+    roles: list[Literal[ROLES]] = Field(min_length=1, max_length=len(ROLES))
     display_name: Label | None = None
     email: Email | None = None
 
 
 class UserPatch(BaseModel):
-    roles: list[Code] | None = Field(default=None, max_length=len(ROLES), description="替换全部角色 (replaces all roles)")
+    roles: list[Literal[ROLES]] | None = Field(default=None, min_length=1, max_length=len(ROLES), description="替换全部角色 (replaces all roles)")
     active: bool | None = Field(default=None, description="false 停用用户 (false deactivates the user)")
 
 
@@ -105,7 +107,7 @@ def create_department(body: DepartmentIn, session: Session = Depends(write_sessi
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(department: str | None = None, session: Session = Depends(read_session),
+def list_users(department: Code | None = None, session: Session = Depends(read_session),
                _: Principal = Depends(require_role("admin", "auditor"))):
     return [_user_out(u) for u in orgs.list_users(session, department)]
 
@@ -121,7 +123,7 @@ def create_user(body: UserIn, session: Session = Depends(write_session),
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(
-    username: str,
+    username: Username,
     body: UserPatch,
     session: Session = Depends(write_session),
     principal: Principal = Depends(require_role("admin")),
@@ -140,7 +142,7 @@ def me(session: Session = Depends(read_session), principal: Principal = Depends(
     return _user_out(orgs.get_user(session, principal.username))
 
 
-@router.post("/tokens", response_model=TokenOut, status_code=201)
+@router.post("/tokens", response_model=TokenOut, status_code=201, responses=error_responses(401, 429))
 def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
     """Exchange a username and password for an API token (shown once).
 
@@ -164,7 +166,7 @@ def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
 
 @router.post("/users/{username}/unlock")
 def unlock_user(
-    username: str,
+    username: Username,
     session: Session = Depends(write_session),
     principal: Principal = Depends(require_role("admin", "steward")),
 ) -> dict:
@@ -175,7 +177,7 @@ def unlock_user(
 
 @router.post("/login-addresses/{address}/unlock")
 def unlock_address(
-    address: str,
+    address: Name,
     session: Session = Depends(write_session),
     principal: Principal = Depends(require_role("admin")),
 ) -> dict:
@@ -189,6 +191,6 @@ def list_tokens(session: Session = Depends(read_session), principal: Principal =
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, session: Session = Depends(write_session),
+def revoke_token(token_id: Id, session: Session = Depends(write_session),
                  principal: Principal = Depends(current_principal)):
     return _token_out(orgs.revoke_token(session, token_id, actor=principal))

@@ -24,7 +24,7 @@ from shuzhi.web.api.exchange import respond
 from shuzhi.web.deps import get_db, page_principal
 from shuzhi.web.templating import templates
 
-router = APIRouter(prefix="/exchange")
+router = APIRouter(prefix="/exchange", include_in_schema=False)
 WORKBENCH_ROWS = 500
 
 
