@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 
 from shuzhi import __version__
 
-router = APIRouter(tags=["health"])
+# Probes for the orchestrator, outside the API (and its OpenAPI document, which describes /api/v1 only).
+router = APIRouter(tags=["health"], include_in_schema=False)
 
 
 @router.get("/healthz", response_class=JSONResponse, summary="Liveness: the process is up and answering")
