@@ -95,7 +95,7 @@ class ExchangeSettings(BaseModel):
     """Row cap of one governed SQL result (the SQL endpoint and workbench)."""
     query_max_chars: int = 50_000
     """Longest governed SQL text; a longer one is refused (and audited) before it is parsed."""
-    query_max_depth: int = 100
+    query_max_depth: int = 256
     """Deepest nesting of a governed query's parsed tree (a plain query is 10–20 deep); a deeper
     one is refused (and audited) before any rule runs."""
     page_max_rows: int = 10_000

@@ -27,6 +27,10 @@ def server(sqlite_db, sqlite_settings, live_server, tmp_path):
     from shuzhi.ingest import ingest_source
     from shuzhi.orgs import service as orgs
 
+    # Sixteen governed reads by one analyst at once: the fair queue would refuse most (2 per user
+    # by default; tests/security/test_f5_worker_starvation.py); here the store's locking is tested.
+    sqlite_settings.exchange.queries_per_user = 16
+    sqlite_settings.exchange.queries_per_department = 16
     tokens: dict[str, str] = {}
     with sqlite_db.write() as s:
         orgs.create_department(s, code="SCJG", name_zh="市场监管局")

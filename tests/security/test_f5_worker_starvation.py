@@ -258,4 +258,4 @@ def test_stalled_and_abandoned_reads_leave_another_department_answering(served, 
     assert any(e["detail"].get("error") == "stream_abandoned" for e in ga_reads), [
         (e["outcome"], e["detail"].get("error"), e["detail"]["rows"]) for e in ga_reads
     ]
-    assert all(e["outcome"] == "failed" for e in ga_reads)
+    assert all(e["detail"]["ended"] == "abandoned" for e in ga_reads), [e["detail"] for e in ga_reads]

@@ -135,7 +135,7 @@ class QueryLimits:
     """How large a consumer query may be (`exchange.query_max_chars`, `exchange.query_max_depth`)."""
 
     max_chars: int = 50_000
-    max_depth: int = 100
+    max_depth: int = 256
     """Nesting of the parsed query tree: a plain query is 10–20 deep; sqlglot's parser and the
     rules recurse along it, and Python's stack ends at a few hundred levels of parentheses."""
 
