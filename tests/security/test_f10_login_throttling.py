@@ -205,3 +205,19 @@ def test_lockouts_double_and_a_right_password_clears_the_count(db, people):
     assert attempt(PASSWORD).username == "li.na"
     assert attempt(WRONG) is None and attempt(WRONG) is None
     assert attempt(PASSWORD).username == "li.na"  # two failures after a success: not locked
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_failures_count_per_ipv4_address_and_per_ipv6_64(address, key):
+    from shuzhi.orgs.throttle import address_key
+
+    assert address_key(address) == key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,7 +61,7 @@ class LoginGuard:
     ) -> LoginGuard:
         keys = [(ACCOUNT, username[:KEY_CHARS])]
         if address:
-            keys.insert(0, (ADDRESS, address[:KEY_CHARS]))
+            keys.insert(0, (ADDRESS, address_key(address)))
         for kind, key in keys:  # always address before account: one lock order for every attempt
             _ensure(session, kind, key, now)
         found = session.scalars(
@@ -192,8 +193,23 @@ def unlock_user(session: Session, user: User, *, actor) -> dict:
     return state
 
 
+def address_key(address: str) -> str:
+    """What failures are counted against: an IPv4 address, or an IPv6 address's /64 network (one
+    host is commonly given a whole /64, and would otherwise get fresh counters per address)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:KEY_CHARS]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def unlock_address(session: Session, address: str, *, actor) -> dict:
     """Lift a client address's lockout (platform admin only)."""
+    address = address_key(address)
     if not actor.is_admin:
         raise Forbidden("只有平台管理员可以解除地址锁定 (platform admin only)")
     row = lockout_of(session, ADDRESS, address)
