@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -190,34 +191,40 @@ BROWSER = [
 """Marks for a module of browser tests: `pytestmark = BROWSER`."""
 
 
-@pytest.fixture
-def live_server(sqlite_settings, sqlite_db):
-    """The app served by uvicorn on a free loopback port, over the `sqlite_db` store; yields its base URL."""
+@contextlib.contextmanager
+def serving(app) -> Iterator[int]:
+    """`app` served by uvicorn in a thread on a free loopback port (a real server: real sockets,
+    real disconnects); yields the port, stops the server on exit."""
     import socket
     import threading
     import time
 
     import uvicorn
 
-    from shuzhi.web.app import create_app
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(sqlite_settings, db=sqlite_db), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live_server(sqlite_settings, sqlite_db):
+    """The app served by uvicorn on a free loopback port, over the `sqlite_db` store; yields its base URL."""
+    from shuzhi.web.app import create_app
+
+    with serving(create_app(sqlite_settings, db=sqlite_db)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ worker after `exchange.stream_idle_timeout_s`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import threading
@@ -17,13 +16,11 @@ import time
 import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
+from tests.conftest import serving
+from tests.exchange.conftest import add_dataset
 
-from shuzhi.catalog.models import DatasetVersion
-from shuzhi.catalog.schemas import DatasetIn, FieldIn
-from shuzhi.catalog.service import create_dataset
 from shuzhi.engine.worker import FairQueue, TooManyQueries
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.orgs import service as orgs
@@ -104,46 +101,9 @@ def test_unowned_queries_are_only_bounded_by_the_places():
 BIG_ROWS = 1_500_000
 
 
-def _add_dataset(db, settings, steward, identifier: str, table: pa.Table, dept: str) -> None:
-    types = {"string": "VARCHAR", "int64": "BIGINT"}
-    with db.transaction() as s:
-        ds = create_dataset(
-            s,
-            steward,
-            DatasetIn(
-                identifier=identifier,
-                title_zh=f"测试{identifier}",
-                department=dept,
-                theme="safety",
-                share_type="conditional",
-                fields=[FieldIn(name=f.name, type=types[str(f.type)]) for f in table.schema],
-            ),
-        )
-        rel = f"versions/{ds.id}/1.parquet"
-        path = settings.data_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
-        s.add(
-            DatasetVersion(
-                dataset_id=ds.id,
-                number=1,
-                path=rel,
-                source="test",
-                source_format="parquet",
-                row_count=table.num_rows,
-                byte_size=path.stat().st_size,
-                sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                schema=[{"name": f.name, "type": str(f.type)} for f in table.schema],
-                profile={},
-            )
-        )
-
-
 @pytest.fixture
 def served(settings, db, make_user):
     """A server with 2 query workers; GA's analyst owns a big dataset, RS's a small one."""
-    import uvicorn
-
     from shuzhi.exchange.access import sandbox_for
     from shuzhi.web.app import create_app
 
@@ -158,26 +118,13 @@ def served(settings, db, make_user):
     n = pa.array(range(BIG_ROWS), pa.int64())
     text = pc.cast(n, pa.string())
     big = pa.table({"id": text, "n": n, "note": pc.utf8_lpad(text, 40, "x")})
-    _add_dataset(db, settings, ga, "big", big, "GA")
-    _add_dataset(db, settings, rs, "small", pa.table({"k": pa.array(range(777), pa.int64())}), "RS")
+    add_dataset(db, settings, ga, "big", big, "conditional", "GA")
+    add_dataset(db, settings, rs, "small", pa.table({"k": pa.array(range(777), pa.int64())}), "conditional", "RS")
     with db.transaction() as s:
         tokens = {u: orgs.create_token(s, orgs.get_user(s, u))[1] for u in ("ga_analyst", "rs_analyst")}
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield port, tokens, sandbox_for(settings)
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, db=db)) as port:
+        yield port, tokens, sandbox_for(settings)
 
 
 def _raw_request(port: int, path: str, token: str) -> socket.socket:

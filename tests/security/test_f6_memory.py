@@ -8,7 +8,6 @@ are refused by size before they are read, and API bodies are not read before aut
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import socket
 import threading
@@ -17,51 +16,14 @@ import time
 import httpx
 import psutil
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-
-from shuzhi.catalog.models import DatasetVersion
-from shuzhi.catalog.schemas import DatasetIn, FieldIn
-from shuzhi.catalog.service import create_dataset
+from tests.conftest import serving
+from tests.exchange.conftest import add_dataset
 
 P_ROWS = 400
 BIG_SQL = (
     "SELECT " + " || ".join(["a.人员编号"] * 128) + " AS s FROM pp a, pp b LIMIT 100000"
 )  # the query (about 1,400 characters)
-
-
-def _add_dataset(db, settings, steward, identifier: str, table: pa.Table, dept: str) -> None:
-    with db.transaction() as s:
-        ds = create_dataset(
-            s,
-            steward,
-            DatasetIn(
-                identifier=identifier,
-                title_zh=f"测试{identifier}",
-                department=dept,
-                theme="safety",
-                share_type="conditional",
-                fields=[FieldIn(name=f.name, type="VARCHAR") for f in table.schema],
-            ),
-        )
-        rel = f"versions/{ds.id}/1.parquet"
-        path = settings.data_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
-        s.add(
-            DatasetVersion(
-                dataset_id=ds.id,
-                number=1,
-                path=rel,
-                source="test",
-                source_format="parquet",
-                row_count=table.num_rows,
-                byte_size=path.stat().st_size,
-                sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                schema=[{"name": f.name, "type": str(f.type)} for f in table.schema],
-                profile={},
-            )
-        )
 
 
 @pytest.fixture
@@ -70,7 +32,7 @@ def owner(db, settings, make_user, token_for):
     steward = make_user("ga_steward", "GA", ("steward",))
     make_user("ga_analyst", "GA")
     table = pa.table({"人员编号": [f"GA{i:014d}" for i in range(P_ROWS)], "姓名": ["张三"] * P_ROWS})
-    _add_dataset(db, settings, steward, "pp", table, "GA")
+    add_dataset(db, settings, steward, "pp", table, "conditional", "GA")
     return token_for("ga_analyst")
 
 
@@ -148,27 +110,12 @@ def test_api_bodies_need_credentials_before_they_are_read(client, owner):
 
 @pytest.fixture
 def served(settings, db, owner):
-    import uvicorn
-
     from shuzhi.web.app import create_app
 
     settings.exchange.max_response_bytes = 512 * 2**20
     settings.exchange.query_timeout_s = 120
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", port, owner
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, db=db)) as port:
+        yield f"http://127.0.0.1:{port}", port, owner
 
 
 class Peak:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from urllib.parse import quote
 
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.conftest import serving
 from tests.exchange.conftest import add_dataset
 
 from shuzhi.ledger.models import LedgerEntry
@@ -54,21 +54,8 @@ def reads_of(db, sha: str) -> list[dict]:
 @pytest.fixture
 def server(world, app):
     """The app served by uvicorn on a free loopback port (a real server: real disconnects)."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield port
-    srv.should_exit = True
-    thread.join(10)
+    with serving(app) as port:
+        yield port
 
 
 def wait_for(predicate, seconds: float = 60.0):
