@@ -179,18 +179,7 @@ def unlock_user(session: Session, user: User, *, actor) -> dict:
             "(only a steward of the user's department or an admin may unlock)"
         )
     row = lockout_of(session, ACCOUNT, user.username)
-    state = _state(row)
-    if row is not None:
-        session.delete(row)
-        session.flush()
-    ledger.append(
-        session,
-        "auth.unlocked",
-        user_id=actor.user_id,
-        department_id=user.department_id,
-        detail={"kind": ACCOUNT, "username": user.username, **state},
-    )
-    return state
+    return _lift(session, row, actor, user.department_id, {"kind": ACCOUNT, "username": user.username})
 
 
 def address_key(address: str) -> str:
@@ -215,15 +204,17 @@ def unlock_address(session: Session, address: str, *, actor) -> dict:
     row = lockout_of(session, ADDRESS, address)
     if row is None:
         raise NotFound(f"该地址没有登录失败记录 (no failed logins from {address!r})", where="address")
+    return _lift(session, row, actor, actor.department_id, {"kind": ADDRESS, "address": address})
+
+
+def _lift(session: Session, row: LoginThrottle | None, actor, department_id: int | None, what: dict) -> dict:
+    """Forget a throttle row (if any) and record the unlock with the state it was in."""
     state = _state(row)
-    session.delete(row)
-    session.flush()
+    if row is not None:
+        session.delete(row)
+        session.flush()
     ledger.append(
-        session,
-        "auth.unlocked",
-        user_id=actor.user_id,
-        department_id=actor.department_id,
-        detail={"kind": ADDRESS, "address": address, **state},
+        session, "auth.unlocked", user_id=actor.user_id, department_id=department_id, detail={**what, **state}
     )
     return state
 
