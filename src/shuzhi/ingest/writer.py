@@ -6,12 +6,14 @@ bytes for the same rows, columns and types, so loading the same content again yi
 whatever the file was called or where it came from. A different Shuzhi/DuckDB release may lay the
 file out differently; that shows as a new version, never as a false "unchanged".
 
-DuckDB writes no page checksums (nor checks them), so its file is copied once more by pyarrow,
-row group by row group with the same row groups, codec and dictionary choices, adding a CRC-32 to
-every page header: a reader that verifies them (the Arrow reader of governed queries, grading)
-then refuses a damaged page instead of decoding wrong values. The copy costs about as much as the
-conversion itself. A column type pyarrow cannot carry unchanged (DuckDB's INTERVAL) keeps DuckDB's
-file without page checksums; such a version is protected by its SHA-256 alone (`ingest.integrity`).
+DuckDB writes no page checksums (nor checks them), so a version is written in one pass: DuckDB
+reads and converts the source, pyarrow writes the pages with a CRC-32 in every header, in row groups
+of a fixed size so that the same rows give the same bytes — as fast as DuckDB's own `COPY` (see
+BENCHMARKS.md). A reader that verifies checksums (the Arrow reader of governed queries, grading)
+then refuses a damaged page instead of decoding wrong values. When that pass fails — bad input, or a
+type pyarrow cannot write back as DuckDB's own (INTERVAL) — DuckDB's `COPY` takes over: it explains
+bad input by line and column, and its file is then copied by pyarrow to add the checksums, or kept
+as it is for such a type (protected by its SHA-256 alone, `ingest.integrity`).
 """
 
 from __future__ import annotations
@@ -85,7 +87,61 @@ def convert(
     progress: Callable[[int, int | None], None] | None = None,
     total: int | None = None,
 ) -> int:
-    """Write the reader's rows to `dest` as Parquet; returns the row count. Errors come back as user errors."""
+    """Write the reader's rows to `dest` as Parquet with page checksums; returns the row count. Errors
+    come back as user errors."""
+    try:
+        with _ProgressPoller(con, progress, total):
+            return _stream_with_checksums(con, reader.relation(con), dest)
+    except (duckdb.Error, OSError, pa.ArrowException):
+        # Whatever went wrong (bad input, a type pyarrow cannot write) is taken again by DuckDB's own
+        # writer, which explains bad input by file, line and column and copes with every type.
+        dest.unlink(missing_ok=True)
+    return _copy_then_add_checksums(con, reader, dest, progress=progress, total=total)
+
+
+ROW_GROUP_ROWS = 500_000
+"""Rows per row group of a version written in one pass (a few groups per million rows: parallel reads
+in DuckDB, and as compact as DuckDB's own files)."""
+
+
+def _stream_with_checksums(con: duckdb.DuckDBPyConnection, rel: str, dest: Path) -> int:
+    """One pass: DuckDB reads and converts (in its threads) while pyarrow writes each page with its
+    CRC-32 — as fast as DuckDB's `COPY`, which cannot write page checksums. The file must read back in
+    DuckDB as the relation's own types; OSError otherwise (the caller falls back)."""
+    query = con.sql(f"SELECT * FROM {rel}")
+    expected = [{"name": n, "type": str(t)} for n, t in zip(query.columns, query.types, strict=True)]
+    reader = query.to_arrow_reader(ROW_GROUP_ROWS)
+    rows = 0
+    with pq.ParquetWriter(
+        dest, reader.schema, compression="lz4_raw", write_page_checksum=True, store_schema=False
+    ) as out:
+        # Row groups of exactly ROW_GROUP_ROWS whatever sizes DuckDB's batches come in: the same
+        # rows give the same bytes (and hash), run after run.
+        pending = pa.Table.from_batches([], schema=reader.schema)
+        for batch in reader:
+            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
+            while pending.num_rows >= ROW_GROUP_ROWS:
+                out.write_table(pending.slice(0, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
+                pending = pending.slice(ROW_GROUP_ROWS)
+                rows += ROW_GROUP_ROWS
+        if pending.num_rows:
+            out.write_table(pending, row_group_size=pending.num_rows)
+            rows += pending.num_rows
+    if schema_of(con, dest) != expected:
+        raise OSError("written types differ from the source's")
+    return rows
+
+
+def _copy_then_add_checksums(
+    con: duckdb.DuckDBPyConnection,
+    reader: Reader,
+    dest: Path,
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
+    total: int | None = None,
+) -> int:
+    """DuckDB's `COPY`, then a copy by pyarrow that adds the page checksums (or, for types pyarrow
+    cannot write back the same, DuckDB's file as it is)."""
     raw = dest.with_name(dest.name + ".duckdb")
     while True:
         try:
