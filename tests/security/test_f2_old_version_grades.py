@@ -27,6 +27,7 @@ from shuzhi.classify.models import ColumnDecision, DatasetGrade
 from shuzhi.errors import Forbidden
 from shuzhi.exchange import requests as rq
 from shuzhi.exchange import service
+from shuzhi.exchange.channels import RowsQuery
 from shuzhi.ingest.service import ingest_source
 from shuzhi.ledger.models import LedgerEntry
 
@@ -218,3 +219,59 @@ def test_the_approver_sees_the_highest_grade_of_any_version(register, db, settin
     login(client, "samr.steward", next="/exchange/inbox")
     html = client.get("/exchange/inbox").text
     assert f"<code>{ID_COLUMN}</code></td><td>L4</td>" in html  # v1's grade, though v2 says L1
+
+
+def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_path):
+    """The other direction: v1 graded low (a steward's override), then v2 reviewed up to resident ID.
+    v1 keeps the same ID numbers and must be read under the raised grade."""
+    steward = make_user("samr.steward", dept="SAMR", roles=("steward",))
+    analyst = make_user("rs.analyst", dept="RS", roles=("analyst",))
+    with db.transaction() as s:
+        ds = create_dataset(
+            s,
+            steward,
+            DatasetIn(
+                identifier=DATASET,
+                title_zh="市场主体登记信息",
+                department="SAMR",
+                theme="market",
+                share_type="unconditional",
+            ),
+        )
+        ingest_source(s, settings, ds, _csv(tmp_path, "v1.csv", IDS), user_id=steward.user_id)
+    with db.transaction() as s:
+        grading.review_column(
+            s,
+            settings,
+            steward,
+            get_dataset(s, DATASET),
+            ID_COLUMN,
+            action="override",
+            reason="误判",
+            category="none",
+        )
+    with db.transaction() as s:
+        ingest_source(
+            s, settings, get_dataset(s, DATASET), _csv(tmp_path, "v2.csv", IDS, status="注销"), user_id=steward.user_id
+        )
+    with db.transaction() as s:
+        grading.review_column(
+            s,
+            settings,
+            steward,
+            get_dataset(s, DATASET),
+            ID_COLUMN,
+            action="override",
+            reason="确为身份证",
+            category="resident_id",
+        )
+    with db.session() as s:
+        ds = get_dataset(s, DATASET)
+        assert (_level(s, get_version(s, ds, 1)), _level(s, get_version(s, ds, 2))) == ("L1", "L4")
+    for version in (1, 2):
+        read = service.read_rows(
+            db, settings, analyst, RowsQuery(dataset=DATASET, fields=[ID_COLUMN], limit=100), version=version
+        )
+        with read:
+            values = [r[ID_COLUMN] for r in _rows(read)]
+        assert len(values) == 60 and _hashed(values), version

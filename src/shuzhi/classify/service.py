@@ -800,15 +800,12 @@ def _known_categories(settings, rules: Rules) -> set[str]:
     return set(rules.categories) | {d.category for d in detectors}
 
 
-def version_column_grades(session: Session, version: DatasetVersion) -> dict[str, str] | None:
-    """Field name -> level in force (after reviews) on one version; None when that version has no grading
-    (never graded, or its grading rows are gone)."""
-    if _grade_of(session, version) is None:
-        return None
-    rows = session.execute(
-        select(ColumnDecision.field_name, ColumnDecision.level).where(ColumnDecision.version_id == version.id)
+def is_graded(session: Session, version: DatasetVersion) -> bool:
+    """Whether the version has a grading with its column decisions (not never graded, rows not gone)."""
+    return _grade_of(session, version) is not None and (
+        session.scalar(select(ColumnDecision.id).where(ColumnDecision.version_id == version.id).limit(1))
+        is not None
     )
-    return dict(rows.all()) or None
 
 
 def column_grades(session: Session, settings, dataset: Dataset) -> dict[str, str]:

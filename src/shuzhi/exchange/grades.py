@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.classify.rules import load_rules
-from shuzhi.classify.service import column_grades, version_column_grades
+from shuzhi.classify.service import column_grades, is_graded
 from shuzhi.errors import Forbidden
 
 DEFAULT_GRADE = "L2"
@@ -17,10 +17,13 @@ CANONICAL = ("L1", "L2", "L3", "L4")
 
 
 def version_grades(session: Session, settings, dataset: Dataset, version: DatasetVersion) -> dict[str, str]:
-    """Field name -> grade (L1..L4) of every field as graded on this version; Forbidden when the version
-    has no grading, for nobody but its owner may read what has not been graded."""
-    graded = version_column_grades(session, version)
-    if graded is None:
+    """Field name -> grade (L1..L4) a read of this version is masked by; Forbidden when the version has
+    no grading, for nobody but its owner may read what has not been graded.
+
+    Every field takes the highest grade any graded version gives it, this one included: a column's
+    protection never drops because another version looks cleaner, nor stays low on an old version
+    when a later grading or review raises it."""
+    if not is_graded(session, version):
         raise Forbidden(
             f"数据集 {dataset.identifier} 的版本 {version.number} 尚未分级，分级前只有本部门可以读取 / "
             f"version {version.number} of {dataset.identifier} has not been graded: "
@@ -29,10 +32,7 @@ def version_grades(session: Session, settings, dataset: Dataset, version: Datase
             dataset=dataset.identifier,
             version=version.number,
         )
-    # A field this version's grading lacks takes the highest grade any version gave it.
-    wide = column_grades(session, settings, dataset)
-    levels = {f.name: graded.get(f.name) or wide.get(f.name) or DEFAULT_GRADE for f in dataset.fields}
-    return canonical(settings, levels)
+    return dataset_grades(session, settings, dataset)
 
 
 def dataset_grades(session: Session, settings, dataset: Dataset) -> dict[str, str]:
