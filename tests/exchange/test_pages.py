@@ -5,6 +5,7 @@ import re
 import pytest
 from tests.conftest import csrf_of as csrf
 from tests.conftest import login as shared_login
+from tests.exchange.conftest import POPULATION_ROWS
 
 
 def login(client, username):
@@ -71,3 +72,34 @@ def test_request_inbox_workbench(browser):
         data={"csrf_token": token, "format": "csv", "sql": "SELECT gender FROM population LIMIT 2"},
     )
     assert r.text.splitlines() == ['"gender"', '"F"', '"F"']
+
+
+def test_workbench_reads_only_the_rows_it_shows(world, client, monkeypatch):
+    """The page shows the first rows: the query is capped there (not read whole, then cut), the ledger
+    says how many left, and a download still has them all."""
+    import json
+
+    from sqlalchemy import select
+
+    from shuzhi.ledger.models import LedgerEntry
+    from shuzhi.web.pages import exchange as pages
+
+    monkeypatch.setattr(pages, "WORKBENCH_ROWS", 7)
+    shared_login(client, "ga_analyst", next="/exchange/grants")  # the owner's department reads it all
+    token = csrf(client.get("/exchange/grants").text)
+    r = client.post("/exchange/workbench", data={"csrf_token": token, "sql": "SELECT gender FROM population"})
+    assert r.status_code == 200 and r.text.count("<td>") == 7 and "下载 CSV 或 Parquet" in r.text
+    with world.db.session() as s:
+        last = json.loads(
+            s.scalars(
+                select(LedgerEntry).where(LedgerEntry.event == "data.read").order_by(LedgerEntry.seq.desc())
+            )
+            .first()
+            .entry
+        )["detail"]
+    assert last["rows"] == 7 and last["ended"] == "truncated"
+    r = client.post(
+        "/exchange/workbench",
+        data={"csrf_token": token, "format": "csv", "sql": "SELECT gender FROM population"},
+    )
+    assert len(r.text.splitlines()) == 1 + POPULATION_ROWS

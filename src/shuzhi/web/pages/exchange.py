@@ -175,16 +175,18 @@ def workbench(
 ):
     settings = request.app.state.settings
     try:
-        read = service.run_sql(db, settings, principal, sql)
         if format in ("csv", "parquet"):
-            return respond(read, format, filename="query")
+            read = service.run_sql(db, settings, principal, sql)
+            return respond(read, format, filename="query", max_bytes=int(settings.exchange.max_response_bytes))
+        # The page shows the first rows only: no more are read (and none more held in memory).
+        read = service.run_sql(db, settings, principal, sql, max_rows=WORKBENCH_ROWS)
         with read:
             table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
     except ShuzhiError as e:
         return _workbench(request, principal, db, sql=sql, result=None, error=e, status=e.status)
     result = {
         "columns": table.column_names,
-        "rows": [list(r.values()) for r in table.slice(0, WORKBENCH_ROWS).to_pylist()],
+        "rows": [list(r.values()) for r in table.to_pylist()],
         "total": table.num_rows,
         "truncated": read.stream.truncated,
         "datasets": read.query.datasets,
