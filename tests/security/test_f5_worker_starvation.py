@@ -119,7 +119,9 @@ def served(settings, db, make_user):
     text = pc.cast(n, pa.string())
     big = pa.table({"id": text, "n": n, "note": pc.utf8_lpad(text, 40, "x")})
     add_dataset(db, settings, ga, "big", big, "conditional", "GA")
-    add_dataset(db, settings, rs, "small", pa.table({"k": pa.array(range(777), pa.int64())}), "conditional", "RS")
+    add_dataset(
+        db, settings, rs, "small", pa.table({"k": pa.array(range(777), pa.int64())}), "conditional", "RS"
+    )
     with db.transaction() as s:
         tokens = {u: orgs.create_token(s, orgs.get_user(s, u))[1] for u in ("ga_analyst", "rs_analyst")}
 
@@ -206,3 +208,48 @@ def test_stalled_and_abandoned_reads_leave_another_department_answering(served, 
         (e["outcome"], e["detail"].get("error"), e["detail"]["rows"]) for e in ga_reads
     ]
     assert all(e["detail"]["ended"] == "abandoned" for e in ga_reads), [e["detail"] for e in ga_reads]
+
+
+def test_a_query_the_queue_refuses_costs_no_call_and_is_named(world):
+    """One analyst past their share of workers: the refused call is recorded as `too_many` (not an
+    engine failure) and given back to the grant's daily calls — the caller's load is not a read."""
+    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import service
+    from shuzhi.exchange.models import GrantUsage
+
+    x = world.settings.exchange
+    x.queries_per_user, x.queries_per_department, x.queue_wait_s = 1, 3, 30.0
+    with world.db.transaction() as s:
+        req = rq.create_request(
+            s, world.settings, world.rs_analyst, rq.RequestIn("population", ["gender"], "统计"), submit=True
+        )
+        grant_id = rq.approve_request(
+            s, world.settings, world.ga_steward, req, rq.Approval(calls_per_day=5)
+        ).id
+    sql = "SELECT gender FROM population"
+    held = service.run_sql(world.db, world.settings, world.rs_analyst, sql)  # holds its worker, unread
+    waiting = threading.Thread(
+        target=lambda: list(service.run_sql(world.db, world.settings, world.rs_analyst, sql).batches())
+    )
+    waiting.start()
+    _wait_for(lambda: _queued(world.settings) >= 1)
+    with pytest.raises(TooManyQueries):
+        service.run_sql(world.db, world.settings, world.rs_analyst, sql)
+    with held:
+        list(held.batches())
+    waiting.join(30)
+    with world.db.session() as s:
+        calls = s.scalar(select(GrantUsage.calls).where(GrantUsage.grant_id == grant_id))
+        refused = [
+            json.loads(e.entry)["detail"]
+            for e in s.scalars(select(LedgerEntry).where(LedgerEntry.event == "data.read"))
+            if json.loads(e.entry)["detail"].get("error")
+        ]
+    assert calls == 2  # the held read and the one that waited; not the refused one
+    assert [d["error"] for d in refused] == ["too_many"]
+
+
+def _queued(settings) -> int:
+    from shuzhi.exchange.access import sandbox_for
+
+    return len(sandbox_for(settings)._queue.waiting)

@@ -119,7 +119,7 @@ class ResultStream:
     started: float = field(default_factory=time.perf_counter)
     on_abandon: Callable[[], None] | None = None
     """Called (from another thread) when the query workers release a stream its reader stopped
-    taking; the reader then gets `StreamAbandoned` if it comes back."""
+    taking; the reader then gets the `stream_abandoned` error if it comes back."""
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         return self._batches

@@ -48,6 +48,20 @@ class QueryInternal(QueryFailed):
     code = "query_internal_error"
 
 
+class QueryBusy(ShuzhiError):
+    """No query worker became free within the queue wait; try again after `retry_after_s`."""
+
+    status = 503
+    code = "query_busy"
+
+
+class TooManyQueries(ShuzhiError):
+    """The caller already runs and waits for as many queries as they may."""
+
+    status = 429
+    code = "too_many_queries"
+
+
 # class -> (exception type, message). Messages are fixed: they say what kind of thing went wrong.
 ERROR_CLASSES: dict[str, tuple[type[ShuzhiError], str]] = {
     "conversion_error": (
@@ -72,6 +86,11 @@ ERROR_CLASSES: dict[str, tuple[type[ShuzhiError], str]] = {
         QueryTimeout,
         "读取方在空闲期限内未取下一批数据，查询已释放 / "
         "the reader did not take the next batch within the idle deadline; the query was released",
+    ),
+    "busy": (QueryBusy, "查询进程繁忙，请稍后重试 / every query worker is busy: retry shortly"),
+    "too_many": (
+        TooManyQueries,
+        "已达可同时运行和排队的查询数 / as many queries as allowed already run or wait: retry later",
     ),
     "worker_lost": (WorkerLost, "查询进程意外终止 / the query worker stopped unexpectedly"),
     "damaged": (
@@ -137,14 +156,16 @@ def classify(e: BaseException, files: Iterable[str | PathLike] = ()) -> str:
         own = e.detail.get("error_class")
         if own in ERROR_CLASSES:
             return own
-        if e.code == "stream_abandoned":
-            return "stream_abandoned"
         if isinstance(e, QueryTimeout):
             return "timeout"
         if isinstance(e, TooLarge):
             return "too_large"
         if isinstance(e, WorkerLost):
             return "worker_lost"
+        if isinstance(e, QueryBusy):
+            return "busy"
+        if isinstance(e, TooManyQueries):
+            return "too_many"
         if isinstance(e, DataDamaged):
             return "damaged"
         return "internal"

@@ -44,8 +44,17 @@ import pyarrow as pa
 from sqlglot import exp
 
 from shuzhi.engine.duckdb import Result, ResultStream, _parse_one, guard
-from shuzhi.engine.failures import FRAME_BYTES, QueryFailed, QueryTimeout, WorkerLost, classify, failure
-from shuzhi.errors import ShuzhiError, TooLarge
+from shuzhi.engine.failures import (
+    FRAME_BYTES,
+    QueryBusy,
+    QueryFailed,
+    QueryTimeout,
+    TooManyQueries,
+    WorkerLost,
+    classify,
+    failure,
+)
+from shuzhi.errors import TooLarge
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +72,6 @@ _REAP_EVERY_S = 0.5
 __all__ = ["FRAME_BYTES", "WorkerLost", "WorkerPool", "parse_size", "serve", "shared_pool"]
 
 
-class StreamAbandoned(QueryTimeout):
-    """The reader did not take the next batch within the idle deadline: its worker was released."""
-
-    code = "stream_abandoned"
-
-
-class QueryBusy(ShuzhiError):
-    """No query worker became free within the queue wait; try again after `retry_after_s`."""
-
-    status = 503
-    code = "query_busy"
-
-
-class TooManyQueries(ShuzhiError):
-    """The caller already runs and waits for as many queries as they may."""
-
-    status = 429
-    code = "too_many_queries"
-
-
-_ABANDONED = "读取方长时间未取数据，查询已释放 / the reader stopped taking results: the query was released"
 
 
 def _write(fd: int, kind: bytes, payload: bytes | memoryview = b"") -> None:
@@ -626,7 +614,7 @@ class WorkerPool:
 
         `owner` (user, department) places the query in the fair queue; `idle_timeout_s` is how
         long the reader may leave a batch untaken before the worker is released and the stream
-        ends in `StreamAbandoned` (its `on_abandon` is called then, by the pool)."""
+        ends in the `stream_abandoned` error class (its `on_abandon` is called then, by the pool)."""
         guard(tree if tree is not None else _parse_one(sql))  # refuse before a process is touched
         self._start_reaper()
         w = self._acquire(time.monotonic() + timeout_s + _GRACE_S, owner)
@@ -680,7 +668,7 @@ class WorkerPool:
         try:
             while True:
                 if self._settle(w):
-                    raise StreamAbandoned(_ABANDONED)
+                    raise failure("stream_abandoned")
                 kind, payload = w.receive(deadline)
                 if kind == _BATCH:
                     w.send(_NEXT)  # let the worker make the next batch while this one is used

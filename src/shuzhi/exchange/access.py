@@ -69,6 +69,8 @@ class Readable:
     purpose: str
     reserved_rows: int = 0
     """Rows reserved against the grant's daily quota for the running call."""
+    call_counted: bool = False
+    """The running call was counted against the grant's daily calls."""
 
 
 ENDINGS = ("completed", "truncated", "abandoned", "failed")
@@ -342,30 +344,38 @@ def _reserve(session: Session, readables: list[Readable], row_cap: int | None) -
             cap = left if cap is None else min(cap, left)
             quota_rows.append((r, usage))
         usage.calls += 1
+        r.call_counted = True
     for r, usage in quota_rows:
         usage.rows += cap
         r.reserved_rows = cap
     return cap
 
 
-def _settle_rows(session: Session, readables: list[Readable], rows: int) -> None:
-    """Give back what each grant reserved for this call beyond the rows it returned."""
+NOT_ADMITTED = frozenset({"busy", "too_many"})
+"""Error classes of a query the fair queue never let run: no read happened, the call is given back."""
+
+
+def _settle_rows(session: Session, readables: list[Readable], rows: int, *, ran: bool = True) -> None:
+    """Give back what each grant reserved for this call beyond the rows it returned — and the call
+    itself when the query never ran (refused by the fair queue: the caller's load, not a read)."""
     today = utcnow().date()
     for r in readables:
-        if r.grant is not None and r.reserved_rows:
-            unused = r.reserved_rows - rows
-            r.reserved_rows = 0
-            if unused > 0:
-                # Reserved today; a call that ends after midnight gives back to the day it reserved in.
-                usage = session.scalar(
-                    select(GrantUsage)
-                    .where(GrantUsage.grant_id == r.grant.id, GrantUsage.day <= today)
-                    .order_by(GrantUsage.day.desc())
-                    .limit(1)
-                    .with_for_update()
-                )
-                if usage is not None:
-                    usage.rows = max(0, usage.rows - unused)
+        unused = r.reserved_rows - rows
+        call_back = r.call_counted and not ran
+        r.reserved_rows, r.call_counted = 0, False
+        if r.grant is None or (unused <= 0 and not call_back):
+            continue
+        # Reserved today; a call that ends after midnight gives back to the day it reserved in.
+        usage = session.scalar(
+            select(GrantUsage)
+            .where(GrantUsage.grant_id == r.grant.id, GrantUsage.day <= today)
+            .order_by(GrantUsage.day.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if usage is not None:
+            usage.rows = max(0, usage.rows - max(0, unused))
+            usage.calls = max(0, usage.calls - call_back)
 
 
 def require_record_reads(sql: str, readables: list[Readable], limits: QueryLimits | None = None) -> None:
@@ -536,7 +546,7 @@ def _record_reads(
                     error=error,
                 ),
             )
-        _settle_rows(s, readables, rows)
+        _settle_rows(s, readables, rows, ran=error not in NOT_ADMITTED)
 
 
 # -- the one entry point ----------------------------------------------------------------------
