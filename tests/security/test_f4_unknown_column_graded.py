@@ -113,6 +113,29 @@ def test_the_threshold_is_an_absolute_count_and_a_setting(db, settings, steward,
     assert not [a for a in info["alerts"] if a["kind"] == "sensitive_values_found"]
 
 
+def test_ids_too_rare_for_the_sample_are_counted_over_the_whole_column(db, settings, steward, tmp_path):
+    """The rule is an absolute count: 60 ID numbers among 200,000 credit codes are about three in the
+    10,000-row sample that grading reads, below the count — the whole column must be counted."""
+    n, n_ids = 200_000, 60
+    ids = _resident_ids(n_ids)
+    codes = _credit_codes(1000)
+    step = n // n_ids
+    column = [ids[i // step] if i % step == 0 and i // step < n_ids else codes[i % 1000] for i in range(n)]
+    info = _load(
+        db,
+        settings,
+        steward,
+        tmp_path,
+        "big-dishonest",
+        {"序号": [str(i) for i in range(n)], ID_COLUMN: column},
+    )
+    col = {c["field"]: c for c in info["columns"]}[ID_COLUMN]
+    assert col["evidence"]["scanned_values"] < n  # graded on a sample
+    assert col["category"] == "resident_id" and col["level"] == "L4"
+    assert col["evidence"]["graded_on_values"]["valid"] == n_ids
+    assert any(a["kind"] == "sensitive_values_found" for a in info["alerts"])
+
+
 def _random_text() -> list[str]:
     rng = random.Random(5)
     letters = "abcdefghijklmnopqrstuvwxyz"

@@ -327,6 +327,8 @@ class Scanner:
                 # Nothing the sample left in the race can reach a threshold: a full pass would count nothing.
                 stats, skipped = {}, "样本中没有候选检测器 no detector candidate survived the sample"
         result = self._decide(name, ctype, feats, stats, non_null, hints)
+        if scanned < rows:
+            self._find_in_whole_column(result, column, feats)
         result.evidence = {**base, "scanned_values": scanned, "full_scan": scanned == rows, **result.evidence}
         if skipped:
             result.evidence["full_scan_skipped"] = skipped
@@ -351,6 +353,28 @@ class Scanner:
         lengths = feats.lengths
         fits = ((lengths >= det.min_len) & (lengths <= min(det.max_len, MAX_CELL))).mean()
         return bool(fits >= min(det.min_share_hinted, det.min_share) * 0.9)
+
+    def _find_in_whole_column(self, result: ColumnResult, column, feats: _Features) -> None:
+        """Check-digit values of another category are counted over the whole column, not the sample:
+        the rule is an absolute count (a hundred ID numbers in a million rows is a sample's one or two).
+        Only detectors whose length some sampled value has, in one pass over the column."""
+        dets = [
+            d
+            for d in self.detectors
+            if d.check_digit and d.category != result.category and self._fits_any(d, feats)
+        ]
+        if not dets:
+            return
+        found = self._found(self._count_full(column, dets)[0], result.category)
+        if found:
+            result.evidence["values_found"] = found
+        else:
+            result.evidence.pop("values_found", None)
+
+    @staticmethod
+    def _fits_any(det: Detector, feats: _Features) -> bool:
+        lengths = feats.lengths
+        return bool(((lengths >= det.min_len) & (lengths <= min(det.max_len, MAX_CELL))).any())
 
     def _could_find(self, det: Detector, feats: _Features) -> bool:
         """Enough values of the detector's length to make a finding (cheap, before any pattern runs)."""
