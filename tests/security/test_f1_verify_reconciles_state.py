@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -249,7 +249,20 @@ def _version_hash_replaced(city):
     )
 
 
+def _override_planted(city):
+    # Not a grade yet: the next grading would follow it and file the phone column as not sensitive.
+    city.sql(
+        "INSERT INTO classify_overrides (dataset_id, field_name, field_type, action, category, reason, active, "
+        "version_number, created_at) VALUES (:d, 'sjhm', 'VARCHAR', 'override', 'none', 'x', :t, 1, :now)",
+        d=city.dataset_id,
+        t=True,
+        now=datetime.now(UTC),
+    )
+    return "classify_overrides", {"dataset_id": city.dataset_id, "field": "sjhm"}, None
+
+
 HAND_EDITS = {
+    "review override planted": _override_planted,
     "dataset share type opened": _share_type_opened,
     "dataset moved to another department": _dataset_taken_over,
     "version hash replaced": _version_hash_replaced,

@@ -234,6 +234,7 @@ def classify_version(
                 d.field_name: d.category for d in decisions if d.category not in ("none", "unknown")
             },
             "column_levels": {d.field_name: d.level for d in decisions},
+            "overrides": active_overrides(session, dataset.id),
         },
     )
     return ClassificationResult(
@@ -730,9 +731,23 @@ def _record_review(
             "dataset_level": grade.level,
             "data_class": grade.data_class,
             "column_levels": _column_levels(session, version.id),
+            "overrides": active_overrides(session, dataset.id),
         },
     )
     return grade
+
+
+OVERRIDE_COLUMNS = ("action", "category", "level", "data_class")
+
+
+def active_overrides(session: Session, dataset_id: int) -> dict[str, dict]:
+    """The reviews in force on a dataset, by field ('*': the dataset grade): what the next grading will
+    follow, so a grading entry records them (an override planted by hand would lower the next grade)."""
+    session.flush()
+    rows = session.scalars(
+        select(ReviewOverride).where(ReviewOverride.dataset_id == dataset_id, ReviewOverride.active.is_(True))
+    )
+    return {ov.field_name or "*": {c: getattr(ov, c) for c in OVERRIDE_COLUMNS} for ov in rows}
 
 
 def _column_levels(session: Session, version_id: int) -> dict[str, str]:

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import DatasetVersion
-from shuzhi.classify.models import ColumnDecision, DatasetGrade
+from shuzhi.classify.models import ColumnDecision, DatasetGrade, ReviewOverride
+from shuzhi.classify.service import OVERRIDE_COLUMNS
 from shuzhi.ledger.reconcile import UNKNOWN, Rows, StateSource, Table
 
 EVENTS = frozenset({"grade.assigned", "grade.overridden", "dataset.deleted"})
@@ -19,6 +20,9 @@ class GradeReplay:
         self.columns: dict[tuple[int, int], dict[str, object]] = {}
         """(dataset id, version number) -> field -> level."""
         self.unrecorded: set[tuple[int, int]] = set()
+        self.overrides: Rows = {}
+        """(dataset id, field or '*') -> the review in force, as the latest grading entry lists them."""
+        self.overrides_unrecorded: set[tuple[int]] = set()
 
     def feed(self, doc: dict) -> None:
         d = doc.get("detail") or {}
@@ -27,10 +31,16 @@ class GradeReplay:
             self.grades = {k: v for k, v in self.grades.items() if k[0] != ds}
             self.columns = {k: v for k, v in self.columns.items() if k[0] != ds}
             self.unrecorded = {k for k in self.unrecorded if k[0] != ds}
+            self._replace_overrides(ds, {})
             return
         if not isinstance(d.get("version"), int) or ds is None:
             return
         version = (ds, d["version"])
+        if isinstance(d.get("overrides"), dict):
+            self._replace_overrides(ds, d["overrides"])
+            self.overrides_unrecorded.discard((ds,))
+        else:  # written before grading entries listed the reviews in force
+            self.overrides_unrecorded.add((ds,))
         level = d.get("level") if event == "grade.assigned" else d.get("dataset_level")
         self.grades[version] = {"level": level or UNKNOWN, "data_class": d.get("data_class", UNKNOWN)}
         levels = d.get("column_levels")
@@ -44,6 +54,11 @@ class GradeReplay:
         elif d.get("field") is not None and version in self.columns:
             self.columns[version][d["field"]] = UNKNOWN
 
+    def _replace_overrides(self, ds: int, current: dict) -> None:
+        self.overrides = {k: v for k, v in self.overrides.items() if k[0] != ds}
+        for field, values in current.items():
+            self.overrides[(ds, field)] = {c: values.get(c, UNKNOWN) for c in OVERRIDE_COLUMNS}
+
     def tables(self) -> dict[str, Table]:
         columns: Rows = {
             (ds, v, name): {"level": level}
@@ -55,6 +70,7 @@ class GradeReplay:
             "classify_column_decisions": Table(
                 ("dataset_id", "version", "field"), columns, set(self.unrecorded)
             ),
+            "classify_overrides": Table(("dataset_id", "field"), self.overrides, set(self.overrides_unrecorded)),
         }
 
 
@@ -78,7 +94,15 @@ def read(session: Session) -> dict[str, Rows]:
             ).join(DatasetVersion, DatasetVersion.id == ColumnDecision.version_id)
         )
     }
-    return {"classify_dataset_grades": grades, "classify_column_decisions": columns}
+    overrides: Rows = {
+        (ov.dataset_id, ov.field_name or "*"): {c: getattr(ov, c) for c in OVERRIDE_COLUMNS}
+        for ov in session.scalars(select(ReviewOverride).where(ReviewOverride.active.is_(True)))
+    }
+    return {
+        "classify_dataset_grades": grades,
+        "classify_column_decisions": columns,
+        "classify_overrides": overrides,
+    }
 
 
 SOURCE = StateSource("classify", EVENTS, GradeReplay, read)
