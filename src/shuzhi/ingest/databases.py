@@ -221,16 +221,17 @@ def _sqlite_engine(path: Path, timeout_s: int, store_url: str | None, where: str
 
 
 def _forbidden_nodes():
+    """The engine guard's statement nodes, and what else a source database may run or lock."""
     from sqlglot import exp
 
+    from shuzhi.engine.duckdb import STATEMENT_NODES
+
     names = [
-        *("DML", "DDL", "Command", "Into", "Lock", "LockingStatement", "Set", "Transaction", "Commit"),
-        *("Rollback", "Pragma", "Use", "Analyze", "Merge", "Drop", "Alter", "TruncateTable", "Grant"),
-        *("Revoke", "LoadData", "Cache", "Uncache", "Refresh", "Kill", "Describe", "Show", "Comment"),
-        *("Attach", "Detach", "Install", "Summarize", "Put", "Get", "Export", "Execute", "Declare"),
-        *("Returning", "Copy"),
+        *("Lock", "LockingStatement", "Analyze", "Merge", "Grant", "Revoke", "Cache", "Uncache"),
+        *("Refresh", "Kill", "Show", "Comment", "Summarize", "Put", "Get", "Execute", "Declare"),
+        "Returning",
     ]
-    return tuple(getattr(exp, n) for n in names if hasattr(exp, n))
+    return (*STATEMENT_NODES, *(getattr(exp, n) for n in names if hasattr(exp, n)))
 
 
 def check_query(query: str, dialect: str, *, where: str) -> str:
@@ -240,11 +241,20 @@ def check_query(query: str, dialect: str, *, where: str) -> str:
     database executes is exactly what was checked (a quirk of quoting or comments that the
     database reads differently cannot smuggle in a second statement).
     """
+    hint = "只接受一条 SELECT（可含 WITH、UNION）/ give one SELECT (WITH and UNION allowed)"
+    try:
+        return _checked_select(query, dialect, where=where, hint=hint)
+    except RecursionError:  # parsing, walking or writing a tree nested thousands deep
+        raise InvalidInput(
+            "查询嵌套过深 (the query is nested too deeply)", where=where, hint=hint
+        ) from None
+
+
+def _checked_select(query: str, dialect: str, *, where: str, hint: str) -> str:
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    hint = "只接受一条 SELECT（可含 WITH、UNION）/ give one SELECT (WITH and UNION allowed)"
     try:
         statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
     except SqlglotError as exc:
