@@ -42,9 +42,8 @@ def open_context(*, migrate: bool = True) -> tuple[Settings, Database]:
     from shuzhi.store.db import Database
 
     settings = load_settings()
-    preflight.check_data_dir(settings)  # first: the default SQLite store lives in it
-    db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
-    preflight.prepare(settings, db, migrate=migrate)
+    db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)  # connects lazily
+    preflight.prepare(settings, db, migrate=migrate)  # the data directory first: SQLite's store is in it
     return settings, db
 
 

@@ -193,7 +193,7 @@ def verify_versions(
     remember, and mark those that fail. `progress(done_bytes, total_bytes)` follows the hashing."""
     from shuzhi.catalog.service import get_dataset
 
-    with db.session() as s:
+    with db.read() as s:
         query = select(DatasetVersion, Dataset.identifier).join(Dataset)
         if dataset is not None:
             query = query.where(DatasetVersion.dataset_id == get_dataset(s, dataset).id)

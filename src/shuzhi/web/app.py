@@ -199,7 +199,7 @@ def _sweep(settings: Settings, db: Database) -> None:
     from shuzhi.ingest.service import sweep_leftovers
 
     try:
-        with db.write() as session:
+        with db.read() as session:  # the store is only read; files are removed
             removed = sweep_leftovers(session, settings)
     except Exception:  # noqa: BLE001 - the next round tries again; a sweep never stops the server
         log.warning("sweeping ingest leftovers failed", exc_info=True)

@@ -40,9 +40,6 @@ def write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
         yield session
 
 
-# The older name: a request-long write transaction. New routes say read_session or write_session.
-get_session = write_session
-
 
 async def _csrf_ok(request: Request, expected: str) -> bool:
     sent = request.headers.get(CSRF_HEADER)

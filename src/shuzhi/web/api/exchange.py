@@ -119,7 +119,7 @@ def list_requests(principal: Caller, db: Db, box: Literal["mine", "inbox", "over
 
 @router.get("/requests/{request_id}")
 def show_request(request_id: Id, principal: Caller, db: Db) -> dict:
-    with db.session() as s:
+    with db.read() as s:
         req = rq.get_request(s, principal, request_id)
         out = request_out(req)
         out["events"] = [
