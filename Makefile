@@ -21,8 +21,9 @@ test: $(STAMP)  ## the whole suite (PostgreSQL too when SHUZHI_TEST_PG_URL is se
 test-fast: $(STAMP)  ## skip slow tests (browsers, subprocesses, many writers)
 	$(VENV)/bin/pytest -q -m "not slow"
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff's checks and formatting (CI runs this before the tests)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

@@ -72,8 +72,20 @@ def duckdb_copy(csv: Path, out: Path) -> tuple[float, int, float]:
 
 
 DATASET = "BENCH-RK-001"
-COLUMNS = ["id", "credit_code", "name", "gender", "birth_date", "income", "age", "address", "updated_at",
-           "active", "region_code", "remark"]
+COLUMNS = [
+    "id",
+    "credit_code",
+    "name",
+    "gender",
+    "birth_date",
+    "income",
+    "age",
+    "address",
+    "updated_at",
+    "active",
+    "region_code",
+    "remark",
+]
 """Registered with the dataset, as a catalog entry lists its fields before data is connected; a first load
 that brings new field names also re-indexes them for search (about 0.7 s once per process, for loading
 the segmentation dictionary)."""

@@ -95,9 +95,8 @@ def check_store(db: Database) -> Literal["current", "behind", "fresh"]:
     return "current" if heads == script_heads() else "behind"
 
 
-def prepare(settings: Settings, db: Database, *, migrate: bool = True) -> None:
-    """The start-up checks of every command: data directory, store; migrations applied when needed."""
-    check_data_dir(settings)
+def prepare(db: Database, *, migrate: bool = True) -> None:
+    """The store's start-up check (after `check_data_dir`): migrations applied when needed."""
     if check_store(db) != "current" and migrate:
         db.upgrade()
 

@@ -14,15 +14,33 @@ def catalog(sqlite_db):
 
     with sqlite_db.transaction() as s:
         orgs.create_department(s, code="SCJG", name_zh="市市场监督管理局", name_en="Market Regulation")
-        orgs.create_user(s, username="analyst", password=PASSWORD, department_code="SCJG", roles=["analyst"],
-                         display_name="王分析")
-        steward = orgs.create_user(s, username="steward", password=PASSWORD, department_code="SCJG",
-                                   roles=["steward"])
+        orgs.create_user(
+            s,
+            username="analyst",
+            password=PASSWORD,
+            department_code="SCJG",
+            roles=["analyst"],
+            display_name="王分析",
+        )
+        steward = orgs.create_user(
+            s, username="steward", password=PASSWORD, department_code="SCJG", roles=["steward"]
+        )
         p = orgs.Principal.of(steward)
-        for ident, title, theme in [("SCJG-001", "企业营业执照登记信息", "market"),
-                                    ("SCJG-002", "食品经营许可信息", "market")]:
-            create_dataset(s, p, DatasetIn(identifier=ident, title_zh=title, department="SCJG", theme=theme,
-                                           fields=[{"name": "qymc", "description": "企业名称"}]))
+        for ident, title, theme in [
+            ("SCJG-001", "企业营业执照登记信息", "market"),
+            ("SCJG-002", "食品经营许可信息", "market"),
+        ]:
+            create_dataset(
+                s,
+                p,
+                DatasetIn(
+                    identifier=ident,
+                    title_zh=title,
+                    department="SCJG",
+                    theme=theme,
+                    fields=[{"name": "qymc", "description": "企业名称"}],
+                ),
+            )
 
 
 def test_login_search_open_dataset(catalog, live_server, page, tmp_path):

@@ -14,19 +14,23 @@ from shuzhi.classify.engine import Scanner
 
 def _table(n: int) -> pa.Table:
     rng = random.Random(5)
-    return pa.table({
-        "sfzh": [IDS[i % len(IDS)] if i % 7 else None for i in range(n)],
-        "mobile": [f"13{rng.randrange(10**9):09d}" for _ in range(n)],
-        "amount": [rng.random() * 1000 for _ in range(n)],
-        "born": [date(1960, 1, 1) + timedelta(days=rng.randrange(20000)) for _ in range(n)],
-        "status": [rng.choice(["正常", "注销", "吊销"]) for _ in range(n)],
-        "flag": [bool(i % 2) for i in range(n)],
-    })
+    return pa.table(
+        {
+            "sfzh": [IDS[i % len(IDS)] if i % 7 else None for i in range(n)],
+            "mobile": [f"13{rng.randrange(10**9):09d}" for _ in range(n)],
+            "amount": [rng.random() * 1000 for _ in range(n)],
+            "born": [date(1960, 1, 1) + timedelta(days=rng.randrange(20000)) for _ in range(n)],
+            "status": [rng.choice(["正常", "注销", "吊销"]) for _ in range(n)],
+            "flag": [bool(i % 2) for i in range(n)],
+        }
+    )
 
 
 def _comparable(results):
-    return [(r.name, r.category, round(r.confidence, 6), r.evidence.get("rows"), r.evidence.get("sampled_rows"))
-            for r in results]
+    return [
+        (r.name, r.category, round(r.confidence, 6), r.evidence.get("rows"), r.evidence.get("sampled_rows"))
+        for r in results
+    ]
 
 
 @pytest.mark.parametrize("sample_rows, full", [(1_000, False), (7_000, True), (50_000, False)])

@@ -7,8 +7,13 @@ from shuzhi.web.app import route_table
 # Public by design: the login page, language switch, static files, API docs, the liveness and
 # readiness probes, and the ledger's public verification material (public key, signed tree heads).
 PUBLIC = {
-    ("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{lang}"), ("GET", "/"),
-    ("POST", "/api/v1/tokens"), ("GET", "/healthz"), ("GET", "/readyz"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/lang/{lang}"),
+    ("GET", "/"),
+    ("POST", "/api/v1/tokens"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
 }
 PUBLIC_PREFIXES = ("/api/v1/ledger/",)  # public key, signed tree heads, consistency proofs (as CT logs)
 

@@ -14,7 +14,12 @@ DATASET = {
     "share_type": "conditional",
     "open_type": "conditional",
     "fields": [
-        {"name": "tyshxydm", "type": "VARCHAR", "description": "统一社会信用代码", "standard_element": "GB 32100"},
+        {
+            "name": "tyshxydm",
+            "type": "VARCHAR",
+            "description": "统一社会信用代码",
+            "standard_element": "GB 32100",
+        },
         {"name": "qymc", "type": "VARCHAR", "description": "企业名称"},
     ],
 }
@@ -31,8 +36,13 @@ def people(make_user):
 
 
 def test_everything_needs_authentication(client):
-    for method, path in [("get", "/api/v1/datasets"), ("get", "/api/v1/datasets/x"), ("post", "/api/v1/datasets"),
-                         ("get", "/api/v1/departments"), ("get", "/api/v1/vocabularies")]:
+    for method, path in [
+        ("get", "/api/v1/datasets"),
+        ("get", "/api/v1/datasets/x"),
+        ("post", "/api/v1/datasets"),
+        ("get", "/api/v1/departments"),
+        ("get", "/api/v1/vocabularies"),
+    ]:
         r = getattr(client, method)(path)
         assert r.status_code == 401, path
         assert r.json()["error"] == "unauthenticated"
@@ -58,9 +68,15 @@ def test_only_owner_department_steward_or_admin_may_write(client, people, token_
     assert client.post("/api/v1/datasets", json=DATASET, headers=token_for("root")).status_code == 201
     for user in ("rs.steward", "rs.analyst"):
         h = token_for(user)
-        assert client.patch("/api/v1/datasets/SCJG-QY-001", json={"description": "x"}, headers=h).status_code == 403
+        assert (
+            client.patch("/api/v1/datasets/SCJG-QY-001", json={"description": "x"}, headers=h).status_code
+            == 403
+        )
         assert client.delete("/api/v1/datasets/SCJG-QY-001", headers=h).status_code == 403
-    assert client.get("/api/v1/datasets/SCJG-QY-001", headers=token_for("root")).json()["description"] == DATASET["description"]
+    assert (
+        client.get("/api/v1/datasets/SCJG-QY-001", headers=token_for("root")).json()["description"]
+        == DATASET["description"]
+    )
 
 
 def test_validation_errors_name_each_field(client, people, token_for):
@@ -69,10 +85,15 @@ def test_validation_errors_name_each_field(client, people, token_for):
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["fields"]}
     assert {"theme", "share_type", "identifier"} <= fields and any(f.startswith("fields.0") for f in fields)
-    r = client.post("/api/v1/datasets", json=dict(DATASET, share_type="none"), headers=token_for("scjg.steward"))
+    r = client.post(
+        "/api/v1/datasets", json=dict(DATASET, share_type="none"), headers=token_for("scjg.steward")
+    )
     assert r.status_code == 422 and "share_basis" in r.text
-    r = client.post("/api/v1/datasets", json=dict(DATASET, share_type="none", share_basis="《个人信息保护法》第十三条"),
-                    headers=token_for("scjg.steward"))
+    r = client.post(
+        "/api/v1/datasets",
+        json=dict(DATASET, share_type="none", share_basis="《个人信息保护法》第十三条"),
+        headers=token_for("scjg.steward"),
+    )
     assert r.status_code == 201
 
 
@@ -84,8 +105,15 @@ def test_duplicate_identifier_conflicts(client, people, token_for):
 
 
 def _register(client, h, identifier, title, dept, **kw):
-    body = dict(DATASET, identifier=identifier, title_zh=title, department=dept, keywords=kw.pop("keywords", []),
-                fields=kw.pop("fields", []), **kw)
+    body = dict(
+        DATASET,
+        identifier=identifier,
+        title_zh=title,
+        department=dept,
+        keywords=kw.pop("keywords", []),
+        fields=kw.pop("fields", []),
+        **kw,
+    )
     r = client.post("/api/v1/datasets", json=body, headers=h)
     assert r.status_code == 201, r.text
 
@@ -93,10 +121,26 @@ def _register(client, h, identifier, title, dept, **kw):
 def test_chinese_search_and_facets(client, people, token_for):
     admin = token_for("root")
     _register(client, admin, "D1", "企业营业执照登记信息", "SCJG", description="登记机关核发的执照")
-    _register(client, admin, "D2", "社会保险参保信息", "RS", theme="employment", share_type="unconditional",
-              description="参保人员及缴费")
-    _register(client, admin, "D3", "城乡居民医疗保险缴费记录", "RS", theme="health", description="居民缴费",
-              fields=[{"name": "jfje", "description": "缴费金额"}])
+    _register(
+        client,
+        admin,
+        "D2",
+        "社会保险参保信息",
+        "RS",
+        theme="employment",
+        share_type="unconditional",
+        description="参保人员及缴费",
+    )
+    _register(
+        client,
+        admin,
+        "D3",
+        "城乡居民医疗保险缴费记录",
+        "RS",
+        theme="health",
+        description="居民缴费",
+        fields=[{"name": "jfje", "description": "缴费金额"}],
+    )
     _register(client, admin, "D4", "道路运输车辆信息", "BDB", theme="transport", description="营运车辆")
     h = token_for("rs.analyst")
 
@@ -124,7 +168,13 @@ def test_search_index_follows_updates_and_deletes(client, people, token_for):
     h = token_for("root")
     _register(client, h, "D1", "企业营业执照登记信息", "SCJG", description="")
     client.patch("/api/v1/datasets/D1", json={"title_zh": "不动产登记信息"}, headers=h)
-    found = lambda q: [d["identifier"] for d in client.get("/api/v1/datasets", params={"q": q}, headers=h).json()["results"]]  # noqa: E731
+
+    def found(q):
+        return [
+            d["identifier"]
+            for d in client.get("/api/v1/datasets", params={"q": q}, headers=h).json()["results"]
+        ]
+
     assert found("营业执照") == [] and found("房产") == ["D1"]
     client.delete("/api/v1/datasets/D1", headers=h)
     assert found("不动产") == []
@@ -140,7 +190,10 @@ def test_fields_added_by_ingest_are_searchable(client, people, token_for, db, se
     src.write_text("qymc,注册资本\n甲公司,100\n", encoding="utf-8")
     with db.transaction() as s:
         ingest_source(s, settings, get_dataset(s, "D1"), src, user_id=None)
-    found = [d["identifier"] for d in client.get("/api/v1/datasets", params={"q": "注册资本"}, headers=h).json()["results"]]
+    found = [
+        d["identifier"]
+        for d in client.get("/api/v1/datasets", params={"q": "注册资本"}, headers=h).json()["results"]
+    ]
     assert found == ["D1"]
 
 
@@ -165,14 +218,35 @@ def test_search_runs_in_the_database_full_text_index(client, people, token_for, 
 
 
 def test_every_attribute_round_trips(client, people, token_for):
-    body = dict(DATASET, licence="CC-BY-4.0", contact_name="张三", contact_email="data@scjg.gov.example",
-                contact_phone="0571-12345678", temporal_start="2020-01-01", temporal_end="2025-12-31",
-                spatial="330100", open_basis="依申请开放", share_basis=None)
+    body = dict(
+        DATASET,
+        licence="CC-BY-4.0",
+        contact_name="张三",
+        contact_email="data@scjg.gov.example",
+        contact_phone="0571-12345678",
+        temporal_start="2020-01-01",
+        temporal_end="2025-12-31",
+        spatial="330100",
+        open_basis="依申请开放",
+        share_basis=None,
+    )
     h = token_for("scjg.steward")
     assert client.post("/api/v1/datasets", json=body, headers=h).status_code == 201
     got = client.get("/api/v1/datasets/SCJG-QY-001", headers=h).json()
-    for key in ("title_en", "licence", "contact_name", "contact_email", "contact_phone", "temporal_start",
-                "temporal_end", "spatial", "open_basis", "update_frequency", "open_type", "keywords"):
+    for key in (
+        "title_en",
+        "licence",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "temporal_start",
+        "temporal_end",
+        "spatial",
+        "open_basis",
+        "update_frequency",
+        "open_type",
+        "keywords",
+    ):
         assert got[key] == body[key], key
     assert got["fields"][0]["standard_element"] == "GB 32100"
 
@@ -182,8 +256,11 @@ def test_patch_to_not_shared_needs_a_basis(client, people, token_for):
     client.post("/api/v1/datasets", json=DATASET, headers=h)
     r = client.patch("/api/v1/datasets/SCJG-QY-001", json={"share_type": "none"}, headers=h)
     assert r.status_code == 422 and r.json()["where"] == "share_basis"
-    r = client.patch("/api/v1/datasets/SCJG-QY-001", json={"share_type": "none", "share_basis": "《数据安全法》"},
-                     headers=h)
+    r = client.patch(
+        "/api/v1/datasets/SCJG-QY-001",
+        json={"share_type": "none", "share_basis": "《数据安全法》"},
+        headers=h,
+    )
     assert r.status_code == 200
 
 
@@ -199,7 +276,9 @@ def test_vocabularies_are_bilingual_data(client, people, token_for, db):
 
 def test_openapi_documents_the_api(client):
     spec = client.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/datasets", "/api/v1/datasets/{ref}", "/api/v1/datasets/{ref}/versions"} <= set(spec["paths"])
+    assert {"/api/v1/datasets", "/api/v1/datasets/{ref}", "/api/v1/datasets/{ref}/versions"} <= set(
+        spec["paths"]
+    )
 
 
 def test_facets_for_open_type_grade_and_format(client, people, token_for, db, settings, tmp_path):

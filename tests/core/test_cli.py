@@ -39,8 +39,20 @@ def test_every_command_has_help_with_an_example():
 
 def test_required_commands_exist():
     paths = {" ".join(p) for p in _commands(app)}
-    for cmd in ["init", "serve", "demo", "ingest", "dataset list", "dataset show", "dept add", "dept list",
-                "user add", "user list", "token create", "token revoke"]:
+    for cmd in [
+        "init",
+        "serve",
+        "demo",
+        "ingest",
+        "dataset list",
+        "dataset show",
+        "dept add",
+        "dept list",
+        "user add",
+        "user list",
+        "token create",
+        "token revoke",
+    ]:
         assert cmd in paths
 
 
@@ -48,8 +60,11 @@ def test_orgs_and_tokens(env):
     assert runner.invoke(app, ["init"]).exit_code == 0
     r = runner.invoke(app, ["dept", "add", "GA", "市公安局", "--en", "Public Security", "--region", "320500"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["user", "add", "li.na", "--dept", "GA", "--role", "steward", "--role", "analyst"],
-                      env={"SHUZHI_NEW_USER_PASSWORD": "a-long-password"})
+    r = runner.invoke(
+        app,
+        ["user", "add", "li.na", "--dept", "GA", "--role", "steward", "--role", "analyst"],
+        env={"SHUZHI_NEW_USER_PASSWORD": "a-long-password"},
+    )
     assert r.exit_code == 0, r.output
     assert "li.na" in runner.invoke(app, ["user", "list"]).output
     r = runner.invoke(app, ["token", "create", "li.na", "--days", "5"])

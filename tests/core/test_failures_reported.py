@@ -89,7 +89,10 @@ def test_an_unreadable_version_file_is_a_server_error_without_its_path(
         assert 500 <= r.status_code < 600, (url, r.status_code, r.text)
         body = _json_error(r, r.status_code)
         # The integrity check (the stored SHA-256) refuses the damaged file before the engine reads it.
-        assert body["error"] == "version_damaged" or body.get("error_class") in ("data_unreadable", "internal")
+        assert body["error"] == "version_damaged" or body.get("error_class") in (
+            "data_unreadable",
+            "internal",
+        )
         _no_server_path(r, world.settings)
     r = client.post("/api/v1/datasets/population/classification/run", headers=token_for("admin1"))
     body = _json_error(r, 500)

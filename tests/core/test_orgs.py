@@ -17,7 +17,9 @@ def test_department_hierarchy(db):
         orgs.create_department(s, code="JS", name_zh="江苏省人民政府", level="province", region_code="320000")
         orgs.create_department(s, code="SZ", name_zh="苏州市人民政府", parent_code="JS", region_code="320500")
         orgs.create_department(s, code="SZ-GA", name_zh="苏州市公安局", parent_code="SZ")
-        d = orgs.create_department(s, code="GS-GA", name_zh="姑苏区公安分局", level="district", parent_code="SZ-GA")
+        d = orgs.create_department(
+            s, code="GS-GA", name_zh="姑苏区公安分局", level="district", parent_code="SZ-GA"
+        )
         assert [x.code for x in orgs.department_path(d)] == ["JS", "SZ", "SZ-GA", "GS-GA"]
     with db.session() as s:
         assert {c.code for c in orgs.get_department(s, "SZ").children} == {"SZ-GA"}

@@ -13,10 +13,18 @@ def seeded(client, make_user, token_for):
     make_user("root", dept="BDB", roles=("admin",))
     make_user("ga.steward", dept="GA", roles=("steward",))
     h = token_for("root")
-    body = {"identifier": "GA-RK-001", "title_zh": "常住人口基本信息", "title_en": "Resident population",
-            "description": "户籍与常住人口登记", "department": "GA", "theme": "population",
-            "keywords": ["户籍", "人口"], "share_type": "conditional", "open_type": "none",
-            "fields": [{"name": "sfzh", "type": "VARCHAR", "description": "居民身份证号"}]}
+    body = {
+        "identifier": "GA-RK-001",
+        "title_zh": "常住人口基本信息",
+        "title_en": "Resident population",
+        "description": "户籍与常住人口登记",
+        "department": "GA",
+        "theme": "population",
+        "keywords": ["户籍", "人口"],
+        "share_type": "conditional",
+        "open_type": "none",
+        "fields": [{"name": "sfzh", "type": "VARCHAR", "description": "居民身份证号"}],
+    }
     assert client.post("/api/v1/datasets", json=body, headers=h).status_code == 201
     return client
 
@@ -124,7 +132,9 @@ def test_dataset_page_shows_versions_and_profile(seeded, db, settings, tmp_path)
     from shuzhi.ingest.service import ingest_source
 
     src = tmp_path / "people.csv"
-    src.write_text("sfzh,xm,nl\n110101199003074258,张三,34\n110101199003074258,李四,28\n,王五,\n", encoding="utf-8")
+    src.write_text(
+        "sfzh,xm,nl\n110101199003074258,张三,34\n110101199003074258,李四,28\n,王五,\n", encoding="utf-8"
+    )
     with db.transaction() as s:
         ingest_source(s, settings, get_dataset(s, "GA-RK-001"), src, user_id=None)
     login(seeded)
@@ -136,7 +146,9 @@ def test_dataset_page_shows_versions_and_profile(seeded, db, settings, tmp_path)
     assert 'id="classification"' in html and "数据分类分级" in html
 
 
-def test_profile_values_are_hidden_from_other_departments(seeded, db, settings, tmp_path, make_user, token_for):
+def test_profile_values_are_hidden_from_other_departments(
+    seeded, db, settings, tmp_path, make_user, token_for
+):
     from shuzhi.catalog.service import get_dataset
     from shuzhi.ingest.service import ingest_source
 

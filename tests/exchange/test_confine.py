@@ -25,7 +25,9 @@ def _has_seccomp() -> bool:
 
 
 METHODS = [
-    pytest.param("landlock", marks=pytest.mark.skipif(landlock_abi() < 1, reason="the kernel has no Landlock")),
+    pytest.param(
+        "landlock", marks=pytest.mark.skipif(landlock_abi() < 1, reason="the kernel has no Landlock")
+    ),
     pytest.param("seccomp", marks=pytest.mark.skipif(not _has_seccomp(), reason="no libseccomp")),
 ]
 
@@ -60,7 +62,7 @@ def test_guard_bypass_cannot_write_or_read_beyond_the_query(versions, method):
             "copy over version": "COPY (SELECT 42 AS a) TO '{own}' (FORMAT parquet, USE_TMP_FILE false)",
             "copy beside it": "COPY (SELECT 42 AS a) TO '{own.parent}/new.parquet' (FORMAT parquet)",
             "read other version": "SELECT * FROM read_parquet({str(other)!r})",
-            "glob the directory": "SELECT * FROM glob({str(own.parent) + '/*'!r})",
+            "glob the directory": "SELECT * FROM glob({str(own.parent) + "/*"!r})",
         }}
         for name, sql in attempts.items():
             try:

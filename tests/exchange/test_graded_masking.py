@@ -25,8 +25,17 @@ def test_graded_l4_column_is_masked_for_other_departments(db, settings, make_use
     csv = tmp_path / "residents.csv"
     csv.write_text("身份证号,区县\n" + "".join(f"{x},西湖区\n" for x in ids), encoding="utf-8")
     with db.transaction() as s:
-        ds = create_dataset(s, steward, DatasetIn(identifier="residents", title_zh="居民名单", department="GA",
-                                                  theme="population", share_type="unconditional"))
+        ds = create_dataset(
+            s,
+            steward,
+            DatasetIn(
+                identifier="residents",
+                title_zh="居民名单",
+                department="GA",
+                theme="population",
+                share_type="unconditional",
+            ),
+        )
         ingest_source(s, settings, ds, csv, user_id=steward.user_id)
     with db.session() as s:
         ds = get_dataset(s, "residents")
@@ -36,4 +45,6 @@ def test_graded_l4_column_is_masked_for_other_departments(db, settings, make_use
     assert len(rows) == 60 and rows[0]["区县"] == "西湖区"
     assert not {r["身份证号"] for r in rows} & set(ids)
     owner = service.run_sql(db, settings, steward, 'SELECT "身份证号" FROM residents')
-    assert {r["身份证号"] for r in pa.Table.from_batches(list(owner.batches()), schema=owner.schema).to_pylist()} == set(ids)
+    assert {
+        r["身份证号"] for r in pa.Table.from_batches(list(owner.batches()), schema=owner.schema).to_pylist()
+    } == set(ids)

@@ -166,7 +166,13 @@ def test_a_cap_below_the_engine_is_raised_not_fatal(caplog):
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("2GB", 2 * 10**9), ("2GiB", 2 * 2**30), ("512MB", 512 * 10**6), ("1.5 GB", 1_500_000_000), ("100", 100)],
+    [
+        ("2GB", 2 * 10**9),
+        ("2GiB", 2 * 2**30),
+        ("512MB", 512 * 10**6),
+        ("1.5 GB", 1_500_000_000),
+        ("100", 100),
+    ],
 )
 def test_sizes_read_as_duckdb_writes_them(text, size):
     assert parse_size(text) == size

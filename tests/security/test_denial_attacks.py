@@ -97,8 +97,8 @@ TYPE_INJECTION = (
     "sql",
     [
         TYPE_INJECTION.format(relation="_sz_r1"),
-        "SELECT name::\"varint) AS x FROM _sz_r1 --\" AS n FROM population",
-        "SELECT TRY_CAST(name AS \"x\") AS n FROM population",
+        'SELECT name::"varint) AS x FROM _sz_r1 --" AS n FROM population',
+        'SELECT TRY_CAST(name AS "x") AS n FROM population',
         "SELECT CAST(name AS varint) AS n FROM population",
     ],
 )

@@ -252,7 +252,11 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
         )
     with db.transaction() as s:
         ingest_source(
-            s, settings, get_dataset(s, DATASET), _csv(tmp_path, "v2.csv", IDS, status="注销"), user_id=steward.user_id
+            s,
+            settings,
+            get_dataset(s, DATASET),
+            _csv(tmp_path, "v2.csv", IDS, status="注销"),
+            user_id=steward.user_id,
         )
     with db.transaction() as s:
         grading.review_column(

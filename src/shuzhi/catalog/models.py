@@ -61,11 +61,15 @@ class Dataset(Base):
     department: Mapped[Department] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship()
     fields: Mapped[list[DatasetField]] = relationship(
-        cascade="all, delete-orphan", order_by="DatasetField.position", lazy="selectin",
+        cascade="all, delete-orphan",
+        order_by="DatasetField.position",
+        lazy="selectin",
         back_populates="dataset",
     )
     versions: Mapped[list[DatasetVersion]] = relationship(
-        cascade="all, delete-orphan", order_by="DatasetVersion.number", back_populates="dataset",
+        cascade="all, delete-orphan",
+        order_by="DatasetVersion.number",
+        back_populates="dataset",
     )
 
 

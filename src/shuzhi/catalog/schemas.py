@@ -93,7 +93,9 @@ class DatasetIn(_VocabChecked):
     @model_validator(mode="after")
     def _rules(self):
         if self.share_type == "none" and not (self.share_basis or "").strip():
-            raise ValueError("不予共享须注明法律或政策依据 (share_basis is required when share_type is 'none')")
+            raise ValueError(
+                "不予共享须注明法律或政策依据 (share_basis is required when share_type is 'none')"
+            )
         if self.temporal_start and self.temporal_end and self.temporal_start > self.temporal_end:
             raise ValueError("时间范围起点晚于终点 (temporal_start is after temporal_end)")
         return self
@@ -122,7 +124,6 @@ class DatasetPatch(_VocabChecked):
     temporal_end: date | None = None
     spatial: Name | None = None
     fields: list[FieldIn] | None = Field(default=None, max_length=limits.ITEMS)
-
 
 
 class FieldOut(BaseModel):

@@ -23,7 +23,9 @@ def can_manage(principal: Principal, dataset_or_dept_id: Dataset | int) -> bool:
 
 def require_manage(principal: Principal, dataset_or_dept_id: Dataset | int) -> None:
     if not can_manage(principal, dataset_or_dept_id):
-        raise Forbidden("只有数据提供部门的数据管理员或平台管理员可以操作 (owner department's steward or admin only)")
+        raise Forbidden(
+            "只有数据提供部门的数据管理员或平台管理员可以操作 (owner department's steward or admin only)"
+        )
 
 
 def get_dataset(session: Session, ref: str | int) -> Dataset:
@@ -42,8 +44,13 @@ def get_dataset(session: Session, ref: str | int) -> Dataset:
 
 def _fields(items: list[FieldIn]) -> list[DatasetField]:
     return [
-        DatasetField(position=i, name=f.name, type=f.type, description=f.description,
-                     standard_element=f.standard_element)
+        DatasetField(
+            position=i,
+            name=f.name,
+            type=f.type,
+            description=f.description,
+            standard_element=f.standard_element,
+        )
         for i, f in enumerate(items)
     ]
 
@@ -54,13 +61,25 @@ def create_dataset(session: Session, principal: Principal, data: DatasetIn) -> D
     if session.scalar(select(Dataset.id).where(Dataset.identifier == data.identifier)):
         raise Conflict(f"数据集标识已存在 (identifier {data.identifier!r} exists)", where="identifier")
     values = data.model_dump(exclude={"department", "fields"})
-    ds = Dataset(**values, department_id=dept.id, created_by_id=principal.user_id, fields=_fields(data.fields))
+    ds = Dataset(
+        **values, department_id=dept.id, created_by_id=principal.user_id, fields=_fields(data.fields)
+    )
     session.add(ds)
     session.flush()
     index_dataset(session, ds)
-    ledger.append(session, "dataset.created", user_id=principal.user_id, department_id=dept.id,
-                  dataset_id=ds.id, detail={"identifier": ds.identifier, "title_zh": ds.title_zh,
-                                            "share_type": ds.share_type, "open_type": ds.open_type})
+    ledger.append(
+        session,
+        "dataset.created",
+        user_id=principal.user_id,
+        department_id=dept.id,
+        dataset_id=ds.id,
+        detail={
+            "identifier": ds.identifier,
+            "title_zh": ds.title_zh,
+            "share_type": ds.share_type,
+            "open_type": ds.open_type,
+        },
+    )
     return ds
 
 
@@ -73,20 +92,28 @@ def update_dataset(session: Session, principal: Principal, ds: Dataset, patch: D
     if share_type == "none" and not (basis or "").strip():
         from shuzhi.errors import InvalidInput
 
-        raise InvalidInput("不予共享须注明法律或政策依据 (share_basis is required when share_type is 'none')",
-                           where="share_basis")
+        raise InvalidInput(
+            "不予共享须注明法律或政策依据 (share_basis is required when share_type is 'none')",
+            where="share_basis",
+        )
     for key, value in changes.items():
         setattr(ds, key, value)
     if new_fields is not None:
         merge_fields(ds, [FieldIn(**f) for f in new_fields])
     session.flush()
     index_dataset(session, ds)
-    ledger.append(session, "dataset.updated", user_id=principal.user_id, department_id=ds.department_id,
-                  dataset_id=ds.id, detail={
-                      "changed": sorted(changes) + (["fields"] if new_fields else []),
-                      # what decides who may read it, as it now is (the security state; docs/ledger.md)
-                      "values": {k: getattr(ds, k) for k in ("share_type", "open_type") if k in changes},
-                  })
+    ledger.append(
+        session,
+        "dataset.updated",
+        user_id=principal.user_id,
+        department_id=ds.department_id,
+        dataset_id=ds.id,
+        detail={
+            "changed": sorted(changes) + (["fields"] if new_fields else []),
+            # what decides who may read it, as it now is (the security state; docs/ledger.md)
+            "values": {k: getattr(ds, k) for k in ("share_type", "open_type") if k in changes},
+        },
+    )
     return ds
 
 
@@ -105,23 +132,34 @@ def merge_fields(ds: Dataset, items: list[FieldIn]) -> None:
 
 def delete_dataset(session: Session, principal: Principal, ds: Dataset) -> None:
     require_manage(principal, ds)
-    ledger.append(session, "dataset.deleted", user_id=principal.user_id, department_id=ds.department_id,
-                  dataset_id=ds.id, detail={"identifier": ds.identifier,
-                                            "versions": [v.number for v in ds.versions]})
+    ledger.append(
+        session,
+        "dataset.deleted",
+        user_id=principal.user_id,
+        department_id=ds.department_id,
+        dataset_id=ds.id,
+        detail={"identifier": ds.identifier, "versions": [v.number for v in ds.versions]},
+    )
     session.delete(ds)
     session.flush()
 
 
 def latest_version(session: Session, ds: Dataset) -> DatasetVersion | None:
     return session.scalar(
-        select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id)
-        .order_by(DatasetVersion.number.desc()).limit(1)
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == ds.id)
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
     )
 
 
 def get_version(session: Session, ds: Dataset, number: int | None = None) -> DatasetVersion:
-    v = latest_version(session, ds) if number is None else session.scalar(
-        select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.number == number)
+    v = (
+        latest_version(session, ds)
+        if number is None
+        else session.scalar(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.number == number)
+        )
     )
     if v is None:
         raise NotFound(f"数据集 {ds.identifier} 没有版本 {number or ''} (no such version)", where="version")
@@ -177,14 +215,19 @@ def audit_profile_values(
 def latest_numbers(session: Session, dataset_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(DatasetVersion.dataset_id, func.max(DatasetVersion.number))
-        .where(DatasetVersion.dataset_id.in_(dataset_ids)).group_by(DatasetVersion.dataset_id)
+        .where(DatasetVersion.dataset_id.in_(dataset_ids))
+        .group_by(DatasetVersion.dataset_id)
     )
     return dict(rows.all())
 
 
 def to_out(ds: Dataset, latest: int | None) -> DatasetOut:
     return DatasetOut(
-        **{k: getattr(ds, k) for k in DatasetOut.model_fields if hasattr(ds, k) and k not in ("department", "fields")},
+        **{
+            k: getattr(ds, k)
+            for k in DatasetOut.model_fields
+            if hasattr(ds, k) and k not in ("department", "fields")
+        },
         department=ds.department.code,
         department_name=ds.department.name_zh,
         fields=[FieldOut.model_validate(f) for f in ds.fields],

@@ -70,7 +70,9 @@ class GradeReplay:
             "classify_column_decisions": Table(
                 ("dataset_id", "version", "field"), columns, set(self.unrecorded)
             ),
-            "classify_overrides": Table(("dataset_id", "field"), self.overrides, set(self.overrides_unrecorded)),
+            "classify_overrides": Table(
+                ("dataset_id", "field"), self.overrides, set(self.overrides_unrecorded)
+            ),
         }
 
 

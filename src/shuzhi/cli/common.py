@@ -42,8 +42,9 @@ def open_context(*, migrate: bool = True) -> tuple[Settings, Database]:
     from shuzhi.store.db import Database
 
     settings = load_settings()
-    db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)  # connects lazily
-    preflight.prepare(settings, db, migrate=migrate)  # the data directory first: SQLite's store is in it
+    preflight.check_data_dir(settings)  # before the store: SQLite's file is made inside it
+    db = Database(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s)
+    preflight.prepare(db, migrate=migrate)
     return settings, db
 
 

@@ -72,8 +72,6 @@ _REAP_EVERY_S = 0.5
 __all__ = ["FRAME_BYTES", "WorkerLost", "WorkerPool", "parse_size", "serve", "shared_pool"]
 
 
-
-
 def _write(fd: int, kind: bytes, payload: bytes | memoryview = b"") -> None:
     data = memoryview(_HEADER.pack(kind, len(payload)))
     for chunk in (data, memoryview(payload)):

@@ -245,9 +245,7 @@ def check_query(query: str, dialect: str, *, where: str) -> str:
     try:
         return _checked_select(query, dialect, where=where, hint=hint)
     except RecursionError:  # parsing, walking or writing a tree nested thousands deep
-        raise InvalidInput(
-            "查询嵌套过深 (the query is nested too deeply)", where=where, hint=hint
-        ) from None
+        raise InvalidInput("查询嵌套过深 (the query is nested too deeply)", where=where, hint=hint) from None
 
 
 def _checked_select(query: str, dialect: str, *, where: str, hint: str) -> str:

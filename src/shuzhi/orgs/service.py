@@ -70,8 +70,14 @@ class Principal:
 
 def system_principal(username: str = "system", display_name: str = "system") -> Principal:
     """The platform itself acting as admin (console operator, demo builder): audited without a user id."""
-    return Principal(user_id=None, username=username, display_name=display_name, department_id=None,
-                     department_code="", roles=frozenset({"admin"}))
+    return Principal(
+        user_id=None,
+        username=username,
+        display_name=display_name,
+        department_id=None,
+        department_code="",
+        roles=frozenset({"admin"}),
+    )
 
 
 def require_admin(principal: Principal) -> None:
@@ -103,26 +109,37 @@ def create_department(
     actor: Principal | None = None,
 ) -> Department:
     if not _CODE_RE.match(code or ""):
-        raise InvalidInput("部门代码只能包含字母、数字、._- (department code: letters, digits, . _ -)", where="code")
+        raise InvalidInput(
+            "部门代码只能包含字母、数字、._- (department code: letters, digits, . _ -)", where="code"
+        )
     if not (name_zh or "").strip():
         raise InvalidInput("部门中文名称不能为空 (Chinese name is required)", where="name_zh")
     limits.check(name_zh, limits.NAME, "name_zh")
     limits.check(name_en, limits.NAME, "name_en")
     if level not in DEPT_LEVELS:
-        raise InvalidInput(f"层级须为 {'/'.join(DEPT_LEVELS)} (level must be one of {DEPT_LEVELS})", where="level")
+        raise InvalidInput(
+            f"层级须为 {'/'.join(DEPT_LEVELS)} (level must be one of {DEPT_LEVELS})", where="level"
+        )
     if region_code is not None and not re.fullmatch(r"\d{6}", region_code):
         raise InvalidInput("行政区划代码应为 6 位数字 (GB/T 2260 region code: 6 digits)", where="region_code")
     if session.scalar(select(Department.id).where(Department.code == code)):
         raise Conflict(f"部门代码已存在 (department {code!r} exists)", where="code")
     parent = get_department(session, parent_code) if parent_code else None
     dept = Department(
-        code=code, name_zh=name_zh.strip(), name_en=name_en, level=level,
-        parent=parent, region_code=region_code,
+        code=code,
+        name_zh=name_zh.strip(),
+        name_en=name_en,
+        level=level,
+        parent=parent,
+        region_code=region_code,
     )
     session.add(dept)
     session.flush()
     ledger.append(
-        session, "dept.created", user_id=actor and actor.user_id, department_id=dept.id,
+        session,
+        "dept.created",
+        user_id=actor and actor.user_id,
+        department_id=dept.id,
         detail={"code": code, "name_zh": dept.name_zh, "parent": parent_code},
     )
     return dept
@@ -146,7 +163,9 @@ def department_path(dept: Department) -> list[Department]:
 def _check_roles(roles: list[str] | set[str]) -> list[str]:
     bad = sorted(set(roles) - set(ROLES))
     if bad or not roles:
-        raise InvalidInput(f"角色须为 {', '.join(ROLES)} (unknown roles: {bad or 'none given'})", where="roles")
+        raise InvalidInput(
+            f"角色须为 {', '.join(ROLES)} (unknown roles: {bad or 'none given'})", where="roles"
+        )
     return sorted(set(roles))
 
 
@@ -168,7 +187,9 @@ def create_user(
     actor: Principal | None = None,
 ) -> User:
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", username or ""):
-        raise InvalidInput("用户名 2–64 位字母、数字或 _.@- (username: 2–64 of letters, digits, _.@-)", where="username")
+        raise InvalidInput(
+            "用户名 2–64 位字母、数字或 _.@- (username: 2–64 of letters, digits, _.@-)", where="username"
+        )
     _check_password(password)
     limits.check(display_name, limits.LABEL, "display_name")
     limits.check(email, limits.EMAIL, "email")
@@ -177,16 +198,29 @@ def create_user(
         raise Conflict(f"用户名已存在 (user {username!r} exists)", where="username")
     dept = get_department(session, department_code)
     user = User(
-        username=username, display_name=display_name or username, email=email,
-        password_hash=_hasher.hash(password), department=dept, active=True,
+        username=username,
+        display_name=display_name or username,
+        email=email,
+        password_hash=_hasher.hash(password),
+        department=dept,
+        active=True,
         role_rows=[UserRole(role=r) for r in roles],
     )
     session.add(user)
     session.flush()
     ledger.append(
-        session, "user.created", user_id=actor and actor.user_id, department_id=dept.id,
-        detail={"username": username, "id": user.id, "department": dept.code, "roles": roles,
-                "active": user.active, "password_digest": digest(user.password_hash)},
+        session,
+        "user.created",
+        user_id=actor and actor.user_id,
+        department_id=dept.id,
+        detail={
+            "username": username,
+            "id": user.id,
+            "department": dept.code,
+            "roles": roles,
+            "active": user.active,
+            "password_digest": digest(user.password_hash),
+        },
     )
     return user
 
@@ -207,7 +241,10 @@ def set_roles(session: Session, user: User, roles: list[str], *, actor: Principa
     user.role_rows = [UserRole(role=r) for r in roles]
     session.flush()
     ledger.append(
-        session, "user.updated", user_id=actor and actor.user_id, department_id=user.department_id,
+        session,
+        "user.updated",
+        user_id=actor and actor.user_id,
+        department_id=user.department_id,
         detail={"username": user.username, "roles_before": before, "roles": roles},
     )
     return user
@@ -261,8 +298,11 @@ def authenticate(
         ok = False
     if not ok or not user.active:
         ledger.append(
-            session, "auth.login_failed", user_id=user.id if user else None,
-            department_id=user.department_id if user else None, outcome="denied",
+            session,
+            "auth.login_failed",
+            user_id=user.id if user else None,
+            department_id=user.department_id if user else None,
+            outcome="denied",
             detail={"username": username, "address": address},
         )
         guard.failed(user, now)
@@ -270,8 +310,13 @@ def authenticate(
     guard.succeeded()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-        ledger.append(session, "user.password_rehashed", user_id=user.id, department_id=user.department_id,
-                      detail={"username": user.username, "password_digest": digest(user.password_hash)})
+        ledger.append(
+            session,
+            "user.password_rehashed",
+            user_id=user.id,
+            department_id=user.department_id,
+            detail={"username": user.username, "password_digest": digest(user.password_hash)},
+        )
     return user
 
 
@@ -285,16 +330,27 @@ def create_token(
     limits.check(name, limits.LABEL, "name")
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user=user, name=name, prefix=clear[:12], token_hash=_sha256(clear),
+        user=user,
+        name=name,
+        prefix=clear[:12],
+        token_hash=_sha256(clear),
         expires_at=utcnow() + timedelta(days=days),
     )
     session.add(token)
     session.flush()
     ledger.append(
-        session, "token.created", user_id=(actor.user_id if actor else user.id),
+        session,
+        "token.created",
+        user_id=(actor.user_id if actor else user.id),
         department_id=user.department_id,
-        detail={"token_id": token.id, "owner": user.username, "name": name, "prefix": token.prefix,
-                "expires_at": token.expires_at.isoformat(), "hash_digest": digest(token.token_hash)},
+        detail={
+            "token_id": token.id,
+            "owner": user.username,
+            "name": name,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat(),
+            "hash_digest": digest(token.token_hash),
+        },
     )
     return token, clear
 
@@ -308,7 +364,9 @@ def revoke_token(session: Session, token_id: int, *, actor: Principal | None = N
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         ledger.append(
-            session, "token.revoked", user_id=(actor.user_id if actor else token.user_id),
+            session,
+            "token.revoked",
+            user_id=(actor.user_id if actor else token.user_id),
             department_id=token.user.department_id,
             detail={"token_id": token.id, "owner": token.user.username, "prefix": token.prefix},
         )
@@ -334,14 +392,25 @@ def principal_from_token(session: Session, clear: str, *, now: datetime | None =
 def start_login_session(session: Session, user: User, *, hours: int = 12) -> tuple[LoginSession, str]:
     clear = secrets.token_urlsafe(32)
     login = LoginSession(
-        user=user, session_hash=_sha256(clear), csrf_token=secrets.token_urlsafe(24),
+        user=user,
+        session_hash=_sha256(clear),
+        csrf_token=secrets.token_urlsafe(24),
         expires_at=utcnow() + timedelta(hours=hours),
     )
     session.add(login)
     session.flush()
-    ledger.append(session, "auth.login", user_id=user.id, department_id=user.department_id,
-                  detail={"username": user.username, "login_session": login.id,
-                          "expires_at": login.expires_at.isoformat(), "hash_digest": digest(login.session_hash)})
+    ledger.append(
+        session,
+        "auth.login",
+        user_id=user.id,
+        department_id=user.department_id,
+        detail={
+            "username": user.username,
+            "login_session": login.id,
+            "expires_at": login.expires_at.isoformat(),
+            "hash_digest": digest(login.session_hash),
+        },
+    )
     return login, clear
 
 
@@ -354,5 +423,10 @@ def find_login_session(session: Session, clear: str) -> LoginSession | None:
 
 def end_login_session(session: Session, login: LoginSession) -> None:
     login.ended_at = utcnow()
-    ledger.append(session, "auth.logout", user_id=login.user_id, department_id=login.user.department_id,
-                  detail={"login_session": login.id})
+    ledger.append(
+        session,
+        "auth.logout",
+        user_id=login.user_id,
+        department_id=login.user.department_id,
+        detail={"login_session": login.id},
+    )

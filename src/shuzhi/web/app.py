@@ -75,7 +75,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
         retry = (
-            getattr(exc, "retry_after", None) or exc.detail.get("retry_after") or exc.detail.get("retry_after_s")
+            getattr(exc, "retry_after", None)
+            or exc.detail.get("retry_after")
+            or exc.detail.get("retry_after_s")
         )
         headers = {"Retry-After": str(retry)} if retry else None
         if _wants_html(request):

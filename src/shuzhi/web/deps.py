@@ -40,7 +40,6 @@ def write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
         yield session
 
 
-
 async def _csrf_ok(request: Request, expected: str) -> bool:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(

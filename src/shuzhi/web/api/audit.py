@@ -88,9 +88,7 @@ def latest_sth(session: Session = Depends(read_session)) -> dict:
 
 
 @router.get("/ledger/consistency")
-def consistency(
-    first: Count, second: Count, session: Session = Depends(read_session)
-) -> dict:
+def consistency(first: Count, second: Count, session: Session = Depends(read_session)) -> dict:
     """Proof that the log of size `first` is a prefix of the log of size `second` (hashes only)."""
     return proofs.consistency_bundle(session, first, second)
 
@@ -156,7 +154,9 @@ def get_entry(
 def inclusion_proof(
     seq: Id,
     request: Request,
-    tree_size: int | None = Query(None, ge=1, le=limits.JSON_INT_MAX, description="a signed tree head's size; default the latest"),
+    tree_size: int | None = Query(
+        None, ge=1, le=limits.JSON_INT_MAX, description="a signed tree head's size; default the latest"
+    ),
     session: Session = Depends(write_session),  # may sign a tree head that covers the entry
     _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:

@@ -43,7 +43,9 @@ def vocabularies(_: Principal = Depends(current_principal)) -> dict[str, list[di
 
 @router.get("/datasets", response_model=SearchOut)
 def list_datasets(
-    q: str = Query("", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"),
+    q: str = Query(
+        "", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"
+    ),
     department: list[Code] = Query(default=[], max_length=FILTER_VALUES),
     theme: list[Code] = Query(default=[], max_length=FILTER_VALUES),
     share_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
@@ -55,35 +57,56 @@ def list_datasets(
     session: Session = Depends(read_session),
     _: Principal = Depends(current_principal),
 ):
-    filters = {"department": department, "theme": theme, "share_type": share_type,
-               "open_type": open_type, "security_grade": security_grade, "format": format}
+    filters = {
+        "department": department,
+        "theme": theme,
+        "share_type": share_type,
+        "open_type": open_type,
+        "security_grade": security_grade,
+        "format": format,
+    }
     res = catalog_search.search(session, q, filters=filters, limit=limit, offset=offset)
     latest = catalog.latest_numbers(session, [d.id for d in res.datasets])
-    return SearchOut(total=res.total, limit=limit, offset=offset, facets=res.facets,
-                     results=[catalog.to_out(d, latest.get(d.id)) for d in res.datasets])
+    return SearchOut(
+        total=res.total,
+        limit=limit,
+        offset=offset,
+        facets=res.facets,
+        results=[catalog.to_out(d, latest.get(d.id)) for d in res.datasets],
+    )
 
 
 @router.post("/datasets", response_model=DatasetOut, status_code=201)
-def create_dataset(body: DatasetIn, session: Session = Depends(write_session),
-                   principal: Principal = Depends(current_principal)):
+def create_dataset(
+    body: DatasetIn,
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(current_principal),
+):
     return _out(session, catalog.create_dataset(session, principal, body))
 
 
 @router.get("/datasets/{ref}", response_model=DatasetOut)
-def read_dataset(ref: Name, session: Session = Depends(read_session), _: Principal = Depends(current_principal)):
+def read_dataset(
+    ref: Name, session: Session = Depends(read_session), _: Principal = Depends(current_principal)
+):
     return _out(session, catalog.get_dataset(session, ref))
 
 
 @router.patch("/datasets/{ref}", response_model=DatasetOut)
-def update_dataset(ref: Name, body: DatasetPatch, session: Session = Depends(write_session),
-                   principal: Principal = Depends(current_principal)):
+def update_dataset(
+    ref: Name,
+    body: DatasetPatch,
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(current_principal),
+):
     ds = catalog.update_dataset(session, principal, catalog.get_dataset(session, ref), body)
     return _out(session, ds)
 
 
 @router.delete("/datasets/{ref}", status_code=204)
-def delete_dataset(ref: Name, session: Session = Depends(write_session),
-                   principal: Principal = Depends(current_principal)):
+def delete_dataset(
+    ref: Name, session: Session = Depends(write_session), principal: Principal = Depends(current_principal)
+):
     catalog.delete_dataset(session, principal, catalog.get_dataset(session, ref))
     return Response(status_code=204)
 
@@ -95,16 +118,25 @@ def _version_out(principal: Principal, ds, v) -> VersionOut:
 
 
 @router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
-def list_versions(ref: Name, session: Session = Depends(read_session),
-                  principal: Principal = Depends(current_principal), db: Database = Depends(get_db)):
+def list_versions(
+    ref: Name,
+    session: Session = Depends(read_session),
+    principal: Principal = Depends(current_principal),
+    db: Database = Depends(get_db),
+):
     ds = catalog.get_dataset(session, ref)
     catalog.audit_profile_values(db, principal, ds, list(ds.versions), channel="api")
     return [_version_out(principal, ds, v) for v in ds.versions]
 
 
 @router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
-def read_version(ref: Name, number: Small, session: Session = Depends(read_session),
-                 principal: Principal = Depends(current_principal), db: Database = Depends(get_db)):
+def read_version(
+    ref: Name,
+    number: Small,
+    session: Session = Depends(read_session),
+    principal: Principal = Depends(current_principal),
+    db: Database = Depends(get_db),
+):
     ds = catalog.get_dataset(session, ref)
     version = catalog.get_version(session, ds, number)
     catalog.audit_profile_values(db, principal, ds, [version], channel="api")

@@ -34,7 +34,9 @@ class SourceIn(BaseModel):
         description="http(s):// URL, or a database server URL (postgresql+psycopg://…); never a server file "
         "or SQLite (docs/ingest.md)"
     )
-    format: Code | None = Field(None, description="csv | xlsx | json | jsonl | parquet (guessed when omitted)")
+    format: Code | None = Field(
+        None, description="csv | xlsx | json | jsonl | parquet (guessed when omitted)"
+    )
     table: Name | None = Field(None, description="Database table, or the worksheet of an Excel file")
     query: Sql | None = Field(None, description="One SELECT run read-only on the database (instead of table)")
 

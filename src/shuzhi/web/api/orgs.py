@@ -49,7 +49,9 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
-    roles: list[Literal[ROLES]] | None = Field(default=None, min_length=1, max_length=len(ROLES), description="替换全部角色 (replaces all roles)")
+    roles: list[Literal[ROLES]] | None = Field(
+        default=None, min_length=1, max_length=len(ROLES), description="替换全部角色 (replaces all roles)"
+    )
     active: bool | None = Field(default=None, description="false 停用用户 (false deactivates the user)")
 
 
@@ -78,18 +80,35 @@ class TokenOut(BaseModel):
 
 
 def _dept_out(d) -> DepartmentOut:
-    return DepartmentOut(code=d.code, name_zh=d.name_zh, name_en=d.name_en, level=d.level,
-                         parent=d.parent.code if d.parent else None, region_code=d.region_code)
+    return DepartmentOut(
+        code=d.code,
+        name_zh=d.name_zh,
+        name_en=d.name_en,
+        level=d.level,
+        parent=d.parent.code if d.parent else None,
+        region_code=d.region_code,
+    )
 
 
 def _user_out(u) -> UserOut:
-    return UserOut(username=u.username, display_name=u.display_name, department=u.department.code,
-                   roles=sorted(u.roles), active=u.active)
+    return UserOut(
+        username=u.username,
+        display_name=u.display_name,
+        department=u.department.code,
+        roles=sorted(u.roles),
+        active=u.active,
+    )
 
 
 def _token_out(t, clear: str | None = None) -> TokenOut:
-    return TokenOut(id=t.id, name=t.name, prefix=t.prefix, expires_at=t.expires_at,
-                    revoked=t.revoked_at is not None, token=clear)
+    return TokenOut(
+        id=t.id,
+        name=t.name,
+        prefix=t.prefix,
+        expires_at=t.expires_at,
+        revoked=t.revoked_at is not None,
+        token=clear,
+    )
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
@@ -98,26 +117,49 @@ def list_departments(session: Session = Depends(read_session), _: Principal = De
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201)
-def create_department(body: DepartmentIn, session: Session = Depends(write_session),
-                      principal: Principal = Depends(require_role("admin"))):
-    d = orgs.create_department(session, code=body.code, name_zh=body.name_zh, name_en=body.name_en,
-                               level=body.level, parent_code=body.parent, region_code=body.region_code,
-                               actor=principal)
+def create_department(
+    body: DepartmentIn,
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(require_role("admin")),
+):
+    d = orgs.create_department(
+        session,
+        code=body.code,
+        name_zh=body.name_zh,
+        name_en=body.name_en,
+        level=body.level,
+        parent_code=body.parent,
+        region_code=body.region_code,
+        actor=principal,
+    )
     return _dept_out(d)
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(department: Code | None = None, session: Session = Depends(read_session),
-               _: Principal = Depends(require_role("admin", "auditor"))):
+def list_users(
+    department: Code | None = None,
+    session: Session = Depends(read_session),
+    _: Principal = Depends(require_role("admin", "auditor")),
+):
     return [_user_out(u) for u in orgs.list_users(session, department)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserIn, session: Session = Depends(write_session),
-                principal: Principal = Depends(require_role("admin"))):
-    u = orgs.create_user(session, username=body.username, password=body.password,
-                         department_code=body.department, roles=body.roles,
-                         display_name=body.display_name, email=body.email, actor=principal)
+def create_user(
+    body: UserIn,
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(require_role("admin")),
+):
+    u = orgs.create_user(
+        session,
+        username=body.username,
+        password=body.password,
+        department_code=body.department,
+        roles=body.roles,
+        display_name=body.display_name,
+        email=body.email,
+        actor=principal,
+    )
     return _user_out(u)
 
 
@@ -182,7 +224,11 @@ def unlock_address(
     principal: Principal = Depends(require_role("admin")),
 ) -> dict:
     """Lift a client address's login lockout (platform admin only); audited."""
-    return {"address": address, "unlocked": True, **throttle.unlock_address(session, address, actor=principal)}
+    return {
+        "address": address,
+        "unlocked": True,
+        **throttle.unlock_address(session, address, actor=principal),
+    }
 
 
 @router.get("/tokens", response_model=list[TokenOut])
@@ -191,6 +237,7 @@ def list_tokens(session: Session = Depends(read_session), principal: Principal =
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: Id, session: Session = Depends(write_session),
-                 principal: Principal = Depends(current_principal)):
+def revoke_token(
+    token_id: Id, session: Session = Depends(write_session), principal: Principal = Depends(current_principal)
+):
     return _token_out(orgs.revoke_token(session, token_id, actor=principal))

@@ -75,10 +75,14 @@ def secure_cookie(request: Request) -> bool:
 
 
 @router.post("/login")
-def login(request: Request, username: str = Form(..., max_length=limits.USERNAME),
-          password: str = Form(..., max_length=limits.PASSWORD),
-          next: str = Form("/catalog", max_length=limits.URL), login_csrf: str = Form("", max_length=limits.TOKEN),
-          db=Depends(get_db)):
+def login(
+    request: Request,
+    username: str = Form(..., max_length=limits.USERNAME),
+    password: str = Form(..., max_length=limits.PASSWORD),
+    next: str = Form("/catalog", max_length=limits.URL),
+    login_csrf: str = Form("", max_length=limits.TOKEN),
+    db=Depends(get_db),
+):
     settings = request.app.state.settings
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not (cookie and login_csrf and secrets.compare_digest(cookie, login_csrf)):
@@ -96,26 +100,34 @@ def login(request: Request, username: str = Form(..., max_length=limits.USERNAME
         if user is not None:
             _, clear = orgs.start_login_session(session, user, hours=settings.session_hours)
     if refused is not None:
-        resp = _login_page(request, status_code=429, next=_safe_next(next), throttled=refused.retry_after,
-                           username=username)
+        resp = _login_page(
+            request, status_code=429, next=_safe_next(next), throttled=refused.retry_after, username=username
+        )
         resp.headers["Retry-After"] = str(refused.retry_after)
         return resp
     if clear is None:
-        return _login_page(
-            request, status_code=401, next=_safe_next(next), failed=True, username=username
-        )
+        return _login_page(request, status_code=401, next=_safe_next(next), failed=True, username=username)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
     # Strict: a page of another site that links or navigates here (a GET that reads data and counts
     # against the user's quota) arrives without the session; the login's own redirect is same-site.
-    resp.set_cookie(SESSION_COOKIE, clear, httponly=True, samesite="strict", secure=secure_cookie(request),
-                    max_age=settings.session_hours * 3600)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        clear,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookie(request),
+        max_age=settings.session_hours * 3600,
+    )
     return resp
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(write_session),
-           principal: Principal = Depends(page_principal)):
+def logout(
+    request: Request,
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(page_principal),
+):
     orgs.end_login_session(session, session.get(LoginSession, request.state.login.id))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=secure_cookie(request))
@@ -136,8 +148,14 @@ def catalog_page(
     session: Session = Depends(read_session),
     principal: Principal = Depends(page_principal),
 ):
-    filters = {"department": department, "theme": theme, "share_type": share_type,
-               "open_type": open_type, "security_grade": security_grade, "format": format}
+    filters = {
+        "department": department,
+        "theme": theme,
+        "share_type": share_type,
+        "open_type": open_type,
+        "security_grade": security_grade,
+        "format": format,
+    }
     per_page = 20
     res = catalog_search.search(session, q, filters=filters, limit=per_page, offset=(page - 1) * per_page)
     depts = {d.code: d for d in orgs.list_departments(session)}
@@ -150,28 +168,48 @@ def catalog_page(
         params = [("q", q)] + [(k, v) for k, vs in current.items() for v in vs]
         return "/catalog?" + urlencode(params)
 
-    return templates.TemplateResponse(request, "catalog.html", {
-        "q": q, "result": res, "filters": filters, "depts": depts, "toggle": toggle,
-        "page": page, "pages": max(1, -(-res.total // per_page)),
-        "latest": catalog.latest_numbers(session, [d.id for d in res.datasets]),
-    })
+    return templates.TemplateResponse(
+        request,
+        "catalog.html",
+        {
+            "q": q,
+            "result": res,
+            "filters": filters,
+            "depts": depts,
+            "toggle": toggle,
+            "page": page,
+            "pages": max(1, -(-res.total // per_page)),
+            "latest": catalog.latest_numbers(session, [d.id for d in res.datasets]),
+        },
+    )
 
 
 @router.get("/datasets/{ref}")
-def dataset_page(ref: str, request: Request, session: Session = Depends(read_session),
-                 principal: Principal = Depends(page_principal), db=Depends(get_db)):
+def dataset_page(
+    ref: str,
+    request: Request,
+    session: Session = Depends(read_session),
+    principal: Principal = Depends(page_principal),
+    db=Depends(get_db),
+):
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
     latest = versions[0] if versions else None
     columns = catalog.visible_profile(principal, ds, latest.profile).get("columns", []) if latest else []
     if latest:
         catalog.audit_profile_values(db, principal, ds, [latest], channel="page")
-    return templates.TemplateResponse(request, "dataset.html", {
-        "ds": ds, "versions": versions, "latest": latest,
-        "profile": {c["name"]: c for c in columns},
-        "can_manage": catalog.can_manage(principal, ds),
-        "sections": dataset_sections(request, session, principal, ds),
-    })
+    return templates.TemplateResponse(
+        request,
+        "dataset.html",
+        {
+            "ds": ds,
+            "versions": versions,
+            "latest": latest,
+            "profile": {c["name"]: c for c in columns},
+            "can_manage": catalog.can_manage(principal, ds),
+            "sections": dataset_sections(request, session, principal, ds),
+        },
+    )
 
 
 def dataset_sections(request: Request, session: Session, principal: Principal, ds) -> list[str]:
@@ -185,11 +223,23 @@ def dataset_sections(request: Request, session: Session, principal: Principal, d
 
 
 @router.get("/departments/{code}")
-def department_page(code: str, request: Request, session: Session = Depends(read_session),
-                    principal: Principal = Depends(page_principal)):
+def department_page(
+    code: str,
+    request: Request,
+    session: Session = Depends(read_session),
+    principal: Principal = Depends(page_principal),
+):
     dept = orgs.get_department(session, code)
     res = catalog_search.search(session, "", filters={"department": [code]}, limit=200)
-    return templates.TemplateResponse(request, "department.html", {
-        "dept": dept, "path": orgs.department_path(dept), "datasets": res.datasets,
-        "users": orgs.list_users(session, code) if principal.has("admin", "auditor") or principal.department_id == dept.id else [],
-    })
+    return templates.TemplateResponse(
+        request,
+        "department.html",
+        {
+            "dept": dept,
+            "path": orgs.department_path(dept),
+            "datasets": res.datasets,
+            "users": orgs.list_users(session, code)
+            if principal.has("admin", "auditor") or principal.department_id == dept.id
+            else [],
+        },
+    )

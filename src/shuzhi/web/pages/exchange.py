@@ -177,7 +177,9 @@ def workbench(
     try:
         if format in ("csv", "parquet"):
             read = service.run_sql(db, settings, principal, sql)
-            return respond(read, format, filename="query", max_bytes=int(settings.exchange.max_response_bytes))
+            return respond(
+                read, format, filename="query", max_bytes=int(settings.exchange.max_response_bytes)
+            )
         # The page shows the first rows only: no more are read (and none more held in memory).
         read = service.run_sql(db, settings, principal, sql, max_rows=WORKBENCH_ROWS)
         with read:

@@ -42,9 +42,7 @@ def upgrade() -> None:
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_classify_column_decisions")),
-        sa.UniqueConstraint(
-            "version_id", "field_name", name=op.f("uq_classify_column_decisions_version_id")
-        ),
+        sa.UniqueConstraint("version_id", "field_name", name=op.f("uq_classify_column_decisions_version_id")),
     )
     op.create_index(
         op.f("ix_classify_column_decisions_dataset_id"), "classify_column_decisions", ["dataset_id"]
