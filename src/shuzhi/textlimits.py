@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
@@ -106,6 +106,32 @@ def _iso_only(value):
 
 Instant = Annotated[datetime, BeforeValidator(_iso_only)]
 """a date-time given as ISO 8601 text"""
+
+
+def _iso_date_only(value):
+    # As above for dates: a number would be read as seconds since 1970.
+    if not isinstance(value, str | date):
+        raise ValueError("需要 ISO 8601 日期，如 2024-05-01 (an ISO 8601 date is expected)")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date_only)]
+"""a date given as ISO 8601 text"""
+
+# Patterns the services check, stated in the schema as well so that a client knows them beforehand.
+# ASCII classes, never \d or \w: those take other scripts' digits and letters.
+CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+"""a department code"""
+USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{2,64}$"
+"""a new user's name (logins take any name and fail as any wrong name does)"""
+REGION_PATTERN = r"^[0-9]{6}$"
+"""a GB/T 2260 region code"""
+
+DepartmentCode = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+NewUsername = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+RegionCode = Annotated[str, StringConstraints(pattern=REGION_PATTERN)]
+Named = Annotated[str, StringConstraints(max_length=NAME, pattern=r"\S"), AfterValidator(_no_nul)]
+"""a name that must hold more than white space"""
 
 
 def check(value: str | None, limit: int, where: str) -> str | None:

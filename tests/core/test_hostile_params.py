@@ -100,8 +100,50 @@ def test_the_schema_declares_security_errors_and_media_types(client):
 
 def test_a_bad_csv_filter_is_refused_before_the_export_starts(client, make_user, token_for):
     make_user("root", roles=("admin",))
-    url = "/api/v1/audit/entries.csv?since=2026-12-05T00:00:00Z&until=1594-01-06T05:32:48%2B00:20"
-    _shape(client.get(url, headers=token_for("root")), 422)
+    for query in ("until=0.5", "event=%00", "since=yesterday"):
+        _shape(client.get(f"/api/v1/audit/entries.csv?{query}", headers=token_for("root")), 422)
+
+
+def test_a_window_that_ends_before_it_starts_holds_no_entries(client, make_user, token_for):
+    # A cross-field rule the schema cannot state: the window is empty, not an error.
+    make_user("root", roles=("admin",))
+    h = token_for("root")
+    window = "since=2026-12-05T00:00:00Z&until=1594-01-06T05:32:48%2B00:20"
+    assert client.get("/api/v1/audit/entries", headers=h).json()["entries"]  # there are some
+    listed = client.get(f"/api/v1/audit/entries?{window}", headers=h)
+    assert listed.status_code == 200 and listed.json()["entries"] == [], listed.text
+    exported = client.get(f"/api/v1/audit/entries.csv?{window}", headers=h)
+    assert exported.status_code == 200 and len(exported.text.strip().splitlines()) == 1  # the header
+
+
+def test_proofs_that_cannot_exist_are_not_found(client, make_user, token_for):
+    make_user("root", roles=("admin",))
+    h = token_for("root")
+    _shape(client.get("/api/v1/audit/entries/0/proof?tree_size=9007199254740990", headers=h), 404)
+    _shape(client.get("/api/v1/ledger/consistency?first=1&second=0", headers=h), 404)
+
+
+def test_the_schema_states_the_patterns_and_types_the_services_check(client, make_user, token_for):
+    make_user("root", roles=("admin",))
+    h = token_for("root")
+    bad_departments = [
+        {"code": "", "name_zh": "部门"},
+        {"code": "a b", "name_zh": "部门"},
+        {"code": "ok\n", "name_zh": "部门"},
+        {"code": "OK", "name_zh": "   "},
+        {"code": "OK", "name_zh": "部门", "level": "village"},
+        {"code": "OK", "name_zh": "部门", "region_code": "١٢٣٤٥٦"},  # Arabic-Indic digits
+    ]
+    for body in bad_departments:
+        _shape(client.post("/api/v1/departments", json=body, headers=h), 422)
+    user = {"password": "long-enough-1", "department": "GA", "roles": ["analyst"]}
+    for name in ("a", "名字", "x y", "ok\n"):
+        _shape(client.post("/api/v1/users", json={**user, "username": name}, headers=h), 422)
+    _shape(client.patch("/api/v1/users/root", json={"active": 0}, headers=h), 422)
+    _shape(client.post("/api/v1/datasets", json={"temporal_start": 0}, headers=h), 422)
+    doc = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert doc["DepartmentIn"]["properties"]["code"]["pattern"]
+    assert doc["UserIn"]["properties"]["username"]["pattern"]
 
 
 def test_setting_the_roles_a_user_has_already_is_harmless(client, make_user, token_for):

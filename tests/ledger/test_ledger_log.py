@@ -119,8 +119,10 @@ def test_proof_requests_out_of_range(db):
             log.root_hash(s, 5)
         with pytest.raises(NotFound):
             log.inclusion_proof(s, 4, 4)
-        with pytest.raises(InvalidInput):
+        with pytest.raises(NotFound):  # no tree is a prefix of a smaller one
             log.consistency_proof(s, 3, 2)
+        with pytest.raises(InvalidInput):
+            log.consistency_proof(s, -1, 2)
 
 
 @pytest.mark.parametrize(("before", "many"), [(0, 1), (0, 37), (5, 1), (7, 20), (8, 9)])

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from shuzhi import textlimits as limits
 from shuzhi.catalog import vocab
-from shuzhi.textlimits import Code, Description, Email, Label, Name, Phone, Reason, Title
+from shuzhi.textlimits import Code, Day, Description, Email, Label, Name, Phone, Reason, Title
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.NAME)]
 Keywords = Annotated[list[Annotated[str, StringConstraints(max_length=limits.LABEL)]], Field(max_length=100)]
@@ -70,8 +70,8 @@ class DatasetIn(_VocabChecked):
     contact_name: Label | None = None
     contact_email: Email | None = None
     contact_phone: Phone | None = None
-    temporal_start: date | None = None
-    temporal_end: date | None = None
+    temporal_start: Day | None = None
+    temporal_end: Day | None = None
     spatial: Name | None = None
     fields: list[FieldIn] = Field(default_factory=list, max_length=limits.ITEMS)
 
@@ -120,8 +120,8 @@ class DatasetPatch(_VocabChecked):
     contact_name: Label | None = None
     contact_email: Email | None = None
     contact_phone: Phone | None = None
-    temporal_start: date | None = None
-    temporal_end: date | None = None
+    temporal_start: Day | None = None
+    temporal_end: Day | None = None
     spatial: Name | None = None
     fields: list[FieldIn] | None = Field(default=None, max_length=limits.ITEMS)
 

@@ -366,9 +366,12 @@ def inclusion_proof(session: Session, seq: int, size: int) -> list[bytes]:
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     """Proof that the first `first` entries are a prefix of the first `second` (RFC 6962 §2.1.2)."""
-    if not 0 <= first <= second:
+    if first < 0:
+        raise InvalidInput("first 须不小于 0 (first must not be negative)", where="first")
+    if first > second:
         _check_size(second, tree_size(session))
-        raise InvalidInput("first 须不大于 second (first must not exceed second)", where="first")
+        # No tree is a prefix of a smaller one: the proof asked for does not exist.
+        raise NotFound("first 须不大于 second (first must not exceed second)", where="first")
     return merkle.resolve(
         merkle.consistency_ranges(first, second), lambda keys: _read(session, keys, size=second)
     )

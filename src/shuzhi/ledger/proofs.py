@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from shuzhi.errors import InvalidInput
+from shuzhi.errors import NotFound
 from shuzhi.ledger import log, merkle, sth
 from shuzhi.ledger.models import TreeHead
 
@@ -16,7 +16,7 @@ def _head_for(session: Session, settings, seq: int, tree_size: int | None) -> Tr
     if tree_size is not None:
         head = sth.head_of_size(session, tree_size)
         if head is None:
-            raise InvalidInput(
+            raise NotFound(
                 f"没有大小为 {tree_size} 的签名树头 (no signed tree head of size {tree_size})",
                 where="tree_size",
             )

@@ -26,7 +26,7 @@ from shuzhi.store.base import utcnow
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "szt_"
 DEPT_LEVELS = ("province", "city", "district")
-_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_CODE_RE = re.compile(limits.CODE_PATTERN)
 
 
 @cache
@@ -108,7 +108,7 @@ def create_department(
     region_code: str | None = None,
     actor: Principal | None = None,
 ) -> Department:
-    if not _CODE_RE.match(code or ""):
+    if not _CODE_RE.fullmatch(code or ""):
         raise InvalidInput(
             "部门代码只能包含字母、数字、._- (department code: letters, digits, . _ -)", where="code"
         )
@@ -120,7 +120,7 @@ def create_department(
         raise InvalidInput(
             f"层级须为 {'/'.join(DEPT_LEVELS)} (level must be one of {DEPT_LEVELS})", where="level"
         )
-    if region_code is not None and not re.fullmatch(r"\d{6}", region_code):
+    if region_code is not None and not re.fullmatch(limits.REGION_PATTERN, region_code):
         raise InvalidInput("行政区划代码应为 6 位数字 (GB/T 2260 region code: 6 digits)", where="region_code")
     if session.scalar(select(Department.id).where(Department.code == code)):
         raise Conflict(f"部门代码已存在 (department {code!r} exists)", where="code")
@@ -186,7 +186,7 @@ def create_user(
     email: str | None = None,
     actor: Principal | None = None,
 ) -> User:
-    if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", username or ""):
+    if not re.fullmatch(limits.USERNAME_PATTERN, username or ""):
         raise InvalidInput(
             "用户名 2–64 位字母、数字或 _.@- (username: 2–64 of letters, digits, _.@-)", where="username"
         )

@@ -82,6 +82,8 @@ def create_dataset(
     session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ):
+    """Register a data resource. Beyond the schema, refused with 422: temporal_start after
+    temporal_end, and share_type 'none' without a share_basis."""
     return _out(session, catalog.create_dataset(session, principal, body))
 
 
@@ -99,6 +101,7 @@ def update_dataset(
     session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ):
+    """Change a resource's attributes; the rules of registration hold for the result (422)."""
     ds = catalog.update_dataset(session, principal, catalog.get_dataset(session, ref), body)
     return _out(session, ds)
 

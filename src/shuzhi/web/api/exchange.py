@@ -320,7 +320,8 @@ def rows(
 
 @router.post("/sql", responses=_READ_MEDIA)
 def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
-    """One SELECT over the datasets the caller may read: checked, masked, filtered, capped, audited."""
+    """One SELECT over the datasets the caller may read: checked, masked, filtered, capped, audited.
+    Text that is not one SELECT in DuckDB's dialect is refused with 422 (a rule no schema states)."""
     settings = request.app.state.settings
     channels.encoder(body.format)
     read = service.run_sql(

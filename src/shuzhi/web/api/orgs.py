@@ -6,15 +6,27 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Throttled, Unauthenticated
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs import throttle
 from shuzhi.orgs.models import ROLES
-from shuzhi.orgs.service import Principal
-from shuzhi.textlimits import Code, Email, Id, Label, Name, Password, Username
+from shuzhi.orgs.service import DEPT_LEVELS, Principal
+from shuzhi.textlimits import (
+    Code,
+    DepartmentCode,
+    Email,
+    Id,
+    Label,
+    Name,
+    Named,
+    NewUsername,
+    Password,
+    RegionCode,
+    Username,
+)
 from shuzhi.web.deps import current_principal, get_db, read_session, require_role, write_session
 from shuzhi.web.openapi import error_responses
 
@@ -22,12 +34,12 @@ router = APIRouter(tags=["orgs 组织与用户"])
 
 
 class DepartmentIn(BaseModel):
-    code: Code
-    name_zh: Name
+    code: DepartmentCode
+    name_zh: Named
     name_en: Name | None = None
-    level: Code = "city"
+    level: Literal[DEPT_LEVELS] = "city"
     parent: Code | None = None
-    region_code: Code | None = None
+    region_code: RegionCode | None = None
 
 
 class DepartmentOut(BaseModel):
@@ -40,7 +52,7 @@ class DepartmentOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    username: Username
+    username: NewUsername
     password: Password = Field(min_length=8)
     department: Code
     roles: list[Literal[ROLES]] = Field(min_length=1, max_length=len(ROLES))
@@ -52,7 +64,7 @@ class UserPatch(BaseModel):
     roles: list[Literal[ROLES]] | None = Field(
         default=None, min_length=1, max_length=len(ROLES), description="替换全部角色 (replaces all roles)"
     )
-    active: bool | None = Field(default=None, description="false 停用用户 (false deactivates the user)")
+    active: StrictBool | None = Field(default=None, description="false 停用用户 (false deactivates the user)")
 
 
 class UserOut(BaseModel):
