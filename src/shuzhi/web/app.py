@@ -20,6 +20,7 @@ from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
 from shuzhi.errors import Busy, ServerFailure, ShuzhiError, StoreUnavailable
 from shuzhi.store.db import Database, is_busy
+from shuzhi.web.apidocs import mount_api_docs
 from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
 from shuzhi.web.guard import NulGuard, install_http_error_handler
@@ -253,7 +254,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         description="政务数据治理平台 API — catalog, grading, sharing, audit. Authenticate with a Bearer token.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by mount_api_docs, without a CDN
         redoc_url=None,
         default_response_class=JSONResponse,
     )
@@ -273,6 +274,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         else:
             app.include_router(router, default_response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    mount_api_docs(app)
     return app
 
 
