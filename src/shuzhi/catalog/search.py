@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from shuzhi.catalog.models import Dataset, DatasetSearchDoc, DatasetVersion
 
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
+_HANZI = re.compile(r"[\u4e00-\u9fff]")
+_HANZI_RUN = re.compile(r"[\u4e00-\u9fff]+")
 FACETS = ("department", "theme", "share_type", "open_type", "security_grade", "format")
 
 
@@ -36,14 +38,40 @@ def _synonym_groups() -> list[list[str]]:
     return yaml.safe_load(text_)
 
 
+@lru_cache(maxsize=1)
+def _to_simplified():
+    from opencc import OpenCC
+
+    return OpenCC("t2s").convert
+
+
+def fold(text_: str) -> str:
+    """Text in simplified script: 醫療 and 医疗 are one word to the index and to every query."""
+    return _to_simplified()(text_ or "")
+
+
 def segment(text_: str) -> list[str]:
-    """Tokens of a text for indexing and querying: jieba's search mode, lower-cased, no punctuation."""
+    """Tokens of a text for indexing and querying: simplified script, jieba's search mode,
+    lower-cased, no punctuation."""
     out = []
-    for tok in _jieba().cut_for_search(text_ or ""):
+    for tok in _jieba().cut_for_search(fold(text_)):
         tok = tok.strip().lower()
         if tok and _WORD.fullmatch(tok):
             out.append(tok)
     return out
+
+
+def pinyin(word: str) -> str:
+    """A word's reading in toneless pinyin, syllables run together: 社保 → shebao."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(word)).lower()
+
+
+def _readings(tokens: list[str]) -> list[str]:
+    # Words of two or more hanzi are indexed by their reading too: a pinyin query (shebao) and a
+    # homophone typed by an input method (营业只照 for 营业执照) then meet the word they meant.
+    return [pinyin(t) for t in tokens if len(_HANZI.findall(t)) >= 2]
 
 
 def _with_synonyms(raw: str, tokens: list[str]) -> list[str]:
@@ -65,7 +93,8 @@ def document_text(ds: Dataset) -> str:
 def index_dataset(session: Session, ds: Dataset) -> None:
     """Write the dataset's segmented search text; the index (FTS5 triggers / GIN) follows."""
     raw = document_text(ds)
-    tokens = " ".join(_with_synonyms(raw, segment(raw)))
+    words = segment(raw)
+    tokens = " ".join(_with_synonyms(fold(raw), words) + _readings(words))
     doc = session.get(DatasetSearchDoc, ds.id)
     if doc is None:
         session.add(DatasetSearchDoc(dataset_id=ds.id, tokens=tokens))
@@ -74,10 +103,29 @@ def index_dataset(session: Session, ds: Dataset) -> None:
     session.flush()
 
 
+def reindex_all(session: Session) -> int:
+    """Rewrite every dataset's search text (after an upgrade changed how text is indexed)."""
+    datasets = session.scalars(select(Dataset).order_by(Dataset.id)).all()
+    for ds in datasets:
+        index_dataset(session, ds)
+    return len(datasets)
+
+
 def _query_tokens(q: str) -> list[str]:
     # Documents are indexed in jieba's search mode (whole words and their dictionary parts), so
     # the same segmentation of the query, AND-ed, finds a word inside a longer compound title.
     return list(dict.fromkeys(segment(q)))
+
+
+def _sounding_alike(q: str) -> list[list[str]]:
+    """Token sets tried, in order, when the words of a query find nothing: the reading of each word,
+    then of each unbroken run of hanzi (an input method's homophone splits a word jieba knows)."""
+    words = _query_tokens(q)
+    latin = [w for w in words if not _HANZI.search(w)]
+    by_word = [pinyin(w) if _HANZI.search(w) else w for w in words]
+    by_run = latin + [pinyin(run) for run in _HANZI_RUN.findall(fold(q))]
+    tries = [by_word, by_run]
+    return [list(dict.fromkeys(t)) for i, t in enumerate(tries) if t != words and t not in tries[:i]]
 
 
 def _match_ids(session: Session, tokens: list[str]):
@@ -101,6 +149,17 @@ class SearchResult:
     total: int
     datasets: list[Dataset]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_reading: bool = False
+    """True when the words found nothing and the datasets matched the query's reading (pinyin)."""
+
+
+SORTS = {
+    "identifier": (Dataset.identifier,),
+    "newest": (Dataset.created_at.desc(), Dataset.identifier),
+    "updated": (Dataset.updated_at.desc(), Dataset.identifier),
+    "title": (Dataset.title_zh, Dataset.identifier),
+}
+"""Orders a search can be asked for, by name; identifier is the default."""
 
 
 def _latest_format():
@@ -126,8 +185,21 @@ def search(
     filters: dict[str, Iterable[str]] | None = None,
     limit: int = 20,
     offset: int = 0,
+    sort: str = "identifier",
 ) -> SearchResult:
-    """Datasets matching a query and facet filters, with facet counts over the matches."""
+    """Datasets matching a query and facet filters, with facet counts over the matches. When the
+    query's words match nothing, its reading does (pinyin, homophone typos); `by_reading` says so."""
+    result = _search(session, _query_tokens(q or ""), filters, limit, offset, sort)
+    if result.total == 0 and (q or "").strip():
+        for tokens in _sounding_alike(q):
+            alike = _search(session, tokens, filters, limit, offset, sort)
+            if alike.total:
+                alike.by_reading = True
+                return alike
+    return result
+
+
+def _search(session: Session, tokens: list[str], filters, limit: int, offset: int, sort: str) -> SearchResult:
     from shuzhi.orgs.models import Department
 
     fmt = _latest_format()
@@ -136,7 +208,6 @@ def search(
         .join(Department, Department.id == Dataset.department_id)
         .outerjoin(fmt, fmt.c.dataset_id == Dataset.id)
     )
-    tokens = _query_tokens(q or "")
     if tokens:
         ids = _match_ids(session, tokens).subquery()
         base = base.where(Dataset.id.in_(select(ids.c.dataset_id)))
@@ -177,7 +248,7 @@ def search(
     page = session.scalars(
         select(Dataset)
         .where(Dataset.id.in_(select(matched.c.id)))
-        .order_by(Dataset.identifier)
+        .order_by(*SORTS.get(sort, SORTS["identifier"]))
         .limit(limit)
         .offset(offset)
     ).all()

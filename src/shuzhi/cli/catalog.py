@@ -49,6 +49,23 @@ def dataset_list(
             )
         console.print(table)
         console.print(f"共 {res.total} 个 / {res.total} datasets")
+        if res.by_reading:
+            console.print("[yellow]按读音（拼音）匹配 (matched by how the query sounds, pinyin)[/yellow]")
+
+
+@app.command("reindex")
+@reports_errors
+def dataset_reindex() -> None:
+    """Rebuild the search text of every dataset (after an upgrade that changes how text is indexed).
+
+    Example:  shuzhi dataset reindex
+    """
+    from shuzhi.catalog.search import reindex_all
+
+    _, db = open_context()
+    with db.write() as s:
+        n = reindex_all(s)
+    console.print(f"已重建 {n} 个数据集的检索文本 (search text rebuilt for {n} datasets)")
 
 
 @app.command("show")

@@ -6,19 +6,18 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from shuzhi import textlimits as limits
 from shuzhi.catalog import search as catalog_search
 from shuzhi.catalog import service as catalog
 from shuzhi.catalog import vocab
 from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, VersionOut
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
-from shuzhi.textlimits import Code, Count, Name, Small
+from shuzhi.textlimits import Count, Name, Small
+from shuzhi.web.catalog_query import CatalogQuery, catalog_query
 from shuzhi.web.deps import current_principal, get_db, read_session, write_session
 
 router = APIRouter(tags=["catalog 数据资源目录"])
 
-FILTER_VALUES = 50
 """Values per search filter: enough for any facet, and few enough that the URL stays within what the
 HTTP server reads (a longer request line is refused by the server before the app, in plain text)."""
 
@@ -29,6 +28,7 @@ class SearchOut(BaseModel):
     offset: int
     results: list[DatasetOut]
     facets: dict[str, dict[str, int]]
+    by_reading: bool = False
 
 
 def _out(session: Session, ds) -> DatasetOut:
@@ -43,35 +43,25 @@ def vocabularies(_: Principal = Depends(current_principal)) -> dict[str, list[di
 
 @router.get("/datasets", response_model=SearchOut)
 def list_datasets(
-    q: str = Query(
-        "", max_length=limits.SEARCH, description="全文检索，支持中文 (full-text query, Chinese aware)"
-    ),
-    department: list[Code] = Query(default=[], max_length=FILTER_VALUES),
-    theme: list[Code] = Query(default=[], max_length=FILTER_VALUES),
-    share_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
-    open_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
-    security_grade: list[Code] = Query(default=[], max_length=FILTER_VALUES),
-    format: list[Code] = Query(default=[], max_length=FILTER_VALUES),
+    query: CatalogQuery = Depends(catalog_query),
     limit: int = Query(20, ge=1, le=200),
     offset: Count = 0,
     session: Session = Depends(read_session),
     _: Principal = Depends(current_principal),
 ):
-    filters = {
-        "department": department,
-        "theme": theme,
-        "share_type": share_type,
-        "open_type": open_type,
-        "security_grade": security_grade,
-        "format": format,
-    }
-    res = catalog_search.search(session, q, filters=filters, limit=limit, offset=offset)
+    """Datasets matching the text and the facet filters. Words are matched in simplified script
+    (醫療 finds 医疗); when they find nothing, their reading is tried (shebao, 营业只照), and
+    `by_reading` says so."""
+    res = catalog_search.search(
+        session, query.q, filters=query.filters, limit=limit, offset=offset, sort=query.sort
+    )
     latest = catalog.latest_numbers(session, [d.id for d in res.datasets])
     return SearchOut(
         total=res.total,
         limit=limit,
         offset=offset,
         facets=res.facets,
+        by_reading=res.by_reading,
         results=[catalog.to_out(d, latest.get(d.id)) for d in res.datasets],
     )
 

@@ -16,6 +16,7 @@ from shuzhi.errors import Throttled
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs.models import LoginSession
 from shuzhi.orgs.service import Principal
+from shuzhi.web.catalog_query import CatalogQuery, catalog_query
 from shuzhi.web.deps import (
     SESSION_COOKIE,
     get_db,
@@ -137,27 +138,19 @@ def logout(
 @router.get("/catalog")
 def catalog_page(
     request: Request,
-    q: str = Query("", max_length=limits.SEARCH),
-    department: list[str] = Query(default=[]),
-    theme: list[str] = Query(default=[]),
-    share_type: list[str] = Query(default=[]),
-    open_type: list[str] = Query(default=[]),
-    security_grade: list[str] = Query(default=[]),
-    format: list[str] = Query(default=[]),
-    page: int = Query(1, ge=1),
+    query: CatalogQuery = Depends(catalog_query),
+    page: int = Query(1, ge=1, le=limits.JSON_INT_MAX),
     session: Session = Depends(read_session),
     principal: Principal = Depends(page_principal),
 ):
-    filters = {
-        "department": department,
-        "theme": theme,
-        "share_type": share_type,
-        "open_type": open_type,
-        "security_grade": security_grade,
-        "format": format,
-    }
+    q, filters = query.q, query.filters
     per_page = 20
-    res = catalog_search.search(session, q, filters=filters, limit=per_page, offset=(page - 1) * per_page)
+    res = catalog_search.search(
+        session, q, filters=filters, limit=per_page, offset=(page - 1) * per_page, sort=query.sort
+    )
+    pages = max(1, -(-res.total // per_page))
+    if page > pages:  # past the end (a stale link, a hand-typed number): the last page instead
+        return RedirectResponse(str(request.url.include_query_params(page=pages)), status_code=303)
     depts = {d.code: d for d in orgs.list_departments(session)}
 
     def toggle(facet: str, value: str) -> str:
@@ -165,7 +158,7 @@ def catalog_page(
         current = {k: list(v) for k, v in filters.items()}
         vals = current[facet]
         current[facet] = [v for v in vals if v != value] if value in vals else vals + [value]
-        params = [("q", q)] + [(k, v) for k, vs in current.items() for v in vs]
+        params = [("q", q)] + [(k, v) for k, vs in current.items() for v in vs] + [("sort", query.sort)]
         return "/catalog?" + urlencode(params)
 
     return templates.TemplateResponse(
@@ -178,7 +171,9 @@ def catalog_page(
             "depts": depts,
             "toggle": toggle,
             "page": page,
-            "pages": max(1, -(-res.total // per_page)),
+            "pages": pages,
+            "sort": query.sort,
+            "sorts": catalog_search.SORTS,
             "latest": catalog.latest_numbers(session, [d.id for d in res.datasets]),
         },
     )

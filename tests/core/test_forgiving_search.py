@@ -1,0 +1,88 @@
+"""Catalog search forgives what people type: traditional script, pinyin, homophone typos; it sorts,
+keeps the filters removable when nothing matches, and corrects a page past the end."""
+
+from __future__ import annotations
+
+import pytest
+from tests.conftest import login
+
+
+@pytest.fixture
+def catalog(client, make_user, token_for):
+    make_user("root", roles=("admin",))
+    h = token_for("root")
+    for ident, title, theme in [
+        ("SCJG-YYZZ", "企业营业执照登记信息", "market"),
+        ("RS-SB", "社保缴费记录", "employment"),
+        ("WJ-YL", "医疗机构执业登记", "health"),
+    ]:
+        r = client.post(
+            "/api/v1/datasets",
+            json={"identifier": ident, "title_zh": title, "department": "GA", "theme": theme},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+    return h
+
+
+def _found(client, h, q, **params):
+    body = client.get("/api/v1/datasets", params={"q": q, **params}, headers=h).json()
+    return [d["identifier"] for d in body["results"]], body["by_reading"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "by_reading"),
+    [
+        ("营业执照", ["SCJG-YYZZ"], False),
+        ("醫療", ["WJ-YL"], False),  # traditional script
+        ("企業", ["SCJG-YYZZ"], False),
+        ("shebao", ["RS-SB"], False),  # pinyin, indexed beside the words
+        ("yingye zhizhao", ["SCJG-YYZZ"], False),
+        ("营业只照", ["SCJG-YYZZ"], True),  # an input method's homophone
+        ("社保交费", ["RS-SB"], True),
+        ("不存在的东西", [], False),
+    ],
+)
+def test_queries_find_what_was_meant(client, catalog, query, expected, by_reading):
+    assert _found(client, catalog, query) == (expected, by_reading)
+
+
+def test_a_reading_never_widens_a_search_that_found_something(client, catalog):
+    assert _found(client, catalog, "登记") == (["SCJG-YYZZ", "WJ-YL"], False)
+
+
+def test_sort_orders(client, catalog, backend):
+    if backend == "sqlite":  # code point order; a PostgreSQL collation may order hanzi otherwise
+        assert _found(client, catalog, "", sort="title")[0] == ["SCJG-YYZZ", "WJ-YL", "RS-SB"]
+    newest = _found(client, catalog, "", sort="newest")[0]
+    assert newest == ["WJ-YL", "RS-SB", "SCJG-YYZZ"]
+    assert _found(client, catalog, "")[0] == ["RS-SB", "SCJG-YYZZ", "WJ-YL"]
+    bad = client.get("/api/v1/datasets", params={"sort": "random"}, headers=catalog)
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_input"
+
+
+def test_the_page_keeps_filters_removable_and_corrects_its_page(client, catalog):
+    login(client, "root")
+    page = client.get("/catalog", params={"q": "不存在的东西", "theme": "health"})
+    assert page.status_code == 200 and 'id="active-filters"' in page.text
+    assert (
+        "/catalog?q=%E4%B8%8D%E5%AD%98%E5%9C%A8%E7%9A%84%E4%B8%9C%E8%A5%BF&amp;sort=identifier" in page.text
+    )  # the theme removed
+    typo = client.get("/catalog", params={"q": "营业只照"})
+    assert 'id="by-reading"' in typo.text and "SCJG-YYZZ" in typo.text
+    past = client.get("/catalog", params={"page": 99}, follow_redirects=False)
+    assert past.status_code == 303 and past.headers["location"].endswith("page=1")
+
+
+def test_reindex_rebuilds_search_text_written_by_an_older_release(client, catalog, db):
+    from sqlalchemy import update
+
+    from shuzhi.catalog.models import DatasetSearchDoc
+    from shuzhi.catalog.search import reindex_all
+
+    with db.write() as s:  # as an older release indexed it: words only, no readings
+        s.execute(update(DatasetSearchDoc).values(tokens="社保 缴费 记录"))
+    assert _found(client, catalog, "shebao")[0] == []
+    with db.write() as s:
+        assert reindex_all(s) == 3
+    assert _found(client, catalog, "shebao")[0] == ["RS-SB"]
