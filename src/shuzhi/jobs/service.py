@@ -77,6 +77,17 @@ def claim(session: Session, job_id: int, stale_before: datetime) -> Claimed | No
     current = session.get(JobRun, job_id)
     if current is None or (current.state == "running" and worker_alive(current.worker)):
         return None
+    dead = (
+        current.state == "running"
+        and current.heartbeat_at is not None
+        and current.heartbeat_at < stale_before
+    )
+    if dead and current.cancel_requested:
+        _settle(current, "cancelled", "已取消 (cancelled)")
+        return None
+    if dead and current.attempts >= current.max_attempts:
+        _settle(current, "failed", "工作进程在任务中途停止 (the worker stopped mid-job)")
+        return None
     taken = session.execute(
         update(JobRun)
         .where(
@@ -97,9 +108,6 @@ def claim(session: Session, job_id: int, stale_before: datetime) -> Claimed | No
         return None
     run = session.get(JobRun, job_id)
     session.refresh(run)
-    if run.attempts > run.max_attempts:
-        _settle(run, "failed", run.error or "工作进程在任务中途停止 (the worker stopped mid-job)")
-        return None
     return Claimed(run.id, run.name, json.loads(run.params or "{}"), run.attempts)
 
 
