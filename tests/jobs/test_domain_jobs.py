@@ -24,6 +24,12 @@ def _heads(db) -> int:
         return s.scalar(select(func.count()).select_from(TreeHead))
 
 
+def _expiry_notes(db) -> list[str]:
+    with db.read() as s:
+        q = select(JobRun.note).where(JobRun.name == "exchange.expire_grants", JobRun.state == "done")
+        return [n for n in s.scalars(q.order_by(JobRun.id)) if n and n.startswith("expired 1")]
+
+
 def test_periodic_expiry_ends_a_request_whose_grant_ran_out(world, granted, job_settings, make_runner):
     from shuzhi.exchange import requests as rq
 
@@ -34,19 +40,12 @@ def test_periodic_expiry_ends_a_request_whose_grant_ran_out(world, granted, job_
     job_settings.exchange.expire_interval_s = 0.3
     make_runner()
     deadline = time.monotonic() + 30
-    while True:
-        with world.db.read() as s:
-            state = s.get(rq.ShareRequest, request_id).state
-        if state == "expired" or time.monotonic() > deadline:
-            break
+    while not (notes := _expiry_notes(world.db)) or not notes[-1].startswith("expired 1"):
+        assert time.monotonic() < deadline, notes
         time.sleep(0.05)
-    assert state == "expired"
     with world.db.read() as s:
-        runs = list(
-            s.scalars(select(JobRun).where(JobRun.name == "exchange.expire_grants", JobRun.state == "done"))
-        )
+        assert s.get(rq.ShareRequest, request_id).state == "expired"
         entries = [e.entry for e in s.scalars(select(LedgerEntry)) if '"expired"' in e.entry]
-    assert any(r.note.startswith("expired 1") for r in runs)
     assert entries  # the state change is in the ledger, done by the system
 
 
