@@ -103,6 +103,9 @@ class ExchangeSettings(BaseModel):
     export_timeout_s: float = 600.0
     """Time limit of a streamed export (rows endpoint in CSV/Parquet/Arrow, bulk export)."""
     default_grant_days: int = 365
+    expire_interval_s: float = Field(default=60.0, ge=0)
+    """Seconds between the job that marks approved requests whose grants have all run out as
+    expired (reads refuse an expired grant at once either way); 0: only `shuzhi exchange expire`."""
 
 
 class LedgerSettings(BaseModel):
@@ -110,6 +113,23 @@ class LedgerSettings(BaseModel):
     """Ed25519 private key (PEM); defaults to <data_dir>/keys/ledger-ed25519.pem."""
     sth_interval_s: float = 3600
     """Seconds between the server's signed tree heads (fractions allowed); 0 turns the timer off."""
+
+
+class JobsSettings(BaseModel):
+    runner: Literal["inprocess", "redis"] = "inprocess"
+    """Where background jobs run: 'inprocess' on threads of the server (no broker needed), or
+    'redis' on `shuzhi worker` processes fed through the Redis broker at `broker_url`."""
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    """Redis URL of the broker runner."""
+    namespace: str = Field(default="shuzhi", min_length=1, max_length=100)
+    """Prefix of every Redis key the broker runner uses (deployments sharing one Redis differ in it)."""
+    threads: int = Field(default=2, ge=1, le=64)
+    """Jobs one process runs at once (the server's in-process runner, or one `shuzhi worker`)."""
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    """Seconds between a running job's heartbeats (progress is stored with them); a run whose worker
+    missed six is taken to have died and goes to a worker again, which retries or fails it."""
+    keep_days: float = Field(default=30.0, gt=0)
+    """Days an ended job run stays listed before it is forgotten."""
 
 
 class AuthSettings(BaseModel):
@@ -157,6 +177,7 @@ class Settings(BaseSettings):
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @classmethod
     def settings_customise_sources(

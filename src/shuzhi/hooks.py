@@ -14,6 +14,8 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.classify.plugin",
     "shuzhi.orgs.plugin",
     "shuzhi.exchange.plugin",
+    "shuzhi.ingest.plugin",
+    "shuzhi.ledger.plugin",
 ]
 """Modules of built-in hook implementations, registered exactly as a plugin would be."""
 
@@ -41,6 +43,11 @@ class CoreSpecs:
         """Security state the ledger vouches for (a list of shuzhi.ledger.reconcile.StateSource): the
         events that change it, how they replay into rows and how the tables are read. `shuzhi audit
         verify` reports every row that differs."""
+
+    @hookspec
+    def register_jobs(self):
+        """Background jobs of a domain (a list of shuzhi.jobs.Job): name, "module:function", period,
+        retries, time limit. The runners (in-process, or `shuzhi worker` on the broker) run them."""
 
 
 @lru_cache(maxsize=1)

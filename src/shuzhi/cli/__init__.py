@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shuzhi.cli import audit, catalog, core, exchange, orgs
+from shuzhi.cli import audit, catalog, core, exchange, jobs, orgs
 from shuzhi.cli import classify as classify_cli
 from shuzhi.cli import ingest as ingest_cli
 
@@ -30,6 +30,8 @@ app.add_typer(orgs.user_app, name="user")
 app.add_typer(orgs.token_app, name="token")
 app.add_typer(audit.app, name="audit")
 app.add_typer(exchange.app, name="exchange")
+app.command("worker")(jobs.worker)
+app.add_typer(jobs.app, name="jobs")
 
 
 def main() -> None:

@@ -251,29 +251,3 @@ def clear_damage(session: Session, version: DatasetVersion) -> None:
         dataset_id=dataset.id,
         detail={"version": version.number, "was": was, "sha256": version.sha256},
     )
-
-
-class Schedule:
-    """Re-hashes every version every `interval_s` seconds on a daemon thread (the server runs one)."""
-
-    def __init__(self, db, settings, interval_s: float):
-        self.db, self.settings, self.interval_s = db, settings, interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="verify-data", daemon=True)
-
-    def start(self) -> Schedule:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                report = verify_versions(self.db, self.settings)
-                log.info("verified %d versions, %d damaged", report.checked, len(report.damaged))
-            except Exception:  # noqa: BLE001 - the next round tries again
-                log.exception("scheduled data verification failed")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)

@@ -103,7 +103,11 @@ def require_tree_head(session: Session) -> TreeHead:
 
 def issue_if_due(session: Session, settings) -> TreeHead | None:
     """Issue a tree head when the log has grown since the last one or the interval has passed
-    (what the server's timer calls)."""
+    (what the tree-head job calls).
+
+    Decides under the ledger lock (on SQLite the write transaction's own), so of several
+    processes due at once the first signs and the others find its head: one signer."""
+    log.lock_ledger(session)
     last = latest_tree_head(session)
     if last is not None:
         age_s = time.time() - last.timestamp_ms / 1000

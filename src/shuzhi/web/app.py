@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
-import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -33,9 +31,17 @@ STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 
 def _api_routers():
-    from shuzhi.web.api import audit, catalog, classify, exchange, ingest, orgs
+    from shuzhi.web.api import audit, catalog, classify, exchange, ingest, jobs, orgs
 
-    return [orgs.router, catalog.router, ingest.router, audit.router, classify.router, exchange.router]
+    return [
+        orgs.router,
+        catalog.router,
+        ingest.router,
+        audit.router,
+        classify.router,
+        exchange.router,
+        jobs.router,
+    ]
 
 
 def _page_routers():
@@ -180,44 +186,11 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
     return out
 
 
-def _warm_query_workers(settings: Settings) -> None:
-    from shuzhi.exchange.access import sandbox_for
+def _start_jobs(db: Database, settings: Settings):
+    """The process's job runner: start-up jobs now, periodic ones on its timer (see docs/jobs.md)."""
+    from shuzhi.jobs.runner import Runner
 
-    try:
-        sandbox_for(settings).warm()
-    except Exception:  # noqa: BLE001 - a query will start its own worker and report why it cannot
-        log.warning("query worker did not start ahead of time", exc_info=True)
-
-
-def _verify_schedule(db: Database, settings: Settings):
-    """Re-hash the version files every `ingest.verify_interval_s` (a job, until there is a job runner)."""
-    if not settings.ingest.verify_interval_s:
-        return None
-    from shuzhi.ingest.integrity import Schedule
-
-    return Schedule(db, settings, settings.ingest.verify_interval_s).start()
-
-
-def _sweep(settings: Settings, db: Database) -> None:
-    from shuzhi.ingest.service import sweep_leftovers
-
-    try:
-        with db.read() as session:  # the store is only read; files are removed
-            removed = sweep_leftovers(session, settings)
-    except Exception:  # noqa: BLE001 - the next round tries again; a sweep never stops the server
-        log.warning("sweeping ingest leftovers failed", exc_info=True)
-        return
-    if removed:
-        log.info("removed %d ingest leftovers (staging areas, orphan version files)", len(removed))
-
-
-async def _sweep_leftovers(settings: Settings, db: Database) -> None:
-    """At start, then every `ingest.sweep_interval_s`: what killed ingests left behind goes."""
-    while True:
-        await asyncio.to_thread(_sweep, settings, db)
-        if settings.ingest.sweep_interval_s <= 0:
-            return
-        await asyncio.sleep(settings.ingest.sweep_interval_s)
+    return Runner(db, settings, serving=True).start()
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -225,16 +198,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # The first governed query should not wait for a worker process to start.
-        threading.Thread(target=_warm_query_workers, args=(settings,), daemon=True).start()
-        verifier = _verify_schedule(app.state.db, settings)
-        sweeper = asyncio.create_task(_sweep_leftovers(settings, app.state.db))
+        app.state.jobs = await asyncio.to_thread(_start_jobs, app.state.db, settings)
         yield
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
-        if verifier is not None:
-            verifier.stop()
+        # Runs in progress finish (and commit) before the store is closed.
+        await asyncio.to_thread(app.state.jobs.stop)
         if owns_db:
             app.state.db.dispose()
 

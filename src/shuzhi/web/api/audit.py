@@ -1,14 +1,9 @@
 """REST endpoints of the audit ledger: public key and signed tree heads for everyone; entries,
-CSV export, inclusion proofs and the security state reconciled with the ledger for auditors; the timer
-that issues signed tree heads."""
+CSV export, inclusion proofs and the security state reconciled with the ledger for auditors."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -21,49 +16,10 @@ from shuzhi.textlimits import Code, Count, Id, Instant
 from shuzhi.web.deps import get_db, read_session, require_role, write_session
 from shuzhi.web.openapi import media_responses
 
-_log = logging.getLogger(__name__)
 AUDITORS = ("auditor", "admin")
 
 
-def _issue_due(app: FastAPI) -> None:
-    with app.state.db.write() as s:
-        sth.issue_if_due(s, app.state.settings)
-
-
-async def _issue_safely(app: FastAPI) -> None:
-    try:
-        await asyncio.to_thread(_issue_due, app)
-    except Exception:  # a bad tick must not stop the server or the timer; the next one retries
-        _log.exception("signed tree head not issued")
-
-
-async def _tree_head_timer(app: FastAPI, interval_s: float, stop: asyncio.Event) -> None:
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
-        if stop.is_set():
-            return
-        await _issue_safely(app)
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI):
-    """Issue a signed tree head at start-up (when due) and then every ledger.sth_interval_s."""
-    interval = app.state.settings.ledger.sth_interval_s
-    await _issue_safely(app)
-    stop = asyncio.Event()
-    task = asyncio.create_task(_tree_head_timer(app, interval, stop)) if interval > 0 else None
-    try:
-        yield
-    finally:
-        if task is not None:
-            # Stop rather than cancel: cancelling would abandon a tick already signing on its
-            # worker thread, which would then go on using the store after shutdown closed it.
-            stop.set()
-            await task
-
-
-router = APIRouter(tags=["audit 审计账本"], lifespan=lifespan)
+router = APIRouter(tags=["audit 审计账本"])
 
 
 # -- public --------------------------------------------------------------------------------------------

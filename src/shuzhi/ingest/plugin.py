@@ -1,0 +1,28 @@
+"""Built-in hook implementation of ingest: the leftover sweep and the data verification jobs."""
+
+from __future__ import annotations
+
+from shuzhi.hooks import hookimpl
+
+
+@hookimpl
+def register_jobs():
+    from shuzhi.jobs import Job
+
+    return [
+        Job(
+            name="ingest.sweep",
+            func="shuzhi.ingest.jobs:sweep",
+            every=lambda settings: settings.ingest.sweep_interval_s,
+            at_start=True,
+            retries=1,
+            time_limit_s=1800,
+            title="清理中断导入的遗留 (sweep what killed ingests left)",
+        ),
+        Job(
+            name="ingest.verify_data",
+            func="shuzhi.ingest.jobs:verify_data",
+            every=lambda settings: settings.ingest.verify_interval_s,
+            title="校验版本文件 (re-hash every version file)",
+        ),
+    ]

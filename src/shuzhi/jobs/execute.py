@@ -1,0 +1,95 @@
+"""Running one claimed job: its heartbeat, its time limit, and settling how it ended. Both runners
+call `execute`, so a job behaves the same whichever runs it."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+from shuzhi.jobs import service
+from shuzhi.jobs.declare import Job, JobCancelled, JobContext, JobTimeLimit
+from shuzhi.store.base import utcnow
+
+log = logging.getLogger(__name__)
+
+STALE_BEATS = 6
+"""A run whose worker missed this many heartbeats is taken to have died with its worker."""
+
+
+def stale_before(settings):
+    return utcnow() - timedelta(seconds=settings.jobs.heartbeat_s * STALE_BEATS)
+
+
+def execute(db, settings, jobs: dict[str, Job], job_id: int) -> str | None:
+    """Claim run `job_id` and run it here. Returns how it ended (`queued` when it will be retried),
+    or None when it was not ours to run (taken, ended, cancelled)."""
+    with db.write() as s:
+        claimed = service.claim(s, job_id, stale_before(settings))
+    if claimed is None:
+        return None
+    job = jobs.get(claimed.name)
+    ctx = JobContext(db, settings, job_id, claimed.attempt)
+    state, error = "done", None
+    try:
+        if job is None:
+            raise LookupError(f"任务未声明 (no job is declared as {claimed.name!r})")
+        func = job.function()
+        with _heartbeat(ctx), _time_limit(job.time_limit_s):
+            func(ctx, **claimed.params)
+    except JobCancelled:
+        state, error = "cancelled", "已取消 (cancelled)"
+    except JobTimeLimit:
+        state, error = "failed", f"超过时限 {job.time_limit_s:g} 秒 (ran past its time limit)"
+    except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never kills the runner
+        log.warning("job %s (%s) failed", job_id, claimed.name, exc_info=True)
+        state, error = "failed", f"{type(exc).__name__}: {exc}"
+    with db.write() as s:
+        return service.finish(s, job_id, state, error, progress=ctx.fraction, note=ctx.note)
+
+
+@contextlib.contextmanager
+def _heartbeat(ctx: JobContext) -> Iterator[None]:
+    """Beat every `jobs.heartbeat_s` on a side thread, storing progress and picking up cancellation."""
+    stop = threading.Event()
+
+    def run():
+        while not stop.wait(ctx.settings.jobs.heartbeat_s):
+            try:
+                with ctx.db.write() as s:
+                    if service.beat(s, ctx.job_id, ctx.fraction, ctx.note):
+                        ctx.cancelled.set()
+            except Exception:  # noqa: BLE001 - e.g. the job itself holds SQLite's write lock; next beat
+                log.debug("job %s: heartbeat not stored", ctx.job_id, exc_info=True)
+
+    beater = threading.Thread(target=run, name=f"job-{ctx.job_id}-heartbeat", daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join()
+
+
+@contextlib.contextmanager
+def _time_limit(limit_s: float | None) -> Iterator[None]:
+    """Raise `JobTimeLimit` in this thread once `limit_s` has passed (at its next Python bytecode:
+    a call blocked in C finishes first)."""
+    if not limit_s:
+        yield
+        return
+    target = threading.get_ident()
+    timer = threading.Timer(limit_s, _raise_in, args=(target,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _raise_in(thread_id: int) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(JobTimeLimit))

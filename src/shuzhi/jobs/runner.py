@@ -1,0 +1,185 @@
+"""The job runner of one process: queues runs in the store, hands them to threads here (the
+in-process runner, the default) or to workers on the broker, and keeps the periodic jobs' timer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from shuzhi.jobs import service
+from shuzhi.jobs.declare import Job, declared_jobs
+from shuzhi.jobs.execute import execute, stale_before
+from shuzhi.store.base import utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_S = 1.0
+"""Wait before the first retry of a failed run; it doubles with each further attempt (at most 60 s)."""
+
+
+class Runner:
+    """Runs declared jobs for one process.
+
+    `settings.jobs.runner` chooses where non-local runs execute: "inprocess" on this process's
+    threads, "redis" on `shuzhi worker` processes. Local jobs always run here. Periodic jobs are
+    queued by every runner's timer, once per period across all of them (the store decides).
+    """
+
+    def __init__(self, db, settings, *, serving: bool = True, jobs: dict[str, Job] | None = None):
+        self.db, self.settings, self.serving = db, settings, serving
+        self.jobs = declared_jobs() if jobs is None else jobs
+        self.broker = None
+        if settings.jobs.runner == "redis":
+            from shuzhi.jobs.broker import Broker
+
+            self.broker = Broker(settings)
+        self._pool = ThreadPoolExecutor(settings.jobs.threads, thread_name_prefix="shuzhi-job")
+        self._stop = threading.Event()
+        self._timers: set[threading.Timer] = set()
+        self._lock = threading.Lock()
+        self._clock: threading.Thread | None = None
+        self._last: dict[str, int] = {}  # job name -> the period last seen by the timer
+        self._first: dict[str, int] = {}  # job name -> the period the timer started in
+
+    # -- queueing ------------------------------------------------------------------------------------
+
+    def submit(self, name: str, params: dict | None = None) -> int:
+        """Queue a run of job `name` and dispatch it; returns the run's id."""
+        job = self._job(name)
+        with self.db.write() as s:
+            job_id = service.queue(s, name, params, max_attempts=job.retries + 1).id
+        self.dispatch(job_id, job)
+        return job_id
+
+    def dispatch(self, job_id: int, job: Job, delay_s: float = 0.0) -> None:
+        if self.broker is not None and not job.local:
+            self.broker.send(job_id, delay_s)
+        elif delay_s > 0:
+            self._later(delay_s, job_id, job)
+        elif not self._stop.is_set():
+            self._pool.submit(self.run, job_id)
+
+    def run(self, job_id: int) -> str | None:
+        """Execute run `job_id` in this thread (a runner's thread or a broker worker's)."""
+        try:
+            state = execute(self.db, self.settings, self.jobs, job_id)
+        except Exception:  # noqa: BLE001 - e.g. the store is down: the reaper picks the run up again
+            log.exception("job %s could not be run", job_id)
+            return None
+        if state == "queued":
+            self._retry(job_id)
+        return state
+
+    def _retry(self, job_id: int) -> None:
+        with self.db.read() as s:
+            run = service.get(s, job_id)
+            name, attempts = run.name, run.attempts
+        if name in self.jobs:
+            self.dispatch(job_id, self.jobs[name], min(RETRY_DELAY_S * 2 ** (attempts - 1), 60.0))
+
+    def _later(self, delay_s: float, job_id: int, job: Job) -> None:
+        def fire():
+            with self._lock:
+                self._timers.discard(timer)
+            self.dispatch(job_id, job)
+
+        timer = threading.Timer(delay_s, fire)
+        timer.daemon = True
+        with self._lock:
+            self._timers.add(timer)
+        timer.start()
+
+    def _job(self, name: str) -> Job:
+        from shuzhi.errors import NotFound
+
+        if name not in self.jobs:
+            raise NotFound(f"任务未声明 (no job is declared as {name!r})", where="job")
+        return self.jobs[name]
+
+    # -- the clock -----------------------------------------------------------------------------------
+
+    def start(self) -> Runner:
+        """Run the start-up jobs, pick up runs a dead process left, and start the periodic timer."""
+        started = utcnow()
+        for job in self._mine():
+            if job.at_start:
+                self.submit(job.name)
+        if self.broker is None:
+            # Queued runs of this runner live only in memory: those from before now were lost.
+            with self.db.read() as s:
+                orphans = service.queued_before(s, started)
+            for job_id in orphans:
+                self._pool.submit(self.run, job_id)
+        self._clock = threading.Thread(target=self._tick_forever, name="shuzhi-job-clock", daemon=True)
+        self._clock.start()
+        return self
+
+    def _mine(self) -> list[Job]:
+        """The jobs this process schedules: all of them when it serves, else those not bound to a server."""
+        return [j for j in self.jobs.values() if self.serving or not j.local]
+
+    def _tick_forever(self) -> None:
+        next_reap = 0.0
+        while not self._stop.is_set():
+            now = time.time()
+            if now >= next_reap:
+                self._reap()
+                next_reap = now + self.settings.jobs.heartbeat_s
+            wait = min(self._tick(now), next_reap - now)
+            self._stop.wait(max(wait, 0.01))
+
+    def _tick(self, now: float) -> float:
+        """Queue each periodic job whose period has begun; returns seconds to the next beginning."""
+        soonest = self.settings.jobs.heartbeat_s
+        for job in self._mine():
+            every = job.interval_s(self.settings)
+            if every <= 0:
+                continue
+            period = int(now // every)
+            if self._last.get(job.name) != period:
+                self._last[job.name] = period
+                if period > self._first.setdefault(job.name, period):  # not the period we started in
+                    self._queue_period(job, period)
+            soonest = min(soonest, (period + 1) * every - now)
+        return soonest
+
+    def _queue_period(self, job: Job, period: int) -> None:
+        try:
+            job_id = service.queue_slot(
+                self.db, job.name, f"{job.name}@{period}", max_attempts=job.retries + 1
+            )
+        except Exception:  # noqa: BLE001 - the store may be briefly busy; the next period tries again
+            log.warning("periodic job %s not queued", job.name, exc_info=True)
+            return
+        if job_id is not None:
+            self.dispatch(job_id, job)
+
+    def _reap(self) -> None:
+        """Runs whose worker died mid-job go to a worker again (which retries or fails them); old
+        ended runs are forgotten."""
+        try:
+            with self.db.write() as s:
+                dead = service.stale(s, stale_before(self.settings))
+                service.prune(s, self.settings.jobs.keep_days)
+                names = {i: service.get(s, i).name for i in dead}
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.warning("looking for jobs of dead workers failed", exc_info=True)
+            return
+        for job_id, name in names.items():
+            if name in self.jobs:
+                self.dispatch(job_id, self.jobs[name])
+
+    def stop(self) -> None:
+        """Stop the timer and wait for runs in progress to finish (a run is never abandoned midway)."""
+        self._stop.set()
+        if self._clock is not None:
+            self._clock.join()
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.broker is not None:
+            self.broker.close()

@@ -1,0 +1,101 @@
+"""A `shuzhi worker` on the Redis runner killed with SIGKILL mid-job: the run is retried by another
+worker (or failed when it has no attempts left) and its work is never half-applied."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from tests.jobs.conftest import wait_for
+
+from shuzhi.jobs.runner import Runner
+from shuzhi.orgs.models import Department
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def redis_settings(job_settings, runner_kind):
+    if runner_kind != "redis":
+        pytest.skip("the broker runner's workers are processes")
+    return job_settings
+
+
+def _worker(settings) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "SHUZHI_DATA_DIR": str(settings.data_dir),
+        "SHUZHI_DATABASE_URL": settings.db_url,
+        "SHUZHI_SECRET_KEY": "test-secret",
+        "SHUZHI_JOBS__RUNNER": "redis",
+        "SHUZHI_JOBS__NAMESPACE": settings.jobs.namespace,
+        "SHUZHI_JOBS__HEARTBEAT_S": str(settings.jobs.heartbeat_s),
+        "SHUZHI_LEDGER__STH_INTERVAL_S": "0",
+    }
+    code = "from shuzhi.cli import main; main()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "worker", "--plugin", "tests.jobs.sample"],
+        env=env,
+        cwd=settings.data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _count(db, tag: str) -> int:
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(Department).where(Department.code.like(f"JT{tag}%")))
+
+
+def _kill_midway(db, settings, name: str, tag: str, tmp_path) -> int:
+    pause = tmp_path / f"pause-{tag}"
+    sender = Runner(db, settings, serving=False)  # queues only: no timer, no consumer
+    try:
+        job_id = sender.submit(name, {"n": 6, "tag": tag, "pause": str(pause)})
+    finally:
+        sender.stop()
+    worker = _worker(settings)
+    try:
+        deadline = time.monotonic() + 60
+        while not pause.exists():
+            assert worker.poll() is None, worker.stderr.read().decode()
+            assert time.monotonic() < deadline, "the job never reached its midpoint"
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)  # reaped: a dead worker's pid must not look alive
+    assert _count(db, tag) == 0  # the killed attempt's transaction is gone with it
+    return job_id
+
+
+def test_a_killed_worker_leaves_the_run_retried_by_another(db, redis_settings, sample_jobs, tmp_path):
+    job_id = _kill_midway(db, redis_settings, "sample.departments", "K", tmp_path)
+    survivor = _worker(redis_settings)
+    try:
+        run = wait_for(db, job_id, timeout_s=90)
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(30)
+    assert (run["state"], run["attempts"]) == ("done", 2), run
+    assert _count(db, "K") == 6  # applied once, whole
+
+
+def test_a_killed_worker_with_no_attempts_left_fails_the_run(db, redis_settings, sample_jobs, tmp_path):
+    job_id = _kill_midway(db, redis_settings, "sample.departments_once", "F", tmp_path)
+    survivor = _worker(redis_settings)
+    try:
+        run = wait_for(db, job_id, timeout_s=90)
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(30)
+    assert (run["state"], run["attempts"]) == ("failed", 1), run
+    assert "stopped mid-job" in run["error"]
+    assert _count(db, "F") == 0  # nothing of it applied
