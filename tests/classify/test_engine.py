@@ -214,3 +214,17 @@ def test_full_scan_counts_ids_keyed_with_separators_and_children_in_them():
     r = Scanner(builtin_detectors(), sample_rows=500, full=True).scan(table)[0]
     assert r.category == "resident_id" and r.evidence["valid"] == 14000
     assert r.evidence["minors"] == 2000
+
+
+@pytest.mark.parametrize("key", ["check", "group_key", "group_check", "birth", "source", "colour"])
+def test_declared_detector_refuses_code_only_and_unknown_keys_by_name(key):
+    from shuzhi.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as exc:
+        declared_detector({"name": "plate", "category": "c", "pattern": "a", key: "1=1"})
+    assert key in str(exc.value) and "plate" in str(exc.value)
+
+
+def test_declared_detector_takes_its_tuning():
+    d = declared_detector({"name": "x", "category": "y", "pattern": "a", "min_share": 0.5, "priority": 7})
+    assert (d.min_share, d.priority, d.source) == (0.5, 7, "declared")

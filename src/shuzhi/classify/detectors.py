@@ -509,6 +509,24 @@ class DetectorConfig:
     disabled: list[str] = field(default_factory=list)
 
 
+DECLARED_KEYS = frozenset({"name", "category", "pattern", "validator", "hints"})
+DECLARED_TUNING = frozenset(
+    {
+        "requires_hint",
+        "min_share",
+        "min_share_hinted",
+        "min_len",
+        "max_len",
+        "priority",
+        "min_distinct_ratio",
+        "max_top_share",
+        "label_zh",
+        "label_en",
+    }
+)
+"""What a detector declared in YAML may set; everything else of a Detector is code."""
+
+
 def declared_detector(spec: dict) -> Detector:
     """One detector from its YAML mapping (pattern, validator, hints, category…)."""
     try:
@@ -523,10 +541,15 @@ def declared_detector(spec: dict) -> Detector:
         resolve_group_check(validator)  # fail early on a typo
         group_key, group_check = "v", validator
     hints = tuple(spec.get("hints", ()))
-    known = {f for f in Detector.__dataclass_fields__}
-    extra = {
-        k: v for k, v in spec.items() if k in known and k not in {"name", "category", "pattern", "hints"}
-    }
+    unknown = sorted(set(spec) - DECLARED_KEYS - DECLARED_TUNING)
+    if unknown:
+        # `check`, `birth` and the group keys are SQL or code: a declared detector picks a validator.
+        raise InvalidInput(
+            f"检测器 {name} 不接受字段 {', '.join(unknown)}；可用字段：{', '.join(sorted(DECLARED_KEYS | DECLARED_TUNING))}"
+            f" (detector {name}: unknown or code-only keys {unknown}; choose a check with `validator:`)",
+            where="classify.detectors",
+        )
+    extra = {k: v for k, v in spec.items() if k in DECLARED_TUNING}
     return Detector(
         name=name,
         category=category,
