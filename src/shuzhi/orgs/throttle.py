@@ -228,3 +228,21 @@ def _state(row: LoginThrottle | None) -> dict:
         "lockouts": row.lockouts,
         "refused": row.refused,
     }
+
+
+def sign_in(db, username: str, password: str, *, address: str | None, auth: AuthSettings, issue):
+    """Check a login and, when it holds, `issue(session, user)` a credential in the same write
+    transaction. Returns the credential, None for a wrong name or password, or raises Throttled —
+    after the transaction has committed, so that the refusal's ledger entry is kept."""
+    from shuzhi.orgs.service import authenticate
+
+    refused: Throttled | None = None
+    with db.write() as session:
+        try:
+            user = authenticate(session, username, password, address=address, auth=auth)
+        except Throttled as e:
+            user, refused = None, e
+        credential = issue(session, user) if user is not None else None
+    if refused is not None:
+        raise refused
+    return credential

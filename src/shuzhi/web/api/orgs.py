@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy.orm import Session
 
-from shuzhi.errors import Throttled, Unauthenticated
+from shuzhi.errors import Unauthenticated
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs import throttle
 from shuzhi.orgs.models import ROLES
@@ -201,20 +201,18 @@ def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
     """Exchange a username and password for an API token (shown once).
 
     Too many wrong passwords for a username, or from one address, answer 429 with Retry-After."""
-    address = request.client.host if request.client else None
-    refused: Throttled | None = None
-    with db.write() as session:
-        try:
-            user = orgs.authenticate(
-                session, body.username, body.password, address=address, auth=request.app.state.settings.auth
-            )
-        except Throttled as e:  # the refusal's ledger entry commits with this transaction
-            user, refused = None, e
-        if user is not None:
-            token, clear = orgs.create_token(session, user, name=body.name, days=body.days)
-            return _token_out(token, clear)
-    if refused is not None:
-        raise refused
+    issued = throttle.sign_in(
+        db,
+        body.username,
+        body.password,
+        address=request.client.host if request.client else None,
+        auth=request.app.state.settings.auth,
+        issue=lambda session, user: _token_out(
+            *orgs.create_token(session, user, name=body.name, days=body.days)
+        ),
+    )
+    if issued is not None:
+        return issued
     raise Unauthenticated("用户名或密码错误 (wrong username or password)")
 
 

@@ -14,6 +14,7 @@ from shuzhi.catalog import search as catalog_search
 from shuzhi.catalog import service as catalog
 from shuzhi.errors import Throttled
 from shuzhi.orgs import service as orgs
+from shuzhi.orgs import throttle
 from shuzhi.orgs.models import LoginSession
 from shuzhi.orgs.service import Principal
 from shuzhi.web.catalog_query import CatalogQuery, catalog_query
@@ -90,17 +91,18 @@ def login(
         return _login_page(
             request, status_code=403, next=_safe_next(next), csrf_failed=True, username=username
         )
-    address = request.client.host if request.client else None
-    refused: Throttled | None = None
-    with db.write() as session:
-        try:
-            user = orgs.authenticate(session, username, password, address=address, auth=settings.auth)
-        except Throttled as e:  # the refusal's ledger entry commits with this transaction
-            user, refused = None, e
-        clear = None
-        if user is not None:
-            _, clear = orgs.start_login_session(session, user, hours=settings.session_hours)
-    if refused is not None:
+    try:
+        clear = throttle.sign_in(
+            db,
+            username,
+            password,
+            address=request.client.host if request.client else None,
+            auth=settings.auth,
+            issue=lambda session, user: orgs.start_login_session(session, user, hours=settings.session_hours)[
+                1
+            ],
+        )
+    except Throttled as refused:
         resp = _login_page(
             request, status_code=429, next=_safe_next(next), throttled=refused.retry_after, username=username
         )
