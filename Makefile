@@ -21,9 +21,10 @@ test: $(STAMP)  ## the whole suite (PostgreSQL too when SHUZHI_TEST_PG_URL is se
 test-fast: $(STAMP)  ## skip slow tests (browsers, subprocesses, many writers)
 	$(VENV)/bin/pytest -q -m "not slow"
 
-lint: $(STAMP)  ## ruff's checks and formatting (CI runs this before the tests)
+lint: $(STAMP)  ## ruff's checks and formatting, and the import layers (CI runs this before the tests)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

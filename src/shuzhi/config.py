@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -242,7 +243,7 @@ def load_settings(**overrides: Any) -> Settings:
 
     toml_path = os.environ.get("SHUZHI_CONFIG", "shuzhi.toml")
     try:
-        return Settings(**overrides)
+        return settings_class()(**overrides)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(
             f"设置文件不是有效的 TOML (the settings file is not valid TOML): {exc}. "
@@ -260,6 +261,36 @@ def load_settings(**overrides: Any) -> Settings:
             where=", ".join(sorted({_setting_name(err) for err in exc.errors()})),
             hint="见 docs/settings.md / see docs/settings.md",
         ) from None
+
+
+def settings_class() -> type[Settings]:
+    """`Settings` with the sections the registered domains add through `settings_sections`."""
+    from shuzhi.hooks import plugin_manager
+
+    sections: dict[str, type[BaseModel]] = {}
+    for found in reversed(plugin_manager().hook.settings_sections()):
+        sections.update(found)
+    return _with_sections(tuple(sections.items()))
+
+
+@lru_cache(maxsize=8)
+def _with_sections(sections: tuple[tuple[str, type[BaseModel]], ...]) -> type[Settings]:
+    if not sections:
+        return Settings
+    from pydantic import create_model
+
+    from shuzhi.errors import ConfigurationError
+
+    taken = [name for name, _ in sections if name in Settings.model_fields]
+    if taken:
+        raise ConfigurationError(
+            f"插件的设置节与已有设置重名 (a plugin's settings section has the name of an existing setting): "
+            f"{', '.join(taken)}",
+            where="settings_sections",
+            hint="给该设置节另取一个名字 / give the section another name",
+        )
+    fields: dict[str, Any] = {name: (model, Field(default_factory=model)) for name, model in sections}
+    return create_model("Settings", __base__=Settings, **fields)
 
 
 def _setting_name(err: dict) -> str:

@@ -10,14 +10,16 @@ hookspec = pluggy.HookspecMarker("shuzhi")
 hookimpl = pluggy.HookimplMarker("shuzhi")
 
 BUILTIN_PLUGINS: list[str] = [
-    "shuzhi.catalog.plugin",
-    "shuzhi.classify.plugin",
     "shuzhi.orgs.plugin",
-    "shuzhi.exchange.plugin",
+    "shuzhi.catalog.plugin",
     "shuzhi.ingest.plugin",
     "shuzhi.ledger.plugin",
+    "shuzhi.classify.plugin",
+    "shuzhi.exchange.plugin",
+    "shuzhi.jobs.plugin",
 ]
-"""Modules of built-in hook implementations, registered exactly as a plugin would be."""
+"""The built-in domains: each one's plugin module, registered exactly as a plugin would be. Their
+order is the order of their routes, commands and sections (`collect`)."""
 
 
 class CoreSpecs:
@@ -50,12 +52,61 @@ class CoreSpecs:
         retries, time limit. The runners (in-process, or `shuzhi worker` on the broker) run them."""
 
 
+class DomainSpecs:
+    """What a domain contributes to the faces and the store. Each returns a list (or a mapping), so a
+    domain takes part by implementing only the hooks it needs; `collect` gathers them in order."""
+
+    @hookspec
+    def register_api_routes(self):
+        """API routers (a list of fastapi.APIRouter), mounted under /api/v1."""
+
+    @hookspec
+    def register_page_routes(self):
+        """HTML page routers (a list of fastapi.APIRouter), mounted at the site's root."""
+
+    @hookspec
+    def register_commands(self):
+        """CLI commands: a list of (name, command), the command a function (one command) or a
+        typer.Typer (a group of sub-commands)."""
+
+    @hookspec
+    def register_models(self):
+        """Modules declaring tables on shuzhi.store.Base (a list), imported so the metadata has them."""
+
+    @hookspec
+    def migration_locations(self):
+        """Directories of Alembic revision files (a list of paths): the domain's own migration branch."""
+
+    @hookspec
+    def store_upgraded(self, session):
+        """Every migration is applied: refresh what this release ships (e.g. controlled vocabularies),
+        in the same write transaction."""
+
+    @hookspec
+    def ledger_event_types(self):
+        """Names of the ledger events the domain appends (a list of str)."""
+
+    @hookspec
+    def settings_sections(self):
+        """Settings sections the domain adds (a mapping of section name to a pydantic model whose
+        fields all have defaults); read as `settings.<name>`, from SHUZHI_<NAME>__<FIELD> or the
+        `[<name>]` table of the TOML file."""
+
+
+def collect(hook: str, **kwargs) -> list:
+    """One list from a hook whose implementations each return a list, in registration order
+    (built-in domains first, in `BUILTIN_PLUGINS` order, then installed plugins)."""
+    found = getattr(plugin_manager().hook, hook)(**kwargs)
+    return [item for part in reversed(found) for item in part]
+
+
 @lru_cache(maxsize=1)
 def plugin_manager() -> pluggy.PluginManager:
     import importlib
 
     pm = pluggy.PluginManager("shuzhi")
     pm.add_hookspecs(CoreSpecs)
+    pm.add_hookspecs(DomainSpecs)
     for name in BUILTIN_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     pm.load_setuptools_entrypoints("shuzhi")

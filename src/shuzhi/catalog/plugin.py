@@ -1,9 +1,46 @@
-"""Built-in hook implementation of the catalog: the dataset ownership, share types and version
-hashes the ledger vouches for."""
+"""Built-in hook implementations of the catalog: its API, the portal's pages, the `dataset` commands,
+its tables and vocabularies, and the dataset ownership, share types and version hashes the ledger
+vouches for."""
 
 from __future__ import annotations
 
 from shuzhi.hooks import hookimpl
+
+
+@hookimpl
+def register_api_routes():
+    from shuzhi.web.api import catalog
+
+    return [catalog.router]
+
+
+@hookimpl
+def register_page_routes():
+    # The portal's home, sign-in, catalog, dataset and department pages.
+    from shuzhi.web.pages import core
+
+    return [core.router]
+
+
+@hookimpl
+def register_commands():
+    from shuzhi.cli import catalog
+
+    return [("dataset", catalog.app)]
+
+
+@hookimpl
+def register_models():
+    from shuzhi.catalog import models
+
+    return [models]
+
+
+@hookimpl
+def store_upgraded(session):
+    from shuzhi.catalog.vocab import seed_vocabularies
+
+    seed_vocabularies(session)
 
 
 @hookimpl

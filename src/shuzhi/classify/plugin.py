@@ -1,7 +1,10 @@
 """Built-in hook implementations of grading: every ingested version is classified in its own transaction;
-a damaged version raises an alert to the owner's stewards; the grades the ledger vouches for."""
+a damaged version raises an alert to the owner's stewards; its API, pages, the grading section of a
+dataset's page and its commands; its tables and migrations; the grades the ledger vouches for."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from shuzhi.hooks import hookimpl
 
@@ -18,6 +21,46 @@ def version_damaged(session, settings, version):
     from shuzhi.classify.service import alert_damaged
 
     alert_damaged(session, version)
+
+
+@hookimpl
+def register_api_routes():
+    from shuzhi.web.api import classify
+
+    return [classify.router]
+
+
+@hookimpl
+def register_page_routes():
+    from shuzhi.web.pages import classify
+
+    return [classify.router]
+
+
+@hookimpl
+def dataset_page_sections(request, session, principal, dataset):
+    from shuzhi.web.pages.classify import section_html
+
+    return [section_html(request, session, principal, dataset)]
+
+
+@hookimpl
+def register_commands():
+    from shuzhi.cli import classify
+
+    return [("classify", classify.classify), ("grade", classify.grade_app)]
+
+
+@hookimpl
+def register_models():
+    from shuzhi.classify import models
+
+    return [models]
+
+
+@hookimpl
+def migration_locations():
+    return [Path(__file__).parent / "migrations"]
 
 
 @hookimpl

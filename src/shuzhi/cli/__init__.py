@@ -1,37 +1,39 @@
-"""The `shuzhi` command: one Typer app, each domain contributing its sub-commands."""
+"""The `shuzhi` command: one Typer app; the face's own commands, then each domain's through
+`register_commands`."""
 
 from __future__ import annotations
 
 import typer
 
-from shuzhi.cli import audit, catalog, core, exchange, jobs, orgs
-from shuzhi.cli import classify as classify_cli
-from shuzhi.cli import ingest as ingest_cli
+from shuzhi.cli import core, jobs
 
-app = typer.Typer(
-    name="shuzhi",
-    help="数治 Shuzhi — 政务数据治理平台 (government data governance platform).\n\n"
-    "Example:  shuzhi init && shuzhi demo",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
-app.command("init")(core.init)
-app.command("serve")(core.serve)
-app.command("demo")(core.demo)
-app.command("ingest")(ingest_cli.ingest)
-app.command("verify-data")(ingest_cli.verify_data)
-app.add_typer(catalog.app, name="dataset")
-app.command("classify")(classify_cli.classify)
-app.add_typer(classify_cli.grade_app, name="grade")
-app.add_typer(orgs.dept_app, name="dept")
-app.add_typer(orgs.user_app, name="user")
-app.add_typer(orgs.token_app, name="token")
-app.add_typer(audit.app, name="audit")
-app.add_typer(exchange.app, name="exchange")
-app.command("worker")(jobs.worker)
-app.add_typer(jobs.app, name="jobs")
+def build_app() -> typer.Typer:
+    """The command tree from the registered domains (built-in ones and installed plugins)."""
+    from shuzhi.hooks import collect
+
+    cli = typer.Typer(
+        name="shuzhi",
+        help="数治 Shuzhi — 政务数据治理平台 (government data governance platform).\n\n"
+        "Example:  shuzhi init && shuzhi demo",
+        no_args_is_help=True,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    cli.command("init")(core.init)
+    cli.command("serve")(core.serve)
+    cli.command("demo")(core.demo)
+    cli.command("worker")(jobs.worker)  # jobs are the platform's, not a domain's
+    cli.add_typer(jobs.app, name="jobs")
+    for name, command in collect("register_commands"):
+        if isinstance(command, typer.Typer):
+            cli.add_typer(command, name=name)
+        else:
+            cli.command(name)(command)
+    return cli
+
+
+app = build_app()
 
 
 def main() -> None:

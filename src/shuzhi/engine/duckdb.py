@@ -35,6 +35,7 @@ from sqlglot.errors import SqlglotError
 
 from shuzhi.engine.confine import confined
 from shuzhi.engine.failures import QueryFailed, QueryTimeout, classify, failure
+from shuzhi.engine.statements import STATEMENT_NODES
 from shuzhi.errors import ShuzhiError
 
 log = logging.getLogger(__name__)
@@ -42,29 +43,8 @@ log = logging.getLogger(__name__)
 __all__ = ["QueryFailed", "QueryTimeout", "Result", "ResultStream", "Sandbox", "guard", "shared_sandbox"]
 
 
-# Statements that never run in a sandbox (the exchange policy refuses them too, with more).
-STATEMENT_NODES: tuple[type[exp.Expression], ...] = (
-    exp.DDL,
-    exp.DML,
-    exp.Command,
-    exp.Set,
-    exp.Pragma,
-    exp.Copy,
-    exp.Attach,
-    exp.Detach,
-    exp.Install,
-    exp.Use,
-    exp.Transaction,
-    exp.Commit,
-    exp.Rollback,
-    exp.Into,
-    exp.LoadData,
-    exp.Export,
-    exp.Describe,
-)
-
-
-def _parse_one(statement: str) -> exp.Expression:
+def parse_one(statement: str) -> exp.Expression:
+    """The one statement in `statement`, as DuckDB SQL; anything else (none, several, unparsable) is refused."""
     try:
         trees = [t for t in sqlglot.parse(statement, read="duckdb") if t is not None]
     except SqlglotError as e:
@@ -78,7 +58,7 @@ def _parse_one(statement: str) -> exp.Expression:
 
 def guard(statement: str | exp.Expression) -> None:
     """Refuse anything but one plain query, before DuckDB sees it."""
-    tree = _parse_one(statement) if isinstance(statement, str) else statement
+    tree = parse_one(statement) if isinstance(statement, str) else statement
     if not isinstance(tree, exp.Query):
         raise QueryFailed(f"只允许查询 / only queries may run: {tree.key.upper()}")
     bad = tree.find(*STATEMENT_NODES)
@@ -327,7 +307,7 @@ class Sandbox:
     ) -> ResultStream:
         """Start a query; batches are produced as DuckDB makes them, capped at `max_rows`."""
         if tree is None:
-            tree = _parse_one(sql)
+            tree = parse_one(sql)
         guard(tree)
         state = {"timed_out": False, "closed": False, "files": [str(p) for p in relations.values()]}
         # DuckDB's reader takes a path as a glob pattern: a data directory with `[`, `*` or `?` in

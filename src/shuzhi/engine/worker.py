@@ -43,7 +43,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from shuzhi.engine.duckdb import Result, ResultStream, _parse_one, guard
+from shuzhi.engine.duckdb import Result, ResultStream, guard, parse_one
 from shuzhi.engine.failures import (
     FRAME_BYTES,
     QueryBusy,
@@ -613,7 +613,7 @@ class WorkerPool:
         `owner` (user, department) places the query in the fair queue; `idle_timeout_s` is how
         long the reader may leave a batch untaken before the worker is released and the stream
         ends in the `stream_abandoned` error class (its `on_abandon` is called then, by the pool)."""
-        guard(tree if tree is not None else _parse_one(sql))  # refuse before a process is touched
+        guard(tree if tree is not None else parse_one(sql))  # refuse before a process is touched
         self._start_reaper()
         w = self._acquire(time.monotonic() + timeout_s + _GRACE_S, owner)
         deadline = time.monotonic() + timeout_s + _GRACE_S

@@ -31,7 +31,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from shuzhi.engine.duckdb import STATEMENT_NODES
+from shuzhi.engine.statements import STATEMENT_NODES
 from shuzhi.errors import Forbidden, InvalidInput, ShuzhiError
 from shuzhi.exchange import functions
 from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression

@@ -224,7 +224,7 @@ def _forbidden_nodes():
     """The engine guard's statement nodes, and what else a source database may run or lock."""
     from sqlglot import exp
 
-    from shuzhi.engine.duckdb import STATEMENT_NODES
+    from shuzhi.engine.statements import STATEMENT_NODES
 
     names = [
         *("Lock", "LockingStatement", "Analyze", "Merge", "Grant", "Revoke", "Cache", "Uncache"),

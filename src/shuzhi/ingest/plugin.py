@@ -1,8 +1,23 @@
-"""Built-in hook implementation of ingest: the leftover sweep and the data verification jobs."""
+"""Built-in hook implementations of ingest: the upload API, the `ingest` and `verify-data` commands,
+the leftover sweep and the data verification jobs."""
 
 from __future__ import annotations
 
 from shuzhi.hooks import hookimpl
+
+
+@hookimpl
+def register_api_routes():
+    from shuzhi.web.api import ingest
+
+    return [ingest.router]
+
+
+@hookimpl
+def register_commands():
+    from shuzhi.cli import ingest
+
+    return [("ingest", ingest.ingest), ("verify-data", ingest.verify_data)]
 
 
 @hookimpl

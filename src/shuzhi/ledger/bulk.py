@@ -27,7 +27,7 @@ def append_many(session: Session, events: Iterable[dict], *, created_at: datetim
     """Append every event (dicts of append's keyword arguments plus 'event') in the caller's
     transaction; returns how many. Same canonical entries and tree as one append per event."""
     log.lock_ledger(session)
-    size, prev = log._head(session)
+    size, prev = log.head(session)
     frontier = _frontier(session, size)
     entries: list[dict] = []
     nodes: list[dict] = []
@@ -37,7 +37,7 @@ def append_many(session: Session, events: Iterable[dict], *, created_at: datetim
         event = ev.pop("event")
         fields = {k: ev.get(k) for k in ("user_id", "department_id", "dataset_id")}
         outcome, detail = ev.get("outcome", "ok"), ev.get("detail")
-        log._check(event, outcome, detail)
+        log.check_entry(event, outcome, detail)
         ts = created_at or utcnow()
         text = log.build_entry(
             size, ts, event, outcome=outcome, detail=log.bounded(detail), prev=prev, **fields

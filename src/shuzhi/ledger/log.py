@@ -81,7 +81,8 @@ def build_entry(
     )
 
 
-def _check(event: str, outcome: str, detail: dict | None) -> None:
+def check_entry(event: str, outcome: str, detail: dict | None) -> None:
+    """Refuse an entry whose event name, outcome or detail the ledger cannot take."""
     if not event or len(event) > 64 or event != event.strip():
         raise InvalidInput("审计事件名无效 (invalid audit event name)", where="event", event=event)
     if outcome not in OUTCOMES:
@@ -173,7 +174,7 @@ def _read_head(statements: _Statements, cur) -> tuple[int, bytes | None]:
     return (0, None) if row is None else (row[0] + 1, bytes(row[1]))
 
 
-def _head(session: Session) -> tuple[int, bytes | None]:
+def head(session: Session) -> tuple[int, bytes | None]:
     """(next sequence number, leaf hash of the last entry)."""
     statements, cur = _driver(session)
     try:
@@ -224,7 +225,7 @@ def append(
     lock is held until that transaction ends, so append late in long transactions. The returned
     entry is not attached to the session: it is written with the driver's own statements, several
     times cheaper than an ORM flush on the hottest write path."""
-    _check(event, outcome, detail)
+    check_entry(event, outcome, detail)
     statements, cur = _driver(session)
     try:
         if statements.postgres:

@@ -1,8 +1,44 @@
-"""Built-in hook implementation of the ledger: its signed-tree-head job."""
+"""Built-in hook implementations of the ledger: the audit API, pages and commands, its tables and
+migrations, its signed-tree-head job."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from shuzhi.hooks import hookimpl
+
+
+@hookimpl
+def register_api_routes():
+    from shuzhi.web.api import audit
+
+    return [audit.router]
+
+
+@hookimpl
+def register_page_routes():
+    from shuzhi.web.pages import audit
+
+    return [audit.router]
+
+
+@hookimpl
+def register_commands():
+    from shuzhi.cli import audit
+
+    return [("audit", audit.app)]
+
+
+@hookimpl
+def register_models():
+    from shuzhi.ledger import models
+
+    return [models]
+
+
+@hookimpl
+def migration_locations():
+    return [Path(__file__).parent / "migrations"]
 
 
 @hookimpl

@@ -1,8 +1,37 @@
-"""Built-in hook implementation of orgs: the users, roles, tokens and sessions the ledger vouches for."""
+"""Built-in hook implementations of orgs: departments, users and tokens (API and CLI), their tables and
+migrations, and the users, roles, tokens and sessions the ledger vouches for."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from shuzhi.hooks import hookimpl
+
+
+@hookimpl
+def register_api_routes():
+    from shuzhi.web.api import orgs
+
+    return [orgs.router]
+
+
+@hookimpl
+def register_commands():
+    from shuzhi.cli import orgs
+
+    return [("dept", orgs.dept_app), ("user", orgs.user_app), ("token", orgs.token_app)]
+
+
+@hookimpl
+def register_models():
+    from shuzhi.orgs import models
+
+    return [models]
+
+
+@hookimpl
+def migration_locations():
+    return [Path(__file__).parent / "migrations"]
 
 
 @hookimpl

@@ -151,14 +151,15 @@ class Database:
         return self.current_heads() != script_heads()
 
     def upgrade(self) -> None:
-        """Apply every pending migration of every domain, then seed controlled vocabularies."""
+        """Apply every pending migration of every domain, then let each refresh what it ships
+        (`store_upgraded`: controlled vocabularies, for one)."""
         from alembic import command
 
-        command.upgrade(self.alembic_config(), "heads")
-        from shuzhi.catalog.vocab import seed_vocabularies
+        from shuzhi.hooks import plugin_manager
 
+        command.upgrade(self.alembic_config(), "heads")
         with self.write() as s:
-            seed_vocabularies(s)
+            plugin_manager().hook.store_upgraded(session=s)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -177,12 +178,22 @@ def _busy_as_503(db: Database) -> Iterator[None]:
         ) from e
 
 
+def version_locations() -> list[Path]:
+    """Directories of revision files: the store's own, then each domain's (`migration_locations`)."""
+    from shuzhi.hooks import collect
+
+    return [MIGRATIONS_DIR / "versions", *(Path(p) for p in collect("migration_locations"))]
+
+
 def _script_config():
+    import os
+
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_locations()))
     return cfg
 
 
@@ -224,7 +235,7 @@ def _literal_revisions() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]] |
     import ast
 
     revs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+    for path in sorted(p for location in version_locations() for p in location.glob("*.py")):
         found = {}
         for node in ast.parse(path.read_text("utf-8")).body:
             if (

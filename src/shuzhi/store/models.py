@@ -1,13 +1,22 @@
-"""Every domain's tables, gathered so migrations and checks see one metadata."""
+"""Every registered domain's tables, gathered so migrations and checks see one metadata."""
 
-from shuzhi.catalog import models as _catalog  # noqa: F401
-from shuzhi.classify import models as _classify  # noqa: F401
-from shuzhi.exchange import models as _exchange  # noqa: F401
-from shuzhi.jobs import models as _jobs  # noqa: F401
-from shuzhi.ledger import models as _ledger  # noqa: F401
-from shuzhi.orgs import models as _orgs  # noqa: F401
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
 from shuzhi.store.base import Base
 
-# Domains add their model modules here as they gain tables.
 
-metadata = Base.metadata
+def all_metadata() -> MetaData:
+    """The metadata with the tables of every domain (each imports its models through `register_models`)."""
+    from shuzhi.hooks import collect
+
+    collect("register_models")
+    return Base.metadata
+
+
+def __getattr__(name: str):
+    # `metadata` stays readable as a module attribute, loaded when first asked for.
+    if name == "metadata":
+        return all_metadata()
+    raise AttributeError(name)

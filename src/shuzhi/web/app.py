@@ -7,7 +7,7 @@ import html
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -30,36 +30,14 @@ log = logging.getLogger(__name__)
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 
-def _api_routers():
-    from shuzhi.web.api import audit, catalog, classify, exchange, ingest, jobs, orgs
-
-    return [
-        orgs.router,
-        catalog.router,
-        ingest.router,
-        audit.router,
-        classify.router,
-        exchange.router,
-        jobs.router,
-    ]
-
-
-def _page_routers():
+def _routers() -> list[tuple[str, APIRouter]]:
+    """(prefix, router) of every router: the face's own health checks, then what each domain
+    registers through `register_api_routes` and `register_page_routes`."""
+    from shuzhi.hooks import collect
     from shuzhi.web import health
-    from shuzhi.web.pages import audit, classify, core
-    from shuzhi.web.pages import exchange as exchange_pages
 
-    return [health.router, core.router, audit.router, classify.router, exchange_pages.router]
-
-
-def _register_page_plugins() -> None:
-    """Pages that add sections to other pages take part through hooks, as a plugin would."""
-    from shuzhi.hooks import plugin_manager
-    from shuzhi.web.pages import classify
-
-    pm = plugin_manager()
-    if not pm.is_registered(classify):
-        pm.register(classify, name="shuzhi.web.pages.classify")
+    api = [("/api/v1", r) for r in collect("register_api_routes")]
+    return api + [("", health.router)] + [("", r) for r in collect("register_page_routes")]
 
 
 def _wants_html(request: Request) -> bool:
@@ -233,8 +211,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.add_middleware(BodyGate)
     app.add_middleware(NulGuard)
     app.openapi = lambda: build_openapi(app)
-    _register_page_plugins()
-    app.state.routers = [("/api/v1", r) for r in _api_routers()] + [("", r) for r in _page_routers()]
+    app.state.routers = _routers()
     for prefix, router in app.state.routers:
         if prefix:
             app.include_router(router, prefix=prefix, responses=error_responses(*COMMON))

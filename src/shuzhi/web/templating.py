@@ -20,7 +20,8 @@ def request_lang(request: Request) -> str:
     return getattr(request.app.state.settings, "default_locale", "zh")
 
 
-def _context(request: Request) -> dict:
+def page_context(request: Request) -> dict:
+    """What every template sees: the language, `t(zh, en)`, vocabulary labels, the viewer, the CSRF token."""
     lang = request_lang(request)
 
     def t(zh: str, en: str) -> str:
@@ -41,5 +42,5 @@ def _context(request: Request) -> dict:
     }
 
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_context])
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[page_context])
 templates.env.globals["vocab_codes"] = vocab.codes

@@ -11,10 +11,9 @@ from shuzhi.catalog import service as catalog
 from shuzhi.catalog.models import Dataset
 from shuzhi.classify import service
 from shuzhi.classify.rules import load_rules
-from shuzhi.hooks import hookimpl
 from shuzhi.orgs.service import Principal
 from shuzhi.web.deps import page_principal, write_session
-from shuzhi.web.templating import _context, templates
+from shuzhi.web.templating import page_context, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,13 +27,8 @@ def section_html(request: Request, session: Session, principal: Principal, datas
         info=service.classification(session, settings, dataset),
         can_review=service.can_review(principal, dataset),
         categories=sorted(load_rules(settings).categories.items()),
-        **_context(request),
+        **page_context(request),
     )
-
-
-@hookimpl
-def dataset_page_sections(request, session, principal, dataset):
-    return [section_html(request, session, principal, dataset)]
 
 
 def _back(ds: Dataset) -> RedirectResponse:

@@ -20,8 +20,8 @@ from shuzhi.exchange.masking import MASK_KINDS
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Name
-from shuzhi.web.api.exchange import respond
 from shuzhi.web.deps import get_db, page_principal
+from shuzhi.web.responses import respond
 from shuzhi.web.templating import templates
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
