@@ -176,10 +176,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.jobs = await asyncio.to_thread(_start_jobs, app.state.db, settings)
+        # This lifespan's own runner is the one it stops, however many times the app is started.
+        runner = app.state.jobs = await asyncio.to_thread(_start_jobs, app.state.db, settings)
         yield
         # Runs in progress finish (and commit) before the store is closed.
-        await asyncio.to_thread(app.state.jobs.stop)
+        await asyncio.to_thread(runner.stop)
         if owns_db:
             app.state.db.dispose()
 
