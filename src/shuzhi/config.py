@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ByteSize, Field
+from pydantic import BaseModel, ByteSize, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -166,6 +166,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     default_locale: str = "zh"
+    display_timezone: str = "Asia/Shanghai"
+    """Time zone the pages show times in (IANA name); stored times and the ledger stay in UTC."""
     session_hours: int = 12
     max_request_bytes: ByteSize = ByteSize(2 * 2**20)
     """Largest request body (checked before it is read: Content-Length, then counted); uploads of
@@ -179,6 +181,19 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"未知时区 {value!r} (unknown time zone; an IANA name such as Asia/Shanghai)"
+            ) from exc
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -139,3 +139,19 @@ def test_errors(client, seeded):
     # No signed head of that size, no proof from a larger tree to a smaller: nothing to find.
     assert client.get("/api/v1/audit/entries/0/proof", params={"tree_size": 3}, headers=h).status_code == 404
     assert client.get("/api/v1/ledger/consistency", params={"first": 5, "second": 2}).status_code == 404
+
+
+def test_the_entry_page_reads_as_fields_in_local_time(client, seeded, db):
+    from sqlalchemy import func, select
+    from tests.conftest import login
+
+    from shuzhi.ledger.models import LedgerEntry
+
+    with db.read() as s:
+        last = s.scalar(select(func.max(LedgerEntry.seq)).where(LedgerEntry.event == "data.read"))
+    login(client, "shen.ji")
+    page = client.get(f"/audit/entries/{last}")
+    assert page.status_code == 200, page.text
+    assert "(UTC+8)" in page.text  # Asia/Shanghai by default; the UTC time stays beside it
+    assert '<dt class="field">列</dt><dd class="field"><code>身份证号</code>' in page.text
+    assert '<pre class="wrap" id="entry-text">' in page.text

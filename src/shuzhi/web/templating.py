@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -20,6 +23,22 @@ def request_lang(request: Request) -> str:
     return getattr(request.app.state.settings, "default_locale", "zh")
 
 
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _local_time(value, zone: ZoneInfo) -> str:
+    if value is None or value == "":
+        return ""
+    when = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone(zone)
+    offset = local.utcoffset().total_seconds() / 3600
+    return local.strftime("%Y-%m-%d %H:%M:%S") + f" (UTC{offset:+g})"
+
+
 def page_context(request: Request) -> dict:
     """What every template sees: the language, `t(zh, en)`, vocabulary labels, the viewer, the CSRF token."""
     lang = request_lang(request)
@@ -33,10 +52,17 @@ def page_context(request: Request) -> dict:
     principal = getattr(request.state, "principal", None)
     login = getattr(request.state, "login", None)
     csrf_token = getattr(request.state, "csrf_token", None) or (login.csrf_token if login is not None else "")
+    zone = _zone(getattr(request.app.state.settings, "display_timezone", "UTC"))
+
+    def local_time(value) -> str:
+        """A stored UTC time (datetime or ISO text) as the reader's wall clock, offset shown."""
+        return _local_time(value, zone)
+
     return {
         "lang": lang,
         "t": t,
         "label": label,
+        "local_time": local_time,
         "principal": principal,
         "csrf_token": csrf_token,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
@@ -136,7 +137,19 @@ def audit_entry_page(
         {
             "bundle": bundle,
             "entry": query.entry_dict(log.get_entry(session, seq)),
+            "fields": _entry_fields(bundle["entry"]),
             "server_check": proofs.check_inclusion_bundle(bundle, key),
             "public_key": keys.raw_public(key).hex(),
         },
     )
+
+
+def _entry_fields(canonical: str) -> list[tuple[str, str]]:
+    """Who, which dataset and the entry's detail, one row each (nested values as compact JSON), for
+    reading; the canonical text stays on the page as what is hashed."""
+    data = json.loads(canonical)
+    rows = [(k, data.get(k)) for k in ("user_id", "department_id", "dataset_id")]
+    rows += list((data.get("detail") or {}).items())
+    return [
+        (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in rows if v is not None
+    ]
