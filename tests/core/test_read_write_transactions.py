@@ -30,11 +30,13 @@ class Transactions:
 
     def _begin(self, conn):
         self.begun += 1
+        if conn.get_execution_options().get("postgresql_readonly"):  # the driver begins it READ ONLY
+            self.reads += 1
 
     def _statement(self, conn, cursor, statement, *args):
         if statement == "BEGIN IMMEDIATE":
             self.writes_sqlite += 1
-        elif statement in ("BEGIN DEFERRED", "SET TRANSACTION READ ONLY"):
+        elif statement == "BEGIN DEFERRED":
             self.reads += 1
 
     @property

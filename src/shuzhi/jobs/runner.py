@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from shuzhi.jobs import service
 from shuzhi.jobs.declare import Job, declared_jobs
@@ -38,6 +38,7 @@ class Runner:
         self._pool = ThreadPoolExecutor(settings.jobs.threads, thread_name_prefix="shuzhi-job")
         self._stop = threading.Event()
         self._timers: set[threading.Timer] = set()
+        self._running: set[Future] = set()
         self._lock = threading.Lock()
         self._clock: threading.Thread | None = None
         self._last: dict[str, int] = {}  # job name -> the period last seen by the timer
@@ -59,7 +60,23 @@ class Runner:
         elif delay_s > 0:
             self._later(delay_s, job_id, job)
         elif not self._stop.is_set():
-            self._pool.submit(self.run, job_id)
+            self._track(self._pool.submit(self.run, job_id))
+
+    def _track(self, future) -> None:
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._untrack)
+
+    def _untrack(self, future) -> None:
+        with self._lock:
+            self._running.discard(future)
+
+    def wait_idle(self, timeout_s: float = 30.0) -> bool:
+        """Wait until the runs this process's threads have taken are done (the start-up jobs, say);
+        whether they were within `timeout_s`."""
+        with self._lock:
+            running = set(self._running)
+        return not wait(running, timeout=timeout_s).not_done
 
     def run(self, job_id: int) -> str | None:
         """Execute run `job_id` in this thread (a runner's thread or a broker worker's)."""
@@ -111,7 +128,7 @@ class Runner:
             with self.db.read() as s:
                 orphans = service.queued_before(s, started)
             for job_id in orphans:
-                self._pool.submit(self.run, job_id)
+                self._track(self._pool.submit(self.run, job_id))
         self._clock = threading.Thread(target=self._tick_forever, name="shuzhi-job-clock", daemon=True)
         self._clock.start()
         return self

@@ -52,13 +52,6 @@ def _prepare_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         conn.exec_driver_sql("BEGIN DEFERRED" if read else "BEGIN IMMEDIATE")
 
 
-def _prepare_postgresql(engine: Engine) -> None:
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        if conn.get_execution_options().get(_KIND) == "read":
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-
-
 def is_busy(exc: BaseException) -> bool:
     """Whether a database error means the store was too busy (a lock not had in time), not broken."""
     orig = getattr(exc, "orig", exc)
@@ -91,10 +84,12 @@ class Database:
         self.engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _prepare_sqlite(self.engine, busy_timeout_s)
-        elif self.dialect == "postgresql":
-            _prepare_postgresql(self.engine)
+        read_options: dict = {_KIND: "read"}
+        if self.dialect == "postgresql":
+            # The driver begins the transaction READ ONLY itself: no extra statement per read.
+            read_options["postgresql_readonly"] = True
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._readers = sessionmaker(self.engine.execution_options(**{_KIND: "read"}), expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**read_options), expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
