@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("./shuzhi-data")
+    storage: Literal["local"] = "local"
+    """Where version files and staging areas live ('local': under data_dir; see shuzhi.storage)."""
     database_url: str | None = None
     """SQLAlchemy URL of the metadata store; a SQLite file in data_dir when unset."""
     db_busy_timeout_s: float = Field(5.0, gt=0)

@@ -27,7 +27,9 @@ def _store_name(db: Database) -> str:
 
 def check_data_dir(settings: Settings) -> None:
     """The data directory and its sub-folders exist (made if missing) and take a new file."""
-    for folder in (settings.data_dir, settings.versions_dir, settings.staging_dir, settings.keys_dir):
+    from shuzhi.storage import version_store
+
+    for folder in (settings.data_dir, *version_store(settings).folders(), settings.keys_dir):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)

@@ -49,6 +49,7 @@ from shuzhi.exchange.policy import (
 from shuzhi.ingest import integrity
 from shuzhi.keyfile import create_once
 from shuzhi.orgs.service import Principal
+from shuzhi.storage import version_store
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 
@@ -714,4 +715,4 @@ def _version_path(settings: Settings, version: DatasetVersion) -> Path:
     if version.damaged_at is not None:
         raise integrity.refused(version.dataset_id, version.number)
     # A missing file is damage like any other: `integrity.require_intact` marks and refuses it.
-    return (settings.data_dir / version.path).resolve()
+    return version_store(settings).path(version.path)
