@@ -74,6 +74,10 @@ class ExchangeSettings(BaseModel):
     query_process_memory: ByteSize = ByteSize(6 * 2**30)
     """Cap on a query worker's address space (RLIMIT_AS): any allocation past it fails, including
     values DuckDB's memory limit does not count. The engine itself takes about 2.5 GB of it."""
+    query_engine: Literal["workers", "in-process"] = "workers"
+    """What runs governed queries (`shuzhi.engine.interface`): 'workers', child processes under an
+    OS memory cap, shared fairly; 'in-process', the server's own DuckDB (no memory cap, no fair
+    queue: for embedded use and tests)."""
     query_workers: int = 4
     """Query worker processes at most (governed queries running at once); idle ones stay warm."""
     queries_per_user: int = Field(default=2, ge=1)

@@ -30,9 +30,8 @@ from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.catalog.service import get_version
 from shuzhi.config import Settings
-from shuzhi.engine.duckdb import ResultStream
 from shuzhi.engine.failures import classify, failure
-from shuzhi.engine.worker import WorkerPool, shared_pool
+from shuzhi.engine.interface import ResultStream, engine_for
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
 from shuzhi.exchange.grades import version_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
@@ -568,21 +567,6 @@ class ReadRequest:
     timeout_s: float | None = None
 
 
-def sandbox_for(settings: Settings) -> WorkerPool:
-    """The query workers: each query in a child process under an OS memory cap."""
-    x = settings.exchange
-    return shared_pool(
-        x.query_memory_limit,
-        int(x.query_process_memory),
-        None,
-        x.query_workers,
-        x.query_reader,
-        per_user=x.queries_per_user,
-        per_department=x.queries_per_department,
-        queue_wait_s=x.queue_wait_s,
-    )
-
-
 def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
     found: dict[str, Dataset] = {}
     for name in names:
@@ -655,7 +639,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     try:
         # Outside the transaction: hashing a large version the first time takes a while.
         integrity.require_intact(db, settings, expected)
-        stream = sandbox_for(settings).stream(
+        stream = engine_for(settings).stream(
             query.sql,
             relations,
             tree=query.tree,

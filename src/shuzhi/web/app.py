@@ -180,10 +180,10 @@ def route_table(app: FastAPI) -> list[tuple[str, str]]:
 
 
 def _warm_query_workers(settings: Settings) -> None:
-    from shuzhi.exchange.access import sandbox_for
+    from shuzhi.engine.interface import engine_for
 
     try:
-        sandbox_for(settings).warm()
+        engine_for(settings).warm()
     except Exception:  # noqa: BLE001 - a query will start its own worker and report why it cannot
         log.warning("query worker did not start ahead of time", exc_info=True)
 
