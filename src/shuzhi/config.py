@@ -104,6 +104,10 @@ class ExchangeSettings(BaseModel):
     one is refused (and audited) before any rule runs."""
     page_max_rows: int = 10_000
     """Largest page of the rows endpoint in JSON."""
+    workbench_rows: int = Field(default=500, ge=1)
+    """Rows the SQL workbench page shows of a result: the query is capped there (a download has them all)."""
+    console_rows: int = Field(default=200, ge=1)
+    """Rows `shuzhi exchange sql` prints of a result: the query is capped there (`--out` writes them all)."""
     export_timeout_s: float = 600.0
     """Time limit of a streamed export (rows endpoint in CSV/Parquet/Arrow, bulk export)."""
     default_grant_days: int = 365

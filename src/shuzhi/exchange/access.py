@@ -126,6 +126,13 @@ class GovernedRead:
         finally:
             self._finish(self.stream.rows, ended, error)
 
+    def cut(self, rows_sent: int) -> None:
+        """End the read where its consumer stopped sending (a byte cap, a page): `rows_sent` rows
+        went out of those fetched, and the ledger says it was cut short."""
+        self.stream.rows = rows_sent
+        self.stream.truncated = True
+        self.close("truncated")
+
     def __enter__(self) -> GovernedRead:
         return self
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.types import Receive, Scope, Send
 
 from shuzhi import textlimits as limits
-from shuzhi.exchange import channels, service
+from shuzhi.exchange import formats, service
 from shuzhi.exchange import requests as rq
-from shuzhi.exchange.access import GovernedRead
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.orgs.service import Principal
@@ -22,9 +18,10 @@ from shuzhi.store.db import Database
 from shuzhi.textlimits import Count, Id, Name, Reason, RowFilter, Small, Sql
 from shuzhi.web.deps import current_principal, get_db
 from shuzhi.web.openapi import QUERIES, error_responses, media_responses
+from shuzhi.web.responses import respond
 
 router = APIRouter(prefix="/exchange", tags=["exchange 共享交换"], responses=error_responses(*QUERIES))
-_READ_MEDIA = media_responses(*(media for media, _ in channels.FORMATS.values()))
+_READ_MEDIA = media_responses(*(f.media_type for f in formats.FORMATS.values()))
 
 
 # No request-long transaction here: reads write their audit records in transactions of their own
@@ -60,7 +57,7 @@ class SqlBody(BaseModel):
     sql: Sql = Field(min_length=1)
     grant_ids: dict[Name, Id] = Field(default_factory=dict, max_length=limits.ITEMS)
     purpose: Reason | None = None
-    format: Literal["json", "csv", "parquet", "arrow"] = "json"
+    format: Literal[tuple(formats.FORMATS)] = "json"  # type: ignore[valid-type]
     max_rows: Count | None = Field(default=None, gt=0)
 
 
@@ -188,91 +185,6 @@ def revoke(grant_id: Id, principal: Caller, db: Db, body: Decision = Body(defaul
 # -- reads ------------------------------------------------------------------------------------
 
 
-class ReadResponse(StreamingResponse):
-    """A streamed governed read that is closed — and so audited — however the response ends.
-
-    A client that hangs up after the headers cancels the streaming task, possibly before the
-    body was ever asked for; the encoder then never starts, and nothing inside it can write the
-    audit. So the response itself closes its generators and then the read once it is done with
-    them, in a worker thread: left to the garbage collector, their ending (the read's audit) could
-    run in any thread, even one inside another transaction. (starlette waits for a batch being
-    fetched in a worker thread to return before the cancellation lands, so nothing still reads the
-    query when it is closed.)"""
-
-    def __init__(self, read: GovernedRead, chunks, *, closing=(), **kwargs):
-        self._read = read
-        self._closing = (chunks, *closing)
-        super().__init__(chunks, **kwargs)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._end)
-
-    def _end(self) -> None:
-        try:
-            for gen in self._closing:
-                gen.close()  # an encoder stopped mid-way closes the batches it was reading
-        finally:
-            self._read.close("abandoned")  # a no-op when the batches already ended and audited
-
-
-def respond(
-    read: GovernedRead,
-    fmt: str,
-    *,
-    filename: str | None = None,
-    meta: dict | None = None,
-    max_bytes: int | None = None,
-):
-    """Stream a governed read in the asked format; the read is audited when the stream ends.
-
-    The first batch is taken before answering, so that a query failing at once gets its error
-    status; one that fails later ends the stream short (JSON ends with the error's class). With
-    `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
-    (JSON says `"truncated": true`)."""
-
-    def cut(rows_sent: int) -> None:
-        read.stream.rows = rows_sent
-        read.stream.truncated = True
-        read.close("truncated")
-
-    rest = read.batches()
-    batches = _ahead(next(rest, None), rest)
-    encode = channels.encoder(fmt)
-    media, ext = channels.FORMATS[fmt]
-    cap = {"max_bytes": max_bytes, "cut": cut}
-    chunks = (
-        encode(read.schema, batches, **cap)
-        if encode
-        else channels.encode_json(
-            read.schema,
-            batches,
-            meta=meta or {},
-            truncated=lambda: read.stream.truncated,
-            errors_inline=True,
-            **cap,
-        )
-    )
-    headers = {"X-Query-SHA256": read.query.query_sha256}
-    if read.row_cap is not None:
-        # Whether a cap cut the stream short is known only at its end; the cap itself is known now.
-        headers["X-Row-Cap"] = str(read.row_cap)
-    if max_bytes is not None:
-        headers["X-Byte-Cap"] = str(max_bytes)
-    if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
-    return ReadResponse(read, chunks, media_type=media, headers=headers, closing=(batches,))
-
-
-def _ahead(first, rest):
-    if first is not None:
-        yield first
-    yield from rest  # closing this closes the read's batches too
-
-
 @router.get("/datasets/{dataset}/rows", responses=_READ_MEDIA)
 def rows(
     dataset: Name,
@@ -288,7 +200,7 @@ def rows(
     sort: str | None = Query(None, max_length=limits.URL, description="e.g. -income,name"),
     limit: Count = 100,
     offset: Count = 0,
-    format: str = Query("json", pattern="^(json|csv|parquet|arrow)$"),
+    format: str = Query("json", pattern=formats.NAMES_PATTERN),
     grant_id: Id | None = None,
     version: Small | None = None,
     purpose: str | None = Query(None, max_length=limits.REASON),
@@ -322,7 +234,6 @@ def rows(
 def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
     """One SELECT over the datasets the caller may read: checked, masked, filtered, capped, audited."""
     settings = request.app.state.settings
-    channels.encoder(body.format)
     read = service.run_sql(
         db,
         settings,
@@ -332,11 +243,10 @@ def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
         purpose=body.purpose,
         max_rows=body.max_rows,
     )
-    cap = int(settings.exchange.max_response_bytes)
-    if body.format != "json":
-        return respond(read, body.format, filename="query", max_bytes=cap)
     meta = {"datasets": read.query.datasets, "query_sha256": read.query.query_sha256}
-    return respond(read, "json", meta=meta, max_bytes=cap)
+    cap = int(settings.exchange.max_response_bytes)
+    filename = None if body.format == "json" else "query"  # a file to save, or an answer to read
+    return respond(read, body.format, filename=filename, meta=meta, max_bytes=cap)
 
 
 @router.get("/datasets/{dataset}/export", responses=_READ_MEDIA)

@@ -1,0 +1,85 @@
+"""Governed reads as HTTP responses, for the API and the pages alike: streamed in any registered
+format, and closed — so audited — however the response ends."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from shuzhi.exchange import formats
+from shuzhi.exchange.access import GovernedRead
+
+
+class ReadResponse(StreamingResponse):
+    """A streamed governed read that is closed — and so audited — however the response ends.
+
+    A client that hangs up after the headers cancels the streaming task, possibly before the
+    body was ever asked for; the encoder then never starts, and nothing inside it can write the
+    audit. So the response itself closes its generators and then the read once it is done with
+    them, in a worker thread: left to the garbage collector, their ending (the read's audit) could
+    run in any thread, even one inside another transaction. (starlette waits for a batch being
+    fetched in a worker thread to return before the cancellation lands, so nothing still reads the
+    query when it is closed.)"""
+
+    def __init__(self, read: GovernedRead, chunks, *, closing=(), **kwargs):
+        self._read = read
+        self._closing = (chunks, *closing)
+        super().__init__(chunks, **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._end)
+
+    def _end(self) -> None:
+        try:
+            for gen in self._closing:
+                gen.close()  # an encoder stopped mid-way closes the batches it was reading
+        finally:
+            self._read.close("abandoned")  # a no-op when the batches already ended and audited
+
+
+def respond(
+    read: GovernedRead,
+    fmt: str,
+    *,
+    filename: str | None = None,
+    meta: dict | None = None,
+    max_bytes: int | None = None,
+) -> ReadResponse:
+    """Stream a governed read in the asked format; the read is audited when the stream ends.
+
+    The first batch is taken before answering, so that a query failing at once gets its error
+    status; one that fails later ends the stream short (JSON ends with the error's class). With
+    `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
+    (JSON says `"truncated": true`)."""
+    form = formats.get(fmt)
+    rest = read.batches()
+    batches = _ahead(next(rest, None), rest)
+    chunks = form.encode(
+        read.schema,
+        batches,
+        meta=meta or {},
+        truncated=lambda: read.stream.truncated,
+        errors_inline=True,
+        max_bytes=max_bytes,
+        cut=read.cut,
+    )
+    headers = {"X-Query-SHA256": read.query.query_sha256}
+    if read.row_cap is not None:
+        # Whether a cap cut the stream short is known only at its end; the cap itself is known now.
+        headers["X-Row-Cap"] = str(read.row_cap)
+    if max_bytes is not None:
+        headers["X-Byte-Cap"] = str(max_bytes)
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}.{form.extension}"'
+    return ReadResponse(read, chunks, media_type=form.media_type, headers=headers, closing=(batches,))
+
+
+def _ahead(first, rest):
+    if first is not None:
+        yield first
+    yield from rest  # closing this closes the read's batches too
