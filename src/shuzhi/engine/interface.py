@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from shuzhi.config import Settings
 
 Owner = tuple[Hashable, Hashable]
-"""Who a query runs for: (user, department), for fair sharing of the engine."""
+"""Who a query runs for: (user, department), for fair sharing of the engine; None in either place
+is not limited."""
 
 
 @dataclass

@@ -221,9 +221,6 @@ def _error_payload(e: Exception, files=()) -> bytes:
 # -- the parent -------------------------------------------------------------------------------
 
 
-"""(user, department) a query runs for; None in either place is not limited."""
-
-
 @dataclass(eq=False)
 class Ticket:
     """One query's place in the queue, then in the pool."""

@@ -211,12 +211,14 @@ class Format:
     extension: str
     encode: Callable[..., Iterator[bytes]]
     """(schema, batches, *, meta, truncated, max_bytes, cut, errors_inline) -> chunks of bytes"""
+    attachment: bool = True
+    """Sent as a file to save (named by the channel), rather than an answer read in place."""
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("json", "application/json", "json", encode_json),
+        Format("json", "application/json", "json", encode_json, attachment=False),
         Format("csv", "text/csv; charset=utf-8", "csv", encode_csv),
         Format("parquet", "application/vnd.apache.parquet", "parquet", encode_parquet),
         Format("arrow", "application/vnd.apache.arrow.stream", "arrows", encode_arrow),

@@ -55,7 +55,7 @@ def respond(
     The first batch is taken before answering, so that a query failing at once gets its error
     status; one that fails later ends the stream short (JSON ends with the error's class). With
     `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
-    (JSON says `"truncated": true`)."""
+    (JSON says `"truncated": true`). `filename` names a format sent as a file to save."""
     form = formats.get(fmt)
     rest = read.batches()
     batches = _ahead(next(rest, None), rest)
@@ -74,7 +74,7 @@ def respond(
         headers["X-Row-Cap"] = str(read.row_cap)
     if max_bytes is not None:
         headers["X-Byte-Cap"] = str(max_bytes)
-    if filename:
+    if filename and form.attachment:
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{form.extension}"'
     return ReadResponse(read, chunks, media_type=form.media_type, headers=headers, closing=(batches,))
 

@@ -245,8 +245,7 @@ def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
     )
     meta = {"datasets": read.query.datasets, "query_sha256": read.query.query_sha256}
     cap = int(settings.exchange.max_response_bytes)
-    filename = None if body.format == "json" else "query"  # a file to save, or an answer to read
-    return respond(read, body.format, filename=filename, meta=meta, max_bytes=cap)
+    return respond(read, body.format, filename="query", meta=meta, max_bytes=cap)
 
 
 @router.get("/datasets/{dataset}/export", responses=_READ_MEDIA)
