@@ -75,6 +75,10 @@ class ExchangeSettings(BaseModel):
     query_process_memory: ByteSize = ByteSize(6 * 2**30)
     """Cap on a query worker's address space (RLIMIT_AS): any allocation past it fails, including
     values DuckDB's memory limit does not count. The engine itself takes about 2.5 GB of it."""
+    query_engine: Literal["workers", "in-process"] = "workers"
+    """What runs governed queries (`shuzhi.engine.interface`): 'workers', child processes under an
+    OS memory cap, shared fairly; 'in-process', the server's own DuckDB (no memory cap, no fair
+    queue: for embedded use and tests)."""
     query_workers: int = 4
     """Query worker processes at most (governed queries running at once); idle ones stay warm."""
     queries_per_user: int = Field(default=2, ge=1)
@@ -101,6 +105,10 @@ class ExchangeSettings(BaseModel):
     one is refused (and audited) before any rule runs."""
     page_max_rows: int = 10_000
     """Largest page of the rows endpoint in JSON."""
+    workbench_rows: int = Field(default=500, ge=1)
+    """Rows the SQL workbench page shows of a result: the query is capped there (a download has them all)."""
+    console_rows: int = Field(default=200, ge=1)
+    """Rows `shuzhi exchange sql` prints of a result: the query is capped there (`--out` writes them all)."""
     export_timeout_s: float = 600.0
     """Time limit of a streamed export (rows endpoint in CSV/Parquet/Arrow, bulk export)."""
     default_grant_days: int = 365
@@ -157,6 +165,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("./shuzhi-data")
+    storage: Literal["local"] = "local"
+    """Where version files and staging areas live ('local': under data_dir; see shuzhi.storage)."""
     database_url: str | None = None
     """SQLAlchemy URL of the metadata store; a SQLite file in data_dir when unset."""
     db_busy_timeout_s: float = Field(5.0, gt=0)

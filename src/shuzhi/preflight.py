@@ -27,7 +27,9 @@ def _store_name(db: Database) -> str:
 
 def check_data_dir(settings: Settings) -> None:
     """The data directory and its sub-folders exist (made if missing) and take a new file."""
-    for folder in (settings.data_dir, settings.versions_dir, settings.staging_dir, settings.keys_dir):
+    from shuzhi.storage import version_store
+
+    for folder in (settings.data_dir, *version_store(settings).folders(), settings.keys_dir):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
@@ -120,10 +122,10 @@ def readiness(settings: Settings, db: Database, *, workers: bool = True) -> dict
     except ConfigurationError:
         checks["data_dir"] = {"ok": False, "message": "数据目录不可写 (data directory not writable)"}
     if workers:
-        from shuzhi.exchange.access import sandbox_for
+        from shuzhi.engine.interface import engine_for
 
         try:
-            sandbox_for(settings).ready()
+            engine_for(settings).ready()
             checks["query_workers"] = {"ok": True, "message": "查询进程可启动 (query workers can start)"}
         except Exception:  # noqa: BLE001 - any failure to start means not ready; the reason is logged
             import logging

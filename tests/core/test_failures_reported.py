@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from tests.exchange.conftest import World
 from tests.exchange.conftest import world as world  # noqa: F401 - the fixture, used by name
 
-from shuzhi.exchange.access import sandbox_for
+from shuzhi.engine.interface import engine_for
 
 
 def _no_server_path(r, settings) -> None:
@@ -43,7 +43,7 @@ def test_a_killed_query_worker_answers_503(world, client, owner):
         "SELECT COUNT(*) AS n FROM population a, population b, population c, population d "
         "WHERE a.income + b.income + c.income > d.income"
     )
-    pool = sandbox_for(world.settings)
+    pool = engine_for(world.settings)
     deadline = time.monotonic() + 60
     while (pool._running or not pool._idle) and time.monotonic() < deadline:
         time.sleep(0.02)  # the worker started ahead of time is ready and back in the pool

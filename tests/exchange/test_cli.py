@@ -293,17 +293,19 @@ def test_export_writes_only_granted_masked_fields(cli, world, approved, outdir):
 
 
 def test_export_failing_midway_leaves_the_old_file_and_no_part(cli, world, approved, outdir, monkeypatch):
+    import dataclasses
+
     from shuzhi.errors import ShuzhiError
-    from shuzhi.exchange import channels
+    from shuzhi.exchange import formats
 
     target = outdir / "rk.csv"
     target.write_text("earlier export\n")
 
-    def breaks(schema, batches):
+    def breaks(schema, batches, **framing):
         yield b"id_number,name,region_code\n"
         raise ShuzhiError("查询中断 / query interrupted")
 
-    monkeypatch.setattr(channels, "encode_csv", breaks)
+    monkeypatch.setitem(formats.FORMATS, "csv", dataclasses.replace(formats.FORMATS["csv"], encode=breaks))
     code, out, res = cli("export", "population", "--out", str(target), "--as", "rs_analyst")
     refused(code, out, res, "查询中断")
     assert target.read_text() == "earlier export\n"

@@ -125,3 +125,45 @@ def test_concurrent_queries_do_not_see_each_other(sandbox, version, tmp_path):
 
 def test_guard_accepts_plain_query():
     guard("WITH x AS (SELECT 1 AS a) SELECT a FROM x")
+
+
+# -- the engine interface: both engines keep one contract ----------------------------------------
+
+
+def test_satisfies_the_engine_interface(sandbox):
+    import inspect
+
+    from shuzhi.engine.interface import QueryEngine
+
+    assert isinstance(sandbox, QueryEngine)
+    for name in ("stream", "run"):
+        wanted = inspect.signature(getattr(QueryEngine, name)).parameters
+        have = inspect.signature(getattr(sandbox, name)).parameters
+        for p in list(wanted.values())[1:]:  # past self
+            if p.kind is p.VAR_KEYWORD:
+                continue
+            assert p.name in have, f"{type(sandbox).__name__}.{name} lacks {p.name}"
+            assert have[p.name].default == p.default and have[p.name].kind == p.kind, p.name
+    sandbox.ready()
+
+
+def test_a_capped_stream_with_an_owner_says_it_was_truncated(sandbox, version):
+    with sandbox.stream(
+        'SELECT a FROM "_sz_r" ORDER BY a',
+        {"_sz_r": version},
+        max_rows=10,
+        batch_rows=4,
+        owner=("u1", "d1"),
+        idle_timeout_s=5.0,
+    ) as s:
+        assert s.schema.names == ["a"]
+        rows = [v for b in s for v in b.column("a").to_pylist()]
+    assert rows == list(range(10)) and s.rows == 10 and s.truncated
+
+
+def test_the_engine_is_chosen_by_the_settings():
+    from shuzhi.config import Settings
+    from shuzhi.engine.interface import engine_for
+
+    assert isinstance(engine_for(Settings(exchange={"query_engine": "in-process"})), Sandbox)
+    assert isinstance(engine_for(Settings()), WorkerPool)

@@ -82,9 +82,8 @@ def test_workbench_reads_only_the_rows_it_shows(world, client, monkeypatch):
     from sqlalchemy import select
 
     from shuzhi.ledger.models import LedgerEntry
-    from shuzhi.web.pages import exchange as pages
 
-    monkeypatch.setattr(pages, "WORKBENCH_ROWS", 7)
+    monkeypatch.setattr(world.settings.exchange, "workbench_rows", 7)
     shared_login(client, "ga_analyst", next="/exchange/grants")  # the owner's department reads it all
     token = csrf(client.get("/exchange/grants").text)
     r = client.post("/exchange/workbench", data={"csrf_token": token, "sql": "SELECT gender FROM population"})

@@ -22,7 +22,7 @@ from .conftest import load, version_count
 KILLED_INGEST = """
 import os, signal, sys
 from pathlib import Path
-from shuzhi.ingest.staging import Workspace
+from shuzhi.storage.staging import Workspace
 ws = Workspace(Path(sys.argv[1]))
 with open(ws.path("upload"), "wb") as f:
     f.write(b"x" * 4_000_000)
@@ -91,9 +91,9 @@ def test_the_sweep_runs_again_on_its_schedule(settings, db, app, dataset):
 
 def test_a_live_ingest_area_is_never_swept(settings, db):
     from shuzhi.ingest.service import sweep_leftovers
-    from shuzhi.ingest.staging import Workspace
+    from shuzhi.storage import version_store
 
-    with Workspace(settings.staging_dir) as ws, db.session() as s:
+    with version_store(settings).staging() as ws, db.session() as s:
         ws.path("upload").write_bytes(b"data")
         assert sweep_leftovers(s, settings) == []
         assert ws.path("upload").exists()

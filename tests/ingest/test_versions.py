@@ -132,6 +132,20 @@ def test_caller_rollback_removes_the_renamed_file(db, settings, dataset, write):
     assert visible_files(settings) == []
 
 
+def test_a_failed_put_leaves_no_version_and_no_file(db, settings, dataset, write, monkeypatch):
+    """The store could not make the placed file durable: the ingest fails, no row, nothing visible."""
+    from shuzhi.storage import local
+
+    def disk_error(path):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(local, "fsync_dir", disk_error)
+    with pytest.raises(OSError):
+        load(db, settings, dataset, write("a.csv", V1))
+    assert version_count(db) == 0
+    assert visible_files(settings) == []
+
+
 def test_orphans_and_stale_staging_are_cleaned(db, settings, dataset, write):
     load(db, settings, dataset, write("a.csv", V1))
     with db.session() as s:

@@ -20,7 +20,7 @@ from tests.exchange.conftest import add_dataset
 from typer.testing import CliRunner
 
 from shuzhi.engine.failures import ERROR_CLASSES, QueryFailed, classify, failure
-from shuzhi.exchange import channels
+from shuzhi.exchange import channels, formats
 from shuzhi.exchange import requests as rq
 from shuzhi.ledger.models import LedgerEntry
 
@@ -278,7 +278,7 @@ def test_json_stream_ends_with_the_error_and_files_do_not_complete(tmp_path):
         yield pa.record_batch([pa.array(["x"])], schema=schema)
         raise failure("conversion_error")
 
-    text = b"".join(channels.encode_json(schema, batches(), meta={}, errors_inline=True)).decode()
+    text = b"".join(formats.encode_json(schema, batches(), meta={}, errors_inline=True)).decode()
     body = json.loads(text)
     assert body["rows"] == [{"a": "x"}] and body["error"]["error_class"] == "conversion_error"
     out = tmp_path / "x.json"

@@ -104,7 +104,7 @@ BIG_ROWS = 1_500_000
 @pytest.fixture
 def served(settings, db, make_user):
     """A server with 2 query workers; GA's analyst owns a big dataset, RS's a small one."""
-    from shuzhi.exchange.access import sandbox_for
+    from shuzhi.engine.interface import engine_for
     from shuzhi.web.app import create_app
 
     x = settings.exchange
@@ -126,7 +126,7 @@ def served(settings, db, make_user):
         tokens = {u: orgs.create_token(s, orgs.get_user(s, u))[1] for u in ("ga_analyst", "rs_analyst")}
 
     with serving(create_app(settings, db=db)) as port:
-        yield port, tokens, sandbox_for(settings)
+        yield port, tokens, engine_for(settings)
 
 
 def _raw_request(port: int, path: str, token: str) -> socket.socket:
@@ -250,6 +250,6 @@ def test_a_query_the_queue_refuses_costs_no_call_and_is_named(world):
 
 
 def _queued(settings) -> int:
-    from shuzhi.exchange.access import sandbox_for
+    from shuzhi.engine.interface import engine_for
 
-    return len(sandbox_for(settings)._queue.waiting)
+    return len(engine_for(settings)._queue.waiting)

@@ -19,6 +19,7 @@ from shuzhi.classify.models import ColumnDecision, DatasetGrade, GradingAlert, R
 from shuzhi.classify.rules import Rules, grade_dataset, load_rules
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, ServerFailure
 from shuzhi.orgs.service import Principal
+from shuzhi.storage import version_store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def scan_version(
     context = " ".join(filter(None, [dataset.title_zh, dataset.title_en, dataset.theme]))
     try:
         return build_scanner(settings, full=full).scan_parquet(
-            settings.data_dir / version.path, context=context
+            version_store(settings).path(version.path), context=context
         )
     except (OSError, pa.ArrowInvalid) as exc:
         if "CRC checksum verification failed" in str(exc):
@@ -97,7 +98,7 @@ def _persons(settings, rules: Rules, version: DatasetVersion, columns: dict[str,
         name = next((n for n, c in columns.items() if c == cat), None)
         if name is None:
             continue
-        path = str(settings.data_dir / version.path).replace("'", "''")
+        path = str(version_store(settings).path(version.path)).replace("'", "''")
         quoted = '"' + name.replace('"', '""') + '"'
         con = duckdb.connect()
         try:
@@ -118,7 +119,7 @@ def _require_intact(settings, version: DatasetVersion) -> None:
     from shuzhi.ingest.integrity import damage_of, refused
 
     if version.damaged_at is not None or damage_of(
-        settings.data_dir / version.path, version.sha256, version.byte_size
+        version_store(settings).path(version.path), version.sha256, version.byte_size
     ):
         raise refused(version.dataset_id, version.number)
 

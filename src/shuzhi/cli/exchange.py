@@ -243,41 +243,38 @@ def sql(
 
     Example:  shuzhi exchange sql "SELECT gender, COUNT(*) FROM population GROUP BY 1" --as rs_analyst
     """
-    import pyarrow as pa
-
     from shuzhi.exchange import service
     from shuzhi.exchange.channels import write_file
+    from shuzhi.exchange.results import sql_first_page
 
     settings, db = open_context()
     who = _principal(db, as_user)
-    fmt = _out_format(out) if out is not None else None
-    with service.run_sql(db, settings, who, query, purpose=purpose) as read:
-        if out is not None:
+    if out is not None:
+        fmt = _out_format(out)
+        with service.run_sql(db, settings, who, query, purpose=purpose) as read:
             size = write_file(out, fmt, read.schema, read.batches())
-            _report_file(out, read.stream.rows, read.stream.truncated, size)
-            return
-        table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
-    view = Table(*table.column_names)
-    for row in table.slice(0, 200).to_pylist():
-        view.add_row(*["" if v is None else str(v) for v in row.values()])
+        _report_file(out, read.stream.rows, read.stream.truncated, size)
+        return
+    # Printed rows only: the query stops there (--out writes the whole result).
+    page = sql_first_page(db, settings, who, query, settings.exchange.console_rows, purpose=purpose)
+    view = Table(*page.columns)
+    for row in page.rows:
+        view.add_row(*["" if v is None else str(v) for v in row])
     console.print(view)
-    console.print(f"{table.num_rows:,} 行 / rows" + (" (已截断 truncated)" if read.stream.truncated else ""))
-
-
-def _fmt(path: Path) -> str:
-    return {".csv": "csv", ".arrows": "arrow", ".arrow": "arrow", ".json": "json"}.get(path.suffix, "parquet")
+    console.print(f"{page.shown:,} 行 / rows" + (" (已截断 truncated)" if page.truncated else ""))
 
 
 def _out_format(out: Path) -> str:
     """The output file's format, checked before a read is opened (an opened read holds quota)."""
     from shuzhi.errors import InvalidInput
-    from shuzhi.exchange.channels import encoder
+    from shuzhi.exchange import formats
 
     if not out.parent.is_dir():
         raise InvalidInput(f"目录不存在 / no such directory: {out.parent}", where="--out")
-    fmt = _fmt(out)
-    encoder(fmt)
-    return fmt
+    # .arrow is the usual name of an Arrow file too; an unknown or missing extension gets Parquet.
+    suffix = ".arrows" if out.suffix.lower() == ".arrow" else out.suffix
+    found = formats.by_extension(suffix)
+    return found.name if found is not None else "parquet"
 
 
 def _report_file(out: Path, rows: int, truncated: bool, size: int) -> None:

@@ -21,8 +21,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import duckdb
@@ -35,6 +34,7 @@ from sqlglot.errors import SqlglotError
 
 from shuzhi.engine.confine import confined
 from shuzhi.engine.failures import QueryFailed, QueryTimeout, classify, failure
+from shuzhi.engine.interface import Owner, Result, ResultStream
 from shuzhi.engine.statements import STATEMENT_NODES
 from shuzhi.errors import ShuzhiError
 
@@ -76,42 +76,6 @@ def _list_literal(items: list[str]) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass
-class Result:
-    """A finished (capped) query result."""
-
-    table: pa.Table
-    truncated: bool
-    elapsed_s: float
-
-
-@dataclass
-class ResultStream:
-    """Record batches of a running query; close it (or exhaust it) to release the cursor."""
-
-    schema: pa.Schema
-    _batches: Iterator[pa.RecordBatch]
-    _closer: Callable[[], None]
-    rows: int = 0
-    truncated: bool = False
-    started: float = field(default_factory=time.perf_counter)
-    on_abandon: Callable[[], None] | None = None
-    """Called (from another thread) when the query workers release a stream its reader stopped
-    taking; the reader then gets the `stream_abandoned` error if it comes back."""
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self._batches
-
-    def close(self) -> None:
-        self._closer()
-
-    def __enter__(self) -> ResultStream:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _open_version(path: str) -> pads.Dataset:
@@ -257,6 +221,12 @@ class Sandbox:
             con.execute("SET lock_configuration = true")
         return con
 
+    def warm(self) -> None:
+        self.prepare()
+
+    def ready(self) -> None:
+        """An in-process sandbox is ready as soon as it exists."""
+
     def prepare(self) -> None:
         """Open the next query's connection ahead of time (≈17 ms), while nothing waits for it."""
         if self.reader == "native" and self._spare is None:
@@ -304,8 +274,13 @@ class Sandbox:
         timeout_s: float = 30.0,
         max_rows: int | None = None,
         batch_rows: int = 65_536,
+        owner: Owner | None = None,
+        idle_timeout_s: float | None = None,
     ) -> ResultStream:
-        """Start a query; batches are produced as DuckDB makes them, capped at `max_rows`."""
+        """Start a query; batches are produced as DuckDB makes them, capped at `max_rows`.
+
+        `owner` and `idle_timeout_s` (`QueryEngine`) are for engines that share workers: a query
+        here runs in the caller's own thread and holds a cursor only while it is read."""
         if tree is None:
             tree = parse_one(sql)
         guard(tree)

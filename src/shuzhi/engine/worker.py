@@ -43,7 +43,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from shuzhi.engine.duckdb import Result, ResultStream, guard, parse_one
+from shuzhi.engine.duckdb import guard, parse_one
 from shuzhi.engine.failures import (
     FRAME_BYTES,
     QueryBusy,
@@ -54,6 +54,7 @@ from shuzhi.engine.failures import (
     classify,
     failure,
 )
+from shuzhi.engine.interface import Owner, Result, ResultStream
 from shuzhi.errors import TooLarge
 
 log = logging.getLogger(__name__)
@@ -218,10 +219,6 @@ def _error_payload(e: Exception, files=()) -> bytes:
 
 
 # -- the parent -------------------------------------------------------------------------------
-
-
-Owner = tuple[Hashable, Hashable]
-"""(user, department) a query runs for; None in either place is not limited."""
 
 
 @dataclass(eq=False)
@@ -608,7 +605,7 @@ class WorkerPool:
         owner: Owner | None = None,
         idle_timeout_s: float | None = None,
     ) -> ResultStream:
-        """Start a query in a worker; same contract as `Sandbox.stream`.
+        """Start a query in a worker (`QueryEngine.stream`).
 
         `owner` (user, department) places the query in the fair queue; `idle_timeout_s` is how
         long the reader may leave a batch untaken before the worker is released and the stream

@@ -30,9 +30,8 @@ from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.catalog.service import get_version
 from shuzhi.config import Settings
-from shuzhi.engine.duckdb import ResultStream
 from shuzhi.engine.failures import classify, failure
-from shuzhi.engine.worker import WorkerPool, shared_pool
+from shuzhi.engine.interface import ResultStream, engine_for
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
 from shuzhi.exchange.grades import version_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
@@ -49,6 +48,7 @@ from shuzhi.exchange.policy import (
 from shuzhi.ingest import integrity
 from shuzhi.keyfile import create_once
 from shuzhi.orgs.service import Principal
+from shuzhi.storage import version_store
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 
@@ -125,6 +125,13 @@ class GovernedRead:
             self.stream.close()
         finally:
             self._finish(self.stream.rows, ended, error)
+
+    def cut(self, rows_sent: int) -> None:
+        """End the read where its consumer stopped sending (a byte cap, a page): `rows_sent` rows
+        went out of those fetched, and the ledger says it was cut short."""
+        self.stream.rows = rows_sent
+        self.stream.truncated = True
+        self.close("truncated")
 
     def __enter__(self) -> GovernedRead:
         return self
@@ -567,21 +574,6 @@ class ReadRequest:
     timeout_s: float | None = None
 
 
-def sandbox_for(settings: Settings) -> WorkerPool:
-    """The query workers: each query in a child process under an OS memory cap."""
-    x = settings.exchange
-    return shared_pool(
-        x.query_memory_limit,
-        int(x.query_process_memory),
-        None,
-        x.query_workers,
-        x.query_reader,
-        per_user=x.queries_per_user,
-        per_department=x.queries_per_department,
-        queue_wait_s=x.queue_wait_s,
-    )
-
-
 def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
     found: dict[str, Dataset] = {}
     for name in names:
@@ -654,7 +646,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     try:
         # Outside the transaction: hashing a large version the first time takes a while.
         integrity.require_intact(db, settings, expected)
-        stream = sandbox_for(settings).stream(
+        stream = engine_for(settings).stream(
             query.sql,
             relations,
             tree=query.tree,
@@ -714,4 +706,4 @@ def _version_path(settings: Settings, version: DatasetVersion) -> Path:
     if version.damaged_at is not None:
         raise integrity.refused(version.dataset_id, version.number)
     # A missing file is damage like any other: `integrity.require_intact` marks and refuses it.
-    return (settings.data_dir / version.path).resolve()
+    return version_store(settings).path(version.path)

@@ -14,7 +14,7 @@ def expire_grants(ctx) -> None:
 
 
 def warm_query_workers(ctx) -> None:
-    from shuzhi.exchange.access import sandbox_for
+    from shuzhi.engine.interface import engine_for
 
-    sandbox_for(ctx.settings).warm()
+    engine_for(ctx.settings).warm()
     ctx.progress(1.0, "warm")

@@ -9,7 +9,7 @@ from pathlib import Path
 from shuzhi.catalog.service import get_dataset
 from shuzhi.config import Settings
 from shuzhi.errors import ShuzhiError
-from shuzhi.exchange import channels
+from shuzhi.exchange import channels, formats
 from shuzhi.exchange.access import GovernedRead, ReadRequest, decide, open_read, record_denial
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.policy import query_sha256
@@ -143,7 +143,7 @@ def export_to_file(
     """Bulk export of a granted dataset to a file, written beside and renamed into place.
 
     `progress` hears the rows written so far."""
-    channels.encoder(fmt)
+    formats.get(fmt)  # refused before a read is opened (an opened read holds quota)
     read = open_export(db, settings, principal, dataset, **kwargs)
 
     def counted():

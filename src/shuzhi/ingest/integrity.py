@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.errors import DataDamaged
+from shuzhi.storage import version_store
 from shuzhi.store.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ class Expected:
             version.id,
             version.dataset_id,
             version.number,
-            settings.data_dir / version.path,
+            version_store(settings).path(version.path),
             version.sha256,
             version.byte_size,
         )

@@ -2,12 +2,12 @@
 
 Two phases keep the metadata store free while bytes move: `stage_source` does all the slow work
 (download, transcode, convert, hash, profile) in a locked staging area without touching the
-database; `commit_staged` then, inside the caller's transaction, renames the finished file into
-place and adds the version row. `ingest_source` does both.
+database; `commit_staged` then, inside the caller's transaction, has the version store put the
+finished file in place and adds the version row. `ingest_source` does both.
 
-Crash safety: the file only reaches ``versions/<dataset id>/<n>.parquet`` by an atomic rename after
+Crash safety: the file only reaches the version store by an atomic `put` (`shuzhi.storage`) after
 it is complete and fsynced, and the row is committed after that. A process killed before the
-rename leaves only a staging area; one killed between rename and commit leaves an unreferenced
+put leaves only a staging area; one killed between put and commit leaves an unreferenced
 file. The next ingest (of that dataset, for a file) removes them, and so does the server's sweep
 (`sweep_leftovers`, at start and on a schedule); a file stays locked by its writer until the
 transaction ends, so a live ingest's file is never taken for an orphan.
@@ -15,7 +15,6 @@ transaction ends, so a live ingest's file is never taken for an orphan.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import time
@@ -35,7 +34,7 @@ from shuzhi.ingest import fetch, readers, text, writer
 from shuzhi.ingest.formats import SourceRef, classify_source, resolve_format
 from shuzhi.ingest.network import AddressPolicy
 from shuzhi.ingest.profile import profile_parquet
-from shuzhi.ingest.staging import Workspace, sweep_staging, try_lock
+from shuzhi.storage import StagingArea, VersionStore, version_store
 
 Progress = Callable[[int, int | None], None]
 
@@ -79,7 +78,7 @@ class IngestReport:
 class Staged:
     """A source converted to Parquet in a private staging area, not yet part of any dataset."""
 
-    workspace: Workspace
+    workspace: StagingArea
     parquet: Path
     source: str
     name: str
@@ -130,8 +129,9 @@ def stage_source(
     """
     started = time.perf_counter()
     settings.ensure_dirs()
-    sweep_staging(settings.staging_dir)
-    ws = Workspace(settings.staging_dir)
+    store = version_store(settings)
+    store.sweep_staging()
+    ws = store.staging()
     try:
         ref = source if isinstance(source, SourceRef) else classify_source(source, local=True)
         reader, total = _open(
@@ -146,7 +146,7 @@ def stage_source(
         raise
 
 
-def _open(settings: Settings, ws: Workspace, ref: SourceRef, *, fmt, table, query, progress, name):
+def _open(settings: Settings, ws: StagingArea, ref: SourceRef, *, fmt, table, query, progress, name):
     limits = settings.ingest
     if ref.kind == "sql" or fmt == "sql":
         if ref.kind != "sql":
@@ -201,7 +201,7 @@ def _local_file(path: Path, label: str, limit: int) -> Path:
     return path
 
 
-def _utf8(path: Path, label: str, encoding: str, ws: Workspace, progress: Progress | None) -> Path:
+def _utf8(path: Path, label: str, encoding: str, ws: StagingArea, progress: Progress | None) -> Path:
     if encoding == "utf-8":
         return path
     out = ws.path("source.utf8")
@@ -214,7 +214,7 @@ def _reader_for(
     path: Path,
     label: str,
     head: bytes,
-    ws: Workspace,
+    ws: StagingArea,
     table: str | None,
     limits: IngestSettings,
     progress: Progress | None,
@@ -246,7 +246,7 @@ def _reader_for(
 
 def _convert(
     settings: Settings,
-    ws: Workspace,
+    ws: StagingArea,
     ref: SourceRef,
     reader: readers.Reader,
     total: int | None,
@@ -336,18 +336,16 @@ def commit_staged(
     collect_orphans(session, settings, dataset.id)
     number = (existing[-1][0] if existing else 0) + 1
     drift = drift_mod.schema_drift(existing[-1][2] if existing else None, staged.schema)
-    final = settings.versions_dir / str(dataset.id) / f"{number}.parquet"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged.parquet, final)
-    writer.fsync_dir(final.parent)
+    store = version_store(settings)
+    key = store.put(staged.parquet, dataset.id, number)
     staged.workspace.close()
     try:
-        version = _add_version(session, settings, dataset, staged, number, final, drift, user_id)
+        version = _add_version(session, settings, dataset, staged, number, key, drift, user_id)
     except BaseException:
-        final.unlink(missing_ok=True)
+        store.delete(key)
         staged.release()
         raise
-    _finish_with_transaction(session, staged, final)
+    _finish_with_transaction(session, staged, store, key)
     return IngestReport(
         **report,
         version=number,
@@ -365,7 +363,7 @@ def _add_version(
     dataset: Dataset,
     staged: Staged,
     number: int,
-    final: Path,
+    key: str,
     drift: dict | None,
     user_id: int | None,
 ) -> DatasetVersion:
@@ -374,7 +372,7 @@ def _add_version(
     version = DatasetVersion(
         dataset_id=dataset.id,
         number=number,
-        path=final.relative_to(settings.data_dir).as_posix(),
+        path=key,
         source=staged.source[:1000],
         source_format=staged.source_format,
         encoding=staged.encoding,
@@ -422,7 +420,7 @@ def _ledger(session: Session, event_name: str, user_id, dataset: Dataset, *, det
     )
 
 
-def _finish_with_transaction(session: Session, staged: Staged, final: Path) -> None:
+def _finish_with_transaction(session: Session, staged: Staged, store: VersionStore, key: str) -> None:
     """Keep the file locked until the transaction ends; remove it if the transaction rolls back."""
     done = {"flag": False}
 
@@ -434,7 +432,7 @@ def _finish_with_transaction(session: Session, staged: Staged, final: Path) -> N
     def rolled_back(_session):
         if not done["flag"]:
             done["flag"] = True
-            final.unlink(missing_ok=True)
+            store.delete(key)
             staged.release()
 
     event.listen(session, "after_commit", committed, once=True)
@@ -464,35 +462,16 @@ def collect_orphans(
 ) -> list[Path]:
     """Delete version files of a dataset that no committed row points to (left by a crash), once
     they are `min_age_s` old."""
-    folder = settings.versions_dir / str(dataset_id)
-    if not folder.is_dir():
-        return []
-    now = time.time()
+    store = version_store(settings)
+    removed = store.sweep_orphans(dataset_id, _referenced(session, dataset_id), min_age_s=min_age_s)
+    return [store.path(k) for k in removed]
 
-    def referenced() -> set[str]:
-        return set(
-            session.scalars(select(DatasetVersion.path).where(DatasetVersion.dataset_id == dataset_id))
-        )
 
-    known, removed = referenced(), []
-    for f in folder.glob("*.parquet"):
-        rel = f.relative_to(settings.data_dir).as_posix()
-        if rel in known:
-            continue
-        try:
-            if min_age_s and now - f.stat().st_mtime < min_age_s:
-                continue
-            fd = os.open(f, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
-            # A held lock means a live ingest has just renamed it and has not committed yet.
-            if try_lock(fd) and rel not in referenced():
-                f.unlink(missing_ok=True)
-                removed.append(f)
-        finally:
-            os.close(fd)
-    return removed
+def _referenced(session: Session, dataset_id: int) -> Callable[[], set[str]]:
+    """The keys the dataset's version rows name, read afresh at each call."""
+    return lambda: set(
+        session.scalars(select(DatasetVersion.path).where(DatasetVersion.dataset_id == dataset_id))
+    )
 
 
 # -- both phases -------------------------------------------------------------------
@@ -571,24 +550,13 @@ def create_dataset_for(
     return create_dataset(session, principal, data)
 
 
-def stale_cleanup(settings: Settings) -> list[str]:
-    """Sweep staging areas left by dead ingests (call on start)."""
-    with contextlib.suppress(FileNotFoundError):
-        return sweep_staging(settings.staging_dir)
-    return []
-
-
 def sweep_leftovers(session: Session, settings: Settings) -> list[str]:
     """What killed ingests left: staging areas whose lock is free, and version files no version
-    row points to once `ingest.orphan_grace_s` old. Returns what was removed (relative to the data
-    directory). Only reads the store; deletes files."""
-    removed = [f"staging/{token}" for token in stale_cleanup(settings)]
-    if not settings.versions_dir.is_dir():
-        return removed
-    for folder in settings.versions_dir.iterdir():
-        if folder.is_dir() and folder.name.isdigit():
-            for f in collect_orphans(
-                session, settings, int(folder.name), min_age_s=settings.ingest.orphan_grace_s
-            ):
-                removed.append(f.relative_to(settings.data_dir).as_posix())
+    row points to once `ingest.orphan_grace_s` old. Returns what was removed (``staging/<token>``
+    and version keys). Only reads the store; deletes files."""
+    store = version_store(settings)
+    removed = [f"staging/{token}" for token in store.sweep_staging()]
+    for dataset_id in store.dataset_ids():
+        grace = settings.ingest.orphan_grace_s
+        removed += store.sweep_orphans(dataset_id, _referenced(session, dataset_id), min_age_s=grace)
     return removed

@@ -215,12 +215,3 @@ def seal(path: Path) -> tuple[int, str]:
             size += len(chunk)
         os.fsync(f.fileno())
     return size, h.hexdigest()
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename durable: the directory entry must reach the disk too."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,4 +1,5 @@
-"""Responses shared by the API and the pages: a governed read streamed in the asked format."""
+"""Governed reads as HTTP responses, for the API and the pages alike: streamed in any registered
+format, and closed — so audited — however the response ends."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import anyio
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from shuzhi.exchange import channels
+from shuzhi.exchange import formats
 from shuzhi.exchange.access import GovernedRead
 
 
@@ -48,35 +49,24 @@ def respond(
     filename: str | None = None,
     meta: dict | None = None,
     max_bytes: int | None = None,
-):
+) -> ReadResponse:
     """Stream a governed read in the asked format; the read is audited when the stream ends.
 
     The first batch is taken before answering, so that a query failing at once gets its error
     status; one that fails later ends the stream short (JSON ends with the error's class). With
     `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
-    (JSON says `"truncated": true`)."""
-
-    def cut(rows_sent: int) -> None:
-        read.stream.rows = rows_sent
-        read.stream.truncated = True
-        read.close("truncated")
-
+    (JSON says `"truncated": true`). `filename` names a format sent as a file to save."""
+    form = formats.get(fmt)
     rest = read.batches()
     batches = _ahead(next(rest, None), rest)
-    encode = channels.encoder(fmt)
-    media, ext = channels.FORMATS[fmt]
-    cap = {"max_bytes": max_bytes, "cut": cut}
-    chunks = (
-        encode(read.schema, batches, **cap)
-        if encode
-        else channels.encode_json(
-            read.schema,
-            batches,
-            meta=meta or {},
-            truncated=lambda: read.stream.truncated,
-            errors_inline=True,
-            **cap,
-        )
+    chunks = form.encode(
+        read.schema,
+        batches,
+        meta=meta or {},
+        truncated=lambda: read.stream.truncated,
+        errors_inline=True,
+        max_bytes=max_bytes,
+        cut=read.cut,
     )
     headers = {"X-Query-SHA256": read.query.query_sha256}
     if read.row_cap is not None:
@@ -84,9 +74,9 @@ def respond(
         headers["X-Row-Cap"] = str(read.row_cap)
     if max_bytes is not None:
         headers["X-Byte-Cap"] = str(max_bytes)
-    if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}.{ext}"'
-    return ReadResponse(read, chunks, media_type=media, headers=headers, closing=(batches,))
+    if filename and form.attachment:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}.{form.extension}"'
+    return ReadResponse(read, chunks, media_type=form.media_type, headers=headers, closing=(batches,))
 
 
 def _ahead(first, rest):

@@ -14,8 +14,8 @@ from shuzhi.errors import InvalidInput
 from shuzhi.ingest import commit_staged, stage_source
 from shuzhi.ingest.fetch import LimitedWriter, too_large
 from shuzhi.ingest.formats import SourceRef, classify_source
-from shuzhi.ingest.staging import Workspace
 from shuzhi.orgs.service import Principal
+from shuzhi.storage import StagingArea, version_store
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Code, Name, Sql, Url
 from shuzhi.web.deps import current_principal, get_db
@@ -51,7 +51,7 @@ def _check_dataset(db: Database, principal: Principal, ref: str):
 class _Upload:
     """Callbacks for the streaming multipart parser: the `file` part goes straight to disk."""
 
-    def __init__(self, ws: Workspace, limit: int):
+    def __init__(self, ws: StagingArea, limit: int):
         self.ws, self.limit = ws, limit
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
@@ -121,7 +121,7 @@ class _Upload:
             self._out.abort()
 
 
-async def _receive_upload(request: Request, ws: Workspace, limit: int) -> _Upload:
+async def _receive_upload(request: Request, ws: StagingArea, limit: int) -> _Upload:
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     _, params = parse_options_header(request.headers.get("content-type", ""))
@@ -197,7 +197,7 @@ async def create_version(
     settings = request.app.state.settings
     dataset_id = await run_in_threadpool(_check_dataset, db, principal, ref)
     ctype = request.headers.get("content-type", "")
-    ws = await run_in_threadpool(Workspace, settings.staging_dir)
+    ws = await run_in_threadpool(version_store(settings).staging)
     try:
         if ctype.startswith("multipart/form-data"):
             upload = await _receive_upload(request, ws, settings.ingest.max_upload_bytes)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-import pyarrow as pa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
@@ -17,6 +16,7 @@ from shuzhi.exchange import requests as rq
 from shuzhi.exchange import service
 from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.masking import MASK_KINDS
+from shuzhi.exchange.results import sql_first_page
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Name
@@ -25,7 +25,6 @@ from shuzhi.web.responses import respond
 from shuzhi.web.templating import templates
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
-WORKBENCH_ROWS = 500
 
 
 Viewer = Annotated[Principal, Depends(page_principal)]
@@ -181,16 +180,7 @@ def workbench(
                 read, format, filename="query", max_bytes=int(settings.exchange.max_response_bytes)
             )
         # The page shows the first rows only: no more are read (and none more held in memory).
-        read = service.run_sql(db, settings, principal, sql, max_rows=WORKBENCH_ROWS)
-        with read:
-            table = pa.Table.from_batches(list(read.batches()), schema=read.schema)
+        page = sql_first_page(db, settings, principal, sql, settings.exchange.workbench_rows)
     except ShuzhiError as e:
         return _workbench(request, principal, db, sql=sql, result=None, error=e, status=e.status)
-    result = {
-        "columns": table.column_names,
-        "rows": [list(r.values()) for r in table.to_pylist()],
-        "total": table.num_rows,
-        "truncated": read.stream.truncated,
-        "datasets": read.query.datasets,
-    }
-    return _workbench(request, principal, db, sql=sql, result=result, error=None)
+    return _workbench(request, principal, db, sql=sql, result=page, error=None)

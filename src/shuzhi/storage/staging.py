@@ -1,4 +1,4 @@
-"""Private work areas under the staging directory, locked while in use and swept when abandoned.
+"""Private work areas on local disk, locked while in use and swept when abandoned.
 
 Each ingest works in ``staging/<token>/`` and holds an exclusive ``flock`` on ``staging/<token>.lock``.
 The kernel drops the lock when the process dies, even by SIGKILL, so a later ingest can tell an

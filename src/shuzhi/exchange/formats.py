@@ -1,0 +1,245 @@
+"""The answer formats of governed reads: one registry, each with its media type, extension and a
+streaming encoder from Arrow record batches.
+
+Every encoder takes the same arguments and yields bytes as each batch is encoded, holding one
+slice of rows at a time, never the result: JSON is an entry like the others. `meta` and
+`truncated` frame a JSON answer (a binary format carries its schema itself); with `max_bytes`
+an answer stops before passing that size, ends validly, and `cut` is told how many rows went out.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.ipc as paipc
+import pyarrow.parquet as pq
+
+from shuzhi.errors import InvalidInput, ShuzhiError
+
+
+class _Drain(io.RawIOBase):
+    """A write-only sink whose bytes are taken out after each batch, so nothing accumulates."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        data = bytes(b)
+        self._chunks.append(data)
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def take(self) -> bytes:
+        out = b"".join(self._chunks)
+        self._chunks.clear()
+        return out
+
+
+Cut = Callable[[int], None]
+"""Told, with the rows sent so far, that an answer reached its byte cap and ends there."""
+
+_SLICE_BYTES = 4 * 2**20
+"""Rows are encoded in slices of about this many (Arrow) bytes: what one answer holds in the
+server at a time, besides its batch, and how far past a byte cap a binary answer may run."""
+
+
+def _slices(batch: pa.RecordBatch, target: int = _SLICE_BYTES) -> Iterator[pa.RecordBatch]:
+    if batch.nbytes <= target or batch.num_rows <= 1:
+        yield batch
+        return
+    step = max(1, batch.num_rows * target // batch.nbytes)
+    for start in range(0, batch.num_rows, step):
+        yield batch.slice(start, step)
+
+
+def _close(batches: Iterator) -> None:
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()  # the read behind it ends now, not when it is collected
+
+
+def _encoded(
+    open_writer,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    max_bytes: int | None = None,
+    cut: Cut | None = None,
+) -> Iterator[bytes]:
+    """Bytes of one Arrow writer (CSV, IPC stream, Parquet) as each batch is written; with
+    `max_bytes`, no further rows are written once that many bytes are out (a valid file still
+    ends it), and `cut` is told."""
+    sink = _Drain()
+    sent = rows = 0
+    with open_writer(sink, schema) as writer:
+        if head := sink.take():
+            sent += len(head)
+            yield head
+        for batch in batches:
+            for piece in _slices(batch) if max_bytes is not None else (batch,):
+                if max_bytes is not None and sent >= max_bytes:
+                    if cut is not None:
+                        cut(rows)
+                    _close(batches)
+                    break
+                writer.write_batch(piece)
+                rows += piece.num_rows
+                out = sink.take()
+                sent += len(out)
+                yield out
+            else:
+                continue
+            break
+    yield sink.take()
+
+
+def _binary(open_writer) -> Callable[..., Iterator[bytes]]:
+    """An encoder of a self-describing format: the JSON framing arguments do not apply; an error
+    after the first bytes propagates (the answer then ends short, which its reader detects)."""
+
+    def encode(
+        schema: pa.Schema,
+        batches: Iterator[pa.RecordBatch],
+        *,
+        meta: dict | None = None,
+        truncated: Callable[[], bool] | None = None,
+        max_bytes: int | None = None,
+        cut: Cut | None = None,
+        errors_inline: bool = False,
+    ) -> Iterator[bytes]:
+        return _encoded(open_writer, schema, batches, max_bytes, cut)
+
+    return encode
+
+
+encode_csv = _binary(pacsv.CSVWriter)
+encode_arrow = _binary(paipc.new_stream)
+encode_parquet = _binary(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"))
+
+
+def _json_value(v):
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, bytes):
+        return v.hex()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None  # JSON has no NaN or infinity
+    return v
+
+
+def encode_json(
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    *,
+    meta: dict | None = None,
+    truncated: Callable[[], bool] | None = None,
+    max_bytes: int | None = None,
+    cut: Cut | None = None,
+    errors_inline: bool = False,
+) -> Iterator[bytes]:
+    """A JSON object with the fields and `meta`, then the rows, streamed a slice of rows at a time;
+    when `truncated` is given, it ends with whether a cap cut the rows short (known only at the end).
+
+    With `max_bytes`, the rows stop before the one that would take the answer past that size, the
+    answer ends as usual (its `truncated` then true) and `cut` is told.
+
+    With `errors_inline`, a read that fails after its first bytes went out ends the object with
+    the error (``"error": {…}``: its class and message, as a refused request would have had) —
+    the status line was sent long before. Without it the error propagates (a file being written
+    must not be completed)."""
+    head = {"fields": [{"name": f.name, "type": str(f.type)} for f in schema], **(meta or {})}
+    opening = json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "rows": ['
+    yield opening
+    room = None if max_bytes is None else max_bytes - len(opening) - len(b'], "truncated": false}')
+    rows = 0
+    capped = False
+    try:
+        for batch in batches:
+            for piece in _slices(batch, 2**20):
+                texts = []
+                for row in piece.to_pylist():
+                    text = (b"," if rows else b"") + json.dumps(
+                        {k: _json_value(v) for k, v in row.items()}, ensure_ascii=False
+                    ).encode()
+                    if room is not None:
+                        room -= len(text)
+                        if room < 0:
+                            capped = True
+                            break
+                    texts.append(text)
+                    rows += 1
+                if texts:
+                    yield b"".join(texts)
+                if capped:
+                    break
+            if capped:
+                if cut is not None:
+                    cut(rows)
+                _close(batches)
+                break
+    except ShuzhiError as e:
+        if not errors_inline:
+            raise
+        yield b'], "error": ' + json.dumps(e.to_dict(), ensure_ascii=False).encode() + b"}"
+        return
+    flag = capped or (truncated is not None and truncated())
+    yield b"]" + (f', "truncated": {json.dumps(flag)}'.encode() if truncated or capped else b"") + b"}"
+
+
+@dataclass(frozen=True)
+class Format:
+    """One answer format."""
+
+    name: str
+    media_type: str
+    extension: str
+    encode: Callable[..., Iterator[bytes]]
+    """(schema, batches, *, meta, truncated, max_bytes, cut, errors_inline) -> chunks of bytes"""
+    attachment: bool = True
+    """Sent as a file to save (named by the channel), rather than an answer read in place."""
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("json", "application/json", "json", encode_json, attachment=False),
+        Format("csv", "text/csv; charset=utf-8", "csv", encode_csv),
+        Format("parquet", "application/vnd.apache.parquet", "parquet", encode_parquet),
+        Format("arrow", "application/vnd.apache.arrow.stream", "arrows", encode_arrow),
+    )
+}
+
+NAMES_PATTERN = "^(" + "|".join(FORMATS) + ")$"
+"""The format names, as a pattern for a query parameter."""
+
+
+def get(name: str) -> Format:
+    """The format called `name`, or a clear refusal listing the known ones."""
+    found = FORMATS.get(name)
+    if found is None:
+        raise InvalidInput(
+            f"不支持的格式 / unsupported format: {name}", where="format", hint=", ".join(FORMATS)
+        )
+    return found
+
+
+def by_extension(suffix: str) -> Format | None:
+    """The format a file name's extension (``.csv``, ``.arrows``) stands for."""
+    ext = suffix.lower().lstrip(".")
+    return next((f for f in FORMATS.values() if f.extension == ext), None)
