@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +24,18 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from shuzhi.errors import InvalidInput, ShuzhiError
+
+
+class Channel(StrEnum):
+    """How a governed read was asked for; its ledger entry says which."""
+
+    ROWS = "rows"
+    """The REST rows endpoint (and the field list it starts from)."""
+    SQL = "sql"
+    """Governed SQL: the API, the workbench page, the CLI."""
+    EXPORT = "export"
+    """Bulk export of a dataset's granted fields."""
+
 
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("application/json", "json"),
