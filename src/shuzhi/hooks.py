@@ -14,6 +14,7 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.classify.plugin",
     "shuzhi.orgs.plugin",
     "shuzhi.exchange.plugin",
+    "shuzhi.ingest.plugin",
 ]
 """Modules of built-in hook implementations, registered exactly as a plugin would be."""
 
@@ -35,6 +36,11 @@ class CoreSpecs:
     @hookspec
     def classify_detectors(self, settings):
         """Extra column detectors (a list of shuzhi.classify.detectors.Detector) from a plugin."""
+
+    @hookspec
+    def ledger_events(self):
+        """Audit event types a domain writes (a list of classes declared with
+        shuzhi.ledger.events.event): their names, fields and labels, listed on the audit pages."""
 
     @hookspec
     def ledger_state(self):

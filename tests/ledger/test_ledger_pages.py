@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.conftest import login
+from tests.ledger import events as ev
 
 from shuzhi.ledger import append
 
@@ -14,8 +15,8 @@ def pages(client, make_user, db):
     make_user("fen.xi", dept="GA", roles=("analyst",))
     with db.transaction() as s:
         for i in range(5):
-            append(s, "data.read", user_id=2, department_id=2, dataset_id=i, detail={"i": i})
-        append(s, "data.denied", user_id=2, department_id=2, dataset_id=9, outcome="denied")
+            append(s, ev.Read(i=i), user_id=2, department_id=2, dataset_id=i)
+        append(s, ev.Denied(), user_id=2, department_id=2, dataset_id=9, outcome="denied")
     return client
 
 
@@ -33,17 +34,17 @@ def test_analyst_is_refused(pages):
 def test_auditor_filters_and_exports(pages):
     login(pages, "shen.ji", next="/audit")
     html = pages.get("/audit").text
-    assert 'id="audit-entries"' in html and "data.denied" in html and "fen.xi" in html
+    assert 'id="audit-entries"' in html and "test.denied" in html and "fen.xi" in html
     html = pages.get("/audit", params={"user": "fen.xi", "outcome": "denied"}).text
-    assert html.count("<code>data.") == 1 and "data.denied" in html
+    assert html.count("<code>test.") == 1 and "test.denied" in html
     assert "user_id=2" in html and "outcome=denied" in html  # the CSV link keeps the filter
-    html = pages.get("/audit", params={"dept": "GA", "event": "data."}).text
-    assert html.count("<code>data.") == 6
+    html = pages.get("/audit", params={"dept": "GA", "event": "test."}).text
+    assert html.count("<code>test.") == 6
     assert pages.get("/audit", params={"user": "nobody"}).status_code == 422
     csv = pages.get("/api/v1/audit/entries.csv", params={"user_id": 2, "outcome": "denied"})
     assert csv.status_code == 200
     rows = csv.text.strip().splitlines()[1:]
-    assert len(rows) == 1 and ",data.denied,denied," in rows[0]
+    assert len(rows) == 1 and ",test.denied,denied," in rows[0]
 
 
 def test_entry_page_shows_a_proof_that_verifies(pages):

@@ -33,6 +33,7 @@ from shuzhi.engine.duckdb import ResultStream
 from shuzhi.engine.failures import classify, failure
 from shuzhi.engine.worker import WorkerPool, shared_pool
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
+from shuzhi.exchange import events
 from shuzhi.exchange.channels import Channel
 from shuzhi.exchange.grades import version_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
@@ -392,23 +393,21 @@ def _audit_detail(
     duration_ms: float,
     ended: str,
     error: str | None = None,
-) -> dict:
-    out = {
-        "channel": Channel(channel).value,
-        "dataset": r.dataset.identifier,
-        "version": r.version.number,
-        "basis": r.basis,
-        "grant_id": r.grant.id if r.grant is not None else None,
-        "fields": fields,
-        "purpose": r.purpose,
-        "query_sha256": sha,
-        "rows": rows,
-        "ended": ended,
-        "duration_ms": round(duration_ms, 1),
-    }
-    if error:
-        out["error"] = error  # the error class: the engine's text quotes the values it failed on
-    return out
+) -> events.DataRead:
+    return events.DataRead(
+        channel=Channel(channel).value,
+        dataset=r.dataset.identifier,
+        version=r.version.number,
+        basis=r.basis,
+        grant_id=r.grant.id if r.grant is not None else None,
+        fields=fields,
+        purpose=r.purpose,
+        query_sha256=sha,
+        rows=rows,
+        ended=ended,
+        duration_ms=round(duration_ms, 1),
+        error=error or ledger.ABSENT,  # the error class: the engine's text quotes the values it failed on
+    )
 
 
 def record_denial(
@@ -424,23 +423,22 @@ def record_denial(
     """One 'data.denied' entry, in its own transaction (the refused read has none to join).
 
     `datasets` are (id, identifier) pairs, taken while the refused read's session was open."""
-    detail = {
-        "channel": Channel(channel).value,
-        "datasets": [identifier for _id, identifier in datasets],
-        "query_sha256": sha,
-        "purpose": purpose,
-        "reason": error.message[:500],
-        "refused": error.detail.get("refused") or [],
-    }
+    denied = events.DataDenied(
+        channel=Channel(channel).value,
+        datasets=[identifier for _id, identifier in datasets],
+        query_sha256=sha,
+        purpose=purpose,
+        reason=error.message[:500],
+        refused=error.detail.get("refused") or [],
+    )
     with db.write() as s:
         ledger.append(
             s,
-            "data.denied",
+            denied,
             user_id=principal.user_id,
             department_id=principal.department_id,
             dataset_id=datasets[0][0] if datasets else None,
             outcome="denied",
-            detail=detail,
         )
 
 
@@ -465,12 +463,7 @@ def _record_reads(
             fields = q.datasets.get(r.table.name, [])
             ledger.append(
                 s,
-                "data.read",
-                user_id=principal.user_id,
-                department_id=principal.department_id,
-                dataset_id=r.dataset.id,
-                outcome=outcome,
-                detail=_audit_detail(
+                _audit_detail(
                     r,
                     channel=channel,
                     sha=q.query_sha256,
@@ -480,6 +473,10 @@ def _record_reads(
                     ended=ended,
                     error=error,
                 ),
+                user_id=principal.user_id,
+                department_id=principal.department_id,
+                dataset_id=r.dataset.id,
+                outcome=outcome,
             )
         _settle_rows(s, readables, rows, ran=error not in NOT_ADMITTED)
 

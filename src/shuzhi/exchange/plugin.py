@@ -10,3 +10,10 @@ def ledger_state():
     from shuzhi.exchange.state import SOURCE
 
     return [SOURCE]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.exchange.events import EVENTS
+
+    return list(EVENTS)
