@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tests.conftest import login
 from tests.ledger import events as ev
@@ -53,3 +55,16 @@ def test_entry_page_shows_a_proof_that_verifies(pages):
     assert "Audit entry" in html or "审计条目" in html
     assert 'id="proof-bundle"' in html and 'id="verify-btn"' in html
     assert "✓" in html  # the server-side check of the same bundle
+
+
+def test_event_filter_lists_the_declared_types_with_their_labels(pages):
+    login(pages, "shen.ji", next="/audit")
+    html = pages.get("/audit", params={"lang": "en"}).text
+    options = dict(re.findall(r'<option value="([^"]*)"(?: selected)?>([^<]*)</option>', html))
+    assert (
+        options["data.read"] == "data read (data.read)"
+        and options["grant.revoked"] == "grant revoked (grant.revoked)"
+    )
+    assert options["request."] == "request.*" and options["test.denied"] == "test denied (test.denied)"
+    html = pages.get("/audit", params={"event": "test.denied", "lang": "en"}).text
+    assert '<option value="test.denied" selected>' in html and "<code>test.denied</code> test denied" in html
