@@ -38,6 +38,8 @@ from sqlalchemy import (
 from shuzhi.config import Settings
 from shuzhi.ledger import append, log, sth
 from shuzhi.ledger.bulk import append_many
+from shuzhi.ledger.events import Event
+from shuzhi.ledger.events import event as ledger_event
 from shuzhi.ledger.keys import public_key
 from shuzhi.ledger.snapshot import read_snapshot
 from shuzhi.ledger.verify import verify_ledger
@@ -59,18 +61,25 @@ plain_audit = Table(
 )
 
 
+@ledger_event("bench.read", "基准读取", "benchmark read")
+class BenchRead(Event):
+    columns: list[str]
+    rows: int
+    purpose: str
+
+
 def _event(i: int) -> dict:
     return {
-        "event": "data.read",
+        "event": BenchRead(columns=["xm", "sfzh"], rows=i % 1000, purpose="社保资格核验"),
         "user_id": i % 500,
         "department_id": i % 12,
         "dataset_id": i % 300,
-        "detail": {"columns": ["xm", "sfzh"], "rows": i % 1000, "purpose": "社保资格核验"},
     }
 
 
 def _plain_row(i: int) -> dict:
     ev = _event(i)
+    ev = {**ev, "event": "bench.read", "detail": ev["event"].detail()}
     body = log.canonical_json({**ev, "ts": log.format_ts(utcnow())})
     return {k: ev[k] for k in ("event", "user_id", "department_id", "dataset_id")} | {
         "created_at": utcnow(),

@@ -90,6 +90,10 @@ def backend(request) -> str:
 def settings(tmp_path, backend) -> Iterator[Settings]:
     url, cleanup = make_db_url(backend, tmp_path)
     s = Settings(data_dir=tmp_path / "data", database_url=url, secret_key="test-secret")
+    # No background work mid-test (it would add transactions and entries to what tests count):
+    # the start-up jobs run, the periodic ones are tested where they are the subject.
+    s.jobs.heartbeat_s = 3600.0
+    s.exchange.expire_interval_s = 0
     s.ensure_dirs()
     yield s
     cleanup()

@@ -41,6 +41,11 @@ class CoreSpecs:
         """Extra column detectors (a list of shuzhi.classify.detectors.Detector) from a plugin."""
 
     @hookspec
+    def ledger_events(self):
+        """Audit event types a domain writes (a list of classes declared with
+        shuzhi.ledger.events.event): their names, fields and labels, listed on the audit pages."""
+
+    @hookspec
     def ledger_state(self):
         """Security state the ledger vouches for (a list of shuzhi.ledger.reconcile.StateSource): the
         events that change it, how they replay into rows and how the tables are read. `shuzhi audit
@@ -81,10 +86,6 @@ class DomainSpecs:
     def store_upgraded(self, session):
         """Every migration is applied: refresh what this release ships (e.g. controlled vocabularies),
         in the same write transaction."""
-
-    @hookspec
-    def ledger_event_types(self):
-        """Names of the ledger events the domain appends (a list of str)."""
 
     @hookspec
     def settings_sections(self):

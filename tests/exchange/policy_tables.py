@@ -55,4 +55,18 @@ ENTERPRISE = GrantedTable(
 )
 """tax_owed is never granted; no row filter."""
 
-TABLES = {"population": POPULATION, "enterprise": ENTERPRISE}
+LICENCES = GrantedTable(
+    name="licences",
+    relation="_sz_r3",
+    fields=(("licence_no", "VARCHAR"), ("holder", "VARCHAR"), ("issued_on", "DATE")),
+    masks={
+        "licence_no": parse_rule("clear"),
+        "holder": parse_rule("keep_first:1"),
+        "issued_on": parse_rule("month"),
+    },
+    key=b"grant-3",
+    row_quota_grant=3,
+)
+"""Read under grant 3, which has a rows-per-day quota: record reads only."""
+
+TABLES = {"population": POPULATION, "enterprise": ENTERPRISE, "licences": LICENCES}

@@ -320,3 +320,62 @@ def test_calls_at_once_share_one_row_quota(world, granted):
         t.join(60)
     assert sum(served) <= 12 and len(served) + len(refused) == 4
     assert served and max(served) == 5
+
+
+@pytest.fixture
+def consumer_parses(monkeypatch):
+    """How often the server parses a given consumer SQL text (sqlglot's parse entry points)."""
+    import sqlglot
+
+    seen: list[str] = []
+    for name in ("parse", "parse_one"):
+        real = getattr(sqlglot, name)
+
+        def counting(sql, *args, _real=real, **kw):
+            seen.append(sql)
+            return _real(sql, *args, **kw)
+
+        monkeypatch.setattr(sqlglot, name, counting)
+    return lambda sql: seen.count(sql)
+
+
+def test_a_governed_read_parses_the_consumer_sql_once(world, granted, consumer_parses):
+    sql = "SELECT gender, COUNT(*) AS n FROM population GROUP BY gender"
+    assert sql_rows(world, world.rs_analyst, sql)
+    assert consumer_parses(sql) == 1
+
+
+def test_a_read_refused_under_a_row_quota_parses_once_and_is_audited(world, granted, consumer_parses):
+    with world.db.transaction() as s:
+        rq.get_grant(s, granted).rows_per_day = 5
+    before = len(ledger(world, "data.denied"))
+    sql = "SELECT gender, COUNT(*) AS n FROM population GROUP BY gender"
+    with pytest.raises(Forbidden, match="rows-per-day quota only record reads") as info:
+        sql_rows(world, world.rs_analyst, sql)
+    assert info.value.detail["grant_id"] == granted and info.value.detail["refused"] == ["GROUP BY"]
+    assert consumer_parses(sql) == 1
+    assert len(ledger(world, "data.denied")) == before + 1
+
+
+def test_reads_are_audited_with_their_channel(world, granted):
+    import json
+
+    from shuzhi.exchange.channels import Channel
+
+    sql_rows(world, world.rs_analyst, "SELECT gender FROM population LIMIT 1")
+    rows_rows(world, world.rs_analyst, dataset="population", fields=["gender"], limit=1)
+    with service.open_export(world.db, world.settings, world.rs_analyst, "population") as read:
+        list(read.batches())
+    channels = [json.loads(e.entry)["detail"]["channel"] for e in ledger(world, "data.read")[-3:]]
+    assert (
+        channels == [Channel.SQL.value, Channel.ROWS.value, Channel.EXPORT.value] == ["sql", "rows", "export"]
+    )
+
+
+def test_a_read_request_names_a_known_channel():
+    from shuzhi.exchange.access import ReadRequest
+    from shuzhi.exchange.channels import Channel
+
+    assert ReadRequest(sql="SELECT 1", channel="sql").channel is Channel.SQL
+    with pytest.raises(ValueError, match="bulk"):
+        ReadRequest(sql="SELECT 1", channel="bulk")

@@ -7,8 +7,12 @@ import pytest
 from sqlglot import exp
 
 from shuzhi.errors import InvalidInput
+from shuzhi.exchange import masking
 from shuzhi.exchange.masking import (
-    MASK_KINDS,
+    KINDS,
+    MaskKind,
+    Param,
+    check_params,
     default_rule,
     grant_key,
     hmac_hex,
@@ -64,16 +68,76 @@ def test_hash_joinable_within_grant_not_across():
 
 
 def test_every_kind_transpiles_to_spark():
-    for kind in MASK_KINDS:
-        raw = {
-            "keep_first": "keep_first:2",
-            "keep_last": "keep_last:2",
-            "round": "round:1",
-            "band": "band:5",
-            "custom": "custom:lower(value)",
-        }.get(kind, kind)
+    for kind in KINDS.values():
+        raw = {"keep_first": "keep_first:2", "keep_last": "keep_last:2", "custom": "custom:lower(value)"}.get(
+            kind.name, f"{kind.name}:5" if kind.params else kind.name
+        )
         sql = mask_expression(parse_rule(raw), exp.column("v"), key=KEY).sql("spark")
         assert sql
+
+
+def test_every_kind_declares_labels_schema_validate_and_compile():
+    assert set(KINDS) >= {"clear", "redact", "keep_first", "hash", "year", "band", "custom"}
+    for kind in KINDS.values():
+        assert kind.zh.strip() and kind.en.strip() and kind.zh != kind.en
+        assert callable(kind.validate) and callable(kind.compile)
+        assert all(isinstance(p, Param) for p in kind.params)
+    assert [p.name for p in KINDS["band"].params] == ["width"]
+    assert KINDS["hash"].label("en") == "keyed hash (HMAC-SHA256)"
+    assert parse_rule("keep_last:4").label("zh") == "保留后N位 (N=4)"
+
+
+def _compile(rule, value, key):
+    return value
+
+
+@pytest.mark.parametrize(
+    ("missing", "kwargs"),
+    [
+        ("compile", {"params": (), "validate": check_params}),
+        ("validate", {"params": (), "compile": _compile}),
+        ("params", {"validate": check_params, "compile": _compile}),
+    ],
+)
+def test_a_kind_missing_a_part_fails_when_declared(missing, kwargs):
+    with pytest.raises(TypeError, match=missing):
+        MaskKind("scramble", "打乱", "scramble", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "labels", [("", "scramble"), ("打乱", ""), ("打乱", None)], ids=["no zh", "no en", "en None"]
+)
+def test_a_kind_missing_a_label_fails_when_declared(labels):
+    with pytest.raises(TypeError, match="zh|en"):
+        MaskKind("scramble", *labels, (), check_params, _compile)
+
+
+def test_a_kind_missing_a_part_fails_at_import(tmp_path, monkeypatch):
+    """A module that declares a kind without compile cannot be imported at all."""
+    (tmp_path / "kinds_plugin.py").write_text(
+        "from shuzhi.exchange.masking import MaskKind, check_params, register\n"
+        "register(MaskKind('scramble', '打乱', 'scramble', (), check_params))\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TypeError, match="compile"):
+        __import__("kinds_plugin")
+    assert "scramble" not in KINDS
+
+
+def test_a_kind_is_declared_once(monkeypatch):
+    monkeypatch.setattr(masking, "KINDS", dict(KINDS))
+    with pytest.raises(ValueError, match="twice"):
+        masking.register(MaskKind("hash", "哈希", "hash", (), check_params, _compile))
+
+
+def test_a_registered_kind_masks_through_the_same_path(monkeypatch):
+    monkeypatch.setattr(masking, "KINDS", dict(KINDS))
+    masking.register(
+        MaskKind("upper", "大写", "upper case", (), check_params, lambda r, v, k: exp.Upper(this=v))
+    )
+    assert apply("upper", "ab") == "AB"
+    assert masking.KINDS["upper"].choices == (("upper", "大写", "upper case"),)
 
 
 @pytest.mark.parametrize(

@@ -102,3 +102,26 @@ def test_workbench_reads_only_the_rows_it_shows(world, client, monkeypatch):
         data={"csrf_token": token, "format": "csv", "sql": "SELECT gender FROM population"},
     )
     assert len(r.text.splitlines()) == 1 + POPULATION_ROWS
+
+
+def test_inbox_offers_the_registered_mask_kinds(browser, monkeypatch):
+    """The approval form lists what the mask registry offers, a newly registered kind included."""
+    from shuzhi.exchange import masking
+
+    monkeypatch.setattr(masking, "KINDS", dict(masking.KINDS))
+    masking.register(
+        masking.MaskKind("scramble", "打乱顺序", "scramble", (), masking.check_params, lambda r, v, k: v)
+    )
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    c.post(
+        "/exchange/request/new",
+        data={"csrf_token": csrf(page.text), "dataset": "population", "fields": ["name"], "purpose": "核查"},
+    )
+    login(c, "ga_steward")
+    inbox = c.get("/exchange/inbox?lang=en").text
+    offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', inbox)
+    assert ("scramble", "scramble") in offered
+    assert ("hash", "keyed hash (HMAC-SHA256)") in offered and ("keep_first:1", "Keep first 1") in offered
+    assert not any(value.startswith(("band", "round", "custom")) for value, _ in offered)

@@ -163,3 +163,45 @@ def test_rules_listed_in_one_place():
         names.index("resolve_datasets") < names.index("check_granted_fields") < names.index("inject_policy")
     )
     assert names[-1] == "assert_sealed"
+
+
+def test_record_reads_are_a_rule_between_field_checks_and_the_rewrite():
+    names = [r.__name__ for r in RULES]
+    assert (
+        names.index("check_granted_fields")
+        < names.index("require_record_reads")
+        < names.index("inject_policy")
+    )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT max(licence_no) AS m FROM licences",
+        "SELECT licence_no, lead(licence_no) OVER (ORDER BY licence_no) AS nxt FROM licences",
+        "SELECT DISTINCT holder FROM licences",
+        "SELECT holder FROM licences GROUP BY holder",
+        "SELECT licence_no FROM licences UNION ALL SELECT licence_no FROM licences",
+        "SELECT (SELECT count(*) FROM licences) AS n FROM licences",
+    ],
+)
+def test_row_quota_refuses_what_packs_many_records_into_a_row(sql):
+    with pytest.raises(Forbidden, match="only record reads") as info:
+        govern(sql, TABLES)
+    assert info.value.detail["grant_id"] == 3 and info.value.detail["quota"] == "rows_per_day"
+
+
+def test_row_quota_binds_only_its_own_tables():
+    assert govern("SELECT gender, count(*) AS n FROM population GROUP BY gender", TABLES).sql
+    assert govern("SELECT lower(holder) AS h FROM licences WHERE licence_no LIKE 'A%' LIMIT 3", TABLES).sql
+
+
+def test_govern_takes_a_parsed_tree_and_leaves_it_alone():
+    from shuzhi.exchange.policy import parse_query
+
+    sql = "SELECT Name FROM Population"
+    tree = parse_query(sql)
+    before = tree.sql()
+    q = govern(sql, TABLES, parsed=tree)
+    assert referenced_names(tree) == ["population"]
+    assert tree.sql() == before and q.sql == govern(sql, TABLES).sql

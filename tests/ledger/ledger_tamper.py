@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import text
+from tests.ledger import events as ev
 
 from shuzhi.ledger import append, keys, log, merkle
 from shuzhi.ledger.verify import verify_ledger
@@ -18,7 +19,7 @@ BAD = 5
 def _fill(db, n: int, start: int = 0) -> None:
     with db.transaction() as s:
         for i in range(start, start + n):
-            append(s, "data.read", user_id=1 + i % 3, department_id=1, dataset_id=i, detail={"i": i})
+            append(s, ev.Read(i=i), user_id=1 + i % 3, department_id=1, dataset_id=i)
 
 
 def _verify(db, settings):

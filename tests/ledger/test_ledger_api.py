@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from tests.ledger import events as ev
 
 from shuzhi.ledger import append, merkle, proofs, sth
 
@@ -20,12 +21,11 @@ def seeded(db, make_user, token_for):
         for i in range(12):
             append(
                 s,
-                "data.read" if i % 3 else "request.approved",
+                (ev.Read if i % 3 else ev.Approved)(i=i, 列="身份证号"),
                 user_id=100 + i % 2,
                 department_id=7,
                 dataset_id=i % 4,
                 outcome="ok" if i % 5 else "denied",
-                detail={"i": i, "列": "身份证号"},
             )
     return {"auditor": token_for("shen.ji"), "analyst": token_for("fen.xi"), "auditor_id": auditor.user_id}
 
@@ -75,8 +75,8 @@ def test_filters(client, seeded):
     assert len(by_user) == 6
     assert len(_seqs(client, h, department_id=7)) == 12
     assert len(_seqs(client, h, dataset_id=3)) == 3
-    assert len(_seqs(client, h, event="request.")) == 4
-    assert len(_seqs(client, h, event="data.read")) == 8
+    assert len(_seqs(client, h, event="test_request.")) == 4
+    assert len(_seqs(client, h, event="test.read")) == 8
     assert len(_seqs(client, h, outcome="denied")) == 3
     assert len(_seqs(client, h, user_id=101, dataset_id=1)) == 3
     now = datetime.now(UTC)
@@ -90,10 +90,10 @@ def test_filters(client, seeded):
 
 
 def test_csv_export(client, seeded):
-    resp = client.get("/api/v1/audit/entries.csv", params={"event": "data.read"}, headers=seeded["auditor"])
+    resp = client.get("/api/v1/audit/entries.csv", params={"event": "test.read"}, headers=seeded["auditor"])
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
-    assert len(rows) == 8 and {r["event"] for r in rows} == {"data.read"}
+    assert len(rows) == 8 and {r["event"] for r in rows} == {"test.read"}
     assert [int(r["seq"]) for r in rows] == sorted(int(r["seq"]) for r in rows)
     assert "身份证号" in rows[0]["entry"]
 
@@ -118,7 +118,7 @@ def test_consistency_between_tree_heads(client, seeded, db):
     h = seeded["auditor"]
     first = client.post("/api/v1/audit/sth", headers=h).json()
     with db.transaction() as s:
-        append(s, "auth.login", user_id=1)
+        append(s, ev.Login(), user_id=1)
     second = client.post("/api/v1/audit/sth", headers=h).json()
     assert second["tree_size"] == first["tree_size"] + 1
     proof = client.get(

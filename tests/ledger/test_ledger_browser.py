@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.conftest import BROWSER, PASSWORD, browser_login
+from tests.ledger import events as ev
 
 from shuzhi.ledger import append
 
@@ -18,7 +19,7 @@ def server(sqlite_db, live_server):
         orgs.create_department(s, code="SJJ", name_zh="市审计局")
         orgs.create_user(s, username="auditor", password=PASSWORD, department_code="SJJ", roles=["auditor"])
         for i in range(6):
-            append(s, "data.read", user_id=1, dataset_id=i, detail={"列": "身份证号", "i": i})
+            append(s, ev.Read(列="身份证号", i=i), user_id=1, dataset_id=i)
     return live_server
 
 

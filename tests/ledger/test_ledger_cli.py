@@ -87,7 +87,7 @@ def test_prove_issues_a_tree_head_for_a_new_entry(ledger, env):
 def test_sth_log_and_export(ledger, env, tmp_path):
     head = json.loads(_run("sth").output)
     assert head["tree_size"] == 20
-    assert "data.read" in _run("log", "--dataset", "3").output
+    assert "test.read" in _run("log", "--dataset", "3").output
     out = tmp_path / "x.csv"
     assert _run("export", "-o", str(out), "--dataset", "3").exit_code == 0
     lines = out.read_text(encoding="utf-8-sig").splitlines()

@@ -6,6 +6,7 @@ import multiprocessing
 
 import pytest
 from sqlalchemy import select
+from tests.ledger import events as ev
 
 from shuzhi.ledger import LedgerEntry, append, keys, log
 from shuzhi.ledger.verify import verify_ledger
@@ -28,7 +29,7 @@ def _writer(url: str, writer: int, start, out) -> None:
         for k in range(PER_WRITER):
             try:
                 with db.transaction() as s:
-                    append(s, "data.read", user_id=writer, detail={"writer": writer, "k": k})
+                    append(s, ev.Read(writer=writer, k=k), user_id=writer)
                     if k % 5 == 4:
                         raise Boom  # the action failed: its entry must vanish and leave no gap
                 done += 1
@@ -68,7 +69,7 @@ def test_failed_action_takes_its_entry_with_it(db):
     with pytest.raises(Boom), db.transaction() as s:
         s.add(Department(code="X1", name_zh="测试"))
         s.flush()
-        append(s, "dept.created", detail={"code": "X1"})
+        append(s, ev.Created(code="X1"))
         raise Boom
     with db.session() as s:
         assert log.tree_size(s) == 0
@@ -79,7 +80,7 @@ def test_failed_append_takes_its_action_with_it(db):
     with pytest.raises(TypeError), db.transaction() as s:
         s.add(Department(code="X2", name_zh="测试"))
         s.flush()
-        append(s, "dept.created", detail={"not json": object()})
+        append(s, ev.Created(not_json=object()))
     with db.session() as s:
         assert log.tree_size(s) == 0
         assert s.scalar(select(Department).where(Department.code == "X2")) is None
@@ -88,12 +89,12 @@ def test_failed_append_takes_its_action_with_it(db):
 def test_action_failing_after_its_entry_leaves_no_gap(db):
     with db.transaction() as s:
         s.add(Department(code="X3", name_zh="测试"))
-        append(s, "dept.created", detail={"code": "X3"})
+        append(s, ev.Created(code="X3"))
     with pytest.raises(Exception), db.transaction() as s:  # noqa: B017 - the driver's IntegrityError
-        append(s, "dept.created", detail={"code": "X3"})
+        append(s, ev.Created(code="X3"))
         s.add(Department(code="X3", name_zh="重复"))
         s.flush()
     with db.transaction() as s:
-        assert append(s, "auth.login").seq == 1
+        assert append(s, ev.Login()).seq == 1
     with db.session() as s:
         assert list(s.scalars(select(LedgerEntry.seq))) == [0, 1]

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from sqlalchemy import text
+from tests.ledger import events as ev
 from tests.ledger.ledger_tamper import _fill, _sql, _verify
 from typer.testing import CliRunner
 
@@ -32,7 +33,7 @@ def _rewrite_from(db, seq: int, n: int) -> None:
                 )
     with db.transaction() as s:
         for i in range(n):
-            append(s, "data.read", user_id=999, department_id=1, dataset_id=None, detail={"forged": i})
+            append(s, ev.Read(forged=i), user_id=999, department_id=1, dataset_id=None)
 
 
 def _sign(db, settings) -> TreeHead:

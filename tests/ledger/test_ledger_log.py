@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from tests.ledger import events as ev
 from tests.ledger import ledger_naive as naive
 
 from shuzhi.errors import InvalidInput, NotFound
@@ -18,7 +19,7 @@ from shuzhi.ledger import LedgerEntry, LedgerNode, append, log, merkle
 def _fill(db, n: int, start: int = 0) -> None:
     with db.transaction() as s:
         for i in range(start, start + n):
-            append(s, "data.read", user_id=i % 5, department_id=i % 3, dataset_id=i, detail={"i": i})
+            append(s, ev.Read(i=i), user_id=i % 5, department_id=i % 3, dataset_id=i)
 
 
 def _leaves(db) -> list[bytes]:
@@ -28,32 +29,34 @@ def _leaves(db) -> list[bytes]:
 
 def test_append_writes_a_canonical_entry(db):
     with db.transaction() as s:
-        e = append(s, "data.read", user_id=7, dataset_id=3, detail={"列": "身份证号", "b": [1, 2], "a": None})
+        e = append(s, ev.Read(列="身份证号", b=[1, 2], a=None), user_id=7, dataset_id=3)
     assert e.seq == 0
     doc = json.loads(e.entry)
     assert e.entry == json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert "身份证号" in e.entry  # UTF-8, not \u escapes
-    assert doc["event"] == "data.read" and doc["user_id"] == 7 and doc["dataset_id"] == 3
+    assert doc["event"] == "test.read" and doc["user_id"] == 7 and doc["dataset_id"] == 3
     assert doc["seq"] == 0 and doc["prev"] is None and doc["outcome"] == "ok"
     assert e.leaf_hash == merkle.leaf_hash(e.entry.encode("utf-8"))
     with db.transaction() as s:
-        e2 = append(s, "auth.login", user_id=7)
+        e2 = append(s, ev.Login(), user_id=7)
     assert e2.seq == 1 and json.loads(e2.entry)["prev"] == e.leaf_hash.hex()
 
 
 def test_append_rejects_bad_input(db):
     with db.transaction() as s:
         with pytest.raises(InvalidInput):
-            append(s, "data.read", outcome="maybe")
-        with pytest.raises(InvalidInput):
-            append(s, "")
+            append(s, ev.Read(), outcome="maybe")
+        with pytest.raises(TypeError, match="declared event"):
+            append(s, "test.read")  # a bare name is not an event
         with pytest.raises(TypeError):
-            append(s, "data.read", detail={"x": object()})
+            append(s, ev.Read(x=1))  # a field the event does not declare
+        with pytest.raises(TypeError):
+            append(s, ev.Read(i=object()))
 
 
 def test_append_does_not_commit(db):
     s = db.session()
-    append(s, "auth.login", user_id=1)
+    append(s, ev.Login(), user_id=1)
     s.rollback()
     s.close()
     with db.session() as s:
@@ -131,7 +134,7 @@ def test_bulk_append_builds_the_same_tree(db, before, many):
 
     _fill(db, before)
     with db.transaction() as s:
-        n = append_many(s, ({"event": "data.read", "user_id": i, "detail": {"i": i}} for i in range(many)))
+        n = append_many(s, ({"event": ev.Read(i=i), "user_id": i} for i in range(many)))
     assert n == many
     _fill(db, 3, before + many)  # and single appends carry on from it
     leaves = _leaves(db)
@@ -152,7 +155,7 @@ def test_proofs_read_a_few_statements_and_log_n_rows(db):
     from shuzhi.ledger.bulk import append_many
 
     with db.transaction() as s:
-        append_many(s, ({"event": "data.read", "dataset_id": i} for i in range(1000)))
+        append_many(s, ({"event": ev.Read(), "dataset_id": i} for i in range(1000)))
     statements = []
     with db.session() as s:
         conn = s.connection()

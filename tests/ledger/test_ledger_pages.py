@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tests.conftest import login
+from tests.ledger import events as ev
 
 from shuzhi.ledger import append
 
@@ -14,8 +17,8 @@ def pages(client, make_user, db):
     make_user("fen.xi", dept="GA", roles=("analyst",))
     with db.transaction() as s:
         for i in range(5):
-            append(s, "data.read", user_id=2, department_id=2, dataset_id=i, detail={"i": i})
-        append(s, "data.denied", user_id=2, department_id=2, dataset_id=9, outcome="denied")
+            append(s, ev.Read(i=i), user_id=2, department_id=2, dataset_id=i)
+        append(s, ev.Denied(), user_id=2, department_id=2, dataset_id=9, outcome="denied")
     return client
 
 
@@ -33,17 +36,17 @@ def test_analyst_is_refused(pages):
 def test_auditor_filters_and_exports(pages):
     login(pages, "shen.ji", next="/audit")
     html = pages.get("/audit").text
-    assert 'id="audit-entries"' in html and "data.denied" in html and "fen.xi" in html
+    assert 'id="audit-entries"' in html and "test.denied" in html and "fen.xi" in html
     html = pages.get("/audit", params={"user": "fen.xi", "outcome": "denied"}).text
-    assert html.count("<code>data.") == 1 and "data.denied" in html
+    assert html.count("<code>test.") == 1 and "test.denied" in html
     assert "user_id=2" in html and "outcome=denied" in html  # the CSV link keeps the filter
-    html = pages.get("/audit", params={"dept": "GA", "event": "data."}).text
-    assert html.count("<code>data.") == 6
+    html = pages.get("/audit", params={"dept": "GA", "event": "test."}).text
+    assert html.count("<code>test.") == 6
     assert pages.get("/audit", params={"user": "nobody"}).status_code == 422
     csv = pages.get("/api/v1/audit/entries.csv", params={"user_id": 2, "outcome": "denied"})
     assert csv.status_code == 200
     rows = csv.text.strip().splitlines()[1:]
-    assert len(rows) == 1 and ",data.denied,denied," in rows[0]
+    assert len(rows) == 1 and ",test.denied,denied," in rows[0]
 
 
 def test_entry_page_shows_a_proof_that_verifies(pages):
@@ -52,3 +55,16 @@ def test_entry_page_shows_a_proof_that_verifies(pages):
     assert "Audit entry" in html or "审计条目" in html
     assert 'id="proof-bundle"' in html and 'id="verify-btn"' in html
     assert "✓" in html  # the server-side check of the same bundle
+
+
+def test_event_filter_lists_the_declared_types_with_their_labels(pages):
+    login(pages, "shen.ji", next="/audit")
+    html = pages.get("/audit", params={"lang": "en"}).text
+    options = dict(re.findall(r'<option value="([^"]*)"(?: selected)?>([^<]*)</option>', html))
+    assert (
+        options["data.read"] == "data read (data.read)"
+        and options["grant.revoked"] == "grant revoked (grant.revoked)"
+    )
+    assert options["request."] == "request.*" and options["test.denied"] == "test denied (test.denied)"
+    html = pages.get("/audit", params={"event": "test.denied", "lang": "en"}).text
+    assert '<option value="test.denied" selected>' in html and "<code>test.denied</code> test denied" in html

@@ -48,6 +48,7 @@ def test_timer_signs_heads_as_the_log_grows_and_stops_on_shutdown(db, settings):
     app = create_app(settings, db=db)
     before = set(threading.enumerate())
     with TestClient(app):
+        assert app.state.jobs.wait_idle()
         assert _heads(db)[-1][1] == 2  # signed at start-up
         for size in range(3, 9):
             _fill(db, 1, size - 1)

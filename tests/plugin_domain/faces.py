@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.plugin_domain.events import NoteAdded
 from tests.plugin_domain.models import Note
 
 from shuzhi import ledger
@@ -36,7 +37,7 @@ def add_note(
     note = Note(text=body.text)
     session.add(note)
     session.flush()
-    ledger.append(session, "note.added", user_id=principal.user_id, detail={"note": note.id})
+    ledger.append(session, NoteAdded(note=note.id), user_id=principal.user_id)
     return {"id": note.id, "text": note.text}
 
 

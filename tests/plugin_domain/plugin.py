@@ -40,8 +40,10 @@ def register_models():
 
 
 @hookimpl
-def ledger_event_types():
-    return ["note.added"]
+def ledger_events():
+    from tests.plugin_domain.events import NoteAdded
+
+    return [NoteAdded]
 
 
 @hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from tests.ledger import events as ev
 
 from shuzhi import textlimits as limits
 from shuzhi.ledger import LedgerEntry
@@ -83,7 +84,7 @@ def test_the_ledger_cuts_any_long_text_it_is_given(db):
 
     text = "泄" * 1_000_000
     with db.transaction() as s:
-        ledger.append(s, "data.denied", outcome="denied", detail={"purpose": text, "nested": [{"why": text}]})
+        ledger.append(s, ev.Denied(purpose=text, nested=[{"why": text}]), outcome="denied")
     assert _largest_entry(db) < FEW_KB
     with db.session() as s:
         entry = s.scalar(select(LedgerEntry.entry).order_by(LedgerEntry.seq.desc()))

@@ -48,3 +48,10 @@ def ledger_state():
     from shuzhi.catalog.state import SOURCE
 
     return [SOURCE]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.catalog.events import EVENTS
+
+    return list(EVENTS)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi import ledger
 from shuzhi import textlimits as limits
+from shuzhi.catalog import events
 from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
 from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, FieldIn, FieldOut
 from shuzhi.catalog.search import index_dataset
@@ -69,16 +70,12 @@ def create_dataset(session: Session, principal: Principal, data: DatasetIn) -> D
     index_dataset(session, ds)
     ledger.append(
         session,
-        "dataset.created",
+        events.DatasetCreated(
+            identifier=ds.identifier, title_zh=ds.title_zh, share_type=ds.share_type, open_type=ds.open_type
+        ),
         user_id=principal.user_id,
         department_id=dept.id,
         dataset_id=ds.id,
-        detail={
-            "identifier": ds.identifier,
-            "title_zh": ds.title_zh,
-            "share_type": ds.share_type,
-            "open_type": ds.open_type,
-        },
     )
     return ds
 
@@ -104,15 +101,13 @@ def update_dataset(session: Session, principal: Principal, ds: Dataset, patch: D
     index_dataset(session, ds)
     ledger.append(
         session,
-        "dataset.updated",
+        events.DatasetUpdated(
+            changed=sorted(changes) + (["fields"] if new_fields else []),
+            values={k: getattr(ds, k) for k in ("share_type", "open_type") if k in changes},
+        ),
         user_id=principal.user_id,
         department_id=ds.department_id,
         dataset_id=ds.id,
-        detail={
-            "changed": sorted(changes) + (["fields"] if new_fields else []),
-            # what decides who may read it, as it now is (the security state; docs/ledger.md)
-            "values": {k: getattr(ds, k) for k in ("share_type", "open_type") if k in changes},
-        },
     )
     return ds
 
@@ -134,11 +129,10 @@ def delete_dataset(session: Session, principal: Principal, ds: Dataset) -> None:
     require_manage(principal, ds)
     ledger.append(
         session,
-        "dataset.deleted",
+        events.DatasetDeleted(identifier=ds.identifier, versions=[v.number for v in ds.versions]),
         user_id=principal.user_id,
         department_id=ds.department_id,
         dataset_id=ds.id,
-        detail={"identifier": ds.identifier, "versions": [v.number for v in ds.versions]},
     )
     session.delete(ds)
     session.flush()
@@ -204,11 +198,10 @@ def audit_profile_values(
     with db.write() as session:
         ledger.append(
             session,
-            "profile.values_read",
+            events.ProfileValuesRead(dataset=ds.identifier, versions=shown, channel=channel),
             user_id=principal.user_id,
             department_id=principal.department_id,
             dataset_id=ds.id,
-            detail={"dataset": ds.identifier, "versions": shown, "channel": channel},
         )
 
 

@@ -68,3 +68,10 @@ def ledger_state():
     from shuzhi.classify.state import SOURCE
 
     return [SOURCE]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.classify.events import EVENTS
+
+    return list(EVENTS)

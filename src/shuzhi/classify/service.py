@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
+from shuzhi.classify import events
 from shuzhi.classify.detectors import detector_set
 from shuzhi.classify.engine import ColumnResult, Scanner
 from shuzhi.classify.hints import NameHints
@@ -220,23 +221,22 @@ def classify_version(
     session.flush()
     ledger.append(
         session,
-        "grade.assigned",
+        events.GradeAssigned(
+            version=version.number,
+            level=grade.level,
+            data_class=grade.data_class,
+            rule=grade.rule,
+            status=grade.status,
+            previous=prev_grade.level if prev_grade else None,
+            sensitive_columns={
+                d.field_name: d.category for d in decisions if d.category not in ("none", "unknown")
+            },
+            column_levels={d.field_name: d.level for d in decisions},
+            overrides=active_overrides(session, dataset.id),
+        ),
         department_id=dataset.department_id,
         dataset_id=dataset.id,
         user_id=version.created_by_id,
-        detail={
-            "version": version.number,
-            "level": grade.level,
-            "data_class": grade.data_class,
-            "rule": grade.rule,
-            "status": grade.status,
-            "previous": prev_grade.level if prev_grade else None,
-            "sensitive_columns": {
-                d.field_name: d.category for d in decisions if d.category not in ("none", "unknown")
-            },
-            "column_levels": {d.field_name: d.level for d in decisions},
-            "overrides": active_overrides(session, dataset.id),
-        },
     )
     return ClassificationResult(
         dataset.id,
@@ -709,7 +709,7 @@ def _record_review(
     dataset: Dataset,
     version: DatasetVersion,
     override: ReviewOverride,
-    detail: dict,
+    change: dict,
 ) -> DatasetGrade:
     """Keep a review (superseding the earlier one on the same target), re-grade, and write it to the ledger."""
     _deactivate(session, dataset.id, override.field_name, "被新的复核取代 superseded by a newer review")
@@ -720,20 +720,21 @@ def _record_review(
     grade = _regrade(session, settings, dataset, version)
     ledger.append(
         session,
-        "grade.overridden",
+        events.GradeOverridden(
+            field=change["field"],
+            from_=change["from"],
+            to=change["to"],
+            action=override.action,
+            reason=override.reason,
+            version=version.number,
+            dataset_level=grade.level,
+            data_class=grade.data_class,
+            column_levels=_column_levels(session, version.id),
+            overrides=active_overrides(session, dataset.id),
+        ),
         user_id=principal.user_id,
         department_id=dataset.department_id,
         dataset_id=dataset.id,
-        detail={
-            **detail,
-            "action": override.action,
-            "reason": override.reason,
-            "version": version.number,
-            "dataset_level": grade.level,
-            "data_class": grade.data_class,
-            "column_levels": _column_levels(session, version.id),
-            "overrides": active_overrides(session, dataset.id),
-        },
     )
     return grade
 
@@ -772,16 +773,17 @@ def resolve_alert(
         # A second resolve would write a second ledger entry for one act; say so instead.
         raise Conflict(f"提醒 #{alert_id} 已处理 (alert {alert_id} is already resolved)", where="alert")
     alert.resolved = True
-    detail = {"alert_id": alert.id, "kind": alert.kind, "field": alert.field_name}
-    if note and note.strip():
-        detail["note"] = note.strip()
     ledger.append(
         session,
-        "grade.alert_resolved",
+        events.AlertResolved(
+            alert_id=alert.id,
+            kind=alert.kind,
+            field=alert.field_name,
+            note=note.strip() if note and note.strip() else ledger.ABSENT,
+        ),
         user_id=principal.user_id,
         department_id=dataset.department_id,
         dataset_id=dataset.id,
-        detail=detail,
     )
     return alert
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,6 +32,8 @@ from shuzhi.config import Settings
 from shuzhi.engine.failures import classify, failure
 from shuzhi.engine.interface import ResultStream, engine_for
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
+from shuzhi.exchange import events
+from shuzhi.exchange.channels import Channel
 from shuzhi.exchange.grades import version_grades
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
 from shuzhi.exchange.models import Grant, GrantUsage
@@ -251,6 +252,7 @@ def decide(
         masks=masks,
         row_filter=grant.row_filter if grant is not None else None,
         key=grant_key(mask_master_key(settings), key_scope),
+        row_quota_grant=grant.id if grant is not None and grant.rows_per_day is not None else None,
     )
     return Readable(
         dataset=dataset, version=ver, basis=basis, grant=grant, table=table, purpose=bound_purpose
@@ -385,102 +387,34 @@ def _settle_rows(session: Session, readables: list[Readable], rows: int, *, ran:
             usage.calls = max(0, usage.calls - call_back)
 
 
-def require_record_reads(sql: str, readables: list[Readable], limits: QueryLimits | None = None) -> None:
-    """Under a rows-per-day quota, each result row must be one source record.
-
-    The quota counts result rows, so anything that puts many records' values into one row —
-    aggregates (``max(x, 1000)``, ``list``, ``string_agg``), windows (``lead``), joins, grouping,
-    set operations, subqueries — would let one counted row carry a thousand. Such a grant is for
-    reading records: one dataset, its fields and scalar expressions of them, a filter, an order and
-    a limit (what the rows endpoint and exports send). Analysis wants a grant without a row quota.
-    """
-    quota = [r for r in readables if r.grant is not None and r.grant.rows_per_day is not None]
-    if not quota:
-        return
-    tree = parse_query(sql, limits=limits)
-    bad = _not_a_record_read(tree)
-    if bad:
-        g = quota[0].grant
-        raise Forbidden(
-            f"授权 {g.id} 按行计额度，只能逐条读取记录（单个数据集，不含{bad}）/ "
-            f"under a rows-per-day quota only record reads are allowed (one dataset, no {bad})",
-            refused=[bad],
-            grant_id=g.id,
-            quota="rows_per_day",
-        )
-
-
-def _not_a_record_read(tree: exp.Expression) -> str | None:
-    if not isinstance(tree, exp.Select):
-        return "集合运算 set operations"
-    for arg, label in (
-        ("with", "WITH"),
-        ("group", "GROUP BY"),
-        ("having", "HAVING"),
-        ("distinct", "DISTINCT"),
-        ("qualify", "QUALIFY"),
-    ):
-        if tree.args.get(arg):
-            return label
-    for node in tree.walk():
-        if isinstance(node, exp.Join):
-            return "JOIN"
-        if isinstance(node, (exp.Subquery, exp.SetOperation)) or (
-            isinstance(node, exp.Select) and node is not tree
-        ):
-            return "子查询 subqueries"
-        if isinstance(node, exp.Window):
-            return "窗口函数 window functions"
-        if isinstance(node, exp.AggFunc) or (
-            isinstance(node, exp.Anonymous) and str(node.name).lower() in duckdb_aggregates()
-        ):
-            return "聚合函数 aggregates"
-    return None
-
-
-@functools.cache
-def duckdb_aggregates() -> frozenset[str]:
-    """Every aggregate function name DuckDB knows (sqlglot parses many of them as anonymous calls)."""
-    con = duckdb.connect()
-    try:
-        rows = con.sql(
-            "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'"
-        ).fetchall()
-    finally:
-        con.close()
-    return frozenset(name for (name,) in rows)
-
-
 # -- audit ------------------------------------------------------------------------------------
 
 
 def _audit_detail(
     r: Readable,
     *,
-    channel: str,
+    channel: Channel,
     sha: str,
     fields: list[str],
     rows: int | None,
     duration_ms: float,
     ended: str,
     error: str | None = None,
-) -> dict:
-    out = {
-        "channel": channel,
-        "dataset": r.dataset.identifier,
-        "version": r.version.number,
-        "basis": r.basis,
-        "grant_id": r.grant.id if r.grant is not None else None,
-        "fields": fields,
-        "purpose": r.purpose,
-        "query_sha256": sha,
-        "rows": rows,
-        "ended": ended,
-        "duration_ms": round(duration_ms, 1),
-    }
-    if error:
-        out["error"] = error  # the error class: the engine's text quotes the values it failed on
-    return out
+) -> events.DataRead:
+    return events.DataRead(
+        channel=Channel(channel).value,
+        dataset=r.dataset.identifier,
+        version=r.version.number,
+        basis=r.basis,
+        grant_id=r.grant.id if r.grant is not None else None,
+        fields=fields,
+        purpose=r.purpose,
+        query_sha256=sha,
+        rows=rows,
+        ended=ended,
+        duration_ms=round(duration_ms, 1),
+        error=error or ledger.ABSENT,  # the error class: the engine's text quotes the values it failed on
+    )
 
 
 def record_denial(
@@ -488,7 +422,7 @@ def record_denial(
     principal: Principal,
     error: ShuzhiError,
     *,
-    channel: str,
+    channel: Channel,
     sha: str,
     datasets: list[tuple[int, str]],
     purpose: str | None = None,
@@ -496,23 +430,22 @@ def record_denial(
     """One 'data.denied' entry, in its own transaction (the refused read has none to join).
 
     `datasets` are (id, identifier) pairs, taken while the refused read's session was open."""
-    detail = {
-        "channel": channel,
-        "datasets": [identifier for _id, identifier in datasets],
-        "query_sha256": sha,
-        "purpose": purpose,
-        "reason": error.message[:500],
-        "refused": error.detail.get("refused") or [],
-    }
+    denied = events.DataDenied(
+        channel=Channel(channel).value,
+        datasets=[identifier for _id, identifier in datasets],
+        query_sha256=sha,
+        purpose=purpose,
+        reason=error.message[:500],
+        refused=error.detail.get("refused") or [],
+    )
     with db.write() as s:
         ledger.append(
             s,
-            "data.denied",
+            denied,
             user_id=principal.user_id,
             department_id=principal.department_id,
             dataset_id=datasets[0][0] if datasets else None,
             outcome="denied",
-            detail=detail,
         )
 
 
@@ -522,7 +455,7 @@ def _record_reads(
     readables: list[Readable],
     q: GovernedQuery,
     *,
-    channel: str,
+    channel: Channel,
     rows: int,
     duration_ms: float,
     ended: str,
@@ -537,12 +470,7 @@ def _record_reads(
             fields = q.datasets.get(r.table.name, [])
             ledger.append(
                 s,
-                "data.read",
-                user_id=principal.user_id,
-                department_id=principal.department_id,
-                dataset_id=r.dataset.id,
-                outcome=outcome,
-                detail=_audit_detail(
+                _audit_detail(
                     r,
                     channel=channel,
                     sha=q.query_sha256,
@@ -552,6 +480,10 @@ def _record_reads(
                     ended=ended,
                     error=error,
                 ),
+                user_id=principal.user_id,
+                department_id=principal.department_id,
+                dataset_id=r.dataset.id,
+                outcome=outcome,
             )
         _settle_rows(s, readables, rows, ran=error not in NOT_ADMITTED)
 
@@ -564,14 +496,16 @@ class ReadRequest:
     """What a channel asks for: one consumer SELECT, and how the consumer wants it run."""
 
     sql: str
-    channel: str
-    """'rows' · 'sql' · 'export'"""
+    channel: Channel
     grant_ids: dict[str, int] = field(default_factory=dict)
     """Dataset identifier -> grant to read it under, when the consumer holds several."""
     versions: dict[str, int] = field(default_factory=dict)
     purpose: str | None = None
     max_rows: int | None = None
     timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channel", Channel(self.channel))  # an unknown channel: ValueError
 
 
 def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
@@ -591,7 +525,8 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     try:
         with db.read() as s:
             limits = QueryLimits(settings.exchange.query_max_chars, settings.exchange.query_max_depth)
-            names = referenced_names(req.sql, limits=limits)
+            tree = parse_query(req.sql, limits=limits)  # the one parse of the consumer's SQL
+            names = referenced_names(tree)
             by_name = _resolve_names(s, names)
             datasets = list(by_name.values())
             refs = [(d.id, d.identifier) for d in datasets]
@@ -613,8 +548,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
                 )
                 for ds in datasets
             ]
-            query = govern(req.sql, {r.table.name: r.table for r in readables}, limits=limits)
-            require_record_reads(req.sql, readables, limits)
+            query = govern(req.sql, {r.table.name: r.table for r in readables}, parsed=tree)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
             expected = [integrity.Expected.of(settings, r.version) for r in readables]
         cap = reserve_quota(db, readables, req.max_rows)
@@ -628,7 +562,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             with contextlib.suppress(ShuzhiError):
                 integrity.require_intact(db, settings, expected, fresh=True)
         if error is not None:
-            _locate(error, req.sql, readables)
+            _locate(error, tree, readables)
         duration_ms = (time.perf_counter() - started) * 1000
         _record_reads(
             db,
@@ -671,16 +605,12 @@ _CONSTRUCTS: dict[str, tuple[tuple[type[exp.Expression], ...], str]] = {
 }
 
 
-def _locate(error: ShuzhiError, sql: str, readables: list[Readable]) -> None:
-    """Say where a classed engine error may come from — from the consumer's own query (the
-    constructs of that kind and the columns under them) or the grant's row filter, never from the
-    engine's text."""
+def _locate(error: ShuzhiError, tree: exp.Expression, readables: list[Readable]) -> None:
+    """Say where a classed engine error may come from — from the consumer's own query (`tree`, as
+    parsed: the constructs of that kind and the columns under them) or the grant's row filter,
+    never from the engine's text."""
     kinds, label = _CONSTRUCTS.get(classify(error), ((), ""))
     if not kinds or error.where:
-        return
-    try:
-        tree = parse_query(sql)
-    except ShuzhiError:
         return
     columns: list[str] = []
     for node in tree.find_all(*kinds):

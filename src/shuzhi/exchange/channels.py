@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +16,18 @@ from sqlglot import exp
 
 from shuzhi.errors import InvalidInput
 from shuzhi.exchange import formats
+
+
+class Channel(StrEnum):
+    """How a governed read was asked for; its ledger entry says which."""
+
+    ROWS = "rows"
+    """The REST rows endpoint (and the field list it starts from)."""
+    SQL = "sql"
+    """Governed SQL: the API, the workbench page, the CLI."""
+    EXPORT = "export"
+    """Bulk export of a dataset's granted fields."""
+
 
 FILTER_OPS = {
     "eq": exp.EQ,

@@ -25,22 +25,6 @@ from sqlglot.errors import ParseError
 
 from shuzhi.errors import InvalidInput
 
-MASK_KINDS: dict[str, tuple[str, str]] = {
-    "clear": ("明文", "clear text"),
-    "redact": ("全部遮盖", "redact all"),
-    "keep_first": ("保留前N位", "keep first N"),
-    "keep_last": ("保留后N位", "keep last N"),
-    "hash": ("加密哈希（HMAC-SHA256）", "keyed hash (HMAC-SHA256)"),
-    "null": ("置空", "null"),
-    "year": ("日期保留到年", "date to year"),
-    "month": ("日期保留到月", "date to month"),
-    "region_city": ("区划泛化到地市", "region code to city"),
-    "region_province": ("区划泛化到省", "region code to province"),
-    "round": ("数值取整", "numeric rounding"),
-    "band": ("数值分段", "numeric banding"),
-    "custom": ("自定义表达式", "custom SQL expression"),
-}
-
 REDACTED = "***"
 
 GRADE_DEFAULTS: dict[str, str] = {"L1": "clear", "L2": "clear", "L3": "clear", "L4": "hash"}
@@ -148,7 +132,7 @@ _SYNTAX_FUNCS = (exp.Connector, exp.Cast, exp.TryCast, exp.Case)
 
 @dataclass(frozen=True)
 class MaskRule:
-    """One field's masking: a kind from MASK_KINDS and its parameters."""
+    """One field's masking: a kind of `KINDS` and its parameters."""
 
     kind: str = "clear"
     n: int | None = None
@@ -165,19 +149,17 @@ class MaskRule:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
-        for key in ("n", "width", "expr"):
+        for key in PARAM_TYPES:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
 
     def label(self, lang: str = "zh") -> str:
-        zh, en = MASK_KINDS[self.kind]
-        base = zh if lang == "zh" else en
-        if self.n is not None:
-            return f"{base} (N={self.n})"
-        if self.width is not None:
-            return f"{base} ({self.width:g})"
-        return base
+        return KINDS[self.kind].label(lang, self)
+
+
+PARAM_TYPES: dict[str, type] = {"n": int, "width": float, "expr": str}
+"""The parameters a rule can carry (MaskRule's fields), as stored and submitted."""
 
 
 def parse_rule(raw: MaskRule | dict[str, Any] | str | None) -> MaskRule:
@@ -198,13 +180,11 @@ def parse_rule(raw: MaskRule | dict[str, Any] | str | None) -> MaskRule:
 
 
 def _shorthand_arg(kind: str, arg: str) -> dict[str, Any]:
+    """'keep_first:3' names the kind's first parameter (`n` for a kind that takes none)."""
     if not arg:
         return {}
-    if kind == "custom":
-        return {"expr": arg}
-    if kind == "band":
-        return {"width": arg}
-    return {"n": arg}
+    found = KINDS.get(kind)
+    return {found.params[0].name if found is not None and found.params else "n": arg}
 
 
 def _from_dict(raw: dict[str, Any]) -> MaskRule:
@@ -218,18 +198,10 @@ def _from_dict(raw: dict[str, Any]) -> MaskRule:
 
 def validate_rule(rule: MaskRule) -> None:
     """Refuse a rule whose kind is unknown or whose parameters are missing or unsafe."""
-    if rule.kind not in MASK_KINDS:
-        raise InvalidInput(f"未知的脱敏方式 / unknown mask kind: {rule.kind}", hint=", ".join(MASK_KINDS))
-    if rule.kind in ("keep_first", "keep_last") and (rule.n is None or rule.n < 0):
-        raise InvalidInput(f"{rule.kind} 需要非负整数 n / needs a non-negative n")
-    if rule.kind == "round" and rule.n is None:
-        raise InvalidInput("round 需要小数位数 n / needs decimal places n")
-    if rule.kind == "band" and (rule.width is None or rule.width <= 0):
-        raise InvalidInput("band 需要正的分段宽度 / needs a positive width")
-    if rule.kind == "custom":
-        if not rule.expr:
-            raise InvalidInput("custom 需要表达式 / needs an expression")
-        parse_safe_expression(rule.expr, columns={"value"}, what="自定义脱敏 / custom mask")
+    kind = KINDS.get(rule.kind)
+    if kind is None:
+        raise InvalidInput(f"未知的脱敏方式 / unknown mask kind: {rule.kind}", hint=", ".join(KINDS))
+    kind.validate(rule)
 
 
 def default_rule(grade: str | None) -> MaskRule:
@@ -339,40 +311,215 @@ def _custom(rule: MaskRule, value: exp.Expression) -> exp.Expression:
 
 def mask_expression(rule: MaskRule, value: exp.Expression, *, key: bytes) -> exp.Expression:
     """The SQL expression that masks `value` (a column expression) under `rule`."""
-    kind = rule.kind
-    if kind == "clear":
-        return value
-    if kind == "redact":
-        return exp.Case(
-            ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=exp.Null())],
-            default=exp.Literal.string(REDACTED),
-        )
-    if kind == "keep_first":
-        text = _as_text(value)
-        return _pad(exp.Left(this=text, expression=exp.Literal.number(rule.n)), text, left=False)
-    if kind == "keep_last":
-        text = _as_text(value)
-        return _pad(exp.Right(this=text, expression=exp.Literal.number(rule.n)), text, left=True)
-    if kind == "hash":
-        return _hmac_sql(value, key)
-    if kind == "null":
-        return exp.Nullif(this=value, expression=value.copy())
-    if kind in ("year", "month"):
-        return _date_trunc(kind.upper(), value)
-    if kind == "region_city":
-        return _region(value, 4)
-    if kind == "region_province":
-        return _region(value, 2)
-    if kind == "round":
-        return exp.Round(this=value, decimals=exp.Literal.number(rule.n))
-    if kind == "band":
-        width = exp.Literal.number(_num(rule.width))
-        return exp.Mul(this=exp.Floor(this=exp.Div(this=value, expression=width)), expression=width.copy())
-    if kind == "custom":
-        return _custom(rule, value)
-    raise InvalidInput(f"未知的脱敏方式 / unknown mask kind: {kind}")
+    kind = KINDS.get(rule.kind)
+    if kind is None:
+        raise InvalidInput(f"未知的脱敏方式 / unknown mask kind: {rule.kind}")
+    return kind.compile(rule, value, key)
 
 
 def _num(x: float | None) -> str:
     x = float(x or 0)
     return str(int(x)) if x.is_integer() else repr(x)
+
+
+# -- the kinds -----------------------------------------------------------------------------
+
+Validate = Callable[[MaskRule], None]
+Compile = Callable[[MaskRule, exp.Expression, bytes], exp.Expression]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a mask kind: its name in the stored rule, type, meaning and bounds."""
+
+    name: str
+    zh: str
+    en: str
+    minimum: float | None = None
+    positive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in PARAM_TYPES:
+            raise ValueError(f"mask parameter {self.name!r} is not one of {', '.join(PARAM_TYPES)}")
+
+    def check(self, kind: str, value: Any) -> None:
+        """Refuse a missing or out-of-bounds value, saying which kind and parameter."""
+        if value is None:
+            raise InvalidInput(f"{kind} 需要参数 {self.name}（{self.zh}）/ needs {self.name} ({self.en})")
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidInput(
+                f"{kind} 的 {self.name} 不能小于 {self.minimum:g} / must be >= {self.minimum:g}"
+            )
+        if self.positive and value <= 0:
+            raise InvalidInput(f"{kind} 的 {self.name} 须为正数 / must be positive")
+
+
+@dataclass(frozen=True)
+class MaskKind:
+    """One way of masking a field. Every part is required: a kind declared without one of them
+    (labels in both languages, parameter schema, validate, compile) fails when the module loads."""
+
+    name: str
+    zh: str
+    en: str
+    params: tuple[Param, ...]
+    """The parameters a rule of this kind needs, in shorthand order (``keep_first:3``)."""
+    validate: Validate
+    """Refuses a rule of this kind whose parameters are missing or unsafe (InvalidInput)."""
+    compile: Compile
+    """(rule, column expression, grant key) -> the masking SQL expression."""
+    choices: tuple[tuple[str, str, str], ...] | None = None
+    """(rule, 中文, English) offered in the approval form; default: the kind itself when it takes
+    no parameters, nothing otherwise."""
+
+    def __post_init__(self) -> None:
+        for part in ("name", "zh", "en"):
+            if not isinstance(getattr(self, part), str) or not getattr(self, part).strip():
+                raise TypeError(f"mask kind {self.name!r}: {part} is missing")
+        if not isinstance(self.params, tuple) or not all(isinstance(p, Param) for p in self.params):
+            raise TypeError(f"mask kind {self.name!r}: params must be a tuple of Param")
+        for part in ("validate", "compile"):
+            if not callable(getattr(self, part)):
+                raise TypeError(f"mask kind {self.name!r}: {part} is missing")
+        if self.choices is None:
+            offered = () if self.params else ((self.name, self.zh, self.en),)
+            object.__setattr__(self, "choices", offered)
+
+    def label(self, lang: str, rule: MaskRule | None = None) -> str:
+        base = self.zh if lang == "zh" else self.en
+        shown = [getattr(rule, p.name) for p in self.params if rule is not None and p.name != "expr"]
+        if not shown or shown[0] is None:
+            return base
+        value = shown[0]
+        return f"{base} (N={value})" if isinstance(value, int) else f"{base} ({value:g})"
+
+
+KINDS: dict[str, MaskKind] = {}
+"""Every mask kind, by name: the one place a kind is defined."""
+
+
+def register(kind: MaskKind) -> MaskKind:
+    if kind.name in KINDS:
+        raise ValueError(f"mask kind {kind.name!r} is declared twice")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def check_params(rule: MaskRule) -> None:
+    """The validation of a kind whose parameters need only their schema."""
+    for param in KINDS[rule.kind].params:
+        param.check(rule.kind, getattr(rule, param.name))
+
+
+def _check_custom(rule: MaskRule) -> None:
+    check_params(rule)
+    parse_safe_expression(rule.expr or "", columns={"value"}, what="自定义脱敏 / custom mask")
+
+
+def _keep(*, last: bool) -> Compile:
+    def compile_(rule: MaskRule, value: exp.Expression, key: bytes) -> exp.Expression:
+        text = _as_text(value)
+        part = exp.Right if last else exp.Left
+        return _pad(part(this=text, expression=exp.Literal.number(rule.n)), text, left=last)
+
+    return compile_
+
+
+def _redact(rule: MaskRule, value: exp.Expression, key: bytes) -> exp.Expression:
+    return exp.Case(
+        ifs=[exp.If(this=exp.Is(this=value, expression=exp.Null()), true=exp.Null())],
+        default=exp.Literal.string(REDACTED),
+    )
+
+
+def _band(rule: MaskRule, value: exp.Expression, key: bytes) -> exp.Expression:
+    width = exp.Literal.number(_num(rule.width))
+    return exp.Mul(this=exp.Floor(this=exp.Div(this=value, expression=width)), expression=width.copy())
+
+
+KEEP_N = Param("n", "保留字符数", "characters kept", minimum=0)
+for _kind in (
+    MaskKind("clear", "明文", "clear text", (), check_params, lambda rule, value, key: value),
+    MaskKind("redact", "全部遮盖", "redact all", (), check_params, _redact),
+    MaskKind(
+        "keep_first",
+        "保留前N位",
+        "keep first N",
+        (KEEP_N,),
+        check_params,
+        _keep(last=False),
+        choices=(("keep_first:1", "保留首字", "Keep first 1"),),
+    ),
+    MaskKind(
+        "keep_last",
+        "保留后N位",
+        "keep last N",
+        (KEEP_N,),
+        check_params,
+        _keep(last=True),
+        choices=(("keep_last:4", "保留后4位", "Keep last 4"),),
+    ),
+    MaskKind(
+        "hash",
+        "加密哈希（HMAC-SHA256）",
+        "keyed hash (HMAC-SHA256)",
+        (),
+        check_params,
+        lambda rule, value, key: _hmac_sql(value, key),
+    ),
+    MaskKind(
+        "null",
+        "置空",
+        "null",
+        (),
+        check_params,
+        lambda rule, value, key: exp.Nullif(this=value, expression=value.copy()),
+    ),
+    MaskKind(
+        "year", "日期保留到年", "date to year", (), check_params, lambda r, v, k: _date_trunc("YEAR", v)
+    ),
+    MaskKind(
+        "month", "日期保留到月", "date to month", (), check_params, lambda r, v, k: _date_trunc("MONTH", v)
+    ),
+    MaskKind(
+        "region_city",
+        "区划泛化到地市",
+        "region code to city",
+        (),
+        check_params,
+        lambda r, v, k: _region(v, 4),
+    ),
+    MaskKind(
+        "region_province",
+        "区划泛化到省",
+        "region code to province",
+        (),
+        check_params,
+        lambda r, v, k: _region(v, 2),
+    ),
+    MaskKind(
+        "round",
+        "数值取整",
+        "numeric rounding",
+        (Param("n", "小数位数（可为负）", "decimal places (may be negative)"),),
+        check_params,
+        lambda rule, value, key: exp.Round(this=value, decimals=exp.Literal.number(rule.n)),
+    ),
+    MaskKind(
+        "band",
+        "数值分段",
+        "numeric banding",
+        (Param("width", "分段宽度", "band width", positive=True),),
+        check_params,
+        _band,
+    ),
+    MaskKind(
+        "custom",
+        "自定义表达式",
+        "custom SQL expression",
+        (Param("expr", "以 value 表示字段的表达式", "expression over `value`"),),
+        _check_custom,
+        lambda rule, value, key: _custom(rule, value),
+    ),
+):
+    register(_kind)

@@ -71,3 +71,10 @@ def register_jobs():
             title="预启动查询进程 (start a query worker ahead of the first query)",
         ),
     ]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.exchange.events import EVENTS
+
+    return list(EVENTS)

@@ -80,6 +80,8 @@ class GrantedTable:
     row_filter: str | None = None
     key: bytes = b""
     """Keyed-hash key of this grant."""
+    row_quota_grant: int | None = None
+    """The grant read under, when it has a rows-per-day quota: only record reads are allowed."""
 
     def granted_in_order(self) -> list[str]:
         return [name for name, _ in self.fields if name in self.masks]
@@ -394,6 +396,65 @@ def _field_name(grant: GrantedTable, normalised: str) -> str | None:
     return None
 
 
+def require_record_reads(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
+    """Under a rows-per-day quota, each result row must be one source record.
+
+    The quota counts result rows, so anything that puts many records' values into one row —
+    aggregates (``max(x, 1000)``, ``list``, ``string_agg``), windows (``lead``), joins, grouping,
+    set operations, subqueries — would let one counted row carry a thousand. Such a grant is for
+    reading records: one dataset, its fields and scalar expressions of them, a filter, an order and
+    a limit (what the rows endpoint and exports send). Analysis wants a grant without a row quota.
+    Runs on the consumer's tree before the policy subqueries go in.
+    """
+    quota = [t for t in _datasets_in(tree, ctx) if t.row_quota_grant is not None]
+    if not quota:
+        return tree
+    bad = _not_a_record_read(tree, functions.names(ctx.read, kinds=("aggregate", "window")))
+    if bad:
+        grant = quota[0].row_quota_grant
+        raise Forbidden(
+            f"授权 {grant} 按行计额度，只能逐条读取记录（单个数据集，不含{bad}）/ "
+            f"under a rows-per-day quota only record reads are allowed (one dataset, no {bad})",
+            refused=[bad],
+            grant_id=grant,
+            quota="rows_per_day",
+        )
+    return tree
+
+
+_NOT_RECORD_CLAUSES = (
+    ("with_", "WITH"),
+    ("group", "GROUP BY"),
+    ("having", "HAVING"),
+    ("distinct", "DISTINCT"),
+    ("qualify", "QUALIFY"),
+)
+
+
+def _not_a_record_read(tree: exp.Expression, many_rows: frozenset[str]) -> str | None:
+    """What makes `tree` more than a record read, or None. `many_rows`: the allowlisted aggregate
+    and window function names (every other function was refused by an earlier rule)."""
+    if not isinstance(tree, exp.Select):
+        return "集合运算 set operations"
+    for arg, label in _NOT_RECORD_CLAUSES:
+        if tree.args.get(arg):
+            return label
+    for node in tree.walk():
+        if isinstance(node, exp.Join):
+            return "JOIN"
+        if isinstance(node, (exp.Subquery, exp.SetOperation)) or (
+            isinstance(node, exp.Select) and node is not tree
+        ):
+            return "子查询 subqueries"
+        if isinstance(node, exp.Window):
+            return "窗口函数 window functions"
+        if isinstance(node, exp.AggFunc) or (
+            isinstance(node, exp.Anonymous) and str(node.name).lower() in many_rows
+        ):
+            return "聚合函数 aggregates"
+    return None
+
+
 def inject_policy(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
     """Replace each dataset reference by the masked, filtered subquery of its grant."""
     for scope in traverse_scope(tree):
@@ -480,6 +541,7 @@ RULES: tuple[Rule, ...] = (
     reject_stars,
     qualify_columns,
     check_granted_fields,
+    require_record_reads,
     inject_policy,
     assert_sealed,
 )
@@ -493,10 +555,17 @@ def govern(
     read: str = "duckdb",
     write: str = "duckdb",
     limits: QueryLimits | None = None,
+    parsed: exp.Expression | None = None,
 ) -> GovernedQuery:
-    """Check and rewrite one consumer query against what the consumer may read."""
+    """Check and rewrite one consumer query against what the consumer may read.
+
+    `parsed` is `sql` as the caller already parsed it (`parse_query`): it is not parsed again, and
+    the rules work on a copy, so the caller's tree stays as the consumer wrote it."""
     text = sql if isinstance(sql, str) else sql.sql(read)
-    tree = parse_query(sql, read, limits) if isinstance(sql, str) else sql.copy()
+    if parsed is not None:
+        tree = parsed.copy()
+    else:
+        tree = parse_query(sql, read, limits) if isinstance(sql, str) else sql.copy()
     if not isinstance(tree, exp.Query):
         raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
     ctx = PolicyContext(tables=tables, read=read, write=write)
@@ -564,9 +633,13 @@ def _shape(tree: exp.Expression) -> tuple:
     )
 
 
-def referenced_names(sql: str, dialect: str = "duckdb", limits: QueryLimits | None = None) -> list[str]:
-    """Base-table names a query reads (CTE references excluded), normalised; for grant lookup."""
-    tree = normalize_identifiers(parse_query(sql, dialect, limits), dialect=dialect)
+def referenced_names(
+    sql: str | exp.Expression, dialect: str = "duckdb", limits: QueryLimits | None = None
+) -> list[str]:
+    """Base-table names a query reads (CTE references excluded), normalised; for grant lookup.
+    A parsed tree is not parsed again (nor changed: the names are read from a copy)."""
+    parsed = parse_query(sql, dialect, limits) if isinstance(sql, str) else sql.copy()
+    tree = normalize_identifiers(parsed, dialect=dialect)
     names: set[str] = set()
     try:
         for scope in traverse_scope(tree):

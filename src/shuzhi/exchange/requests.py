@@ -20,6 +20,7 @@ from shuzhi.catalog.models import Dataset
 from shuzhi.catalog.service import can_manage, get_dataset
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shuzhi.exchange import events
 from shuzhi.exchange.calendar import calendar_for
 from shuzhi.exchange.masking import parse_rule
 from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
@@ -122,17 +123,12 @@ def _move(session: Session, principal: Principal, req: ShareRequest, to: str, re
     )
     ledger.append(
         session,
-        f"request.{to}",
+        events.MOVES[to](
+            request_id=req.id, from_=before, to=to, reason=reason, requesting_department=req.department_id
+        ),
         user_id=principal.user_id,
         department_id=principal.department_id,
         dataset_id=req.dataset_id,
-        detail={
-            "request_id": req.id,
-            "from": before,
-            "to": to,
-            "reason": reason,
-            "requesting_department": req.department_id,
-        },
     )
 
 
@@ -192,11 +188,10 @@ def create_request(
     )
     ledger.append(
         session,
-        "request.draft",
+        events.RequestDrafted(request_id=req.id, fields=fields, purpose=req.purpose),
         user_id=principal.user_id,
         department_id=principal.department_id,
         dataset_id=ds.id,
-        detail={"request_id": req.id, "fields": fields, "purpose": req.purpose},
     )
     if submit:
         submit_request(session, settings, principal, req)
@@ -351,11 +346,10 @@ def build_grant(
     session.flush()
     ledger.append(
         session,
-        "grant.created",
+        events.GrantCreated(**grant_summary(grant)),
         user_id=created_by.user_id,
         department_id=created_by.department_id,
         dataset_id=dataset.id,
-        detail=grant_summary(grant),
     )
     return grant
 
@@ -390,11 +384,10 @@ def revoke_grant(session: Session, principal: Principal, grant: Grant, reason: s
     grant.revoke_reason = _need_reason(reason, "撤销")
     ledger.append(
         session,
-        "grant.revoked",
+        events.GrantRevoked(grant_id=grant.id, reason=grant.revoke_reason),
         user_id=principal.user_id,
         department_id=principal.department_id,
         dataset_id=grant.dataset_id,
-        detail={"grant_id": grant.id, "reason": grant.revoke_reason},
     )
     if grant.request is not None and grant.request.state == "approved":
         _move(session, principal, grant.request, "revoked", grant.revoke_reason)

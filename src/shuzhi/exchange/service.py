@@ -11,7 +11,7 @@ from shuzhi.config import Settings
 from shuzhi.errors import ShuzhiError
 from shuzhi.exchange import channels, formats
 from shuzhi.exchange.access import GovernedRead, ReadRequest, decide, open_read, record_denial
-from shuzhi.exchange.channels import RowsQuery
+from shuzhi.exchange.channels import Channel, RowsQuery
 from shuzhi.exchange.policy import query_sha256
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -25,7 +25,7 @@ def granted_fields(
     *,
     grant_id: int | None = None,
     version: int | None = None,
-    channel: str = "rows",
+    channel: Channel = Channel.ROWS,
 ) -> list[str]:
     """The fields this consumer may read of a dataset version, in schema order (refusals are audited)."""
     refs: list[tuple[int, str]] = []
@@ -51,7 +51,7 @@ def read_rows(
     purpose: str | None = None,
     max_rows: int | None = None,
     timeout_s: float | None = None,
-    channel: str = "rows",
+    channel: Channel = Channel.ROWS,
 ) -> GovernedRead:
     """Rows of one dataset (its granted fields unless `q` names some), as a governed read."""
     fields = granted_fields(
@@ -90,7 +90,7 @@ def run_sql(
         principal,
         ReadRequest(
             sql=sql,
-            channel="sql",
+            channel=Channel.SQL,
             grant_ids=grant_ids or {},
             purpose=purpose,
             max_rows=cap,
@@ -118,7 +118,7 @@ def open_export(
         version=version,
         purpose=purpose,
         timeout_s=settings.exchange.export_timeout_s,
-        channel="export",
+        channel=Channel.EXPORT,
     )
 
 

@@ -139,6 +139,7 @@ def mark_damaged(session: Session, settings, version: DatasetVersion, damage: st
     already was."""
     from shuzhi import ledger
     from shuzhi.hooks import plugin_manager
+    from shuzhi.ingest.events import VersionDamaged
 
     if version.damaged_at is not None:
         return False
@@ -149,11 +150,10 @@ def mark_damaged(session: Session, settings, version: DatasetVersion, damage: st
     log.error("dataset %s version %s is damaged (%s)", dataset.identifier, version.number, damage)
     ledger.append(
         session,
-        "version.damaged",
+        VersionDamaged(version=version.number, damage=damage, sha256=version.sha256),
         department_id=dataset.department_id,
         dataset_id=dataset.id,
         outcome="failed",
-        detail={"version": version.number, "damage": damage, "sha256": version.sha256},
     )
     plugin_manager().hook.version_damaged(session=session, settings=settings, version=version)
     return True
@@ -240,6 +240,7 @@ def verify_versions(
 def clear_damage(session: Session, version: DatasetVersion) -> None:
     """A damaged version whose file hashes right again (restored by an operator) is readable again."""
     from shuzhi import ledger
+    from shuzhi.ingest.events import VersionRestored
 
     dataset = version.dataset or session.get(Dataset, version.dataset_id)
     was = version.damage
@@ -247,8 +248,7 @@ def clear_damage(session: Session, version: DatasetVersion) -> None:
     session.flush()
     ledger.append(
         session,
-        "version.restored",
+        VersionRestored(version=version.number, was=was, sha256=version.sha256),
         department_id=dataset.department_id,
         dataset_id=dataset.id,
-        detail={"version": version.number, "was": was, "sha256": version.sha256},
     )

@@ -1,5 +1,5 @@
 """Built-in hook implementations of ingest: the upload API, the `ingest` and `verify-data` commands,
-the leftover sweep and the data verification jobs."""
+the leftover sweep and the data verification jobs, the audit events it writes."""
 
 from __future__ import annotations
 
@@ -41,3 +41,10 @@ def register_jobs():
             title="校验版本文件 (re-hash every version file)",
         ),
     ]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.ingest.events import EVENTS
+
+    return list(EVENTS)

@@ -31,6 +31,7 @@ from shuzhi.config import IngestSettings, Settings
 from shuzhi.errors import InvalidInput
 from shuzhi.ingest import drift as drift_mod
 from shuzhi.ingest import fetch, readers, text, writer
+from shuzhi.ingest.events import VersionIngested
 from shuzhi.ingest.formats import SourceRef, classify_source, resolve_format
 from shuzhi.ingest.network import AddressPolicy
 from shuzhi.ingest.profile import profile_parquet
@@ -319,10 +320,9 @@ def commit_staged(
         staged.close()
         _ledger(
             session,
-            "version.ingested",
             user_id,
             dataset,
-            detail={"unchanged": True, "same_as": same, "sha256": staged.sha256, "source": staged.source},
+            VersionIngested(unchanged=True, same_as=same, sha256=staged.sha256, source=staged.source),
         )
         return IngestReport(
             **report,
@@ -392,31 +392,25 @@ def _add_version(
     plugin_manager().hook.version_ingested(session=session, settings=settings, version=version)
     _ledger(
         session,
-        "version.ingested",
         user_id,
         dataset,
-        detail={
-            "version": number,
-            "rows": staged.rows,
-            "sha256": staged.sha256,
-            "source": staged.source,
-            "format": staged.source_format,
-            "drift": drift,
-        },
+        VersionIngested(
+            version=number,
+            rows=staged.rows,
+            sha256=staged.sha256,
+            source=staged.source,
+            format=staged.source_format,
+            drift=drift,
+        ),
     )
     return version
 
 
-def _ledger(session: Session, event_name: str, user_id, dataset: Dataset, *, detail: dict) -> None:
+def _ledger(session: Session, user_id, dataset: Dataset, record: VersionIngested) -> None:
     from shuzhi import ledger
 
     ledger.append(
-        session,
-        event_name,
-        user_id=user_id,
-        department_id=dataset.department_id,
-        dataset_id=dataset.id,
-        detail=detail,
+        session, record, user_id=user_id, department_id=dataset.department_id, dataset_id=dataset.id
     )
 
 

@@ -129,6 +129,7 @@ class Runner:
                 orphans = service.queued_before(s, started)
             for job_id in orphans:
                 self._track(self._pool.submit(self.run, job_id))
+        self._reap()  # here, not on the clock: the process is quiet once start() returns
         self._clock = threading.Thread(target=self._tick_forever, name="shuzhi-job-clock", daemon=True)
         self._clock.start()
         return self
@@ -138,7 +139,7 @@ class Runner:
         return [j for j in self.jobs.values() if self.serving or not j.local]
 
     def _tick_forever(self) -> None:
-        next_reap = 0.0
+        next_reap = time.time() + self.settings.jobs.heartbeat_s
         while not self._stop.is_set():
             now = time.time()
             if now >= next_reap:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from shuzhi.ledger import log, merkle
+from shuzhi.ledger.events import type_of
 from shuzhi.ledger.models import LedgerEntry, LedgerNode
 from shuzhi.store.base import utcnow
 
@@ -24,8 +25,9 @@ def _frontier(session: Session, size: int) -> dict[int, bytes]:
 
 
 def append_many(session: Session, events: Iterable[dict], *, created_at: datetime | None = None) -> int:
-    """Append every event (dicts of append's keyword arguments plus 'event') in the caller's
-    transaction; returns how many. Same canonical entries and tree as one append per event."""
+    """Append every event (dicts of append's keyword arguments plus 'event', a declared event) in
+    the caller's transaction; returns how many. Same canonical entries and tree as one append per
+    event."""
     log.lock_ledger(session)
     size, prev = log.head(session)
     frontier = _frontier(session, size)
@@ -34,9 +36,10 @@ def append_many(session: Session, events: Iterable[dict], *, created_at: datetim
     count = 0
     for ev in events:
         ev = dict(ev)
-        event = ev.pop("event")
+        record = ev.pop("event")
+        event, detail = type_of(record).name, record.detail()
         fields = {k: ev.get(k) for k in ("user_id", "department_id", "dataset_id")}
-        outcome, detail = ev.get("outcome", "ok"), ev.get("detail")
+        outcome = ev.get("outcome", "ok")
         log.check_entry(event, outcome, detail)
         ts = created_at or utcnow()
         text = log.build_entry(

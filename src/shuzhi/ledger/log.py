@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.ledger import merkle
+from shuzhi.ledger.events import Event, type_of
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.store.base import utcnow
 from shuzhi.textlimits import LEDGER_TEXT
@@ -211,20 +212,21 @@ def left_siblings(size: int) -> list[merkle.NodeKey]:
 
 def append(
     session: Session,
-    event: str,
+    record: Event,
     *,
     user_id: int | None = None,
     department_id: int | None = None,
     dataset_id: int | None = None,
     outcome: str = "ok",
-    detail: dict | None = None,
 ) -> LedgerEntry:
-    """Append one audit entry inside the caller's transaction (never commits).
+    """Append one audit entry, a declared event (`shuzhi.ledger.events`), inside the caller's
+    transaction (never commits).
 
     The action and its entry therefore commit or roll back together. On PostgreSQL the ledger
     lock is held until that transaction ends, so append late in long transactions. The returned
     entry is not attached to the session: it is written with the driver's own statements, several
     times cheaper than an ORM flush on the hottest write path."""
+    event, detail = type_of(record).name, record.detail()
     check_entry(event, outcome, detail)
     statements, cur = _driver(session)
     try:

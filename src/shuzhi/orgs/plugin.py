@@ -39,3 +39,10 @@ def ledger_state():
     from shuzhi.orgs.state import SOURCE
 
     return [SOURCE]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.orgs.events import EVENTS
+
+    return list(EVENTS)

@@ -19,7 +19,7 @@ from shuzhi import textlimits as limits
 from shuzhi.config import AuthSettings
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shuzhi.ledger.reconcile import digest
-from shuzhi.orgs import throttle
+from shuzhi.orgs import events, throttle
 from shuzhi.orgs.models import ROLES, ApiToken, Department, LoginSession, User, UserRole
 from shuzhi.store.base import utcnow
 
@@ -137,10 +137,9 @@ def create_department(
     session.flush()
     ledger.append(
         session,
-        "dept.created",
+        events.DeptCreated(code=code, name_zh=dept.name_zh, parent=parent_code),
         user_id=actor and actor.user_id,
         department_id=dept.id,
-        detail={"code": code, "name_zh": dept.name_zh, "parent": parent_code},
     )
     return dept
 
@@ -210,17 +209,16 @@ def create_user(
     session.flush()
     ledger.append(
         session,
-        "user.created",
+        events.UserCreated(
+            username=username,
+            id=user.id,
+            department=dept.code,
+            roles=roles,
+            active=user.active,
+            password_digest=digest(user.password_hash),
+        ),
         user_id=actor and actor.user_id,
         department_id=dept.id,
-        detail={
-            "username": username,
-            "id": user.id,
-            "department": dept.code,
-            "roles": roles,
-            "active": user.active,
-            "password_digest": digest(user.password_hash),
-        },
     )
     return user
 
@@ -242,10 +240,9 @@ def set_roles(session: Session, user: User, roles: list[str], *, actor: Principa
     session.flush()
     ledger.append(
         session,
-        "user.updated",
+        events.UserUpdated(username=user.username, roles_before=before, roles=roles),
         user_id=actor and actor.user_id,
         department_id=user.department_id,
-        detail={"username": user.username, "roles_before": before, "roles": roles},
     )
     return user
 
@@ -256,10 +253,9 @@ def set_active(session: Session, user: User, active: bool, *, actor: Principal |
         user.active = active
         ledger.append(
             session,
-            "user.updated",
+            events.UserUpdated(username=user.username, active=active),
             user_id=actor and actor.user_id,
             department_id=user.department_id,
-            detail={"username": user.username, "active": active},
         )
     return user
 
@@ -299,11 +295,10 @@ def authenticate(
     if not ok or not user.active:
         ledger.append(
             session,
-            "auth.login_failed",
+            events.LoginFailed(username=username, address=address),
             user_id=user.id if user else None,
             department_id=user.department_id if user else None,
             outcome="denied",
-            detail={"username": username, "address": address},
         )
         guard.failed(user, now)
         return None
@@ -312,10 +307,9 @@ def authenticate(
         user.password_hash = _hasher.hash(password)
         ledger.append(
             session,
-            "user.password_rehashed",
+            events.PasswordRehashed(username=user.username, password_digest=digest(user.password_hash)),
             user_id=user.id,
             department_id=user.department_id,
-            detail={"username": user.username, "password_digest": digest(user.password_hash)},
         )
     return user
 
@@ -340,17 +334,16 @@ def create_token(
     session.flush()
     ledger.append(
         session,
-        "token.created",
+        events.TokenCreated(
+            token_id=token.id,
+            owner=user.username,
+            name=name,
+            prefix=token.prefix,
+            expires_at=token.expires_at.isoformat(),
+            hash_digest=digest(token.token_hash),
+        ),
         user_id=(actor.user_id if actor else user.id),
         department_id=user.department_id,
-        detail={
-            "token_id": token.id,
-            "owner": user.username,
-            "name": name,
-            "prefix": token.prefix,
-            "expires_at": token.expires_at.isoformat(),
-            "hash_digest": digest(token.token_hash),
-        },
     )
     return token, clear
 
@@ -365,10 +358,9 @@ def revoke_token(session: Session, token_id: int, *, actor: Principal | None = N
         token.revoked_at = utcnow()
         ledger.append(
             session,
-            "token.revoked",
+            events.TokenRevoked(token_id=token.id, owner=token.user.username, prefix=token.prefix),
             user_id=(actor.user_id if actor else token.user_id),
             department_id=token.user.department_id,
-            detail={"token_id": token.id, "owner": token.user.username, "prefix": token.prefix},
         )
     return token
 
@@ -401,15 +393,14 @@ def start_login_session(session: Session, user: User, *, hours: int = 12) -> tup
     session.flush()
     ledger.append(
         session,
-        "auth.login",
+        events.Login(
+            username=user.username,
+            login_session=login.id,
+            expires_at=login.expires_at.isoformat(),
+            hash_digest=digest(login.session_hash),
+        ),
         user_id=user.id,
         department_id=user.department_id,
-        detail={
-            "username": user.username,
-            "login_session": login.id,
-            "expires_at": login.expires_at.isoformat(),
-            "hash_digest": digest(login.session_hash),
-        },
     )
     return login, clear
 
@@ -425,8 +416,7 @@ def end_login_session(session: Session, login: LoginSession) -> None:
     login.ended_at = utcnow()
     ledger.append(
         session,
-        "auth.logout",
+        events.Logout(login_session=login.id),
         user_id=login.user_id,
         department_id=login.user.department_id,
-        detail={"login_session": login.id},
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shuzhi import ledger
 from shuzhi.config import AuthSettings
 from shuzhi.errors import Forbidden, NotFound, Throttled
+from shuzhi.orgs import events
 from shuzhi.orgs.models import LoginThrottle, User
 
 ACCOUNT = "account"
@@ -84,17 +85,16 @@ class LoginGuard:
         retry = _retry_after(row.locked_until, now)
         ledger.append(
             self.session,
-            "auth.login_throttled",
+            events.LoginThrottled(
+                username=self.username,
+                address=self.address,
+                locked=row.kind,
+                locked_until=row.locked_until,
+                retry_after_s=retry,
+            ),
             user_id=user.id if user else None,
             department_id=user.department_id if user else None,
             outcome="denied",
-            detail={
-                "username": self.username,
-                "address": self.address,
-                "locked": row.kind,
-                "locked_until": row.locked_until,
-                "retry_after_s": retry,
-            },
         )
         return Throttled(
             f"登录失败次数过多，请 {retry} 秒后重试 (too many failed logins: retry in {retry} s)",
@@ -120,19 +120,18 @@ class LoginGuard:
             failures, row.failures, row.window_start, row.refused = row.failures, 0, now, 0
             ledger.append(
                 self.session,
-                "auth.locked",
+                events.Locked(
+                    kind=kind,
+                    username=self.username if kind == ACCOUNT else None,
+                    address=self.address,
+                    failures=failures,
+                    lockout=row.lockouts,
+                    seconds=round(seconds),
+                    locked_until=row.locked_until,
+                ),
                 user_id=user.id if user and kind == ACCOUNT else None,
                 department_id=user.department_id if user and kind == ACCOUNT else None,
                 outcome="denied",
-                detail={
-                    "kind": kind,
-                    "username": self.username if kind == ACCOUNT else None,
-                    "address": self.address,
-                    "failures": failures,
-                    "lockout": row.lockouts,
-                    "seconds": round(seconds),
-                    "locked_until": row.locked_until,
-                },
             )
         self.session.flush()
         prune(self.session, self.auth, now)
@@ -214,7 +213,7 @@ def _lift(session: Session, row: LoginThrottle | None, actor, department_id: int
         session.delete(row)
         session.flush()
     ledger.append(
-        session, "auth.unlocked", user_id=actor.user_id, department_id=department_id, detail={**what, **state}
+        session, events.Unlocked(**what, **state), user_id=actor.user_id, department_id=department_id
     )
     return state
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset
 from shuzhi.errors import Forbidden, InvalidInput
-from shuzhi.ledger import keys, log, proofs, query
+from shuzhi.ledger import events, keys, log, proofs, query
 from shuzhi.orgs.models import Department, User
 from shuzhi.orgs.service import Principal
 from shuzhi.web.deps import page_principal, read_session, write_session
@@ -117,8 +117,15 @@ def audit_page(
             "next_before_seq": entries[-1].seq if len(entries) == page_size else None,
             "csv_params": api_params,
             "tree_size": log.tree_size(session),
+            **_event_choices(),
         },
     )
+
+
+def _event_choices() -> dict:
+    """Every declared event type with its labels, and the prefixes that select a domain's events."""
+    declared = events.registered()
+    return {"event_types": declared, "event_groups": sorted({n.split(".")[0] + "." for n in declared})}
 
 
 @router.get("/audit/entries/{seq}")

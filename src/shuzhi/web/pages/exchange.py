@@ -12,10 +12,9 @@ from fastapi.responses import RedirectResponse
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
 from shuzhi.errors import ShuzhiError
+from shuzhi.exchange import masking, service
 from shuzhi.exchange import requests as rq
-from shuzhi.exchange import service
 from shuzhi.exchange.grades import dataset_grades
-from shuzhi.exchange.masking import MASK_KINDS
 from shuzhi.exchange.results import sql_first_page
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -32,9 +31,7 @@ Db = Annotated[Database, Depends(get_db)]
 
 
 def _page(request: Request, name: str, ctx: dict, status: int = 200):
-    return templates.TemplateResponse(
-        request, name, {"states": rq.STATE_LABELS, "mask_kinds": MASK_KINDS, **ctx}, status_code=status
-    )
+    return templates.TemplateResponse(request, name, {"states": rq.STATE_LABELS, **ctx}, status_code=status)
 
 
 @router.get("")
@@ -107,6 +104,7 @@ def inbox_page(request: Request, principal: Viewer, db: Db):
                 "grades": {r.id: dataset_grades(s, settings, r.dataset) for r in inbox},
                 "overdue_ids": {r.id for r in rq.overdue(s, principal)},
                 "provided": rq.provided_grants(s, principal) if rq.can_list_provided(principal) else [],
+                "mask_kinds": masking.KINDS,
                 "error": None,
             },
         )

@@ -1,0 +1,46 @@
+"""The audit events of grading: a version graded, a review recorded, an alert resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shuzhi.ledger.events import ABSENT, Event, event, key
+
+
+@event("grade.assigned", "分级结果", "grade assigned")
+class GradeAssigned(Event):
+    version: int
+    level: str
+    data_class: str | None
+    rule: str | None
+    status: str
+    previous: str | None
+    sensitive_columns: dict[str, str]
+    column_levels: dict[str, str]
+    overrides: Any
+    """The reviews in force when it was graded."""
+
+
+@event("grade.overridden", "分级复核", "grade reviewed")
+class GradeOverridden(Event):
+    field: str | None
+    from_: Any = key("from")
+    to: Any
+    action: str
+    reason: str
+    version: int
+    dataset_level: str
+    data_class: str | None
+    column_levels: dict[str, str]
+    overrides: Any
+
+
+@event("grade.alert_resolved", "分级提醒处理", "grading alert resolved")
+class AlertResolved(Event):
+    alert_id: int
+    kind: str
+    field: str | None
+    note: str = ABSENT
+
+
+EVENTS = (GradeAssigned, GradeOverridden, AlertResolved)
