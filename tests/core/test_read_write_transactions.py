@@ -13,8 +13,7 @@ from tests.conftest import PASSWORD
 from tests.exchange.conftest import granted, world  # noqa: F401 - fixtures used below
 
 from shuzhi.catalog.models import Dataset
-from shuzhi.exchange import requests as rq
-from shuzhi.exchange import service
+from shuzhi.exchange import service, share_requests
 from shuzhi.exchange.models import GrantUsage
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.orgs.models import Department
@@ -143,7 +142,7 @@ def test_a_refused_read_takes_one_write_transaction(world, api):  # noqa: F811
 def test_a_read_under_a_quota_also_writes_its_reservation(world, api, granted):  # noqa: F811
     client, h = api
     with world.db.write() as s:
-        rq.get_grant(s, granted).rows_per_day = 50
+        share_requests.get_grant(s, granted).rows_per_day = 50
     with Transactions(world.db) as tx:
         r = client.get("/api/v1/exchange/datasets/population/rows?limit=5", headers=h["rs_analyst"])
         assert r.status_code == 200 and len(r.json()["rows"]) == 5
@@ -159,12 +158,12 @@ def test_a_revoked_grant_refused_at_the_reservation(world, granted):  # noqa: F8
     from shuzhi.exchange import access
 
     with world.db.write() as s:
-        rq.get_grant(s, granted).calls_per_day = 5
+        share_requests.get_grant(s, granted).calls_per_day = 5
     with world.db.read() as s:
         ds = s.scalar(select(Dataset).where(Dataset.identifier == "population"))
         readable = access.decide(s, world.settings, world.rs_analyst, ds)
     with world.db.write() as s:
-        rq.revoke_grant(s, world.ga_steward, rq.get_grant(s, granted), "收回")
+        share_requests.revoke_grant(s, world.ga_steward, share_requests.get_grant(s, granted), "收回")
     with pytest.raises(Forbidden, match="revoked"):
         access.reserve_quota(world.db, [readable], None)
 

@@ -175,22 +175,24 @@ GRANTED = ["id_number", "name", "gender", "birth_date", "region_code", "income"]
 @pytest.fixture
 def granted(world):
     """An approved request from RS for population, narrowed to region 3301xx, religion not granted."""
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     with world.db.transaction() as s:
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             world.settings,
             world.rs_analyst,
-            rq.RequestIn(dataset="population", fields=[*GRANTED, "religion"], purpose="低保资格核查"),
+            share_requests.RequestIn(
+                dataset="population", fields=[*GRANTED, "religion"], purpose="低保资格核查"
+            ),
             submit=True,
         )
-        grant = rq.approve_request(
+        grant = share_requests.approve_request(
             s,
             world.settings,
             world.ga_steward,
             req,
-            rq.Approval(
+            share_requests.Approval(
                 fields=GRANTED,
                 row_filter="region_code LIKE '3301%'",
                 masks={

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from tests.exchange.conftest import population_table, set_grades
 
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
-from shuzhi.exchange import requests as rq
-from shuzhi.exchange import service
+from shuzhi.exchange import service, share_requests
 from shuzhi.exchange.access import mask_master_key
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.masking import grant_key, hmac_hex
@@ -86,14 +85,16 @@ def test_unconditional_read_at_once_masked_by_grade(world):
 def test_l4_default_hashed_unless_grant_says_clear(world):
     set_grades(world, "population", {"id_number": "L4", "gender": "L4"})
     with world.db.transaction() as s:
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             world.settings,
             world.rs_analyst,
-            rq.RequestIn(dataset="population", fields=["id_number", "gender"], purpose="p"),
+            share_requests.RequestIn(dataset="population", fields=["id_number", "gender"], purpose="p"),
             submit=True,
         )
-        rq.approve_request(s, world.settings, world.ga_steward, req, rq.Approval(masks={"gender": "clear"}))
+        share_requests.approve_request(
+            s, world.settings, world.ga_steward, req, share_requests.Approval(masks={"gender": "clear"})
+        )
     row = sql_rows(world, world.rs_analyst, "SELECT id_number, gender FROM population LIMIT 1")[0]
     assert len(row["id_number"]) == 64 and row["gender"] in ("M", "F")
 
@@ -178,20 +179,20 @@ def test_ungranted_field_refused_through_channels(world, granted, channel):
 def test_revoked_and_expired_take_effect_on_next_call(world, granted, channel, tmp_path):
     read_via(channel, world, world.rs_analyst, "population", ["name"], tmp_path)
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        share_requests.get_grant(s, granted).expires_at = datetime.now(UTC) - timedelta(seconds=1)
     with pytest.raises(Forbidden, match="过期|expired"):
         read_via(channel, world, world.rs_analyst, "population", ["name"], tmp_path)
     with world.db.transaction() as s:
-        g = rq.get_grant(s, granted)
+        g = share_requests.get_grant(s, granted)
         g.expires_at = datetime.now(UTC) + timedelta(days=1)
-        rq.revoke_grant(s, world.ga_steward, g, "停止共享")
+        share_requests.revoke_grant(s, world.ga_steward, g, "停止共享")
     with pytest.raises(Forbidden, match="撤销|revoked"):
         read_via(channel, world, world.rs_analyst, "population", ["name"], tmp_path)
 
 
 def test_call_quota(world, granted):
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).calls_per_day = 2
+        share_requests.get_grant(s, granted).calls_per_day = 2
     for _ in range(2):
         sql_rows(world, world.rs_analyst, "SELECT name FROM population LIMIT 1")
     with pytest.raises(TooLarge):
@@ -200,7 +201,7 @@ def test_call_quota(world, granted):
 
 def test_row_quota_caps_then_refuses(world, granted):
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 30
+        share_requests.get_grant(s, granted).rows_per_day = 30
     assert len(sql_rows(world, world.rs_analyst, "SELECT name FROM population")) == 30
     with pytest.raises(TooLarge):
         sql_rows(world, world.rs_analyst, "SELECT name FROM population")
@@ -222,7 +223,7 @@ def test_row_quota_is_reserved_then_settled(world, granted):
     from shuzhi.exchange.models import GrantUsage
 
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 50
+        share_requests.get_grant(s, granted).rows_per_day = 50
     read = service.run_sql(world.db, world.settings, world.rs_analyst, "SELECT name FROM population LIMIT 4")
     with world.db.session() as s:  # while it runs, the whole cap is held against the quota
         assert s.scalar(select(GrantUsage.rows).where(GrantUsage.grant_id == granted)) == 50
@@ -238,7 +239,7 @@ def test_failed_call_gives_its_reservation_back(world, granted):
     from shuzhi.exchange.models import GrantUsage
 
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 50
+        share_requests.get_grant(s, granted).rows_per_day = 50
     with pytest.raises(ShuzhiError):
         sql_rows(world, world.rs_analyst, "SELECT CAST(name AS INTEGER) FROM population")
     with world.db.session() as s:
@@ -271,7 +272,7 @@ PACKING = {
 @pytest.mark.parametrize("sql", PACKING.values(), ids=PACKING.keys())
 def test_row_quota_cannot_be_dodged_by_packing_values(world, granted, sql):
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 5
+        share_requests.get_grant(s, granted).rows_per_day = 5
     before = len(ledger(world, "data.denied"))
     # Functions off the allowlist (histogram, to_json, …) are refused before the quota is looked at.
     with pytest.raises(Forbidden, match="quota|额度|function not allowed"):
@@ -281,7 +282,7 @@ def test_row_quota_cannot_be_dodged_by_packing_values(world, granted, sql):
 
 def test_row_quota_allows_record_reads(world, granted):
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 5
+        share_requests.get_grant(s, granted).rows_per_day = 5
     rows = sql_rows(
         world,
         world.rs_analyst,
@@ -301,7 +302,7 @@ def test_calls_at_once_share_one_row_quota(world, granted):
     import threading
 
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 12
+        share_requests.get_grant(s, granted).rows_per_day = 12
     start = threading.Barrier(4)
     served: list[int] = []
     refused: list[Exception] = []
@@ -347,7 +348,7 @@ def test_a_governed_read_parses_the_consumer_sql_once(world, granted, consumer_p
 
 def test_a_read_refused_under_a_row_quota_parses_once_and_is_audited(world, granted, consumer_parses):
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 5
+        share_requests.get_grant(s, granted).rows_per_day = 5
     before = len(ledger(world, "data.denied"))
     sql = "SELECT gender, COUNT(*) AS n FROM population GROUP BY gender"
     with pytest.raises(Forbidden, match="rows-per-day quota only record reads") as info:

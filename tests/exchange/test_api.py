@@ -112,11 +112,11 @@ def test_unconditional_rows_at_once(api):
 
 
 def test_a_capped_read_says_so(api, world, granted):
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     client, h = api
     with world.db.transaction() as s:
-        rq.get_grant(s, granted).rows_per_day = 3
+        share_requests.get_grant(s, granted).rows_per_day = 3
     r = client.get("/api/v1/exchange/datasets/population/rows?fields=name", headers=h["rs_analyst"])
     assert r.status_code == 200, r.text
     assert r.headers["X-Row-Cap"] == "3"

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shuzhi.engine.confine import _libseccomp, landlock_abi
-from shuzhi.engine.duckdb import Sandbox
+from shuzhi.engine.sandbox import Sandbox
 from shuzhi.engine.worker import WorkerPool
 
 
@@ -54,7 +54,7 @@ def test_guard_bypass_cannot_write_or_read_beyond_the_query(versions, method):
         from shuzhi.engine.confine import confine
         assert confine(({method!r},)), "not confined"
         from pathlib import Path
-        from shuzhi.engine.duckdb import Sandbox
+        from shuzhi.engine.sandbox import Sandbox
         box = Sandbox(memory_limit="256MB", reader="native")
         con = box._native_connection({{"_sz_r": Path({str(own)!r})}})
         print("sum", con.sql('SELECT SUM(a) FROM "_sz_r"').fetchall()[0][0])

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shuzhi.engine.duckdb import QueryFailed, QueryTimeout, Sandbox, guard
+from shuzhi.engine.sandbox import QueryFailed, QueryTimeout, Sandbox, guard
 from shuzhi.engine.worker import WorkerPool
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from shuzhi.catalog.models import DatasetVersion
 from shuzhi.classify.models import GradingAlert
-from shuzhi.engine.duckdb import Sandbox
+from shuzhi.engine.sandbox import Sandbox
 from shuzhi.ingest import integrity
 from shuzhi.ledger import LedgerEntry
 

@@ -31,10 +31,10 @@ def _expiry_notes(db) -> list[str]:
 
 
 def test_periodic_expiry_ends_a_request_whose_grant_ran_out(world, granted, job_settings, make_runner):
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     with world.db.write() as s:
-        grant = rq.get_grant(s, granted)
+        grant = share_requests.get_grant(s, granted)
         grant.expires_at = datetime.now(UTC) - timedelta(seconds=1)
         request_id = grant.request_id
     job_settings.exchange.expire_interval_s = 0.3
@@ -44,7 +44,7 @@ def test_periodic_expiry_ends_a_request_whose_grant_ran_out(world, granted, job_
         assert time.monotonic() < deadline, notes
         time.sleep(0.05)
     with world.db.read() as s:
-        assert s.get(rq.ShareRequest, request_id).state == "expired"
+        assert s.get(share_requests.ShareRequest, request_id).state == "expired"
         entries = [e.entry for e in s.scalars(select(LedgerEntry)) if '"expired"' in e.entry]
     assert entries  # the state change is in the ledger, done by the system
 

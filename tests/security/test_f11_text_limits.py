@@ -376,7 +376,7 @@ def test_services_check_limits_for_every_face(cli_env, db):
 
 def test_exchange_services_check_limits(db, make_user, settings):
     from shuzhi.errors import InvalidInput
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     analyst = make_user("rs.analyst", dept="RS", roles=("analyst",))
     make_user("ga.steward", dept="GA", roles=("steward",))
@@ -389,7 +389,10 @@ def test_exchange_services_check_limits(db, make_user, settings):
             s, system_principal(), DatasetIn(**DATASET, fields=[{"name": "a", "type": "VARCHAR"}])
         )
     with db.transaction() as s, pytest.raises(InvalidInput) as e:
-        rq.create_request(
-            s, settings, analyst, rq.RequestIn(dataset="ga-x", fields=["a"], purpose=_too_long(limits.REASON))
+        share_requests.create_request(
+            s,
+            settings,
+            analyst,
+            share_requests.RequestIn(dataset="ga-x", fields=["a"], purpose=_too_long(limits.REASON)),
         )
     assert e.value.where == "purpose" and e.value.detail["limit"] == limits.REASON

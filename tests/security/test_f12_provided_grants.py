@@ -7,7 +7,7 @@ import pytest
 
 from shuzhi.catalog.schemas import DatasetIn, FieldIn
 from shuzhi.catalog.service import create_dataset
-from shuzhi.exchange import requests as rq
+from shuzhi.exchange import share_requests
 
 
 @pytest.fixture
@@ -33,14 +33,14 @@ def world(db, settings, make_user, token_for):
                 fields=[FieldIn(name="姓名"), FieldIn(name="公民身份号码")],
             ),
         )
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             settings,
             people["rs.analyst"],
-            rq.RequestIn(dataset="hz-psb-population", fields=["姓名"], purpose="低保资格核查"),
+            share_requests.RequestIn(dataset="hz-psb-population", fields=["姓名"], purpose="低保资格核查"),
             submit=True,
         )
-        grant = rq.approve_request(s, settings, people["ga.steward"], req)
+        grant = share_requests.approve_request(s, settings, people["ga.steward"], req)
     return {"grant": grant.id, **{name: token_for(name) for name in people}}
 
 

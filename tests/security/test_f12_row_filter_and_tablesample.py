@@ -13,8 +13,7 @@ from tests.exchange.conftest import GRANTED, granted, population_table, world  #
 from tests.exchange.policy_tables import TABLES
 
 from shuzhi.errors import Forbidden, InvalidInput
-from shuzhi.exchange import requests as rq
-from shuzhi.exchange import service
+from shuzhi.exchange import service, share_requests
 from shuzhi.exchange.policy import govern, validate_row_filter
 from shuzhi.ledger.models import LedgerEntry
 
@@ -63,19 +62,19 @@ def test_row_filters_still_validated_strictly(predicate, words):
 
 def test_a_grant_with_an_and_filter_reads_only_both(world):  # noqa: F811
     with world.db.transaction() as s:
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             world.settings,
             world.rs_analyst,
-            rq.RequestIn(dataset="population", fields=GRANTED, purpose="低保资格核查"),
+            share_requests.RequestIn(dataset="population", fields=GRANTED, purpose="低保资格核查"),
             submit=True,
         )
-        rq.approve_request(
+        share_requests.approve_request(
             s,
             world.settings,
             world.ga_steward,
             req,
-            rq.Approval(fields=GRANTED, row_filter="region_code LIKE '3301%' AND gender = 'F'"),
+            share_requests.Approval(fields=GRANTED, row_filter="region_code LIKE '3301%' AND gender = 'F'"),
         )
     read = service.run_sql(
         world.db,
@@ -92,20 +91,22 @@ def test_a_grant_with_an_and_filter_reads_only_both(world):  # noqa: F811
 
 def test_a_grant_with_a_bad_filter_is_refused(world):  # noqa: F811
     with world.db.transaction() as s:
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             world.settings,
             world.rs_analyst,
-            rq.RequestIn(dataset="population", fields=GRANTED, purpose="低保资格核查"),
+            share_requests.RequestIn(dataset="population", fields=GRANTED, purpose="低保资格核查"),
             submit=True,
         )
         with pytest.raises(InvalidInput, match="pg_get_viewdef"):
-            rq.approve_request(
+            share_requests.approve_request(
                 s,
                 world.settings,
                 world.ga_steward,
                 req,
-                rq.Approval(fields=GRANTED, row_filter="gender = 'F' AND pg_get_viewdef(1) IS NOT NULL"),
+                share_requests.Approval(
+                    fields=GRANTED, row_filter="gender = 'F' AND pg_get_viewdef(1) IS NOT NULL"
+                ),
             )
 
 

@@ -21,7 +21,7 @@ from shuzhi.catalog.schemas import DatasetIn, FieldIn
 from shuzhi.catalog.service import create_dataset, get_dataset
 from shuzhi.classify.models import ColumnDecision
 from shuzhi.cli import app
-from shuzhi.exchange import requests as rq
+from shuzhi.exchange import share_requests
 from shuzhi.ingest import service as ingest
 from shuzhi.ledger import keys, reconcile
 from shuzhi.ledger.snapshot import read_snapshot
@@ -99,11 +99,19 @@ def city(db, settings, make_user, tmp_path) -> City:
         ingest.ingest_source(s, settings, ds, csv, user_id=steward.user_id)
         dataset_id = ds.id
     with db.transaction() as s:
-        req = rq.create_request(
-            s, settings, analyst, rq.RequestIn("ga-contacts", ["xm", "sjhm", "xb"], "核对联系人"), submit=True
+        req = share_requests.create_request(
+            s,
+            settings,
+            analyst,
+            share_requests.RequestIn("ga-contacts", ["xm", "sjhm", "xb"], "核对联系人"),
+            submit=True,
         )
-        grant = rq.approve_request(
-            s, settings, steward, req, rq.Approval(row_filter="xb = '女'", masks={"sjhm": "keep_last:4"})
+        grant = share_requests.approve_request(
+            s,
+            settings,
+            steward,
+            req,
+            share_requests.Approval(row_filter="xb = '女'", masks={"sjhm": "keep_last:4"}),
         )
         grant_id = grant.id
         token, _ = orgs.create_token(s, orgs.get_user(s, "ga.steward"))
@@ -205,7 +213,7 @@ def _row_filter_dropped(city):
 
 def _revocation_undone(city):
     with city.db.transaction() as s:
-        rq.revoke_grant(s, city.steward, rq.get_grant(s, city.grant_id), "用途结束")
+        share_requests.revoke_grant(s, city.steward, share_requests.get_grant(s, city.grant_id), "用途结束")
     city.sql("UPDATE exchange_grants SET revoked_at = NULL WHERE id = :g", g=city.grant_id)
     return "exchange_grants", {"id": city.grant_id}, {"revoked": (True, False)}
 

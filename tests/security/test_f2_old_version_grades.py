@@ -25,8 +25,7 @@ from shuzhi.catalog.service import create_dataset, get_dataset, get_version
 from shuzhi.classify import service as grading
 from shuzhi.classify.models import ColumnDecision, DatasetGrade
 from shuzhi.errors import Forbidden
-from shuzhi.exchange import requests as rq
-from shuzhi.exchange import service
+from shuzhi.exchange import service, share_requests
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.ingest.service import ingest_source
 from shuzhi.ledger.models import LedgerEntry
@@ -100,14 +99,14 @@ def register(request, db, settings, make_user, tmp_path):
     if share_type == "conditional":
         # Approved while the latest version grades the column L1, masks left to the grading default.
         with db.transaction() as s:
-            req = rq.create_request(
+            req = share_requests.create_request(
                 s,
                 settings,
                 analyst,
-                rq.RequestIn(dataset=DATASET, fields=FIELDS.split(","), purpose="企业法人核验"),
+                share_requests.RequestIn(dataset=DATASET, fields=FIELDS.split(","), purpose="企业法人核验"),
                 submit=True,
             )
-            grant_id = rq.approve_request(s, settings, steward, req, rq.Approval()).id
+            grant_id = share_requests.approve_request(s, settings, steward, req, share_requests.Approval()).id
     return steward, analyst, grant_id
 
 
@@ -213,8 +212,12 @@ def test_the_approver_sees_the_highest_grade_of_any_version(register, db, settin
         pytest.skip("requests are for conditional sharing")
     other = make_user("hr.analyst", dept="HR", roles=("analyst",))
     with db.transaction() as s:
-        rq.create_request(
-            s, settings, other, rq.RequestIn(dataset=DATASET, fields=[ID_COLUMN], purpose="核验"), submit=True
+        share_requests.create_request(
+            s,
+            settings,
+            other,
+            share_requests.RequestIn(dataset=DATASET, fields=[ID_COLUMN], purpose="核验"),
+            submit=True,
         )
     login(client, "samr.steward", next="/exchange/inbox")
     html = client.get("/exchange/inbox").text

@@ -20,8 +20,7 @@ from tests.exchange.conftest import add_dataset
 from typer.testing import CliRunner
 
 from shuzhi.engine.failures import ERROR_CLASSES, QueryFailed, classify, failure
-from shuzhi.exchange import channels, formats
-from shuzhi.exchange import requests as rq
+from shuzhi.exchange import channels, formats, share_requests
 from shuzhi.ledger.models import LedgerEntry
 
 DATASET = "hz-psb-population"
@@ -57,19 +56,19 @@ def assert_no_value(text: str) -> None:
 
 def grant(world, *, row_filter: str | None = None, rows_per_day: int | None = 5) -> int:
     with world.db.transaction() as s:
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             world.settings,
             world.analyst,
-            rq.RequestIn(dataset=DATASET, fields=FIELDS, purpose="人口信息核查"),
+            share_requests.RequestIn(dataset=DATASET, fields=FIELDS, purpose="人口信息核查"),
             submit=True,
         )
-        g = rq.approve_request(
+        g = share_requests.approve_request(
             s,
             world.settings,
             world.steward,
             req,
-            rq.Approval(
+            share_requests.Approval(
                 fields=FIELDS,
                 masks={f: "clear" for f in FIELDS},
                 row_filter=row_filter,
@@ -232,19 +231,21 @@ def late_failure(world):
         v = s.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == ds_id))
         pq.write_table(table, world.settings.data_dir / v.path, row_group_size=BIG)
     with world.db.transaction() as s:
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             world.settings,
             world.analyst,
-            rq.RequestIn(dataset="hz-late", fields=["编号"], purpose="核查"),
+            share_requests.RequestIn(dataset="hz-late", fields=["编号"], purpose="核查"),
             submit=True,
         )
-        g = rq.approve_request(
+        g = share_requests.approve_request(
             s,
             world.settings,
             world.steward,
             req,
-            rq.Approval(fields=["编号"], masks={"编号": "clear"}, row_filter="CAST(编号 AS BIGINT) > 0"),
+            share_requests.Approval(
+                fields=["编号"], masks={"编号": "clear"}, row_filter="CAST(编号 AS BIGINT) > 0"
+            ),
         )
         return g.id
 

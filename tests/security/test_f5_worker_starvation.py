@@ -213,18 +213,21 @@ def test_stalled_and_abandoned_reads_leave_another_department_answering(served, 
 def test_a_query_the_queue_refuses_costs_no_call_and_is_named(world):
     """One analyst past their share of workers: the refused call is recorded as `too_many` (not an
     engine failure) and given back to the grant's daily calls — the caller's load is not a read."""
-    from shuzhi.exchange import requests as rq
-    from shuzhi.exchange import service
+    from shuzhi.exchange import service, share_requests
     from shuzhi.exchange.models import GrantUsage
 
     x = world.settings.exchange
     x.queries_per_user, x.queries_per_department, x.queue_wait_s = 1, 3, 30.0
     with world.db.transaction() as s:
-        req = rq.create_request(
-            s, world.settings, world.rs_analyst, rq.RequestIn("population", ["gender"], "统计"), submit=True
+        req = share_requests.create_request(
+            s,
+            world.settings,
+            world.rs_analyst,
+            share_requests.RequestIn("population", ["gender"], "统计"),
+            submit=True,
         )
-        grant_id = rq.approve_request(
-            s, world.settings, world.ga_steward, req, rq.Approval(calls_per_day=5)
+        grant_id = share_requests.approve_request(
+            s, world.settings, world.ga_steward, req, share_requests.Approval(calls_per_day=5)
         ).id
     sql = "SELECT gender FROM population"
     held = service.run_sql(world.db, world.settings, world.rs_analyst, sql)  # holds its worker, unread

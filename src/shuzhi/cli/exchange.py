@@ -34,7 +34,7 @@ def _split(text: str | None) -> list[str]:
 
 
 def _state_label(state: str) -> str:
-    from shuzhi.exchange.requests import STATE_LABELS
+    from shuzhi.exchange.share_requests import STATE_LABELS
 
     return STATE_LABELS[state][0]
 
@@ -70,16 +70,16 @@ def request(
 
     Example:  shuzhi exchange request GA-RK-001 --fields name,gender --purpose 低保核查 --as rs_analyst
     """
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     settings, db = open_context()
     who = _principal(db, as_user)
     with db.write() as s:
-        req = rq.create_request(
+        req = share_requests.create_request(
             s,
             settings,
             who,
-            rq.RequestIn(dataset=dataset, fields=_split(fields), purpose=purpose, basis=basis),
+            share_requests.RequestIn(dataset=dataset, fields=_split(fields), purpose=purpose, basis=basis),
             submit=not draft,
         )
         console.print(
@@ -97,12 +97,12 @@ def list_requests(
 
     Example:  shuzhi exchange requests --box overdue
     """
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     _, db = open_context()
     who = _principal(db, as_user)
     with db.read() as s:
-        _print_requests(rq.requests_in_box(s, who, box, where="--box"))
+        _print_requests(share_requests.requests_in_box(s, who, box, where="--box"))
 
 
 @app.command("approve")
@@ -125,7 +125,7 @@ def approve(
     from datetime import date
 
     from shuzhi.errors import InvalidInput
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     # Malformed options are refused as such, before anything is opened (not as a traceback).
     if bad := [m for m in mask if "=" not in m]:
@@ -139,7 +139,7 @@ def approve(
     settings, db = open_context()
     who = _principal(db, as_user)
     masks = dict(m.split("=", 1) for m in mask)
-    approval = rq.Approval(
+    approval = share_requests.Approval(
         fields=_split(fields) or None,
         row_filter=row_filter,
         masks=masks,
@@ -148,18 +148,22 @@ def approve(
         calls_per_day=calls_per_day,
     )
     with db.write() as s:
-        grant = rq.approve_request(s, settings, who, rq.get_request(s, who, request_id), approval, reason)
+        grant = share_requests.approve_request(
+            s, settings, who, share_requests.get_request(s, who, request_id), approval, reason
+        )
         console.print(f"已批准，授权 #{grant.id} / approved, grant {grant.id}: {', '.join(grant.fields)}")
 
 
 def _decide(action: str, request_id: int, reason: str, as_user: str) -> None:
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     _, db = open_context()
     who = _principal(db, as_user)
     with db.write() as s:
-        req = rq.get_request(s, who, request_id)
-        (rq.reject_request if action == "reject" else rq.withdraw_request)(s, who, req, reason)
+        req = share_requests.get_request(s, who, request_id)
+        (share_requests.reject_request if action == "reject" else share_requests.withdraw_request)(
+            s, who, req, reason
+        )
         console.print(f"申请 #{req.id}: {_state_label(req.state)} / {req.state}")
 
 
@@ -196,12 +200,12 @@ def revoke(
 
     Example:  shuzhi exchange revoke 5 --reason 合作结束 --as ga_steward
     """
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     _, db = open_context()
     who = _principal(db, as_user)
     with db.write() as s:
-        rq.revoke_grant(s, who, rq.get_grant(s, grant_id), reason)
+        share_requests.revoke_grant(s, who, share_requests.get_grant(s, grant_id), reason)
         console.print(f"授权 #{grant_id} 已撤销 / revoked")
 
 
@@ -212,12 +216,12 @@ def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: boo
 
     Example:  shuzhi exchange grants --as rs_analyst
     """
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     _, db = open_context()
     who = _principal(db, as_user)
     with db.read() as s:
-        rows = rq.provided_grants(s, who) if provided else rq.my_grants(s, who)
+        rows = share_requests.provided_grants(s, who) if provided else share_requests.my_grants(s, who)
         table = Table("grant", "数据集 dataset", "部门 dept", "字段 fields", "行过滤 filter", "到期 expires")
         for g in rows:
             table.add_row(
@@ -324,9 +328,9 @@ def expire() -> None:
 
     Example:  shuzhi exchange expire
     """
-    from shuzhi.exchange import requests as rq
+    from shuzhi.exchange import share_requests
 
     _, db = open_context()
     with db.write() as s:
-        moved = rq.expire_due(s)
+        moved = share_requests.expire_due(s)
         console.print(f"{len(moved)} 个申请已过期 / requests expired")

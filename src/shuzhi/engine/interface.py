@@ -1,6 +1,6 @@
 """The query engine interface: what the exchange asks of whatever runs a governed query.
 
-Two engines satisfy it: the in-process `Sandbox` (`shuzhi.engine.duckdb`) and the `WorkerPool`
+Two engines satisfy it: the in-process `Sandbox` (`shuzhi.engine.sandbox`) and the `WorkerPool`
 of confined query processes (`shuzhi.engine.worker`), which the `exchange.query_engine` setting
 chooses between. A distributed engine (Spark) plugs in here: it takes one checked SELECT and the
 local files of the versions it names, and hands back Arrow record batches as they come.
@@ -110,7 +110,7 @@ def engine_for(settings: Settings) -> QueryEngine:
     """The process's engine as the `exchange.query_engine` setting names it."""
     x = settings.exchange
     if x.query_engine == "in-process":
-        from shuzhi.engine.duckdb import shared_sandbox
+        from shuzhi.engine.sandbox import shared_sandbox
 
         return shared_sandbox(x.query_memory_limit)
     from shuzhi.engine.worker import shared_pool

@@ -43,7 +43,6 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from shuzhi.engine.duckdb import guard, parse_one
 from shuzhi.engine.failures import (
     FRAME_BYTES,
     QueryBusy,
@@ -55,6 +54,7 @@ from shuzhi.engine.failures import (
     failure,
 )
 from shuzhi.engine.interface import Owner, Result, ResultStream
+from shuzhi.engine.sandbox import guard, parse_one
 from shuzhi.errors import TooLarge
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def serve(
 ) -> None:
     """The worker's loop (run by `shuzhi.engine.worker_main`, after confinement)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal is the server's
-    from shuzhi.engine.duckdb import Sandbox
+    from shuzhi.engine.sandbox import Sandbox
 
     if threads:
         pa.set_cpu_count(threads)  # pyarrow decodes the scans: the same share of cores as DuckDB

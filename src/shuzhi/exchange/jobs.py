@@ -5,10 +5,10 @@ from __future__ import annotations
 
 
 def expire_grants(ctx) -> None:
-    from shuzhi.exchange import requests
+    from shuzhi.exchange import share_requests
 
     with ctx.db.write() as s:
-        moved = requests.expire_due(s)
+        moved = share_requests.expire_due(s)
         note = f"expired {len(moved)}: " + ", ".join(str(r.id) for r in moved[:20])
     ctx.progress(1.0, note)
 

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi import textlimits as limits
-from shuzhi.exchange import formats, service
-from shuzhi.exchange import requests as rq
+from shuzhi.exchange import formats, service, share_requests
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.orgs.service import Principal
@@ -84,7 +83,7 @@ def request_out(r: ShareRequest) -> dict:
 
 def grant_out(g: Grant) -> dict:
     return {
-        **rq.grant_summary(g),
+        **share_requests.grant_summary(g),
         "dataset": g.dataset.identifier,
         "grantee_department": g.department.code,
         "revoked_at": _iso(g.revoked_at),
@@ -103,21 +102,21 @@ def _iso(v) -> str | None:
 def create_request(body: RequestBody, principal: Caller, db: Db, request: Request) -> dict:
     settings = request.app.state.settings
     with db.write() as s:
-        data = rq.RequestIn(**body.model_dump(exclude={"submit"}))
-        return request_out(rq.create_request(s, settings, principal, data, submit=body.submit))
+        data = share_requests.RequestIn(**body.model_dump(exclude={"submit"}))
+        return request_out(share_requests.create_request(s, settings, principal, data, submit=body.submit))
 
 
 @router.get("/requests")
 def list_requests(principal: Caller, db: Db, box: Literal["mine", "inbox", "overdue", "all"] = "mine"):
     """`mine`, `inbox`, `overdue` or `all` (see `requests_in_box`)."""
     with db.read() as s:
-        return {"requests": [request_out(r) for r in rq.requests_in_box(s, principal, box)]}
+        return {"requests": [request_out(r) for r in share_requests.requests_in_box(s, principal, box)]}
 
 
 @router.get("/requests/{request_id}")
 def show_request(request_id: Id, principal: Caller, db: Db) -> dict:
     with db.read() as s:
-        req = rq.get_request(s, principal, request_id)
+        req = share_requests.get_request(s, principal, request_id)
         out = request_out(req)
         out["events"] = [
             {
@@ -144,16 +143,16 @@ def act_on_request(
     """Actions: submit, withdraw, reject, approve (approve may narrow: fields, row_filter, masks, quotas)."""
     settings = request.app.state.settings
     with db.write() as s:
-        req = rq.get_request(s, principal, request_id)
+        req = share_requests.get_request(s, principal, request_id)
         if action == "submit":
-            rq.submit_request(s, settings, principal, req, body.reason)
+            share_requests.submit_request(s, settings, principal, req, body.reason)
         elif action == "withdraw":
-            rq.withdraw_request(s, principal, req, body.reason or "")
+            share_requests.withdraw_request(s, principal, req, body.reason or "")
         elif action == "reject":
-            rq.reject_request(s, principal, req, body.reason or "")
+            share_requests.reject_request(s, principal, req, body.reason or "")
         elif action == "approve":
-            approval = rq.Approval(**body.model_dump(exclude={"reason"}))
-            grant = rq.approve_request(s, settings, principal, req, approval, body.reason)
+            approval = share_requests.Approval(**body.model_dump(exclude={"reason"}))
+            grant = share_requests.approve_request(s, settings, principal, req, approval, body.reason)
             return {**request_out(req), "grant": grant_out(grant)}
         else:
             from shuzhi.errors import NotFound
@@ -169,9 +168,9 @@ def act_on_request(
 def list_grants(principal: Caller, db: Db, provided: bool = False, inactive: bool = False) -> dict:
     with db.read() as s:
         rows = (
-            rq.provided_grants(s, principal)
+            share_requests.provided_grants(s, principal)
             if provided
-            else rq.my_grants(s, principal, include_inactive=inactive)
+            else share_requests.my_grants(s, principal, include_inactive=inactive)
         )
         return {"grants": [grant_out(g) for g in rows]}
 
@@ -179,7 +178,11 @@ def list_grants(principal: Caller, db: Db, provided: bool = False, inactive: boo
 @router.post("/grants/{grant_id}/revoke")
 def revoke(grant_id: Id, principal: Caller, db: Db, body: Decision = Body(default_factory=Decision)) -> dict:
     with db.write() as s:
-        return grant_out(rq.revoke_grant(s, principal, rq.get_grant(s, grant_id), body.reason or ""))
+        return grant_out(
+            share_requests.revoke_grant(
+                s, principal, share_requests.get_grant(s, grant_id), body.reason or ""
+            )
+        )
 
 
 # -- reads ------------------------------------------------------------------------------------

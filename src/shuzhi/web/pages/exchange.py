@@ -12,8 +12,7 @@ from fastapi.responses import RedirectResponse
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
 from shuzhi.errors import ShuzhiError
-from shuzhi.exchange import masking, service
-from shuzhi.exchange import requests as rq
+from shuzhi.exchange import masking, service, share_requests
 from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.results import sql_first_page
 from shuzhi.orgs.service import Principal
@@ -31,7 +30,9 @@ Db = Annotated[Database, Depends(get_db)]
 
 
 def _page(request: Request, name: str, ctx: dict, status: int = 200):
-    return templates.TemplateResponse(request, name, {"states": rq.STATE_LABELS, **ctx}, status_code=status)
+    return templates.TemplateResponse(
+        request, name, {"states": share_requests.STATE_LABELS, **ctx}, status_code=status
+    )
 
 
 @router.get("")
@@ -41,9 +42,9 @@ def hub(request: Request, principal: Viewer, db: Db):
             request,
             "exchange_hub.html",
             {
-                "mine": rq.my_requests(s, principal),
-                "inbox": rq.inbox(s, principal),
-                "overdue": rq.overdue(s, principal),
+                "mine": share_requests.my_requests(s, principal),
+                "inbox": share_requests.inbox(s, principal),
+                "overdue": share_requests.overdue(s, principal),
                 "today": date.today(),
             },
         )
@@ -69,11 +70,11 @@ def request_submit(
     settings = request.app.state.settings
     try:
         with db.write() as s:
-            req = rq.create_request(
+            req = share_requests.create_request(
                 s,
                 settings,
                 principal,
-                rq.RequestIn(
+                share_requests.RequestIn(
                     dataset=dataset,
                     fields=fields or [],
                     purpose=purpose,
@@ -95,15 +96,17 @@ def request_submit(
 def inbox_page(request: Request, principal: Viewer, db: Db):
     settings = request.app.state.settings
     with db.read() as s:
-        inbox = rq.inbox(s, principal)
+        inbox = share_requests.inbox(s, principal)
         return _page(
             request,
             "exchange_inbox.html",
             {
                 "inbox": inbox,
                 "grades": {r.id: dataset_grades(s, settings, r.dataset) for r in inbox},
-                "overdue_ids": {r.id for r in rq.overdue(s, principal)},
-                "provided": rq.provided_grants(s, principal) if rq.can_list_provided(principal) else [],
+                "overdue_ids": {r.id for r in share_requests.overdue(s, principal)},
+                "provided": share_requests.provided_grants(s, principal)
+                if share_requests.can_list_provided(principal)
+                else [],
                 "mask_kinds": masking.KINDS,
                 "error": None,
             },
@@ -120,12 +123,12 @@ async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
 def _decide(request_id: int, form, settings, principal: Principal, db: Database) -> None:
     action = form.get("action")
     with db.write() as s:
-        req = rq.get_request(s, principal, request_id)
+        req = share_requests.get_request(s, principal, request_id)
         if action == "reject":
-            rq.reject_request(s, principal, req, str(form.get("reason") or ""))
+            share_requests.reject_request(s, principal, req, str(form.get("reason") or ""))
         else:
             masks = {f: form.get(f"mask_{f}") for f in req.fields if form.get(f"mask_{f}")}
-            approval = rq.Approval(
+            approval = share_requests.Approval(
                 fields=form.getlist("fields") or None,
                 row_filter=str(form.get("row_filter") or "") or None,
                 masks=masks,
@@ -133,7 +136,9 @@ def _decide(request_id: int, form, settings, principal: Principal, db: Database)
                 rows_per_day=int(form["rows_per_day"]) if form.get("rows_per_day") else None,
                 calls_per_day=int(form["calls_per_day"]) if form.get("calls_per_day") else None,
             )
-            rq.approve_request(s, settings, principal, req, approval, str(form.get("reason") or "") or None)
+            share_requests.approve_request(
+                s, settings, principal, req, approval, str(form.get("reason") or "") or None
+            )
 
 
 @router.get("/grants")
@@ -147,7 +152,7 @@ def _workbench(request, principal, db, *, sql, result, error, status=200):
             request,
             "exchange_grants.html",
             {
-                "grants": rq.my_grants(s, principal),
+                "grants": share_requests.my_grants(s, principal),
                 "sql": sql,
                 "result": result,
                 "error": error,

@@ -21,10 +21,10 @@ from shuzhi.catalog.service import can_manage, get_dataset
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shuzhi.exchange import events
-from shuzhi.exchange.calendar import calendar_for
 from shuzhi.exchange.masking import parse_rule
 from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
 from shuzhi.exchange.policy import validate_row_filter
+from shuzhi.exchange.workdays import calendar_for
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
 
