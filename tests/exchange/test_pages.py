@@ -125,3 +125,21 @@ def test_inbox_offers_the_registered_mask_kinds(browser, monkeypatch):
     assert ("scramble", "scramble") in offered
     assert ("hash", "keyed hash (HMAC-SHA256)") in offered and ("keep_first:1", "Keep first 1") in offered
     assert not any(value.startswith(("band", "round", "custom")) for value, _ in offered)
+
+
+def test_a_request_with_a_bad_date_comes_back_to_its_form(browser):
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    r = c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "fields": ["name"],
+            "purpose": "核查",
+            "period_end": "2024-13-45",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 422 and "period_end" in r.text and "申请共享" in r.text

@@ -79,7 +79,7 @@ def request(
             s,
             settings,
             who,
-            share_requests.RequestIn(dataset=dataset, fields=_split(fields), purpose=purpose, basis=basis),
+            share_requests.RequestIn.of(dataset=dataset, fields=_split(fields), purpose=purpose, basis=basis),
             submit=not draft,
         )
         console.print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -46,14 +47,27 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 """Allowed next states; rejected, withdrawn, expired and revoked are final."""
 
 
-@dataclass(frozen=True)
-class RequestIn:
-    dataset: str
-    fields: list[str]
-    purpose: str
-    basis: str | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+class RequestIn(BaseModel):
+    """What an analyst asks for: one model for the API's body, the page's form and the CLI."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: limits.Name
+    fields: list[limits.Name] = Field(max_length=limits.ITEMS)
+    purpose: limits.Reason
+    basis: limits.Reason | None = None
+    period_start: limits.Day | None = None
+    period_end: limits.Day | None = None
+
+    @classmethod
+    def of(cls, **values) -> RequestIn:
+        """The request from a form's or a command's values; bad ones are InvalidInput naming the field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "request"
+            raise InvalidInput(f"{where}: {first['msg']}", where=where) from None
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,9 @@ Caller = Annotated[Principal, Depends(current_principal)]
 Db = Annotated[Database, Depends(get_db)]
 
 
-class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    dataset: Name
-    fields: list[Name] = Field(max_length=limits.ITEMS)
-    purpose: Reason
-    basis: Reason | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+class RequestBody(share_requests.RequestIn):
     submit: bool = True
+    """False keeps the request a draft."""
 
 
 class Decision(BaseModel):
@@ -102,7 +96,7 @@ def _iso(v) -> str | None:
 def create_request(body: RequestBody, principal: Caller, db: Db, request: Request) -> dict:
     settings = request.app.state.settings
     with db.write() as s:
-        data = share_requests.RequestIn(**body.model_dump(exclude={"submit"}))
+        data = share_requests.RequestIn(**body.model_dump(exclude={"submit"}))  # the request proper
         return request_out(share_requests.create_request(s, settings, principal, data, submit=body.submit))
 
 

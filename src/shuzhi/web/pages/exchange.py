@@ -74,12 +74,12 @@ def request_submit(
                 s,
                 settings,
                 principal,
-                share_requests.RequestIn(
+                share_requests.RequestIn.of(
                     dataset=dataset,
                     fields=fields or [],
                     purpose=purpose,
                     basis=basis or None,
-                    period_end=date.fromisoformat(period_end) if period_end else None,
+                    period_end=period_end or None,
                 ),
                 submit=True,
             )
