@@ -58,7 +58,7 @@ def ingest(
     (docs/ingest.md).
     """
     from shuzhi.catalog import service as catalog
-    from shuzhi.ingest import commit_staged
+    from shuzhi.ingest import commit_to
     from shuzhi.ingest.service import create_dataset_for
 
     if create and not (dept and theme):
@@ -77,20 +77,19 @@ def ingest(
             catalog.get_dataset(s, dataset)  # fail before reading a large file
     staged = _stage(settings, source, show=not as_json, fmt=fmt, table=table, query=query)
     principal = system_principal()
-    try:
-        with db.write() as s:
-            created = create and not _exists(s, dataset)
-            if created:
-                ds = create_dataset_for(
-                    s, principal, staged, dept=dept, theme=theme, title=title, identifier=dataset
-                )
-            else:
-                ds = catalog.get_dataset(s, dataset)
-            report = commit_staged(s, settings, ds, staged, user_id=principal.user_id)
-            report.created_dataset = created
-    except BaseException:
-        staged.close()
-        raise
+    created = False
+
+    def target(s):
+        nonlocal created
+        created = create and not _exists(s, dataset)
+        if created:
+            return create_dataset_for(
+                s, principal, staged, dept=dept, theme=theme, title=title, identifier=dataset
+            )
+        return catalog.get_dataset(s, dataset)
+
+    report = commit_to(db, settings, staged, target, user_id=principal.user_id)
+    report.created_dataset = created
     _print(report, as_json)
 
 

@@ -72,16 +72,7 @@ def build(
     for k, spec in enumerate(manifest.datasets, start=1):
         step(spec.title_zh, k, total)
         staged = ingest.stage_source(settings, spec.path, fmt=spec.format, name=spec.path.name)
-        try:
-            with db.write() as session:
-                dataset = session.scalar(select(Dataset).where(Dataset.identifier == spec.identifier))
-                if dataset is None:
-                    dataset = catalog.create_dataset(session, _BUILDER, DatasetIn(**spec.catalog_entry()))
-                    report.datasets_created += 1
-                result = ingest.commit_staged(session, settings, dataset, staged, user_id=None)
-        except BaseException:
-            staged.close()
-            raise
+        result = ingest.commit_to(db, settings, staged, _finder(spec, report), user_id=None)
         report.ingest_reports.append(result)
         if result.unchanged:
             report.versions_unchanged += 1
@@ -89,3 +80,16 @@ def build(
             report.versions_added += 1
     step("完成 done", total, total)
     return report
+
+
+def _finder(spec, report):
+    """The demo dataset of `spec`, registered when the store does not have it yet."""
+
+    def target(session):
+        dataset = session.scalar(select(Dataset).where(Dataset.identifier == spec.identifier))
+        if dataset is None:
+            dataset = catalog.create_dataset(session, _BUILDER, DatasetIn(**spec.catalog_entry()))
+            report.datasets_created += 1
+        return dataset
+
+    return target

@@ -18,7 +18,8 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -486,11 +487,28 @@ def ingest_source(
 ) -> IngestReport:
     """Load a source as the next version of `dataset` in the caller's transaction."""
     staged = stage_source(settings, source, fmt=fmt, table=table, query=query, progress=progress, name=name)
-    try:
+    with closed_on_failure(staged):
         return commit_staged(session, settings, dataset, staged, user_id=user_id)
+
+
+@contextmanager
+def closed_on_failure(staged: Staged) -> Iterator[Staged]:
+    """The staged files go if what follows fails (on success the commit has moved them)."""
+    try:
+        yield staged
     except BaseException:
         staged.close()
         raise
+
+
+def commit_to(
+    db, settings: Settings, staged: Staged, target: Callable[[Session], Dataset], *, user_id: int | None
+) -> IngestReport:
+    """Commit a staged source as the next version of the dataset `target(session)` finds or
+    creates, in one write transaction; the staged files go whatever happens. Every face that
+    loads data (API, CLI, demo) ends its load here."""
+    with closed_on_failure(staged), db.write() as session:
+        return commit_staged(session, settings, target(session), staged, user_id=user_id)
 
 
 # -- registering a dataset from a file ---------------------------------------------

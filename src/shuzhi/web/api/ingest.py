@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from shuzhi.catalog import service as catalog
 from shuzhi.errors import InvalidInput
-from shuzhi.ingest import commit_staged, stage_source
+from shuzhi.ingest import commit_to, stage_source
 from shuzhi.ingest.fetch import LimitedWriter, too_large
 from shuzhi.ingest.formats import SourceRef, classify_source
 from shuzhi.orgs.service import Principal
@@ -223,11 +223,9 @@ async def create_version(
 
 
 def _commit(db: Database, settings, dataset_id: int, staged, principal: Principal):
-    try:
-        with db.write() as session:
-            ds = catalog.get_dataset(session, dataset_id)
-            catalog.require_manage(principal, ds)
-            return commit_staged(session, settings, ds, staged, user_id=principal.user_id)
-    except BaseException:
-        staged.close()
-        raise
+    def target(session):
+        ds = catalog.get_dataset(session, dataset_id)
+        catalog.require_manage(principal, ds)  # again: the stewardship may have changed meanwhile
+        return ds
+
+    return commit_to(db, settings, staged, target, user_id=principal.user_id)
