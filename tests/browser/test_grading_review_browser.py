@@ -62,10 +62,10 @@ def _grade_cell(page, field: str) -> str:
 
 def _classification(db, settings) -> dict:
     from shuzhi.catalog.service import get_dataset
-    from shuzhi.classify import service
+    from shuzhi.classify.readmodel import classification
 
     with db.session() as s:
-        return service.classification(s, settings, get_dataset(s, REF))
+        return classification(s, settings, get_dataset(s, REF))
 
 
 def _post_as_page(page, base: str, path: str, form: dict):

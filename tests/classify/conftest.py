@@ -45,7 +45,7 @@ def dataset(db, steward) -> str:
 @pytest.fixture
 def load(db, settings, tmp_path):
     """Load CSV text as the next version of a dataset; returns the classification dict."""
-    from shuzhi.classify import service
+    from shuzhi.classify.readmodel import classification
     from shuzhi.ingest import ingest_source
 
     counter = iter(range(1, 1000))
@@ -56,7 +56,7 @@ def load(db, settings, tmp_path):
         with db.transaction() as s:
             ingest_source(s, settings, get_dataset(s, ref), path, user_id=None)
         with db.session() as s:
-            return service.classification(s, settings, get_dataset(s, ref))
+            return classification(s, settings, get_dataset(s, ref))
 
     return _load
 

@@ -7,7 +7,7 @@ from tests.classify.conftest import csv_of
 from tests.conftest import csrf_of, login
 
 from shuzhi.catalog.service import get_dataset
-from shuzhi.classify import service
+from shuzhi.classify.readmodel import classification
 
 NAMES = ["王秀英", "李伟", "张敏", "刘洋", "陈静", "杨帆"]
 DIAG = ["高血压", "2型糖尿病", "肺炎", "冠心病", "抑郁症", "胃炎"]
@@ -25,7 +25,7 @@ def alerts(db, settings, dataset, load, steward) -> list[dict]:
 
 def open_alerts(db, settings, dataset) -> list[int]:
     with db.session() as s:
-        return [a["id"] for a in service.classification(s, settings, get_dataset(s, dataset))["alerts"]]
+        return [a["id"] for a in classification(s, settings, get_dataset(s, dataset))["alerts"]]
 
 
 def test_owning_steward_resolves_an_alert(client, db, settings, dataset, alerts):

@@ -11,7 +11,8 @@ from tests.classify.test_service import DIAG, NAMES
 from typer.testing import CliRunner
 
 from shuzhi.catalog.service import get_dataset
-from shuzhi.classify import service
+from shuzhi.classify.alerts import resolve_alert
+from shuzhi.classify.readmodel import classification
 from shuzhi.errors import Conflict, Forbidden
 from shuzhi.ledger.models import LedgerEntry
 
@@ -38,13 +39,13 @@ def resolved_entries(db) -> list[tuple[LedgerEntry, dict]]:
 
 def open_alert_ids(db, settings, dataset) -> set[int]:
     with db.session() as s:
-        return {a["id"] for a in service.classification(s, settings, get_dataset(s, dataset))["alerts"]}
+        return {a["id"] for a in classification(s, settings, get_dataset(s, dataset))["alerts"]}
 
 
 def test_resolve_writes_one_ledger_entry_and_refuses_a_second(db, settings, dataset, alerts, steward):
     target = alerts["sensitive_column_added"]
     with db.transaction() as s:
-        service.resolve_alert(s, steward, get_dataset(s, dataset), target["id"], note="  已核实为真实诊断  ")
+        resolve_alert(s, steward, get_dataset(s, dataset), target["id"], note="  已核实为真实诊断  ")
     ((entry, detail),) = resolved_entries(db)
     with db.session() as s:
         ds = get_dataset(s, dataset)
@@ -58,14 +59,14 @@ def test_resolve_writes_one_ledger_entry_and_refuses_a_second(db, settings, data
                       "note": "已核实为真实诊断"}  # fmt: skip
     assert open_alert_ids(db, settings, dataset) == {alerts["grade_raised"]["id"]}
     with pytest.raises(Conflict, match="已处理"), db.transaction() as s:
-        service.resolve_alert(s, steward, get_dataset(s, dataset), target["id"])
+        resolve_alert(s, steward, get_dataset(s, dataset), target["id"])
     assert len(resolved_entries(db)) == 1
 
 
 def test_refused_resolve_writes_nothing(db, settings, dataset, alerts, make_user):
     other = make_user("ga.steward", dept="GA", roles=("steward",))
     with pytest.raises(Forbidden), db.transaction() as s:
-        service.resolve_alert(s, other, get_dataset(s, dataset), alerts["grade_raised"]["id"])
+        resolve_alert(s, other, get_dataset(s, dataset), alerts["grade_raised"]["id"])
     assert resolved_entries(db) == []
     assert len(open_alert_ids(db, settings, dataset)) == 2
 

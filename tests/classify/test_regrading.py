@@ -7,7 +7,11 @@ from tests.classify.test_service import NAMES, base
 from typer.testing import CliRunner
 
 from shuzhi.catalog.service import get_dataset
-from shuzhi.classify import service
+from shuzhi.classify.grading import classify_version
+from shuzhi.classify.readmodel import classification
+from shuzhi.classify.review import review_grade
+from shuzhi.classify.rules import load_rules
+from shuzhi.classify.scanning import build_scanner
 
 runner = CliRunner()
 
@@ -50,7 +54,7 @@ def test_api_run_twice(client, db, dataset, load, steward):
 def test_grade_override_lapses_when_new_sensitive_column_raises_grade(db, settings, dataset, load, steward):
     load(dataset, csv_of({"beizhu": ["复诊"] * 30}))
     with db.transaction() as s:
-        g = service.review_grade(
+        g = review_grade(
             s, settings, steward, get_dataset(s, dataset), action="override", level="L1", reason="公开数据"
         )
         assert g.level == "L1"
@@ -68,7 +72,7 @@ def test_grade_override_survives_a_version_without_new_sensitive_columns(
 ):
     load(dataset, base())
     with db.transaction() as s:
-        service.review_grade(
+        review_grade(
             s, settings, steward, get_dataset(s, dataset), action="override", level="L3", reason="已脱敏评估"
         )
     info = load(dataset, base(n=6))
@@ -96,7 +100,7 @@ def test_child_id_gets_the_minor_level(db, settings, dataset, load):
     info = load(dataset, csv_of({"sfzh": [*IDS[:5], CHILD_ID] * 5, "beizhu": ["复诊"] * 30}))
     sfzh = {c["field"]: c for c in info["columns"]}["sfzh"]
     assert sfzh["evidence"]["minors"] == 5
-    assert info["level"] == service.load_rules(settings).level_of("minor")
+    assert info["level"] == load_rules(settings).level_of("minor")
 
 
 def test_child_id_names_the_minor_rule_when_it_ranks_highest(db, settings, dataset, load, tmp_path):
@@ -176,13 +180,13 @@ def test_plugin_detector_decides_a_column(settings):
     plugin = HospitalPlugin()
     pm.register(plugin)
     try:
-        scanner = service.build_scanner(settings)
+        scanner = build_scanner(settings)
         table = pa.table({"zyh": [f"ZY{1000000 + i}" for i in range(50)]})
         (result,) = scanner.scan(table)
     finally:
         pm.unregister(plugin)
     assert (result.category, result.detector) == ("inpatient_no", "zyh")
-    (after,) = service.build_scanner(settings).scan(table)
+    (after,) = build_scanner(settings).scan(table)
     assert after.category != "inpatient_no"
 
 
@@ -193,7 +197,7 @@ def test_grading_a_version_again_repeats_no_open_alert(db, settings, dataset, lo
     assert ("sensitive_column_added", "sfzh") in kinds
     with db.transaction() as s:
         ds = get_dataset(s, dataset)
-        service.classify_version(s, settings, ds.versions[-1], full=True)
+        classify_version(s, settings, ds.versions[-1], full=True)
     with db.session() as s:
-        again = service.classification(s, settings, get_dataset(s, dataset))
+        again = classification(s, settings, get_dataset(s, dataset))
     assert sorted((a["kind"], a["field"] or "") for a in again["alerts"]) == kinds

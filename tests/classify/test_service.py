@@ -7,7 +7,7 @@ from sqlalchemy import select
 from tests.classify.conftest import IDS, csv_of
 
 from shuzhi.catalog.service import get_dataset
-from shuzhi.classify import service
+from shuzhi.classify.review import review_column, review_grade
 from shuzhi.classify.rules import grade_dataset, load_rules, parse_rules
 from shuzhi.errors import Forbidden, InvalidInput
 from shuzhi.ledger.models import LedgerEntry
@@ -58,7 +58,7 @@ def test_version_is_graded_and_written_to_catalog_and_ledger(db, settings, datas
 def test_override_survives_new_version_and_lapses_when_column_changes(db, settings, dataset, load, steward):
     load(dataset, base())
     with db.transaction() as s:
-        service.review_column(
+        review_column(
             s,
             settings,
             steward,
@@ -107,17 +107,17 @@ def test_only_owner_steward_or_admin_may_review(db, settings, dataset, load, mak
         ds = get_dataset(s, dataset)
         for who in (other, analyst):
             with pytest.raises(Forbidden):
-                service.review_column(s, settings, who, ds, "xm", action="confirm", reason="ok")
+                review_column(s, settings, who, ds, "xm", action="confirm", reason="ok")
             with pytest.raises(Forbidden):
-                service.review_grade(s, settings, who, ds, action="override", level="L1", reason="x")
+                review_grade(s, settings, who, ds, action="override", level="L1", reason="x")
         with pytest.raises(InvalidInput):
-            service.review_grade(s, settings, admin, ds, action="override", level="L1", reason=" ")
-        g = service.review_grade(
+            review_grade(s, settings, admin, ds, action="override", level="L1", reason=" ")
+        g = review_grade(
             s, settings, admin, ds, action="override", level="L3", data_class="重要", reason="经评估 assessed"
         )
         assert (g.level, g.status, ds.security_grade) == ("L3", "overridden", "L3")
         # A new data class alone keeps the level in force.
-        g = service.review_grade(s, settings, admin, ds, action="override", data_class="一般", reason="复评")
+        g = review_grade(s, settings, admin, ds, action="override", data_class="一般", reason="复评")
         assert (g.level, g.data_class, g.status) == ("L3", "一般", "overridden")
 
 

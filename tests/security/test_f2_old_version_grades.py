@@ -22,8 +22,9 @@ from stdnum.cn import ric
 
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.catalog.service import create_dataset, get_dataset, get_version
-from shuzhi.classify import service as grading
 from shuzhi.classify.models import ColumnDecision, DatasetGrade
+from shuzhi.classify.readmodel import column_grades
+from shuzhi.classify.review import review_column
 from shuzhi.errors import Forbidden
 from shuzhi.exchange import service, share_requests
 from shuzhi.exchange.channels import RowsQuery
@@ -80,7 +81,7 @@ def register(request, db, settings, make_user, tmp_path):
         ingest_source(s, settings, ds, _csv(tmp_path, "v2.csv", None), user_id=steward.user_id)
     with db.transaction() as s:
         ds = get_dataset(s, DATASET)
-        grading.review_column(
+        review_column(
             s,
             settings,
             steward,
@@ -201,7 +202,7 @@ def test_ungraded_version_is_refused_to_others_on_every_channel(
 def test_dataset_view_of_grades_keeps_the_highest(register, db, settings):
     with db.session() as s:
         ds = get_dataset(s, DATASET)
-        assert grading.column_grades(s, settings, ds)[ID_COLUMN] == "L4"
+        assert column_grades(s, settings, ds)[ID_COLUMN] == "L4"
 
 
 def test_the_approver_sees_the_highest_grade_of_any_version(register, db, settings, client, make_user):
@@ -243,7 +244,7 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
         )
         ingest_source(s, settings, ds, _csv(tmp_path, "v1.csv", IDS), user_id=steward.user_id)
     with db.transaction() as s:
-        grading.review_column(
+        review_column(
             s,
             settings,
             steward,
@@ -262,7 +263,7 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
             user_id=steward.user_id,
         )
     with db.transaction() as s:
-        grading.review_column(
+        review_column(
             s,
             settings,
             steward,

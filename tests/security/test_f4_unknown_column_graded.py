@@ -20,8 +20,9 @@ from stdnum.cn import ric
 
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.catalog.service import create_dataset, get_dataset
-from shuzhi.classify import service as grading
 from shuzhi.classify.checksums import GB32100_ALPHABET, gb32100_check_char
+from shuzhi.classify.readmodel import classification
+from shuzhi.classify.review import review_column
 from shuzhi.exchange import service
 from shuzhi.ingest.service import ingest_source
 
@@ -65,7 +66,7 @@ def _load(db, settings, steward, tmp_path, identifier: str, columns: dict[str, l
         )
         ingest_source(s, settings, ds, path, user_id=steward.user_id)
     with db.session() as s:
-        return grading.classification(s, settings, get_dataset(s, identifier))
+        return classification(s, settings, get_dataset(s, identifier))
 
 
 @pytest.fixture
@@ -152,11 +153,9 @@ def test_a_column_that_cannot_be_judged_is_l3_until_reviewed(db, settings, stewa
     # A steward who has looked may set it lower.
     with db.transaction() as s:
         ds = get_dataset(s, "notes")
-        grading.review_column(
-            s, settings, steward, ds, "备注", action="override", reason="随机备注", category="none"
-        )
+        review_column(s, settings, steward, ds, "备注", action="override", reason="随机备注", category="none")
     with db.session() as s:
-        info = grading.classification(s, settings, get_dataset(s, "notes"))
+        info = classification(s, settings, get_dataset(s, "notes"))
     assert {c["field"]: c for c in info["columns"]}["备注"]["level"] == "L1"
 
 
@@ -202,7 +201,7 @@ def test_the_demo_citys_dishonest_list_is_graded_as_id_numbers(db, settings, ste
         )
         ingest_source(s, settings, ds, spec.path, user_id=steward.user_id)
     with db.session() as s:
-        info = grading.classification(s, settings, get_dataset(s, spec.identifier))
+        info = classification(s, settings, get_dataset(s, spec.identifier))
     col = {c["field"]: c for c in info["columns"]}[ID_COLUMN]
     assert col["category"] == "resident_id" and col["level"] == "L4" and col["evidence"]["needs_review"]
     assert info["level"] == "L4" and info["needs_review"]

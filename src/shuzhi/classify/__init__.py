@@ -5,7 +5,7 @@ from shuzhi.classify.engine import ColumnResult, Scanner
 
 def classify_version(session, settings, version, **kw):
     """Scan and grade one dataset version (called by ingest through the `version_ingested` hook)."""
-    from shuzhi.classify.service import classify_version as _classify
+    from shuzhi.classify.grading import classify_version as _classify
 
     return _classify(session, settings, version, **kw)
 

@@ -11,14 +11,14 @@ from shuzhi.hooks import hookimpl
 
 @hookimpl
 def version_ingested(session, settings, version):
-    from shuzhi.classify.service import classify_version
+    from shuzhi.classify.grading import classify_version
 
     classify_version(session, settings, version, fresh=True)
 
 
 @hookimpl
 def version_damaged(session, settings, version):
-    from shuzhi.classify.service import alert_damaged
+    from shuzhi.classify.alerts import alert_damaged
 
     alert_damaged(session, version)
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import DatasetVersion
 from shuzhi.classify.models import ColumnDecision, DatasetGrade, ReviewOverride
-from shuzhi.classify.service import OVERRIDE_COLUMNS
+from shuzhi.classify.readmodel import OVERRIDE_COLUMNS
 from shuzhi.ledger.reconcile import UNKNOWN, Rows, StateSource, Table
 
 EVENTS = frozenset({"grade.assigned", "grade.overridden", "dataset.deleted"})

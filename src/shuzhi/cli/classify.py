@@ -27,7 +27,7 @@ def classify(
     Example:  shuzhi classify GA-RK-001 --full
     """
     from shuzhi.catalog.service import get_dataset, get_version
-    from shuzhi.classify import service
+    from shuzhi.classify.grading import classify_version
 
     settings, db = open_context()
     with db.write() as s:
@@ -41,7 +41,7 @@ def classify(
             if not as_json
             else nullcontext()
         ):
-            service.classify_version(s, settings, target, full=full)
+            classify_version(s, settings, target, full=full)
         _show(s, settings, ds, as_json)
 
 
@@ -75,12 +75,12 @@ def review(
     Example:  shuzhi grade review GA-RK-001 -f beizhu -c none -r "备注列不含个人信息"
     """
     from shuzhi.catalog.service import get_dataset
-    from shuzhi.classify import service
+    from shuzhi.classify.review import review_column
 
     settings, db = open_context()
     with db.write() as s:
         ds = get_dataset(s, dataset)
-        d = service.review_column(
+        d = review_column(
             s,
             settings,
             system_principal(),
@@ -108,12 +108,12 @@ def set_grade(
     Example:  shuzhi grade set GA-RK-001 --level L4 --class 重要 -r "全市人口基础库"
     """
     from shuzhi.catalog.service import get_dataset
-    from shuzhi.classify import service
+    from shuzhi.classify.review import review_grade
 
     settings, db = open_context()
     with db.write() as s:
         ds = get_dataset(s, dataset)
-        g = service.review_grade(
+        g = review_grade(
             s,
             settings,
             system_principal(),
@@ -141,20 +141,20 @@ def resolve(
     Example:  shuzhi grade resolve WJW-JZ-001 7 --note "已确认诊断列为真实数据" --as wjw.steward
     """
     from shuzhi.catalog.service import get_dataset
-    from shuzhi.classify import service
+    from shuzhi.classify.alerts import resolve_alert
 
     _, db = open_context()
     with db.write() as s:
         who = acting_principal(s, as_user)
         ds = get_dataset(s, dataset)
-        alert = service.resolve_alert(s, who, ds, alert_id, note=note)
+        alert = resolve_alert(s, who, ds, alert_id, note=note)
         console.print(f"[green]✓[/] 提醒 alert #{alert.id} 已处理 resolved: {alert.message}")
 
 
 def _show(session, settings, ds, as_json: bool) -> None:
-    from shuzhi.classify import service
+    from shuzhi.classify.readmodel import classification
 
-    info = service.classification(session, settings, ds)
+    info = classification(session, settings, ds)
     if as_json:
         console.print_json(json.dumps(info, ensure_ascii=False, default=str))
         return

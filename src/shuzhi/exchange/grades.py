@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetVersion
+from shuzhi.classify.readmodel import column_grades, is_graded
 from shuzhi.classify.rules import load_rules
-from shuzhi.classify.service import column_grades, is_graded
 from shuzhi.errors import Forbidden
 
 DEFAULT_GRADE = "L2"

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog import service as catalog
-from shuzhi.classify import service
+from shuzhi.classify import alerts, grading, readmodel, review, reviewers
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Code, Id, Name, Reason
 from shuzhi.web.deps import current_principal, read_session, write_session
@@ -42,7 +42,7 @@ def get_classification(
     _: Principal = Depends(current_principal),
 ) -> dict:
     """Grade, deciding rule, per-column category/confidence/evidence, active overrides, open alerts."""
-    return service.classification(session, request.app.state.settings, catalog.get_dataset(session, ref))
+    return readmodel.classification(session, request.app.state.settings, catalog.get_dataset(session, ref))
 
 
 @router.post("/datasets/{ref}/classification/run")
@@ -55,10 +55,10 @@ def run_classification(
 ) -> dict:
     """Re-scan the latest version (owner's steward or admin)."""
     ds = catalog.get_dataset(session, ref)
-    service.require_reviewer(principal, ds)
+    reviewers.require_reviewer(principal, ds)
     settings = request.app.state.settings
-    service.classify_version(session, settings, catalog.get_version(session, ds), full=full)
-    return service.classification(session, settings, ds)
+    grading.classify_version(session, settings, catalog.get_version(session, ds), full=full)
+    return readmodel.classification(session, settings, ds)
 
 
 @router.post("/datasets/{ref}/classification/columns/{field}")
@@ -73,7 +73,7 @@ def review_column(
     """Confirm or override one column's category, with a reason."""
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
-    service.review_column(
+    review.review_column(
         session,
         settings,
         principal,
@@ -83,7 +83,7 @@ def review_column(
         reason=body.reason,
         category=body.category,
     )
-    return service.classification(session, settings, ds)
+    return readmodel.classification(session, settings, ds)
 
 
 @router.post("/datasets/{ref}/classification/grade")
@@ -97,7 +97,7 @@ def review_grade(
     """Confirm the derived dataset grade or set another level / data class, with a reason."""
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
-    service.review_grade(
+    review.review_grade(
         session,
         settings,
         principal,
@@ -107,7 +107,7 @@ def review_grade(
         level=body.level,
         data_class=body.data_class,
     )
-    return service.classification(session, settings, ds)
+    return readmodel.classification(session, settings, ds)
 
 
 @router.post("/datasets/{ref}/classification/alerts/{alert_id}/resolve")
@@ -120,5 +120,5 @@ def resolve_alert(
 ) -> dict:
     """Mark an open alert resolved (owner's steward or admin), with an optional note; 409 if already resolved."""
     ds = catalog.get_dataset(session, ref)
-    alert = service.resolve_alert(session, principal, ds, alert_id, note=body.note if body else None)
+    alert = alerts.resolve_alert(session, principal, ds, alert_id, note=body.note if body else None)
     return {"id": alert.id, "resolved": alert.resolved}

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from shuzhi import textlimits as limits
 from shuzhi.catalog import service as catalog
 from shuzhi.catalog.models import Dataset
-from shuzhi.classify import service
+from shuzhi.classify import alerts, readmodel, review, reviewers
 from shuzhi.classify.rules import load_rules
 from shuzhi.orgs.service import Principal
 from shuzhi.web.deps import page_principal, write_session
@@ -24,8 +24,8 @@ def section_html(request: Request, session: Session, principal: Principal, datas
     return templates.get_template("classify_section.html").render(
         request=request,
         ds=dataset,
-        info=service.classification(session, settings, dataset),
-        can_review=service.can_review(principal, dataset),
+        info=readmodel.classification(session, settings, dataset),
+        can_review=reviewers.can_review(principal, dataset),
         categories=sorted(load_rules(settings).categories.items()),
         **page_context(request),
     )
@@ -48,7 +48,7 @@ def review_column_form(
     principal: Principal = Depends(page_principal),
 ):
     ds = catalog.get_dataset(session, ref)
-    service.review_column(
+    review.review_column(
         session,
         request.app.state.settings,
         principal,
@@ -73,7 +73,7 @@ def review_grade_form(
     principal: Principal = Depends(page_principal),
 ):
     ds = catalog.get_dataset(session, ref)
-    service.review_grade(
+    review.review_grade(
         session,
         request.app.state.settings,
         principal,
@@ -94,5 +94,5 @@ def resolve_alert_form(
     principal: Principal = Depends(page_principal),
 ):
     ds = catalog.get_dataset(session, ref)
-    service.resolve_alert(session, principal, ds, alert_id)
+    alerts.resolve_alert(session, principal, ds, alert_id)
     return _back(ds)

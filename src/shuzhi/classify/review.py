@@ -1,0 +1,194 @@
+"""Steward review of a grading: confirming or overriding a column's category or the dataset's grade."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shuzhi import ledger
+from shuzhi.catalog.models import Dataset, DatasetVersion
+from shuzhi.classify import events
+from shuzhi.classify.detectors import detector_set
+from shuzhi.classify.grading import write_grade
+from shuzhi.classify.models import ColumnDecision, DatasetGrade, ReviewOverride
+from shuzhi.classify.readmodel import active_override_rows, active_overrides, grade_of, latest_graded_version
+from shuzhi.classify.reviewers import require_reviewer
+from shuzhi.classify.rules import Rules, load_rules
+from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.orgs.service import Principal
+
+
+def _require_reason(reason: str | None) -> str:
+    if not reason or not reason.strip():
+        raise InvalidInput("复核必须填写理由 (a review needs a reason)", where="reason")
+    return reason.strip()
+
+
+def _require_action(action: str) -> None:
+    if action not in ("confirm", "override"):
+        raise InvalidInput(
+            "action 必须为 confirm 或 override (action must be confirm or override)", where="action"
+        )
+
+
+def review_column(
+    session: Session,
+    settings,
+    principal: Principal,
+    dataset: Dataset,
+    field_name: str,
+    *,
+    action: str,
+    reason: str,
+    category: str | None = None,
+) -> ColumnDecision:
+    """Confirm the column's category, or override it with another one."""
+    require_reviewer(principal, dataset)
+    reason = _require_reason(reason)
+    version = latest_graded_version(session, dataset)
+    decision = version and session.scalar(
+        select(ColumnDecision).where(
+            ColumnDecision.version_id == version.id, ColumnDecision.field_name == field_name
+        )
+    )
+    if not decision:
+        raise NotFound(f"该列尚未分级 (column {field_name!r} has no grading)", where="field")
+    rules = load_rules(settings)
+    _require_action(action)
+    if action == "confirm":
+        category = decision.category
+    elif category not in _known_categories(settings, rules):
+        raise InvalidInput(f"未知类别 unknown category: {category}", where="category")
+    before = decision.category
+    decision.category, decision.level = category, rules.level_of(category)
+    decision.status = "confirmed" if action == "confirm" else "overridden"
+    _record_review(
+        session,
+        settings,
+        principal,
+        dataset,
+        version,
+        ReviewOverride(
+            field_name=field_name,
+            field_type=decision.field_type,
+            action=action,
+            category=category,
+            reason=reason,
+        ),
+        {"field": field_name, "from": before, "to": category},
+    )
+    return decision
+
+
+def review_grade(
+    session: Session,
+    settings,
+    principal: Principal,
+    dataset: Dataset,
+    *,
+    action: str,
+    reason: str,
+    level: str | None = None,
+    data_class: str | None = None,
+) -> DatasetGrade:
+    """Confirm the dataset's derived grade, or set another level and/or data class (no level: keep the one
+    in force)."""
+    require_reviewer(principal, dataset)
+    reason = _require_reason(reason)
+    version = latest_graded_version(session, dataset)
+    if version is None:
+        raise NotFound("数据集尚未分级 (dataset has not been graded)", where="dataset")
+    rules = load_rules(settings)
+    current = grade_of(session, version)
+    _require_action(action)
+    if action == "confirm":
+        level, data_class = current.level, current.data_class
+    level = level or current.level
+    if level not in [lv["code"] for lv in rules.levels]:
+        raise InvalidInput(f"未定义的级别 undefined level: {level}", where="level")
+    if data_class is not None and data_class not in [c["code"] for c in rules.data_classes]:
+        raise InvalidInput(f"未定义的数据类别 undefined data class: {data_class}", where="data_class")
+    return _record_review(
+        session,
+        settings,
+        principal,
+        dataset,
+        version,
+        ReviewOverride(field_name=None, action=action, level=level, data_class=data_class, reason=reason),
+        {"field": None, "from": [current.level, current.data_class], "to": [level, data_class]},
+    )
+
+
+def _record_review(
+    session: Session,
+    settings,
+    principal: Principal,
+    dataset: Dataset,
+    version: DatasetVersion,
+    override: ReviewOverride,
+    change: dict,
+) -> DatasetGrade:
+    """Keep a review (superseding the earlier one on the same target), re-grade, and write it to the ledger."""
+    _deactivate(session, dataset.id, override.field_name, "被新的复核取代 superseded by a newer review")
+    override.dataset_id, override.reviewer_id = dataset.id, principal.user_id
+    override.version_number, override.active = version.number, True
+    session.add(override)
+    session.flush()
+    grade = _regrade(session, settings, dataset, version)
+    ledger.append(
+        session,
+        events.GradeOverridden(
+            field=change["field"],
+            from_=change["from"],
+            to=change["to"],
+            action=override.action,
+            reason=override.reason,
+            version=version.number,
+            dataset_level=grade.level,
+            data_class=grade.data_class,
+            column_levels=_column_levels(session, version.id),
+            overrides=active_overrides(session, dataset.id),
+        ),
+        user_id=principal.user_id,
+        department_id=dataset.department_id,
+        dataset_id=dataset.id,
+    )
+    return grade
+
+
+def _column_levels(session: Session, version_id: int) -> dict[str, str]:
+    """Field -> level in force on one version: what a grading entry records of the columns."""
+    rows = session.execute(
+        select(ColumnDecision.field_name, ColumnDecision.level).where(ColumnDecision.version_id == version_id)
+    )
+    return dict(rows.all())
+
+
+def _regrade(session, settings, dataset, version) -> DatasetGrade:
+    decisions = list(session.scalars(select(ColumnDecision).where(ColumnDecision.version_id == version.id)))
+    return write_grade(
+        session,
+        settings,
+        load_rules(settings),
+        dataset,
+        version,
+        decisions,
+        active_override_rows(session, dataset.id),
+    )
+
+
+def _deactivate(session, dataset_id: int, field_name: str | None, why: str) -> None:
+    cond = (
+        ReviewOverride.field_name.is_(None) if field_name is None else ReviewOverride.field_name == field_name
+    )
+    for ov in session.scalars(
+        select(ReviewOverride).where(
+            ReviewOverride.dataset_id == dataset_id, ReviewOverride.active.is_(True), cond
+        )
+    ):
+        ov.active, ov.lapsed_reason = False, why
+
+
+def _known_categories(settings, rules: Rules) -> set[str]:
+    detectors, _ = detector_set(settings)
+    return set(rules.categories) | {d.category for d in detectors}
