@@ -2,7 +2,7 @@
 
 import threading
 
-from shuzhi.exchange.access import mask_master_key
+from shuzhi.exchange.keys import mask_master_key
 from shuzhi.keyfile import create_once
 
 

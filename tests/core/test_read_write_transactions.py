@@ -155,17 +155,17 @@ def test_a_revoked_grant_refused_at_the_reservation(world, granted):  # noqa: F8
     """The quota is counted in a write transaction after the read decision; a grant revoked in
     between is refused there, not read."""
     from shuzhi.errors import Forbidden
-    from shuzhi.exchange import access
+    from shuzhi.exchange import decision, quotas
 
     with world.db.write() as s:
         share_requests.get_grant(s, granted).calls_per_day = 5
     with world.db.read() as s:
         ds = s.scalar(select(Dataset).where(Dataset.identifier == "population"))
-        readable = access.decide(s, world.settings, world.rs_analyst, ds)
+        readable = decision.decide(s, world.settings, world.rs_analyst, ds)
     with world.db.write() as s:
         share_requests.revoke_grant(s, world.ga_steward, share_requests.get_grant(s, granted), "收回")
     with pytest.raises(Forbidden, match="revoked"):
-        access.reserve_quota(world.db, [readable], None)
+        quotas.reserve_quota(world.db, [readable], None)
 
 
 def test_a_read_transaction_cannot_write(db):

@@ -10,8 +10,8 @@ from tests.exchange.conftest import population_table, set_grades
 
 from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
 from shuzhi.exchange import service, share_requests
-from shuzhi.exchange.access import mask_master_key
 from shuzhi.exchange.channels import RowsQuery
+from shuzhi.exchange.keys import mask_master_key
 from shuzhi.exchange.masking import grant_key, hmac_hex
 from shuzhi.ledger.models import LedgerEntry
 

@@ -13,7 +13,7 @@ from tests.exchange.conftest import population_table
 from typer.testing import CliRunner
 
 from shuzhi.cli import app
-from shuzhi.exchange.access import mask_master_key
+from shuzhi.exchange.keys import mask_master_key
 from shuzhi.exchange.masking import grant_key, hmac_hex
 from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
 from shuzhi.ledger.models import LedgerEntry

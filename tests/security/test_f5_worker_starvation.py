@@ -223,7 +223,7 @@ def test_a_query_the_queue_refuses_costs_no_call_and_is_named(world):
             s,
             world.settings,
             world.rs_analyst,
-            share_requests.RequestIn("population", ["gender"], "统计"),
+            share_requests.RequestIn(dataset="population", fields=["gender"], purpose="统计"),
             submit=True,
         )
         grant_id = share_requests.approve_request(

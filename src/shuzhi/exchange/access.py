@@ -1,82 +1,46 @@
-"""Who may read what: the one policy decision every read channel goes through, and its audit.
+"""The one entry point of every governed read: `open_read`, its request and the running read.
 
-`open_read` is the single entry point of the REST rows endpoint, governed SQL and bulk export:
-each channel only turns its request into one consumer SELECT. For every dataset the query names
-it decides the basis of access (owner, unconditional sharing, or an active grant), builds the
-dataset's `GrantedTable` (fields, masks, row filter, hash key), checks quotas, runs the policy
-rewrite and starts the sandboxed query. Every read and every denial appends ledger records.
+`open_read` serves the REST rows endpoint, governed SQL and bulk export alike: each channel only
+turns its request into one consumer SELECT. For every dataset the query names it takes the access
+decision (`decision.decide`: basis, `GrantedTable`), reserves quotas (`quotas.reserve_quota`),
+runs the policy rewrite and starts the sandboxed query. Every read and every denial appends
+ledger records (`read_audit`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
-from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
-from shuzhi.catalog.service import get_version
 from shuzhi.config import Settings
 from shuzhi.engine.failures import classify, failure
 from shuzhi.engine.interface import ResultStream, engine_for
-from shuzhi.errors import Forbidden, ShuzhiError, TooLarge
-from shuzhi.exchange import events
+from shuzhi.errors import Forbidden, ShuzhiError
 from shuzhi.exchange.channels import Channel
-from shuzhi.exchange.grades import version_grades
-from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
-from shuzhi.exchange.models import Grant, GrantUsage
+from shuzhi.exchange.decision import Readable, decide
 from shuzhi.exchange.policy import (
     GovernedQuery,
-    GrantedTable,
     QueryLimits,
     govern,
     parse_query,
     query_sha256,
     referenced_names,
 )
+from shuzhi.exchange.quotas import reserve_quota
+from shuzhi.exchange.read_audit import record_denial, record_reads
 from shuzhi.ingest import integrity
-from shuzhi.keyfile import create_once
 from shuzhi.orgs.service import Principal
 from shuzhi.storage import version_store
-from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
-
-READER_ROLES = ("analyst", "steward")
-"""Roles that read data. Admins and auditors administer and audit; they do not read by role alone."""
-
-
-@dataclass
-class Readable:
-    """One dataset as this consumer may read it now."""
-
-    dataset: Dataset
-    version: DatasetVersion
-    basis: str
-    """'owner' · 'unconditional' · 'grant'"""
-    grant: Grant | None
-    table: GrantedTable
-    purpose: str
-    reserved_rows: int = 0
-    """Rows reserved against the grant's daily quota for the running call."""
-    call_counted: bool = False
-    """The running call was counted against the grant's daily calls."""
-
-
-ENDINGS = ("completed", "truncated", "abandoned", "failed")
-"""How a read ended, as its ledger entry says: every row sent; cut by a row cap or quota; stopped
-by the consumer (a client that hung up, a response closed early); ended by an error."""
 
 
 @dataclass
@@ -143,352 +107,6 @@ class GovernedRead:
     @property
     def schema(self):
         return self.stream.schema
-
-
-# -- keys -----------------------------------------------------------------------------------
-
-
-def mask_master_key(settings: Settings) -> bytes:
-    """The master key grant hash keys derive from; generated once into the keys directory."""
-    return _master_key(settings.keys_dir / "exchange-mask.key")
-
-
-@functools.lru_cache(maxsize=8)
-def _master_key(path: Path) -> bytes:
-    # Read once per process: every read decides through it, and the file never changes once made.
-    if not path.exists():
-        create_once(path, secrets.token_hex(32).encode())
-    return bytes.fromhex(path.read_text().strip())
-
-
-# -- the decision ----------------------------------------------------------------------------
-
-
-def relation_name(version: DatasetVersion) -> str:
-    return f"_sz_d{version.dataset_id}_v{version.number}"
-
-
-def active_grants(session: Session, department_id: int, dataset_id: int, now: datetime) -> list[Grant]:
-    return list(
-        session.scalars(
-            select(Grant)
-            .where(
-                Grant.department_id == department_id,
-                Grant.dataset_id == dataset_id,
-                Grant.revoked_at.is_(None),
-                Grant.expires_at > now,
-            )
-            .order_by(Grant.id.desc())
-        )
-    )
-
-
-def _latest_grant(session: Session, department_id: int, dataset_id: int) -> Grant | None:
-    return session.scalar(
-        select(Grant)
-        .where(Grant.department_id == department_id, Grant.dataset_id == dataset_id)
-        .order_by(Grant.id.desc())
-        .limit(1)
-    )
-
-
-def grant_masks(grant: Grant | None, grades: dict[str, str], fields: list[str]) -> dict[str, MaskRule]:
-    """Each field's mask: the grant's explicit rule, else its grade's default (L4: hashed)."""
-    explicit = (grant.masks or {}) if grant is not None else {}
-    return {
-        name: parse_rule(explicit[name]) if name in explicit else default_rule(grades.get(name))
-        for name in fields
-    }
-
-
-def decide(
-    session: Session,
-    settings: Settings,
-    principal: Principal,
-    dataset: Dataset,
-    *,
-    version: int | None = None,
-    grant_id: int | None = None,
-    purpose: str | None = None,
-) -> Readable:
-    """The access decision for one dataset: owner, unconditional, or an active grant — or Forbidden."""
-    if principal.user_id is None or not principal.has(*READER_ROLES):
-        raise Forbidden(
-            "只有数据使用者（分析员）可以读取数据 / only analysts may read data",
-            hint="admin and auditor roles do not read data",
-        )
-    now = utcnow()
-    fields = [f.name for f in dataset.fields]
-    if principal.department_id == dataset.department_id:
-        basis, grant = "owner", None
-        key_scope = f"owner:{dataset.id}"
-        bound_purpose = purpose or "本部门数据 / own department's data"
-    # A dataset reclassified as not shared stays closed even to grants made before (any channel).
-    elif dataset.share_type != "none" and (grant_id is not None or dataset.share_type == "conditional"):
-        grant = _grant_for(session, principal, dataset, grant_id, now)
-        basis, fields = "grant", list(grant.fields)
-        key_scope = f"grant:{grant.id}"
-        bound_purpose = grant.purpose
-    elif dataset.share_type == "unconditional":
-        if not principal.has("analyst"):
-            raise Forbidden("无条件共享数据须由分析员读取 / unconditional data is read by analysts")
-        basis, grant = "unconditional", None
-        key_scope = f"unconditional:{principal.department_id}:{dataset.id}"
-        bound_purpose = purpose or "无条件共享 / unconditional sharing"
-    else:
-        raise Forbidden(
-            f"数据集 {dataset.identifier} 不予共享 / dataset is not shared", hint=dataset.share_basis or None
-        )
-    ver = get_version(session, dataset, version)
-    if basis == "owner":
-        masks = {name: MaskRule() for name in fields}
-    else:
-        # Masked by the grades of the version read, never those of a newer, cleaner-looking one.
-        masks = grant_masks(grant, version_grades(session, settings, dataset, ver), fields)
-    table = GrantedTable(
-        name=dataset.identifier.lower(),
-        relation=relation_name(ver),
-        fields=tuple((f.name, f.type) for f in dataset.fields),
-        masks=masks,
-        row_filter=grant.row_filter if grant is not None else None,
-        key=grant_key(mask_master_key(settings), key_scope),
-        row_quota_grant=grant.id if grant is not None and grant.rows_per_day is not None else None,
-    )
-    return Readable(
-        dataset=dataset, version=ver, basis=basis, grant=grant, table=table, purpose=bound_purpose
-    )
-
-
-def _grant_for(
-    session: Session, principal: Principal, dataset: Dataset, grant_id: int | None, now: datetime
-) -> Grant:
-    if grant_id is not None:
-        grant = session.get(Grant, grant_id)
-        if grant is None or grant.dataset_id != dataset.id or grant.department_id != principal.department_id:
-            raise Forbidden(
-                f"授权 {grant_id} 不适用于该数据集或部门 / grant does not cover this dataset",
-                dataset=dataset.identifier,
-            )
-        _require_active(session, grant, now)
-        return grant
-    found = active_grants(session, principal.department_id, dataset.id, now)
-    if found:
-        return found[0]
-    last = _latest_grant(session, principal.department_id, dataset.id)
-    if last is not None:
-        _require_active(session, last, now)
-    raise Forbidden(
-        f"没有数据集 {dataset.identifier} 的有效授权，请先提交共享申请 / "
-        "no active grant for this dataset: submit a sharing request",
-        dataset=dataset.identifier,
-    )
-
-
-def _require_active(session: Session, grant: Grant, now: datetime) -> None:
-    if grant.revoked_at is not None:
-        raise Forbidden(f"授权 {grant.id} 已撤销 / grant {grant.id} was revoked", grant_id=grant.id)
-    if grant.expires_at <= now:
-        raise Forbidden(f"授权 {grant.id} 已过期 / grant {grant.id} has expired", grant_id=grant.id)
-
-
-# -- quotas -----------------------------------------------------------------------------------
-
-
-def _usage(session: Session, grant: Grant, day, *, lock: bool = False) -> GrantUsage:
-    """The grant's usage row of the day, created if missing; locked for this transaction when asked
-    (PostgreSQL row lock; SQLite's write transaction already serialises writers)."""
-    table = GrantUsage.__table__
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(table).values(grant_id=grant.id, day=day, calls=0, rows=0).on_conflict_do_nothing()
-    )
-    query = select(GrantUsage).where(GrantUsage.grant_id == grant.id, GrantUsage.day == day)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalars(query).one()
-
-
-def reserve_quota(db: Database, readables: list[Readable], row_cap: int | None) -> int | None:
-    """Count this call against each grant and reserve its rows; refuse when a daily quota is used up.
-
-    The rows a call may return are reserved up front, under a row lock, so calls running at once
-    cannot each spend the same remainder; what a call did not use is given back when it ends.
-    Only a call under a quota writes here, in a write transaction of its own that checks again
-    that each grant is still active (the decision was taken in a read transaction).
-    Returns the call's row cap."""
-    counted = [
-        r
-        for r in readables
-        if r.grant is not None and (r.grant.calls_per_day is not None or r.grant.rows_per_day is not None)
-    ]
-    if not counted:
-        return row_cap
-    with db.write() as session:
-        return _reserve(session, counted, row_cap)
-
-
-def _reserve(session: Session, readables: list[Readable], row_cap: int | None) -> int | None:
-    now = utcnow()
-    today = now.date()
-    quota_rows: list[tuple[Readable, GrantUsage]] = []
-    cap = row_cap
-    for r in readables:
-        g = session.get(Grant, r.grant.id)
-        _require_active(session, g, now)
-        usage = _usage(session, g, today, lock=True)
-        if g.calls_per_day is not None and usage.calls >= g.calls_per_day:
-            raise TooLarge(
-                f"授权 {g.id} 今日调用次数已用完 / daily call quota of grant {g.id} used up",
-                grant_id=g.id,
-                quota="calls_per_day",
-            )
-        if g.rows_per_day is not None:
-            left = g.rows_per_day - usage.rows
-            if left <= 0:
-                raise TooLarge(
-                    f"授权 {g.id} 今日行数额度已用完 / daily row quota of grant {g.id} used up",
-                    grant_id=g.id,
-                    quota="rows_per_day",
-                )
-            cap = left if cap is None else min(cap, left)
-            quota_rows.append((r, usage))
-        usage.calls += 1
-        r.call_counted = True
-    for r, usage in quota_rows:
-        usage.rows += cap
-        r.reserved_rows = cap
-    return cap
-
-
-NOT_ADMITTED = frozenset({"busy", "too_many"})
-"""Error classes of a query the fair queue never let run: no read happened, the call is given back."""
-
-
-def _settle_rows(session: Session, readables: list[Readable], rows: int, *, ran: bool = True) -> None:
-    """Give back what each grant reserved for this call beyond the rows it returned — and the call
-    itself when the query never ran (refused by the fair queue: the caller's load, not a read)."""
-    today = utcnow().date()
-    for r in readables:
-        unused = r.reserved_rows - rows
-        call_back = r.call_counted and not ran
-        r.reserved_rows, r.call_counted = 0, False
-        if r.grant is None or (unused <= 0 and not call_back):
-            continue
-        # Reserved today; a call that ends after midnight gives back to the day it reserved in.
-        usage = session.scalar(
-            select(GrantUsage)
-            .where(GrantUsage.grant_id == r.grant.id, GrantUsage.day <= today)
-            .order_by(GrantUsage.day.desc())
-            .limit(1)
-            .with_for_update()
-        )
-        if usage is not None:
-            usage.rows = max(0, usage.rows - max(0, unused))
-            usage.calls = max(0, usage.calls - call_back)
-
-
-# -- audit ------------------------------------------------------------------------------------
-
-
-def _audit_detail(
-    r: Readable,
-    *,
-    channel: Channel,
-    sha: str,
-    fields: list[str],
-    rows: int | None,
-    duration_ms: float,
-    ended: str,
-    error: str | None = None,
-) -> events.DataRead:
-    return events.DataRead(
-        channel=Channel(channel).value,
-        dataset=r.dataset.identifier,
-        version=r.version.number,
-        basis=r.basis,
-        grant_id=r.grant.id if r.grant is not None else None,
-        fields=fields,
-        purpose=r.purpose,
-        query_sha256=sha,
-        rows=rows,
-        ended=ended,
-        duration_ms=round(duration_ms, 1),
-        error=error or ledger.ABSENT,  # the error class: the engine's text quotes the values it failed on
-    )
-
-
-def record_denial(
-    db: Database,
-    principal: Principal,
-    error: ShuzhiError,
-    *,
-    channel: Channel,
-    sha: str,
-    datasets: list[tuple[int, str]],
-    purpose: str | None = None,
-) -> None:
-    """One 'data.denied' entry, in its own transaction (the refused read has none to join).
-
-    `datasets` are (id, identifier) pairs, taken while the refused read's session was open."""
-    denied = events.DataDenied(
-        channel=Channel(channel).value,
-        datasets=[identifier for _id, identifier in datasets],
-        query_sha256=sha,
-        purpose=purpose,
-        reason=error.message[:500],
-        refused=error.detail.get("refused") or [],
-    )
-    with db.write() as s:
-        ledger.append(
-            s,
-            denied,
-            user_id=principal.user_id,
-            department_id=principal.department_id,
-            dataset_id=datasets[0][0] if datasets else None,
-            outcome="denied",
-        )
-
-
-def _record_reads(
-    db: Database,
-    principal: Principal,
-    readables: list[Readable],
-    q: GovernedQuery,
-    *,
-    channel: Channel,
-    rows: int,
-    duration_ms: float,
-    ended: str,
-    error: str | None,
-) -> None:
-    outcome = "failed" if ended == "failed" else "ok"
-    with db.write() as s:
-        for r in readables:
-            grant = s.get(Grant, r.grant.id) if r.grant is not None else None
-            if grant is not None:
-                r.grant = grant
-            fields = q.datasets.get(r.table.name, [])
-            ledger.append(
-                s,
-                _audit_detail(
-                    r,
-                    channel=channel,
-                    sha=q.query_sha256,
-                    fields=fields,
-                    rows=rows,
-                    duration_ms=duration_ms,
-                    ended=ended,
-                    error=error,
-                ),
-                user_id=principal.user_id,
-                department_id=principal.department_id,
-                dataset_id=r.dataset.id,
-                outcome=outcome,
-            )
-        _settle_rows(s, readables, rows, ran=error not in NOT_ADMITTED)
-
-
-# -- the one entry point ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -564,7 +182,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
         if error is not None:
             _locate(error, tree, readables)
         duration_ms = (time.perf_counter() - started) * 1000
-        _record_reads(
+        record_reads(
             db,
             principal,
             readables,

@@ -10,9 +10,11 @@ from shuzhi.catalog.service import get_dataset
 from shuzhi.config import Settings
 from shuzhi.errors import ShuzhiError
 from shuzhi.exchange import channels, formats
-from shuzhi.exchange.access import GovernedRead, ReadRequest, decide, open_read, record_denial
+from shuzhi.exchange.access import GovernedRead, ReadRequest, open_read
 from shuzhi.exchange.channels import Channel, RowsQuery
+from shuzhi.exchange.decision import decide
 from shuzhi.exchange.policy import query_sha256
+from shuzhi.exchange.read_audit import record_denial
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 
