@@ -94,6 +94,8 @@ def settings(tmp_path, backend) -> Iterator[Settings]:
     # the start-up jobs run, the periodic ones are tested where they are the subject.
     s.jobs.heartbeat_s = 3600.0
     s.exchange.expire_interval_s = 0
+    s.ingest.sweep_interval_s = 0
+    s.ingest.verify_interval_s = 0
     s.ensure_dirs()
     yield s
     cleanup()
