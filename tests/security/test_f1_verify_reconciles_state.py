@@ -103,7 +103,9 @@ def city(db, settings, make_user, tmp_path) -> City:
             s,
             settings,
             analyst,
-            share_requests.RequestIn(dataset="ga-contacts", fields=["xm", "sjhm", "xb"], purpose="核对联系人"),
+            share_requests.RequestIn(
+                dataset="ga-contacts", fields=["xm", "sjhm", "xb"], purpose="核对联系人"
+            ),
             submit=True,
         )
         grant = share_requests.approve_request(
