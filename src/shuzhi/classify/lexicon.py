@@ -303,7 +303,10 @@ def surnames() -> tuple[list[str], list[str]]:
 
 
 def alternation(words: list[str] | tuple[str, ...]) -> str:
-    """An RE2 alternation of literal words, longest first so compound words win."""
+    """An RE2 alternation of literal words, longest first so compound words win.
+
+    Ties are broken by the word itself, so the pattern is the same in every process (not set order).
+    """
     import re
 
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
