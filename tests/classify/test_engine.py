@@ -228,3 +228,16 @@ def test_declared_detector_refuses_code_only_and_unknown_keys_by_name(key):
 def test_declared_detector_takes_its_tuning():
     d = declared_detector({"name": "x", "category": "y", "pattern": "a", "min_share": 0.5, "priority": 7})
     assert (d.min_share, d.priority, d.source) == (0.5, 7, "declared")
+
+
+def test_a_declared_check_digit_detector_is_evidence_in_small_numbers():
+    d = declared_detector(
+        {
+            "name": "permit",
+            "category": "resident_id",
+            "pattern": "a",
+            "validator": "stdnum:cn.ric",
+            "check_digit": True,
+        }
+    )
+    assert d.check_digit and d.source == "declared"

@@ -142,10 +142,11 @@ DECLARED_TUNING = frozenset(
         "max_top_share",
         "label_zh",
         "label_en",
+        "check_digit",
     }
 )
 """What a detector declared in YAML may set; everything else of a Detector is code."""
-TRUSTED_KEYS = frozenset({"check", "birth", "group_key", "group_check", "check_digit"})
+TRUSTED_KEYS = frozenset({"check", "birth", "group_key", "group_check"})
 """SQL and code-level keys: only the shipped file (trusted) may set them, never a deployment's file."""
 
 
