@@ -143,3 +143,31 @@ def test_a_request_with_a_bad_date_comes_back_to_its_form(browser):
         follow_redirects=False,
     )
     assert r.status_code == 422 and "period_end" in r.text and "申请共享" in r.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("rows_per_day", "many"), ("rows_per_day", "-3"), ("calls_per_day", "１０"), ("expires_on", "tomorrow")],
+)
+def test_a_decision_with_a_bad_number_or_date_is_refused_naming_it(browser, field, value):
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "fields": ["gender"],
+            "purpose": "核查",
+        },
+    )
+    login(c, "ga_steward")
+    inbox = c.get("/exchange/inbox")
+    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    r = c.post(
+        f"/exchange/requests/{rid}/decide",
+        data={"csrf_token": csrf(inbox.text), "action": "approve", field: value},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422 and field in r.text, r.text[:500]

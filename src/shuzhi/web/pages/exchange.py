@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
-from shuzhi.errors import ShuzhiError
+from shuzhi.errors import InvalidInput, ShuzhiError
 from shuzhi.exchange import masking, service, share_requests
 from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.results import sql_first_page
@@ -132,13 +132,35 @@ def _decide(request_id: int, form, settings, principal: Principal, db: Database)
                 fields=form.getlist("fields") or None,
                 row_filter=str(form.get("row_filter") or "") or None,
                 masks=masks,
-                expires_on=date.fromisoformat(str(form["expires_on"])) if form.get("expires_on") else None,
-                rows_per_day=int(form["rows_per_day"]) if form.get("rows_per_day") else None,
-                calls_per_day=int(form["calls_per_day"]) if form.get("calls_per_day") else None,
+                expires_on=_form_date(form, "expires_on"),
+                rows_per_day=_form_count(form, "rows_per_day"),
+                calls_per_day=_form_count(form, "calls_per_day"),
             )
             share_requests.approve_request(
                 s, settings, principal, req, approval, str(form.get("reason") or "") or None
             )
+
+
+def _form_count(form, name: str) -> int | None:
+    """A positive whole number from a form field, or None when left empty; InvalidInput naming it."""
+    value = str(form.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) <= limits.INT32_MAX:
+        raise InvalidInput(f"{name} 须为正整数 ({name}: a positive whole number)", where=name)
+    return int(value)
+
+
+def _form_date(form, name: str) -> date | None:
+    value = str(form.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} 须为日期，如 2026-12-31 ({name}: a date such as 2026-12-31)", where=name
+        ) from None
 
 
 @router.get("/grants")
