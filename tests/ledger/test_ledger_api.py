@@ -148,7 +148,7 @@ def test_the_entry_page_reads_as_fields_in_local_time(client, seeded, db):
     from shuzhi.ledger.models import LedgerEntry
 
     with db.read() as s:
-        last = s.scalar(select(func.max(LedgerEntry.seq)).where(LedgerEntry.event == "data.read"))
+        last = s.scalar(select(func.max(LedgerEntry.seq)).where(LedgerEntry.event == ev.Read.TYPE.name))
     login(client, "shen.ji")
     page = client.get(f"/audit/entries/{last}")
     assert page.status_code == 200, page.text

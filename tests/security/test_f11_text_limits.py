@@ -388,11 +388,12 @@ def test_exchange_services_check_limits(db, make_user, settings):
         catalog.create_dataset(
             s, system_principal(), DatasetIn(**DATASET, fields=[{"name": "a", "type": "VARCHAR"}])
         )
-    with db.transaction() as s, pytest.raises(InvalidInput) as e:
+    too_long = {"dataset": "ga-x", "fields": ["a"], "purpose": _too_long(limits.REASON)}
+    with pytest.raises(InvalidInput) as e:  # the request model refuses it for every face
+        share_requests.RequestIn.of(**too_long)
+    assert e.value.where == "purpose"
+    with db.transaction() as s, pytest.raises(InvalidInput) as e:  # and the service, given one unchecked
         share_requests.create_request(
-            s,
-            settings,
-            analyst,
-            share_requests.RequestIn(dataset="ga-x", fields=["a"], purpose=_too_long(limits.REASON)),
+            s, settings, analyst, share_requests.RequestIn.model_construct(**too_long)
         )
     assert e.value.where == "purpose" and e.value.detail["limit"] == limits.REASON
