@@ -97,7 +97,8 @@ def timed(fn) -> float:
 def ledger_appends(db: Database, n: int) -> None:
     for i in range(n):
         with db.transaction() as s:
-            append(s, **_event(i))
+            ev = _event(i)
+            append(s, ev.pop("event"), **ev)
 
 
 def plain_inserts(db: Database, n: int) -> None:
