@@ -65,3 +65,17 @@ def test_no_module_reads_the_environment():
     assert {var for _, var in cli_envvars} <= CLI_SECRET_ENVVARS, sorted(cli_envvars)
     # the scan still sees the two it allows, so a change of spelling cannot blind it
     assert {var for _, var in cli_envvars} == CLI_SECRET_ENVVARS
+
+
+def test_an_unknown_display_time_zone_is_refused_naming_the_setting(monkeypatch, tmp_path):
+    import pytest
+
+    from shuzhi.errors import ConfigurationError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHUZHI_DISPLAY_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigurationError) as exc:
+        load_settings()
+    assert "display_timezone" in str(exc.value)
+    monkeypatch.setenv("SHUZHI_DISPLAY_TIMEZONE", "Europe/Berlin")
+    assert load_settings().display_timezone == "Europe/Berlin"
