@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from shuzhi.cli.common import console, err_console, open_context, progress_bar, reports_errors
+from shuzhi.cli.common import ListTable, console, err_console, open_context, progress_bar, reports_errors
 
 if TYPE_CHECKING:
     from shuzhi.ledger.query import EntryFilter
@@ -182,43 +181,82 @@ def public_key_cmd() -> None:
 
 
 def _filter(
-    user: int | None,
-    dept: int | None,
-    dataset: int | None,
+    session,
+    settings,
+    user: str | None,
+    dept: str | None,
+    dataset: str | None,
     event: str | None,
     outcome: str | None,
     since: datetime | None,
     until: datetime | None,
 ) -> EntryFilter:
+    """The filter with names resolved to ids and times read in the display time zone."""
     from shuzhi.ledger.query import EntryFilter
+    from shuzhi.oversight import clock, names
 
-    return EntryFilter(user, dept, dataset, event, outcome, since, until)
+    zone = settings.display_timezone
+    return EntryFilter(
+        names.resolve(session, "user", user),
+        names.resolve(session, "department", dept),
+        names.resolve(session, "dataset", dataset),
+        event,
+        outcome,
+        clock.to_utc(since, zone),
+        clock.to_utc(until, zone),
+    )
+
+
+_USER = typer.Option(None, help="User name (or id).")
+_DEPT = typer.Option(None, help="Department code (or id).")
+_DATASET = typer.Option(None, help="Dataset identifier (or id).")
+_SINCE = typer.Option(None, help="From this time (display time zone unless it names an offset).")
+_UNTIL = typer.Option(None, help="Before this time (display time zone unless it names an offset).")
 
 
 @app.command("log")
 @reports_errors
 def show_log(
-    user: int = typer.Option(None, help="User id."),
-    dept: int = typer.Option(None, help="Department id."),
-    dataset: int = typer.Option(None, help="Dataset id."),
+    user: str = _USER,
+    dept: str = _DEPT,
+    dataset: str = _DATASET,
     event: str = typer.Option(None, help="Event name, or a prefix ending in '.' (e.g. request.)."),
     outcome: str = typer.Option(None, help="ok | denied | failed"),
-    since: datetime = typer.Option(None, help="From this time (UTC)."),
-    until: datetime = typer.Option(None, help="Before this time (UTC)."),
+    since: datetime = _SINCE,
+    until: datetime = _UNTIL,
     limit: int = typer.Option(50, help="How many, newest first."),
 ) -> None:
-    """Show ledger entries, newest first, filtered.
+    """Show ledger entries, newest first, filtered; who and what by name, times in the display
+    time zone (setting display_timezone).
 
-    Example:  shuzhi audit log --event data. --dataset 12 --limit 20
+    Example:  shuzhi audit log --user hrss.analyst --event data. --dataset hz-psb-population --limit 20
     """
     from shuzhi.ledger import query
+    from shuzhi.oversight import clock, names
 
-    _, db = open_context()
+    settings, db = open_context()
+    zone = settings.display_timezone
     with db.read() as s:
-        rows = query.search(s, _filter(user, dept, dataset, event, outcome, since, until), limit=limit)
-        table = Table("seq", "时间 time (UTC)", "事件 event", "结果 outcome", "user", "dept", "dataset")
-        for e in rows:
-            table.add_row(*query.entry_row(e, query.SUMMARY_COLUMNS))
+        rows = query.search(
+            s, _filter(s, settings, user, dept, dataset, event, outcome, since, until), limit=limit
+        )
+        named = names.names_for(s, rows)
+    table = ListTable(
+        "seq",
+        "时间 time",
+        "事件 event",
+        "结果 outcome",
+        "用户 user",
+        "部门 dept",
+        "数据集 dataset",
+        whole=("时间 time", "事件 event", "数据集 dataset"),
+        caption=f"时间为 times in {zone}",
+    )
+    for e in rows:
+        entry = query.entry_dict(e)
+        who = named.of(entry)
+        when = clock.local_text(entry["timestamp"], zone).rsplit(" (", 1)[0]
+        table.add_row(str(e.seq), when, e.event, e.outcome, who["user"], who["dept"], who["dataset"])
     console.print(table)
 
 
@@ -226,13 +264,13 @@ def show_log(
 @reports_errors
 def export(
     out: Path = typer.Option(..., "--out", "-o", help="CSV file to write."),
-    user: int = typer.Option(None),
-    dept: int = typer.Option(None),
-    dataset: int = typer.Option(None),
+    user: str = _USER,
+    dept: str = _DEPT,
+    dataset: str = _DATASET,
     event: str = typer.Option(None),
     outcome: str = typer.Option(None),
-    since: datetime = typer.Option(None),
-    until: datetime = typer.Option(None),
+    since: datetime = _SINCE,
+    until: datetime = _UNTIL,
 ) -> None:
     """Export ledger entries (oldest first) as CSV.
 
@@ -241,8 +279,10 @@ def export(
     from shuzhi.ledger import query
     from shuzhi.ledger.snapshot import read_snapshot
 
-    _, db = open_context()
+    settings, db = open_context()
     with read_snapshot(db) as s, out.open("w", encoding="utf-8", newline="") as f:
-        for chunk in query.iter_csv(s, _filter(user, dept, dataset, event, outcome, since, until)):
+        for chunk in query.iter_csv(
+            s, _filter(s, settings, user, dept, dataset, event, outcome, since, until)
+        ):
             f.write(chunk)
     console.print(f"[green]✓[/] 已导出 exported to {out}")

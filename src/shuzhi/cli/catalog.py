@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
-from shuzhi.cli.common import console, open_context, reports_errors
+from shuzhi.cli.common import ListTable, console, open_context, reports_errors
 
 app = typer.Typer(
     help="数据集 Datasets in the catalog. Example: shuzhi dataset list -q 营业执照", no_args_is_help=True
@@ -25,7 +24,7 @@ def dataset_list(
 ) -> None:
     """List or search datasets, with facet counts.
 
-    Example:  shuzhi dataset list -q 社保 --dept RS
+    Example:  shuzhi dataset list -q 社保 --dept HZ-HRSS
     """
     from shuzhi.catalog import search as catalog_search
     from shuzhi.catalog import service as catalog
@@ -37,7 +36,7 @@ def dataset_list(
             s, q, filters={"department": dept, "theme": theme, "share_type": share}, limit=limit
         )
         latest = catalog.latest_numbers(s, [d.id for d in res.datasets])
-        table = Table("identifier", "名称 title", "dept", "共享 share", "grade", "ver")
+        table = ListTable("identifier", "名称 title", "dept", "共享 share", "grade", "ver", whole=("dept",))
         for d in res.datasets:
             table.add_row(
                 d.identifier,
@@ -76,7 +75,7 @@ def dataset_show(
 ) -> None:
     """Show a dataset's metadata, fields and versions.
 
-    Example:  shuzhi dataset show GA-RK-001
+    Example:  shuzhi dataset show hz-psb-population
     """
     from shuzhi.catalog import service as catalog
     from shuzhi.catalog import vocab
@@ -96,11 +95,11 @@ def dataset_show(
         )
         if ds.description:
             console.print(ds.description)
-        fields = Table("field", "type", "description")
+        fields = ListTable("field", "type", "description", whole=("type",))
         for f in ds.fields:
             fields.add_row(f.name, f.type, f.description or "")
         console.print(fields)
-        versions = Table("v", "rows", "format", "sha256", "loaded")
+        versions = ListTable("v", "rows", "format", "sha256", "loaded")
         for v in ds.versions:
             versions.add_row(
                 str(v.number),

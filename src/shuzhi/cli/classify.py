@@ -6,12 +6,19 @@ import json
 from contextlib import nullcontext
 
 import typer
-from rich.table import Table
 
-from shuzhi.cli.common import acting_principal, console, open_context, reports_errors, system_principal
+from shuzhi.cli.common import (
+    ListTable,
+    acting_principal,
+    console,
+    open_context,
+    reports_errors,
+    system_principal,
+)
 
 grade_app = typer.Typer(
-    help="数据分级 Grading: show and review. Example: shuzhi grade show GA-RK-001", no_args_is_help=True
+    help="数据分级 Grading: show and review. Example: shuzhi grade show hz-psb-population",
+    no_args_is_help=True,
 )
 
 
@@ -24,7 +31,7 @@ def classify(
 ) -> None:
     """Scan a dataset version for sensitive data and (re)grade the dataset.
 
-    Example:  shuzhi classify GA-RK-001 --full
+    Example:  shuzhi classify hz-psb-population --full
     """
     from shuzhi.catalog.service import get_dataset, get_version
     from shuzhi.classify.grading import classify_version
@@ -53,7 +60,7 @@ def show(
 ) -> None:
     """Show the dataset's grade, the rule that decided it, and each column's category and evidence.
 
-    Example:  shuzhi grade show GA-RK-001
+    Example:  shuzhi grade show hz-psb-population
     """
     from shuzhi.catalog.service import get_dataset
 
@@ -72,7 +79,7 @@ def review(
 ) -> None:
     """Confirm a column's category, or override it with --category (as platform admin).
 
-    Example:  shuzhi grade review GA-RK-001 -f beizhu -c none -r "备注列不含个人信息"
+    Example:  shuzhi grade review hz-psb-population -f 人口状态 -c none -r "人口状态列不含个人信息"
     """
     from shuzhi.catalog.service import get_dataset
     from shuzhi.classify.review import review_column
@@ -105,7 +112,7 @@ def set_grade(
 ) -> None:
     """Confirm the dataset's derived grade, or set --level / --class (as platform admin).
 
-    Example:  shuzhi grade set GA-RK-001 --level L4 --class 重要 -r "全市人口基础库"
+    Example:  shuzhi grade set hz-psb-population --level L4 --class 重要 -r "全市人口基础库"
     """
     from shuzhi.catalog.service import get_dataset
     from shuzhi.classify.review import review_grade
@@ -138,7 +145,7 @@ def resolve(
 ) -> None:
     """Mark a grading alert resolved, as the owning department's steward or an admin; written to the ledger.
 
-    Example:  shuzhi grade resolve WJW-JZ-001 7 --note "已确认诊断列为真实数据" --as wjw.steward
+    Example:  shuzhi grade resolve hz-health-birth 7 --note "已确认为真实出生医学证明号码" --as health.steward
     """
     from shuzhi.catalog.service import get_dataset
     from shuzhi.classify.alerts import resolve_alert
@@ -170,7 +177,9 @@ def _show(session, settings, ds, as_json: bool) -> None:
         console.print(
             f"[yellow]![/] {flag.get('zh')} ({flag.get('persons')} ≥ {flag.get('min_persons')}) — 待复核 review"
         )
-    table = Table("列 column", "类别 category", "级别 level", "置信度 conf.", "状态 status", "依据 evidence")
+    table = ListTable(
+        "列 column", "类别 category", "级别 level", "置信度 conf.", "状态 status", "依据 evidence"
+    )
     for c in info["columns"]:
         ev = c["evidence"]
         why = ev.get("reason") or (

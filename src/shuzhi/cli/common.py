@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -17,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from shuzhi.errors import ConfigurationError, ShuzhiError
 
@@ -57,15 +59,18 @@ def system_principal() -> Principal:
 
 def acting_principal(session, username: str | None) -> Principal:
     """Who a command acts as: the operator (platform admin) unless --as names an active user."""
+    import getpass
+
+    os_user = getpass.getuser()
     if not username:
-        return system_principal()
+        return system_principal().entering("cli", os_user)
     from shuzhi.errors import Forbidden
     from shuzhi.orgs import service as orgs
 
     user = orgs.get_user(session, username)
     if not user.active:
         raise Forbidden(f"用户已停用 / user {username!r} is deactivated", where="--as")
-    return orgs.Principal.of(user)
+    return orgs.Principal.of(user, face="cli", os_user=os_user)
 
 
 def reports_errors(fn: Callable) -> Callable:
@@ -92,6 +97,43 @@ def reports_errors(fn: Callable) -> Callable:
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+class ListTable(Table):
+    """A Rich table that never cuts a value: every column wraps (a long word is folded) instead of
+    ending in an ellipsis, and identifier columns (the first, and those named in `whole`) keep the
+    width of their longest value while the others wrap, so that what a listing shows can be copied
+    into the next command."""
+
+    _NARROWEST = 6
+    """Characters a wrapping column is given at the least when the identifiers are kept whole."""
+
+    def __init__(self, *headers: str, whole: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(*headers, **kwargs)
+        self._whole = [i for i, h in enumerate(headers) if i == 0 or h in whole]
+        for column in self.columns:
+            column.overflow = "fold"
+
+    def __rich_console__(self, console, options):
+        widths = {}
+        for i in self._whole:
+            column = self.columns[i]
+            header = max((cell_len(w) for w in str(column.header).split()), default=0)
+            widths[i] = max([header, *(cell_len(str(cell)) for cell in column._cells)])
+            column.no_wrap, column.min_width = False, None
+        # The identifiers are kept whole only when they and the others, wrapped as narrow as is
+        # still readable, fit the terminal; on a terminal narrower still they fold like the rest.
+        pad = 2 * self.padding[1]
+        others = sum(
+            min(self._measure_column(console, options, column).minimum, self._NARROWEST + pad)
+            for i, column in enumerate(self.columns)
+            if i not in widths
+        )
+        whole = sum(widths.values()) + pad * len(widths)
+        if whole + others + len(self.columns) + 1 <= options.max_width:
+            for i, width in widths.items():
+                self.columns[i].no_wrap, self.columns[i].min_width = True, width
+        yield from super().__rich_console__(console, options)
 
 
 def progress_bar(transient: bool = False) -> Progress:

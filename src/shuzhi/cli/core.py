@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shuzhi.cli.common import console, open_context, progress_bar, reports_errors
+from shuzhi.cli.common import ListTable, console, open_context, progress_bar, reports_errors
 
 
 @reports_errors
@@ -105,7 +105,6 @@ def demo(
 
     Example:  shuzhi demo --scale 0.2 --no-serve
     """
-    from rich.table import Table
 
     from shuzhi.demo import generate
     from shuzhi.demo.build import build
@@ -132,8 +131,13 @@ def demo(
         f"({report.versions_unchanged} 个未变化 unchanged)"
     )
     console.print(f"  真值 ground truth: {manifest.ground_truth}")
-    logins = Table(
-        "用户名 username", "密码 password", "部门 dept", "角色 roles", title="演示账号 demo logins"
+    logins = ListTable(
+        "用户名 username",
+        "密码 password",
+        "部门 dept",
+        "角色 roles",
+        title="演示账号 demo logins",
+        whole=("密码 password", "部门 dept"),
     )
     for u in manifest.users:
         logins.add_row(u.username, u.password, u.department_code, ", ".join(u.roles))

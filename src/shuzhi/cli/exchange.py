@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from shuzhi.cli.common import acting_principal, console, open_context, progress_bar, reports_errors
+from shuzhi.cli.common import ListTable, acting_principal, console, open_context, progress_bar, reports_errors
 
 if TYPE_CHECKING:
     from shuzhi.orgs.service import Principal
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 # and every command pays only for what it uses.
 
 app = typer.Typer(
-    help="共享交换 Sharing exchange. Example: shuzhi exchange requests --as ga_steward --box inbox",
+    help="共享交换 Sharing exchange. Example: shuzhi exchange requests --as psb.steward --box inbox",
     no_args_is_help=True,
 )
 
@@ -40,8 +39,15 @@ def _state_label(state: str) -> str:
 
 
 def _print_requests(rows) -> None:
-    table = Table(
-        "id", "数据集 dataset", "申请部门 from", "状态 state", "截止 deadline", "字段 fields", "用途 purpose"
+    table = ListTable(
+        "id",
+        "数据集 dataset",
+        "申请部门 from",
+        "状态 state",
+        "截止 deadline",
+        "字段 fields",
+        "用途 purpose",
+        whole=("数据集 dataset", "申请部门 from", "截止 deadline"),
     )
     for r in rows:
         table.add_row(
@@ -68,7 +74,7 @@ def request(
 ) -> None:
     """Ask another department for fields of a dataset.
 
-    Example:  shuzhi exchange request GA-RK-001 --fields name,gender --purpose 低保核查 --as rs_analyst
+    Example:  shuzhi exchange request hz-psb-population --fields 姓名,性别 --purpose 低保核查 --as hrss.analyst
     """
     from shuzhi.exchange import share_requests
 
@@ -120,7 +126,7 @@ def approve(
 ) -> None:
     """Approve a request, possibly narrower than asked.
 
-    Example:  shuzhi exchange approve 3 --fields name --row-filter "gender = 'F'" --mask name=keep_first:1 --as ga_steward
+    Example:  shuzhi exchange approve 3 --fields 姓名 --row-filter "性别 = '女'" --mask 姓名=keep_first:1 --as psb.steward
     """
     from datetime import date
 
@@ -174,7 +180,7 @@ def reject(
 ):
     """Reject a request, with a reason.
 
-    Example:  shuzhi exchange reject 3 --reason 用途不明确 --as ga_steward
+    Example:  shuzhi exchange reject 3 --reason 用途不明确 --as psb.steward
     """
     _decide("reject", request_id, reason, as_user)
 
@@ -186,7 +192,7 @@ def withdraw(
 ):
     """Withdraw your own request, with a reason.
 
-    Example:  shuzhi exchange withdraw 3 --reason 不再需要 --as rs_analyst
+    Example:  shuzhi exchange withdraw 3 --reason 不再需要 --as hrss.analyst
     """
     _decide("withdraw", request_id, reason, as_user)
 
@@ -198,7 +204,7 @@ def revoke(
 ):
     """Revoke a grant; it stops working on the grantee's next call.
 
-    Example:  shuzhi exchange revoke 5 --reason 合作结束 --as ga_steward
+    Example:  shuzhi exchange revoke 5 --reason 合作结束 --as psb.steward
     """
     from shuzhi.exchange import share_requests
 
@@ -214,7 +220,7 @@ def revoke(
 def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: bool = False) -> None:
     """List your department's active grants (or, with --provided, those it has given).
 
-    Example:  shuzhi exchange grants --as rs_analyst
+    Example:  shuzhi exchange grants --as hrss.analyst
     """
     from shuzhi.exchange import share_requests
 
@@ -222,7 +228,15 @@ def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: boo
     who = _principal(db, as_user)
     with db.read() as s:
         rows = share_requests.provided_grants(s, who) if provided else share_requests.my_grants(s, who)
-        table = Table("grant", "数据集 dataset", "部门 dept", "字段 fields", "行过滤 filter", "到期 expires")
+        table = ListTable(
+            "grant",
+            "数据集 dataset",
+            "部门 dept",
+            "字段 fields",
+            "行过滤 filter",
+            "到期 expires",
+            whole=("数据集 dataset", "部门 dept"),
+        )
         for g in rows:
             table.add_row(
                 str(g.id),
@@ -245,7 +259,7 @@ def sql(
 ) -> None:
     """Run governed SQL over datasets you may read (masked, filtered, capped, audited).
 
-    Example:  shuzhi exchange sql "SELECT gender, COUNT(*) FROM population GROUP BY 1" --as rs_analyst
+    Example:  shuzhi exchange sql 'SELECT 性别, COUNT(*) FROM "hz-psb-population" GROUP BY 1' --as hrss.analyst
     """
     from shuzhi.exchange import service
     from shuzhi.exchange.channels import write_file
@@ -261,7 +275,7 @@ def sql(
         return
     # Printed rows only: the query stops there (--out writes the whole result).
     page = sql_first_page(db, settings, who, query, settings.exchange.console_rows, purpose=purpose)
-    view = Table(*page.columns)
+    view = ListTable(*page.columns)
     for row in page.rows:
         view.add_row(*["" if v is None else str(v) for v in row])
     console.print(view)
@@ -299,7 +313,7 @@ def export(
 
     The file is written beside and renamed into place: an earlier file is replaced only by a whole one.
 
-    Example:  shuzhi exchange export GA-RK-001 --out rk.parquet --as rs_analyst
+    Example:  shuzhi exchange export hz-psb-population --out rk.parquet --as hrss.analyst
     """
     from shuzhi.exchange import service
 

@@ -42,15 +42,15 @@ def ingest(
 
     Examples:
 
-      shuzhi ingest 企业登记.csv --dataset SCJG-QY-001
+      shuzhi ingest 市场主体登记.csv --dataset hz-samr-enterprise
 
-      shuzhi ingest 参保人员.xlsx --create --dept RS --theme employment --title 参保人员信息
+      shuzhi ingest 参保人员.xlsx --create --dept HZ-HRSS --theme employment --title 参保人员信息
 
-      shuzhi ingest https://example.gov.cn/open/roads.json --dataset JT-DL-002
+      shuzhi ingest https://example.gov.cn/open/roads.json --dataset hz-trans-road-transport
 
-      shuzhi ingest postgresql+psycopg://reader@10.0.0.5/front --table public.enterprises --dataset SCJG-QY-001
+      shuzhi ingest postgresql+psycopg://reader@10.0.0.5/front --table public.enterprises --dataset hz-samr-enterprise
 
-      shuzhi ingest sqlite:///front.db --query "SELECT * FROM tax WHERE year = 2025" --dataset SW-NS-001
+      shuzhi ingest sqlite:///front.db --query "SELECT * FROM tax WHERE year = 2025" --dataset hz-tax-taxpayer
 
     Database sources are read in a read-only session, and --query must be one SELECT. Local files
     and SQLite databases can be named here, by the operator on the server, never through the API;
@@ -65,7 +65,7 @@ def ingest(
         raise InvalidInput(
             "--create 需要 --dept 与 --theme (--create needs --dept and --theme)",
             where="--create",
-            hint="例如 --create --dept SCJG --theme market",
+            hint="例如 --create --dept HZ-SAMR --theme market",
         )
     if not create and not dataset:
         raise InvalidInput(
@@ -157,7 +157,7 @@ def verify_data(
 
       shuzhi verify-data
 
-      shuzhi verify-data SCJG-QY-001
+      shuzhi verify-data hz-samr-enterprise
     """
     from shuzhi.cli.common import progress_bar
     from shuzhi.ingest.integrity import verify_versions

@@ -8,9 +8,8 @@ import time
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from shuzhi.cli.common import console, open_context, progress_bar, reports_errors
+from shuzhi.cli.common import ListTable, console, open_context, progress_bar, reports_errors
 
 app = typer.Typer(help="后台任务 Background jobs. Example: shuzhi jobs list", no_args_is_help=True)
 
@@ -70,9 +69,16 @@ def worker(
         db.dispose()
 
 
-def _table(rows: list[dict]) -> Table:
-    table = Table(
-        "id", "任务 job", "状态 state", "进度 progress", "次数 attempts", "创建 created", "说明 note"
+def _table(rows: list[dict]) -> ListTable:
+    table = ListTable(
+        "id",
+        "任务 job",
+        "状态 state",
+        "进度 progress",
+        "次数 attempts",
+        "创建 created",
+        "说明 note",
+        whole=("任务 job", "状态 state", "创建 created"),
     )
     for r in rows:
         style = _STATE_STYLE.get(r["state"], "")

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from shuzhi.cli.common import console, open_context, reports_errors, system_principal
+from shuzhi.cli.common import ListTable, console, open_context, reports_errors, system_principal
 
 dept_app = typer.Typer(
-    help="部门 Departments. Example: shuzhi dept add GA 市公安局 --parent CITY", no_args_is_help=True
+    help="部门 Departments. Example: shuzhi dept add HZ-EDU 杭州市教育局 --parent HZ-DATA",
+    no_args_is_help=True,
 )
 user_app = typer.Typer(
-    help="用户 Users. Example: shuzhi user add li.na --dept GA --role steward", no_args_is_help=True
+    help="用户 Users. Example: shuzhi user add li.na --dept HZ-PSB --role steward", no_args_is_help=True
 )
 token_app = typer.Typer(
-    help="API 令牌 Tokens. Example: shuzhi token create li.na --days 30", no_args_is_help=True
+    help="API 令牌 Tokens. Example: shuzhi token create hrss.analyst --days 30", no_args_is_help=True
 )
 
 
@@ -30,7 +30,7 @@ def dept_add(
 ) -> None:
     """Add a department.
 
-    Example:  shuzhi dept add GA 市公安局 --en "Public Security Bureau" --parent GOV --region 320500
+    Example:  shuzhi dept add HZ-EDU 杭州市教育局 --en "Hangzhou Education Bureau" --parent HZ-DATA --region 330100
     """
     from shuzhi.orgs import service as orgs
 
@@ -60,7 +60,9 @@ def dept_list() -> None:
 
     _, db = open_context()
     with db.read() as s:
-        table = Table("code", "名称 name", "English", "level", "parent", "region")
+        table = ListTable(
+            "code", "名称 name", "English", "level", "parent", "region", whole=("parent", "region")
+        )
         for d in orgs.list_departments(s):
             table.add_row(
                 d.code,
@@ -87,7 +89,7 @@ def user_add(
 ) -> None:
     """Add a user to a department with one or more roles.
 
-    Example:  shuzhi user add li.na --dept GA --role steward --name 李娜
+    Example:  shuzhi user add li.na --dept HZ-PSB --role steward --name 李娜
     """
     from shuzhi.orgs import service as orgs
 
@@ -114,7 +116,7 @@ def user_roles(
 ) -> None:
     """Replace a user's roles with the ones given; the change is written to the audit ledger.
 
-    Example:  shuzhi user roles li.na --role steward --role analyst
+    Example:  shuzhi user roles hrss.analyst --role analyst --role steward
     """
     from shuzhi.orgs import service as orgs
 
@@ -129,13 +131,13 @@ def user_roles(
 def user_list(dept: str = typer.Option(None, "--dept", help="Only this department")) -> None:
     """List users.
 
-    Example:  shuzhi user list --dept GA
+    Example:  shuzhi user list --dept HZ-PSB
     """
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
     with db.read() as s:
-        table = Table("username", "名称 name", "dept", "roles", "active")
+        table = ListTable("username", "名称 name", "dept", "roles", "active", whole=("dept",))
         for u in orgs.list_users(s, dept):
             table.add_row(
                 u.username,
@@ -155,7 +157,7 @@ def user_unlock(
 ) -> None:
     """Lift a login lockout (too many wrong passwords) and forget the failures; audited.
 
-    Example:  shuzhi user unlock li.na        shuzhi user unlock --address 10.2.3.4
+    Example:  shuzhi user unlock hrss.analyst        shuzhi user unlock --address 10.2.3.4
     """
     from shuzhi.orgs import service as orgs
     from shuzhi.orgs import throttle
@@ -187,7 +189,7 @@ def token_create(
 ) -> None:
     """Create an API token for a user. The token is shown once; store it safely.
 
-    Example:  shuzhi token create li.na --name etl --days 30
+    Example:  shuzhi token create hrss.analyst --name etl --days 30
     """
     from shuzhi.orgs import service as orgs
 
@@ -221,14 +223,14 @@ def token_revoke(token_id: int = typer.Argument(..., help="Token number shown at
 def token_list(username: str = typer.Argument(None)) -> None:
     """List tokens (never their values).
 
-    Example:  shuzhi token list li.na
+    Example:  shuzhi token list hrss.analyst
     """
     from shuzhi.orgs import service as orgs
 
     _, db = open_context()
     with db.read() as s:
         user = orgs.get_user(s, username) if username else None
-        table = Table("id", "user", "name", "prefix", "expires", "revoked")
+        table = ListTable("id", "user", "name", "prefix", "expires", "revoked", whole=("user", "prefix"))
         for t in orgs.list_tokens(s, user):
             table.add_row(
                 str(t.id),

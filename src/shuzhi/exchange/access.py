@@ -139,6 +139,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
     """Decide, rewrite and start one governed read; audited whether it is refused, fails or succeeds."""
     started = time.perf_counter()
     sha = query_sha256(req.sql)
+    text = req.sql[: settings.exchange.query_max_chars]  # the hash covers all of a longer one
     refs: list[tuple[int, str]] = []
     try:
         with db.read() as s:
@@ -171,7 +172,9 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             expected = [integrity.Expected.of(settings, r.version) for r in readables]
         cap = reserve_quota(db, readables, req.max_rows)
     except ShuzhiError as e:
-        record_denial(db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose)
+        record_denial(
+            db, principal, e, channel=req.channel, sha=sha, datasets=refs, purpose=req.purpose, sql=text
+        )
         raise
 
     def record(rows: int, ended: str, error: ShuzhiError | None = None) -> None:
@@ -192,6 +195,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             duration_ms=duration_ms,
             ended=ended,
             error=classify(error) if error is not None else None,
+            sql=text,
         )
 
     timeout = req.timeout_s or settings.exchange.query_timeout_s

@@ -105,6 +105,13 @@ class DataRead(Event):
     duration_ms: float
     error: str = ABSENT
     """The error class: the engine's text quotes the values it failed on."""
+    query: str = ABSENT
+    """The consumer's SQL as sent (for the rows and export channels, the SELECT they stand for),
+    for auditors to read beside its hash."""
+    face: str = ABSENT
+    """How the reader came in: api, web or cli."""
+    os_user: str = ABSENT
+    """The operating-system account, for reads from the command line."""
 
 
 @event("data.denied", "数据读取被拒", "data read denied")
@@ -115,6 +122,9 @@ class DataDenied(Event):
     purpose: str | None
     reason: str
     refused: list[str]
+    query: str = ABSENT
+    face: str = ABSENT
+    os_user: str = ABSENT
 
 
 EVENTS = (

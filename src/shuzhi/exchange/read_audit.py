@@ -18,6 +18,15 @@ ENDINGS = ("completed", "truncated", "abandoned", "failed")
 by the consumer (a client that hung up, a response closed early); ended by an error."""
 
 
+def _origin(principal: Principal, sql: str | None) -> dict:
+    """What the entry says of the query's text and of how the reader came in (absent when unknown)."""
+    return {
+        "query": sql if sql is not None else ledger.ABSENT,
+        "face": principal.face or ledger.ABSENT,
+        "os_user": principal.os_user or ledger.ABSENT,
+    }
+
+
 def _audit_detail(
     r: Readable,
     *,
@@ -28,6 +37,7 @@ def _audit_detail(
     duration_ms: float,
     ended: str,
     error: str | None = None,
+    origin: dict,
 ) -> events.DataRead:
     return events.DataRead(
         channel=Channel(channel).value,
@@ -42,6 +52,7 @@ def _audit_detail(
         ended=ended,
         duration_ms=round(duration_ms, 1),
         error=error or ledger.ABSENT,  # the error class: the engine's text quotes the values it failed on
+        **origin,
     )
 
 
@@ -54,10 +65,12 @@ def record_denial(
     sha: str,
     datasets: list[tuple[int, str]],
     purpose: str | None = None,
+    sql: str | None = None,
 ) -> None:
     """One 'data.denied' entry, in its own transaction (the refused read has none to join).
 
-    `datasets` are (id, identifier) pairs, taken while the refused read's session was open."""
+    `datasets` are (id, identifier) pairs, taken while the refused read's session was open; `sql`
+    the consumer's text (capped by the caller at the longest query accepted)."""
     denied = events.DataDenied(
         channel=Channel(channel).value,
         datasets=[identifier for _id, identifier in datasets],
@@ -65,6 +78,7 @@ def record_denial(
         purpose=purpose,
         reason=error.message[:500],
         refused=error.detail.get("refused") or [],
+        **_origin(principal, sql),
     )
     with db.write() as s:
         ledger.append(
@@ -88,6 +102,7 @@ def record_reads(
     duration_ms: float,
     ended: str,
     error: str | None,
+    sql: str | None = None,
 ) -> None:
     outcome = "failed" if ended == "failed" else "ok"
     with db.write() as s:
@@ -107,6 +122,7 @@ def record_reads(
                     duration_ms=duration_ms,
                     ended=ended,
                     error=error,
+                    origin=_origin(principal, sql),
                 ),
                 user_id=principal.user_id,
                 department_id=principal.department_id,

@@ -38,7 +38,10 @@ def granted_fields(
             readable = decide(s, settings, principal, ds, version=version, grant_id=grant_id)
             return readable.table.granted_in_order()
     except ShuzhiError as e:
-        record_denial(db, principal, e, channel=channel, sha=query_sha256(f"fields:{dataset}"), datasets=refs)
+        asked = f"fields:{dataset}"
+        record_denial(
+            db, principal, e, channel=channel, sha=query_sha256(asked), datasets=refs, sql=asked[:200]
+        )
         raise
 
 

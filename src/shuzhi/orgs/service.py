@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -48,6 +49,11 @@ class Principal:
     department_id: int | None
     department_code: str
     roles: frozenset[str]
+    face: str | None = None
+    """How they came in, as the audit records it: 'api' (a Bearer token), 'web' (a login session
+    in the browser), 'cli' (the command line); None for the platform's own work."""
+    os_user: str | None = None
+    """The operating-system account that ran the command, for the command line."""
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -57,7 +63,7 @@ class Principal:
         return "admin" in self.roles
 
     @classmethod
-    def of(cls, user: User) -> Principal:
+    def of(cls, user: User, *, face: str | None = None, os_user: str | None = None) -> Principal:
         return cls(
             user_id=user.id,
             username=user.username,
@@ -65,7 +71,13 @@ class Principal:
             department_id=user.department_id,
             department_code=user.department.code,
             roles=frozenset(user.roles),
+            face=face,
+            os_user=os_user,
         )
+
+    def entering(self, face: str, os_user: str | None = None) -> Principal:
+        """The same user, marked with how they came in."""
+        return dataclasses.replace(self, face=face, os_user=os_user)
 
 
 def system_principal(username: str = "system", display_name: str = "system") -> Principal:

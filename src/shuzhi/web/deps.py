@@ -55,9 +55,9 @@ def _lookup(
     """Who sends this token or login cookie, in a read transaction of its own (run off the event loop)."""
     with db.read() as session:
         if bearer is not None:
-            return orgs.principal_from_token(session, bearer), None
+            return orgs.principal_from_token(session, bearer).entering("api"), None
         login = orgs.find_login_session(session, cookie) if cookie else None
-        return (Principal.of(login.user), login) if login is not None else (None, None)
+        return (Principal.of(login.user, face="web"), login) if login is not None else (None, None)
 
 
 async def _resolve(request: Request) -> Principal | None:

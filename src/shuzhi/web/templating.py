@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from shuzhi.catalog import vocab
+from shuzhi.oversight import clock
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANGS = ("zh", "en")
@@ -21,22 +19,6 @@ def request_lang(request: Request) -> str:
     if lang in LANGS:
         return lang
     return getattr(request.app.state.settings, "default_locale", "zh")
-
-
-@lru_cache(maxsize=8)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def _local_time(value, zone: ZoneInfo) -> str:
-    if value is None or value == "":
-        return ""
-    when = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    local = when.astimezone(zone)
-    offset = local.utcoffset().total_seconds() / 3600
-    return local.strftime("%Y-%m-%d %H:%M:%S") + f" (UTC{offset:+g})"
 
 
 def page_context(request: Request) -> dict:
@@ -52,11 +34,11 @@ def page_context(request: Request) -> dict:
     principal = getattr(request.state, "principal", None)
     login = getattr(request.state, "login", None)
     csrf_token = getattr(request.state, "csrf_token", None) or (login.csrf_token if login is not None else "")
-    zone = _zone(getattr(request.app.state.settings, "display_timezone", "UTC"))
+    zone = getattr(request.app.state.settings, "display_timezone", "UTC")
 
     def local_time(value) -> str:
         """A stored UTC time (datetime or ISO text) as the reader's wall clock, offset shown."""
-        return _local_time(value, zone)
+        return clock.local_text(value, zone)
 
     return {
         "lang": lang,

@@ -6,19 +6,18 @@ import json
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.catalog.models import Dataset
 from shuzhi.errors import Forbidden, InvalidInput
 from shuzhi.ledger import events, keys, log, proofs, query
-from shuzhi.orgs.models import Department, User
 from shuzhi.orgs.service import Principal
+from shuzhi.oversight import clock, names
 from shuzhi.web.deps import page_principal, read_session, write_session
 from shuzhi.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 AUDITORS = ("auditor", "admin")
+OUTCOME_WORDS = {"ok": ("成功", "ok"), "denied": ("拒绝", "denied"), "failed": ("失败", "failed")}
 
 
 def auditor_page(principal: Principal = Depends(page_principal)) -> Principal:
@@ -27,37 +26,15 @@ def auditor_page(principal: Principal = Depends(page_principal)) -> Principal:
     return principal
 
 
-def _lookup(session: Session, model, column, value: str, what: str) -> int | None:
-    """A form field that takes a name (username, department code, dataset identifier) or an id."""
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return int(value)
-    found = session.scalar(select(model.id).where(column == value))
-    if found is None:
-        raise InvalidInput(f"找不到{what} {value!r} (no {what} {value!r})", where=what)
-    return found
-
-
-def _when(value: str) -> datetime | None:
+def _when(value: str, zone: str, where: str) -> datetime | None:
+    """A time from the filter form: the reader's wall clock (the display time zone) unless it names
+    its own offset; the ledger is asked in UTC."""
     if not value.strip():
         return None
     try:
-        return datetime.fromisoformat(value.strip())
+        return clock.to_utc(datetime.fromisoformat(value.strip()), zone)
     except ValueError:
-        raise InvalidInput(f"时间格式应为 ISO 8601 (bad time {value!r})", where="time") from None
-
-
-def _names(session: Session, entries) -> dict:
-    users = {e.user_id for e in entries if e.user_id}
-    depts = {e.department_id for e in entries if e.department_id}
-    return {
-        "users": dict(session.execute(select(User.id, User.username).where(User.id.in_(users))).all()),
-        "depts": dict(
-            session.execute(select(Department.id, Department.code).where(Department.id.in_(depts))).all()
-        ),
-    }
+        raise InvalidInput(f"时间格式应为 ISO 8601 (bad time {value!r})", where=where) from None
 
 
 @router.get("/audit")
@@ -83,43 +60,52 @@ def audit_page(
         "since": since,
         "until": until,
     }
-    flt = query.EntryFilter(
-        user_id=_lookup(session, User, User.username, user, "user"),
-        department_id=_lookup(session, Department, Department.code, dept, "department"),
-        dataset_id=_lookup(session, Dataset, Dataset.identifier, dataset, "dataset"),
-        event=event.strip() or None,
-        outcome=outcome or None,
-        since=_when(since),
-        until=_when(until),
-    )
+    zone = request.app.state.settings.display_timezone
+    context = {"form": form, "zone": zone, "outcome_words": OUTCOME_WORDS, **_event_choices()}
+    context["tree_size"] = log.tree_size(session)
+    try:
+        flt = _filter(session, form, zone)
+    except InvalidInput as exc:
+        # The form comes back as it was sent, with what is wrong beside it; no entries are listed.
+        context.update(error=exc, entries=[], names=names.EntryNames(), csv_params=None, next_before_seq=None)
+        return templates.TemplateResponse(request, "audit.html", context, status_code=422)
     page_size = 100
     entries = query.search(session, flt, before_seq=before_seq, limit=page_size)
-    api_params = {
-        k: v
-        for k, v in {
-            "user_id": flt.user_id,
-            "department_id": flt.department_id,
-            "dataset_id": flt.dataset_id,
-            "event": flt.event,
-            "outcome": flt.outcome,
-            "since": since.strip(),
-            "until": until.strip(),
-        }.items()
-        if v not in (None, "")
-    }
-    return templates.TemplateResponse(
-        request,
-        "audit.html",
-        {
-            "form": form,
-            "entries": [query.entry_dict(e) for e in entries],
-            "names": _names(session, entries),
-            "next_before_seq": entries[-1].seq if len(entries) == page_size else None,
-            "csv_params": api_params,
-            "tree_size": log.tree_size(session),
-            **_event_choices(),
-        },
+    context.update(
+        entries=[query.entry_dict(e) for e in entries],
+        names=names.names_for(session, entries),
+        next_before_seq=entries[-1].seq if len(entries) == page_size else None,
+        csv_params=_api_params(flt),
     )
+    return templates.TemplateResponse(request, "audit.html", context)
+
+
+def _filter(session: Session, form: dict, zone: str) -> query.EntryFilter:
+    if form["outcome"] and form["outcome"] not in OUTCOME_WORDS:
+        raise InvalidInput(f"未知的结果 (unknown outcome): {form['outcome']!r}", where="outcome")
+    return query.EntryFilter(
+        user_id=names.resolve(session, "user", form["user"]),
+        department_id=names.resolve(session, "department", form["dept"]),
+        dataset_id=names.resolve(session, "dataset", form["dataset"]),
+        event=form["event"].strip() or None,
+        outcome=form["outcome"] or None,
+        since=_when(form["since"], zone, "since"),
+        until=_when(form["until"], zone, "until"),
+    )
+
+
+def _api_params(flt: query.EntryFilter) -> dict:
+    """The same filter as the CSV export's query parameters (ids, UTC times)."""
+    params = {
+        "user_id": flt.user_id,
+        "department_id": flt.department_id,
+        "dataset_id": flt.dataset_id,
+        "event": flt.event,
+        "outcome": flt.outcome,
+        "since": flt.since.isoformat() if flt.since else None,
+        "until": flt.until.isoformat() if flt.until else None,
+    }
+    return {k: v for k, v in params.items() if v not in (None, "")}
 
 
 def _event_choices() -> dict:

@@ -1,0 +1,1 @@
+"""The auditor's read model: ledger entries told by name, and filters given by name."""
