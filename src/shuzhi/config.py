@@ -1,4 +1,8 @@
-"""The one settings object: environment variables (SHUZHI_*) over shuzhi.toml over defaults."""
+"""The one settings object: environment variables (SHUZHI_*) over shuzhi.toml over defaults.
+
+The core settings are declared here; every domain's section (`settings.exchange`, `settings.jobs`, …)
+is declared in the domain's own `settings` module and added through the `settings_sections` hook, the
+built-in domains exactly like a plugin. `Settings(...)` is built with every registered section."""
 
 from __future__ import annotations
 
@@ -15,145 +19,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-
-
-class IngestSettings(BaseModel):
-    max_upload_bytes: int = 2 * 1024**3
-    """Largest file accepted by ingest (CLI and API)."""
-    batch_rows: int = 262_144
-    """Rows per Arrow batch while converting a file to Parquet."""
-    sql_connect_timeout_s: int = 10
-    http_timeout_s: float = 60.0
-    """Seconds to wait for an http(s) source to connect or send the next bytes."""
-    allowed_source_hosts: list[str] = Field(default_factory=list)
-    """Hosts (names, `*.suffix`, IP addresses or networks) an http(s) or database source may reach
-    although they resolve to a loopback, private, link-local or other non-public address."""
-    memory_limit: str = "1GB"
-    """DuckDB's working memory while converting; beyond it DuckDB spills to the staging directory."""
-    verify_interval_s: float = Field(default=86_400.0, ge=0)
-    """How often the server re-hashes every version file against its stored SHA-256 and marks the
-    damaged ones (0: never; `shuzhi verify-data` does it on demand)."""
-    workbook_max_xml_bytes: ByteSize = ByteSize(512 * 2**20)
-    """Largest a workbook's worksheets and shared strings may expand to (as its zip declares, checked
-    while inflating before the sheet is parsed): the parser holds a whole sheet in memory."""
-    workbook_max_cells: int = Field(default=10_000_000, ge=1)
-    """Most cells (rows × columns of the sheet's used range) a workbook sheet may have."""
-    workbook_max_rows: int = Field(default=1_048_576, ge=1)
-    """Most rows a workbook sheet may have (Excel's own limit by default)."""
-    max_decompressed_bytes: ByteSize = ByteSize(16 * 2**30)
-    """Largest uncompressed size a Parquet upload may declare in its footer (its row groups)."""
-    sweep_interval_s: float = Field(default=900, ge=0)
-    """Seconds between the server's sweeps of ingest leftovers (staging areas of dead ingests,
-    orphan version files); the server also sweeps at start. 0: at start only."""
-    orphan_grace_s: float = Field(default=3600, gt=0)
-    """A version file no version row points to is removed by a sweep once it is this old."""
-
-
-class ClassifySettings(BaseModel):
-    sample_rows: int = 10_000
-    """Rows sampled per column for grading; a column with fewer rows is read whole."""
-    rules_file: Path | None = None
-    """A deployment's grading rules (YAML); the shipped defaults when unset."""
-    detectors_file: Path | None = None
-    """A deployment's declared detectors (YAML), added to the built-in ones."""
-    important_data_min_persons: int = 1_000_000
-    min_sensitive_values: int = Field(5, ge=1)
-    """Valid values (check digit passed) of a personal category that grade a column at least as that
-    category, flag it for review and raise an alert, however small their share of the column."""
-
-
-class ExchangeSettings(BaseModel):
-    review_working_days: int = 10
-    """Working days a provider has to decide a submitted request."""
-    holiday_calendar: str = "cn"
-    """'cn': mainland public holidays and adjusted working weekends (chinese-calendar); 'none': weekends only."""
-    holidays_file: Path | None = None
-    """Extra days, one per line: `2026-10-09` (a holiday) or `2026-10-10 workday` (an adjusted working day)."""
-    query_timeout_s: float = 30.0
-    query_memory_limit: str = "2GB"
-    """DuckDB's own memory limit in a query worker (its buffer manager: joins, sorts, aggregates)."""
-    query_process_memory: ByteSize = ByteSize(6 * 2**30)
-    """Cap on a query worker's address space (RLIMIT_AS): any allocation past it fails, including
-    values DuckDB's memory limit does not count. The engine itself takes about 2.5 GB of it."""
-    query_engine: Literal["workers", "in-process"] = "workers"
-    """What runs governed queries (`shuzhi.engine.interface`): 'workers', child processes under an
-    OS memory cap, shared fairly; 'in-process', the server's own DuckDB (no memory cap, no fair
-    queue: for embedded use and tests)."""
-    query_workers: int = 4
-    """Query worker processes at most (governed queries running at once); idle ones stay warm."""
-    queries_per_user: int = Field(default=2, ge=1)
-    """Governed queries one user may run at once; as many more wait their turn, further ones get 429."""
-    queries_per_department: int = Field(default=3, ge=1)
-    """Governed queries one department's users may run at once; more wait their turn."""
-    queue_wait_s: float = Field(default=20.0, gt=0)
-    """Longest wait for a query worker; past it the query is refused with 503 and Retry-After."""
-    stream_idle_timeout_s: float = Field(default=10.0, gt=0)
-    """A reader that has not taken the next batch of a result within this many seconds (a stalled
-    or departed client) loses its worker, whatever is left of the query's own time limit."""
-    max_response_bytes: ByteSize = ByteSize(128 * 2**20)
-    """Size cap of one governed SQL answer (any format) and of a JSON page of rows, besides the row cap."""
-    query_reader: Literal["auto", "arrow"] = "auto"
-    """'auto': a worker the kernel confines against every file write (Landlock, seccomp) reads
-    versions with DuckDB's own Parquet reader, others as Arrow datasets with no file path granted;
-    'arrow': always the latter."""
-    query_max_rows: int = 100_000
-    """Row cap of one governed SQL result (the SQL endpoint and workbench)."""
-    query_max_chars: int = 50_000
-    """Longest governed SQL text; a longer one is refused (and audited) before it is parsed."""
-    query_max_depth: int = 256
-    """Deepest nesting of a governed query's parsed tree (a plain query is 10–20 deep); a deeper
-    one is refused (and audited) before any rule runs."""
-    page_max_rows: int = 10_000
-    """Largest page of the rows endpoint in JSON."""
-    workbench_rows: int = Field(default=500, ge=1)
-    """Rows the SQL workbench page shows of a result: the query is capped there (a download has them all)."""
-    console_rows: int = Field(default=200, ge=1)
-    """Rows `shuzhi exchange sql` prints of a result: the query is capped there (`--out` writes them all)."""
-    export_timeout_s: float = 600.0
-    """Time limit of a streamed export (rows endpoint in CSV/Parquet/Arrow, bulk export)."""
-    default_grant_days: int = 365
-    expire_interval_s: float = Field(default=60.0, ge=0)
-    """Seconds between the job that marks approved requests whose grants have all run out as
-    expired (reads refuse an expired grant at once either way); 0: only `shuzhi exchange expire`."""
-
-
-class LedgerSettings(BaseModel):
-    signing_key_path: Path | None = None
-    """Ed25519 private key (PEM); defaults to <data_dir>/keys/ledger-ed25519.pem."""
-    sth_interval_s: float = 3600
-    """Seconds between the server's signed tree heads (fractions allowed); 0 turns the timer off."""
-
-
-class JobsSettings(BaseModel):
-    runner: Literal["inprocess", "redis"] = "inprocess"
-    """Where background jobs run: 'inprocess' on threads of the server (no broker needed), or
-    'redis' on `shuzhi worker` processes fed through the Redis broker at `broker_url`."""
-    broker_url: str = "redis://127.0.0.1:6379/0"
-    """Redis URL of the broker runner."""
-    namespace: str = Field(default="shuzhi", min_length=1, max_length=100)
-    """Prefix of every Redis key the broker runner uses (deployments sharing one Redis differ in it)."""
-    threads: int = Field(default=2, ge=1, le=64)
-    """Jobs one process runs at once (the server's in-process runner, or one `shuzhi worker`)."""
-    heartbeat_s: float = Field(default=10.0, gt=0)
-    """Seconds between a running job's heartbeats (progress is stored with them); a run whose worker
-    missed six is taken to have died and goes to a worker again, which retries or fails it."""
-    keep_days: float = Field(default=30.0, gt=0)
-    """Days an ended job run stays listed before it is forgotten."""
-
-
-class AuthSettings(BaseModel):
-    max_failures_per_account: int = Field(default=5, ge=1)
-    """Wrong passwords for one username within `failure_window_s` before it is locked out."""
-    max_failures_per_address: int = Field(default=50, ge=1)
-    """Wrong passwords from one client address (any usernames) within the window before it is locked out."""
-    failure_window_s: float = Field(default=900, gt=0)
-    """Seconds over which failures are counted; a quiet window also forgets earlier lockouts."""
-    lockout_s: float = Field(default=60, gt=0)
-    """Length of a first lockout; each further lockout doubles it."""
-    max_lockout_s: float = Field(default=3600, gt=0)
-    """Longest lockout; a steward of the user's department or an admin can lift one sooner."""
-    secure_cookies: Literal["auto", "always", "never"] = "auto"
-    """Session cookies marked Secure: 'auto' when the request came over https, or always, or never."""
 
 
 class Settings(BaseSettings):
@@ -185,12 +50,13 @@ class Settings(BaseSettings):
     token_days: int = 90
     workers: int = Field(default=1, ge=1)
     """Server processes `shuzhi serve` runs (uvicorn workers); more than one needs PostgreSQL."""
-    ingest: IngestSettings = Field(default_factory=IngestSettings)
-    classify: ClassifySettings = Field(default_factory=ClassifySettings)
-    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
-    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
-    auth: AuthSettings = Field(default_factory=AuthSettings)
-    jobs: JobsSettings = Field(default_factory=JobsSettings)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Settings:
+        # `Settings(...)` anywhere builds the settings with the registered domains' sections: the
+        # class with them is made (once per set of sections) by `settings_class`.
+        if cls is Settings:
+            cls = settings_class()
+        return super().__new__(cls)
 
     @field_validator("display_timezone")
     @classmethod

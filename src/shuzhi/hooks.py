@@ -17,6 +17,7 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.classify.plugin",
     "shuzhi.exchange.plugin",
     "shuzhi.jobs.plugin",
+    "shuzhi.operations.plugin",
 ]
 """The built-in domains: each one's plugin module, registered exactly as a plugin would be. Their
 order is the order of their routes, commands and sections (`collect`)."""

@@ -108,3 +108,22 @@ def test_built_in_domains_register_through_the_same_hooks():
 
 def _event_names() -> set[str]:
     return {record.TYPE.name for record in collect("ledger_events")}
+
+
+def test_built_in_settings_sections_come_from_their_domains():
+    """The core settings declare no domain's section: each built-in one arrives through its domain's
+    `settings_sections` hook, and `Settings(...)` is built with all of them."""
+    from shuzhi.config import Settings
+
+    sections: dict = {}
+    for found in plugin_manager().hook.settings_sections():
+        sections.update(found)
+    built_in = {"ingest", "classify", "exchange", "ledger", "jobs", "auth"}
+    assert built_in <= set(sections)
+    assert not built_in & set(Settings.model_fields)  # the core class itself has none of them
+    for name in built_in:
+        assert sections[name].__module__.endswith(".settings")
+        assert not sections[name].__module__.startswith("shuzhi.config")
+    settings = Settings(exchange={"query_workers": 3})
+    assert settings.exchange.query_workers == 3 and settings.jobs.runner == "inprocess"
+    assert isinstance(settings, Settings) and built_in <= set(type(settings).model_fields)

@@ -86,3 +86,24 @@ def test_reindex_rebuilds_search_text_written_by_an_older_release(client, catalo
     with db.write() as s:
         assert reindex_all(s) == 3
     assert _found(client, catalog, "shebao")[0] == ["RS-SB"]
+
+
+def test_the_server_loads_the_search_dictionaries_at_start(db, settings):
+    """A start-up job of every serving process loads the segmenter, script folding and readings, so
+    no user's first search waits about a second for them."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from shuzhi.catalog import search
+    from shuzhi.jobs.models import JobRun
+    from shuzhi.web.app import create_app
+
+    search._jieba.cache_clear()
+    search._to_simplified.cache_clear()
+    app = create_app(settings, db=db)
+    with TestClient(app):
+        assert app.state.jobs.wait_idle()
+    assert search._jieba.cache_info().currsize == 1 and search._to_simplified.cache_info().currsize == 1
+    with db.read() as s:
+        runs = s.scalars(select(JobRun).where(JobRun.name == "catalog.warm_search")).all()
+    assert [(r.state, r.note) for r in runs] == [("done", "warm")]

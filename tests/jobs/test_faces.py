@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -79,3 +80,58 @@ def test_the_cli_runs_a_job_and_reports_a_failure(db, cli_env, sample_jobs, job_
     assert failed.exit_code == 1 and "this job always fails" in failed.output, failed.output
     unknown = CliRunner().invoke(cli_app, ["jobs", "show", "424242"])
     assert unknown.exit_code == 2 and "424242" in unknown.output
+
+
+def _cancel_entries(db) -> list[dict]:
+    from sqlalchemy import select
+
+    from shuzhi.ledger.models import LedgerEntry
+
+    with db.read() as s:
+        rows = s.scalars(select(LedgerEntry).where(LedgerEntry.event == "job.cancelled"))
+        return [{**json.loads(e.entry)["detail"], "user_id": e.user_id} for e in rows]
+
+
+def test_an_admin_cancels_a_run_through_the_api_and_the_ledger_records_it(
+    db, client, make_user, token_for, make_runner, tmp_path
+):
+    make_user("jobadmin", roles=("admin",))
+    make_user("jobanalyst", roles=("analyst",))
+    job_id = make_runner().submit("sample.wait", {"flag": str(tmp_path / "never")})
+    wait_for(db, job_id, states=("running",))
+    url = f"/api/v1/jobs/{job_id}/cancel"
+
+    refused = client.post(url, headers=token_for("jobanalyst"))
+    assert refused.status_code == 403 and client.post(url).status_code == 401
+    assert (
+        _cancel_entries(db) == [] and wait_for(db, job_id, states=("running",))["cancel_requested"] is False
+    )
+
+    admin = token_for("jobadmin")
+    asked = client.post(url, headers=admin)
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["state"] == "running" and asked.json()["cancel_requested"] is True
+    assert wait_for(db, job_id)["state"] == "cancelled"  # it stopped at its next progress report
+    [entry] = _cancel_entries(db)
+    assert entry["job_id"] == job_id and entry["job"] == "sample.wait"
+    assert (entry["state"], entry["by"]) == ("running", "jobadmin") and entry["user_id"] is not None
+
+    again = client.post(url, headers=admin)
+    assert again.status_code == 409 and again.json()["where"] == "job"
+    assert client.post("/api/v1/jobs/987654/cancel", headers=admin).status_code == 404
+    assert len(_cancel_entries(db)) == 1  # refusals write nothing
+
+
+def test_the_cli_cancels_a_run_recorded_as_the_operating_system_user(db, cli_env, make_runner, tmp_path):
+    import getpass
+
+    job_id = make_runner().submit("sample.wait", {"flag": str(tmp_path / "never")})
+    wait_for(db, job_id, states=("running",))
+    result = CliRunner().invoke(cli_app, ["jobs", "cancel", str(job_id)])
+    assert result.exit_code == 0, result.output
+    assert wait_for(db, job_id)["state"] == "cancelled"
+    [entry] = _cancel_entries(db)
+    assert entry["by"] == f"cli:{getpass.getuser()}" and entry["user_id"] is None
+    ended = CliRunner().invoke(cli_app, ["jobs", "cancel", str(job_id)])
+    assert ended.exit_code != 0 and "already ended" in ended.output
+    assert len(_cancel_entries(db)) == 1

@@ -175,10 +175,10 @@ def test_the_counts_live_in_the_store(app, client, db, people, settings):
 def test_lockouts_double_and_a_right_password_clears_the_count(db, people):
     from datetime import timedelta
 
-    from shuzhi.config import AuthSettings
     from shuzhi.errors import Throttled
     from shuzhi.orgs import service as orgs
     from shuzhi.orgs import throttle
+    from shuzhi.orgs.settings import AuthSettings
     from shuzhi.store.base import utcnow
 
     auth = AuthSettings(max_failures_per_account=3, lockout_s=60, max_lockout_s=200)

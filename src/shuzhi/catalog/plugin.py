@@ -55,3 +55,20 @@ def ledger_events():
     from shuzhi.catalog.events import EVENTS
 
     return list(EVENTS)
+
+
+@hookimpl
+def register_jobs():
+    from shuzhi.jobs import Job
+
+    # Local: the dictionaries load into the process that answers searches.
+    return [
+        Job(
+            name="catalog.warm_search",
+            func="shuzhi.catalog.jobs:warm_search",
+            at_start=True,
+            local=True,
+            time_limit_s=120,
+            title="预载检索词典 (load the search dictionaries before the first search)",
+        )
+    ]

@@ -68,6 +68,11 @@ def pinyin(word: str) -> str:
     return "".join(lazy_pinyin(word)).lower()
 
 
+def warm() -> None:
+    """Load every dictionary the search uses (segmenter, script folding, readings) now."""
+    _readings(segment("醫療保障 社会保险"))
+
+
 def _readings(tokens: list[str]) -> list[str]:
     # Words of two or more hanzi are indexed by their reading too: a pinyin query (shebao) and a
     # homophone typed by an input method (营业只照 for 营业执照) then meet the word they meant.

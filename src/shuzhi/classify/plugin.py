@@ -75,3 +75,10 @@ def ledger_events():
     from shuzhi.classify.events import EVENTS
 
     return list(EVENTS)
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.classify.settings import SECTIONS
+
+    return SECTIONS

@@ -207,15 +207,18 @@ def run_now(
 @app.command("cancel")
 @reports_errors
 def cancel(job_id: int) -> None:
-    """Cancel a queued run; a running one stops at its next progress report.
+    """Cancel a queued run; a running one stops at its next progress report. Recorded in the audit
+    ledger as done from the command line by the operating-system user.
 
     Example:  shuzhi jobs cancel 12
     """
-    from shuzhi.jobs import service
+    import getpass
+
+    from shuzhi.operations.jobs import cancel_job
 
     _, db = open_context()
     with db.write() as s:
-        run = service.cancel(s, job_id)
+        run = cancel_job(s, job_id, by=f"cli:{getpass.getuser()}")
         console.print(
             f"任务 job #{job_id}: {run.state}{' (cancel requested)' if run.state == 'running' else ''}"
         )

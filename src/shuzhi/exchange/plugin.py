@@ -78,3 +78,10 @@ def ledger_events():
     from shuzhi.exchange.events import EVENTS
 
     return list(EVENTS)
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.exchange.settings import SECTIONS
+
+    return SECTIONS

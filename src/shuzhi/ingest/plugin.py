@@ -48,3 +48,10 @@ def ledger_events():
     from shuzhi.ingest.events import EVENTS
 
     return list(EVENTS)
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.ingest.settings import SECTIONS
+
+    return SECTIONS

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
 from shuzhi.catalog.search import index_dataset
-from shuzhi.config import IngestSettings, Settings
+from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput
 from shuzhi.ingest import drift as drift_mod
 from shuzhi.ingest import fetch, readers, text, writer
@@ -36,6 +36,7 @@ from shuzhi.ingest.events import VersionIngested
 from shuzhi.ingest.formats import SourceRef, classify_source, resolve_format
 from shuzhi.ingest.network import AddressPolicy
 from shuzhi.ingest.profile import profile_parquet
+from shuzhi.ingest.settings import IngestSettings
 from shuzhi.storage import StagingArea, VersionStore, version_store
 
 Progress = Callable[[int, int | None], None]

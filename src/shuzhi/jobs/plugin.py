@@ -17,3 +17,10 @@ def register_models():
     from shuzhi.jobs import models
 
     return [models]
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.jobs.settings import SECTIONS
+
+    return SECTIONS

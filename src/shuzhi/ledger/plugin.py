@@ -56,3 +56,10 @@ def register_jobs():
             title="签名树头 (sign a tree head when due)",
         )
     ]
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.ledger.settings import SECTIONS
+
+    return SECTIONS

@@ -46,3 +46,10 @@ def ledger_events():
     from shuzhi.orgs.events import EVENTS
 
     return list(EVENTS)
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.orgs.settings import SECTIONS
+
+    return SECTIONS

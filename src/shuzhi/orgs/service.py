@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from shuzhi import ledger
 from shuzhi import textlimits as limits
-from shuzhi.config import AuthSettings
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shuzhi.ledger.reconcile import digest
 from shuzhi.orgs import events, throttle
 from shuzhi.orgs.models import ROLES, ApiToken, Department, LoginSession, User, UserRole
+from shuzhi.orgs.settings import AuthSettings
 from shuzhi.store.base import utcnow
 
 _hasher = PasswordHasher()

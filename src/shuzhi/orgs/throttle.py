@@ -12,10 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
-from shuzhi.config import AuthSettings
 from shuzhi.errors import Forbidden, NotFound, Throttled
 from shuzhi.orgs import events
 from shuzhi.orgs.models import LoginThrottle, User
+from shuzhi.orgs.settings import AuthSettings
 
 ACCOUNT = "account"
 ADDRESS = "address"

@@ -1,4 +1,4 @@
-"""REST endpoints of background jobs: their runs and how far each is (admins only)."""
+"""REST endpoints of background jobs: their runs, how far each is, and cancelling one (admins only)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from shuzhi.jobs import service
 from shuzhi.jobs.models import STATES
+from shuzhi.operations.jobs import cancel_job
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Code, Id
-from shuzhi.web.deps import read_session, require_role
+from shuzhi.web.deps import read_session, require_role, write_session
 
 router = APIRouter(tags=["jobs 后台任务"])
 
@@ -39,3 +40,18 @@ def get_job(
 ) -> dict:
     """One job run: state, progress, error, attempts and times."""
     return service.as_dict(service.get(session, job_id))
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel(
+    job_id: Id,
+    session: Session = Depends(write_session),
+    admin: Principal = Depends(require_role("admin")),
+) -> dict:
+    """Cancel a run: a queued one never starts, a running one stops at its next progress report
+    (its state stays `running` until then). Recorded in the audit ledger; 409 when it has ended."""
+    run = cancel_job(
+        session, job_id, by=admin.username, user_id=admin.user_id, department_id=admin.department_id
+    )
+    session.flush()
+    return service.as_dict(run)
