@@ -38,6 +38,11 @@ class CoreSpecs:
         """HTML fragments (a list of str) to show on a dataset's page, e.g. grading or sharing."""
 
     @hookspec
+    def sensitive_columns(self, session, settings, dataset):
+        """Field names of a dataset whose values are sensitive (graded L3 or above): their values
+        in profiles are held back until someone who may see them asks, audited."""
+
+    @hookspec
     def classify_detectors(self, settings):
         """Extra column detectors (a list of shuzhi.classify.detectors.Detector) from a plugin."""
 

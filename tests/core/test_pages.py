@@ -140,8 +140,12 @@ def test_dataset_page_shows_versions_and_profile(seeded, db, settings, tmp_path)
     login(seeded)
     html = seeded.get("/datasets/GA-RK-001").text
     assert 'id="versions"' in html and ">v1<" in html and "csv (utf-8)" in html
-    # profile of the latest version: null share of nl (1 of 3) and the most common sfzh value
-    assert "33.3%" in html and "110101199003074258 (2)" in html
+    # profile of the latest version: null share of nl (1 of 3); the ID number's values are held back
+    # (an L4 field) until the steward asks, while the age's minimum and maximum are shown
+    assert "33.3%" in html and "110101199003074258" not in html and 'id="values-masked"' in html
+    assert "<td>28</td>" in html and "<td>34</td>" in html
+    revealed = seeded.get("/datasets/GA-RK-001?reveal=1").text
+    assert "110101199003074258 (2)" in revealed
     # the grading section arrives through the dataset_page_sections hook
     assert 'id="classification"' in html and "数据分类分级" in html
 
@@ -163,4 +167,8 @@ def test_profile_values_are_hidden_from_other_departments(
     api = seeded.get("/api/v1/datasets/GA-RK-001/versions/1", headers=token_for("rs.analyst")).json()
     assert "110101199003074258" not in str(api) and api["profile"]["values_hidden"] is True
     owner = seeded.get("/api/v1/datasets/GA-RK-001/versions/1", headers=token_for("ga.steward")).json()
+    assert "110101199003074258" not in str(owner)  # an L4 field: held back until asked for
+    owner = seeded.get(
+        "/api/v1/datasets/GA-RK-001/versions/1", params={"reveal": "true"}, headers=token_for("ga.steward")
+    ).json()
     assert "110101199003074258" in str(owner)

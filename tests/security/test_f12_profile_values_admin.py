@@ -1,5 +1,7 @@
 """Finding 12: the platform admin, who does not read data, got raw min/max/top profile values of every
-dataset, unaudited. Values go only to the owning department's stewards, and each such read is audited."""
+dataset, unaudited. Values go only to the owning department's stewards, and each such read is audited;
+values of sensitive fields (graded L3 and above) only when that steward asks to reveal them, and the
+audit entry names the fields revealed."""
 
 from __future__ import annotations
 
@@ -59,10 +61,19 @@ def test_only_statistics_for_everyone_but_the_owning_stewards(client, db, world,
     assert _reads(db) == []
 
 
-def test_the_owning_steward_sees_values_and_the_read_is_audited(client, db, world):
-    r = client.get("/api/v1/datasets/hz-psb-population/versions/1", headers=world["ga.steward"])
+def test_the_owning_steward_sees_sensitive_values_only_when_revealed_and_audited(client, db, world):
+    path = "/api/v1/datasets/hz-psb-population/versions/1"
+    held = client.get(path, headers=world["ga.steward"])
+    assert held.status_code == 200 and ID_NUMBER not in held.text
+    columns = {c["name"]: c for c in held.json()["profile"]["columns"]}
+    assert columns["sfzh"]["values_masked"] is True and "min" not in columns["sfzh"]
+    assert held.json()["profile"]["sensitive_masked"] == ["sfzh"]
+    assert columns["xm"]["min"] == "张三"  # two names are not graded sensitive: shown, and audited
+    (shown,) = _reads(db)
+    assert '"revealed"' not in shown.entry
+    r = client.get(path, params={"reveal": "true"}, headers=world["ga.steward"])
     assert r.status_code == 200 and ID_NUMBER in r.text
-    (entry,) = _reads(db)
+    entry = _reads(db)[-1]
     with db.session() as s:
         from shuzhi.orgs import service as orgs
 
@@ -71,15 +82,30 @@ def test_the_owning_steward_sees_values_and_the_read_is_audited(client, db, worl
     assert (
         entry.dataset_id is not None and '"versions":[1]' in entry.entry and '"channel":"api"' in entry.entry
     )
+    assert '"revealed":["sfzh"]' in entry.entry
+
+
+@pytest.mark.parametrize("who", ["root", "audit", "ga.analyst", "rs.steward"])
+def test_asking_to_reveal_gives_no_one_else_a_value(client, db, world, who):
+    r = client.get(
+        "/api/v1/datasets/hz-psb-population/versions", params={"reveal": "true"}, headers=world[who]
+    )
+    assert r.status_code == 200 and ID_NUMBER not in r.text and "张三" not in r.text
+    assert _reads(db) == []
 
 
 def test_the_dataset_page_follows_the_same_rule(client, db, world):
     login(client, "root", next="/datasets/hz-psb-population")
-    html = client.get("/datasets/hz-psb-population").text
-    assert 'id="fields"' in html and ID_NUMBER not in html and "张三" not in html
+    for url in ("/datasets/hz-psb-population", "/datasets/hz-psb-population?reveal=1"):
+        html = client.get(url).text
+        assert 'id="fields"' in html and ID_NUMBER not in html and "张三" not in html
+        assert 'id="reveal-values"' not in html
     assert _reads(db) == []
     login(client, "ga.steward", next="/datasets/hz-psb-population")
     html = client.get("/datasets/hz-psb-population").text
-    assert f"{ID_NUMBER} (2)" in html
-    (entry,) = _reads(db)
-    assert '"channel":"page"' in entry.entry
+    assert ID_NUMBER not in html and 'id="values-masked"' in html and 'href="?reveal=1"' in html
+    assert [e for e in _reads(db) if '"revealed"' in e.entry] == []
+    html = client.get("/datasets/hz-psb-population?reveal=1").text
+    assert f"{ID_NUMBER} (2)" in html and 'id="values-revealed"' in html
+    entry = _reads(db)[-1]
+    assert '"channel":"page"' in entry.entry and '"revealed":["sfzh"]' in entry.entry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shuzhi.ledger.events import Event, event
+from shuzhi.ledger.events import ABSENT, Event, event
 
 
 @event("dataset.created", "数据集创建", "dataset created")
@@ -33,6 +33,8 @@ class ProfileValuesRead(Event):
     dataset: str
     versions: list[int]
     channel: str
+    revealed: list[str] = ABSENT
+    """Sensitive fields (L3 and above) whose values the reader asked to see."""
 
 
 EVENTS = (DatasetCreated, DatasetUpdated, DatasetDeleted, ProfileValuesRead)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -171,34 +173,82 @@ def can_see_profile_values(principal: Principal, ds: Dataset) -> bool:
     return principal.has("steward") and principal.department_id == ds.department_id
 
 
-def visible_profile(principal: Principal, ds: Dataset, profile: dict | None) -> dict:
+def sensitive_columns(session: Session, settings, ds: Dataset) -> frozenset[str]:
+    """Fields whose values are sensitive, as the grading domain says (the `sensitive_columns` hook);
+    every field when no domain says (nothing yet vouches that a value is harmless)."""
+    from shuzhi.hooks import plugin_manager  # the domains load only when asked
+
+    answers = plugin_manager().hook.sensitive_columns(session=session, settings=settings, dataset=ds)
+    if not answers:
+        return frozenset(f.name for f in ds.fields)
+    return frozenset(name for names in answers for name in (names or []))
+
+
+@dataclass(frozen=True)
+class ProfileValues:
+    """Which values of a profile a caller who may see values is shown: those of the sensitive
+    fields only when they asked (`reveal`), which their audit entry then names."""
+
+    sensitive: frozenset[str]
+    reveal: bool = False
+
+
+def visible_profile(principal: Principal, ds: Dataset, profile: dict | None, values: ProfileValues) -> dict:
     """A version's profile as this caller may see it: everyone but the owning department's stewards
-    sees the statistics (null share, distinct estimate) without values. A caller shown values must
-    have the read audited (`audit_profile_values`)."""
+    sees the statistics (null share, distinct estimate) without values; those stewards see the
+    values too, except those of sensitive fields unless they asked to reveal them. A caller shown values must have the read audited
+    (`audit_profile_values`)."""
     profile = dict(profile or {})
-    if can_see_profile_values(principal, ds):
+    if not can_see_profile_values(principal, ds):
+        profile["columns"] = [_without_values(col) for col in profile.get("columns", [])]
+        profile["values_hidden"] = True
         return profile
+    held = (
+        [] if values.reveal else [c for c in profile.get("columns", []) if c.get("name") in values.sensitive]
+    )
     profile["columns"] = [
-        {k: v for k, v in col.items() if k not in VALUE_KEYS} for col in profile.get("columns", [])
+        {**_without_values(col), "values_masked": True} if col in held else col
+        for col in profile.get("columns", [])
     ]
-    profile["values_hidden"] = True
+    profile["sensitive_masked"] = [c.get("name") for c in held]
     return profile
 
 
+def _without_values(col: dict) -> dict:
+    return {k: v for k, v in col.items() if k not in VALUE_KEYS}
+
+
 def audit_profile_values(
-    db: Database, principal: Principal, ds: Dataset, versions: list[DatasetVersion], *, channel: str
+    db: Database,
+    principal: Principal,
+    ds: Dataset,
+    versions: list[DatasetVersion],
+    *,
+    channel: str,
+    values: ProfileValues,
 ) -> None:
-    """One 'profile.values_read' entry when these versions' profiles were shown with their values.
+    """One 'profile.values_read' entry when these versions' profiles were shown with values, naming
+    the sensitive fields revealed.
 
     Owns its write transaction: the page or API read that shows the values stays a read (no write
     lock for every viewer), and only a viewer who sees values takes one, before the answer leaves."""
-    shown = [v.number for v in versions if v.profile and v.profile.get("columns")]
-    if not shown or not can_see_profile_values(principal, ds):
+    if not can_see_profile_values(principal, ds):
         return
+
+    def shown_in(v: DatasetVersion) -> set[str]:
+        names = {col.get("name") for col in (v.profile or {}).get("columns", [])}
+        return names if values.reveal else names - values.sensitive
+
+    shown = [v.number for v in versions if shown_in(v)]
+    if not shown:
+        return  # every value held back: nothing was read
+    revealed = sorted({n for v in versions for n in shown_in(v) & values.sensitive})
     with db.write() as session:
         ledger.append(
             session,
-            events.ProfileValuesRead(dataset=ds.identifier, versions=shown, channel=channel),
+            events.ProfileValuesRead(
+                dataset=ds.identifier, versions=shown, channel=channel, revealed=revealed or ledger.ABSENT
+            ),
             user_id=principal.user_id,
             department_id=principal.department_id,
             dataset_id=ds.id,

@@ -82,3 +82,10 @@ def settings_sections():
     from shuzhi.classify.settings import SECTIONS
 
     return SECTIONS
+
+
+@hookimpl
+def sensitive_columns(session, settings, dataset):
+    from shuzhi.classify.readmodel import sensitive_columns as graded_sensitive
+
+    return graded_sensitive(session, settings, dataset)

@@ -160,6 +160,21 @@ def column_grades(session: Session, settings, dataset: Dataset) -> dict[str, str
     return out
 
 
+SENSITIVE_FROM = "L3"
+"""The lowest level whose values are sensitive: shown in a profile only when asked for, audited."""
+
+
+def sensitive_columns(session: Session, settings, dataset: Dataset) -> list[str]:
+    """Fields graded SENSITIVE_FROM or above on any graded version; every field while the dataset
+    has not been graded at all (nothing says its values are harmless yet)."""
+    grades = column_grades(session, settings, dataset)
+    if not grades:
+        return [f.name for f in dataset.fields]
+    rules = load_rules(settings)
+    bar = _rank(rules, SENSITIVE_FROM)
+    return [name for name, level in grades.items() if _rank(rules, level) >= bar]
+
+
 def _rank(rules: Rules, level: str) -> int:
     # A level the rules no longer define (the rules file changed since) counts as the highest.
     codes = [lv["code"] for lv in rules.levels]

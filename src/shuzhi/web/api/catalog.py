@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -104,33 +104,51 @@ def delete_dataset(
     return Response(status_code=204)
 
 
-def _version_out(principal: Principal, ds, v) -> VersionOut:
+def _version_out(principal: Principal, ds, v, values: catalog.ProfileValues) -> VersionOut:
     out = VersionOut.model_validate(v)
-    out.profile = catalog.visible_profile(principal, ds, v.profile)
+    out.profile = catalog.visible_profile(principal, ds, v.profile, values)
     return out
+
+
+def _profile_values(request: Request, session: Session, ds, reveal: bool) -> catalog.ProfileValues:
+    sensitive = catalog.sensitive_columns(session, request.app.state.settings, ds)
+    return catalog.ProfileValues(sensitive, reveal=reveal)
+
+
+REVEAL = Query(
+    False,
+    description="Show the values of sensitive (L3/L4) fields in the profile too, to the owning "
+    "department's stewards; recorded in the audit ledger with the fields revealed.",
+)
 
 
 @router.get("/datasets/{ref}/versions", response_model=list[VersionOut])
 def list_versions(
     ref: Name,
+    request: Request,
+    reveal: bool = REVEAL,
     session: Session = Depends(read_session),
     principal: Principal = Depends(current_principal),
     db: Database = Depends(get_db),
 ):
     ds = catalog.get_dataset(session, ref)
-    catalog.audit_profile_values(db, principal, ds, list(ds.versions), channel="api")
-    return [_version_out(principal, ds, v) for v in ds.versions]
+    values = _profile_values(request, session, ds, reveal)
+    catalog.audit_profile_values(db, principal, ds, list(ds.versions), channel="api", values=values)
+    return [_version_out(principal, ds, v, values) for v in ds.versions]
 
 
 @router.get("/datasets/{ref}/versions/{number}", response_model=VersionOut)
 def read_version(
     ref: Name,
     number: Small,
+    request: Request,
+    reveal: bool = REVEAL,
     session: Session = Depends(read_session),
     principal: Principal = Depends(current_principal),
     db: Database = Depends(get_db),
 ):
     ds = catalog.get_dataset(session, ref)
     version = catalog.get_version(session, ds, number)
-    catalog.audit_profile_values(db, principal, ds, [version], channel="api")
-    return _version_out(principal, ds, version)
+    values = _profile_values(request, session, ds, reveal)
+    catalog.audit_profile_values(db, principal, ds, [version], channel="api", values=values)
+    return _version_out(principal, ds, version, values)

@@ -185,6 +185,7 @@ def catalog_page(
 def dataset_page(
     ref: str,
     request: Request,
+    reveal: bool = False,
     session: Session = Depends(read_session),
     principal: Principal = Depends(page_principal),
     db=Depends(get_db),
@@ -192,9 +193,13 @@ def dataset_page(
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
     latest = versions[0] if versions else None
-    columns = catalog.visible_profile(principal, ds, latest.profile).get("columns", []) if latest else []
+    values = catalog.ProfileValues(
+        catalog.sensitive_columns(session, request.app.state.settings, ds), reveal=reveal
+    )
+    shown = catalog.visible_profile(principal, ds, latest.profile, values) if latest else {}
+    columns = shown.get("columns", [])
     if latest:
-        catalog.audit_profile_values(db, principal, ds, [latest], channel="page")
+        catalog.audit_profile_values(db, principal, ds, [latest], channel="page", values=values)
     return templates.TemplateResponse(
         request,
         "dataset.html",
@@ -203,6 +208,8 @@ def dataset_page(
             "versions": versions,
             "latest": latest,
             "profile": {c["name"]: c for c in columns},
+            "sensitive_masked": shown.get("sensitive_masked") or [],
+            "revealed": reveal and catalog.can_see_profile_values(principal, ds),
             "can_manage": catalog.can_manage(principal, ds),
             "sections": dataset_sections(request, session, principal, ds),
         },
