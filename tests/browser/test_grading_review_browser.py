@@ -1,4 +1,5 @@
-"""The grading section in Debian's Chromium: a steward's column review and alert resolution; others are refused."""
+"""The grading section in Debian's Chromium: a steward's column review (a lowering, approved by an
+admin on the same page) and alert resolution; others are refused."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def server(sqlite_db, sqlite_settings, live_server, tmp_path):
             s, username="wjw.analyst", password=PASSWORD, department_code="WJW", roles=["analyst"]
         )
         orgs.create_user(s, username="ga.steward", password=PASSWORD, department_code="GA", roles=["steward"])
+        orgs.create_department(s, code="BDB", name_zh="市大数据管理局")
+        orgs.create_user(s, username="bdb.admin", password=PASSWORD, department_code="BDB", roles=["admin"])
         create_dataset(
             s,
             orgs.Principal.of(steward),
@@ -76,7 +79,7 @@ def _post_as_page(page, base: str, path: str, form: dict):
     )
 
 
-def test_steward_overrides_a_column_grade_with_a_reason(server, sqlite_db, sqlite_settings, page):
+def test_steward_overrides_a_column_grade_with_a_reason(server, sqlite_db, sqlite_settings, page, tmp_path):
     from shuzhi.ledger.models import LedgerEntry
 
     browser_login(page, server, "wjw.steward", f"/datasets/{REF}")
@@ -88,8 +91,25 @@ def test_steward_overrides_a_column_grade_with_a_reason(server, sqlite_db, sqlit
     row.locator("button[type=submit]").click()
     page.wait_for_url(f"**/datasets/{REF}#classification")
 
+    # below what grading derived: it waits for a second person, and the higher grade holds
+    notice = page.locator("#classification .lowering")
+    assert notice.count() == 1 and "诊断名称为测试虚构数据" in notice.inner_text()
+    assert "L4 → L1" in notice.inner_text() and notice.locator("form").count() == 0
+    assert _grade_cell(page, "zdmc") == "L4" and page.inner_text("#grade-level") == "L4"
+    page.screenshot(path=str(tmp_path / "lowering-asked.png"), full_page=True)
+
+    page.context.clear_cookies()
+    browser_login(page, server, "bdb.admin", f"/datasets/{REF}")
+    notice = page.locator("#classification .lowering")
+    assert "medical" in notice.inner_text()  # the approver sees what grading found
+    page.screenshot(path=str(tmp_path / "lowering-approver.png"), full_page=True)
+    notice.locator("input[name=note]").first.fill("已核实为虚构数据")
+    notice.locator("button.primary").click()
+    page.wait_for_url(f"**/datasets/{REF}#classification")
+
     assert _grade_cell(page, "zdmc") == "L1" and "(overridden)" in _row(page, "zdmc").inner_text()
     assert page.inner_text("#grade-level") == "L3"  # names now decide the dataset's grade
+    assert page.locator("#classification .lowering").count() == 0
     info = _classification(sqlite_db, sqlite_settings)
     (override,) = info["overrides"]
     assert (override["field"], override["action"], override["category"]) == ("zdmc", "override", "none")
@@ -97,12 +117,14 @@ def test_steward_overrides_a_column_grade_with_a_reason(server, sqlite_db, sqlit
     with sqlite_db.session() as s:
         (entry,) = s.scalars(select(LedgerEntry).where(LedgerEntry.event == "grade.overridden")).all()
         detail = json.loads(entry.entry)["detail"]
+        (decided,) = s.scalars(select(LedgerEntry).where(LedgerEntry.event == "grade.lowering_decided")).all()
     assert (detail["field"], detail["from"], detail["to"], detail["reason"]) == (
         "zdmc",
         "medical",
         "none",
         "诊断名称为测试虚构数据",
     )
+    assert json.loads(decided.entry)["detail"]["decision"] == "approved"
 
 
 @pytest.mark.parametrize("username", ["wjw.analyst", "ga.steward"])

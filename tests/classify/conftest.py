@@ -65,3 +65,33 @@ def csv_of(columns: dict[str, list[str]]) -> str:
     names = list(columns)
     rows = zip(*columns.values(), strict=True)
     return "\n".join([",".join(names), *(",".join(r) for r in rows)]) + "\n"
+
+
+@pytest.fixture
+def second_admin(make_user):
+    """An admin of the data bureau: the second person who approves lowering a grade."""
+    return make_user("bdb.admin", dept="BDB", roles=("admin",))
+
+
+def reviewed(session, settings, result, approver):
+    """A review's result, approved by `approver` first when it went below what grading derived (what
+    a test of overrides themselves needs: the approval is tested in test_lowering): the column's
+    decision or the dataset's grade, as applied."""
+    from sqlalchemy import select
+
+    from shuzhi.catalog.models import Dataset
+    from shuzhi.classify.models import ColumnDecision, LoweringRequest
+    from shuzhi.classify.readmodel import grade_of, latest_graded_version
+    from shuzhi.classify.review import approve_lowering
+
+    if not isinstance(result, LoweringRequest):
+        return result
+    approve_lowering(session, settings, approver, result.id, note="approved for the test")
+    version = latest_graded_version(session, session.get(Dataset, result.dataset_id))
+    if result.field_name is None:
+        return grade_of(session, version)
+    return session.scalar(
+        select(ColumnDecision).where(
+            ColumnDecision.version_id == version.id, ColumnDecision.field_name == result.field_name
+        )
+    )

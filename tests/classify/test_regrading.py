@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.classify.conftest import CHILD_ID, IDS, csv_of
+from tests.classify.conftest import CHILD_ID, IDS, csv_of, reviewed
 from tests.classify.test_service import NAMES, base
 from typer.testing import CliRunner
 
@@ -51,11 +51,24 @@ def test_api_run_twice(client, db, dataset, load, steward):
         assert len(r.json()["columns"]) == 3
 
 
-def test_grade_override_lapses_when_new_sensitive_column_raises_grade(db, settings, dataset, load, steward):
+def test_grade_override_lapses_when_new_sensitive_column_raises_grade(
+    db, settings, dataset, load, steward, second_admin
+):
     load(dataset, csv_of({"beizhu": ["复诊"] * 30}))
     with db.transaction() as s:
-        g = review_grade(
-            s, settings, steward, get_dataset(s, dataset), action="override", level="L1", reason="公开数据"
+        g = reviewed(
+            s,
+            settings,
+            review_grade(
+                s,
+                settings,
+                steward,
+                get_dataset(s, dataset),
+                action="override",
+                level="L1",
+                reason="公开数据",
+            ),
+            second_admin,
         )
         assert g.level == "L1"
     info = load(dataset, csv_of({"beizhu": ["复诊"] * 30, "sfzh": IDS * 5}))
@@ -68,12 +81,23 @@ def test_grade_override_lapses_when_new_sensitive_column_raises_grade(db, settin
 
 
 def test_grade_override_survives_a_version_without_new_sensitive_columns(
-    db, settings, dataset, load, steward
+    db, settings, dataset, load, steward, second_admin
 ):
     load(dataset, base())
     with db.transaction() as s:
-        review_grade(
-            s, settings, steward, get_dataset(s, dataset), action="override", level="L3", reason="已脱敏评估"
+        reviewed(
+            s,
+            settings,
+            review_grade(
+                s,
+                settings,
+                steward,
+                get_dataset(s, dataset),
+                action="override",
+                level="L3",
+                reason="已脱敏评估",
+            ),
+            second_admin,
         )
     info = load(dataset, base(n=6))
     assert (info["level"], info["status"]) == ("L3", "overridden")

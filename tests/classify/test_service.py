@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.classify.conftest import IDS, csv_of
+from tests.classify.conftest import IDS, csv_of, reviewed
 
 from shuzhi.catalog.service import get_dataset
 from shuzhi.classify.review import review_column, review_grade
@@ -55,10 +55,12 @@ def test_version_is_graded_and_written_to_catalog_and_ledger(db, settings, datas
         assert "grade.assigned" in events
 
 
-def test_override_survives_new_version_and_lapses_when_column_changes(db, settings, dataset, load, steward):
+def test_override_survives_new_version_and_lapses_when_column_changes(
+    db, settings, dataset, load, steward, second_admin
+):
     load(dataset, base())
     with db.transaction() as s:
-        review_column(
+        asked = review_column(
             s,
             settings,
             steward,
@@ -68,6 +70,7 @@ def test_override_survives_new_version_and_lapses_when_column_changes(db, settin
             category="none",
             reason="测试姓名为虚构 names are fictitious",
         )
+        reviewed(s, settings, asked, second_admin)
     info = load(dataset, base(n=6))
     assert {c["field"]: c["status"] for c in info["columns"]}["xm"] == "overridden"
     info = load(
@@ -98,7 +101,7 @@ def test_suggestions_are_rescored_on_new_data(dataset, load):
     assert second["columns"][0]["category"] == "mobile"
 
 
-def test_only_owner_steward_or_admin_may_review(db, settings, dataset, load, make_user):
+def test_only_owner_steward_or_admin_may_review(db, settings, dataset, load, make_user, second_admin):
     load(dataset, base())
     other = make_user("ga.steward", dept="GA", roles=("steward",))
     analyst = make_user("wjw.analyst", dept="WJW", roles=("analyst",))
@@ -112,8 +115,20 @@ def test_only_owner_steward_or_admin_may_review(db, settings, dataset, load, mak
                 review_grade(s, settings, who, ds, action="override", level="L1", reason="x")
         with pytest.raises(InvalidInput):
             review_grade(s, settings, admin, ds, action="override", level="L1", reason=" ")
-        g = review_grade(
-            s, settings, admin, ds, action="override", level="L3", data_class="重要", reason="经评估 assessed"
+        g = reviewed(
+            s,
+            settings,
+            review_grade(
+                s,
+                settings,
+                admin,
+                ds,
+                action="override",
+                level="L3",
+                data_class="重要",
+                reason="经评估 assessed",
+            ),
+            second_admin,
         )
         assert (g.level, g.status, ds.security_grade) == ("L3", "overridden", "L3")
         # A new data class alone keeps the level in force.

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import delete, select
 from stdnum.cn import ric
+from tests.classify.conftest import reviewed
 
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.catalog.service import create_dataset, get_dataset, get_version
@@ -63,6 +64,7 @@ def register(request, db, settings, make_user, tmp_path):
     share_type = request.param
     steward = make_user("samr.steward", dept="SAMR", roles=("steward",))
     analyst = make_user("rs.analyst", dept="RS", roles=("analyst",))
+    approver = make_user("bdb.admin", dept="BDB", roles=("admin",))  # lowering needs a second person
     with db.transaction() as s:
         ds = create_dataset(
             s,
@@ -81,7 +83,7 @@ def register(request, db, settings, make_user, tmp_path):
         ingest_source(s, settings, ds, _csv(tmp_path, "v2.csv", None), user_id=steward.user_id)
     with db.transaction() as s:
         ds = get_dataset(s, DATASET)
-        review_column(
+        asked = review_column(
             s,
             settings,
             steward,
@@ -91,6 +93,7 @@ def register(request, db, settings, make_user, tmp_path):
             reason="v2 已清空证件号码",
             category="none",
         )
+        reviewed(s, settings, asked, approver)
     with db.session() as s:
         ds = get_dataset(s, DATASET)
         v1, v2 = get_version(s, ds, 1), get_version(s, ds, 2)
@@ -230,6 +233,7 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
     v1 keeps the same ID numbers and must be read under the raised grade."""
     steward = make_user("samr.steward", dept="SAMR", roles=("steward",))
     analyst = make_user("rs.analyst", dept="RS", roles=("analyst",))
+    approver = make_user("bdb.admin", dept="BDB", roles=("admin",))  # lowering needs a second person
     with db.transaction() as s:
         ds = create_dataset(
             s,
@@ -244,7 +248,7 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
         )
         ingest_source(s, settings, ds, _csv(tmp_path, "v1.csv", IDS), user_id=steward.user_id)
     with db.transaction() as s:
-        review_column(
+        asked = review_column(
             s,
             settings,
             steward,
@@ -254,6 +258,7 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
             reason="误判",
             category="none",
         )
+        reviewed(s, settings, asked, approver)
     with db.transaction() as s:
         ingest_source(
             s,
@@ -263,7 +268,7 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
             user_id=steward.user_id,
         )
     with db.transaction() as s:
-        review_column(
+        asked = review_column(
             s,
             settings,
             steward,
@@ -273,6 +278,7 @@ def test_an_old_version_takes_a_grade_raised_later(db, settings, make_user, tmp_
             reason="确为身份证",
             category="resident_id",
         )
+        reviewed(s, settings, asked, approver)
     with db.session() as s:
         ds = get_dataset(s, DATASET)
         assert (_level(s, get_version(s, ds, 1)), _level(s, get_version(s, ds, 2))) == ("L1", "L4")

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 import yaml
 from stdnum.cn import ric
+from tests.classify.conftest import reviewed
 
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.catalog.service import create_dataset, get_dataset
@@ -147,13 +148,17 @@ def _random_text() -> list[str]:
 
 
 def test_a_column_that_cannot_be_judged_is_l3_until_reviewed(db, settings, steward, make_user, tmp_path):
+    second_admin = make_user("bdb.admin", dept="BDB", roles=("admin",))
     info = _load(db, settings, steward, tmp_path, "notes", {"备注": _random_text(), "序号": ["1"] * 200})
     col = {c["field"]: c for c in info["columns"]}["备注"]
     assert col["category"] == "unknown" and col["level"] == "L3" and info["level"] == "L3"
     # A steward who has looked may set it lower.
     with db.transaction() as s:
         ds = get_dataset(s, "notes")
-        review_column(s, settings, steward, ds, "备注", action="override", reason="随机备注", category="none")
+        asked = review_column(
+            s, settings, steward, ds, "备注", action="override", reason="随机备注", category="none"
+        )
+        reviewed(s, settings, asked, second_admin)  # below what grading derived: a second person approves
     with db.session() as s:
         info = classification(s, settings, get_dataset(s, "notes"))
     assert {c["field"]: c for c in info["columns"]}["备注"]["level"] == "L1"

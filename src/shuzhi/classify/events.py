@@ -43,4 +43,27 @@ class AlertResolved(Event):
     note: str = ABSENT
 
 
-EVENTS = (GradeAssigned, GradeOverridden, AlertResolved)
+@event("grade.lowering_requested", "分级下调待批准", "grade lowering awaiting approval")
+class LoweringRequested(Event):
+    request_id: int
+    field: str | None
+    from_: str = key("from")
+    """The level in force, which holds until an admin approves."""
+    to: str
+    derived: str
+    reason: str
+    version: int
+
+
+@event("grade.lowering_decided", "分级下调审批", "grade lowering decided")
+class LoweringDecided(Event):
+    request_id: int
+    field: str | None
+    decision: str
+    """approved (the lower level now holds) or rejected (the higher level stays)."""
+    to: str
+    requested_by: str
+    note: str | None
+
+
+EVENTS = (GradeAssigned, GradeOverridden, AlertResolved, LoweringRequested, LoweringDecided)

@@ -94,3 +94,39 @@ class GradingAlert(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+LOWERING_STATES = ("pending", "approved", "rejected", "superseded")
+
+
+class LoweringRequest(Base):
+    """A review that would set a column or the dataset below the level grading derived: it waits for
+    a second person (an admin) to approve it, and until then the higher level holds."""
+
+    __tablename__ = "classify_lowering_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    field_name: Mapped[str | None] = mapped_column(String(200))
+    """None: the request is about the dataset grade."""
+    action: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str | None] = mapped_column(String(16))
+    """The level asked for (a column's: the level of `category`)."""
+    data_class: Mapped[str | None] = mapped_column(String(16))
+    derived_level: Mapped[str] = mapped_column(String(16))
+    """What grading derived, which the request goes below."""
+    current_level: Mapped[str] = mapped_column(String(16))
+    """The level in force when it was asked for (and until it is approved)."""
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    """What grading saw (a column's detector, share of valid values, masked examples), for the approver."""
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), index=True, default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

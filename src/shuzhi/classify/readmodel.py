@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetVersion
+from shuzhi.classify import lowering
 from shuzhi.classify.models import ColumnDecision, DatasetGrade, GradingAlert, ReviewOverride
 from shuzhi.classify.rules import Rules, load_rules
 
@@ -61,6 +62,7 @@ def classification(session: Session, settings, dataset: Dataset) -> dict:
             "columns": [],
             "alerts": [],
             "overrides": [],
+            "pending_lowerings": [],
         }
     rules = load_rules(settings)
     grade = grade_of(session, version)
@@ -130,6 +132,7 @@ def classification(session: Session, settings, dataset: Dataset) -> dict:
             }
             for o in active_override_rows(session, dataset.id)
         ],
+        "pending_lowerings": [lowering.as_dict(r) for r in lowering.pending(session, dataset.id)],
     }
 
 

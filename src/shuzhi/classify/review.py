@@ -7,14 +7,14 @@ from sqlalchemy.orm import Session
 
 from shuzhi import ledger
 from shuzhi.catalog.models import Dataset, DatasetVersion
-from shuzhi.classify import events
+from shuzhi.classify import events, lowering
 from shuzhi.classify.detectors import detector_set
 from shuzhi.classify.grading import write_grade
-from shuzhi.classify.models import ColumnDecision, DatasetGrade, ReviewOverride
+from shuzhi.classify.models import ColumnDecision, DatasetGrade, LoweringRequest, ReviewOverride
 from shuzhi.classify.readmodel import active_override_rows, active_overrides, grade_of, latest_graded_version
 from shuzhi.classify.reviewers import require_reviewer
 from shuzhi.classify.rules import Rules, load_rules
-from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.errors import Conflict, InvalidInput, NotFound
 from shuzhi.orgs.service import Principal
 
 
@@ -41,11 +41,36 @@ def review_column(
     action: str,
     reason: str,
     category: str | None = None,
-) -> ColumnDecision:
-    """Confirm the column's category, or override it with another one."""
+) -> ColumnDecision | LoweringRequest:
+    """Confirm the column's category, or override it with another one. An override below the level
+    grading derived is not applied: it becomes a request for an admin's approval (returned)."""
     require_reviewer(principal, dataset)
     reason = _require_reason(reason)
     version = latest_graded_version(session, dataset)
+    decision = _decision(session, version, field_name)
+    rules = load_rules(settings)
+    _require_action(action)
+    if action == "confirm":
+        category = decision.category
+    elif category not in _known_categories(settings, rules):
+        raise InvalidInput(f"未知类别 unknown category: {category}", where="category")
+    level, derived = rules.level_of(category), rules.level_of(decision.detected_category)
+    if lowering.lowers(rules, level=level, derived=derived, current=decision.level):
+        return lowering.ask(
+            session,
+            principal,
+            dataset,
+            version,
+            lowering.Target(field_name, action, level, category=category),
+            derived=derived,
+            current=decision.level,
+            reason=reason,
+            evidence=_column_evidence(decision),
+        )
+    return _apply_column(session, settings, principal, dataset, version, decision, action, category, reason)
+
+
+def _decision(session: Session, version: DatasetVersion | None, field_name: str) -> ColumnDecision:
     decision = version and session.scalar(
         select(ColumnDecision).where(
             ColumnDecision.version_id == version.id, ColumnDecision.field_name == field_name
@@ -53,12 +78,21 @@ def review_column(
     )
     if not decision:
         raise NotFound(f"该列尚未分级 (column {field_name!r} has no grading)", where="field")
+    return decision
+
+
+def _column_evidence(decision: ColumnDecision) -> dict:
+    """What grading saw of the column, for whoever approves lowering it."""
+    return {
+        "detected_category": decision.detected_category,
+        "detector": decision.detector,
+        "confidence": decision.confidence,
+        "evidence": decision.evidence or {},  # as the dataset page shows it: examples are masked
+    }
+
+
+def _apply_column(session, settings, principal, dataset, version, decision, action, category, reason):
     rules = load_rules(settings)
-    _require_action(action)
-    if action == "confirm":
-        category = decision.category
-    elif category not in _known_categories(settings, rules):
-        raise InvalidInput(f"未知类别 unknown category: {category}", where="category")
     before = decision.category
     decision.category, decision.level = category, rules.level_of(category)
     decision.status = "confirmed" if action == "confirm" else "overridden"
@@ -69,13 +103,13 @@ def review_column(
         dataset,
         version,
         ReviewOverride(
-            field_name=field_name,
+            field_name=decision.field_name,
             field_type=decision.field_type,
             action=action,
             category=category,
             reason=reason,
         ),
-        {"field": field_name, "from": before, "to": category},
+        {"field": decision.field_name, "from": before, "to": category},
     )
     return decision
 
@@ -90,9 +124,10 @@ def review_grade(
     reason: str,
     level: str | None = None,
     data_class: str | None = None,
-) -> DatasetGrade:
+) -> DatasetGrade | LoweringRequest:
     """Confirm the dataset's derived grade, or set another level and/or data class (no level: keep the one
-    in force)."""
+    in force). A level or class below what grading derived is not applied: it becomes a request for an
+    admin's approval (returned)."""
     require_reviewer(principal, dataset)
     reason = _require_reason(reason)
     version = latest_graded_version(session, dataset)
@@ -108,6 +143,31 @@ def review_grade(
         raise InvalidInput(f"未定义的级别 undefined level: {level}", where="level")
     if data_class is not None and data_class not in [c["code"] for c in rules.data_classes]:
         raise InvalidInput(f"未定义的数据类别 undefined data class: {data_class}", where="data_class")
+    if lowering.lowers(
+        rules,
+        level=level,
+        derived=current.derived_level,
+        current=current.level,
+        data_class=data_class,
+        derived_class=current.derived_data_class if data_class != current.data_class else None,
+    ):
+        return lowering.ask(
+            session,
+            principal,
+            dataset,
+            version,
+            lowering.Target(None, action, level, data_class=data_class),
+            derived=current.derived_level,
+            current=current.level,
+            reason=reason,
+            evidence={"rule": current.rule, "column_levels": _column_levels(session, version.id)},
+        )
+    return _apply_grade(
+        session, settings, principal, dataset, version, current, action, level, data_class, reason
+    )
+
+
+def _apply_grade(session, settings, principal, dataset, version, current, action, level, data_class, reason):
     return _record_review(
         session,
         settings,
@@ -117,6 +177,44 @@ def review_grade(
         ReviewOverride(field_name=None, action=action, level=level, data_class=data_class, reason=reason),
         {"field": None, "from": [current.level, current.data_class], "to": [level, data_class]},
     )
+
+
+def approve_lowering(
+    session: Session, settings, principal: Principal, request_id: int, *, note: str | None = None
+) -> LoweringRequest:
+    """A second person (an admin) approves a pending lowering: it is applied now, in this transaction."""
+    request = lowering.open_request(session, request_id)
+    lowering.require_approver(principal, request)
+    dataset = session.get(Dataset, request.dataset_id)
+    version = latest_graded_version(session, dataset)
+    if version is None or version.number != request.version_number:
+        raise Conflict(
+            "数据集已有新版本重新分级，请按新的分级重新申请 "
+            "(a newer version has been graded since: ask again against its grading)",
+            where="lowering",
+        )
+    lowering.decide(session, principal, request, approve=True, note=note)
+    reason = request.reason  # the reviewer's own; who approved is in the request and its ledger entry
+    if request.field_name is None:
+        current = grade_of(session, version)
+        _apply_grade(
+            session, settings, principal, dataset, version, current, request.action, request.level,
+            request.data_class, reason,
+        )  # fmt: skip
+    else:
+        decision = _decision(session, version, request.field_name)
+        _apply_column(
+            session, settings, principal, dataset, version, decision, request.action, request.category, reason
+        )
+    return request
+
+
+def reject_lowering(session: Session, principal: Principal, request_id: int, *, note: str) -> LoweringRequest:
+    """A second person (an admin) rejects a pending lowering: the higher level stays."""
+    request = lowering.open_request(session, request_id)
+    lowering.require_approver(principal, request)
+    lowering.decide(session, principal, request, approve=False, note=note)
+    return request
 
 
 def _record_review(

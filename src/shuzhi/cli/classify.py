@@ -13,7 +13,6 @@ from shuzhi.cli.common import (
     console,
     open_context,
     reports_errors,
-    system_principal,
 )
 
 grade_app = typer.Typer(
@@ -90,16 +89,17 @@ def review(
         d = review_column(
             s,
             settings,
-            system_principal(),
+            acting_principal(s, None),
             ds,
             field,
             reason=reason,
             action="override" if category else "confirm",
             category=category,
         )
-        console.print(
-            f"[green]✓[/] {d.field_name}: {d.category} ({d.status}); 数据集 dataset {ds.security_grade}"
-        )
+        if not _pending(d):
+            console.print(
+                f"[green]✓[/] {d.field_name}: {d.category} ({d.status}); 数据集 dataset {ds.security_grade}"
+            )
 
 
 @grade_app.command("set")
@@ -123,14 +123,113 @@ def set_grade(
         g = review_grade(
             s,
             settings,
-            system_principal(),
+            acting_principal(s, None),
             ds,
             action="override" if level or data_class else "confirm",
             reason=reason,
             level=level,
             data_class=data_class,
         )
-        console.print(f"[green]✓[/] {ds.identifier}: {g.level} / {g.data_class} ({g.status})")
+        if not _pending(g):
+            console.print(f"[green]✓[/] {ds.identifier}: {g.level} / {g.data_class} ({g.status})")
+
+
+def _pending(result) -> bool:
+    """Say so when a review went below what grading derived and now waits for an admin."""
+    from shuzhi.classify.models import LoweringRequest
+
+    if not isinstance(result, LoweringRequest):
+        return False
+    target = f"列 column {result.field_name}" if result.field_name else "数据集 dataset"
+    console.print(
+        f"[yellow]待批准 awaiting approval[/]: {target} {result.current_level} → {result.level} "
+        f"低于分级得出的 {result.derived_level} (below what grading derived); 申请 request #{result.id}. "
+        f"在批准前仍按 {result.current_level} 保护 (the higher level holds until an admin approves: "
+        f"shuzhi grade approve {result.id} --as <admin>)"
+    )
+    return True
+
+
+@grade_app.command("lowerings")
+@reports_errors
+def lowerings(
+    state: str = typer.Option("pending", help="pending, approved, rejected or superseded"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Requests to lower a grade below what grading derived, newest first.
+
+    Example:  shuzhi grade lowerings --state pending
+    """
+    from shuzhi.catalog.models import Dataset
+    from shuzhi.classify import lowering
+
+    _, db = open_context()
+    with db.read() as s:
+        rows = [lowering.as_dict(r) for r in lowering.search(s, state=state)]
+        names = {
+            d.id: d.identifier
+            for d in s.query(Dataset).filter(Dataset.id.in_({r["dataset_id"] for r in rows}))
+        }
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = ListTable(
+        "id",
+        "数据集 dataset",
+        "目标 target",
+        "下调 change",
+        "申请 by",
+        "理由 reason",
+        whole=("数据集 dataset",),
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            names.get(r["dataset_id"], str(r["dataset_id"])),
+            r["field"] or "(数据集 dataset)",
+            f"{r['current_level']} → {r['level']} (derived {r['derived_level']})",
+            r["requested_by"],
+            r["reason"],
+        )
+    console.print(table)
+
+
+@grade_app.command("approve")
+@reports_errors
+def approve(
+    request_id: int = typer.Argument(..., help="申请编号（见 grade lowerings）request id"),
+    as_user: str = typer.Option(..., "--as", help="批准人：平台管理员，且不是申请人 the approving admin"),
+    note: str = typer.Option(None, "--note", "-n", help="意见 note"),
+) -> None:
+    """Approve a request to lower a grade, as an admin other than who asked; the lower level holds from now.
+
+    Example:  shuzhi grade approve 3 --as admin --note "经核实为测试数据"
+    """
+    from shuzhi.classify.review import approve_lowering
+
+    settings, db = open_context()
+    with db.write() as s:
+        done = approve_lowering(s, settings, acting_principal(s, as_user), request_id, note=note)
+        console.print(f"[green]✓[/] 已批准 approved: request #{done.id}, now {done.level}")
+
+
+@grade_app.command("reject")
+@reports_errors
+def reject(
+    request_id: int = typer.Argument(..., help="申请编号（见 grade lowerings）request id"),
+    as_user: str = typer.Option(..., "--as", help="审批人：平台管理员，且不是申请人 the deciding admin"),
+    note: str = typer.Option(..., "--note", "-n", help="驳回理由 why"),
+) -> None:
+    """Reject a request to lower a grade, as an admin other than who asked; the higher level stays.
+
+    Example:  shuzhi grade reject 3 --as admin --note "身份证号列仍含真实号码"
+    """
+    from shuzhi.classify.review import reject_lowering
+
+    _, db = open_context()
+    with db.write() as s:
+        done = reject_lowering(s, acting_principal(s, as_user), request_id, note=note)
+        console.print(f"[green]✓[/] 已驳回 rejected: request #{done.id}")
 
 
 @grade_app.command("resolve")

@@ -1,18 +1,20 @@
-"""REST endpoints of grading: a dataset's classification, (re)classify, steward review, alerts."""
+"""REST endpoints of grading: a dataset's classification, (re)classify, steward review, alerts, and
+the second person's decision on lowering a grade."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog import service as catalog
-from shuzhi.classify import alerts, grading, readmodel, review, reviewers
+from shuzhi.classify import alerts, grading, lowering, readmodel, review, reviewers
+from shuzhi.classify.models import LOWERING_STATES, LoweringRequest
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Code, Id, Name, Reason
-from shuzhi.web.deps import current_principal, read_session, write_session
+from shuzhi.web.deps import current_principal, read_session, require_role, write_session
 
 router = APIRouter(tags=["classify 数据分类分级"])
 
@@ -28,6 +30,10 @@ class GradeReviewIn(BaseModel):
     reason: Reason = Field(min_length=1)
     level: Code | None = None
     data_class: Code | None = None
+
+
+class LoweringDecisionIn(BaseModel):
+    note: Reason | None = Field(None, description="审批意见；驳回时必填 (a note; required to reject)")
 
 
 class AlertResolveIn(BaseModel):
@@ -67,13 +73,15 @@ def review_column(
     field: Name,
     body: ColumnReviewIn,
     request: Request,
+    response: Response,
     session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ) -> dict:
-    """Confirm or override one column's category, with a reason."""
+    """Confirm or override one column's category, with a reason. An override below the level grading
+    derived waits for an admin's approval: 202, and the request under `pending_lowering`."""
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
-    review.review_column(
+    result = review.review_column(
         session,
         settings,
         principal,
@@ -83,7 +91,7 @@ def review_column(
         reason=body.reason,
         category=body.category,
     )
-    return readmodel.classification(session, settings, ds)
+    return _reviewed(session, settings, ds, result, response)
 
 
 @router.post("/datasets/{ref}/classification/grade")
@@ -91,13 +99,16 @@ def review_grade(
     ref: Name,
     body: GradeReviewIn,
     request: Request,
+    response: Response,
     session: Session = Depends(write_session),
     principal: Principal = Depends(current_principal),
 ) -> dict:
-    """Confirm the derived dataset grade or set another level / data class, with a reason."""
+    """Confirm the derived dataset grade or set another level / data class, with a reason. A level or
+    class below what grading derived waits for an admin's approval: 202, and the request under
+    `pending_lowering`."""
     settings = request.app.state.settings
     ds = catalog.get_dataset(session, ref)
-    review.review_grade(
+    result = review.review_grade(
         session,
         settings,
         principal,
@@ -107,7 +118,50 @@ def review_grade(
         level=body.level,
         data_class=body.data_class,
     )
-    return readmodel.classification(session, settings, ds)
+    return _reviewed(session, settings, ds, result, response)
+
+
+def _reviewed(session: Session, settings, ds, result, response: Response) -> dict:
+    out = readmodel.classification(session, settings, ds)
+    if isinstance(result, LoweringRequest):
+        response.status_code = 202
+        out["pending_lowering"] = lowering.as_dict(result)
+    return out
+
+
+@router.get("/classification/lowerings")
+def list_lowerings(
+    state: Literal[LOWERING_STATES] = "pending",
+    limit: int = Query(100, ge=1, le=500),
+    session: Session = Depends(read_session),
+    _: Principal = Depends(require_role("admin", "auditor")),
+) -> dict:
+    """Requests to lower a grade below what grading derived (admins and auditors), newest first."""
+    return {"lowerings": [lowering.as_dict(r) for r in lowering.search(session, state=state, limit=limit)]}
+
+
+@router.post("/classification/lowerings/{request_id}/approve")
+def approve_lowering(
+    request_id: Id,
+    body: LoweringDecisionIn,
+    request: Request,
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(current_principal),
+) -> dict:
+    """Approve a pending lowering (an admin other than who asked): the lower level holds from now."""
+    done = review.approve_lowering(session, request.app.state.settings, principal, request_id, note=body.note)
+    return lowering.as_dict(done)
+
+
+@router.post("/classification/lowerings/{request_id}/reject")
+def reject_lowering(
+    request_id: Id,
+    body: LoweringDecisionIn,
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(current_principal),
+) -> dict:
+    """Reject a pending lowering, with a note (an admin other than who asked): the higher level stays."""
+    return lowering.as_dict(review.reject_lowering(session, principal, request_id, note=body.note or ""))
 
 
 @router.post("/datasets/{ref}/classification/alerts/{alert_id}/resolve")

@@ -26,6 +26,8 @@ def section_html(request: Request, session: Session, principal: Principal, datas
         ds=dataset,
         info=readmodel.classification(session, settings, dataset),
         can_review=reviewers.can_review(principal, dataset),
+        can_approve=principal.is_admin and principal.user_id is not None,
+        me=principal.username,
         categories=sorted(load_rules(settings).categories.items()),
         **page_context(request),
     )
@@ -84,6 +86,29 @@ def review_grade_form(
         data_class=data_class or None,
     )
     return _back(ds)
+
+
+@router.post("/classification/lowerings/{request_id}/approve")
+def approve_lowering_form(
+    request_id: int,
+    request: Request,
+    note: str | None = Form(None, max_length=limits.REASON),
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(page_principal),
+):
+    done = review.approve_lowering(session, request.app.state.settings, principal, request_id, note=note)
+    return _back(session.get(Dataset, done.dataset_id))
+
+
+@router.post("/classification/lowerings/{request_id}/reject")
+def reject_lowering_form(
+    request_id: int,
+    note: str = Form("", max_length=limits.REASON),
+    session: Session = Depends(write_session),
+    principal: Principal = Depends(page_principal),
+):
+    done = review.reject_lowering(session, principal, request_id, note=note)
+    return _back(session.get(Dataset, done.dataset_id))
 
 
 @router.post("/datasets/{ref}/classification/alerts/{alert_id}/resolve")
