@@ -107,10 +107,17 @@ def ledger_texts(world) -> list[tuple[str, dict]]:
     return [(e["event"], e.get("detail") or {}) for e in entries]
 
 
-def assert_ledger_clean(world, expected_class: str, rows: int = 0) -> None:
+def assert_ledger_clean(world, expected_class: str, rows: int = 0, sent: str | None = None) -> None:
+    """No record value in any entry. The `query` field is the consumer's own text (auditors read it),
+    which may quote a value the consumer typed: it must be exactly what was sent, nothing added."""
     entries = ledger_texts(world)
     for _event, detail in entries:
-        assert_no_value(json.dumps(detail, ensure_ascii=False))
+        assert_no_value(json.dumps({k: v for k, v in detail.items() if k != "query"}, ensure_ascii=False))
+        if "query" in detail:
+            if sent is not None:
+                assert detail["query"] == sent
+            else:
+                assert_no_value(detail["query"])
     failed = [d for ev, d in entries if ev == "data.read" and d.get("ended") == "failed"]
     assert failed, "the failed read has its data.read entry"
     assert failed[-1]["error"] == expected_class
@@ -152,7 +159,7 @@ def test_sql_api_errors_carry_the_class_not_the_record(world, api, sql, expected
         assert body["message"] == ERROR_CLASSES[expected][1]
         assert column in body["where"]  # the construct and its columns, from the consumer's own query
         assert_no_value(r.text)
-    assert_ledger_clean(world, expected)
+    assert_ledger_clean(world, expected, sent=sql)
 
 
 def test_error_function_leaks_nothing_even_when_allowed(world, api):
@@ -209,7 +216,7 @@ def test_cli_errors_carry_the_class_not_the_record(world, cli, sql, expected, co
     assert code == 2, out
     assert_no_value(out)
     assert f"class: {expected}" in out and column in out
-    assert_ledger_clean(world, expected)
+    assert_ledger_clean(world, expected, sent=sql)
 
 
 # -- an error after the first rows went out ---------------------------------------------------
