@@ -212,18 +212,23 @@ def dataset_page(
             "revealed": reveal and catalog.can_see_profile_values(principal, ds),
             "can_manage": catalog.can_manage(principal, ds),
             "sections": dataset_sections(request, session, principal, ds),
+            "actions": _collect("dataset_page_actions", request, session, principal, ds),
         },
     )
 
 
 def dataset_sections(request: Request, session: Session, principal: Principal, ds) -> list[str]:
     """HTML fragments other domains add to the dataset page (grading, sharing…)."""
+    return _collect("dataset_page_sections", request, session, principal, ds)
+
+
+def _collect(hook: str, request: Request, session: Session, principal: Principal, ds) -> list[str]:
     from shuzhi.hooks import plugin_manager
 
-    results = plugin_manager().hook.dataset_page_sections(
+    results = getattr(plugin_manager().hook, hook)(
         request=request, session=session, principal=principal, dataset=ds
     )
-    return [html for group in results for html in (group or [])]
+    return [html for group in reversed(results) for html in (group or [])]
 
 
 @router.get("/departments/{code}")
