@@ -218,6 +218,10 @@ def workbench_page(principal: Viewer):
     return RedirectResponse("/exchange/grants", status_code=303)
 
 
+DOWNLOADS = ("csv", "xlsx", "parquet")
+"""What the workbench downloads (CSV with a byte order mark, for spreadsheet programs)."""
+
+
 @router.post("/workbench")
 def workbench(
     request: Request,
@@ -228,11 +232,9 @@ def workbench(
 ):
     settings = request.app.state.settings
     try:
-        if format in ("csv", "parquet"):
+        if format in DOWNLOADS:
             read = service.run_sql(db, settings, principal, sql)
-            return respond(
-                read, format, filename="query", max_bytes=int(settings.exchange.max_response_bytes)
-            )
+            return respond(read, format, max_bytes=int(settings.exchange.max_response_bytes), bom=True)
         # The page shows the first rows only: no more are read (and none more held in memory).
         page = sql_first_page(db, settings, principal, sql, settings.exchange.workbench_rows)
     except ShuzhiError as e:
