@@ -209,6 +209,7 @@ def dataset_page(
             "latest": latest,
             "profile": {c["name"]: c for c in columns},
             "sensitive_masked": shown.get("sensitive_masked") or [],
+            "values_hidden": bool(shown.get("values_hidden")),
             "revealed": reveal and catalog.can_see_profile_values(principal, ds),
             "can_manage": catalog.can_manage(principal, ds),
             "sections": dataset_sections(request, session, principal, ds),
