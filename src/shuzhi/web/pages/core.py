@@ -229,7 +229,23 @@ def _collect(hook: str, request: Request, session: Session, principal: Principal
     results = getattr(plugin_manager().hook, hook)(
         request=request, session=session, principal=principal, dataset=ds
     )
-    return [html for group in reversed(results) for html in (group or [])]
+    return [html for group in results for html in (group or [])]
+
+
+@router.get("/departments")
+def departments_page(
+    request: Request,
+    session: Session = Depends(read_session),
+    principal: Principal = Depends(page_principal),
+):
+    """Every department as a tree (province, city, district), each with its registered datasets."""
+    depts = orgs.list_departments(session)
+    counts = catalog_search.search(session, "", limit=0).facets.get("department", {})
+    return templates.TemplateResponse(
+        request,
+        "departments.html",
+        {"roots": [d for d in depts if d.parent is None], "counts": counts, "total": len(depts)},
+    )
 
 
 @router.get("/departments/{code}")
