@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from sqlalchemy import String, cast, func, literal, select, text, union_all
+from sqlalchemy import Float, String, cast, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetSearchDoc, DatasetVersion
@@ -159,12 +159,33 @@ class SearchResult:
 
 
 SORTS = {
+    "relevance": (),  # by how well the words match (bm25 on SQLite, ts_rank on PostgreSQL)
     "identifier": (Dataset.identifier,),
     "newest": (Dataset.created_at.desc(), Dataset.identifier),
     "updated": (Dataset.updated_at.desc(), Dataset.identifier),
     "title": (Dataset.title_zh, Dataset.identifier),
 }
-"""Orders a search can be asked for, by name; identifier is the default."""
+"""Orders a search can be asked for, by name. Without one: relevance when there are words to match,
+identifier otherwise (relevance without words falls back to identifier too)."""
+
+
+def _ranked(session: Session, tokens: list[str]):
+    """Dataset ids matching every token with a rank, lower = better."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        expr = " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+        return (
+            text(
+                "SELECT rowid AS dataset_id, bm25(dataset_fts) AS rank FROM dataset_fts WHERE dataset_fts MATCH :q"
+            )
+            .bindparams(q=expr)
+            .columns(dataset_id=DatasetSearchDoc.dataset_id.type, rank=Float())
+        )
+    tsq = func.to_tsquery("simple", " & ".join("'" + t.replace("'", "''") + "'" for t in tokens))
+    vector = func.to_tsvector("simple", DatasetSearchDoc.tokens)
+    return select(DatasetSearchDoc.dataset_id, (-func.ts_rank(vector, tsq)).label("rank")).where(
+        vector.op("@@")(tsq)
+    )
 
 
 def _latest_format():
@@ -250,11 +271,13 @@ def _search(session: Session, tokens: list[str], filters, limit: int, offset: in
         facets[name][value if value is not None else ""] = n
     facets = {name: dict(sorted(counts.items())) for name, counts in facets.items()}
     total = sum(facets["department"].values())
-    page = session.scalars(
-        select(Dataset)
-        .where(Dataset.id.in_(select(matched.c.id)))
-        .order_by(*SORTS.get(sort, SORTS["identifier"]))
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    listing = select(Dataset).where(Dataset.id.in_(select(matched.c.id)))
+    if sort == "relevance" and tokens:
+        ranked = _ranked(session, tokens).subquery()
+        listing = listing.join(ranked, ranked.c.dataset_id == Dataset.id).order_by(
+            ranked.c.rank, Dataset.identifier
+        )
+    else:
+        listing = listing.order_by(*(SORTS.get(sort) or SORTS["identifier"]))
+    page = session.scalars(listing.limit(limit).offset(offset)).all()
     return SearchResult(total=total, datasets=list(page), facets=facets)
