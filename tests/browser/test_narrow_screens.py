@@ -16,7 +16,7 @@ PAGES = {
         "/departments",
         "/exchange/inbox",
     ],
-    "bdb.auditor": ["/audit", "/audit?user=nobody"],
+    "bdb.auditor": ["/audit", "/audit?user=nobody", "/audit/tree-head", "/audit/public-key"],
     "rs.analyst": ["/datasets/GA-RK-001", "/exchange/grants", "/exchange"],
 }
 
