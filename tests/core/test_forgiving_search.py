@@ -139,3 +139,30 @@ def test_with_words_the_best_match_comes_first(client, make_user, token_for):
     page = client.get("/catalog", params={"q": "社保"}).text
     assert '<option value="relevance" selected>' in page
     assert page.index("社保缴费记录") < page.index("人员基本信息")
+
+
+# A homophone typed by an input method is found by its reading (above); what is left is a slip of
+# the keys in pinyin or Latin text.
+@pytest.mark.parametrize(("typed", "meant"), [("shebo", "shebao"), ("yingyezhizhoa", "yingyezhizhao")])
+def test_a_typo_gets_a_did_you_mean_that_finds_something(client, catalog, typed, meant):
+    body = client.get("/api/v1/datasets", params={"q": typed}, headers=catalog).json()
+    assert body["total"] == 0 and body["did_you_mean"] is not None
+    again = client.get("/api/v1/datasets", params={"q": body["did_you_mean"]}, headers=catalog).json()
+    assert again["total"] >= 1
+    assert set(meant.split()) <= set(body["did_you_mean"].split())
+
+
+def test_no_suggestion_when_nothing_is_alike_or_something_was_found(client, catalog):
+    assert (
+        client.get("/api/v1/datasets", params={"q": "量子隧穿"}, headers=catalog).json()["did_you_mean"]
+        is None
+    )
+    assert (
+        client.get("/api/v1/datasets", params={"q": "社保"}, headers=catalog).json()["did_you_mean"] is None
+    )
+
+
+def test_the_page_offers_the_suggestion(client, catalog):
+    login(client, "root")
+    page = client.get("/catalog", params={"q": "shebo"}).text
+    assert 'id="did-you-mean"' in page and "/catalog?q=shebao" in page

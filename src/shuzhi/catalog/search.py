@@ -156,6 +156,9 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     by_reading: bool = False
     """True when the words found nothing and the datasets matched the query's reading (pinyin)."""
+    did_you_mean: str | None = None
+    """When nothing matched at all: the query with each unknown word replaced by the closest word
+    the index holds, if that finds something."""
 
 
 SORTS = {
@@ -222,7 +225,47 @@ def search(
             if alike.total:
                 alike.by_reading = True
                 return alike
+        result.did_you_mean = _closest_query(session, q, filters)
     return result
+
+
+SIMILAR = 0.75
+"""How alike (difflib's ratio) a typed word and an indexed word must be to suggest the latter."""
+
+
+def _closest_query(session: Session, q: str, filters) -> str | None:
+    """The query with each word the index lacks replaced by the most alike word it holds (a typo:
+    shebo → shebao, 营业执找 → 营业执照), when that query finds something."""
+    import difflib
+
+    vocabulary = _vocabulary(session)
+    words, changed = [], False
+    for word in _query_tokens(q):
+        close = [] if word in vocabulary else difflib.get_close_matches(word, vocabulary, n=1, cutoff=SIMILAR)
+        changed |= bool(close)
+        words.append(close[0] if close else word)
+    if not changed or _search(session, words, filters, 1, 0, "identifier").total == 0:
+        return None
+    return " ".join(words)
+
+
+_VOCABULARY: dict = {}
+
+
+def _vocabulary(session: Session) -> list[str]:
+    """Every word the index holds (readings included), kept per process until the index changes."""
+    version = session.execute(
+        select(func.count(DatasetSearchDoc.dataset_id), func.max(Dataset.updated_at)).join(
+            Dataset, Dataset.id == DatasetSearchDoc.dataset_id
+        )
+    ).one()
+    key = (str(session.get_bind().url), tuple(version))
+    if _VOCABULARY.get("key") != key:
+        words: set[str] = set()
+        for (tokens,) in session.execute(select(DatasetSearchDoc.tokens)).yield_per(1000):
+            words.update((tokens or "").split())
+        _VOCABULARY.update(key=key, words=sorted(words))
+    return _VOCABULARY["words"]
 
 
 def _search(session: Session, tokens: list[str], filters, limit: int, offset: int, sort: str) -> SearchResult:
