@@ -34,6 +34,11 @@ class CoreSpecs:
         in the caller's transaction: tell whoever must act on it."""
 
     @hookspec
+    def dataset_page_actions(self, request, session, principal, dataset):
+        """Links (a list of HTML fragments) for the actions this viewer may take on a dataset, shown
+        under its title, e.g. asking for access."""
+
+    @hookspec
     def dataset_page_sections(self, request, session, principal, dataset):
         """HTML fragments (a list of str) to show on a dataset's page, e.g. grading or sharing."""
 

@@ -185,10 +185,11 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     with page.expect_download() as info:
         page.click("#workbench button[value=csv]")
     download = info.value
-    assert download.suggested_filename == "query.csv"
+    assert download.suggested_filename == f"residents_{date.today().isoformat()}.csv"
     saved = tmp_path / "query.csv"
     download.save_as(saved)
-    table = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    assert saved.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel on Chinese Windows reads it as UTF-8
+    table = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
     assert table[0] == ["xm", "xb"] and len(table) == 1 + len(WOMEN)
     assert all(xb == "女" and xm.endswith("*") and xm not in names for xm, xb in table[1:])
 

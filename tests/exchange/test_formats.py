@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -40,6 +42,12 @@ def _decode(name: str, body: bytes) -> pa.Table:
         return pa.Table.from_pylist([{**r, "capital": float(r["capital"])} for r in rows])
     if name == "parquet":
         return pq.read_table(io.BytesIO(body))
+    if name == "xlsx":
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
+        header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        return pa.Table.from_pylist([dict(zip(header, r, strict=True)) for r in rows])
     return ipc.open_stream(body).read_all()
 
 
@@ -51,8 +59,11 @@ def test_every_format_round_trips_through_the_governed_read_api(world, client, t
     )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith(form.media_type.split(";")[0])
-    if form.attachment:
-        assert r.headers["content-disposition"] == f'attachment; filename="query.{form.extension}"'
+    if form.attachment:  # named after the dataset read and the day
+        saved = f"enterprise_{date.today().isoformat()}.{form.extension}"
+        assert (
+            r.headers["content-disposition"] == f"attachment; filename=\"{saved}\"; filename*=UTF-8''{saved}"
+        )
     else:
         assert "content-disposition" not in r.headers
     got = _decode(name, r.content)
@@ -66,10 +77,14 @@ def test_every_format_round_trips_through_the_governed_read_api(world, client, t
 def test_every_entry_is_complete_and_an_unknown_format_is_refused():
     for name, form in formats.FORMATS.items():
         assert form.name == name and "/" in form.media_type and form.extension and callable(form.encode)
-    assert formats.by_extension(".arrows").name == "arrow" and formats.by_extension(".xlsx") is None
+    assert (
+        formats.by_extension(".arrows").name == "arrow"
+        and formats.by_extension(".xlsx").name == "xlsx"
+        and formats.by_extension(".xls") is None
+    )
     with pytest.raises(InvalidInput) as e:
         formats.get("xml")
-    assert e.value.hint == "json, csv, parquet, arrow"
+    assert e.value.hint == "json, csv, parquet, arrow, xlsx"
 
 
 def test_media_types_are_documented_in_openapi(app):
@@ -98,8 +113,13 @@ def test_each_encoder_streams_a_batch_at_a_time(name):
     seen = []
     for chunk in chunks:
         seen.append((len(asked), len(chunk)))
-    # Bytes went out after each batch, before the next was asked for.
-    assert {1, 2, 3, 4, 5} <= {n for n, size in seen if size}
+    if name == "xlsx":
+        # A workbook is a zip written at its end: it is built in a spooled file, not held in
+        # memory as rows, and sent once the last batch is in.
+        assert {n for n, size in seen if size} == {5}
+    else:
+        # Bytes went out after each batch, before the next was asked for.
+        assert {1, 2, 3, 4, 5} <= {n for n, size in seen if size}
     body = b"".join(chunk for chunk in formats.get(name).encode(schema, iter(()), meta={}))
     assert body  # an empty result is still a valid answer
 
@@ -137,3 +157,40 @@ def test_a_first_page_keeps_columns_of_the_same_name_apart(world):
     assert page.columns == ["a", "a"] and page.rows == [[1, 2]] * 3
     last = _reads(world)[-1]
     assert (last["rows"], last["ended"]) == (3, "truncated")
+
+
+def test_xlsx_keeps_values_as_data_never_formulas():
+    import openpyxl
+
+    table = pa.table(
+        {
+            "text": ['=HYPERLINK("http://x","click")', "+1+1", "@SUM(A1)", "普通文本"],
+            "id": [110101199003074258, 1, 2, 3],  # 18 digits: Excel would round a number
+            "amount": [Decimal("12.50"), None, Decimal("0.1"), Decimal("3")],
+            "day": [date(2026, 12, 5), None, date(2000, 1, 1), date(1990, 3, 7)],
+        }
+    )
+    body = b"".join(formats.encode_xlsx(table.schema, iter(table.to_batches())))
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0] == ["text", "id", "amount", "day"]
+    assert [r[0] for r in rows[1:]] == ['=HYPERLINK("http://x","click")', "+1+1", "@SUM(A1)", "普通文本"]
+    assert all(
+        c.data_type == "s" for c in next(sheet.iter_cols(min_row=2, max_col=1))
+    )  # strings, not formulas
+    assert rows[1][1] == "110101199003074258" and rows[2][1] == 1
+    assert rows[1][2] == 12.5 and rows[2][2] is None and rows[4][3].date() == date(1990, 3, 7)
+
+
+def test_xlsx_stops_at_the_byte_cap_and_says_how_many_rows_went_out():
+    import openpyxl
+
+    table = pa.table({"s": ["x" * 100] * 1000})
+    told = []
+    body = b"".join(
+        formats.encode_xlsx(
+            table.schema, iter(table.to_batches(max_chunksize=100)), max_bytes=5_000, cut=told.append
+        )
+    )
+    rows = list(openpyxl.load_workbook(io.BytesIO(body)).worksheets[0].iter_rows(values_only=True))
+    assert told == [len(rows) - 1] and 40 <= told[0] <= 60

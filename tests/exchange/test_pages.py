@@ -71,7 +71,10 @@ def test_request_inbox_workbench(browser):
         "/exchange/workbench",
         data={"csrf_token": token, "format": "csv", "sql": "SELECT gender FROM population LIMIT 2"},
     )
-    assert r.text.splitlines() == ['"gender"', '"F"', '"F"']
+    # a download for spreadsheet programs: UTF-8 with a byte order mark, named after the dataset
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    assert r.content.decode("utf-8-sig").splitlines() == ['"gender"', '"F"', '"F"']
+    assert 'filename="population_' in r.headers["content-disposition"]
 
 
 def test_workbench_reads_only_the_rows_it_shows(world, client, monkeypatch):
@@ -101,7 +104,7 @@ def test_workbench_reads_only_the_rows_it_shows(world, client, monkeypatch):
         "/exchange/workbench",
         data={"csrf_token": token, "format": "csv", "sql": "SELECT gender FROM population"},
     )
-    assert len(r.text.splitlines()) == 1 + POPULATION_ROWS
+    assert len(r.content.decode("utf-8-sig").splitlines()) == 1 + POPULATION_ROWS
 
 
 def test_inbox_offers_the_registered_mask_kinds(browser, monkeypatch):

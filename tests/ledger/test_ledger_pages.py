@@ -68,3 +68,26 @@ def test_event_filter_lists_the_declared_types_with_their_labels(pages):
     assert options["request."] == "request.*" and options["test.denied"] == "test denied (test.denied)"
     html = pages.get("/audit", params={"event": "test.denied", "lang": "en"}).text
     assert '<option value="test.denied" selected>' in html and "<code>test.denied</code> test denied" in html
+
+
+def test_tree_heads_and_the_public_key_are_pages(pages, db, settings):
+    from shuzhi.ledger import keys, sth
+
+    login(pages, "shen.ji", next="/audit")
+    with db.transaction() as s:
+        head = sth.issue_tree_head(s, settings)
+    html = pages.get("/audit/tree-head", params={"lang": "en"}).text
+    assert 'id="latest-head"' in html and f'id="head-size">{head.tree_size:,}<' in html
+    assert head.root_hash.hex() in html and "signature valid" in html
+    assert "(UTC+8)" in html and 'href="/api/v1/ledger/sth"' in html
+    key = pages.get("/audit/public-key").text
+    public = keys.public_key(settings)
+    assert keys.key_id(public) in key and keys.raw_public(public).hex() in key and "BEGIN PUBLIC KEY" in key
+    audit = pages.get("/audit").text
+    assert 'href="/audit/tree-head"' in audit and 'href="/audit/public-key"' in audit
+
+
+def test_tree_head_pages_are_for_auditors(pages):
+    login(pages, "fen.xi", next="/audit")
+    assert pages.get("/audit/tree-head").status_code == 403
+    assert pages.get("/audit/public-key").status_code == 403

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from sqlalchemy import String, cast, func, literal, select, text, union_all
+from sqlalchemy import Float, String, cast, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetSearchDoc, DatasetVersion
@@ -156,15 +156,39 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     by_reading: bool = False
     """True when the words found nothing and the datasets matched the query's reading (pinyin)."""
+    did_you_mean: str | None = None
+    """When nothing matched at all: the query with each unknown word replaced by the closest word
+    the index holds, if that finds something."""
 
 
 SORTS = {
+    "relevance": (),  # by how well the words match (bm25 on SQLite, ts_rank on PostgreSQL)
     "identifier": (Dataset.identifier,),
     "newest": (Dataset.created_at.desc(), Dataset.identifier),
     "updated": (Dataset.updated_at.desc(), Dataset.identifier),
     "title": (Dataset.title_zh, Dataset.identifier),
 }
-"""Orders a search can be asked for, by name; identifier is the default."""
+"""Orders a search can be asked for, by name. Without one: relevance when there are words to match,
+identifier otherwise (relevance without words falls back to identifier too)."""
+
+
+def _ranked(session: Session, tokens: list[str]):
+    """Dataset ids matching every token with a rank, lower = better."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        expr = " AND ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+        return (
+            text(
+                "SELECT rowid AS dataset_id, bm25(dataset_fts) AS rank FROM dataset_fts WHERE dataset_fts MATCH :q"
+            )
+            .bindparams(q=expr)
+            .columns(dataset_id=DatasetSearchDoc.dataset_id.type, rank=Float())
+        )
+    tsq = func.to_tsquery("simple", " & ".join("'" + t.replace("'", "''") + "'" for t in tokens))
+    vector = func.to_tsvector("simple", DatasetSearchDoc.tokens)
+    return select(DatasetSearchDoc.dataset_id, (-func.ts_rank(vector, tsq)).label("rank")).where(
+        vector.op("@@")(tsq)
+    )
 
 
 def _latest_format():
@@ -201,7 +225,47 @@ def search(
             if alike.total:
                 alike.by_reading = True
                 return alike
+        result.did_you_mean = _closest_query(session, q, filters)
     return result
+
+
+SIMILAR = 0.75
+"""How alike (difflib's ratio) a typed word and an indexed word must be to suggest the latter."""
+
+
+def _closest_query(session: Session, q: str, filters) -> str | None:
+    """The query with each word the index lacks replaced by the most alike word it holds (a typo:
+    shebo → shebao, 营业执找 → 营业执照), when that query finds something."""
+    import difflib
+
+    vocabulary = _vocabulary(session)
+    words, changed = [], False
+    for word in _query_tokens(q):
+        close = [] if word in vocabulary else difflib.get_close_matches(word, vocabulary, n=1, cutoff=SIMILAR)
+        changed |= bool(close)
+        words.append(close[0] if close else word)
+    if not changed or _search(session, words, filters, 1, 0, "identifier").total == 0:
+        return None
+    return " ".join(words)
+
+
+_VOCABULARY: dict = {}
+
+
+def _vocabulary(session: Session) -> list[str]:
+    """Every word the index holds (readings included), kept per process until the index changes."""
+    version = session.execute(
+        select(func.count(DatasetSearchDoc.dataset_id), func.max(Dataset.updated_at)).join(
+            Dataset, Dataset.id == DatasetSearchDoc.dataset_id
+        )
+    ).one()
+    key = (str(session.get_bind().url), tuple(version))
+    if _VOCABULARY.get("key") != key:
+        words: set[str] = set()
+        for (tokens,) in session.execute(select(DatasetSearchDoc.tokens)).yield_per(1000):
+            words.update((tokens or "").split())
+        _VOCABULARY.update(key=key, words=sorted(words))
+    return _VOCABULARY["words"]
 
 
 def _search(session: Session, tokens: list[str], filters, limit: int, offset: int, sort: str) -> SearchResult:
@@ -250,11 +314,13 @@ def _search(session: Session, tokens: list[str], filters, limit: int, offset: in
         facets[name][value if value is not None else ""] = n
     facets = {name: dict(sorted(counts.items())) for name, counts in facets.items()}
     total = sum(facets["department"].values())
-    page = session.scalars(
-        select(Dataset)
-        .where(Dataset.id.in_(select(matched.c.id)))
-        .order_by(*SORTS.get(sort, SORTS["identifier"]))
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    listing = select(Dataset).where(Dataset.id.in_(select(matched.c.id)))
+    if sort == "relevance" and tokens:
+        ranked = _ranked(session, tokens).subquery()
+        listing = listing.join(ranked, ranked.c.dataset_id == Dataset.id).order_by(
+            ranked.c.rank, Dataset.identifier
+        )
+    else:
+        listing = listing.order_by(*(SORTS.get(sort) or SORTS["identifier"]))
+    page = session.scalars(listing.limit(limit).offset(offset)).all()
     return SearchResult(total=total, datasets=list(page), facets=facets)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 
 from shuzhi.cli.common import ListTable, console, open_context, reports_errors
 
@@ -50,6 +51,8 @@ def dataset_list(
         console.print(f"共 {res.total} 个 / {res.total} datasets")
         if res.by_reading:
             console.print("[yellow]按读音（拼音）匹配 (matched by how the query sounds, pinyin)[/yellow]")
+        if res.did_you_mean:
+            console.print(f"您是不是要找 did you mean: [bold]{escape(res.did_you_mean)}[/bold]")
 
 
 @app.command("reindex")

@@ -5,6 +5,8 @@ Every encoder takes the same arguments and yields bytes as each batch is encoded
 slice of rows at a time, never the result: JSON is an entry like the others. `meta` and
 `truncated` frame a JSON answer (a binary format carries its schema itself); with `max_bytes`
 an answer stops before passing that size, ends validly, and `cut` is told how many rows went out.
+A workbook (XLSX) is the one exception to streaming: a zip is complete only at its end, so it is
+built in a spooled temporary file (rows are not held) and sent when the last batch is in.
 """
 
 from __future__ import annotations
@@ -127,6 +129,80 @@ def _binary(open_writer) -> Callable[..., Iterator[bytes]]:
 
 
 encode_csv = _binary(pacsv.CSVWriter)
+
+XLSX_MAX_ROWS = 1_048_575
+"""Data rows a worksheet holds (Excel's 1,048,576 less the header)."""
+
+
+def encode_xlsx(
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    *,
+    meta: dict | None = None,
+    truncated: Callable[[], bool] | None = None,
+    max_bytes: int | None = None,
+    cut: Cut | None = None,
+    errors_inline: bool = False,
+) -> Iterator[bytes]:
+    """One worksheet, a header row and the rows (numbers as numbers, dates as dates, all else as
+    text: never a formula, whatever a value starts with). A workbook is a zip written at its end,
+    so it is built in a spooled temporary file and sent then; `max_bytes` bounds the values written
+    (the zip is smaller), and Excel's row limit ends a longer answer the same way."""
+    import tempfile
+
+    import xlsxwriter
+
+    with tempfile.SpooledTemporaryFile(max_size=32 * 2**20) as buf:
+        book = xlsxwriter.Workbook(
+            buf,
+            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+             "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd"},
+        )  # fmt: skip
+        sheet = book.add_worksheet("data")
+        stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        sheet.write_row(0, 0, schema.names)
+        rows = written = 0
+        for batch in batches:
+            for record in batch.to_pylist():
+                if rows >= XLSX_MAX_ROWS or (max_bytes is not None and written >= max_bytes):
+                    if cut is not None:
+                        cut(rows)
+                    _close(batches)
+                    break
+                rows += 1
+                for col, value in enumerate(record.values()):
+                    written += _xlsx_cell(sheet, rows, col, value, stamp)
+            else:
+                continue
+            break
+        book.close()
+        buf.seek(0)
+        while chunk := buf.read(1 << 20):
+            yield chunk
+
+
+def _xlsx_cell(sheet, row: int, col: int, value, stamp) -> int:
+    """Write one value by its type; returns about how many bytes it took."""
+    if value is None:
+        return 1
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value)
+    elif isinstance(value, int | float) and math.isfinite(value) and abs(value) < 1e15:
+        sheet.write_number(row, col, value)  # beyond 15 digits Excel rounds: such values go as text
+    elif isinstance(value, datetime):
+        sheet.write_datetime(row, col, value.replace(tzinfo=None), stamp)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day))
+    else:
+        text = _json_value(value) if not isinstance(value, str) else value
+        text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=str)
+        sheet.write_string(row, col, text[:32767])
+        return len(text) + 1
+    return 9
+
+
 encode_arrow = _binary(paipc.new_stream)
 encode_parquet = _binary(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"))
 
@@ -222,6 +298,9 @@ FORMATS: dict[str, Format] = {
         Format("csv", "text/csv; charset=utf-8", "csv", encode_csv),
         Format("parquet", "application/vnd.apache.parquet", "parquet", encode_parquet),
         Format("arrow", "application/vnd.apache.arrow.stream", "arrows", encode_arrow),
+        Format(
+            "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx", encode_xlsx
+        ),
     )
 }
 

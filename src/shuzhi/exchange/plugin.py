@@ -85,3 +85,10 @@ def settings_sections():
     from shuzhi.exchange.settings import SECTIONS
 
     return SECTIONS
+
+
+@hookimpl
+def dataset_page_actions(request, session, principal, dataset):
+    from shuzhi.web.pages.exchange import dataset_actions
+
+    return dataset_actions(request, principal, dataset)

@@ -20,7 +20,7 @@ from shuzhi import textlimits as limits
 from shuzhi.catalog.models import Dataset
 from shuzhi.catalog.service import can_manage, get_dataset
 from shuzhi.config import Settings
-from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, ShuzhiError
 from shuzhi.exchange import events
 from shuzhi.exchange.masking import parse_rule
 from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
@@ -153,22 +153,45 @@ def _need_reason(reason: str | None, what: str) -> str:
     return reason.strip()
 
 
-def create_request(
-    session: Session, settings: Settings, principal: Principal, data: RequestIn, *, submit: bool = False
-) -> ShareRequest:
-    """A new request (a draft, or submitted at once) from the caller's department."""
+def why_not_request(principal: Principal, ds: Dataset) -> ShuzhiError | None:
+    """Why this caller cannot ask for this dataset (the error a request would get), or None when they
+    can: the pages offer the request only then, and "query directly" for unconditional data."""
     if principal.user_id is None or not principal.has("analyst", "steward"):
-        raise Forbidden("只有分析员或数据管理员可以申请 / analysts or stewards request data")
-    ds = get_dataset(session, data.dataset)
+        return Forbidden("只有分析员或数据管理员可以申请 / analysts or stewards request data")
     if ds.department_id == principal.department_id:
-        raise Conflict("不能申请本部门的数据 / cannot request your own department's data")
+        return Conflict("不能申请本部门的数据 / cannot request your own department's data")
     if ds.share_type == "none":
-        raise Forbidden(
+        return Forbidden(
             f"数据集 {ds.identifier} 不予共享，不能申请 / not shared, cannot be requested",
             hint=ds.share_basis or None,
         )
     if ds.share_type == "unconditional":
-        raise Conflict("该数据集为无条件共享，可直接读取 / unconditionally shared: read it directly")
+        return ReadDirectly("该数据集为无条件共享，可直接读取 / unconditionally shared: read it directly")
+    return None
+
+
+class ReadDirectly(Conflict):
+    """Unconditionally shared data: there is nothing to ask for, it is read directly."""
+
+
+def offered_action(principal: Principal, ds: Dataset) -> str | None:
+    """What a dataset's page offers this caller: 'request' (ask with a purpose), 'query' (shared
+    unconditionally: read it directly), or nothing (their own data, data not shared, no such role)."""
+    refused = why_not_request(principal, ds)
+    if refused is None:
+        return "request"
+    # unconditional data is read by analysts (decision.decide): only they are offered the query
+    return "query" if isinstance(refused, ReadDirectly) and principal.has("analyst") else None
+
+
+def create_request(
+    session: Session, settings: Settings, principal: Principal, data: RequestIn, *, submit: bool = False
+) -> ShareRequest:
+    """A new request (a draft, or submitted at once) from the caller's department."""
+    ds = get_dataset(session, data.dataset)
+    refused = why_not_request(principal, ds)
+    if refused is not None:
+        raise refused
     if not data.purpose or not data.purpose.strip():
         raise InvalidInput("必须填写用途 / purpose is required", where="purpose")
     limits.check(data.purpose, limits.REASON, "purpose")

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from shuzhi.errors import InvalidInput, ShuzhiError, SourceUnavailable
-from shuzhi.ingest import databases, text
+from shuzhi.ingest import codes, databases, text
 from shuzhi.ingest.formats import SourceRef
 from shuzhi.ingest.network import AddressPolicy
 
@@ -28,6 +28,11 @@ _JSON_LINE = re.compile(r"line (\d+)|record/value (\d+)")
 
 def sql_str(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A column name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 _ABSOLUTE_PATH = re.compile(r"""(?<![\w.:/])/(?:[^\s'"/]+/)+[^\s'"]*""")
@@ -90,6 +95,7 @@ class CsvReader(Reader):
         self.layout, self.encoding = layout, layout.encoding
         self.utf8_path = utf8_path or path
         self.full_sample = False
+        self.kinds = codes.scan(self.utf8_path, layout)
 
     def relation(self, con):
         # The dialect is fixed from our own reading of the header. Left to itself, DuckDB's sniffer
@@ -100,11 +106,21 @@ class CsvReader(Reader):
         # handles CRLF files, so the line end is only pinned for LF files (a CR inside a value
         # otherwise confuses the detection).
         newline = "" if self.layout.newline == "\r\n" else ", new_line='\\n'"
-        return (
+        # Codes stay text (a phone number's leading zero is data); YYYYMMDD dates are read as text
+        # and then as dates (codes.py decides which).
+        as_text = [*self.kinds.text, *sorted(self.kinds.dates)]
+        types = ", types={" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in as_text) + "}" if as_text else ""
+        source = (
             f"read_csv({sql_str(self.utf8_path)}, header=true, skip=0, comment='', "
             f"delim={sql_str(self.layout.delimiter)}, quote='\"', escape='\"'{newline}, strict_mode=true, "
-            f"encoding='utf-8'{sample})"
+            f"encoding='utf-8'{sample}{types})"
         )
+        if not self.kinds.dates:
+            return source
+        dates = ", ".join(
+            f"strptime({ident(c)}, '%Y%m%d')::DATE AS {ident(c)}" for c in sorted(self.kinds.dates)
+        )
+        return f"(SELECT * REPLACE ({dates}) FROM {source})"
 
     def check_schema(self, names: list[str]) -> None:
         if [n.strip() for n in names] != [h.strip() for h in self.layout.header]:
@@ -113,6 +129,11 @@ class CsvReader(Reader):
             )
 
     def retry(self, exc):
+        # A later value that is no YYYYMMDD date: those columns stay text, as they were written.
+        if self.kinds.dates and "%Y%m%d" in str(exc):
+            self.kinds.text.update(dict.fromkeys(self.kinds.dates, "not every value a date"))
+            self.kinds.dates = set()
+            return True
         # Types are guessed from a sample of rows; a later value that does not fit (a letter in a
         # column of numbers) means: guess again from every row.
         if isinstance(exc, duckdb.ConversionException) and not self.full_sample:

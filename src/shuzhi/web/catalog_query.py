@@ -36,7 +36,11 @@ def catalog_query(
     open_type: list[Code] = Query(default=[], max_length=FILTER_VALUES),
     security_grade: list[Code] = Query(default=[], max_length=FILTER_VALUES),
     format: list[Code] = Query(default=[], max_length=FILTER_VALUES),
-    sort: Sort = Query("identifier", description="排序 (order): " + ", ".join(SORTS)),
+    sort: Sort | None = Query(
+        None,
+        description="排序 (order): " + ", ".join(SORTS) + "; 默认有检索词时按相关度，否则按标识 "
+        "(default: relevance with a query, identifier without)",
+    ),
 ) -> CatalogQuery:
     filters = {
         "department": department,
@@ -46,4 +50,4 @@ def catalog_query(
         "security_grade": security_grade,
         "format": format,
     }
-    return CatalogQuery(q=q, filters=filters, sort=sort)
+    return CatalogQuery(q=q, filters=filters, sort=sort or ("relevance" if q.strip() else "identifier"))

@@ -3,6 +3,9 @@ format, and closed — so audited — however the response ends."""
 
 from __future__ import annotations
 
+from datetime import date
+from urllib.parse import quote
+
 import anyio
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -49,13 +52,16 @@ def respond(
     filename: str | None = None,
     meta: dict | None = None,
     max_bytes: int | None = None,
+    bom: bool = False,
 ) -> ReadResponse:
     """Stream a governed read in the asked format; the read is audited when the stream ends.
 
     The first batch is taken before answering, so that a query failing at once gets its error
     status; one that fails later ends the stream short (JSON ends with the error's class). With
     `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
-    (JSON says `"truncated": true`). `filename` names a format sent as a file to save."""
+    (JSON says `"truncated": true`). `filename` names a format sent as a file to save (by default
+    after the datasets read and the day); `bom` starts a CSV with the UTF-8 byte order mark, which
+    spreadsheet programs on Chinese Windows need to read it as UTF-8 (the pages' downloads)."""
     form = formats.get(fmt)
     rest = read.batches()
     batches = _ahead(next(rest, None), rest)
@@ -74,9 +80,34 @@ def respond(
         headers["X-Row-Cap"] = str(read.row_cap)
     if max_bytes is not None:
         headers["X-Byte-Cap"] = str(max_bytes)
-    if filename and form.attachment:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}.{form.extension}"'
+    if form.attachment:
+        headers["Content-Disposition"] = attachment(f"{filename or download_name(read)}.{form.extension}")
+    if bom and form.name == "csv":
+        chunks = _after(UTF8_BOM, chunks)
     return ReadResponse(read, chunks, media_type=form.media_type, headers=headers, closing=(batches,))
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _after(first: bytes, chunks):
+    yield first
+    yield from chunks
+
+
+def download_name(read: GovernedRead, today: date | None = None) -> str:
+    """A download's file name: the datasets it read (three at most, then how many more) and the day,
+    e.g. `hz-psb-population_2026-12-05`."""
+    names = sorted({r.dataset.identifier for r in read.readables})
+    shown = "+".join(names[:3]) + (f"+{len(names) - 3}" if len(names) > 3 else "")
+    return f"{shown or 'query'}_{(today or date.today()).isoformat()}"
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition for a file to save: an ASCII name for old clients, the exact name (RFC
+    6266 / 5987) for the rest."""
+    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.+") else "_" for ch in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _ahead(first, rest):

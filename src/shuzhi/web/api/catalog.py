@@ -29,6 +29,7 @@ class SearchOut(BaseModel):
     results: list[DatasetOut]
     facets: dict[str, dict[str, int]]
     by_reading: bool = False
+    did_you_mean: str | None = None
 
 
 def _out(session: Session, ds) -> DatasetOut:
@@ -51,7 +52,8 @@ def list_datasets(
 ):
     """Datasets matching the text and the facet filters. Words are matched in simplified script
     (醫療 finds 医疗); when they find nothing, their reading is tried (shebao, 营业只照), and
-    `by_reading` says so."""
+    `by_reading` says so; when nothing matches at all, `did_you_mean` offers the closest query that
+    finds something (a typo: shebo → shebao)."""
     res = catalog_search.search(
         session, query.q, filters=query.filters, limit=limit, offset=offset, sort=query.sort
     )
@@ -62,6 +64,7 @@ def list_datasets(
         offset=offset,
         facets=res.facets,
         by_reading=res.by_reading,
+        did_you_mean=res.did_you_mean,
         results=[catalog.to_out(d, latest.get(d.id)) for d in res.datasets],
     )
 

@@ -243,7 +243,7 @@ def governed_sql(body: SqlBody, principal: Caller, db: Db, request: Request):
     )
     meta = {"datasets": read.query.datasets, "query_sha256": read.query.query_sha256}
     cap = int(settings.exchange.max_response_bytes)
-    return respond(read, body.format, filename="query", meta=meta, max_bytes=cap)
+    return respond(read, body.format, meta=meta, max_bytes=cap)
 
 
 @router.get("/datasets/{dataset}/export", responses=_READ_MEDIA)
@@ -267,7 +267,7 @@ def export(
         version=version,
         purpose=purpose,
     )
-    return respond(read, format, filename=dataset)
+    return respond(read, format)
 
 
 def _split(text: str | None) -> list[str]:

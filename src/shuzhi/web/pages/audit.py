@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Forbidden, InvalidInput
-from shuzhi.ledger import events, keys, log, proofs, query
+from shuzhi.ledger import events, keys, log, proofs, query, sth
 from shuzhi.orgs.service import Principal
 from shuzhi.oversight import clock, names
 from shuzhi.web.deps import page_principal, read_session, write_session
@@ -146,3 +146,50 @@ def _entry_fields(canonical: str) -> list[tuple[str, str]]:
     return [
         (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in rows if v is not None
     ]
+
+
+HEADS_SHOWN = 20
+"""Signed tree heads the tree-head page lists, newest first."""
+
+
+@router.get("/audit/tree-head")
+def tree_head_page(
+    request: Request,
+    session: Session = Depends(read_session),
+    principal: Principal = Depends(auditor_page),
+):
+    """The latest signed tree head and the ones before it, each checked against the server's key."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from shuzhi.ledger.models import TreeHead
+
+    key = keys.public_key(request.app.state.settings)
+    rows = session.scalars(select(TreeHead).order_by(TreeHead.id.desc()).limit(HEADS_SHOWN)).all()
+    heads = []
+    for row in rows:
+        signed = sth.SignedHead.of(row)
+        heads.append(
+            {
+                **signed.to_dict(),
+                "signed_at": datetime.fromtimestamp(row.timestamp_ms / 1000, UTC),
+                "verifies": signed.valid_under(key),
+            }
+        )
+    return templates.TemplateResponse(
+        request,
+        "audit_sth.html",
+        {"heads": heads, "tree_size": log.tree_size(session), "key_id": keys.key_id(key)},
+    )
+
+
+@router.get("/audit/public-key")
+def public_key_page(request: Request, principal: Principal = Depends(auditor_page)):
+    """The key that signs tree heads, to keep outside the platform and check heads and proofs with."""
+    key = keys.public_key(request.app.state.settings)
+    return templates.TemplateResponse(
+        request,
+        "audit_key.html",
+        {"key_id": keys.key_id(key), "raw": keys.raw_public(key).hex(), "pem": keys.public_pem(key)},
+    )

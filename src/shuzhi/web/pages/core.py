@@ -209,21 +209,43 @@ def dataset_page(
             "latest": latest,
             "profile": {c["name"]: c for c in columns},
             "sensitive_masked": shown.get("sensitive_masked") or [],
+            "values_hidden": bool(shown.get("values_hidden")),
             "revealed": reveal and catalog.can_see_profile_values(principal, ds),
             "can_manage": catalog.can_manage(principal, ds),
             "sections": dataset_sections(request, session, principal, ds),
+            "actions": _collect("dataset_page_actions", request, session, principal, ds),
         },
     )
 
 
 def dataset_sections(request: Request, session: Session, principal: Principal, ds) -> list[str]:
     """HTML fragments other domains add to the dataset page (grading, sharing…)."""
+    return _collect("dataset_page_sections", request, session, principal, ds)
+
+
+def _collect(hook: str, request: Request, session: Session, principal: Principal, ds) -> list[str]:
     from shuzhi.hooks import plugin_manager
 
-    results = plugin_manager().hook.dataset_page_sections(
+    results = getattr(plugin_manager().hook, hook)(
         request=request, session=session, principal=principal, dataset=ds
     )
     return [html for group in results for html in (group or [])]
+
+
+@router.get("/departments")
+def departments_page(
+    request: Request,
+    session: Session = Depends(read_session),
+    principal: Principal = Depends(page_principal),
+):
+    """Every department as a tree (province, city, district), each with its registered datasets."""
+    depts = orgs.list_departments(session)
+    counts = catalog_search.search(session, "", limit=0).facets.get("department", {})
+    return templates.TemplateResponse(
+        request,
+        "departments.html",
+        {"roots": [d for d in depts if d.parent is None], "counts": counts, "total": len(depts)},
+    )
 
 
 @router.get("/departments/{code}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
+from markupsafe import escape
 
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
@@ -20,7 +22,7 @@ from shuzhi.store.db import Database
 from shuzhi.textlimits import Name
 from shuzhi.web.deps import get_db, page_principal
 from shuzhi.web.responses import respond
-from shuzhi.web.templating import templates
+from shuzhi.web.templating import page_context, templates
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
 
@@ -164,8 +166,35 @@ def _form_date(form, name: str) -> date | None:
 
 
 @router.get("/grants")
-def grants_page(request: Request, principal: Viewer, db: Db):
-    return _workbench(request, principal, db, sql="", result=None, error=None)
+def grants_page(
+    request: Request, principal: Viewer, db: Db, sql: Annotated[str, Query(max_length=limits.SQL)] = ""
+):
+    # `sql` fills the workbench with a starter query (the dataset page's "query directly").
+    return _workbench(request, principal, db, sql=sql, result=None, error=None)
+
+
+def starter_query(identifier: str, fields: list[str]) -> str:
+    """A first query of a dataset: its fields by name (SELECT * is refused), the first 100 rows."""
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    return f"SELECT {', '.join(quoted(f) for f in fields)} FROM {quoted(identifier)} LIMIT 100"
+
+
+def dataset_actions(request: Request, principal, dataset) -> list[str]:
+    """The dataset page's sharing action for this viewer (the exchange's part of that page)."""
+    action = share_requests.offered_action(principal, dataset)
+    t = page_context(request)["t"]
+    if action == "request":
+        href = f"/exchange/request/new?dataset={quote(dataset.identifier)}"
+        return [f'<a href="{escape(href)}" id="request-access">{escape(t("申请共享", "Request access"))}</a>']
+    if action == "query":
+        starter = starter_query(dataset.identifier, [f.name for f in dataset.fields])
+        href = f"/exchange/grants?sql={quote(starter)}#workbench"
+        label = t("无条件共享：直接查询", "Shared unconditionally: query it")
+        return [f'<a href="{escape(href)}" id="query-directly">{escape(label)}</a>']
+    return []
 
 
 def _workbench(request, principal, db, *, sql, result, error, status=200):
@@ -189,6 +218,10 @@ def workbench_page(principal: Viewer):
     return RedirectResponse("/exchange/grants", status_code=303)
 
 
+DOWNLOADS = ("csv", "xlsx", "parquet")
+"""What the workbench downloads (CSV with a byte order mark, for spreadsheet programs)."""
+
+
 @router.post("/workbench")
 def workbench(
     request: Request,
@@ -199,11 +232,9 @@ def workbench(
 ):
     settings = request.app.state.settings
     try:
-        if format in ("csv", "parquet"):
+        if format in DOWNLOADS:
             read = service.run_sql(db, settings, principal, sql)
-            return respond(
-                read, format, filename="query", max_bytes=int(settings.exchange.max_response_bytes)
-            )
+            return respond(read, format, max_bytes=int(settings.exchange.max_response_bytes), bom=True)
         # The page shows the first rows only: no more are read (and none more held in memory).
         page = sql_first_page(db, settings, principal, sql, settings.exchange.workbench_rows)
     except ShuzhiError as e:
