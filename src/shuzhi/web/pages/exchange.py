@@ -13,10 +13,11 @@ from markupsafe import escape
 
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
-from shuzhi.errors import InvalidInput, ShuzhiError
+from shuzhi.errors import InvalidInput, NotFound, ShuzhiError
 from shuzhi.exchange import masking, quotas, service, share_requests
 from shuzhi.exchange.decision import grant_masks
 from shuzhi.exchange.grades import dataset_grades
+from shuzhi.exchange.models import Grant
 from shuzhi.exchange.results import sql_first_page
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -111,9 +112,26 @@ def inbox_page(request: Request, principal: Viewer, db: Db):
                 if share_requests.can_list_provided(principal)
                 else [],
                 "mask_kinds": masking.KINDS,
+                "can_revoke": principal.has("steward", "admin"),
                 "error": None,
             },
         )
+
+
+@router.post("/grants/{grant_id}/revoke")
+def revoke_grant_form(
+    grant_id: int,
+    principal: Viewer,
+    db: Db,
+    reason: Annotated[str, Form(max_length=limits.REASON)] = "",
+):
+    """The provider withdraws a grant (with a reason, audited); back to the inbox."""
+    with db.write() as s:
+        grant = s.get(Grant, grant_id)
+        if grant is None:
+            raise NotFound(f"授权不存在 (no grant {grant_id})", where="grant")
+        share_requests.revoke_grant(s, principal, grant, reason)
+    return RedirectResponse("/exchange/inbox#provided", status_code=303)
 
 
 @router.post("/requests/{request_id}/decide")
