@@ -157,7 +157,9 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     page.wait_for_url("**/exchange/grants")
     (row,) = page.locator("#grants tbody tr").all()
     cells = row.locator("td").all_inner_texts()
-    assert cells[2] == "sfzh, xm, xb" and cells[3] == "xb = '女'" and cells[5] == USE_UNTIL
+    # each field with the mask that applies to it
+    assert cells[2] == "sfzh 加密哈希（HMAC-SHA256），xm 保留前N位 (N=1)，xb 明文"
+    assert cells[3] == "xb = '女'" and cells[6] == USE_UNTIL
 
     # -- the workbench: filtered rows, masked values
     page.fill("#workbench textarea[name=sql]", "SELECT sfzh, xm, xb FROM residents ORDER BY sfzh")
@@ -205,5 +207,5 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     page.click("text=English")
     page.wait_for_url("**/exchange/grants")
     page.wait_for_selector("text=SQL workbench")
-    assert page.inner_text("#grants thead").split("\t")[:3] == ["#", "Dataset", "Fields"]
+    assert page.inner_text("#grants thead").split("\t")[:3] == ["#", "Dataset", "Fields and masks"]
     assert page.inner_text("#workbench button[value=table]") == "Run"

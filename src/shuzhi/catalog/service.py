@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -253,6 +255,29 @@ def audit_profile_values(
             department_id=principal.department_id,
             dataset_id=ds.id,
         )
+
+
+UPDATE_PERIODS = {
+    "daily": (0, 1),
+    "weekly": (0, 7),
+    "monthly": (1, 0),
+    "quarterly": (3, 0),
+    "yearly": (12, 0),
+}
+"""Months and days between updates, by update frequency; realtime and irregular have no next date."""
+
+
+def next_update(frequency: str | None, last: datetime | None) -> datetime | None:
+    """When the next version is due, from the update frequency and the last version (None when the
+    frequency promises no date or nothing was loaded yet)."""
+    period = UPDATE_PERIODS.get(frequency or "")
+    if period is None or last is None:
+        return None
+    months, days = period
+    month_index = last.month - 1 + months
+    year, month = last.year + month_index // 12, month_index % 12 + 1
+    day = min(last.day, calendar.monthrange(year, month)[1])
+    return last.replace(year=year, month=month, day=day) + timedelta(days=days)
 
 
 def latest_numbers(session: Session, dataset_ids: list[int]) -> dict[int, int]:

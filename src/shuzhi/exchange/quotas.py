@@ -28,6 +28,18 @@ def _usage(session: Session, grant: Grant, day, *, lock: bool = False) -> GrantU
     return session.scalars(query).one()
 
 
+def used_today(session: Session, grant_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Calls and rows each grant has served today (UTC day, as quotas count), for display."""
+    if not grant_ids:
+        return {}
+    rows = session.execute(
+        select(GrantUsage.grant_id, GrantUsage.calls, GrantUsage.rows).where(
+            GrantUsage.grant_id.in_(grant_ids), GrantUsage.day == utcnow().date()
+        )
+    )
+    return {grant_id: (calls, served) for grant_id, calls, served in rows}
+
+
 def reserve_quota(db: Database, readables: list[Readable], row_cap: int | None) -> int | None:
     """Count this call against each grant and reserve its rows; refuse when a daily quota is used up.
 

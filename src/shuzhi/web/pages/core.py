@@ -17,6 +17,7 @@ from shuzhi.orgs import service as orgs
 from shuzhi.orgs import throttle
 from shuzhi.orgs.models import LoginSession
 from shuzhi.orgs.service import Principal
+from shuzhi.store.base import utcnow
 from shuzhi.web.catalog_query import CatalogQuery, catalog_query
 from shuzhi.web.deps import (
     SESSION_COOKIE,
@@ -210,6 +211,8 @@ def dataset_page(
             "profile": {c["name"]: c for c in columns},
             "sensitive_masked": shown.get("sensitive_masked") or [],
             "values_hidden": bool(shown.get("values_hidden")),
+            "next_update": catalog.next_update(ds.update_frequency, latest.created_at if latest else None),
+            "now": utcnow(),
             "revealed": reveal and catalog.can_see_profile_values(principal, ds),
             "can_manage": catalog.can_manage(principal, ds),
             "sections": dataset_sections(request, session, principal, ds),

@@ -13,9 +13,11 @@ from markupsafe import escape
 
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
-from shuzhi.errors import InvalidInput, ShuzhiError
-from shuzhi.exchange import masking, service, share_requests
+from shuzhi.errors import InvalidInput, NotFound, ShuzhiError
+from shuzhi.exchange import masking, quotas, service, share_requests
+from shuzhi.exchange.decision import grant_masks
 from shuzhi.exchange.grades import dataset_grades
+from shuzhi.exchange.models import Grant
 from shuzhi.exchange.results import sql_first_page
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -110,9 +112,26 @@ def inbox_page(request: Request, principal: Viewer, db: Db):
                 if share_requests.can_list_provided(principal)
                 else [],
                 "mask_kinds": masking.KINDS,
+                "can_revoke": principal.has("steward", "admin"),
                 "error": None,
             },
         )
+
+
+@router.post("/grants/{grant_id}/revoke")
+def revoke_grant_form(
+    grant_id: int,
+    principal: Viewer,
+    db: Db,
+    reason: Annotated[str, Form(max_length=limits.REASON)] = "",
+):
+    """The provider withdraws a grant (with a reason, audited); back to the inbox."""
+    with db.write() as s:
+        grant = s.get(Grant, grant_id)
+        if grant is None:
+            raise NotFound(f"授权不存在 (no grant {grant_id})", where="grant")
+        share_requests.revoke_grant(s, principal, grant, reason)
+    return RedirectResponse("/exchange/inbox#provided", status_code=303)
 
 
 @router.post("/requests/{request_id}/decide")
@@ -197,13 +216,33 @@ def dataset_actions(request: Request, principal, dataset) -> list[str]:
     return []
 
 
+def _grant_rows(request: Request, session, grants) -> list[dict]:
+    """What the analyst holds, each grant as it applies: every field with its mask (the grant's own,
+    else its grade's default), today's use against the quotas, and a first query over its fields."""
+    settings = request.app.state.settings
+    used = quotas.used_today(session, [g.id for g in grants])
+    lang = page_context(request)["lang"]
+    rows = []
+    for g in grants:
+        masks = grant_masks(g, dataset_grades(session, settings, g.dataset), list(g.fields))
+        rows.append(
+            {
+                "grant": g,
+                "masks": {name: rule.label(lang) for name, rule in masks.items()},
+                "used": used.get(g.id, (0, 0)),
+                "starter": starter_query(g.dataset.identifier, list(g.fields)),
+            }
+        )
+    return rows
+
+
 def _workbench(request, principal, db, *, sql, result, error, status=200):
     with db.read() as s:
         return _page(
             request,
             "exchange_grants.html",
             {
-                "grants": share_requests.my_grants(s, principal),
+                "grants": _grant_rows(request, s, share_requests.my_grants(s, principal)),
                 "sql": sql,
                 "result": result,
                 "error": error,
