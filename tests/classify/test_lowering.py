@@ -209,3 +209,21 @@ def test_the_cli_asks_and_an_admin_approves(db, settings, graded, cli_env, secon
     done = CliRunner().invoke(cli_app, ["grade", "approve", str(request_id), "--as", "bdb.admin"])
     assert done.exit_code == 0, done.output
     assert _info(db, settings, graded)["level"] == "L2"
+
+
+def test_a_data_class_is_judged_like_a_level(db, settings, graded, steward):
+    from shuzhi.classify.lowering import lowers
+    from shuzhi.classify.rules import load_rules
+
+    rules = load_rules(settings)
+    same = {"level": "L4", "derived": "L4", "current": "L4"}
+    assert lowers(rules, **same, data_class="一般", derived_class="重要", current_class="重要")
+    # raised earlier above what was derived: going back to (or staying above) the derived class is
+    # not a lowering below grading
+    assert not lowers(rules, **same, data_class="重要", derived_class="一般", current_class="核心")
+    assert not lowers(rules, **same, data_class="一般", derived_class="一般", current_class="核心")
+    with db.write() as s:
+        raised = review_grade(
+            s, settings, steward, get_dataset(s, graded), action="override", data_class="核心", reason="y"
+        )
+    assert not isinstance(raised, LoweringRequest) and raised.data_class == "核心"

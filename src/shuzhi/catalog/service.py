@@ -194,6 +194,16 @@ class ProfileValues:
     sensitive: frozenset[str]
     reveal: bool = False
 
+    @classmethod
+    def for_viewer(
+        cls, session: Session, settings, principal: Principal, ds: Dataset, *, reveal: bool = False
+    ) -> ProfileValues:
+        """What this viewer is shown: grading is asked which fields are sensitive only when the
+        viewer may see values at all (everyone else sees statistics, whatever the grading)."""
+        if not can_see_profile_values(principal, ds):
+            return cls(frozenset())
+        return cls(sensitive_columns(session, settings, ds), reveal=reveal)
+
 
 def visible_profile(principal: Principal, ds: Dataset, profile: dict | None, values: ProfileValues) -> dict:
     """A version's profile as this caller may see it: everyone but the owning department's stewards

@@ -37,13 +37,16 @@ def lowers(
     current: str,
     data_class: str | None = None,
     derived_class: str | None = None,
+    current_class: str | None = None,
 ) -> bool:
     """Whether a review goes below what grading derived, and below what holds now (a level approved
-    earlier may be confirmed without asking again). A lower data class counts the same."""
+    earlier may be confirmed without asking again). A data class is judged the same way."""
     if rules.rank(level) < min(rules.rank(derived), rules.rank(current)):
         return True
-    if data_class and derived_class:
-        return rules.class_rank(data_class) < rules.class_rank(derived_class)
+    if data_class and derived_class and current_class:
+        return rules.class_rank(data_class) < min(
+            rules.class_rank(derived_class), rules.class_rank(current_class)
+        )
     return False
 
 
@@ -61,7 +64,7 @@ def ask(
 ) -> LoweringRequest:
     """Keep the request (superseding an earlier pending one on the same target) and audit it; nothing
     of the grading changes."""
-    for earlier in pending(session, dataset.id, field=target.field):
+    for earlier in (r for r in pending(session, dataset.id) if r.field_name == target.field):
         earlier.state, earlier.note = "superseded", "被新的申请取代 superseded by a newer request"
     request = LoweringRequest(
         dataset_id=dataset.id,
@@ -99,16 +102,12 @@ def ask(
     return request
 
 
-def pending(session: Session, dataset_id: int | None = None, *, field: str | None | type = ...) -> list:
-    """Requests waiting for a decision, oldest first: of one dataset (and one target) or all."""
-    q = select(LoweringRequest).where(LoweringRequest.state == "pending").order_by(LoweringRequest.id)
-    if dataset_id is not None:
-        q = q.where(LoweringRequest.dataset_id == dataset_id)
-    if field is not ...:
-        q = q.where(
-            LoweringRequest.field_name.is_(None) if field is None else LoweringRequest.field_name == field
-        )
-    return list(session.scalars(q))
+def pending(session: Session, dataset_id: int) -> list[LoweringRequest]:
+    """A dataset's requests waiting for a decision, oldest first."""
+    q = select(LoweringRequest).where(
+        LoweringRequest.state == "pending", LoweringRequest.dataset_id == dataset_id
+    )
+    return list(session.scalars(q.order_by(LoweringRequest.id)))
 
 
 def search(session: Session, *, state: str = "pending", limit: int = 100) -> list[LoweringRequest]:

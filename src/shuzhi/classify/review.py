@@ -149,7 +149,8 @@ def review_grade(
         derived=current.derived_level,
         current=current.level,
         data_class=data_class,
-        derived_class=current.derived_data_class if data_class != current.data_class else None,
+        derived_class=current.derived_data_class,
+        current_class=current.data_class,
     ):
         return lowering.ask(
             session,

@@ -113,11 +113,6 @@ def _version_out(principal: Principal, ds, v, values: catalog.ProfileValues) -> 
     return out
 
 
-def _profile_values(request: Request, session: Session, ds, reveal: bool) -> catalog.ProfileValues:
-    sensitive = catalog.sensitive_columns(session, request.app.state.settings, ds)
-    return catalog.ProfileValues(sensitive, reveal=reveal)
-
-
 REVEAL = Query(
     False,
     description="Show the values of sensitive (L3/L4) fields in the profile too, to the owning "
@@ -135,7 +130,9 @@ def list_versions(
     db: Database = Depends(get_db),
 ):
     ds = catalog.get_dataset(session, ref)
-    values = _profile_values(request, session, ds, reveal)
+    values = catalog.ProfileValues.for_viewer(
+        session, request.app.state.settings, principal, ds, reveal=reveal
+    )
     catalog.audit_profile_values(db, principal, ds, list(ds.versions), channel="api", values=values)
     return [_version_out(principal, ds, v, values) for v in ds.versions]
 
@@ -152,6 +149,8 @@ def read_version(
 ):
     ds = catalog.get_dataset(session, ref)
     version = catalog.get_version(session, ds, number)
-    values = _profile_values(request, session, ds, reveal)
+    values = catalog.ProfileValues.for_viewer(
+        session, request.app.state.settings, principal, ds, reveal=reveal
+    )
     catalog.audit_profile_values(db, principal, ds, [version], channel="api", values=values)
     return _version_out(principal, ds, version, values)

@@ -194,8 +194,8 @@ def dataset_page(
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
     latest = versions[0] if versions else None
-    values = catalog.ProfileValues(
-        catalog.sensitive_columns(session, request.app.state.settings, ds), reveal=reveal
+    values = catalog.ProfileValues.for_viewer(
+        session, request.app.state.settings, principal, ds, reveal=reveal
     )
     shown = catalog.visible_profile(principal, ds, latest.profile, values) if latest else {}
     columns = shown.get("columns", [])
@@ -213,7 +213,7 @@ def dataset_page(
             "values_hidden": bool(shown.get("values_hidden")),
             "next_update": catalog.next_update(ds.update_frequency, latest.created_at if latest else None),
             "now": utcnow(),
-            "revealed": reveal and catalog.can_see_profile_values(principal, ds),
+            "revealed": values.reveal,
             "can_manage": catalog.can_manage(principal, ds),
             "sections": dataset_sections(request, session, principal, ds),
             "actions": _collect("dataset_page_actions", request, session, principal, ds),
