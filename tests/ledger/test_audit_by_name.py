@@ -108,3 +108,14 @@ def test_the_cli_log_takes_names_and_shows_them(named, cli_env, monkeypatch):
     assert unknown.exit_code != 0 and "nobody" in unknown.output and "user" in unknown.output
     by_id = runner.invoke(cli_app, ["audit", "log", "--user", str(named[0].user_id)])
     assert by_id.exit_code == 0 and by_id.output.count("test.") == 2
+
+
+def test_the_entry_page_names_who_and_what(named, client, db):
+    from sqlalchemy import select
+
+    login(client, "shen.ji", next="/audit")
+    with db.read() as s:
+        seq = s.scalar(select(LedgerEntry.seq).where(LedgerEntry.event == "test.denied"))
+    html = client.get(f"/audit/entries/{seq}", params={"lang": "en"}).text
+    assert re.search(r'id="entry-user">fen.xi<', html) and 'id="entry-dept">HZ-HRSS<' in html
+    assert f'href="/datasets/{IDENT}"' in html and "test denied" in html and "· denied" in html

@@ -260,11 +260,14 @@ _VOCABULARY: dict = {}
 
 
 def _vocabulary(session: Session) -> list[str]:
-    """Every word the index holds (readings included), kept per process until the index changes."""
+    """Every word the index holds (readings included), kept per process until the index changes
+    (a dataset added, removed or edited, or the text rewritten by `reindex_all`)."""
     version = session.execute(
-        select(func.count(DatasetSearchDoc.dataset_id), func.max(Dataset.updated_at)).join(
-            Dataset, Dataset.id == DatasetSearchDoc.dataset_id
-        )
+        select(
+            func.count(DatasetSearchDoc.dataset_id),
+            func.max(Dataset.updated_at),
+            func.sum(func.length(DatasetSearchDoc.tokens)),
+        ).join(Dataset, Dataset.id == DatasetSearchDoc.dataset_id)
     ).one()
     key = (str(session.get_bind().url), tuple(version))
     if _VOCABULARY.get("key") != key:

@@ -109,9 +109,10 @@ def _encoded(
     yield sink.take()
 
 
-def _binary(open_writer) -> Callable[..., Iterator[bytes]]:
-    """An encoder of a self-describing format: the JSON framing arguments do not apply; an error
-    after the first bytes propagates (the answer then ends short, which its reader detects)."""
+def _binary(body: Callable[..., Iterator[bytes]]) -> Callable[..., Iterator[bytes]]:
+    """An encoder of a self-describing format from `body(schema, batches, max_bytes, cut)`: the JSON
+    framing arguments do not apply; an error after the first bytes propagates (the answer then ends
+    short, which its reader detects)."""
 
     def encode(
         schema: pa.Schema,
@@ -123,26 +124,26 @@ def _binary(open_writer) -> Callable[..., Iterator[bytes]]:
         cut: Cut | None = None,
         errors_inline: bool = False,
     ) -> Iterator[bytes]:
-        return _encoded(open_writer, schema, batches, max_bytes, cut)
+        return body(schema, batches, max_bytes, cut)
 
     return encode
 
 
-encode_csv = _binary(pacsv.CSVWriter)
+def _writer(open_writer) -> Callable[..., Iterator[bytes]]:
+    """The encoder of an Arrow writer (CSV, IPC stream, Parquet)."""
+    return _binary(
+        lambda schema, batches, max_bytes, cut: _encoded(open_writer, schema, batches, max_bytes, cut)
+    )
+
+
+encode_csv = _writer(pacsv.CSVWriter)
 
 XLSX_MAX_ROWS = 1_048_575
 """Data rows a worksheet holds (Excel's 1,048,576 less the header)."""
 
 
-def encode_xlsx(
-    schema: pa.Schema,
-    batches: Iterator[pa.RecordBatch],
-    *,
-    meta: dict | None = None,
-    truncated: Callable[[], bool] | None = None,
-    max_bytes: int | None = None,
-    cut: Cut | None = None,
-    errors_inline: bool = False,
+def _xlsx(
+    schema: pa.Schema, batches: Iterator[pa.RecordBatch], max_bytes: int | None, cut: Cut | None
 ) -> Iterator[bytes]:
     """One worksheet, a header row and the rows (numbers as numbers, dates as dates, all else as
     text: never a formula, whatever a value starts with). A workbook is a zip written at its end,
@@ -161,24 +162,23 @@ def encode_xlsx(
         sheet = book.add_worksheet("data")
         stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         sheet.write_row(0, 0, schema.names)
-        rows = written = 0
-        for batch in batches:
-            for record in batch.to_pylist():
-                if rows >= XLSX_MAX_ROWS or (max_bytes is not None and written >= max_bytes):
-                    if cut is not None:
-                        cut(rows)
-                    _close(batches)
-                    break
-                rows += 1
-                for col, value in enumerate(record.values()):
-                    written += _xlsx_cell(sheet, rows, col, value, stamp)
-            else:
-                continue
-            break
+        written = 0
+        for done, record in enumerate(r for batch in batches for r in batch.to_pylist()):
+            if done >= XLSX_MAX_ROWS or (max_bytes is not None and written >= max_bytes):
+                if cut is not None:
+                    cut(done)
+                _close(batches)
+                break
+            written += sum(
+                _xlsx_cell(sheet, done + 1, col, v, stamp) for col, v in enumerate(record.values())
+            )
         book.close()
         buf.seek(0)
         while chunk := buf.read(1 << 20):
             yield chunk
+
+
+encode_xlsx = _binary(_xlsx)
 
 
 def _xlsx_cell(sheet, row: int, col: int, value, stamp) -> int:
@@ -203,8 +203,8 @@ def _xlsx_cell(sheet, row: int, col: int, value, stamp) -> int:
     return 9
 
 
-encode_arrow = _binary(paipc.new_stream)
-encode_parquet = _binary(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"))
+encode_arrow = _writer(paipc.new_stream)
+encode_parquet = _writer(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"))
 
 
 def _json_value(v):
@@ -289,13 +289,16 @@ class Format:
     """(schema, batches, *, meta, truncated, max_bytes, cut, errors_inline) -> chunks of bytes"""
     attachment: bool = True
     """Sent as a file to save (named by the channel), rather than an answer read in place."""
+    spreadsheet_prefix: bytes = b""
+    """Bytes a spreadsheet program needs first to read the file right (a CSV's UTF-8 byte order mark:
+    Excel on Chinese Windows reads it as GBK otherwise); sent on downloads meant for people."""
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("json", "application/json", "json", encode_json, attachment=False),
-        Format("csv", "text/csv; charset=utf-8", "csv", encode_csv),
+        Format("csv", "text/csv; charset=utf-8", "csv", encode_csv, spreadsheet_prefix=b"\xef\xbb\xbf"),
         Format("parquet", "application/vnd.apache.parquet", "parquet", encode_parquet),
         Format("arrow", "application/vnd.apache.arrow.stream", "arrows", encode_arrow),
         Format(

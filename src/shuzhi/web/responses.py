@@ -52,7 +52,7 @@ def respond(
     filename: str | None = None,
     meta: dict | None = None,
     max_bytes: int | None = None,
-    bom: bool = False,
+    for_people: bool = False,
 ) -> ReadResponse:
     """Stream a governed read in the asked format; the read is audited when the stream ends.
 
@@ -60,8 +60,8 @@ def respond(
     status; one that fails later ends the stream short (JSON ends with the error's class). With
     `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
     (JSON says `"truncated": true`). `filename` names a format sent as a file to save (by default
-    after the datasets read and the day); `bom` starts a CSV with the UTF-8 byte order mark, which
-    spreadsheet programs on Chinese Windows need to read it as UTF-8 (the pages' downloads)."""
+    after the datasets read and the day); `for_people` starts it with what spreadsheet programs need
+    first (a CSV's byte order mark: the pages' downloads)."""
     form = formats.get(fmt)
     rest = read.batches()
     batches = _ahead(next(rest, None), rest)
@@ -82,12 +82,9 @@ def respond(
         headers["X-Byte-Cap"] = str(max_bytes)
     if form.attachment:
         headers["Content-Disposition"] = attachment(f"{filename or download_name(read)}.{form.extension}")
-    if bom and form.name == "csv":
-        chunks = _after(UTF8_BOM, chunks)
+    if for_people and form.spreadsheet_prefix:
+        chunks = _after(form.spreadsheet_prefix, chunks)
     return ReadResponse(read, chunks, media_type=form.media_type, headers=headers, closing=(batches,))
-
-
-UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _after(first: bytes, chunks):

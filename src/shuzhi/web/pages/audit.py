@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Forbidden, InvalidInput
 from shuzhi.ledger import events, keys, log, proofs, query, sth
+from shuzhi.ledger.models import TreeHead
 from shuzhi.orgs.service import Principal
 from shuzhi.oversight import clock, names
 from shuzhi.web.deps import page_principal, read_session, write_session
@@ -124,12 +126,17 @@ def audit_entry_page(
     settings = request.app.state.settings
     bundle = proofs.inclusion_bundle(session, settings, seq)
     key = keys.public_key(settings)
+    row = log.get_entry(session, seq)
+    entry = query.entry_dict(row)
     return templates.TemplateResponse(
         request,
         "audit_entry.html",
         {
             "bundle": bundle,
-            "entry": query.entry_dict(log.get_entry(session, seq)),
+            "entry": entry,
+            "who": names.names_for(session, [row]).of(entry),
+            "outcome_words": OUTCOME_WORDS,
+            **_event_choices(),
             "fields": _entry_fields(bundle["entry"]),
             "server_check": proofs.check_inclusion_bundle(bundle, key),
             "public_key": keys.raw_public(key).hex(),
@@ -159,12 +166,6 @@ def tree_head_page(
     principal: Principal = Depends(auditor_page),
 ):
     """The latest signed tree head and the ones before it, each checked against the server's key."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import select
-
-    from shuzhi.ledger.models import TreeHead
-
     key = keys.public_key(request.app.state.settings)
     rows = session.scalars(select(TreeHead).order_by(TreeHead.id.desc()).limit(HEADS_SHOWN)).all()
     heads = []

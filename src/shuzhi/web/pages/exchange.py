@@ -273,7 +273,7 @@ def workbench(
     try:
         if format in DOWNLOADS:
             read = service.run_sql(db, settings, principal, sql)
-            return respond(read, format, max_bytes=int(settings.exchange.max_response_bytes), bom=True)
+            return respond(read, format, max_bytes=int(settings.exchange.max_response_bytes), for_people=True)
         # The page shows the first rows only: no more are read (and none more held in memory).
         page = sql_first_page(db, settings, principal, sql, settings.exchange.workbench_rows)
     except ShuzhiError as e:
