@@ -87,3 +87,12 @@ def test_the_approval_form_names_the_datasets_fields_and_what_a_row_quota_forbid
     assert 'placeholder="gender = &#39;…&#39;"' in page or "placeholder=\"gender = '…'\"" in page
     assert "<code>religion</code>" in page  # every field of the dataset can be filtered on
     assert "no aggregates (count, GROUP BY" in page
+    # a mistake in the decision comes back on the inbox, beside that request
+    request_id = int(re.search(r'id="request-(\d+)"', page).group(1))
+    bad = client.post(
+        f"/exchange/requests/{request_id}/decide",
+        data={"csrf_token": csrf_of(page), "action": "approve", "fields": "gender", "rows_per_day": "many"},
+    )
+    assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+    section = re.search(rf'id="request-{request_id}"(.*?)</section>', bad.text, re.S).group(1)
+    assert 'class="error"' in section and 'data-where="rows_per_day"' in section

@@ -98,9 +98,21 @@ def request_submit(
 
 @router.get("/inbox")
 def inbox_page(request: Request, principal: Viewer, db: Db):
+    return _inbox(request, principal, db)
+
+
+def _inbox(request: Request, principal, db, *, error: ShuzhiError | None = None, error_for: str = ""):
+    """The review inbox; after a refused decision or revocation, with its message beside that form
+    (`error_for` names it: request-N or provided-N)."""
     settings = request.app.state.settings
     with db.read() as s:
         inbox = share_requests.inbox(s, principal)
+        provided = (
+            share_requests.provided_grants(s, principal)
+            if share_requests.can_list_provided(principal)
+            else []
+        )
+        forms = {f"request-{r.id}" for r in inbox} | {f"provided-{g.id}" for g in provided}
         return _page(
             request,
             "exchange_inbox.html",
@@ -108,36 +120,46 @@ def inbox_page(request: Request, principal: Viewer, db: Db):
                 "inbox": inbox,
                 "grades": {r.id: dataset_grades(s, settings, r.dataset) for r in inbox},
                 "overdue_ids": {r.id for r in share_requests.overdue(s, principal)},
-                "provided": share_requests.provided_grants(s, principal)
-                if share_requests.can_list_provided(principal)
-                else [],
+                "provided": provided,
                 "mask_kinds": masking.KINDS,
                 "can_revoke": principal.has("steward", "admin"),
-                "error": None,
+                "error": error,
+                "error_for": error_for if error_for in forms else "",  # else shown above the lists
             },
+            error.status if error is not None else 200,
         )
 
 
 @router.post("/grants/{grant_id}/revoke")
 def revoke_grant_form(
     grant_id: int,
+    request: Request,
     principal: Viewer,
     db: Db,
     reason: Annotated[str, Form(max_length=limits.REASON)] = "",
 ):
-    """The provider withdraws a grant (with a reason, audited); back to the inbox."""
-    with db.write() as s:
-        grant = s.get(Grant, grant_id)
-        if grant is None:
-            raise NotFound(f"授权不存在 (no grant {grant_id})", where="grant")
-        share_requests.revoke_grant(s, principal, grant, reason)
+    """The provider withdraws a grant (with a reason, audited); back to the inbox, or the inbox with
+    what is wrong beside that grant's form."""
+    try:
+        with db.write() as s:
+            grant = s.get(Grant, grant_id)
+            if grant is None:
+                raise NotFound(f"授权不存在 (no grant {grant_id})", where="grant")
+            share_requests.revoke_grant(s, principal, grant, reason)
+    except ShuzhiError as e:
+        return _inbox(request, principal, db, error=e, error_for=f"provided-{grant_id}")
     return RedirectResponse("/exchange/inbox#provided", status_code=303)
 
 
 @router.post("/requests/{request_id}/decide")
 async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
     form = await request.form()
-    await run_in_threadpool(_decide, request_id, form, request.app.state.settings, principal, db)
+    try:
+        await run_in_threadpool(_decide, request_id, form, request.app.state.settings, principal, db)
+    except ShuzhiError as e:
+        return await run_in_threadpool(
+            _inbox, request, principal, db, error=e, error_for=f"request-{request_id}"
+        )
     return RedirectResponse("/exchange/inbox", status_code=303)
 
 
