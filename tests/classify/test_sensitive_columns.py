@@ -39,3 +39,17 @@ def test_a_dataset_never_graded_has_every_field_sensitive(db, settings, steward)
         )
     with db.read() as s:
         assert sensitive_columns(s, settings, get_dataset(s, "WJW-NEW")) == {"a", "b"}
+
+
+def test_a_column_no_grading_has_judged_counts_as_sensitive(db, settings, dataset, load):
+    from sqlalchemy import delete
+
+    from shuzhi.classify.models import ColumnDecision
+
+    load(dataset, "seq,age\n" + "\n".join(f"{i},{30 + i}" for i in range(40)) + "\n")
+    load(dataset, "seq,age,note\n" + "\n".join(f"{i},{30 + i},x{i}" for i in range(40)) + "\n")
+    with db.transaction() as s:  # the newest version's grading is missing (failed, or not yet run)
+        s.execute(delete(ColumnDecision).where(ColumnDecision.field_name == "note"))
+    with db.read() as s:
+        sensitive = sensitive_columns(s, settings, get_dataset(s, dataset))
+    assert "note" in sensitive and "age" not in sensitive

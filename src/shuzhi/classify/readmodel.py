@@ -168,14 +168,14 @@ SENSITIVE_FROM = "L3"
 
 
 def sensitive_columns(session: Session, settings, dataset: Dataset) -> list[str]:
-    """Fields graded SENSITIVE_FROM or above on any graded version; every field while the dataset
-    has not been graded at all (nothing says its values are harmless yet)."""
+    """Fields graded SENSITIVE_FROM or above on any graded version, and every field no grading has
+    judged yet (a dataset never graded, a column only a newer, ungraded version has): nothing says
+    those values are harmless."""
     grades = column_grades(session, settings, dataset)
-    if not grades:
-        return [f.name for f in dataset.fields]
     rules = load_rules(settings)
     bar = _rank(rules, SENSITIVE_FROM)
-    return [name for name, level in grades.items() if _rank(rules, level) >= bar]
+    judged = [name for name, level in grades.items() if _rank(rules, level) >= bar]
+    return judged + [f.name for f in dataset.fields if f.name not in grades]
 
 
 def _rank(rules: Rules, level: str) -> int:
