@@ -8,6 +8,8 @@ import datetime as dt
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.ingest.conftest import load
 
 from shuzhi.catalog.service import get_dataset
@@ -32,7 +34,7 @@ def test_quoted_and_leading_zero_values_keep_their_zeros(db, settings, dataset, 
 
 @pytest.mark.parametrize(
     "name",
-    ["联系电话", "手机号码", "公民身份号码", "统一社会信用代码", "邮政编码", "phone", "zip_code", "user_id"],
+    ["联系电话", "手机号码", "公民身份号码", "统一社会信用代码", "邮政编码", "phone", "zip_code", "id_no"],
 )
 def test_a_column_named_like_a_code_is_text(db, settings, dataset, write, name):
     types, data = _read(db, settings, dataset, write("a.csv", f"{name},n\n13812345678,1\n310000,2\n"))
@@ -67,3 +69,36 @@ def test_a_bad_date_past_the_sample_leaves_the_column_as_text_not_a_failure(db, 
     types, data = _read(db, settings, dataset, write("a.csv", "出生日期\n" + "\n".join(rows) + "\n"))
     assert types["出生日期"] == "VARCHAR" and data["出生日期"][-1] == "19901399"
     assert len(data["出生日期"]) == 30_001
+
+
+def test_a_row_key_named_id_stays_a_number(db, settings, dataset, write):
+    types, _ = _read(db, settings, dataset, write("a.csv", "id,user_id,amount\n1,7,2.5\n2,8,3\n"))
+    assert (types["id"], types["user_id"]) == ("BIGINT", "BIGINT")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.text(alphabet='ab,"\n 0129号', max_size=8), min_size=3, max_size=3),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["all", "minimal", "none-needed"]),
+)
+def test_the_scanner_reads_the_values_python_csv_reads(rows, quoting):
+    """Whatever the quoting (fields with delimiters, quotes and line breaks inside), the sample's
+    values are the ones Python's csv module reads; a field is marked quoted exactly when it was."""
+    import csv
+    import io
+
+    from shuzhi.ingest.codes import _rows
+
+    mode = {"all": csv.QUOTE_ALL, "minimal": csv.QUOTE_MINIMAL, "none-needed": csv.QUOTE_MINIMAL}[quoting]
+    buf = io.StringIO()
+    csv.writer(buf, quoting=mode, lineterminator="\n").writerows(rows)
+    text = buf.getvalue()
+    expected = [[v.strip() for v in r] for r in csv.reader(io.StringIO(text))]
+    got = _rows(text, ",", 10_000, complete=True)
+    assert [[v for v, _ in r] for r in got] == expected
+    if quoting == "all":
+        assert all(q for r in got for _, q in r)

@@ -16,10 +16,11 @@ SAMPLE_ROWS = 20_480
 
 CODE_NAME = re.compile(
     r"电话|手机|号码|证件|身份证|编号|代码|编码|邮编|邮政编码|账号|帐号|卡号|工号|学号|识别号|信用代码|区划|门牌"
-    r"|(?i:phone|mobile|tel(?:ephone)?\b|fax|zip|post(?:al)?_?code|code\b|(?:^|_)id(?:$|_)"
+    r"|(?i:phone|mobile|tel(?:ephone)?\b|fax|zip|post(?:al)?_?code|code\b"
     r"|id_?(?:no|number|card)|sfzh|lxdh|yzbm)"
 )
-"""A column named like a phone number, an identifier, a code or a postcode: its values are labels."""
+"""A column named like a phone number, an identity number, a code or a postcode: its values are
+labels. A bare `id` or `…_id` is a row's own key, counted and compared as a number: not matched."""
 DATE_NAME = re.compile(r"日期|生日|出生|时间|(?i:date|birth|(?:^|_)dt$|day$)")
 LEADING_ZERO = re.compile(r"[+-]?0\d+")
 MOBILE = re.compile(r"1\d{10}")
@@ -87,6 +88,15 @@ def _rows(text: str, delimiter: str, limit: int, complete: bool) -> list[list[tu
     at_start = True
     i, n = 0, len(text)
     while i < n and len(rows) < limit:
+        if at_start and not row and not buf:  # a line starts: without a quote it splits as it is
+            end = text.find("\n", i)
+            line = text[i:] if end == -1 else text[i:end]
+            if '"' not in line:
+                if end == -1 and not complete:
+                    break  # cut off by the sample's end
+                rows.append([(v.strip(), False) for v in line.rstrip("\r").split(delimiter)])
+                i = n if end == -1 else end + 1
+                continue
         c = text[i]
         if in_quotes:
             if c == '"' and i + 1 < n and text[i + 1] == '"':
