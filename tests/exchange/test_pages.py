@@ -39,7 +39,11 @@ def test_request_inbox_workbench(browser):
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert "population" in c.get("/exchange").text
+    hub = c.get("/exchange")
+    assert "population" in hub.text
+    # the action is confirmed once, on the page the form led to, and not again
+    assert re.search(r'<div class="banner success"[^>]*>申请 #\d+ 已提交', hub.text)
+    assert 'class="banner' not in c.get("/exchange").text
 
     login(c, "ga_steward")
     inbox = c.get("/exchange/inbox")
@@ -55,6 +59,7 @@ def test_request_inbox_workbench(browser):
         follow_redirects=False,
     )
     assert r.status_code == 303
+    assert f"Request #{rid} approved" in c.get("/exchange/inbox?lang=en").text
 
     login(c, "rs_analyst")
     grants = c.get("/exchange/grants?lang=en")

@@ -21,6 +21,7 @@ from shuzhi.store.db import Database, is_busy
 from shuzhi.web.apidocs import mount_api_docs
 from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
+from shuzhi.web.flash import FlashSweeper
 from shuzhi.web.guard import NulGuard, install_http_error_handler
 from shuzhi.web.openapi import COMMON, build_openapi, error_responses
 from shuzhi.web.templating import TEMPLATES_DIR, templates
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_error_handlers(app)
     install_failure_handlers(app)
     install_http_error_handler(app)
+    app.add_middleware(FlashSweeper)
     app.add_middleware(BodyGate)
     app.add_middleware(NulGuard)
     app.openapi = lambda: build_openapi(app)

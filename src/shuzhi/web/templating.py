@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from shuzhi.catalog import vocab
 from shuzhi.oversight import clock
+from shuzhi.web import flash
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANGS = ("zh", "en")
@@ -47,6 +48,7 @@ def page_context(request: Request) -> dict:
         "local_time": local_time,
         "principal": principal,
         "csrf_token": csrf_token,
+        "banner": flash.pending(request),
     }
 
 

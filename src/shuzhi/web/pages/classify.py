@@ -12,6 +12,7 @@ from shuzhi.catalog.models import Dataset
 from shuzhi.classify import alerts, readmodel, review, reviewers
 from shuzhi.classify.rules import load_rules
 from shuzhi.orgs.service import Principal
+from shuzhi.web import flash
 from shuzhi.web.deps import page_principal, write_session
 from shuzhi.web.templating import page_context, templates
 
@@ -35,7 +36,7 @@ def section_html(request: Request, session: Session, principal: Principal, datas
 
 def _back(ds: Dataset) -> RedirectResponse:
     """After a form, back to the grading section of the dataset page."""
-    return RedirectResponse(f"/datasets/{ds.identifier}#classification", status_code=303)
+    return flash.redirect(f"/datasets/{ds.identifier}#classification", "已保存。", "Saved.")
 
 
 @router.post("/datasets/{ref}/classification/columns/{field}")

@@ -22,6 +22,7 @@ from shuzhi.exchange.results import sql_first_page
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Name
+from shuzhi.web import flash
 from shuzhi.web.deps import get_db, page_principal
 from shuzhi.web.responses import respond
 from shuzhi.web.templating import page_context, templates
@@ -93,7 +94,11 @@ def request_submit(
             return _page(
                 request, "exchange_request.html", {"ds": get_dataset(s, dataset), "error": e}, e.status
             )
-    return RedirectResponse(f"/exchange?created={rid}", status_code=303)
+    return flash.redirect(
+        f"/exchange?created={rid}",
+        f"申请 #{rid} 已提交，等待数据提供部门审核。",
+        f"Request #{rid} submitted; the providing department will review it.",
+    )
 
 
 @router.get("/inbox")
@@ -148,7 +153,9 @@ def revoke_grant_form(
             share_requests.revoke_grant(s, principal, grant, reason)
     except ShuzhiError as e:
         return _inbox(request, principal, db, error=e, error_for=f"provided-{grant_id}")
-    return RedirectResponse("/exchange/inbox#provided", status_code=303)
+    return flash.redirect(
+        "/exchange/inbox#provided", f"授权 #{grant_id} 已撤销。", f"Grant #{grant_id} revoked."
+    )
 
 
 @router.post("/requests/{request_id}/decide")
@@ -160,7 +167,15 @@ async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
         return await run_in_threadpool(
             _inbox, request, principal, db, error=e, error_for=f"request-{request_id}"
         )
-    return RedirectResponse("/exchange/inbox", status_code=303)
+    if form.get("action") == "reject":
+        return flash.redirect(
+            "/exchange/inbox", f"申请 #{request_id} 已驳回。", f"Request #{request_id} rejected."
+        )
+    return flash.redirect(
+        "/exchange/inbox",
+        f"申请 #{request_id} 已批准，授权已生效。",
+        f"Request #{request_id} approved; the grant is in force.",
+    )
 
 
 def _decide(request_id: int, form, settings, principal: Principal, db: Database) -> None:

@@ -1,0 +1,82 @@
+"""Banners after an action: a one-shot message carried across the redirect that follows a form's POST."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+
+FLASH_COOKIE = "flash"
+KINDS = ("success", "info", "warning", "error")
+MAX_TEXT = 500
+"""A banner's text is cut here: the cookie travels with every request until it is shown."""
+
+
+def redirect(url: str, zh: str, en: str, *, kind: str = "success") -> RedirectResponse:
+    """Go to `url` (303) and show there, once, a banner saying `zh` or `en` in the reader's language."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown banner kind {kind!r}")
+    resp = RedirectResponse(url, status_code=303)
+    value = json.dumps({"k": kind, "zh": zh[:MAX_TEXT], "en": en[:MAX_TEXT]}, ensure_ascii=False)
+    resp.set_cookie(
+        FLASH_COOKIE,
+        base64.urlsafe_b64encode(value.encode()).decode(),
+        max_age=120,
+        httponly=True,
+        samesite="strict",
+    )
+    return resp
+
+
+def pending(request: Request) -> dict | None:
+    """The banner waiting for this request, if any: {kind, zh, en}. Anything malformed is no banner
+    (the cookie is only ever written by `redirect`, but a client may send what it likes; the text is
+    escaped on output like any other)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or data.get("k") not in KINDS:
+        return None
+    zh, en = data.get("zh"), data.get("en")
+    if not isinstance(zh, str) or not isinstance(en, str):
+        return None
+    return {"kind": data["k"], "zh": zh[:MAX_TEXT], "en": en[:MAX_TEXT]}
+
+
+class FlashSweeper:
+    """ASGI middleware: a page (HTML, any status but a redirect) answered while the flash cookie is
+    present has shown the banner, so the response clears the cookie; a redirect or a JSON answer
+    leaves it for the page to come."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or FLASH_COOKIE.encode() + b"=" not in _cookie_header(scope):
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                content_type = dict(headers).get(b"content-type", b"")
+                if not 300 <= message["status"] < 400 and content_type.startswith(b"text/html"):
+                    headers.append(
+                        (
+                            b"set-cookie",
+                            f"{FLASH_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=strict".encode(),
+                        )
+                    )
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        return await self.app(scope, receive, sending)
+
+
+def _cookie_header(scope) -> bytes:
+    return b";".join(v for k, v in scope.get("headers", []) if k == b"cookie")
