@@ -2,6 +2,39 @@
 
 from __future__ import annotations
 
+import re
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def in_language(text: str | None, lang: str) -> str | None:
+    """One language out of a bilingual message: "中文 (English)" or "中文 / English" gives the Chinese
+    for `zh`, the English for `en`; a text in one language (or any other shape) is kept whole."""
+    if not text or lang not in ("zh", "en"):
+        return text
+    halves = _halves(text)
+    if halves is None:
+        return text
+    return halves[0] if lang == "zh" else halves[1]
+
+
+def _halves(text: str) -> tuple[str, str] | None:
+    stripped = text.rstrip()
+    if stripped.endswith(")"):
+        depth = 0
+        for i in range(len(stripped) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(stripped[i], 0)
+            if depth == 0:
+                zh, en = stripped[:i].rstrip(), stripped[i + 1 : -1].strip()
+                if zh and en and _CJK.search(zh) and not _CJK.search(en):
+                    return zh, en
+                break
+    if " / " in text:
+        zh, en = text.split(" / ", 1)
+        if _CJK.search(zh) and en.strip() and not _CJK.search(en):
+            return zh.strip(), en.strip()
+    return None
+
 
 class ShuzhiError(Exception):
     """Base error: a message for people, plus where the problem is when known."""
@@ -16,12 +49,20 @@ class ShuzhiError(Exception):
         self.hint = hint
         self.detail = detail
 
-    def to_dict(self) -> dict:
-        out = {"error": self.code, "message": self.message}
+    def say(self, lang: str) -> str:
+        """The message in one language (zh or en); see `in_language`."""
+        return in_language(self.message, lang) or ""
+
+    def hint_in(self, lang: str) -> str | None:
+        return in_language(self.hint, lang)
+
+    def to_dict(self, lang: str | None = None) -> dict:
+        """The error as the API answers it: bilingual, or in `lang` when the client asked for one."""
+        out = {"error": self.code, "message": self.say(lang) if lang else self.message}
         if self.where:
             out["where"] = self.where
         if self.hint:
-            out["hint"] = self.hint
+            out["hint"] = self.hint_in(lang) if lang else self.hint
         if self.detail:
             out.update(self.detail)
         return out

@@ -227,3 +227,43 @@ def test_a_data_class_is_judged_like_a_level(db, settings, graded, steward):
             s, settings, steward, get_dataset(s, graded), action="override", data_class="核心", reason="y"
         )
     assert not isinstance(raised, LoweringRequest) and raised.data_class == "核心"
+
+
+def test_refused_grading_forms_come_back_beside_the_form_with_what_was_entered(
+    client, db, settings, graded, steward, second_admin
+):
+    login(client, "wjw.steward", next=f"/datasets/{graded}")
+    page = client.get(f"/datasets/{graded}?lang=en")
+    before = _events(db, "grade.")
+    form = {"csrf_token": csrf_of(page.text), "action": "override", "level": "L2", "data_class": "一般"}
+    refused = client.post(f"/datasets/{graded}/classification/grade", data={**form, "reason": "  "})
+    assert refused.status_code == 422 and "text/html" in refused.headers["content-type"]
+    html = refused.text
+    assert re.search(
+        r'class="error" role="alert" data-form="grade" data-where="reason">a review needs a reason', html
+    )
+    grade_form = html[html.index('id="grade-form"') : html.index("</form>", html.index('id="grade-form"'))]
+    assert (
+        '<option value="override" selected>' in grade_form and '<option value="L2" selected>' in grade_form
+    ), grade_form
+    assert _events(db, "grade.") == before and _info(db, settings, graded)["pending_lowerings"] == []
+
+    field_form = {"csrf_token": csrf_of(page.text), "action": "override", "category": "general", "reason": ""}
+    refused = client.post(f"/datasets/{graded}/classification/columns/sfzh", data=field_form)
+    assert refused.status_code == 422 and 'data-form="column-sfzh"' in refused.text
+
+    asked = client.post(f"/datasets/{graded}/classification/grade", data={**form, "reason": "测试下调"})
+    assert asked.status_code == 200 and "an admin of the data bureau must approve it" in asked.text
+    login(client, "bdb.admin", next=f"/datasets/{graded}")
+    html = client.get(f"/datasets/{graded}?lang=en").text
+    [request_id] = [int(x) for x in re.findall(r'id="lowering-(\d+)"', html)]
+    refused = client.post(
+        f"/classification/lowerings/{request_id}/reject", data={"csrf_token": csrf_of(html), "note": ""}
+    )
+    assert refused.status_code == 422 and f'data-form="lowering-{request_id}"' in refused.text
+    assert _info(db, settings, graded)["pending_lowerings"][0]["id"] == request_id  # still waiting
+    done = client.post(
+        f"/classification/lowerings/{request_id}/reject",
+        data={"csrf_token": csrf_of(html), "note": "证据不足"},
+    )
+    assert done.status_code == 200 and "Lowering rejected" in done.text

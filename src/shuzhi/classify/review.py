@@ -291,3 +291,9 @@ def _deactivate(session, dataset_id: int, field_name: str | None, why: str) -> N
 def _known_categories(settings, rules: Rules) -> set[str]:
     detectors, _ = detector_set(settings)
     return set(rules.categories) | {d.category for d in detectors}
+
+
+def lowering_dataset(session: Session, request_id: int) -> Dataset | None:
+    """The dataset a lowering request is about (None for an unknown request)."""
+    request = session.get(LoweringRequest, request_id)
+    return session.get(Dataset, request.dataset_id) if request is not None else None

@@ -6,6 +6,7 @@ import asyncio
 import html
 import logging
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,15 +17,16 @@ from sqlalchemy.exc import DBAPIError
 
 from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
-from shuzhi.errors import Busy, ServerFailure, ShuzhiError, StoreUnavailable
+from shuzhi.errors import Busy, InvalidInput, ServerFailure, ShuzhiError, StoreUnavailable, in_language
 from shuzhi.store.db import Database, is_busy
+from shuzhi.web import flash
 from shuzhi.web.apidocs import mount_api_docs
 from shuzhi.web.body import BodyGate
 from shuzhi.web.deps import LoginRequired
 from shuzhi.web.flash import FlashSweeper
 from shuzhi.web.guard import NulGuard, install_http_error_handler
 from shuzhi.web.openapi import COMMON, build_openapi, error_responses
-from shuzhi.web.templating import TEMPLATES_DIR, templates
+from shuzhi.web.templating import TEMPLATES_DIR, LanguagePin, templates
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,31 @@ def _routers() -> list[tuple[str, APIRouter]]:
     return api + [("", health.router)] + [("", r) for r in collect("register_page_routes")]
 
 
+MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/static/")
+"""Paths that answer programs: their errors are JSON. Every other path is a page and answers a page,
+whatever the client said it accepts."""
+
+
+def asked_language(request: Request) -> str | None:
+    """The language a program asked for (`Accept-Language`, first zh or en by preference), else None:
+    errors then stay bilingual, as they always were."""
+    ranked = []
+    for i, part in enumerate(request.headers.get("accept-language", "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        lang = tag.strip().lower()[:2]
+        if lang in ("zh", "en") and q > 0:
+            ranked.append((-q, i, lang))
+    return min(ranked)[2] if ranked else None
+
+
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    return not request.url.path.startswith(MACHINE_PATHS)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict]:
@@ -53,6 +78,54 @@ def _field_errors(exc: RequestValidationError) -> list[dict]:
         msg = msg.removeprefix("Value error, ")
         out.append({"field": ".".join(loc) or "body", "message": msg, "type": err.get("type")})
     return out
+
+
+def _page_input_error(request: Request, exc: RequestValidationError, fields: list[dict]):
+    """A page asked with input its route cannot take. A GET whose query parameters are off (a page
+    number of 0, a word where a number belongs) goes to the same page with them corrected or dropped;
+    anything else (a missing parameter, a form) is a page, never JSON, naming each field in words."""
+    if request.method == "GET" and all(_in_query(e) and e.get("type") != "missing" for e in exc.errors()):
+        bad = {str(e["loc"][1]) for e in exc.errors() if len(e.get("loc", ())) > 1}
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in bad]
+        if "page" in bad:
+            kept.append(("page", "1"))
+        target = request.url.path + ("?" + urlencode(kept) if kept else "")
+        return flash.redirect(
+            target,
+            "链接中的参数有误，已更正：" + "、".join(sorted(bad)),
+            "Parameters in the link were off and have been corrected: " + ", ".join(sorted(bad)),
+            kind="info",
+        )
+    error = InvalidInput("输入有误 (invalid input)", where=", ".join(f["field"] for f in fields))
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"error": error, "fields": fields, "back": _same_site_referer(request)},
+        status_code=422,
+    )
+
+
+def _in_query(error: dict) -> bool:
+    loc = error.get("loc", ())
+    return bool(loc) and loc[0] == "query"
+
+
+def _same_site_referer(request: Request) -> str | None:
+    """The page the reader came from, if it is one of ours (a path on this host), for a back link."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return None
+    path = referer.path + (f"?{referer.query}" if referer.query else "")
+    return path if path.startswith("/") and not path.startswith("//") else None
+
+
+async def _http_error_page(request: Request, status: int, message: str, headers: dict | None):
+    """A framework error (an unknown path, a wrong method) met by a reader: a page, not JSON."""
+    if not _wants_html(request):
+        return None
+    error = ShuzhiError(message)
+    error.status = status
+    return await run_in_threadpool(_failure_response, request, error, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -76,15 +149,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 status_code=exc.status,
                 headers=headers,
             )
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.to_dict(asked_language(request)), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         fields = _field_errors(exc)
-        return JSONResponse(
-            {"error": "invalid_input", "message": "输入有误 (invalid input)", "fields": fields},
-            status_code=422,
-        )
+        if _wants_html(request):
+            return await run_in_threadpool(_page_input_error, request, exc, fields)
+        message = in_language("输入有误 (invalid input)", asked_language(request) or "")
+        return JSONResponse({"error": "invalid_input", "message": message, "fields": fields}, status_code=422)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired):
@@ -125,7 +198,7 @@ def _failure_response(request: Request, error: ShuzhiError, headers: dict | None
         except Exception:  # noqa: BLE001 - the page itself may need what failed (the store)
             body = f"<!doctype html><title>Error</title><p>{html.escape(error.message)}</p>"
             return HTMLResponse(body, status_code=error.status, headers=headers)
-    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+    return JSONResponse(error.to_dict(asked_language(request)), status_code=error.status, headers=headers)
 
 
 def install_failure_handlers(app: FastAPI) -> None:
@@ -209,8 +282,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.db = db
     install_error_handlers(app)
     install_failure_handlers(app)
-    install_http_error_handler(app)
+    install_http_error_handler(app, page=_http_error_page)
     app.add_middleware(FlashSweeper)
+    app.add_middleware(LanguagePin)
     app.add_middleware(BodyGate)
     app.add_middleware(NulGuard)
     app.openapi = lambda: build_openapi(app)

@@ -72,8 +72,9 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
-def install_http_error_handler(app: FastAPI) -> None:
-    """Framework HTTP errors in the app's JSON shape, with the right `Allow` on a 405."""
+def install_http_error_handler(app: FastAPI, page=None) -> None:
+    """Framework HTTP errors in the app's JSON shape, with the right `Allow` on a 405; `page(request,
+    status, message, headers)` may answer instead with a page (None: not a page path)."""
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -81,5 +82,8 @@ def install_http_error_handler(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         message = _MESSAGES.get(exc.status_code) or str(exc.detail)
+        shown = page and await page(request, exc.status_code, message, headers or None)
+        if shown is not None:
+            return shown
         body = {"error": _CODES.get(exc.status_code, "error"), "message": message}
         return JSONResponse(body, status_code=exc.status_code, headers=headers or None)

@@ -8,11 +8,31 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from shuzhi.catalog import vocab
+from shuzhi.errors import ShuzhiError, in_language
 from shuzhi.oversight import clock
 from shuzhi.web import flash
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANGS = ("zh", "en")
+
+
+FIELD_PROBLEMS = {
+    "missing": ("必填，不能为空", "required"),
+    "string_too_long": ("太长", "too long"),
+    "string_too_short": ("太短", "too short"),
+    "int_parsing": ("须为整数", "must be a whole number"),
+    "int_from_float": ("须为整数", "must be a whole number"),
+    "bool_parsing": ("须为是或否", "must be yes or no"),
+    "greater_than_equal": ("数值太小", "too small"),
+    "greater_than": ("数值太小", "too small"),
+    "less_than_equal": ("数值太大", "too large"),
+    "less_than": ("数值太大", "too large"),
+    "literal_error": ("不是可选的值之一", "not one of the allowed values"),
+    "enum": ("不是可选的值之一", "not one of the allowed values"),
+    "string_pattern_mismatch": ("格式不对", "not in the expected format"),
+    "date_from_datetime_parsing": ("须为日期，如 2026-12-31", "must be a date such as 2026-12-31"),
+}
+"""Validation problems of page input, in words (pydantic's error types)."""
 
 
 def request_lang(request: Request) -> str:
@@ -41,7 +61,20 @@ def page_context(request: Request) -> dict:
         """A stored UTC time (datetime or ISO text) as the reader's wall clock, offset shown."""
         return clock.local_text(value, zone)
 
+    def field_problem(error: dict) -> str:
+        """A field's validation problem in words (the validator's own text when it is not one we name)."""
+        words = FIELD_PROBLEMS.get(error.get("type") or "")
+        return (words[1] if lang == "en" else words[0]) if words else error.get("message", "")
+
+    def say(error) -> str:
+        """An error's message (or a bilingual text) in the reader's language."""
+        if isinstance(error, ShuzhiError):
+            return error.say(lang)
+        return in_language(str(error or ""), lang) or ""
+
     return {
+        "say": say,
+        "field_problem": field_problem,
         "lang": lang,
         "t": t,
         "label": label,
@@ -54,3 +87,31 @@ def page_context(request: Request) -> dict:
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[page_context])
 templates.env.globals["vocab_codes"] = vocab.codes
+
+
+class LanguagePin:
+    """ASGI middleware: a language chosen in a link (`?lang=en`) sticks, as if switched in the header,
+    so the redirect after a form or a correction does not fall back to the default."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        chosen = _query_lang(scope) if scope["type"] == "http" else None
+        if chosen is None:
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                cookie = f"lang={chosen}; Max-Age={365 * 86400}; Path=/; SameSite=lax".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        return await self.app(scope, receive, sending)
+
+
+def _query_lang(scope) -> str | None:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang") or []
+    return values[-1] if values and values[-1] in LANGS else None

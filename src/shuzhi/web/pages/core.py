@@ -191,6 +191,13 @@ def dataset_page(
     principal: Principal = Depends(page_principal),
     db=Depends(get_db),
 ):
+    return render_dataset_page(request, session, principal, db, ref, reveal=reveal)
+
+
+def render_dataset_page(
+    request: Request, session: Session, principal: Principal, db, ref: str, *, reveal=False, status=200
+):
+    """The dataset page; forms of other domains on it come back here with their errors (`status`)."""
     ds = catalog.get_dataset(session, ref)
     versions = list(reversed(ds.versions))
     latest = versions[0] if versions else None
@@ -218,6 +225,7 @@ def dataset_page(
             "sections": dataset_sections(request, session, principal, ds),
             "actions": _collect("dataset_page_actions", request, session, principal, ds),
         },
+        status_code=status,
     )
 
 

@@ -56,7 +56,14 @@ def hub(request: Request, principal: Viewer, db: Db):
 
 
 @router.get("/request/new")
-def request_form(request: Request, principal: Viewer, db: Db, dataset: str):
+def request_form(request: Request, principal: Viewer, db: Db, dataset: str = ""):
+    if not dataset:  # a request is always for one dataset: it starts from that dataset's page
+        return flash.redirect(
+            "/catalog",
+            "请先在数据目录中找到要申请的数据集，再点“申请共享”。",
+            "Find the dataset in the catalog first, then choose “Request access” on its page.",
+            kind="info",
+        )
     with db.read() as s:
         return _page(request, "exchange_request.html", {"ds": get_dataset(s, dataset), "error": None})
 
