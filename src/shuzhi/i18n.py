@@ -1,0 +1,48 @@
+"""The message catalog: every user-facing string of the pages in zh_CN and en (gettext, via Babel)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "shuzhi"
+LOCALES = {"zh": "zh_CN", "en": "en"}
+"""The platform's languages (as pages name them) and their catalogs' locales."""
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def _messages(lang: str) -> dict[tuple[str | None, str], str]:
+    """(context, msgid) → translation, read once per process from the language's `.po` file (Babel's
+    reader: the catalogs are kept as text, reviewed as text, and never go stale as compiled copies)."""
+    path = catalog_path(lang)
+    if not path.exists():
+        return {}
+    with path.open("rb") as f:
+        po = read_po(f, locale=LOCALES[lang], domain=DOMAIN)
+    return {(m.context, m.id): m.string for m in po if m.id and isinstance(m.id, str) and m.string}
+
+
+class Translator:
+    """gettext for one language. A message missing from the catalog shows its msgid (the English
+    source text); the catalog test keeps that from ever reaching a page."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LOCALES else "zh"
+
+    def gettext(self, message: str) -> str:
+        return _messages(self.lang).get((None, message)) or message
+
+    def pgettext(self, context: str, message: str) -> str:
+        return _messages(self.lang).get((context, message)) or message
+
+
+@cache
+def translator(lang: str) -> Translator:
+    return Translator(lang)
