@@ -203,6 +203,13 @@ def test_the_cli_asks_and_an_admin_approves(db, settings, graded, cli_env, secon
     asked = CliRunner().invoke(cli_app, ["grade", "set", graded, "--level", "L2", "-r", "测试下调"])
     assert asked.exit_code == 0, asked.output
     assert "awaiting approval" in asked.output and _info(db, settings, graded)["level"] == "L4"
+    import getpass
+
+    # asked at the console: the request names the operating-system account, not just "system"
+    assert (
+        _info(db, settings, graded)["pending_lowerings"][0]["requested_by"]
+        == f"system (cli: {getpass.getuser()})"
+    )
     listed = CliRunner().invoke(cli_app, ["grade", "lowerings"])
     assert graded in listed.output and "L4 → L2" in listed.output
     request_id = _info(db, settings, graded)["pending_lowerings"][0]["id"]

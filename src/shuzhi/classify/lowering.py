@@ -79,7 +79,7 @@ def ask(
         reason=reason,
         evidence=evidence,
         requested_by_id=principal.user_id,
-        requested_by=principal.username,
+        requested_by=principal.signature[:100],
         state="pending",
     )
     session.add(request)

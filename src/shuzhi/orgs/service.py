@@ -75,6 +75,14 @@ class Principal:
             os_user=os_user,
         )
 
+    @property
+    def signature(self) -> str:
+        """Who acted, as a record names them: the user name, and for a command the operating-system
+        account that ran it (the platform's own 'system' user at a console is somebody)."""
+        return (
+            f"{self.username} (cli: {self.os_user})" if self.face == "cli" and self.os_user else self.username
+        )
+
     def entering(self, face: str, os_user: str | None = None) -> Principal:
         """The same user, marked with how they came in."""
         return dataclasses.replace(self, face=face, os_user=os_user)
