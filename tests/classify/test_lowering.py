@@ -195,7 +195,12 @@ def test_the_page_shows_the_request_and_an_admin_approves_it(
         follow_redirects=False,
     )
     assert done.status_code == 303
-    assert 'id="grade-level">L2<' in client.get(f"/datasets/{graded}").text
+    zh = client.get(f"/datasets/{graded}?lang=zh").text
+    assert 'id="grade-level">L2<' in zh
+    # statuses and reasons in words of the page's language, not codes or both languages at once
+    assert "状态: 已改定" in zh and "overridden" not in zh and "no detector reached" not in zh
+    en = client.get(f"/datasets/{graded}?lang=en").text
+    assert "status: overridden" in en and "没有检测器" not in en
 
 
 def test_the_cli_asks_and_an_admin_approves(db, settings, graded, cli_env, second_admin, monkeypatch):

@@ -499,7 +499,7 @@ class Scanner:
             )
         suggested = next((d for d, h in hints.items() if h), None)
         best = scored[0][2] if scored else 0.0
-        ev = {"candidates": near, "reason": "没有检测器达到阈值 no detector reached its threshold"}
+        ev = {"candidates": near, "reason": "没有检测器达到阈值 (no detector reached its threshold)"}
         if suggested:
             ev["name_suggests"] = suggested
         if found := self._found(stats, NONE):

@@ -346,7 +346,7 @@ def _lapse_outgrown_grade_override(rules, dataset, version, grade, overrides, ad
         or rules.rank(grade.derived_level) <= rules.rank(grade.level)
     ):
         return None
-    why = f"新增敏感列使级别升至 {grade.derived_level} new sensitive columns raise the grade"
+    why = f"新增敏感列使级别升至 {grade.derived_level} (new sensitive columns raise the grade to {grade.derived_level})"
     ov.active, ov.lapsed_reason = False, why
     return new_alert(
         dataset,
