@@ -40,6 +40,12 @@ def register_jobs():
             every=lambda settings: settings.ingest.verify_interval_s,
             title="校验版本文件 (re-hash every version file)",
         ),
+        Job(
+            name="ingest.load_upload",
+            func="shuzhi.ingest.jobs:load_upload",
+            time_limit_s=3600,
+            title="加载网页上传的文件 (load a file uploaded through the web form)",
+        ),
     ]
 
 
