@@ -448,7 +448,9 @@ def test_steward_registers_a_dataset_of_their_department(people, db):
 def test_not_shared_needs_its_basis_beside_the_field(people, db):
     csrf = _as(people, "ga.steward")
     r = _register(people, csrf, share_type="none")
-    assert r.status_code == 422 and "不予共享须注明法律或政策依据" in r.text
+    assert r.status_code == 422 and re.search(r'name="share_basis"[^>]*aria-invalid="true"', r.text)
+    basis = r.text.index('name="share_basis"')
+    assert "不予共享须注明法律或政策依据" in r.text[basis : r.text.index('name="open_type"')]  # beside it
     assert 'value="机动车登记"' in r.text and re.search(r'value="none" selected', r.text)
     r = _register(people, csrf, identifier="bad id!")
     assert r.status_code == 422 and re.search(r'name="identifier"[^>]*aria-invalid="true"', r.text)

@@ -475,8 +475,11 @@ DATASET_FORM = (
 
 def _validation_error(exc: ValidationError) -> InvalidInput:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "form"
-    return InvalidInput(first.get("msg", "").removeprefix("Value error, "), where=where)
+    message = first.get("msg", "").removeprefix("Value error, ")
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    if not where:  # a rule across fields: beside the one it asks for
+        where = next((f for f in ("share_basis", "temporal_start") if f in message), "form")
+    return InvalidInput(message, where=where)
 
 
 @router.post("/admin/datasets")
