@@ -365,7 +365,7 @@ def test_a_token_is_shown_once_works_and_is_revoked(people, db):
     assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     clear = re.search(r'id="token-value">([^<]+)<', r.text).group(1)
     assert clear.startswith(orgs.TOKEN_PREFIX)
-    me = people.get("/api/v1/me", headers={"Authorization": f"Bearer {clear}"}, cookies={})
+    me = people.get("/api/v1/me", headers={"Authorization": f"Bearer {clear}"})
     assert me.status_code == 200 and me.json()["username"] == "ga.analyst"
     listed = people.get("/me/tokens", headers=HTML).text
     assert "报表脚本" in listed and clear not in listed and clear[:12] in listed
@@ -477,6 +477,12 @@ def registered(people, db, make_user):
 CSV = "hphm,cllx,zcrq\n浙A12345,小型轿车,2021-03-04\n浙B54321,货车,2020-07-21\n浙C00001,小型轿车,2019-01-15\n".encode()
 
 
+def _held(app) -> list:
+    """Uploads held on disk, waiting for (or left by) their job."""
+    folder = app.state.settings.data_dir / "uploads"
+    return list(folder.iterdir()) if folder.exists() else []
+
+
 def _upload(client, csrf, content=CSV, name="机动车.csv", ref="ga-jdc"):
     return client.post(
         f"/admin/datasets/{ref}/upload",
@@ -512,7 +518,7 @@ def test_upload_runs_as_a_job_and_reports_its_progress(app, registered, people, 
         assert version.row_count == 3 and version.created_by_id == orgs.get_user(s, "ga.steward").id
     [entry] = _events(db, "version.ingested")
     assert entry["detail"]["rows"] == 3 and entry["user_id"] is not None
-    assert not any((app.state.settings.data_dir / "uploads").iterdir())  # the held file is gone
+    assert not _held(app)  # the held file is gone
     # The same file again: reported as unchanged, not stored twice.
     r = _upload(people, registered)
     assert app.state.jobs.wait_idle()
@@ -542,7 +548,7 @@ def test_a_bad_file_is_refused_beside_the_form_and_changes_nothing(
         assert (
             s.scalar(select(func.count()).select_from(JobRun).where(JobRun.name == "ingest.load_upload")) == 0
         )
-    assert not any((app.state.settings.data_dir / "uploads").iterdir())
+    assert not _held(app)
 
 
 def test_a_file_that_fails_to_load_says_so_in_words(app, registered, people, db):
@@ -584,3 +590,17 @@ def test_vocabularies_are_listed_read_only(people):
     assert "<form" not in page.split("<main>")[1]
     en = people.get("/admin/vocabularies?lang=en", headers=HTML).text
     assert "Controlled vocabularies" in en and "Share type" in en
+
+
+def test_an_upload_without_csrf_or_login_is_refused(app, registered, people, db):
+    r = people.post("/admin/datasets/ga-jdc/upload", files={"file": ("x.csv", CSV, "text/csv")}, headers=HTML)
+    assert r.status_code == 403 and "CSRF" in r.text
+    people.cookies.clear()
+    r = people.post(
+        "/admin/datasets/ga-jdc/upload",
+        data={"csrf_token": registered},
+        files={"file": ("x.csv", CSV, "text/csv")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert _count(db, DatasetVersion) == 0 and not _held(app)

@@ -26,7 +26,7 @@ from shuzhi.orgs.models import ROLES, ApiToken
 from shuzhi.orgs.service import DEPT_LEVELS, Principal
 from shuzhi.store.db import Database
 from shuzhi.web import flash
-from shuzhi.web.deps import get_db, page_principal
+from shuzhi.web.deps import check_csrf, get_db, page_principal, uploader_principal
 from shuzhi.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -534,14 +534,15 @@ def upload_page(ref: str, request: Request, principal: Viewer, db: Db):
 
 
 @router.post("/admin/datasets/{ref}/upload")
-async def upload(ref: str, request: Request, principal: Viewer, db: Db):
+async def upload(
+    ref: str, request: Request, db: Db, principal: Annotated[Principal, Depends(uploader_principal)]
+):
     """Hold the file (with the checks that need no conversion) and queue the job that loads it."""
     _staff(principal)
     settings = request.app.state.settings
-    with db.read() as s:  # before the file is looked at: a stranger's upload goes no further
-        ds = catalog.get_dataset(s, ref)
-        catalog.require_manage(principal, ds)
-        dataset_id, identifier = ds.id, ds.identifier
+    # Who may upload here is decided before the body is read: a stranger's file is never received.
+    dataset_id, identifier = await run_in_threadpool(_managed, db, principal, ref)
+    await check_csrf(request)
     file = (await request.form()).get("file")
     try:
         if not isinstance(file, UploadFile) or not file.filename:
@@ -557,6 +558,13 @@ async def upload(ref: str, request: Request, principal: Viewer, db: Db):
         f"File {file.filename} received; loading it into {identifier} in the background.",
         kind="info",
     )
+
+
+def _managed(db: Database, principal: Principal, ref: str) -> tuple[int, str]:
+    with db.read() as s:
+        ds = catalog.get_dataset(s, ref)
+        catalog.require_manage(principal, ds)
+        return ds.id, ds.identifier
 
 
 def _pieces(file: UploadFile):
