@@ -604,3 +604,33 @@ def test_an_upload_without_csrf_or_login_is_refused(app, registered, people, db)
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert _count(db, DatasetVersion) == 0 and not _held(app)
+
+
+def test_too_long_or_odd_values_are_said_beside_the_field(people, db):
+    csrf = _as(people, "root")
+    before = (_ledger_size(db), _count(db, Department), _count(db, User), _count(db, ApiToken))
+    r = people.post(
+        "/admin/departments", data={"code": "LONG", "name_zh": "长" * 300, "csrf_token": csrf}, headers=HTML
+    )
+    assert r.status_code == 422 and 'data-where="name_zh"' in r.text and 'value="LONG"' in r.text
+    r = people.post(
+        "/admin/users",
+        data={
+            "username": "u" * 100,
+            "department": "GA",
+            "roles": ["analyst"] * 9,
+            "password": "long-enough-1",
+            "csrf_token": csrf,
+        },
+        headers=HTML,
+    )
+    assert r.status_code == 422 and 'data-where="username"' in r.text
+    r = people.post(
+        "/me/tokens", data={"name": "批处理", "days": "9" * 5000, "csrf_token": csrf}, headers=HTML
+    )
+    assert r.status_code == 422 and 'data-where="days"' in r.text
+    r = people.post(
+        "/admin/users/ga.analyst/active", data={"active": "maybe", "csrf_token": csrf}, headers=HTML
+    )
+    assert r.status_code == 422 and 'id="user-ga.analyst"' in r.text and "active 须为 1 或 0" in r.text
+    assert (_ledger_size(db), _count(db, Department), _count(db, User), _count(db, ApiToken)) == before
