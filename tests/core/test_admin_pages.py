@@ -494,6 +494,7 @@ def _upload(client, csrf, content=CSV, name="机动车.csv", ref="ga-jdc"):
 
 
 def test_upload_runs_as_a_job_and_reports_its_progress(app, registered, people, db):
+    assert 'id="upload-version"' in people.get("/datasets/ga-jdc", headers=HTML).text
     assert 'enctype="multipart/form-data"' in people.get("/admin/datasets/ga-jdc/upload", headers=HTML).text
     r = _upload(people, registered)
     assert r.status_code == 303 and (m := re.fullmatch(r"/admin/uploads/(\d+)", r.headers["location"]))
@@ -567,6 +568,7 @@ def test_uploads_of_another_department_are_refused(app, registered, people, db):
     job = r.headers["location"]
     csrf = _as(people, "mz.steward")
     assert people.get("/admin/datasets/ga-jdc/upload", headers=HTML).status_code == 403
+    assert 'id="upload-version"' not in people.get("/datasets/ga-jdc", headers=HTML).text
     r = _upload(people, csrf, content=CSV.replace(b"2019", b"2018"))
     assert r.status_code == 403
     assert people.get(job, headers=HTML).status_code == 404  # another's upload job does not exist for them

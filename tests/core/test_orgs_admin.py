@@ -96,6 +96,19 @@ def test_reset_password_given_and_generated(db, tree, make_user):
     assert clear not in json.dumps(generated) and "a-new-password" not in json.dumps(given)
 
 
+def test_reset_password_ends_the_users_login_sessions(db, tree, make_user):
+    make_user("ga.analyst", dept="GA")
+    with db.transaction() as s:
+        _, clear = orgs.start_login_session(s, orgs.get_user(s, "ga.analyst"))
+        _, token = orgs.create_token(s, orgs.get_user(s, "ga.analyst"))
+    with db.transaction() as s:
+        orgs.reset_password(s, orgs.get_user(s, "ga.analyst"), actor=tree)
+    with db.session() as s:
+        assert orgs.find_login_session(s, clear) is None
+        assert orgs.principal_from_token(s, token).username == "ga.analyst"
+    assert len(_entries(db, "auth.logout")) == 1
+
+
 def test_reset_password_is_admin_only_and_checked(db, tree, make_user):
     steward = make_user("ga.steward", dept="GA", roles=("steward",))
     make_user("ga.analyst", dept="GA")

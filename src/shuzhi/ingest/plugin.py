@@ -1,5 +1,6 @@
 """Built-in hook implementations of ingest: the upload API, the `ingest` and `verify-data` commands,
-the leftover sweep and the data verification jobs, the audit events it writes."""
+the leftover sweep, data verification and upload loading jobs, the dataset page's upload link, the
+audit events it writes."""
 
 from __future__ import annotations
 
@@ -47,6 +48,13 @@ def register_jobs():
             title="加载网页上传的文件 (load a file uploaded through the web form)",
         ),
     ]
+
+
+@hookimpl
+def dataset_page_actions(request, session, principal, dataset):
+    from shuzhi.web.pages.admin import dataset_actions
+
+    return dataset_actions(request, principal, dataset)
 
 
 @hookimpl

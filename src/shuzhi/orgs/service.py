@@ -324,7 +324,8 @@ def reset_password(
 ) -> str | None:
     """Set a user's password (admin only): the one given, or, when None, a one-time one made up here
     and returned so that it can be shown once (it is stored only hashed). Audited with the new hash's
-    digest, so that the ledger vouches for it like any other."""
+    digest, so that the ledger vouches for it like any other. The user's open login sessions end
+    (a reset is often because someone else knew the old one); their API tokens stay."""
     if actor is not None:
         require_admin(actor)
     generated = password is None
@@ -341,6 +342,13 @@ def reset_password(
         user_id=actor and actor.user_id,
         department_id=user.department_id,
     )
+    now = utcnow()
+    for login in session.scalars(
+        select(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), LoginSession.expires_at > now
+        )
+    ):
+        end_login_session(session, login)
     return password if generated else None
 
 

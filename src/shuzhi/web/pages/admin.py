@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from markupsafe import escape
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -27,7 +28,7 @@ from shuzhi.orgs.service import DEPT_LEVELS, Principal
 from shuzhi.store.db import Database
 from shuzhi.web import flash
 from shuzhi.web.deps import check_csrf, get_db, page_principal, uploader_principal
-from shuzhi.web.templating import templates
+from shuzhi.web.templating import page_context, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -568,6 +569,17 @@ def _managed(db: Database, principal: Principal, ref: str) -> tuple[int, str]:
         ds = catalog.get_dataset(s, ref)
         catalog.require_manage(principal, ds)
         return ds.id, ds.identifier
+
+
+def dataset_actions(request: Request, principal: Principal, dataset) -> list[str]:
+    """The dataset page's link to upload a new version, for whoever manages the dataset."""
+    if not catalog.can_manage(principal, dataset):
+        return []
+    t = page_context(request)["t"]
+    href = f"/admin/datasets/{quote(dataset.identifier)}/upload"
+    return [
+        f'<a href="{escape(href)}" id="upload-version">{escape(t("上传新版本", "Upload a new version"))}</a>'
+    ]
 
 
 def _pieces(file: UploadFile):
