@@ -636,3 +636,13 @@ def test_too_long_or_odd_values_are_said_beside_the_field(people, db):
     )
     assert r.status_code == 422 and 'id="user-ga.analyst"' in r.text and "active 须为 1 或 0" in r.text
     assert (_ledger_size(db), _count(db, Department), _count(db, User), _count(db, ApiToken)) == before
+
+
+def test_an_unknown_department_or_a_long_description_is_said_beside_the_field(people, db):
+    csrf = _as(people, "root")
+    r = _register(people, csrf, department="NOPE")
+    assert r.status_code == 404 and re.search(r'name="department"[^>]*aria-invalid="true"', r.text)
+    r = _register(people, csrf, description="很长的描述" * 5000)
+    assert r.status_code == 422 and 'data-where="description"' in r.text
+    assert "很长的描述" * 100 in r.text  # kept as entered, not cut
+    assert _count(db, Dataset) == 0

@@ -75,10 +75,6 @@ def _staff(principal: Principal) -> None:
         raise Forbidden("只有平台管理员或部门数据管理员可以访问 (admins and department stewards only)")
 
 
-def _dept_name(d, lang: str) -> str:
-    return d.name_en if lang == "en" and d.name_en else d.name_zh
-
-
 # -- index ----------------------------------------------------------------------------------------------
 
 
@@ -490,7 +486,7 @@ def _validation_error(exc: ValidationError) -> InvalidInput:
 async def dataset_create(request: Request, principal: Viewer, db: Db):
     _staff(principal)
     sent = await request.form()
-    form = {k: str(sent.get(k) or "")[: limits.REASON] for k in DATASET_FORM}
+    form = {k: str(sent.get(k) or "") for k in DATASET_FORM}  # lengths: checked by DatasetIn
     return await run_in_threadpool(_dataset_create, request, principal, db, form)
 
 
@@ -505,7 +501,8 @@ def _dataset_create(request: Request, principal: Principal, db: Database, form: 
             ds = catalog.create_dataset(s, principal, data)
             identifier = ds.identifier
     except ShuzhiError as e:
-        where = e.where if e.where in DATASET_FORM else ("department" if e.status == 403 else "")
+        where = "department" if e.where == "dept" or e.status == 403 else e.where
+        where = where if where in DATASET_FORM else ""
         return _datasets(request, principal, db, status=e.status, error=e, error_for=where, form=form)
     return flash.redirect(
         f"/admin/datasets/{quote(identifier)}/upload",
