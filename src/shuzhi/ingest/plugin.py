@@ -1,5 +1,6 @@
 """Built-in hook implementations of ingest: the upload API, the `ingest` and `verify-data` commands,
-the leftover sweep and the data verification jobs, the audit events it writes."""
+the leftover sweep, data verification and upload loading jobs, the dataset page's upload link, the
+audit events it writes."""
 
 from __future__ import annotations
 
@@ -40,7 +41,20 @@ def register_jobs():
             every=lambda settings: settings.ingest.verify_interval_s,
             title="校验版本文件 (re-hash every version file)",
         ),
+        Job(
+            name="ingest.load_upload",
+            func="shuzhi.ingest.jobs:load_upload",
+            time_limit_s=3600,
+            title="加载网页上传的文件 (load a file uploaded through the web form)",
+        ),
     ]
+
+
+@hookimpl
+def dataset_page_actions(request, session, principal, dataset):
+    from shuzhi.web.pages.admin import dataset_actions
+
+    return dataset_actions(request, principal, dataset)
 
 
 @hookimpl

@@ -15,6 +15,19 @@ class DeptCreated(Event):
     parent: str | None
 
 
+@event("dept.updated", "部门修改", "department updated")
+class DeptUpdated(Event):
+    """Names or place in the hierarchy changed: the values before and after of what changed."""
+
+    code: str
+    name_zh: str = ABSENT
+    name_zh_before: str = ABSENT
+    name_en: str | None = ABSENT
+    name_en_before: str | None = ABSENT
+    parent: str | None = ABSENT
+    parent_before: str | None = ABSENT
+
+
 @event("user.created", "用户创建", "user created")
 class UserCreated(Event):
     username: str
@@ -39,6 +52,15 @@ class UserUpdated(Event):
 class PasswordRehashed(Event):
     username: str
     password_digest: str
+
+
+@event("user.password_reset", "密码重置", "password reset")
+class PasswordReset(Event):
+    """An admin set a user's password (`generated`: a one-time one the platform made up)."""
+
+    username: str
+    password_digest: str
+    generated: bool
 
 
 @event("token.created", "令牌创建", "token created")
@@ -112,9 +134,11 @@ class Unlocked(Event):
 
 EVENTS = (
     DeptCreated,
+    DeptUpdated,
     UserCreated,
     UserUpdated,
     PasswordRehashed,
+    PasswordReset,
     TokenCreated,
     TokenRevoked,
     Login,

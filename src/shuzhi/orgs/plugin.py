@@ -16,6 +16,14 @@ def register_api_routes():
 
 
 @hookimpl
+def register_page_routes():
+    # Administration: departments, users, one's own API tokens, dataset registration and upload.
+    from shuzhi.web.pages import admin
+
+    return [admin.router]
+
+
+@hookimpl
 def register_commands():
     from shuzhi.cli import orgs
 

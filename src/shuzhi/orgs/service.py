@@ -164,6 +164,49 @@ def create_department(
     return dept
 
 
+def update_department(
+    session: Session,
+    dept: Department,
+    *,
+    name_zh: str,
+    name_en: str | None = None,
+    parent_code: str | None = None,
+    actor: Principal | None = None,
+) -> Department:
+    """Rename a department or move it under another parent (or to the top); audited with the values
+    before and after. The code stays: other records and the ledger name departments by it."""
+    if not (name_zh or "").strip():
+        raise InvalidInput("部门中文名称不能为空 (Chinese name is required)", where="name_zh")
+    limits.check(name_zh, limits.NAME, "name_zh")
+    limits.check(name_en, limits.NAME, "name_en")
+    name_zh, name_en = name_zh.strip(), (name_en or "").strip() or None
+    parent = get_department(session, parent_code) if parent_code else None
+    if parent is not None and dept in department_path(parent):
+        raise InvalidInput(
+            "上级部门不能是本部门或其下级 (the parent cannot be the department itself or one below it)",
+            where="parent",
+        )
+    before_parent = dept.parent.code if dept.parent else None
+    change: dict = {}
+    if name_zh != dept.name_zh:
+        change.update(name_zh=name_zh, name_zh_before=dept.name_zh)
+    if name_en != dept.name_en:
+        change.update(name_en=name_en, name_en_before=dept.name_en)
+    if (parent.code if parent else None) != before_parent:
+        change.update(parent=parent.code if parent else None, parent_before=before_parent)
+    if not change:
+        return dept
+    dept.name_zh, dept.name_en, dept.parent = name_zh, name_en, parent
+    session.flush()
+    ledger.append(
+        session,
+        events.DeptUpdated(code=dept.code, **change),
+        user_id=actor and actor.user_id,
+        department_id=dept.id,
+    )
+    return dept
+
+
 def list_departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).order_by(Department.code)))
 
@@ -278,6 +321,43 @@ def set_active(session: Session, user: User, active: bool, *, actor: Principal |
             department_id=user.department_id,
         )
     return user
+
+
+GENERATED_PASSWORD_BYTES = 12
+"""A one-time password the platform makes up: 16 URL-safe characters (96 random bits)."""
+
+
+def reset_password(
+    session: Session, user: User, password: str | None = None, *, actor: Principal | None = None
+) -> str | None:
+    """Set a user's password (admin only): the one given, or, when None, a one-time one made up here
+    and returned so that it can be shown once (it is stored only hashed). Audited with the new hash's
+    digest, so that the ledger vouches for it like any other. The user's open login sessions end
+    (a reset is often because someone else knew the old one); their API tokens stay."""
+    if actor is not None:
+        require_admin(actor)
+    generated = password is None
+    if generated:
+        password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    _check_password(password)
+    user.password_hash = _hasher.hash(password)
+    session.flush()
+    ledger.append(
+        session,
+        events.PasswordReset(
+            username=user.username, password_digest=digest(user.password_hash), generated=generated
+        ),
+        user_id=actor and actor.user_id,
+        department_id=user.department_id,
+    )
+    now = utcnow()
+    for login in session.scalars(
+        select(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.ended_at.is_(None), LoginSession.expires_at > now
+        )
+    ):
+        end_login_session(session, login)
+    return password if generated else None
 
 
 def list_users(session: Session, department_code: str | None = None) -> list[User]:

@@ -14,6 +14,7 @@ EVENTS = frozenset(
         "user.created",
         "user.updated",
         "user.password_rehashed",
+        "user.password_reset",
         "token.created",
         "token.revoked",
         "auth.login",
@@ -44,7 +45,9 @@ class OrgsReplay:
                 "password": d.get("password_digest", UNKNOWN),
             }
             self.roles[name] = set(d.get("roles") or ())
-        elif event in ("user.updated", "user.password_rehashed") and isinstance(d.get("username"), str):
+        elif event in ("user.updated", "user.password_rehashed", "user.password_reset") and isinstance(
+            d.get("username"), str
+        ):
             name = d["username"]
             user = self.users.setdefault((name,), dict.fromkeys(USER_COLUMNS, UNKNOWN))
             if "roles" in d:

@@ -23,8 +23,8 @@ from shuzhi.web.deps import SESSION_COOKIE
 OPEN_BODY_ROUTES = {("POST", "/api/v1/tokens")}
 """API routes that take a body from a caller with no credentials yet (logging in)."""
 
-_UPLOAD_ROUTE = re.compile(r"^/api/v1/datasets/[^/]+/versions$")
-"""Dataset version uploads: streamed to disk, under `ingest.max_upload_bytes`."""
+_UPLOAD_ROUTE = re.compile(r"^(/api/v1/datasets/[^/]+/versions|/admin/datasets/[^/]+/upload)$")
+"""Dataset version uploads (the API's, and the upload form's): under `ingest.max_upload_bytes`."""
 
 _UPLOAD_FORM_ALLOWANCE = 2**20
 """Room for the multipart framing and form fields of an upload besides the file itself."""

@@ -107,6 +107,30 @@ async def page_principal(request: Request) -> Principal:
     return principal
 
 
+async def uploader_principal(request: Request) -> Principal:
+    """For a page form that sends a large body (an upload): the caller from the login cookie alone,
+    without reading the body, so that the route refuses a caller who may not upload before a byte
+    of the file is received; the route then calls `check_csrf`, which reads the form."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    principal, login = (None, None)
+    if cookie:
+        principal, login = await run_in_threadpool(_lookup, request.app.state.db, None, cookie)
+    if principal is None or login is None:
+        raise LoginRequired()
+    request.state.login, request.state.csrf_token, request.state.principal = (
+        login,
+        login.csrf_token,
+        principal,
+    )
+    return principal
+
+
+async def check_csrf(request: Request) -> None:
+    """The CSRF check `uploader_principal` leaves to its route (403 when it fails)."""
+    if not await _csrf_ok(request, request.state.login.csrf_token):
+        raise Forbidden("CSRF 校验失败，请刷新页面后重试 (CSRF check failed: reload the page and retry)")
+
+
 def require_role(*roles: str):
     """A dependency admitting only callers with one of the roles."""
 
