@@ -10,7 +10,8 @@ import re
 import pytest
 from tests.conftest import BROWSER, browser_login
 
-from shuzhi.web.app import MACHINE_PATHS, create_app, route_table
+from shuzhi.web.app import create_app, route_table
+from shuzhi.web.templating import MACHINE_PATHS
 
 pytestmark = BROWSER
 

@@ -646,3 +646,12 @@ def test_an_unknown_department_or_a_long_description_is_said_beside_the_field(pe
     assert r.status_code == 422 and 'data-where="description"' in r.text
     assert "很长的描述" * 100 in r.text  # kept as entered, not cut
     assert _count(db, Dataset) == 0
+
+
+def test_a_file_over_the_size_limit_is_refused_with_a_page(app, registered, people, db):
+    app.state.settings.ingest.max_upload_bytes = 1000
+    before = _ledger_size(db)
+    r = _upload(people, registered, content=b"hphm,cllx\n" + b"A12345,car\n" * 2000)
+    assert r.status_code == 413 and "text/html" in r.headers["content-type"]
+    assert 'class="topbar"' in r.text and "1000" in r.text  # the site's page, saying the limit
+    assert _count(db, DatasetVersion) == 0 and _ledger_size(db) == before

@@ -26,7 +26,7 @@ from shuzhi.web.deps import LoginRequired
 from shuzhi.web.flash import FlashSweeper
 from shuzhi.web.guard import NulGuard, install_http_error_handler
 from shuzhi.web.openapi import COMMON, build_openapi, error_responses
-from shuzhi.web.templating import TEMPLATES_DIR, LanguagePin, templates
+from shuzhi.web.templating import TEMPLATES_DIR, LanguagePin, is_page, templates
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,6 @@ def _routers() -> list[tuple[str, APIRouter]]:
 
     api = [("/api/v1", r) for r in collect("register_api_routes")]
     return api + [("", health.router)] + [("", r) for r in collect("register_page_routes")]
-
-
-MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/static/")
-"""Paths that answer programs: their errors are JSON. Every other path is a page and answers a page,
-whatever the client said it accepts."""
 
 
 def asked_language(request: Request) -> str | None:
@@ -67,7 +62,7 @@ def asked_language(request: Request) -> str | None:
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(MACHINE_PATHS)
+    return is_page(request.url.path)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict]:

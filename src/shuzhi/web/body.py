@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shuzhi.errors import ShuzhiError, TooLarge, Unauthenticated
 from shuzhi.orgs import service as orgs
 from shuzhi.web.deps import SESSION_COOKIE
+from shuzhi.web.templating import is_page, templates
 
 OPEN_BODY_ROUTES = {("POST", "/api/v1/tokens")}
 """API routes that take a body from a caller with no credentials yet (logging in)."""
@@ -34,8 +35,16 @@ class _Overflow(Exception):
     pass
 
 
-def _error(exc: ShuzhiError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers={"Connection": "close"})
+def _error(exc: ShuzhiError, scope=None):
+    """The refusal: JSON for programs; for a page (a form posted from the browser) the site's error
+    page, in the reader's language."""
+    headers = {"Connection": "close"}
+    if scope is not None and is_page(scope.get("path", "")):
+        from starlette.requests import Request
+
+        request = Request(scope)
+        return templates.TemplateResponse(request, "error.html", {"error": exc}, exc.status, headers)
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
 
 def _too_large(limit: int) -> TooLarge:
@@ -95,7 +104,7 @@ class BodyGate:
         except ValueError:
             length = -1
         if length < 0 or length > limit:
-            await _error(_too_large(limit))(scope, receive, send)
+            await _error(_too_large(limit), scope)(scope, receive, send)
             return
         if (
             (length or chunked)
@@ -106,7 +115,7 @@ class BodyGate:
             refusal = Unauthenticated(
                 "需要登录或 API 令牌 (authentication required: log in or send a Bearer token)"
             )
-            await _error(refusal)(scope, receive, send)
+            await _error(refusal, scope)(scope, receive, send)
             return
 
         received = 0
@@ -136,4 +145,4 @@ class BodyGate:
             if not overflowed:
                 raise  # whatever the app made of the cut body, the answer is the 413 below
         if overflowed and not started:
-            await _error(_too_large(limit))(scope, receive, send)
+            await _error(_too_large(limit), scope)(scope, receive, send)

@@ -16,6 +16,15 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANGS = ("zh", "en")
 
 
+MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/static/")
+"""Paths that answer programs: their errors are JSON. Every other path is a page and answers a page,
+whatever the client said it accepts."""
+
+
+def is_page(path: str) -> bool:
+    return not path.startswith(MACHINE_PATHS)
+
+
 FIELD_PROBLEMS = {
     "missing": ("必填，不能为空", "required"),
     "string_too_long": ("太长", "too long"),
