@@ -104,6 +104,7 @@ def open_alert_counts(session: Session) -> dict[int, int]:
     """Unresolved alerts per owning department id."""
     q = (
         select(Dataset.department_id, func.count())
+        .select_from(GradingAlert)
         .join(Dataset, Dataset.id == GradingAlert.dataset_id)
         .where(GradingAlert.resolved.is_(False))
         .group_by(Dataset.department_id)

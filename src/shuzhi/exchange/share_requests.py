@@ -589,17 +589,19 @@ def city_overview(session: Session, today: date | None = None) -> dict[int, dict
         return out.setdefault(dept, {"submitted": 0, "overdue": 0, "grants": 0})
 
     pending = (
-        select(Dataset.department_id, ShareRequest.deadline < today, func.count())
+        select(Dataset.department_id, ShareRequest.deadline, func.count())
+        .select_from(ShareRequest)
         .join(Dataset, Dataset.id == ShareRequest.dataset_id)
         .where(ShareRequest.state == "submitted")
-        .group_by(Dataset.department_id, ShareRequest.deadline < today)
+        .group_by(Dataset.department_id, ShareRequest.deadline)
     )
-    for dept, late, n in session.execute(pending):
+    for dept, deadline, n in session.execute(pending):
         row(dept)["submitted"] += n
-        if late:
+        if deadline is not None and deadline < today:
             row(dept)["overdue"] += n
     in_force = (
         select(Dataset.department_id, func.count())
+        .select_from(Grant)
         .join(Dataset, Dataset.id == Grant.dataset_id)
         .where(Grant.revoked_at.is_(None), Grant.expires_at > utcnow())
         .group_by(Dataset.department_id)

@@ -60,7 +60,8 @@ def on_ledger_event(session: Session, record) -> None:
                 title_en=f"New share request #{req.id}: {en}",
                 body_zh=f"{dept.name_zh}申请{zh}的 {len(req.fields)} 个字段，用途：{req.purpose}。"
                 f"请在 {req.deadline} 前审核。",
-                body_en=f"{dept.name_en or dept.name_zh} asks for {len(req.fields)} fields of {en}, "
+                body_en=f"{dept.name_en or dept.name_zh} asks for {len(req.fields)} "
+                f"field{'s' if len(req.fields) != 1 else ''} of {en}, "
                 f"for: {req.purpose}. Please decide by {req.deadline}.",
                 link=request_link(req.id),
             ),

@@ -81,11 +81,10 @@ def sent_keys(session: Session, keys: list[str]) -> set[tuple[str, int]]:
     found: set[tuple[str, int]] = set()
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
-        found.update(
-            session.execute(
-                select(Notification.key, Notification.user_id).where(Notification.key.in_(chunk))
-            ).tuples()
+        rows = session.execute(
+            select(Notification.key, Notification.user_id).where(Notification.key.in_(chunk))
         )
+        found.update((key, uid) for key, uid in rows)
     return found
 
 
