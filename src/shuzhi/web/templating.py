@@ -8,7 +8,6 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from shuzhi.catalog import vocab
-from shuzhi.notify import service as notify
 from shuzhi.oversight import clock
 from shuzhi.web import flash
 
@@ -21,6 +20,22 @@ def request_lang(request: Request) -> str:
     if lang in LANGS:
         return lang
     return getattr(request.app.state.settings, "default_locale", "zh")
+
+
+def unread_notifications(request: Request, principal) -> int | None:
+    """The header's badge: the viewer's unread notifications (one indexed COUNT, once a page)."""
+    known = getattr(request.state, "unread_notifications", None)
+    if known is not None or principal is None or principal.user_id is None:
+        return known
+    from shuzhi.notify import service as notify
+
+    try:
+        with request.app.state.db.read() as s:
+            known = notify.unread_count(s, principal.user_id)
+    except Exception:  # noqa: BLE001 - a badge never takes a page down (the error page included)
+        return None
+    request.state.unread_notifications = known
+    return known
 
 
 def page_context(request: Request) -> dict:
@@ -42,28 +57,15 @@ def page_context(request: Request) -> dict:
         """A stored UTC time (datetime or ISO text) as the reader's wall clock, offset shown."""
         return clock.local_text(value, zone)
 
-    def unread_notifications() -> int | None:
-        """The header's badge: the viewer's unread notifications (one indexed COUNT, once a page)."""
-        known = getattr(request.state, "unread_notifications", None)
-        if known is not None or principal is None or principal.user_id is None:
-            return known
-        try:
-            with request.app.state.db.read() as s:
-                known = notify.unread_count(s, principal.user_id)
-        except Exception:  # noqa: BLE001 - a badge never takes a page down (the error page included)
-            return None
-        request.state.unread_notifications = known
-        return known
-
     return {
         "lang": lang,
-        "unread_notifications": unread_notifications,
         "t": t,
         "label": label,
         "local_time": local_time,
         "principal": principal,
         "csrf_token": csrf_token,
         "banner": flash.pending(request),
+        "unread_notifications": lambda: unread_notifications(request, principal),
     }
 
 
