@@ -109,6 +109,7 @@ def test_steward_sees_badge_and_tasks_opens_a_notification_and_the_badge_drops(s
             _no_overflow(page)
             page.screenshot(path=f"/tmp/notify-list-{lang}-{width}.png", full_page=True)
     page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{base}/?lang=zh")  # a language chosen in a link may stick: back to Chinese
 
     page.click("#notify-bell")
     page.wait_for_url("**/notifications")
