@@ -96,6 +96,8 @@ def settings(tmp_path, backend) -> Iterator[Settings]:
     s.exchange.expire_interval_s = 0
     s.ingest.sweep_interval_s = 0
     s.ingest.verify_interval_s = 0
+    s.notify.scan_interval_s = 0
+    s.notify.mail_interval_s = 0
     s.ensure_dirs()
     yield s
     cleanup()

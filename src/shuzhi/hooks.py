@@ -18,6 +18,7 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.exchange.plugin",
     "shuzhi.jobs.plugin",
     "shuzhi.operations.plugin",
+    "shuzhi.notify.plugin",
 ]
 """The built-in domains: each one's plugin module, registered exactly as a plugin would be. Their
 order is the order of their routes, commands and sections (`collect`)."""
@@ -55,6 +56,12 @@ class CoreSpecs:
     def ledger_events(self):
         """Audit event types a domain writes (a list of classes declared with
         shuzhi.ledger.events.event): their names, fields and labels, listed on the audit pages."""
+
+    @hookspec
+    def ledger_appended(self, session, record):
+        """An audit event (`record`, a declared event) was appended to the ledger, in the caller's
+        transaction: react to it in the same commit (e.g. notify someone), so a reaction is never
+        missed nor made for an action that rolled back. Keep it quick: appends are a hot path."""
 
     @hookspec
     def ledger_state(self):

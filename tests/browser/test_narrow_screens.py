@@ -15,9 +15,11 @@ PAGES = {
         "/datasets/GA-RK-001?reveal=1",
         "/departments",
         "/exchange/inbox",
+        "/",
+        "/notifications",
     ],
     "bdb.auditor": ["/audit", "/audit?user=nobody", "/audit/tree-head", "/audit/public-key"],
-    "rs.analyst": ["/datasets/GA-RK-001", "/exchange/grants", "/exchange"],
+    "rs.analyst": ["/datasets/GA-RK-001", "/exchange/grants", "/exchange", "/"],
 }
 
 

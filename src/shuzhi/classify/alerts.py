@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
@@ -81,3 +81,32 @@ def resolve_alert(
         dataset_id=dataset.id,
     )
     return alert
+
+
+def open_alerts(
+    session: Session, *, department_id: int | None = None, limit: int | None = None
+) -> list[tuple[GradingAlert, Dataset]]:
+    """Unresolved alerts with their datasets, newest first; `department_id` keeps the owner's."""
+    q = (
+        select(GradingAlert, Dataset)
+        .join(Dataset, Dataset.id == GradingAlert.dataset_id)
+        .where(GradingAlert.resolved.is_(False))
+    )
+    if department_id is not None:
+        q = q.where(Dataset.department_id == department_id)
+    q = q.order_by(GradingAlert.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return [(a, d) for a, d in session.execute(q)]
+
+
+def open_alert_counts(session: Session) -> dict[int, int]:
+    """Unresolved alerts per owning department id."""
+    q = (
+        select(Dataset.department_id, func.count())
+        .select_from(GradingAlert)
+        .join(Dataset, Dataset.id == GradingAlert.dataset_id)
+        .where(GradingAlert.resolved.is_(False))
+        .group_by(Dataset.department_id)
+    )
+    return {dept: n for dept, n in session.execute(q)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
@@ -537,3 +537,75 @@ def provided_grants(session: Session, principal: Principal) -> list[Grant]:
     if not principal.has("admin", "auditor"):
         q = q.where(Dataset.department_id == principal.department_id)
     return list(session.scalars(q.order_by(Grant.id.desc())))
+
+
+# -- reads for other domains (notifications, home pages) ----------------------------------------
+
+
+def find_request(session: Session, request_id: int) -> ShareRequest | None:
+    """A request by id, whoever asks: for the platform's own reactions to its events."""
+    return session.get(ShareRequest, request_id)
+
+
+def grants_of_request(session: Session, request_id: int) -> list[Grant]:
+    return list(session.scalars(select(Grant).where(Grant.request_id == request_id).order_by(Grant.id)))
+
+
+def awaiting_review(session: Session) -> list[ShareRequest]:
+    """Every submitted request, in every department, soonest deadline first."""
+    q = select(ShareRequest).where(ShareRequest.state == "submitted")
+    return list(session.scalars(q.order_by(ShareRequest.deadline, ShareRequest.id)))
+
+
+def grants_expiring(
+    session: Session, within: timedelta, *, department_id: int | None = None, provider_id: int | None = None
+) -> list[Grant]:
+    """Grants in force that end within `within` from now, soonest first; `department_id` keeps the
+    grantee department's, `provider_id` those on that department's datasets."""
+    now = utcnow()
+    q = select(Grant).where(
+        Grant.revoked_at.is_(None), Grant.expires_at > now, Grant.expires_at <= now + within
+    )
+    if department_id is not None:
+        q = q.where(Grant.department_id == department_id)
+    if provider_id is not None:
+        q = q.join(Dataset, Dataset.id == Grant.dataset_id).where(Dataset.department_id == provider_id)
+    return list(session.scalars(q.order_by(Grant.expires_at, Grant.id)))
+
+
+def requests_by_state(session: Session) -> dict[str, int]:
+    """How many requests are in each state, across all departments."""
+    rows = session.execute(select(ShareRequest.state, func.count()).group_by(ShareRequest.state))
+    return {state: n for state, n in rows}
+
+
+def city_overview(session: Session, today: date | None = None) -> dict[int, dict[str, int]]:
+    """Per providing department id: requests awaiting review, of them overdue, and grants in force
+    on its datasets."""
+    today = today or utcnow().date()
+    out: dict[int, dict[str, int]] = {}
+
+    def row(dept: int) -> dict[str, int]:
+        return out.setdefault(dept, {"submitted": 0, "overdue": 0, "grants": 0})
+
+    pending = (
+        select(Dataset.department_id, ShareRequest.deadline, func.count())
+        .select_from(ShareRequest)
+        .join(Dataset, Dataset.id == ShareRequest.dataset_id)
+        .where(ShareRequest.state == "submitted")
+        .group_by(Dataset.department_id, ShareRequest.deadline)
+    )
+    for dept, deadline, n in session.execute(pending):
+        row(dept)["submitted"] += n
+        if deadline is not None and deadline < today:
+            row(dept)["overdue"] += n
+    in_force = (
+        select(Dataset.department_id, func.count())
+        .select_from(Grant)
+        .join(Dataset, Dataset.id == Grant.dataset_id)
+        .where(Grant.revoked_at.is_(None), Grant.expires_at > utcnow())
+        .group_by(Dataset.department_id)
+    )
+    for dept, n in session.execute(in_force):
+        row(dept)["grants"] += n
+    return out

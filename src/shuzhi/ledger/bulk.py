@@ -34,9 +34,11 @@ def append_many(session: Session, events: Iterable[dict], *, created_at: datetim
     entries: list[dict] = []
     nodes: list[dict] = []
     count = 0
+    appended = []
     for ev in events:
         ev = dict(ev)
         record = ev.pop("event")
+        appended.append(record)
         event, detail = type_of(record).name, record.detail()
         fields = {k: ev.get(k) for k in ("user_id", "department_id", "dataset_id")}
         outcome = ev.get("outcome", "ok")
@@ -66,7 +68,10 @@ def append_many(session: Session, events: Iterable[dict], *, created_at: datetim
         size, prev, count = size + 1, leaf, count + 1
         if len(entries) >= BATCH:
             _flush(session, entries, nodes)
+            log.announce(session, appended)
+            appended.clear()
     _flush(session, entries, nodes)
+    log.announce(session, appended)
     return count
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from shuzhi import hooks
 from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.ledger import merkle
 from shuzhi.ledger.events import Event, type_of
@@ -262,7 +263,17 @@ def append(
             cur.executemany(statements.insert_node, nodes)
     finally:
         cur.close()
+    announce(session, [record])
     return LedgerEntry(**values)
+
+
+def announce(session: Session, records: list[Event]) -> None:
+    """Tell the `ledger_appended` implementations (if any) of appended events, in the same transaction."""
+    hook = hooks.plugin_manager().hook.ledger_appended
+    if not hook.get_hookimpls():
+        return
+    for record in records:
+        hook(session=session, record=record)
 
 
 def _new_nodes(session: Session, seq: int, leaf: bytes, prev: bytes | None) -> list[dict]:

@@ -367,6 +367,22 @@ def list_users(session: Session, department_code: str | None = None) -> list[Use
     return list(session.scalars(q))
 
 
+def users_with_role(session: Session, department_id: int, role: str) -> list[User]:
+    """The active users of a department who hold a role (e.g. its stewards), by id."""
+    q = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.department_id == department_id, UserRole.role == role, User.active.is_(True))
+    )
+    return list(session.scalars(q.order_by(User.id)).unique())
+
+
+def users_by_id(session: Session, ids: list[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(set(ids)))).unique()}
+
+
 def authenticate(
     session: Session,
     username: str,

@@ -51,6 +51,22 @@ def request_lang(request: Request) -> str:
     return getattr(request.app.state.settings, "default_locale", "zh")
 
 
+def unread_notifications(request: Request, principal) -> int | None:
+    """The header's badge: the viewer's unread notifications (one indexed COUNT, once a page)."""
+    known = getattr(request.state, "unread_notifications", None)
+    if known is not None or principal is None or principal.user_id is None:
+        return known
+    from shuzhi.notify import service as notify
+
+    try:
+        with request.app.state.db.read() as s:
+            known = notify.unread_count(s, principal.user_id)
+    except Exception:  # noqa: BLE001 - a badge never takes a page down (the error page included)
+        return None
+    request.state.unread_notifications = known
+    return known
+
+
 def page_context(request: Request) -> dict:
     """What every template sees: the language, `t(zh, en)`, vocabulary labels, the viewer, the CSRF token."""
     lang = request_lang(request)
@@ -91,6 +107,7 @@ def page_context(request: Request) -> dict:
         "principal": principal,
         "csrf_token": csrf_token,
         "banner": flash.pending(request),
+        "unread_notifications": lambda: unread_notifications(request, principal),
     }
 
 

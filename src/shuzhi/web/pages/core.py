@@ -22,7 +22,6 @@ from shuzhi.web.catalog_query import CatalogQuery, catalog_query
 from shuzhi.web.deps import (
     SESSION_COOKIE,
     get_db,
-    optional_principal,
     page_principal,
     read_session,
     write_session,
@@ -40,12 +39,7 @@ def _safe_next(target: str | None) -> str:
     # Only same-site paths: an absolute URL here would make the login page an open redirect.
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return "/catalog"
-
-
-@router.get("/")
-def home(principal: Principal | None = Depends(optional_principal)):
-    return RedirectResponse("/catalog" if principal else "/login", status_code=303)
+    return "/"
 
 
 @router.get("/lang/{lang}")
@@ -82,7 +76,7 @@ def login(
     request: Request,
     username: str = Form(..., max_length=limits.USERNAME),
     password: str = Form(..., max_length=limits.PASSWORD),
-    next: str = Form("/catalog", max_length=limits.URL),
+    next: str = Form("/", max_length=limits.URL),
     login_csrf: str = Form("", max_length=limits.TOKEN),
     db=Depends(get_db),
 ):
