@@ -46,3 +46,9 @@ class Translator:
 @cache
 def translator(lang: str) -> Translator:
     return Translator(lang)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for the catalog, translate later"
+    """Mark a message for the catalog where it is defined (a banner, a table of words); it is
+    translated where it is shown, in the reader's language."""
+    return message

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from shuzhi import i18n
 from shuzhi.catalog import vocab
 from shuzhi.errors import ShuzhiError, in_language
 from shuzhi.oversight import clock
@@ -68,8 +69,16 @@ def unread_notifications(request: Request, principal) -> int | None:
 
 
 def page_context(request: Request) -> dict:
-    """What every template sees: the language, `t(zh, en)`, vocabulary labels, the viewer, the CSRF token."""
+    """What every template sees: the language, the catalog's `_(message)` and `pgettext(context,
+    message)`, `pick(zh, en)` for texts that come with the data in both languages, vocabulary
+    labels, the viewer, the CSRF token."""
     lang = request_lang(request)
+    catalog = i18n.translator(lang)
+
+    def pick(zh: str, en: str) -> str:
+        """One of two texts the data carries in both languages (a vocabulary's, a detector's, an
+        event type's labels); the page's own words come from the catalog."""
+        return en if lang == "en" else zh
 
     def t(zh: str, en: str) -> str:
         return en if lang == "en" else zh
@@ -98,6 +107,9 @@ def page_context(request: Request) -> dict:
         return in_language(str(error or ""), lang) or ""
 
     return {
+        "_": catalog.gettext,
+        "pgettext": catalog.pgettext,
+        "pick": pick,
         "say": say,
         "field_problem": field_problem,
         "lang": lang,
