@@ -216,7 +216,7 @@ def _parse_error(sql: str, e: ParseError) -> InvalidInput:
     under the position, and — when the query names something like a hyphenated identifier
     unquoted — the alias to write instead. Only the consumer's own text is quoted back."""
     first = e.errors[0] if e.errors else {}
-    description = str(first.get("description") or _first_line(e))[:200]
+    description = _describe(str(first.get("description") or _first_line(e)))
     lines = sql.splitlines() or [""]
     line = min(max(int(first.get("line") or 1), 1), len(lines))
     text = lines[line - 1]
@@ -230,6 +230,19 @@ def _parse_error(sql: str, e: ParseError) -> InvalidInput:
         f"{description}\n{shown}\n{caret}"
     )
     return InvalidInput(message, hint=_alias_hint(text), line=line, col=col)
+
+
+def _describe(description: str) -> str:
+    """sqlglot's description of a syntax error, in words for people where it speaks of its own
+    classes ("Required keyword: 'this' missing for <class '…Paren'>")."""
+    if description.startswith("Required keyword"):
+        return "表达式不完整 / incomplete expression"
+    if description.startswith("Invalid expression / Unexpected token"):
+        return "此处有意外的符号 / unexpected token here"
+    if description.startswith("Expecting "):
+        wanted = description.removeprefix("Expecting ")[:40]
+        return f"此处应为 {wanted} / expecting {wanted}"
+    return description[:200]
 
 
 def caret_padding(before: str) -> str:
