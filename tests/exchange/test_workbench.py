@@ -364,3 +364,31 @@ def test_the_apis_csv_is_left_as_the_data_is(risky, client, token_for):
         json={"sql": "SELECT note FROM formula_cells ORDER BY delta", "format": "csv"},
     )
     assert not r.content.startswith(b"\xef\xbb\xbf") and '"=HYPERLINK' in r.content.decode()
+
+
+def test_a_result_with_two_columns_of_one_name_shows_its_first_rows_only(world, client):
+    token = csrf_of(_open(client, "ga_analyst"))
+    r = _run(client, token, "SELECT gender, gender FROM population")
+    assert r.status_code == 200 and len(_rows(r.text)) == 100
+    assert "同名的列" in _meta(r.text) and 'id="next-page"' not in r.text and 'class="sort"' not in r.text
+
+
+def test_under_a_row_quota_record_reads_page_and_sort(world, granted, client):
+    """A rows-per-day grant allows record reads only: a plain query pages and sorts (ORDER BY,
+    LIMIT and OFFSET are added to it), and each page's rows count against the quota."""
+    with world.db.transaction() as s:
+        s.execute(update(Grant).where(Grant.id == granted).values(rows_per_day=1000))
+    token = csrf_of(_open(client, "rs_analyst"))
+    sql = "SELECT gender, region_code FROM population"
+    assert len(_rows(_run(client, token, sql).text)) == 100
+    second = _run(client, token, sql, offset="100", sort_by="1:desc")
+    assert second.status_code == 200 and 'aria-sort="descending"' in second.text
+    grants = client.get("/exchange/grants", params={"lang": "en"}).text
+    row = re.search(rf'<tr id="grant-{granted}">(.*?)</tr>', grants, re.S).group(1)
+    assert "rows 200 / 1,000" in row
+    # A query with its own LIMIT shows its first page as written; a further page would be a
+    # subquery, which record reads do not allow: refused with that reason.
+    limited = "SELECT gender, region_code FROM population LIMIT 150"
+    assert len(_rows(_run(client, token, limited).text)) == 100
+    refused = _run(client, token, limited, offset="100")
+    assert refused.status_code == 403 and "record reads" in refused.text
