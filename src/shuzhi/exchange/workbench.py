@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from shuzhi.exchange.decision import decide
 from shuzhi.exchange.models import Grant
 from shuzhi.exchange.policy import parse_query
 from shuzhi.exchange.results import Page, first_page
+from shuzhi.exchange.service import run_sql
 from shuzhi.ledger.query import EntryFilter, search
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
@@ -129,8 +131,6 @@ def sql_page(
     order: Order | None = None,
 ) -> ResultPage:
     """One page of a governed query, read (and audited, and counted against quotas) like any other."""
-    from shuzhi.exchange.service import run_sql
-
     paged = page_sql(sql, size=size, offset=offset, order=order)
     if paged is None:
         offset, order = 0, None
@@ -172,7 +172,8 @@ def queryable(
     """Every dataset this consumer's governed SQL would be allowed to read, with the fields and masks
     it would read them under — the access decision itself (`decision.decide`), taken for each
     dataset it could apply to: the department's own, those it holds a grant in force for, and
-    those shared unconditionally. A dataset the decision refuses is left out."""
+    those shared unconditionally (only a narrowing of whom to ask: what is listed is what
+    `decide` allows). A dataset the decision refuses is left out."""
     now = utcnow()
     granted = select(Grant.dataset_id).where(
         Grant.department_id == principal.department_id,
@@ -224,7 +225,7 @@ _SCAN = 2000
 @dataclass(frozen=True)
 class PastQuery:
     sql: str
-    at: object
+    at: datetime
     outcome: str
     face: str | None
 
