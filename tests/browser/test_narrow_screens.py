@@ -17,7 +17,7 @@ PAGES = {
         "/exchange/inbox",
     ],
     "bdb.auditor": ["/audit", "/audit?user=nobody", "/audit/tree-head", "/audit/public-key"],
-    "rs.analyst": ["/datasets/GA-RK-001", "/exchange/grants", "/exchange", "/exchange/workbench"],
+    "rs.analyst": ["/datasets/GA-RK-001", "/exchange/grants", "/exchange"],
 }
 
 
