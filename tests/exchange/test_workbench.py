@@ -30,7 +30,8 @@ def _open(client, user: str, **params):
 
 
 def _run(client, token: str, sql: str, **form):
-    return client.post("/exchange/workbench", data={"csrf_token": token, "sql": sql, **form})
+    # Results in Chinese, whatever language the page before was shown in.
+    return client.post("/exchange/workbench?lang=zh", data={"csrf_token": token, "sql": sql, **form})
 
 
 def _textarea(text: str) -> str:
