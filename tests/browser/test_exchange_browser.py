@@ -161,7 +161,9 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     assert cells[2] == "sfzh 加密哈希（HMAC-SHA256），xm 保留前N位 (N=1)，xb 明文"
     assert cells[3] == "xb = '女'" and cells[6] == USE_UNTIL
 
-    # -- the workbench: filtered rows, masked values
+    # -- the workbench, from the grants page: filtered rows, masked values
+    page.click("#open-workbench")
+    page.wait_for_url("**/exchange/workbench")
     page.fill("#workbench textarea[name=sql]", "SELECT sfzh, xm, xb FROM residents ORDER BY sfzh")
     page.click("#workbench button[value=table]")
     page.wait_for_selector("#results")
@@ -177,8 +179,8 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     # -- a field left out of the grant is refused, by name
     page.fill("#workbench textarea[name=sql]", "SELECT xm, qx FROM residents")
     page.click("#workbench button[value=table]")
-    page.wait_for_selector("p.error")
-    error = page.inner_text("p.error")
+    page.wait_for_selector("#sql-error")
+    error = page.inner_text("#sql-error")
     assert "未获授权的字段" in error and "residents.qx" in error
     assert page.locator("#results").count() == 0
 
@@ -205,7 +207,9 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
 
     # -- once in English, from the results page (a POST answer: the switch comes back as a GET)
     page.click("text=English")
-    page.wait_for_url("**/exchange/grants")
+    page.wait_for_url(re.compile(r"/exchange/workbench\??$"))
     page.wait_for_selector("text=SQL workbench")
-    assert page.inner_text("#grants thead").split("\t")[:3] == ["#", "Dataset", "Fields and masks"]
     assert page.inner_text("#workbench button[value=table]") == "Run"
+    page.click("header nav >> text=My grants")
+    page.wait_for_url("**/exchange/grants")
+    assert page.inner_text("#grants thead").split("\t")[:3] == ["#", "Dataset", "Fields and masks"]

@@ -69,4 +69,20 @@ LICENCES = GrantedTable(
 )
 """Read under grant 3, which has a rows-per-day quota: record reads only."""
 
-TABLES = {"population": POPULATION, "enterprise": ENTERPRISE, "licences": LICENCES}
+SOCIAL = GrantedTable(
+    name="hrss-social-insurance",
+    relation="_sz_r4",
+    fields=(("person_id", "VARCHAR"), ("amount", "DOUBLE"), ("employer", "VARCHAR")),
+    masks={"person_id": parse_rule("hash"), "amount": parse_rule("clear")},
+    row_filter="amount > 0",
+    key=b"grant-4",
+    alias="hrss_social_insurance",
+)
+"""An identifier SQL cannot take unquoted, and its alias; employer is never granted."""
+
+TABLES = {
+    "population": POPULATION,
+    "enterprise": ENTERPRISE,
+    "licences": LICENCES,
+    "hrss-social-insurance": SOCIAL,
+}

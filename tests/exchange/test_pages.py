@@ -63,6 +63,8 @@ def test_request_inbox_workbench(browser):
 
     login(c, "rs_analyst")
     grants = c.get("/exchange/grants?lang=en")
+    assert 'href="/exchange/workbench" id="open-workbench"' in grants.text
+    grants = c.get("/exchange/workbench?lang=en")
     assert "SQL workbench" in grants.text
     token = csrf(grants.text)
     r = c.post(
@@ -92,10 +94,11 @@ def test_workbench_reads_only_the_rows_it_shows(world, client, monkeypatch):
     from shuzhi.ledger.models import LedgerEntry
 
     monkeypatch.setattr(world.settings.exchange, "workbench_rows", 7)
-    shared_login(client, "ga_analyst", next="/exchange/grants")  # the owner's department reads it all
-    token = csrf(client.get("/exchange/grants").text)
+    shared_login(client, "ga_analyst", next="/exchange/workbench")  # the owner's department reads it all
+    token = csrf(client.get("/exchange/workbench").text)
     r = client.post("/exchange/workbench", data={"csrf_token": token, "sql": "SELECT gender FROM population"})
-    assert r.status_code == 200 and r.text.count("<td>") == 7 and "下载 CSV 或 Parquet" in r.text
+    assert r.status_code == 200 and r.text.count("<td>") == 7 and "还有更多…" in r.text
+    assert 'id="next-page"' in r.text
     with world.db.session() as s:
         last = json.loads(
             s.scalars(

@@ -44,11 +44,19 @@ def test_api_reads_and_refusals_name_the_api(world, granted, client, token_for):
 
 
 def test_workbench_reads_name_the_web(world, granted, client):
-    login(client, "rs_analyst", next="/exchange/grants")
-    token = csrf_of(client.get("/exchange/grants").text)
+    login(client, "rs_analyst", next="/exchange/workbench")
+    token = csrf_of(client.get("/exchange/workbench").text)
     page = client.post("/exchange/workbench", data={"csrf_token": token, "sql": SQL})
     assert page.status_code == 200
-    _check(_last(world, "data.read"), SQL, "web")
+    # The page read one page of it: the query that ran is the consumer's text with its page added.
+    ran = _last(world, "data.read")
+    assert ran["query"].startswith(SQL + "\n/* workbench page */ ORDER BY 1, 2 LIMIT 101 OFFSET 0")
+    _check(ran, ran["query"], "web")
+    page = client.post("/exchange/workbench", data={"csrf_token": token, "sql": REFUSED})
+    assert page.status_code == 403
+    _check(
+        _last(world, "data.denied"), REFUSED + "\n/* workbench page */ ORDER BY 1 LIMIT 101 OFFSET 0", "web"
+    )
 
 
 def test_cli_reads_and_refusals_name_the_command_line_and_its_account(world, granted, cli_env, monkeypatch):

@@ -52,7 +52,7 @@ def test_query_directly_opens_the_workbench_with_a_query_that_runs(world, client
     set_grades(world, "enterprise", {"legal_id_number": "L4"})
     login(client, "rs_analyst", next="/datasets/enterprise")
     link = re.search(r'href="([^"]+)" id="query-directly"', _actions(client, "enterprise")).group(1)
-    assert link.startswith("/exchange/grants?sql=")
+    assert link.startswith("/exchange/workbench?sql=")
     page = client.get(link.replace("&amp;", "&"))
     starter = unquote(link.split("sql=", 1)[1].split("#", 1)[0])
     textarea = html.unescape(

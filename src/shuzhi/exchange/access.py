@@ -10,6 +10,7 @@ ledger records (`read_audit`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from shuzhi.config import Settings
 from shuzhi.engine.failures import classify, failure
 from shuzhi.engine.interface import ResultStream, engine_for
 from shuzhi.errors import Forbidden, ShuzhiError
+from shuzhi.exchange import aliases
 from shuzhi.exchange.channels import Channel
 from shuzhi.exchange.decision import Readable, decide
 from shuzhi.exchange.policy import (
@@ -127,9 +129,13 @@ class ReadRequest:
 
 
 def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
+    """Each name the query reads -> its dataset, by identifier, else by SQL-safe alias; a name
+    that is neither is left out (and refused by the caller)."""
     found: dict[str, Dataset] = {}
     for name in names:
         ds = session.scalar(select(Dataset).where(func.lower(Dataset.identifier) == name.lower()))
+        if ds is None:
+            ds = aliases.dataset_by_alias(session, name)
         if ds is not None:
             found[name] = ds
     return found
@@ -147,7 +153,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             tree = parse_query(req.sql, limits=limits)  # the one parse of the consumer's SQL
             names = referenced_names(tree)
             by_name = _resolve_names(s, names)
-            datasets = list(by_name.values())
+            datasets = list({d.id: d for d in by_name.values()}.values())  # one dataset, two names
             refs = [(d.id, d.identifier) for d in datasets]
             missing = [n for n in names if n not in by_name]
             if missing:
@@ -167,6 +173,11 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
                 )
                 for ds in datasets
             ]
+            if any(n.lower() != d.identifier.lower() for n, d in by_name.items()):
+                # Written by an alias: the same table answers to it, with every check unchanged.
+                named = aliases.catalog_aliases(s)
+                for r in readables:
+                    r.table = dataclasses.replace(r.table, alias=named.get(r.dataset.id))
             query = govern(req.sql, {r.table.name: r.table for r in readables}, parsed=tree)
             relations = {r.table.relation: _version_path(settings, r.version) for r in readables}
             expected = [integrity.Expected.of(settings, r.version) for r in readables]

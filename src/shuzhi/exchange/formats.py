@@ -138,6 +138,28 @@ def _writer(open_writer) -> Callable[..., Iterator[bytes]]:
 
 encode_csv = _writer(pacsv.CSVWriter)
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet program takes a cell beginning with for a formula (OWASP "CSV injection")."""
+
+
+def guard_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Text values that a spreadsheet would run as a formula, prefixed with ``'`` so they open as
+    the text they are — what the workbook gets by writing every string as a string. Numbers and
+    other types are left alone (a negative number is a number, not a formula)."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.starts_with(column, FORMULA_STARTS[0])
+            for start in FORMULA_STARTS[1:]:
+                risky = pc.or_(risky, pc.starts_with(column, start))
+            quoted = pc.binary_join_element_wise(pa.scalar("'", column.type), column, "")
+            column = pc.if_else(pc.fill_null(risky, False), quoted, column)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
 XLSX_MAX_ROWS = 1_048_575
 """Data rows a worksheet holds (Excel's 1,048,576 less the header)."""
 
@@ -292,13 +314,23 @@ class Format:
     spreadsheet_prefix: bytes = b""
     """Bytes a spreadsheet program needs first to read the file right (a CSV's UTF-8 byte order mark:
     Excel on Chinese Windows reads it as GBK otherwise); sent on downloads meant for people."""
+    spreadsheet_guard: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None
+    """What a download meant for people passes each batch through first, for a format that would
+    otherwise open in a spreadsheet with formulas in it (a CSV's text starting with ``=``)."""
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("json", "application/json", "json", encode_json, attachment=False),
-        Format("csv", "text/csv; charset=utf-8", "csv", encode_csv, spreadsheet_prefix=b"\xef\xbb\xbf"),
+        Format(
+            "csv",
+            "text/csv; charset=utf-8",
+            "csv",
+            encode_csv,
+            spreadsheet_prefix=b"\xef\xbb\xbf",
+            spreadsheet_guard=guard_formulas,
+        ),
         Format("parquet", "application/vnd.apache.parquet", "parquet", encode_parquet),
         Format("arrow", "application/vnd.apache.arrow.stream", "arrows", encode_arrow),
         Format(

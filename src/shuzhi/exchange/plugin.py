@@ -17,9 +17,9 @@ def register_api_routes():
 
 @hookimpl
 def register_page_routes():
-    from shuzhi.web.pages import exchange
+    from shuzhi.web.pages import exchange, workbench
 
-    return [exchange.router]
+    return [exchange.router, workbench.router]
 
 
 @hookimpl

@@ -12,6 +12,9 @@ filtering cannot be bypassed. The checks before it exist to refuse early with er
 the offending dataset or field, and to keep the sandbox out of reach (no table functions, no
 system catalogs, no statements but one query).
 
+A dataset may be written by its identifier or by its SQL-safe alias (`shuzhi.exchange.aliases`):
+both name the same `GrantedTable`, so the alias passes exactly the checks the identifier would.
+
 ``SELECT *`` (and ``t.*``, ``COLUMNS(...)``, ``* EXCLUDE``) is refused everywhere except in
 ``COUNT(*)``: a star would silently change meaning when a grant changes, and the error lists the
 granted fields to write instead.
@@ -21,12 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, SqlglotError
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
@@ -34,6 +39,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from shuzhi.engine.statements import STATEMENT_NODES
 from shuzhi.errors import Forbidden, InvalidInput, ShuzhiError
 from shuzhi.exchange import functions
+from shuzhi.exchange.aliases import base_alias
 from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression
 
 # sqlglot logs a warning for every statement it falls back to a Command for; we refuse those anyway.
@@ -82,6 +88,8 @@ class GrantedTable:
     """Keyed-hash key of this grant."""
     row_quota_grant: int | None = None
     """The grant read under, when it has a rows-per-day quota: only record reads are allowed."""
+    alias: str | None = None
+    """The dataset's SQL-safe alias, another name for this same table (`shuzhi.exchange.aliases`)."""
 
     def granted_in_order(self) -> list[str]:
         return [name for name, _ in self.fields if name in self.masks]
@@ -103,7 +111,9 @@ class PolicyContext:
     def _by_norm(self) -> dict[str, GrantedTable]:
         cached = self.__dict__.get("_norm")
         if cached is None:
-            cached = {k.lower(): v for k, v in self.tables.items()}
+            # An alias is never another dataset's identifier (aliases.assign), so it adds names only.
+            cached = {t.alias.lower(): t for t in self.tables.values() if t.alias}
+            cached.update({k.lower(): v for k, v in self.tables.items()})
             self.__dict__["_norm"] = cached
         return cached
 
@@ -159,6 +169,8 @@ def parse_query(sql: str, dialect: str = "duckdb", limits: QueryLimits | None = 
     except RecursionError:
         # Caught here, before any rule, so the refusal is audited like every other one.
         raise _too_deep(limits) from None
+    except ParseError as e:
+        raise _parse_error(sql, e) from None
     except _SQLGLOT_FAILURES as e:
         raise InvalidInput(f"SQL 无法解析 / cannot parse SQL: {_first_line(e)}") from None
     if any(_deeper_than(s, limits.max_depth) for s in statements):
@@ -191,6 +203,64 @@ def _deeper_than(tree: exp.Expression, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in node.iter_expressions())
     return False
+
+
+_HYPHENATED_SOURCE = re.compile(
+    r"\b(?:FROM|JOIN)\s+([A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)+)(?![\w\"'])", re.IGNORECASE
+)
+"""An unquoted name with hyphens where a dataset is read, as an identifier may be spelled."""
+
+
+def _parse_error(sql: str, e: ParseError) -> InvalidInput:
+    """A syntax error that says where: line and column (1-based), the query's line with a caret
+    under the position, and — when the query names something like a hyphenated identifier
+    unquoted — the alias to write instead. Only the consumer's own text is quoted back."""
+    first = e.errors[0] if e.errors else {}
+    description = _describe(str(first.get("description") or _first_line(e)))
+    lines = sql.splitlines() or [""]
+    line = min(max(int(first.get("line") or 1), 1), len(lines))
+    text = lines[line - 1]
+    col = min(max(int(first.get("col") or 1), 1), len(text) + 1)
+    # Long lines are shown around the position only.
+    start = max(0, col - 60)
+    shown = ("…" if start else "") + text[start : start + 120]
+    caret = caret_padding(shown[: col - start - 1 + (1 if start else 0)]) + "^"
+    message = (
+        f"SQL 无法解析（第 {line} 行第 {col} 列）/ cannot parse SQL (line {line}, column {col}): "
+        f"{description}\n{shown}\n{caret}"
+    )
+    return InvalidInput(message, hint=_alias_hint(text), line=line, col=col)
+
+
+def _describe(description: str) -> str:
+    """sqlglot's description of a syntax error, in words for people where it speaks of its own
+    classes ("Required keyword: 'this' missing for <class '…Paren'>")."""
+    if description.startswith("Required keyword"):
+        return "表达式不完整 / incomplete expression"
+    if description.startswith("Invalid expression / Unexpected token"):
+        return "此处有意外的符号 / unexpected token here"
+    if description.startswith("Expecting "):
+        wanted = description.removeprefix("Expecting ")[:40]
+        return f"此处应为 {wanted} / expecting {wanted}"
+    return description[:200]
+
+
+def caret_padding(before: str) -> str:
+    """Spaces as wide as `before` in a monospaced font (a CJK character takes two columns)."""
+    return "".join(
+        "\t" if ch == "\t" else "  " if unicodedata.east_asian_width(ch) in "WF" else " " for ch in before
+    )
+
+
+def _alias_hint(text: str) -> str | None:
+    names = [m.group(1) for m in _HYPHENATED_SOURCE.finditer(text)]
+    if not names:
+        return None
+    return "；".join(
+        f"含连字符的数据集名须加双引号或写别名 / a dataset name with hyphens must be double-quoted "
+        f'or written as its alias: "{name}" {base_alias(name)}'
+        for name in dict.fromkeys(names)
+    )
 
 
 def _first_line(e: Exception) -> str:
@@ -231,10 +301,13 @@ def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
             raise _refuse("不允许表函数", "table functions are not allowed", names=[_func_name(node.this)])
         if isinstance(node, exp.Table) and (node.args.get("db") or node.args.get("catalog")):
+            written = node.sql(ctx.read)
             raise _refuse(
                 "只能引用目录中的数据集名",
                 "only catalog dataset names may be used",
-                names=[node.sql(ctx.read)],
+                names=[written],
+                hint=f"含点的数据集名须加双引号或写别名 / a dataset name with dots must be double-quoted "
+                f'or written as its alias: "{written}" {base_alias(written)}',
             )
         if isinstance(node, exp.Func):
             _check_function(node, ctx.read)
@@ -356,7 +429,12 @@ def resolve_datasets(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression
 
 def qualify_columns(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
     """Resolve every column to its source through scopes (aliases, CTEs, subqueries, USING)."""
-    schema = {t.name: {name: typ for name, typ in t.fields} for t in _datasets_in(tree, ctx)}
+    # Keyed by the names the query writes (an identifier or an alias), as sqlglot resolves them.
+    schema = {}
+    for table in tree.find_all(exp.Table):
+        granted = ctx.lookup(table.name)
+        if granted is not None:
+            schema[table.name] = {name: typ for name, typ in granted.fields}
     try:
         return qualify(
             tree,

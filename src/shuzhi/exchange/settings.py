@@ -51,8 +51,9 @@ class ExchangeSettings(BaseModel):
     one is refused (and audited) before any rule runs."""
     page_max_rows: int = 10_000
     """Largest page of the rows endpoint in JSON."""
-    workbench_rows: int = Field(default=500, ge=1)
-    """Rows the SQL workbench page shows of a result: the query is capped there (a download has them all)."""
+    workbench_rows: int = Field(default=100, ge=1)
+    """Rows of one page of the SQL workbench: each page is a governed query capped there (a download
+    has them all)."""
     console_rows: int = Field(default=200, ge=1)
     """Rows `shuzhi exchange sql` prints of a result: the query is capped there (`--out` writes them all)."""
     export_timeout_s: float = 600.0

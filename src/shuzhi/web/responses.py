@@ -61,10 +61,13 @@ def respond(
     `max_bytes` the answer stops at that size and the read ends there, complete as far as it went
     (JSON says `"truncated": true`). `filename` names a format sent as a file to save (by default
     after the datasets read and the day); `for_people` starts it with what spreadsheet programs need
-    first (a CSV's byte order mark: the pages' downloads)."""
+    first (a CSV's byte order mark: the pages' downloads) and passes the rows through the format's
+    spreadsheet guard (a CSV's text that would run as a formula is quoted)."""
     form = formats.get(fmt)
     rest = read.batches()
     batches = _ahead(next(rest, None), rest)
+    if for_people and form.spreadsheet_guard is not None:
+        batches = _through(form.spreadsheet_guard, batches)
     chunks = form.encode(
         read.schema,
         batches,
@@ -105,6 +108,14 @@ def attachment(name: str) -> str:
     6266 / 5987) for the rest."""
     fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.+") else "_" for ch in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _through(guard, batches):
+    try:
+        for batch in batches:
+            yield guard(batch)
+    finally:
+        batches.close()  # closing this closes the read's batches too, as `_ahead` does
 
 
 def _ahead(first, rest):

@@ -1,4 +1,5 @@
-"""Pages of the sharing exchange: request form, provider inbox, my grants with a SQL workbench."""
+"""Pages of the sharing exchange: request form, provider inbox, my grants (the SQL workbench is its
+own page: `shuzhi.web.pages.workbench`)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,16 @@ from markupsafe import escape
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import get_dataset
 from shuzhi.errors import InvalidInput, NotFound, ShuzhiError
-from shuzhi.exchange import masking, quotas, service, share_requests
+from shuzhi.exchange import masking, quotas, share_requests
+from shuzhi.exchange.aliases import plain_name
 from shuzhi.exchange.decision import grant_masks
 from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.models import Grant
-from shuzhi.exchange.results import sql_first_page
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Name
 from shuzhi.web import flash
 from shuzhi.web.deps import get_db, page_principal
-from shuzhi.web.responses import respond
 from shuzhi.web.templating import page_context, templates
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
@@ -232,17 +232,26 @@ def _form_date(form, name: str) -> date | None:
 def grants_page(
     request: Request, principal: Viewer, db: Db, sql: Annotated[str, Query(max_length=limits.SQL)] = ""
 ):
-    # `sql` fills the workbench with a starter query (the dataset page's "query directly").
-    return _workbench(request, principal, db, sql=sql, result=None, error=None)
+    if sql:
+        # The workbench was on this page once: its links with a query open the workbench's own page.
+        return RedirectResponse(f"/exchange/workbench?sql={quote(sql)}", status_code=303)
+    with db.read() as s:
+        return _page(
+            request,
+            "exchange_grants.html",
+            {"grants": _grant_rows(request, s, share_requests.my_grants(s, principal))},
+        )
 
 
-def starter_query(identifier: str, fields: list[str]) -> str:
-    """A first query of a dataset: its fields by name (SELECT * is refused), the first 100 rows."""
+def starter_query(identifier: str, fields: list[str], *, alias: str | None = None) -> str:
+    """A first query of a dataset: its fields by name (SELECT * is refused), the first 100 rows;
+    the dataset by its SQL-safe `alias` when given (written bare), else its identifier, quoted."""
 
     def quoted(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
-    return f"SELECT {', '.join(quoted(f) for f in fields)} FROM {quoted(identifier)} LIMIT 100"
+    table = alias if alias and plain_name(alias) else quoted(identifier)
+    return f"SELECT {', '.join(quoted(f) for f in fields)} FROM {table} LIMIT 100"
 
 
 def dataset_actions(request: Request, principal, dataset) -> list[str]:
@@ -254,7 +263,7 @@ def dataset_actions(request: Request, principal, dataset) -> list[str]:
         return [f'<a href="{escape(href)}" id="request-access">{escape(t("申请共享", "Request access"))}</a>']
     if action == "query":
         starter = starter_query(dataset.identifier, [f.name for f in dataset.fields])
-        href = f"/exchange/grants?sql={quote(starter)}#workbench"
+        href = f"/exchange/workbench?sql={quote(starter)}"
         label = t("无条件共享：直接查询", "Shared unconditionally: query it")
         return [f'<a href="{escape(href)}" id="query-directly">{escape(label)}</a>']
     return []
@@ -278,48 +287,3 @@ def _grant_rows(request: Request, session, grants) -> list[dict]:
             }
         )
     return rows
-
-
-def _workbench(request, principal, db, *, sql, result, error, status=200):
-    with db.read() as s:
-        return _page(
-            request,
-            "exchange_grants.html",
-            {
-                "grants": _grant_rows(request, s, share_requests.my_grants(s, principal)),
-                "sql": sql,
-                "result": result,
-                "error": error,
-            },
-            status,
-        )
-
-
-@router.get("/workbench")
-def workbench_page(principal: Viewer):
-    # Results are the answer to a POST: reloading them or switching language comes back here as a GET.
-    return RedirectResponse("/exchange/grants", status_code=303)
-
-
-DOWNLOADS = ("csv", "xlsx", "parquet")
-"""What the workbench downloads (CSV with a byte order mark, for spreadsheet programs)."""
-
-
-@router.post("/workbench")
-def workbench(
-    request: Request,
-    principal: Viewer,
-    db: Db,
-    sql: Annotated[str, Form(max_length=limits.SQL)],
-    format: Annotated[str, Form(max_length=limits.CODE)] = "table",
-):
-    settings = request.app.state.settings
-    try:
-        if format in DOWNLOADS:
-            read = service.run_sql(db, settings, principal, sql)
-            return respond(read, format, max_bytes=int(settings.exchange.max_response_bytes), for_people=True)
-        # The page shows the first rows only: no more are read (and none more held in memory).
-        page = sql_first_page(db, settings, principal, sql, settings.exchange.workbench_rows)
-    except ShuzhiError as e:
-        return _workbench(request, principal, db, sql=sql, result=None, error=e, status=e.status)
-    return _workbench(request, principal, db, sql=sql, result=page, error=None)

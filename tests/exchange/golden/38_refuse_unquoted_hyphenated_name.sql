@@ -1,0 +1,7 @@
+-- input
+SELECT person_id
+FROM hrss-social-insurance
+-- error
+SQL 无法解析（第 2 行第 10 列）/ cannot parse SQL (line 2, column 10): 此处有意外的符号 / unexpected token here
+FROM hrss-social-insurance
+         ^
