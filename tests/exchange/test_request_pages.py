@@ -329,6 +329,7 @@ def test_the_row_filter_is_checked_as_the_approval_would(world, submitted, clien
 
 
 def test_a_grantee_sees_rows_masked_and_filtered_on_request_audited(world, granted, client):
+    set_grades(world, "population", {"name": "L3", "id_number": "L4"})  # the grant's masks apply
     login(client, "rs_analyst", next="/datasets/population")
     size = ledger_size(world)
     page = client.get("/datasets/population", params={"lang": "en"}).text
@@ -337,13 +338,14 @@ def test_a_grantee_sees_rows_masked_and_filtered_on_request_audited(world, grant
     page = client.get("/datasets/population", params={"rows": "1", "lang": "en"}).text
     table = re.search(r'id="rows">(.*?)</table>', page, re.S).group(1)
     head = re.findall(r"<th>(.*?)</th>", table)
-    assert head == GRANTED  # the granted fields, religion not among them
+    assert head == GRANTED  # the granted fields, religion not among them, none held back
+    assert 'id="rows-held"' not in page
     cells = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
     assert len(cells) == 5
     for row in cells:
         assert re.fullmatch(r"[0-9a-f]{64}", row[0])  # id_number hashed
         assert row[4].startswith("3301")  # the grant's row filter
-        assert not row[0].startswith("3301")
+        assert len(row[1]) >= 2 and set(row[1][1:]) == {"*"}  # name: first character kept
     (read,) = [e for e in entries(world, "data.read") if e["user_id"] == world.rs_analyst.user_id]
     assert read["detail"]["basis"] == "grant" and read["detail"]["rows"] == 5
     assert "数据集页面预览" in read["detail"]["purpose"] or read["detail"]["purpose"]

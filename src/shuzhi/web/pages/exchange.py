@@ -547,18 +547,23 @@ def dataset_rows_section(request: Request, session, principal: Principal, ds) ->
     request (`?rows=1`, a governed read: masked as this viewer reads it, audited, counted against a
     grant's quotas) and CSV/XLSX downloads; for anyone else, why not and what to do.
 
-    Sensitive fields (graded L3 and above) are held back from the rows unless asked for (`reveal=1`),
-    as the profile holds back their values; the owner, who reads its own data unmasked, included."""
+    The owner's department reads its own data unmasked: its sensitive fields (graded L3 and above)
+    are held back from the rows unless asked for (`reveal=1`), as the profile holds back their values.
+    Everyone else sees the rows as their grant (or unconditional sharing) masks them."""
     settings = request.app.state.settings
     ctx = page_context(request)
     refused = None
     readable: list[str] = []
+    owner = False
     try:
-        readable = decision.decide(session, settings, principal, ds).table.granted_in_order()
+        decided = decision.decide(session, settings, principal, ds)
+        readable, owner = decided.table.granted_in_order(), decided.basis == "owner"
     except ShuzhiError as e:
         refused = e
     reveal = request.query_params.get("reveal") == "1"
-    sensitive = sensitive_columns(session, settings, ds) if readable else frozenset()
+    # A grant's masks already decide what its holder sees; the owner reads unmasked, so its
+    # sensitive fields wait to be asked for, as the profile's values do.
+    sensitive = sensitive_columns(session, settings, ds) if owner else frozenset()
     held = [] if reveal else [f for f in readable if f in sensitive]
     shown = [f for f in readable if f not in held]
     result = error = None

@@ -5,13 +5,14 @@
   "use strict";
   var texts = document.getElementById("preview-texts");
   var say = function (name) { return texts ? texts.getAttribute("data-" + name) : ""; };
+  var lang = document.documentElement.lang === "en" ? "en" : "zh";
 
   function previewCell(form, field, mask) {
     var cell = form.querySelector('td.mask-preview[data-field="' + CSS.escape(field) + '"]');
     if (!cell) { return; }
     cell.textContent = say("loading");
     var url = "/exchange/requests/" + form.dataset.request + "/preview?field=" +
-      encodeURIComponent(field) + "&mask=" + encodeURIComponent(mask);
+      encodeURIComponent(field) + "&mask=" + encodeURIComponent(mask) + "&lang=" + lang;
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) {
@@ -33,7 +34,11 @@
         data.values.forEach(function (v) {
           var code = document.createElement("code");
           code.className = "preview-value";
-          code.textContent = v === null ? "∅" : v;
+          var text = v === null ? "\u2205" : v;
+          // a digest says what it is in its first characters; the whole of it is in the title
+          code.textContent = text.length > 24 ? text.slice(0, 16) + "\u2026" : text;
+          code.title = text;
+          code.dataset.value = text;
           cell.appendChild(document.createElement("br"));
           cell.appendChild(code);
         });
@@ -52,7 +57,7 @@
     var msg = document.getElementById("row-filter-msg-" + form.dataset.request);
     var value = input.value.trim();
     if (!value) { msg.textContent = ""; msg.className = "field-check"; input.removeAttribute("aria-invalid"); return; }
-    var url = "/exchange/requests/" + form.dataset.request + "/row-filter?row_filter=" + encodeURIComponent(value);
+    var url = "/exchange/requests/" + form.dataset.request + "/row-filter?row_filter=" + encodeURIComponent(value) + "&lang=" + lang;
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) {
