@@ -169,6 +169,8 @@ def test_only_the_requesters_side_amends_and_only_a_rejected_request(world, subm
 
 
 def test_grant_page_shows_masks_filter_quota_use_and_expiry_to_the_grantee(world, granted, client):
+    with world.db.transaction() as s:
+        s.get(Grant, granted).rows_per_day = 1000
     login(client, "rs_analyst", next="/exchange/grants")
     grants = client.get("/exchange/grants").text
     assert f'href="/exchange/grants/{granted}"' in grants
@@ -179,6 +181,10 @@ def test_grant_page_shows_masks_filter_quota_use_and_expiry_to_the_grantee(world
     assert "<code>religion</code>" not in fields
     assert "region_code LIKE" in page.text and 'id="grant-state">active' in page.text
     assert 'id="renew-form"' not in page.text and 'id="revoke-form"' not in page.text  # grantee
+    quota = re.search(r'id="grant-quota">(.*?)</section>', page.text, re.S).group(1)
+    assert "0 / 1,000" in quota and "no aggregates (count, GROUP BY" in quota  # what the quota forbids
+    row = re.search(rf'<tr id="grant-{granted}">(.*?)</tr>', grants, re.S).group(1)
+    assert "records only: no aggregates or joins" in row or "仅逐条读取" in row
 
 
 @pytest.mark.parametrize("user", ["sc_steward", "ga_analyst"])
@@ -412,6 +418,20 @@ def test_downloads_are_the_governed_read_masked_and_audited(world, granted, clie
         "/exchange/datasets/population/download", data={"csrf_token": csrf_of(page), "format": "exe"}
     )
     assert wrong.status_code == 422
+
+
+def test_unconditional_data_shows_its_rows_to_another_departments_analyst(world, client):
+    login(client, "rs_analyst", next="/datasets/enterprise")
+    page = client.get("/datasets/enterprise", params={"rows": "1"}).text
+    assert re.findall(r"<th>(.*?)</th>", re.search(r'id="rows">(.*?)</table>', page, re.S).group(1)) == [
+        "uscc",
+        "ent_name",
+        "legal_id_number",
+        "capital",
+        "tax_owed",
+    ]
+    (read,) = [e for e in entries(world, "data.read") if e["user_id"] == world.rs_analyst.user_id]
+    assert read["detail"]["basis"] == "unconditional"
 
 
 def test_profile_blanks_are_explained(world, client):
