@@ -317,6 +317,15 @@ def test_nobody_else_previews_the_owners_values(world, submitted, client, user, 
     assert "values" not in refused.json() and ledger_size(world) == size  # nothing read
 
 
+def test_an_admin_who_decides_is_refused_the_preview_by_the_read_itself(world, submitted, client):
+    # admins may decide any request but read no data: the governed read refuses, and says so
+    login(client, "admin1", next="/exchange/inbox")
+    refused = client.get(f"/exchange/requests/{submitted}/preview", params={"field": "name"})
+    assert refused.status_code == 403 and "values" not in refused.json()
+    (denied,) = entries(world, "data.denied")
+    assert denied["user_id"] == world.admin.user_id and entries(world, "data.read") == []
+
+
 def test_the_row_filter_is_checked_as_the_approval_would(world, submitted, client):
     login(client, "ga_steward", next="/exchange/inbox")
     url = f"/exchange/requests/{submitted}/row-filter"

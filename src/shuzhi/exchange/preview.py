@@ -91,6 +91,6 @@ def apply_mask(rule, values: list, key: bytes) -> list[str | None]:
     column = exp.column("value")
     masked = mask_expression(rule, column, key=key).sql(dialect="duckdb")
     rows = ", ".join("(?)" for _ in values)
-    with duckdb.connect(":memory:") as con:
+    with duckdb.connect(":memory:", config={"enable_external_access": False}) as con:
         found = con.execute(f"SELECT {masked} FROM (VALUES {rows}) AS t(value)", values).fetchall()
     return [None if v is None else str(v) for (v,) in found]

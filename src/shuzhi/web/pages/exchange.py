@@ -4,7 +4,7 @@ grants and their detail, my grants with a SQL workbench, the dataset page's rows
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -244,6 +244,7 @@ def _grant_detail(
             ("grant.",),
             lambda d: d.get("grant_id") == grant.id,
             page_context(request)["lang"],
+            grant.created_at - EARLIER,
         )
         return _page(
             request,
@@ -384,8 +385,9 @@ def _request_detail(
         )
 
 
-TIMELINE_SCAN = ledger_query.MAX_PAGE
-"""Ledger entries of the dataset looked through per kind (request.*, grant.*), newest first."""
+EARLIER = timedelta(seconds=5)
+"""A request's or grant's first entry is appended just after its row is stamped: look from a little
+before, against clocks read a moment apart."""
 
 
 def request_timeline(session, req: ShareRequest, lang: str) -> list[dict]:
@@ -398,21 +400,28 @@ def request_timeline(session, req: ShareRequest, lang: str) -> list[dict]:
         ("request.", "grant."),
         lambda d: d.get("request_id") == req.id or d.get("grant_id") in grant_ids,
         lang,
+        req.created_at - EARLIER,
     )
 
 
-def _ledger_steps(session, dataset_id: int, kinds: tuple[str, ...], belongs, lang: str) -> list[dict]:
-    """The entries of these kinds on one dataset whose detail `belongs` (read through the ledger's own
-    query functions, the newest TIMELINE_SCAN of each kind), oldest first, with who and why."""
+def _ledger_steps(
+    session, dataset_id: int, kinds: tuple[str, ...], belongs, lang: str, since: datetime
+) -> list[dict]:
+    """The entries of these kinds on one dataset since a moment whose detail `belongs` (read through
+    the ledger's own query functions), oldest first, with who and why."""
     found = []
     for kind in kinds:
-        entries = ledger_query.search(
-            session, ledger_query.EntryFilter(dataset_id=dataset_id, event=kind), limit=TIMELINE_SCAN
-        )
-        for e in entries:
-            detail = json.loads(e.entry).get("detail") or {}
-            if belongs(detail):
-                found.append((e, detail))
+        flt = ledger_query.EntryFilter(dataset_id=dataset_id, event=kind, since=since)
+        before = None
+        while True:  # page by page, newest first, to the first entry since `since`
+            entries = ledger_query.search(session, flt, before_seq=before, limit=ledger_query.MAX_PAGE)
+            for e in entries:
+                detail = json.loads(e.entry).get("detail") or {}
+                if belongs(detail):
+                    found.append((e, detail))
+            if len(entries) < ledger_query.MAX_PAGE:
+                break
+            before = entries[-1].seq
     found.sort(key=lambda pair: pair[0].seq)
     ids = {e.user_id for e, _ in found if e.user_id is not None}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}

@@ -65,7 +65,8 @@
         msg.textContent = data.ok ? "✓ " + say("ok") : data.error;
         msg.className = "field-check " + (data.ok ? "ok" : "error");
         if (data.ok) { input.removeAttribute("aria-invalid"); } else { input.setAttribute("aria-invalid", "true"); }
-      });
+      })
+      .catch(function () { msg.textContent = ""; }); // the check on submit still runs
   }
 
   document.querySelectorAll("form.decide").forEach(function (form) {
