@@ -120,3 +120,40 @@ def test_approve_with_preview_then_the_request_timeline(server, page):  # noqa: 
     assert page.locator("#grant-state").inner_text() == "active"
     assert page.locator("#renew-form").count() == 0
     page.screenshot(path=f"{SHOTS}/grant-grantee-en-1366.png", full_page=True)
+
+
+def test_a_rejected_request_amended_and_submitted_again(server, page):  # noqa: F811
+    browser_login(page, server, "mz.analyst", "/datasets/residents")
+    rid = _request(page, ["sfzh", "xm"], "核查")
+    page.context.clear_cookies()
+    browser_login(page, server, "ga.steward", "/exchange/inbox")
+    form = page.locator(f"form.decide[data-request='{rid}']")
+    form.locator("input[name=reason]").fill("身份证号不在用途范围内")
+    form.locator("button[value=reject]").click()
+    page.wait_for_selector("#banner")
+    page.context.clear_cookies()
+    browser_login(page, server, "mz.analyst", "/exchange")
+    page.click(f"#my-requests a[href='/exchange/requests/{rid}']")
+    page.wait_for_selector("#amend-form")
+    page.uncheck("#amend-form input[name=fields][value=sfzh]")
+    page.check("#amend-form input[name=fields][value=xb]")
+    page.fill("#amend-form textarea[name=purpose]", "低保资格核查：核对姓名与性别")
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"{SHOTS}/request-amend-zh-{width}.png", full_page=True)
+        assert _wide(page) <= 0
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.click("#amend-form button[type=submit]")
+    page.wait_for_selector("#banner")
+    assert page.locator("#request-state").inner_text() == "待审核"
+    steps = page.locator("#timeline li strong").all_inner_texts()
+    assert steps == ["共享申请草稿", "共享申请提交", "共享申请驳回", "共享申请修改", "共享申请提交"]
+    assert "身份证号不在用途范围内" in page.locator("#timeline").inner_text()
+    assert page.locator("#fields-asked code").all_inner_texts() == ["xm", "xb"]
+    assert page.locator("#amend-form").count() == 0
+    page.goto(f"{server}/exchange/requests/{rid}?lang=en")
+    assert "request amended" in page.locator("#timeline").inner_text()
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"{SHOTS}/request-resubmitted-en-{width}.png", full_page=True)
+        assert _wide(page) <= 0

@@ -137,6 +137,7 @@ def test_a_rejected_request_is_amended_and_submitted_again_with_its_history(worl
         "request submitted",
     ]
     assert "用途不明确" in timeline and 'id="amend-form"' not in page  # only once rejected
+    assert "changed: fields, purpose, basis" in timeline
     # back in the provider's inbox, to be decided again
     login(client, "ga_steward", next="/exchange/inbox")
     assert f'id="request-{submitted}"' in client.get("/exchange/inbox").text
