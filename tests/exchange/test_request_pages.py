@@ -21,6 +21,8 @@ from shuzhi.exchange.state import SOURCE as GRANTS_STATE
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.ledger.reconcile import reconcile
 
+API = "/api/v1/exchange"
+
 
 def entries(world, event: str) -> list[dict]:
     with world.db.session() as s:
@@ -288,40 +290,45 @@ def test_the_providing_steward_previews_masks_on_a_few_of_its_values_audited(wor
     assert "no aggregates" in quota  # said beside the quota field itself
     size = ledger_size(world)
     shown = client.get(
-        f"/exchange/requests/{submitted}/preview",
+        f"{API}/requests/{submitted}/approval/mask-preview",
         params={"field": "name", "mask": "keep_first:1", "lang": "en"},
     )
     assert shown.status_code == 200
     data = shown.json()
-    assert data["ok"] and data["field"] == "name" and len(data["values"]) == 3
+    assert data["field"] == "name" and data["mask"] == "keep first N (N=1)" and len(data["values"]) == 3
     assert all(len(v) >= 2 and set(v[1:]) == {"*"} for v in data["values"]), data
     reads = entries(world, "data.read")
     assert ledger_size(world) == size + 1 and reads[-1]["user_id"] == world.ga_steward.user_id
     assert reads[-1]["detail"]["fields"] == ["name"] and "审批预览" in reads[-1]["detail"]["purpose"]
     # no mask chosen: the grade's default (L4: a keyed hash)
-    default = client.get(f"/exchange/requests/{submitted}/preview", params={"field": "id_number"}).json()
+    default = client.get(
+        f"{API}/requests/{submitted}/approval/mask-preview", params={"field": "id_number"}
+    ).json()
     assert default["default"] and all(re.fullmatch(r"[0-9a-f]{64}", v) for v in default["values"])
-    bad = client.get(f"/exchange/requests/{submitted}/preview", params={"field": "religion"})
-    assert bad.status_code == 422 and not bad.json()["ok"]  # not asked for
+    bad = client.get(f"{API}/requests/{submitted}/approval/mask-preview", params={"field": "religion"})
+    assert bad.status_code == 422 and bad.json()["where"] == "field"  # not asked for
+    assert (
+        client.get(
+            f"{API}/requests/{submitted}/approval/mask-preview", params={"field": "name", "mask": "nosuch"}
+        ).status_code
+        == 422
+    )
+    assert ledger_size(world) == size + 2  # refused before anything was read
 
 
 @pytest.mark.parametrize(("user", "status"), [("rs_analyst", 403), ("sc_steward", 404), ("ga_analyst", 404)])
 def test_nobody_else_previews_the_owners_values(world, submitted, client, user, status):
     login(client, user, next="/exchange")
     size = ledger_size(world)
-    refused = client.get(f"/exchange/requests/{submitted}/preview", params={"field": "name"})
-    assert refused.status_code == status and refused.json() == {
-        "ok": False,
-        "error": refused.json()["error"],
-        "where": refused.json()["where"],
-    }
+    refused = client.get(f"{API}/requests/{submitted}/approval/mask-preview", params={"field": "name"})
+    assert refused.status_code == status and refused.json()["message"]
     assert "values" not in refused.json() and ledger_size(world) == size  # nothing read
 
 
 def test_an_admin_who_decides_is_refused_the_preview_by_the_read_itself(world, submitted, client):
     # admins may decide any request but read no data: the governed read refuses, and says so
     login(client, "admin1", next="/exchange/inbox")
-    refused = client.get(f"/exchange/requests/{submitted}/preview", params={"field": "name"})
+    refused = client.get(f"{API}/requests/{submitted}/approval/mask-preview", params={"field": "name"})
     assert refused.status_code == 403 and "values" not in refused.json()
     (denied,) = entries(world, "data.denied")
     assert denied["user_id"] == world.admin.user_id and entries(world, "data.read") == []
@@ -329,14 +336,14 @@ def test_an_admin_who_decides_is_refused_the_preview_by_the_read_itself(world, s
 
 def test_the_row_filter_is_checked_as_the_approval_would(world, submitted, client):
     login(client, "ga_steward", next="/exchange/inbox")
-    url = f"/exchange/requests/{submitted}/row-filter"
+    url = f"{API}/requests/{submitted}/approval/row-filter-check"
     assert client.get(url, params={"row_filter": "region_code LIKE '3301%'"}).json() == {"ok": True}
     for wrong in ("nosuch = 1", "1=1; DROP TABLE x", "name IN (SELECT name FROM population)"):
         found = client.get(url, params={"row_filter": wrong})
-        assert found.status_code in (403, 422) and not found.json()["ok"] and found.json()["error"]
+        assert found.status_code == 200 and found.json()["ok"] is False
         with pytest.raises(Exception) as raised, world.db.session() as s:
             share_requests.check_row_filter(s.get(ShareRequest, submitted).dataset, wrong)
-        assert found.json()["error"] == raised.value.message  # the very message the approval gives
+        assert found.json()["message"] == raised.value.message  # the very message the approval gives
     login(client, "rs_analyst", next="/exchange")
     assert client.get(url, params={"row_filter": "gender = 'F'"}).status_code == 404
 

@@ -10,14 +10,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from markupsafe import escape
 from sqlalchemy import select
 
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import can_manage, get_dataset, sensitive_columns
 from shuzhi.errors import InvalidInput, NotFound, ShuzhiError
-from shuzhi.exchange import decision, masking, preview, quotas, service, share_requests
+from shuzhi.exchange import decision, masking, quotas, service, share_requests
 from shuzhi.exchange.channels import Channel
 from shuzhi.exchange.decision import grant_masks
 from shuzhi.exchange.grades import dataset_grades
@@ -482,67 +482,6 @@ def resubmit(
         f"申请 {number} 已修改并重新提交。",
         f"Request {number} amended and submitted again.",
     )
-
-
-# -- the steward's helpers while deciding: a masked preview of values, the row filter checked ------
-
-
-def _json_error(e: ShuzhiError) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": e.message, "where": e.where}, status_code=e.status)
-
-
-@router.get("/requests/{request_id}/preview")
-def mask_preview(
-    request_id: int,
-    request: Request,
-    principal: Viewer,
-    db: Db,
-    field: Annotated[str, Query(max_length=limits.NAME)],
-    mask: Annotated[str, Query(max_length=limits.CODE)] = "",
-):
-    """A few of the owner's values of one requested field, masked as chosen (JSON for the inbox's
-    script); a data read, audited, the providing department's only."""
-    try:
-        shown = preview.mask_preview(
-            db,
-            request.app.state.settings,
-            principal,
-            request_id,
-            field,
-            mask or None,
-            lang=page_context(request)["lang"],
-        )
-    except ShuzhiError as e:
-        return _json_error(e)
-    return JSONResponse(
-        {
-            "ok": True,
-            "field": shown.field,
-            "mask": shown.mask,
-            "default": shown.default,
-            "values": shown.values,
-        }
-    )
-
-
-@router.get("/requests/{request_id}/row-filter")
-def row_filter_check(
-    request_id: int,
-    request: Request,
-    principal: Viewer,
-    db: Db,
-    row_filter: Annotated[str, Query(max_length=limits.ROW_FILTER + 1)] = "",
-):
-    """The approval's own row filter check, run as the steward types (JSON); no data is read."""
-    try:
-        with db.read() as s:
-            req = share_requests.get_request(s, principal, request_id)
-            if not can_manage(principal, req.dataset):
-                raise NotFound(f"申请不存在 / no request {request_id}", where="request")
-            share_requests.check_row_filter(req.dataset, row_filter)
-    except ShuzhiError as e:
-        return _json_error(e)
-    return JSONResponse({"ok": True})
 
 
 # -- the dataset page's rows and downloads, through the governed read ---------------------------

@@ -11,16 +11,16 @@
     var cell = form.querySelector('td.mask-preview[data-field="' + CSS.escape(field) + '"]');
     if (!cell) { return; }
     cell.textContent = say("loading");
-    var url = "/exchange/requests/" + form.dataset.request + "/preview?field=" +
+    var url = "/api/v1/exchange/requests/" + form.dataset.request + "/approval/mask-preview?field=" +
       encodeURIComponent(field) + "&mask=" + encodeURIComponent(mask) + "&lang=" + lang;
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json(); })
+      .then(function (r) { return r.json().then(function (data) { data.ok = r.ok; return data; }); })
       .then(function (data) {
         cell.textContent = "";
         if (!data.ok) {
           var err = document.createElement("span");
           err.className = "error";
-          err.textContent = data.error;
+          err.textContent = data.message;
           cell.appendChild(err);
           return;
         }
@@ -57,12 +57,13 @@
     var msg = document.getElementById("row-filter-msg-" + form.dataset.request);
     var value = input.value.trim();
     if (!value) { msg.textContent = ""; msg.className = "field-check"; input.removeAttribute("aria-invalid"); return; }
-    var url = "/exchange/requests/" + form.dataset.request + "/row-filter?row_filter=" + encodeURIComponent(value) + "&lang=" + lang;
+    var url = "/api/v1/exchange/requests/" + form.dataset.request + "/approval/row-filter-check?row_filter=" +
+      encodeURIComponent(value);
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) {
         if (input.value.trim() !== value) { return; } // typed on since: a newer check is coming
-        msg.textContent = data.ok ? "✓ " + say("ok") : data.error;
+        msg.textContent = data.ok ? "\u2713 " + say("ok") : data.message;
         msg.className = "field-check " + (data.ok ? "ok" : "error");
         if (data.ok) { input.removeAttribute("aria-invalid"); } else { input.setAttribute("aria-invalid", "true"); }
       })
