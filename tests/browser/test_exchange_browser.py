@@ -92,7 +92,7 @@ def _request(page, fields: list[str], purpose: str, basis: str = "", period_end:
 
 def _my_request_row(page, rid: int):
     return page.locator("#my-requests tbody tr").filter(
-        has=page.locator("td:first-child", has_text=re.compile(f"^{rid}$"))
+        has=page.locator("td:first-child", has_text=re.compile(rf"^GX-\d{{4}}-{rid:06d}$"))
     )
 
 

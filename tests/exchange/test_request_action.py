@@ -25,6 +25,9 @@ def _actions(client, ref: str) -> str:
     [
         ("rs_analyst", "enterprise", "query-directly"),  # another department's unconditional data
         ("rs_steward", "population", "request-access"),  # stewards ask for others' data too
+        ("sc_steward", "population", "request-access"),  # any other department's
+        ("ga_analyst", "enterprise", "query-directly"),  # unconditional data of a third department
+        ("sc_steward", "enterprise", None),  # its own unconditional data: nothing to ask
         ("rs_steward", "enterprise", None),  # unconditional data is read by analysts
         ("ga_analyst", "population", None),  # its own department's data
         ("ga_steward", "population", None),

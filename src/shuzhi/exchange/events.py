@@ -56,6 +56,19 @@ class RequestRevoked(RequestMoved):
     pass
 
 
+@event("request.amended", "共享申请修改", "request amended")
+class RequestAmended(Event):
+    """A rejected request edited by its requester's side before it is submitted again."""
+
+    request_id: int
+    fields: list[str]
+    purpose: str
+    basis: str | None
+    period_end: str | None
+    changed: list[str]
+    """Which of fields, purpose, basis, period_end differ from what was rejected."""
+
+
 MOVES: dict[str, type[RequestMoved]] = {
     e.TYPE.name.removeprefix("request."): e
     for e in (
@@ -87,6 +100,14 @@ class GrantCreated(Event):
 @event("grant.revoked", "授权撤销", "grant revoked")
 class GrantRevoked(Event):
     grant_id: int
+    reason: str
+
+
+@event("grant.renewed", "授权续期", "grant renewed")
+class GrantRenewed(Event):
+    grant_id: int
+    expires_at_before: str
+    expires_at: str
     reason: str
 
 
@@ -129,9 +150,11 @@ class DataDenied(Event):
 
 EVENTS = (
     RequestDrafted,
+    RequestAmended,
     *MOVES.values(),
     GrantCreated,
     GrantRevoked,
+    GrantRenewed,
     DataRead,
     DataDenied,
 )

@@ -92,3 +92,10 @@ def dataset_page_actions(request, session, principal, dataset):
     from shuzhi.web.pages.exchange import dataset_actions
 
     return dataset_actions(request, principal, dataset)
+
+
+@hookimpl
+def dataset_page_sections(request, session, principal, dataset):
+    from shuzhi.web.pages.exchange import dataset_rows_section
+
+    return [dataset_rows_section(request, session, principal, dataset)]

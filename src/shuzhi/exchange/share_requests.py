@@ -43,8 +43,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("submitted", "withdrawn"),
     "submitted": ("approved", "rejected", "withdrawn"),
     "approved": ("expired", "revoked"),
+    "rejected": ("submitted",),
 }
-"""Allowed next states; rejected, withdrawn, expired and revoked are final."""
+"""Allowed next states; withdrawn, expired and revoked are final. A rejected request goes back to
+submitted only amended (`resubmit_request`: a 'request.amended' entry, then 'request.submitted'),
+so one application number carries the whole history, the rejection included."""
 
 
 class RequestIn(BaseModel):
@@ -100,6 +103,12 @@ def _require_requester_side(principal: Principal, req: ShareRequest) -> None:
 def _require_provider(principal: Principal, dataset: Dataset) -> None:
     if not can_manage(principal, dataset):
         raise Forbidden("只有提供部门的数据管理员可以审核 / the providing department's steward decides")
+
+
+def application_number(req: ShareRequest) -> str:
+    """The number a request is cited by on paper: GX (共享交换), the year it was created, its id in
+    six digits (GX-2026-000123). The id alone identifies it; the year only reads well."""
+    return f"GX-{req.created_at.year:04d}-{req.id:06d}"
 
 
 def can_view(principal: Principal, req: ShareRequest) -> bool:
@@ -251,11 +260,77 @@ def submit_request(
     session: Session, settings: Settings, principal: Principal, req: ShareRequest, reason: str | None = None
 ) -> ShareRequest:
     _require_requester_side(principal, req)
+    if req.state == "rejected":
+        raise Conflict(
+            "被驳回的申请须修改后重新提交 / a rejected request is amended, then submitted again",
+            state=req.state,
+        )
+    return _submit(session, settings, principal, req, reason)
+
+
+def _submit(
+    session: Session, settings: Settings, principal: Principal, req: ShareRequest, reason: str | None
+) -> ShareRequest:
     today = utcnow().date()
     req.deadline = calendar_for(settings).add_working_days(today, settings.exchange.review_working_days)
     req.submitted_at = utcnow()
     _move(session, principal, req, "submitted", reason or "提交申请 / submitted")
     return req
+
+
+def resubmit_request(
+    session: Session, settings: Settings, principal: Principal, req: ShareRequest, data: RequestIn
+) -> ShareRequest:
+    """A rejected request, amended by its requester's side (fields, purpose, basis, period) and
+    submitted again for review: 'request.amended' with what changed, then 'request.submitted'
+    (from rejected) with a new review deadline. The earlier decision stays in the request's history."""
+    _require_requester_side(principal, req)
+    if req.state != "rejected":
+        raise Conflict(
+            f"只有被驳回的申请可以修改后重新提交 / only a rejected request is amended (is {req.state})",
+            state=req.state,
+        )
+    if not data.purpose or not data.purpose.strip():
+        raise InvalidInput("必须填写用途 / purpose is required", where="purpose")
+    limits.check(data.purpose, limits.REASON, "purpose")
+    limits.check(data.basis, limits.REASON, "basis")
+    fields = _check_fields(req.dataset, data.fields)
+    start = data.period_start or req.period_start
+    if data.period_end and data.period_end < utcnow().date():
+        raise InvalidInput("使用期限已过 / the period of use has already ended", where="period_end")
+    if start and data.period_end and data.period_end < start:
+        raise InvalidInput("使用期限结束早于开始 / period ends before it starts", where="period_end")
+    after = {
+        "fields": fields,
+        "purpose": data.purpose.strip(),
+        "basis": (data.basis or "").strip() or None,
+        "period_end": data.period_end,
+    }
+    changed = [name for name, value in after.items() if getattr(req, name) != value]
+    req.fields, req.purpose, req.basis, req.period_end = (
+        after["fields"],
+        after["purpose"],
+        after["basis"],
+        after["period_end"],
+    )
+    req.period_start = start
+    ledger.append(
+        session,
+        events.RequestAmended(
+            request_id=req.id,
+            fields=fields,
+            purpose=req.purpose,
+            basis=req.basis,
+            period_end=req.period_end.isoformat() if req.period_end else None,
+            changed=changed,
+        ),
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+        dataset_id=req.dataset_id,
+    )
+    # The earlier decision is the ledger's and the history's now; the request awaits a new one.
+    req.decided_at = req.decided_by_id = req.decision_reason = None
+    return _submit(session, settings, principal, req, "修改后重新提交 / amended and submitted again")
 
 
 def withdraw_request(session: Session, principal: Principal, req: ShareRequest, reason: str) -> ShareRequest:
@@ -355,9 +430,7 @@ def build_grant(
                 f"脱敏规则针对未授权字段 / mask for a field not granted: {name}", where="masks"
             )
         clean_masks[name] = parse_rule(raw).to_dict()
-    predicate = (row_filter or "").strip() or None
-    if predicate:
-        validate_row_filter(predicate, [f.name for f in dataset.fields])
+    predicate = check_row_filter(dataset, row_filter)
     for name, value in (("rows_per_day", rows_per_day), ("calls_per_day", calls_per_day)):
         if value is not None and value <= 0:
             raise InvalidInput(f"{name} 须为正数 / must be positive", where=name)
@@ -389,6 +462,16 @@ def build_grant(
         dataset_id=dataset.id,
     )
     return grant
+
+
+def check_row_filter(dataset: Dataset, row_filter: str | None) -> str | None:
+    """The row filter as a grant stores it (None when empty), or InvalidInput saying what is wrong:
+    the one check an approval makes, which the inbox also runs as the steward types."""
+    limits.check(row_filter, limits.ROW_FILTER, "row_filter")
+    predicate = (row_filter or "").strip() or None
+    if predicate:
+        validate_row_filter(predicate, [f.name for f in dataset.fields])
+    return predicate
 
 
 def _end_of(day: date) -> datetime:
@@ -431,6 +514,43 @@ def revoke_grant(session: Session, principal: Principal, grant: Grant, reason: s
     return grant
 
 
+def renew_grant(session: Session, principal: Principal, grant: Grant, expires_on: date, reason: str) -> Grant:
+    """The provider extends a grant in force to a later last day (after today and after its current
+    one), with a reason: 'grant.renewed' with the expiry before and after."""
+    _require_provider(principal, grant.dataset)
+    reason = _need_reason(reason, "续期")
+    if grant.revoked_at is not None:
+        raise Conflict("授权已撤销，不能续期 / a revoked grant cannot be renewed")
+    if grant.expires_at <= utcnow():
+        raise Conflict("授权已过期，请重新申请 / the grant has expired: a new request is needed")
+    today = utcnow().date()
+    if expires_on <= today:
+        raise InvalidInput(
+            "新的到期日须晚于今天 / the new expiry must be later than today", where="expires_on"
+        )
+    if expires_on <= grant.expires_on:
+        raise InvalidInput(
+            f"新的到期日须晚于当前到期日 {grant.expires_on} / "
+            f"the new expiry must be later than the current one ({grant.expires_on})",
+            where="expires_on",
+        )
+    before = grant.expires_at
+    grant.expires_at = _end_of(expires_on)
+    ledger.append(
+        session,
+        events.GrantRenewed(
+            grant_id=grant.id,
+            expires_at_before=before.isoformat(),
+            expires_at=grant.expires_at.isoformat(),
+            reason=reason,
+        ),
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+        dataset_id=grant.dataset_id,
+    )
+    return grant
+
+
 def expire_due(session: Session, principal: Principal | None = None) -> list[ShareRequest]:
     """Approved requests whose grants have all run out become expired (reads already refuse them)."""
     now = utcnow()
@@ -459,6 +579,24 @@ def get_request(session: Session, principal: Principal, request_id: int) -> Shar
     if req is None or not can_view(principal, req):
         raise NotFound(f"申请不存在 / no request {request_id}", where="request")
     return req
+
+
+def can_view_grant(principal: Principal, grant: Grant) -> bool:
+    """The grantee department's people, the providing department's stewards, admins and auditors."""
+    return (
+        principal.is_admin
+        or principal.has("auditor")
+        or (principal.user_id is not None and principal.department_id == grant.department_id)
+        or can_manage(principal, grant.dataset)
+    )
+
+
+def visible_grant(session: Session, principal: Principal, grant_id: int) -> Grant:
+    """A grant this caller may see; NotFound alike for one that does not exist and one of others."""
+    grant = session.get(Grant, grant_id)
+    if grant is None or not can_view_grant(principal, grant):
+        raise NotFound(f"授权不存在 / no grant {grant_id}", where="grant")
+    return grant
 
 
 def get_grant(session: Session, grant_id: int) -> Grant:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from shuzhi.exchange.models import Grant
 from shuzhi.ledger.reconcile import UNKNOWN, Rows, StateSource, Table, moment
 
-EVENTS = frozenset({"grant.created", "grant.revoked", "dataset.deleted"})
+EVENTS = frozenset({"grant.created", "grant.revoked", "grant.renewed", "dataset.deleted"})
 COLUMNS = (
     "dataset_id",
     "department_id",
@@ -38,6 +38,9 @@ class GrantReplay:
         elif event == "grant.revoked" and "grant_id" in d:
             row = self.grants.setdefault((d["grant_id"],), dict.fromkeys(COLUMNS, UNKNOWN))
             row["revoked"] = True
+        elif event == "grant.renewed" and "grant_id" in d:
+            row = self.grants.setdefault((d["grant_id"],), dict.fromkeys(COLUMNS, UNKNOWN))
+            row["expires_at"] = moment(d.get("expires_at"))
         elif event == "dataset.deleted":
             # the dataset's grants go with it (ON DELETE CASCADE)
             gone = doc.get("dataset_id")

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi import textlimits as limits
-from shuzhi.exchange import formats, service, share_requests
+from shuzhi.catalog.service import can_manage
+from shuzhi.errors import Forbidden, InvalidInput, NotFound
+from shuzhi.exchange import formats, preview, service, share_requests
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.orgs.service import Principal
@@ -123,6 +125,47 @@ def show_request(request_id: Id, principal: Caller, db: Db) -> dict:
             for e in req.events
         ]
         return out
+
+
+@router.get("/requests/{request_id}/approval/mask-preview")
+def mask_preview(
+    request_id: Id,
+    principal: Caller,
+    db: Db,
+    request: Request,
+    field: Name,
+    mask: Annotated[str, Query(max_length=limits.CODE)] = "",
+    lang: Literal["zh", "en"] = "zh",
+) -> dict:
+    """What the requester would see of one requested `field` under `mask` (a rule such as `hash`,
+    `keep_first:1`; empty: the field's grade default), on three of the providing department's own
+    values: for its steward deciding the request (requester's side 403, others 404). A data read of
+    the owner's data, audited as `data.read`. The field must be one the request asks for and the mask
+    a known rule (422 otherwise)."""
+    shown = preview.mask_preview(
+        db, request.app.state.settings, principal, request_id, field, mask or None, lang=lang
+    )
+    return {"field": shown.field, "mask": shown.mask, "default": shown.default, "values": shown.values}
+
+
+@router.get("/requests/{request_id}/approval/row-filter-check")
+def row_filter_check(
+    request_id: Id,
+    principal: Caller,
+    db: Db,
+    row_filter: Annotated[str, Query(max_length=limits.ROW_FILTER + 1)] = "",
+) -> dict:
+    """Whether `row_filter` would pass the approval's check on this request's dataset (`ok`, else the
+    error's `message` and `where`), for the providing department's steward; no data is read."""
+    with db.read() as s:
+        req = share_requests.get_request(s, principal, request_id)
+        if not can_manage(principal, req.dataset):
+            raise NotFound(f"申请不存在 / no request {request_id}", where="request")
+        try:
+            share_requests.check_row_filter(req.dataset, row_filter)
+        except (InvalidInput, Forbidden) as e:
+            return {"ok": False, **e.to_dict()}
+    return {"ok": True}
 
 
 @router.post("/requests/{request_id}/{action}")
