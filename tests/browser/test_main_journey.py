@@ -40,9 +40,22 @@ def _unread(page) -> int:
     return int(badge.inner_text()) if badge.count() else 0
 
 
+@pytest.fixture
+def named(server, sqlite_db):  # noqa: F811
+    """The city with English names too, so an English reader meets no Chinese but the data's own."""
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.orgs import service as orgs
+
+    with sqlite_db.transaction() as s:
+        get_dataset(s, "residents").title_en = "Resident register"
+        orgs.get_department(s, "GA").name_en = "Public Security Bureau"
+        orgs.get_department(s, "MZ").name_en = "Civil Affairs Bureau"
+    return server
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_find_request_approve_narrower_query_and_download(server, page, tmp_path, lang):  # noqa: F811
-    words = WORDS[lang]
+def test_find_request_approve_narrower_query_and_download(named, page, tmp_path, lang):
+    server, words = named, WORDS[lang]
     chinese = re.compile(r"[\u4e00-\u9fff]")
 
     # -- the analyst finds the dataset and asks for four fields
@@ -89,6 +102,10 @@ def test_find_request_approve_narrower_query_and_download(server, page, tmp_path
               .every(c => c.textContent.includes('*'))"""
     )
     assert all(v[1:] and set(v[1:]) == {"*"} for v in preview.all_inner_texts())
+    heading = decide.locator("xpath=ancestor::section[1]").inner_text()
+    assert ("Civil Affairs Bureau" in heading) == (
+        lang == "en"
+    )  # the requester named in the reader's language
     _look(page, "3-approve-with-preview", lang)
     decide.locator("input[name=reason]").fill(words["reason"])
     decide.locator("button[value=approve]").click()

@@ -100,6 +100,15 @@ def page_context(request: Request) -> dict:
         words = FIELD_PROBLEMS.get(error.get("type") or "")
         return (words[1] if lang == "en" else words[0]) if words else error.get("message", "")
 
+    def named(thing) -> str:
+        """A dataset's title or a department's name in the reader's language (English where it has
+        one), whichever of the two it carries."""
+        for zh_attr, en_attr in (("title_zh", "title_en"), ("name_zh", "name_en")):
+            if hasattr(thing, zh_attr):
+                zh, en = getattr(thing, zh_attr), getattr(thing, en_attr, None)
+                return (en or zh) if lang == "en" else zh
+        return str(thing)
+
     def say(error) -> str:
         """An error's message (or a bilingual text) in the reader's language."""
         if isinstance(error, ShuzhiError):
@@ -111,6 +120,7 @@ def page_context(request: Request) -> dict:
         "pgettext": catalog.pgettext,
         "pick": pick,
         "say": say,
+        "named": named,
         "field_problem": field_problem,
         "lang": lang,
         "t": t,
