@@ -55,12 +55,12 @@ def named(server, sqlite_db):  # noqa: F811
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_find_request_approve_narrower_query_and_download(named, page, tmp_path, lang):
-    server, words = named, WORDS[lang]
+    base, words = named, WORDS[lang]
     chinese = re.compile(r"[\u4e00-\u9fff]")
 
     # -- the analyst finds the dataset and asks for four fields
-    browser_login(page, server, "mz.analyst", "/catalog")
-    page.goto(f"{server}/catalog?q=常住人口&lang={lang}")
+    browser_login(page, base, "mz.analyst", "/catalog")
+    page.goto(f"{base}/catalog?q=常住人口&lang={lang}")
     page.click("a[href='/datasets/residents']")
     page.wait_for_url("**/datasets/residents")
     page.click("#request-access")
@@ -76,8 +76,8 @@ def test_find_request_approve_narrower_query_and_download(named, page, tmp_path,
     _look(page, "1-requested", lang)
 
     # -- the providing steward is told: the badge, the notification, the request
-    browser_login(page, server, "ga.steward", "/")
-    page.goto(f"{server}/?lang={lang}")
+    browser_login(page, base, "ga.steward", "/")
+    page.goto(f"{base}/?lang={lang}")
     assert _unread(page) >= 1
     page.click("#notify-bell")
     item = page.locator("#notifications li.unread").first
@@ -89,7 +89,7 @@ def test_find_request_approve_narrower_query_and_download(named, page, tmp_path,
     assert _unread(page) == before - 1
 
     # -- the inbox: preview what a narrower approval shows, then approve it
-    page.goto(f"{server}/exchange/inbox")
+    page.goto(f"{base}/exchange/inbox")
     decide = page.locator(f"form.decide[data-request='{rid}']")
     decide.locator("input[name=fields][value=sfzh]").uncheck()
     decide.locator("input[name=fields][value=qx]").uncheck()
@@ -113,8 +113,8 @@ def test_find_request_approve_narrower_query_and_download(named, page, tmp_path,
     assert f"#{rid}" in page.inner_text("#banner")
 
     # -- the analyst is told it was approved, narrower than asked
-    browser_login(page, server, "mz.analyst", "/")
-    page.goto(f"{server}/?lang={lang}")
+    browser_login(page, base, "mz.analyst", "/")
+    page.goto(f"{base}/?lang={lang}")
     assert _unread(page) >= 1
     page.click("#notify-bell")
     told = page.locator("#notifications li.unread").first
@@ -122,7 +122,7 @@ def test_find_request_approve_narrower_query_and_download(named, page, tmp_path,
     _look(page, "4-analyst-notified", lang)
 
     # -- the workbench: the query built by clicking the schema browser, run, masked, downloaded
-    page.goto(f"{server}/exchange/workbench")
+    page.goto(f"{base}/exchange/workbench")
     schema = page.locator("#schema")
     assert schema.locator("button.field", has_text="qx").count() == 0  # not granted: not offered
     page.fill("#sql", "SELECT ")
