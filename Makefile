@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean browser-deps
+.PHONY: demo test test-fast lint bench clean browser-deps messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/classify.py
 	$(PY) benchmarks/exchange.py
 	$(PY) benchmarks/ledger.py
+
+messages: $(STAMP)  ## extract the pages' strings into the catalog; then translate what is new in each .po
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --width 100 -o src/shuzhi/locale/shuzhi.pot .
+	$(VENV)/bin/pybabel -q update -i src/shuzhi/locale/shuzhi.pot -d src/shuzhi/locale -D shuzhi --no-fuzzy-matching --width 100 --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) shuzhi-data .pytest_cache

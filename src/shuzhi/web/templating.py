@@ -80,9 +80,6 @@ def page_context(request: Request) -> dict:
         event type's labels); the page's own words come from the catalog."""
         return en if lang == "en" else zh
 
-    def t(zh: str, en: str) -> str:
-        return en if lang == "en" else zh
-
     def label(vocab_name: str, code: str | None) -> str:
         return vocab.label(vocab_name, code, lang)
 
@@ -123,7 +120,6 @@ def page_context(request: Request) -> dict:
         "named": named,
         "field_problem": field_problem,
         "lang": lang,
-        "t": t,
         "label": label,
         "local_time": local_time,
         "principal": principal,

@@ -572,11 +572,9 @@ def dataset_actions(request: Request, principal: Principal, dataset) -> list[str
     """The dataset page's link to upload a new version, for whoever manages the dataset."""
     if not catalog.can_manage(principal, dataset):
         return []
-    t = page_context(request)["t"]
+    _ = page_context(request)["_"]
     href = f"/admin/datasets/{quote(dataset.identifier)}/upload"
-    return [
-        f'<a href="{escape(href)}" id="upload-version">{escape(t("上传新版本", "Upload a new version"))}</a>'
-    ]
+    return [f'<a href="{escape(href)}" id="upload-version">{escape(_("Upload a new version"))}</a>']
 
 
 def _pieces(file: UploadFile):

@@ -609,14 +609,14 @@ def starter_query(
 def dataset_actions(request: Request, principal, dataset) -> list[str]:
     """The dataset page's sharing action for this viewer (the exchange's part of that page)."""
     action = share_requests.offered_action(principal, dataset)
-    t = page_context(request)["t"]
+    _ = page_context(request)["_"]
     if action == "request":
         href = f"/exchange/request/new?dataset={quote(dataset.identifier)}"
-        return [f'<a href="{escape(href)}" id="request-access">{escape(t("申请共享", "Request access"))}</a>']
+        return [f'<a href="{escape(href)}" id="request-access">{escape(_("Request access"))}</a>']
     if action == "query":
         starter = starter_query(dataset.identifier, [f.name for f in dataset.fields])
         href = f"/exchange/workbench?sql={quote(starter)}"
-        label = t("无条件共享：直接查询", "Shared unconditionally: query it")
+        label = _("Shared unconditionally: query it")
         return [f'<a href="{escape(href)}" id="query-directly">{escape(label)}</a>']
     return []
 
