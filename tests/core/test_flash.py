@@ -9,16 +9,27 @@ from shuzhi.web import flash
 
 def test_a_tampered_or_foreign_banner_cookie_is_no_banner(app):
     c = TestClient(app)
-    for junk in ("%%%", base64.urlsafe_b64encode(b'{"k":"evil","zh":"x","en":"y"}').decode(), "e30="):
+    foreign = (b'{"k":"evil","m":"x"}', b'{"k":"info","m":"x","p":{"a":[1]}}', b'{"k":"info","m":7}')
+    for junk in ("%%%", "e30=", *(base64.urlsafe_b64encode(f).decode() for f in foreign)):
         c.cookies.set(flash.FLASH_COOKIE, junk)
         assert 'class="banner' not in c.get("/login").text
 
 
-def test_a_banner_is_escaped_and_in_the_chosen_language(app):
+def _carrying(client, resp) -> None:
+    client.cookies.set(flash.FLASH_COOKIE, resp.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+
+
+def test_a_banner_is_the_catalogs_message_in_the_chosen_language_its_values_escaped(app):
     c = TestClient(app)
-    resp = flash.redirect("/login", "<b>好</b>", "<b>fine</b>")
-    cookie = resp.headers["set-cookie"].split(";")[0].split("=", 1)[1]
-    c.cookies.set(flash.FLASH_COOKIE, cookie)
+    _carrying(c, flash.redirect("/login", "Request #%(id)s rejected.", id="<b>7</b>"))
     page = c.get("/login?lang=en")
-    assert "&lt;b&gt;fine&lt;/b&gt;" in page.text and "<b>fine" not in page.text
+    assert "Request #&lt;b&gt;7&lt;/b&gt; rejected." in page.text and "<b>7" not in page.text
     assert "flash=;" in page.headers["set-cookie"]  # shown: cleared
+    _carrying(c, flash.redirect("/login", "Request #%(id)s rejected.", id=7))
+    assert "申请 #7 已驳回。" in c.get("/login?lang=zh").text
+
+
+def test_a_message_and_values_that_do_not_fit_are_said_plainly(app):
+    c = TestClient(app)
+    _carrying(c, flash.redirect("/login", "Request #%(id)s rejected.", number=7))
+    assert "Request #%(id)s rejected." in c.get("/login?lang=en").text

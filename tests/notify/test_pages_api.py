@@ -116,7 +116,7 @@ def test_the_list_marks_unread_and_mark_all_read_needs_csrf(world, client):
     done = client.post("/notifications/read-all", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/notifications"
     after = client.get("/notifications", params={"lang": "en"}).text
-    assert "2 notifications marked read" in after and _badge(after) is None
+    assert "Notifications marked read: 2" in after and _badge(after) is None
     assert after.count('class="read"') == 2 and 'class="unread"' not in after
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
 from shuzhi.errors import Busy, InvalidInput, ServerFailure, ShuzhiError, StoreUnavailable, in_language
+from shuzhi.i18n import N_
 from shuzhi.store.db import Database, is_busy
 from shuzhi.web import flash
 from shuzhi.web.apidocs import mount_api_docs
@@ -87,9 +88,9 @@ def _page_input_error(request: Request, exc: RequestValidationError, fields: lis
         target = request.url.path + ("?" + urlencode(kept) if kept else "")
         return flash.redirect(
             target,
-            "链接中的参数有误，已更正：" + "、".join(sorted(bad)),
-            "Parameters in the link were off and have been corrected: " + ", ".join(sorted(bad)),
+            N_("Parameters in the link were off and have been corrected: %(names)s"),
             kind="info",
+            names=", ".join(sorted(bad)),
         )
     error = InvalidInput("输入有误 (invalid input)", where=", ".join(f["field"] for f in fields))
     return templates.TemplateResponse(

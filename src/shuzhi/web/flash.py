@@ -11,18 +11,22 @@ from fastapi.responses import RedirectResponse
 FLASH_COOKIE = "flash"
 KINDS = ("success", "info", "warning", "error")
 MAX_TEXT = 500
-"""A banner's text is cut here: the cookie travels with every request until it is shown."""
+MAX_PARAM = 200
+"""A banner's text and each value filled into it are cut here: the cookie travels with every request
+until it is shown."""
 
 
-def redirect(url: str, zh: str, en: str, *, kind: str = "success") -> RedirectResponse:
-    """Go to `url` (303) and show there, once, a banner saying `zh` or `en` in the reader's language."""
+def redirect(url: str, message: str, *, kind: str = "success", **params) -> RedirectResponse:
+    """Go to `url` (303) and show there, once, a banner saying `message`: a catalog message (English,
+    marked with `N_` where it is written), translated when it is shown, its `%(name)s` places filled
+    from `params`."""
     if kind not in KINDS:
         raise ValueError(f"unknown banner kind {kind!r}")
     resp = RedirectResponse(url, status_code=303)
-    value = json.dumps({"k": kind, "zh": zh[:MAX_TEXT], "en": en[:MAX_TEXT]}, ensure_ascii=False)
+    carried = {"k": kind, "m": message[:MAX_TEXT], "p": {k: str(v)[:MAX_PARAM] for k, v in params.items()}}
     resp.set_cookie(
         FLASH_COOKIE,
-        base64.urlsafe_b64encode(value.encode()).decode(),
+        base64.urlsafe_b64encode(json.dumps(carried, ensure_ascii=False).encode()).decode(),
         max_age=120,
         httponly=True,
         samesite="strict",
@@ -31,9 +35,9 @@ def redirect(url: str, zh: str, en: str, *, kind: str = "success") -> RedirectRe
 
 
 def pending(request: Request) -> dict | None:
-    """The banner waiting for this request, if any: {kind, zh, en}. Anything malformed is no banner
-    (the cookie is only ever written by `redirect`, but a client may send what it likes; the text is
-    escaped on output like any other)."""
+    """The banner waiting for this request, if any: {kind, message, params}. Anything malformed is
+    no banner (the cookie is only ever written by `redirect`, but a client may send what it likes;
+    the text is escaped on output like any other)."""
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
@@ -41,12 +45,20 @@ def pending(request: Request) -> dict | None:
         data = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(data, dict) or data.get("k") not in KINDS:
+    if not isinstance(data, dict) or data.get("k") not in KINDS or not isinstance(data.get("m"), str):
         return None
-    zh, en = data.get("zh"), data.get("en")
-    if not isinstance(zh, str) or not isinstance(en, str):
+    params = data.get("p") or {}
+    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
         return None
-    return {"kind": data["k"], "zh": zh[:MAX_TEXT], "en": en[:MAX_TEXT]}
+    return {"kind": data["k"], "message": data["m"][:MAX_TEXT], "params": params}
+
+
+def text(banner: dict, gettext) -> str:
+    """The banner in the reader's language: its message through the catalog, places filled."""
+    try:
+        return gettext(banner["message"]) % banner["params"]
+    except (KeyError, ValueError, TypeError):  # a message and places that do not fit: say it plainly
+        return banner["message"]
 
 
 class FlashSweeper:

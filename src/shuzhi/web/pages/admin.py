@@ -19,6 +19,7 @@ from shuzhi.catalog import service as catalog
 from shuzhi.catalog import vocab
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.errors import Forbidden, InvalidInput, NotFound, ShuzhiError
+from shuzhi.i18n import N_
 from shuzhi.ingest import uploads
 from shuzhi.ingest.jobs import LOAD_UPLOAD
 from shuzhi.jobs.models import JobRun
@@ -142,8 +143,9 @@ def department_create(
         return _departments(request, db, status=e.status, error=e, error_for="new", form=form)
     return flash.redirect(
         f"/admin/departments#dept-{quote(code.strip())}",
-        f"部门 {name_zh.strip()}（{code.strip()}）已添加。",
-        f"Department {code.strip()} added.",
+        N_("Department %(name)s (%(code)s) added."),
+        name=name_zh.strip(),
+        code=code.strip(),
     )
 
 
@@ -199,7 +201,7 @@ def department_update(
         form = dict(name_zh=name_zh, name_en=name_en, parent=parent)
         return _department_edit(request, db, code, status=e.status, error=e, error_for="edit", form=form)
     return flash.redirect(
-        f"/admin/departments#dept-{quote(code)}", f"部门 {code} 已保存。", f"Department {code} saved."
+        f"/admin/departments#dept-{quote(code)}", N_("Department %(code)s saved."), code=code
     )
 
 
@@ -271,12 +273,12 @@ def user_create(
         return _users(request, principal, db, status=e.status, error=e, error_for="new", form=form)
     return flash.redirect(
         f"/admin/users#user-{quote(username.strip())}",
-        f"用户 {username.strip()} 已添加。",
-        f"User {username.strip()} added.",
+        N_("User %(user)s added."),
+        user=username.strip(),
     )
 
 
-def _user_action(request: Request, principal: Principal, db: Database, username: str, act, done: tuple):
+def _user_action(request: Request, principal: Principal, db: Database, username: str, act, done):
     """Run `act(session, user)` on an existing user (admin only); the list again with the message
     beside that user's row when refused."""
     orgs.require_admin(principal)
@@ -289,7 +291,7 @@ def _user_action(request: Request, principal: Principal, db: Database, username:
         return _users(request, principal, db, status=e.status, error=e, error_for=f"user-{username}")
     if callable(done):
         return done(result)
-    return flash.redirect(f"/admin/users#user-{quote(username)}", *done)
+    return flash.redirect(f"/admin/users#user-{quote(username)}", done, user=username)
 
 
 @router.post("/admin/users/{username}/roles")
@@ -307,7 +309,7 @@ def user_roles(
             )
         orgs.set_roles(s, user, roles or [], actor=principal)
 
-    done = (f"{username} 的角色已更新。", f"Roles of {username} updated.")
+    done = N_("Roles of %(user)s updated.")
     return _user_action(request, principal, db, username, act, done)
 
 
@@ -329,12 +331,9 @@ def user_active(
         orgs.set_active(s, user, on, actor=principal)
 
     done = (
-        (f"用户 {username} 已启用。", f"User {username} reactivated.")
+        N_("User %(user)s reactivated.")
         if on
-        else (
-            f"用户 {username} 已停用，其令牌和登录立即失效。",
-            f"User {username} deactivated; their tokens and logins stop at once.",
-        )
+        else N_("User %(user)s deactivated; their tokens and logins stop at once.")
     )
     return _user_action(request, principal, db, username, act, done)
 
@@ -357,8 +356,8 @@ def user_password(
         if clear is None:
             return flash.redirect(
                 f"/admin/users#user-{quote(username)}",
-                f"{username} 的密码已重设。",
-                f"Password of {username} reset.",
+                N_("Password of %(user)s reset."),
+                user=username,
             )
         # Shown on this answer only: it is stored nowhere but as a hash, and never sent again.
         return _users(request, principal, db, one_time={"username": username, "password": clear})
@@ -420,7 +419,7 @@ def token_revoke(token_id: int, request: Request, principal: Viewer, db: Db):
             raise NotFound(f"令牌不存在 (no token {token_id})", where="token_id")
         orgs.revoke_token(s, token_id, actor=principal)
         name = token.name
-    return flash.redirect("/me/tokens", f"令牌 {name} 已撤销。", f"Token {name} revoked.")
+    return flash.redirect("/me/tokens", N_("Token %(name)s revoked."), name=name)
 
 
 # -- datasets: registration and upload ---------------------------------------------------------------------
@@ -506,8 +505,8 @@ def _dataset_create(request: Request, principal: Principal, db: Database, form: 
         return _datasets(request, principal, db, status=e.status, error=e, error_for=where, form=form)
     return flash.redirect(
         f"/admin/datasets/{quote(identifier)}/upload",
-        f"数据集 {identifier} 已登记，现在可以上传数据。",
-        f"Dataset {identifier} registered; you can upload its data now.",
+        N_("Dataset %(dataset)s registered; you can upload its data now."),
+        dataset=identifier,
     )
 
 
@@ -555,9 +554,10 @@ async def upload(
     job_id = await run_in_threadpool(request.app.state.jobs.submit, LOAD_UPLOAD, params)
     return flash.redirect(
         f"/admin/uploads/{job_id}",
-        f"文件 {file.filename} 已收到，正在后台加载到 {identifier}。",
-        f"File {file.filename} received; loading it into {identifier} in the background.",
+        N_("File %(file)s received; loading it into %(dataset)s in the background."),
         kind="info",
+        file=file.filename,
+        dataset=identifier,
     )
 
 

@@ -14,6 +14,7 @@ from shuzhi.classify import alerts, readmodel, review, reviewers
 from shuzhi.classify.models import LoweringRequest
 from shuzhi.classify.rules import load_rules
 from shuzhi.errors import ShuzhiError
+from shuzhi.i18n import N_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.web import flash
@@ -40,7 +41,7 @@ def section_html(request: Request, session: Session, principal: Principal, datas
     )
 
 
-SAVED = ("已保存。", "Saved.")
+SAVED = N_("Saved.")
 
 
 def _attempt(
@@ -50,8 +51,8 @@ def _attempt(
     ref: str,
     form: str,
     values: dict,
-    work: Callable[[Session], Dataset | tuple[Dataset, tuple[str, str]]],
-    done: tuple[str, str] = SAVED,
+    work: Callable[[Session], Dataset | tuple[Dataset, str]],
+    done: str = SAVED,
 ):
     """Run one form's `work` in its own write transaction, then back to the grading section with a
     banner; refused, nothing is kept (the transaction rolls back) and the dataset page comes back
@@ -66,7 +67,7 @@ def _attempt(
         request.state.form_error = {"form": form, "error": error, "entered": values}
         with db.read() as session:
             return render_dataset_page(request, session, principal, db, ref, status=error.status)
-    return flash.redirect(target, *done)
+    return flash.redirect(target, done)
 
 
 @router.post("/datasets/{ref}/classification/columns/{field}")
@@ -127,13 +128,12 @@ def review_grade_form(
     return _attempt(request, db, principal, ref, "grade", values, work)
 
 
-LOWERING_ASKED = (
-    "已提交下调申请：须由数据局管理员批准，批准前仍按较高级别保护。",
-    "Lowering requested: an admin of the data bureau must approve it; until then the higher grade holds.",
+LOWERING_ASKED = N_(
+    "Lowering requested: an admin of the data bureau must approve it; until then the higher grade holds."
 )
 
 
-def _outcome(ds: Dataset, result) -> tuple[Dataset, tuple[str, str]]:
+def _outcome(ds: Dataset, result) -> tuple[Dataset, str]:
     return ds, (LOWERING_ASKED if isinstance(result, LoweringRequest) else SAVED)
 
 
@@ -158,7 +158,7 @@ def approve_lowering_form(
 
     ref = _lowering_dataset(db, request_id)
     values = {"note": note}
-    done = ("下调已批准，新级别生效。", "Lowering approved; the new grade applies.")
+    done = N_("Lowering approved; the new grade applies.")
     return _attempt(request, db, principal, ref, f"lowering-{request_id}", values, work, done)
 
 
@@ -175,7 +175,7 @@ def reject_lowering_form(
         return session.get(Dataset, done.dataset_id)
 
     ref = _lowering_dataset(db, request_id)
-    done = ("下调已驳回，原级别保持。", "Lowering rejected; the higher grade stays.")
+    done = N_("Lowering rejected; the higher grade stays.")
     return _attempt(request, db, principal, ref, f"lowering-{request_id}", {"note": note}, work, done)
 
 
@@ -192,5 +192,5 @@ def resolve_alert_form(
         alerts.resolve_alert(session, principal, ds, alert_id)
         return ds
 
-    done = ("告警已标记为已处理。", "Alert marked resolved.")
+    done = N_("Alert marked resolved.")
     return _attempt(request, db, principal, ref, f"alert-{alert_id}", {}, work, done)

@@ -25,6 +25,7 @@ from shuzhi.exchange.decision import grant_masks
 from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.exchange.results import sql_first_page
+from shuzhi.i18n import N_
 from shuzhi.ledger import events as ledger_events
 from shuzhi.ledger import query as ledger_query
 from shuzhi.orgs.models import User
@@ -88,8 +89,7 @@ def request_form(request: Request, principal: Viewer, db: Db, dataset: str = "")
     if not dataset:  # a request is always for one dataset: it starts from that dataset's page
         return flash.redirect(
             "/catalog",
-            "请先在数据目录中找到要申请的数据集，再点“申请共享”。",
-            "Find the dataset in the catalog first, then choose “Request access” on its page.",
+            N_("Find the dataset in the catalog first, then choose “Request access” on its page."),
             kind="info",
         )
     with db.read() as s:
@@ -131,8 +131,8 @@ def request_submit(
             )
     return flash.redirect(
         f"/exchange?created={rid}",
-        f"申请 #{rid} 已提交，等待数据提供部门审核。",
-        f"Request #{rid} submitted; the providing department will review it.",
+        N_("Request #%(id)s submitted; the providing department will review it."),
+        id=rid,
     )
 
 
@@ -190,7 +190,7 @@ def revoke_grant_form(
             return _grant_detail(request, principal, db, grant_id, error=e, error_for="revoke")
         return _inbox(request, principal, db, error=e, error_for=f"provided-{grant_id}")
     target = f"/exchange/grants/{grant_id}" if back == "detail" else "/exchange/inbox#provided"
-    return flash.redirect(target, f"授权 #{grant_id} 已撤销。", f"Grant #{grant_id} revoked.")
+    return flash.redirect(target, N_("Grant #%(id)s revoked."), id=grant_id)
 
 
 @router.post("/grants/{grant_id}/renew")
@@ -222,8 +222,9 @@ def renew_grant_form(
         )
     return flash.redirect(
         f"/exchange/grants/{grant_id}",
-        f"授权 #{grant_id} 已续期至 {day}。",
-        f"Grant #{grant_id} renewed until {day}.",
+        N_("Grant #%(id)s renewed until %(day)s."),
+        id=grant_id,
+        day=day,
     )
 
 
@@ -293,13 +294,11 @@ async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
             _inbox, request, principal, db, error=e, error_for=f"request-{request_id}"
         )
     if form.get("action") == "reject":
-        return flash.redirect(
-            "/exchange/inbox", f"申请 #{request_id} 已驳回。", f"Request #{request_id} rejected."
-        )
+        return flash.redirect("/exchange/inbox", N_("Request #%(id)s rejected."), id=request_id)
     return flash.redirect(
         "/exchange/inbox",
-        f"申请 #{request_id} 已批准，授权已生效。",
-        f"Request #{request_id} approved; the grant is in force.",
+        N_("Request #%(id)s approved; the grant is in force."),
+        id=request_id,
     )
 
 
@@ -488,8 +487,8 @@ def resubmit(
         return _request_detail(request, principal, db, request_id, error=e, entered=entered)
     return flash.redirect(
         f"/exchange/requests/{request_id}",
-        f"申请 {number} 已修改并重新提交。",
-        f"Request {number} amended and submitted again.",
+        N_("Request %(number)s amended and submitted again."),
+        number=number,
     )
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from shuzhi import textlimits as limits
 from shuzhi.exchange.share_requests import STATE_LABELS
+from shuzhi.i18n import N_
 from shuzhi.notify import service, tasks
 from shuzhi.orgs.service import Principal
 from shuzhi.web import flash
@@ -77,6 +78,4 @@ def open_notification(
 def read_all(principal: Principal = Depends(page_principal), db=Depends(get_db)):
     with db.write() as s:
         n = service.mark_all_read(s, principal.user_id) if principal.user_id else 0
-    return flash.redirect(
-        "/notifications", f"已将 {n} 条通知标为已读", f"{n} notification{'s' if n != 1 else ''} marked read"
-    )
+    return flash.redirect("/notifications", N_("Notifications marked read: %(n)s"), n=n)
