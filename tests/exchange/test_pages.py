@@ -182,3 +182,73 @@ def test_a_decision_with_a_bad_number_or_date_is_refused_naming_it(browser, fiel
         follow_redirects=False,
     )
     assert r.status_code == 422 and field in r.text, r.text[:500]
+
+
+def test_a_refused_request_keeps_what_was_entered_beside_the_field(browser):
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    r = c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "purpose": "低保核查",
+            "basis": "第十一条",
+        },
+    )
+    # no field ticked: said beside the fields, the purpose and basis still there
+    assert r.status_code == 422 and 'data-where="fields">至少选择一个字段' in r.text
+    assert ">低保核查</textarea>" in r.text and 'value="第十一条"' in r.text
+    r = c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "fields": ["name", "gender"],
+            "purpose": "",
+        },
+    )
+    assert r.status_code == 422 and 'data-where="purpose"' in r.text
+    assert 'value="name" checked' in r.text and 'value="gender" checked' in r.text
+    assert 'value="region_code" checked' not in r.text
+
+
+def test_a_refused_decision_keeps_the_stewards_choices(browser, world):
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "fields": ["name", "gender"],
+            "purpose": "核查",
+        },
+    )
+    login(c, "ga_steward")
+    inbox = c.get("/exchange/inbox")
+    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    r = c.post(
+        f"/exchange/requests/{rid}/decide",
+        data={
+            "csrf_token": csrf(inbox.text),
+            "action": "approve",
+            "fields": ["gender"],
+            "mask_gender": "keep_first:1",
+            "row_filter": "nosuch = 1",
+            "rows_per_day": "50",
+            "reason": "仅限性别",
+        },
+    )
+    assert r.status_code == 422 and "nosuch" in r.text
+    form = r.text[r.text.index(f'data-request="{rid}"') :]
+    form = form[: form.index("</form>")]
+    assert 'value="gender" checked' in form and 'value="name" checked' not in form
+    assert '<option value="keep_first:1" selected>' in form
+    assert 'value="nosuch = 1"' in form and 'value="50"' in form and 'value="仅限性别"' in form
+    from shuzhi.exchange.models import Grant
+
+    with world.db.read() as s:  # nothing was granted
+        assert s.query(Grant).count() == 0

@@ -125,9 +125,13 @@ def request_submit(
             )
             rid = req.id
     except ShuzhiError as e:
+        entered = {"fields": fields or [], "purpose": purpose, "basis": basis, "period_end": period_end}
         with db.read() as s:
             return _page(
-                request, "exchange_request.html", {"ds": get_dataset(s, dataset), "error": e}, e.status
+                request,
+                "exchange_request.html",
+                {"ds": get_dataset(s, dataset), "error": e, "entered": entered},
+                e.status,
             )
     return flash.redirect(
         f"/exchange?created={rid}",
@@ -141,9 +145,17 @@ def inbox_page(request: Request, principal: Viewer, db: Db):
     return _inbox(request, principal, db)
 
 
-def _inbox(request: Request, principal, db, *, error: ShuzhiError | None = None, error_for: str = ""):
+def _inbox(
+    request: Request,
+    principal,
+    db,
+    *,
+    error: ShuzhiError | None = None,
+    error_for: str = "",
+    entered: dict | None = None,
+):
     """The review inbox; after a refused decision or revocation, with its message beside that form
-    (`error_for` names it: request-N or provided-N)."""
+    (`error_for` names it: request-N or provided-N) and, for a decision, what was entered in it."""
     settings = request.app.state.settings
     with db.read() as s:
         inbox = share_requests.inbox(s, principal)
@@ -165,6 +177,7 @@ def _inbox(request: Request, principal, db, *, error: ShuzhiError | None = None,
                 "can_revoke": principal.has("steward", "admin"),
                 "error": error,
                 "error_for": error_for if error_for in forms else "",  # else shown above the lists
+                "entered": entered or {},
             },
             error.status if error is not None else 200,
         )
@@ -290,8 +303,13 @@ async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
     try:
         await run_in_threadpool(_decide, request_id, form, request.app.state.settings, principal, db)
     except ShuzhiError as e:
+        entered = {
+            "fields": form.getlist("fields"),
+            "masks": {k.removeprefix("mask_"): str(v) for k, v in form.items() if k.startswith("mask_")},
+            **{k: str(form.get(k) or "") for k in DECISION_TEXTS},
+        }
         return await run_in_threadpool(
-            _inbox, request, principal, db, error=e, error_for=f"request-{request_id}"
+            _inbox, request, principal, db, error=e, error_for=f"request-{request_id}", entered=entered
         )
     if form.get("action") == "reject":
         return flash.redirect("/exchange/inbox", N_("Request #%(id)s rejected."), id=request_id)
@@ -300,6 +318,10 @@ async def decide(request_id: int, request: Request, principal: Viewer, db: Db):
         N_("Request #%(id)s approved; the grant is in force."),
         id=request_id,
     )
+
+
+DECISION_TEXTS = ("row_filter", "expires_on", "rows_per_day", "calls_per_day", "reason")
+"""The decision form's free fields, given back as entered when the decision is refused."""
 
 
 def _decide(request_id: int, form, settings, principal: Principal, db: Database) -> None:
