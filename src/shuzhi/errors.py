@@ -19,6 +19,11 @@ def in_language(text: str | None, lang: str) -> str | None:
 
 
 def _halves(text: str) -> tuple[str, str] | None:
+    # "中文 / English" first: its English half may end in a parenthesis of its own ("… (2027-01-01)").
+    if " / " in text:
+        zh, en = text.split(" / ", 1)
+        if _CJK.search(zh) and en.strip() and not _CJK.search(en):
+            return zh.strip(), en.strip()
     stripped = text.rstrip()
     if stripped.endswith(")"):
         depth = 0
@@ -29,10 +34,6 @@ def _halves(text: str) -> tuple[str, str] | None:
                 if zh and en and _CJK.search(zh) and not _CJK.search(en):
                     return zh, en
                 break
-    if " / " in text:
-        zh, en = text.split(" / ", 1)
-        if _CJK.search(zh) and en.strip() and not _CJK.search(en):
-            return zh.strip(), en.strip()
     return None
 
 

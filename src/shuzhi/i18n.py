@@ -39,6 +39,10 @@ class Translator:
     def gettext(self, message: str) -> str:
         return _messages(self.lang).get((None, message)) or message
 
+    def knows(self, message: str) -> bool:
+        """Whether the catalog holds `message` (without a context)."""
+        return (None, message) in _messages(self.lang)
+
     def pgettext(self, context: str, message: str) -> str:
         return _messages(self.lang).get((context, message)) or message
 

@@ -49,8 +49,10 @@ def test_login_search_open_dataset(catalog, live_server, page, tmp_path):
     page.fill("input[name=username]", "analyst")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/catalog")
+    page.wait_for_url(live_server + "/")  # the home page: the analyst's tasks
     assert "王分析" in page.inner_text("header")
+    page.click("header nav a[href='/catalog']")
+    page.wait_for_url("**/catalog")
     page.fill("input[name=q]", "营业执照")
     page.click("form.search button")
     page.wait_for_selector("#result-count")

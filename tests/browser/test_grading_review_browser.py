@@ -107,7 +107,7 @@ def test_steward_overrides_a_column_grade_with_a_reason(server, sqlite_db, sqlit
     notice.locator("button.primary").click()
     page.wait_for_url(f"**/datasets/{REF}#classification")
 
-    assert _grade_cell(page, "zdmc") == "L1" and "(overridden)" in _row(page, "zdmc").inner_text()
+    assert _grade_cell(page, "zdmc") == "L1" and "(已改定)" in _row(page, "zdmc").inner_text()
     assert page.inner_text("#grade-level") == "L3"  # names now decide the dataset's grade
     assert page.locator("#classification .lowering").count() == 0
     info = _classification(sqlite_db, sqlite_settings)

@@ -655,3 +655,12 @@ def test_a_file_over_the_size_limit_is_refused_with_a_page(app, registered, peop
     assert r.status_code == 413 and "text/html" in r.headers["content-type"]
     assert 'class="topbar"' in r.text and "1000" in r.text  # the site's page, saying the limit
     assert _count(db, DatasetVersion) == 0 and _ledger_size(db) == before
+
+
+def test_an_uploader_is_told_the_files_problem_not_the_servers():
+    from shuzhi.web.pages.admin import LOAD_FAILED, _said_to_uploader
+
+    assert _said_to_uploader("InvalidInput: 文件没有数据行 (no data rows)") == "文件没有数据行 (no data rows)"
+    assert _said_to_uploader("OSError: [Errno 28] No space left: '/srv/shuzhi/data/x'") == LOAD_FAILED
+    assert _said_to_uploader("IntegrityError: (psycopg.errors…) INSERT INTO …") == LOAD_FAILED
+    assert _said_to_uploader("已取消 (cancelled)") == "已取消 (cancelled)"

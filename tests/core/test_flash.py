@@ -1,6 +1,7 @@
 """Banners: shown once after the redirect that set them, in the reader's language; junk is ignored."""
 
 import base64
+import json
 
 from fastapi.testclient import TestClient
 
@@ -29,7 +30,20 @@ def test_a_banner_is_the_catalogs_message_in_the_chosen_language_its_values_esca
     assert "申请 #7 已驳回。" in c.get("/login?lang=zh").text
 
 
-def test_a_message_and_values_that_do_not_fit_are_said_plainly(app):
+def test_a_message_and_values_that_do_not_fit_leave_the_place_as_it_is(app):
     c = TestClient(app)
     _carrying(c, flash.redirect("/login", "Request #%(id)s rejected.", number=7))
     assert "Request #%(id)s rejected." in c.get("/login?lang=en").text
+
+
+def test_a_crafted_banner_cookie_shows_nothing_and_costs_nothing(app):
+    """A cookie is the client's to write: a message the catalog lacks is no banner, and a width in a
+    place (which Python's % would pad to gigabytes) is never interpreted."""
+    c = TestClient(app)
+    for message in ("%(a)2000000000s", "<script>x</script>", "Saved. %(a)999999999s"):
+        raw = json.dumps({"k": "info", "m": message, "p": {"a": ""}}).encode()
+        c.cookies.set(flash.FLASH_COOKIE, base64.urlsafe_b64encode(raw).decode())
+        page = c.get("/login")
+        assert page.status_code == 200 and 'id="banner"' not in page.text
+    assert flash.text({"message": "Saved.", "params": {}}, str, lambda m: True) == "Saved."
+    assert flash.text({"message": "x %(a)9s", "params": {"a": "1"}}, str, lambda m: True) == "x %(a)9s"

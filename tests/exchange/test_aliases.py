@@ -190,3 +190,26 @@ def test_the_unquoted_identifier_fails_with_the_alias_to_write(social):
     with pytest.raises(InvalidInput) as e:
         _rows(social, social.rs_analyst, "SELECT amount FROM hrss-social-insurance")
     assert "hrss_social_insurance" in e.value.hint and e.value.detail["col"] == 24
+
+
+def test_a_new_identifier_cannot_take_over_an_existing_alias(social):
+    """Another department registering `hrss_social_insurance` would silently point every query
+    written with that alias at its own dataset: refused, nothing created, the alias unchanged."""
+    from shuzhi.catalog.models import Dataset
+    from shuzhi.catalog.schemas import DatasetIn
+    from shuzhi.catalog.service import create_dataset
+    from shuzhi.errors import Conflict
+
+    world = social
+    for taken in ("hrss_social_insurance", "HRSS_Social_Insurance"):
+        with pytest.raises(Conflict, match="hrss-social-insurance"), world.db.transaction() as s:
+            create_dataset(
+                s,
+                world.sc_steward,
+                DatasetIn(identifier=taken, title_zh="冒名", department="SC", theme="safety"),
+            )
+    with world.db.read() as s:
+        names = {d.identifier for d in s.query(Dataset)}
+        assert not names & {"hrss_social_insurance", "HRSS_Social_Insurance"}
+        assert "hrss_social_insurance" in aliases.catalog_aliases(s).values()
+    assert _rows(world, world.rs_analyst, "SELECT amount FROM hrss_social_insurance")  # still the same data

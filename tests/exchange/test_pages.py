@@ -252,3 +252,60 @@ def test_a_refused_decision_keeps_the_stewards_choices(browser, world):
 
     with world.db.read() as s:  # nothing was granted
         assert s.query(Grant).count() == 0
+
+
+@pytest.mark.parametrize("action", ["", "withdraw", "APPROVE"])
+def test_only_approve_or_reject_decides(browser, world, action):
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "fields": ["gender"],
+            "purpose": "核查",
+        },
+    )
+    login(c, "ga_steward")
+    inbox = c.get("/exchange/inbox")
+    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    r = c.post(f"/exchange/requests/{rid}/decide", data={"csrf_token": csrf(inbox.text), "action": action})
+    assert r.status_code == 422 and 'data-where="action"' in r.text
+    from shuzhi.exchange.models import Grant, ShareRequest
+
+    with world.db.read() as s:
+        assert s.query(Grant).count() == 0 and s.get(ShareRequest, int(rid)).state == "submitted"
+
+
+def test_revoking_someone_elses_grant_looks_like_no_grant(browser, world):
+    """An outsider learns nothing from the answer: a grant that exists and one that does not are
+    both not found."""
+    c = browser
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    c.post(
+        "/exchange/request/new",
+        data={
+            "csrf_token": csrf(page.text),
+            "dataset": "population",
+            "fields": ["gender"],
+            "purpose": "核查",
+        },
+    )
+    login(c, "ga_steward")
+    inbox = c.get("/exchange/inbox")
+    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    c.post(f"/exchange/requests/{rid}/decide", data={"csrf_token": csrf(inbox.text), "action": "approve"})
+    from shuzhi.exchange.models import Grant
+
+    with world.db.read() as s:
+        (grant_id,) = [g.id for g in s.query(Grant)]
+    login(c, "sc_steward")
+    token = csrf(c.get("/exchange").text)
+    real = c.post(f"/exchange/grants/{grant_id}/revoke", data={"csrf_token": token, "reason": "x"})
+    missing = c.post(f"/exchange/grants/{grant_id + 100}/revoke", data={"csrf_token": token, "reason": "x"})
+    assert real.status_code == missing.status_code == 404
+    with world.db.read() as s:
+        assert s.get(Grant, grant_id).revoked_at is None

@@ -232,6 +232,7 @@ def test_the_provider_renews_to_a_later_day_audited_and_in_step_with_the_ledger(
         (before.isoformat(), "续期", "later than the current one"),
         (later.isoformat(), " ", "reason is required"),
         ("soon", "续期", "a date such as"),
+        ("9999-12-31", "续期", "at most 10 years ahead"),  # once a server error: past the calendar's end
     ):
         bad = client.post(
             f"/exchange/grants/{granted}/renew",
@@ -455,3 +456,65 @@ def test_profile_blanks_are_explained(world, client):
     login(client, "ga_steward", next="/datasets/population")
     page = client.get("/datasets/population", params={"lang": "en"}).text
     assert 'id="profile-blanks"' in page and "no values, or its type has no order" in page
+
+
+def test_a_mask_that_cannot_apply_says_so_without_the_values():
+    """A date mask over text the engine cannot read as dates: the engine's message would quote the
+    value it choked on; the steward is told the mask does not suit the field, nothing more."""
+    from shuzhi.errors import InvalidInput
+    from shuzhi.exchange.masking import parse_rule
+    from shuzhi.exchange.preview import apply_mask
+
+    with pytest.raises(InvalidInput) as refused:
+        apply_mask(parse_rule("year"), ["330106199001011234", "王秀英"], b"k" * 32)
+    assert "330106199001011234" not in str(refused.value) and "王秀英" not in str(refused.value)
+    assert refused.value.where == "mask"
+
+
+def test_a_request_resubmitted_after_the_dataset_closed_is_refused(world, submitted):
+    """Amending is asking again: what a new request would meet today applies (here the dataset was
+    made not shared since the rejection)."""
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.errors import Forbidden
+
+    reject(world, submitted)
+    with world.db.transaction() as s:
+        ds = get_dataset(s, "population")
+        ds.share_type, ds.share_basis = "none", "《测试依据》"
+    with world.db.transaction() as s, pytest.raises(Forbidden, match="不予共享"):
+        share_requests.resubmit_request(
+            s,
+            world.settings,
+            world.rs_analyst,
+            s.get(ShareRequest, submitted),
+            share_requests.RequestIn(dataset="population", fields=["gender"], purpose="统计"),
+        )
+    with world.db.session() as s:
+        assert s.get(ShareRequest, submitted).state == "rejected"
+    assert entries(world, "request.amended") == []
+
+
+def test_a_request_amended_and_submitted_again_tells_the_stewards_again(world, submitted):
+    from shuzhi.notify.models import Notification
+
+    def told() -> int:
+        with world.db.read() as s:
+            return (
+                s.query(Notification)
+                .filter(
+                    Notification.user_id == world.ga_steward.user_id, Notification.kind == "request_submitted"
+                )
+                .count()
+            )
+
+    assert told() == 1
+    reject(world, submitted)
+    with world.db.transaction() as s:
+        share_requests.resubmit_request(
+            s,
+            world.settings,
+            world.rs_analyst,
+            s.get(ShareRequest, submitted),
+            share_requests.RequestIn(dataset="population", fields=["gender"], purpose="统计（已补充）"),
+        )
+    assert told() == 2

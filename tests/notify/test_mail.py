@@ -168,3 +168,18 @@ def test_an_unreachable_server_counts_an_attempt(stewards):
     _submit(world)
     assert mail.send_pending(world.db, world.settings) == {"sent": 0, "failed": 1}
     assert _states(world)[world.ga_steward.user_id] == ("pending", 1)
+
+
+def test_a_title_with_a_line_break_still_goes_out_on_one_subject_line(stewards):
+    """A header may not hold a line break; a dataset's title may. One such title once stopped every
+    letter behind it: now the subject folds it into spaces and the rest goes out too."""
+    from shuzhi.catalog.service import get_dataset
+
+    world = stewards
+    with world.db.write() as s:
+        get_dataset(s, "population").title_zh = "常住人口\n（第二行）"
+    _submit(world)
+    assert mail.send_pending(world.db, world.settings) == {"sent": 1, "failed": 0}
+    [file] = mail.outbox_dir(world.settings).glob("*.eml")
+    subject = message_from_bytes(file.read_bytes(), policy=policy.default)["Subject"]
+    assert "常住人口 （第二行）" in subject and "\n" not in subject

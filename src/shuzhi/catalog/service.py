@@ -60,11 +60,34 @@ def _fields(items: list[FieldIn]) -> list[DatasetField]:
     ]
 
 
+def _alias_owner(session: Session, identifier: str) -> str | None:
+    """The dataset whose SQL alias `identifier` would take over, if any."""
+    from shuzhi.catalog.names import assign
+
+    rows = list(session.execute(select(Dataset.id, Dataset.identifier)))
+    lower = identifier.lower()
+    if any(ident.lower() == lower for _id, ident in rows):
+        return None
+    for ds_id, alias in assign(rows).items():
+        if alias == lower:
+            return next(ident for i, ident in rows if i == ds_id)
+    return None
+
+
 def create_dataset(session: Session, principal: Principal, data: DatasetIn) -> Dataset:
     dept = get_department(session, data.department)
     require_manage(principal, dept.id)
     if session.scalar(select(Dataset.id).where(Dataset.identifier == data.identifier)):
         raise Conflict(f"数据集标识已存在 (identifier {data.identifier!r} exists)", where="identifier")
+    owner = _alias_owner(session, data.identifier)
+    if owner is not None:
+        # An identifier always means its own dataset: taking another's alias would silently point
+        # every query, starter and saved history written with that alias at the new dataset.
+        raise Conflict(
+            f"标识 {data.identifier} 已是数据集 {owner} 的 SQL 别名，请换一个标识 "
+            f"(identifier {data.identifier!r} is the SQL alias of dataset {owner!r}: choose another)",
+            where="identifier",
+        )
     values = data.model_dump(exclude={"department", "fields"})
     ds = Dataset(
         **values, department_id=dept.id, created_by_id=principal.user_id, fields=_fields(data.fields)

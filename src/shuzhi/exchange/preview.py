@@ -91,6 +91,14 @@ def apply_mask(rule, values: list, key: bytes) -> list[str | None]:
     column = exp.column("value")
     masked = mask_expression(rule, column, key=key).sql(dialect="duckdb")
     rows = ", ".join("(?)" for _ in values)
-    with duckdb.connect(":memory:", config={"enable_external_access": False}) as con:
-        found = con.execute(f"SELECT {masked} FROM (VALUES {rows}) AS t(value)", values).fetchall()
+    try:
+        with duckdb.connect(":memory:", config={"enable_external_access": False}) as con:
+            found = con.execute(f"SELECT {masked} FROM (VALUES {rows}) AS t(value)", values).fetchall()
+    except duckdb.Error:
+        # The engine's text would quote the values (a failed cast names the string it met): it goes
+        # nowhere, not even to the log; the steward learns the mask does not suit the field.
+        raise InvalidInput(
+            "该脱敏规则不适用于此字段的值 (this mask cannot be applied to this field's values)",
+            where="mask",
+        ) from None
     return [None if v is None else str(v) for (v,) in found]

@@ -290,6 +290,9 @@ def resubmit_request(
             f"只有被驳回的申请可以修改后重新提交 / only a rejected request is amended (is {req.state})",
             state=req.state,
         )
+    refusal = why_not_request(principal, req.dataset)  # what a new request would meet, today
+    if refusal is not None:
+        raise refusal
     if not data.purpose or not data.purpose.strip():
         raise InvalidInput("必须填写用途 / purpose is required", where="purpose")
     limits.check(data.purpose, limits.REASON, "purpose")
@@ -438,6 +441,7 @@ def build_grant(
         expires_on = utcnow().date() + timedelta(days=settings.exchange.default_grant_days)
     if expires_on < utcnow().date():
         raise InvalidInput("到期日已过 / expiry is in the past", where="expires_on")
+    _within_reach(expires_on)
     grant = Grant(
         dataset_id=dataset.id,
         department_id=department_id,
@@ -472,6 +476,20 @@ def check_row_filter(dataset: Dataset, row_filter: str | None) -> str | None:
     if predicate:
         validate_row_filter(predicate, [f.name for f in dataset.fields])
     return predicate
+
+
+LONGEST_GRANT_YEARS = 10
+"""No grant is given or renewed to run longer than this from today: a review of what was shared is
+due long before, and dates past the calendar's end (9999-12-31) cannot be kept as instants at all."""
+
+
+def _within_reach(expires_on: date) -> None:
+    today = utcnow().date()
+    if expires_on > today.replace(year=today.year + LONGEST_GRANT_YEARS, day=min(today.day, 28)):
+        raise InvalidInput(
+            f"到期日最多为 {LONGEST_GRANT_YEARS} 年后 / an expiry at most {LONGEST_GRANT_YEARS} years ahead",
+            where="expires_on",
+        )
 
 
 def _end_of(day: date) -> datetime:
@@ -534,6 +552,7 @@ def renew_grant(session: Session, principal: Principal, grant: Grant, expires_on
             f"the new expiry must be later than the current one ({grant.expires_on})",
             where="expires_on",
         )
+    _within_reach(expires_on)
     before = grant.expires_at
     grant.expires_at = _end_of(expires_on)
     ledger.append(

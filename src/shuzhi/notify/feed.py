@@ -39,6 +39,12 @@ def grant_link(grant_id: int) -> str:
 # -- immediate: from the ledger's events ------------------------------------------------------
 
 
+def _stamp(moment) -> str:
+    """A moment in a notification's key: the same event told once, a new one (a request submitted
+    again after an amendment, a second rejection, a grant renewed) told again."""
+    return moment.isoformat() if moment is not None else ""
+
+
 def on_ledger_event(session: Session, record) -> None:
     """React to an audit event as it is appended, in its transaction: a request submitted tells the
     providing department's stewards; approved (or narrowed) and rejected tell the requester."""
@@ -55,7 +61,7 @@ def on_ledger_event(session: Session, record) -> None:
             _stewards(session, req.dataset.department_id),
             Message(
                 kind="request_submitted",
-                key=f"request:{req.id}:submitted",
+                key=f"request:{req.id}:submitted:{_stamp(req.submitted_at)}",
                 title_zh=f"新的共享申请 #{req.id}：{zh}",
                 title_en=f"New share request #{req.id}: {en}",
                 body_zh=f"{dept.name_zh}申请{zh}的 {len(req.fields)} 个字段，用途：{req.purpose}。"
@@ -95,7 +101,7 @@ def on_ledger_event(session: Session, record) -> None:
             [req.requester],
             Message(
                 kind="request_rejected",
-                key=f"request:{req.id}:rejected",
+                key=f"request:{req.id}:rejected:{_stamp(req.decided_at)}",
                 title_zh=f"申请 #{req.id} 已驳回：{zh}",
                 title_en=f"Request #{req.id} rejected: {en}",
                 body_zh=f"驳回理由：{req.decision_reason or ''}",
@@ -129,7 +135,7 @@ def scan(session: Session, settings) -> dict[str, int]:
         kind = "review_overdue" if late else "review_due_soon"
         message = Message(
             kind=kind,
-            key=f"request:{req.id}:{'overdue' if late else 'due_soon'}",
+            key=f"request:{req.id}:{'overdue' if late else 'due_soon'}:{req.deadline}",
             title_zh=f"申请 #{req.id} 审核{'已逾期' if late else '即将到期'}：{zh}",
             title_en=f"Review of request #{req.id} {'is overdue' if late else 'due soon'}: {en}",
             body_zh=f"审核截止日期：{req.deadline}。",
@@ -145,7 +151,7 @@ def scan(session: Session, settings) -> dict[str, int]:
         to = [request.requester] if request is not None else stewards_of(grant.department_id)
         message = Message(
             kind="grant_expiring",
-            key=f"grant:{grant.id}:expiring",
+            key=f"grant:{grant.id}:expiring:{grant.expires_on}",
             title_zh=f"授权 #{grant.id} 将于 {grant.expires_on} 到期：{zh}",
             title_en=f"Grant #{grant.id} ends on {grant.expires_on}: {en}",
             body_zh="到期后将不能再读取该数据；如需继续使用，请重新提出申请。",

@@ -36,7 +36,8 @@ def compose(settings, n: Notification, to: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.notify.smtp_from
     msg["To"] = to
-    msg["Subject"] = f"[数治 Shuzhi] {n.title_zh} / {n.title_en}"
+    # A title may hold a line break (a dataset's title): a header may not, so spaces stand for it.
+    msg["Subject"] = " ".join(f"[数治 Shuzhi] {n.title_zh} / {n.title_en}".split())
     msg["Date"] = formatdate(n.created_at.timestamp(), localtime=False)
     # One id per notification: a receiving system that somehow got it twice can tell.
     domain = settings.notify.smtp_from.rpartition("@")[2] or "shuzhi"
@@ -70,9 +71,14 @@ def claim(session, settings, limit: int = BATCH) -> list[Letter]:
         if not address:
             n.mail_state = "none"  # the address was removed since: nothing to send
             continue
+        try:
+            message = compose(settings, n, address)
+        except (ValueError, TypeError) as exc:  # this letter cannot be written: it alone fails
+            n.mail_state, n.mail_error = "failed", f"cannot compose: {exc}"[:1000]
+            continue
         n.mail_state = "sending"
         n.mail_attempts += 1
-        letters.append(Letter(n.id, address, compose(settings, n, address)))
+        letters.append(Letter(n.id, address, message))
     return letters
 
 

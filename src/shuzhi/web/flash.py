@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -53,12 +54,18 @@ def pending(request: Request) -> dict | None:
     return {"kind": data["k"], "message": data["m"][:MAX_TEXT], "params": params}
 
 
-def text(banner: dict, gettext) -> str:
-    """The banner in the reader's language: its message through the catalog, places filled."""
-    try:
-        return gettext(banner["message"]) % banner["params"]
-    except (KeyError, ValueError, TypeError):  # a message and places that do not fit: say it plainly
-        return banner["message"]
+_PLACE = re.compile(r"%\((\w+)\)s")
+
+
+def text(banner: dict, gettext, known) -> str:
+    """The banner in the reader's language: its message through the catalog, its `%(name)s` places
+    filled. Only messages the catalog holds are shown (a cookie is the client's to write: anything
+    else is no banner), and places are filled by substitution, never by Python's `%`, which a
+    crafted width (`%(a)2000000000s`) would turn into gigabytes."""
+    if not known(banner["message"]):
+        return ""
+    params = banner["params"]
+    return _PLACE.sub(lambda m: params.get(m.group(1), m.group(0)), gettext(banner["message"]))
 
 
 class FlashSweeper:

@@ -125,7 +125,7 @@ def page_context(request: Request) -> dict:
         "principal": principal,
         "csrf_token": csrf_token,
         "banner": flash.pending(request),
-        "banner_text": lambda banner: flash.text(banner, catalog.gettext),
+        "banner_text": lambda banner: flash.text(banner, catalog.gettext, catalog.knows),
         "unread_notifications": lambda: unread_notifications(request, principal),
     }
 

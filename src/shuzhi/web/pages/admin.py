@@ -596,16 +596,32 @@ def _upload_run(s, principal: Principal, job_id: int):
     return run, params
 
 
+def _domain_errors(kind=ShuzhiError) -> set[str]:
+    return {kind.__name__} | {name for sub in kind.__subclasses__() for name in _domain_errors(sub)}
+
+
+LOAD_FAILED = "加载失败，已记录供管理员处理 (loading failed; logged for the operators)"
+
+
+def _said_to_uploader(error: str) -> str:
+    """What a failed upload job tells the person who uploaded: the platform's own message about the
+    file ("InvalidInput: …" without its kind), the runner's (cancelled, out of time); any other
+    failure's text may name server paths or SQL, so only that it failed (the log has the rest)."""
+    head, sep, rest = error.partition(": ")
+    if sep and head in _domain_errors():
+        return rest
+    if not error or error.startswith(("已取消", "超过时限")):
+        return error
+    return LOAD_FAILED
+
+
 def _status(run, params, ds) -> dict:
     result = (
         dict(part.split("=", 1) for part in (run.note or "").split() if "=" in part)
         if run.state == "done"
         else {}
     )
-    error = run.error or ""
-    head, sep, rest = error.partition(": ")
-    if sep and head.isidentifier():  # "InvalidInput: …": the kind of error is no news to the reader
-        error = rest
+    error = _said_to_uploader(run.error or "")
     return {
         "id": run.id,
         "state": run.state,

@@ -13,7 +13,7 @@ from shuzhi.catalog.models import Dataset
 from shuzhi.classify import alerts, readmodel, review, reviewers
 from shuzhi.classify.models import LoweringRequest
 from shuzhi.classify.rules import load_rules
-from shuzhi.errors import ShuzhiError
+from shuzhi.errors import Conflict, InvalidInput
 from shuzhi.i18n import N_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -55,15 +55,17 @@ def _attempt(
     done: str = SAVED,
 ):
     """Run one form's `work` in its own write transaction, then back to the grading section with a
-    banner; refused, nothing is kept (the transaction rolls back) and the dataset page comes back
-    with the message beside that form (`form`) and what was entered in it (`values`)."""
+    banner; refused for what was entered, nothing is kept (the transaction rolls back) and the
+    dataset page comes back with the message beside that form (`form`) and what was entered in it
+    (`values`). A refusal of the reader (not allowed, not found) is the error page: who may not use
+    a form is not shown one."""
     try:
         with db.write() as session:
             ds = work(session)
             if isinstance(ds, tuple):  # the work says what it did (a lowering asked, not applied)
                 ds, done = ds
             target = f"/datasets/{ds.identifier}#classification"
-    except ShuzhiError as error:
+    except (InvalidInput, Conflict) as error:  # the reader's input: said beside the form they used
         request.state.form_error = {"form": form, "error": error, "entered": values}
         with db.read() as session:
             return render_dataset_page(request, session, principal, db, ref, status=error.status)

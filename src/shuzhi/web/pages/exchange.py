@@ -196,7 +196,7 @@ def revoke_grant_form(
     `back=detail`), or there with what is wrong beside the form."""
     try:
         with db.write() as s:
-            grant = share_requests.get_grant(s, grant_id)
+            grant = share_requests.visible_grant(s, principal, grant_id)
             share_requests.revoke_grant(s, principal, grant, reason)
     except ShuzhiError as e:
         if back == "detail":
@@ -326,6 +326,8 @@ DECISION_TEXTS = ("row_filter", "expires_on", "rows_per_day", "calls_per_day", "
 
 def _decide(request_id: int, form, settings, principal: Principal, db: Database) -> None:
     action = form.get("action")
+    if action not in ("approve", "reject"):  # an allowlist: no other word approves by default
+        raise InvalidInput("请选择批准或驳回 (choose approve or reject)", where="action")
     with db.write() as s:
         req = share_requests.get_request(s, principal, request_id)
         if action == "reject":
