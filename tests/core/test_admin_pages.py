@@ -463,7 +463,12 @@ def test_a_steward_cannot_register_for_another_department(people, db):
     csrf = _as(people, "mz.steward")
     before = _ledger_size(db)
     r = _register(people, csrf)
-    assert r.status_code == 403 and "owner department" in r.text and 'value="机动车登记"' in r.text
+    assert (
+        r.status_code == 403
+        and "只有数据提供部门的数据管理员" in r.text
+        and "owner department" not in r.text
+        and 'value="机动车登记"' in r.text
+    )
     assert _count(db, Dataset) == 0 and _ledger_size(db) == before
 
 

@@ -257,8 +257,8 @@ def _alias_hint(text: str) -> str | None:
     if not names:
         return None
     return "；".join(
-        f"含连字符的数据集名须加双引号或写别名 / a dataset name with hyphens must be double-quoted "
-        f'or written as its alias: "{name}" {base_alias(name)}'
+        f'含连字符的数据集名须加双引号或写别名："{name}" 或 {base_alias(name)} / a dataset name with '
+        f'hyphens must be double-quoted or written as its alias: "{name}" {base_alias(name)}'
         for name in dict.fromkeys(names)
     )
 
