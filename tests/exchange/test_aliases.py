@@ -213,3 +213,13 @@ def test_a_new_identifier_cannot_take_over_an_existing_alias(social):
         assert not names & {"hrss_social_insurance", "HRSS_Social_Insurance"}
         assert "hrss_social_insurance" in aliases.catalog_aliases(s).values()
     assert _rows(world, world.rs_analyst, "SELECT amount FROM hrss_social_insurance")  # still the same data
+
+
+def test_only_an_identifier_made_safe_can_own_a_name():
+    from shuzhi.catalog.names import assign, may_be_alias_of
+
+    rows = [(1, "hrss-social-insurance"), (2, "2024-census"), (3, "a-b"), (4, "A_B")]
+    for ds_id, alias in assign(rows).items():
+        ident = dict(rows)[ds_id]
+        assert may_be_alias_of(alias, ident), (alias, ident)  # the filter never drops a real owner
+    assert not may_be_alias_of("population", "hrss-social-insurance")

@@ -17,6 +17,19 @@ def browser(world, client):
     return client
 
 
+def _asked_then_inbox(c, fields: list[str]):
+    """The analyst asks for `fields` of population; the steward opens the inbox. (request id, inbox)."""
+    login(c, "rs_analyst")
+    page = c.get("/exchange/request/new?dataset=population")
+    c.post(
+        "/exchange/request/new",
+        data={"csrf_token": csrf(page.text), "dataset": "population", "fields": fields, "purpose": "核查"},
+    )
+    login(c, "ga_steward")
+    inbox = c.get("/exchange/inbox")
+    return re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1), inbox
+
+
 def test_request_inbox_workbench(browser):
     c = browser
     login(c, "rs_analyst")
@@ -162,20 +175,7 @@ def test_a_request_with_a_bad_date_comes_back_to_its_form(browser):
 )
 def test_a_decision_with_a_bad_number_or_date_is_refused_naming_it(browser, field, value):
     c = browser
-    login(c, "rs_analyst")
-    page = c.get("/exchange/request/new?dataset=population")
-    c.post(
-        "/exchange/request/new",
-        data={
-            "csrf_token": csrf(page.text),
-            "dataset": "population",
-            "fields": ["gender"],
-            "purpose": "核查",
-        },
-    )
-    login(c, "ga_steward")
-    inbox = c.get("/exchange/inbox")
-    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    rid, inbox = _asked_then_inbox(c, ["gender"])
     r = c.post(
         f"/exchange/requests/{rid}/decide",
         data={"csrf_token": csrf(inbox.text), "action": "approve", field: value},
@@ -216,20 +216,7 @@ def test_a_refused_request_keeps_what_was_entered_beside_the_field(browser):
 
 def test_a_refused_decision_keeps_the_stewards_choices(browser, world):
     c = browser
-    login(c, "rs_analyst")
-    page = c.get("/exchange/request/new?dataset=population")
-    c.post(
-        "/exchange/request/new",
-        data={
-            "csrf_token": csrf(page.text),
-            "dataset": "population",
-            "fields": ["name", "gender"],
-            "purpose": "核查",
-        },
-    )
-    login(c, "ga_steward")
-    inbox = c.get("/exchange/inbox")
-    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    rid, inbox = _asked_then_inbox(c, ["name", "gender"])
     r = c.post(
         f"/exchange/requests/{rid}/decide",
         data={
@@ -257,20 +244,7 @@ def test_a_refused_decision_keeps_the_stewards_choices(browser, world):
 @pytest.mark.parametrize("action", ["", "withdraw", "APPROVE"])
 def test_only_approve_or_reject_decides(browser, world, action):
     c = browser
-    login(c, "rs_analyst")
-    page = c.get("/exchange/request/new?dataset=population")
-    c.post(
-        "/exchange/request/new",
-        data={
-            "csrf_token": csrf(page.text),
-            "dataset": "population",
-            "fields": ["gender"],
-            "purpose": "核查",
-        },
-    )
-    login(c, "ga_steward")
-    inbox = c.get("/exchange/inbox")
-    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    rid, inbox = _asked_then_inbox(c, ["gender"])
     r = c.post(f"/exchange/requests/{rid}/decide", data={"csrf_token": csrf(inbox.text), "action": action})
     assert r.status_code == 422 and 'data-where="action"' in r.text
     from shuzhi.exchange.models import Grant, ShareRequest
@@ -283,20 +257,7 @@ def test_revoking_someone_elses_grant_looks_like_no_grant(browser, world):
     """An outsider learns nothing from the answer: a grant that exists and one that does not are
     both not found."""
     c = browser
-    login(c, "rs_analyst")
-    page = c.get("/exchange/request/new?dataset=population")
-    c.post(
-        "/exchange/request/new",
-        data={
-            "csrf_token": csrf(page.text),
-            "dataset": "population",
-            "fields": ["gender"],
-            "purpose": "核查",
-        },
-    )
-    login(c, "ga_steward")
-    inbox = c.get("/exchange/inbox")
-    rid = re.search(r"/exchange/requests/(\d+)/decide", inbox.text).group(1)
+    rid, inbox = _asked_then_inbox(c, ["gender"])
     c.post(f"/exchange/requests/{rid}/decide", data={"csrf_token": csrf(inbox.text), "action": "approve"})
     from shuzhi.exchange.models import Grant
 

@@ -58,3 +58,11 @@ def assign(datasets: list[tuple[int, str]]) -> dict[int, str]:
         out[ds_id] = candidate
         claimed.add(candidate)
     return out
+
+
+def may_be_alias_of(name: str, identifier: str) -> bool:
+    """Whether `name` (lower case) could be `identifier`'s alias: every alias begins with the
+    identifier made safe, or that with ``d_`` before it (a collision appends ``_<id>``). A plain
+    string test, so that only these few candidates need `assign`'s full (parsing) answer."""
+    safe = _UNSAFE.sub("_", identifier.lower())
+    return name.startswith((safe, "d_" + safe))

@@ -62,11 +62,15 @@ def _fields(items: list[FieldIn]) -> list[DatasetField]:
 
 def _alias_owner(session: Session, identifier: str) -> str | None:
     """The dataset whose SQL alias `identifier` would take over, if any."""
-    from shuzhi.catalog.names import assign
+    from shuzhi.catalog.names import assign, may_be_alias_of
 
     rows = list(session.execute(select(Dataset.id, Dataset.identifier)))
     lower = identifier.lower()
     if any(ident.lower() == lower for _id, ident in rows):
+        return None
+    # Registering must not parse every identifier of the catalog (10,000 datasets, each a sqlglot
+    # parse past the cache): aliases are settled only when some identifier could own this one.
+    if not any(may_be_alias_of(lower, ident) for _id, ident in rows):
         return None
     for ds_id, alias in assign(rows).items():
         if alias == lower:

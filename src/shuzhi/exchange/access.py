@@ -128,17 +128,22 @@ class ReadRequest:
         object.__setattr__(self, "channel", Channel(self.channel))  # an unknown channel: ValueError
 
 
-def _resolve_names(session: Session, names: list[str]) -> dict[str, Dataset]:
+def _resolve_names(session: Session, names: list[str]) -> tuple[dict[str, Dataset], dict[int, str]]:
     """Each name the query reads -> its dataset, by identifier, else by SQL-safe alias; a name
-    that is neither is left out (and refused by the caller)."""
+    that is neither is left out (and refused by the caller). Also the catalog's aliases (dataset id
+    -> alias), settled once and only when some name is not an identifier; else empty."""
     found: dict[str, Dataset] = {}
+    named: dict[int, str] | None = None
     for name in names:
         ds = session.scalar(select(Dataset).where(func.lower(Dataset.identifier) == name.lower()))
         if ds is None:
-            ds = aliases.dataset_by_alias(session, name)
+            if named is None:
+                named = aliases.catalog_aliases(session)
+            owner = next((ds_id for ds_id, alias in named.items() if alias == name.lower()), None)
+            ds = session.get(Dataset, owner) if owner is not None else None
         if ds is not None:
             found[name] = ds
-    return found
+    return found, named or {}
 
 
 def open_read(db: Database, settings: Settings, principal: Principal, req: ReadRequest) -> GovernedRead:
@@ -152,7 +157,7 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             limits = QueryLimits(settings.exchange.query_max_chars, settings.exchange.query_max_depth)
             tree = parse_query(req.sql, limits=limits)  # the one parse of the consumer's SQL
             names = referenced_names(tree)
-            by_name = _resolve_names(s, names)
+            by_name, named = _resolve_names(s, names)
             datasets = list({d.id: d for d in by_name.values()}.values())  # one dataset, two names
             refs = [(d.id, d.identifier) for d in datasets]
             missing = [n for n in names if n not in by_name]
@@ -175,7 +180,6 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             ]
             if any(n.lower() != d.identifier.lower() for n, d in by_name.items()):
                 # Written by an alias: the same table answers to it, with every check unchanged.
-                named = aliases.catalog_aliases(s)
                 for r in readables:
                     r.table = dataclasses.replace(r.table, alias=named.get(r.dataset.id))
             query = govern(req.sql, {r.table.name: r.table for r in readables}, parsed=tree)

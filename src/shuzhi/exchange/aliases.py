@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from shuzhi.catalog.names import assign, base_alias, plain_name
 
-__all__ = ["assign", "base_alias", "catalog_aliases", "dataset_by_alias", "plain_name"]
+__all__ = ["assign", "base_alias", "catalog_aliases", "plain_name"]
 
 
 def catalog_aliases(session) -> dict[int, str]:
@@ -33,14 +33,3 @@ def catalog_aliases(session) -> dict[int, str]:
     from shuzhi.catalog.models import Dataset
 
     return assign([(i, ident) for i, ident in session.execute(select(Dataset.id, Dataset.identifier))])
-
-
-def dataset_by_alias(session, name: str):
-    """The dataset whose alias is `name` (case-insensitive), or None."""
-    from shuzhi.catalog.models import Dataset
-
-    wanted = name.lower()
-    for ds_id, alias in catalog_aliases(session).items():
-        if alias == wanted:
-            return session.get(Dataset, ds_id)
-    return None

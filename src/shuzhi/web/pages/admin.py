@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from markupsafe import escape
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from shuzhi import i18n
 from shuzhi import textlimits as limits
 from shuzhi.catalog import search as catalog_search
 from shuzhi.catalog import service as catalog
@@ -29,7 +31,7 @@ from shuzhi.orgs.service import DEPT_LEVELS, Principal
 from shuzhi.store.db import Database
 from shuzhi.web import flash
 from shuzhi.web.deps import check_csrf, get_db, page_principal, uploader_principal
-from shuzhi.web.templating import page_context, templates
+from shuzhi.web.templating import request_lang, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -572,7 +574,7 @@ def dataset_actions(request: Request, principal: Principal, dataset) -> list[str
     """The dataset page's link to upload a new version, for whoever manages the dataset."""
     if not catalog.can_manage(principal, dataset):
         return []
-    _ = page_context(request)["_"]
+    _ = i18n.translator(request_lang(request)).gettext
     href = f"/admin/datasets/{quote(dataset.identifier)}/upload"
     return [f'<a href="{escape(href)}" id="upload-version">{escape(_("Upload a new version"))}</a>']
 
@@ -596,8 +598,9 @@ def _upload_run(s, principal: Principal, job_id: int):
     return run, params
 
 
-def _domain_errors(kind=ShuzhiError) -> set[str]:
-    return {kind.__name__} | {name for sub in kind.__subclasses__() for name in _domain_errors(sub)}
+@cache
+def _domain_errors(kind=ShuzhiError) -> frozenset[str]:
+    return frozenset({kind.__name__}).union(*(_domain_errors(sub) for sub in kind.__subclasses__()))
 
 
 LOAD_FAILED = "加载失败，已记录供管理员处理 (loading failed; logged for the operators)"

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from markupsafe import escape
 from sqlalchemy import select
 
+from shuzhi import i18n
 from shuzhi import textlimits as limits
 from shuzhi.catalog.service import can_manage, get_dataset, sensitive_columns
 from shuzhi.errors import InvalidInput, NotFound, ShuzhiError
@@ -36,7 +37,7 @@ from shuzhi.textlimits import Name
 from shuzhi.web import flash
 from shuzhi.web.deps import get_db, page_principal
 from shuzhi.web.responses import respond
-from shuzhi.web.templating import page_context, templates
+from shuzhi.web.templating import page_context, request_lang, templates
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
 
@@ -266,7 +267,7 @@ def _grant_detail(
             grant.dataset_id,
             ("grant.",),
             lambda d: d.get("grant_id") == grant.id,
-            page_context(request)["lang"],
+            request_lang(request),
             grant.created_at - EARLIER,
         )
         return _page(
@@ -401,7 +402,7 @@ def _request_detail(
             {
                 "r": req,
                 "grants": grants,
-                "timeline": request_timeline(s, req, page_context(request)["lang"]),
+                "timeline": request_timeline(s, req, request_lang(request)),
                 "can_amend": req.state == "rejected" and requester_side,
                 "provider": can_manage(principal, req.dataset),
                 "error": error,
@@ -632,7 +633,7 @@ def starter_query(
 def dataset_actions(request: Request, principal, dataset) -> list[str]:
     """The dataset page's sharing action for this viewer (the exchange's part of that page)."""
     action = share_requests.offered_action(principal, dataset)
-    _ = page_context(request)["_"]
+    _ = i18n.translator(request_lang(request)).gettext
     if action == "request":
         href = f"/exchange/request/new?dataset={quote(dataset.identifier)}"
         return [f'<a href="{escape(href)}" id="request-access">{escape(_("Request access"))}</a>']
@@ -649,7 +650,7 @@ def _grant_rows(request: Request, session, grants) -> list[dict]:
     else its grade's default), today's use against the quotas, and a first query over its fields."""
     settings = request.app.state.settings
     used = quotas.used_today(session, [g.id for g in grants])
-    lang = page_context(request)["lang"]
+    lang = request_lang(request)
     rows = []
     for g in grants:
         masks = grant_masks(g, dataset_grades(session, settings, g.dataset), list(g.fields))

@@ -18,7 +18,7 @@ from shuzhi.store.db import Database
 from shuzhi.web.deps import get_db, page_principal
 from shuzhi.web.pages.exchange import starter_query
 from shuzhi.web.responses import respond
-from shuzhi.web.templating import page_context, templates
+from shuzhi.web.templating import request_lang, templates
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
 
@@ -89,7 +89,7 @@ def run(
 
 def _render(request, principal, db, *, sql, result=None, error=None, status=200):
     settings = request.app.state.settings
-    lang = page_context(request)["lang"]
+    lang = request_lang(request)
     with db.read() as s:
         datasets = workbench.queryable(s, settings, principal, lang)
         history = workbench.recent_queries(s, principal)
