@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ledger.py
 
 messages: $(STAMP)  ## extract the pages' strings into the catalog; then translate what is new in each .po
-	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --width 100 -o src/shuzhi/locale/shuzhi.pot .
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k M_ --no-location --sort-output --width 100 -o src/shuzhi/locale/shuzhi.pot .
 	$(VENV)/bin/pybabel -q update -i src/shuzhi/locale/shuzhi.pot -d src/shuzhi/locale -D shuzhi --no-fuzzy-matching --width 100 --ignore-obsolete
 
 clean:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 
+from shuzhi.i18n import Message
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def in_language(text: str | None, lang: str) -> str | None:
-    """One language out of a bilingual message: "中文 (English)" or "中文 / English" gives the Chinese
+    """One language out of a message: a keyed message (`shuzhi.i18n.Message`) from the catalog; a
+    bilingual text "中文 (English)" or "中文 / English" gives the Chinese
     for `zh`, the English for `en`; a text in one language (or any other shape) is kept whole."""
     if not text or lang not in ("zh", "en"):
         return text
+    if isinstance(text, Message):
+        return text.in_lang(lang)
     halves = _halves(text)
     if halves is None:
         return text
@@ -51,7 +56,8 @@ class ShuzhiError(Exception):
         self.detail = detail
 
     def say(self, lang: str) -> str:
-        """The message in one language (zh or en); see `in_language`."""
+        """The message in one language (zh or en): from the catalog for a keyed message
+        (`shuzhi.i18n.Message`), else split from its bilingual text (see `in_language`)."""
         return in_language(self.message, lang) or ""
 
     def hint_in(self, lang: str) -> str | None:

@@ -56,3 +56,44 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for the ca
     """Mark a message for the catalog where it is defined (a banner, a table of words); it is
     translated where it is shown, in the reader's language."""
     return message
+
+
+def _fill(text: str, params: dict) -> str:
+    # A message's values are filled in after translation, never translated themselves; a translation
+    # that does not fit its values shows the source text rather than failing the error it carries.
+    if not params:
+        return text
+    try:
+        return text % params
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
+class Message(str):
+    """A catalog message with its values, for errors and output made far from the reader: it reads as
+    "中文 (English)" where no language was chosen (logs, a client that asked for none) and in one
+    language through `in_lang`. Values are named `%(name)s` in the msgid (gettext's python-format)."""
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, msgid: str, /, **params) -> Message:
+        zh, en = _fill(translator("zh").gettext(msgid), params), _fill(msgid, params)
+        self = super().__new__(cls, en if zh == en else f"{zh} ({en})")
+        self.msgid, self.params = msgid, params
+        return self
+
+    def in_lang(self, lang: str) -> str:
+        return _fill(translator(lang).gettext(self.msgid), self.params)
+
+    def __reduce__(self):  # keeps the message whole across processes (job workers, the SQL sandbox)
+        return (_rebuild, (self.msgid, self.params))
+
+
+def _rebuild(msgid: str, params: dict) -> Message:
+    return Message(msgid, **params)
+
+
+M_ = Message
+"""Mark and build a keyed message: `M_("Dataset %(name)s not found", name=name)`. Babel extracts it
+(`-k M_`, see babel.cfg and the Makefile) like any other catalog string."""

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 import shuzhi
@@ -22,7 +22,7 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 def _used() -> dict[tuple[str | None, str], str]:
     """Every message the sources ask the catalog for, as Babel's extractor finds them."""
     found = {}
-    for filename, _lineno, message, _comments, context in extract_from_dir(SRC, METHODS):
+    for filename, _lineno, message, _comments, context in extract_from_dir(SRC, METHODS, keywords={**DEFAULT_KEYWORDS, "M_": None}):
         if isinstance(message, tuple):  # plural forms: the singular names the entry
             message = message[0]
         if message:
