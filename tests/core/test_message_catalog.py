@@ -22,7 +22,9 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 def _used() -> dict[tuple[str | None, str], str]:
     """Every message the sources ask the catalog for, as Babel's extractor finds them."""
     found = {}
-    for filename, _lineno, message, _comments, context in extract_from_dir(SRC, METHODS, keywords={**DEFAULT_KEYWORDS, "M_": None}):
+    for filename, _lineno, message, _comments, context in extract_from_dir(
+        SRC, METHODS, keywords={**DEFAULT_KEYWORDS, "M_": None}
+    ):
         if isinstance(message, tuple):  # plural forms: the singular names the entry
             message = message[0]
         if message:

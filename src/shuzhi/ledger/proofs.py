@@ -6,6 +6,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import NotFound
+from shuzhi.i18n import M_
 from shuzhi.ledger import log, merkle, sth
 from shuzhi.ledger.models import TreeHead
 
@@ -17,7 +18,7 @@ def _head_for(session: Session, settings, seq: int, tree_size: int | None) -> Tr
         head = sth.head_of_size(session, tree_size)
         if head is None:
             raise NotFound(
-                f"没有大小为 {tree_size} 的签名树头 (no signed tree head of size {tree_size})",
+                M_("no signed tree head of size %(tree_size)s", tree_size=tree_size),
                 where="tree_size",
             )
         return head

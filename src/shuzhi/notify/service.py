@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import NotFound
+from shuzhi.i18n import M_
 from shuzhi.notify.models import Notification
 from shuzhi.store.base import utcnow
 
@@ -118,7 +119,9 @@ def get_own(session: Session, user_id: int | None, notification_id: int) -> Noti
     """One of the user's own notifications; someone else's is as absent as a missing one."""
     n = session.get(Notification, notification_id)
     if n is None or user_id is None or n.user_id != user_id:
-        raise NotFound(f"通知不存在 / no notification {notification_id}", where="notification")
+        raise NotFound(
+            M_("no notification %(notification_id)s", notification_id=notification_id), where="notification"
+        )
     return n
 
 

@@ -26,7 +26,7 @@ from shuzhi.exchange.decision import grant_masks
 from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.exchange.results import sql_first_page
-from shuzhi.i18n import N_
+from shuzhi.i18n import M_, N_
 from shuzhi.ledger import events as ledger_events
 from shuzhi.ledger import query as ledger_query
 from shuzhi.orgs.models import User
@@ -220,7 +220,7 @@ def renew_grant_form(
     try:
         day = _form_date({"expires_on": expires_on}, "expires_on")
         if day is None:
-            raise InvalidInput("请填写新的到期日 / the new expiry is required", where="expires_on")
+            raise InvalidInput(M_("the new expiry is required"), where="expires_on")
         with db.write() as s:
             grant = share_requests.visible_grant(s, principal, grant_id)
             share_requests.renew_grant(s, principal, grant, day, reason)
@@ -328,7 +328,7 @@ DECISION_TEXTS = ("row_filter", "expires_on", "rows_per_day", "calls_per_day", "
 def _decide(request_id: int, form, settings, principal: Principal, db: Database) -> None:
     action = form.get("action")
     if action not in ("approve", "reject"):  # an allowlist: no other word approves by default
-        raise InvalidInput("请选择批准或驳回 (choose approve or reject)", where="action")
+        raise InvalidInput(M_("choose approve or reject"), where="action")
     with db.write() as s:
         req = share_requests.get_request(s, principal, request_id)
         if action == "reject":
@@ -354,7 +354,7 @@ def _form_count(form, name: str) -> int | None:
     if not value:
         return None
     if not value.isascii() or not value.isdigit() or not 0 < int(value) <= limits.INT32_MAX:
-        raise InvalidInput(f"{name} 须为正整数 ({name}: a positive whole number)", where=name)
+        raise InvalidInput(M_("%(name)s: a positive whole number", name=name), where=name)
     return int(value)
 
 
@@ -365,9 +365,7 @@ def _form_date(form, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(
-            f"{name} 须为日期，如 2026-12-31 ({name}: a date such as 2026-12-31)", where=name
-        ) from None
+        raise InvalidInput(M_("%(name)s: a date such as 2026-12-31", name=name), where=name) from None
 
 
 # -- a request's own page: number, what was asked and granted, its timeline, amend after rejection --
@@ -591,7 +589,11 @@ def dataset_download(
     (`service.run_sql`: masked, filtered, quota-counted, audited) and its download (`respond`)."""
     settings = request.app.state.settings
     if format not in DATASET_DOWNLOADS:
-        raise InvalidInput(f"不支持的格式 / unsupported format: {format}", where="format", hint="csv | xlsx")
+        raise InvalidInput(
+            M_("unsupported format: %(format)s", format=format),
+            where="format",
+            hint=M_("formats: %(formats)s", formats="csv, xlsx"),
+        )
     with db.read() as s:
         ds = get_dataset(s, ref)
         identifier = ds.identifier
