@@ -62,11 +62,11 @@ def check_inclusion_bundle(bundle: dict, key: Ed25519PublicKey) -> list[str]:
     failures = []
     signed = sth.SignedHead.from_dict(bundle["sth"])
     if not signed.valid_under(key):
-        failures.append("树头签名无效 (tree head signature is not valid)")
+        failures.append(M_("tree head signature is not valid"))
     leaf = merkle.leaf_hash(bundle["entry"].encode("utf-8"))
     if leaf.hex() != bundle["leaf_hash"]:
-        failures.append("叶哈希与条目不符 (leaf hash does not match the entry)")
+        failures.append(M_("leaf hash does not match the entry"))
     path = [bytes.fromhex(p) for p in bundle["inclusion_path"]]
     if not merkle.verify_inclusion(bundle["leaf_index"], signed.tree_size, leaf, path, signed.root_hash):
-        failures.append("包含证明不成立 (inclusion proof does not verify)")
+        failures.append(M_("inclusion proof does not verify"))
     return failures
