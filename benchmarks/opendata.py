@@ -146,9 +146,20 @@ def full_domain(adult: Path, repeat: int) -> None:
     print("\nk=5, 9 quasi-identifiers, 0% suppression (full-domain)")
     print("| method | time | discernibility | vs ours | NCP | suppressed |\n|---|---|---|---|---|---|")
     print(row(f"ours, levels {levels}", seconds, ref, ours.report.ncp, ours.report.suppressed, ref))
-    print(row(f"anjana, levels {theirs['levels']}", theirs["seconds"], anjana_dm, anjana_ncp, theirs["suppressed"], ref))
+    print(
+        row(
+            f"anjana, levels {theirs['levels']}",
+            theirs["seconds"],
+            anjana_dm,
+            anjana_ncp,
+            theirs["suppressed"],
+            ref,
+        )
+    )
     print(row(f"ARX optimum (by entropy), levels {ARX_LEVELS}", None, arx_dm, arx_ncp, 0, ref))
-    print(f"anjana's output grouped: discernibility {measured:,.0f}; time ratio {theirs['seconds'] / seconds:.1f}×")
+    print(
+        f"anjana's output grouped: discernibility {measured:,.0f}; time ratio {theirs['seconds'] / seconds:.1f}×"
+    )
 
 
 def multidimensional(adult: Path, repeat: int) -> None:
@@ -162,14 +173,18 @@ def multidimensional(adult: Path, repeat: int) -> None:
     ref = ours.report.discernibility
     print("\nk=10, 8 quasi-identifiers (Mondrian)")
     print("| method | time | discernibility | vs ours | NCP | suppressed |\n|---|---|---|---|---|---|")
-    print(row(f"ours ({ours.report.classes} classes, k={ours.report.k})", seconds, ref, ours.report.ncp, 0, ref))
+    print(
+        row(f"ours ({ours.report.classes} classes, k={ours.report.k})", seconds, ref, ours.report.ncp, 0, ref)
+    )
     print(row(f"anonypy ({len(theirs['sizes'])} partitions)", theirs["seconds"], dm, ncp, 0, ref))
     print(f"time ratio {theirs['seconds'] / seconds:.1f}×")
 
 
 def population(rows: int, seed: int = 11) -> pa.Table:
     rng = np.random.default_rng(seed)
-    districts = [f"{p:02d}{c:02d}{d:02d}" for p in (11, 31, 44, 51, 61) for c in range(1, 5) for d in range(1, 6)]
+    districts = [
+        f"{p:02d}{c:02d}{d:02d}" for p in (11, 31, 44, 51, 61) for c in range(1, 5) for d in range(1, 6)
+    ]
     birth = np.datetime64("1940-01-01") + rng.integers(0, 80 * 365, rows).astype("timedelta64[D]")
     return pa.table(
         {

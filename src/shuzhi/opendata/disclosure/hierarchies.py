@@ -213,21 +213,12 @@ def ages(bands: tuple[int, ...] = (5, 10, 20)) -> NumericRanges:
     return NumericRanges(tuple(bands))
 
 
-def _digits(values: pa.Array, column: str, length: int, what: str) -> np.ndarray:
+def _digits(values: pa.Array, column: str, length: int, wrong) -> np.ndarray:
+    """The values as text of `length` digits; `wrong(value)` is the message for one that is not."""
     text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
     ok = pc.and_(pc.equal(pc.utf8_length(text), length), pc.match_substring_regex(text, r"^[0-9]+$"))
     if not pc.all(ok).as_py():
-        bad = text.filter(pc.invert(ok))[0]
-        raise InvalidInput(
-            M_(
-                "Value %(value)s of column %(column)s is not a %(length)s-digit %(what)s",
-                value=str(bad),
-                column=column,
-                length=length,
-                what=what,
-            ),
-            where=column,
-        )
+        raise InvalidInput(wrong(str(text.filter(pc.invert(ok))[0])), where=column)
     return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
 
 
@@ -236,7 +227,14 @@ class Regions:
     """GB/T 2260 administrative division codes: district (6 digits) → city (xxxx00) → province (xx0000) → "*"."""
 
     def labels(self, values: pa.Array, column: str) -> list[np.ndarray]:
-        code = _digits(values, column, 6, "region code").astype(str)
+        code = _digits(
+            values,
+            column,
+            6,
+            lambda v: M_(
+                "Value %(value)s of column %(column)s is not a 6-digit region code", value=v, column=column
+            ),
+        ).astype(str)
         city = np.char.ljust(code.astype("U4"), 6, "0")
         province = np.char.ljust(code.astype("U2"), 6, "0")
         return _with_top([code.astype(object), city.astype(object), province.astype(object)])
@@ -250,7 +248,17 @@ class Postcodes:
     keep: tuple[int, ...] = (4, 2)
 
     def labels(self, values: pa.Array, column: str) -> list[np.ndarray]:
-        code = _digits(values, column, self.length, "postcode").astype(str)
+        code = _digits(
+            values,
+            column,
+            self.length,
+            lambda v: M_(
+                "Value %(value)s of column %(column)s is not a %(length)s-digit postcode",
+                value=v,
+                column=column,
+                length=self.length,
+            ),
+        ).astype(str)
         levels = [code.astype(object)]
         for n in sorted(self.keep, reverse=True):
             levels.append(np.char.ljust(code.astype(f"U{n}"), self.length, "*").astype(object))
