@@ -33,6 +33,7 @@ from shuzhi.opendata.disclosure.encoding import encode
 from shuzhi.opendata.disclosure.fulldomain import Lattice
 
 ARX_LEVELS = [1, 2, 1, 1, 3, 2, 2, 1, 1]
+ARX_LEVELS_4 = [1, 0, 1, 1, 3, 2, 2, 0, 1]  # k=5 with 4% suppression
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shuzhi-benchmarks"
 
 ANJANA = textwrap.dedent(
@@ -110,12 +111,14 @@ def read_adult(adult: Path) -> tuple[pa.Table, dict[str, Hierarchy]]:
     return table, hier
 
 
-def costed(table: pa.Table, plan: Plan, levels: list[int]) -> tuple[float, float]:
-    """Discernibility and NCP of a given combination of levels, measured as our search measures them."""
+def costed(table: pa.Table, plan: Plan, levels: list[int]) -> tuple[float, float, int]:
+    """Discernibility, NCP and rows suppressed at a given combination of levels, measured as our search
+    measures them."""
     qis = [encode(table, c, h) for c, h in plan.quasi_identifiers.items()]
     lattice = Lattice(qis, [], plan, table.num_rows)
     index = int(np.ravel_multi_index(levels, tuple(lattice.heights + 1)))
-    return lattice.evaluate(index).discernibility, lattice.ncp(index)
+    node = lattice.evaluate(index)
+    return node.discernibility, lattice.ncp(index), node.suppressed
 
 
 def timed(fn, repeat: int):
@@ -138,8 +141,8 @@ def full_domain(adult: Path, repeat: int) -> None:
     plan = Plan(hier, k=5)
     seconds, ours = timed(lambda: generalise(table, plan), repeat)
     theirs = baseline("anjana", ANJANA, adult, 5)
-    arx_dm, arx_ncp = costed(table, plan, ARX_LEVELS)
-    anjana_dm, anjana_ncp = costed(table, plan, theirs["levels"])
+    arx_dm, arx_ncp, _ = costed(table, plan, ARX_LEVELS)
+    anjana_dm, anjana_ncp, _ = costed(table, plan, theirs["levels"])
     measured = float(np.sum(np.square(theirs["sizes"], dtype=np.float64)))
     ref = ours.report.discernibility
     levels = [ours.report.generalisation[c]["level"] for c in table.column_names]

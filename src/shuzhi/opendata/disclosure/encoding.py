@@ -92,13 +92,17 @@ def _group_loss(
 
 
 def combine(columns: list[np.ndarray], cards: list[int]) -> np.ndarray:
-    """One int64 key per row for a tuple of codes (mixed radix), renumbered before the radix would overflow."""
+    """One int64 key per row for a tuple of codes (mixed radix), renumbered before the radix would overflow.
+    A column of one code adds nothing and is passed over."""
     key = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
     size = 1
     for col, card in zip(columns, cards, strict=True):
+        if card <= 1:
+            continue
         if size * card >= 2**62:
             uniq, key = np.unique(key, return_inverse=True)
             size = len(uniq)
-        key = key * card + col
+        key *= card
+        key += col
         size *= card
     return key
