@@ -232,7 +232,7 @@ def _parse_error(sql: str, e: ParseError) -> InvalidInput:
         line=line,
         col=col,
         description=description,
-        excerpt=f"\n{shown}\n{caret}",
+        excerpt="\n" + shown + "\n" + caret,
     )
     return InvalidInput(message, hint=_alias_hint(text), line=line, col=col)
 
