@@ -39,25 +39,29 @@ Viewer = Annotated[Principal, Depends(page_principal)]
 Db = Annotated[Database, Depends(get_db)]
 
 ROLE_LABELS = {
-    "admin": ("平台管理员", "Platform admin"),
-    "steward": ("部门数据管理员", "Department steward"),
-    "analyst": ("数据使用者", "Analyst"),
-    "auditor": ("审计员", "Auditor"),
+    "admin": N_("Platform admin"),
+    "steward": N_("Department steward"),
+    "analyst": N_("Analyst"),
+    "auditor": N_("Auditor"),
 }
-LEVEL_LABELS = {
-    "province": ("省级", "Province"),
-    "city": ("市级", "City"),
-    "district": ("区县级", "District"),
-}
-VOCAB_TITLES = {
-    "share_type": ("共享类型", "Share type"),
-    "open_type": ("开放类型", "Open type"),
-    "data_class": ("数据类别", "Data class"),
-    "security_grade": ("安全级别", "Security grade"),
-    "update_frequency": ("更新频率", "Update frequency"),
-    "theme": ("主题", "Theme"),
-    "format": ("格式", "Format"),
-}
+LEVEL_LABELS = {"province": N_("Province"), "city": N_("City"), "district": N_("District")}
+"""Roles and department levels in words (catalog messages, translated where shown)."""
+
+
+def _vocab_titles(catalog: i18n.Translator) -> dict[str, str]:
+    """Each shipped vocabulary's title in the reader's language ("Theme" has two senses in Chinese,
+    hence a context, which a table of plain messages cannot carry)."""
+    return {
+        "share_type": catalog.gettext("Share type"),
+        "open_type": catalog.gettext("Open type"),
+        "data_class": catalog.gettext("Data class"),
+        "security_grade": catalog.gettext("Security grade"),
+        "update_frequency": catalog.gettext("Update frequency"),
+        "theme": catalog.pgettext("theme", "Theme"),
+        "format": catalog.gettext("Format"),
+    }
+
+
 UPLOAD_PIECE = 1024 * 1024
 # Form fields carry no length limits of their own: the services check every value and name the
 # field, so that what is too long is said beside it like anything else wrong (the body as a whole
@@ -600,6 +604,13 @@ def _domain_errors(kind=ShuzhiError) -> frozenset[str]:
 
 
 LOAD_FAILED = M_("loading failed; logged for the operators")
+_RUNNER_SAID = tuple(
+    opening
+    for said in (N_("cancelled"), N_("ran past its time limit of %(seconds)s s"))
+    if (opening := i18n.translator("zh").gettext(said).partition("%(")[0])
+)
+"""How the runner's own words about a stopped job begin (a run's error is stored as the message in
+both languages, Chinese first): they name no server path or SQL, so the uploader may read them."""
 
 
 def _said_to_uploader(error: str) -> str:
@@ -609,7 +620,7 @@ def _said_to_uploader(error: str) -> str:
     head, sep, rest = error.partition(": ")
     if sep and head in _domain_errors():
         return rest
-    if not error or error.startswith(("已取消", "超过时限")):
+    if not error or error.startswith(_RUNNER_SAID):
         return error
     return LOAD_FAILED
 
@@ -665,4 +676,5 @@ def upload_status(job_id: int, principal: Viewer, db: Db):
 def vocabularies_page(request: Request, principal: Viewer):
     _staff(principal)
     shipped = vocab.shipped()
-    return _page(request, "admin_vocabularies.html", {"vocabs": shipped, "titles": VOCAB_TITLES})
+    titles = _vocab_titles(i18n.translator(request_lang(request)))
+    return _page(request, "admin_vocabularies.html", {"vocabs": shipped, "titles": titles})

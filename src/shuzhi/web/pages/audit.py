@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Forbidden, InvalidInput
-from shuzhi.i18n import M_
+from shuzhi.i18n import M_, N_
 from shuzhi.ledger import events, keys, log, proofs, query, sth
 from shuzhi.ledger.models import TreeHead
 from shuzhi.orgs.service import Principal
@@ -20,7 +20,8 @@ from shuzhi.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 AUDITORS = ("auditor", "admin")
-OUTCOME_WORDS = {"ok": ("成功", "ok"), "denied": ("拒绝", "denied"), "failed": ("失败", "failed")}
+OUTCOME_WORDS = {"ok": N_("ok"), "denied": N_("denied"), "failed": N_("failed")}
+"""An entry's outcome in words (catalog messages, translated where shown)."""
 
 
 def auditor_page(principal: Principal = Depends(page_principal)) -> Principal:

@@ -60,12 +60,10 @@ def _page(request: Request, name: str, ctx: dict, status: int = 200):
     )
 
 
-QUOTA_NOTE = (
-    "设了每日行数上限的授权只能逐条读取记录：不能汇总（count、GROUP BY 等）、连接、子查询或开窗，"
-    "因为一行汇总可以带出许多条记录的值；需要统计分析时请不设此项。",
+QUOTA_NOTE = N_(
     "A grant with a rows-per-day quota reads records one by one: no aggregates (count, GROUP BY…), "
     "joins, subqueries or windows, since one aggregated row could carry many records' values; "
-    "leave it empty for analysis.",
+    "leave it empty for analysis."
 )
 """Said beside the quota field of an approval and on every grant that has a row quota."""
 
@@ -276,7 +274,7 @@ def _grant_detail(
             {
                 "row": row,
                 "g": grant,
-                "state": _grant_state(grant),
+                "state": _grant_state(grant, i18n.translator(request_lang(request))),
                 "provider": can_manage(principal, grant.dataset),
                 "grantee": principal.department_id == grant.department_id,
                 "history": history,
@@ -289,13 +287,14 @@ def _grant_detail(
         )
 
 
-def _grant_state(grant: Grant) -> tuple[str, str, str]:
-    """(code, zh, en) of a grant now: revoked, expired or active."""
+def _grant_state(grant: Grant, catalog: i18n.Translator) -> tuple[str, str]:
+    """(code, words) of a grant now: revoked, expired or active ("active" as in force, a context
+    a table of plain messages cannot carry)."""
     if grant.revoked_at is not None:
-        return ("revoked", "已撤销", "revoked")
+        return ("revoked", catalog.gettext("revoked"))
     if grant.expires_at <= utcnow():
-        return ("expired", "已过期", "expired")
-    return ("active", "有效", "active")
+        return ("expired", catalog.gettext("expired"))
+    return ("active", catalog.pgettext("in force", "active"))
 
 
 @router.post("/requests/{request_id}/decide")
@@ -519,6 +518,11 @@ def resubmit(
 
 PREVIEW_ROWS = 5
 """Rows a dataset page shows when asked: a look at the data, not a way to read it."""
+PREVIEW_PURPOSE = "数据集页面预览 / dataset page preview"
+DOWNLOAD_PURPOSE = "数据集页面下载 / dataset page download"
+"""The purpose a dataset page's read writes into the ledger's data.read entry: the record's words,
+not the page's, so they stay as they have always been written (an auditor's search for them finds
+old entries and new alike) and the audit pages show them as recorded."""
 
 
 def dataset_rows_section(request: Request, session, principal: Principal, ds) -> str:
@@ -554,7 +558,7 @@ def dataset_rows_section(request: Request, session, principal: Principal, ds) ->
                 principal,
                 starter_query(ds.identifier, shown, limit=PREVIEW_ROWS),
                 PREVIEW_ROWS,
-                purpose="数据集页面预览 / dataset page preview",
+                purpose=PREVIEW_PURPOSE,
             )
         except ShuzhiError as e:
             error = e
@@ -599,7 +603,7 @@ def dataset_download(
         identifier = ds.identifier
     fields = service.granted_fields(db, settings, principal, identifier, channel=Channel.SQL)
     sql = starter_query(identifier, fields, limit=None)
-    read = service.run_sql(db, settings, principal, sql, purpose="数据集页面下载 / dataset page download")
+    read = service.run_sql(db, settings, principal, sql, purpose=DOWNLOAD_PURPOSE)
     return respond(read, format, max_bytes=int(settings.exchange.max_response_bytes), for_people=True)
 
 
