@@ -26,19 +26,20 @@ from shuzhi.exchange.masking import parse_rule
 from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
 from shuzhi.exchange.policy import validate_row_filter
 from shuzhi.exchange.workdays import calendar_for
-from shuzhi.i18n import M_, Pair
+from shuzhi.i18n import M_, N_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
 
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "draft": ("草稿", "draft"),
-    "submitted": ("待审核", "submitted"),
-    "approved": ("已批准", "approved"),
-    "rejected": ("已驳回", "rejected"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "expired": ("已过期", "expired"),
-    "revoked": ("已撤销", "revoked"),
+STATE_LABELS: dict[str, str] = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"),
+    "expired": N_("expired"),
+    "revoked": N_("revoked"),
 }
+"""A request's states in words (msgids: shown in the reader's language)."""
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("submitted", "withdrawn"),
@@ -132,8 +133,8 @@ def _move(session: Session, principal: Principal, req: ShareRequest, to: str, re
         raise Conflict(
             M_(
                 "cannot move a %(state)s request to %(to)s",
-                state=Pair(*STATE_LABELS[req.state]),
-                to=Pair(*STATE_LABELS[to]),
+                state=M_(STATE_LABELS[req.state]),
+                to=M_(STATE_LABELS[to]),
             ),
             state=req.state,
         )
@@ -280,7 +281,7 @@ def _submit(
     today = utcnow().date()
     req.deadline = calendar_for(settings).add_working_days(today, settings.exchange.review_working_days)
     req.submitted_at = utcnow()
-    _move(session, principal, req, "submitted", reason or "提交申请 / submitted")
+    _move(session, principal, req, "submitted", reason or M_("request submitted"))
     return req
 
 
@@ -339,7 +340,7 @@ def resubmit_request(
     )
     # The earlier decision is the ledger's and the history's now; the request awaits a new one.
     req.decided_at = req.decided_by_id = req.decision_reason = None
-    return _submit(session, settings, principal, req, "修改后重新提交 / amended and submitted again")
+    return _submit(session, settings, principal, req, M_("amended and submitted again"))
 
 
 def withdraw_request(session: Session, principal: Principal, req: ShareRequest, reason: str) -> ShareRequest:
@@ -391,9 +392,7 @@ def approve_request(
         request_id=req.id,
     )
     narrowed = fields != list(req.fields) or bool(approval.row_filter)
-    _decided(
-        req, principal, reason or ("缩小范围批准 / approved narrower" if narrowed else "批准 / approved")
-    )
+    _decided(req, principal, reason or (M_("approved narrower") if narrowed else M_("approved in full")))
     _move(session, principal, req, "approved", req.decision_reason)
     return grant
 
@@ -592,7 +591,7 @@ def expire_due(session: Session, principal: Principal | None = None) -> list[Sha
     for req in session.scalars(select(ShareRequest).where(ShareRequest.state == "approved")):
         grants = session.scalars(select(Grant).where(Grant.request_id == req.id)).all()
         if grants and all(g.revoked_at is None and g.expires_at <= now for g in grants):
-            _move(session, actor, req, "expired", "授权到期 / grant expired")
+            _move(session, actor, req, "expired", M_("grant expired"))
             moved.append(req)
     return moved
 
