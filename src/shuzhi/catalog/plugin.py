@@ -5,6 +5,7 @@ vouches for."""
 from __future__ import annotations
 
 from shuzhi.hooks import hookimpl
+from shuzhi.i18n import M_
 
 
 @hookimpl
@@ -69,6 +70,6 @@ def register_jobs():
             at_start=True,
             local=True,
             time_limit_s=120,
-            title="预载检索词典 (load the search dictionaries before the first search)",
+            title=M_("load the search dictionaries before the first search"),
         )
     ]

@@ -48,9 +48,11 @@ def alert_damaged(session: Session, version: DatasetVersion) -> None:
         version,
         "version_damaged",
         None,
-        f"版本 v{version.number} 的数据文件已损坏（{version.damage}），读取已暂停；请重新加载该数据 / "
-        f"the file of version {version.number} is damaged ({version.damage}); reads are refused until "
-        "the data is loaded again",
+        M_(
+            "the file of version %(number)s is damaged (%(damage)s); reads are refused until the data is loaded again",
+            number=version.number,
+            damage=version.damage,
+        ),
         {"damage": version.damage, "sha256": version.sha256},
     )
     session.add_all(not_yet_open(session, version, [alert]))

@@ -16,6 +16,7 @@ from shuzhi.classify import lexicon as lx
 from shuzhi.classify.detectors import Detector, resolve_group_check
 from shuzhi.classify.hints import NameHints
 from shuzhi.classify.sqlfuncs import connect
+from shuzhi.i18n import M_
 
 NONE = "none"
 UNKNOWN = "unknown"
@@ -152,22 +153,22 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> tuple[pa.ChunkedArray | None,
     if pa.types.is_dictionary(t):
         col, t = pc.cast(col, t.value_type), t.value_type
     if pa.types.is_null(t) or col.null_count == len(col):
-        return None, "全部为空值 all values are null"
+        return None, M_("all values are null")
     if pa.types.is_boolean(t):
-        return None, "布尔值 boolean values"
+        return None, M_("boolean values")
     if pa.types.is_nested(t) or pa.types.is_union(t):
-        return None, f"嵌套类型 nested type {t}"
+        return None, M_("nested type %(t)s", t=t)
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
         try:
             return pc.cast(col, pa.string()), None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None, "二进制或非UTF-8数据 binary data, not UTF-8 text"
+            return None, M_("binary data, not UTF-8 text")
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return pc.cast(col, pa.string()), None
     try:
         return pc.cast(col, pa.string()), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None, f"无法转为文本的类型 type {t} cannot be read as text"
+        return None, M_("type %(t)s cannot be read as text", t=t)
 
 
 def column_from_values(values: list) -> tuple[pa.Array, str | None]:
@@ -177,7 +178,7 @@ def column_from_values(values: list) -> tuple[pa.Array, str | None]:
         arr = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         arr = pa.array([None if v is None else repr(v) if isinstance(v, bytes) else str(v) for v in values])
-        return arr, f"混合类型 mixed types: {', '.join(kinds)}"
+        return arr, M_("mixed types: %(names)s", names=", ".join(kinds))
     return arr, None
 
 
@@ -282,7 +283,7 @@ class Scanner:
                 ctype,
                 UNKNOWN,
                 0.0,
-                evidence={**base, "reason": "只有空值或占位符 only nulls or placeholders"},
+                evidence={**base, "reason": M_("only nulls or placeholders")},
             )
         if feats.mojibake_share >= 0.3:
             return ColumnResult(
@@ -290,7 +291,7 @@ class Scanner:
                 ctype,
                 UNKNOWN,
                 0.0,
-                evidence={**base, "reason": "非UTF-8残留（乱码）non-UTF-8 leftovers (mojibake)"},
+                evidence={**base, "reason": M_("non-UTF-8 leftovers (mojibake)")},
             )
         if feats.long_share >= 0.5:
             return ColumnResult(
@@ -298,7 +299,7 @@ class Scanner:
                 ctype,
                 UNKNOWN,
                 0.0,
-                evidence={**base, "reason": "长文本，不能按列判定 long free text, not judged column-wise"},
+                evidence={**base, "reason": M_("long free text, not judged column-wise")},
             )
 
         hints = {d.name: self._hint(name, d, context) for d in self.detectors}
@@ -325,7 +326,7 @@ class Scanner:
                 scanned = rows
             else:
                 # Nothing the sample left in the race can reach a threshold: a full pass would count nothing.
-                stats, skipped = {}, "样本中没有候选检测器 no detector candidate survived the sample"
+                stats, skipped = {}, M_("no detector candidate survived the sample")
         result = self._decide(name, ctype, feats, stats, non_null, hints)
         if scanned < rows:
             self._find_in_whole_column(result, column, feats)
@@ -336,7 +337,7 @@ class Scanner:
             result.evidence["examples"] = self._examples(feats.values, stats[result.detector].detector)
         elif not result.sensitive and 0.2 <= feats.numeric_share <= 0.8:
             result.category, result.confidence = UNKNOWN, 0.0
-            result.evidence["reason"] = "混合类型（数字与文本）mixed types (numbers and text)"
+            result.evidence["reason"] = M_("mixed types (numbers and text)")
         return result
 
     # -- internals ----------------------------------------------------------------------------------
@@ -499,7 +500,7 @@ class Scanner:
             )
         suggested = next((d for d, h in hints.items() if h), None)
         best = scored[0][2] if scored else 0.0
-        ev = {"candidates": near, "reason": "没有检测器达到阈值 (no detector reached its threshold)"}
+        ev = {"candidates": near, "reason": M_("no detector reached its threshold")}
         if suggested:
             ev["name_suggests"] = suggested
         if found := self._found(stats, NONE):

@@ -16,6 +16,7 @@ from shuzhi.classify.models import ColumnDecision, DatasetGrade, GradingAlert, R
 from shuzhi.classify.readmodel import active_override_rows, active_overrides, grade_of
 from shuzhi.classify.rules import Rules, grade_dataset, load_rules
 from shuzhi.classify.scanning import count_persons, require_intact, scan_version
+from shuzhi.i18n import M_, Message, Pair
 
 
 @dataclass
@@ -82,9 +83,11 @@ def _lapse_column_overrides(
         col = present.get(ov.field_name)
         if col is None or col.type != ov.field_type:
             why = (
-                "列已删除或改名 column removed or renamed"
+                M_("column removed or renamed")
                 if col is None
-                else f"列类型已变 column type changed {ov.field_type} → {col.type}"
+                else M_(
+                    "column type changed %(field_type)s → %(type)s", field_type=ov.field_type, type=col.type
+                )
             )
             ov.active, ov.lapsed_reason = False, why
             alerts.append(
@@ -93,7 +96,7 @@ def _lapse_column_overrides(
                     version,
                     "override_lapsed",
                     ov.field_name,
-                    f"复核结论失效：{why} (review no longer applies)",
+                    M_("review no longer applies: %(why)s", why=why),
                     {"override_id": ov.id},
                 )
             )
@@ -199,7 +202,7 @@ def _grade_raised(
             version,
             "grade_raised",
             None,
-            f"数据集级别由 {prev_grade.level} 升为 {grade.level} (grade raised)",
+            M_("grade raised from %(before)s to %(after)s", before=prev_grade.level, after=grade.level),
             {"from": prev_grade.level, "to": grade.level, "rule": grade.rule},
         )
     ]
@@ -264,9 +267,13 @@ def _found_alert(rules: Rules, dataset, version, result: ColumnResult, found: di
         version,
         "sensitive_values_found",
         result.name,
-        f"列「{result.name}」含 {found['valid']} 个有效{cat.get('zh', found['category'])}，"
-        f"已按该类别定级 {level}，请复核 (column holds {found['valid']} valid "
-        f"{cat.get('en', found['category'])} values among others: graded {level}, please review)",
+        M_(
+            "column %(name)s holds %(valid)s valid %(category)s values among others: graded %(level)s, please review",
+            name=result.name,
+            valid=found["valid"],
+            category=Pair(cat.get("zh", found["category"]), cat.get("en", found["category"])),
+            level=level,
+        ),
         {**found, "judged": result.category, "level": level},
     )
 
@@ -312,8 +319,7 @@ def write_grade(
                     "name": d.field_name,
                     "category": d.category,
                     "valid": d.evidence["graded_on_values"]["valid"],
-                    "zh": "列中发现有效敏感值，须复核",
-                    "en": "valid sensitive values found in the column: review it",
+                    **_both(M_("valid sensitive values found in the column: review it")),
                 }
                 for d in flagged
             ),
@@ -327,8 +333,7 @@ def write_grade(
         grade.rule = {
             "type": "review",
             "name": f"override#{ds_override.id}",
-            "zh": f"人工复核：{ds_override.reason}",
-            "en": f"steward review: {ds_override.reason}",
+            **_both(M_("steward review: %(reason)s", reason=ds_override.reason)),
             "derived": derived.rule,
         }
         grade.needs_review = False
@@ -346,14 +351,14 @@ def _lapse_outgrown_grade_override(rules, dataset, version, grade, overrides, ad
         or rules.rank(grade.derived_level) <= rules.rank(grade.level)
     ):
         return None
-    why = f"新增敏感列使级别升至 {grade.derived_level} (new sensitive columns raise the grade to {grade.derived_level})"
+    why = M_("new sensitive columns raise the grade to %(derived_level)s", derived_level=grade.derived_level)
     ov.active, ov.lapsed_reason = False, why
     return new_alert(
         dataset,
         version,
         "override_lapsed",
         None,
-        f"数据集级别复核结论失效：{why} (grade review no longer applies)",
+        M_("grade review no longer applies: %(why)s", why=why),
         {
             "override_id": ov.id,
             "from": grade.level,
@@ -374,7 +379,7 @@ def _new_sensitive_alerts(dataset, version, decisions, previous: dict[str, Colum
         before = previous.get(d.field_name)
         if d.category in ("none", "unknown") or (before and before.category == d.category):
             continue
-        what = "新增敏感列 new sensitive column" if before is None else "列变为敏感 column became sensitive"
+        what = M_("new sensitive column") if before is None else M_("column became sensitive")
         label = rules.category(d.category).get("zh", d.category)
         out.append(
             new_alert(
@@ -419,3 +424,8 @@ def _jsonable(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value
+
+
+def _both(message: Message) -> dict[str, str]:
+    """A flag keeps its words in both languages, from the catalog, as the grade's record of the time."""
+    return {"zh": message.in_lang("zh"), "en": message.in_lang("en")}

@@ -66,7 +66,7 @@ def ask(
     """Keep the request (superseding an earlier pending one on the same target) and audit it; nothing
     of the grading changes."""
     for earlier in (r for r in pending(session, dataset.id) if r.field_name == target.field):
-        earlier.state, earlier.note = "superseded", "被新的申请取代 superseded by a newer request"
+        earlier.state, earlier.note = "superseded", M_("superseded by a newer request")
     request = LoweringRequest(
         dataset_id=dataset.id,
         version_number=version.number,

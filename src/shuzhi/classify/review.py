@@ -228,7 +228,7 @@ def _record_review(
     change: dict,
 ) -> DatasetGrade:
     """Keep a review (superseding the earlier one on the same target), re-grade, and write it to the ledger."""
-    _deactivate(session, dataset.id, override.field_name, "被新的复核取代 superseded by a newer review")
+    _deactivate(session, dataset.id, override.field_name, M_("superseded by a newer review"))
     override.dataset_id, override.reviewer_id = dataset.id, principal.user_id
     override.version_number, override.active = version.number, True
     session.add(override)

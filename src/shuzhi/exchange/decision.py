@@ -100,7 +100,7 @@ def decide(
     if principal.department_id == dataset.department_id:
         basis, grant = "owner", None
         key_scope = f"owner:{dataset.id}"
-        bound_purpose = purpose or "本部门数据 / own department's data"
+        bound_purpose = purpose or M_("own department's data")
     # A dataset reclassified as not shared stays closed even to grants made before (any channel).
     elif dataset.share_type != "none" and (grant_id is not None or dataset.share_type == "conditional"):
         grant = _grant_for(session, principal, dataset, grant_id, now)
@@ -112,7 +112,7 @@ def decide(
             raise Forbidden(M_("unconditional data is read by analysts"))
         basis, grant = "unconditional", None
         key_scope = f"unconditional:{principal.department_id}:{dataset.id}"
-        bound_purpose = purpose or "无条件共享 / unconditional sharing"
+        bound_purpose = purpose or M_("unconditional sharing")
     else:
         raise Forbidden(
             M_("dataset %(identifier)s is not shared", identifier=dataset.identifier),

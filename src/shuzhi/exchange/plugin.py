@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shuzhi.hooks import hookimpl
+from shuzhi.i18n import M_
 
 
 @hookimpl
@@ -59,7 +60,7 @@ def register_jobs():
             every=lambda settings: settings.exchange.expire_interval_s,
             retries=2,
             time_limit_s=300,
-            title="结束到期授权的申请 (end requests whose grants ran out)",
+            title=M_("end requests whose grants ran out"),
         ),
         # Local: it warms the query workers of the process that serves queries.
         Job(
@@ -68,7 +69,7 @@ def register_jobs():
             at_start=True,
             local=True,
             time_limit_s=120,
-            title="预启动查询进程 (start a query worker ahead of the first query)",
+            title=M_("start a query worker ahead of the first query"),
         ),
     ]
 

@@ -73,7 +73,7 @@ def mask_preview(
         principal,
         f"SELECT {quoted(name)} FROM {quoted(identifier)} WHERE {quoted(name)} IS NOT NULL LIMIT {SAMPLE}",
         SAMPLE,
-        purpose=f"审批预览 {number} / approval preview",
+        purpose=M_("approval preview %(number)s", number=number),
     )
     raw = [row[0] for row in page.rows]
     key = grant_key(mask_master_key(settings), f"preview:{request_id}")

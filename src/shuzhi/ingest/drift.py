@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shuzhi.i18n import M_, Message, Pair
+
 
 def schema_drift(previous: list[dict] | None, current: list[dict]) -> dict | None:
     """None for a first version; otherwise the three lists, empty when nothing moved."""
@@ -20,17 +22,16 @@ def has_drift(drift: dict | None) -> bool:
     return bool(drift and (drift["added"] or drift["removed"] or drift["retyped"]))
 
 
-def describe(drift: dict | None) -> str:
-    """One line for people, Chinese first."""
+def describe(drift: dict | None) -> Message | Pair:
+    """One line for people, in either language."""
     if not has_drift(drift):
-        return "结构无变化 (no schema change)"
+        return M_("no schema change")
     parts = []
     if drift["added"]:
-        parts.append("新增列 added: " + ", ".join(drift["added"]))
+        parts.append(M_("added: %(names)s", names=", ".join(drift["added"])))
     if drift["removed"]:
-        parts.append("删除列 removed: " + ", ".join(drift["removed"]))
+        parts.append(M_("removed: %(names)s", names=", ".join(drift["removed"])))
     if drift["retyped"]:
-        parts.append(
-            "类型变化 retyped: " + ", ".join(f"{r['name']} {r['from']}→{r['to']}" for r in drift["retyped"])
-        )
-    return "; ".join(parts)
+        retyped = ", ".join(f"{r['name']} {r['from']}→{r['to']}" for r in drift["retyped"])
+        parts.append(M_("retyped: %(names)s", names=retyped))
+    return Pair("；".join(p.in_lang("zh") for p in parts), "; ".join(p.in_lang("en") for p in parts))

@@ -49,9 +49,9 @@ def load_upload(ctx, dataset_id: int, token: str, name: str, username: str) -> N
 
     try:
         path = uploads.held_path(ctx.settings, token)
-        ctx.progress(0.0, "读取并转换 (reading and converting)")
+        ctx.progress(0.0, M_("reading and converting"))
         staged = stage_source(ctx.settings, path, name=name, progress=progress)
-        ctx.progress(0.9, "保存版本 (storing the version)")
+        ctx.progress(0.9, M_("storing the version"))
 
         def target(session):
             user = orgs.get_user(session, username)

@@ -5,6 +5,7 @@ audit events it writes."""
 from __future__ import annotations
 
 from shuzhi.hooks import hookimpl
+from shuzhi.i18n import M_
 
 
 @hookimpl
@@ -33,19 +34,19 @@ def register_jobs():
             at_start=True,
             retries=1,
             time_limit_s=1800,
-            title="清理中断导入的遗留 (sweep what killed ingests left)",
+            title=M_("sweep what killed ingests left"),
         ),
         Job(
             name="ingest.verify_data",
             func="shuzhi.ingest.jobs:verify_data",
             every=lambda settings: settings.ingest.verify_interval_s,
-            title="校验版本文件 (re-hash every version file)",
+            title=M_("re-hash every version file"),
         ),
         Job(
             name="ingest.load_upload",
             func="shuzhi.ingest.jobs:load_upload",
             time_limit_s=3600,
-            title="加载网页上传的文件 (load a file uploaded through the web form)",
+            title=M_("load a file uploaded through the web form"),
         ),
     ]
 

@@ -65,13 +65,18 @@ class IngestReport:
 
     def summary(self) -> str:
         if self.unchanged:
-            return (
-                f"内容未变化，与版本 {self.same_as} 相同，未重复存储 "
-                f"(unchanged, same as version {self.same_as}; not stored again) — {self.dataset}"
+            return M_(
+                "unchanged, same as version %(same_as)s; not stored again — %(dataset)s",
+                same_as=self.same_as,
+                dataset=self.dataset,
             )
-        return (
-            f"{self.dataset} 版本 {self.version}: {self.rows:,} 行, {self.seconds:.1f}s; "
-            f"{drift_mod.describe(self.drift)} (version {self.version}: {self.rows:,} rows)"
+        return M_(
+            "%(dataset)s version %(version)s: %(rows)s rows, %(seconds)s s; %(describe)s",
+            dataset=self.dataset,
+            version=self.version,
+            rows=format(self.rows, ","),
+            seconds=format(self.seconds, ".1f"),
+            describe=drift_mod.describe(self.drift),
         )
 
     def to_dict(self) -> dict:

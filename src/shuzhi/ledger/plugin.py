@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shuzhi.hooks import hookimpl
+from shuzhi.i18n import M_
 
 
 @hookimpl
@@ -53,7 +54,7 @@ def register_jobs():
             at_start=True,
             retries=2,
             time_limit_s=300,
-            title="签名树头 (sign a tree head when due)",
+            title=M_("sign a tree head when due"),
         )
     ]
 

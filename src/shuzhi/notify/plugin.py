@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shuzhi.hooks import hookimpl
+from shuzhi.i18n import M_
 
 
 @hookimpl
@@ -59,7 +60,7 @@ def register_jobs():
             every=lambda settings: settings.notify.scan_interval_s,
             retries=2,
             time_limit_s=300,
-            title="发送到期提醒与分级提醒通知 (notify of deadlines, expiring grants, grading alerts)",
+            title=M_("notify of deadlines, expiring grants, grading alerts"),
         ),
         Job(
             name="notify.send_mail",
@@ -67,6 +68,6 @@ def register_jobs():
             every=lambda settings: settings.notify.mail_interval_s,
             retries=1,
             time_limit_s=600,
-            title="发送通知邮件 (send notification e-mail)",
+            title=M_("send notification e-mail"),
         ),
     ]

@@ -232,9 +232,7 @@ def rows(
     principal: Caller,
     db: Db,
     request: Request,
-    fields: str | None = Query(
-        None, max_length=limits.URL, description="逗号分隔 / comma-separated field names"
-    ),
+    fields: str | None = Query(None, max_length=limits.URL, description=M_("comma-separated field names")),
     filter: list[RowFilter] = Query(
         default_factory=list, description="field:op:value (eq ne lt le gt ge like in null notnull)"
     ),

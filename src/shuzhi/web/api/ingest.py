@@ -178,8 +178,8 @@ async def _json_source(request: Request) -> tuple[SourceIn, SourceRef]:
     "/datasets/{ref}/versions",
     status_code=201,
     responses={
-        200: {"description": "内容与已有版本相同，未重复存储 (unchanged: identical to an existing version)"},
-        201: {"description": "新版本已创建 (new version created)"},
+        200: {"description": M_("unchanged: identical to an existing version")},
+        201: {"description": M_("new version created")},
     },
 )
 async def create_version(
