@@ -56,7 +56,11 @@ def plan(**over) -> dict:
         "gender": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["M", "*"], ["F", "*"]]}},
         "birth_date": {"action": "qi", "hierarchy": {"kind": "dates"}},
         "region_code": {"action": "qi", "hierarchy": {"kind": "regions"}},
-        "income": {"action": "generalise", "hierarchy": {"kind": "ranges", "widths": [10000, 50000]}, "level": 1},
+        "income": {
+            "action": "generalise",
+            "hierarchy": {"kind": "ranges", "widths": [10000, 50000]},
+            "level": 1,
+        },
         "benefit": {"action": "keep"},
     }
     fields.update(over.pop("fields", {}))
@@ -127,7 +131,9 @@ def add_version(db, settings, identifier: str, table: pa.Table, grading: dict | 
         return number
 
 
-def add_dataset(db, settings, steward, identifier: str, open_type: str, table: pa.Table, dept: str = "GA") -> None:
+def add_dataset(
+    db, settings, steward, identifier: str, open_type: str, table: pa.Table, dept: str = "GA"
+) -> None:
     with db.transaction() as s:
         create_dataset(
             s,

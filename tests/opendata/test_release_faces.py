@@ -17,7 +17,9 @@ runner = CliRunner()
 
 def test_api_prepare_approve_download_withdraw(world, client, token_for):
     steward, steward2 = token_for("ga_steward"), token_for("ga_steward2")
-    r = client.post("/api/v1/opendata/releases", json={"dataset": "population", "plan": plan()}, headers=steward)
+    r = client.post(
+        "/api/v1/opendata/releases", json={"dataset": "population", "plan": plan()}, headers=steward
+    )
     assert r.status_code == 201, r.text
     rid, report = r.json()["id"], r.json()["report"]
     assert r.json()["state"] == "pending" and report["k"] >= 5 and "ncp" in report
@@ -43,9 +45,13 @@ def test_api_prepare_approve_download_withdraw(world, client, token_for):
 def test_api_refusals_say_why(world, client, token_for):
     steward = token_for("ga_steward")
     kept = plan(fields={"name": {"action": "keep"}})
-    r = client.post("/api/v1/opendata/releases", json={"dataset": "population", "plan": kept}, headers=steward)
+    r = client.post(
+        "/api/v1/opendata/releases", json={"dataset": "population", "plan": kept}, headers=steward
+    )
     assert r.status_code == 403 and r.json()["where"] == "plan.fields.name"
-    r = client.post("/api/v1/opendata/releases", json={"dataset": "secret_registry", "plan": plan()}, headers=steward)
+    r = client.post(
+        "/api/v1/opendata/releases", json={"dataset": "secret_registry", "plan": plan()}, headers=steward
+    )
     assert r.status_code == 403
     bad = plan(fields={"gender": {"action": "shuffle"}})
     r = client.post("/api/v1/opendata/releases", json={"dataset": "population", "plan": bad}, headers=steward)

@@ -79,9 +79,8 @@ def test_release_is_built_checked_and_published_by_a_second_steward(world):
     assert set(rep["ncp_per_qi"]) == set(rep["generalisation"]) == {"gender", "birth_date", "region_code"}
     assert 0 < rep["ncp"] <= 1 and rep["discernibility"] > 0 and rep["method"] == "full-domain"
     assert {f["name"]: f["treatment"] for f in r.public_fields}["name"] == "mask:redact"
-    with world.db.session() as s:
-        with pytest.raises(NotFound):
-            published.release_table_path(s, world.settings, rid)  # not served before approval
+    with world.db.session() as s, pytest.raises(NotFound):
+        published.release_table_path(s, world.settings, rid)  # not served before approval
     assert act(world, rid, "approve", world.steward2).state == "published"
     with world.db.session() as s:
         assert published.release_table_path(s, world.settings, rid) == path
@@ -119,9 +118,8 @@ def test_rejected_release_is_never_served(world):
     assert act(world, rid, "reject", world.steward2, "分段过细").state == "rejected"
     with pytest.raises(Conflict):
         act(world, rid, "approve", world.admin)
-    with world.db.session() as s:
-        with pytest.raises(NotFound):
-            published.release_table_path(s, world.settings, rid)
+    with world.db.session() as s, pytest.raises(NotFound):
+        published.release_table_path(s, world.settings, rid)
     assert entries(world, "opendata.release_rejected")[0]["reason"] == "分段过细"
 
 
@@ -151,14 +149,19 @@ def test_a_version_has_one_live_release(world):
 
 
 def test_not_to_be_opened_datasets_never_get_a_release(world):
-    with pytest.raises(Forbidden, match="no release"):
-        with world.db.transaction() as s:
-            releases.prepare_release(s, world.settings, world.steward, "secret_registry", plan=plan())
+    with pytest.raises(Forbidden, match="no release"), world.db.transaction() as s:
+        releases.prepare_release(s, world.settings, world.steward, "secret_registry", plan=plan())
 
 
 def test_refused_when_a_direct_identifier_is_kept(world):
     refused(world, Forbidden, "name", "direct identifier", plan=plan(fields={"name": {"action": "keep"}}))
-    refused(world, Forbidden, "id_number", "direct identifier", plan=plan(fields={"id_number": {"action": "keep"}}))
+    refused(
+        world,
+        Forbidden,
+        "id_number",
+        "direct identifier",
+        plan=plan(fields={"id_number": {"action": "keep"}}),
+    )
 
 
 def test_refused_when_the_plan_marks_a_kept_field_an_identifier(world):
@@ -167,7 +170,10 @@ def test_refused_when_the_plan_marks_a_kept_field_an_identifier(world):
 
 
 def test_refused_when_a_field_graded_l3_or_above_is_kept(world):
-    kept = {"birth_date": {"action": "keep"}, "region_code": {"action": "qi", "hierarchy": {"kind": "regions"}}}
+    kept = {
+        "birth_date": {"action": "keep"},
+        "region_code": {"action": "qi", "hierarchy": {"kind": "regions"}},
+    }
     refused(world, Forbidden, "birth_date", "L3", plan=plan(fields=kept))
 
 

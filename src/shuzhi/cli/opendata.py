@@ -43,7 +43,9 @@ def load_plan(path: Path) -> dict:
 
 
 def _print(rows) -> None:
-    table = ListTable("id", "数据集 dataset", "版本 version", "状态 state", "行 rows", "k", "l", "隐去 suppressed")
+    table = ListTable(
+        "id", "数据集 dataset", "版本 version", "状态 state", "行 rows", "k", "l", "隐去 suppressed"
+    )
     for r in rows:
         report = r.report or {}
         table.add_row(
@@ -78,7 +80,9 @@ def prepare(
     body = load_plan(plan) if plan is not None else None
     with db.write() as s:
         who = acting_principal(s, as_user)
-        r = releases.prepare_release(s, settings, who, dataset, version=version, plan=body, reuse_plan=reuse_plan)
+        r = releases.prepare_release(
+            s, settings, who, dataset, version=version, plan=body, reuse_plan=reuse_plan
+        )
         report = r.report
         console.print(
             f"发布 #{r.id} 待审核 / release pending: {r.row_count} rows, k={report['k']}, "

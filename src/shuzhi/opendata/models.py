@@ -27,7 +27,9 @@ class Release(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     plan: Mapped[dict] = mapped_column(JSON)
     """The de-identification plan as written (`shuzhi.opendata.plans.PlanIn`)."""
-    reused_from_id: Mapped[int | None] = mapped_column(ForeignKey("opendata_releases.id", ondelete="SET NULL"))
+    reused_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opendata_releases.id", ondelete="SET NULL")
+    )
     path: Mapped[str] = mapped_column(String(500))
     """The released file's key in the version store (named by its SHA-256)."""
     sha256: Mapped[str] = mapped_column(String(64))

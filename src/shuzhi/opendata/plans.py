@@ -108,18 +108,25 @@ class PlanIn(BaseModel):
                 )
             if f.action == "generalise" and (f.level is None or f.hierarchy.kind == "cut"):
                 raise InvalidInput(
-                    M_("Field %(field)s is generalised at a level of its hierarchy: give the level", field=name),
+                    M_(
+                        "Field %(field)s is generalised at a level of its hierarchy: give the level",
+                        field=name,
+                    ),
                     where=where,
                 )
             if f.action == "qi" and f.hierarchy.kind == "cut" and self.algorithm != "mondrian":
                 raise InvalidInput(
-                    M_("Field %(field)s is cut into ranges by Mondrian only: give it a hierarchy", field=name),
+                    M_(
+                        "Field %(field)s is cut into ranges by Mondrian only: give it a hierarchy", field=name
+                    ),
                     where=where,
                 )
         for name in self.sensitive:
             if name not in self.fields or self.fields[name].action in ("drop", "qi"):
                 raise InvalidInput(
-                    M_("Sensitive field %(field)s must be released and not be a quasi-identifier", field=name),
+                    M_(
+                        "Sensitive field %(field)s must be released and not be a quasi-identifier", field=name
+                    ),
                     where=f"plan.sensitive.{name}",
                 )
         if not self.quasi_identifiers:
@@ -177,7 +184,9 @@ def parse_mask(mask: str | None, where: str) -> tuple[str, int | None]:
         )
     if kind in ("keep_first", "keep_last"):
         if not arg.strip().isdigit():
-            raise InvalidInput(M_("Mask %(kind)s needs a number of characters, e.g. %(kind)s:3", kind=kind), where=where)
+            raise InvalidInput(
+                M_("Mask %(kind)s needs a number of characters, e.g. %(kind)s:3", kind=kind), where=where
+            )
         return kind, int(arg)
     return kind, None
 
@@ -199,7 +208,9 @@ def mask_column(column: pa.ChunkedArray, mask: str, key: bytes, where: str) -> p
         return pc.if_else(pc.is_null(text), pa.scalar(None, pa.string()), REDACTED)
     if kind == "hash":
         values, codes = _distinct(text)
-        digests = [None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values]
+        digests = [
+            None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values
+        ]
         return pc.take(pa.array(digests, pa.string()), codes)
     length = pc.utf8_length(text)
     if kind == "keep_first":
@@ -210,9 +221,14 @@ def mask_column(column: pa.ChunkedArray, mask: str, key: bytes, where: str) -> p
 
 def _pad(kept: pa.Array, length: pa.Array, *, left: bool) -> pa.Array:
     """Stars in place of the characters not kept, so the length still shows (as the exchange masks)."""
-    stars = [None if k is None else "*" * max(int(t) - len(k), 0) for k, t in zip(kept.to_pylist(), length.to_pylist(), strict=True)]
+    stars = [
+        None if k is None else "*" * max(int(t) - len(k), 0)
+        for k, t in zip(kept.to_pylist(), length.to_pylist(), strict=True)
+    ]
     stars = pa.array(stars, pa.string())
-    return pc.binary_join_element_wise(stars, kept, "") if left else pc.binary_join_element_wise(kept, stars, "")
+    return (
+        pc.binary_join_element_wise(stars, kept, "") if left else pc.binary_join_element_wise(kept, stars, "")
+    )
 
 
 def _distinct(text: pa.Array) -> tuple[list, pa.Array]:

@@ -66,7 +66,11 @@ def published_releases(
 
         q = q.join(Department, Department.id == Dataset.department_id).where(Department.code == department)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(q.order_by(Release.published_at.desc(), Release.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    rows = session.scalars(
+        q.order_by(Release.published_at.desc(), Release.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
     return PublishedPage([published_release_out(r) for r in rows], total, page, per_page)
 
 

@@ -65,7 +65,11 @@ DIRECT_IDENTIFIER = "direct_identifier"
 
 
 def _require_preparer(principal: Principal, ds: Dataset) -> None:
-    if principal.user_id is None or not principal.has("steward") or principal.department_id != ds.department_id:
+    if (
+        principal.user_id is None
+        or not principal.has("steward")
+        or principal.department_id != ds.department_id
+    ):
         raise Forbidden(M_("Only a steward of the owning department prepares a release"))
 
 
@@ -79,7 +83,10 @@ def _require_approver(principal: Principal, release: Release) -> None:
 def _require_open(ds: Dataset) -> None:
     if ds.open_type not in OPEN_TYPES:
         raise Forbidden(
-            M_("Dataset %(identifier)s is not to be opened (不予开放): it can have no release", identifier=ds.identifier),
+            M_(
+                "Dataset %(identifier)s is not to be opened (不予开放): it can have no release",
+                identifier=ds.identifier,
+            ),
             where="dataset",
             hint=ds.open_basis or None,
         )
@@ -124,7 +131,10 @@ def last_plan(session: Session, ds: Dataset) -> Release:
     )
     if found is None:
         raise NotFound(
-            M_("Dataset %(identifier)s has no earlier release whose plan could be reused", identifier=ds.identifier),
+            M_(
+                "Dataset %(identifier)s has no earlier release whose plan could be reused",
+                identifier=ds.identifier,
+            ),
             where="reuse_plan",
         )
     return found
@@ -201,11 +211,17 @@ def prepare_release(
 
 def _refuse_taken(session: Session, v: DatasetVersion) -> None:
     taken = session.scalar(
-        select(Release.id).where(Release.version_id == v.id, Release.state.in_(("pending", "published"))).limit(1)
+        select(Release.id)
+        .where(Release.version_id == v.id, Release.state.in_(("pending", "published")))
+        .limit(1)
     )
     if taken is not None:
         raise Conflict(
-            M_("Version %(number)s already has release %(id)s pending or published", number=v.number, id=taken),
+            M_(
+                "Version %(number)s already has release %(id)s pending or published",
+                number=v.number,
+                id=taken,
+            ),
             where="version",
         )
 
@@ -242,7 +258,10 @@ def refuse_clear(session: Session, settings: Settings, ds: Dataset, plan: PlanIn
     for name in clear:
         if name in found or plan.fields[name].identifier:
             raise Forbidden(
-                M_("Field %(field)s is a direct identifier and cannot be released in clear: drop or mask it", field=name),
+                M_(
+                    "Field %(field)s is a direct identifier and cannot be released in clear: drop or mask it",
+                    field=name,
+                ),
                 where=f"plan.fields.{name}",
             )
     sensitive = set(sensitive_columns(session, settings, ds))
@@ -270,7 +289,9 @@ def build(
         if f.action == "mask":
             columns[name] = mask_column(table.column(name), f.mask, key, where)
         elif f.action == "generalise":
-            columns[name] = generalise_column(table.column(name), hierarchy(f.hierarchy, where), f.level, name)
+            columns[name] = generalise_column(
+                table.column(name), hierarchy(f.hierarchy, where), f.level, name
+            )
         elif f.action != "drop":
             columns[name] = table.column(name)
     prepared = pa.table(columns)
@@ -432,7 +453,11 @@ def withdraw_release(session: Session, principal: Principal, release: Release, r
         raise Forbidden(M_("owner department's steward or admin only"))
     reason = _need_reason(reason)
     _move(session, principal, release, "withdrawn", reason)
-    release.withdrawn_by_id, release.withdrawn_at, release.withdraw_reason = principal.user_id, utcnow(), reason
+    release.withdrawn_by_id, release.withdrawn_at, release.withdraw_reason = (
+        principal.user_id,
+        utcnow(),
+        reason,
+    )
     return release
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from shuzhi.opendata import published, releases
 from shuzhi.opendata.plans import PlanIn
@@ -55,9 +55,7 @@ def prepare(body: ReleaseBody, principal: Caller, db: Db, request: Request) -> d
 
 
 @router.get("/releases")
-def list_releases(
-    principal: Caller, db: Db, dataset: Name | None = None, state: Name | None = None
-) -> dict:
+def list_releases(principal: Caller, db: Db, dataset: Name | None = None, state: Name | None = None) -> dict:
     """Releases the caller may see (all published ones; others to their department's stewards)."""
     with db.read() as s:
         rows = releases.list_releases(s, principal, dataset=dataset, state=state)
@@ -106,7 +104,12 @@ def list_published(
     unless all_versions)."""
     with db.read() as s:
         found = published.published_releases(
-            s, page=page, per_page=per_page, dataset=dataset, department=department, latest_only=not all_versions
+            s,
+            page=page,
+            per_page=per_page,
+            dataset=dataset,
+            department=department,
+            latest_only=not all_versions,
         )
         return {"releases": found.items, "total": found.total, "page": found.page, "per_page": found.per_page}
 
