@@ -84,7 +84,7 @@ def _require_open(ds: Dataset) -> None:
     if ds.open_type not in OPEN_TYPES:
         raise Forbidden(
             M_(
-                "Dataset %(identifier)s is not to be opened (不予开放): it can have no release",
+                "Dataset %(identifier)s is not to be opened: it can have no release",
                 identifier=ds.identifier,
             ),
             where="dataset",
