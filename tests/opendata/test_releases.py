@@ -257,3 +257,36 @@ def test_plan_errors_name_where(world):
     with pytest.raises(InvalidInput) as caught:
         PlanIn.of(plan(fields={"gender": {"action": "qi"}}))
     assert caught.value.where == "plan.fields.gender"
+
+
+def test_a_dataset_closed_after_publishing_is_no_longer_served(world):
+    from shuzhi.catalog.schemas import DatasetPatch
+    from shuzhi.catalog.service import get_dataset, update_dataset
+
+    rid = prepare(world)
+    act(world, rid, "approve", world.steward2)
+    with world.db.transaction() as s:
+        patch = DatasetPatch(open_type="none", open_basis="《依据》")
+        update_dataset(s, world.steward, get_dataset(s, "population"), patch)
+    with world.db.session() as s:
+        assert published.published_releases(s).total == 0
+        with pytest.raises(NotFound):
+            published.release_table_path(s, world.settings, rid)
+
+
+def test_release_states_reconcile_with_the_ledger(world):
+    from shuzhi.ledger.reconcile import reconcile
+    from shuzhi.opendata.state import SOURCE
+
+    first = prepare(world)
+    act(world, first, "approve", world.steward2)
+    act(world, first, "withdraw", world.steward)
+    second = prepare(world)
+    with world.db.session() as s:
+        assert reconcile(s, [SOURCE])[1] == []
+    with world.db.transaction() as s:
+        s.get(Release, second).state = "published"  # published behind the workflow's back
+    with world.db.session() as s:
+        [difference] = reconcile(s, [SOURCE])[1]
+    assert difference.table == "opendata_releases" and difference.key == {"id": second}
+    assert "state" in difference.columns

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.store.base import Base, UTCDateTime, utcnow
 
+OPEN_TYPES = ("unconditional", "conditional")
+"""Open types (开放类型) whose datasets are published through releases; 不予开放 (none) never is."""
+
 RELEASE_STATES = ("pending", "published", "rejected", "withdrawn")
 """pending: built and checked, awaiting a second person; published: served; rejected: refused by the
 second person; withdrawn: taken off (from pending or published). Rejected and withdrawn are final."""

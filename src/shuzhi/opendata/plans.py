@@ -221,14 +221,10 @@ def mask_column(column: pa.ChunkedArray, mask: str, key: bytes, where: str) -> p
 
 def _pad(kept: pa.Array, length: pa.Array, *, left: bool) -> pa.Array:
     """Stars in place of the characters not kept, so the length still shows (as the exchange masks)."""
-    stars = [
-        None if k is None else "*" * max(int(t) - len(k), 0)
-        for k, t in zip(kept.to_pylist(), length.to_pylist(), strict=True)
-    ]
-    stars = pa.array(stars, pa.string())
-    return (
-        pc.binary_join_element_wise(stars, kept, "") if left else pc.binary_join_element_wise(kept, stars, "")
-    )
+    missing = pc.max_element_wise(pc.subtract(length, pc.utf8_length(kept)), 0)
+    stars = pc.binary_repeat("*", missing)
+    parts = (stars, kept) if left else (kept, stars)
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def _distinct(text: pa.Array) -> tuple[list, pa.Array]:

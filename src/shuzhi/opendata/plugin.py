@@ -38,3 +38,10 @@ def ledger_events():
     from shuzhi.opendata.events import EVENTS
 
     return list(EVENTS)
+
+
+@hookimpl
+def ledger_state():
+    from shuzhi.opendata.state import SOURCE
+
+    return [SOURCE]

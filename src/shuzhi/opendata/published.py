@@ -17,7 +17,7 @@ from shuzhi.catalog.models import Dataset
 from shuzhi.config import Settings
 from shuzhi.errors import DataDamaged, InvalidInput, NotFound
 from shuzhi.i18n import M_
-from shuzhi.opendata.models import Release
+from shuzhi.opendata.models import OPEN_TYPES, Release
 from shuzhi.storage import version_store
 
 MAX_PER_PAGE = 100
@@ -50,7 +50,11 @@ def published_releases(
         raise InvalidInput(
             M_("Pages start at 1 and hold 1 to %(max)s releases", max=MAX_PER_PAGE), where="page"
         )
-    q = select(Release).join(Dataset, Dataset.id == Release.dataset_id).where(Release.state == "published")
+    q = (
+        select(Release)
+        .join(Dataset, Dataset.id == Release.dataset_id)
+        .where(Release.state == "published", Dataset.open_type.in_(OPEN_TYPES))
+    )
     if latest_only:
         newest = (
             select(func.max(Release.id))
@@ -108,10 +112,11 @@ def published_release_out(r: Release) -> dict:
 
 
 def _published(session: Session, release_id: int) -> Release:
-    """The release if it is published; NotFound otherwise (never published, rejected, withdrawn): to
-    the public a release taken off is simply not there."""
+    """The release if it is published and its dataset still to be opened; NotFound otherwise (never
+    published, rejected, withdrawn, or the dataset since made 不予开放): to the public a release taken
+    off is simply not there."""
     r = session.get(Release, release_id)
-    if r is None or r.state != "published":
+    if r is None or r.state != "published" or r.dataset.open_type not in OPEN_TYPES:
         raise NotFound(M_("No published release %(id)s", id=release_id), where="release")
     return r
 

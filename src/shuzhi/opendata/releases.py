@@ -34,14 +34,11 @@ from shuzhi.ingest.integrity import file_sha256
 from shuzhi.keyfile import create_once
 from shuzhi.opendata import events
 from shuzhi.opendata.disclosure import check, generalise, mondrian
-from shuzhi.opendata.models import Release
+from shuzhi.opendata.models import OPEN_TYPES, Release
 from shuzhi.opendata.plans import PlanIn, generalise_column, hierarchy, mask_column, mask_key
 from shuzhi.orgs.service import Principal
 from shuzhi.storage import version_store
 from shuzhi.store.base import utcnow
-
-OPEN_TYPES = ("unconditional", "conditional")
-"""Open types (开放类型) whose datasets are published through releases; 不予开放 never is."""
 
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "pending": ("待审核", "pending"),
