@@ -16,6 +16,7 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.ledger.plugin",
     "shuzhi.classify.plugin",
     "shuzhi.exchange.plugin",
+    "shuzhi.opendata.plugin",
     "shuzhi.jobs.plugin",
     "shuzhi.operations.plugin",
     "shuzhi.notify.plugin",

@@ -55,6 +55,11 @@ class VersionStore(Protocol):
         whole file is visible under the returned key, or (on any failure) nothing is."""
         ...
 
+    def put_release(self, source: Path, dataset_id: int, sha256: str) -> str:
+        """Place the finished file `source`, a de-identified release of the dataset, under a key named
+        by its content hash, atomically (the same content lands on the same key)."""
+        ...
+
     def open(self, key: str) -> BinaryIO:
         """The version's bytes, for reading."""
         ...

@@ -64,7 +64,16 @@ class LocalVersionStore:
         return (folder / f"{int(number)}.parquet").relative_to(self.root).as_posix()
 
     def put(self, source: Path, dataset_id: int, number: int) -> str:
-        key = self.key_for(dataset_id, number)
+        return self._place(source, self.key_for(dataset_id, number))
+
+    def put_release(self, source: Path, dataset_id: int, sha256: str) -> str:
+        # Beside the versions, not among them: the version sweeps never see a release's file.
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a SHA-256: {sha256!r}")
+        folder = self.root / "releases" / str(int(dataset_id))
+        return self._place(source, (folder / f"{sha256}.parquet").relative_to(self.root).as_posix())
+
+    def _place(self, source: Path, key: str) -> str:
         final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         _fsync_file(source)

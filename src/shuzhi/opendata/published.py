@@ -1,0 +1,144 @@
+"""What the public may see of open data: published releases with their datasets' metadata, files and fields.
+
+The read side other faces build on (a CKAN-compatible API, DCAT exports, the public portal): only
+releases in state `published` are ever listed or served; a withdrawn one disappears from every
+function here at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shuzhi.catalog.models import Dataset
+from shuzhi.config import Settings
+from shuzhi.errors import DataDamaged, InvalidInput, NotFound
+from shuzhi.i18n import M_
+from shuzhi.opendata.models import OPEN_TYPES, Release
+from shuzhi.storage import version_store
+
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class PublishedPage:
+    """One page of published releases: `items` (see `published_release_out`), and the total count."""
+
+    items: list[dict]
+    total: int
+    page: int
+    per_page: int
+
+
+def published_releases(
+    session: Session,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    dataset: str | None = None,
+    department: str | None = None,
+    latest_only: bool = True,
+) -> PublishedPage:
+    """Published releases, newest first, `per_page` at a time (page 1 first), each with its dataset's
+    metadata. `latest_only` keeps the newest published release of each dataset (what a portal lists);
+    without it every published release is listed (a dataset's history). `dataset` (identifier) and
+    `department` (code) narrow the list."""
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput(
+            M_("Pages start at 1 and hold 1 to %(max)s releases", max=MAX_PER_PAGE), where="page"
+        )
+    q = (
+        select(Release)
+        .join(Dataset, Dataset.id == Release.dataset_id)
+        .where(Release.state == "published", Dataset.open_type.in_(OPEN_TYPES))
+    )
+    if latest_only:
+        newest = (
+            select(func.max(Release.id))
+            .where(Release.state == "published")
+            .group_by(Release.dataset_id)
+            .scalar_subquery()
+        )
+        q = q.where(Release.id.in_(newest))
+    if dataset:
+        q = q.where(Dataset.identifier == dataset)
+    if department:
+        from shuzhi.orgs.models import Department
+
+        q = q.join(Department, Department.id == Dataset.department_id).where(Department.code == department)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(
+        q.order_by(Release.published_at.desc(), Release.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return PublishedPage([published_release_out(r) for r in rows], total, page, per_page)
+
+
+def published_release_out(r: Release) -> dict:
+    """A published release with what a catalog record needs of its dataset: titles, description,
+    publisher (department), theme, keywords, open type, licence, contact, coverage in time and space;
+    and of the release: version, when published, rows, size, SHA-256 and public fields."""
+    ds = r.dataset
+    return {
+        "release_id": r.id,
+        "dataset": ds.identifier,
+        "title_zh": ds.title_zh,
+        "title_en": ds.title_en,
+        "description": ds.description,
+        "department": ds.department.code,
+        "department_name": ds.department.name_zh,
+        "theme": ds.theme,
+        "keywords": list(ds.keywords or []),
+        "open_type": ds.open_type,
+        "licence": ds.licence,
+        "contact_name": ds.contact_name,
+        "contact_email": ds.contact_email,
+        "update_frequency": ds.update_frequency,
+        "temporal_start": ds.temporal_start.isoformat() if ds.temporal_start else None,
+        "temporal_end": ds.temporal_end.isoformat() if ds.temporal_end else None,
+        "spatial": ds.spatial,
+        "version": r.version_number,
+        "published_at": r.published_at.isoformat() if r.published_at else None,
+        "row_count": r.row_count,
+        "byte_size": r.byte_size,
+        "sha256": r.sha256,
+        "media_type": "application/vnd.apache.parquet",
+        "fields": public_fields_of(r),
+    }
+
+
+def _published(session: Session, release_id: int) -> Release:
+    """The release if it is published and its dataset still to be opened; NotFound otherwise (never
+    published, rejected, withdrawn, or the dataset since made 不予开放): to the public a release taken
+    off is simply not there."""
+    r = session.get(Release, release_id)
+    if r is None or r.state != "published" or r.dataset.open_type not in OPEN_TYPES:
+        raise NotFound(M_("No published release %(id)s", id=release_id), where="release")
+    return r
+
+
+def release_table_path(session: Session, settings: Settings, release_id: int) -> Path:
+    """The local file of a published release's table (Parquet), to serve or read; refused (NotFound)
+    for anything not published, and (DataDamaged) when the file is gone. The bytes are those hashed
+    when the release was checked (`sha256`): serve them as they are."""
+    r = _published(session, release_id)
+    path = version_store(settings).path(r.path)
+    if not path.is_file():
+        raise DataDamaged(M_("The file of release %(id)s is missing", id=release_id))
+    return path
+
+
+def public_fields(session: Session, release_id: int) -> list[dict]:
+    """The released columns of a published release, in order: name, Arrow type, and how each was
+    treated (keep, sensitive, mask:<kind>, generalise:<hierarchy>:<level>, qi:<hierarchy>)."""
+    return public_fields_of(_published(session, release_id))
+
+
+def public_fields_of(r: Release) -> list[dict]:
+    """The release's fields with the catalog's description of each."""
+    described = {f.name: f.description for f in r.dataset.fields}
+    return [{**f, "description": described.get(f["name"])} for f in r.public_fields]
