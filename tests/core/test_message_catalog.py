@@ -100,7 +100,6 @@ test_error_messages like any other."""
 KEPT = {
     ("web/app.py", "title="): "the API schema's title: the product's name in both languages",
     ("web/app.py", "description="): "the API schema's description",
-    ("notify/plugin.py", "title="): "a job's title, declared in both languages as every domain's jobs are",
     (
         "web/pages/exchange.py",
         "PREVIEW_PURPOSE",

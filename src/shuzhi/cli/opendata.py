@@ -25,11 +25,12 @@ def load_plan(path: Path) -> dict:
     import csv
 
     from shuzhi.errors import InvalidInput
+    from shuzhi.i18n import M_
 
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput(f"无法读取计划文件 / cannot read the plan file: {e}", where=str(path)) from None
+        raise InvalidInput(M_("cannot read the plan file: %(problem)s", problem=e), where=str(path)) from None
     for name, entry in (plan.get("fields") or {}).items():
         spec = entry.get("hierarchy") if isinstance(entry, dict) else None
         if isinstance(spec, dict) and "file" in spec:
@@ -38,7 +39,7 @@ def load_plan(path: Path) -> dict:
                 with open(source, encoding="utf-8-sig", newline="") as f:
                     spec["rows"] = [r for r in csv.reader(f, delimiter=";") if any(c.strip() for c in r)]
             except OSError as e:
-                raise InvalidInput(f"无法读取层级文件 / cannot read the hierarchy: {e}", where=name) from None
+                raise InvalidInput(M_("cannot read the hierarchy: %(problem)s", problem=e), where=name) from None
     return plan
 
 
