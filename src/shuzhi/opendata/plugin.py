@@ -15,6 +15,22 @@ def register_api_routes():
 
 
 @hookimpl
+def register_page_routes():
+    # The CKAN-compatible Action API answers at the site's root (/api/3/action/…, /api/action/…,
+    # and CKAN's resource download paths), not under /api/v1: its routes are JSON, mounted here.
+    from shuzhi.web.ckan import router
+
+    return [router.router]
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.opendata.settings import SECTIONS
+
+    return SECTIONS
+
+
+@hookimpl
 def register_commands():
     from shuzhi.cli import opendata
 

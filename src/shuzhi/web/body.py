@@ -25,6 +25,9 @@ from shuzhi.web.templating import is_page, templates
 OPEN_BODY_ROUTES = {("POST", "/api/v1/tokens")}
 """API routes that take a body from a caller with no credentials yet (logging in)."""
 
+OPEN_BODY_PREFIXES = ("/api/3/action/", "/api/action/")
+"""The public CKAN-compatible API: anyone may post an action's JSON (within `max_request_bytes`)."""
+
 _UPLOAD_ROUTE = re.compile(r"^(/api/v1/datasets/[^/]+/versions|/admin/datasets/[^/]+/upload)$")
 """Dataset version uploads (the API's, and the upload form's): under `ingest.max_upload_bytes`."""
 
@@ -109,6 +112,7 @@ class BodyGate:
             (length or chunked)
             and path.startswith("/api/")
             and (method, path) not in OPEN_BODY_ROUTES
+            and not path.startswith(OPEN_BODY_PREFIXES)
             and not await anyio.to_thread.run_sync(_credentialed, state.db, headers)
         ):
             refusal = Unauthenticated(M_("authentication required: log in or send a Bearer token"))
