@@ -15,7 +15,12 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 }
-PUBLIC_PREFIXES = ("/api/v1/ledger/",)  # public key, signed tree heads, consistency proofs (as CT logs)
+PUBLIC_PREFIXES = (
+    "/api/v1/ledger/",  # public key, signed tree heads, consistency proofs (as CT logs)
+    "/api/3/action/",  # the CKAN-compatible Action API over published open data
+    "/api/action/",
+    "/dataset/{package}/resource/",  # its resources' files (published releases only)
+)
 
 
 def _concrete(path: str) -> str:

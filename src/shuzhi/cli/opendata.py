@@ -39,7 +39,9 @@ def load_plan(path: Path) -> dict:
                 with open(source, encoding="utf-8-sig", newline="") as f:
                     spec["rows"] = [r for r in csv.reader(f, delimiter=";") if any(c.strip() for c in r)]
             except OSError as e:
-                raise InvalidInput(M_("cannot read the hierarchy: %(problem)s", problem=e), where=name) from None
+                raise InvalidInput(
+                    M_("cannot read the hierarchy: %(problem)s", problem=e), where=name
+                ) from None
     return plan
 
 

@@ -186,7 +186,14 @@ def package_search(ctx: Context, data: dict) -> dict:
             raise SearchQueryError(f"Search Query is invalid: cannot facet on {f!r}")
     facet_limit = _int(data, "facet.limit", 50, low=-1)
     return packages.search(
-        _portal(ctx), _text(data, "q", ""), fq, _text(data, "sort", ""), rows, start, facet_fields, facet_limit
+        _portal(ctx),
+        _text(data, "q", ""),
+        fq,
+        _text(data, "sort", ""),
+        rows,
+        start,
+        facet_fields,
+        facet_limit,
     )
 
 
@@ -222,8 +229,16 @@ def current_package_list_with_resources(ctx: Context, data: dict) -> list[dict]:
 def _listing(found: dict[str, dict], data: dict) -> list:
     sort = _text(data, "sort", "name asc") or "name asc"
     words = sort.split()
-    keys = {"name": lambda o: o["name"], "title": lambda o: o["title"], "package_count": lambda o: o["package_count"]}
-    if len(words) not in (1, 2) or words[0] not in keys or (len(words) == 2 and words[1] not in ("asc", "desc")):
+    keys = {
+        "name": lambda o: o["name"],
+        "title": lambda o: o["title"],
+        "package_count": lambda o: o["package_count"],
+    }
+    if (
+        len(words) not in (1, 2)
+        or words[0] not in keys
+        or (len(words) == 2 and words[1] not in ("asc", "desc"))
+    ):
         raise ValidationError({"sort": [f"Invalid sort {sort!r}: name, title or package_count, asc or desc"]})
     items = sorted(found.values(), key=keys[words[0]], reverse=len(words) == 2 and words[1] == "desc")
     items = _page(items, data)

@@ -107,7 +107,9 @@ def _typed(values: list, t: pa.DataType, field: str, what: str) -> pa.Array:
     """JSON values as an array of the column's type (text converted by Arrow's own casts)."""
     try:
         if pa.types.is_boolean(t):
-            values = [v if isinstance(v, bool) or v is None else str(v).lower() in ("true", "1") for v in values]
+            values = [
+                v if isinstance(v, bool) or v is None else str(v).lower() in ("true", "1") for v in values
+            ]
             return pa.array(values, pa.bool_())
         if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
             return pa.array([None if v is None else str(v) for v in values], pa.string())
@@ -131,7 +133,10 @@ class Table:
         self.rows = self.file.metadata.num_rows
 
     def field_list(self, names: list[str]) -> list[dict]:
-        return [{"id": ID, "type": "int"} if n == ID else {"id": n, "type": ckan_type(self.type(n))} for n in names]
+        return [
+            {"id": ID, "type": "int"} if n == ID else {"id": n, "type": ckan_type(self.type(n))}
+            for n in names
+        ]
 
     def type(self, name: str) -> pa.DataType:
         t = self.schema.field(name).type
@@ -233,7 +238,9 @@ class Table:
         if query.cursor:
             t = t.filter(_after(t, keys, query.cursor))
         take = query.offset + query.limit
-        order = pc.sort_indices(t, sort_keys=[(n, "descending" if d else "ascending", "at_end") for n, d in keys])
+        order = pc.sort_indices(
+            t, sort_keys=[(n, "descending" if d else "ascending", "at_end") for n, d in keys]
+        )
         return t.take(order[:take]).slice(query.offset)
 
     def _count(self, query: Query) -> int:

@@ -199,8 +199,10 @@ def resource(release: dict, package_name: str, position: int, site_url: str) -> 
         "version": release["version"],
         "row_count": release["row_count"],
         "release_id": release["release_id"],
-        "fields": [{"id": f["name"], "type": f["type"], "info": {"notes": f.get("description") or ""}}
-                   for f in release["fields"]],
+        "fields": [
+            {"id": f["name"], "type": f["type"], "info": {"notes": f.get("description") or ""}}
+            for f in release["fields"]
+        ],
     }
 
 
@@ -234,7 +236,17 @@ def field_values(p: dict, name: str) -> set[str]:
     }[name]
 
 
-FILTERABLE = ("organization", "groups", "tags", "res_format", "license_id", "name", "id", "dataset_type", "capacity")
+FILTERABLE = (
+    "organization",
+    "groups",
+    "tags",
+    "res_format",
+    "license_id",
+    "name",
+    "id",
+    "dataset_type",
+    "capacity",
+)
 
 
 def parse_fq(fq: str) -> list[tuple[bool, str, str]]:
@@ -308,7 +320,14 @@ def query_words(q: str) -> list[str]:
 
 
 def search(
-    portal: Portal, q: str, fq: list[str], sort: str, rows: int, start: int, facets: list[str], facet_limit: int
+    portal: Portal,
+    q: str,
+    fq: list[str],
+    sort: str,
+    rows: int,
+    start: int,
+    facets: list[str],
+    facet_limit: int,
 ) -> dict:
     clauses = [c for f in fq for c in parse_fq(f)]
     order = parse_sort(sort)

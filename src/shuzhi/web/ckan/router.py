@@ -44,7 +44,9 @@ def _site(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _envelope(request: Request, name: str, status: int = 200, headers: dict | None = None, **body) -> JSONResponse:
+def _envelope(
+    request: Request, name: str, status: int = 200, headers: dict | None = None, **body
+) -> JSONResponse:
     help_url = f"{_site(request)}/api/3/action/help_show?name={name}"
     return JSONResponse({"help": help_url, **body}, status_code=status, headers=headers)
 
@@ -67,10 +69,20 @@ def _answer(request: Request, name: str, data: dict) -> JSONResponse:
         # in CKAN's envelope, with Retry-After when retrying helps.
         if e.status >= 500:
             log.error("CKAN action %s failed: %s", name, e)
-        retry = getattr(e, "retry_after", None) or e.detail.get("retry_after") or e.detail.get("retry_after_s")
-        error = {"__type": "Internal Server Error" if e.status >= 500 else "Error", "message": in_language(e.message, "en")}
+        retry = (
+            getattr(e, "retry_after", None) or e.detail.get("retry_after") or e.detail.get("retry_after_s")
+        )
+        error = {
+            "__type": "Internal Server Error" if e.status >= 500 else "Error",
+            "message": in_language(e.message, "en"),
+        }
         return _envelope(
-            request, name, e.status, {"Retry-After": str(retry)} if retry else None, success=False, error=error
+            request,
+            name,
+            e.status,
+            {"Retry-After": str(retry)} if retry else None,
+            success=False,
+            error=error,
         )
 
 
@@ -86,7 +98,11 @@ def _query_data(request: Request) -> dict:
 
 def _bad_body(request: Request, name: str, message: str) -> JSONResponse:
     return _envelope(
-        request, name, 400, success=False, error={"__type": "Bad request", "message": f"Bad request - {message}"}
+        request,
+        name,
+        400,
+        success=False,
+        error={"__type": "Bad request", "message": f"Bad request - {message}"},
     )
 
 
@@ -136,4 +152,3 @@ def download(package: str, resource: str, filename: str, request: Request) -> Fi
             raise NotFound(M_("No published release %(id)s", id=resource), where="resource")
         path = release_table_path(s, settings, found["release_id"])
     return FileResponse(path, media_type=found["mimetype"], filename=filename)
-

@@ -29,8 +29,17 @@ class NotPublished(Exception):
         super().__init__(", ".join(names))
         self.names = names
 
-ARROW_TO_SQL = {"string": "VARCHAR", "large_string": "VARCHAR", "double": "DOUBLE", "float": "FLOAT",
-                "int64": "BIGINT", "int32": "INTEGER", "bool": "BOOLEAN", "date32[day]": "DATE"}
+
+ARROW_TO_SQL = {
+    "string": "VARCHAR",
+    "large_string": "VARCHAR",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "bool": "BOOLEAN",
+    "date32[day]": "DATE",
+}
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,9 @@ def _expand_stars(tree: exp.Expression, tables: dict[str, GrantedTable]) -> exp.
         return tree
 
 
-def run(settings: Settings, sql: str, published: list[PublishedTable], paths, owner) -> tuple[Result, list[str]]:
+def run(
+    settings: Settings, sql: str, published: list[PublishedTable], paths, owner
+) -> tuple[Result, list[str]]:
     """The query's result (capped at `ckan.sql_max_rows`) and the resource ids it read. `paths(release_id)`
     gives a release's file, refusing one no longer published."""
     ckan = settings.ckan
