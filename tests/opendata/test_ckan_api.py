@@ -177,11 +177,10 @@ def test_the_next_link_walks_every_row_once(portal, client, sort):
         assert ids == sorted(ids)
     elif sort == "_id desc":
         assert ids == sorted(ids, reverse=True)
-    else:
+    else:  # income descending, nulls last
         incomes = [row[1] for row in seen]
-        assert incomes == sorted(incomes, key=lambda v: (v is None, v), reverse=False)[::-1] or all(
-            a is None or b is None or a >= b for a, b in zip(incomes, incomes[1:], strict=False)
-        )
+        present = [v for v in incomes if v is not None]
+        assert present == sorted(present, reverse=True) and incomes[: len(present)] == present
 
 
 def test_records_formats(portal, client):
@@ -229,6 +228,8 @@ def test_datastore_search_sql_runs_governed(portal, client):
         r = sql(attack)
         assert r.status_code == status, (attack, r.text)
         assert r.json()["success"] is False
+    odd = sql("SELECT [DATE '2020-01-01'] AS d, INTERVAL 1 DAY AS i, 1.5::DECIMAL(4,2) AS x")
+    assert odd.status_code == 200 and odd.json()["result"]["records"][0]["d"] == ["2020-01-01"]
 
 
 def test_sql_rows_are_capped(portal):
@@ -311,14 +312,18 @@ def test_bodies_that_are_not_objects(portal, client):
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    field=st.sampled_from(["fq", "sort", "q", "filters", "fields", "cursor", "facet.field"]),
+    field=st.sampled_from(["fq", "sort", "q", "filters", "fields", "cursor", "facet.field", "sql"]),
     value=st.text(max_size=40),
 )
 def test_any_text_in_any_parameter_is_never_a_server_error(portal, client, field, value):
     action = "datastore_search" if field in ("filters", "fields", "cursor") else "package_search"
+    action = "datastore_search_sql" if field == "sql" else action
     params = {field: value, **({"resource_id": portal.population} if action == "datastore_search" else {})}
     r = client.get(f"/api/3/action/{action}", params=params)
-    assert r.status_code in (200, 400, 404, 409), r.text
+    if "\x00" in value:  # the site-wide NUL guard answers first, before any route
+        assert r.status_code == 422
+        return
+    assert r.status_code in (200, 400, 403, 404, 409), r.text
     assert "13800000000" not in r.text and "3301000000" not in r.text
 
 

@@ -17,7 +17,6 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -288,16 +287,21 @@ def _after(t: pa.Table, keys: list[tuple[str, bool]], cursor: dict) -> pa.Array:
 
 
 def json_value(v):
-    """A cell as JSON: dates and times in ISO 8601, decimals as text, NaN and infinities as null."""
+    """A cell as JSON: dates and times in ISO 8601, NaN and infinities as null, bytes in base64,
+    lists and structs cell by cell, anything else (decimals, intervals) as text."""
+    if v is None or isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
     if isinstance(v, datetime | date | time):
         return v.isoformat()
-    if isinstance(v, Decimal):
-        return str(v)
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
     if isinstance(v, bytes):
         return base64.b64encode(v).decode()
-    return v
+    if isinstance(v, list | tuple):
+        return [json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): json_value(x) for k, x in v.items()}
+    return str(v)
 
 
 def records(t: pa.Table, fields: list[str], records_format: str):
