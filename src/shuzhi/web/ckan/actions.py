@@ -104,7 +104,9 @@ def _int(data: dict, name: str, default: int, *, low: int = 0, high: int | None 
     if value is None or value == "":
         return default
     try:
-        number = int(value) if not isinstance(value, bool | float) else int("x")
+        if isinstance(value, bool | float):  # true or 2.5 is no row count, though int() takes them
+            raise TypeError
+        number = int(value)
     except (TypeError, ValueError):
         raise ValidationError({name: ["Invalid integer"]}) from None
     if number < low:
@@ -372,22 +374,25 @@ def datastore_search(ctx: Context, data: dict) -> dict:
 
 
 def _links(data: dict, query: datastore.Query, page) -> dict:
+    """CKAN's `_links`: `start` (this search from its beginning) and `next`, the rows after this
+    page's last one (a keyset cursor; with no rows on this page, this same page again)."""
     base = "/api/3/action/datastore_search"
-    kept = {}
-    for k, v in data.items():
-        if k in ("offset", "cursor", "include_total"):
-            continue
-        kept[k] = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-    start = f"{base}?{urlencode(kept)}"
-    if page.num_rows == 0:
-        nxt = f"{base}?{urlencode({**kept, 'offset': data.get('offset', 0)})}" if not query.cursor else None
-        cursor = data.get("cursor") if query.cursor else None
-    else:
+    kept = {
+        k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        for k, v in data.items()
+        if k not in ("offset", "cursor", "include_total")
+    }
+    if page.num_rows:
         values, row_id = datastore.last_key(page, query.sort or [])
-        cursor, nxt = datastore.encode_cursor(query.sort or [], values, row_id), None
-    if nxt is None:
-        nxt = f"{base}?{urlencode({**kept, 'include_total': 'false', 'cursor': cursor})}"
-    return {"start": start, "next": nxt}
+        following = {"cursor": datastore.encode_cursor(query.sort or [], values, row_id)}
+    elif query.cursor:
+        following = {"cursor": data["cursor"]}
+    else:
+        following = {"offset": query.offset}
+    return {
+        "start": f"{base}?{urlencode(kept)}",
+        "next": f"{base}?{urlencode({**kept, 'include_total': 'false', **following})}",
+    }
 
 
 @action
