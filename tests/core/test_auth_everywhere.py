@@ -14,6 +14,8 @@ PUBLIC = {
     ("POST", "/api/v1/tokens"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/api/3"),  # the CKAN-compatible API's root (its version)
+    ("GET", "/api"),
 }
 PUBLIC_PREFIXES = (
     "/api/v1/ledger/",  # public key, signed tree heads, consistency proofs (as CT logs)

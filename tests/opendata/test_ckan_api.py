@@ -293,6 +293,10 @@ def test_bad_input_gets_ckan_errors(portal, client):
             assert body["success"] is False and body["error"]["__type"] == kind and "help" in body
 
 
+def test_api_root_says_its_version(client):
+    assert client.get("/api/3").json() == {"version": 3}
+
+
 def test_absurd_limits_are_cut_to_the_maximum(portal, client):
     r = client.get("/api/3/action/package_search", params={"rows": 10**12})
     assert r.status_code == 200 and r.json()["result"]["count"] == 2

@@ -252,7 +252,10 @@ class Table:
 
 
 def _contains(col, term: str) -> pa.Array:
-    text = pc.cast(_plain(col), pa.string())
+    try:
+        text = pc.cast(_plain(col), pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a column with no text form (a list)
+        return pa.array([False] * len(col), pa.bool_())
     return pc.match_substring(text, term, ignore_case=True)
 
 

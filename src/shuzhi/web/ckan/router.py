@@ -125,6 +125,13 @@ async def _post(request: Request, name: str) -> JSONResponse:
     return await run_in_threadpool(_answer, request, name, data)
 
 
+@router.get("/api/3")
+@router.get("/api")
+def api_version() -> JSONResponse:
+    """CKAN's API root: the API version."""
+    return JSONResponse({"version": 3})
+
+
 for _prefix in PREFIXES:
 
     @router.get(_prefix + "/{name}")
