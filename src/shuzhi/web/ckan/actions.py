@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy.orm import Session
-
 from shuzhi import __version__
 from shuzhi.config import Settings
 from shuzhi.errors import NotFound, ShuzhiError, in_language
 from shuzhi.opendata.published import release_table_path
+from shuzhi.store.db import Database
 from shuzhi.web.ckan import datastore, packages, sql
 
 CKAN_VERSION = "2.11.0"
@@ -67,7 +66,10 @@ class RateLimited(ActionError):
 
 @dataclass
 class Context:
-    session: Session
+    """What an action works with. Actions open their own short reads of the store (`db.read()`),
+    so no transaction stays open while a file is scanned or a query runs."""
+
+    db: Database
     settings: Settings
     site_url: str
     client: str
@@ -172,7 +174,8 @@ def _page(items: list, data: dict, default_limit: int | None = None) -> list:
 
 
 def _portal(ctx: Context) -> packages.Portal:
-    return packages.load(ctx.session, ctx.site_url)
+    with ctx.db.read() as s:
+        return packages.load(s, ctx.site_url)
 
 
 @action
@@ -307,10 +310,17 @@ def _release(ctx: Context, resource: str | None):
     """The file of the published release a resource id names; Not Found for anything else."""
     release_id = packages.release_of(resource or "")
     dataset = packages.RESOURCE_ID.match(resource)["dataset"] if release_id is not None else None
-    portal = packages.load(ctx.session, ctx.site_url, dataset=dataset) if dataset else None
-    if portal is None or resource not in portal.resources:
+    if dataset is None:
         raise NotFoundError(f'Resource "{resource}" was not found.')
-    return release_table_path(ctx.session, ctx.settings, release_id)
+    with ctx.db.read() as s:
+        if resource not in packages.load(s, ctx.site_url, dataset=dataset).resources:
+            raise NotFoundError(f'Resource "{resource}" was not found.')
+        return release_table_path(s, ctx.settings, release_id)
+
+
+def _release_path(ctx: Context, release_id: int):
+    with ctx.db.read() as s:
+        return release_table_path(s, ctx.settings, release_id)
 
 
 def _datastore_query(data: dict, table: datastore.Table, rows_max: int) -> datastore.Query:
@@ -416,7 +426,7 @@ def datastore_search_sql(ctx: Context, data: dict) -> dict:
             ctx.settings,
             statement,
             tables,
-            lambda release_id: release_table_path(ctx.session, ctx.settings, release_id),
+            lambda release_id: _release_path(ctx, release_id),
             owner=(f"ckan:{ctx.client}", "ckan-public"),
         )
     except sql.NotPublished as e:

@@ -57,9 +57,8 @@ def _answer(request: Request, name: str, data: dict) -> JSONResponse:
         retry = _limiter(request).take(_client(request))
         if retry is not None:
             raise RateLimited(retry)
-        with app.state.db.read() as s:
-            ctx = Context(s, app.state.settings, _site(request), _client(request))
-            result = call(name, ctx, data)
+        ctx = Context(app.state.db, app.state.settings, _site(request), _client(request))
+        result = call(name, ctx, data)
         return _envelope(request, name, success=True, result=result)
     except ActionError as e:
         headers = {"Retry-After": str(e.retry_after)} if isinstance(e, RateLimited) else None
