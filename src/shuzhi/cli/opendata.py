@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from shuzhi.cli.common import ListTable, acting_principal, console, open_context, reports_errors
+from shuzhi.i18n import M_
 
 # Domain modules (pyarrow, the disclosure code) are imported inside the commands: `shuzhi` starts fast.
 
@@ -25,7 +26,6 @@ def load_plan(path: Path) -> dict:
     import csv
 
     from shuzhi.errors import InvalidInput
-    from shuzhi.i18n import M_
 
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
@@ -39,7 +39,9 @@ def load_plan(path: Path) -> dict:
                 with open(source, encoding="utf-8-sig", newline="") as f:
                     spec["rows"] = [r for r in csv.reader(f, delimiter=";") if any(c.strip() for c in r)]
             except OSError as e:
-                raise InvalidInput(M_("cannot read the hierarchy: %(problem)s", problem=e), where=name) from None
+                raise InvalidInput(
+                    M_("cannot read the hierarchy: %(problem)s", problem=e), where=name
+                ) from None
     return plan
 
 
@@ -105,7 +107,7 @@ def _act(release_id: int, as_user: str | None, action: str, reason: str | None) 
             releases.reject_release(s, who, r, reason or "")
         else:
             releases.withdraw_release(s, who, r, reason or "")
-        console.print(f"发布 #{r.id} {releases.STATE_LABELS[r.state][0]} / release {r.state}")
+        console.print(M_("release #%(id)s %(state)s", id=r.id, state=M_(releases.STATE_LABELS[r.state])))
 
 
 @app.command("approve")
