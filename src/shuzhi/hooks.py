@@ -18,6 +18,7 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.exchange.plugin",
     "shuzhi.jobs.plugin",
     "shuzhi.operations.plugin",
+    "shuzhi.opendata.plugin",
     "shuzhi.notify.plugin",
 ]
 """The built-in domains: each one's plugin module, registered exactly as a plugin would be. Their
