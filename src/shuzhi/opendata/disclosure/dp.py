@@ -177,6 +177,8 @@ def _labels(value: Any, where: str) -> tuple[str, ...]:
             M_("%(field)s has more than %(max)s values", field=where, max=MAX_CELLS), where=where
         )
     labels = tuple(str(v) for v in value)
+    if "" in labels:  # the empty text stands for a missing key (see _counts_by)
+        raise InvalidInput(M_("%(field)s lists an empty value", field=where), where=where)
     if len(set(labels)) != len(labels):
         raise InvalidInput(M_("%(field)s lists a value twice", field=where), where=where)
     return labels
@@ -381,7 +383,7 @@ def _number_space():
 
 def _counts_by(
     spec: Spec, figure: Figure, labels: list[str | None], keys: tuple[str, ...], alpha: float
-) -> list[dict]:
+) -> tuple[list[dict], dict]:
     """Noisy counts of rows per declared key (and one "other" cell for the rest): one OpenDP vector
     query, each row in exactly one cell."""
     dp = _opendp()
@@ -396,7 +398,7 @@ def _counts_by(
     # The "other" cell counts the rows whose key is null or not declared: the text a null never matches.
     values = noise.measurement([v if v is not None else "" for v in labels])
     cells = [_cell(k, v, noise.accuracy) for k, v in zip(keys, values, strict=False)]
-    return cells + [_cell(None, values[-1], noise.accuracy) | {"other": True}]
+    return cells + [_cell(None, values[-1], noise.accuracy) | {"other": True}], {"scale": noise.scale}
 
 
 def _cell(group: str | None, value: float | None, accuracy: float | None) -> dict:
@@ -445,16 +447,17 @@ def _as_text(column: pa.ChunkedArray) -> list[str | None]:
     return pc.cast(column, pa.string()).to_pylist()
 
 
-def _sums(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> list[dict]:
+def _sums(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> tuple[list[dict], dict]:
     groups = _Groups(table, figure)
     noise = _sum_noise(spec, figure, spec.budget_of(figure), alpha)
-    return [
+    cells = [
         groups.cell(k, noise.measurement(vals), noise.accuracy)
         for k, vals in zip(groups.keys, groups.values(table.column(figure.field)), strict=True)
     ]
+    return cells, {"scale": noise.scale}
 
 
-def _means(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> list[dict]:
+def _means(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> tuple[list[dict], dict]:
     """Noisy sum over noisy count per slice, each at half the figure's budget. Its interval joins the
     two OpenDP states (each at alpha / 2, so both hold with 1 - alpha): |S/C - s/c| <= (a_s + m a_c) / |C|,
     m the larger bound in magnitude (the true mean lies within the bounds)."""
@@ -472,7 +475,7 @@ def _means(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> list[di
         lo, hi = figure.bounds
         mean = min(max(total / count, lo), hi)
         cells.append(groups.cell(key, mean, (sum_noise.accuracy + m * count_noise.accuracy) / count))
-    return cells
+    return cells, {"sum_scale": sum_noise.scale, "count_scale": count_noise.scale}
 
 
 def _bins(table: pa.Table, figure: Figure) -> tuple[list[str | None], tuple[str, ...]]:
@@ -495,7 +498,8 @@ def _fmt(x: float) -> str:
     return str(int(x)) if x.is_integer() else repr(x)
 
 
-def _figure_cells(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> list[dict]:
+def _figure_cells(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> tuple[list[dict], dict]:
+    """The figure's cells, and the scale of the noise OpenDP added to them."""
     if figure.kind == "sum":
         return _sums(spec, figure, table, alpha)
     if figure.kind == "mean":
@@ -509,19 +513,20 @@ def _figure_cells(spec: Spec, figure: Figure, table: pa.Table, alpha: float) -> 
         return _counts_by(spec, figure, _as_text(table.column(figure.by)), figure.groups, alpha)
     count = lambda: _text_space() >> _opendp().t.then_count()  # noqa: E731
     noise = _noise(spec, spec.budget_of(figure), count, integer=True, alpha=alpha)
-    return [_cell(None, noise.measurement([""] * table.num_rows), noise.accuracy)]
+    return [_cell(None, noise.measurement([""] * table.num_rows), noise.accuracy)], {"scale": noise.scale}
 
 
 def compute(source: Any, spec: Spec) -> list[dict]:
     """The spec's figures over `source` (an Arrow table, or a DuckDB relation read into one), each
     with its budget, mechanism and cells: group, noisy value and the half-width of its interval at the
-    spec's confidence (`accuracy`)."""
+    spec's confidence (`accuracy`, per cell: each holds with that confidence, not all at once)."""
     table = source if isinstance(source, pa.Table) else source.to_arrow_table()
     check_columns(spec, table.schema)
     alpha = 1 - spec.confidence
     out = []
     for figure in spec.figures:
         eps, delta = spec.budget_of(figure)
+        cells, noise = _figure_cells(spec, figure, table, alpha)
         out.append(
             _figure_dict(figure)
             | {
@@ -529,7 +534,8 @@ def compute(source: Any, spec: Spec) -> list[dict]:
                 "delta": delta,
                 "mechanism": spec.mechanism,
                 "confidence": spec.confidence,
-                "cells": _figure_cells(spec, figure, table, alpha),
+                "noise": noise,
+                "cells": cells,
             }
         )
     return out
