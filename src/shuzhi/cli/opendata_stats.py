@@ -65,12 +65,15 @@ def release(
     Example:  shuzhi opendata stats release hz-psb-population counts.json
     """
     from shuzhi.errors import InvalidInput
+    from shuzhi.i18n import M_
     from shuzhi.opendata import stats
 
     try:
         body = json.loads(spec.read_text("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput(f"规格文件不是 JSON / the spec file is not JSON: {e}", where=str(spec)) from None
+        raise InvalidInput(
+            M_("The spec file is not JSON: %(error)s", error=str(e)), where=str(spec)
+        ) from None
     settings, db = open_context()
     with db.write() as s:
         out = stats.as_dict(
