@@ -164,9 +164,14 @@ def test_gaussian_releases_spend_delta(place):
     assert e.value.where == "delta"
 
 
-def test_concurrent_releases_never_overspend(place):
-    """Eight releases at once of ε 0.3 each against a total of 1.0: three pass, whatever the order."""
-    set_total(place, 1.0)
+@pytest.mark.parametrize("first_use", [False, True])
+def test_concurrent_releases_never_overspend(place, first_use):
+    """Eight releases at once of ε 0.3 each against a total of 1.0: three pass, whatever the order;
+    also when the budget's row is made by the releases themselves (its first use)."""
+    if first_use:
+        place.settings.privacy.default_epsilon = 1.0
+    else:
+        set_total(place, 1.0)
     outcomes: list[str] = []
     start = threading.Barrier(8)
 

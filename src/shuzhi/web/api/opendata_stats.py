@@ -27,8 +27,8 @@ class ReleaseBody(BaseModel):
 
 class BudgetBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    epsilon: float
-    delta: float = 0.0
+    epsilon: float = Field(ge=0, le=budget.MAX_TOTAL_EPSILON)
+    delta: float = Field(default=0.0, ge=0, le=budget.MAX_TOTAL_DELTA)
     reason: Reason | None = None
 
 
@@ -40,7 +40,10 @@ def release(
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Release the spec's figures over a dataset version, paid from its privacy budget (409 with what
-    is left when it cannot pay). Owning department's stewards and admins."""
+    is left when it cannot pay). Owning department's stewards and admins. Beyond the schema, the spec
+    is refused with 422 naming the field: ε not above 0 or above the release limit, δ out of range or
+    not fitting the mechanism, a sum or mean without bounds, groups not declared, a column the
+    version lacks (docs/opendata-dp.md)."""
     settings = request.app.state.settings
     out = stats.release_statistics(session, settings, principal, body.dataset, body.version, body.spec)
     return stats.as_dict(session, out)
