@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from shuzhi.cli import opendata_stats
 from shuzhi.cli.common import ListTable, acting_principal, console, open_context, reports_errors
 from shuzhi.i18n import M_
 
@@ -119,7 +120,7 @@ def approve(
 ) -> None:
     """Publish a pending release (not by the one who prepared it).
 
-    Example:  shuzhi opendata approve 3 --as psb.steward2
+    Example:  shuzhi opendata approve 3 --as admin
     """
     _act(release_id, as_user, "approve", reason)
 
@@ -133,7 +134,7 @@ def reject(
 ) -> None:
     """Refuse a pending release.
 
-    Example:  shuzhi opendata reject 3 --reason 年龄分段过细 --as psb.steward2
+    Example:  shuzhi opendata reject 3 --reason 年龄分段过细 --as admin
     """
     _act(release_id, as_user, "reject", reason)
 
@@ -184,3 +185,6 @@ def show(release_id: int, as_user: str = typer.Option(None, "--as", help=AS_HELP
     with db.read() as s:
         who = acting_principal(s, as_user)
         console.print_json(json.dumps(releases.release_out(releases.get_release(s, who, release_id))))
+
+
+app.add_typer(opendata_stats.app, name="stats")

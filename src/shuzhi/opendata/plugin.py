@@ -1,4 +1,5 @@
-"""Built-in hook implementations of open data: its API and commands, its table and migrations, its events."""
+"""Built-in hook implementations of open data: releases and differentially private statistics (their
+API and commands), their tables, migrations, settings, audit events and ledger state."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from shuzhi.hooks import hookimpl
 
 @hookimpl
 def register_api_routes():
-    from shuzhi.web.api import opendata
+    from shuzhi.web.api import opendata, opendata_stats
 
-    return [opendata.router]
+    return [opendata.router, opendata_stats.router]
 
 
 @hookimpl
@@ -23,9 +24,9 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.opendata import models
+    from shuzhi.opendata import budget_models, models
 
-    return [models]
+    return [models, budget_models]
 
 
 @hookimpl
@@ -34,10 +35,18 @@ def migration_locations():
 
 
 @hookimpl
-def ledger_events():
-    from shuzhi.opendata.events import EVENTS
+def settings_sections():
+    from shuzhi.opendata.budget_settings import SECTIONS
 
-    return list(EVENTS)
+    return SECTIONS
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.opendata.budget_events import EVENTS as BUDGET
+    from shuzhi.opendata.events import EVENTS as RELEASES
+
+    return [*RELEASES, *BUDGET]
 
 
 @hookimpl
