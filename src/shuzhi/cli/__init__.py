@@ -24,8 +24,8 @@ class _Root(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         with self.make_context(prog_name or "shuzhi", argv, resilient_parsing=True) as ctx:
             option = ctx.params.get("language")
-        lang.use(lang.choose(option.value if option else None))
-        lang.translate_help(self)
+            lang.use(lang.choose(option.value if option else None))
+            lang.translate_help(self, ctx)
         return super().main(args=args, prog_name=prog_name, **extra)
 
 

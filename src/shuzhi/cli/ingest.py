@@ -42,6 +42,11 @@ def ingest(
     Parquet, or a table/query of a database; writes Parquet with row count, SHA-256, schema,
     column profile and schema drift. Loading identical content again is reported, not stored twice.
 
+    Database sources are read in a read-only session, and --query must be one SELECT. Local files
+    and SQLite databases can be named here, by the operator on the server, never through the API;
+    hosts on private networks must be listed in the setting ingest.allowed_source_hosts
+    (docs/ingest.md).
+
     Examples:
 
       shuzhi ingest 市场主体登记.csv --dataset hz-samr-enterprise
@@ -53,11 +58,6 @@ def ingest(
       shuzhi ingest postgresql+psycopg://reader@10.0.0.5/front --table public.enterprises --dataset hz-samr-enterprise
 
       shuzhi ingest sqlite:///front.db --query "SELECT * FROM tax WHERE year = 2025" --dataset hz-tax-taxpayer
-
-    Database sources are read in a read-only session, and --query must be one SELECT. Local files
-    and SQLite databases can be named here, by the operator on the server, never through the API;
-    hosts on private networks must be listed in the setting ingest.allowed_source_hosts
-    (docs/ingest.md).
     """
     from shuzhi.catalog import service as catalog
     from shuzhi.ingest import commit_to

@@ -116,8 +116,9 @@ def _first_paragraph(text: str) -> str:
     return text.split("\n\n")[0].replace("\n", " ").strip()
 
 
-def translate_help(command: click.Command) -> None:
-    """Put the help of `command`, its parameters and its subcommands into the chosen language.
+def translate_help(command: click.Command, ctx: click.Context) -> None:
+    """Put the help of `command`, its parameters (its help option too: Click makes it once per
+    command, given a context to name it) and its subcommands into the chosen language.
 
     Typer builds a fresh Click command tree for each run; the sources' help texts (the msgids) are
     kept aside on first use, so that a tree can be put into another language later."""
@@ -130,10 +131,12 @@ def translate_help(command: click.Command) -> None:
         zh = translator("zh").gettext(words)
         both = not _chosen and "\n" in words and zh != words
         command.short_help = f"{_first_paragraph(zh)} ({_first_paragraph(words)})" if both else None
-    for param in command.params:
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if param is None:
+            continue
         if not hasattr(param, "_help_source"):
             param._help_source = getattr(param, "help", None)
         if param._help_source:
             param.help = help_text(param._help_source)
     for sub in getattr(command, "commands", {}).values():
-        translate_help(sub)
+        translate_help(sub, ctx)
