@@ -23,7 +23,7 @@ from rich.table import Table
 from shuzhi.cli import lang
 from shuzhi.cli.lang import _
 from shuzhi.errors import ConfigurationError, ShuzhiError
-from shuzhi.i18n import M_
+from shuzhi.i18n import M_, Message
 
 if TYPE_CHECKING:
     from shuzhi.config import Settings
@@ -91,16 +91,16 @@ def reports_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except ConfigurationError as exc:
             # One paragraph, no traceback: a setting is wrong, and the message names it and its path.
-            label = _("Configuration error")
+            label = _("configuration error")
             err_console.print(f"[bold red]{escape(label)}:[/] {escape(_whole(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
         except ShuzhiError as exc:
-            label = _("Error")
+            label = _("error")
             err_console.print(f"[bold red]{escape(label)}:[/] {escape(_message(exc))}")
             lines = (
-                (_("Where"), exc.where),
-                (_("Hint"), lang.say(exc.hint)),
-                (_("Class"), exc.detail.get("error_class")),
+                (_("where"), exc.where),
+                (_("hint"), lang.say(exc.hint)),
+                (_("class"), exc.detail.get("error_class")),
             )
             for name, value in lines:
                 if value:
@@ -125,6 +125,13 @@ def _whole(exc: ShuzhiError) -> str:
     return " ".join(parts)
 
 
+def _stacked(header: str) -> str:
+    """A header in both languages (no language chosen) as two lines, Chinese over English."""
+    if isinstance(header, Message) and (zh := header.in_lang("zh")) != (en := header.in_lang("en")):
+        return f"{zh}\n{en}"
+    return header
+
+
 class ListTable(Table):
     """A Rich table that never cuts a value: every column wraps (a long word is folded) instead of
     ending in an ellipsis, and identifier columns (the first, and those named in `whole`) keep the
@@ -135,7 +142,7 @@ class ListTable(Table):
     """Characters a wrapping column is given at the least when the identifiers are kept whole."""
 
     def __init__(self, *headers: str, whole: tuple[str, ...] = (), **kwargs) -> None:
-        super().__init__(*headers, **kwargs)
+        super().__init__(*map(_stacked, headers), **kwargs)
         self._whole = [i for i, h in enumerate(headers) if i == 0 or h in whole]
         for column in self.columns:
             column.overflow = "fold"

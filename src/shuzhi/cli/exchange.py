@@ -310,7 +310,7 @@ def _report_file(out: Path, rows: int, truncated: bool, size: int) -> None:
     # A row cap or a daily row quota ends a read early: a partial file must not pass for a whole one.
     rows_text = _("%(rows)s rows", rows=format(rows, ","))
     size_text = _("%(bytes)s bytes", bytes=format(size, ","))
-    console.print(f"{rows_text}{_truncated(truncated)} → {out} ({size_text})")
+    console.print(f"{rows_text}{_truncated(truncated)} → {out}, {size_text}")
 
 
 def _truncated(truncated: bool) -> str:

@@ -185,7 +185,7 @@ def verify_data(
         for d in report.restored:
             console.print(f"[green]{restored}[/] {d['dataset']} v{d['version']}")
         for d in report.damaged:
-            new = _("newly found") if d["new"] else _("still")
+            new = _("newly found") if d["new"] else _("still damaged")
             console.print(f"[bold red]{damaged}[/] {d['dataset']} v{d['version']}: {d['damage']} ({new})")
         colour = "red" if report.damaged else "green"
         checked = _("%(n)s versions checked", n=report.checked)

@@ -62,9 +62,11 @@ def current() -> str | None:
 
 
 def _(msgid: str, /, **values) -> str:
-    """A catalog message with its values, in the chosen language (both where none was chosen)."""
+    """A catalog message with its values, in the chosen language; where none was chosen, the
+    `Message` itself, which reads "中文 (English)" and can still be laid out otherwise (a table's
+    header puts its two languages on two lines, to keep the columns narrow)."""
     message = Message(msgid, **values)
-    return message.in_lang(_chosen) if _chosen else str(message)
+    return message.in_lang(_chosen) if _chosen else message
 
 
 def say(text: str | None) -> str:
