@@ -7,11 +7,10 @@ import enum
 import os
 from collections.abc import Mapping
 
-import click
+import typer
+from typer.core import TyperCommand, TyperGroup
 
 from shuzhi.i18n import N_, Message, split_examples, translator
-
-LANGUAGES = ("zh", "en")
 
 
 class Language(enum.StrEnum):
@@ -21,13 +20,15 @@ class Language(enum.StrEnum):
     en = "en"
 
 
+LANGUAGES = tuple(Language)
+
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 """Where the locale is read, in POSIX's order: the first one set decides."""
 
 _chosen: str | None = None
 
-# Typer's and Click's own texts that reach the help pages, so that they are in the catalog too.
-FRAMEWORK_HELP = (
+# Typer's and Click's own help texts, and the label of a help's examples: in the catalog too.
+HELP_WORDS = (
     N_("Show this message and exit."),
     N_("Install completion for the current shell."),
     N_("Show completion for the current shell, to copy it or customize the installation."),
@@ -118,9 +119,10 @@ def _first_paragraph(text: str) -> str:
     return text.split("\n\n")[0].replace("\n", " ").strip()
 
 
-def translate_help(command: click.Command, ctx: click.Context) -> None:
-    """Put the help of `command`, its parameters (its help option too: Click makes it once per
-    command, given a context to name it) and its subcommands into the chosen language.
+def translate_help(command: TyperCommand | TyperGroup, ctx: typer.Context) -> None:
+    """Put the help of `command`, its parameters (their prompts, and its help option too: Click
+    makes that once per command, given a context to name it) and its subcommands into the chosen
+    language.
 
     Typer builds a fresh Click command tree for each run; the sources' help texts (the msgids) are
     kept aside on first use, so that a tree can be put into another language later."""
@@ -140,5 +142,9 @@ def translate_help(command: click.Command, ctx: click.Context) -> None:
             param._help_source = getattr(param, "help", None)
         if param._help_source:
             param.help = help_text(param._help_source)
+        if isinstance(getattr(param, "prompt", None), str):  # asked for when not given
+            if not hasattr(param, "_prompt_source"):
+                param._prompt_source = param.prompt
+            param.prompt = _(param._prompt_source)
     for sub in getattr(command, "commands", {}).values():
         translate_help(sub, ctx)

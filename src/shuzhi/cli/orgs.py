@@ -7,6 +7,7 @@ import typer
 from shuzhi.cli import lang
 from shuzhi.cli.common import ListTable, console, ok, open_context, reports_errors, system_principal
 from shuzhi.cli.lang import _
+from shuzhi.i18n import N_
 
 dept_app = typer.Typer(
     help="Departments.\n\nExample:  shuzhi dept add HZ-EDU 杭州市教育局 --parent HZ-DATA",
@@ -64,7 +65,13 @@ def dept_list() -> None:
     with db.read() as s:
         parent, region = _("parent"), _("region")
         table = ListTable(
-            _("code"), _("name"), _("English"), _("level"), parent, region, whole=(parent, region)
+            _("code"),
+            _("Chinese name"),
+            _("English name"),
+            _("level"),
+            parent,
+            region,
+            whole=(parent, region),
         )
         for d in orgs.list_departments(s):
             table.add_row(
@@ -86,7 +93,7 @@ def user_add(
     role: list[str] = typer.Option(..., "--role", help="admin | steward | analyst | auditor (repeatable)"),
     password: str = typer.Option(
         ...,
-        prompt=True,
+        prompt=N_("Password"),
         hide_input=True,
         confirmation_prompt=True,
         envvar="SHUZHI_NEW_USER_PASSWORD",
