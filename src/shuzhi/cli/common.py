@@ -98,7 +98,7 @@ def reports_errors(fn: Callable) -> Callable:
             label = _("error")
             err_console.print(f"[bold red]{escape(label)}:[/] {escape(_message(exc))}")
             lines = (
-                (_("where"), exc.where),
+                (_("where"), lang.say(exc.where)),
                 (_("hint"), lang.say(exc.hint)),
                 (_("class"), exc.detail.get("error_class")),
             )
@@ -119,7 +119,7 @@ def _whole(exc: ShuzhiError) -> str:
     """The error with where and hint, as `str(exc)` has them, in the chosen language."""
     parts = [_message(exc)]
     if exc.where:
-        parts.append(f"({exc.where})")
+        parts.append(f"({lang.say(exc.where)})")
     if exc.hint:
         parts.append(f"— {lang.say(exc.hint)}")
     return " ".join(parts)
