@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
+from shuzhi.cli import lang
 from shuzhi.cli.common import ListTable, console, err_console, ok, open_context, progress_bar, reports_errors
 from shuzhi.cli.lang import _
 from shuzhi.i18n import N_
@@ -115,7 +116,7 @@ def verify(
             err_console.print(f"[bold red]✗ {differs}[/]: {rows}")
         for p in report.problems:
             # The kind is text, not markup; a problem stays on one line so it can be grepped.
-            err_console.print(f"  - {escape(f'[{p.kind}] {p.message}')}", soft_wrap=True)
+            err_console.print(f"  - {escape(f'[{p.kind}] {lang.say(p.message)}')}", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -154,7 +155,7 @@ def prove(
             console.print(f"  {path}[{i}] {p}")
     if failures:
         for f in failures:
-            err_console.print(f"[bold red]✗[/] {f}")
+            err_console.print(f"[bold red]✗[/] {escape(lang.say(f))}")
         raise typer.Exit(1)
     if not as_json:
         ok(_("inclusion proof verifies against the signed tree head"))

@@ -258,7 +258,7 @@ def resolve(
         who = acting_principal(s, as_user)
         ds = get_dataset(s, dataset)
         alert = resolve_alert(s, who, ds, alert_id, note=note)
-        ok(_("alert #%(id)s resolved", id=alert.id), alert.message)
+        ok(_("alert #%(id)s resolved", id=alert.id), lang.say(alert.message))
 
 
 def _show(session, settings, ds, as_json: bool) -> None:
@@ -290,7 +290,7 @@ def _show(session, settings, ds, as_json: bool) -> None:
     table = ListTable(_("column"), _("category"), _("level"), _("conf."), _("status"), _("evidence"))
     for c in info["columns"]:
         ev = c["evidence"]
-        why = ev.get("reason") or _evidence(ev)
+        why = lang.say(ev.get("reason")) or _evidence(ev)
         table.add_row(
             c["field"],
             pick(c["category_zh"], c.get("category_en")) or c["category"],
@@ -302,7 +302,7 @@ def _show(session, settings, ds, as_json: bool) -> None:
     console.print(table)
     for a in info["alerts"]:
         alert = _("alert")
-        console.print(f"[yellow]{alert}[/] #{a['id']} {a['message']}")
+        console.print(f"[yellow]{alert}[/] #{a['id']} {lang.say(a['message'])}")
     if info["alerts"]:
         console.print(_("resolve") + f": shuzhi grade resolve {ds.identifier} <id> --note …", highlight=False)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from shuzhi.cli import lang
 from shuzhi.cli.common import bytes_progress_bar, console, open_context, reports_errors, system_principal
 from shuzhi.cli.lang import _
 from shuzhi.errors import InvalidInput
@@ -131,7 +132,7 @@ def _print(report, as_json: bool) -> None:
     if report.created_dataset:
         console.print("[green]" + _("registered new dataset") + f"[/] {report.dataset}")
     if report.unchanged:
-        console.print(f"[yellow]{report.summary()}[/]")
+        console.print(f"[yellow]{lang.say(report.summary())}[/]")
         return
     console.print(
         f"[green]✓[/] {report.dataset} v{report.version}: "
@@ -144,7 +145,7 @@ def _print(report, as_json: bool) -> None:
         + f", sha256 {report.sha256[:16]}…"
     )
     if report.drift is not None:
-        console.print("  " + _("drift") + f": {describe(report.drift)}")
+        console.print("  " + _("drift") + f": {lang.say(describe(report.drift))}")
 
 
 @reports_errors

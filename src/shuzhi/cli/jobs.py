@@ -9,6 +9,7 @@ import time
 import typer
 from rich.markup import escape
 
+from shuzhi.cli import lang
 from shuzhi.cli.common import ListTable, console, open_context, progress_bar, reports_errors
 from shuzhi.cli.lang import _
 from shuzhi.i18n import M_
@@ -85,7 +86,7 @@ def _table(rows: list[dict]) -> ListTable:
     for r in rows:
         style = _STATE_STYLE.get(r["state"], "")
         progress = f"{r['progress'] * 100:.0f}%" if r["progress"] is not None else ""
-        note = r["error"] if r["state"] == "failed" else r["note"]
+        note = lang.say(r["error"] if r["state"] == "failed" else r["note"])
         table.add_row(
             str(r["id"]),
             r["name"],
