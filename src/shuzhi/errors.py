@@ -67,7 +67,7 @@ class ShuzhiError(Exception):
         """The error as the API answers it: bilingual, or in `lang` when the client asked for one."""
         out = {"error": self.code, "message": self.say(lang) if lang else self.message}
         if self.where:
-            out["where"] = self.where
+            out["where"] = in_language(self.where, lang) if lang else self.where
         if self.hint:
             out["hint"] = self.hint_in(lang) if lang else self.hint
         if self.detail:

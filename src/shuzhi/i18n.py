@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from babel.messages.pofile import read_po
-
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "shuzhi"
 LOCALES = {"zh": "zh_CN", "en": "en"}
@@ -21,6 +19,8 @@ def catalog_path(lang: str) -> Path:
 def _messages(lang: str) -> dict[tuple[str | None, str], str]:
     """(context, msgid) → translation, read once per process from the language's `.po` file (Babel's
     reader: the catalogs are kept as text, reviewed as text, and never go stale as compiled copies)."""
+    from babel.messages.pofile import read_po  # here, not at import: errors import this module
+
     path = catalog_path(lang)
     if not path.exists():
         return {}
@@ -61,8 +61,6 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for the ca
 def _fill(text: str, params: dict) -> str:
     # A message's values are filled in after translation, never translated themselves; a translation
     # that does not fit its values shows the source text rather than failing the error it carries.
-    if not params:
-        return text
     try:
         return text % params
     except (KeyError, TypeError, ValueError):
@@ -76,22 +74,53 @@ class Message(str):
 
     msgid: str
     params: dict
+    excerpt: str
 
-    def __new__(cls, msgid: str, /, **params) -> Message:
-        zh, en = _fill(translator("zh").gettext(msgid), params), _fill(msgid, params)
-        self = super().__new__(cls, en if zh == en else f"{zh} ({en})")
-        self.msgid, self.params = msgid, params
+    def __new__(cls, msgid: str, /, *, excerpt: str = "", **params) -> Message:
+        zh, en = _fill(translator("zh").gettext(msgid), _in("zh", params)), _fill(msgid, _in("en", params))
+        self = super().__new__(cls, (en if zh == en else f"{zh} ({en})") + excerpt)
+        self.msgid, self.params, self.excerpt = msgid, params, excerpt
         return self
 
     def in_lang(self, lang: str) -> str:
-        return _fill(translator(lang).gettext(self.msgid), self.params)
+        """The message in `lang`; an `excerpt` (the reader's own input quoted back under the message,
+        such as a query line with a caret) follows it unchanged."""
+        return _fill(translator(lang).gettext(self.msgid), _in(lang, self.params)) + self.excerpt
 
     def __reduce__(self):  # keeps the message whole across processes (job workers, the SQL sandbox)
-        return (_rebuild, (self.msgid, self.params))
+        return (_rebuild, (self.msgid, self.params, self.excerpt))
 
 
-def _rebuild(msgid: str, params: dict) -> Message:
-    return Message(msgid, **params)
+class Pair:
+    """A value that comes with the data in both languages (a state's label, a parameter's name): the
+    message shows the half in its own language."""
+
+    __slots__ = ("zh", "en")
+
+    def __init__(self, zh: str, en: str | None) -> None:
+        self.zh, self.en = zh, en or zh
+
+    def in_lang(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+    def __str__(self) -> str:
+        return self.zh if self.zh == self.en else f"{self.zh} ({self.en})"
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+    def __reduce__(self):
+        return (Pair, (self.zh, self.en))
+
+
+def _in(lang: str, params: dict) -> dict:
+    """Values that are messages (or pairs) themselves, e.g. "the rejection" in "a reason is required
+    for …", in `lang`."""
+    return {k: v.in_lang(lang) if isinstance(v, Message | Pair) else v for k, v in params.items()}
+
+
+def _rebuild(msgid: str, params: dict, excerpt: str = "") -> Message:
+    return Message(msgid, excerpt=excerpt, **params)
 
 
 M_ = Message

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 
 # Characters (not bytes). A limit is the most a sensible person would write there, with room to
 # spare: input past it is refused with 422, never cut short silently.
@@ -53,7 +54,7 @@ INT32_MAX = 2**31 - 1
 def _no_nul(value: str) -> str:
     # PostgreSQL cannot store NUL in text, and no sensible input carries one.
     if "\x00" in value:
-        raise ValueError("不能包含 NUL 字符 (must not contain NUL characters)")
+        raise ValueError(M_("must not contain NUL characters"))
     return value
 
 
@@ -96,11 +97,9 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def _iso_only(value):
     # pydantic would read a number as seconds since 1970 ("until=0.5"); the API takes ISO 8601 only.
     if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError(
-            "需要 ISO 8601 时间，如 2024-05-01T08:00:00+08:00 (an ISO 8601 date-time is expected)"
-        )
+        raise ValueError(M_("an ISO 8601 date-time is expected, e.g. 2024-05-01T08:00:00+08:00"))
     if not isinstance(value, str | datetime):
-        raise ValueError("需要 ISO 8601 时间 (an ISO 8601 date-time is expected)")
+        raise ValueError(M_("an ISO 8601 date-time is expected"))
     return value
 
 
@@ -111,7 +110,7 @@ Instant = Annotated[datetime, BeforeValidator(_iso_only)]
 def _iso_date_only(value):
     # As above for dates: a number would be read as seconds since 1970.
     if not isinstance(value, str | date):
-        raise ValueError("需要 ISO 8601 日期，如 2024-05-01 (an ISO 8601 date is expected)")
+        raise ValueError(M_("an ISO 8601 date is expected, e.g. 2024-05-01"))
     return value
 
 
@@ -138,7 +137,12 @@ def check(value: str | None, limit: int, where: str) -> str | None:
     """The value when it fits within `limit` characters; InvalidInput naming the field otherwise."""
     if value is not None and len(value) > limit:
         raise InvalidInput(
-            f"{where} 不能超过 {limit} 个字符 ({where}: at most {limit} characters, got {len(value)})",
+            M_(
+                "%(where)s: at most %(limit)s characters, got %(count)s",
+                where=where,
+                limit=limit,
+                count=len(value),
+            ),
             where=where,
             limit=limit,
         )

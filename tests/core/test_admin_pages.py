@@ -599,6 +599,21 @@ def test_vocabularies_are_listed_read_only(people):
     assert "Controlled vocabularies" in en and "Share type" in en
 
 
+@pytest.mark.parametrize(
+    ("lang", "role", "level", "theme"),
+    [("zh", "部门数据管理员", "市级", "主题"), ("en", "Department steward", "City", "Theme")],
+)
+def test_roles_levels_and_vocabularies_are_named_in_the_readers_language(people, lang, role, level, theme):
+    _as(people, "root")
+    users = people.get(f"/admin/users?lang={lang}", headers=HTML).text
+    assert f'<span class="tag">{role}</span>' in users
+    assert f">{level}</option>" in people.get(f"/admin/departments?lang={lang}", headers=HTML).text
+    assert (
+        f"<h2>{theme} <code>theme</code></h2>"
+        in people.get(f"/admin/vocabularies?lang={lang}", headers=HTML).text
+    )
+
+
 def test_an_upload_without_csrf_or_login_is_refused(app, registered, people, db):
     r = people.post("/admin/datasets/ga-jdc/upload", files={"file": ("x.csv", CSV, "text/csv")}, headers=HTML)
     assert r.status_code == 403 and "CSRF" in r.text
@@ -663,9 +678,13 @@ def test_a_file_over_the_size_limit_is_refused_with_a_page(app, registered, peop
 
 
 def test_an_uploader_is_told_the_files_problem_not_the_servers():
+    from shuzhi.i18n import M_
     from shuzhi.web.pages.admin import LOAD_FAILED, _said_to_uploader
 
     assert _said_to_uploader("InvalidInput: 文件没有数据行 (no data rows)") == "文件没有数据行 (no data rows)"
     assert _said_to_uploader("OSError: [Errno 28] No space left: '/srv/shuzhi/data/x'") == LOAD_FAILED
     assert _said_to_uploader("IntegrityError: (psycopg.errors…) INSERT INTO …") == LOAD_FAILED
+    # the runner's own words of a run it stopped, as a run's error stores them
+    for said in (M_("cancelled"), M_("ran past its time limit of %(seconds)s s", seconds="30")):
+        assert _said_to_uploader(str(said)) == str(said)
     assert _said_to_uploader("已取消 (cancelled)") == "已取消 (cancelled)"

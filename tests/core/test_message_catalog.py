@@ -3,6 +3,7 @@ hold no language of their own (their Chinese lives in the zh_CN catalog)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -22,7 +23,9 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 def _used() -> dict[tuple[str | None, str], str]:
     """Every message the sources ask the catalog for, as Babel's extractor finds them."""
     found = {}
-    for filename, _lineno, message, _comments, context in extract_from_dir(SRC, METHODS, keywords={**DEFAULT_KEYWORDS, "M_": None}):
+    for filename, _lineno, message, _comments, context in extract_from_dir(
+        SRC, METHODS, keywords={**DEFAULT_KEYWORDS, "M_": None}
+    ):
         if isinstance(message, tuple):  # plural forms: the singular names the entry
             message = message[0]
         if message:
@@ -86,3 +89,65 @@ def test_a_page_shows_the_catalogs_text_in_each_language(client):
     zh, en = client.get("/login?lang=zh").text, client.get("/login?lang=en").text
     assert i18n.translator("zh").gettext("Log in") in zh and "Log in" in en
     assert i18n.translator("zh").gettext("Log in") != "Log in"
+
+
+FACES = ("web", "notify")
+"""Code that makes what pages and notifications say: its words come from the catalog."""
+API_SCHEMA = ("web/api/", "web/openapi.py", "web/catalog_query.py")
+"""The API's published schema (tags, parameter and response descriptions) is read by the authors of
+programs, in both languages at once, and stays bilingual; errors these modules raise are checked by
+test_error_messages like any other."""
+KEPT = {
+    ("web/app.py", "title="): "the API schema's title: the product's name in both languages",
+    ("web/app.py", "description="): "the API schema's description",
+    ("notify/plugin.py", "title="): "a job's title, declared in both languages as every domain's jobs are",
+    (
+        "web/pages/exchange.py",
+        "PREVIEW_PURPOSE",
+    ): "written into the ledger as the read's purpose: kept as stored",
+    (
+        "web/pages/exchange.py",
+        "DOWNLOAD_PURPOSE",
+    ): "written into the ledger as the read's purpose: kept as stored",
+}
+"""Chinese that stays in the code on purpose, by file and the name it is given (an assignment's, or a
+keyword argument's `name=`), with the reason."""
+
+
+def _chinese_literals(path: Path):
+    """(owner, line) of each string literal holding Chinese, docstrings aside; the owner is the
+    innermost keyword argument or assigned name the literal stands in."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+    owner: dict[int, str] = {}
+    for node in ast.walk(tree):  # outer before inner, so the innermost owner is kept
+        named = (
+            f"{node.arg}="
+            if isinstance(node, ast.keyword) and node.arg
+            else node.targets[0].id
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            else None
+        )
+        if named:
+            for inner in ast.walk(node.value):
+                owner[id(inner)] = named
+    for node in ast.walk(tree):
+        literal = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if literal and id(node) not in docstrings and CJK.search(node.value):
+            yield owner.get(id(node), ""), node.lineno
+
+
+def test_pages_and_notifications_hold_no_chinese_of_their_own():
+    offenders, kept = [], set()
+    for face in FACES:
+        for path in sorted((SRC / face).rglob("*.py")):
+            name = path.relative_to(SRC).as_posix()
+            if name.startswith(API_SCHEMA):
+                continue
+            for owner, line in _chinese_literals(path):
+                if (name, owner) in KEPT:
+                    kept.add((name, owner))
+                else:
+                    offenders.append(f"{name}:{line}")
+    assert not offenders, f"Chinese written into the code instead of the catalog: {offenders}"
+    assert kept == set(KEPT), f"kept on purpose, but no longer there: {set(KEPT) - kept}"

@@ -86,3 +86,10 @@ def test_bilingual_messages_split_by_language(text, zh, en):
     from shuzhi.errors import in_language
 
     assert (in_language(text, "zh"), in_language(text, "en")) == (zh, en)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh", "须为整数"), ("en", "must be a whole number")])
+def test_a_fields_problem_is_said_in_the_readers_language(analyst, lang, words):
+    page = analyst.get(f"/exchange/grants/abc?lang={lang}")
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert f"<code>grant_id</code>：{words}</li>" in page.text

@@ -16,6 +16,7 @@ from shuzhi.cli import app
 from shuzhi.exchange.keys import mask_master_key
 from shuzhi.exchange.masking import grant_key, hmac_hex
 from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
+from shuzhi.i18n import M_
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.orgs import service as orgs
 
@@ -152,7 +153,7 @@ def test_approve_narrower_creates_exactly_that_grant(cli, world, approved):
     assert grant.expires_on == EXPIRES and grant.revoked_at is None
     req = request_row(world, rid)
     assert req.state == "approved" and req.decided_by_id == world.ga_steward.user_id
-    assert req.decision_reason == "缩小范围批准 / approved narrower"
+    assert req.decision_reason == M_("approved narrower")  # stored in both languages
     ((entry, detail),) = entries(world, "grant.created")
     assert entry.user_id == world.ga_steward.user_id
     assert detail["grant_id"] == gid and detail["fields"] == grant.fields and detail["masks"] == grant.masks

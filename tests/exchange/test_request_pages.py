@@ -186,6 +186,8 @@ def test_grant_page_shows_masks_filter_quota_use_and_expiry_to_the_grantee(world
     assert 'id="renew-form"' not in page.text and 'id="revoke-form"' not in page.text  # grantee
     quota = re.search(r'id="grant-quota">(.*?)</section>', page.text, re.S).group(1)
     assert "0 / 1,000" in quota and "no aggregates (count, GROUP BY" in quota  # what the quota forbids
+    zh = client.get(f"/exchange/grants/{granted}", params={"lang": "zh"}).text
+    assert 'id="grant-state">有效' in zh and "不能汇总（count、GROUP BY 等）" in zh
     row = re.search(rf'<tr id="grant-{granted}">(.*?)</tr>', grants, re.S).group(1)
     assert "records only: no aggregates or joins" in row or "仅逐条读取" in row
 

@@ -11,6 +11,7 @@ from shuzhi.catalog.models import Dataset
 from shuzhi.classify.alerts import new_alert
 from shuzhi.exchange import share_requests
 from shuzhi.exchange.models import Grant, ShareRequest
+from shuzhi.i18n import M_, Pair
 from shuzhi.notify import feed, service
 from shuzhi.notify.models import Notification
 from shuzhi.orgs.models import User
@@ -78,9 +79,18 @@ def test_a_submitted_request_tells_the_providing_stewards_only(world):
     with world.db.read() as s:
         n = service.page(s, world.ga_steward.user_id)[0]
         assert n.link == f"/exchange/requests/{rid}" and n.read_at is None
-        assert "低保资格核查" in n.body_zh and "低保资格核查" in n.body_en
-        assert n.title_zh.startswith(f"新的共享申请 #{rid}") and n.title_en.startswith(
-            f"New share request #{rid}"
+        req = s.get(ShareRequest, rid)
+        ds, dept = req.dataset, req.department
+        # the words as the catalog gives them, each language with the data's own half
+        assert n.title_zh == f"新的共享申请 #{rid}：{ds.title_zh}"
+        assert n.title_en == f"New share request #{rid}: {ds.title_en or ds.title_zh}"
+        assert (
+            n.body_zh
+            == f"{dept.name_zh}申请{ds.title_zh}的 3 个字段，用途：低保资格核查。请在 {req.deadline} 前审核。"
+        )
+        assert n.body_en == (
+            f"{dept.name_en or dept.name_zh} asks for 3 fields of {ds.title_en or ds.title_zh}, for: 低保资格核查. "
+            f"Please decide by {req.deadline}."
         )
 
 
@@ -107,6 +117,8 @@ def test_a_narrowed_approval_says_which_fields_were_left_out(granted, world):
     with world.db.read() as s:
         n = service.page(s, world.rs_analyst.user_id)[0]
     assert n.kind == "request_narrowed" and "religion" in n.body_zh and "religion" in n.body_en
+    assert n.title_zh.endswith("已缩小范围批准：" + n.title_zh.rpartition("：")[2])
+    assert "approved (narrowed): " in n.title_en and n.body_en.startswith("Fields not granted: ")
     assert _only(world, "request_approved") == {}
 
 
@@ -117,7 +129,9 @@ def test_a_rejection_tells_the_requester_with_the_reason(world):
         share_requests.reject_request(s, world.ga_steward, req, "用途不明确")
     assert _only(world, "request_rejected") == {"rs_analyst": [f"request:{rid}:rejected"]}
     with world.db.read() as s:
-        assert "用途不明确" in service.page(s, world.rs_analyst.user_id)[0].body_zh
+        n = service.page(s, world.rs_analyst.user_id)[0]
+    assert (n.body_zh, n.body_en) == ("驳回理由：用途不明确", "Reason: 用途不明确")
+    assert n.title_en.startswith(f"Request #{rid} rejected: ") and f"申请 #{rid} 已驳回：" in n.title_zh
 
 
 def test_an_action_that_rolls_back_leaves_no_notification(world):
@@ -227,7 +241,7 @@ def test_the_unique_key_refuses_a_second_copy_even_past_the_service(world):
         again = service.send(
             s,
             [s.get(User, world.ga_steward.user_id)],
-            service.Message("request_submitted", key, "x", "x", "x", "x"),
+            service.Message("request_submitted", key, M_("Reason: %(reason)s", reason="x"), Pair("x", "x")),
         )
     assert again == []
     from sqlalchemy.exc import IntegrityError

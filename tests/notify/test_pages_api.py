@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from tests.conftest import csrf_of, login
 
@@ -200,3 +201,17 @@ def test_the_home_page_lists_grants_ending_soon(world, granted, client):
     assert "data-grant" not in _section(client.get("/").text, "expiring")
     with world.db.read() as s:
         assert s.scalar(select(Grant.id).where(Grant.id == granted)) == granted
+
+
+@pytest.mark.parametrize(
+    ("lang", "kind", "title"),
+    [("zh", "新的共享申请", "新的共享申请 #"), ("en", "new share request", "New share request #")],
+)
+def test_a_notification_is_shown_in_the_readers_language(world, client, lang, kind, title):
+    rid = _submit(world)
+    login(client, "ga_steward")
+    page = client.get("/notifications", params={"lang": lang}).text
+    item = page.split('data-kind="request_submitted">')[1].split("</li>")[0]
+    assert f'<span class="tag">{kind}</span>' in item and f"{title}{rid}" in item
+    other = "New share request" if lang == "zh" else "新的共享申请"
+    assert other not in item

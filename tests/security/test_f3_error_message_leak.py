@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from shuzhi.engine.failures import ERROR_CLASSES, QueryFailed, classify, failure
 from shuzhi.exchange import channels, formats, share_requests
+from shuzhi.i18n import M_
 from shuzhi.ledger.models import LedgerEntry
 
 DATASET = "hz-psb-population"
@@ -156,7 +157,7 @@ def test_sql_api_errors_carry_the_class_not_the_record(world, api, sql, expected
         assert r.status_code == 400, r.text
         body = r.json()
         assert body["error"] == "query_failed" and body["error_class"] == expected
-        assert body["message"] == ERROR_CLASSES[expected][1]
+        assert body["message"] == M_(ERROR_CLASSES[expected][1])  # the fixed text, in both languages
         assert column in body["where"]  # the construct and its columns, from the consumer's own query
         assert_no_value(r.text)
     assert_ledger_clean(world, expected, sent=sql)

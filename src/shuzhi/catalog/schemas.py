@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from shuzhi import textlimits as limits
 from shuzhi.catalog import vocab
+from shuzhi.i18n import M_
 from shuzhi.textlimits import Code, Day, Description, Email, Label, Name, Phone, Reason, Title
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=limits.NAME)]
@@ -18,7 +19,7 @@ Keywords = Annotated[list[Annotated[str, StringConstraints(max_length=limits.LAB
 def _in_vocab(name: str, value: str | None) -> str | None:
     if value is not None and value not in vocab.codes(name):
         allowed = ", ".join(f"{c} ({vocab.label(name, c)})" for c in vocab.codes(name))
-        raise ValueError(f"取值须为 {allowed} / must be one of the codes listed")
+        raise ValueError(M_("must be one of %(allowed)s", allowed=allowed))
     return value
 
 
@@ -86,18 +87,16 @@ class DatasetIn(_VocabChecked):
         seen = set()
         for f in v:
             if f.name.lower() in seen:
-                raise ValueError(f"字段名重复 (duplicate field name {f.name!r})")
+                raise ValueError(M_("duplicate field name %(name)r", name=f.name))
             seen.add(f.name.lower())
         return v
 
     @model_validator(mode="after")
     def _rules(self):
         if self.share_type == "none" and not (self.share_basis or "").strip():
-            raise ValueError(
-                "不予共享须注明法律或政策依据 (share_basis is required when share_type is 'none')"
-            )
+            raise ValueError(M_("share_basis is required when share_type is 'none'"))
         if self.temporal_start and self.temporal_end and self.temporal_start > self.temporal_end:
-            raise ValueError("时间范围起点晚于终点 (temporal_start is after temporal_end)")
+            raise ValueError(M_("temporal_start is after temporal_end"))
         return self
 
 

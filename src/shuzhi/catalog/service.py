@@ -16,6 +16,7 @@ from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
 from shuzhi.catalog.schemas import DatasetIn, DatasetOut, DatasetPatch, FieldIn, FieldOut
 from shuzhi.catalog.search import index_dataset
 from shuzhi.errors import Conflict, Forbidden, NotFound
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal, get_department
 from shuzhi.store.db import Database
 
@@ -28,9 +29,7 @@ def can_manage(principal: Principal, dataset_or_dept_id: Dataset | int) -> bool:
 
 def require_manage(principal: Principal, dataset_or_dept_id: Dataset | int) -> None:
     if not can_manage(principal, dataset_or_dept_id):
-        raise Forbidden(
-            "只有数据提供部门的数据管理员或平台管理员可以操作 (owner department's steward or admin only)"
-        )
+        raise Forbidden(M_("owner department's steward or admin only"))
 
 
 def get_dataset(session: Session, ref: str | int) -> Dataset:
@@ -43,7 +42,7 @@ def get_dataset(session: Session, ref: str | int) -> Dataset:
     if ds is None:
         ds = session.scalar(select(Dataset).where(Dataset.identifier == str(ref)))
     if ds is None:
-        raise NotFound(f"数据集不存在 (no dataset {ref!r})", where="dataset")
+        raise NotFound(M_("no dataset %(ref)r", ref=ref), where="dataset")
     return ds
 
 
@@ -82,14 +81,17 @@ def create_dataset(session: Session, principal: Principal, data: DatasetIn) -> D
     dept = get_department(session, data.department)
     require_manage(principal, dept.id)
     if session.scalar(select(Dataset.id).where(Dataset.identifier == data.identifier)):
-        raise Conflict(f"数据集标识已存在 (identifier {data.identifier!r} exists)", where="identifier")
+        raise Conflict(M_("identifier %(identifier)r exists", identifier=data.identifier), where="identifier")
     owner = _alias_owner(session, data.identifier)
     if owner is not None:
         # An identifier always means its own dataset: taking another's alias would silently point
         # every query, starter and saved history written with that alias at the new dataset.
         raise Conflict(
-            f"标识 {data.identifier} 已是数据集 {owner} 的 SQL 别名，请换一个标识 "
-            f"(identifier {data.identifier!r} is the SQL alias of dataset {owner!r}: choose another)",
+            M_(
+                "identifier %(identifier)r is the SQL alias of dataset %(owner)r: choose another",
+                identifier=data.identifier,
+                owner=owner,
+            ),
             where="identifier",
         )
     values = data.model_dump(exclude={"department", "fields"})
@@ -121,7 +123,7 @@ def update_dataset(session: Session, principal: Principal, ds: Dataset, patch: D
         from shuzhi.errors import InvalidInput
 
         raise InvalidInput(
-            "不予共享须注明法律或政策依据 (share_basis is required when share_type is 'none')",
+            M_("share_basis is required when share_type is 'none'"),
             where="share_basis",
         )
     for key, value in changes.items():
@@ -187,7 +189,14 @@ def get_version(session: Session, ds: Dataset, number: int | None = None) -> Dat
         )
     )
     if v is None:
-        raise NotFound(f"数据集 {ds.identifier} 没有版本 {number or ''} (no such version)", where="version")
+        raise NotFound(
+            M_(
+                "dataset %(identifier)s has no version %(value)s",
+                identifier=ds.identifier,
+                value=number or "",
+            ),
+            where="version",
+        )
     return v
 
 

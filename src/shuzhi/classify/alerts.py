@@ -11,6 +11,7 @@ from shuzhi.classify import events
 from shuzhi.classify.models import GradingAlert
 from shuzhi.classify.reviewers import require_reviewer
 from shuzhi.errors import Conflict, NotFound
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 
 
@@ -63,10 +64,10 @@ def resolve_alert(
     # Locked, so two people resolving the same alert at once write one entry, not two (PostgreSQL).
     alert = session.get(GradingAlert, alert_id, with_for_update=True)
     if alert is None or alert.dataset_id != dataset.id:
-        raise NotFound(f"提醒不存在 (no alert {alert_id})", where="alert")
+        raise NotFound(M_("no alert %(alert_id)s", alert_id=alert_id), where="alert")
     if alert.resolved:
         # A second resolve would write a second ledger entry for one act; say so instead.
-        raise Conflict(f"提醒 #{alert_id} 已处理 (alert {alert_id} is already resolved)", where="alert")
+        raise Conflict(M_("alert %(alert_id)s is already resolved", alert_id=alert_id), where="alert")
     alert.resolved = True
     ledger.append(
         session,

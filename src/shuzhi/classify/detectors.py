@@ -17,6 +17,7 @@ from shuzhi.classify import lexicon as lx
 from shuzhi.classify.checksums import region_codes
 from shuzhi.classify.sqlfuncs import SQL_CHECKS
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,12 @@ def _expand(text: str, detector: str) -> str:
         key = match.group(1)
         if key not in PATTERN_PARTS:
             raise InvalidInput(
-                f"检测器 {detector} 引用了未知的词表片段 ${{{key}}}；可用：{', '.join(sorted(PATTERN_PARTS))}"
-                f" (detector {detector}: unknown part ${{{key}}})",
+                M_(
+                    "detector %(detector)s: unknown part ${%(key)s}; known parts: %(names)s",
+                    detector=detector,
+                    key=key,
+                    names=", ".join(sorted(PATTERN_PARTS)),
+                ),
                 where="classify.detectors",
             )
         return PATTERN_PARTS[key]()
@@ -114,7 +119,7 @@ def resolve_group_check(name: str) -> Callable[[str], bool]:
     if kind == "python":
         mod, _, func = target.partition(":")
         return getattr(importlib.import_module(mod), func)
-    raise InvalidInput(f"未知的校验器 unknown validator: {name}", where="classify.detectors")
+    raise InvalidInput(M_("unknown validator: %(name)s", name=name), where="classify.detectors")
 
 
 # -- declared detectors ----------------------------------------------------------------------------------
@@ -154,19 +159,24 @@ def declared_detector(spec: dict, *, trusted: bool = False) -> Detector:
     """One detector from its YAML mapping; `trusted` (the shipped file) also allows TRUSTED_KEYS."""
     if not isinstance(spec, dict):
         raise InvalidInput(
-            f"检测器应为映射 a detector must be a mapping, not {spec!r}", where="classify.detectors"
+            M_("a detector must be a mapping, not %(spec)r", spec=spec), where="classify.detectors"
         )
     try:
         name, category, pattern = spec["name"], spec["category"], spec["pattern"]
     except KeyError as exc:
-        raise InvalidInput(f"检测器缺少字段 detector lacks field {exc}", where="classify.detectors") from exc
+        raise InvalidInput(M_("detector lacks field %(exc)s", exc=exc), where="classify.detectors") from exc
     allowed = DECLARED_KEYS | DECLARED_TUNING | (TRUSTED_KEYS if trusted else frozenset())
     unknown = sorted(set(spec) - allowed)
     if unknown:
         # `check`, `birth` and the group keys are SQL or code: a declared detector picks a validator.
         raise InvalidInput(
-            f"检测器 {name} 不接受字段 {', '.join(unknown)}；可用字段：{', '.join(sorted(allowed))}"
-            f" (detector {name}: unknown or code-only keys {unknown}; choose a check with `validator:`)",
+            M_(
+                "detector %(name)s does not take the keys %(names)s (it takes: %(names2)s); choose a check with `validator:`",
+                name=name,
+                names=", ".join(unknown),
+                names2=", ".join(sorted(allowed)),
+                unknown=unknown,
+            ),
             where="classify.detectors",
         )
     fields = _validator_fields(spec.get("validator"))
@@ -199,7 +209,7 @@ def load_detectors(specs, *, trusted: bool, where: str = "classify.detectors") -
     if specs is None:
         return []
     if not isinstance(specs, list):
-        raise InvalidInput("`detectors` 应为列表 (`detectors` must be a list)", where=where)
+        raise InvalidInput(M_("`detectors` must be a list"), where=where)
     return [declared_detector(spec, trusted=trusted) for spec in specs]
 
 
@@ -209,7 +219,7 @@ def load_detector_config(path: Path | None) -> DetectorConfig:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"无法读取检测器文件 cannot read detectors file: {exc}", where=str(path)) from exc
+        raise InvalidInput(M_("cannot read detectors file: %(exc)s", exc=exc), where=str(path)) from exc
     hints = data.get("hints", {}) or {}
     return DetectorConfig(
         detectors=load_detectors(data.get("detectors"), trusted=False, where=str(path)),

@@ -14,6 +14,7 @@ from shuzhi.classify import events
 from shuzhi.classify.models import LoweringRequest
 from shuzhi.classify.rules import Rules
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
 
@@ -120,13 +121,12 @@ def require_approver(principal: Principal, request: LoweringRequest) -> None:
     """An admin who is a named user and not the one who asked: the second person."""
     if not principal.is_admin or principal.user_id is None:
         raise Forbidden(
-            "只有平台管理员（具名用户）可以批准或驳回分级下调 "
-            "(only a named admin may approve or reject lowering a grade)",
+            M_("only a named admin may approve or reject lowering a grade"),
             where="lowering",
         )
     if request.requested_by_id is not None and request.requested_by_id == principal.user_id:
         raise Forbidden(
-            "不能审批自己提出的分级下调，须由另一人批准 (a lowering must be approved by someone else)",
+            M_("a lowering must be approved by someone else"),
             where="lowering",
         )
 
@@ -134,9 +134,12 @@ def require_approver(principal: Principal, request: LoweringRequest) -> None:
 def open_request(session: Session, request_id: int) -> LoweringRequest:
     request = session.get(LoweringRequest, request_id)
     if request is None:
-        raise NotFound(f"分级下调申请不存在 (no lowering request {request_id})", where="lowering")
+        raise NotFound(M_("no lowering request %(request_id)s", request_id=request_id), where="lowering")
     if request.state != "pending":
-        raise Conflict(f"该申请已处理 (lowering request {request_id} is {request.state})", where="lowering")
+        raise Conflict(
+            M_("lowering request %(request_id)s is %(state)s", request_id=request_id, state=request.state),
+            where="lowering",
+        )
     return request
 
 
@@ -146,7 +149,7 @@ def decide(
     """Record the decision on a pending request (the caller applies an approved one in the same
     transaction)."""
     if not approve and not (note and note.strip()):
-        raise InvalidInput("驳回须说明理由 (a rejection needs a note)", where="note")
+        raise InvalidInput(M_("a rejection needs a note"), where="note")
     request.state = "approved" if approve else "rejected"
     request.decided_by_id, request.decided_by = principal.user_id, principal.username
     request.decided_at, request.note = utcnow(), (note or "").strip() or None

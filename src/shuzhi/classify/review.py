@@ -15,20 +15,19 @@ from shuzhi.classify.readmodel import active_override_rows, active_overrides, gr
 from shuzhi.classify.reviewers import require_reviewer
 from shuzhi.classify.rules import Rules, load_rules
 from shuzhi.errors import Conflict, InvalidInput, NotFound
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 
 
 def _require_reason(reason: str | None) -> str:
     if not reason or not reason.strip():
-        raise InvalidInput("复核必须填写理由 (a review needs a reason)", where="reason")
+        raise InvalidInput(M_("a review needs a reason"), where="reason")
     return reason.strip()
 
 
 def _require_action(action: str) -> None:
     if action not in ("confirm", "override"):
-        raise InvalidInput(
-            "action 必须为 confirm 或 override (action must be confirm or override)", where="action"
-        )
+        raise InvalidInput(M_("action must be confirm or override"), where="action")
 
 
 def review_column(
@@ -53,7 +52,7 @@ def review_column(
     if action == "confirm":
         category = decision.category
     elif category not in _known_categories(settings, rules):
-        raise InvalidInput(f"未知类别 unknown category: {category}", where="category")
+        raise InvalidInput(M_("unknown category: %(category)s", category=category), where="category")
     level, derived = rules.level_of(category), rules.level_of(decision.detected_category)
     if lowering.lowers(rules, level=level, derived=derived, current=decision.level):
         return lowering.ask(
@@ -77,7 +76,7 @@ def _decision(session: Session, version: DatasetVersion | None, field_name: str)
         )
     )
     if not decision:
-        raise NotFound(f"该列尚未分级 (column {field_name!r} has no grading)", where="field")
+        raise NotFound(M_("column %(field_name)r has no grading", field_name=field_name), where="field")
     return decision
 
 
@@ -132,7 +131,7 @@ def review_grade(
     reason = _require_reason(reason)
     version = latest_graded_version(session, dataset)
     if version is None:
-        raise NotFound("数据集尚未分级 (dataset has not been graded)", where="dataset")
+        raise NotFound(M_("dataset has not been graded"), where="dataset")
     rules = load_rules(settings)
     current = grade_of(session, version)
     _require_action(action)
@@ -140,9 +139,11 @@ def review_grade(
         level, data_class = current.level, current.data_class
     level = level or current.level
     if level not in [lv["code"] for lv in rules.levels]:
-        raise InvalidInput(f"未定义的级别 undefined level: {level}", where="level")
+        raise InvalidInput(M_("undefined level: %(level)s", level=level), where="level")
     if data_class is not None and data_class not in [c["code"] for c in rules.data_classes]:
-        raise InvalidInput(f"未定义的数据类别 undefined data class: {data_class}", where="data_class")
+        raise InvalidInput(
+            M_("undefined data class: %(data_class)s", data_class=data_class), where="data_class"
+        )
     if lowering.lowers(
         rules,
         level=level,
@@ -190,8 +191,7 @@ def approve_lowering(
     version = latest_graded_version(session, dataset)
     if version is None or version.number != request.version_number:
         raise Conflict(
-            "数据集已有新版本重新分级，请按新的分级重新申请 "
-            "(a newer version has been graded since: ask again against its grading)",
+            M_("a newer version has been graded since: ask again against its grading"),
             where="lowering",
         )
     lowering.decide(session, principal, request, approve=True, note=note)

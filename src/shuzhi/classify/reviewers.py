@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shuzhi.catalog.models import Dataset
 from shuzhi.errors import Forbidden
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 
 
@@ -17,7 +18,6 @@ def can_review(principal: Principal, dataset: Dataset) -> bool:
 def require_reviewer(principal: Principal, dataset: Dataset) -> None:
     if not can_review(principal, dataset):
         raise Forbidden(
-            "只有数据提供部门的数据管理员或平台管理员可以复核分级 "
-            "(only the owning department's steward or an admin may review grading)",
+            M_("only the owning department's steward or an admin may review grading"),
             where="classification",
         )

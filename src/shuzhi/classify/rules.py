@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 
 UNDETERMINED = "unknown"
 """The category of a column the grader cannot judge (engine.UNKNOWN)."""
@@ -68,12 +69,12 @@ def parse_rules(data: dict, where: str = "rules") -> Rules:
             undetermined_level=data.get("undetermined_level", data.get("unknown_category_level", codes[-1])),
         )
     except (KeyError, TypeError, IndexError) as exc:
-        raise InvalidInput(f"分级规则文件格式错误 malformed grading rules: {exc}", where=where) from exc
+        raise InvalidInput(M_("malformed grading rules: %(exc)s", exc=exc), where=where) from exc
     used = [rules.default_level, rules.unknown_category_level, rules.undetermined_level]
     used += [c["level"] for c in rules.categories.values()] + [c["level"] for c in rules.combinations]
     bad = sorted({lv for lv in used if lv not in codes})
     if bad:
-        raise InvalidInput(f"分级规则引用了未定义的级别 rules use undefined levels: {bad}", where=where)
+        raise InvalidInput(M_("rules use undefined levels: %(bad)s", bad=bad), where=where)
     return rules
 
 
@@ -85,7 +86,7 @@ def _load(path: str | None) -> Rules:
     try:
         return parse_rules(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, path)
     except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"无法读取分级规则 cannot read grading rules: {exc}", where=path) from exc
+        raise InvalidInput(M_("cannot read grading rules: %(exc)s", exc=exc), where=path) from exc
 
 
 def load_rules(settings=None) -> Rules:

@@ -13,6 +13,7 @@ from shuzhi.classify.engine import ColumnResult, Scanner
 from shuzhi.classify.hints import NameHints
 from shuzhi.classify.rules import Rules
 from shuzhi.errors import ServerFailure
+from shuzhi.i18n import M_
 from shuzhi.storage import version_store
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,7 @@ def scan_version(
         # The stored file is the server's, not the caller's: its path and the reader's text stay in the log.
         log.error("cannot read version file %s", version.path, exc_info=exc)
         raise ServerFailure(
-            "存储的数据版本文件无法读取，已记录供管理员处理 "
-            "(a stored version file could not be read; the failure is logged for the operators)",
+            M_("a stored version file could not be read; the failure is logged for the operators"),
             where=f"{dataset.identifier} v{version.number}",
         ) from None
 

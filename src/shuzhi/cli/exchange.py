@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shuzhi.cli import lang
 from shuzhi.cli.common import (
     ListTable,
     acting_principal,
@@ -43,11 +42,10 @@ def _split(text: str | None) -> list[str]:
 
 
 def _state_label(state: str) -> str:
-    """A request's state: its label in the chosen language, or the Chinese label and the state."""
+    """A request's state in words, from the catalog."""
     from shuzhi.exchange.share_requests import STATE_LABELS
 
-    zh, en = STATE_LABELS[state]
-    return lang.pick(zh, en) if lang.current() else f"{zh} {state}"
+    return _(STATE_LABELS[state])
 
 
 def _print_requests(rows) -> None:

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from shuzhi.errors import DataDamaged, ShuzhiError, TooLarge
+from shuzhi.i18n import M_, N_
 
 FRAME_BYTES = 64 * 2**20
 """Largest batch frame a query worker sends (see `shuzhi.engine.worker`); a row beyond it is refused."""
@@ -66,48 +67,45 @@ class TooManyQueries(ShuzhiError):
 ERROR_CLASSES: dict[str, tuple[type[ShuzhiError], str]] = {
     "conversion_error": (
         QueryFailed,
-        "查询中的值无法转换为所需类型 / a value could not be converted to the type the query asks for",
+        N_("a value could not be converted to the type the query asks for"),
     ),
-    "out_of_range": (QueryFailed, "数值超出其类型的范围 / a number went out of its type's range"),
-    "division_by_zero": (QueryFailed, "除数为零 / division by zero"),
-    "invalid_input": (QueryFailed, "函数收到无效的参数 / a function was given an invalid argument"),
+    "out_of_range": (QueryFailed, N_("a number went out of its type's range")),
+    "division_by_zero": (QueryFailed, N_("division by zero")),
+    "invalid_input": (QueryFailed, N_("a function was given an invalid argument")),
     "invalid_query": (
         QueryFailed,
-        "引擎无法按所写执行该查询（函数、类型或名称不匹配）/ "
-        "the engine cannot run the query as written (a function, type or name does not fit)",
+        N_("the engine cannot run the query as written (a function, type or name does not fit)"),
     ),
-    "memory": (TooLarge, "查询超出内存限制 / query exceeded its memory limit"),
+    "memory": (TooLarge, N_("query exceeded its memory limit")),
     "too_large": (
         TooLarge,
-        f"单行结果超过 {FRAME_BYTES // 2**20} MB / one result row exceeds {FRAME_BYTES // 2**20} MB",
+        N_("one result row exceeds %(mb)s MB"),
     ),
-    "timeout": (QueryTimeout, "查询超时已中止 / query exceeded its time limit and was stopped"),
+    "timeout": (QueryTimeout, N_("query exceeded its time limit and was stopped")),
     "stream_abandoned": (
         QueryTimeout,
-        "读取方在空闲期限内未取下一批数据，查询已释放 / "
-        "the reader did not take the next batch within the idle deadline; the query was released",
+        N_("the reader did not take the next batch within the idle deadline; the query was released"),
     ),
-    "busy": (QueryBusy, "查询进程繁忙，请稍后重试 / every query worker is busy: retry shortly"),
+    "busy": (QueryBusy, N_("every query worker is busy: retry shortly")),
     "too_many": (
         TooManyQueries,
-        "已达可同时运行和排队的查询数 / as many queries as allowed already run or wait: retry later",
+        N_("as many queries as allowed already run or wait: retry later"),
     ),
-    "worker_lost": (WorkerLost, "查询进程意外终止 / the query worker stopped unexpectedly"),
+    "worker_lost": (WorkerLost, N_("the query worker stopped unexpectedly")),
     "damaged": (
         DataDamaged,
-        "数据版本文件已损坏，读取已中止 / a version's file is damaged: the read was stopped",
+        N_("a version's file is damaged: the read was stopped"),
     ),
     "data_unreadable": (
         QueryInternal,
-        "存储的数据版本文件无法读取，已记录供管理员处理 / "
-        "a stored version file could not be read; the failure is logged for the operators",
+        N_("a stored version file could not be read; the failure is logged for the operators"),
     ),
-    "internal": (QueryInternal, "查询在引擎内部失败 / query failed inside the engine"),
+    "internal": (QueryInternal, N_("query failed inside the engine")),
 }
 
 _HINTS = {
-    "division_by_zero": "NULLIF(除数, 0) 得到 NULL / NULLIF(divisor, 0) gives NULL instead",
-    "conversion_error": "TRY_CAST 对无法转换的值得到 NULL / TRY_CAST gives NULL for values that do not convert",
+    "division_by_zero": N_("NULLIF(divisor, 0) gives NULL instead"),
+    "conversion_error": N_("TRY_CAST gives NULL for values that do not convert"),
 }
 
 # Engine exception types and their class, most specific first (checked with isinstance).
@@ -191,4 +189,10 @@ def failure(error_class: str, *, where: str | None = None, hint: str | None = No
     if error_class not in ERROR_CLASSES:
         error_class = "internal"
     kind, message = ERROR_CLASSES[error_class]
-    return kind(message, where=where, hint=hint or _HINTS.get(error_class), error_class=error_class)
+    fixed = _HINTS.get(error_class)
+    return kind(
+        M_(message, mb=FRAME_BYTES // 2**20),
+        where=where,
+        hint=hint or (M_(fixed) if fixed else None),
+        error_class=error_class,
+    )

@@ -37,6 +37,7 @@ from shuzhi.engine.failures import QueryFailed, QueryTimeout, classify, failure
 from shuzhi.engine.interface import Owner, Result, ResultStream
 from shuzhi.engine.statements import STATEMENT_NODES
 from shuzhi.errors import ShuzhiError
+from shuzhi.i18n import M_
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,11 @@ def parse_one(statement: str) -> exp.Expression:
     try:
         trees = [t for t in sqlglot.parse(statement, read="duckdb") if t is not None]
     except SqlglotError as e:
-        raise QueryFailed(f"SQL 无法解析 / cannot parse SQL: {str(e).splitlines()[0][:200]}") from None
+        raise QueryFailed(M_("cannot parse SQL: %(value)s", value=str(e).splitlines()[0][:200])) from None
     except RecursionError:
-        raise QueryFailed("SQL 嵌套过深 / SQL nested too deeply") from None
+        raise QueryFailed(M_("SQL nested too deeply")) from None
     if len(trees) != 1:
-        raise QueryFailed("只允许一条语句 / exactly one statement is allowed")
+        raise QueryFailed(M_("exactly one statement is allowed"))
     return trees[0]
 
 
@@ -60,10 +61,10 @@ def guard(statement: str | exp.Expression) -> None:
     """Refuse anything but one plain query, before DuckDB sees it."""
     tree = parse_one(statement) if isinstance(statement, str) else statement
     if not isinstance(tree, exp.Query):
-        raise QueryFailed(f"只允许查询 / only queries may run: {tree.key.upper()}")
+        raise QueryFailed(M_("only queries may run: %(upper)s", upper=tree.key.upper()))
     bad = tree.find(*STATEMENT_NODES)
     if bad is not None:
-        raise QueryFailed(f"只允许查询 / only queries may run: {bad.key.upper()}")
+        raise QueryFailed(M_("only queries may run: %(upper)s", upper=bad.key.upper()))
 
 
 def _literal(text: str) -> str:

@@ -56,6 +56,7 @@ from shuzhi.engine.failures import (
 from shuzhi.engine.interface import Owner, Result, ResultStream
 from shuzhi.engine.sandbox import guard, parse_one
 from shuzhi.errors import TooLarge
+from shuzhi.i18n import M_
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +258,11 @@ class FairQueue:
     def join(self, user: Hashable = None, department: Hashable = None) -> Ticket:
         if user is not None and sum(t.user == user for t in self.waiting) >= self.per_user:
             raise TooManyQueries(
-                f"已有 {self._users[user]} 个查询在运行、{self.per_user} 个在排队，请稍后再试 / "
-                "you already run and wait for as many queries as allowed: retry later",
+                M_(
+                    "%(value)s of your queries are running and %(per_user)s waiting: retry later",
+                    value=self._users[user],
+                    per_user=self.per_user,
+                ),
                 retry_after_s=5,
             )
         ticket = Ticket(user, department, next(self._seq))
@@ -457,16 +461,16 @@ class WorkerPool:
             try:
                 while True:
                     if self._closed:
-                        raise QueryFailed("查询服务已关闭 / the query service is shut down")
+                        raise QueryFailed(M_("the query service is shut down"))
                     if self._queue.grant():
                         self._cond.notify_all()  # a place may have gone to another waiter
                     if ticket.state == "running":
                         return ticket
                     if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
                         if self._queue_wait_s is None:
-                            raise QueryTimeout("查询排队超时 / no query worker became free in time")
+                            raise QueryTimeout(M_("no query worker became free in time"))
                         raise QueryBusy(
-                            "查询繁忙，请稍后重试 / all query workers are busy: retry later",
+                            M_("all query workers are busy: retry later"),
                             retry_after_s=max(1, round(self._queue_wait_s / 4)),
                         )
             except BaseException:
@@ -494,7 +498,7 @@ class WorkerPool:
                 self._running.add(w)  # counted from now on: `_release` takes it back
             kind, payload = w.receive(time.monotonic() + self._start_timeout_s)
             if kind != _READY:
-                raise WorkerLost("查询进程启动失败 / the query worker failed to start")
+                raise WorkerLost(M_("the query worker failed to start"))
             ready = json.loads(payload)
             w.reader = ready["reader"]
             w.confinement = ready["confinement"]
@@ -588,7 +592,7 @@ class WorkerPool:
         """Raise unless workers can run queries: one is alive (idle or running), or one starts now."""
         with self._cond:
             if self._closed:
-                raise QueryFailed("查询服务已关闭 / the query service is shut down")
+                raise QueryFailed(M_("the query service is shut down"))
             if any(w.alive() for w in (*self._idle, *self._running)):
                 return
         self.warm()
@@ -629,7 +633,7 @@ class WorkerPool:
             if kind == _ERROR:
                 raise _error(payload)
             if kind != _SCHEMA:
-                raise WorkerLost("查询进程应答异常 / unexpected answer from the query worker")
+                raise WorkerLost(M_("unexpected answer from the query worker"))
             schema = pa.ipc.read_schema(pa.py_buffer(payload))
             w.send(_NEXT)
         except BaseException:
@@ -682,7 +686,7 @@ class WorkerPool:
                     state["ended"] = True
                     raise _error(payload)
                 else:
-                    raise WorkerLost("查询进程应答异常 / unexpected answer from the query worker")
+                    raise WorkerLost(M_("unexpected answer from the query worker"))
         finally:
             self._settle(w)
             stream.close()

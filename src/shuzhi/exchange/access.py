@@ -39,6 +39,7 @@ from shuzhi.exchange.policy import (
 )
 from shuzhi.exchange.quotas import reserve_quota
 from shuzhi.exchange.read_audit import record_denial, record_reads
+from shuzhi.i18n import M_
 from shuzhi.ingest import integrity
 from shuzhi.orgs.service import Principal
 from shuzhi.storage import version_store
@@ -163,7 +164,11 @@ def open_read(db: Database, settings: Settings, principal: Principal, req: ReadR
             missing = [n for n in names if n not in by_name]
             if missing:
                 raise Forbidden(
-                    "未获授权或不存在的数据集 / dataset not granted or unknown: " + ", ".join(missing),
+                    M_(
+                        "%(reason)s: %(names)s",
+                        reason=M_("dataset not granted or unknown"),
+                        names=", ".join(missing),
+                    ),
                     refused=missing,
                 )
             readables = [
@@ -255,11 +260,11 @@ def _locate(error: ShuzhiError, tree: exp.Expression, readables: list[Readable])
             continue  # TRY_CAST gives NULL, it does not fail
         columns += [c.name for c in node.find_all(exp.Column) if c.name not in columns]
     if columns:
-        error.where = f"{label} 涉及字段 / over columns: {', '.join(columns[:12])}"
+        error.where = M_("%(label)s over columns: %(columns)s", label=label, columns=", ".join(columns[:12]))
         return
     filtered = [r.grant.id for r in readables if r.grant is not None and r.grant.row_filter]
     if filtered:
-        error.where = f"授权 {filtered[0]} 的行过滤条件 / the row filter of grant {filtered[0]}"
+        error.where = M_("the row filter of grant %(grant)s", grant=filtered[0])
 
 
 def _pick(mapping: dict[str, int], ds: Dataset) -> int | None:

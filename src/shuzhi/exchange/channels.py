@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from shuzhi.errors import InvalidInput
 from shuzhi.exchange import formats
+from shuzhi.i18n import M_
 
 
 class Channel(StrEnum):
@@ -62,7 +63,7 @@ def _literal(value: str) -> exp.Expression:
 
 def _column(name: str) -> exp.Column:
     if not name or not name.strip():
-        raise InvalidInput("字段名为空 / empty field name")
+        raise InvalidInput(M_("empty field name"))
     return exp.Column(this=_ident(name.strip()))
 
 
@@ -70,9 +71,7 @@ def _condition(spec: str) -> exp.Expression:
     name, sep, rest = spec.partition(":")
     op, sep2, value = rest.partition(":")
     if not sep or not op:
-        raise InvalidInput(
-            f"过滤条件格式应为 字段:操作:值 / filter must be field:op:value: {spec!r}", where="filter"
-        )
+        raise InvalidInput(M_("filter must be field:op:value: %(spec)r", spec=spec), where="filter")
     col = _column(name)
     op = op.lower()
     if op == "null":
@@ -80,13 +79,13 @@ def _condition(spec: str) -> exp.Expression:
     if op == "notnull":
         return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
     if not sep2:
-        raise InvalidInput(f"过滤条件缺少值 / filter lacks a value: {spec!r}", where="filter")
+        raise InvalidInput(M_("filter lacks a value: %(spec)r", spec=spec), where="filter")
     if op == "in":
         return exp.In(this=col, expressions=[_literal(v) for v in value.split("|")])
     cls = FILTER_OPS.get(op)
     if cls is None:
         raise InvalidInput(
-            f"不支持的过滤操作 / unsupported filter op: {op}",
+            M_("unsupported filter op: %(op)s", op=op),
             where="filter",
             hint=", ".join([*FILTER_OPS, "in", "null", "notnull"]),
         )
@@ -110,7 +109,7 @@ def rows_sql(q: RowsQuery, granted_fields: list[str]) -> str:
         select = select.order_by(*order)
     if q.limit is not None:
         if q.limit < 0 or q.offset < 0:
-            raise InvalidInput("limit/offset 不能为负 / must not be negative")
+            raise InvalidInput(M_("limit/offset must not be negative"))
         select = select.limit(q.limit)
     if q.offset:
         select = select.offset(q.offset)

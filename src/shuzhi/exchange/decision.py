@@ -17,6 +17,7 @@ from shuzhi.exchange.keys import mask_master_key
 from shuzhi.exchange.masking import MaskRule, default_rule, grant_key, parse_rule
 from shuzhi.exchange.models import Grant
 from shuzhi.exchange.policy import GrantedTable
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
 
@@ -91,8 +92,8 @@ def decide(
     """The access decision for one dataset: owner, unconditional, or an active grant — or Forbidden."""
     if principal.user_id is None or not principal.has(*READER_ROLES):
         raise Forbidden(
-            "只有数据使用者（分析员）可以读取数据 / only analysts may read data",
-            hint="admin and auditor roles do not read data",
+            M_("only analysts may read data"),
+            hint=M_("admin and auditor roles do not read data"),
         )
     now = utcnow()
     fields = [f.name for f in dataset.fields]
@@ -108,13 +109,14 @@ def decide(
         bound_purpose = grant.purpose
     elif dataset.share_type == "unconditional":
         if not principal.has("analyst"):
-            raise Forbidden("无条件共享数据须由分析员读取 / unconditional data is read by analysts")
+            raise Forbidden(M_("unconditional data is read by analysts"))
         basis, grant = "unconditional", None
         key_scope = f"unconditional:{principal.department_id}:{dataset.id}"
         bound_purpose = purpose or "无条件共享 / unconditional sharing"
     else:
         raise Forbidden(
-            f"数据集 {dataset.identifier} 不予共享 / dataset is not shared", hint=dataset.share_basis or None
+            M_("dataset %(identifier)s is not shared", identifier=dataset.identifier),
+            hint=dataset.share_basis or None,
         )
     ver = get_version(session, dataset, version)
     if basis == "owner":
@@ -143,7 +145,7 @@ def _grant_for(
         grant = session.get(Grant, grant_id)
         if grant is None or grant.dataset_id != dataset.id or grant.department_id != principal.department_id:
             raise Forbidden(
-                f"授权 {grant_id} 不适用于该数据集或部门 / grant does not cover this dataset",
+                M_("grant %(grant_id)s does not cover this dataset", grant_id=grant_id),
                 dataset=dataset.identifier,
             )
         require_active(session, grant, now)
@@ -155,8 +157,10 @@ def _grant_for(
     if last is not None:
         require_active(session, last, now)
     raise Forbidden(
-        f"没有数据集 {dataset.identifier} 的有效授权，请先提交共享申请 / "
-        "no active grant for this dataset: submit a sharing request",
+        M_(
+            "no active grant for dataset %(identifier)s: submit a sharing request",
+            identifier=dataset.identifier,
+        ),
         dataset=dataset.identifier,
     )
 
@@ -164,6 +168,6 @@ def _grant_for(
 def require_active(session: Session, grant: Grant, now: datetime) -> None:
     """Refuse a grant that was revoked or has expired (checked again when quotas are reserved)."""
     if grant.revoked_at is not None:
-        raise Forbidden(f"授权 {grant.id} 已撤销 / grant {grant.id} was revoked", grant_id=grant.id)
+        raise Forbidden(M_("grant %(id)s was revoked", id=grant.id), grant_id=grant.id)
     if grant.expires_at <= now:
-        raise Forbidden(f"授权 {grant.id} 已过期 / grant {grant.id} has expired", grant_id=grant.id)
+        raise Forbidden(M_("grant %(id)s has expired", id=grant.id), grant_id=grant.id)

@@ -25,6 +25,7 @@ import pyarrow.ipc as paipc
 import pyarrow.parquet as pq
 
 from shuzhi.errors import InvalidInput, ShuzhiError
+from shuzhi.i18n import M_
 
 
 class _Drain(io.RawIOBase):
@@ -348,7 +349,7 @@ def get(name: str) -> Format:
     found = FORMATS.get(name)
     if found is None:
         raise InvalidInput(
-            f"不支持的格式 / unsupported format: {name}", where="format", hint=", ".join(FORMATS)
+            M_("unsupported format: %(name)s", name=name), where="format", hint=", ".join(FORMATS)
         )
     return found
 

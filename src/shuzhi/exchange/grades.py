@@ -8,6 +8,7 @@ from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.classify.readmodel import column_grades, is_graded
 from shuzhi.classify.rules import load_rules
 from shuzhi.errors import Forbidden
+from shuzhi.i18n import M_
 
 DEFAULT_GRADE = "L2"
 """A field no version has graded (a catalog field no file has carried yet)."""
@@ -25,9 +26,11 @@ def version_grades(session: Session, settings, dataset: Dataset, version: Datase
     when a later grading or review raises it."""
     if not is_graded(session, version):
         raise Forbidden(
-            f"数据集 {dataset.identifier} 的版本 {version.number} 尚未分级，分级前只有本部门可以读取 / "
-            f"version {version.number} of {dataset.identifier} has not been graded: "
-            "only its own department may read it until it is",
+            M_(
+                "version %(number)s of %(identifier)s has not been graded: only its own department may read it until it is",
+                identifier=dataset.identifier,
+                number=version.number,
+            ),
             refused=[f"{dataset.identifier}@{version.number}"],
             dataset=dataset.identifier,
             version=version.number,

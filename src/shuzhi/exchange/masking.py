@@ -24,6 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_, Pair
 
 REDACTED = "***"
 
@@ -174,7 +175,7 @@ def parse_rule(raw: MaskRule | dict[str, Any] | str | None) -> MaskRule:
     elif isinstance(raw, dict):
         rule = _from_dict(raw)
     else:
-        raise InvalidInput(f"无法识别的脱敏规则 / unrecognised mask rule: {raw!r}")
+        raise InvalidInput(M_("unrecognised mask rule: %(raw)r", raw=raw))
     validate_rule(rule)
     return rule
 
@@ -192,7 +193,7 @@ def _from_dict(raw: dict[str, Any]) -> MaskRule:
         n = int(raw["n"]) if raw.get("n") not in (None, "") else None
         width = float(raw["width"]) if raw.get("width") not in (None, "") else None
     except (TypeError, ValueError) as e:
-        raise InvalidInput(f"脱敏参数不是数字 / mask parameter is not a number: {e}") from None
+        raise InvalidInput(M_("mask parameter is not a number: %(e)s", e=e)) from None
     return MaskRule(kind=str(raw.get("kind", "clear")), n=n, width=width, expr=raw.get("expr") or None)
 
 
@@ -200,7 +201,7 @@ def validate_rule(rule: MaskRule) -> None:
     """Refuse a rule whose kind is unknown or whose parameters are missing or unsafe."""
     kind = KINDS.get(rule.kind)
     if kind is None:
-        raise InvalidInput(f"未知的脱敏方式 / unknown mask kind: {rule.kind}", hint=", ".join(KINDS))
+        raise InvalidInput(M_("unknown mask kind: %(kind)s", kind=rule.kind), hint=", ".join(KINDS))
     kind.validate(rule)
 
 
@@ -232,21 +233,21 @@ def parse_safe_expression(
     try:
         tree = sqlglot.parse_one(text, read=dialect, into=exp.Condition)
     except (ParseError, Exception) as e:  # sqlglot raises several types for bad input
-        raise InvalidInput(f"{what}: 表达式无法解析 / cannot parse expression: {e}") from None
+        raise InvalidInput(M_("%(what)s: cannot parse expression: %(e)s", what=what, e=e)) from None
     allowed = {c.lower() for c in columns}
     for node in tree.walk():
         if isinstance(node, exp.Column):
             if node.table or node.name.lower() not in allowed:
                 raise InvalidInput(
-                    f"{what}: 不允许的字段 / column not allowed: {node.sql(dialect)}",
+                    M_("%(what)s: column not allowed: %(sql)s", what=what, sql=node.sql(dialect)),
                     hint=", ".join(sorted(allowed)),
                 )
         elif isinstance(node, exp.Func) and not isinstance(node, _SYNTAX_FUNCS):
             name = refused_function(node)
             if name is not None:
-                raise InvalidInput(f"{what}: 不允许的函数 / function not allowed: {name}")
+                raise InvalidInput(M_("%(what)s: function not allowed: %(name)s", what=what, name=name))
         elif not isinstance(node, _SAFE_NODES):
-            raise InvalidInput(f"{what}: 不允许的语法 / construct not allowed: {node.key}")
+            raise InvalidInput(M_("%(what)s: construct not allowed: %(key)s", what=what, key=node.key))
     return tree
 
 
@@ -301,7 +302,7 @@ def _region(value: exp.Expression, keep: int) -> exp.Expression:
 
 
 def _custom(rule: MaskRule, value: exp.Expression) -> exp.Expression:
-    tree = parse_safe_expression(rule.expr or "", columns={"value"}, what="custom mask")
+    tree = parse_safe_expression(rule.expr or "", columns={"value"}, what=M_("custom mask"))
 
     def swap(node: exp.Expression) -> exp.Expression:
         return value.copy() if isinstance(node, exp.Column) else node
@@ -313,7 +314,7 @@ def mask_expression(rule: MaskRule, value: exp.Expression, *, key: bytes) -> exp
     """The SQL expression that masks `value` (a column expression) under `rule`."""
     kind = KINDS.get(rule.kind)
     if kind is None:
-        raise InvalidInput(f"未知的脱敏方式 / unknown mask kind: {rule.kind}")
+        raise InvalidInput(M_("unknown mask kind: %(kind)s", kind=rule.kind))
     return kind.compile(rule, value, key)
 
 
@@ -345,13 +346,25 @@ class Param:
     def check(self, kind: str, value: Any) -> None:
         """Refuse a missing or out-of-bounds value, saying which kind and parameter."""
         if value is None:
-            raise InvalidInput(f"{kind} 需要参数 {self.name}（{self.zh}）/ needs {self.name} ({self.en})")
+            raise InvalidInput(
+                M_(
+                    "%(kind)s needs %(name)s (%(label)s)",
+                    kind=kind,
+                    name=self.name,
+                    label=Pair(self.zh, self.en),
+                )
+            )
         if self.minimum is not None and value < self.minimum:
             raise InvalidInput(
-                f"{kind} 的 {self.name} 不能小于 {self.minimum:g} / must be >= {self.minimum:g}"
+                M_(
+                    "%(kind)s: %(name)s must be >= %(minimum)s",
+                    kind=kind,
+                    name=self.name,
+                    minimum=format(self.minimum, "g"),
+                )
             )
         if self.positive and value <= 0:
-            raise InvalidInput(f"{kind} 的 {self.name} 须为正数 / must be positive")
+            raise InvalidInput(M_("%(kind)s: %(name)s must be positive", kind=kind, name=self.name))
 
 
 @dataclass(frozen=True)
@@ -413,7 +426,7 @@ def check_params(rule: MaskRule) -> None:
 
 def _check_custom(rule: MaskRule) -> None:
     check_params(rule)
-    parse_safe_expression(rule.expr or "", columns={"value"}, what="自定义脱敏 / custom mask")
+    parse_safe_expression(rule.expr or "", columns={"value"}, what=M_("custom mask"))
 
 
 def _keep(*, last: bool) -> Compile:

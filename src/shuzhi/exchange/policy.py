@@ -41,6 +41,7 @@ from shuzhi.errors import Forbidden, InvalidInput, ShuzhiError
 from shuzhi.exchange import functions
 from shuzhi.exchange.aliases import base_alias
 from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression
+from shuzhi.i18n import M_, N_, Message, Pair
 
 # sqlglot logs a warning for every statement it falls back to a Command for; we refuse those anyway.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -131,10 +132,8 @@ class GovernedQuery:
 Rule = Callable[[exp.Expression, PolicyContext], exp.Expression]
 
 
-def _refuse(message_zh: str, message_en: str, *, names: list[str] | None = None, **detail) -> Forbidden:
-    text = f"{message_zh} / {message_en}"
-    if names:
-        text += ": " + ", ".join(names)
+def _refuse(reason: Message, *, names: list[str] | None = None, **detail) -> Forbidden:
+    text = M_("%(reason)s: %(names)s", reason=reason, names=", ".join(names)) if names else reason
     return Forbidden(text, refused=names or [], **detail)
 
 
@@ -156,13 +155,16 @@ def parse_query(sql: str, dialect: str = "duckdb", limits: QueryLimits | None = 
     """Exactly one statement, and it must be a query (SELECT, set operation, WITH … SELECT)."""
     limits = limits or QueryLimits()
     if not sql or not sql.strip():
-        raise InvalidInput("查询为空 / empty query")
+        raise InvalidInput(M_("empty query"))
     if len(sql) > limits.max_chars:
         raise InvalidInput(
-            f"查询过长（{len(sql)} 个字符，上限 {limits.max_chars}）/ "
-            f"query too long ({len(sql)} characters, at most {limits.max_chars})",
+            M_(
+                "query too long (%(count)s characters, at most %(max_chars)s)",
+                count=len(sql),
+                max_chars=limits.max_chars,
+            ),
             refused=["query_max_chars"],
-            hint=_SIMPLIFY,
+            hint=M_(_SIMPLIFY),
         )
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
@@ -172,25 +174,25 @@ def parse_query(sql: str, dialect: str = "duckdb", limits: QueryLimits | None = 
     except ParseError as e:
         raise _parse_error(sql, e) from None
     except _SQLGLOT_FAILURES as e:
-        raise InvalidInput(f"SQL 无法解析 / cannot parse SQL: {_first_line(e)}") from None
+        raise InvalidInput(M_("cannot parse SQL: %(first_line)s", first_line=_first_line(e))) from None
     if any(_deeper_than(s, limits.max_depth) for s in statements):
         raise _too_deep(limits)
     if len(statements) != 1:
-        raise _refuse("只允许一条语句", "exactly one statement is allowed", count=len(statements))
+        raise _refuse(M_("exactly one statement is allowed"), count=len(statements))
     tree = statements[0]
     if not isinstance(tree, exp.Query):
-        raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
+        raise _refuse(M_("only SELECT queries are allowed"), names=[tree.key.upper()])
     return tree
 
 
-_SIMPLIFY = "拆分或简化查询 / split or simplify the query"
+_SIMPLIFY = N_("split or simplify the query")
 
 
 def _too_deep(limits: QueryLimits) -> InvalidInput:
     return InvalidInput(
-        f"查询嵌套过深（上限 {limits.max_depth} 层）/ query nested too deeply (at most {limits.max_depth} levels)",
+        M_("query nested too deeply (at most %(max_depth)s levels)", max_depth=limits.max_depth),
         refused=["query_max_depth"],
-        hint=_SIMPLIFY,
+        hint=M_(_SIMPLIFY),
     )
 
 
@@ -225,23 +227,26 @@ def _parse_error(sql: str, e: ParseError) -> InvalidInput:
     start = max(0, col - 60)
     shown = ("…" if start else "") + text[start : start + 120]
     caret = caret_padding(shown[: col - start - 1 + (1 if start else 0)]) + "^"
-    message = (
-        f"SQL 无法解析（第 {line} 行第 {col} 列）/ cannot parse SQL (line {line}, column {col}): "
-        f"{description}\n{shown}\n{caret}"
+    message = M_(
+        "cannot parse SQL (line %(line)s, column %(col)s): %(description)s",
+        line=line,
+        col=col,
+        description=description,
+        excerpt="\n" + shown + "\n" + caret,
     )
     return InvalidInput(message, hint=_alias_hint(text), line=line, col=col)
 
 
-def _describe(description: str) -> str:
+def _describe(description: str) -> str | Message:
     """sqlglot's description of a syntax error, in words for people where it speaks of its own
     classes ("Required keyword: 'this' missing for <class '…Paren'>")."""
     if description.startswith("Required keyword"):
-        return "表达式不完整 / incomplete expression"
+        return M_("incomplete expression")
     if description.startswith("Invalid expression / Unexpected token"):
-        return "此处有意外的符号 / unexpected token here"
+        return M_("unexpected token here")
     if description.startswith("Expecting "):
         wanted = description.removeprefix("Expecting ")[:40]
-        return f"此处应为 {wanted} / expecting {wanted}"
+        return M_("expecting %(wanted)s", wanted=wanted)
     return description[:200]
 
 
@@ -252,14 +257,13 @@ def caret_padding(before: str) -> str:
     )
 
 
-def _alias_hint(text: str) -> str | None:
+def _alias_hint(text: str) -> Message | None:
     names = [m.group(1) for m in _HYPHENATED_SOURCE.finditer(text)]
     if not names:
         return None
-    return "；".join(
-        f'含连字符的数据集名须加双引号或写别名："{name}" 或 {base_alias(name)} / a dataset name with '
-        f'hyphens must be double-quoted or written as its alias: "{name}" {base_alias(name)}'
-        for name in dict.fromkeys(names)
+    return M_(
+        "a dataset name with hyphens must be double-quoted or written as its alias: %(choices)s",
+        choices="; ".join(f'"{name}" → {base_alias(name)}' for name in dict.fromkeys(names)),
     )
 
 
@@ -297,35 +301,37 @@ def reject_forbidden_constructs(tree: exp.Expression, ctx: PolicyContext) -> exp
     """No statements inside the query, no table functions, only allowlisted functions."""
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
-            raise _refuse("不允许的语法", "construct not allowed", names=[node.key.upper()])
+            raise _refuse(M_("construct not allowed"), names=[node.key.upper()])
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
-            raise _refuse("不允许表函数", "table functions are not allowed", names=[_func_name(node.this)])
+            raise _refuse(M_("table functions are not allowed"), names=[_func_name(node.this)])
         if isinstance(node, exp.Table) and (node.args.get("db") or node.args.get("catalog")):
             written = node.sql(ctx.read)
             raise _refuse(
-                "只能引用目录中的数据集名",
-                "only catalog dataset names may be used",
+                M_("only catalog dataset names may be used"),
                 names=[written],
-                hint=f"含点的数据集名须加双引号或写别名 / a dataset name with dots must be double-quoted "
-                f'or written as its alias: "{written}" {base_alias(written)}',
+                hint=M_(
+                    'a dataset name with dots must be double-quoted or written as its alias: "%(written)s" → %(alias)s',
+                    written=written,
+                    alias=base_alias(written),
+                ),
             )
         if isinstance(node, exp.Func):
             _check_function(node, ctx.read)
         if isinstance(node, exp.From | exp.Join) and not _allowed_source(node.this):
             # An allowlist of what a query may read from: DuckDB reads more than tables there
             # (`(SUMMARIZE '<relation>')` reads a raw relation no scope analysis sees).
-            raise _refuse("不允许的数据来源", "source not allowed", names=[_source_kind(node.this)])
+            raise _refuse(M_("source not allowed"), names=[_source_kind(node.this)])
         if isinstance(node, exp.Subquery) and not isinstance(node.this, exp.Query):
-            raise _refuse("子查询只能是 SELECT", "a subquery must be a SELECT", names=[node.this.key.upper()])
+            raise _refuse(M_("a subquery must be a SELECT"), names=[node.this.key.upper()])
         if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() == "NATURAL":
-            raise _refuse("不允许 NATURAL JOIN，请写明连接条件", "NATURAL JOIN is not allowed; write ON")
+            raise _refuse(M_("NATURAL JOIN is not allowed; write ON"))
         if isinstance(node, exp.With) and node.args.get("recursive"):
             # An unbounded generator in disguise (a string doubled per step is 2^n bytes).
-            raise _refuse("不允许递归查询", "recursive queries are not allowed", names=["WITH RECURSIVE"])
+            raise _refuse(M_("recursive queries are not allowed"), names=["WITH RECURSIVE"])
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
             # sqlglot keeps an unknown (or quoted) type name as text and writes it back unquoted:
             # `CAST(1 AS "x) … --")` would put the consumer's text into the rewritten SQL verbatim.
-            raise _refuse("不支持的数据类型", "type not supported", names=[node.sql(ctx.read)[:80]])
+            raise _refuse(M_("type not supported"), names=[node.sql(ctx.read)[:80]])
     return tree
 
 
@@ -333,9 +339,7 @@ def _check_function(node: exp.Func, dialect: str) -> None:
     """Only functions on the allowlist (`shuzhi.exchange.functions`) may be called."""
     name = functions.refused(node, dialect)
     if name is not None:
-        raise _refuse(
-            "不允许的函数", "function not allowed", names=[name], hint=functions.reason_left_out(name)
-        )
+        raise _refuse(M_("function not allowed"), names=[name], hint=functions.reason_left_out(name))
 
 
 def _func_name(node: exp.Expression) -> str:
@@ -353,14 +357,11 @@ def reject_unportable(tree: exp.Expression, ctx: PolicyContext) -> exp.Expressio
     for node in tree.walk():
         if isinstance(node, exp.Join) and (node.args.get("method") or "").upper() in ("ASOF", "POSITIONAL"):
             raise _refuse(
-                "该连接方式无法在目标引擎执行",
-                f"join not portable to {ctx.write}",
+                M_("join not portable to %(write)s", write=ctx.write),
                 names=[node.args["method"].upper()],
             )
         if isinstance(node, exp.Anonymous):
-            raise _refuse(
-                "该函数无法在目标引擎执行", f"function not portable to {ctx.write}", names=[node.name]
-            )
+            raise _refuse(M_("function not portable to %(write)s", write=ctx.write), names=[node.name])
     return tree
 
 
@@ -372,7 +373,7 @@ def normalise(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
 def reject_reserved_names(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
     for node in tree.find_all(exp.Identifier):
         if str(node.this).lower().startswith(RESERVED_PREFIX):
-            raise _refuse("名称使用了保留前缀", "name uses a reserved prefix", names=[str(node.this)])
+            raise _refuse(M_("name uses a reserved prefix"), names=[str(node.this)])
     return tree
 
 
@@ -383,9 +384,7 @@ def reject_stars(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
             continue
         granted = {t.name: t.granted_in_order() for t in _datasets_in(tree, ctx)}
         hint = "; ".join(f"{name}: {', '.join(cols)}" for name, cols in granted.items()) or None
-        raise _refuse(
-            "不允许 SELECT *，请列出已授权字段", "SELECT * is not allowed; list granted fields", hint=hint
-        )
+        raise _refuse(M_("SELECT * is not allowed; list granted fields"), hint=hint)
     return tree
 
 
@@ -423,7 +422,7 @@ def resolve_datasets(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression
     stray = [t.name for t in tree.find_all(exp.Table) if id(t) not in resolved]
     if refused or stray:
         names = sorted(set(refused + stray))
-        raise _refuse("未获授权或不存在的数据集", "dataset not granted or unknown", names=names)
+        raise _refuse(M_("dataset not granted or unknown"), names=names)
     return tree
 
 
@@ -445,7 +444,7 @@ def qualify_columns(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
             identify=True,
         )
     except OptimizeError as e:
-        raise InvalidInput(f"字段无法解析 / cannot resolve column: {_first_line(e)}") from None
+        raise InvalidInput(M_("cannot resolve column: %(first_line)s", first_line=_first_line(e))) from None
 
 
 def check_granted_fields(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
@@ -463,7 +462,7 @@ def check_granted_fields(tree: exp.Expression, ctx: PolicyContext) -> exp.Expres
             else:
                 ctx.fields_used.setdefault(grant.name, set()).add(name)
     if refused:
-        raise _refuse("未获授权的字段", "fields not granted", names=sorted(refused))
+        raise _refuse(M_("fields not granted"), names=sorted(refused))
     return tree
 
 
@@ -491,9 +490,12 @@ def require_record_reads(tree: exp.Expression, ctx: PolicyContext) -> exp.Expres
     if bad:
         grant = quota[0].row_quota_grant
         raise Forbidden(
-            f"授权 {grant} 按行计额度，只能逐条读取记录（单个数据集，不含{bad}）/ "
-            f"under a rows-per-day quota only record reads are allowed (one dataset, no {bad})",
-            refused=[bad],
+            M_(
+                "grant %(grant)s: under a rows-per-day quota only record reads are allowed (one dataset, no %(bad)s)",
+                grant=grant,
+                bad=bad,
+            ),
+            refused=[str(bad)],
             grant_id=grant,
             quota="rows_per_day",
         )
@@ -509,11 +511,11 @@ _NOT_RECORD_CLAUSES = (
 )
 
 
-def _not_a_record_read(tree: exp.Expression, many_rows: frozenset[str]) -> str | None:
+def _not_a_record_read(tree: exp.Expression, many_rows: frozenset[str]) -> str | Pair | None:
     """What makes `tree` more than a record read, or None. `many_rows`: the allowlisted aggregate
     and window function names (every other function was refused by an earlier rule)."""
     if not isinstance(tree, exp.Select):
-        return "集合运算 set operations"
+        return Pair("集合运算", "set operations")
     for arg, label in _NOT_RECORD_CLAUSES:
         if tree.args.get(arg):
             return label
@@ -523,13 +525,13 @@ def _not_a_record_read(tree: exp.Expression, many_rows: frozenset[str]) -> str |
         if isinstance(node, (exp.Subquery, exp.SetOperation)) or (
             isinstance(node, exp.Select) and node is not tree
         ):
-            return "子查询 subqueries"
+            return Pair("子查询", "subqueries")
         if isinstance(node, exp.Window):
-            return "窗口函数 window functions"
+            return Pair("窗口函数", "window functions")
         if isinstance(node, exp.AggFunc) or (
             isinstance(node, exp.Anonymous) and str(node.name).lower() in many_rows
         ):
-            return "聚合函数 aggregates"
+            return Pair("聚合函数", "aggregates")
     return None
 
 
@@ -584,7 +586,7 @@ def validate_row_filter(predicate: str, fields: list[str], dialect: str = "duckd
     return parse_safe_expression(
         predicate,
         columns=set(fields),
-        what="行过滤条件 / row filter",
+        what=M_("row filter"),
         dialect=dialect,
         refused_function=lambda node: functions.refused(node, dialect, scalar_only=True),
     )
@@ -597,11 +599,9 @@ def assert_sealed(tree: exp.Expression, ctx: PolicyContext) -> exp.Expression:
         if table.name.lower() in relations:
             select = table.find_ancestor(exp.Select)
             if select is None or "shuzhi_policy" not in select.meta:
-                raise _refuse(
-                    "策略改写失败", "policy rewrite did not seal a raw relation", names=[table.name]
-                )
+                raise _refuse(M_("policy rewrite did not seal a raw relation"), names=[table.name])
         elif table.name.lower() not in _cte_names(tree):
-            raise _refuse("未获授权或不存在的数据集", "dataset not granted or unknown", names=[table.name])
+            raise _refuse(M_("dataset not granted or unknown"), names=[table.name])
     return tree
 
 
@@ -645,7 +645,7 @@ def govern(
     else:
         tree = parse_query(sql, read, limits) if isinstance(sql, str) else sql.copy()
     if not isinstance(tree, exp.Query):
-        raise _refuse("只允许 SELECT 查询", "only SELECT queries are allowed", names=[tree.key.upper()])
+        raise _refuse(M_("only SELECT queries are allowed"), names=[tree.key.upper()])
     ctx = PolicyContext(tables=tables, read=read, write=write)
     try:
         for rule in RULES:
@@ -653,13 +653,11 @@ def govern(
     except ShuzhiError:
         raise
     except Exception as e:  # noqa: BLE001 - a rule that cannot judge a query refuses it
-        raise _refuse("查询无法检查", "query cannot be checked", hint=type(e).__name__) from None
+        raise _refuse(M_("query cannot be checked"), hint=type(e).__name__) from None
     try:
         out = tree.sql(dialect=write)
     except _SQLGLOT_FAILURES as e:
-        raise _refuse(
-            "查询无法转换到目标引擎", f"query cannot be written for {write}", hint=_first_line(e)
-        ) from None
+        raise _refuse(M_("query cannot be written for %(write)s", write=write), hint=_first_line(e)) from None
     _assert_round_trip(out, tree, ctx)
     return GovernedQuery(
         sql=out,
@@ -684,7 +682,7 @@ def _assert_round_trip(out: str, tree: exp.Expression, ctx: PolicyContext) -> No
     # on purpose; there the text must still read back to itself.
     same_shape = write != "duckdb" or (len(again) == 1 and _shape(again[0]) == _shape(tree))
     if text != out or not same_shape:
-        raise _refuse("策略改写结果无法复核", "the rewritten query does not read back as checked")
+        raise _refuse(M_("the rewritten query does not read back as checked"))
     relations = {t.relation.lower() for t in ctx.tables.values()}
     for node in again[0].walk(prune=lambda n: _is_policy_select(n, relations)):
         if isinstance(node, exp.Func):
@@ -723,7 +721,7 @@ def referenced_names(
         for scope in traverse_scope(tree):
             names.update(t.name for _a, t in _dataset_sources(scope) if isinstance(t.this, exp.Identifier))
     except (OptimizeError, SqlglotError) as e:
-        raise InvalidInput(f"SQL 无法解析 / cannot analyse SQL: {_first_line(e)}") from None
+        raise InvalidInput(M_("cannot analyse SQL: %(first_line)s", first_line=_first_line(e))) from None
     except Exception as e:  # noqa: BLE001 - scope analysis that fails on a query refuses it
-        raise _refuse("查询无法检查", "query cannot be checked", hint=type(e).__name__) from None
+        raise _refuse(M_("query cannot be checked"), hint=type(e).__name__) from None
     return sorted(names)

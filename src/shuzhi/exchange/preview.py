@@ -16,6 +16,7 @@ from shuzhi.exchange.keys import mask_master_key
 from shuzhi.exchange.masking import default_rule, grant_key, mask_expression, parse_rule
 from shuzhi.exchange.results import sql_first_page
 from shuzhi.exchange.share_requests import application_number, get_request
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 
@@ -59,11 +60,11 @@ def mask_preview(
     with db.read() as s:
         req = get_request(s, principal, request_id)
         if not can_manage(principal, req.dataset):
-            raise Forbidden("只有提供部门的数据管理员可以预览 / the providing department's steward previews")
+            raise Forbidden(M_("the providing department's steward previews"))
         names = {f.lower(): f for f in req.fields}
         name = names.get((field or "").strip().lower())
         if name is None:
-            raise InvalidInput(f"申请没有这个字段 / the request does not ask for: {field}", where="field")
+            raise InvalidInput(M_("the request does not ask for: %(field)s", field=field), where="field")
         rule = parse_rule(mask) if mask else default_rule(dataset_grades(s, settings, req.dataset).get(name))
         identifier, number = req.dataset.identifier, application_number(req)
     page = sql_first_page(
@@ -98,7 +99,7 @@ def apply_mask(rule, values: list, key: bytes) -> list[str | None]:
         # The engine's text would quote the values (a failed cast names the string it met): it goes
         # nowhere, not even to the log; the steward learns the mask does not suit the field.
         raise InvalidInput(
-            "该脱敏规则不适用于此字段的值 (this mask cannot be applied to this field's values)",
+            M_("this mask cannot be applied to this field's values"),
             where="mask",
         ) from None
     return [None if v is None else str(v) for (v,) in found]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from shuzhi.errors import TooLarge
 from shuzhi.exchange.decision import Readable, require_active
 from shuzhi.exchange.models import Grant, GrantUsage
+from shuzhi.i18n import M_
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 
@@ -70,7 +71,7 @@ def _reserve(session: Session, readables: list[Readable], row_cap: int | None) -
         usage = _usage(session, g, today, lock=True)
         if g.calls_per_day is not None and usage.calls >= g.calls_per_day:
             raise TooLarge(
-                f"授权 {g.id} 今日调用次数已用完 / daily call quota of grant {g.id} used up",
+                M_("daily call quota of grant %(id)s used up", id=g.id),
                 grant_id=g.id,
                 quota="calls_per_day",
             )
@@ -78,7 +79,7 @@ def _reserve(session: Session, readables: list[Readable], row_cap: int | None) -
             left = g.rows_per_day - usage.rows
             if left <= 0:
                 raise TooLarge(
-                    f"授权 {g.id} 今日行数额度已用完 / daily row quota of grant {g.id} used up",
+                    M_("daily row quota of grant %(id)s used up", id=g.id),
                     grant_id=g.id,
                     quota="rows_per_day",
                 )

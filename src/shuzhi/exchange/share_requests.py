@@ -26,18 +26,20 @@ from shuzhi.exchange.masking import parse_rule
 from shuzhi.exchange.models import Grant, RequestEvent, ShareRequest
 from shuzhi.exchange.policy import validate_row_filter
 from shuzhi.exchange.workdays import calendar_for
+from shuzhi.i18n import M_, N_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
 
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "draft": ("草稿", "draft"),
-    "submitted": ("待审核", "submitted"),
-    "approved": ("已批准", "approved"),
-    "rejected": ("已驳回", "rejected"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "expired": ("已过期", "expired"),
-    "revoked": ("已撤销", "revoked"),
+STATE_LABELS: dict[str, str] = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"),
+    "expired": N_("expired"),
+    "revoked": N_("revoked"),
 }
+"""A request's states in words (msgids: shown in the reader's language)."""
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("submitted", "withdrawn"),
@@ -70,7 +72,9 @@ class RequestIn(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "request"
-            raise InvalidInput(f"{where}: {first['msg']}", where=where) from None
+            raise InvalidInput(
+                M_("%(where)s: %(problem)s", where=where, problem=first["msg"]), where=where
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,12 @@ def _is_requester_side(principal: Principal, req: ShareRequest) -> bool:
 
 def _require_requester_side(principal: Principal, req: ShareRequest) -> None:
     if not _is_requester_side(principal, req):
-        raise Forbidden("只有申请人或申请部门的数据管理员可以操作 / requester or requesting steward only")
+        raise Forbidden(M_("requester or requesting steward only"))
 
 
 def _require_provider(principal: Principal, dataset: Dataset) -> None:
     if not can_manage(principal, dataset):
-        raise Forbidden("只有提供部门的数据管理员可以审核 / the providing department's steward decides")
+        raise Forbidden(M_("the providing department's steward decides"))
 
 
 def application_number(req: ShareRequest) -> str:
@@ -127,8 +131,11 @@ def _move(session: Session, principal: Principal, req: ShareRequest, to: str, re
     limits.check(reason, limits.REASON, "reason")
     if to not in TRANSITIONS.get(req.state, ()):
         raise Conflict(
-            f"申请当前为“{STATE_LABELS[req.state][0]}”，不能变为“{STATE_LABELS[to][0]}” / "
-            f"cannot move a {req.state} request to {to}",
+            M_(
+                "cannot move a %(state)s request to %(to)s",
+                state=M_(STATE_LABELS[req.state]),
+                to=M_(STATE_LABELS[to]),
+            ),
             state=req.state,
         )
     before = req.state
@@ -158,7 +165,7 @@ def _move(session: Session, principal: Principal, req: ShareRequest, to: str, re
 def _need_reason(reason: str | None, what: str) -> str:
     limits.check(reason, limits.REASON, "reason")
     if not reason or not reason.strip():
-        raise InvalidInput(f"{what}需要填写理由 / a reason is required", where="reason")
+        raise InvalidInput(M_("a reason is required for the %(what)s", what=what), where="reason")
     return reason.strip()
 
 
@@ -166,16 +173,16 @@ def why_not_request(principal: Principal, ds: Dataset) -> ShuzhiError | None:
     """Why this caller cannot ask for this dataset (the error a request would get), or None when they
     can: the pages offer the request only then, and "query directly" for unconditional data."""
     if principal.user_id is None or not principal.has("analyst", "steward"):
-        return Forbidden("只有分析员或数据管理员可以申请 / analysts or stewards request data")
+        return Forbidden(M_("analysts or stewards request data"))
     if ds.department_id == principal.department_id:
-        return Conflict("不能申请本部门的数据 / cannot request your own department's data")
+        return Conflict(M_("cannot request your own department's data"))
     if ds.share_type == "none":
         return Forbidden(
-            f"数据集 {ds.identifier} 不予共享，不能申请 / not shared, cannot be requested",
+            M_("dataset %(identifier)s is not shared and cannot be requested", identifier=ds.identifier),
             hint=ds.share_basis or None,
         )
     if ds.share_type == "unconditional":
-        return ReadDirectly("该数据集为无条件共享，可直接读取 / unconditionally shared: read it directly")
+        return ReadDirectly(M_("unconditionally shared: read it directly"))
     return None
 
 
@@ -202,12 +209,12 @@ def create_request(
     if refused is not None:
         raise refused
     if not data.purpose or not data.purpose.strip():
-        raise InvalidInput("必须填写用途 / purpose is required", where="purpose")
+        raise InvalidInput(M_("purpose is required"), where="purpose")
     limits.check(data.purpose, limits.REASON, "purpose")
     limits.check(data.basis, limits.REASON, "basis")
     fields = _check_fields(ds, data.fields)
     if data.period_start and data.period_end and data.period_end < data.period_start:
-        raise InvalidInput("使用期限结束早于开始 / period ends before it starts", where="period_end")
+        raise InvalidInput(M_("period ends before it starts"), where="period_end")
     req = ShareRequest(
         dataset_id=ds.id,
         requester_id=principal.user_id,
@@ -248,10 +255,10 @@ def _check_fields(ds: Dataset, wanted: list[str]) -> list[str]:
     names = {f.name.lower(): f.name for f in ds.fields}
     cleaned = [w.strip() for w in wanted if w and w.strip()]
     if not cleaned:
-        raise InvalidInput("至少选择一个字段 / choose at least one field", where="fields")
+        raise InvalidInput(M_("choose at least one field"), where="fields")
     unknown = [w for w in cleaned if w.lower() not in names]
     if unknown:
-        raise InvalidInput("数据集没有这些字段 / no such fields: " + ", ".join(unknown), where="fields")
+        raise InvalidInput(M_("no such fields: %(names)s", names=", ".join(unknown)), where="fields")
     ordered = [f.name for f in ds.fields if f.name.lower() in {w.lower() for w in cleaned}]
     return ordered
 
@@ -262,7 +269,7 @@ def submit_request(
     _require_requester_side(principal, req)
     if req.state == "rejected":
         raise Conflict(
-            "被驳回的申请须修改后重新提交 / a rejected request is amended, then submitted again",
+            M_("a rejected request is amended, then submitted again"),
             state=req.state,
         )
     return _submit(session, settings, principal, req, reason)
@@ -274,7 +281,7 @@ def _submit(
     today = utcnow().date()
     req.deadline = calendar_for(settings).add_working_days(today, settings.exchange.review_working_days)
     req.submitted_at = utcnow()
-    _move(session, principal, req, "submitted", reason or "提交申请 / submitted")
+    _move(session, principal, req, "submitted", reason or M_("request submitted"))
     return req
 
 
@@ -287,22 +294,22 @@ def resubmit_request(
     _require_requester_side(principal, req)
     if req.state != "rejected":
         raise Conflict(
-            f"只有被驳回的申请可以修改后重新提交 / only a rejected request is amended (is {req.state})",
+            M_("only a rejected request is amended (is %(state)s)", state=req.state),
             state=req.state,
         )
     refusal = why_not_request(principal, req.dataset)  # what a new request would meet, today
     if refusal is not None:
         raise refusal
     if not data.purpose or not data.purpose.strip():
-        raise InvalidInput("必须填写用途 / purpose is required", where="purpose")
+        raise InvalidInput(M_("purpose is required"), where="purpose")
     limits.check(data.purpose, limits.REASON, "purpose")
     limits.check(data.basis, limits.REASON, "basis")
     fields = _check_fields(req.dataset, data.fields)
     start = data.period_start or req.period_start
     if data.period_end and data.period_end < utcnow().date():
-        raise InvalidInput("使用期限已过 / the period of use has already ended", where="period_end")
+        raise InvalidInput(M_("the period of use has already ended"), where="period_end")
     if start and data.period_end and data.period_end < start:
-        raise InvalidInput("使用期限结束早于开始 / period ends before it starts", where="period_end")
+        raise InvalidInput(M_("period ends before it starts"), where="period_end")
     after = {
         "fields": fields,
         "purpose": data.purpose.strip(),
@@ -333,18 +340,18 @@ def resubmit_request(
     )
     # The earlier decision is the ledger's and the history's now; the request awaits a new one.
     req.decided_at = req.decided_by_id = req.decision_reason = None
-    return _submit(session, settings, principal, req, "修改后重新提交 / amended and submitted again")
+    return _submit(session, settings, principal, req, M_("amended and submitted again"))
 
 
 def withdraw_request(session: Session, principal: Principal, req: ShareRequest, reason: str) -> ShareRequest:
     _require_requester_side(principal, req)
-    _move(session, principal, req, "withdrawn", _need_reason(reason, "撤回"))
+    _move(session, principal, req, "withdrawn", _need_reason(reason, M_("withdrawal")))
     return req
 
 
 def reject_request(session: Session, principal: Principal, req: ShareRequest, reason: str) -> ShareRequest:
     _require_provider(principal, req.dataset)
-    _decided(req, principal, _need_reason(reason, "驳回"))
+    _decided(req, principal, _need_reason(reason, M_("rejection")))
     _move(session, principal, req, "rejected", req.decision_reason)
     return req
 
@@ -367,7 +374,7 @@ def approve_request(
     _require_provider(principal, req.dataset)
     approval = approval or Approval()
     if req.state != "submitted":
-        raise Conflict(f"只能批准待审核的申请 / only submitted requests can be approved (is {req.state})")
+        raise Conflict(M_("only submitted requests can be approved (is %(state)s)", state=req.state))
     fields = list(req.fields) if not approval.fields else _narrow(req, approval.fields)
     grant = build_grant(
         session,
@@ -385,9 +392,7 @@ def approve_request(
         request_id=req.id,
     )
     narrowed = fields != list(req.fields) or bool(approval.row_filter)
-    _decided(
-        req, principal, reason or ("缩小范围批准 / approved narrower" if narrowed else "批准 / approved")
-    )
+    _decided(req, principal, reason or (M_("approved narrower") if narrowed else M_("approved in full")))
     _move(session, principal, req, "approved", req.decision_reason)
     return grant
 
@@ -397,7 +402,7 @@ def _narrow(req: ShareRequest, fields: list[str]) -> list[str]:
     extra = [f for f in fields if f.lower() not in asked]
     if extra:
         raise InvalidInput(
-            "批准的字段须在申请范围内 / approved fields must be among those requested: " + ", ".join(extra),
+            M_("approved fields must be among those requested: %(names)s", names=", ".join(extra)),
             where="fields",
         )
     chosen = {f.lower() for f in fields}
@@ -429,18 +434,16 @@ def build_grant(
         if raw in (None, "", "default"):
             continue
         if name not in fields:
-            raise InvalidInput(
-                f"脱敏规则针对未授权字段 / mask for a field not granted: {name}", where="masks"
-            )
+            raise InvalidInput(M_("mask for a field not granted: %(name)s", name=name), where="masks")
         clean_masks[name] = parse_rule(raw).to_dict()
     predicate = check_row_filter(dataset, row_filter)
     for name, value in (("rows_per_day", rows_per_day), ("calls_per_day", calls_per_day)):
         if value is not None and value <= 0:
-            raise InvalidInput(f"{name} 须为正数 / must be positive", where=name)
+            raise InvalidInput(M_("%(name)s must be a positive number", name=name), where=name)
     if expires_on is None:
         expires_on = utcnow().date() + timedelta(days=settings.exchange.default_grant_days)
     if expires_on < utcnow().date():
-        raise InvalidInput("到期日已过 / expiry is in the past", where="expires_on")
+        raise InvalidInput(M_("expiry is in the past"), where="expires_on")
     _within_reach(expires_on)
     grant = Grant(
         dataset_id=dataset.id,
@@ -487,7 +490,10 @@ def _within_reach(expires_on: date) -> None:
     today = utcnow().date()
     if expires_on > today.replace(year=today.year + LONGEST_GRANT_YEARS, day=min(today.day, 28)):
         raise InvalidInput(
-            f"到期日最多为 {LONGEST_GRANT_YEARS} 年后 / an expiry at most {LONGEST_GRANT_YEARS} years ahead",
+            M_(
+                "an expiry at most %(LONGEST_GRANT_YEARS)s years ahead",
+                LONGEST_GRANT_YEARS=LONGEST_GRANT_YEARS,
+            ),
             where="expires_on",
         )
 
@@ -516,10 +522,10 @@ def revoke_grant(session: Session, principal: Principal, grant: Grant, reason: s
     """Takes effect on the grantee's next call."""
     _require_provider(principal, grant.dataset)
     if grant.revoked_at is not None:
-        raise Conflict("授权已撤销 / grant already revoked")
+        raise Conflict(M_("grant already revoked"))
     grant.revoked_at = utcnow()
     grant.revoked_by_id = principal.user_id
-    grant.revoke_reason = _need_reason(reason, "撤销")
+    grant.revoke_reason = _need_reason(reason, M_("revocation"))
     ledger.append(
         session,
         events.GrantRevoked(grant_id=grant.id, reason=grant.revoke_reason),
@@ -536,20 +542,20 @@ def renew_grant(session: Session, principal: Principal, grant: Grant, expires_on
     """The provider extends a grant in force to a later last day (after today and after its current
     one), with a reason: 'grant.renewed' with the expiry before and after."""
     _require_provider(principal, grant.dataset)
-    reason = _need_reason(reason, "续期")
+    reason = _need_reason(reason, M_("renewal"))
     if grant.revoked_at is not None:
-        raise Conflict("授权已撤销，不能续期 / a revoked grant cannot be renewed")
+        raise Conflict(M_("a revoked grant cannot be renewed"))
     if grant.expires_at <= utcnow():
-        raise Conflict("授权已过期，请重新申请 / the grant has expired: a new request is needed")
+        raise Conflict(M_("the grant has expired: a new request is needed"))
     today = utcnow().date()
     if expires_on <= today:
-        raise InvalidInput(
-            "新的到期日须晚于今天 / the new expiry must be later than today", where="expires_on"
-        )
+        raise InvalidInput(M_("the new expiry must be later than today"), where="expires_on")
     if expires_on <= grant.expires_on:
         raise InvalidInput(
-            f"新的到期日须晚于当前到期日 {grant.expires_on} / "
-            f"the new expiry must be later than the current one ({grant.expires_on})",
+            M_(
+                "the new expiry must be later than the current one (%(expires_on)s)",
+                expires_on=grant.expires_on,
+            ),
             where="expires_on",
         )
     _within_reach(expires_on)
@@ -585,7 +591,7 @@ def expire_due(session: Session, principal: Principal | None = None) -> list[Sha
     for req in session.scalars(select(ShareRequest).where(ShareRequest.state == "approved")):
         grants = session.scalars(select(Grant).where(Grant.request_id == req.id)).all()
         if grants and all(g.revoked_at is None and g.expires_at <= now for g in grants):
-            _move(session, actor, req, "expired", "授权到期 / grant expired")
+            _move(session, actor, req, "expired", M_("grant expired"))
             moved.append(req)
     return moved
 
@@ -596,7 +602,7 @@ def expire_due(session: Session, principal: Principal | None = None) -> list[Sha
 def get_request(session: Session, principal: Principal, request_id: int) -> ShareRequest:
     req = session.get(ShareRequest, request_id)
     if req is None or not can_view(principal, req):
-        raise NotFound(f"申请不存在 / no request {request_id}", where="request")
+        raise NotFound(M_("no request %(request_id)s", request_id=request_id), where="request")
     return req
 
 
@@ -614,14 +620,14 @@ def visible_grant(session: Session, principal: Principal, grant_id: int) -> Gran
     """A grant this caller may see; NotFound alike for one that does not exist and one of others."""
     grant = session.get(Grant, grant_id)
     if grant is None or not can_view_grant(principal, grant):
-        raise NotFound(f"授权不存在 / no grant {grant_id}", where="grant")
+        raise NotFound(M_("no grant %(grant_id)s", grant_id=grant_id), where="grant")
     return grant
 
 
 def get_grant(session: Session, grant_id: int) -> Grant:
     grant = session.get(Grant, grant_id)
     if grant is None:
-        raise NotFound(f"授权不存在 / no grant {grant_id}", where="grant")
+        raise NotFound(M_("no grant %(grant_id)s", grant_id=grant_id), where="grant")
     return grant
 
 
@@ -669,7 +675,7 @@ def requests_in_box(
         return overdue(session, principal)
     if box in ("inbox", "all"):
         return inbox(session, principal, states=("submitted",) if box == "inbox" else ())
-    raise InvalidInput(f"未知的列表 / unknown box: {box}", where=where, hint=" | ".join(BOXES))
+    raise InvalidInput(M_("unknown box: %(box)s", box=box), where=where, hint=" | ".join(BOXES))
 
 
 def my_grants(session: Session, principal: Principal, *, include_inactive: bool = False) -> list[Grant]:
@@ -687,9 +693,7 @@ def provided_grants(session: Session, principal: Principal) -> list[Grant]:
     """Grants given on the caller's department's datasets, for its stewards (who decide them);
     admins and auditors see every department's. Analysts hold grants, they do not see who else does."""
     if not can_list_provided(principal):
-        raise Forbidden(
-            "只有提供部门的数据管理员可以查看本部门给出的授权 / only stewards list the grants they gave"
-        )
+        raise Forbidden(M_("only stewards list the grants they gave"))
     q = select(Grant).join(Dataset, Dataset.id == Grant.dataset_id)
     if not principal.has("admin", "auditor"):
         q = q.where(Dataset.department_id == principal.department_id)

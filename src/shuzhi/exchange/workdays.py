@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 
 
 class WorkCalendar:
@@ -72,9 +73,7 @@ def parse_holidays(text: str) -> tuple[set[date], set[date]]:
         try:
             day = date.fromisoformat(day_text.strip())
         except ValueError:
-            raise InvalidInput(
-                f"节假日文件第 {number} 行日期无效 / bad date on line {number}: {raw!r}"
-            ) from None
+            raise InvalidInput(M_("bad date on line %(number)s: %(raw)r", number=number, raw=raw)) from None
         (workdays if kind.strip().lower() in ("workday", "工作日", "班") else holidays).add(day)
     return holidays, workdays
 
@@ -90,6 +89,6 @@ def calendar_for(settings) -> WorkCalendar:
     cfg = settings.exchange
     path = cfg.holidays_file
     if path is not None and not Path(path).exists():
-        raise InvalidInput(f"节假日文件不存在 / holidays file not found: {path}")
+        raise InvalidInput(M_("holidays file not found: %(path)s", path=path))
     mtime = Path(path).stat().st_mtime if path else 0.0
     return _load(cfg.holiday_calendar, str(path) if path else None, mtime)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shuzhi.errors import Forbidden, InvalidInput, SourceUnavailable
+from shuzhi.i18n import M_
 from shuzhi.ingest.network import AddressPolicy
 
 
@@ -71,46 +72,44 @@ def parse_url(text: str, *, local: bool):
         url = make_url(text)
         url.port  # noqa: B018 - a port that is not a number fails here, as the user's input
     except (ArgumentError, ValueError) as exc:
-        raise InvalidInput(
-            f"数据库地址无法解析 (cannot parse the database URL): {exc}", where="source"
-        ) from exc
+        raise InvalidInput(M_("cannot parse the database URL: %(exc)s", exc=exc), where="source") from exc
     backend, _, name = url.drivername.lower().partition("+")
     shown = url.render_as_string(hide_password=True)
     driver = DRIVERS.get((backend, name or _DEFAULT_DRIVER.get(backend, "")))
     if driver is None or not (driver.server or local):
         file_based = driver is not None and not driver.server
         raise InvalidInput(
-            "不接受文件型数据库作为数据来源 (a file-based database cannot be a source here)"
+            M_("a file-based database cannot be a source here")
             if file_based
-            else f"数据库驱动 {url.drivername} 不在允许之列 (database driver not allowed)",
+            else M_("database driver %(driver)s not allowed", driver=url.drivername),
             where=shown,
-            hint=f"可用 / allowed: {allowed_drivers(local=local)}",
+            hint=M_("allowed: %(allowed_drivers)s", allowed_drivers=allowed_drivers(local=local)),
         )
     if importlib.util.find_spec(driver.module) is None:
         raise InvalidInput(
-            f"数据库驱动 {driver.url_name} 未安装 (driver not installed)",
+            M_("database driver %(url_name)s is not installed", url_name=driver.url_name),
             where=shown,
-            hint=f"可用 / allowed: {allowed_drivers(local=local)}",
+            hint=M_("allowed: %(allowed_drivers)s", allowed_drivers=allowed_drivers(local=local)),
         )
     keys = set(url.query)
     allowed = (_QUERY_KEYS | (_LOCAL_QUERY_KEYS if local else set())) if driver.server else set()
     if keys - allowed:
         raise InvalidInput(
-            f"数据库地址含不允许的参数 {sorted(keys - allowed)} (URL parameters not allowed)",
+            M_("URL parameters not allowed: %(value)s", value=sorted(keys - allowed)),
             where=shown,
-            hint=f"允许的参数 / parameters allowed: {', '.join(sorted(allowed)) or '—'}",
+            hint=M_("parameters allowed: %(value)s", value=", ".join(sorted(allowed)) or "—"),
         )
     if driver.server and not url.host:
         raise InvalidInput(
-            "数据库地址须给出主机名 (a database source must name its host)",
+            M_("a database source must name its host"),
             where=shown,
-            hint="例如 postgresql+psycopg://reader@10.0.0.5/front / e.g. postgresql+psycopg://reader@10.0.0.5/front",
+            hint=M_("e.g. postgresql+psycopg://reader@10.0.0.5/front"),
         )
     if not driver.server and (url.host or not url.database or url.database == ":memory:"):
         raise InvalidInput(
-            "SQLite 来源须是本机上的数据库文件 (a SQLite source must be a database file on this machine)",
+            M_("a SQLite source must be a database file on this machine"),
             where=shown,
-            hint="例如 sqlite:////srv/front/front.db / e.g. sqlite:////srv/front/front.db",
+            hint=M_("e.g. sqlite:////srv/front/front.db"),
         )
     return url.set(drivername=driver.url_name), driver
 
@@ -151,9 +150,9 @@ def _same_file(path: Path, store_url: str | None) -> bool:
 
 def _metadata_store_refused(where: str) -> Forbidden:
     return Forbidden(
-        "平台自身的元数据库不能作为数据来源 (the platform's own metadata database cannot be a source)",
+        M_("the platform's own metadata database cannot be a source"),
         where=where,
-        hint="请给出部门前置库的地址 / name a department's own database",
+        hint=M_("name a department's own database"),
     )
 
 
@@ -202,9 +201,7 @@ def _sqlite_engine(path: Path, timeout_s: int, store_url: str | None, where: str
     from sqlalchemy.pool import NullPool
 
     if not path.is_file():
-        raise SourceUnavailable(
-            "数据库文件不存在 (database file not found)", where=where, hint="检查路径 / check the path"
-        )
+        raise SourceUnavailable(M_("database file not found"), where=where, hint=M_("check the path"))
     if _same_file(path, store_url):
         raise _metadata_store_refused(where)
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
@@ -245,7 +242,7 @@ def check_query(query: str, dialect: str, *, where: str) -> str:
     try:
         return _checked_select(query, dialect, where=where, hint=hint)
     except RecursionError:  # parsing, walking or writing a tree nested thousands deep
-        raise InvalidInput("查询嵌套过深 (the query is nested too deeply)", where=where, hint=hint) from None
+        raise InvalidInput(M_("the query is nested too deeply"), where=where, hint=hint) from None
 
 
 def _checked_select(query: str, dialect: str, *, where: str, hint: str) -> str:
@@ -257,12 +254,12 @@ def _checked_select(query: str, dialect: str, *, where: str, hint: str) -> str:
         statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
     except SqlglotError as exc:
         raise InvalidInput(
-            f"查询无法解析 (cannot parse the query): {str(exc).splitlines()[0]}", where=where, hint=hint
+            M_("cannot parse the query: %(value)s", value=str(exc).splitlines()[0]), where=where, hint=hint
         ) from exc
     statements = [s for s in statements if not isinstance(s, exp.Semicolon)]
     if len(statements) != 1:
         raise InvalidInput(
-            f"查询须是一条语句，收到 {len(statements)} 条 (the query must be one statement, got {len(statements)})",
+            M_("the query must be one statement, got %(count)s", count=len(statements)),
             where=where,
             hint=hint,
         )
@@ -271,7 +268,7 @@ def _checked_select(query: str, dialect: str, *, where: str, hint: str) -> str:
         root = root.this
     if not isinstance(root, exp.Select | exp.SetOperation):
         raise InvalidInput(
-            f"只接受 SELECT 查询，不接受 {root.key.upper()} (only a SELECT query is accepted)",
+            M_("only a SELECT query is accepted, not %(upper)s", upper=root.key.upper()),
             where=where,
             hint=hint,
         )
@@ -279,7 +276,7 @@ def _checked_select(query: str, dialect: str, *, where: str, hint: str) -> str:
     for node in root.walk():
         if isinstance(node, forbidden):
             raise InvalidInput(
-                f"查询中不允许 {node.key.upper()} (not allowed in a query source: {node.key.upper()})",
+                M_("not allowed in a query source: %(upper)s", upper=node.key.upper()),
                 where=where,
                 hint=hint,
             )

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from shuzhi.errors import Forbidden, SourceUnavailable, TooLarge
+from shuzhi.i18n import M_
 from shuzhi.ingest.network import AddressPolicy
 
 Progress = Callable[[int, int | None], None]
@@ -17,10 +18,10 @@ CHUNK = 1 << 20
 
 def too_large(name: str, limit: int) -> TooLarge:
     return TooLarge(
-        f"文件超过大小上限 {limit:,} 字节 (file exceeds the size limit of {limit:,} bytes)",
+        M_("file exceeds the size limit of %(limit)s bytes", limit=format(limit, ",")),
         where=name,
         limit=limit,
-        hint="拆分文件后分批加载，或请管理员调整 SHUZHI_INGEST__MAX_UPLOAD_BYTES / split the file or ask an admin to raise the limit",
+        hint=M_("split the file or ask an admin to raise the limit"),
     )
 
 
@@ -109,7 +110,7 @@ def _checked_transport(policy: AddressPolicy, where: str):
             raise last  # resolve() returned at least one address
 
         def connect_unix_socket(self, *args, **kwargs):  # pragma: no cover - never configured
-            raise SourceUnavailable("不允许经 Unix 套接字下载 (no Unix sockets)", where=where)
+            raise SourceUnavailable(M_("no Unix sockets"), where=where)
 
     transport = httpx.HTTPTransport(trust_env=False)
     transport._pool = httpcore.ConnectionPool(
@@ -151,14 +152,14 @@ def download(
                 current = _next_hop(current, location, where)
     except httpx.HTTPError as exc:
         raise SourceUnavailable(
-            f"无法下载 (cannot download): {exc.__class__.__name__}: {exc}",
+            M_("cannot download: %(name__)s: %(exc)s", name__=exc.__class__.__name__, exc=exc),
             where=shown,
-            hint="检查网络与地址，稍后重试 / check the network and the address, then retry",
+            hint=M_("check the network and the address, then retry"),
         ) from exc
     raise SourceUnavailable(
-        f"重定向超过 {MAX_REDIRECTS} 次 (more than {MAX_REDIRECTS} redirects)",
+        M_("more than %(MAX_REDIRECTS)s redirects", MAX_REDIRECTS=MAX_REDIRECTS),
         where=f"{shown} → {current}",
-        hint="直接给出最终地址 / give the final address of the file",
+        hint=M_("give the final address of the file"),
     )
 
 
@@ -179,13 +180,13 @@ def _next_hop(current, location: str, where: str):
         nxt = current.join(location)
     except httpx.InvalidURL as exc:
         raise SourceUnavailable(
-            f"重定向地址无效 (invalid redirect location): {location!r}", where=where
+            M_("invalid redirect location: %(location)r", location=location), where=where
         ) from exc
     if nxt.scheme not in ("http", "https") or not nxt.host:
         raise Forbidden(
-            f"重定向到不允许的地址 {nxt} (redirect to a non-http(s) address)",
+            M_("redirect to a non-http(s) address: %(nxt)s", nxt=nxt),
             where=f"{where} → {nxt}",
-            hint="数据来源只能是 http(s) 地址 / a source may only redirect to http(s) addresses",
+            hint=M_("a source may only redirect to http(s) addresses"),
         )
     return nxt
 
@@ -193,9 +194,9 @@ def _next_hop(current, location: str, where: str):
 def _save(resp, dest: Path, url: str, limit: int, progress: Progress | None) -> str:
     if resp.status_code >= 400:
         raise SourceUnavailable(
-            f"下载失败，服务器返回 HTTP {resp.status_code} (download failed)",
+            M_("download failed: the server answered HTTP %(status_code)s", status_code=resp.status_code),
             where=url,
-            hint="检查 URL 是否正确、是否需要登录 / check the URL and whether it needs authentication",
+            hint=M_("check the URL and whether it needs authentication"),
         )
     declared = resp.headers.get("content-length")
     total = int(declared) if declared and declared.isdigit() else None

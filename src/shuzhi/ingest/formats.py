@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_, N_
 
 FORMATS = ("csv", "xlsx", "json", "jsonl", "parquet", "sql")
 """Formats ingest reads; `sql` is a table or query of a database named by a SQLAlchemy URL."""
@@ -27,9 +28,8 @@ _BY_SUFFIX = {
     ".pq": "parquet",
 }
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-HINT_FORMAT = (
-    "请指明格式（命令行 --format，API 表单字段 format）：csv, xlsx, json, jsonl, parquet / "
-    "name the format with --format (CLI) or the form field 'format' (API)"
+HINT_FORMAT = N_(
+    "name the format with --format (CLI) or the form field 'format' (API): csv, xlsx, json, jsonl, parquet"
 )
 
 
@@ -71,14 +71,12 @@ def classify_source(source: str | Path, *, local: bool) -> SourceRef:
         return SourceRef("path", str(source), str(source))
     text = source
     if not text:
-        raise InvalidInput(
-            "没有给出数据来源 (no source given)", hint="给出文件路径或 URL / give a path or URL"
-        )
+        raise InvalidInput(M_("no source given"), hint=M_("give a path or URL"))
     if text != text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise InvalidInput(
-            "数据来源含首尾空白或控制字符 (the source has leading or trailing whitespace or a control character)",
+            M_("the source has leading or trailing whitespace or a control character"),
             where=repr(text[:200]),
-            hint="去掉空白与换行后重试 / remove the whitespace and line breaks, then retry",
+            hint=M_("remove the whitespace and line breaks, then retry"),
         )
     m = _SCHEME.match(text)
     scheme = m.group(1).lower() if m else ""
@@ -91,15 +89,13 @@ def classify_source(source: str | Path, *, local: bool) -> SourceRef:
     from shuzhi.ingest import databases
 
     if scheme.partition("+")[0] not in databases.BACKENDS:
+        drivers = databases.allowed_drivers(local=local)
         raise InvalidInput(
-            f"不支持的来源协议 {scheme}:// (unsupported scheme)",
+            M_("unsupported scheme %(scheme)s://", scheme=scheme),
             where=text[:200],
-            hint=(
-                "支持 http(s):// 与数据库服务地址"
-                + ("、文件路径与 file://" if local else "")
-                + f" / use http(s):// or a database URL ({databases.allowed_drivers(local=local)})"
-                + (", a path or file://" if local else "")
-            ),
+            hint=M_("use http(s)://, a database URL (%(drivers)s), a path or file://", drivers=drivers)
+            if local
+            else M_("use http(s):// or a database URL (%(drivers)s)", drivers=drivers),
         )
     url, driver = databases.parse_url(text, local=local)
     return SourceRef(
@@ -114,9 +110,9 @@ def classify_source(source: str | Path, *, local: bool) -> SourceRef:
 def _not_remote(text: str) -> InvalidInput:
     # Server-side paths (and database files) would let a caller read the server's own disk.
     return InvalidInput(
-        "API 只接受 http(s) 地址或数据库服务地址 (the API accepts http(s) or database server URLs only)",
+        M_("the API accepts http(s) or database server URLs only"),
         where=text[:200],
-        hint="上传文件请用 multipart 的 file 字段 / upload files as multipart field 'file'",
+        hint=M_("upload files as multipart field 'file'"),
     )
 
 
@@ -126,9 +122,9 @@ def _http(text: str) -> SourceRef:
     try:
         url = httpx.URL(text)
     except httpx.InvalidURL as exc:
-        raise InvalidInput(f"URL 无法解析 (cannot parse the URL): {exc}", where="source") from exc
+        raise InvalidInput(M_("cannot parse the URL: %(exc)s", exc=exc), where="source") from exc
     if not url.host:
-        raise InvalidInput("URL 缺少主机名 (the URL names no host)", where=text[:200])
+        raise InvalidInput(M_("the URL names no host"), where=text[:200])
     shown = str(url.copy_with(password="***")) if url.password else text
     return SourceRef("http", shown, str(url))
 
@@ -158,9 +154,9 @@ def resolve_format(fmt: str | None, name: str, head: bytes) -> str:
         fmt = fmt.lower().lstrip(".")
         fmt = {"ndjson": "jsonl", "xls": "xlsx", "tsv": "csv", "pq": "parquet"}.get(fmt, fmt)
         if fmt not in FORMATS:
-            raise InvalidInput(f"未知格式 {fmt!r} (unknown format)", where=name, hint=HINT_FORMAT)
+            raise InvalidInput(M_("unknown format %(fmt)r", fmt=fmt), where=name, hint=M_(HINT_FORMAT))
         return fmt
     found = format_from_name(name) or sniff_format(head)
     if not found:
-        raise InvalidInput("无法识别文件格式 (unknown file format)", where=name, hint=HINT_FORMAT)
+        raise InvalidInput(M_("unknown file format"), where=name, hint=M_(HINT_FORMAT))
     return found

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.errors import DataDamaged
+from shuzhi.i18n import M_
 from shuzhi.storage import version_store
 from shuzhi.store.base import utcnow
 
@@ -102,10 +103,8 @@ def damage_of(
 
 def refused(dataset_id: int, number: int) -> DataDamaged:
     return DataDamaged(
-        f"数据版本 v{number} 的文件已损坏，暂停读取 / the file of version {number} is "
-        "damaged: reads of it are refused",
-        hint="管理员可用 shuzhi verify-data 核查，并重新加载该数据 / an operator can check with "
-        "shuzhi verify-data and load the data again",
+        M_("the file of version %(number)s is damaged: reads of it are refused", number=number),
+        hint=M_("an operator can check with shuzhi verify-data and load the data again"),
         dataset_id=dataset_id,
         version=number,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from shuzhi.i18n import M_
+
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +56,7 @@ def load_upload(ctx, dataset_id: int, token: str, name: str, username: str) -> N
         def target(session):
             user = orgs.get_user(session, username)
             if not user.active:
-                raise Forbidden("上传者已停用 (the uploader has been deactivated)")
+                raise Forbidden(M_("the uploader has been deactivated"))
             ds = catalog.get_dataset(session, dataset_id)
             catalog.require_manage(orgs.Principal.of(user), ds)
             return ds

@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass, field
 
 from shuzhi.errors import Forbidden, SourceUnavailable
+from shuzhi.i18n import M_, Pair
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -92,9 +93,9 @@ class AddressPolicy:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise SourceUnavailable(
-                f"无法解析主机名 {host} (cannot resolve the host name): {exc}",
+                M_("cannot resolve the host name %(host)s: %(exc)s", host=host, exc=exc),
                 where=where,
-                hint="检查地址拼写与服务器的 DNS / check the address and the server's DNS",
+                hint=M_("check the address and the server's DNS"),
             ) from exc
         found: list[IPAddress] = []
         for info in infos:
@@ -106,8 +107,12 @@ class AddressPolicy:
                 why = None if self._in_networks(ip) else _kind(ip)
                 if why is not None:
                     raise Forbidden(
-                        f"来源主机 {host} 解析为{why[0]} {ip}，不允许访问 "
-                        f"(source host {host} resolves to the {why[1]} address {ip}, which ingest may not reach)",
+                        M_(
+                            "source host %(host)s resolves to the %(kind)s address %(ip)s, which ingest may not reach",
+                            host=host,
+                            kind=Pair(*why),
+                            ip=ip,
+                        ),
                         where=where,
                         hint=_HINT,
                     )

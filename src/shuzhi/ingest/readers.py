@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from shuzhi.errors import InvalidInput, ShuzhiError, SourceUnavailable
+from shuzhi.i18n import M_, Message
 from shuzhi.ingest import codes, databases, text
 from shuzhi.ingest.formats import SourceRef
 from shuzhi.ingest.network import AddressPolicy
@@ -69,9 +70,9 @@ class Reader:
     def explain(self, exc: duckdb.Error) -> ShuzhiError:
         """A user-facing error for a failure DuckDB reported while reading this source."""
         return InvalidInput(
-            f"无法读取 {self.fmt} 文件 (cannot read the {self.fmt} file): {self.first_line(exc)}",
+            M_("cannot read the %(fmt)s file: %(first_line)s", fmt=self.fmt, first_line=self.first_line(exc)),
             where=self.name,
-            hint="检查文件是否完整、格式是否正确 / check the file is complete and well-formed",
+            hint=M_("check the file is complete and well-formed"),
         )
 
     def check_schema(self, names: list[str]) -> None:
@@ -150,10 +151,10 @@ class CsvReader(Reader):
         if "unicode" in str(exc).lower():
             return text.undecodable(self.name, "utf-8", line)
         return InvalidInput(
-            f"CSV 解析失败 (cannot parse CSV): {self.first_line(exc)}",
+            M_("cannot parse CSV: %(first_line)s", first_line=self.first_line(exc)),
             where=f"{self.name}:{line}" if line else self.name,
             line=line,
-            hint="检查该行的分隔符、引号与取值 / check delimiters, quotes and values on that line",
+            hint=M_("check delimiters, quotes and values on that line"),
         )
 
 
@@ -173,10 +174,10 @@ class JsonReader(Reader):
         m = _JSON_LINE.search(str(exc))
         line = next((int(g) for g in m.groups() if g), None) if m else None
         return InvalidInput(
-            f"JSON 解析失败 (cannot parse JSON): {self.first_line(exc)}",
+            M_("cannot parse JSON: %(first_line)s", first_line=self.first_line(exc)),
             where=f"{self.name}:{line}" if line else self.name,
             line=line,
-            hint="JSON 须为对象数组或每行一个对象 (JSON Lines) / use an array of objects or one object per line",
+            hint=M_("use an array of objects or one object per line"),
         )
 
 
@@ -205,18 +206,21 @@ class ParquetReader(Reader):
         if declared > self.max_bytes:
             raise limit_exceeded(
                 self.name,
-                f"解压后 {declared:,} 字节 (uncompressed {declared:,} bytes)",
+                M_("uncompressed %(bytes)s bytes", bytes=format(declared, ",")),
                 f"ingest.max_decompressed_bytes = {self.max_bytes:,}",
             )
 
 
-def limit_exceeded(name: str, found: str, setting: str) -> InvalidInput:
+def limit_exceeded(name: str, found: Message, setting: str) -> InvalidInput:
     return InvalidInput(
-        f"文件超出导入限制：{found}，上限为 {setting} (the file exceeds an ingest limit: {found}; "
-        f"the limit is {setting})",
+        M_(
+            "the file exceeds an ingest limit: %(found)s; the limit is %(setting)s",
+            found=found,
+            setting=setting,
+        ),
         where=name,
         limit=setting.split(" = ")[0],
-        hint="拆分文件或请管理员调整该设置 / split the file, or ask an administrator to raise the setting",
+        hint=M_("split the file, or ask an administrator to raise the setting"),
     )
 
 
@@ -346,7 +350,7 @@ class XlsxReader(ArrowReader):
                 if declared > self.limits.xml_bytes:
                     raise limit_exceeded(
                         self.name,
-                        f"工作表解压后 {declared:,} 字节 (sheets inflate to {declared:,} bytes)",
+                        M_("sheets inflate to %(bytes)s bytes", bytes=format(declared, ",")),
                         setting,
                     )
                 for info in parts:  # zipfile stops at the declared size and checks the CRC
@@ -355,10 +359,12 @@ class XlsxReader(ArrowReader):
                             pass
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
             raise InvalidInput(
-                f"Excel 文件已损坏或压缩内容与声明不符 (the workbook is damaged or its parts do not match "
-                f"their declared sizes): {self.first_line(exc)}",
+                M_(
+                    "the workbook is damaged or its parts do not match their declared sizes: %(first_line)s",
+                    first_line=self.first_line(exc),
+                ),
                 where=self.name,
-                hint="用 Excel 另存为 .xlsx 后再试 / re-save it as .xlsx and try again",
+                hint=M_("re-save it as .xlsx and try again"),
             ) from None
         self._inflated_checked = True
 
@@ -371,12 +377,19 @@ class XlsxReader(ArrowReader):
         where = self.name + (f"[{self.sheet}]" if self.sheet else "")
         if rows > self.limits.rows:
             raise limit_exceeded(
-                where, f"{rows:,} 行 ({rows:,} rows)", f"ingest.workbook_max_rows = {self.limits.rows:,}"
+                where,
+                M_("%(rows)s rows", rows=format(rows, ",")),
+                f"ingest.workbook_max_rows = {self.limits.rows:,}",
             )
         if rows * cols > self.limits.cells:
             raise limit_exceeded(
                 where,
-                f"{rows:,} 行 × {cols:,} 列 = {rows * cols:,} 个单元格 ({rows * cols:,} cells)",
+                M_(
+                    "%(rows)s rows × %(cols)s columns = %(cells)s cells",
+                    rows=format(rows, ","),
+                    cols=format(cols, ","),
+                    cells=format(rows * cols, ","),
+                ),
                 f"ingest.workbook_max_cells = {self.limits.cells:,}",
             )
 
@@ -393,9 +406,9 @@ class XlsxReader(ArrowReader):
             raise
         except Exception as exc:  # calamine raises its own types for corrupt or missing sheets
             raise InvalidInput(
-                f"无法读取 Excel 文件 (cannot read the workbook): {self.first_line(exc)}",
+                M_("cannot read the workbook: %(first_line)s", first_line=self.first_line(exc)),
                 where=self.name + (f"[{self.sheet}]" if self.sheet else ""),
-                hint="用 Excel 另存为 .xlsx 后再试，或检查工作表名 / re-save as .xlsx or check the sheet name",
+                hint=M_("re-save as .xlsx or check the sheet name"),
             ) from exc
 
     def _header(self, rows: Iterator[list]) -> list[str]:
@@ -417,11 +430,15 @@ class XlsxReader(ArrowReader):
                 if i >= len(names):
                     if v not in (None, ""):
                         raise InvalidInput(
-                            f"第 {lineno} 行第 {i + 1} 列有值但没有列名 (line {lineno}, column {i + 1} has a value but no header)",
+                            M_(
+                                "line %(lineno)s, column %(value)s has a value but no header",
+                                lineno=lineno,
+                                value=i + 1,
+                            ),
                             where=f"{self.name}:{lineno}:{i + 1}",
                             line=lineno,
                             column=i + 1,
-                            hint="给该列加上列名或删除多余的值 / add a header or remove the stray value",
+                            hint=M_("add a header or remove the stray value"),
                         )
                     continue
                 kinds[i] = _merge(kinds[i], _kind(v))
@@ -482,9 +499,9 @@ class SqlReader(ArrowReader):
     ):
         if bool(table) == bool(query):
             raise InvalidInput(
-                "数据库来源须给出 --table 或 --query 之一 (give exactly one of --table or --query)",
+                M_("give exactly one of --table or --query"),
                 where=ref.text,
-                hint="例如 --table enterprises 或 --query 'SELECT * FROM t' / e.g. --table enterprises",
+                hint=M_("e.g. --table enterprises"),
             )
         super().__init__(Path("."), f"{ref.text} [{table or 'query'}]")
         self.ref, self.table = ref, table
@@ -511,9 +528,9 @@ class SqlReader(ArrowReader):
             table = Table(name, MetaData(), schema=schema or None, autoload_with=conn)
         except Exception as exc:
             raise InvalidInput(
-                f"数据库中找不到表 {self.table!r} (no such table)",
+                M_("no such table %(table)r", table=self.table),
                 where=self.ref.text,
-                hint="检查表名与 schema，例如 --table public.enterprises / check the table name",
+                hint=M_("check the table name"),
             ) from exc
         return select(table)
 
@@ -533,9 +550,9 @@ class SqlReader(ArrowReader):
         except DBAPIError as exc:
             engine.dispose()
             raise SourceUnavailable(
-                f"数据库无法连接 (database does not answer): {first_line(exc.orig or exc)}",
+                M_("database does not answer: %(first_line)s", first_line=first_line(exc.orig or exc)),
                 where=self.ref.text,
-                hint="检查前置库是否运行、地址与账号是否正确，稍后重试 / check the database is up and the URL, then retry",
+                hint=M_("check the database is up and the URL, then retry"),
             ) from exc
         try:
             result = self._execute(conn)
@@ -552,9 +569,9 @@ class SqlReader(ArrowReader):
             conn.close()
             engine.dispose()
             raise InvalidInput(
-                f"查询失败 (the query failed): {first_line(exc.orig or exc)}",
+                M_("the query failed: %(first_line)s", first_line=first_line(exc.orig or exc)),
                 where=self.name,
-                hint="检查 SQL 语句 / check the SQL",
+                hint=M_("check the SQL"),
             ) from exc
 
         def gen() -> Iterator[pa.RecordBatch]:
@@ -581,10 +598,10 @@ class SqlReader(ArrowReader):
                 arr = pa.array(values, type=want) if want is not None else pa.array(values)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise InvalidInput(
-                    f"列 {name!r} 的取值类型不一致 (column {name!r} mixes types): {exc}",
+                    M_("column %(name)r mixes types: %(exc)s", name=name, exc=exc),
                     where=self.name,
                     column=i + 1,
-                    hint="在查询中把该列转换为统一类型 (CAST) / CAST the column in --query",
+                    hint=M_("CAST the column in --query"),
                 ) from exc
             if pa.types.is_null(arr.type):
                 arr = pa.array([None if v is None else str(v) for v in values], type=pa.string())

@@ -30,6 +30,7 @@ from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
 from shuzhi.catalog.search import index_dataset
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 from shuzhi.ingest import drift as drift_mod
 from shuzhi.ingest import fetch, readers, text, writer
 from shuzhi.ingest.events import VersionIngested
@@ -154,9 +155,9 @@ def _open(settings: Settings, ws: StagingArea, ref: SourceRef, *, fmt, table, qu
     if ref.kind == "sql" or fmt == "sql":
         if ref.kind != "sql":
             raise InvalidInput(
-                "--format sql 需要数据库 URL (a SQL source needs a database URL)",
+                M_("a SQL source needs a database URL"),
                 where=ref.text,
-                hint="例如 postgresql+psycopg://reader@10.0.0.5/front / e.g. postgresql+psycopg://reader@10.0.0.5/front",
+                hint=M_("e.g. postgresql+psycopg://reader@10.0.0.5/front"),
             )
         return readers.SqlReader(
             ref,
@@ -192,12 +193,12 @@ def _open(settings: Settings, ws: StagingArea, ref: SourceRef, *, fmt, table, qu
 
 def _local_file(path: Path, label: str, limit: int) -> Path:
     if not path.exists():
-        raise InvalidInput("文件不存在 (file not found)", where=str(path), hint="检查路径 / check the path")
+        raise InvalidInput(M_("file not found"), where=str(path), hint=M_("check the path"))
     if not path.is_file():
         raise InvalidInput(
-            "不是文件 (not a regular file)",
+            M_("not a regular file"),
             where=str(path),
-            hint="给出一个文件而不是目录 / give a file, not a directory",
+            hint=M_("give a file, not a directory"),
         )
     if path.stat().st_size > limit:
         raise fetch.too_large(label, limit)
@@ -244,7 +245,7 @@ def _reader_for(
                 int(limits.workbook_max_xml_bytes), limits.workbook_max_cells, limits.workbook_max_rows
             ),
         )
-    raise InvalidInput(f"文件不能按 {kind} 读取 (a file cannot be read as {kind})", where=label)
+    raise InvalidInput(M_("a file cannot be read as %(kind)s", kind=kind), where=label)
 
 
 def _convert(
@@ -261,9 +262,9 @@ def _convert(
         rows = writer.convert(con, reader, dest, progress=progress, total=total)
         if rows == 0:
             raise InvalidInput(
-                "没有数据行（只有表头或为空）(no data rows: the source is empty or has only a header)",
+                M_("no data rows: the source is empty or has only a header"),
                 where=reader.name,
-                hint="版本至少要有一行数据；请检查导出 / a version needs at least one row; check the export",
+                hint=M_("a version needs at least one row; check the export"),
             )
         schema = writer.schema_of(con, dest)
         reader.check_schema([c["name"] for c in schema])

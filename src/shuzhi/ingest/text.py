@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_, N_
 
 HEAD_BYTES = 256 * 1024
 CHUNK = 1 << 20
@@ -17,7 +18,7 @@ DELIMITERS = (",", "\t", ";", "|")
 # Government files in China come as UTF-8 or GBK/GB18030 (GB18030 is a superset of GBK and GB2312,
 # so we always decode with it); Big5 and UTF-16 show up from Taiwan/Hong Kong sources and Excel exports.
 CANDIDATE_ENCODINGS = ["gb18030", "big5", "utf_16"]
-HINT_ENCODING = "请将文件另存为 UTF-8 编码 / save the file as UTF-8"
+HINT_ENCODING = N_("save the file as UTF-8")
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,9 @@ def detect_encoding(head: bytes, name: str) -> str:
         return "utf_16"
     if b"\x00" in head:
         raise InvalidInput(
-            "文件不是文本文件，含有二进制内容 (not a text file: binary content)",
+            M_("not a text file: binary content"),
             where=name,
-            hint="检查文件格式，必要时用 --format 指明 / check the file type; name it with --format",
+            hint=M_("check the file type; name it with --format"),
         )
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
@@ -94,11 +95,12 @@ def transcode(
 def undecodable(name: str, encoding: str, line: int | None) -> InvalidInput:
     where = f"{name}:{line}" if line else name
     return InvalidInput(
-        f"文件编码错误，按 {encoding} 无法解码 (file is not valid {encoding})"
-        + (f"，第 {line} 行 (line {line})" if line else ""),
+        M_("file is not valid %(encoding)s, line %(line)s", encoding=encoding, line=line)
+        if line
+        else M_("file is not valid %(encoding)s", encoding=encoding),
         where=where,
         line=line,
-        hint=HINT_ENCODING,
+        hint=M_(HINT_ENCODING),
     )
 
 
@@ -120,10 +122,10 @@ def read_layout(head: bytes, name: str) -> TextLayout:
         header = next(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as exc:
         raise InvalidInput(
-            f"表头无法解析 (cannot parse the header line): {exc}",
+            M_("cannot parse the header line: %(exc)s", exc=exc),
             where=f"{name}:1",
             line=1,
-            hint="检查第一行的引号 / check the quotes on the first line",
+            hint=M_("check the quotes on the first line"),
         ) from exc
     check_header(header, name, line=1)
     newline = "\r\n" if first.endswith("\r") else "\n"
@@ -132,9 +134,9 @@ def read_layout(head: bytes, name: str) -> TextLayout:
 
 def empty_file(name: str) -> InvalidInput:
     return InvalidInput(
-        "文件为空 (the file is empty)",
+        M_("the file is empty"),
         where=name,
-        hint="检查导出是否成功，重新导出后再加载 / check the export and load it again",
+        hint=M_("check the export and load it again"),
     )
 
 
@@ -146,20 +148,25 @@ def check_header(header: list, name: str, *, line: int | None = None) -> None:
         label = "" if raw is None else str(raw).strip()
         if not label:
             raise InvalidInput(
-                f"第 {col} 列没有列名 (column {col} has a blank header)",
+                M_("column %(col)s has a blank header", col=col),
                 where=at,
                 line=line,
                 column=col,
-                hint="给每一列填写列名，或删除空列 / give every column a name or remove empty columns",
+                hint=M_("give every column a name or remove empty columns"),
             )
         key = label.lower()
         if key in seen:
             raise InvalidInput(
-                f"列名 {label!r} 重复：第 {seen[key]} 列和第 {col} 列 (duplicate header {label!r}: columns {seen[key]} and {col})",
+                M_(
+                    "duplicate header %(label)r: columns %(value)s and %(col)s",
+                    label=label,
+                    value=seen[key],
+                    col=col,
+                ),
                 where=at,
                 line=line,
                 column=col,
-                hint="重命名重复的列后再加载 / rename the duplicate column and load again",
+                hint=M_("rename the duplicate column and load again"),
             )
         seen[key] = col
 
@@ -174,19 +181,24 @@ def locate_bad_row(path: Path, name: str, delimiter: str, n_fields: int) -> Inva
                 if row and len(row) != n_fields:
                     col = min(len(row), n_fields) + 1
                     return InvalidInput(
-                        f"第 {start} 行有 {len(row)} 个字段，表头有 {n_fields} 个 (line {start} has {len(row)} fields, the header has {n_fields})",
+                        M_(
+                            "line %(start)s has %(count)s fields, the header has %(n_fields)s",
+                            start=start,
+                            count=len(row),
+                            n_fields=n_fields,
+                        ),
                         where=f"{name}:{start}:{col}",
                         line=start,
                         column=col,
-                        hint="检查该行的分隔符与引号，含分隔符的值须用双引号括起 / check delimiters and quotes; quote values that contain the delimiter",
+                        hint=M_("check delimiters and quotes; quote values that contain the delimiter"),
                     )
                 start = reader.line_num + 1
         except csv.Error as exc:
             return InvalidInput(
-                f"第 {start} 行引号不匹配 (badly quoted record starting at line {start}): {exc}",
+                M_("badly quoted record starting at line %(start)s: %(exc)s", start=start, exc=exc),
                 where=f"{name}:{start}",
                 line=start,
-                hint="值中的双引号须写成两个双引号，并成对出现 / double any quote inside a value and close every quote",
+                hint=M_("double any quote inside a value and close every quote"),
             )
         except UnicodeDecodeError:
             return undecodable(name, "utf-8", None)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 from shuzhi.ingest import text
 from shuzhi.ingest.fetch import LimitedWriter
 from shuzhi.ingest.formats import resolve_format
@@ -52,7 +53,7 @@ def held_path(settings: Settings, token: str) -> Path:
     """The held file of `token`; InvalidInput when the token is malformed or the file gone."""
     path = uploads_dir(settings) / token / "upload" if _TOKEN.match(token or "") else None
     if path is None or not path.is_file():
-        raise InvalidInput("上传的文件已不存在 (the uploaded file is no longer there)", where="upload")
+        raise InvalidInput(M_("the uploaded file is no longer there"), where="upload")
     return path
 
 

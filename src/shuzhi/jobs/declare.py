@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shuzhi.errors import ConfigurationError
+from shuzhi.i18n import M_
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _FUNC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -53,17 +54,21 @@ class Job:
     def __post_init__(self):
         if not _NAME.match(self.name):
             raise ConfigurationError(
-                f"任务名应为 域.名称 (a job name is domain.name, lowercase): {self.name!r}",
+                M_("a job name is domain.name, lowercase: %(name)r", name=self.name),
                 where="register_jobs",
             )
         if not _FUNC.match(self.func):
             raise ConfigurationError(
-                f"任务 {self.name} 的函数应为 模块:函数 (a job's function is module:function): {self.func!r}",
+                M_(
+                    "job %(name)s: a job's function is module:function: %(func)r",
+                    name=self.name,
+                    func=self.func,
+                ),
                 where="register_jobs",
             )
         if self.retries < 0 or (self.time_limit_s is not None and self.time_limit_s <= 0):
             raise ConfigurationError(
-                f"任务 {self.name}: 重试次数不能为负、时限须为正 (retries >= 0, time limit > 0)",
+                M_("job %(name)s: retries >= 0, time limit > 0", name=self.name),
                 where="register_jobs",
             )
 
@@ -77,7 +82,12 @@ class Job:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
             raise ConfigurationError(
-                f"任务 {self.name} 的函数无法导入 (the job's function cannot be imported): {self.func}: {exc}",
+                M_(
+                    "job %(name)s: the function cannot be imported: %(func)s: %(exc)s",
+                    name=self.name,
+                    func=self.func,
+                    exc=exc,
+                ),
                 where="register_jobs",
             ) from None
 
@@ -117,7 +127,7 @@ def declared_jobs() -> dict[str, Job]:
         for job in batch or ():
             if job.name in jobs:
                 raise ConfigurationError(
-                    f"任务重名 (a job is declared twice): {job.name}", where="register_jobs"
+                    M_("a job is declared twice: %(name)s", name=job.name), where="register_jobs"
                 )
             jobs[job.name] = job
     return jobs

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
+from shuzhi.i18n import M_
 from shuzhi.jobs import service
 from shuzhi.jobs.declare import Job, JobCancelled, JobContext, JobTimeLimit
 from shuzhi.store.base import utcnow
@@ -36,14 +37,17 @@ def execute(db, settings, jobs: dict[str, Job], job_id: int) -> str | None:
     state, error = "done", None
     try:
         if job is None:
-            raise LookupError(f"任务未声明 (no job is declared as {claimed.name!r})")
+            raise LookupError(M_("no job is declared as %(name)r", name=claimed.name))
         func = job.function()
         with _heartbeat(ctx), _time_limit(job.time_limit_s):
             func(ctx, **claimed.params)
     except JobCancelled:
-        state, error = "cancelled", "已取消 (cancelled)"
+        state, error = "cancelled", M_("cancelled")
     except JobTimeLimit:
-        state, error = "failed", f"超过时限 {job.time_limit_s:g} 秒 (ran past its time limit)"
+        state, error = (
+            "failed",
+            M_("ran past its time limit of %(seconds)s s", seconds=format(job.time_limit_s, "g")),
+        )
     except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never kills the runner
         log.warning("job %s (%s) failed", job_id, claimed.name, exc_info=True)
         state, error = "failed", f"{type(exc).__name__}: {exc}"

@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from shuzhi.i18n import M_
 from shuzhi.jobs import service
 from shuzhi.jobs.declare import Job, declared_jobs
 from shuzhi.jobs.execute import execute, stale_before
@@ -112,7 +113,7 @@ class Runner:
         from shuzhi.errors import NotFound
 
         if name not in self.jobs:
-            raise NotFound(f"任务未声明 (no job is declared as {name!r})", where="job")
+            raise NotFound(M_("no job is declared as %(name)r", name=name), where="job")
         return self.jobs[name]
 
     # -- the clock -----------------------------------------------------------------------------------

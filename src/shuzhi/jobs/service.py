@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Conflict, InvalidInput, NotFound
+from shuzhi.i18n import M_
 from shuzhi.jobs.models import FINAL, STATES, JobRun
 from shuzhi.store.base import utcnow
 
@@ -83,10 +84,10 @@ def claim(session: Session, job_id: int, stale_before: datetime) -> Claimed | No
         and current.heartbeat_at < stale_before
     )
     if dead and current.cancel_requested:
-        _settle(current, "cancelled", "已取消 (cancelled)")
+        _settle(current, "cancelled", M_("cancelled"))
         return None
     if dead and current.attempts >= current.max_attempts:
-        _settle(current, "failed", "工作进程在任务中途停止 (the worker stopped mid-job)")
+        _settle(current, "failed", M_("the worker stopped mid-job"))
         return None
     taken = session.execute(
         update(JobRun)
@@ -155,10 +156,12 @@ def cancel(session: Session, job_id: int) -> JobRun:
     """Cancel a queued run at once; a running one is asked to stop at its next progress report."""
     run = get(session, job_id)
     if run.state in FINAL:
-        raise Conflict(f"任务 {job_id} 已结束 (job {job_id} has already ended: {run.state})", where="job")
+        raise Conflict(
+            M_("job %(job_id)s has already ended: %(state)s", job_id=job_id, state=run.state), where="job"
+        )
     run.cancel_requested = True
     if run.state == "queued":
-        _settle(run, "cancelled", "已取消 (cancelled)")
+        _settle(run, "cancelled", M_("cancelled"))
     return run
 
 
@@ -189,7 +192,7 @@ def prune(session: Session, keep_days: float) -> int:
 def get(session: Session, job_id: int) -> JobRun:
     run = session.get(JobRun, job_id)
     if run is None:
-        raise NotFound(f"任务不存在 (no job {job_id})", where="job")
+        raise NotFound(M_("no job %(job_id)s", job_id=job_id), where="job")
     return run
 
 
@@ -203,7 +206,9 @@ def search(
 ) -> list[JobRun]:
     """Runs, newest first, optionally of one state or job name; page on with `before_id`."""
     if state is not None and state not in STATES:
-        raise InvalidInput(f"状态应为 (state is one of) {', '.join(STATES)}: {state!r}", where="state")
+        raise InvalidInput(
+            M_("state is one of %(names)s: %(state)r", names=", ".join(STATES), state=state), where="state"
+        )
     q = select(JobRun).order_by(JobRun.id.desc()).limit(min(limit, MAX_PAGE))
     if state:
         q = q.where(JobRun.state == state)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
@@ -101,7 +102,7 @@ def lookup(name: str) -> EventType:
     """The declared type of that name (InvalidInput when none is)."""
     found = registered().get(name)
     if found is None:
-        raise InvalidInput(f"未知的审计事件类型 (unknown audit event type): {name}", where="event")
+        raise InvalidInput(M_("unknown audit event type: %(name)s", name=name), where="event")
     return found
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi import hooks
 from shuzhi.errors import InvalidInput, NotFound
+from shuzhi.i18n import M_
 from shuzhi.ledger import merkle
 from shuzhi.ledger.events import Event, type_of
 from shuzhi.ledger.models import LedgerEntry
@@ -86,13 +87,11 @@ def build_entry(
 def check_entry(event: str, outcome: str, detail: dict | None) -> None:
     """Refuse an entry whose event name, outcome or detail the ledger cannot take."""
     if not event or len(event) > 64 or event != event.strip():
-        raise InvalidInput("审计事件名无效 (invalid audit event name)", where="event", event=event)
+        raise InvalidInput(M_("invalid audit event name"), where="event", event=event)
     if outcome not in OUTCOMES:
-        raise InvalidInput(
-            "审计结果须为 ok、denied 或 failed (outcome must be ok, denied or failed)", where="outcome"
-        )
+        raise InvalidInput(M_("outcome must be ok, denied or failed"), where="outcome")
     if detail is not None and not isinstance(detail, dict):
-        raise InvalidInput("审计详情须为字典 (detail must be a dict)", where="detail")
+        raise InvalidInput(M_("detail must be a dict"), where="detail")
 
 
 def bounded(value: Any) -> Any:
@@ -348,12 +347,12 @@ def tree_size(session: Session) -> int:
 def _check_size(size: int, current: int) -> None:
     if size > current:  # a size the log has not reached yet: no such tree
         raise NotFound(
-            f"树大小须在 0 到 {current} 之间 (tree size must be between 0 and {current})",
+            M_("tree size must be between 0 and %(current)s", current=current),
             where="tree_size",
         )
     if size < 0:
         raise InvalidInput(
-            f"树大小须在 0 到 {current} 之间 (tree size must be between 0 and {current})",
+            M_("tree size must be between 0 and %(current)s", current=current),
             where="tree_size",
         )
 
@@ -372,20 +371,18 @@ def inclusion_proof(session: Session, seq: int, size: int) -> list[bytes]:
     """Audit path for entry `seq` in the tree of `size` entries (RFC 6962 §2.1.1), in one query."""
     if not 0 <= seq < size:
         _check_size(size, tree_size(session))
-        raise NotFound(
-            f"审计条目 {seq} 不在大小为 {size} 的树中 (entry {seq} is not in a tree of size {size})"
-        )
+        raise NotFound(M_("entry %(seq)s is not in a tree of size %(size)s", seq=seq, size=size))
     return merkle.resolve(merkle.inclusion_ranges(seq, size), lambda keys: _read(session, keys, size=size))
 
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     """Proof that the first `first` entries are a prefix of the first `second` (RFC 6962 §2.1.2)."""
     if first < 0:
-        raise InvalidInput("first 须不小于 0 (first must not be negative)", where="first")
+        raise InvalidInput(M_("first must not be negative"), where="first")
     if first > second:
         _check_size(second, tree_size(session))
         # No tree is a prefix of a smaller one: the proof asked for does not exist.
-        raise NotFound("first 须不大于 second (first must not exceed second)", where="first")
+        raise NotFound(M_("first must not exceed second"), where="first")
     return merkle.resolve(
         merkle.consistency_ranges(first, second), lambda keys: _read(session, keys, size=second)
     )
@@ -394,5 +391,5 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
 def get_entry(session: Session, seq: int) -> LedgerEntry:
     entry = session.get(LedgerEntry, seq)
     if entry is None:
-        raise NotFound(f"审计条目 {seq} 不存在 (audit entry {seq} not found)", where="seq")
+        raise NotFound(M_("audit entry %(seq)s not found", seq=seq), where="seq")
     return entry

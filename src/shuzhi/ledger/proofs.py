@@ -6,6 +6,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import NotFound
+from shuzhi.i18n import M_
 from shuzhi.ledger import log, merkle, sth
 from shuzhi.ledger.models import TreeHead
 
@@ -17,7 +18,7 @@ def _head_for(session: Session, settings, seq: int, tree_size: int | None) -> Tr
         head = sth.head_of_size(session, tree_size)
         if head is None:
             raise NotFound(
-                f"没有大小为 {tree_size} 的签名树头 (no signed tree head of size {tree_size})",
+                M_("no signed tree head of size %(tree_size)s", tree_size=tree_size),
                 where="tree_size",
             )
         return head
@@ -61,11 +62,11 @@ def check_inclusion_bundle(bundle: dict, key: Ed25519PublicKey) -> list[str]:
     failures = []
     signed = sth.SignedHead.from_dict(bundle["sth"])
     if not signed.valid_under(key):
-        failures.append("树头签名无效 (tree head signature is not valid)")
+        failures.append(M_("tree head signature is not valid"))
     leaf = merkle.leaf_hash(bundle["entry"].encode("utf-8"))
     if leaf.hex() != bundle["leaf_hash"]:
-        failures.append("叶哈希与条目不符 (leaf hash does not match the entry)")
+        failures.append(M_("leaf hash does not match the entry"))
     path = [bytes.fromhex(p) for p in bundle["inclusion_path"]]
     if not merkle.verify_inclusion(bundle["leaf_index"], signed.tree_size, leaf, path, signed.root_hash):
-        failures.append("包含证明不成立 (inclusion proof does not verify)")
+        failures.append(M_("inclusion proof does not verify"))
     return failures

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 from shuzhi.ledger.log import format_ts
 from shuzhi.ledger.models import LedgerEntry
 
@@ -67,7 +68,7 @@ def search(
 ) -> list[LedgerEntry]:
     """Newest first; page on with before_seq = the last seq of the previous page."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit 须在 1 到 {MAX_PAGE} 之间 (limit must be 1..{MAX_PAGE})", where="limit")
+        raise InvalidInput(M_("limit must be 1..%(MAX_PAGE)s", MAX_PAGE=MAX_PAGE), where="limit")
     stmt = flt.apply(select(LedgerEntry))
     if before_seq is not None:
         stmt = stmt.where(LedgerEntry.seq < before_seq)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shuzhi.i18n import M_, Pair
 from shuzhi.ledger.log import format_ts
 from shuzhi.ledger.models import LedgerEntry
 
@@ -85,16 +86,20 @@ class Difference:
     def message(self) -> str:
         row = f"{self.table} ({', '.join(f'{k}={_show(v)}' for k, v in self.key.items())})"
         if self.where == "table":
-            return f"{row}: 表中有此行，账本无记录 (row in the table that the ledger never recorded)"
+            return M_("%(row)s: row in the table that the ledger never recorded", row=row)
         if self.where == "ledger":
-            return f"{row}: 账本记录的行在表中不存在 (row the ledger recorded is not in the table)"
-        zh = "；".join(
-            f"{c} 账本 {_show(v['ledger'])}，表中 {_show(v['table'])}" for c, v in self.columns.items()
-        )
-        en = "; ".join(
-            f"{c}: ledger {_show(v['ledger'])}, table {_show(v['table'])}" for c, v in self.columns.items()
-        )
-        return f"{row}: {zh} ({en})"
+            return M_("%(row)s: row the ledger recorded is not in the table", row=row)
+        each = [
+            M_(
+                "%(column)s: ledger %(ledger)s, table %(table)s",
+                column=c,
+                ledger=_show(v["ledger"]),
+                table=_show(v["table"]),
+            )
+            for c, v in self.columns.items()
+        ]
+        differs = Pair("；".join(m.in_lang("zh") for m in each), "; ".join(m.in_lang("en") for m in each))
+        return M_("%(row)s: %(differences)s", row=row, differences=differs)
 
 
 def _show(value: Any) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import NotFound
+from shuzhi.i18n import M_
 from shuzhi.ledger import log
 from shuzhi.ledger.keys import key_id, private_key
 from shuzhi.ledger.models import TreeHead
@@ -97,7 +98,9 @@ def latest_tree_head(session: Session) -> TreeHead | None:
 def require_tree_head(session: Session) -> TreeHead:
     head = latest_tree_head(session)
     if head is None:
-        raise NotFound("尚无签名树头 (no signed tree head yet)", hint="shuzhi audit sth")
+        raise NotFound(
+            M_("no signed tree head yet"), hint=M_("sign one with: %(command)s", command="shuzhi audit sth")
+        )
     return head
 
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shuzhi.i18n import M_, Pair
 from shuzhi.ledger import merkle, reconcile
 from shuzhi.ledger.models import TreeHead
 from shuzhi.ledger.sth import SignedHead
@@ -101,12 +102,12 @@ def _same_time(stored, ts: str | None) -> bool:
 def _entry_problem(seq: int, created_at, columns: tuple, doc: dict) -> str | None:
     """Why the row's columns disagree with its canonical text, if they do."""
     if doc.get("seq") != seq:
-        return f"条目内序号为 {doc.get('seq')} (entry text says seq {doc.get('seq')})"
+        return M_("entry text says seq %(seq)s", seq=doc.get("seq"))
     for name, value in zip(COLUMNS, columns, strict=True):
         if doc.get(name) != value:
-            return f"列 {name} 与条目内容不符 (column {name} disagrees with the entry text)"
+            return M_("column %(name)s disagrees with the entry text", name=name)
     if not _same_time(created_at, doc.get("ts")):
-        return "时间戳与条目内容不符 (timestamp disagrees with the entry text)"
+        return M_("timestamp disagrees with the entry text")
     return None
 
 
@@ -161,7 +162,7 @@ def _scan_entries(
             report.add(
                 Problem(
                     "missing",
-                    f"缺少序号 {expected}–{seq - 1} 的条目 (entries {expected}..{seq - 1} are missing)",
+                    M_("entries %(expected)s..%(value)s are missing", expected=expected, value=seq - 1),
                     expected,
                 )
             )
@@ -174,7 +175,7 @@ def _scan_entries(
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
-            doc, local = {}, "条目不是 JSON 对象 (entry is not a JSON object)"
+            doc, local = {}, M_("entry is not a JSON object")
         elif (
             doc.get("seq") == seq
             and (
@@ -191,9 +192,9 @@ def _scan_entries(
         else:
             local = _entry_problem(seq, created_at, tuple(columns), doc)
         if leaf != bytes(stored):
-            local = local or "叶哈希与条目不符 (stored leaf hash does not match the entry)"
+            local = local or M_("stored leaf hash does not match the entry")
         if local:
-            report.add(Problem("entry", f"序号 {seq}: {local}", seq))
+            report.add(Problem("entry", M_("entry %(seq)s: %(problem)s", seq=seq, problem=local), seq))
         here = leaf.hex()
         if back1 is not None and doc.get("prev") != back1:
             _chain_problem(report, seq, doc.get("prev"), back2, local)
@@ -208,16 +209,14 @@ def _chain_problem(report: Report, seq: int, prev: str | None, back2: str | None
     before it (it chains to the one two back), itself (it has its own defect: moved or edited),
     or the entry before it (changed after `seq` was chained to it)."""
     if prev is not None and prev == back2:
-        report.add(
-            Problem("inserted", f"序号 {seq - 1} 是插入的条目 (entry {seq - 1} was inserted)", seq - 1)
-        )
+        report.add(Problem("inserted", M_("entry %(value)s was inserted", value=seq - 1), seq - 1))
     elif local:
-        report.add(Problem("chain", f"序号 {seq} 不接续前一条目 (entry {seq} does not chain on)", seq))
+        report.add(Problem("chain", M_("entry %(seq)s does not chain on", seq=seq), seq))
     else:
         report.add(
             Problem(
                 "chain",
-                f"序号 {seq - 1} 在记入后被改动 (entry {seq - 1} changed after entry {seq} chained to it)",
+                M_("entry %(value)s changed after entry %(seq)s chained to it", value=seq - 1, seq=seq),
                 seq - 1,
             )
         )
@@ -257,7 +256,7 @@ def _check_nodes(session: Session, tree: _Tree, report: Report, chunk: int) -> N
             report.add(
                 Problem(
                     "node",
-                    f"存储的子树哈希 ({level}, {idx}) 与重算不符 (stored subtree hash ({level}, {idx}) is wrong)",
+                    M_("stored subtree hash (%(level)s, %(idx)s) is wrong", level=level, idx=idx),
                     idx << level,
                 )
             )
@@ -266,8 +265,11 @@ def _check_nodes(session: Session, tree: _Tree, report: Report, chunk: int) -> N
         report.add(
             Problem(
                 "node",
-                f"存储的子树哈希数为 {report.nodes_checked}，应为 {expected} "
-                f"(stored {report.nodes_checked} subtree hashes, expected {expected})",
+                M_(
+                    "stored %(nodes_checked)s subtree hashes, expected %(expected)s",
+                    nodes_checked=report.nodes_checked,
+                    expected=expected,
+                ),
             )
         )
 
@@ -277,8 +279,7 @@ class _Seen:
     """A validly signed tree head within the log, and whether the recomputed log agrees with it."""
 
     head: SignedHead
-    zh: str
-    en: str
+    name: Pair
     head_id: int | None
     matches: bool
     since: int
@@ -299,13 +300,13 @@ def _check_head(
     True when all holds; False when validly signed and within the log but the root differs;
     None otherwise."""
     if not head.valid_under(key):
-        report.add(Problem("tree_head", f"{where}: 签名无效 (signature is not valid)", None, head_id))
+        report.add(Problem("tree_head", M_("%(where)s: signature is not valid", where=where), None, head_id))
         return None
     if head.tree_size > size:
         report.add(
             Problem(
                 "truncated",
-                f"{where}: 日志仅有 {size} 条，已被截断 (log has only {size} entries: truncated)",
+                M_("%(where)s: log has only %(size)s entries: truncated", where=where, size=size),
                 size,
                 head_id,
             )
@@ -315,7 +316,7 @@ def _check_head(
         report.add(
             Problem(
                 "tree_head",
-                f"{where}: 根哈希与重算不符，改动在序号 {since} 之后 (root differs; damage at or after {since})",
+                M_("%(where)s: root differs; damage at or after %(since)s", where=where, since=since),
                 since,
                 head_id,
             )
@@ -333,17 +334,14 @@ def _check_tree_heads(
     seen: list[_Seen] = []
     for head in session.scalars(select(TreeHead).order_by(TreeHead.id)):
         report.tree_heads += 1
-        where = f"树头 #{head.id} (tree head #{head.id}, size {head.tree_size})"
+        where = M_("tree head #%(id)s, size %(tree_size)s", id=head.id, tree_size=head.tree_size)
         # a smaller head after a larger one signed a different history: it bounds nothing
         since = prev.tree_size if prev and prev.tree_size <= head.tree_size else 0
         signed = SignedHead.of(head)
         matches = _check_head(signed, where, tree, size, key, report, since=since, head_id=head.id)
         if matches is not None:
-            zh, en = (
-                f"树头 #{head.id}（大小 {head.tree_size}）",
-                f"tree head #{head.id} (size {head.tree_size})",
-            )
-            seen.append(_Seen(signed, zh, en, head.id, matches, since))
+            name = M_("tree head #%(id)s (size %(size)s)", id=head.id, size=head.tree_size)
+            seen.append(_Seen(signed, Pair(name.in_lang("zh"), name.in_lang("en")), head.id, matches, since))
         if not matches:
             continue
         if prev is not None:
@@ -386,12 +384,17 @@ def _check_forks(seen: Sequence[_Seen], tree: _Tree, report: Report) -> None:
         report.add(
             Problem(
                 "fork",
-                f"分叉：{b.zh}与{a.zh}签名均有效，但从大小 {m} 到 {n} 的一致性证明不成立；"
-                f"日志现与{b.zh}相符，序号 {a.since}–{m - 1} 中的条目已不是{a.zh}所签的内容，"
-                f"账本密钥签过两段不同的历史 "
-                f"(fork: {b.en} and {a.en} are both validly signed but inconsistent: the consistency "
-                f"proof from size {m} to {n} fails; the log now matches {b.en}, and entries in "
-                f"{a.since}..{m - 1} are not what {a.en} signed: the ledger key signed two histories)",
+                M_(
+                    "fork: %(later)s and %(earlier)s are both validly signed but inconsistent: the consistency "
+                    "proof from size %(m)s to %(n)s fails; the log now matches %(later)s, and entries in "
+                    "%(since)s..%(last)s are not what %(earlier)s signed: the ledger key signed two histories",
+                    later=b.name,
+                    earlier=a.name,
+                    m=m,
+                    n=n,
+                    since=a.since,
+                    last=m - 1,
+                ),
                 a.since,
                 a.head_id if a.head_id is not None else b.head_id,
             )
@@ -403,7 +406,7 @@ def _check_successor(prev: TreeHead, head: TreeHead, tree: _Tree, where: str, re
         report.add(
             Problem(
                 "tree_head",
-                f"{where}: 比前一树头更小或更早 (older or smaller than #{prev.id})",
+                M_("%(where)s: older or smaller than #%(id)s", where=where, id=prev.id),
                 None,
                 head.id,
             )
@@ -414,7 +417,7 @@ def _check_successor(prev: TreeHead, head: TreeHead, tree: _Tree, where: str, re
         report.add(
             Problem(
                 "tree_head",
-                f"{where}: 与树头 #{prev.id} 不一致 (inconsistent with #{prev.id})",
+                M_("%(where)s: inconsistent with #%(id)s", where=where, id=prev.id),
                 None,
                 head.id,
             )
@@ -448,15 +451,12 @@ def verify_ledger(
     say("tree heads")
     seen = _check_tree_heads(session, tree, len(leaves), key, report)
     for i, head in enumerate(trusted):
-        where = f"保存的树头 {i + 1} (kept tree head {i + 1}, size {head.tree_size})"
+        where = M_("kept tree head %(value)s, size %(tree_size)s", value=i + 1, tree_size=head.tree_size)
         since = _since_for_kept(head, seen)
         matches = _check_head(head, where, tree, len(leaves), key, report, since=since)
         if matches is not None:
-            zh, en = (
-                f"保存的树头 {i + 1}（大小 {head.tree_size}）",
-                f"kept tree head {i + 1} (size {head.tree_size})",
-            )
-            seen.append(_Seen(head, zh, en, None, matches, since))
+            name = M_("kept tree head %(number)s (size %(size)s)", number=i + 1, size=head.tree_size)
+            seen.append(_Seen(head, Pair(name.in_lang("zh"), name.in_lang("en")), None, matches, since))
     _check_forks(seen, tree, report)
     if replay is not None:
         say("state")

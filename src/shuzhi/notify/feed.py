@@ -8,10 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from shuzhi import i18n
 from shuzhi.classify import alerts
 from shuzhi.exchange import events as exchange_events
 from shuzhi.exchange import share_requests
 from shuzhi.exchange.workdays import calendar_for
+from shuzhi.i18n import M_, Pair
 from shuzhi.notify import service
 from shuzhi.notify.service import Message
 from shuzhi.orgs import service as orgs
@@ -20,8 +22,9 @@ from shuzhi.store.base import utcnow
 IMMEDIATE = ("request.submitted", "request.approved", "request.rejected")
 
 
-def _name(ds) -> tuple[str, str]:
-    return ds.title_zh, ds.title_en or ds.title_zh
+def _name(ds) -> Pair:
+    """A dataset's title in each language (the Chinese where it has no English one)."""
+    return Pair(ds.title_zh, ds.title_en)
 
 
 def _stewards(session: Session, department_id: int) -> list:
@@ -53,8 +56,7 @@ def on_ledger_event(session: Session, record) -> None:
     req = share_requests.find_request(session, record.request_id)
     if req is None:
         return
-    zh, en = _name(req.dataset)
-    dept = req.department
+    dataset = _name(req.dataset)
     if record.to == "submitted":
         service.send(
             session,
@@ -62,13 +64,8 @@ def on_ledger_event(session: Session, record) -> None:
             Message(
                 kind="request_submitted",
                 key=f"request:{req.id}:submitted:{_stamp(req.submitted_at)}",
-                title_zh=f"新的共享申请 #{req.id}：{zh}",
-                title_en=f"New share request #{req.id}: {en}",
-                body_zh=f"{dept.name_zh}申请{zh}的 {len(req.fields)} 个字段，用途：{req.purpose}。"
-                f"请在 {req.deadline} 前审核。",
-                body_en=f"{dept.name_en or dept.name_zh} asks for {len(req.fields)} "
-                f"field{'s' if len(req.fields) != 1 else ''} of {en}, "
-                f"for: {req.purpose}. Please decide by {req.deadline}.",
+                title=M_("New share request #%(number)s: %(dataset)s", number=req.id, dataset=dataset),
+                body=_asks_for(req, dataset),
                 link=request_link(req.id),
             ),
         )
@@ -82,16 +79,12 @@ def on_ledger_event(session: Session, record) -> None:
             Message(
                 kind="request_narrowed" if narrowed else "request_approved",
                 key=f"request:{req.id}:approved",
-                title_zh=f"申请 #{req.id} 已{'缩小范围' if narrowed else ''}批准：{zh}",
-                title_en=f"Request #{req.id} approved{' (narrowed)' if narrowed else ''}: {en}",
-                body_zh=(f"未批准的字段：{', '.join(left_out)}。" if narrowed else "所申请的字段均已批准。")
-                + (f"意见：{req.decision_reason}" if req.decision_reason else ""),
-                body_en=(
-                    f"Fields not granted: {', '.join(left_out)}. "
+                title=(
+                    M_("Request #%(number)s approved (narrowed): %(dataset)s", number=req.id, dataset=dataset)
                     if narrowed
-                    else "Every field asked for is granted. "
-                )
-                + (f"Decision: {req.decision_reason}" if req.decision_reason else ""),
+                    else M_("Request #%(number)s approved: %(dataset)s", number=req.id, dataset=dataset)
+                ),
+                body=_granted(left_out, req.decision_reason),
                 link=request_link(req.id),
             ),
         )
@@ -102,13 +95,44 @@ def on_ledger_event(session: Session, record) -> None:
             Message(
                 kind="request_rejected",
                 key=f"request:{req.id}:rejected:{_stamp(req.decided_at)}",
-                title_zh=f"申请 #{req.id} 已驳回：{zh}",
-                title_en=f"Request #{req.id} rejected: {en}",
-                body_zh=f"驳回理由：{req.decision_reason or ''}",
-                body_en=f"Reason: {req.decision_reason or ''}",
+                title=M_("Request #%(number)s rejected: %(dataset)s", number=req.id, dataset=dataset),
+                body=M_("Reason: %(reason)s", reason=req.decision_reason or ""),
                 link=request_link(req.id),
             ),
         )
+
+
+def _asks_for(req, dataset: Pair) -> i18n.Message:
+    """A submitted request's body: who asks for how many fields of what, what for, decide by when."""
+    values = {
+        "department": Pair(req.department.name_zh, req.department.name_en),
+        "dataset": dataset,
+        "count": len(req.fields),
+        "purpose": req.purpose,
+        "deadline": req.deadline,
+    }
+    if len(req.fields) == 1:
+        return M_(
+            "%(department)s asks for 1 field of %(dataset)s, for: %(purpose)s. Please decide by %(deadline)s.",
+            **values,
+        )
+    return M_(
+        "%(department)s asks for %(count)s fields of %(dataset)s, for: %(purpose)s. "
+        "Please decide by %(deadline)s.",
+        **values,
+    )
+
+
+def _granted(left_out: list[str], reason: str | None) -> i18n.Message:
+    """An approval's body: the fields left out (if any were), then the decision's note (if any)."""
+    fields = ", ".join(left_out)
+    if left_out and reason:
+        return M_("Fields not granted: %(fields)s. Decision: %(reason)s", fields=fields, reason=reason)
+    if left_out:
+        return M_("Fields not granted: %(fields)s.", fields=fields)
+    if reason:
+        return M_("Every field asked for is granted. Decision: %(reason)s", reason=reason)
+    return M_("Every field asked for is granted.")
 
 
 # -- time-based: the periodic scan ------------------------------------------------------------
@@ -130,32 +154,37 @@ def scan(session: Session, settings) -> dict[str, int]:
     for req in share_requests.awaiting_review(session):
         if req.deadline is None or req.deadline > warn_until:
             continue
-        zh, en = _name(req.dataset)
+        dataset = _name(req.dataset)
         late = req.deadline < today
         kind = "review_overdue" if late else "review_due_soon"
         message = Message(
             kind=kind,
             key=f"request:{req.id}:{'overdue' if late else 'due_soon'}:{req.deadline}",
-            title_zh=f"申请 #{req.id} 审核{'已逾期' if late else '即将到期'}：{zh}",
-            title_en=f"Review of request #{req.id} {'is overdue' if late else 'due soon'}: {en}",
-            body_zh=f"审核截止日期：{req.deadline}。",
-            body_en=f"Review deadline: {req.deadline}.",
+            title=(
+                M_("Review of request #%(number)s is overdue: %(dataset)s", number=req.id, dataset=dataset)
+                if late
+                else M_("Review of request #%(number)s due soon: %(dataset)s", number=req.id, dataset=dataset)
+            ),
+            body=M_("Review deadline: %(deadline)s.", deadline=req.deadline),
             link=request_link(req.id),
         )
         counts[kind] += len(service.send(session, stewards_of(req.dataset.department_id), message))
 
     for grant in share_requests.grants_expiring(session, timedelta(days=settings.notify.grant_expiry_days)):
-        zh, en = _name(grant.dataset)
+        dataset = _name(grant.dataset)
         # The person who asked is told; a grant made without a request goes to the grantee's stewards.
         request = grant.request
         to = [request.requester] if request is not None else stewards_of(grant.department_id)
         message = Message(
             kind="grant_expiring",
             key=f"grant:{grant.id}:expiring:{grant.expires_on}",
-            title_zh=f"授权 #{grant.id} 将于 {grant.expires_on} 到期：{zh}",
-            title_en=f"Grant #{grant.id} ends on {grant.expires_on}: {en}",
-            body_zh="到期后将不能再读取该数据；如需继续使用，请重新提出申请。",
-            body_en="After that day the data can no longer be read; ask again to keep using it.",
+            title=M_(
+                "Grant #%(number)s ends on %(day)s: %(dataset)s",
+                number=grant.id,
+                day=grant.expires_on,
+                dataset=dataset,
+            ),
+            body=M_("After that day the data can no longer be read; ask again to keep using it."),
             link=grant_link(grant.id),
         )
         counts["grant_expiring"] += len(service.send(session, to, message))
@@ -166,14 +195,16 @@ def scan(session: Session, settings) -> dict[str, int]:
         to = [u for u in stewards_of(ds.department_id) if (f"alert:{alert.id}", u.id) not in had]
         if not to:
             continue
-        zh, en = _name(ds)
+        dataset = _name(ds)
         message = Message(
             kind="grading_alert",
             key=f"alert:{alert.id}",
-            title_zh=f"分级提醒：{zh}" + (f" · {alert.field_name}" if alert.field_name else ""),
-            title_en=f"Grading alert: {en}" + (f" · {alert.field_name}" if alert.field_name else ""),
-            body_zh=alert.message,
-            body_en=alert.message,
+            title=(
+                M_("Grading alert: %(dataset)s · %(field)s", dataset=dataset, field=alert.field_name)
+                if alert.field_name
+                else M_("Grading alert: %(dataset)s", dataset=dataset)
+            ),
+            body=Pair(alert.message, alert.message),  # the grading's own words, as it stored them
             link=f"/datasets/{ds.identifier}#alert-{alert.id}",
         )
         counts["grading_alert"] += len(service.send(session, to, message))

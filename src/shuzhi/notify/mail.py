@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from shuzhi.i18n import M_
 from shuzhi.notify.models import Notification
 from shuzhi.orgs import service as orgs
 from shuzhi.store.base import utcnow
@@ -36,8 +37,11 @@ def compose(settings, n: Notification, to: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.notify.smtp_from
     msg["To"] = to
+    # The letter is in both languages, and so is the platform's name at the head of its subject.
+    name = M_("Shuzhi")
+    product = f"{name.in_lang('zh')} {name.in_lang('en')}"
     # A title may hold a line break (a dataset's title): a header may not, so spaces stand for it.
-    msg["Subject"] = " ".join(f"[数治 Shuzhi] {n.title_zh} / {n.title_en}".split())
+    msg["Subject"] = " ".join(f"[{product}] {n.title_zh} / {n.title_en}".split())
     msg["Date"] = formatdate(n.created_at.timestamp(), localtime=False)
     # One id per notification: a receiving system that somehow got it twice can tell.
     domain = settings.notify.smtp_from.rpartition("@")[2] or "shuzhi"

@@ -8,34 +8,36 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from shuzhi import i18n
 from shuzhi.errors import NotFound
+from shuzhi.i18n import M_, N_
 from shuzhi.notify.models import Notification
 from shuzhi.store.base import utcnow
 
-KINDS: dict[str, tuple[str, str]] = {
-    "request_submitted": ("新的共享申请", "new share request"),
-    "request_approved": ("申请已批准", "request approved"),
-    "request_narrowed": ("申请已缩小范围批准", "request approved, narrowed"),
-    "request_rejected": ("申请已驳回", "request rejected"),
-    "review_due_soon": ("审核即将到期", "review due soon"),
-    "review_overdue": ("审核已逾期", "review overdue"),
-    "grant_expiring": ("授权即将到期", "grant expiring"),
-    "grading_alert": ("分级提醒", "grading alert"),
+KINDS: dict[str, str] = {
+    "request_submitted": N_("new share request"),
+    "request_approved": N_("request approved"),
+    "request_narrowed": N_("request approved, narrowed"),
+    "request_rejected": N_("request rejected"),
+    "review_due_soon": N_("review due soon"),
+    "review_overdue": N_("review overdue"),
+    "grant_expiring": N_("grant expiring"),
+    "grading_alert": N_("grading alert"),
 }
+"""Each kind of notification in words (catalog messages, translated where shown)."""
 MAX_PAGE = 100
 
 
 @dataclass(frozen=True)
 class Message:
-    """What one event tells its recipients."""
+    """What one event tells its recipients: its title and body as catalog messages (`M_`), or as a
+    text the data carries (`Pair`). Each is stored in both languages, as told at the time."""
 
     kind: str
     key: str
     """Names the event: a recipient gets one notification per key, ever."""
-    title_zh: str
-    title_en: str
-    body_zh: str
-    body_en: str
+    title: i18n.Message
+    body: i18n.Message | i18n.Pair
     link: str | None = None
 
 
@@ -60,10 +62,10 @@ def send(session: Session, recipients: Iterable, message: Message) -> list[Notif
             user_id=uid,
             kind=message.kind,
             key=message.key,
-            title_zh=message.title_zh[:300],
-            title_en=message.title_en[:300],
-            body_zh=message.body_zh,
-            body_en=message.body_en,
+            title_zh=message.title.in_lang("zh")[:300],
+            title_en=message.title.in_lang("en")[:300],
+            body_zh=message.body.in_lang("zh"),
+            body_en=message.body.in_lang("en"),
             link=message.link,
             created_at=now,
             mail_state="pending" if (user.email or "").strip() else "none",
@@ -118,7 +120,9 @@ def get_own(session: Session, user_id: int | None, notification_id: int) -> Noti
     """One of the user's own notifications; someone else's is as absent as a missing one."""
     n = session.get(Notification, notification_id)
     if n is None or user_id is None or n.user_id != user_id:
-        raise NotFound(f"通知不存在 / no notification {notification_id}", where="notification")
+        raise NotFound(
+            M_("no notification %(notification_id)s", notification_id=notification_id), where="notification"
+        )
     return n
 
 

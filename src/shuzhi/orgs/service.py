@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shuzhi import ledger
 from shuzhi import textlimits as limits
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shuzhi.i18n import M_
 from shuzhi.ledger.reconcile import digest
 from shuzhi.orgs import events, throttle
 from shuzhi.orgs.models import ROLES, ApiToken, Department, LoginSession, User, UserRole
@@ -102,7 +103,7 @@ def system_principal(username: str = "system", display_name: str = "system") -> 
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise Forbidden("只有平台管理员可以执行此操作 (platform admin only)")
+        raise Forbidden(M_("platform admin only"))
 
 
 def _sha256(text: str) -> str:
@@ -113,7 +114,7 @@ def _sha256(text: str) -> str:
 def get_department(session: Session, code: str) -> Department:
     dept = session.scalar(select(Department).where(Department.code == code))
     if dept is None:
-        raise NotFound(f"部门不存在 (no department with code {code!r})", where="dept")
+        raise NotFound(M_("no department with code %(code)r", code=code), where="dept")
     return dept
 
 
@@ -129,21 +130,20 @@ def create_department(
     actor: Principal | None = None,
 ) -> Department:
     if not _CODE_RE.fullmatch(code or ""):
-        raise InvalidInput(
-            "部门代码只能包含字母、数字、._- (department code: letters, digits, . _ -)", where="code"
-        )
+        raise InvalidInput(M_("department code: letters, digits, . _ -"), where="code")
     if not (name_zh or "").strip():
-        raise InvalidInput("部门中文名称不能为空 (Chinese name is required)", where="name_zh")
+        raise InvalidInput(M_("Chinese name is required"), where="name_zh")
     limits.check(name_zh, limits.NAME, "name_zh")
     limits.check(name_en, limits.NAME, "name_en")
     if level not in DEPT_LEVELS:
         raise InvalidInput(
-            f"层级须为 {'/'.join(DEPT_LEVELS)} (level must be one of {DEPT_LEVELS})", where="level"
+            M_("level must be one of %(names)s", names="/".join(DEPT_LEVELS), DEPT_LEVELS=DEPT_LEVELS),
+            where="level",
         )
     if region_code is not None and not re.fullmatch(limits.REGION_PATTERN, region_code):
-        raise InvalidInput("行政区划代码应为 6 位数字 (GB/T 2260 region code: 6 digits)", where="region_code")
+        raise InvalidInput(M_("GB/T 2260 region code: 6 digits"), where="region_code")
     if session.scalar(select(Department.id).where(Department.code == code)):
-        raise Conflict(f"部门代码已存在 (department {code!r} exists)", where="code")
+        raise Conflict(M_("department %(code)r exists", code=code), where="code")
     parent = get_department(session, parent_code) if parent_code else None
     dept = Department(
         code=code,
@@ -176,14 +176,14 @@ def update_department(
     """Rename a department or move it under another parent (or to the top); audited with the values
     before and after. The code stays: other records and the ledger name departments by it."""
     if not (name_zh or "").strip():
-        raise InvalidInput("部门中文名称不能为空 (Chinese name is required)", where="name_zh")
+        raise InvalidInput(M_("Chinese name is required"), where="name_zh")
     limits.check(name_zh, limits.NAME, "name_zh")
     limits.check(name_en, limits.NAME, "name_en")
     name_zh, name_en = name_zh.strip(), (name_en or "").strip() or None
     parent = get_department(session, parent_code) if parent_code else None
     if parent is not None and dept in department_path(parent):
         raise InvalidInput(
-            "上级部门不能是本部门或其下级 (the parent cannot be the department itself or one below it)",
+            M_("the parent cannot be the department itself or one below it"),
             where="parent",
         )
     before_parent = dept.parent.code if dept.parent else None
@@ -226,14 +226,19 @@ def _check_roles(roles: list[str] | set[str]) -> list[str]:
     bad = sorted(set(roles) - set(ROLES))
     if bad or not roles:
         raise InvalidInput(
-            f"角色须为 {', '.join(ROLES)} (unknown roles: {bad or 'none given'})", where="roles"
+            M_(
+                "unknown roles: %(value)s (roles are %(names)s)",
+                names=", ".join(ROLES),
+                value=bad or "none given",
+            ),
+            where="roles",
         )
     return sorted(set(roles))
 
 
 def _check_password(password: str) -> None:
     if len(password or "") < 8:
-        raise InvalidInput("密码至少 8 位 (password must have at least 8 characters)", where="password")
+        raise InvalidInput(M_("password must have at least 8 characters"), where="password")
     limits.check(password, limits.PASSWORD, "password")
 
 
@@ -249,15 +254,13 @@ def create_user(
     actor: Principal | None = None,
 ) -> User:
     if not re.fullmatch(limits.USERNAME_PATTERN, username or ""):
-        raise InvalidInput(
-            "用户名 2–64 位字母、数字或 _.@- (username: 2–64 of letters, digits, _.@-)", where="username"
-        )
+        raise InvalidInput(M_("username: 2–64 of letters, digits, _.@-"), where="username")
     _check_password(password)
     limits.check(display_name, limits.LABEL, "display_name")
     limits.check(email, limits.EMAIL, "email")
     roles = _check_roles(roles)
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"用户名已存在 (user {username!r} exists)", where="username")
+        raise Conflict(M_("user %(username)r exists", username=username), where="username")
     dept = get_department(session, department_code)
     user = User(
         username=username,
@@ -289,7 +292,7 @@ def create_user(
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"用户不存在 (no user {username!r})", where="username")
+        raise NotFound(M_("no user %(username)r", username=username), where="username")
     return user
 
 
@@ -436,7 +439,7 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """Create a token; the clear value is returned once and never stored."""
     if days < 1 or days > 3650:
-        raise InvalidInput("有效期须在 1–3650 天之间 (expiry must be 1–3650 days)", where="days")
+        raise InvalidInput(M_("expiry must be 1–3650 days"), where="days")
     limits.check(name, limits.LABEL, "name")
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -467,9 +470,9 @@ def create_token(
 def revoke_token(session: Session, token_id: int, *, actor: Principal | None = None) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"令牌不存在 (no token {token_id})", where="token_id")
+        raise NotFound(M_("no token %(token_id)s", token_id=token_id), where="token_id")
     if actor and not actor.is_admin and actor.user_id != token.user_id:
-        raise Forbidden("只能撤销自己的令牌 (you may revoke only your own tokens)")
+        raise Forbidden(M_("you may revoke only your own tokens"))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         ledger.append(
@@ -492,7 +495,7 @@ def principal_from_token(session: Session, clear: str, *, now: datetime | None =
     now = now or utcnow()
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(clear)))
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
-        raise Unauthenticated("令牌无效、已过期或已撤销 (token invalid, expired or revoked)")
+        raise Unauthenticated(M_("token invalid, expired or revoked"))
     return Principal.of(token.user)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi import ledger
 from shuzhi.errors import Forbidden, NotFound, Throttled
+from shuzhi.i18n import M_
 from shuzhi.orgs import events
 from shuzhi.orgs.models import LoginThrottle, User
 from shuzhi.orgs.settings import AuthSettings
@@ -97,7 +98,7 @@ class LoginGuard:
             outcome="denied",
         )
         return Throttled(
-            f"登录失败次数过多，请 {retry} 秒后重试 (too many failed logins: retry in {retry} s)",
+            M_("too many failed logins: retry in %(retry)s s", retry=retry),
             retry_after=retry,
         )
 
@@ -173,10 +174,7 @@ def can_unlock(actor, user: User) -> bool:
 def unlock_user(session: Session, user: User, *, actor) -> dict:
     """Lift a user's lockout and forget their failed logins; audited whether or not one was in force."""
     if not can_unlock(actor, user):
-        raise Forbidden(
-            "只有该用户所在部门的数据管理员或平台管理员可以解除锁定 "
-            "(only a steward of the user's department or an admin may unlock)"
-        )
+        raise Forbidden(M_("only a steward of the user's department or an admin may unlock"))
     row = lockout_of(session, ACCOUNT, user.username)
     return _lift(session, row, actor, user.department_id, {"kind": ACCOUNT, "username": user.username})
 
@@ -199,10 +197,10 @@ def unlock_address(session: Session, address: str, *, actor) -> dict:
     """Lift a client address's lockout (platform admin only)."""
     address = address_key(address)
     if not actor.is_admin:
-        raise Forbidden("只有平台管理员可以解除地址锁定 (platform admin only)")
+        raise Forbidden(M_("only a platform admin can lift an address lock"))
     row = lockout_of(session, ADDRESS, address)
     if row is None:
-        raise NotFound(f"该地址没有登录失败记录 (no failed logins from {address!r})", where="address")
+        raise NotFound(M_("no failed logins from %(address)r", address=address), where="address")
     return _lift(session, row, actor, actor.department_id, {"kind": ADDRESS, "address": address})
 
 

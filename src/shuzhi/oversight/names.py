@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_, Pair
 from shuzhi.orgs.models import Department, User
 
 _KINDS = {
@@ -37,7 +38,7 @@ def resolve(session: Session, kind: str, value: str | int | None) -> int | None:
     model, column, zh = _KINDS[kind]
     found = session.scalar(select(model.id).where(column == value))
     if found is None:
-        raise InvalidInput(f"找不到{zh} {value!r} (no {kind} {value!r})", where=kind)
+        raise InvalidInput(M_("no %(kind)s %(value)r", kind=Pair(zh, kind), value=value), where=kind)
     return found
 
 

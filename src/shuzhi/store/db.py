@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from shuzhi.errors import Busy
+from shuzhi.i18n import M_
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_S = 5.0
@@ -168,8 +169,10 @@ def _busy_as_503(db: Database) -> Iterator[None]:
         if isinstance(e, DBAPIError) and not is_busy(e):
             raise
         raise Busy(
-            "数据库繁忙，请稍后重试 (the database is busy: retry shortly)",
-            hint=f"no lock within {db.busy_timeout_s:g} s (db_busy_timeout_s)",
+            M_("the database is busy: retry shortly"),
+            hint=M_(
+                "no lock within %(seconds)s s (db_busy_timeout_s)", seconds=format(db.busy_timeout_s, "g")
+            ),
         ) from e
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from shuzhi import __version__
 from shuzhi.config import Settings, load_settings
 from shuzhi.errors import Busy, InvalidInput, ServerFailure, ShuzhiError, StoreUnavailable, in_language
-from shuzhi.i18n import N_
+from shuzhi.i18n import M_, N_
 from shuzhi.store.db import Database, is_busy
 from shuzhi.web import flash
 from shuzhi.web.apidocs import mount_api_docs
@@ -92,7 +92,7 @@ def _page_input_error(request: Request, exc: RequestValidationError, fields: lis
             kind="info",
             names=", ".join(sorted(bad)),
         )
-    error = InvalidInput("输入有误 (invalid input)", where=", ".join(f["field"] for f in fields))
+    error = InvalidInput(M_("invalid input"), where=", ".join(f["field"] for f in fields))
     return templates.TemplateResponse(
         request,
         "error.html",
@@ -152,7 +152,7 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = _field_errors(exc)
         if _wants_html(request):
             return await run_in_threadpool(_page_input_error, request, exc, fields)
-        message = in_language("输入有误 (invalid input)", asked_language(request) or "")
+        message = in_language(M_("invalid input"), asked_language(request) or "")
         return JSONResponse({"error": "invalid_input", "message": message, "fields": fields}, status_code=422)
 
     @app.exception_handler(LoginRequired)
@@ -161,8 +161,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return RedirectResponse(f"/login?next={target}", status_code=303)
 
 
-STORE_UNAVAILABLE = "元数据库暂时不可用，已记录供管理员处理，请稍后重试 (the metadata store is unavailable; logged for the operators; retry later)"
-INTERNAL = "服务器内部错误，已记录供管理员处理 (internal server error; logged for the operators)"
+STORE_UNAVAILABLE = N_("the metadata store is unavailable; logged for the operators; retry later")
+INTERNAL = N_("internal server error; logged for the operators")
 RETRY_AFTER_S = 5
 """Retry-After of a 503 for an unavailable store."""
 
@@ -207,20 +207,20 @@ def install_failure_handlers(app: FastAPI) -> None:
     async def _store_error(request: Request, exc: SQLAlchemyError):
         if isinstance(exc, DBAPIError) and is_busy(exc):
             # Work outside Database.read()/write() meets a busy store as a raw driver error.
-            busy = Busy("数据库繁忙，请稍后重试 (the database is busy: retry shortly)")
+            busy = Busy(M_("the database is busy: retry shortly"))
             return _failure_response(request, busy, {"Retry-After": str(busy.retry_after)})
         log.error("%s %s: store failure", request.method, request.url.path, exc_info=exc)
         if _store_unavailable(exc):
-            error = StoreUnavailable(STORE_UNAVAILABLE, retry_after=RETRY_AFTER_S)
+            error = StoreUnavailable(M_(STORE_UNAVAILABLE), retry_after=RETRY_AFTER_S)
             return _failure_response(request, error, {"Retry-After": str(RETRY_AFTER_S)})
-        return _failure_response(request, ServerFailure(INTERNAL))
+        return _failure_response(request, ServerFailure(M_(INTERNAL)))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.error("%s %s: unexpected failure", request.method, request.url.path, exc_info=exc)
         if _store_unavailable(exc):
             return await _store_error(request, exc)
-        return _failure_response(request, ServerFailure(INTERNAL))
+        return _failure_response(request, ServerFailure(M_(INTERNAL)))
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shuzhi.errors import ShuzhiError, TooLarge, Unauthenticated
+from shuzhi.i18n import M_
 from shuzhi.orgs import service as orgs
 from shuzhi.web.deps import SESSION_COOKIE
 from shuzhi.web.templating import is_page, templates
@@ -48,9 +49,7 @@ def _error(exc: ShuzhiError, scope=None):
 
 
 def _too_large(limit: int) -> TooLarge:
-    return TooLarge(
-        f"请求体超过 {limit} 字节 (request body larger than {limit} bytes)", where="body", limit=limit
-    )
+    return TooLarge(M_("request body larger than %(limit)s bytes", limit=limit), where="body", limit=limit)
 
 
 def _credentialed(db, headers: dict[bytes, bytes]) -> bool:
@@ -112,9 +111,7 @@ class BodyGate:
             and (method, path) not in OPEN_BODY_ROUTES
             and not await anyio.to_thread.run_sync(_credentialed, state.db, headers)
         ):
-            refusal = Unauthenticated(
-                "需要登录或 API 令牌 (authentication required: log in or send a Bearer token)"
-            )
+            refusal = Unauthenticated(M_("authentication required: log in or send a Bearer token"))
             await _error(refusal, scope)(scope, receive, send)
             return
 

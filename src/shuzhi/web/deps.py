@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Forbidden, Unauthenticated
+from shuzhi.i18n import M_
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs.models import LoginSession
 from shuzhi.orgs.service import Principal
@@ -73,7 +74,7 @@ async def _resolve(request: Request) -> Principal | None:
     if login is None:
         return principal
     if request.method not in SAFE_METHODS and not await _csrf_ok(request, login.csrf_token):
-        raise Forbidden("CSRF 校验失败，请刷新页面后重试 (CSRF check failed: reload the page and retry)")
+        raise Forbidden(M_("CSRF check failed: reload the page and retry"))
     # Detached from its (finished) transaction: a route that ends the login loads it again by id.
     request.state.login = login
     request.state.csrf_token = login.csrf_token
@@ -84,7 +85,7 @@ async def current_principal(request: Request) -> Principal:
     """The caller, from a Bearer token or a login cookie; 401 when neither is valid."""
     principal = await _resolve(request)
     if principal is None:
-        raise Unauthenticated("需要登录或 API 令牌 (authentication required: log in or send a Bearer token)")
+        raise Unauthenticated(M_("authentication required: log in or send a Bearer token"))
     request.state.principal = principal
     return principal
 
@@ -128,7 +129,7 @@ async def uploader_principal(request: Request) -> Principal:
 async def check_csrf(request: Request) -> None:
     """The CSRF check `uploader_principal` leaves to its route (403 when it fails)."""
     if not await _csrf_ok(request, request.state.login.csrf_token):
-        raise Forbidden("CSRF 校验失败，请刷新页面后重试 (CSRF check failed: reload the page and retry)")
+        raise Forbidden(M_("CSRF check failed: reload the page and retry"))
 
 
 def require_role(*roles: str):
@@ -136,7 +137,7 @@ def require_role(*roles: str):
 
     def _check(principal: Principal = Depends(current_principal)) -> Principal:
         if not principal.has(*roles):
-            raise Forbidden(f"需要角色 {'/'.join(roles)} (requires role: {', '.join(roles)})")
+            raise Forbidden(M_("requires role: %(names)s", names=", ".join(roles)))
         return principal
 
     return _check

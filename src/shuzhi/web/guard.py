@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_, N_
 
 _CODES = {
     400: "bad_request",
@@ -27,9 +28,9 @@ _CODES = {
 }
 
 _MESSAGES = {
-    400: "请求无法解析 (the request could not be read)",
-    404: "不存在 (not found)",
-    405: "不支持该方法 (method not allowed)",
+    400: N_("the request could not be read"),
+    404: N_("not found"),
+    405: N_("method not allowed"),
 }
 
 
@@ -44,7 +45,7 @@ class NulGuard:
         if scope["type"] == "http":
             where = _nul_in(scope)
             if where:
-                exc = InvalidInput("不能包含 NUL 字符 (NUL characters are not allowed)", where=where)
+                exc = InvalidInput(M_("NUL characters are not allowed"), where=where)
                 await JSONResponse(exc.to_dict(), status_code=exc.status)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -81,7 +82,8 @@ def install_http_error_handler(app: FastAPI, page=None) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
-        message = _MESSAGES.get(exc.status_code) or str(exc.detail)
+        known = _MESSAGES.get(exc.status_code)
+        message = M_(known) if known else str(exc.detail)
         shown = page and await page(request, exc.status_code, message, headers or None)
         if shown is not None:
             return shown

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from shuzhi import i18n
 from shuzhi.catalog import vocab
 from shuzhi.errors import ShuzhiError, in_language
+from shuzhi.i18n import N_
 from shuzhi.oversight import clock
 from shuzhi.web import flash
 
@@ -27,22 +28,22 @@ def is_page(path: str) -> bool:
 
 
 FIELD_PROBLEMS = {
-    "missing": ("必填，不能为空", "required"),
-    "string_too_long": ("太长", "too long"),
-    "string_too_short": ("太短", "too short"),
-    "int_parsing": ("须为整数", "must be a whole number"),
-    "int_from_float": ("须为整数", "must be a whole number"),
-    "bool_parsing": ("须为是或否", "must be yes or no"),
-    "greater_than_equal": ("数值太小", "too small"),
-    "greater_than": ("数值太小", "too small"),
-    "less_than_equal": ("数值太大", "too large"),
-    "less_than": ("数值太大", "too large"),
-    "literal_error": ("不是可选的值之一", "not one of the allowed values"),
-    "enum": ("不是可选的值之一", "not one of the allowed values"),
-    "string_pattern_mismatch": ("格式不对", "not in the expected format"),
-    "date_from_datetime_parsing": ("须为日期，如 2026-12-31", "must be a date such as 2026-12-31"),
+    "missing": N_("required"),
+    "string_too_long": N_("too long"),
+    "string_too_short": N_("too short"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "bool_parsing": N_("must be yes or no"),
+    "greater_than_equal": N_("too small"),
+    "greater_than": N_("too small"),
+    "less_than_equal": N_("too large"),
+    "less_than": N_("too large"),
+    "literal_error": N_("not one of the allowed values"),
+    "enum": N_("not one of the allowed values"),
+    "string_pattern_mismatch": N_("not in the expected format"),
+    "date_from_datetime_parsing": N_("must be a date such as 2026-12-31"),
 }
-"""Validation problems of page input, in words (pydantic's error types)."""
+"""Validation problems of page input (pydantic's error types) in words, as catalog messages."""
 
 
 def request_lang(request: Request) -> str:
@@ -95,7 +96,7 @@ def page_context(request: Request) -> dict:
     def field_problem(error: dict) -> str:
         """A field's validation problem in words (the validator's own text when it is not one we name)."""
         words = FIELD_PROBLEMS.get(error.get("type") or "")
-        return (words[1] if lang == "en" else words[0]) if words else error.get("message", "")
+        return catalog.gettext(words) if words else error.get("message", "")
 
     def named(thing) -> str:
         """A dataset's title or a department's name in the reader's language (English where it has

@@ -1,4 +1,4 @@
 -- input
 SELECT name, religion FROM population
 -- error
-未获授权的字段 / fields not granted: population.religion
+未获授权的字段：population.religion (fields not granted: population.religion)

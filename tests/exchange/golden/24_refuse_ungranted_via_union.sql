@@ -1,4 +1,4 @@
 -- input
 SELECT name FROM population UNION SELECT religion FROM population
 -- error
-未获授权的字段 / fields not granted: population.religion
+未获授权的字段：population.religion (fields not granted: population.religion)

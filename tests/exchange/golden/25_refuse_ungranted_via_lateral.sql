@@ -1,4 +1,4 @@
 -- input
 SELECT p.name, s.x FROM population p, LATERAL (SELECT p.religion AS x) s
 -- error
-未获授权的字段 / fields not granted: population.religion
+未获授权的字段：population.religion (fields not granted: population.religion)

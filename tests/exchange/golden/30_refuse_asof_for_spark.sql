@@ -24,4 +24,4 @@ ASOF JOIN (
 ) AS "e"
   ON "p"."region_code" >= "e"."region_code"
 -- spark
-REFUSED: 该连接方式无法在目标引擎执行 / join not portable to spark: ASOF
+REFUSED: 该连接方式无法在目标引擎执行：ASOF (join not portable to spark: ASOF)

@@ -14,6 +14,7 @@ from shuzhi.errors import Forbidden, InvalidInput, NotFound
 from shuzhi.exchange import formats, preview, service, share_requests
 from shuzhi.exchange.channels import RowsQuery
 from shuzhi.exchange.models import Grant, ShareRequest
+from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Count, Id, Name, Reason, RowFilter, Small, Sql
@@ -160,7 +161,7 @@ def row_filter_check(
     with db.read() as s:
         req = share_requests.get_request(s, principal, request_id)
         if not can_manage(principal, req.dataset):
-            raise NotFound(f"申请不存在 / no request {request_id}", where="request")
+            raise NotFound(M_("no request %(request_id)s", request_id=request_id), where="request")
         try:
             share_requests.check_row_filter(req.dataset, row_filter)
         except (InvalidInput, Forbidden) as e:
@@ -194,7 +195,7 @@ def act_on_request(
         else:
             from shuzhi.errors import NotFound
 
-            raise NotFound(f"未知操作 / unknown action: {action}")
+            raise NotFound(M_("unknown action: %(action)s", action=action))
         return request_out(req)
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from shuzhi.catalog import service as catalog
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 from shuzhi.ingest import commit_to, stage_source
 from shuzhi.ingest.fetch import LimitedWriter, too_large
 from shuzhi.ingest.formats import SourceRef, classify_source
@@ -95,7 +96,7 @@ class _Upload:
         filename = params.get(b"filename")
         if self._name == "file" and filename is not None:
             if self.filename is not None:
-                raise InvalidInput("一次只能上传一个文件 (upload one file per request)", where="file")
+                raise InvalidInput(M_("upload one file per request"), where="file")
             self.filename = filename.decode("utf-8", errors="replace") or "upload"
             self._out = LimitedWriter(self.ws.path("upload"), self.filename, self.limit)
         else:
@@ -107,7 +108,7 @@ class _Upload:
         elif self._buf is not None:
             self._buf += data[start:end]
             if len(self._buf) > MAX_FORM_FIELD:
-                raise InvalidInput(f"表单字段 {self._name!r} 过长 (form field too long)", where=self._name)
+                raise InvalidInput(M_("form field %(name)r too long", name=self._name), where=self._name)
 
     def _end(self):
         if self._out is not None:
@@ -127,7 +128,7 @@ async def _receive_upload(request: Request, ws: StagingArea, limit: int) -> _Upl
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if not boundary:
-        raise InvalidInput("multipart 请求缺少 boundary (multipart request without boundary)", where="body")
+        raise InvalidInput(M_("multipart request without boundary"), where="body")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + MAX_JSON_BODY:
         raise too_large("upload", limit)  # refuse before reading a byte
@@ -148,9 +149,9 @@ async def _receive_upload(request: Request, ws: StagingArea, limit: int) -> _Upl
         raise
     if upload.filename is None:
         raise InvalidInput(
-            "请求中没有文件 (no file in the upload: send it as form field 'file')",
+            M_("no file in the upload: send it as form field 'file'"),
             where="file",
-            hint="curl -F file=@data.csv …",
+            hint=M_("for example: %(example)s", example="curl -F file=@data.csv …"),
         )
     return upload
 
@@ -160,12 +161,14 @@ async def _json_source(request: Request) -> tuple[SourceIn, SourceRef]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_JSON_BODY:
-            raise InvalidInput("请求体过大 (JSON body too large)", where="body")
+            raise InvalidInput(M_("JSON body too large"), where="body")
     try:
         src = SourceIn.model_validate(json.loads(body or b"{}"))
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidInput(
-            f"请求体无效 (invalid JSON body): {exc}", where="body", hint='{"source": "https://…/data.csv"}'
+            M_("invalid JSON body: %(exc)s", exc=exc),
+            where="body",
+            hint=M_("for example: %(example)s", example='{"source": "https://…/data.csv"}'),
         ) from exc
     # Classified once, as a remote caller's: the SourceRef is what is opened, not the text again.
     return src, classify_source(src.source, local=False)
@@ -212,7 +215,7 @@ async def create_version(
             args = dict(source=source, fmt=src.format, table=src.table, query=src.query)
         else:
             raise InvalidInput(
-                "请用 multipart/form-data 上传文件或用 JSON 给出来源 (send multipart/form-data or JSON)",
+                M_("send multipart/form-data or JSON"),
                 where="content-type",
             )
         staged = await run_in_threadpool(lambda: stage_source(settings, **args))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Unauthenticated
+from shuzhi.i18n import M_
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs import throttle
 from shuzhi.orgs.models import ROLES
@@ -213,7 +214,7 @@ def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
     )
     if issued is not None:
         return issued
-    raise Unauthenticated("用户名或密码错误 (wrong username or password)")
+    raise Unauthenticated(M_("wrong username or password"))
 
 
 @router.post("/users/{username}/unlock")

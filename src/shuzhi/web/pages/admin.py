@@ -21,7 +21,7 @@ from shuzhi.catalog import service as catalog
 from shuzhi.catalog import vocab
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.errors import Forbidden, InvalidInput, NotFound, ShuzhiError
-from shuzhi.i18n import N_
+from shuzhi.i18n import M_, N_
 from shuzhi.ingest import uploads
 from shuzhi.ingest.jobs import LOAD_UPLOAD
 from shuzhi.jobs.models import JobRun
@@ -39,25 +39,29 @@ Viewer = Annotated[Principal, Depends(page_principal)]
 Db = Annotated[Database, Depends(get_db)]
 
 ROLE_LABELS = {
-    "admin": ("平台管理员", "Platform admin"),
-    "steward": ("部门数据管理员", "Department steward"),
-    "analyst": ("数据使用者", "Analyst"),
-    "auditor": ("审计员", "Auditor"),
+    "admin": N_("Platform admin"),
+    "steward": N_("Department steward"),
+    "analyst": N_("Analyst"),
+    "auditor": N_("Auditor"),
 }
-LEVEL_LABELS = {
-    "province": ("省级", "Province"),
-    "city": ("市级", "City"),
-    "district": ("区县级", "District"),
-}
-VOCAB_TITLES = {
-    "share_type": ("共享类型", "Share type"),
-    "open_type": ("开放类型", "Open type"),
-    "data_class": ("数据类别", "Data class"),
-    "security_grade": ("安全级别", "Security grade"),
-    "update_frequency": ("更新频率", "Update frequency"),
-    "theme": ("主题", "Theme"),
-    "format": ("格式", "Format"),
-}
+LEVEL_LABELS = {"province": N_("Province"), "city": N_("City"), "district": N_("District")}
+"""Roles and department levels in words (catalog messages, translated where shown)."""
+
+
+def _vocab_titles(catalog: i18n.Translator) -> dict[str, str]:
+    """Each shipped vocabulary's title in the reader's language ("Theme" has two senses in Chinese,
+    hence a context, which a table of plain messages cannot carry)."""
+    return {
+        "share_type": catalog.gettext("Share type"),
+        "open_type": catalog.gettext("Open type"),
+        "data_class": catalog.gettext("Data class"),
+        "security_grade": catalog.gettext("Security grade"),
+        "update_frequency": catalog.gettext("Update frequency"),
+        "theme": catalog.pgettext("theme", "Theme"),
+        "format": catalog.gettext("Format"),
+    }
+
+
 UPLOAD_PIECE = 1024 * 1024
 # Form fields carry no length limits of their own: the services check every value and name the
 # field, so that what is too long is said beside it like anything else wrong (the body as a whole
@@ -75,7 +79,7 @@ def _page(request: Request, name: str, ctx: dict, status: int = 200, *, no_store
 
 def _staff(principal: Principal) -> None:
     if not principal.has("admin", "steward"):
-        raise Forbidden("只有平台管理员或部门数据管理员可以访问 (admins and department stewards only)")
+        raise Forbidden(M_("admins and department stewards only"))
 
 
 # -- index ----------------------------------------------------------------------------------------------
@@ -218,9 +222,7 @@ def _users(request: Request, principal: Principal, db: Database, department: str
     if not principal.is_admin:
         own = principal.department_code
         if department and department != own:
-            raise Forbidden(
-                "部门数据管理员只能查看本部门的用户 (stewards see only their own department's users)"
-            )
+            raise Forbidden(M_("stewards see only their own department's users"))
         department = own
     with db.read() as s:
         if department:
@@ -306,9 +308,7 @@ def user_roles(
 ):
     def act(s, user):
         if user.id == principal.user_id and "admin" not in (roles or []):
-            raise InvalidInput(
-                "不能取消自己的管理员角色 (you cannot take the admin role from yourself)", where="roles"
-            )
+            raise InvalidInput(M_("you cannot take the admin role from yourself"), where="roles")
         orgs.set_roles(s, user, roles or [], actor=principal)
 
     done = N_("Roles of %(user)s updated.")
@@ -327,9 +327,9 @@ def user_active(
 
     def act(s, user):
         if active not in ("1", "0"):
-            raise InvalidInput("active 须为 1 或 0 (active must be 1 or 0)", where="active")
+            raise InvalidInput(M_("active must be 1 or 0"), where="active")
         if user.id == principal.user_id and not on:
-            raise InvalidInput("不能停用自己 (you cannot deactivate yourself)", where="active")
+            raise InvalidInput(M_("you cannot deactivate yourself"), where="active")
         orgs.set_active(s, user, on, actor=principal)
 
     done = (
@@ -398,9 +398,9 @@ def token_create(
     form = {"name": name, "days": days}
     try:
         if not name.strip():
-            raise InvalidInput("请给令牌起个名字 (give the token a name)", where="name")
+            raise InvalidInput(M_("give the token a name"), where="name")
         if not days.strip().isdigit() or len(days.strip()) > 5:
-            raise InvalidInput("有效期须为天数 (expiry is a number of days)", where="days")
+            raise InvalidInput(M_("expiry is a number of days"), where="days")
         with db.write() as s:
             token, clear = orgs.create_token(
                 s, orgs.get_user(s, principal.username), name=name.strip(), days=int(days), actor=principal
@@ -418,7 +418,7 @@ def token_revoke(token_id: int, request: Request, principal: Viewer, db: Db):
         token = s.get(ApiToken, token_id) if 0 < token_id <= limits.INT64_MAX else None
         # Another's token is answered as if it did not exist, admins included: this page is one's own.
         if token is None or token.user_id != principal.user_id:
-            raise NotFound(f"令牌不存在 (no token {token_id})", where="token_id")
+            raise NotFound(M_("no token %(token_id)s", token_id=token_id), where="token_id")
         orgs.revoke_token(s, token_id, actor=principal)
         name = token.name
     return flash.redirect("/me/tokens", N_("Token %(name)s revoked."), name=name)
@@ -548,7 +548,7 @@ async def upload(
     file = (await request.form()).get("file")
     try:
         if not isinstance(file, UploadFile) or not file.filename:
-            raise InvalidInput("请选择要上传的文件 (choose a file to upload)", where="file")
+            raise InvalidInput(M_("choose a file to upload"), where="file")
         token = await run_in_threadpool(uploads.hold, settings, _pieces(file), file.filename)
     except ShuzhiError as e:
         return await run_in_threadpool(_upload_form, request, principal, db, ref, status=e.status, error=e)
@@ -594,7 +594,7 @@ def _upload_run(s, principal: Principal, job_id: int):
         or run.name != LOAD_UPLOAD
         or not (principal.is_admin or params.get("username") == principal.username)
     ):
-        raise NotFound(f"上传任务不存在 (no upload job {job_id})", where="job")
+        raise NotFound(M_("no upload job %(job_id)s", job_id=job_id), where="job")
     return run, params
 
 
@@ -603,7 +603,14 @@ def _domain_errors(kind=ShuzhiError) -> frozenset[str]:
     return frozenset({kind.__name__}).union(*(_domain_errors(sub) for sub in kind.__subclasses__()))
 
 
-LOAD_FAILED = "加载失败，已记录供管理员处理 (loading failed; logged for the operators)"
+LOAD_FAILED = M_("loading failed; logged for the operators")
+_RUNNER_SAID = tuple(
+    opening
+    for said in (N_("cancelled"), N_("ran past its time limit of %(seconds)s s"))
+    if (opening := i18n.translator("zh").gettext(said).partition("%(")[0])
+)
+"""How the runner's own words about a stopped job begin (a run's error is stored as the message in
+both languages, Chinese first): they name no server path or SQL, so the uploader may read them."""
 
 
 def _said_to_uploader(error: str) -> str:
@@ -613,7 +620,7 @@ def _said_to_uploader(error: str) -> str:
     head, sep, rest = error.partition(": ")
     if sep and head in _domain_errors():
         return rest
-    if not error or error.startswith(("已取消", "超过时限")):
+    if not error or error.startswith(_RUNNER_SAID):
         return error
     return LOAD_FAILED
 
@@ -669,4 +676,5 @@ def upload_status(job_id: int, principal: Viewer, db: Db):
 def vocabularies_page(request: Request, principal: Viewer):
     _staff(principal)
     shipped = vocab.shipped()
-    return _page(request, "admin_vocabularies.html", {"vocabs": shipped, "titles": VOCAB_TITLES})
+    titles = _vocab_titles(i18n.translator(request_lang(request)))
+    return _page(request, "admin_vocabularies.html", {"vocabs": shipped, "titles": titles})

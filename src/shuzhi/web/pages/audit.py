@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi.errors import Forbidden, InvalidInput
+from shuzhi.i18n import M_, N_
 from shuzhi.ledger import events, keys, log, proofs, query, sth
 from shuzhi.ledger.models import TreeHead
 from shuzhi.orgs.service import Principal
@@ -19,12 +20,13 @@ from shuzhi.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 AUDITORS = ("auditor", "admin")
-OUTCOME_WORDS = {"ok": ("成功", "ok"), "denied": ("拒绝", "denied"), "failed": ("失败", "failed")}
+OUTCOME_WORDS = {"ok": N_("ok"), "denied": N_("denied"), "failed": N_("failed")}
+"""An entry's outcome in words (catalog messages, translated where shown)."""
 
 
 def auditor_page(principal: Principal = Depends(page_principal)) -> Principal:
     if not principal.has(*AUDITORS):
-        raise Forbidden("审计账本仅限审计员和管理员查看 (the audit ledger is for auditors and admins)")
+        raise Forbidden(M_("the audit ledger is for auditors and admins"))
     return principal
 
 
@@ -36,7 +38,7 @@ def _when(value: str, zone: str, where: str) -> datetime | None:
     try:
         return clock.to_utc(datetime.fromisoformat(value.strip()), zone)
     except ValueError:
-        raise InvalidInput(f"时间格式应为 ISO 8601 (bad time {value!r})", where=where) from None
+        raise InvalidInput(M_("bad time %(value)r", value=value), where=where) from None
 
 
 @router.get("/audit")
@@ -84,7 +86,7 @@ def audit_page(
 
 def _filter(session: Session, form: dict, zone: str) -> query.EntryFilter:
     if form["outcome"] and form["outcome"] not in OUTCOME_WORDS:
-        raise InvalidInput(f"未知的结果 (unknown outcome): {form['outcome']!r}", where="outcome")
+        raise InvalidInput(M_("unknown outcome: %(outcome)r", outcome=form["outcome"]), where="outcome")
     return query.EntryFilter(
         user_id=names.resolve(session, "user", form["user"]),
         department_id=names.resolve(session, "department", form["dept"]),

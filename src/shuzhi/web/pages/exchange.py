@@ -26,7 +26,7 @@ from shuzhi.exchange.decision import grant_masks
 from shuzhi.exchange.grades import dataset_grades
 from shuzhi.exchange.models import Grant, ShareRequest
 from shuzhi.exchange.results import sql_first_page
-from shuzhi.i18n import N_
+from shuzhi.i18n import M_, N_
 from shuzhi.ledger import events as ledger_events
 from shuzhi.ledger import query as ledger_query
 from shuzhi.orgs.models import User
@@ -60,12 +60,10 @@ def _page(request: Request, name: str, ctx: dict, status: int = 200):
     )
 
 
-QUOTA_NOTE = (
-    "设了每日行数上限的授权只能逐条读取记录：不能汇总（count、GROUP BY 等）、连接、子查询或开窗，"
-    "因为一行汇总可以带出许多条记录的值；需要统计分析时请不设此项。",
+QUOTA_NOTE = N_(
     "A grant with a rows-per-day quota reads records one by one: no aggregates (count, GROUP BY…), "
     "joins, subqueries or windows, since one aggregated row could carry many records' values; "
-    "leave it empty for analysis.",
+    "leave it empty for analysis."
 )
 """Said beside the quota field of an approval and on every grant that has a row quota."""
 
@@ -220,7 +218,7 @@ def renew_grant_form(
     try:
         day = _form_date({"expires_on": expires_on}, "expires_on")
         if day is None:
-            raise InvalidInput("请填写新的到期日 / the new expiry is required", where="expires_on")
+            raise InvalidInput(M_("the new expiry is required"), where="expires_on")
         with db.write() as s:
             grant = share_requests.visible_grant(s, principal, grant_id)
             share_requests.renew_grant(s, principal, grant, day, reason)
@@ -276,7 +274,7 @@ def _grant_detail(
             {
                 "row": row,
                 "g": grant,
-                "state": _grant_state(grant),
+                "state": _grant_state(grant, i18n.translator(request_lang(request))),
                 "provider": can_manage(principal, grant.dataset),
                 "grantee": principal.department_id == grant.department_id,
                 "history": history,
@@ -289,13 +287,14 @@ def _grant_detail(
         )
 
 
-def _grant_state(grant: Grant) -> tuple[str, str, str]:
-    """(code, zh, en) of a grant now: revoked, expired or active."""
+def _grant_state(grant: Grant, catalog: i18n.Translator) -> tuple[str, str]:
+    """(code, words) of a grant now: revoked, expired or active ("active" as in force, a context
+    a table of plain messages cannot carry)."""
     if grant.revoked_at is not None:
-        return ("revoked", "已撤销", "revoked")
+        return ("revoked", catalog.gettext("revoked"))
     if grant.expires_at <= utcnow():
-        return ("expired", "已过期", "expired")
-    return ("active", "有效", "active")
+        return ("expired", catalog.gettext("expired"))
+    return ("active", catalog.pgettext("in force", "active"))
 
 
 @router.post("/requests/{request_id}/decide")
@@ -328,7 +327,7 @@ DECISION_TEXTS = ("row_filter", "expires_on", "rows_per_day", "calls_per_day", "
 def _decide(request_id: int, form, settings, principal: Principal, db: Database) -> None:
     action = form.get("action")
     if action not in ("approve", "reject"):  # an allowlist: no other word approves by default
-        raise InvalidInput("请选择批准或驳回 (choose approve or reject)", where="action")
+        raise InvalidInput(M_("choose approve or reject"), where="action")
     with db.write() as s:
         req = share_requests.get_request(s, principal, request_id)
         if action == "reject":
@@ -354,7 +353,7 @@ def _form_count(form, name: str) -> int | None:
     if not value:
         return None
     if not value.isascii() or not value.isdigit() or not 0 < int(value) <= limits.INT32_MAX:
-        raise InvalidInput(f"{name} 须为正整数 ({name}: a positive whole number)", where=name)
+        raise InvalidInput(M_("%(name)s: a positive whole number", name=name), where=name)
     return int(value)
 
 
@@ -365,9 +364,7 @@ def _form_date(form, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(
-            f"{name} 须为日期，如 2026-12-31 ({name}: a date such as 2026-12-31)", where=name
-        ) from None
+        raise InvalidInput(M_("%(name)s: a date such as 2026-12-31", name=name), where=name) from None
 
 
 # -- a request's own page: number, what was asked and granted, its timeline, amend after rejection --
@@ -521,6 +518,11 @@ def resubmit(
 
 PREVIEW_ROWS = 5
 """Rows a dataset page shows when asked: a look at the data, not a way to read it."""
+PREVIEW_PURPOSE = "数据集页面预览 / dataset page preview"
+DOWNLOAD_PURPOSE = "数据集页面下载 / dataset page download"
+"""The purpose a dataset page's read writes into the ledger's data.read entry: the record's words,
+not the page's, so they stay as they have always been written (an auditor's search for them finds
+old entries and new alike) and the audit pages show them as recorded."""
 
 
 def dataset_rows_section(request: Request, session, principal: Principal, ds) -> str:
@@ -556,7 +558,7 @@ def dataset_rows_section(request: Request, session, principal: Principal, ds) ->
                 principal,
                 starter_query(ds.identifier, shown, limit=PREVIEW_ROWS),
                 PREVIEW_ROWS,
-                purpose="数据集页面预览 / dataset page preview",
+                purpose=PREVIEW_PURPOSE,
             )
         except ShuzhiError as e:
             error = e
@@ -591,13 +593,17 @@ def dataset_download(
     (`service.run_sql`: masked, filtered, quota-counted, audited) and its download (`respond`)."""
     settings = request.app.state.settings
     if format not in DATASET_DOWNLOADS:
-        raise InvalidInput(f"不支持的格式 / unsupported format: {format}", where="format", hint="csv | xlsx")
+        raise InvalidInput(
+            M_("unsupported format: %(format)s", format=format),
+            where="format",
+            hint=M_("formats: %(formats)s", formats="csv, xlsx"),
+        )
     with db.read() as s:
         ds = get_dataset(s, ref)
         identifier = ds.identifier
     fields = service.granted_fields(db, settings, principal, identifier, channel=Channel.SQL)
     sql = starter_query(identifier, fields, limit=None)
-    read = service.run_sql(db, settings, principal, sql, purpose="数据集页面下载 / dataset page download")
+    read = service.run_sql(db, settings, principal, sql, purpose=DOWNLOAD_PURPOSE)
     return respond(read, format, max_bytes=int(settings.exchange.max_response_bytes), for_people=True)
 
 
