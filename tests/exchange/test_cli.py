@@ -260,7 +260,7 @@ def test_sql_naming_an_ungranted_field_is_refused_in_one_line(cli, world, approv
     code, out, res = cli("sql", "SELECT name, income FROM population", "--as", "rs_analyst")
     refused(code, out, res, "未获授权的字段", "income")
     assert len(out.strip().splitlines()) == 1
-    assert out.strip().endswith("fields not granted: population.income")  # only the refused field is named
+    assert out.strip().endswith("(fields not granted: population.income)")  # only the refused field is named
     entry, detail = entries(world, "data.denied")[-1]
     assert entry.user_id == world.rs_analyst.user_id and entry.outcome == "denied"
     assert detail["channel"] == "sql" and detail["refused"] == ["population.income"]

@@ -57,7 +57,7 @@ def worker(
                 runner=repr(settings.jobs.runner),
             ),
             where="jobs.runner",
-            hint="SHUZHI_JOBS__RUNNER=redis",
+            hint=M_("Set %(setting)s", setting="SHUZHI_JOBS__RUNNER=redis"),
         )
     _register_plugins(plugin)
     stop = threading.Event()
