@@ -9,27 +9,34 @@ import typer
 from rich.markup import escape
 
 from shuzhi.cli.common import ListTable, acting_principal, console, open_context, reports_errors
+from shuzhi.cli.lang import _
 
 app = typer.Typer(
-    help="差分隐私统计 Differentially private statistics. Example: shuzhi opendata stats budget hz-psb-population",
+    help="Differentially private statistics.\n\nExample:  shuzhi opendata stats budget hz-psb-population",
     no_args_is_help=True,
 )
 
-AS_USER = typer.Option(
-    None, "--as", help="以该用户身份 act as this user (default: the console operator, admin)"
-)
-AS_JSON = typer.Option(False, "--json", help="输出 JSON print JSON")
+AS_USER = typer.Option(None, "--as", help="act as this user (default: the console operator, admin)")
+AS_JSON = typer.Option(False, "--json", help="print JSON")
 
 
 def _print_release(out: dict) -> None:
     console.print(
-        f"统计发布 release {out['id']}: {escape(out['dataset'])} v{out['version']}, "
-        f"ε {out['epsilon']:.6g}, δ {out['delta']:.6g}"
+        _(
+            "statistics release %(id)s: %(dataset)s v%(version)s, ε %(epsilon)s, δ %(delta)s",
+            id=out["id"],
+            dataset=escape(out["dataset"]),
+            version=out["version"],
+            epsilon=format(out["epsilon"], ".6g"),
+            delta=format(out["delta"], ".6g"),
+        )
     )
     for fig in out["figures"]:
-        table = ListTable("分组 group", "值 value", f"±（{fig['confidence']:.0%}）accuracy")
+        table = ListTable(
+            _("group"), _("value"), _("± accuracy (%(level)s)", level=format(fig["confidence"], ".0%"))
+        )
         for cell in fig["cells"]:
-            group = "（其他 other）" if cell.get("other") else (cell["group"] or "（全部 all）")
+            group = _("(other)") if cell.get("other") else (cell["group"] or _("(all)"))
             value = "—" if cell["value"] is None else f"{cell['value']:.6g}"
             accuracy = "—" if cell["accuracy"] is None else f"{cell['accuracy']:.4g}"
             table.add_row(escape(group), value, accuracy)
@@ -43,11 +50,9 @@ def _print_release(out: dict) -> None:
 @app.command("release")
 @reports_errors
 def release(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
-    spec: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="统计规格 JSON 文件 the spec, a JSON file"
-    ),
-    version: int = typer.Option(None, "--version", "-v", help="版本号 version number (default: latest)"),
+    dataset: str = typer.Argument(..., help="dataset identifier or id"),
+    spec: Path = typer.Argument(..., exists=True, dir_okay=False, help="the spec, a JSON file"),
+    version: int = typer.Option(None, "--version", "-v", help="version number (default: newest)"),
     as_user: str = AS_USER,
     as_json: bool = AS_JSON,
 ) -> None:
@@ -76,7 +81,7 @@ def release(
 @app.command("show")
 @reports_errors
 def show(
-    release_id: int = typer.Argument(..., help="统计发布编号 release id"),
+    release_id: int = typer.Argument(..., help="release id"),
     as_user: str = AS_USER,
     as_json: bool = AS_JSON,
 ) -> None:
@@ -95,7 +100,7 @@ def show(
 @app.command("list")
 @reports_errors
 def list_releases(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
+    dataset: str = typer.Argument(..., help="dataset identifier or id"),
     as_user: str = AS_USER,
 ) -> None:
     """A dataset's statistics releases, newest first.
@@ -105,7 +110,7 @@ def list_releases(
     from shuzhi.opendata import stats
 
     _, db = open_context()
-    table = ListTable("id", "版本 version", "ε", "δ", "图表 figures", "发布人 by", "时间 at")
+    table = ListTable("id", _("version"), "ε", "δ", _("figures"), _("by"), _("at"))
     with db.read() as s:
         for r in stats.list_releases(s, acting_principal(s, as_user), dataset):
             names = ", ".join(f["name"] for f in r.figures)
@@ -119,12 +124,10 @@ def list_releases(
 @app.command("budget")
 @reports_errors
 def budget(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
-    epsilon: float = typer.Option(None, "--set-epsilon", help="设定总 ε set the total ε (admin)"),
-    delta: float = typer.Option(
-        None, "--set-delta", help="设定总 δ set the total δ (admin; default: unchanged)"
-    ),
-    reason: str = typer.Option(None, "--reason", "-r", help="理由 reason for a new total"),
+    dataset: str = typer.Argument(..., help="dataset identifier or id"),
+    epsilon: float = typer.Option(None, "--set-epsilon", help="set the total ε (admin)"),
+    delta: float = typer.Option(None, "--set-delta", help="set the total δ (admin; default: unchanged)"),
+    reason: str = typer.Option(None, "--reason", "-r", help="reason for a new total"),
     as_user: str = AS_USER,
     as_json: bool = AS_JSON,
 ) -> None:
@@ -151,11 +154,18 @@ def budget(
         console.print_json(json.dumps(out, ensure_ascii=False))
         return
     console.print(
-        f"{escape(out['dataset'])}: ε {out['epsilon_spent']:.6g} / {out['epsilon_total']:.6g} 已用 spent, "
-        f"剩余 left {out['epsilon_left']:.6g}; δ {out['delta_spent']:.3g} / {out['delta_total']:.3g}, "
-        f"剩余 left {out['delta_left']:.3g}"
+        _(
+            "%(dataset)s: ε %(eps_spent)s / %(eps_total)s spent, %(eps_left)s left; δ %(delta_spent)s / %(delta_total)s, %(delta_left)s left",
+            dataset=escape(out["dataset"]),
+            eps_spent=format(out["epsilon_spent"], ".6g"),
+            eps_total=format(out["epsilon_total"], ".6g"),
+            eps_left=format(out["epsilon_left"], ".6g"),
+            delta_spent=format(out["delta_spent"], ".3g"),
+            delta_total=format(out["delta_total"], ".3g"),
+            delta_left=format(out["delta_left"], ".3g"),
+        )
     )
-    table = ListTable("id", "类型 kind", "发布 release", "ε", "δ", "剩余ε left", "人 by", "时间 at")
+    table = ListTable("id", _("kind"), _("release"), "ε", "δ", _("ε left"), _("by"), _("at"))
     for e in out["entries"]:
         table.add_row(
             str(e["id"]), e["kind"], str(e["release_id"] or ""), f"{e['epsilon']:.4g}", f"{e['delta']:.3g}",
