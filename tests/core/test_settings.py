@@ -62,11 +62,7 @@ def test_no_module_reads_the_environment():
     sources = {
         str(p.relative_to(src)): p.read_text("utf-8") for p in src.rglob("*.py") if p.name != "config.py"
     }
-    offenders = [
-        name
-        for name, text in sources.items()
-        if _READS_SHUZHI_VARIABLE.search(text)
-    ]
+    offenders = [name for name, text in sources.items() if _READS_SHUZHI_VARIABLE.search(text)]
     assert offenders == []
     # and what reads the process environment at all, for other reasons, is known
     readers = {name for name, text in sources.items() if "os.environ" in text or "os.getenv" in text}
