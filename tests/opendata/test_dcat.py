@@ -155,7 +155,9 @@ def test_turtle_and_jsonld_conform_to_dcat_ap(catalog, client, shapes):
     (dist,) = g.objects(pop, DCAT.distribution)
     licences = {str(o) for o in g.objects(dist, URIRef("http://purl.org/dc/terms/license"))}
     assert licences == {"http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"}
-    assert str(g.value(dist, DCAT.downloadURL)) == f"http://testserver/api/v1/opendata/published/{catalog}/table"
+    assert (
+        str(g.value(dist, DCAT.downloadURL)) == f"http://testserver/api/v1/opendata/published/{catalog}/table"
+    )
 
 
 def test_data_json_conforms_to_dcat_us(catalog, client, data_json_validator):

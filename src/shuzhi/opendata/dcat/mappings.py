@@ -81,7 +81,9 @@ _LICENCES = [
     ("ODC_BY", "https://opendatacommons.org/licenses/by/1-0/", ("odcby", "odcby10")),
     ("ODC_PDDL", "https://opendatacommons.org/licenses/pddl/1-0/", ("pddl", "odcpddl", "pddl10")),
 ]
-_BY_ALIAS = {alias: Licence(EU + "licence/" + code, url) for code, url, aliases in _LICENCES for alias in aliases}
+_BY_ALIAS = {
+    alias: Licence(EU + "licence/" + code, url) for code, url, aliases in _LICENCES for alias in aliases
+}
 _BY_URL = {lic.url.rstrip("/"): lic for lic in _BY_ALIAS.values()}
 
 
