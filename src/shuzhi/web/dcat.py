@@ -12,7 +12,7 @@ from shuzhi.opendata.dcat import dcat_ap, dcat_us
 from shuzhi.opendata.dcat.builder import CatalogPage, catalog_page
 
 # Machine paths outside /api/v1 (see templating.MACHINE_PATHS): no login, errors as JSON.
-router = APIRouter(tags=["opendata 开放数据"], include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 PATHS = ("/catalog.ttl", "/catalog.jsonld", "/data.json")
 Page = Query(1, ge=1, description="Page of the catalog, from 1")
