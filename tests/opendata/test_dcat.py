@@ -8,6 +8,9 @@ from pathlib import Path
 
 import jsonschema_rs
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pyshacl import validate
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF, SH
@@ -17,7 +20,9 @@ from tests.opendata.conftest import add_dataset, plan, population
 from shuzhi.catalog import vocab
 from shuzhi.catalog.models import Dataset
 from shuzhi.opendata import releases
-from shuzhi.opendata.dcat import mappings
+from shuzhi.opendata.dcat import dcat_us, mappings
+from shuzhi.opendata.dcat.builder import CatalogPage
+from shuzhi.opendata.dcat.settings import DcatSettings
 from shuzhi.opendata.models import Release
 from shuzhi.orgs.models import Department
 
@@ -247,3 +252,56 @@ def test_licences_are_named_in_any_spelling(text, eu):
 def test_an_unknown_licence_is_no_licence_uri():
     assert mappings.licence("本市公共数据开放协议") is None
     assert mappings.licence("https://data.example.gov.cn/licence").eu is None
+
+
+words = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip)
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    licence=st.none() | words,
+    keywords=st.lists(words, max_size=3),
+    title_en=st.none() | words,
+    contact_name=st.none() | words,
+    theme=st.sampled_from(vocab.codes("theme")),
+    frequency=st.sampled_from(vocab.codes("update_frequency")),
+    open_type=st.sampled_from(["unconditional", "conditional"]),
+)
+def test_data_json_stays_valid_whatever_the_record_says(data_json_validator, **record):
+    """Any record the catalog accepts gives a data.json entry the DCAT-US schemas accept."""
+    release = {
+        "release_id": 7,
+        "dataset": "ds.1",
+        "title_zh": "标题",
+        "title_en": record["title_en"],
+        "description": "",
+        "department": "GA",
+        "department_name": "公安局",
+        "department_name_en": None,
+        "theme": record["theme"],
+        "keywords": [k.strip() for k in record["keywords"]],
+        "open_type": record["open_type"],
+        "licence": record["licence"],
+        "contact_name": record["contact_name"],
+        "contact_email": None,
+        "update_frequency": record["frequency"],
+        "temporal_start": "2020-01-01",
+        "temporal_end": None,
+        "spatial": None,
+        "version": 2,
+        "published_at": "2026-01-02T03:04:05+00:00",
+        "byte_size": 10,
+        "sha256": "0" * 64,
+        "media_type": "application/vnd.apache.parquet",
+    }
+    page = CatalogPage(
+        "https://data.example.gov.cn",
+        "/data.json",
+        1,
+        1,
+        [{**release, "releases": [release]}],
+        DcatSettings(),
+    )
+    doc = dcat_us.catalog_json(page)
+    assert [e.message for e in data_json_validator.iter_errors(doc)] == []
+    assert (mappings.licence(record["licence"]) is None) == ("license" not in doc["dataset"][0])

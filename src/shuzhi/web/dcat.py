@@ -15,7 +15,7 @@ from shuzhi.opendata.dcat.builder import CatalogPage, catalog_page
 router = APIRouter(include_in_schema=False)
 
 PATHS = ("/catalog.ttl", "/catalog.jsonld", "/data.json")
-Page = Query(1, ge=1, description="Page of the catalog, from 1")
+Page = Query(1, ge=1, le=1_000_000, description="Page of the catalog, from 1")
 
 
 @router.get("/catalog.ttl")
