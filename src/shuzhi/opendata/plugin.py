@@ -1,5 +1,5 @@
-"""Built-in hook implementations of open data: releases and differentially private statistics (their
-API and commands), their tables, migrations, settings, audit events and ledger state."""
+"""Built-in hook implementations of open data: releases, differentially private statistics and DCAT
+exports (their API, pages and commands), their tables, migrations, settings, audit events and ledger state."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ def register_api_routes():
     from shuzhi.web.api import opendata, opendata_stats
 
     return [opendata.router, opendata_stats.router]
+
+
+@hookimpl
+def register_page_routes():
+    from shuzhi.web import dcat
+
+    return [dcat.router]
 
 
 @hookimpl
@@ -36,9 +43,10 @@ def migration_locations():
 
 @hookimpl
 def settings_sections():
-    from shuzhi.opendata.budget_settings import SECTIONS
+    from shuzhi.opendata import budget_settings
+    from shuzhi.opendata.dcat import settings as dcat_settings
 
-    return SECTIONS
+    return {**budget_settings.SECTIONS, **dcat_settings.SECTIONS}
 
 
 @hookimpl
