@@ -23,6 +23,15 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def no_language_chosen(monkeypatch) -> None:
+    """The command line speaks both languages unless a test chooses one, whatever the locale of the
+    machine that runs the tests (shuzhi.cli.lang)."""
+    for name in ("SHUZHI_LANG", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def login(client, username: str, *, next: str = "/catalog") -> None:
     """Log in on a fresh cookie jar as a browser does: load the form (it sets the login_csrf cookie), post it
     back; the login must succeed."""

@@ -63,11 +63,13 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        from shuzhi.i18n import M_
+
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(
-                f"未知时区 {value!r} (unknown time zone; an IANA name such as Asia/Shanghai)"
+                M_("unknown time zone %(zone)r: an IANA name such as Asia/Shanghai", zone=value)
             ) from exc
         return value
 
@@ -131,26 +133,34 @@ def load_settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     from shuzhi.errors import ConfigurationError
+    from shuzhi.i18n import M_
 
     toml_path = os.environ.get("SHUZHI_CONFIG", "shuzhi.toml")
     try:
         return settings_class()(**overrides)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(
-            f"设置文件不是有效的 TOML (the settings file is not valid TOML): {exc}. "
-            f"文件 file: {Path(toml_path).resolve()} (SHUZHI_CONFIG)",
+            M_(
+                "the settings file is not valid TOML: %(problem)s. File: %(file)s (SHUZHI_CONFIG)",
+                problem=exc,
+                file=str(Path(toml_path).resolve()),
+            ),
             where=toml_path,
-            hint="修正该文件的语法 / fix the file's syntax",
+            hint=M_("fix the file's syntax"),
         ) from None
     except ValidationError as exc:
         problems = "; ".join(_describe(err) for err in exc.errors()[:5])
         more = f" (+{exc.error_count() - 5})" if exc.error_count() > 5 else ""
         raise ConfigurationError(
-            f"设置有误 (invalid settings): {problems}{more}. 设置来自环境变量 SHUZHI_*"
-            f"与 {Path(toml_path).resolve()}（如存在）(settings come from SHUZHI_* environment "
-            f"variables and {Path(toml_path).resolve()} if it exists)",
+            M_(
+                "invalid settings: %(problems)s%(more)s. Settings come from SHUZHI_* environment "
+                "variables and %(file)s if it exists",
+                problems=problems,
+                more=more,
+                file=str(Path(toml_path).resolve()),
+            ),
             where=", ".join(sorted({_setting_name(err) for err in exc.errors()})),
-            hint="见 docs/settings.md / see docs/settings.md",
+            hint=M_("see docs/settings.md"),
         ) from None
 
 
@@ -171,14 +181,17 @@ def _with_sections(sections: tuple[tuple[str, type[BaseModel]], ...]) -> type[Se
     from pydantic import create_model
 
     from shuzhi.errors import ConfigurationError
+    from shuzhi.i18n import M_
 
     taken = [name for name, _ in sections if name in Settings.model_fields]
     if taken:
         raise ConfigurationError(
-            f"插件的设置节与已有设置重名 (a plugin's settings section has the name of an existing setting): "
-            f"{', '.join(taken)}",
+            M_(
+                "a plugin's settings section has the name of an existing setting: %(names)s",
+                names=", ".join(taken),
+            ),
             where="settings_sections",
-            hint="给该设置节另取一个名字 / give the section another name",
+            hint=M_("give the section another name"),
         )
     fields: dict[str, Any] = {name: (model, Field(default_factory=model)) for name, model in sections}
     return create_model("Settings", __base__=Settings, **fields)

@@ -126,3 +126,46 @@ def _rebuild(msgid: str, params: dict, excerpt: str = "") -> Message:
 M_ = Message
 """Mark and build a keyed message: `M_("Dataset %(name)s not found", name=name)`. Babel extracts it
 (`-k M_`, see babel.cfg and the Makefile) like any other catalog string."""
+
+
+EXAMPLES = r"^(Examples?):"
+"""Where a help text's examples begin (a line of its own): they are commands, shown as written in
+every language."""
+
+
+def split_examples(text: str) -> tuple[str, str]:
+    """A help text's words (the catalog's message) and its examples ("" when it has none)."""
+    import re
+
+    found = re.search(EXAMPLES, text, re.MULTILINE)
+    if found is None:
+        return text, ""
+    return text[: found.start()].rstrip(), text[found.start() :]
+
+
+def extract_with_help(fileobj, keywords, comment_tags, options):
+    """Babel's Python extractor, plus the help texts of command-line commands, which Typer reads from
+    places gettext's keywords do not reach: the docstrings of functions decorated with one of
+    `options["docstrings_of"]` (comma-separated names, in babel.cfg) and literal `help=` arguments;
+    each without its examples (`split_examples`), as the command line translates them."""
+    import ast
+    import io
+
+    from babel.messages.extract import extract_python
+
+    def name(decorator: ast.expr) -> str:  # app.command("x") and reports_errors alike
+        while isinstance(decorator, ast.Call | ast.Attribute):
+            decorator = decorator.func if isinstance(decorator, ast.Call) else decorator.value
+        return decorator.id if isinstance(decorator, ast.Name) else ""
+
+    source = fileobj.read()
+    yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)
+    marks = {mark.strip() for mark in options.get("docstrings_of", "").split(",") if mark.strip()}
+    for node in ast.walk(ast.parse(source)):
+        text = None
+        if isinstance(node, ast.FunctionDef) and marks & {name(d) for d in node.decorator_list}:
+            text = ast.get_docstring(node)
+        elif isinstance(node, ast.keyword) and node.arg == "help" and isinstance(node.value, ast.Constant):
+            text = node.value.value if isinstance(node.value.value, str) else None
+        if text and (words := split_examples(text)[0]):
+            yield node.lineno, None, words, []

@@ -9,6 +9,7 @@ import tempfile
 from typing import TYPE_CHECKING, Literal
 
 from shuzhi.errors import ConfigurationError
+from shuzhi.i18n import M_
 
 if TYPE_CHECKING:
     from shuzhi.config import Settings
@@ -37,11 +38,14 @@ def check_data_dir(settings: Settings) -> None:
             os.unlink(probe)
         except OSError as exc:
             raise ConfigurationError(
-                f"数据目录不可写 (the data directory is not writable): {_describe_os_error(exc)}. "
-                f"设置 data_dir（环境变量 SHUZHI_DATA_DIR）指向 {settings.data_dir.resolve()}，"
-                f"无法在 {folder.resolve()} 中创建文件 (setting data_dir, SHUZHI_DATA_DIR, points at "
-                f"{settings.data_dir.resolve()}; a file cannot be created in {folder.resolve()}). "
-                "请改为运行服务的用户可写的目录 / point it at a directory the server's user can write.",
+                M_(
+                    "the data directory is not writable: %(problem)s. Setting data_dir (SHUZHI_DATA_DIR) "
+                    "points at %(data_dir)s; a file cannot be created in %(folder)s. Point it at a "
+                    "directory the server's user can write.",
+                    problem=_describe_os_error(exc),
+                    data_dir=str(settings.data_dir.resolve()),
+                    folder=str(folder.resolve()),
+                ),
                 where="data_dir",
             ) from None
 
@@ -70,28 +74,35 @@ def check_store(db: Database) -> Literal["current", "behind", "fresh"]:
         heads = db.current_heads()
     except SQLAlchemyError as exc:
         raise ConfigurationError(
-            f"元数据库无法连接 (the metadata store cannot be reached): {_first_line(exc)}. "
-            f"设置 database_url（环境变量 SHUZHI_DATABASE_URL）为 {name} "
-            f"(setting database_url, SHUZHI_DATABASE_URL, is {name}). "
-            "请确认数据库已创建并运行、地址与账号正确 / check the database exists and runs, and the URL.",
+            M_(
+                "the metadata store cannot be reached: %(problem)s. Setting database_url "
+                "(SHUZHI_DATABASE_URL) is %(name)s. Check the database exists and runs, and the URL.",
+                problem=_first_line(exc),
+                name=name,
+            ),
             where="database_url",
         ) from None
     if not heads:
         if tables - {"alembic_version"}:
             raise ConfigurationError(
-                f"元数据库 {name} 已有数据表但没有迁移记录，不是数治的元数据库 "
-                f"(the metadata store {name} holds tables but no migration record: it is not a Shuzhi "
-                "store). 请检查设置 database_url（SHUZHI_DATABASE_URL）/ check setting database_url.",
+                M_(
+                    "the metadata store %(name)s holds tables but no migration record: it is not a "
+                    "Shuzhi store. Check setting database_url (SHUZHI_DATABASE_URL).",
+                    name=name,
+                ),
                 where="database_url",
             )
         return "fresh"
     unknown = sorted(heads - script_revisions())
     if unknown:
         raise ConfigurationError(
-            f"元数据库 {name} 的迁移版本 {', '.join(unknown)} 不为本版本所知（可能由更新的版本迁移）"
-            f"(the metadata store {name} is at migration {', '.join(unknown)}, unknown to this release: "
-            "probably migrated by a newer one). 请使用相应版本的数治，或检查设置 database_url"
-            "（SHUZHI_DATABASE_URL）/ run the matching release or check setting database_url.",
+            M_(
+                "the metadata store %(name)s is at migration %(revisions)s, unknown to this release "
+                "(probably migrated by a newer one). Run the matching release, or check setting "
+                "database_url (SHUZHI_DATABASE_URL).",
+                name=name,
+                revisions=", ".join(unknown),
+            ),
             where="database_url",
         )
     return "current" if heads == script_heads() else "behind"
@@ -110,29 +121,27 @@ def readiness(settings: Settings, db: Database, *, workers: bool = True) -> dict
         ok = check_store(db) == "current"
         checks["store"] = {
             "ok": ok,
-            "message": "元数据库可用 (store reachable and migrated)"
-            if ok
-            else "元数据库未迁移到当前版本 (store not migrated to this release)",
+            "message": M_("store reachable and migrated") if ok else M_("store not migrated to this release"),
         }
     except ConfigurationError:
-        checks["store"] = {"ok": False, "message": "元数据库不可用 (store unreachable or unknown)"}
+        checks["store"] = {"ok": False, "message": M_("store unreachable or unknown")}
     try:
         check_data_dir(settings)
-        checks["data_dir"] = {"ok": True, "message": "数据目录可写 (data directory writable)"}
+        checks["data_dir"] = {"ok": True, "message": M_("data directory writable")}
     except ConfigurationError:
-        checks["data_dir"] = {"ok": False, "message": "数据目录不可写 (data directory not writable)"}
+        checks["data_dir"] = {"ok": False, "message": M_("data directory not writable")}
     if workers:
         from shuzhi.engine.interface import engine_for
 
         try:
             engine_for(settings).ready()
-            checks["query_workers"] = {"ok": True, "message": "查询进程可启动 (query workers can start)"}
+            checks["query_workers"] = {"ok": True, "message": M_("query workers can start")}
         except Exception:  # noqa: BLE001 - any failure to start means not ready; the reason is logged
             import logging
 
             logging.getLogger(__name__).warning("query worker cannot start", exc_info=True)
             checks["query_workers"] = {
                 "ok": False,
-                "message": "查询进程无法启动 (query workers cannot start)",
+                "message": M_("query workers cannot start"),
             }
     return checks

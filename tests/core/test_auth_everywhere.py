@@ -5,7 +5,8 @@ import re
 from shuzhi.web.app import route_table
 
 # Public by design: the login page, language switch, static files, API docs, the liveness and
-# readiness probes, and the ledger's public verification material (public key, signed tree heads).
+# readiness probes, the ledger's public verification material (public key, signed tree heads), and the
+# DCAT exports of the published open-data catalog (docs/dcat.md).
 PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
@@ -14,6 +15,9 @@ PUBLIC = {
     ("POST", "/api/v1/tokens"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/catalog.ttl"),
+    ("GET", "/catalog.jsonld"),
+    ("GET", "/data.json"),
     ("GET", "/api/3"),  # the CKAN-compatible API's root (its version)
     ("GET", "/api"),
 }

@@ -35,6 +35,7 @@ SEMANTIC_RULES = {
     "/api/v1/exchange/sql": ["POST"],  # the text must be one SELECT in DuckDB's dialect
     "/api/v1/datasets": ["POST"],  # temporal_start <= temporal_end; share_basis when share_type is none
     "/api/v1/datasets/{ref}": ["PATCH"],
+    "/api/v1/opendata/statistics": ["POST"],  # a statistics spec: ε, δ, bounds, declared groups
 }
 """Operations where a schema-valid request may still be refused with 422, and only those."""
 

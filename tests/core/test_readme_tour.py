@@ -31,7 +31,7 @@ def _tour_blocks() -> list[list[list[str]]]:
 def _run(args: list[str]) -> str:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, f"shuzhi {shlex.join(args)}\n{result.output}"
-    assert "错误 error" not in result.output, result.output
+    assert "错误 (error)" not in result.output, result.output
     return result.output
 
 
@@ -66,7 +66,7 @@ def test_the_fresh_instance_tour_runs_as_written(fresh_dir):
     graded = outputs["grade show"]
     assert "公民身份号码" in graded and "L4" in graded
     answer = outputs["exchange sql"]
-    assert "男" in answer and "女" in answer and "2 行 / rows" in answer
+    assert "男" in answer and "女" in answer and "2 行 (2 rows)" in answer
     assert "data.read" in outputs["audit log"] and "li.na" in outputs["audit log"]
     assert "ledger intact" in outputs["audit verify"]
 
@@ -79,5 +79,5 @@ def test_the_demo_city_tour_runs_as_written(fresh_dir):
     outputs = {shlex.join(args[:2]): _run(args) for args in demo}
     assert "hz-samr-enterprise" in outputs["dataset list"]
     assert "公民身份号码" in outputs["grade show"]
-    assert "行 / rows" in outputs["exchange sql"]
+    assert re.search(r"\d+ 行 \(\d+ rows\)", outputs["exchange sql"])
     assert "data.read" in outputs["audit log"]

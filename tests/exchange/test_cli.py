@@ -70,7 +70,7 @@ def refused(code: int, out: str, result, *needles: str) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in out
     lines = out.strip().splitlines()
-    assert lines[0].startswith("错误 error:") and len(lines) <= 3, out
+    assert lines[0].startswith("错误 (error):") and len(lines) <= 3, out
     assert all(n in out for n in needles), out
 
 
@@ -233,7 +233,7 @@ def test_sql_prints_masked_filtered_rows_and_is_audited(cli, world, approved):
         "sql", "SELECT name, region_code FROM population", "--purpose", "核查", "--as", "rs_analyst"
     )
     assert code == 0, out
-    assert f"{len(IN_3301):,} 行 / rows" in out and "truncated" not in out
+    assert f"{len(IN_3301):,} 行 ({len(IN_3301):,} rows)" in out and "truncated" not in out
     assert "110101" not in out  # the grant's row filter
     assert not {r["name"] for r in SOURCE} & set(out.split())  # no name in the clear
     assert {r["name"][0] + "*" for r in IN_3301[:50]} <= set(out.split())
@@ -248,7 +248,7 @@ def test_sql_to_a_file_holds_the_masked_values(cli, world, approved, outdir):
     out_file = outdir / "q.csv"
     code, out, _ = cli("sql", "SELECT id_number, name FROM population", "--out", str(out_file),
                        "--as", "rs_analyst")  # fmt: skip
-    assert code == 0 and f"{len(IN_3301):,} 行 / rows" in out, out
+    assert code == 0 and f"{len(IN_3301):,} 行 ({len(IN_3301):,} rows)" in out, out
     table = pacsv.read_csv(out_file)
     assert table.column_names == ["id_number", "name"] and table.num_rows == len(IN_3301)
     key = grant_key(mask_master_key(world.settings), f"grant:{gid}")
@@ -260,7 +260,7 @@ def test_sql_naming_an_ungranted_field_is_refused_in_one_line(cli, world, approv
     code, out, res = cli("sql", "SELECT name, income FROM population", "--as", "rs_analyst")
     refused(code, out, res, "未获授权的字段", "income")
     assert len(out.strip().splitlines()) == 1
-    assert out.strip().endswith("fields not granted: population.income")  # only the refused field is named
+    assert out.strip().endswith("(fields not granted: population.income)")  # only the refused field is named
     entry, detail = entries(world, "data.denied")[-1]
     assert entry.user_id == world.rs_analyst.user_id and entry.outcome == "denied"
     assert detail["channel"] == "sql" and detail["refused"] == ["population.income"]
@@ -274,7 +274,7 @@ def test_export_writes_only_granted_masked_fields(cli, world, approved, outdir):
         "export", "population", "--out", str(target), "--purpose", "核查", "--as", "rs_analyst"
     )
     assert code == 0, out
-    assert f"{len(IN_3301):,} 行 / rows" in out and f"({target.stat().st_size:,} bytes)" in out
+    assert f"{len(IN_3301):,} 行 ({len(IN_3301):,} rows)" in out and f"{target.stat().st_size:,} bytes" in out
     table = pq.read_table(target)
     assert table.column_names == ["id_number", "name", "region_code"] and table.num_rows == len(IN_3301)
     key = grant_key(mask_master_key(world.settings), f"grant:{gid}")
@@ -321,7 +321,7 @@ def test_export_cut_short_by_a_quota_says_so(cli, world, outdir):
     code, out, _ = cli("export", "population", "--out", str(target), "--as", "rs_analyst")
     assert code == 0, out
     assert pq.read_table(target).num_rows == 50
-    assert "50 行 / rows" in out and "truncated" in out  # a partial export must not pass for a whole one
+    assert "50 行 (50 rows)" in out and "truncated" in out  # a partial export must not pass for a whole one
 
 
 def test_output_to_a_missing_directory_is_refused_before_reading(cli, world, approved, outdir):

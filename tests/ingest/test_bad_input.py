@@ -92,7 +92,7 @@ def test_cli_refuses_with_a_clear_message(db, settings, dataset, write, cli, cas
     result = cli(str(write(fname, content)), "--dataset", dataset)
     assert result.exit_code == 2, result.output
     out = " ".join(result.output.split())
-    assert fname in out and "建议 hint" in out
+    assert fname in out and "建议 (hint)" in out
     if line is not None:
         assert f"{fname}:{line}" in out
     assert version_count(db) == 0 and visible_files(settings) == []

@@ -157,7 +157,9 @@ def test_verify_data_finds_damage_and_a_reingest_of_good_data_works(
     headers, path = version
     monkeypatch.setenv("COLUMNS", "200")
     ok = CliRunner().invoke(app, ["verify-data"])
-    assert ok.exit_code == 0 and "1 个版本已核查 versions checked" in ok.output and "0 个损坏" in ok.output
+    assert (
+        ok.exit_code == 0 and "1 个版本已核查 (1 versions checked)" in ok.output and "0 个损坏" in ok.output
+    )
     good = _reads(client, headers, dataset)
     assert good["rows"][0] == 200  # remembered as intact for this state of the file
     _flip(path, 200)
@@ -174,7 +176,7 @@ def test_verify_data_finds_damage_and_a_reingest_of_good_data_works(
     answers = _reads(client, headers, dataset)
     assert answers == good
     still = CliRunner().invoke(app, ["verify-data"])
-    assert still.exit_code == 1 and "仍损坏 still" in still.output
+    assert still.exit_code == 1 and "仍损坏 (still damaged)" in still.output
 
 
 def test_page_checksums_stop_a_damaged_page_the_file_system_did_not_see(version, tmp_path):

@@ -75,9 +75,9 @@ def test_cli_prepare_with_a_plan_file_then_approve_and_reuse(world, cli, tmp_pat
     (tmp_path / "gender.csv").write_text("M;*\nF;*\n", encoding="utf-8")
     (tmp_path / "plan.json").write_text(json.dumps(written), encoding="utf-8")
     code, out = cli("prepare", "population", "--plan", str(tmp_path / "plan.json"), "--as", "ga_steward")
-    assert code == 0 and "release pending" in out, out
+    assert code == 0 and "release #1 pending" in out, out
     code, out = cli("approve", "1", "--as", "ga_steward")
-    assert code == 2 and "错误 error:" in out and "Traceback" not in out
+    assert code == 2 and "错误 (error):" in out and "Traceback" not in out
     code, out = cli("approve", "1", "--as", "ga_steward2")
     assert code == 0 and "published" in out, out
     code, out = cli("releases", "--state", "published")

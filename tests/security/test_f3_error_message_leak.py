@@ -216,7 +216,7 @@ def test_cli_errors_carry_the_class_not_the_record(world, cli, sql, expected, co
     code, out = cli("sql", sql, "--as", "rs_analyst")
     assert code == 2, out
     assert_no_value(out)
-    assert f"class: {expected}" in out and column in out
+    assert f"类别 (class): {expected}" in out and column in out
     assert_ledger_clean(world, expected, sent=sql)
 
 

@@ -106,6 +106,6 @@ def test_cli_prints_one_line_and_audits(world, granted, cli_env, monkeypatch, sq
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output and "RecursionError" not in result.output
     lines = result.output.strip().splitlines()
-    assert lines[0].startswith("错误 error:") and words in lines[0] and len(lines) <= 3
+    assert lines[0].startswith("错误 (error):") and words in lines[0] and len(lines) <= 3
     last = denials(world)[-1]
     assert last["user_id"] == world.rs_analyst.user_id and last["refused"] == [limit]

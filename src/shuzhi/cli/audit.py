@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from shuzhi.cli.common import ListTable, console, err_console, open_context, progress_bar, reports_errors
+from shuzhi.cli import lang
+from shuzhi.cli.common import ListTable, console, err_console, ok, open_context, progress_bar, reports_errors
+from shuzhi.cli.lang import _
+from shuzhi.i18n import N_
 
 if TYPE_CHECKING:
     from shuzhi.ledger.query import EntryFilter
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
 # The ledger's modules (cryptography, the Merkle code) are imported inside the commands, so that
 # `shuzhi` starts fast whatever command runs.
 
-app = typer.Typer(help="审计账本 Audit ledger. Example: shuzhi audit verify", no_args_is_help=True)
+app = typer.Typer(help="Audit ledger.\n\nExample:  shuzhi audit verify", no_args_is_help=True)
 
 
 def _public_key(settings, path: Path | None):
@@ -34,10 +37,10 @@ def _public_key(settings, path: Path | None):
 
 # The phases verify_ledger reports, in order; the bar advances one step per phase.
 _VERIFY_PHASES = {
-    "entries": "条目 entries",
-    "tree": "默克尔树 Merkle tree",
-    "tree heads": "签名树头 tree heads",
-    "state": "安全状态 security state",
+    "entries": N_("entries"),
+    "tree": N_("Merkle tree"),
+    "tree heads": N_("tree heads"),
+    "state": N_("security state"),
 }
 
 
@@ -48,14 +51,15 @@ def _phase_bar(*, quiet: bool) -> Iterator[Callable[[str], None]]:
         yield lambda _phase: None
         return
     with progress_bar(transient=True) as bar:
-        task = bar.add_task("校验 verifying", total=len(_VERIFY_PHASES))
+        task = bar.add_task(_("verifying"), total=len(_VERIFY_PHASES))
         started = False
 
         def step(phase: str) -> None:
             nonlocal started
-            bar.update(
-                task, advance=1 if started else 0, description=f"校验 {_VERIFY_PHASES.get(phase, phase)}"
+            description = _(
+                "verifying %(phase)s", phase=_(_VERIFY_PHASES[phase]) if phase in _VERIFY_PHASES else phase
             )
+            bar.update(task, advance=1 if started else 0, description=description)
             started = True
 
         yield step
@@ -90,27 +94,29 @@ def verify(
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
     elif report.ok:
-        console.print(
-            f"[green]✓[/] 账本完好 ledger intact: {report.entries} 条目 entries, "
-            f"{report.tree_heads} 签名树头 signed tree heads, "
-            f"{report.state_rows} 行安全状态与账本一致 rows of security state match the ledger"
+        ok(
+            _("ledger intact"),
+            _(
+                "%(entries)s entries, %(heads)s signed tree heads, %(rows)s rows of security state match "
+                "the ledger",
+                entries=report.entries,
+                heads=report.tree_heads,
+                rows=report.state_rows,
+            ),
         )
     else:
         first = report.first_bad_seq
         if report.tampered:
-            err_console.print(
-                f"[bold red]✗ 账本被篡改 ledger tampered[/]: 首个问题序号 first bad seq = {first}"
-                if first is not None
-                else "[bold red]✗ 账本被篡改 ledger tampered[/]"
-            )
+            tampered = _("ledger tampered")
+            first_bad = ": " + _("first bad seq = %(seq)s", seq=first) if first is not None else ""
+            err_console.print(f"[bold red]✗ {tampered}[/]{first_bad}")
         if report.state_differences:
-            err_console.print(
-                f"[bold red]✗ 安全状态与账本不符 security state differs from the ledger[/]: "
-                f"{report.state_differences} 行 rows (改动未经记账 changed around the ledger)"
-            )
+            differs = _("security state differs from the ledger")
+            rows = _("%(rows)s rows (changed around the ledger)", rows=report.state_differences)
+            err_console.print(f"[bold red]✗ {differs}[/]: {rows}")
         for p in report.problems:
             # The kind is text, not markup; a problem stays on one line so it can be grepped.
-            err_console.print(f"  - {escape(f'[{p.kind}] {p.message}')}", soft_wrap=True)
+            err_console.print(f"  - {escape(f'[{p.kind}] {lang.say(p.message)}')}", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -139,17 +145,20 @@ def prove(
     if as_json:
         sys.stdout.write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n")
     else:
-        console.print(f"条目 entry #{seq}: {bundle['entry']}")
-        console.print(f"叶哈希 leaf hash: {bundle['leaf_hash']}")
-        console.print(f"树大小 tree size: {bundle['tree_size']}  根 root: {bundle['sth']['root_hash']}")
+        console.print(_("entry #%(seq)s", seq=seq) + f": {bundle['entry']}")
+        console.print(_("leaf hash") + f": {bundle['leaf_hash']}")
+        console.print(
+            _("tree size") + f": {bundle['tree_size']}  " + _("root") + f": {bundle['sth']['root_hash']}"
+        )
+        path = _("path")
         for i, p in enumerate(bundle["inclusion_path"]):
-            console.print(f"  路径 path[{i}] {p}")
+            console.print(f"  {path}[{i}] {p}")
     if failures:
         for f in failures:
-            err_console.print(f"[bold red]✗[/] {f}")
+            err_console.print(f"[bold red]✗[/] {escape(lang.say(f))}")
         raise typer.Exit(1)
     if not as_json:
-        console.print("[green]✓[/] 包含证明成立 inclusion proof verifies against the signed tree head")
+        ok(_("inclusion proof verifies against the signed tree head"))
 
 
 @app.command("sth")
@@ -241,16 +250,17 @@ def show_log(
             s, _filter(s, settings, user, dept, dataset, event, outcome, since, until), limit=limit
         )
         named = names.names_for(s, rows)
+    time, event, dataset = _("time"), _("event"), _("dataset")
     table = ListTable(
         "seq",
-        "时间 time",
-        "事件 event",
-        "结果 outcome",
-        "用户 user",
-        "部门 dept",
-        "数据集 dataset",
-        whole=("时间 time", "事件 event", "数据集 dataset"),
-        caption=f"时间为 times in {zone}",
+        time,
+        event,
+        _("outcome"),
+        _("user"),
+        _("dept"),
+        dataset,
+        whole=(time, event, dataset),
+        caption=_("times in %(zone)s", zone=zone),
     )
     for e in rows:
         entry = query.entry_dict(e)
@@ -267,8 +277,8 @@ def export(
     user: str = _USER,
     dept: str = _DEPT,
     dataset: str = _DATASET,
-    event: str = typer.Option(None),
-    outcome: str = typer.Option(None),
+    event: str = typer.Option(None, help="Event name, or a prefix ending in '.' (e.g. request.)."),
+    outcome: str = typer.Option(None, help="ok | denied | failed"),
     since: datetime = _SINCE,
     until: datetime = _UNTIL,
 ) -> None:
@@ -285,4 +295,4 @@ def export(
             s, _filter(s, settings, user, dept, dataset, event, outcome, since, until)
         ):
             f.write(chunk)
-    console.print(f"[green]✓[/] 已导出 exported to {out}")
+    ok(_("exported to %(path)s", path=str(out)))

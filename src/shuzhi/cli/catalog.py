@@ -7,10 +7,12 @@ import json
 import typer
 from rich.markup import escape
 
+from shuzhi.cli import lang
 from shuzhi.cli.common import ListTable, console, open_context, reports_errors
+from shuzhi.cli.lang import _
 
 app = typer.Typer(
-    help="数据集 Datasets in the catalog. Example: shuzhi dataset list -q 营业执照", no_args_is_help=True
+    help="Datasets in the catalog.\n\nExample:  shuzhi dataset list -q 营业执照", no_args_is_help=True
 )
 
 
@@ -19,9 +21,9 @@ app = typer.Typer(
 def dataset_list(
     q: str = typer.Option("", "-q", "--query", help="Full-text query (Chinese aware)"),
     dept: list[str] = typer.Option([], "--dept", help="Only these departments"),
-    theme: list[str] = typer.Option([], "--theme"),
+    theme: list[str] = typer.Option([], "--theme", help="Only these themes"),
     share: list[str] = typer.Option([], "--share", help="unconditional | conditional | none"),
-    limit: int = typer.Option(50),
+    limit: int = typer.Option(50, help="How many to list"),
 ) -> None:
     """List or search datasets, with facet counts.
 
@@ -29,30 +31,32 @@ def dataset_list(
     """
     from shuzhi.catalog import search as catalog_search
     from shuzhi.catalog import service as catalog
-    from shuzhi.catalog import vocab
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.read() as s:
         res = catalog_search.search(
             s, q, filters={"department": dept, "theme": theme, "share_type": share}, limit=limit
         )
         latest = catalog.latest_numbers(s, [d.id for d in res.datasets])
-        table = ListTable("identifier", "名称 title", "dept", "共享 share", "grade", "ver", whole=("dept",))
+        dept_header = _("dept")
+        table = ListTable(
+            _("identifier"), _("title"), dept_header, _("share"), _("grade"), _("ver"), whole=(dept_header,)
+        )
         for d in res.datasets:
             table.add_row(
                 d.identifier,
-                d.title_zh,
+                lang.named(d),
                 d.department.code,
-                vocab.label("share_type", d.share_type),
+                lang.label("share_type", d.share_type),
                 d.security_grade or "",
                 str(latest.get(d.id, "")),
             )
         console.print(table)
-        console.print(f"共 {res.total} 个 / {res.total} datasets")
+        console.print(_("%(total)s datasets", total=res.total))
         if res.by_reading:
-            console.print("[yellow]按读音（拼音）匹配 (matched by how the query sounds, pinyin)[/yellow]")
+            console.print("[yellow]" + escape(_("matched by how the query sounds (pinyin)")) + "[/yellow]")
         if res.did_you_mean:
-            console.print(f"您是不是要找 did you mean: [bold]{escape(res.did_you_mean)}[/bold]")
+            console.print(_("did you mean") + f": [bold]{escape(res.did_you_mean)}[/bold]")
 
 
 @app.command("reindex")
@@ -64,10 +68,10 @@ def dataset_reindex() -> None:
     """
     from shuzhi.catalog.search import reindex_all
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         n = reindex_all(s)
-    console.print(f"已重建 {n} 个数据集的检索文本 (search text rebuilt for {n} datasets)")
+    console.print(_("search text rebuilt for %(n)s datasets", n=n))
 
 
 @app.command("show")
@@ -81,28 +85,32 @@ def dataset_show(
     Example:  shuzhi dataset show hz-psb-population
     """
     from shuzhi.catalog import service as catalog
-    from shuzhi.catalog import vocab
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.read() as s:
         ds = catalog.get_dataset(s, ref)
         out = catalog.to_out(ds, catalog.latest_numbers(s, [ds.id]).get(ds.id))
         if as_json:
             console.print_json(json.dumps(out.model_dump(mode="json"), ensure_ascii=False))
             return
-        console.print(f"[bold]{ds.title_zh}[/] {ds.title_en or ''}  [dim]{ds.identifier}[/]")
-        console.print(
-            f"{ds.department.name_zh} · {vocab.label('theme', ds.theme)} · "
-            f"{vocab.label('share_type', ds.share_type)} · {vocab.label('open_type', ds.open_type)} · "
-            f"{ds.security_grade or '未定级 not graded'}"
+        title = f"{ds.title_zh} {ds.title_en or ''}" if lang.current() is None else lang.named(ds)
+        console.print(f"[bold]{escape(title.strip())}[/]  [dim]{ds.identifier}[/]")
+        facts = (
+            lang.named(ds.department),
+            lang.label("theme", ds.theme),
+            lang.label("share_type", ds.share_type),
+            lang.label("open_type", ds.open_type),
+            ds.security_grade or _("not graded"),
         )
+        console.print(" · ".join(facts))
         if ds.description:
             console.print(ds.description)
-        fields = ListTable("field", "type", "description", whole=("type",))
+        type_header = _("type")
+        fields = ListTable(_("field"), type_header, _("description"), whole=(type_header,))
         for f in ds.fields:
             fields.add_row(f.name, f.type, f.description or "")
         console.print(fields)
-        versions = ListTable("v", "rows", "format", "sha256", "loaded")
+        versions = ListTable("v", _("rows"), _("format"), "sha256", _("loaded"))
         for v in ds.versions:
             versions.add_row(
                 str(v.number),

@@ -7,26 +7,22 @@ from contextlib import nullcontext
 
 import typer
 
-from shuzhi.cli.common import (
-    ListTable,
-    acting_principal,
-    console,
-    open_context,
-    reports_errors,
-)
+from shuzhi.cli import lang
+from shuzhi.cli.common import ListTable, acting_principal, console, ok, open_context, reports_errors
+from shuzhi.cli.lang import _, pick
 
 grade_app = typer.Typer(
-    help="数据分级 Grading: show and review. Example: shuzhi grade show hz-psb-population",
+    help="Grading: show and review.\n\nExample:  shuzhi grade show hz-psb-population",
     no_args_is_help=True,
 )
 
 
 @reports_errors
 def classify(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
-    version: int = typer.Option(None, "--version", "-v", help="版本号 version number (default: latest)"),
-    full: bool = typer.Option(False, "--full", help="全量扫描 scan every value, not a sample"),
-    as_json: bool = typer.Option(False, "--json", help="输出 JSON print JSON"),
+    dataset: str = typer.Argument(..., help="Dataset identifier or id"),
+    version: int = typer.Option(None, "--version", "-v", help="Version number (default: latest)"),
+    full: bool = typer.Option(False, "--full", help="Scan every value, not a sample"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Scan a dataset version for sensitive data and (re)grade the dataset.
 
@@ -41,7 +37,12 @@ def classify(
         target = get_version(s, ds, version)
         with (
             console.status(
-                f"扫描 scanning {ds.identifier} v{target.number} ({target.row_count:,} 行 rows)…",
+                _(
+                    "scanning %(dataset)s v%(version)s (%(rows)s rows)…",
+                    dataset=ds.identifier,
+                    version=target.number,
+                    rows=format(target.row_count, ","),
+                ),
                 spinner="dots",
             )
             if not as_json
@@ -54,8 +55,8 @@ def classify(
 @grade_app.command("show")
 @reports_errors
 def show(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
-    as_json: bool = typer.Option(False, "--json", help="输出 JSON print JSON"),
+    dataset: str = typer.Argument(..., help="Dataset identifier or id"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Show the dataset's grade, the rule that decided it, and each column's category and evidence.
 
@@ -71,10 +72,10 @@ def show(
 @grade_app.command("review")
 @reports_errors
 def review(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
-    field: str = typer.Option(..., "--field", "-f", help="列名 column name"),
-    reason: str = typer.Option(..., "--reason", "-r", help="理由 reason"),
-    category: str = typer.Option(None, "--category", "-c", help="改为该类别 override to this category"),
+    dataset: str = typer.Argument(..., help="Dataset identifier or id"),
+    field: str = typer.Option(..., "--field", "-f", help="Column name"),
+    reason: str = typer.Option(..., "--reason", "-r", help="Reason"),
+    category: str = typer.Option(None, "--category", "-c", help="Override to this category"),
 ) -> None:
     """Confirm a column's category, or override it with --category (as platform admin).
 
@@ -97,18 +98,18 @@ def review(
             category=category,
         )
         if not _pending(d):
-            console.print(
-                f"[green]✓[/] {d.field_name}: {d.category} ({d.status}); 数据集 dataset {ds.security_grade}"
-            )
+            ok(f"{d.field_name}: {d.category} ({d.status}); " + _("dataset") + f" {ds.security_grade}")
 
 
 @grade_app.command("set")
 @reports_errors
 def set_grade(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
-    reason: str = typer.Option(..., "--reason", "-r", help="理由 reason"),
-    level: str = typer.Option(None, "--level", "-l", help="级别 level, e.g. L3 (omit to confirm)"),
-    data_class: str = typer.Option(None, "--class", help="数据类别 核心/重要/一般"),
+    dataset: str = typer.Argument(..., help="Dataset identifier or id"),
+    reason: str = typer.Option(..., "--reason", "-r", help="Reason"),
+    level: str = typer.Option(None, "--level", "-l", help="Level, e.g. L3 (omit to confirm)"),
+    data_class: str = typer.Option(
+        None, "--class", help="Data class, by its code in the grading rules (see the example)"
+    ),
 ) -> None:
     """Confirm the dataset's derived grade, or set --level / --class (as platform admin).
 
@@ -131,7 +132,7 @@ def set_grade(
             data_class=data_class,
         )
         if not _pending(g):
-            console.print(f"[green]✓[/] {ds.identifier}: {g.level} / {g.data_class} ({g.status})")
+            ok(f"{ds.identifier}: {g.level} / {g.data_class} ({g.status})")
 
 
 def _pending(result) -> bool:
@@ -140,12 +141,20 @@ def _pending(result) -> bool:
 
     if not isinstance(result, LoweringRequest):
         return False
-    target = f"列 column {result.field_name}" if result.field_name else "数据集 dataset"
+    target = _("column %(name)s", name=result.field_name) if result.field_name else _("dataset")
+    awaiting = _("awaiting approval")
     console.print(
-        f"[yellow]待批准 awaiting approval[/]: {target} {result.current_level} → {result.level} "
-        f"低于分级得出的 {result.derived_level} (below what grading derived); 申请 request #{result.id}. "
-        f"在批准前仍按 {result.current_level} 保护 (the higher level holds until an admin approves: "
-        f"shuzhi grade approve {result.id} --as <admin>)"
+        f"[yellow]{awaiting}[/]: "
+        + _(
+            "%(target)s %(current)s → %(level)s, below what grading derived (%(derived)s); request "
+            "#%(id)s. %(current)s holds until an admin approves: shuzhi grade approve %(id)s --as <admin>",
+            target=target,
+            current=result.current_level,
+            level=result.level,
+            derived=result.derived_level,
+            id=result.id,
+        ),
+        highlight=False,
     )
     return True
 
@@ -154,7 +163,7 @@ def _pending(result) -> bool:
 @reports_errors
 def lowerings(
     state: str = typer.Option("pending", help="pending, approved, rejected or superseded"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Requests to lower a grade below what grading derived, newest first.
 
@@ -163,7 +172,7 @@ def lowerings(
     from shuzhi.catalog.models import Dataset
     from shuzhi.classify import lowering
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.read() as s:
         rows = [lowering.as_dict(r) for r in lowering.search(s, state=state)]
         names = {
@@ -173,21 +182,14 @@ def lowerings(
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
-    table = ListTable(
-        "id",
-        "数据集 dataset",
-        "目标 target",
-        "下调 change",
-        "申请 by",
-        "理由 reason",
-        whole=("数据集 dataset",),
-    )
+    dataset = _("dataset")
+    table = ListTable("id", dataset, _("target"), _("change"), _("by"), _("reason"), whole=(dataset,))
     for r in rows:
         table.add_row(
             str(r["id"]),
             names.get(r["dataset_id"], str(r["dataset_id"])),
-            r["field"] or "(数据集 dataset)",
-            f"{r['current_level']} → {r['level']} (derived {r['derived_level']})",
+            r["field"] or f"({dataset})",
+            f"{r['current_level']} → {r['level']} (" + _("derived %(level)s", level=r["derived_level"]) + ")",
             r["requested_by"],
             r["reason"],
         )
@@ -197,9 +199,11 @@ def lowerings(
 @grade_app.command("approve")
 @reports_errors
 def approve(
-    request_id: int = typer.Argument(..., help="申请编号（见 grade lowerings）request id"),
-    as_user: str = typer.Option(..., "--as", help="批准人：平台管理员，且不是申请人 the approving admin"),
-    note: str = typer.Option(None, "--note", "-n", help="意见 note"),
+    request_id: int = typer.Argument(..., help="Request id (see grade lowerings)"),
+    as_user: str = typer.Option(
+        ..., "--as", help="The approving admin (a platform admin other than who asked)"
+    ),
+    note: str = typer.Option(None, "--note", "-n", help="Note"),
 ) -> None:
     """Approve a request to lower a grade, as an admin other than who asked; the lower level holds from now.
 
@@ -210,15 +214,17 @@ def approve(
     settings, db = open_context()
     with db.write() as s:
         done = approve_lowering(s, settings, acting_principal(s, as_user), request_id, note=note)
-        console.print(f"[green]✓[/] 已批准 approved: request #{done.id}, now {done.level}")
+        ok(_("approved: request #%(id)s, now %(level)s", id=done.id, level=done.level))
 
 
 @grade_app.command("reject")
 @reports_errors
 def reject(
-    request_id: int = typer.Argument(..., help="申请编号（见 grade lowerings）request id"),
-    as_user: str = typer.Option(..., "--as", help="审批人：平台管理员，且不是申请人 the deciding admin"),
-    note: str = typer.Option(..., "--note", "-n", help="驳回理由 why"),
+    request_id: int = typer.Argument(..., help="Request id (see grade lowerings)"),
+    as_user: str = typer.Option(
+        ..., "--as", help="The deciding admin (a platform admin other than who asked)"
+    ),
+    note: str = typer.Option(..., "--note", "-n", help="Why it is rejected"),
 ) -> None:
     """Reject a request to lower a grade, as an admin other than who asked; the higher level stays.
 
@@ -226,21 +232,19 @@ def reject(
     """
     from shuzhi.classify.review import reject_lowering
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         done = reject_lowering(s, acting_principal(s, as_user), request_id, note=note)
-        console.print(f"[green]✓[/] 已驳回 rejected: request #{done.id}")
+        ok(_("rejected: request #%(id)s", id=done.id))
 
 
 @grade_app.command("resolve")
 @reports_errors
 def resolve(
-    dataset: str = typer.Argument(..., help="数据集标识或编号 dataset identifier or id"),
-    alert_id: int = typer.Argument(..., help="提醒编号（见 grade show）alert id, as listed by grade show"),
-    note: str = typer.Option(None, "--note", "-n", help="处理说明 what was done about it"),
-    as_user: str = typer.Option(
-        None, "--as", help="以该用户身份处理（记入审计）act as this user (default: platform admin)"
-    ),
+    dataset: str = typer.Argument(..., help="Dataset identifier or id"),
+    alert_id: int = typer.Argument(..., help="Alert id, as listed by grade show"),
+    note: str = typer.Option(None, "--note", "-n", help="What was done about it"),
+    as_user: str = typer.Option(None, "--as", help="Act as this user, audited (default: platform admin)"),
 ) -> None:
     """Mark a grading alert resolved, as the owning department's steward or an admin; written to the ledger.
 
@@ -249,12 +253,12 @@ def resolve(
     from shuzhi.catalog.service import get_dataset
     from shuzhi.classify.alerts import resolve_alert
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         who = acting_principal(s, as_user)
         ds = get_dataset(s, dataset)
         alert = resolve_alert(s, who, ds, alert_id, note=note)
-        console.print(f"[green]✓[/] 提醒 alert #{alert.id} 已处理 resolved: {alert.message}")
+        ok(_("alert #%(id)s resolved", id=alert.id), lang.say(alert.message))
 
 
 def _show(session, settings, ds, as_json: bool) -> None:
@@ -265,31 +269,31 @@ def _show(session, settings, ds, as_json: bool) -> None:
         console.print_json(json.dumps(info, ensure_ascii=False, default=str))
         return
     if not info["graded"]:
-        console.print(f"{ds.identifier}: 尚未分级 not graded yet")
+        console.print(f"{ds.identifier}: " + _("not graded yet"))
         return
     rule = info["rule"]
+    rule_text = (
+        f"{rule.get('zh')} — {rule.get('en')}"
+        if lang.current() is None
+        else pick(rule.get("zh"), rule.get("en"))
+    )
     console.print(
         f"[bold]{ds.identifier}[/] v{info['version']}: [bold]{info['level']}[/] / {info['data_class']}"
-        f" ({info['status']})  依据 rule: {rule.get('zh')} — {rule.get('en')}"
+        f" ({info['status']})  " + _("rule") + f": {rule_text}"
     )
+    review_note = _("review")
     for flag in info["flags"]:
         console.print(
-            f"[yellow]![/] {flag.get('zh')} ({flag.get('persons')} ≥ {flag.get('min_persons')}) — 待复核 review"
+            f"[yellow]![/] {pick(flag.get('zh'), flag.get('en'))} "
+            f"({flag.get('persons')} ≥ {flag.get('min_persons')}) — {review_note}"
         )
-    table = ListTable(
-        "列 column", "类别 category", "级别 level", "置信度 conf.", "状态 status", "依据 evidence"
-    )
+    table = ListTable(_("column"), _("category"), _("level"), _("conf."), _("status"), _("evidence"))
     for c in info["columns"]:
         ev = c["evidence"]
-        why = ev.get("reason") or (
-            f"{ev.get('valid')}/{ev.get('non_null_scanned')} valid"
-            f" ({ev.get('share_valid', 0):.0%}) {ev.get('detector')}"
-            + (f", hint «{ev['name_hint']}»" if ev.get("name_hint") else "")
-            + (f", e.g. {', '.join(ev.get('examples', [])[:2])}" if ev.get("examples") else "")
-        )
+        why = lang.say(ev.get("reason")) or _evidence(ev)
         table.add_row(
             c["field"],
-            f"{c['category_zh'] or c['category']}",
+            pick(c["category_zh"], c.get("category_en")) or c["category"],
             c["level"],
             f"{c['confidence']:.2f}",
             c["status"],
@@ -297,6 +301,23 @@ def _show(session, settings, ds, as_json: bool) -> None:
         )
     console.print(table)
     for a in info["alerts"]:
-        console.print(f"[yellow]提醒 alert[/] #{a['id']} {a['message']}")
+        alert = _("alert")
+        console.print(f"[yellow]{alert}[/] #{a['id']} {lang.say(a['message'])}")
     if info["alerts"]:
-        console.print(f"处理 resolve: shuzhi grade resolve {ds.identifier} <id> --note …", highlight=False)
+        console.print(_("resolve") + f": shuzhi grade resolve {ds.identifier} <id> --note …", highlight=False)
+
+
+def _evidence(ev: dict) -> str:
+    """How a column's category was found: the share of valid values, the detector, hints."""
+    text = _(
+        "%(valid)s/%(scanned)s valid (%(share)s) %(detector)s",
+        valid=ev.get("valid"),
+        scanned=ev.get("non_null_scanned"),
+        share=format(ev.get("share_valid", 0), ".0%"),
+        detector=ev.get("detector"),
+    )
+    if ev.get("name_hint"):
+        text += ", " + _("hint «%(hint)s»", hint=ev["name_hint"])
+    if ev.get("examples"):
+        text += ", " + _("e.g. %(examples)s", examples=", ".join(ev["examples"][:2]))
+    return text

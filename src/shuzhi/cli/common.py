@@ -20,7 +20,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from shuzhi.cli import lang
+from shuzhi.cli.lang import _
 from shuzhi.errors import ConfigurationError, ShuzhiError
+from shuzhi.i18n import M_, Message
 
 if TYPE_CHECKING:
     from shuzhi.config import Settings
@@ -69,12 +72,18 @@ def acting_principal(session, username: str | None) -> Principal:
 
     user = orgs.get_user(session, username)
     if not user.active:
-        raise Forbidden(f"用户已停用 / user {username!r} is deactivated", where="--as")
+        raise Forbidden(M_("User %(name)s is deactivated", name=repr(username)), where="--as")
     return orgs.Principal.of(user, face="cli", os_user=os_user)
 
 
+def ok(text: str, value: object = None) -> None:
+    """A line that says something was done: a green tick, `text` (from the catalog), then `: value`."""
+    console.print("[green]✓[/] " + text + ("" if value is None else f": {value}"))
+
+
 def reports_errors(fn: Callable) -> Callable:
-    """Turn domain errors into one clear red line and exit code 2, instead of a traceback."""
+    """Turn domain errors into one clear red line and exit code 2, instead of a traceback; in the
+    chosen language (both where none was chosen)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -82,21 +91,45 @@ def reports_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except ConfigurationError as exc:
             # One paragraph, no traceback: a setting is wrong, and the message names it and its path.
-            err_console.print(
-                f"[bold red]配置错误 configuration error:[/] {escape(str(exc))}", soft_wrap=True
-            )
+            label = _("configuration error")
+            err_console.print(f"[bold red]{escape(label)}:[/] {escape(_whole(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
         except ShuzhiError as exc:
-            err_console.print(f"[bold red]错误 error:[/] {exc.message}")
-            if exc.where:
-                err_console.print(f"  位置 where: {exc.where}")
-            if exc.hint:
-                err_console.print(f"  建议 hint: {exc.hint}")
-            if error_class := exc.detail.get("error_class"):
-                err_console.print(f"  类别 class: {error_class}")
+            label = _("error")
+            err_console.print(f"[bold red]{escape(label)}:[/] {escape(_message(exc))}")
+            lines = (
+                (_("where"), lang.say(exc.where)),
+                (_("hint"), lang.say(exc.hint)),
+                (_("class"), exc.detail.get("error_class")),
+            )
+            for name, value in lines:
+                if value:
+                    err_console.print(f"  {name}: {escape(str(value))}")
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _message(exc: ShuzhiError) -> str:
+    chosen = lang.current()
+    return exc.say(chosen) if chosen else exc.message
+
+
+def _whole(exc: ShuzhiError) -> str:
+    """The error with where and hint, as `str(exc)` has them, in the chosen language."""
+    parts = [_message(exc)]
+    if exc.where:
+        parts.append(f"({lang.say(exc.where)})")
+    if exc.hint:
+        parts.append(f"— {lang.say(exc.hint)}")
+    return " ".join(parts)
+
+
+def _stacked(header: str) -> str:
+    """A header in both languages (no language chosen) as two lines, Chinese over English."""
+    if isinstance(header, Message) and (zh := header.in_lang("zh")) != (en := header.in_lang("en")):
+        return f"{zh}\n{en}"
+    return header
 
 
 class ListTable(Table):
@@ -109,7 +142,7 @@ class ListTable(Table):
     """Characters a wrapping column is given at the least when the identifiers are kept whole."""
 
     def __init__(self, *headers: str, whole: tuple[str, ...] = (), **kwargs) -> None:
-        super().__init__(*headers, **kwargs)
+        super().__init__(*map(_stacked, headers), **kwargs)
         self._whole = [i for i, h in enumerate(headers) if i == 0 or h in whole]
         for column in self.columns:
             column.overflow = "fold"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from shuzhi.cli.common import ListTable, console, open_context, progress_bar, reports_errors
+from shuzhi.cli.common import ListTable, console, ok, open_context, progress_bar, reports_errors
+from shuzhi.cli.lang import _
+from shuzhi.i18n import M_
 
 
 @reports_errors
@@ -27,9 +29,9 @@ def init(
     from shuzhi.ledger.keys import ensure_signing_key
 
     key_path = ensure_signing_key(settings)
-    console.print(f"[green]✓[/] 元数据库 metadata store: {db.url.render_as_string(hide_password=True)}")
-    console.print(f"[green]✓[/] 数据目录 data directory: {settings.data_dir.resolve()}")
-    console.print(f"[green]✓[/] 审计签名密钥 ledger signing key: {key_path}")
+    ok(_("metadata store"), db.url.render_as_string(hide_password=True))
+    ok(_("data directory"), settings.data_dir.resolve())
+    ok(_("ledger signing key"), key_path)
     if admin_password:
         from shuzhi.orgs import service as orgs
 
@@ -44,7 +46,7 @@ def init(
                 roles=["admin"],
                 display_name="平台管理员",
             )
-        console.print("[green]✓[/] 管理员 admin user created: admin")
+        ok(_("admin user created"), "admin")
 
 
 @reports_errors
@@ -70,13 +72,15 @@ def serve(
     workers = workers or settings.workers
     if workers > 1 and db.is_sqlite:
         raise ConfigurationError(
-            f"SQLite 元数据库只能由一个服务进程使用，不能以 {workers} 个进程运行 (a SQLite metadata store "
-            f"serves one server process only, not {workers}): each process would wait on the others' "
-            f"write locks. 设置 workers（--workers，环境变量 SHUZHI_WORKERS）为 {workers}，"
-            f"database_url 为 {db.url.render_as_string(hide_password=True)} (setting workers is {workers} "
-            "with a SQLite database_url). 请用 --workers 1，或将 database_url 设为 PostgreSQL / use "
-            "--workers 1, or set database_url to PostgreSQL.",
+            M_(
+                "A SQLite metadata store serves one server process only, not %(workers)s: each process "
+                "would wait on the others' write locks. Setting workers (--workers, environment variable "
+                "SHUZHI_WORKERS) is %(workers)s with database_url %(url)s.",
+                workers=workers,
+                url=db.url.render_as_string(hide_password=True),
+            ),
             where="workers",
+            hint=M_("Use --workers 1, or set database_url to PostgreSQL."),
         )
     host, port = host or settings.host, port or settings.port
     if workers == 1:
@@ -114,30 +118,33 @@ def demo(
     ensure_signing_key(settings)
     out = out or settings.data_dir / "demo-city"
     with progress_bar() as bar:
-        gen_task = bar.add_task("生成城市 generating the city", total=None)
-        load_task = bar.add_task("加载数据 loading", total=None, visible=False)
+        gen_task = bar.add_task(_("generating the city"), total=None)
+        load_task = bar.add_task(_("loading"), total=None, visible=False)
 
         def on_generate(step: str, done: int, total: int) -> None:
-            bar.update(gen_task, description=f"生成 {step}", completed=done, total=total)
+            bar.update(gen_task, description=_("generating %(step)s", step=step), completed=done, total=total)
 
         def on_build(step: str, done: int, total: int) -> None:
-            bar.update(load_task, description=f"加载 {step}", completed=done, total=total, visible=True)
+            description = _("loading %(step)s", step=step)
+            bar.update(load_task, description=description, completed=done, total=total, visible=True)
 
         manifest = generate(out, seed=seed, scale=scale, progress=on_generate)
         report = build(settings, db, manifest, progress=on_build)
-    console.print(
-        f"[green]✓[/] {report.departments_created} 个部门 departments, {report.users_created} 个用户 users, "
-        f"{report.datasets_created} 个数据集 datasets, {report.versions_added} 个新版本 new versions "
-        f"({report.versions_unchanged} 个未变化 unchanged)"
+    ok(
+        _(
+            "%(departments)s departments, %(users)s users, %(datasets)s datasets, %(added)s new versions "
+            "(%(unchanged)s unchanged)",
+            departments=report.departments_created,
+            users=report.users_created,
+            datasets=report.datasets_created,
+            added=report.versions_added,
+            unchanged=report.versions_unchanged,
+        )
     )
-    console.print(f"  真值 ground truth: {manifest.ground_truth}")
+    console.print("  " + _("ground truth") + f": {manifest.ground_truth}")
+    password, dept = _("password"), _("dept")
     logins = ListTable(
-        "用户名 username",
-        "密码 password",
-        "部门 dept",
-        "角色 roles",
-        title="演示账号 demo logins",
-        whole=("密码 password", "部门 dept"),
+        _("username"), password, dept, _("roles"), title=_("demo logins"), whole=(password, dept)
     )
     for u in manifest.users:
         logins.add_row(u.username, u.password, u.department_code, ", ".join(u.roles))

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shuzhi.cli.common import ListTable, acting_principal, console, open_context, progress_bar, reports_errors
+from shuzhi.cli.common import (
+    ListTable,
+    acting_principal,
+    console,
+    open_context,
+    progress_bar,
+    reports_errors,
+)
+from shuzhi.cli.lang import _
+from shuzhi.i18n import M_, N_
 
 if TYPE_CHECKING:
     from shuzhi.orgs.service import Principal
@@ -16,11 +25,11 @@ if TYPE_CHECKING:
 # and every command pays only for what it uses.
 
 app = typer.Typer(
-    help="共享交换 Sharing exchange. Example: shuzhi exchange requests --as psb.steward --box inbox",
+    help="Sharing exchange.\n\nExample:  shuzhi exchange requests --as psb.steward --box inbox",
     no_args_is_help=True,
 )
 
-AS_HELP = "以该用户身份操作（记入审计）/ act as this user (audited as them)"
+AS_HELP = N_("Act as this user (audited as them)")
 
 
 def _principal(db, username: str | None) -> Principal:
@@ -33,28 +42,30 @@ def _split(text: str | None) -> list[str]:
 
 
 def _state_label(state: str) -> str:
+    """A request's state in words, from the catalog."""
     from shuzhi.exchange.share_requests import STATE_LABELS
 
-    return STATE_LABELS[state][0]
+    return _(STATE_LABELS[state])
 
 
 def _print_requests(rows) -> None:
+    dataset, asker, deadline = _("dataset"), _("from"), _("deadline")
     table = ListTable(
         "id",
-        "数据集 dataset",
-        "申请部门 from",
-        "状态 state",
-        "截止 deadline",
-        "字段 fields",
-        "用途 purpose",
-        whole=("数据集 dataset", "申请部门 from", "截止 deadline"),
+        dataset,
+        asker,
+        _("state"),
+        deadline,
+        _("fields"),
+        _("purpose"),
+        whole=(dataset, asker, deadline),
     )
     for r in rows:
         table.add_row(
             str(r.id),
             r.dataset.identifier,
             r.department.code,
-            _state_label(r.state) + f" {r.state}",
+            _state_label(r.state),
             str(r.deadline or ""),
             ", ".join(r.fields),
             r.purpose[:40],
@@ -66,10 +77,10 @@ def _print_requests(rows) -> None:
 @reports_errors
 def request(
     dataset: str = typer.Argument(..., help="Dataset identifier"),
-    fields: str = typer.Option(..., help="逗号分隔字段 / comma-separated fields"),
-    purpose: str = typer.Option(..., help="用途 / purpose (required)"),
-    basis: str = typer.Option(None, help="依据 / legal or policy basis"),
-    draft: bool = typer.Option(False, help="只保存草稿 / keep as draft"),
+    fields: str = typer.Option(..., help="Comma-separated fields"),
+    purpose: str = typer.Option(..., help="Purpose (required)"),
+    basis: str = typer.Option(None, help="Legal or policy basis"),
+    draft: bool = typer.Option(False, help="Keep as draft"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
 ) -> None:
     """Ask another department for fields of a dataset.
@@ -89,7 +100,9 @@ def request(
             submit=not draft,
         )
         console.print(
-            f"申请 #{req.id} {_state_label(req.state)} / request {req.state}; 截止 deadline {req.deadline}"
+            _("request #%(id)s", id=req.id)
+            + f" {_state_label(req.state)}; "
+            + _("deadline %(date)s", date=req.deadline)
         )
 
 
@@ -105,7 +118,7 @@ def list_requests(
     """
     from shuzhi.exchange import share_requests
 
-    _, db = open_context()
+    _settings, db = open_context()
     who = _principal(db, as_user)
     with db.read() as s:
         _print_requests(share_requests.requests_in_box(s, who, box, where="--box"))
@@ -114,14 +127,14 @@ def list_requests(
 @app.command("approve")
 @reports_errors
 def approve(
-    request_id: int,
-    fields: str = typer.Option(None, help="只批准这些字段 / grant only these fields"),
-    row_filter: str = typer.Option(None, help="行过滤条件 / row filter, e.g. \"region_code LIKE '3301%'\""),
+    request_id: int = typer.Argument(..., help="Request id (see exchange requests)"),
+    fields: str = typer.Option(None, help="Grant only these fields"),
+    row_filter: str = typer.Option(None, help="Row filter, e.g. \"region_code LIKE '3301%'\""),
     mask: list[str] = typer.Option([], help="field=rule, e.g. id_number=hash, name=keep_first:1"),
-    expires: str = typer.Option(None, help="到期日 / expiry date YYYY-MM-DD"),
-    rows_per_day: int = typer.Option(None),
-    calls_per_day: int = typer.Option(None),
-    reason: str = typer.Option(None),
+    expires: str = typer.Option(None, help="Expiry date YYYY-MM-DD"),
+    rows_per_day: int = typer.Option(None, help="Rows the grant may read a day"),
+    calls_per_day: int = typer.Option(None, help="Calls the grant may make a day"),
+    reason: str = typer.Option(None, help="Reason"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
 ) -> None:
     """Approve a request, possibly narrower than asked.
@@ -135,13 +148,11 @@ def approve(
 
     # Malformed options are refused as such, before anything is opened (not as a traceback).
     if bad := [m for m in mask if "=" not in m]:
-        raise InvalidInput("脱敏规则应为 字段=规则 / a mask is field=rule: " + ", ".join(bad), where="--mask")
+        raise InvalidInput(M_("A mask is field=rule: %(masks)s", masks=", ".join(bad)), where="--mask")
     try:
         expires_on = date.fromisoformat(expires) if expires else None
     except ValueError:
-        raise InvalidInput(
-            f"日期应为 YYYY-MM-DD / a date is YYYY-MM-DD: {expires}", where="--expires"
-        ) from None
+        raise InvalidInput(M_("A date is YYYY-MM-DD: %(date)s", date=expires), where="--expires") from None
     settings, db = open_context()
     who = _principal(db, as_user)
     masks = dict(m.split("=", 1) for m in mask)
@@ -157,20 +168,20 @@ def approve(
         grant = share_requests.approve_request(
             s, settings, who, share_requests.get_request(s, who, request_id), approval, reason
         )
-        console.print(f"已批准，授权 #{grant.id} / approved, grant {grant.id}: {', '.join(grant.fields)}")
+        console.print(_("approved, grant #%(id)s", id=grant.id) + f": {', '.join(grant.fields)}")
 
 
 def _decide(action: str, request_id: int, reason: str, as_user: str) -> None:
     from shuzhi.exchange import share_requests
 
-    _, db = open_context()
+    _settings, db = open_context()
     who = _principal(db, as_user)
     with db.write() as s:
         req = share_requests.get_request(s, who, request_id)
         (share_requests.reject_request if action == "reject" else share_requests.withdraw_request)(
             s, who, req, reason
         )
-        console.print(f"申请 #{req.id}: {_state_label(req.state)} / {req.state}")
+        console.print(_("request #%(id)s", id=req.id) + f": {_state_label(req.state)}")
 
 
 @app.command("reject")
@@ -208,34 +219,32 @@ def revoke(
     """
     from shuzhi.exchange import share_requests
 
-    _, db = open_context()
+    _settings, db = open_context()
     who = _principal(db, as_user)
     with db.write() as s:
         share_requests.revoke_grant(s, who, share_requests.get_grant(s, grant_id), reason)
-        console.print(f"授权 #{grant_id} 已撤销 / revoked")
+        console.print(_("grant #%(id)s revoked", id=grant_id))
 
 
 @app.command("grants")
 @reports_errors
-def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: bool = False) -> None:
+def grants(
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    provided: bool = typer.Option(False, help="The grants your department has given"),
+) -> None:
     """List your department's active grants (or, with --provided, those it has given).
 
     Example:  shuzhi exchange grants --as hrss.analyst
     """
     from shuzhi.exchange import share_requests
 
-    _, db = open_context()
+    _settings, db = open_context()
     who = _principal(db, as_user)
     with db.read() as s:
         rows = share_requests.provided_grants(s, who) if provided else share_requests.my_grants(s, who)
+        dataset, dept = _("dataset"), _("dept")
         table = ListTable(
-            "grant",
-            "数据集 dataset",
-            "部门 dept",
-            "字段 fields",
-            "行过滤 filter",
-            "到期 expires",
-            whole=("数据集 dataset", "部门 dept"),
+            _("grant"), dataset, dept, _("fields"), _("filter"), _("expires"), whole=(dataset, dept)
         )
         for g in rows:
             table.add_row(
@@ -254,8 +263,8 @@ def grants(as_user: str = typer.Option(..., "--as", help=AS_HELP), provided: boo
 def sql(
     query: str = typer.Argument(..., help="One SELECT"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
-    purpose: str = typer.Option(None),
-    out: Path = typer.Option(None, help="写入文件 / write to .parquet, .csv or .arrows instead of printing"),
+    purpose: str = typer.Option(None, help="Purpose"),
+    out: Path = typer.Option(None, help="Write to .parquet, .csv or .arrows instead of printing"),
 ) -> None:
     """Run governed SQL over datasets you may read (masked, filtered, capped, audited).
 
@@ -279,7 +288,7 @@ def sql(
     for row in page.rows:
         view.add_row(*["" if v is None else str(v) for v in row])
     console.print(view)
-    console.print(f"{page.shown:,} 行 / rows" + (" (已截断 truncated)" if page.truncated else ""))
+    console.print(_("%(rows)s rows", rows=format(page.shown, ",")) + _truncated(page.truncated))
 
 
 def _out_format(out: Path) -> str:
@@ -288,7 +297,7 @@ def _out_format(out: Path) -> str:
     from shuzhi.exchange import formats
 
     if not out.parent.is_dir():
-        raise InvalidInput(f"目录不存在 / no such directory: {out.parent}", where="--out")
+        raise InvalidInput(M_("No such directory: %(path)s", path=str(out.parent)), where="--out")
     # .arrow is the usual name of an Arrow file too; an unknown or missing extension gets Parquet.
     suffix = ".arrows" if out.suffix.lower() == ".arrow" else out.suffix
     found = formats.by_extension(suffix)
@@ -297,17 +306,22 @@ def _out_format(out: Path) -> str:
 
 def _report_file(out: Path, rows: int, truncated: bool, size: int) -> None:
     # A row cap or a daily row quota ends a read early: a partial file must not pass for a whole one.
-    cut = " (已截断 truncated)" if truncated else ""
-    console.print(f"{rows:,} 行 / rows{cut} → {out} ({size:,} bytes)")
+    rows_text = _("%(rows)s rows", rows=format(rows, ","))
+    size_text = _("%(bytes)s bytes", bytes=format(size, ","))
+    console.print(f"{rows_text}{_truncated(truncated)} → {out}, {size_text}")
+
+
+def _truncated(truncated: bool) -> str:
+    return " (" + _("truncated") + ")" if truncated else ""
 
 
 @app.command("export")
 @reports_errors
 def export(
-    dataset: str,
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
     out: Path = typer.Option(..., help=".parquet, .csv or .arrows"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
-    purpose: str = typer.Option(None),
+    purpose: str = typer.Option(None, help="Purpose"),
 ) -> None:
     """Bulk export of what you may read of a dataset to a file.
 
@@ -321,7 +335,7 @@ def export(
     who = _principal(db, as_user)
     fmt = _out_format(out)
     with progress_bar(transient=True) as bar:
-        task = bar.add_task(f"导出 exporting {dataset}", total=None)
+        task = bar.add_task(_("exporting %(dataset)s", dataset=dataset), total=None)
         done = service.export_to_file(
             db,
             settings,
@@ -330,7 +344,9 @@ def export(
             out,
             fmt,
             purpose=purpose,
-            progress=lambda n: bar.update(task, completed=n, description=f"导出 {n:,} 行 rows"),
+            progress=lambda n: bar.update(
+                task, completed=n, description=_("exporting %(rows)s rows", rows=format(n, ","))
+            ),
         )
     _report_file(out, done.rows, done.truncated, done.bytes)
 
@@ -344,7 +360,7 @@ def expire() -> None:
     """
     from shuzhi.exchange import share_requests
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         moved = share_requests.expire_due(s)
-        console.print(f"{len(moved)} 个申请已过期 / requests expired")
+        console.print(_("%(n)s requests expired", n=len(moved)))

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import typer
 
+from shuzhi.cli import lang
 from shuzhi.cli.common import bytes_progress_bar, console, open_context, reports_errors, system_principal
+from shuzhi.cli.lang import _
 from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 
 
 @reports_errors
@@ -34,11 +37,16 @@ def ingest(
     query: str | None = typer.Option(None, "--query", help="SQL query to read from the database URL"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
-    """加载数据，生成数据集的新版本 — load a source as a new immutable dataset version.
+    """Load a source as a new immutable dataset version.
 
     Reads CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 detected automatically), XLSX, JSON, JSON Lines,
     Parquet, or a table/query of a database; writes Parquet with row count, SHA-256, schema,
     column profile and schema drift. Loading identical content again is reported, not stored twice.
+
+    Database sources are read in a read-only session, and --query must be one SELECT. Local files
+    and SQLite databases can be named here, by the operator on the server, never through the API;
+    hosts on private networks must be listed in the setting ingest.allowed_source_hosts
+    (docs/ingest.md).
 
     Examples:
 
@@ -51,11 +59,6 @@ def ingest(
       shuzhi ingest postgresql+psycopg://reader@10.0.0.5/front --table public.enterprises --dataset hz-samr-enterprise
 
       shuzhi ingest sqlite:///front.db --query "SELECT * FROM tax WHERE year = 2025" --dataset hz-tax-taxpayer
-
-    Database sources are read in a read-only session, and --query must be one SELECT. Local files
-    and SQLite databases can be named here, by the operator on the server, never through the API;
-    hosts on private networks must be listed in the setting ingest.allowed_source_hosts
-    (docs/ingest.md).
     """
     from shuzhi.catalog import service as catalog
     from shuzhi.ingest import commit_to
@@ -63,14 +66,12 @@ def ingest(
 
     if create and not (dept and theme):
         raise InvalidInput(
-            "--create 需要 --dept 与 --theme (--create needs --dept and --theme)",
+            M_("--create needs --dept and --theme"),
             where="--create",
-            hint="例如 --create --dept HZ-SAMR --theme market",
+            hint=M_("e.g. %(example)s", example="--create --dept HZ-SAMR --theme market"),
         )
     if not create and not dataset:
-        raise InvalidInput(
-            "请用 --dataset 指明数据集，或用 --create 新建 (give --dataset, or --create)", where="--dataset"
-        )
+        raise InvalidInput(M_("Give --dataset, or --create"), where="--dataset")
     settings, db = open_context()
     if not create:
         with db.read() as s:
@@ -112,13 +113,13 @@ def _stage(settings, source: str, *, show: bool, **kw):
         return stage_source(settings, source, **kw)
     is_file = Path(source).is_file()
     with bytes_progress_bar() as bar:
-        task = bar.add_task("读取 reading", total=Path(source).stat().st_size if is_file else None)
+        task = bar.add_task(_("reading"), total=Path(source).stat().st_size if is_file else None)
 
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
         staged = stage_source(settings, source, progress=progress, **kw)
-        bar.update(task, description="完成 done")
+        bar.update(task, description=_("done"))
     return staged
 
 
@@ -129,16 +130,22 @@ def _print(report, as_json: bool) -> None:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
         return
     if report.created_dataset:
-        console.print(f"[green]已登记新数据集 registered new dataset[/] {report.dataset}")
+        console.print("[green]" + _("registered new dataset") + f"[/] {report.dataset}")
     if report.unchanged:
-        console.print(f"[yellow]{report.summary()}[/]")
+        console.print(f"[yellow]{lang.say(report.summary())}[/]")
         return
     console.print(
-        f"[green]✓[/] {report.dataset} v{report.version}: {report.rows:,} 行 rows, "
-        f"{report.byte_size:,} bytes, {report.seconds:.1f}s, sha256 {report.sha256[:16]}…"
+        f"[green]✓[/] {report.dataset} v{report.version}: "
+        + _(
+            "%(rows)s rows, %(bytes)s bytes, %(seconds)ss",
+            rows=format(report.rows, ","),
+            bytes=format(report.byte_size, ","),
+            seconds=format(report.seconds, ".1f"),
+        )
+        + f", sha256 {report.sha256[:16]}…"
     )
     if report.drift is not None:
-        console.print(f"  结构变化 drift: {describe(report.drift)}")
+        console.print("  " + _("drift") + f": {lang.say(describe(report.drift))}")
 
 
 @reports_errors
@@ -146,7 +153,7 @@ def verify_data(
     dataset: str | None = typer.Argument(None, help="Dataset identifier or id (default: every dataset)"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
-    """核查数据版本文件 — re-hash version files against the SHA-256 stored at ingest.
+    """Re-hash version files against the SHA-256 stored at ingest.
 
     A file that differs, is shorter or is missing marks its version damaged: reads of it are
     refused, the ledger records `version.damaged` and the owner's stewards get an alert. A damaged
@@ -168,22 +175,26 @@ def verify_data(
         console.print_json(json.dumps(asdict(report), ensure_ascii=False))
     else:
         with progress_bar(transient=True) as bar:
-            task = bar.add_task("核查 verifying", total=None)
+            task = bar.add_task(_("verifying"), total=None)
             report = verify_versions(
                 db,
                 settings,
                 dataset,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
+        restored, damaged = _("restored"), _("damaged")
         for d in report.restored:
-            console.print(f"[green]已恢复 restored[/] {d['dataset']} v{d['version']}")
+            console.print(f"[green]{restored}[/] {d['dataset']} v{d['version']}")
         for d in report.damaged:
-            new = "新发现 newly found" if d["new"] else "仍损坏 still"
-            console.print(f"[bold red]损坏 damaged[/] {d['dataset']} v{d['version']}: {d['damage']} ({new})")
+            new = _("newly found") if d["new"] else _("still damaged")
+            console.print(f"[bold red]{damaged}[/] {d['dataset']} v{d['version']}: {d['damage']} ({new})")
         colour = "red" if report.damaged else "green"
-        console.print(
-            f"[{colour}]{report.checked} 个版本已核查 versions checked[/], {report.bytes:,} bytes, "
-            f"{len(report.damaged)} 个损坏 damaged"
+        checked = _("%(n)s versions checked", n=report.checked)
+        summary = _(
+            "%(bytes)s bytes, %(damaged)s damaged",
+            bytes=format(report.bytes, ","),
+            damaged=len(report.damaged),
         )
+        console.print(f"[{colour}]{checked}[/], {summary}")
     if report.damaged:
         raise typer.Exit(1)

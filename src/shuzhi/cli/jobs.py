@@ -9,9 +9,12 @@ import time
 import typer
 from rich.markup import escape
 
+from shuzhi.cli import lang
 from shuzhi.cli.common import ListTable, console, open_context, progress_bar, reports_errors
+from shuzhi.cli.lang import _
+from shuzhi.i18n import M_
 
-app = typer.Typer(help="后台任务 Background jobs. Example: shuzhi jobs list", no_args_is_help=True)
+app = typer.Typer(help="Background jobs.\n\nExample:  shuzhi jobs list", no_args_is_help=True)
 
 _STATE_STYLE = {"queued": "cyan", "running": "yellow", "done": "green", "failed": "red", "cancelled": "dim"}
 FOLLOW_POLL_S = 0.5
@@ -30,7 +33,7 @@ def _register_plugins(modules: list[str]) -> None:
 
 @reports_errors
 def worker(
-    plugin: list[str] = typer.Option([], help="再注册一个插件模块 / also register this plugin module"),
+    plugin: list[str] = typer.Option([], help="Also register this plugin module"),
 ) -> None:
     """Run job workers for the broker runner (jobs.runner = "redis") until stopped (Ctrl-C, SIGTERM).
 
@@ -49,10 +52,12 @@ def worker(
     settings, db = open_context()
     if settings.jobs.runner != "redis":
         raise ConfigurationError(
-            f"设置 jobs.runner 为 {settings.jobs.runner!r}：任务在服务进程内运行，无需 worker "
-            f"(jobs.runner is {settings.jobs.runner!r}: jobs run inside the server; a worker needs 'redis')",
+            M_(
+                "jobs.runner is %(runner)s: jobs run inside the server; a worker needs 'redis'",
+                runner=repr(settings.jobs.runner),
+            ),
             where="jobs.runner",
-            hint="SHUZHI_JOBS__RUNNER=redis",
+            hint=M_("Set %(setting)s", setting="SHUZHI_JOBS__RUNNER=redis"),
         )
     _register_plugins(plugin)
     stop = threading.Event()
@@ -60,7 +65,11 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     runner = Runner(db, settings, serving=False).start()
     console.print(
-        f"任务进程已启动 (job worker started): {settings.jobs.threads} threads, {len(runner.jobs)} jobs"
+        _(
+            "job worker started: %(threads)s threads, %(jobs)s jobs",
+            threads=settings.jobs.threads,
+            jobs=len(runner.jobs),
+        )
     )
     try:
         work(runner, stop)
@@ -70,20 +79,14 @@ def worker(
 
 
 def _table(rows: list[dict]) -> ListTable:
+    job, state, created = _("job"), _("state"), _("created")
     table = ListTable(
-        "id",
-        "任务 job",
-        "状态 state",
-        "进度 progress",
-        "次数 attempts",
-        "创建 created",
-        "说明 note",
-        whole=("任务 job", "状态 state", "创建 created"),
+        "id", job, state, _("progress"), _("attempts"), created, _("note"), whole=(job, state, created)
     )
     for r in rows:
         style = _STATE_STYLE.get(r["state"], "")
         progress = f"{r['progress'] * 100:.0f}%" if r["progress"] is not None else ""
-        note = r["error"] if r["state"] == "failed" else r["note"]
+        note = lang.say(r["error"] if r["state"] == "failed" else r["note"])
         table.add_row(
             str(r["id"]),
             r["name"],
@@ -100,9 +103,9 @@ def _table(rows: list[dict]) -> ListTable:
 @reports_errors
 def list_jobs(
     state: str = typer.Option(None, help="queued, running, done, failed or cancelled"),
-    name: str = typer.Option(None, help="只列此任务 / only runs of this job"),
-    limit: int = typer.Option(30, min=1, max=200),
-    as_json: bool = typer.Option(False, "--json"),
+    name: str = typer.Option(None, help="Only runs of this job"),
+    limit: int = typer.Option(30, min=1, max=200, help="How many, newest first"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """Job runs, newest first.
 
@@ -110,7 +113,7 @@ def list_jobs(
     """
     from shuzhi.jobs import service
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.read() as s:
         rows = [service.as_dict(r) for r in service.search(s, state=state, name=name, limit=limit)]
     if as_json:
@@ -144,7 +147,7 @@ def _follow(db, job_id: int) -> dict:
 
 def _report(run: dict) -> None:
     style = _STATE_STYLE.get(run["state"], "")
-    console.print(f"任务 job #{run['id']} {run['name']}: [{style}]{run['state']}[/]")
+    console.print(_("job #%(id)s", id=run["id"]) + f" {run['name']}: [{style}]{run['state']}[/]")
     for key in (
         "progress",
         "note",
@@ -165,15 +168,15 @@ def _report(run: dict) -> None:
 @app.command("show")
 @reports_errors
 def show(
-    job_id: int,
-    follow: bool = typer.Option(False, "--follow", "-f", help="跟随直至结束 / follow until it ends"),
-    as_json: bool = typer.Option(False, "--json"),
+    job_id: int = typer.Argument(..., help="The run's number (see jobs list)"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Follow until it ends"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
 ) -> None:
     """One job run; with --follow, a progress bar until it ends (exit code 1 if it failed).
 
     Example:  shuzhi jobs show 12 --follow
     """
-    _, db = open_context()
+    _settings, db = open_context()
     run = _follow(db, job_id) if follow and not as_json else _read(db, job_id)
     if as_json:
         console.print_json(json.dumps(run))
@@ -184,8 +187,8 @@ def show(
 @app.command("run")
 @reports_errors
 def run_now(
-    name: str,
-    follow: bool = typer.Option(True, help="等待结束 / wait for it to end"),
+    name: str = typer.Argument(..., help="The job's name, e.g. exchange.expire_grants"),
+    follow: bool = typer.Option(True, help="Wait for it to end"),
 ) -> None:
     """Queue a run of a job now. On the in-process runner this command runs it itself.
 
@@ -197,7 +200,7 @@ def run_now(
     runner = Runner(db, settings, serving=settings.jobs.runner == "inprocess")
     try:
         job_id = runner.submit(name)
-        console.print(f"已排队 (queued): job #{job_id}")
+        console.print(_("queued: job #%(id)s", id=job_id))
         if follow:
             _report(_follow(db, job_id))
     finally:
@@ -206,7 +209,7 @@ def run_now(
 
 @app.command("cancel")
 @reports_errors
-def cancel(job_id: int) -> None:
+def cancel(job_id: int = typer.Argument(..., help="The run's number (see jobs list)")) -> None:
     """Cancel a queued run; a running one stops at its next progress report. Recorded in the audit
     ledger as done from the command line by the operating-system user.
 
@@ -216,9 +219,8 @@ def cancel(job_id: int) -> None:
 
     from shuzhi.operations.jobs import cancel_job
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         run = cancel_job(s, job_id, by=f"cli:{getpass.getuser()}")
-        console.print(
-            f"任务 job #{job_id}: {run.state}{' (cancel requested)' if run.state == 'running' else ''}"
-        )
+        requested = " " + _("(cancel requested)") if run.state == "running" else ""
+        console.print(_("job #%(id)s", id=job_id) + f": {run.state}{requested}")

@@ -7,16 +7,19 @@ from pathlib import Path
 
 import typer
 
+from shuzhi.cli import opendata_stats
 from shuzhi.cli.common import ListTable, acting_principal, console, open_context, reports_errors
+from shuzhi.cli.lang import _
+from shuzhi.i18n import M_, N_
 
 # Domain modules (pyarrow, the disclosure code) are imported inside the commands: `shuzhi` starts fast.
 
 app = typer.Typer(
-    help="开放数据 Open data. Example: shuzhi opendata prepare hz-population --plan plan.json --as psb.steward",
+    help="Open data: releases and statistics.\n\nExample:  shuzhi opendata prepare hz-stats-population --plan plan.json --as stats.steward",
     no_args_is_help=True,
 )
 
-AS_HELP = "以该用户身份操作（记入审计）/ act as this user (audited as them)"
+AS_HELP = N_("act as this user (audited as them)")
 
 
 def load_plan(path: Path) -> dict:
@@ -25,7 +28,6 @@ def load_plan(path: Path) -> dict:
     import csv
 
     from shuzhi.errors import InvalidInput
-    from shuzhi.i18n import M_
 
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
@@ -46,16 +48,16 @@ def load_plan(path: Path) -> dict:
 
 
 def _print(rows) -> None:
-    table = ListTable(
-        "id", "数据集 dataset", "版本 version", "状态 state", "行 rows", "k", "l", "隐去 suppressed"
-    )
+    from shuzhi.opendata.releases import STATE_LABELS
+
+    table = ListTable("id", _("dataset"), _("version"), _("state"), _("rows"), "k", "l", _("suppressed"))
     for r in rows:
         report = r.report or {}
         table.add_row(
             str(r.id),
             r.dataset.identifier,
             str(r.version_number),
-            r.state,
+            _(STATE_LABELS[r.state]),
             str(r.row_count),
             str(report.get("k", "")),
             str(report.get("l") if report.get("l") is not None else "-"),
@@ -68,9 +70,9 @@ def _print(rows) -> None:
 @reports_errors
 def prepare(
     dataset: str = typer.Argument(..., help="Dataset identifier"),
-    plan: Path = typer.Option(None, help="计划文件 / de-identification plan (JSON)"),
-    reuse_plan: bool = typer.Option(False, help="沿用上次计划 / reuse the dataset's last plan"),
-    version: int = typer.Option(None, help="版本号，默认最新 / version number (default: newest)"),
+    plan: Path = typer.Option(None, help="de-identification plan (JSON)"),
+    reuse_plan: bool = typer.Option(False, help="reuse the dataset's last plan"),
+    version: int = typer.Option(None, help="version number (default: newest)"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
 ) -> None:
     """Build and check a release of a version; a second person then approves it.
@@ -88,9 +90,15 @@ def prepare(
         )
         report = r.report
         console.print(
-            f"发布 #{r.id} 待审核 / release pending: {r.row_count} rows, k={report['k']}, "
-            f"l={report['l'] if report['l'] is not None else '-'}, suppressed {report['suppressed']}, "
-            f"sha256 {r.sha256}"
+            _(
+                "release #%(id)s pending: %(rows)s rows, k=%(k)s, l=%(l)s, suppressed %(suppressed)s, sha256 %(sha256)s",
+                id=r.id,
+                rows=r.row_count,
+                k=report["k"],
+                l=report["l"] if report["l"] is not None else "-",
+                suppressed=report["suppressed"],
+                sha256=r.sha256,
+            )
         )
 
 
@@ -107,7 +115,7 @@ def _act(release_id: int, as_user: str | None, action: str, reason: str | None) 
             releases.reject_release(s, who, r, reason or "")
         else:
             releases.withdraw_release(s, who, r, reason or "")
-        console.print(f"发布 #{r.id} {releases.STATE_LABELS[r.state][0]} / release {r.state}")
+        console.print(_("release #%(id)s %(state)s", id=r.id, state=M_(releases.STATE_LABELS[r.state])))
 
 
 @app.command("approve")
@@ -119,7 +127,7 @@ def approve(
 ) -> None:
     """Publish a pending release (not by the one who prepared it).
 
-    Example:  shuzhi opendata approve 3 --as psb.steward2
+    Example:  shuzhi opendata approve 3 --as admin
     """
     _act(release_id, as_user, "approve", reason)
 
@@ -128,12 +136,12 @@ def approve(
 @reports_errors
 def reject(
     release_id: int,
-    reason: str = typer.Option(..., help="理由 / reason (required)"),
+    reason: str = typer.Option(..., help="reason (required)"),
     as_user: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Refuse a pending release.
 
-    Example:  shuzhi opendata reject 3 --reason 年龄分段过细 --as psb.steward2
+    Example:  shuzhi opendata reject 3 --reason 年龄分段过细 --as admin
     """
     _act(release_id, as_user, "reject", reason)
 
@@ -142,7 +150,7 @@ def reject(
 @reports_errors
 def withdraw(
     release_id: int,
-    reason: str = typer.Option(..., help="理由 / reason (required)"),
+    reason: str = typer.Option(..., help="reason (required)"),
     as_user: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Take a release off at once: its file is no longer served.
@@ -184,3 +192,6 @@ def show(release_id: int, as_user: str = typer.Option(None, "--as", help=AS_HELP
     with db.read() as s:
         who = acting_principal(s, as_user)
         console.print_json(json.dumps(releases.release_out(releases.get_release(s, who, release_id))))
+
+
+app.add_typer(opendata_stats.app, name="stats")

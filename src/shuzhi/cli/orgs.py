@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from shuzhi.cli.common import ListTable, console, open_context, reports_errors, system_principal
+from shuzhi.cli import lang
+from shuzhi.cli.common import ListTable, console, ok, open_context, reports_errors, system_principal
+from shuzhi.cli.lang import _
+from shuzhi.i18n import N_
 
 dept_app = typer.Typer(
-    help="部门 Departments. Example: shuzhi dept add HZ-EDU 杭州市教育局 --parent HZ-DATA",
+    help="Departments.\n\nExample:  shuzhi dept add HZ-EDU 杭州市教育局 --parent HZ-DATA",
     no_args_is_help=True,
 )
 user_app = typer.Typer(
-    help="用户 Users. Example: shuzhi user add li.na --dept HZ-PSB --role steward", no_args_is_help=True
+    help="Users.\n\nExample:  shuzhi user add li.na --dept HZ-PSB --role steward", no_args_is_help=True
 )
 token_app = typer.Typer(
-    help="API 令牌 Tokens. Example: shuzhi token create hrss.analyst --days 30", no_args_is_help=True
+    help="API tokens.\n\nExample:  shuzhi token create hrss.analyst --days 30", no_args_is_help=True
 )
 
 
@@ -22,7 +25,7 @@ token_app = typer.Typer(
 @reports_errors
 def dept_add(
     code: str = typer.Argument(..., help="Department code, e.g. GA"),
-    name_zh: str = typer.Argument(..., help="Chinese name, e.g. 市公安局"),
+    name_zh: str = typer.Argument(..., help="Chinese name"),
     name_en: str = typer.Option(None, "--en", help="English name"),
     level: str = typer.Option("city", help="province | city | district"),
     parent: str = typer.Option(None, help="Code of the parent department"),
@@ -34,7 +37,7 @@ def dept_add(
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         d = orgs.create_department(
             s,
@@ -46,7 +49,7 @@ def dept_add(
             region_code=region,
             actor=system_principal(),
         )
-        console.print(f"[green]✓[/] 部门已添加 department added: {d.code} {d.name_zh}")
+        ok(_("department added"), f"{d.code} {lang.named(d)}")
 
 
 @dept_app.command("list")
@@ -58,10 +61,17 @@ def dept_list() -> None:
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.read() as s:
+        parent, region = _("parent"), _("region")
         table = ListTable(
-            "code", "名称 name", "English", "level", "parent", "region", whole=("parent", "region")
+            _("code"),
+            _("Chinese name"),
+            _("English name"),
+            _("level"),
+            parent,
+            region,
+            whole=(parent, region),
         )
         for d in orgs.list_departments(s):
             table.add_row(
@@ -78,14 +88,19 @@ def dept_list() -> None:
 @user_app.command("add")
 @reports_errors
 def user_add(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., help="User name to log in with"),
     dept: str = typer.Option(..., "--dept", help="Department code"),
     role: list[str] = typer.Option(..., "--role", help="admin | steward | analyst | auditor (repeatable)"),
     password: str = typer.Option(
-        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="SHUZHI_NEW_USER_PASSWORD"
+        ...,
+        prompt=N_("Password"),
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="SHUZHI_NEW_USER_PASSWORD",
+        help="The new user's password (asked for when not given)",
     ),
     name: str = typer.Option(None, help="Display name"),
-    email: str = typer.Option(None),
+    email: str = typer.Option(None, help="E-mail address"),
 ) -> None:
     """Add a user to a department with one or more roles.
 
@@ -93,7 +108,7 @@ def user_add(
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         u = orgs.create_user(
             s,
@@ -105,13 +120,13 @@ def user_add(
             email=email,
             actor=system_principal(),
         )
-        console.print(f"[green]✓[/] 用户已添加 user added: {u.username} ({', '.join(sorted(u.roles))})")
+        ok(_("user added"), f"{u.username} ({', '.join(sorted(u.roles))})")
 
 
 @user_app.command("roles")
 @reports_errors
 def user_roles(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., help="The user whose roles to replace"),
     role: list[str] = typer.Option(..., "--role", help="admin | steward | analyst | auditor (repeatable)"),
 ) -> None:
     """Replace a user's roles with the ones given; the change is written to the audit ledger.
@@ -120,10 +135,10 @@ def user_roles(
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         u = orgs.set_roles(s, orgs.get_user(s, username), role, actor=system_principal())
-        console.print(f"[green]✓[/] 角色已更新 roles updated: {u.username} ({', '.join(sorted(u.roles))})")
+        ok(_("roles updated"), f"{u.username} ({', '.join(sorted(u.roles))})")
 
 
 @user_app.command("list")
@@ -135,16 +150,19 @@ def user_list(dept: str = typer.Option(None, "--dept", help="Only this departmen
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.read() as s:
-        table = ListTable("username", "名称 name", "dept", "roles", "active", whole=("dept",))
+        dept_header = _("dept")
+        table = ListTable(
+            _("username"), _("name"), dept_header, _("roles"), _("active"), whole=(dept_header,)
+        )
         for u in orgs.list_users(s, dept):
             table.add_row(
                 u.username,
                 u.display_name,
                 u.department.code,
                 ", ".join(sorted(u.roles)),
-                "yes" if u.active else "no",
+                _("yes") if u.active else _("no"),
             )
         console.print(table)
 
@@ -163,8 +181,8 @@ def user_unlock(
     from shuzhi.orgs import throttle
 
     if (username is None) == (address is None):
-        raise typer.BadParameter("给出用户名或 --address 之一 (give a username or --address, not both)")
-    _, db = open_context()
+        raise typer.BadParameter(_("give a username or --address, not both"))
+    _settings, db = open_context()
     with db.transaction() as s:
         if address is not None:
             state = throttle.unlock_address(s, address, actor=system_principal())
@@ -173,17 +191,18 @@ def user_unlock(
             state = throttle.unlock_user(s, orgs.get_user(s, username), actor=system_principal())
             what = username
         was = (
-            f"locked until {state['locked_until']:%Y-%m-%d %H:%M:%S} UTC"
+            _("locked until %(time)s UTC", time=format(state["locked_until"], "%Y-%m-%d %H:%M:%S"))
             if state["locked_until"]
-            else "not locked"
+            else _("not locked")
         )
-        console.print(f"[green]✓[/] 已解除锁定 unlocked: {what} ({was}, {state['failures']} recent failures)")
+        failures = _("%(n)s recent failures", n=state["failures"])
+        ok(_("unlocked"), f"{what} ({was}, {failures})")
 
 
 @token_app.command("create")
 @reports_errors
 def token_create(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., help="The user the token acts as"),
     name: str = typer.Option("cli", help="A label for the token"),
     days: int = typer.Option(90, help="Days until it expires"),
 ) -> None:
@@ -193,14 +212,14 @@ def token_create(
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         token, clear = orgs.create_token(
             s, orgs.get_user(s, username), name=name, days=days, actor=system_principal()
         )
-        console.print(f"[green]✓[/] 令牌 token #{token.id} (expires {token.expires_at:%Y-%m-%d}):")
+        ok(_("token #%(id)s (expires %(date)s):", id=token.id, date=format(token.expires_at, "%Y-%m-%d")))
         console.print(clear, soft_wrap=True, highlight=False)
-        console.print("[yellow]只显示这一次 — shown once, it is stored hashed.[/]")
+        console.print("[yellow]" + _("shown once: it is stored hashed.") + "[/]")
 
 
 @token_app.command("revoke")
@@ -212,25 +231,35 @@ def token_revoke(token_id: int = typer.Argument(..., help="Token number shown at
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.write() as s:
         t = orgs.revoke_token(s, token_id, actor=system_principal())
-        console.print(f"[green]✓[/] 已撤销 revoked token #{t.id} ({t.prefix}…) of {t.user.username}")
+        ok(
+            _(
+                "revoked token #%(id)s (%(prefix)s…) of %(user)s",
+                id=t.id,
+                prefix=t.prefix,
+                user=t.user.username,
+            )
+        )
 
 
 @token_app.command("list")
 @reports_errors
-def token_list(username: str = typer.Argument(None)) -> None:
+def token_list(username: str = typer.Argument(None, help="Only this user's tokens")) -> None:
     """List tokens (never their values).
 
     Example:  shuzhi token list hrss.analyst
     """
     from shuzhi.orgs import service as orgs
 
-    _, db = open_context()
+    _settings, db = open_context()
     with db.read() as s:
         user = orgs.get_user(s, username) if username else None
-        table = ListTable("id", "user", "name", "prefix", "expires", "revoked", whole=("user", "prefix"))
+        user_header, prefix = _("user"), _("prefix")
+        table = ListTable(
+            "id", user_header, _("name"), prefix, _("expires"), _("revoked"), whole=(user_header, prefix)
+        )
         for t in orgs.list_tokens(s, user):
             table.add_row(
                 str(t.id),

@@ -41,7 +41,7 @@ from shuzhi.errors import Forbidden, InvalidInput, ShuzhiError
 from shuzhi.exchange import functions
 from shuzhi.exchange.aliases import base_alias
 from shuzhi.exchange.masking import MaskRule, mask_expression, parse_safe_expression
-from shuzhi.i18n import M_, N_, Message, Pair
+from shuzhi.i18n import M_, N_, Message
 
 # sqlglot logs a warning for every statement it falls back to a Command for; we refuse those anyway.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -511,11 +511,11 @@ _NOT_RECORD_CLAUSES = (
 )
 
 
-def _not_a_record_read(tree: exp.Expression, many_rows: frozenset[str]) -> str | Pair | None:
+def _not_a_record_read(tree: exp.Expression, many_rows: frozenset[str]) -> str | Message | None:
     """What makes `tree` more than a record read, or None. `many_rows`: the allowlisted aggregate
     and window function names (every other function was refused by an earlier rule)."""
     if not isinstance(tree, exp.Select):
-        return Pair("集合运算", "set operations")
+        return M_("set operations")
     for arg, label in _NOT_RECORD_CLAUSES:
         if tree.args.get(arg):
             return label
@@ -525,13 +525,13 @@ def _not_a_record_read(tree: exp.Expression, many_rows: frozenset[str]) -> str |
         if isinstance(node, (exp.Subquery, exp.SetOperation)) or (
             isinstance(node, exp.Select) and node is not tree
         ):
-            return Pair("子查询", "subqueries")
+            return M_("subqueries")
         if isinstance(node, exp.Window):
-            return Pair("窗口函数", "window functions")
+            return M_("window functions")
         if isinstance(node, exp.AggFunc) or (
             isinstance(node, exp.Anonymous) and str(node.name).lower() in many_rows
         ):
-            return Pair("聚合函数", "aggregates")
+            return M_("aggregates")
     return None
 
 

@@ -238,7 +238,7 @@ def check_query(query: str, dialect: str, *, where: str) -> str:
     database executes is exactly what was checked (a quirk of quoting or comments that the
     database reads differently cannot smuggle in a second statement).
     """
-    hint = "只接受一条 SELECT（可含 WITH、UNION）/ give one SELECT (WITH and UNION allowed)"
+    hint = M_("give one SELECT (WITH and UNION allowed)")
     try:
         return _checked_select(query, dialect, where=where, hint=hint)
     except RecursionError:  # parsing, walking or writing a tree nested thousands deep

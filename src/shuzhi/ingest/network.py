@@ -7,16 +7,13 @@ import socket
 from dataclasses import dataclass, field
 
 from shuzhi.errors import Forbidden, SourceUnavailable
-from shuzhi.i18n import M_, Pair
+from shuzhi.i18n import M_, N_, Pair
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SETTING = "ingest.allowed_source_hosts"
-_HINT = (
-    f"如该主机确为数据来源，请管理员将其加入设置 {SETTING} / "
-    f"if this host is a genuine source, an admin can add it to the setting {SETTING}"
-)
+_HINT = N_("if this host is a genuine source, an admin can add it to the setting %(setting)s")
 
 
 def _kind(ip: IPAddress) -> tuple[str, str] | None:
@@ -114,6 +111,6 @@ class AddressPolicy:
                             ip=ip,
                         ),
                         where=where,
-                        hint=_HINT,
+                        hint=M_(_HINT, setting=SETTING),
                     )
         return [str(ip) for ip in found]

@@ -1,4 +1,5 @@
-"""Built-in hook implementations of open data: its API and commands, its table and migrations, its events."""
+"""Built-in hook implementations of open data: releases, differentially private statistics, DCAT
+exports and the CKAN-compatible API (their API, pages and commands), their tables, migrations, settings, audit events and ledger state."""
 
 from __future__ import annotations
 
@@ -9,25 +10,19 @@ from shuzhi.hooks import hookimpl
 
 @hookimpl
 def register_api_routes():
-    from shuzhi.web.api import opendata
+    from shuzhi.web.api import opendata, opendata_stats
 
-    return [opendata.router]
+    return [opendata.router, opendata_stats.router]
 
 
 @hookimpl
 def register_page_routes():
-    # The CKAN-compatible Action API answers at the site's root (/api/3/action/…, /api/action/…,
-    # and CKAN's resource download paths), not under /api/v1: its routes are JSON, mounted here.
-    from shuzhi.web.ckan import router
+    # The DCAT exports and the CKAN-compatible Action API (/api/3/action/…, /api/action/…, CKAN's
+    # resource download paths) answer at the site's root, not under /api/v1.
+    from shuzhi.web import dcat
+    from shuzhi.web.ckan import router as ckan
 
-    return [router.router]
-
-
-@hookimpl
-def settings_sections():
-    from shuzhi.opendata.settings import SECTIONS
-
-    return SECTIONS
+    return [dcat.router, ckan.router]
 
 
 @hookimpl
@@ -39,9 +34,9 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.opendata import models
+    from shuzhi.opendata import budget_models, models
 
-    return [models]
+    return [models, budget_models]
 
 
 @hookimpl
@@ -50,10 +45,19 @@ def migration_locations():
 
 
 @hookimpl
-def ledger_events():
-    from shuzhi.opendata.events import EVENTS
+def settings_sections():
+    from shuzhi.opendata import budget_settings, ckan_settings
+    from shuzhi.opendata.dcat import settings as dcat_settings
 
-    return list(EVENTS)
+    return {**budget_settings.SECTIONS, **dcat_settings.SECTIONS, **ckan_settings.SECTIONS}
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.opendata.budget_events import EVENTS as BUDGET
+    from shuzhi.opendata.events import EVENTS as RELEASES
+
+    return [*RELEASES, *BUDGET]
 
 
 @hookimpl

@@ -91,6 +91,7 @@ def published_release_out(r: Release) -> dict:
         "description": ds.description,
         "department": ds.department.code,
         "department_name": ds.department.name_zh,
+        "department_name_en": ds.department.name_en,
         "theme": ds.theme,
         "keywords": list(ds.keywords or []),
         "open_type": ds.open_type,

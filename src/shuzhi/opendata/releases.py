@@ -29,7 +29,7 @@ from shuzhi.classify.readmodel import sensitive_columns
 from shuzhi.classify.rules import load_rules
 from shuzhi.config import Settings
 from shuzhi.errors import Conflict, DataDamaged, Forbidden, InvalidInput, NotFound
-from shuzhi.i18n import M_, Pair
+from shuzhi.i18n import M_, N_
 from shuzhi.ingest.integrity import file_sha256
 from shuzhi.keyfile import create_once
 from shuzhi.opendata import events
@@ -40,12 +40,13 @@ from shuzhi.orgs.service import Principal
 from shuzhi.storage import version_store
 from shuzhi.store.base import utcnow
 
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "pending": ("待审核", "pending"),
-    "published": ("已发布", "published"),
-    "rejected": ("已驳回", "rejected"),
-    "withdrawn": ("已撤回", "withdrawn"),
+STATE_LABELS: dict[str, str] = {
+    "pending": N_("pending"),
+    "published": N_("published"),
+    "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"),
 }
+"""A release's states in words (msgids, shown in the reader's language)."""
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "pending": ("published", "rejected", "withdrawn"),
@@ -144,7 +145,7 @@ def release_out(r: Release) -> dict:
         "dataset": r.dataset.identifier,
         "version": r.version_number,
         "state": r.state,
-        "state_label": STATE_LABELS[r.state][0],
+        "state_label": M_(STATE_LABELS[r.state]),
         "plan": r.plan,
         "reused_from": r.reused_from_id,
         "sha256": r.sha256,
@@ -408,8 +409,8 @@ def _move(session: Session, principal: Principal, release: Release, to: str, rea
         raise Conflict(
             M_(
                 "Cannot move a %(state)s release to %(to)s",
-                state=Pair(*STATE_LABELS[release.state]),
-                to=Pair(*STATE_LABELS[to]),
+                state=M_(STATE_LABELS[release.state]),
+                to=M_(STATE_LABELS[to]),
             ),
             state=release.state,
         )

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog.models import Dataset
 from shuzhi.errors import InvalidInput
-from shuzhi.i18n import M_, Pair
+from shuzhi.i18n import M_, N_
 from shuzhi.orgs.models import Department, User
 
 _KINDS = {
-    "user": (User, User.username, "用户"),
-    "department": (Department, Department.code, "部门"),
-    "dataset": (Dataset, Dataset.identifier, "数据集"),
+    "user": (User, User.username, N_("user")),
+    "department": (Department, Department.code, N_("department")),
+    "dataset": (Dataset, Dataset.identifier, N_("dataset")),
 }
 
 
@@ -38,7 +38,7 @@ def resolve(session: Session, kind: str, value: str | int | None) -> int | None:
     model, column, zh = _KINDS[kind]
     found = session.scalar(select(model.id).where(column == value))
     if found is None:
-        raise InvalidInput(M_("no %(kind)s %(value)r", kind=Pair(zh, kind), value=value), where=kind)
+        raise InvalidInput(M_("no %(kind)s %(value)r", kind=M_(zh), value=value), where=kind)
     return found
 
 

@@ -41,7 +41,10 @@ def _client(request: Request) -> str:
 
 
 def _site(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The site's public address: `dcat.site_url` when set (behind a proxy), else the one asked."""
+    dcat = getattr(request.app.state.settings, "dcat", None)
+    configured = getattr(dcat, "site_url", None)
+    return str(configured or request.base_url).rstrip("/")
 
 
 def _envelope(
