@@ -26,3 +26,41 @@ def test_build_registers_and_ingests_everything_once(settings, db, tmp_path):
         user = manifest.users[2]
         assert authenticate(s, user.username, user.password) is not None
     assert rows == {d.identifier: d.row_count for d in manifest.datasets}
+
+
+@pytest.mark.slow
+def test_the_demo_publishes_its_open_data_through_the_release_path(sqlite_settings, sqlite_db, tmp_path):
+    import pyarrow.parquet as pq
+
+    from shuzhi.demo.opendata import APPROVER, RELEASES
+    from shuzhi.opendata import published
+    from shuzhi.opendata.budget_models import StatisticsRelease
+    from shuzhi.opendata.disclosure import check
+    from shuzhi.opendata.models import Release
+
+    settings, db = sqlite_settings, sqlite_db
+    manifest = generate(tmp_path / "city", seed=3, scale=0.12)
+    opened = build(settings, db, manifest).open_data
+    assert opened.published == len(RELEASES) and opened.statistics == 1, opened.refused
+    stewards = {r.dataset: r.steward for r in RELEASES}
+    with db.session() as s:
+        names = dict(s.execute(select(User.id, User.username)).all())
+        shown = s.scalars(select(Release).where(Release.state == "published")).all()
+        assert len(shown) == opened.published
+        for release in shown:
+            # prepared by the owning department's steward, approved by a second person
+            assert names[release.prepared_by_id] == stewards[release.dataset.identifier]
+            assert names[release.decided_by_id] == APPROVER != names[release.prepared_by_id]
+            assert release.dataset.open_type in ("unconditional", "conditional")
+            table = pq.read_table(published.release_table_path(s, settings, release.id))
+            qis = [name for name, f in release.plan["fields"].items() if f["action"] == "qi"]
+            assert qis and check(table, qis).k >= 5  # recomputed on the file the public gets
+            dropped = {name for name, f in release.plan["fields"].items() if f["action"] == "drop"}
+            assert not dropped & set(table.schema.names)
+        person_level = next(r for r in shown if r.dataset.identifier == "hz-xh-samr-individual")
+        assert {"经营者姓名", "经营者身份证号"} <= {
+            n for n, f in person_level.plan["fields"].items() if f["action"] == "drop"
+        }
+        assert s.scalar(select(func.count(StatisticsRelease.id))) == 1
+    again = build(settings, db, manifest).open_data
+    assert again.published == 0 and again.statistics == 0 and again.already == opened.published

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from shuzhi.cli.common import ListTable, console, ok, open_context, progress_bar, reports_errors
-from shuzhi.cli.lang import _
+from shuzhi.cli.lang import _, say
 from shuzhi.i18n import M_
 
 
@@ -141,6 +141,18 @@ def demo(
             unchanged=report.versions_unchanged,
         )
     )
+    opened = report.open_data
+    if opened is not None:
+        ok(
+            _(
+                "open data: %(published)s releases published now, %(already)s already, %(statistics)s statistics releases",
+                published=opened.published,
+                already=opened.already,
+                statistics=opened.statistics,
+            )
+        )
+        for refused in opened.refused:
+            console.print("  " + _("not released: %(why)s", why=say(refused)))
     console.print("  " + _("ground truth") + f": {manifest.ground_truth}")
     password, dept = _("password"), _("dept")
     logins = ListTable(

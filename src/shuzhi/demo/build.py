@@ -1,4 +1,5 @@
-"""`build()`: put a generated demo city into a platform — departments, demo users, catalog entries, versions.
+"""`build()`: put a generated demo city into a platform — departments, demo users, catalog entries, versions,
+and the releases of its open data.
 
 Idempotent: what already exists (a department, a user, a dataset) is kept, and a file whose content
 is already a version is reported unchanged by ingest, so running the demo twice is harmless.
@@ -16,6 +17,9 @@ from shuzhi.catalog.models import Dataset
 from shuzhi.catalog.schemas import DatasetIn
 from shuzhi.config import Settings
 from shuzhi.demo.generate import CityManifest
+from shuzhi.demo.opendata import OpenDataReport
+from shuzhi.demo.opendata import publish as publish_open_data
+from shuzhi.i18n import M_
 from shuzhi.ingest import service as ingest
 from shuzhi.orgs import service as orgs
 from shuzhi.orgs.models import Department, User
@@ -35,6 +39,7 @@ class BuildReport:
     versions_added: int = 0
     versions_unchanged: int = 0
     ingest_reports: list[ingest.IngestReport] = field(default_factory=list)
+    open_data: OpenDataReport | None = None
 
 
 def build(
@@ -44,7 +49,7 @@ def build(
     report = BuildReport()
     step = progress or (lambda what, done, total: None)
     total = len(manifest.datasets) + 1
-    step("部门与用户 departments and users", 0, total)
+    step(M_("departments and users"), 0, total)
     with db.write() as session:
         for dept in manifest.departments:  # listed parents first
             if session.scalar(select(Department.id).where(Department.code == dept.code)) is None:
@@ -78,7 +83,8 @@ def build(
             report.versions_unchanged += 1
         else:
             report.versions_added += 1
-    step("完成 done", total, total)
+    report.open_data = publish_open_data(settings, db)
+    step(M_("done"), total, total)
     return report
 
 

@@ -28,6 +28,7 @@ from shuzhi.demo.geography import DEFAULT_CITY, City, load_city
 from shuzhi.demo.population import INDUSTRIES, Enterprises, Residents, make_enterprises, make_residents
 from shuzhi.demo.tables import Built, Context
 from shuzhi.demo.writers import EXTENSIONS, to_arrow, write_table
+from shuzhi.i18n import M_
 
 DEFAULT_SEED = 20261126
 AS_OF = dt.date(2026, 10, 31)
@@ -127,7 +128,7 @@ def generate(
     report = progress or (lambda step, done, total: None)
     total = len(DEFINITIONS) + 2
     city = load_city(DEFAULT_CITY)
-    report("居民 residents", 0, total)
+    report(M_("residents"), 0, total)
     residents = make_residents(_rng(seed, "residents"), city, max(50, round(BASE_RESIDENTS * scale)), AS_OF)
     enterprises = make_enterprises(
         _rng(seed, "enterprises"), city, residents, max(20, round(BASE_ENTERPRISES * scale)), AS_OF
@@ -143,7 +144,7 @@ def generate(
         spec, rows = _dataset(definition, ctx, out_dir, {d.code: d for d in depts}[definition.department])
         specs.append(spec)
         truth.append(rows)
-    report("真值 ground truth", total - 1, total)
+    report(M_("ground truth"), total - 1, total)
     truth_dir = out_dir / "truth"
     truth_dir.mkdir(exist_ok=True)
     ground_truth = truth_dir / "ground_truth.parquet"
@@ -170,7 +171,7 @@ def generate(
     )
     text = json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2, default=str)
     (out_dir / "manifest.json").write_text(text + "\n", encoding="utf-8")
-    report("完成 done", total, total)
+    report(M_("done"), total, total)
     return manifest
 
 
