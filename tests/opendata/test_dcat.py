@@ -170,9 +170,13 @@ def test_turtle_and_jsonld_conform_to_dcat_ap(catalog, client, shapes):
     (dist,) = g.objects(pop, DCAT.distribution)
     licences = {str(o) for o in g.objects(dist, URIRef("http://purl.org/dc/terms/license"))}
     assert licences == {"http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"}
+    url = str(g.value(dist, DCAT.downloadURL))
     assert (
-        str(g.value(dist, DCAT.downloadURL)) == f"http://testserver/api/v1/opendata/published/{catalog}/table"
+        url
+        == f"http://testserver/dataset/population/resource/population-r{catalog}/download/population-v1.parquet"
     )
+    got = client.get(url.removeprefix("http://testserver"))  # anyone, without logging in
+    assert got.status_code == 200 and got.content[:4] == b"PAR1"
 
 
 @needs_standards

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -143,3 +144,15 @@ def public_fields_of(r: Release) -> list[dict]:
     """The release's fields with the catalog's description of each."""
     described = {f.name: f.description for f in r.dataset.fields}
     return [{**f, "description": described.get(f["name"])} for f in r.public_fields]
+
+
+def resource_id(dataset: str, release_id: int) -> str:
+    """A published release's public id (a CKAN resource's id): the dataset and the release."""
+    return f"{dataset}-r{release_id}"
+
+
+def download_path(dataset: str, release_id: int, version: int) -> str:
+    """Where anyone downloads a published release's file, without logging in (the CKAN-compatible
+    route); the DCAT exports and the CKAN resources both point here."""
+    name = quote(dataset, safe="")
+    return f"/dataset/{name}/resource/{quote(resource_id(dataset, release_id), safe='')}/download/{name}-v{version}.parquet"

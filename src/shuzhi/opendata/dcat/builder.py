@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shuzhi.errors import NotFound
 from shuzhi.i18n import M_
 from shuzhi.opendata.dcat.settings import DcatSettings
-from shuzhi.opendata.published import MAX_PER_PAGE, published_releases
+from shuzhi.opendata.published import MAX_PER_PAGE, download_path, published_releases
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class CatalogPage:
         return f"{self.base}/departments/{quote(ds['department'], safe='')}"
 
     def download_url(self, release: dict) -> str:
-        return f"{self.base}/api/v1/opendata/published/{release['release_id']}/table"
+        return self.base + download_path(release["dataset"], release["release_id"], release["version"])
 
     def distribution_uri(self, ds: dict, release: dict) -> str:
         return f"{self.landing_page(ds)}#release-{release['release_id']}"

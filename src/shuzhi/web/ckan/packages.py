@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shuzhi.catalog import vocab
 from shuzhi.catalog.search import fold, segment
+from shuzhi.opendata import published
 from shuzhi.opendata.published import MAX_PER_PAGE, published_releases
 
 RESOURCE_ID = re.compile(r"^(?P<dataset>.+)-r(?P<release>[0-9]{1,18})$")
@@ -30,7 +31,7 @@ class SearchQueryError(Exception):
 
 
 def resource_id(dataset: str, release_id: int) -> str:
-    return f"{dataset}-r{release_id}"
+    return published.resource_id(dataset, release_id)
 
 
 def release_of(resource: str) -> int | None:
@@ -178,7 +179,6 @@ def package(releases: list[dict], site_url: str) -> dict:
 
 def resource(release: dict, package_name: str, position: int, site_url: str) -> dict:
     rid = resource_id(package_name, release["release_id"])
-    filename = f"{package_name}-v{release['version']}.parquet"
     return {
         "id": rid,
         "package_id": package_name,
@@ -186,7 +186,7 @@ def resource(release: dict, package_name: str, position: int, site_url: str) -> 
         "description": release["title_zh"],
         "format": FORMAT,
         "mimetype": release["media_type"],
-        "url": f"{site_url}/dataset/{package_name}/resource/{rid}/download/{filename}",
+        "url": site_url + published.download_path(package_name, release["release_id"], release["version"]),
         "url_type": "upload",
         "size": release["byte_size"],
         "hash": f"sha256:{release['sha256']}",
