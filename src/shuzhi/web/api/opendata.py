@@ -12,7 +12,7 @@ from shuzhi.opendata import published, releases
 from shuzhi.opendata.plans import PlanIn
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
-from shuzhi.textlimits import Id, Name, Reason
+from shuzhi.textlimits import INT32_MAX, Id, Name, Reason
 from shuzhi.web.deps import current_principal, get_db
 from shuzhi.web.openapi import error_responses
 
@@ -55,7 +55,12 @@ def prepare(body: ReleaseBody, principal: Caller, db: Db, request: Request) -> d
 
 
 @router.get("/releases")
-def list_releases(principal: Caller, db: Db, dataset: Name | None = None, state: Name | None = None) -> dict:
+def list_releases(
+    principal: Caller,
+    db: Db,
+    dataset: Name | None = None,
+    state: Literal["pending", "published", "rejected", "withdrawn"] | None = None,
+) -> dict:
     """Releases the caller may see (all published ones; others to their department's stewards)."""
     with db.read() as s:
         rows = releases.list_releases(s, principal, dataset=dataset, state=state)
@@ -94,7 +99,7 @@ def act_on_release(
 def list_published(
     principal: Caller,
     db: Db,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=INT32_MAX),
     per_page: int = Query(20, ge=1, le=published.MAX_PER_PAGE),
     dataset: Name | None = None,
     department: Name | None = None,
