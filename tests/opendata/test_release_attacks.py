@@ -1,0 +1,29 @@
+"""Attacks on the releases workflow: a field nothing has judged harmless never goes out in clear."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select
+from tests.opendata.conftest import add_version, plan, population
+
+from shuzhi.catalog.models import Dataset, DatasetVersion
+from shuzhi.classify.models import ColumnDecision
+from shuzhi.errors import Forbidden
+from shuzhi.opendata import releases
+
+
+def test_an_ungraded_column_outside_the_catalog_fields_is_not_kept_in_clear(world):
+    """A new version carries `phone`, which its grading left out and the catalog's field list does not
+    name (a steward may edit that list): nothing says its values are harmless."""
+    number = add_version(
+        world.db, world.settings, "population", population(extra={"phone": ["13800000000"] * 240})
+    )
+    with world.db.transaction() as s:
+        ds = s.scalar(select(Dataset).where(Dataset.identifier == "population"))
+        assert "phone" not in {f.name for f in ds.fields}
+        v = s.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.number == number))
+        s.execute(delete(ColumnDecision).where(ColumnDecision.version_id == v.id, ColumnDecision.field_name == "phone"))
+    with pytest.raises(Forbidden, match="phone"), world.db.transaction() as s:
+        releases.prepare_release(
+            s, world.settings, world.steward, "population", plan=plan(fields={"phone": {"action": "keep"}})
+        )
