@@ -21,8 +21,14 @@ def test_an_ungraded_column_outside_the_catalog_fields_is_not_kept_in_clear(worl
     with world.db.transaction() as s:
         ds = s.scalar(select(Dataset).where(Dataset.identifier == "population"))
         assert "phone" not in {f.name for f in ds.fields}
-        v = s.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.number == number))
-        s.execute(delete(ColumnDecision).where(ColumnDecision.version_id == v.id, ColumnDecision.field_name == "phone"))
+        v = s.scalar(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.number == number)
+        )
+        s.execute(
+            delete(ColumnDecision).where(
+                ColumnDecision.version_id == v.id, ColumnDecision.field_name == "phone"
+            )
+        )
     with pytest.raises(Forbidden, match="phone"), world.db.transaction() as s:
         releases.prepare_release(
             s, world.settings, world.steward, "population", plan=plan(fields={"phone": {"action": "keep"}})

@@ -7,6 +7,7 @@ structure is expected); POST takes a JSON object (or a form). Every answer is CK
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from urllib.parse import parse_qs
@@ -37,7 +38,16 @@ def _limiter(request: Request) -> RateLimiter:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """Who is calling, for rate limits and the engine's fair queue: an IPv4 address, or an IPv6
+    client's /64 (one subscriber's network: a new address per call is still the same client)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
 def _site(request: Request) -> str:
