@@ -89,6 +89,16 @@ def test_absurd_input_is_refused_or_cut(portal, client):  # noqa: F811
 
 
 SQL = [
+    'SELECT income + 1 AS x FROM "{rid}"',
+    'SELECT benefit FROM "{rid}" WHERE income > 5',
+    'SELECT sum(benefit) AS s FROM "{rid}"',
+    'SELECT benefit FROM "{rid}" GROUP BY 1 HAVING income > 1',
+    'SELECT benefit FROM "{rid}" ORDER BY nope',
+    'SELECT * FROM "{rid}" a JOIN "{rid}" b USING (nope)',
+    'SELECT CAST(name AS DATE) AS d FROM "{rid}"',
+    "SELECT regexp_matches(benefit, '(') AS r FROM \"{rid}\"",
+    'SELECT "{rid}".phone FROM "{rid}"',
+    'SELECT x.id_number FROM "{rid}" x',
     "SELECT getenv('HOME') AS h",
     "SELECT current_setting('home_directory') AS h",
     "SELECT * FROM information_schema.tables",
@@ -190,3 +200,18 @@ def test_download_route_serves_only_the_named_packages_published_file(portal, cl
         assert str(portal.world.settings.data_dir) not in r.text
     odd = client.get(f'/dataset/population/resource/{rid}/download/a"%0d%0aSet-Cookie: x=1.parquet')
     assert odd.status_code == 200 and "set-cookie" not in odd.headers
+
+
+def test_deeply_nested_json_is_a_bad_request(portal, client):  # noqa: F811
+    deep = "[" * 5000 + "]" * 5000
+    r = client.post(
+        "/api/3/action/package_list",
+        content='{"limit": ' + deep + "}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code in (400, 409) and r.json()["success"] is False
+    for name in ("filters", "fields", "q", "facet.field"):
+        action = "package_search" if name == "facet.field" else "datastore_search"
+        r = client.get(f"/api/3/action/{action}", params={"resource_id": portal.population, name: deep})
+        assert r.status_code in (400, 409), (name, r.text)
+        assert r.json()["success"] is False

@@ -128,7 +128,7 @@ async def _post(request: Request, name: str) -> JSONResponse:
     elif raw.strip():
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser goes is no JSON we take
             return _bad_body(request, name, "JSON Error: the body is not valid JSON")
         if not isinstance(data, dict):
             return _bad_body(request, name, "JSON Error: the body must be a JSON object")
