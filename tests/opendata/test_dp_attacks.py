@@ -12,7 +12,7 @@ def test_odd_numbers_and_other_departments_are_refused(place, client, token_for)
     json_headers = {"Content-Type": "application/json"}
 
     def post(spec_text: str, headers) -> object:
-        body = '{"dataset": "population", "spec": %s}' % spec_text
+        body = '{"dataset": "population", "spec": ' + spec_text + "}"
         return client.post("/api/v1/opendata/statistics", content=body, headers={**headers, **json_headers})
 
     figures = json.dumps(SPEC["figures"])
