@@ -8,7 +8,7 @@ from tests.opendata.conftest import add_version, plan, population
 
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.classify.models import ColumnDecision
-from shuzhi.errors import Forbidden
+from shuzhi.errors import Forbidden, ShuzhiError
 from shuzhi.opendata import releases
 
 
@@ -33,3 +33,63 @@ def test_an_ungraded_column_outside_the_catalog_fields_is_not_kept_in_clear(worl
         releases.prepare_release(
             s, world.settings, world.steward, "population", plan=plan(fields={"phone": {"action": "keep"}})
         )
+
+
+ODD_PLANS = [
+    {"income": {"action": "generalise", "hierarchy": {"kind": "ranges", "widths": [10000]}, "level": 64}},
+    {"income": {"action": "generalise", "hierarchy": {"kind": "ranges", "widths": [0]}, "level": 1}},
+    {"income": {"action": "generalise", "hierarchy": {"kind": "ranges", "widths": [-5, 1e308]}, "level": 2}},
+    {"gender": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["M"], ["F"]]}}},
+    {"gender": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["M", "*"]]}}},
+    {"gender": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["M", "*", "x"], ["F", "*"]]}}},
+    {
+        "gender": {
+            "action": "qi",
+            "hierarchy": {"kind": "table", "rows": [["M", "*"], ["M", "*"], ["F", "*"]]},
+        }
+    },
+    {
+        "gender": {
+            "action": "qi",
+            "hierarchy": {"kind": "table", "rows": [[" ", " "], ["M", "*"], ["F", "*"]]},
+        }
+    },
+    {
+        "gender": {
+            "action": "qi",
+            "hierarchy": {
+                "kind": "table",
+                "rows": [[f"v{i}", "*"] for i in range(50_000)] + [["M", "*"], ["F", "*"]],
+            },
+        }
+    },
+    {
+        "gender": {
+            "action": "qi",
+            "hierarchy": {
+                "kind": "table",
+                "rows": [["M", *[f"l{j}" for j in range(300)]], ["F", *[f"l{j}" for j in range(300)]]],
+            },
+        }
+    },
+    {"birth_date": {"action": "qi", "hierarchy": {"kind": "regions"}}},
+    {"region_code": {"action": "qi", "hierarchy": {"kind": "dates"}}},
+    {"benefit": {"action": "mask", "mask": "nope"}},
+    {"name": {"action": "keep", "identifier": False}},
+    {"Name": {"action": "keep"}},
+    {"name ": {"action": "keep"}},
+]
+
+
+def test_odd_plans_are_refused_with_a_reason_or_built(world):
+    for over in ODD_PLANS:
+        try:
+            with world.db.transaction() as s:
+                r = releases.prepare_release(
+                    s, world.settings, world.steward, "population", plan=plan(fields=over)
+                )
+                released = [f["name"] for f in r.public_fields]
+                s.rollback()
+        except ShuzhiError:
+            continue
+        assert "name" not in released or over.get("name", {}).get("action") != "keep", over
