@@ -6,11 +6,15 @@ import base64
 import json
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from tests.opendata.test_ckan_api import portal  # noqa: F401 - the published world
 
 from shuzhi.opendata.models import Release
 from shuzhi.web.app import create_app
+from shuzhi.web.ckan.ratelimit import RateLimiter
 
 CLEAN = (200, 400, 403, 404, 409)
 
@@ -215,3 +219,26 @@ def test_deeply_nested_json_is_a_bad_request(portal, client):  # noqa: F811
         r = client.get(f"/api/3/action/{action}", params={"resource_id": portal.population, name: deep})
         assert r.status_code in (400, 409), (name, r.text)
         assert r.json()["success"] is False
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+PARAMS = ["filters", "q", "sort", "fields", "limit", "offset", "cursor", "records_format", "include_total"]
+
+
+@hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.dictionaries(
+        st.sampled_from(PARAMS),
+        json_values | st.sampled_from(["income", "benefit", "_id", "income desc", "name"]),
+        max_size=4,
+    )
+)
+def test_any_json_in_a_datastore_body_is_never_a_server_error(portal, client, data):  # noqa: F811
+    client.app.state.ckan_limiter = RateLimiter(10**6, 10**6)  # many calls here, none to be refused
+    for action in ("datastore_search", "datastore_info", "package_search", "datastore_search_sql"):
+        r = client.post(f"/api/3/action/{action}", json={"resource_id": portal.population, **data})
+        _no_leak(r, portal)
