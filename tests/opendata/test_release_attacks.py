@@ -93,3 +93,27 @@ def test_odd_plans_are_refused_with_a_reason_or_built(world):
         except ShuzhiError:
             continue
         assert "name" not in released or over.get("name", {}).get("action") != "keep", over
+
+
+def test_a_release_of_a_dataset_closed_since_is_hidden_from_other_departments(world):
+    """Once a dataset is 不予开放 its release is no longer published to anyone: its plan and report
+    go back to the owning department's stewards (and admins, auditors)."""
+    from shuzhi.catalog.schemas import DatasetPatch
+    from shuzhi.catalog.service import get_dataset, update_dataset
+    from shuzhi.errors import NotFound
+    from shuzhi.opendata.models import Release
+
+    with world.db.transaction() as s:
+        rid = releases.prepare_release(s, world.settings, world.steward, "population", plan=plan()).id
+    with world.db.transaction() as s:
+        releases.approve_release(s, world.settings, world.steward2, s.get(Release, rid))
+    with world.db.read() as s:
+        assert releases.get_release(s, world.other_steward, rid).id == rid  # published: anyone signed in
+    with world.db.transaction() as s:
+        patch = DatasetPatch(open_type="none", open_basis="《依据》")
+        update_dataset(s, world.steward, get_dataset(s, "population"), patch)
+    with world.db.read() as s:
+        with pytest.raises(NotFound):
+            releases.get_release(s, world.other_steward, rid)
+        assert releases.list_releases(s, world.other_steward) == []
+        assert releases.get_release(s, world.steward2, rid).id == rid

@@ -91,8 +91,10 @@ def _require_open(ds: Dataset) -> None:
 
 
 def can_view(principal: Principal, release: Release) -> bool:
-    """Who sees a release that is not published: the owning department's stewards, admins, auditors."""
-    return release.state == "published" or can_manage(principal, release.dataset) or principal.has("auditor")
+    """Who sees a release that is not published (or whose dataset is since not to be opened): the
+    owning department's stewards, admins, auditors."""
+    public = release.state == "published" and release.dataset.open_type in OPEN_TYPES
+    return public or can_manage(principal, release.dataset) or principal.has("auditor")
 
 
 # -- reading ----------------------------------------------------------------------------------
