@@ -242,3 +242,20 @@ def test_any_json_in_a_datastore_body_is_never_a_server_error(portal, client, da
     for action in ("datastore_search", "datastore_info", "package_search", "datastore_search_sql"):
         r = client.post(f"/api/3/action/{action}", json={"resource_id": portal.population, **data})
         _no_leak(r, portal)
+
+
+def test_a_client_with_slow_calls_running_cannot_start_more(portal, client):  # noqa: F811
+    """Within its rate, a client holding `calls_at_once` slow calls (long SQL, big sorts) is refused a
+    further one, so it cannot take every server thread; others are served; ended calls free a place."""
+    limiter = client.app.state.ckan_limiter = RateLimiter(10**6, 10**6, at_once=2)
+    for _ in range(2):  # two calls of this client still running
+        assert limiter.start("testclient")
+    refused = client.get("/api/3/action/site_read")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    with TestClient(client.app, client=("10.0.0.7", 1)) as other:
+        assert other.get("/api/3/action/site_read").status_code == 200
+    limiter.finish("testclient")
+    assert client.get("/api/3/action/site_read").status_code == 200
+    assert client.get("/api/3/action/package_show", params={"id": "nope"}).status_code == 404
+    assert limiter.start("testclient") is True  # failed calls gave their place back
+    assert limiter.start("testclient") is False

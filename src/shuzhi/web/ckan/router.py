@@ -33,7 +33,9 @@ def _limiter(request: Request) -> RateLimiter:
     limiter = getattr(state, "ckan_limiter", None)
     if limiter is None:
         ckan = state.settings.ckan
-        limiter = state.ckan_limiter = RateLimiter(ckan.requests_per_minute, ckan.burst)
+        limiter = state.ckan_limiter = RateLimiter(
+            ckan.requests_per_minute, ckan.burst, at_once=ckan.calls_at_once
+        )
     return limiter
 
 
@@ -65,13 +67,18 @@ def _envelope(
 
 
 def _answer(request: Request, name: str, data: dict) -> JSONResponse:
-    app = request.app
+    app, limiter, client = request.app, _limiter(request), _client(request)
     try:
-        retry = _limiter(request).take(_client(request))
+        retry = limiter.take(client)
         if retry is not None:
             raise RateLimited(retry)
-        ctx = Context(app.state.db, app.state.settings, _site(request), _client(request))
-        result = call(name, ctx, data)
+        if not limiter.start(client):
+            raise RateLimited(1)
+        try:
+            ctx = Context(app.state.db, app.state.settings, _site(request), client)
+            result = call(name, ctx, data)
+        finally:
+            limiter.finish(client)
         return _envelope(request, name, success=True, result=result)
     except ActionError as e:
         headers = {"Retry-After": str(e.retry_after)} if isinstance(e, RateLimited) else None
