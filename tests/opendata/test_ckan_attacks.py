@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from tests.opendata.conftest import add_version, plan, population
 from tests.opendata.test_ckan_api import portal  # noqa: F401 - the published world
 
+from shuzhi.opendata import releases
 from shuzhi.opendata.models import Release
 from shuzhi.web.app import create_app
 from shuzhi.web.ckan.ratelimit import RateLimiter
@@ -259,3 +261,35 @@ def test_a_client_with_slow_calls_running_cannot_start_more(portal, client):  # 
     assert client.get("/api/3/action/package_show", params={"id": "nope"}).status_code == 404
     assert limiter.start("testclient") is True  # failed calls gave their place back
     assert limiter.start("testclient") is False
+
+
+def test_pending_and_rejected_releases_are_nowhere(portal, client):  # noqa: F811
+    world = portal.world
+    dropped = plan(fields={"phone": {"action": "drop"}})
+    add_version(world.db, world.settings, "enterprises", population(seed=8))
+    with world.db.transaction() as s:
+        pending = releases.prepare_release(s, world.settings, world.steward, "population", plan=dropped).id
+    with world.db.transaction() as s:
+        rejected = releases.prepare_release(
+            s, world.settings, world.other_steward, "enterprises", plan=plan()
+        ).id
+    with world.db.transaction() as s:
+        releases.reject_release(s, world.steward2, s.get(Release, pending), "否")
+        pending_again = releases.prepare_release(
+            s, world.settings, world.steward, "population", plan=dropped
+        ).id
+    hidden = [f"population-r{pending}", f"population-r{pending_again}", f"enterprises-r{rejected}"]
+    for rid in hidden:
+        package = rid.split("-r")[0]
+        assert client.get(f"/dataset/{package}/resource/{rid}/download/x.parquet").status_code == 404
+        for action, data in [
+            ("resource_show", {"id": rid}),
+            ("datastore_search", {"resource_id": rid}),
+            ("datastore_info", {"id": rid}),
+            ("datastore_search_sql", {"sql": f'SELECT benefit FROM "{rid}"'}),
+        ]:
+            r = client.post(f"/api/3/action/{action}", json=data)
+            assert r.status_code in (403, 404), (action, rid, r.text)
+    shown = client.get("/api/3/action/package_show", params={"id": "population"}).json()["result"]
+    assert [r["id"] for r in shown["resources"]] == [portal.population]
+    assert all(rid not in client.get("/data.json").text for rid in hidden)
