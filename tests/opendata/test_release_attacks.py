@@ -117,3 +117,41 @@ def test_a_release_of_a_dataset_closed_since_is_hidden_from_other_departments(wo
             releases.get_release(s, world.other_steward, rid)
         assert releases.list_releases(s, world.other_steward) == []
         assert releases.get_release(s, world.steward2, rid).id == rid
+
+
+def test_the_released_file_carries_nothing_of_the_source_files_metadata(world):
+    """A source file's key-value metadata (pandas writes every column's name there) must not ride
+    along into the released file."""
+    import pyarrow.parquet as pq
+
+    from shuzhi.opendata.models import Release
+
+    source = population()
+    source = source.replace_schema_metadata({"pandas": '{"columns": ["id_number", "330100000000000007"]}'})
+    add_version(world.db, world.settings, "population", source)
+    with world.db.transaction() as s:
+        rid = releases.prepare_release(s, world.settings, world.steward, "population", plan=plan()).id
+        path = world.settings.data_dir / s.get(Release, rid).path
+    meta = pq.ParquetFile(path).schema_arrow.metadata or {}
+    assert not any(b"id_number" in k or b"id_number" in v for k, v in meta.items()), meta
+
+
+def test_the_released_rows_do_not_keep_the_source_order(world):
+    """Row positions are public (the datastore's `_id`): in the source's order they would tell what
+    the source was sorted by (here income, which the release only gives in bands) and let two
+    releases of the same rows be joined by position."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from shuzhi.opendata.models import Release
+
+    source = population()
+    source = source.take(pc.sort_indices(source, sort_keys=[("income", "ascending")]))
+    add_version(world.db, world.settings, "population", source)
+    with world.db.transaction() as s:
+        rid = releases.prepare_release(s, world.settings, world.steward, "population", plan=plan()).id
+        path = world.settings.data_dir / s.get(Release, rid).path
+    bands = pq.read_table(path, columns=["income"])["income"]
+    lows = [int(b.split("-")[0]) for b in bands.to_pylist()]
+    assert lows != sorted(lows) and isinstance(bands, pa.ChunkedArray)
