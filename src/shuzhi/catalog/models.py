@@ -72,6 +72,13 @@ class Dataset(Base):
         back_populates="dataset",
     )
 
+    def field_names(self) -> list[str]:
+        """Every field the dataset has: the catalog's list, then any column only a stored version
+        holds (the list is edited by hand and may leave one out)."""
+        names = [f.name for f in self.fields]
+        held = (c["name"] for v in self.versions for c in (v.schema or []))
+        return list(dict.fromkeys([*names, *held]))
+
 
 class DatasetField(Base):
     __tablename__ = "dataset_fields"

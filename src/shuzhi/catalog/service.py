@@ -218,7 +218,7 @@ def sensitive_columns(session: Session, settings, ds: Dataset) -> frozenset[str]
 
     answers = plugin_manager().hook.sensitive_columns(session=session, settings=settings, dataset=ds)
     if not answers:
-        return frozenset(f.name for f in ds.fields)
+        return frozenset(ds.field_names())
     return frozenset(name for names in answers for name in (names or []))
 
 

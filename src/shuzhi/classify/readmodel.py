@@ -175,7 +175,7 @@ def sensitive_columns(session: Session, settings, dataset: Dataset) -> list[str]
     rules = load_rules(settings)
     bar = _rank(rules, SENSITIVE_FROM)
     judged = [name for name, level in grades.items() if _rank(rules, level) >= bar]
-    return judged + [f.name for f in dataset.fields if f.name not in grades]
+    return judged + [name for name in dataset.field_names() if name not in grades]
 
 
 def _rank(rules: Rules, level: str) -> int:

@@ -10,6 +10,9 @@ class CkanSettings(BaseModel):
     """Calls one client (by address) may make per minute, sustained; past it, 429 with Retry-After."""
     burst: int = Field(default=60, ge=1)
     """Calls a client may make at once before the per-minute rate applies."""
+    calls_at_once: int = Field(default=4, ge=1)
+    """Calls one client may have running at once; more are refused with 429 (slow calls within the
+    rate could otherwise hold every server thread)."""
     search_rows_max: int = Field(default=1000, ge=1)
     """Largest `rows` of package_search (CKAN's ckan.search.rows_max): larger asks are cut to it."""
     datastore_rows_max: int = Field(default=32000, ge=1)

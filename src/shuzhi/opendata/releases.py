@@ -12,9 +12,11 @@ is a typed ledger entry in the same transaction. Services never commit.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
@@ -91,8 +93,10 @@ def _require_open(ds: Dataset) -> None:
 
 
 def can_view(principal: Principal, release: Release) -> bool:
-    """Who sees a release that is not published: the owning department's stewards, admins, auditors."""
-    return release.state == "published" or can_manage(principal, release.dataset) or principal.has("auditor")
+    """Who sees a release that is not published (or whose dataset is since not to be opened): the
+    owning department's stewards, admins, auditors."""
+    public = release.state == "published" and release.dataset.open_type in OPEN_TYPES
+    return public or can_manage(principal, release.dataset) or principal.has("auditor")
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -294,12 +298,20 @@ def build(
             columns[name] = table.column(name)
     prepared = pa.table(columns)
     result = ALGORITHMS[plan.algorithm](prepared, plan.disclosure_plan())
-    released = result.table
+    released = _shuffled(result.table)
     public_fields = [
         {"name": n, "type": str(released.schema.field(n).type), "treatment": _treatment(plan, n)}
         for n in released.schema.names
     ]
     return released, public_fields, asdict(result.report)
+
+
+def _shuffled(table: pa.Table) -> pa.Table:
+    """The rows in a random order. Row positions are public (a download, the datastore's `_id`): in
+    the source's order they would tell what it was sorted by (often an identifier) and let two
+    releases of the same people be joined row by row, undoing their generalisation."""
+    order = np.random.default_rng(secrets.randbits(128)).permutation(table.num_rows)
+    return table.take(pa.array(order))
 
 
 def _treatment(plan: PlanIn, name: str) -> str:

@@ -134,7 +134,7 @@ def _json(data: dict, name: str, default=None):
     if isinstance(value, str) and value.strip()[:1] in ("[", "{", '"'):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValidationError({name: ["Invalid JSON"]}) from None
     return value
 

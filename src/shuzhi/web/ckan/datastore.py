@@ -92,14 +92,19 @@ def encode_cursor(sort: list[tuple[str, bool]], values: list, row_id: int) -> st
 def decode_cursor(text: str, sort: list[tuple[str, bool]]) -> dict:
     try:
         raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        ok = isinstance(raw, dict) and isinstance(raw.get("i"), int) and isinstance(raw.get("k"), list)
+        ok = isinstance(raw, dict) and _row_id(raw.get("i")) and isinstance(raw.get("k"), list)
     except ValueError:
         ok = False
-    if not ok or raw["i"] < 0:
+    if not ok:
         raise DatastoreInvalid("cursor", "Invalid cursor: take it unchanged from _links.next")
     if raw.get("s") != sort_text(sort) or len(raw["k"]) != len(sort):
         raise DatastoreInvalid("cursor", "The cursor belongs to another sort order")
     return raw
+
+
+def _row_id(value) -> bool:
+    """A row's `_id` as a cursor may carry it: a whole number an int64 holds (JSON's true is no row)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def _typed(values: list, t: pa.DataType, field: str, what: str) -> pa.Array:

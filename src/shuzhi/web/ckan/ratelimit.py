@@ -2,7 +2,8 @@
 
 A client past its rate is refused at once (429 with Retry-After), never made to wait: its calls cost
 the server nothing further and every other client's bucket is its own, so one busy client cannot
-slow the rest. The buckets live in each server process (with N processes a client gets up to N
+slow the rest. A client also has at most `at_once` calls running: slow calls (a long SQL query, a
+sort over a large file) within its rate could otherwise hold every server thread. The buckets live in each server process (with N processes a client gets up to N
 times the rate); the least recently seen are forgotten past `MAX_CLIENTS`.
 """
 
@@ -17,12 +18,30 @@ MAX_CLIENTS = 100_000
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, burst: int, clock=time.monotonic):
+    def __init__(self, per_minute: int, burst: int, clock=time.monotonic, at_once: int = 4):
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self.clock = clock
+        self.at_once = at_once
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._running: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    def start(self, client: str) -> bool:
+        """Count a call of `client` as running: False (nothing counted) when it has `at_once` already."""
+        with self._lock:
+            running = self._running.get(client, 0)
+            if running >= self.at_once:
+                return False
+            self._running[client] = running + 1
+            return True
+
+    def finish(self, client: str) -> None:
+        """A call `start` counted has ended."""
+        with self._lock:
+            left = self._running.pop(client, 1) - 1
+            if left > 0:
+                self._running[client] = left
 
     def take(self, client: str) -> int | None:
         """Spend one call of `client`: None when allowed, else the seconds until the next is."""

@@ -7,6 +7,7 @@ structure is expected); POST takes a JSON object (or a form). Every answer is CK
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from urllib.parse import parse_qs
@@ -32,12 +33,23 @@ def _limiter(request: Request) -> RateLimiter:
     limiter = getattr(state, "ckan_limiter", None)
     if limiter is None:
         ckan = state.settings.ckan
-        limiter = state.ckan_limiter = RateLimiter(ckan.requests_per_minute, ckan.burst)
+        limiter = state.ckan_limiter = RateLimiter(
+            ckan.requests_per_minute, ckan.burst, at_once=ckan.calls_at_once
+        )
     return limiter
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """Who is calling, for rate limits and the engine's fair queue: an IPv4 address, or an IPv6
+    client's /64 (one subscriber's network: a new address per call is still the same client)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
 def _site(request: Request) -> str:
@@ -55,13 +67,18 @@ def _envelope(
 
 
 def _answer(request: Request, name: str, data: dict) -> JSONResponse:
-    app = request.app
+    app, limiter, client = request.app, _limiter(request), _client(request)
     try:
-        retry = _limiter(request).take(_client(request))
+        retry = limiter.take(client)
         if retry is not None:
             raise RateLimited(retry)
-        ctx = Context(app.state.db, app.state.settings, _site(request), _client(request))
-        result = call(name, ctx, data)
+        if not limiter.start(client):
+            raise RateLimited(1)
+        try:
+            ctx = Context(app.state.db, app.state.settings, _site(request), client)
+            result = call(name, ctx, data)
+        finally:
+            limiter.finish(client)
         return _envelope(request, name, success=True, result=result)
     except ActionError as e:
         headers = {"Retry-After": str(e.retry_after)} if isinstance(e, RateLimited) else None
@@ -118,7 +135,7 @@ async def _post(request: Request, name: str) -> JSONResponse:
     elif raw.strip():
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser goes is no JSON we take
             return _bad_body(request, name, "JSON Error: the body is not valid JSON")
         if not isinstance(data, dict):
             return _bad_body(request, name, "JSON Error: the body must be a JSON object")
