@@ -297,3 +297,19 @@ def test_pending_and_rejected_releases_are_nowhere(portal, client):  # noqa: F81
     shown = client.get("/api/3/action/package_show", params={"id": "population"}).json()["result"]
     assert [r["id"] for r in shown["resources"]] == [portal.population]
     assert all(rid not in client.get("/data.json").text for rid in hidden)
+
+
+def test_a_forged_host_is_never_cached_for_others(portal, client, settings):  # noqa: F811
+    """Without dcat.site_url the exports' addresses follow the Host sent: the answers say they vary by
+    it, so no shared cache hands one client's Host to the next; with it set, the Host is ignored."""
+    evil = {"host": "evil.example"}
+    for path in ("/data.json", "/catalog.ttl", "/api/3/action/package_list"):
+        r = client.get(path, headers=evil)
+        assert r.status_code == 200 and r.headers.get("vary") == "Host", path
+    settings.dcat.site_url = "https://data.example.gov.cn"
+    try:
+        for path in ("/data.json", "/api/3/action/package_list"):
+            r = client.get(path, headers=evil)
+            assert "evil.example" not in r.text and "vary" not in r.headers, path
+    finally:
+        settings.dcat.site_url = None

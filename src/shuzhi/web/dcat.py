@@ -52,11 +52,12 @@ def _render(request: Request, page: int, media_type: str, render) -> Response:
     with request.app.state.db.read() as session:
         found = catalog_page(session, settings, base, request.url.path, page)
         body = render(found)
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Cache-Control": f"public, max-age={settings.max_age_s}", "Link": _links(found)},
-    )
+    headers = {"Cache-Control": f"public, max-age={settings.max_age_s}", "Link": _links(found)}
+    if not settings.site_url:
+        # The addresses inside are the Host the client sent: a shared cache must not hand one
+        # client's Host to another (set dcat.site_url in production, and they are fixed).
+        headers["Vary"] = "Host"
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def _links(page: CatalogPage) -> str:

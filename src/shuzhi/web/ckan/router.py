@@ -63,6 +63,8 @@ def _envelope(
     request: Request, name: str, status: int = 200, headers: dict | None = None, **body
 ) -> JSONResponse:
     help_url = f"{_site(request)}/api/3/action/help_show?name={name}"
+    if not getattr(getattr(request.app.state.settings, "dcat", None), "site_url", None):
+        headers = {**(headers or {}), "Vary": "Host"}  # addresses in the answer follow the Host sent
     return JSONResponse({"help": help_url, **body}, status_code=status, headers=headers)
 
 
