@@ -87,6 +87,10 @@ class Message(str):
         such as a query line with a caret) follows it unchanged."""
         return _fill(translator(lang).gettext(self.msgid), _in(lang, self.params)) + self.excerpt
 
+    def both(self) -> dict[str, str]:
+        """{"zh": …, "en": …}: the message as a record keeps it (a grade's flag, its rule)."""
+        return {lang: self.in_lang(lang) for lang in ("zh", "en")}
+
     def __reduce__(self):  # keeps the message whole across processes (job workers, the SQL sandbox)
         return (_rebuild, (self.msgid, self.params, self.excerpt))
 
@@ -111,6 +115,11 @@ class Pair:
 
     def __reduce__(self):
         return (Pair, (self.zh, self.en))
+
+
+def joined(messages: list[Message]) -> Pair:
+    """Several messages as one line in either language (Chinese joins with "；", English with "; ")."""
+    return Pair("；".join(m.in_lang("zh") for m in messages), "; ".join(m.in_lang("en") for m in messages))
 
 
 def _in(lang: str, params: dict) -> dict:

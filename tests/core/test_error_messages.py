@@ -117,3 +117,13 @@ def test_values_are_never_read_as_formatting():
     # A value holding "%(x)s" or a lone "%" is shown as it came, not formatted again.
     msg = M_("unknown format %(fmt)r", fmt="%(evil)s %")
     assert "%(evil)s %" in msg.in_lang("en") and "%(evil)s %" in msg.in_lang("zh")
+
+
+def test_a_record_keeps_a_message_in_both_languages_and_lines_join_per_language():
+    from shuzhi.i18n import joined
+
+    msg = M_("dataset %(identifier)s is not shared", identifier="X")
+    assert msg.both() == {"zh": msg.in_lang("zh"), "en": "dataset X is not shared"}
+    line = joined([msg, M_("done")])
+    assert line.in_lang("en") == "dataset X is not shared; done"
+    assert line.in_lang("zh") == f"{msg.in_lang('zh')}；{M_('done').in_lang('zh')}"

@@ -16,7 +16,7 @@ from shuzhi.classify.models import ColumnDecision, DatasetGrade, GradingAlert, R
 from shuzhi.classify.readmodel import active_override_rows, active_overrides, grade_of
 from shuzhi.classify.rules import Rules, grade_dataset, load_rules
 from shuzhi.classify.scanning import count_persons, require_intact, scan_version
-from shuzhi.i18n import M_, Message, Pair
+from shuzhi.i18n import M_, Pair
 
 
 @dataclass
@@ -319,7 +319,7 @@ def write_grade(
                     "name": d.field_name,
                     "category": d.category,
                     "valid": d.evidence["graded_on_values"]["valid"],
-                    **_both(M_("valid sensitive values found in the column: review it")),
+                    **M_("valid sensitive values found in the column: review it").both(),
                 }
                 for d in flagged
             ),
@@ -333,7 +333,7 @@ def write_grade(
         grade.rule = {
             "type": "review",
             "name": f"override#{ds_override.id}",
-            **_both(M_("steward review: %(reason)s", reason=ds_override.reason)),
+            **M_("steward review: %(reason)s", reason=ds_override.reason).both(),
             "derived": derived.rule,
         }
         grade.needs_review = False
@@ -424,8 +424,3 @@ def _jsonable(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value
-
-
-def _both(message: Message) -> dict[str, str]:
-    """A flag keeps its words in both languages, from the catalog, as the grade's record of the time."""
-    return {"zh": message.in_lang("zh"), "en": message.in_lang("en")}

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from shuzhi.errors import InvalidInput
-from shuzhi.i18n import M_, Message, Pair
+from shuzhi.i18n import M_, Pair
 
 UNDETERMINED = "unknown"
 """The category of a column the grader cannot judge (engine.UNKNOWN)."""
@@ -123,7 +123,7 @@ def grade_dataset(
 
     level, rule = (
         rules.default_level,
-        {"type": "default", "name": "default_level", **_both(M_("default level"))},
+        {"type": "default", "name": "default_level", **M_("default level").both()},
     )
     for name, lv in sorted(col_levels.items(), key=lambda kv: -rules.rank(kv[1])):
         if rules.rank(lv) > rules.rank(level):
@@ -134,13 +134,11 @@ def grade_dataset(
                     "type": "column",
                     "name": name,
                     "category": columns[name],
-                    **_both(
-                        M_(
-                            "column '%(name)s' is %(category)s",
-                            name=name,
-                            category=Pair(cat.get("zh", columns[name]), cat.get("en", columns[name])),
-                        )
-                    ),
+                    **M_(
+                        "column '%(name)s' is %(category)s",
+                        name=name,
+                        category=Pair(cat.get("zh", columns[name]), cat.get("en", columns[name])),
+                    ).both(),
                 },
             )
         break
@@ -152,7 +150,7 @@ def grade_dataset(
                 "type": "column",
                 "name": minor_cols[0],
                 "category": "minor",
-                **_both(M_("column '%(name)s' covers children under 14", name=minor_cols[0])),
+                **M_("column '%(name)s' covers children under 14", name=minor_cols[0]).both(),
             },
         )
     for combo in rules.combinations:
@@ -196,8 +194,3 @@ def _combination_applies(
         if sum(1 for c in set(columns.values()) if rules.kind_of(c) == kind) < n:
             return False
     return True
-
-
-def _both(message: Message) -> dict[str, str]:
-    """A rule's reason kept in both languages (the grade's record of the time), from the catalog."""
-    return {"zh": message.in_lang("zh"), "en": message.in_lang("en")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shuzhi.i18n import M_, Message, Pair
+from shuzhi.i18n import M_, Message, Pair, joined
 
 
 def schema_drift(previous: list[dict] | None, current: list[dict]) -> dict | None:
@@ -34,4 +34,4 @@ def describe(drift: dict | None) -> Message | Pair:
     if drift["retyped"]:
         retyped = ", ".join(f"{r['name']} {r['from']}→{r['to']}" for r in drift["retyped"])
         parts.append(M_("retyped: %(names)s", names=retyped))
-    return Pair("；".join(p.in_lang("zh") for p in parts), "; ".join(p.in_lang("en") for p in parts))
+    return joined(parts)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.i18n import M_, Pair
+from shuzhi.i18n import M_, joined
 from shuzhi.ledger.log import format_ts
 from shuzhi.ledger.models import LedgerEntry
 
@@ -98,7 +98,7 @@ class Difference:
             )
             for c, v in self.columns.items()
         ]
-        differs = Pair("；".join(m.in_lang("zh") for m in each), "; ".join(m.in_lang("en") for m in each))
+        differs = joined(each)
         return M_("%(row)s: %(differences)s", row=row, differences=differs)
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shuzhi.i18n import M_, Pair
+from shuzhi.i18n import M_, Message
 from shuzhi.ledger import merkle, reconcile
 from shuzhi.ledger.models import TreeHead
 from shuzhi.ledger.sth import SignedHead
@@ -279,7 +279,7 @@ class _Seen:
     """A validly signed tree head within the log, and whether the recomputed log agrees with it."""
 
     head: SignedHead
-    name: Pair
+    name: Message
     head_id: int | None
     matches: bool
     since: int
@@ -341,7 +341,7 @@ def _check_tree_heads(
         matches = _check_head(signed, where, tree, size, key, report, since=since, head_id=head.id)
         if matches is not None:
             name = M_("tree head #%(id)s (size %(size)s)", id=head.id, size=head.tree_size)
-            seen.append(_Seen(signed, Pair(name.in_lang("zh"), name.in_lang("en")), head.id, matches, since))
+            seen.append(_Seen(signed, name, head.id, matches, since))
         if not matches:
             continue
         if prev is not None:
@@ -456,7 +456,7 @@ def verify_ledger(
         matches = _check_head(head, where, tree, len(leaves), key, report, since=since)
         if matches is not None:
             name = M_("kept tree head %(number)s (size %(size)s)", number=i + 1, size=head.tree_size)
-            seen.append(_Seen(head, Pair(name.in_lang("zh"), name.in_lang("en")), None, matches, since))
+            seen.append(_Seen(head, name, None, matches, since))
     _check_forks(seen, tree, report)
     if replay is not None:
         say("state")

@@ -30,10 +30,6 @@ class SearchQueryError(Exception):
     """A search parameter CKAN's search would refuse (fq, sort): answered as a Search Query Error."""
 
 
-def resource_id(dataset: str, release_id: int) -> str:
-    return published.resource_id(dataset, release_id)
-
-
 def release_of(resource: str) -> int | None:
     """The release number a resource id names, or None when it is not one of ours."""
     m = RESOURCE_ID.match(resource or "")
@@ -178,7 +174,7 @@ def package(releases: list[dict], site_url: str) -> dict:
 
 
 def resource(release: dict, package_name: str, position: int, site_url: str) -> dict:
-    rid = resource_id(package_name, release["release_id"])
+    rid = published.resource_id(package_name, release["release_id"])
     return {
         "id": rid,
         "package_id": package_name,
