@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import BROWSER, browser_login
 
 from shuzhi.web.app import create_app, route_table
-from shuzhi.web.templating import MACHINE_PATHS
+from shuzhi.web.templating import is_machine_path
 
 pytestmark = BROWSER
 
@@ -23,9 +23,7 @@ ROLES = ("rs.analyst", "ga.steward", "bdb.auditor", "bdb.admin")
 def _page_routes(settings, db) -> list[tuple[str, str]]:
     app = create_app(settings, db=db)
     return [
-        (method, path)
-        for method, path in route_table(app)
-        if not path.startswith(MACHINE_PATHS) and path not in SKIP
+        (method, path) for method, path in route_table(app) if not is_machine_path(path) and path not in SKIP
     ]
 
 

@@ -24,7 +24,12 @@ whatever the client said it accepts."""
 
 
 def is_page(path: str) -> bool:
-    return not path.startswith(MACHINE_PATHS)
+    return not is_machine_path(path)
+
+
+def is_machine_path(path: str) -> bool:
+    """Under a machine prefix, or the API root itself (`/api`, CKAN's version probe)."""
+    return path == "/api" or path.startswith(MACHINE_PATHS)
 
 
 FIELD_PROBLEMS = {
