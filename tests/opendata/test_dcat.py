@@ -170,11 +170,16 @@ def test_turtle_and_jsonld_conform_to_dcat_ap(catalog, client, shapes):
     (dist,) = g.objects(pop, DCAT.distribution)
     licences = {str(o) for o in g.objects(dist, URIRef("http://purl.org/dc/terms/license"))}
     assert licences == {"http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"}
-    url = str(g.value(dist, DCAT.downloadURL))
-    assert (
-        url
-        == f"http://testserver/dataset/population/resource/population-r{catalog}/download/population-v1.parquet"
-    )
+    # population is open on condition: no public download is advertised, only its page
+    assert g.value(dist, DCAT.downloadURL) is None
+    assert str(g.value(dist, DCAT.accessURL)) == "http://testserver/datasets/population"
+    file_path = f"/dataset/population/resource/population-r{catalog}/download/population-v1.parquet"
+    assert client.get(file_path).status_code == 403
+    roads = URIRef("http://testserver/datasets/roads#dataset")
+    (open_dist,) = g.objects(roads, DCAT.distribution)
+    url = str(g.value(open_dist, DCAT.downloadURL))
+    assert url.startswith("http://testserver/dataset/roads/resource/roads-r")
+    assert str(g.value(open_dist, DCAT.accessURL)) == url
     got = client.get(url.removeprefix("http://testserver"))  # anyone, without logging in
     assert got.status_code == 200 and got.content[:4] == b"PAR1"
 
@@ -194,6 +199,9 @@ def test_data_json_conforms_to_dcat_us(catalog, client, data_json_validator):
     assert pop["temporal"] == "2020-01-01/2024-12-31"
     assert roads["accessLevel"] == "public" and roads["rights"] == "本市公共数据开放协议"
     assert roads["contactPoint"]["hasEmail"] == "mailto:opendata@example.gov.cn"
+    (pop_dist,), (roads_dist,) = pop["distribution"], roads["distribution"]
+    assert "downloadURL" not in pop_dist and pop_dist["accessURL"].endswith("/datasets/population")
+    assert roads_dist["downloadURL"].startswith("http://testserver/dataset/roads/resource/")
 
 
 def test_every_page_walks_each_dataset_once(world, client, settings):

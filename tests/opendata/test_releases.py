@@ -13,6 +13,7 @@ from tests.opendata.conftest import add_version, plan, population
 from shuzhi.errors import Conflict, Forbidden, NotFound
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.opendata import published, releases
+from shuzhi.opendata.access import Reader
 from shuzhi.opendata.disclosure import check
 from shuzhi.opendata.disclosure.plan import Release as Built
 from shuzhi.opendata.disclosure.plan import Report
@@ -83,7 +84,10 @@ def test_release_is_built_checked_and_published_by_a_second_steward(world):
         published.release_table_path(s, world.settings, rid)  # not served before approval
     assert act(world, rid, "approve", world.steward2).state == "published"
     with world.db.session() as s:
-        assert published.release_table_path(s, world.settings, rid) == path
+        with pytest.raises(Forbidden):  # population is open on condition: not to anyone
+            published.release_table_path(s, world.settings, rid)
+        owner = Reader(staff=world.analyst)
+        assert published.release_table_path(s, world.settings, rid, reader=owner) == path
         page = published.published_releases(s)
         assert page.total == 1 and page.items[0]["release_id"] == rid
         assert page.items[0]["title_zh"] == "测试population" and page.items[0]["open_type"] == "conditional"

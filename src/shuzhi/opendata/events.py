@@ -1,4 +1,5 @@
-"""The audit events of open-data releases: prepared (built and checked), published, rejected, withdrawn."""
+"""The audit events of open-data releases: prepared (built and checked), published, rejected, withdrawn; and
+every read of a conditional release's data."""
 
 from __future__ import annotations
 
@@ -52,6 +53,20 @@ class ReleaseWithdrawn(ReleaseMoved):
     pass
 
 
+@event("opendata.data_read", "有条件开放数据读取", "conditional open data read")
+class DataRead(Event):
+    """Rows or the file of a conditional release handed to someone allowed to read them."""
+
+    release_id: int
+    dataset: str
+    face: str
+    """download, datastore, sql, preview or api (`shuzhi.opendata.access.FACES`)."""
+    basis: str
+    """Why it was allowed: department, admin or application."""
+    application_id: int | None
+    portal_user_id: int | None
+
+
 MOVES: dict[str, type[ReleaseMoved]] = {
     "published": ReleasePublished,
     "rejected": ReleaseRejected,
@@ -59,4 +74,4 @@ MOVES: dict[str, type[ReleaseMoved]] = {
 }
 """The event of a move, by the state moved to."""
 
-EVENTS = (ReleasePrepared, *MOVES.values())
+EVENTS = (ReleasePrepared, *MOVES.values(), DataRead)

@@ -2,7 +2,8 @@
 
 The read side other faces build on (a CKAN-compatible API, DCAT exports, the public portal): only
 releases in state `published` are ever listed or served; a withdrawn one disappears from every
-function here at once.
+function here at once. Metadata is public; the data of a conditional (有条件开放) release only goes to
+the readers `access.may_read_data` allows.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shuzhi import ledger
 from shuzhi.catalog.models import Dataset
 from shuzhi.config import Settings
 from shuzhi.errors import DataDamaged, InvalidInput, NotFound
 from shuzhi.i18n import M_
+from shuzhi.opendata.access import ANONYMOUS, FACES, Grant, Reader, may_read_data
+from shuzhi.opendata.events import DataRead
 from shuzhi.opendata.models import OPEN_TYPES, Release
 from shuzhi.storage import version_store
 
@@ -123,15 +127,53 @@ def _published(session: Session, release_id: int) -> Release:
     return r
 
 
-def release_table_path(session: Session, settings: Settings, release_id: int) -> Path:
-    """The local file of a published release's table (Parquet), to serve or read; refused (NotFound)
-    for anything not published, and (DataDamaged) when the file is gone. The bytes are those hashed
-    when the release was checked (`sha256`): serve them as they are."""
+def release_table_path(
+    session: Session,
+    settings: Settings,
+    release_id: int,
+    *,
+    reader: Reader = ANONYMOUS,
+    face: str = "download",
+) -> Path:
+    """The local file of a published release's table (Parquet), to serve or read, for `reader`;
+    refused (NotFound) for anything not published, (Forbidden) when `reader` may not read its data
+    (`access.may_read_data`: a conditional dataset's), and (DataDamaged) when the file is gone. The
+    bytes are those hashed when the release was checked (`sha256`): serve them as they are.
+
+    A read of a conditional release is written to the ledger here (`opendata.data_read`, naming
+    the application it was allowed under), so `session` must then be a write transaction."""
     r = _published(session, release_id)
+    grant = may_read_data(session, r, reader)
     path = version_store(settings).path(r.path)
     if not path.is_file():
         raise DataDamaged(M_("The file of release %(id)s is missing", id=release_id))
+    if grant.recorded:
+        _record_read(session, r, reader, grant, face)
     return path
+
+
+def data_is_open(session: Session, release_id: int) -> bool:
+    """Whether anyone may read a published release's data (无条件开放) without being approved."""
+    return _published(session, release_id).dataset.open_type == "unconditional"
+
+
+def _record_read(session: Session, r: Release, reader: Reader, grant: Grant, face: str) -> None:
+    if face not in FACES:
+        raise ValueError(f"unknown face {face!r}")
+    ledger.append(
+        session,
+        DataRead(
+            release_id=r.id,
+            dataset=r.dataset.identifier,
+            face=face,
+            basis=grant.basis,
+            application_id=grant.application_id,
+            portal_user_id=reader.portal_user_id,
+        ),
+        user_id=reader.staff.user_id if reader.staff else None,
+        department_id=r.dataset.department_id,
+        dataset_id=r.dataset_id,
+    )
 
 
 def public_fields(session: Session, release_id: int) -> list[dict]:
@@ -152,7 +194,8 @@ def resource_id(dataset: str, release_id: int) -> str:
 
 
 def download_path(dataset: str, release_id: int, version: int) -> str:
-    """Where anyone downloads a published release's file, without logging in (the CKAN-compatible
-    route); the DCAT exports and the CKAN resources both point here."""
+    """Where a published release's file is downloaded without logging in (the CKAN-compatible
+    route; a conditional release's file is refused there); the DCAT exports of unconditional
+    datasets and the CKAN resources point here."""
     name = quote(dataset, safe="")
     return f"/dataset/{name}/resource/{quote(resource_id(dataset, release_id), safe='')}/download/{name}-v{version}.parquet"

@@ -62,8 +62,17 @@ class CatalogPage:
     def publisher_uri(self, ds: dict) -> str:
         return f"{self.base}/departments/{quote(ds['department'], safe='')}"
 
-    def download_url(self, release: dict) -> str:
+    def download_url(self, release: dict) -> str | None:
+        """Where the public downloads the release's file; None for a conditional (有条件开放)
+        dataset's, whose data goes to approved applicants only (no public download to advertise)."""
+        if release["open_type"] != "unconditional":
+            return None
         return self.base + download_path(release["dataset"], release["release_id"], release["version"])
+
+    def access_url(self, ds: dict, release: dict) -> str:
+        """Where the release is reached: its file when open to all, else the dataset's page (where
+        one applies for its data)."""
+        return self.download_url(release) or self.landing_page(ds)
 
     def distribution_uri(self, ds: dict, release: dict) -> str:
         return f"{self.landing_page(ds)}#release-{release['release_id']}"

@@ -106,9 +106,10 @@ def _distribution(g: Graph, page: CatalogPage, ds: dict, release: dict) -> URIRe
     g.add((node, DCTERMS.title, Literal(f"{ds['title_zh']}(第 {version} 版)", lang="zh")))
     if ds["title_en"]:
         g.add((node, DCTERMS.title, Literal(f"{ds['title_en']} (version {version})", lang="en")))
-    url = URIRef(page.download_url(release))
-    g.add((node, DCAT.accessURL, url))
-    g.add((node, DCAT.downloadURL, url))
+    g.add((node, DCAT.accessURL, URIRef(page.access_url(ds, release))))
+    download = page.download_url(release)
+    if download is not None:
+        g.add((node, DCAT.downloadURL, URIRef(download)))
     g.add((node, DCAT.mediaType, _typed(g, IANA_MEDIA + release["media_type"], DCTERMS.MediaType)))
     g.add((node, DCTERMS["format"], _typed(g, f"{m.FILE_TYPE}/PARQUET", DCTERMS.MediaTypeOrExtent)))
     g.add((node, DCAT.byteSize, Literal(release["byte_size"], datatype=XSD.nonNegativeInteger)))

@@ -73,10 +73,11 @@ def _publisher(ds: dict, parent: str) -> dict:
 
 
 def _distribution(page: CatalogPage, ds: dict, release: dict) -> dict:
-    return {
-        "@type": "dcat:Distribution",
-        "title": f"{ds['title_zh']}(第 {release['version']} 版)",
-        "downloadURL": page.download_url(release),
-        "mediaType": release["media_type"],
-        "format": "Parquet",
-    }
+    out = {"@type": "dcat:Distribution", "title": f"{ds['title_zh']}(第 {release['version']} 版)"}
+    download = page.download_url(release)
+    if download is not None:
+        out |= {"downloadURL": download, "mediaType": release["media_type"]}
+    else:
+        # A conditional dataset's data is handed out on approved application only: its page.
+        out |= {"accessURL": page.access_url(ds, release)}
+    return out | {"format": "Parquet"}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 
-from shuzhi.opendata import published, releases
+from shuzhi.opendata import access, published, releases
 from shuzhi.opendata.plans import PlanIn
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -127,8 +127,12 @@ def published_fields(release_id: Id, principal: Caller, db: Db) -> dict:
 
 @router.get("/published/{release_id}/table")
 def download(release_id: Id, principal: Caller, db: Db, request: Request) -> FileResponse:
-    """The released table as Parquet; refused once the release is withdrawn."""
-    with db.read() as s:
-        path = published.release_table_path(s, request.app.state.settings, release_id)
+    """The released table as Parquet; refused once the release is withdrawn, and for a conditional
+    dataset to staff outside its department (a read of one is written to the ledger)."""
+    with db.write() as s:
+        reader = access.Reader(staff=principal)
+        path = published.release_table_path(
+            s, request.app.state.settings, release_id, reader=reader, face="api"
+        )
         name = f"{s.get(releases.Release, release_id).dataset.identifier}-release-{release_id}.parquet"
     return FileResponse(path, media_type="application/vnd.apache.parquet", filename=name)

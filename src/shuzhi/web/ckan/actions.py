@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from shuzhi import __version__
 from shuzhi.config import Settings
-from shuzhi.errors import NotFound, ShuzhiError, in_language
+from shuzhi.errors import Forbidden, NotFound, ShuzhiError, in_language
 from shuzhi.opendata.published import release_table_path
 from shuzhi.store.db import Database
 from shuzhi.web.ckan import datastore, packages, sql
@@ -92,6 +92,11 @@ def call(name: str, ctx: Context, data: dict) -> Any:
         return fn(ctx, data)
     except NotFound:
         raise NotFoundError("Not found") from None
+    except Forbidden:
+        # A conditional (有条件开放) release: its metadata is public, its rows are not.
+        raise AuthorizationError(
+            "Access denied: the data of this resource is open on application only"
+        ) from None
     except packages.SearchQueryError as e:
         raise SearchQueryError(f"Search Query is invalid: {e}") from None
     except datastore.DatastoreInvalid as e:
@@ -414,12 +419,15 @@ def datastore_info(ctx: Context, data: dict) -> dict:
 
 @action
 def datastore_search_sql(ctx: Context, data: dict) -> dict:
-    """One SELECT over published releases, each a table named by its resource id."""
+    """One SELECT over published releases of unconditionally open datasets, each a table named by
+    its resource id (a conditional dataset's releases are refused as not authorized)."""
     statement = _text(data, "sql", required=True)
     portal = _portal(ctx)
     tables = [
         sql.PublishedTable(r["id"], r["release_id"], [(f["id"], f["type"]) for f in r["fields"]])
-        for r in portal.resources.values()
+        for p in portal.packages
+        if p["isopen"]
+        for r in p["resources"]
     ]
     try:
         result, _read = sql.run(
