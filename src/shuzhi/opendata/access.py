@@ -66,6 +66,12 @@ def may_read_data(session: Session, release: Release, reader: Reader, *, today: 
             return Grant("admin")
         if staff.department_id == release.dataset.department_id:
             return Grant("department")
+    if reader.portal_user_id is not None:
+        from shuzhi.opendata import applications
+
+        found = applications.current_application(session, reader.portal_user_id, release.dataset_id, today)
+        if found is not None:
+            return Grant("application", found.id)
     raise Forbidden(
         M_(
             "The data of %(dataset)s is open on condition: only applicants whose application was approved may read it",

@@ -34,9 +34,9 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.opendata import budget_models, models
+    from shuzhi.opendata import application_models, budget_models, models
 
-    return [models, budget_models]
+    return [models, budget_models, application_models]
 
 
 @hookimpl
@@ -54,10 +54,11 @@ def settings_sections():
 
 @hookimpl
 def ledger_events():
+    from shuzhi.opendata.application_events import EVENTS as APPLICATIONS
     from shuzhi.opendata.budget_events import EVENTS as BUDGET
     from shuzhi.opendata.events import EVENTS as RELEASES
 
-    return [*RELEASES, *BUDGET]
+    return [*RELEASES, *BUDGET, *APPLICATIONS]
 
 
 @hookimpl

@@ -242,6 +242,22 @@ def _check_password(password: str) -> None:
     limits.check(password, limits.PASSWORD, "password")
 
 
+def hash_password(password: str) -> str:
+    """A new password's hash (argon2), after the platform's rules on passwords: for any account
+    kept outside `users` (the open-data portal's) that must be as hard to guess as a staff one."""
+    _check_password(password)
+    return _hasher.hash(password)
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    """Whether `password` is the one `stored_hash` was made from; with no hash (an unknown account)
+    it costs the same time and is False."""
+    try:
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def create_user(
     session: Session,
     *,
