@@ -20,6 +20,12 @@ PUBLIC = {
     ("GET", "/data.json"),
     ("GET", "/api/3"),  # the CKAN-compatible API's root (its version)
     ("GET", "/api"),
+    # the open-data portal's own accounts: registering and logging in as a member of the public
+    ("GET", "/open/register"),
+    ("POST", "/open/register"),
+    ("GET", "/open/login"),
+    ("POST", "/open/login"),
+    ("POST", "/open/logout"),
 }
 PUBLIC_PREFIXES = (
     "/api/v1/ledger/",  # public key, signed tree heads, consistency proofs (as CT logs)
@@ -46,6 +52,8 @@ def test_anonymous_callers_are_refused_everywhere(client, app):
         else:
             assert r.status_code in (303, 401, 403), f"{method} {path} answered {r.status_code}"
             if r.status_code == 303:
-                assert r.headers["location"].startswith("/login")
+                # the portal's account pages send the anonymous to the portal's own login
+                login = "/open/login" if path.startswith("/open/") else "/login"
+                assert r.headers["location"].startswith(login)
         checked += 1
     assert checked >= 10

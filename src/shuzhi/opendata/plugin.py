@@ -10,19 +10,22 @@ from shuzhi.hooks import hookimpl
 
 @hookimpl
 def register_api_routes():
-    from shuzhi.web.api import opendata, opendata_stats
+    from shuzhi.web.api import opendata, opendata_applications, opendata_stats
 
-    return [opendata.router, opendata_stats.router]
+    return [opendata.router, opendata_stats.router, opendata_applications.router]
 
 
 @hookimpl
 def register_page_routes():
     # The DCAT exports and the CKAN-compatible Action API (/api/3/action/…, /api/action/…, CKAN's
     # resource download paths) answer at the site's root, not under /api/v1.
-    from shuzhi.web import dcat
+    # The portal's own accounts (/open/register, /open/login, /open/account, /open/dataset/…/apply)
+    # and the departments' page of applications.
+    from shuzhi.web import dcat, portal_account
     from shuzhi.web.ckan import router as ckan
+    from shuzhi.web.pages import opendata_applications
 
-    return [dcat.router, ckan.router]
+    return [dcat.router, ckan.router, portal_account.router, opendata_applications.router]
 
 
 @hookimpl
