@@ -65,5 +65,15 @@ def test_the_demo_publishes_its_open_data_through_the_release_path(sqlite_settin
             n for n, f in person_level.plan["fields"].items() if f["action"] == "drop"
         }
         assert s.scalar(select(func.count(StatisticsRelease.id))) == 1
+    # one member of the public's application awaits the conditional dataset's department, once
+    from shuzhi.opendata.application_models import Application
+    from shuzhi.orgs.models import Department
+
+    with db.session() as s:
+        [pending] = s.scalars(select(Application)).all()
+        assert pending.state == "submitted" and pending.dataset.open_type == "conditional"
+        steward = orgs.Principal.of(orgs.get_user(s, stewards[pending.dataset.identifier]))
+        assert s.get(Department, pending.dataset.department_id).code == steward.department_code
     again = build(settings, db, manifest).open_data
     assert again.published == 0 and again.statistics == 0 and again.already == opened.published
+    assert opened.applications == 1 and again.applications == 0

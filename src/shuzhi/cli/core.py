@@ -112,6 +112,7 @@ def demo(
 
     from shuzhi.demo import generate
     from shuzhi.demo.build import build
+    from shuzhi.demo.opendata import APPLICANT as DEMO_APPLICANT
     from shuzhi.ledger.keys import ensure_signing_key
 
     settings, db = open_context()
@@ -161,5 +162,14 @@ def demo(
     for u in manifest.users:
         logins.add_row(u.username, u.password, u.department_code, ", ".join(u.roles))
     console.print(logins)
+    portal = DEMO_APPLICANT
+    console.print(
+        "  "
+        + _(
+            "open-data portal login (/open/login): %(email)s, password %(password)s",
+            email=portal["email"],
+            password=portal["password"],
+        )
+    )
     if serve_after:
         serve(host=None, port=None, workers=None)

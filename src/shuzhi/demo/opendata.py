@@ -1,11 +1,13 @@
 """The demo city's open data: releases of its open datasets made through the same path as anyone's (a
 plan, the checks on the written file, a second person's approval) and one differentially private
 statistics release, so that the portal's feeds, the CKAN-compatible API and the DCAT exports have
-something to show at first start."""
+something to show at first start; and one member of the public's application for the conditional
+dataset, awaiting its department."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -16,11 +18,13 @@ from shuzhi.classify.readmodel import sensitive_columns
 from shuzhi.config import Settings
 from shuzhi.errors import ShuzhiError
 from shuzhi.i18n import M_, Message
-from shuzhi.opendata import releases, stats
+from shuzhi.opendata import applications, releases, stats
+from shuzhi.opendata.application_models import PortalUser
 from shuzhi.opendata.budget_models import StatisticsRelease
 from shuzhi.opendata.models import Release
 from shuzhi.orgs import service as orgs
 from shuzhi.storage import version_store
+from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 
 APPROVER = "admin"
@@ -72,11 +76,27 @@ STATISTICS = {
 }
 
 
+APPLICANT = {
+    "email": "applicant@example.org",
+    "password": "Demo!applicant-2026",
+    "display_name": "陈研究",
+    "organisation": "浙江某大学公共管理学院",
+}
+"""A member of the public registered on the portal, whose application awaits the department at first
+start (a demo account: never use it outside a demo)."""
+APPLICATION = {
+    "dataset": "hz-xh-samr-individual",
+    "purpose": "研究个体工商户资金规模与组成形式的分布，论文只发表汇总结果。",
+    "days": 90,
+}
+
+
 @dataclass
 class OpenDataReport:
     published: int = 0
     already: int = 0
     statistics: int = 0
+    applications: int = 0
     refused: list[Message] = field(default_factory=list)
 
 
@@ -94,7 +114,33 @@ def publish(settings: Settings, db: Database) -> OpenDataReport:
         report.refused.append(
             M_("%(dataset)s: %(problem)s", dataset=STATISTICS["dataset"], problem=e.message)
         )
+    try:
+        _seed_application(db, report)
+    except ShuzhiError as e:
+        report.refused.append(
+            M_("%(dataset)s: %(problem)s", dataset=APPLICATION["dataset"], problem=e.message)
+        )
     return report
+
+
+def _seed_application(db: Database, report: OpenDataReport) -> None:
+    """The demo applicant and their one application, awaiting the department; once only."""
+    with db.write() as s:
+        if s.scalar(select(PortalUser.id).where(PortalUser.email == APPLICANT["email"])) is not None:
+            return
+        user = applications.register(s, **APPLICANT)
+        start = utcnow().date()
+        applications.apply(
+            s,
+            user,
+            APPLICATION["dataset"],
+            purpose=APPLICATION["purpose"],
+            organisation=APPLICANT["organisation"],
+            start=start,
+            end=start + timedelta(days=APPLICATION["days"] - 1),
+            accepted_terms=applications.terms_sha256(),
+        )
+    report.applications += 1
 
 
 def _publish_one(settings: Settings, db: Database, spec: DemoRelease, report: OpenDataReport) -> None:
