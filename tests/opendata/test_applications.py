@@ -253,3 +253,17 @@ def test_only_published_conditional_datasets_take_applications(world, release):
     apply(world, uid)
     with pytest.raises(Conflict):  # one open application per dataset
         apply(world, uid)
+
+
+def test_an_approval_opens_its_own_dataset_only(world, release):
+    add_dataset(world.db, world.settings, world.steward, "households", "conditional", population(80, seed=9))
+    other = _publish(world, "households", world.steward, world.steward2)
+    uid = register(world)
+    decide(world, apply(world, uid), world.steward, "approve")
+    assert read(world, release, uid).is_file()
+    with pytest.raises(Forbidden):
+        read(world, other, uid)
+    with world.db.transaction() as s:  # a deactivated account reads nothing, approval or not
+        s.get(PortalUser, uid).active = False
+    with pytest.raises(Forbidden):
+        read(world, release, uid)
