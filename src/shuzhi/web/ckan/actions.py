@@ -320,12 +320,12 @@ def _release(ctx: Context, resource: str | None):
     with ctx.db.read() as s:
         if resource not in packages.load(s, ctx.site_url, dataset=dataset).resources:
             raise NotFoundError(f'Resource "{resource}" was not found.')
-        return release_table_path(s, ctx.settings, release_id)
+        return release_table_path(s, ctx.settings, release_id, face="datastore")
 
 
 def _release_path(ctx: Context, release_id: int):
     with ctx.db.read() as s:
-        return release_table_path(s, ctx.settings, release_id)
+        return release_table_path(s, ctx.settings, release_id, face="sql")
 
 
 def _datastore_query(data: dict, table: datastore.Table, rows_max: int) -> datastore.Query:
