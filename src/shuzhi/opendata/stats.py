@@ -16,10 +16,10 @@ from shuzhi.errors import NotFound
 from shuzhi.i18n import M_
 from shuzhi.ingest.integrity import refused
 from shuzhi.opendata import budget
-from shuzhi.opendata.releases import require_open
 from shuzhi.opendata.budget_events import StatsReleased
 from shuzhi.opendata.budget_models import StatisticsRelease
 from shuzhi.opendata.disclosure import dp
+from shuzhi.opendata.releases import require_open
 from shuzhi.orgs.service import Principal
 from shuzhi.storage import version_store
 
