@@ -34,9 +34,9 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.opendata import budget_models, models
+    from shuzhi.opendata import budget_models, models, usage_models
 
-    return [models, budget_models]
+    return [models, budget_models, usage_models]
 
 
 @hookimpl
@@ -56,8 +56,9 @@ def settings_sections():
 def ledger_events():
     from shuzhi.opendata.budget_events import EVENTS as BUDGET
     from shuzhi.opendata.events import EVENTS as RELEASES
+    from shuzhi.opendata.usage_events import EVENTS as USAGE
 
-    return [*RELEASES, *BUDGET]
+    return [*RELEASES, *BUDGET, *USAGE]
 
 
 @hookimpl
