@@ -19,10 +19,12 @@ def register_api_routes():
 def register_page_routes():
     # The DCAT exports and the CKAN-compatible Action API (/api/3/action/…, /api/action/…, CKAN's
     # resource download paths) answer at the site's root, not under /api/v1.
+    # The public portal (/open, /sitemap.xml, /robots.txt) is a face of the same published data.
     from shuzhi.web import dcat
     from shuzhi.web.ckan import router as ckan
+    from shuzhi.web.portal import routes as portal
 
-    return [dcat.router, ckan.router]
+    return [dcat.router, ckan.router, portal.router]
 
 
 @hookimpl
