@@ -20,6 +20,7 @@ from shuzhi.catalog.models import Dataset
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.opendata import releases, usage
 from shuzhi.opendata.models import Release
+from shuzhi.opendata.usage_models import PreviewWindow
 from shuzhi.web.app import create_app
 from shuzhi.web.portal import listing
 
@@ -408,3 +409,17 @@ def test_a_release_withdrawn_while_served_is_not_recorded_as_served(open_world):
             s.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.event == DOWNLOADED))
             == 0
         )
+
+
+def test_datastore_reads_are_audited_as_previews(open_world, web):
+    rid = f"enterprises-r{open_world.enterprises_release}"
+    for _ in range(2):
+        r = web.get("/api/3/action/datastore_search", params={"resource_id": rid, "limit": 3})
+        assert r.status_code == 200
+    [entry] = _entries(open_world, PREVIEWED)
+    assert entry["detail"]["via"] == "ckan" and entry["detail"]["rows"] == 3
+    r = web.get("/api/3/action/datastore_search_sql", params={"sql": f'SELECT count(*) AS n FROM "{rid}"'})
+    assert r.status_code == 200
+    assert len(_entries(open_world, PREVIEWED)) == 1  # the same client, release and hour
+    with open_world.db.read() as s:
+        assert s.scalar(select(func.sum(PreviewWindow.previews))) == 3

@@ -82,9 +82,7 @@ def dataset(entry: Entry, site: str, conditions: str) -> dict:
             for fmt in entry.formats()
         ]
     else:
-        out["conditionsOfAccess"] = (
-            "有条件开放：申请获批后方可获取数据 (open on conditions: data after an approved application)"
-        )
+        out["conditionsOfAccess"] = conditions
     return out
 
 
