@@ -423,3 +423,20 @@ def test_datastore_reads_are_audited_as_previews(open_world, web):
     assert len(_entries(open_world, PREVIEWED)) == 1  # the same client, release and hour
     with open_world.db.read() as s:
         assert s.scalar(select(func.sum(PreviewWindow.previews))) == 3
+
+
+def test_a_download_through_the_platform_api_names_its_user(open_world, web, token_for):
+    rid = open_world.enterprises_release
+    r = web.get(f"/api/v1/opendata/published/{rid}/table", headers=token_for("ga_analyst"))
+    assert r.status_code == 200
+    [entry] = _entries(open_world, DOWNLOADED)
+    assert entry["detail"]["via"] == "api" and entry["user_id"] == open_world.analyst.user_id
+
+
+def test_each_conversion_gives_its_running_slot_back(open_world):
+    settings = open_world.settings
+    settings.ckan.calls_at_once = 1
+    with TestClient(create_app(settings, db=open_world.db)) as c:
+        for fmt in ("csv", "xlsx", "json", "csv", "xlsx", "json"):
+            assert c.get(f"/open/dataset/enterprises/download.{fmt}").status_code == 200, fmt
+    assert list(settings.staging_dir.glob("*.xlsx")) == []  # no converted file left behind

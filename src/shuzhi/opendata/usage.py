@@ -23,10 +23,12 @@ from shuzhi.i18n import M_
 from shuzhi.opendata.models import OPEN_TYPES, Release
 from shuzhi.opendata.usage_events import ReleaseDownloaded, ReleasePreviewed
 from shuzhi.opendata.usage_models import PreviewWindow, UsageCount
+from shuzhi.orgs.service import Principal
 from shuzhi.store.base import utcnow
 
 FORMATS = ("csv", "xlsx", "json", "parquet")
-VIA = ("portal", "ckan")
+VIA = ("portal", "ckan", "api")
+"""The faces data leaves by: the portal, the CKAN-compatible API, the platform's own API (with a token)."""
 CLIENT_CHARS = 64
 
 
@@ -66,9 +68,17 @@ def _bump(session: Session, dataset_id: int, *, downloads: int = 0, views: int =
 
 
 def record_download(
-    session: Session, *, release_id: int, format: str, via: str, client: str, rows: int
+    session: Session,
+    *,
+    release_id: int,
+    format: str,
+    via: str,
+    client: str,
+    rows: int,
+    principal: Principal | None = None,
 ) -> None:
-    """A download of a release the caller has found published: one ledger entry, one count."""
+    """A download of a release the caller has found published: one ledger entry (naming the user
+    when one is logged in), one count."""
     if format not in FORMATS or via not in VIA:
         raise ValueError(f"unknown download format {format!r} or face {via!r}")
     r = _release(session, release_id)
@@ -84,6 +94,8 @@ def record_download(
             rows=rows,
             sha256=r.sha256,
         ),
+        user_id=principal.user_id if principal else None,
+        department_id=principal.department_id if principal else None,
         dataset_id=r.dataset_id,
     )
 

@@ -14,7 +14,7 @@ class ReleaseDownloaded(Event):
     format: str
     """csv, xlsx, json or parquet."""
     via: str
-    """Which public face served it: portal or ckan."""
+    """Which face served it: portal, ckan, or api (the platform's API, to a token's holder)."""
     client: str
     """The client's address (an IPv6 client's /64), as the rate limits count it."""
     rows: int

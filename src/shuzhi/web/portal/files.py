@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from shuzhi.web.ckan.datastore import json_value
 
 BATCH_ROWS = 65_536
+CHUNK_BYTES = 1 << 16
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",

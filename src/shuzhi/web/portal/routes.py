@@ -12,7 +12,6 @@ from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 
 from shuzhi.catalog import vocab
 from shuzhi.errors import Forbidden, NotFound, Throttled, TooLarge
@@ -184,46 +183,74 @@ def _serve(request: Request, entry: listing.Entry, fmt: str) -> Response:
     newest, client = entry.newest, client_key(request)
     with db.read() as s:
         path = release_table_path(s, settings, newest["release_id"])
-    limiter, built = public_limiter(request.app.state), None
-    if not limiter.start(client):
-        raise Throttled(M_("too many requests: retry in %(retry)s s", retry=1), retry_after=1)
-    try:
-        built = files.xlsx_file(path, settings.staging_dir) if fmt == "xlsx" else None
-        with db.write() as s:
-            usage.record_download(
-                s,
-                release_id=newest["release_id"],
-                format=fmt,
-                via="portal",
-                client=client,
-                rows=newest["row_count"],
-            )
-    except BaseException:
-        limiter.finish(client)
-        if built is not None:
-            built.unlink(missing_ok=True)
-        raise
     title = entry.package["title"].replace("/", "_").replace("\\", "_")
     suffix = f"-v{newest['version']}.{fmt}"
     headers = {"Content-Disposition": files.disposition(title + suffix, entry.name + suffix)}
     media = files.MEDIA_TYPES[fmt]
-    if fmt in ("csv", "json"):
-        chunks = files.csv_chunks(path) if fmt == "csv" else files.json_chunks(path)
-        return StreamingResponse(_finishing(chunks, limiter, client), media_type=media, headers=headers)
-
-    def done() -> None:
-        limiter.finish(client)
-        if built is not None:
-            built.unlink(missing_ok=True)
-
-    return FileResponse(built or path, media_type=media, headers=headers, background=BackgroundTask(done))
-
-
-def _finishing(chunks, limiter, client):
+    if fmt == "parquet":  # the file as it is: no work of ours to bound
+        _record(db, newest, fmt, client)
+        return FileResponse(path, media_type=media, headers=headers)
+    # A conversion is one of the client's calls running until its last byte is sent.
+    limiter = public_limiter(request.app.state)
+    if not limiter.start(client):
+        raise Throttled(M_("too many requests: retry in %(retry)s s", retry=1), retry_after=1)
+    body = _Body(lambda: limiter.finish(client))
     try:
-        yield from chunks
-    finally:
-        limiter.finish(client)
+        body.chunks = _converted(path, fmt, settings, body)
+        _record(db, newest, fmt, client)
+    except BaseException:
+        body.close()
+        raise
+    return StreamingResponse(body, media_type=media, headers=headers)
+
+
+def _record(db, newest: dict, fmt: str, client: str) -> None:
+    with db.write() as s:
+        usage.record_download(
+            s,
+            release_id=newest["release_id"],
+            format=fmt,
+            via="portal",
+            client=client,
+            rows=newest["row_count"],
+        )
+
+
+def _converted(path, fmt: str, settings, body: _Body):
+    if fmt == "csv":
+        return files.csv_chunks(path)
+    if fmt == "json":
+        return files.json_chunks(path)
+    built = files.xlsx_file(path, settings.staging_dir)
+    handle = built.open("rb")
+    built.unlink()  # nothing left behind, whatever happens to the response: read through the open handle
+    body.on_close(handle.close)
+    return iter(lambda: handle.read(files.CHUNK_BYTES), b"")
+
+
+class _Body:
+    """A streamed body that runs its clean-ups once: when sent, closed, or dropped unsent (a client
+    gone before the first byte)."""
+
+    def __init__(self, *cleanups) -> None:
+        self.chunks, self._cleanups = iter(()), list(cleanups)
+
+    def on_close(self, cleanup) -> None:
+        self._cleanups.append(cleanup)
+
+    def __iter__(self):
+        try:
+            yield from self.chunks
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        cleanups, self._cleanups = self._cleanups, []
+        for cleanup in cleanups:
+            cleanup()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 @router.get("/sitemap.xml")
