@@ -440,3 +440,24 @@ def test_each_conversion_gives_its_running_slot_back(open_world):
         for fmt in ("csv", "xlsx", "json", "csv", "xlsx", "json"):
             assert c.get(f"/open/dataset/enterprises/download.{fmt}").status_code == 200, fmt
     assert list(settings.staging_dir.glob("*.xlsx")) == []  # no converted file left behind
+
+
+def test_concurrent_downloads_lose_no_count(open_world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def download(n: int) -> None:
+        with open_world.db.write() as s:
+            usage.record_download(
+                s,
+                release_id=open_world.enterprises_release,
+                format="csv",
+                via="portal",
+                client=f"c{n}",
+                rows=1,
+            )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(download, range(30)))
+    with open_world.db.read() as s:
+        assert usage.counts_of(s, "enterprises").downloads == 30
+    assert len(_entries(open_world, DOWNLOADED)) == 30
