@@ -84,7 +84,7 @@ class Catalog:
         return self.entries[:n]
 
     def most_downloaded(self, n: int) -> list[Entry]:
-        return sorted(self.entries, key=lambda e: -e.downloads)[:n]
+        return [e for e in sorted(self.entries, key=lambda e: -e.downloads) if e.downloads][:n]
 
     def counted(self, facet: str) -> list[tuple[str, int]]:
         return facet_counts(self.entries, facet)
@@ -125,7 +125,7 @@ class Query:
 
     @classmethod
     def of(cls, params) -> Query:
-        filters = {f: params.get(f).strip() for f in FACETS if (params.get(f) or "").strip()}
+        filters = {f: params.get(f).strip()[:200] for f in FACETS if (params.get(f) or "").strip()}
         sort = params.get("sort") if params.get("sort") in SORTS else "relevance"
         page = params.get("page") or "1"
         number = int(page) if page.isdigit() and len(page) < 7 else 1
