@@ -19,10 +19,12 @@ def register_api_routes():
 def register_page_routes():
     # The DCAT exports and the CKAN-compatible Action API (/api/3/action/…, /api/action/…, CKAN's
     # resource download paths) answer at the site's root, not under /api/v1.
+    # The public portal (/open, /sitemap.xml, /robots.txt) is a face of the same published data.
     from shuzhi.web import dcat
     from shuzhi.web.ckan import router as ckan
+    from shuzhi.web.portal import routes as portal
 
-    return [dcat.router, ckan.router]
+    return [dcat.router, ckan.router, portal.router]
 
 
 @hookimpl
@@ -34,9 +36,9 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.opendata import budget_models, models
+    from shuzhi.opendata import budget_models, models, usage_models
 
-    return [models, budget_models]
+    return [models, budget_models, usage_models]
 
 
 @hookimpl
@@ -56,8 +58,9 @@ def settings_sections():
 def ledger_events():
     from shuzhi.opendata.budget_events import EVENTS as BUDGET
     from shuzhi.opendata.events import EVENTS as RELEASES
+    from shuzhi.opendata.usage_events import EVENTS as USAGE
 
-    return [*RELEASES, *BUDGET]
+    return [*RELEASES, *BUDGET, *USAGE]
 
 
 @hookimpl
