@@ -44,10 +44,14 @@ SQL_TYPES = {
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the validator macros of grading (check digits, dates)."""
+    """An in-memory DuckDB with the validator macros of grading (check digits, dates) and the
+    GB/T 2260 codes with their years (`sz_regions`: code, first, last)."""
+    from shuzhi.quality import regions
+
     con = duckdb.connect()
     for head, body in MACROS.items():
         con.execute(f"CREATE MACRO {head} AS ({body})")
+    con.register("sz_regions", regions.table())
     return con
 
 

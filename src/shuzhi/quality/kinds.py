@@ -351,6 +351,10 @@ class EnumKind(RowKind):
         return RowCheck(ctx.present(p.field), f"{ctx.col(p.field)} NOT IN {in_list(values)}", (p.field,))
 
 
+REGIONS = "(SELECT code FROM sz_regions)"
+"""GB/T 2260 codes of any year: the engine registers `sz_regions` (shuzhi.quality.regions.table)."""
+
+
 def _upper_text(ctx: Context, name: str) -> str:
     return f"upper({ctx.col(name)})"
 
@@ -365,13 +369,11 @@ class ResidentIdKind(RowKind):
     params = FieldParams
 
     def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
-        from shuzhi.quality.regions import valid_codes
-
         ctx.need(p.field, ("text",), self.name)
         u = _upper_text(ctx, p.field)
         ok = (
             f"(regexp_full_match({u}, '[0-9]{{17}}[0-9X]') OR regexp_full_match({u}, '[0-9]{{15}}'))"
-            f" AND sz_gb11643({u}) AND left({u}, 6) IN {in_list(sorted(valid_codes()))}"
+            f" AND sz_gb11643({u}) AND left({u}, 6) IN {REGIONS}"
         )
         return RowCheck(ctx.present(p.field), f"NOT coalesce({ok}, false)", (p.field,))
 
@@ -406,11 +408,13 @@ class RegionCodeKind(RowKind):
     params = RegionParams
 
     def compile(self, p: RegionParams, ctx: Context) -> RowCheck:
-        from shuzhi.quality.regions import valid_codes
-
         fam = ctx.need(p.field, ("text", "integer"), self.name)
         c = ctx.col(p.field) if fam == "text" else f"CAST({ctx.col(p.field)} AS VARCHAR)"
-        codes = in_list(sorted(valid_codes(p.year)))
+        codes = (
+            REGIONS
+            if p.year is None
+            else f"(SELECT code FROM sz_regions WHERE {p.year} BETWEEN first AND last)"
+        )
         return RowCheck(ctx.present(p.field), f"{c} NOT IN {codes}", (p.field,))
 
 

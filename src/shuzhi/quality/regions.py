@@ -51,3 +51,19 @@ def valid_codes(year: int | None = None) -> frozenset[str]:
     if year is None:
         return frozenset(spans())
     return frozenset(c for c, held in spans().items() if any(a <= year <= b for a, b in held))
+
+
+@lru_cache(maxsize=1)
+def table():
+    """The codes and their spans as an Arrow table (code, first, last): one row per span, for the
+    engine to register as the relation `sz_regions` that region rules join against."""
+    import pyarrow as pa
+
+    rows = [(code, a, b) for code, held in spans().items() for a, b in held]
+    return pa.table(
+        {
+            "code": [r[0] for r in rows],
+            "first": pa.array([r[1] for r in rows], pa.int32()),
+            "last": pa.array([r[2] for r in rows], pa.int32()),
+        }
+    )

@@ -17,6 +17,7 @@ regular expression), naming the rule by position and name and saying why.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +120,9 @@ def parse(raw: Any, kinds: dict[str, RuleKind], ctx: Context) -> RuleSet:
     rules, names = [], set()
     for i, item in enumerate(head.rules):
         rule = parse_rule(i, item, kinds, ctx)
+        if rule.name in names and item.get("name") is None:
+            # Two rules of one kind on one field (two patterns) differ by their position.
+            rule = dataclasses.replace(rule, name=f"{rule.name} #{i + 1}")
         if rule.name in names:
             raise _refuse(i, rule.name, M_("another rule has this name"))
         names.add(rule.name)
