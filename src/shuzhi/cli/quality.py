@@ -16,7 +16,10 @@ app = typer.Typer(
     help="Data quality: rules per dataset, runs, results and scores.\n\nExample:  shuzhi quality run hz-samr-enterprise --as samr.steward",
     no_args_is_help=True,
 )
-rules_app = typer.Typer(help="A dataset's quality rules.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="A dataset's quality rules.\n\nExample:  shuzhi quality rules show hz-samr-enterprise",
+    no_args_is_help=True,
+)
 app.add_typer(rules_app, name="rules")
 
 AS_HELP = N_("act as this user (audited as them)")
