@@ -108,3 +108,16 @@ def test_two_kinds_of_one_name_are_a_deployment_error(even_plugin):
             rule_kinds()
     finally:
         plugin_manager().unregister(twin)
+
+
+def test_sample_values_are_masked_by_grade_and_always_json():
+    from shuzhi.quality.service import mask_value
+
+    levels = ["L1", "L2", "L3", "L4"]
+    assert mask_value(float("nan"), "L2", levels) == "nan" and mask_value(1.5, "L1", levels) == 1.5
+    assert mask_value(dt.date(2020, 1, 2), "L2", levels) == "2020-01-02"
+    assert mask_value("13800138000", "L3", levels) == "13*******00"
+    assert mask_value("anything", "L4", levels) == "***"
+    assert mask_value("anything", None, levels) == "***"  # never graded
+    assert mask_value("anything", "L9", levels) == "***"  # a level the rules no longer define
+    assert mask_value(None, "L4", levels) is None

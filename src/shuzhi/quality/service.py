@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -307,7 +308,8 @@ def mask_value(value, level: str | None, levels: list[str]):
     clear_below = levels.index("L3") if "L3" in levels else len(levels)
     shape_below = levels.index("L4") if "L4" in levels else len(levels)
     if level is not None and rank < clear_below:
-        return value if isinstance(value, int | float | str | bool) else str(value)
+        plain = isinstance(value, int | str | bool) or (isinstance(value, float) and math.isfinite(value))
+        return value if plain else str(value)  # dates, decimals, NaN: JSON holds them as text
     if level is not None and rank < shape_below:
         return mask(str(value))
     return "***"
