@@ -121,3 +121,34 @@ def test_sample_values_are_masked_by_grade_and_always_json():
     assert mask_value("anything", None, levels) == "***"  # never graded
     assert mask_value("anything", "L9", levels) == "***"  # a level the rules no longer define
     assert mask_value(None, "L4", levels) is None
+
+
+def test_a_saved_rule_whose_kind_is_gone_or_changed_is_reported_not_run():
+    from shuzhi.quality.service import restore
+
+    body = {
+        "rules": [
+            {"name": "a", "kind": "gone", "blocking": False, "weight": 1.0, "dimension": "validity"},
+            {
+                "name": "b",
+                "kind": "not_null",
+                "field": "x",
+                "colour": 1,
+                "blocking": False,
+                "weight": 1.0,
+                "dimension": "completeness",
+            },
+            {
+                "name": "c",
+                "kind": "not_null",
+                "field": "x",
+                "blocking": True,
+                "weight": 2.0,
+                "dimension": "completeness",
+            },
+        ],
+        "sample_size": 3,
+    }
+    rs, errors = restore(body, rule_kinds())
+    assert [r.name for r in rs.rules] == ["c"] and rs.rules[0].blocking and rs.sample_size == 3
+    assert errors == {0: "unknown kind: gone", 1: "parameters no longer valid for kind not_null"}

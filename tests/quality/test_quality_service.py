@@ -218,3 +218,19 @@ def test_a_rule_whose_field_left_the_version_reports_it_and_the_others_run(world
         results = service.read_run(s, world.steward, run_id)["results"]
     assert results[0]["error"] == "missing field: phone" and results[0]["score"] is None
     assert results[1]["rows_failed"] == 1
+
+
+def test_a_rule_whose_kind_left_the_deployment_is_reported_in_the_run(world, db, settings):
+    from shuzhi.quality.models import RuleSetRevision
+
+    _save(world, [{"kind": "not_null", "field": "name"}, {"kind": "not_null", "field": "sex"}])
+    with db.write() as s:
+        row = s.scalar(select(RuleSetRevision))
+        rules = [dict(r) for r in row.body["rules"]]
+        rules[0]["kind"] = "retired_plugin_kind"
+        row.body = {**row.body, "rules": rules}
+    run_id = service.run(db, settings, world.steward, "people")
+    with db.read() as s:
+        results = service.read_run(s, world.steward, run_id)["results"]
+    assert results[0]["error"] == "unknown kind: retired_plugin_kind" and results[0]["score"] is None
+    assert results[1]["rows_failed"] == 1

@@ -14,6 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -143,7 +144,11 @@ def restore(body: dict, kinds: dict[str, RuleKind]) -> tuple[RuleSet, dict[int, 
         if kind is None:
             errors[i] = f"unknown kind: {item['kind']}"
             continue
-        params = kind.params.model_validate({k: v for k, v in item.items() if k not in ruleset.COMMON})
+        try:
+            params = kind.params.model_validate({k: v for k, v in item.items() if k not in ruleset.COMMON})
+        except ValidationError:  # a plugin changed its kind's parameters since the set was saved
+            errors[i] = f"parameters no longer valid for kind {item['kind']}"
+            continue
         rules.append(
             Rule(
                 i,
