@@ -140,3 +140,32 @@ def test_the_command_line_refuses_as_the_api_does(cli, tmp_path):
     assert code == 2
     rules.write_text("rules: [unclosed", encoding="utf-8")
     assert cli("rules", "set", "people", str(rules))[0] == 2
+
+
+def test_hold_and_override_through_the_api(client, heads):
+    client.put("/api/v1/quality/datasets/people/rules", json=RULES, headers=heads["ga_steward"])
+    client.post("/api/v1/quality/datasets/people/runs", headers=heads["ga_steward"])
+    held = client.get("/api/v1/quality/datasets/people/versions/1/hold", headers=heads["sc_analyst"]).json()
+    assert held["held"] is True and held["rules"] == ["not_blank(name)"]
+    url = "/api/v1/quality/datasets/people/versions/1/override"
+    assert client.post(url, json={"reason": "ok"}, headers=heads["sc_steward"]).status_code == 403
+    assert client.post(url, json={"reason": ""}, headers=heads["ga_steward"]).status_code == 422
+    r = client.post(url, json={"reason": "已核实"}, headers=heads["ga_steward"])
+    assert r.status_code == 200 and r.json()["held"] is False
+    assert client.post(url, json={"reason": "again"}, headers=heads["ga_steward"]).status_code == 409
+    assert (
+        client.get("/api/v1/quality/datasets/people/versions/1/hold", headers=heads["sc_analyst"]).json()[
+            "held"
+        ]
+        is False
+    )
+
+
+def test_override_on_the_command_line(cli, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- kind: not_blank\n  field: name\n  blocking: true\n", encoding="utf-8")
+    assert cli("rules", "set", "people", str(rules), "--as", "ga_steward")[0] == 0
+    assert cli("run", "people", "--as", "ga_steward")[0] == 0
+    assert cli("override", "people", "--reason", "已核实", "--as", "sc_steward")[0] == 2
+    code, out = cli("override", "people", "--reason", "已核实", "--as", "ga_steward")
+    assert code == 0, out

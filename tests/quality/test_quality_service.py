@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from tests.quality.conftest import PEOPLE, add_dataset, add_version
 
-from shuzhi.errors import Forbidden, InvalidInput, NotFound
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.quality import service
 
@@ -234,3 +234,40 @@ def test_a_rule_whose_kind_left_the_deployment_is_reported_in_the_run(world, db,
         results = service.read_run(s, world.steward, run_id)["results"]
     assert results[0]["error"] == "unknown kind: retired_plugin_kind" and results[0]["score"] is None
     assert results[1]["rows_failed"] == 1
+
+
+def test_a_blocked_version_is_held_until_a_steward_overrides_it_with_a_reason(world, db, settings):
+    _save(
+        world,
+        [{"kind": "not_blank", "field": "name", "blocking": True}, {"kind": "not_null", "field": "sex"}],
+    )
+    with db.read() as s:
+        version_id = service.get_version(s, service.get_dataset(s, "people")).id
+        assert service.version_hold(s, version_id) is None  # never run: no verdict
+    first = service.run(db, settings, world.steward, "people")
+    with db.read() as s:
+        assert service.version_hold(s, version_id) == {
+            "run_id": first,
+            "version": 1,
+            "rules": ["not_blank(name)"],
+        }
+    for who in (world.other_steward, world.analyst):
+        with db.write() as s, pytest.raises(Forbidden):
+            service.override_block(s, who, "people", 1, "已核实")
+    with db.write() as s, pytest.raises(InvalidInput):
+        service.override_block(s, world.steward, "people", 1, "  ")
+    with db.write() as s:
+        service.override_block(s, world.steward, "people", 1, "姓名空白为历史数据，已通知整改")
+    with db.read() as s:
+        assert service.version_hold(s, version_id) is None
+    with db.write() as s, pytest.raises(Conflict):
+        service.override_block(s, world.steward, "people", 1, "again")
+    [entry] = _events(db, "quality.block_overridden")
+    assert (
+        entry["run_id"] == first
+        and entry["rules"] == ["not_blank(name)"]
+        and entry["reason"].startswith("姓名")
+    )
+    second = service.run(db, settings, world.steward, "people")  # a new verdict: held again
+    with db.read() as s:
+        assert service.version_hold(s, version_id)["run_id"] == second

@@ -173,3 +173,23 @@ def results(
         if out["dataset"] != ds.identifier:
             raise NotFound(M_("No quality run %(id)s", id=run_id), where="run")
         _print_run(out)
+
+
+@app.command("override")
+@reports_errors
+def override(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    version: int = typer.Option(None, help="version number (default: newest)"),
+    reason: str = typer.Option(..., help="reason (required)"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Let a version that failed a blocking rule be shared and published, saying why (audited).
+
+    Example:  shuzhi quality override hz-samr-enterprise --reason 已核实为历史遗留编码 --as samr.steward
+    """
+    from shuzhi.quality import service
+
+    settings, db = open_context()
+    with db.write() as s:
+        row = service.override_block(s, acting_principal(s, as_user), dataset, version, reason)
+        ok(_("block overridden"), f"{dataset} run #{row.run_id}")

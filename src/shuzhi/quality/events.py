@@ -1,4 +1,4 @@
-"""The audit events of data quality: a rule set saved, a run completed, failing-row samples read."""
+"""The audit events of data quality: a rule set saved, a run completed, failing-row samples read, a block overridden."""
 
 from __future__ import annotations
 
@@ -44,4 +44,15 @@ class SamplesRead(Event):
     rules: list[str]
 
 
-EVENTS = (RulesSaved, RunCompleted, SamplesRead)
+@event("quality.block_overridden", "质量阻断放行", "quality block overridden")
+class BlockOverridden(Event):
+    """A steward let a version that failed a blocking rule be shared and published, saying why."""
+
+    run_id: int
+    version: int
+    rules: list[str]
+    """The blocking rules the version failed."""
+    reason: str
+
+
+EVENTS = (RulesSaved, RunCompleted, SamplesRead, BlockOverridden)

@@ -1,4 +1,4 @@
-"""Tables of data quality: rule sets (every saved revision), runs, per-rule results, version scores."""
+"""Tables of data quality: rule sets (every saved revision), runs, per-rule results, overrides of blocks."""
 
 from __future__ import annotations
 
@@ -72,3 +72,17 @@ class RuleResult(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     """Why the rule could not run on this version (a field gone); it then has no score."""
+
+
+class BlockOverride(Base):
+    """A steward's decision that a blocked run's version may still be shared and published, with why."""
+
+    __tablename__ = "quality_block_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("quality_runs.id", ondelete="CASCADE"), unique=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

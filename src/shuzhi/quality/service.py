@@ -19,15 +19,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
+from shuzhi import textlimits as limits
 from shuzhi.catalog import vocab
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.catalog.service import get_dataset, get_version, next_update, require_manage
-from shuzhi.errors import Forbidden, InvalidInput, NotFound
+from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 from shuzhi.quality import engine, events, ruleset, scores
 from shuzhi.quality.kinds import Context, ReferencesKind, RuleKind, VersionFacts, family, rule_kinds
-from shuzhi.quality.models import QualityRun, RuleResult, RuleSetRevision
+from shuzhi.quality.models import BlockOverride, QualityRun, RuleResult, RuleSetRevision
 from shuzhi.quality.ruleset import Rule, RuleSet
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
@@ -510,3 +511,69 @@ def read_run(session: Session, principal: Principal, run_id: int, *, samples: bo
             dataset_id=ds.id,
         )
     return out
+
+
+# -- blocking -------------------------------------------------------------------------------------
+
+
+def latest_run(session: Session, version_id: int) -> QualityRun | None:
+    return session.scalar(
+        select(QualityRun).where(QualityRun.version_id == version_id).order_by(QualityRun.id.desc()).limit(1)
+    )
+
+
+def version_hold(session: Session, version_id: int) -> dict | None:
+    """Why a version is held back from sharing and publishing, or None when it is not: its newest
+    run failed a blocking rule and no steward overrode that run. A version never run is not held
+    (there is no verdict); a new run replaces the verdict (an override answers one run)."""
+    run = latest_run(session, version_id)
+    if run is None or not run.blocked:
+        return None
+    if session.scalar(select(BlockOverride.id).where(BlockOverride.run_id == run.id)) is not None:
+        return None
+    return {"run_id": run.id, "version": run.version_number, "rules": _blocking_failures(session, run)}
+
+
+def _blocking_failures(session: Session, run: QualityRun) -> list[str]:
+    return list(
+        session.scalars(
+            select(RuleResult.name)
+            .where(RuleResult.run_id == run.id, RuleResult.blocking.is_(True), RuleResult.rows_failed > 0)
+            .order_by(RuleResult.position)
+        )
+    )
+
+
+def override_block(
+    session: Session, principal: Principal, ref: str | int, number: int | None, reason: str
+) -> BlockOverride:
+    """Let a blocked version be shared and published (a steward of the owning department or an
+    admin), with a reason; in the ledger."""
+    ds = get_dataset(session, ref)
+    require_manage(principal, ds)
+    reason = (limits.check(reason, limits.REASON, "reason") or "").strip()
+    if not reason:
+        raise InvalidInput(M_("An override needs a reason"), where="reason")
+    version = get_version(session, ds, number)
+    hold = version_hold(session, version.id)
+    if hold is None:
+        raise Conflict(M_("Version %(number)s is not held back by a quality rule", number=version.number))
+    row = BlockOverride(
+        run_id=hold["run_id"],
+        dataset_id=ds.id,
+        version_id=version.id,
+        reason=reason,
+        created_by_id=principal.user_id,
+    )
+    session.add(row)
+    session.flush()
+    ledger.append(
+        session,
+        events.BlockOverridden(
+            run_id=hold["run_id"], version=version.number, rules=hold["rules"], reason=reason
+        ),
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+        dataset_id=ds.id,
+    )
+    return row

@@ -1,4 +1,4 @@
-"""quality: rule set revisions, runs, per-rule results.
+"""quality: rule set revisions, runs, per-rule results, overrides of blocks.
 
 Revision ID: quality_0001
 Revises:
@@ -15,6 +15,7 @@ depends_on = "0001_core"
 TS = sa.DateTime(timezone=True)
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 SETS, RUNS, RESULTS = "quality_rule_sets", "quality_runs", "quality_rule_results"
+OVERRIDES = "quality_block_overrides"
 
 
 def _fk(owner: str, column: str, table: str, ondelete: str) -> sa.ForeignKey:
@@ -74,9 +75,28 @@ def upgrade() -> None:
         sa.UniqueConstraint("run_id", "position", name=op.f(f"uq_{RESULTS}_run_id")),
     )
     op.create_index(op.f(f"ix_{RESULTS}_run_id"), RESULTS, ["run_id"])
+    op.create_table(
+        OVERRIDES,
+        sa.Column("id", ID, nullable=False),
+        sa.Column("run_id", ID, _fk(OVERRIDES, "run_id", RUNS, "CASCADE"), nullable=False),
+        sa.Column("dataset_id", ID, _fk(OVERRIDES, "dataset_id", "datasets", "CASCADE"), nullable=False),
+        sa.Column(
+            "version_id", ID, _fk(OVERRIDES, "version_id", "dataset_versions", "CASCADE"), nullable=False
+        ),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("created_by_id", ID, _fk(OVERRIDES, "created_by_id", "users", "SET NULL"), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{OVERRIDES}")),
+        sa.UniqueConstraint("run_id", name=op.f(f"uq_{OVERRIDES}_run_id")),
+    )
+    op.create_index(op.f(f"ix_{OVERRIDES}_dataset_id"), OVERRIDES, ["dataset_id"])
+    op.create_index(op.f(f"ix_{OVERRIDES}_version_id"), OVERRIDES, ["version_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f(f"ix_{OVERRIDES}_version_id"), table_name=OVERRIDES)
+    op.drop_index(op.f(f"ix_{OVERRIDES}_dataset_id"), table_name=OVERRIDES)
+    op.drop_table(OVERRIDES)
     op.drop_index(op.f(f"ix_{RESULTS}_run_id"), table_name=RESULTS)
     op.drop_table(RESULTS)
     op.drop_index(op.f(f"ix_{RUNS}_version_id"), table_name=RUNS)

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from shuzhi.catalog.service import get_dataset
+from shuzhi.catalog.service import get_dataset, get_version
 from shuzhi.orgs.service import Principal
 from shuzhi.quality import service
 from shuzhi.quality.kinds import rule_kinds
 from shuzhi.store.db import Database
-from shuzhi.textlimits import Id, Name
+from shuzhi.textlimits import Id, Name, Reason
 from shuzhi.web.deps import current_principal, get_db
 from shuzhi.web.openapi import error_responses
 
@@ -34,6 +34,11 @@ class RunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Id | None = None
     """The newest version when none is named."""
+
+
+class OverrideBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = Field(min_length=1)
 
 
 @router.get("/kinds")
@@ -104,3 +109,26 @@ def show_run(run_id: Id, principal: Caller, db: Db, samples: bool = False) -> di
             return service.read_run(s, principal, run_id, samples=True)
     with db.read() as s:
         return service.read_run(s, principal, run_id)
+
+
+@router.get("/datasets/{dataset}/versions/{number}/hold")
+def hold(dataset: Name, number: Id, _: Caller, db: Db) -> dict:
+    """Whether a version is held back from sharing and publishing by a blocking rule, and by which."""
+    with db.read() as s:
+        v = get_version(s, get_dataset(s, dataset), number)
+        found = service.version_hold(s, v.id)
+        return {"dataset": dataset, "version": number, "held": found is not None, **(found or {})}
+
+
+@router.post("/datasets/{dataset}/versions/{number}/override")
+def override(dataset: Name, number: Id, body: OverrideBody, principal: Caller, db: Db) -> dict:
+    """Let a held version be shared and published (a steward of the owning department, or an admin), saying why."""
+    with db.write() as s:
+        row = service.override_block(s, principal, dataset, number, body.reason)
+        return {
+            "dataset": dataset,
+            "version": number,
+            "run_id": row.run_id,
+            "reason": row.reason,
+            "held": False,
+        }
