@@ -428,8 +428,10 @@ def test_every_row_rule_is_counted_in_one_scan_of_the_version(tmp_path):
     ctx = Context(columns=cols, as_of=AS_OF)
     rs = ruleset.parse(ALL_ROW_KINDS, KIND_MAP, ctx)
     done = engine.Runner(rs, path, ctx, FACTS).run()
-    assert len(done.statements) == 1
-    assert done.statements[0].count("read_parquet(") == 1
+    # One scan counts every rule; one bounded read then fetches the sampled rows by position.
+    assert len(done.statements) == 2
+    assert done.statements[0].count("read_parquet(") == 1 and done.statements[0].count("FILTER") == 3 * 13
+    assert "FILTER" not in done.statements[1] and "file_row_number IN (" in done.statements[1]
     assert done.rows == 200
     assert all(o.error is None for o in done.outcomes)
     # Each rule's counts in the one scan equal the rule run on its own.
@@ -446,8 +448,9 @@ def test_a_uniqueness_rule_adds_one_grouped_pass_and_one_for_its_sample(tmp_path
     ctx = Context(columns=cols, as_of=AS_OF)
     rules = [*ALL_ROW_KINDS, {"kind": "unique", "fields": ["region"]}, {"kind": "unique", "fields": ["id"]}]
     done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
-    # One scan for the row rules; the region key has duplicates (a count, then a sample), the IDs none.
-    assert len(done.statements) == 1 + 2 + 1
+    # One scan for the row rules and its sample read; the region key has duplicates (a count, then a
+    # sample), the IDs none (a count).
+    assert len(done.statements) == 2 + 2 + 1
     assert "GROUP BY" not in done.statements[0]
 
 
@@ -459,8 +462,10 @@ def test_samples_are_bounded_and_the_first_failing_rows(tmp_path):
     rs = ruleset.parse({"rules": [{"kind": "not_null", "field": "v"}], "sample_size": 4}, KIND_MAP, ctx)
     o = engine.Runner(rs, path, ctx, FACTS).run().outcomes[0]
     assert o.failed == 334 and [s["row"] for s in o.sample] == [0, 3, 6, 9]
+    assert all(s["values"] == {"v": None} for s in o.sample)
     none = ruleset.parse({"rules": [{"kind": "not_null", "field": "v"}], "sample_size": 0}, KIND_MAP, ctx)
-    assert engine.Runner(none, path, ctx, FACTS).run().outcomes[0].sample == []
+    done = engine.Runner(none, path, ctx, FACTS).run()
+    assert done.outcomes[0].sample == [] and len(done.statements) == 1
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_MAP))

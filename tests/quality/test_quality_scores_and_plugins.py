@@ -89,7 +89,8 @@ def test_a_plugin_kind_is_registered_checked_and_counted_in_the_one_scan(even_pl
     assert rs.rules[0].dimension == "accuracy"
     done = engine.Runner(rs, path, ctx, VersionFacts(None, dt.datetime(2025, 1, 1), None, None)).run()
     assert [(o.checked, o.failed) for o in done.outcomes] == [(4, 2), (5, 2)]
-    assert len(done.statements) == 1
+    assert len(done.statements) == 2 and "FILTER" not in done.statements[1]  # the scan, the sample read
+    assert [s["values"]["n"] for s in done.outcomes[0].sample] == [1, 3]
     with pytest.raises(Exception, match="does not apply to field s"):
         ruleset.parse([{"kind": "even", "field": "s"}], kinds, ctx)
 
