@@ -15,6 +15,7 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.ingest.plugin",
     "shuzhi.ledger.plugin",
     "shuzhi.classify.plugin",
+    "shuzhi.quality.plugin",
     "shuzhi.exchange.plugin",
     "shuzhi.opendata.plugin",
     "shuzhi.jobs.plugin",
@@ -52,6 +53,11 @@ class CoreSpecs:
     @hookspec
     def classify_detectors(self, settings):
         """Extra column detectors (a list of shuzhi.classify.detectors.Detector) from a plugin."""
+
+    @hookspec
+    def quality_rule_kinds(self):
+        """Data-quality rule kinds (a list of shuzhi.quality.kinds.RuleKind instances): each compiles
+        its rules to SQL over a version's rows. The built-in kinds register through this hook too."""
 
     @hookspec
     def ledger_events(self):

@@ -6,7 +6,7 @@ from shuzhi.web.app import route_table
 
 # Public by design: the login page, language switch, static files, API docs, the liveness and
 # readiness probes, the ledger's public verification material (public key, signed tree heads), and the
-# DCAT exports of the published open-data catalog (docs/dcat.md).
+# DCAT exports of the published open-data catalog (docs/dcat.md), and the open-data portal.
 PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
@@ -20,6 +20,15 @@ PUBLIC = {
     ("GET", "/data.json"),
     ("GET", "/api/3"),  # the CKAN-compatible API's root (its version)
     ("GET", "/api"),
+    # The open-data portal (docs/opendata-portal.md): published data only, each download audited.
+    ("GET", "/open"),
+    ("GET", "/open/search"),
+    ("GET", "/open/dataset/{identifier}"),
+    ("GET", "/open/dataset/{identifier}/download.{fmt}"),
+    ("GET", "/open/organization/{code}"),
+    ("GET", "/open/theme/{theme}"),
+    ("GET", "/sitemap.xml"),
+    ("GET", "/robots.txt"),
     # the open-data portal's own accounts: registering and logging in as a member of the public
     ("GET", "/open/register"),
     ("POST", "/open/register"),

@@ -9,12 +9,13 @@ import threading
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.exchange.conftest import add_dataset, population_table
 
+from shuzhi.catalog.models import Dataset
 from shuzhi.errors import Forbidden, InvalidInput, NotFound
 from shuzhi.ledger.models import LedgerEntry
-from shuzhi.opendata import budget, stats
+from shuzhi.opendata import budget, published, stats
 from shuzhi.opendata.budget import BudgetExceeded
 from shuzhi.opendata.budget_models import PrivacyBudget, StatisticsRelease
 from shuzhi.orgs.service import Principal
@@ -50,7 +51,13 @@ def place(db, settings, make_user) -> Place:
         admin=make_user("admin1", "GA", ("admin",)),
     )
     add_dataset(db, settings, p.steward, "population", population_table(), "conditional", "GA")
+    set_open_type(db, "population", "conditional")
     return p
+
+
+def set_open_type(db, identifier: str, open_type: str) -> None:
+    with db.write() as s:
+        s.execute(update(Dataset).where(Dataset.identifier == identifier).values(open_type=open_type))
 
 
 def release(place: Place, actor=None, spec=SPEC):
@@ -123,6 +130,24 @@ def test_only_stewards_of_the_owner_and_admins_release_and_read_the_ledger(place
     with place.db.read() as s:
         assert budget.budget_ledger(s, place.settings, place.admin, "population")["entries"]
         assert budget.budget_ledger(s, place.settings, place.steward, "population")["entries"]
+
+
+def test_statistics_are_public_for_open_datasets_and_never_for_closed_ones(place):
+    out = release(place)
+    with place.db.read() as s:
+        [public] = published.published_statistics(s, "population")
+    assert public["id"] == out["id"] and public["figures"] == out["figures"]
+    assert all(c["accuracy"] > 0 for f in public["figures"] for c in f["cells"])
+    set_open_type(place.db, "population", "none")  # closed after the figures were computed
+    with place.db.read() as s:
+        assert published.published_statistics(s, "population") == []
+    with pytest.raises(Forbidden) as e:
+        release(place)
+    assert "population" in e.value.say("en")
+    assert count(place, StatisticsRelease) == 1  # the refusal kept nothing
+    assert len(events(place, "opendata.stats_released")) == 1
+    with place.db.read() as s:
+        assert s.scalar(select(PrivacyBudget.epsilon_spent)) == pytest.approx(0.3)
 
 
 def test_only_admins_set_a_budget_and_never_below_what_is_spent(place):

@@ -19,13 +19,15 @@ def register_api_routes():
 def register_page_routes():
     # The DCAT exports and the CKAN-compatible Action API (/api/3/action/…, /api/action/…, CKAN's
     # resource download paths) answer at the site's root, not under /api/v1.
-    # The portal's own accounts (/open/register, /open/login, /open/account, /open/dataset/…/apply)
-    # and the departments' page of applications.
+    # The public portal (/open, /sitemap.xml, /robots.txt) is a face of the same published data;
+    # its own accounts (/open/register, /open/login, /open/account, /open/dataset/…/apply) and the
+    # departments' page of applications serve conditional data's applicants.
     from shuzhi.web import dcat, portal_account
     from shuzhi.web.ckan import router as ckan
     from shuzhi.web.pages import opendata_applications
+    from shuzhi.web.portal import routes as portal
 
-    return [dcat.router, ckan.router, portal_account.router, opendata_applications.router]
+    return [dcat.router, ckan.router, portal.router, portal_account.router, opendata_applications.router]
 
 
 @hookimpl
@@ -37,9 +39,9 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.opendata import application_models, budget_models, models
+    from shuzhi.opendata import application_models, budget_models, models, usage_models
 
-    return [models, budget_models, application_models]
+    return [models, budget_models, usage_models, application_models]
 
 
 @hookimpl
@@ -60,8 +62,9 @@ def ledger_events():
     from shuzhi.opendata.application_events import EVENTS as APPLICATIONS
     from shuzhi.opendata.budget_events import EVENTS as BUDGET
     from shuzhi.opendata.events import EVENTS as RELEASES
+    from shuzhi.opendata.usage_events import EVENTS as USAGE
 
-    return [*RELEASES, *BUDGET, *APPLICATIONS]
+    return [*RELEASES, *BUDGET, *USAGE, *APPLICATIONS]
 
 
 @hookimpl

@@ -199,3 +199,33 @@ def download_path(dataset: str, release_id: int, version: int) -> str:
     datasets and the CKAN resources point here."""
     name = quote(dataset, safe="")
     return f"/dataset/{name}/resource/{quote(resource_id(dataset, release_id), safe='')}/download/{name}-v{version}.parquet"
+
+
+def published_statistics(session: Session, dataset: str) -> list[dict]:
+    """A dataset's differentially private statistics, newest first, each figure with the accuracy
+    OpenDP states for it: public once computed, for any dataset still to be opened (无条件 or 有条件:
+    the noise protects the people counted, so no application is needed); none for one not to be
+    opened (不予开放), even if its open type changed after they were computed."""
+    from shuzhi.opendata.budget_models import StatisticsRelease
+
+    rows = session.execute(
+        select(StatisticsRelease, Dataset.identifier)
+        .join(Dataset, Dataset.id == StatisticsRelease.dataset_id)
+        .where(Dataset.identifier == dataset, Dataset.open_type.in_(OPEN_TYPES))
+        .order_by(StatisticsRelease.id.desc())
+        .limit(MAX_PER_PAGE)
+    )
+    return [
+        {
+            "id": r.id,
+            "dataset": identifier,
+            "version": r.version_number,
+            "epsilon": r.epsilon,
+            "delta": r.delta,
+            "mechanism": r.spec.get("mechanism"),
+            "confidence": r.spec.get("confidence"),
+            "figures": r.figures,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r, identifier in rows
+    ]

@@ -80,7 +80,9 @@ def _require_approver(principal: Principal, release: Release) -> None:
         raise Forbidden(M_("The one who prepared a release cannot approve it: a second person must"))
 
 
-def _require_open(ds: Dataset) -> None:
+def require_open(ds: Dataset) -> None:
+    """Refused (Forbidden) for a dataset that is not to be opened (不予开放): it reaches the public
+    in no form, neither a release nor statistics."""
     if ds.open_type not in OPEN_TYPES:
         raise Forbidden(
             M_(
@@ -188,7 +190,7 @@ def prepare_release(
     """Build, write and check a release of a version (the newest when none is named) under `plan`, or
     under the dataset's last plan (`reuse_plan`); it waits for a second person's approval."""
     ds = get_dataset(session, dataset)
-    _require_open(ds)
+    require_open(ds)
     _require_preparer(principal, ds)
     v = get_version(session, ds, version)
     if v.damaged_at is not None:
@@ -441,7 +443,7 @@ def approve_release(
 ) -> Release:
     """Publish a pending release: by a second person, the file still the one that was checked."""
     _require_approver(principal, release)
-    _require_open(release.dataset)
+    require_open(release.dataset)
     _refuse_damaged(settings, release)
     _move(session, principal, release, "published", reason)
     release.decided_by_id, release.decided_at, release.decision_reason = principal.user_id, utcnow(), reason

@@ -19,6 +19,7 @@ from shuzhi.opendata import budget
 from shuzhi.opendata.budget_events import StatsReleased
 from shuzhi.opendata.budget_models import StatisticsRelease
 from shuzhi.opendata.disclosure import dp
+from shuzhi.opendata.releases import require_open
 from shuzhi.orgs.service import Principal
 from shuzhi.storage import version_store
 
@@ -52,9 +53,11 @@ def release_statistics(
 ) -> StatisticsRelease:
     """Compute the spec's figures over a version (the latest when None), pay their ε and δ from the
     dataset's budget and keep them, all in the caller's transaction: a refused spend stores nothing.
-    The owning department's stewards and the admins may release."""
+    The owning department's stewards and the admins may release; a dataset not to be opened (不予开放)
+    has none, since stored statistics are published ones (`published_statistics`)."""
     ds = get_dataset(session, dataset)
     require_manage(actor, ds)
+    require_open(ds)
     parsed = _parse(settings, spec)
     v = get_version(session, ds, version)
     budget.require_affordable(session, settings, ds, parsed.epsilon, parsed.delta)

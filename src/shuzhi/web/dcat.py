@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from shuzhi.opendata.dcat import dcat_ap, dcat_us
 from shuzhi.opendata.dcat.builder import CatalogPage, catalog_page
+from shuzhi.web.ckan.ratelimit import throttle
 
 # Machine paths outside /api/v1 (see templating.MACHINE_PATHS): no login, errors as JSON.
 router = APIRouter(include_in_schema=False)
@@ -42,6 +43,8 @@ async def catalog_data_json(request: Request, page: int = Page) -> Response:
 
 
 async def _export(request: Request, page: int, media_type: str, render) -> Response:
+    # Rate-limited per client like every public face: a page of the catalog is costly to build.
+    throttle(request)
     # Reading the store and building the graph are blocking work: off the event loop.
     return await run_in_threadpool(_render, request, page, media_type, render)
 

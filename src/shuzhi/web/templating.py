@@ -18,7 +18,17 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANGS = ("zh", "en")
 
 
-MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/static/", "/catalog.ttl", "/catalog.jsonld", "/data.json")
+MACHINE_PATHS = (
+    "/api/",
+    "/healthz",
+    "/readyz",
+    "/static/",
+    "/catalog.ttl",
+    "/catalog.jsonld",
+    "/data.json",
+    "/sitemap.xml",
+    "/robots.txt",
+)
 """Paths that answer programs: their errors are JSON. Every other path is a page and answers a page,
 whatever the client said it accepts."""
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 
-from shuzhi.opendata import access, published, releases
+from shuzhi.opendata import access, published, releases, usage
 from shuzhi.opendata.plans import PlanIn
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
@@ -134,5 +134,16 @@ def download(release_id: Id, principal: Caller, db: Db, request: Request) -> Fil
         path = published.release_table_path(
             s, request.app.state.settings, release_id, reader=reader, face="api"
         )
-        name = f"{s.get(releases.Release, release_id).dataset.identifier}-release-{release_id}.parquet"
+        release = s.get(releases.Release, release_id)
+        name, rows = f"{release.dataset.identifier}-release-{release_id}.parquet", release.row_count
+    with db.write() as s:
+        usage.record_download(
+            s,
+            release_id=release_id,
+            format="parquet",
+            via="api",
+            client=request.client.host if request.client else "unknown",
+            rows=rows,
+            principal=principal,
+        )
     return FileResponse(path, media_type="application/vnd.apache.parquet", filename=name)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from shuzhi import __version__
 from shuzhi.config import Settings
 from shuzhi.errors import Forbidden, NotFound, ShuzhiError, in_language
+from shuzhi.opendata import usage
 from shuzhi.opendata.published import release_table_path
 from shuzhi.store.db import Database
 from shuzhi.web.ckan import datastore, packages, sql
@@ -368,6 +369,7 @@ def datastore_search(ctx: Context, data: dict) -> dict:
     query = _datastore_query(data, table, ctx.settings.ckan.datastore_rows_max)
     page, total = table.search(query)
     names = table.check(query)
+    _previewed(ctx, [resource], page.num_rows)
     out = {
         "resource_id": resource,
         "fields": table.field_list(names),
@@ -430,7 +432,7 @@ def datastore_search_sql(ctx: Context, data: dict) -> dict:
         for r in p["resources"]
     ]
     try:
-        result, _read = sql.run(
+        result, read = sql.run(
             ctx.settings,
             statement,
             tables,
@@ -445,6 +447,7 @@ def datastore_search_sql(ctx: Context, data: dict) -> dict:
         message = in_language(e.message, "en")
         hint = in_language(e.hint, "en") if e.hint else ""
         raise ValidationError({"query": [f"{message}{' — ' + hint if hint else ''}"]}) from None
+    _previewed(ctx, read, result.table.num_rows)
     table = result.table.rename_columns(_unique(result.table.column_names))
     return {
         "sql": statement,
@@ -452,6 +455,16 @@ def datastore_search_sql(ctx: Context, data: dict) -> dict:
         "records": datastore.records(table, table.column_names, "objects"),
         "records_truncated": result.truncated,
     }
+
+
+def _previewed(ctx: Context, resources: list[str], rows: int) -> None:
+    """Rows of releases leave through the datastore: audited like the portal's previews (one entry
+    per client, release and hour)."""
+    with ctx.db.write() as s:
+        for resource in dict.fromkeys(resources):
+            release_id = packages.release_of(resource)
+            if release_id is not None:
+                usage.record_preview(s, release_id=release_id, via="ckan", client=ctx.client, rows=rows)
 
 
 def _unique(names: list[str]) -> list[str]:

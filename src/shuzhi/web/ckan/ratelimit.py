@@ -9,10 +9,14 @@ times the rate); the least recently seen are forgotten past `MAX_CLIENTS`.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
 from collections import OrderedDict
+
+from shuzhi.errors import Throttled
+from shuzhi.i18n import M_
 
 MAX_CLIENTS = 100_000
 
@@ -54,3 +58,35 @@ class RateLimiter:
             while len(self._buckets) > MAX_CLIENTS:
                 self._buckets.popitem(last=False)
         return None if allowed else max(1, math.ceil((1.0 - tokens) / self.rate))
+
+
+def public_limiter(state) -> RateLimiter:
+    """The app's one limiter of public, anonymous use (the CKAN API, downloads, the DCAT exports),
+    made on first use from the `ckan` settings: a client's calls on every public face share a bucket."""
+    limiter = getattr(state, "ckan_limiter", None)
+    if limiter is None:
+        ckan = state.settings.ckan
+        limiter = state.ckan_limiter = RateLimiter(
+            ckan.requests_per_minute, ckan.burst, at_once=ckan.calls_at_once
+        )
+    return limiter
+
+
+def client_key(request) -> str:
+    """Who is calling, for rate limits and the engine's fair queue: an IPv4 address, or an IPv6
+    client's /64 (one subscriber's network: a new address per call is still the same client)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
+def throttle(request) -> None:
+    """Spend one public call of the requesting client; Throttled (429, Retry-After) past its rate."""
+    retry = public_limiter(request.app.state).take(client_key(request))
+    if retry is not None:
+        raise Throttled(M_("too many requests: retry in %(retry)s s", retry=retry), retry_after=retry)

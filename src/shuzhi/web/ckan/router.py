@@ -7,7 +7,6 @@ structure is expected); POST takes a JSON object (or a form). Every answer is CK
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from urllib.parse import parse_qs
@@ -16,11 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
-from shuzhi.errors import NotFound, ShuzhiError, Throttled, in_language
+from shuzhi.errors import NotFound, ShuzhiError, in_language
 from shuzhi.i18n import M_
+from shuzhi.opendata import usage
 from shuzhi.web.ckan import packages
 from shuzhi.web.ckan.actions import ActionError, Context, RateLimited, call
-from shuzhi.web.ckan.ratelimit import RateLimiter
+from shuzhi.web.ckan.ratelimit import RateLimiter, client_key, public_limiter, throttle
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +29,11 @@ PREFIXES = ("/api/3/action", "/api/action")
 
 
 def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    limiter = getattr(state, "ckan_limiter", None)
-    if limiter is None:
-        ckan = state.settings.ckan
-        limiter = state.ckan_limiter = RateLimiter(
-            ckan.requests_per_minute, ckan.burst, at_once=ckan.calls_at_once
-        )
-    return limiter
+    return public_limiter(request.app.state)
 
 
 def _client(request: Request) -> str:
-    """Who is calling, for rate limits and the engine's fair queue: an IPv4 address, or an IPv6
-    client's /64 (one subscriber's network: a new address per call is still the same client)."""
-    host = request.client.host if request.client else "unknown"
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if ip.version == 6 and ip.ipv4_mapped is None:
-        return str(ipaddress.ip_network((ip, 64), strict=False))
-    return str(getattr(ip, "ipv4_mapped", None) or ip)
+    return client_key(request)
 
 
 def _site(request: Request) -> str:
@@ -169,9 +153,7 @@ def download(package: str, resource: str, filename: str, request: Request) -> Fi
     """A published release's Parquet file, as a CKAN resource's `url` points to it."""
     from shuzhi.opendata.published import release_table_path
 
-    retry = _limiter(request).take(_client(request))
-    if retry is not None:
-        raise Throttled(M_("too many requests: retry in %(retry)s s", retry=retry), retry_after=retry)
+    throttle(request)
     db, settings = request.app.state.db, request.app.state.settings
     with db.read() as s:
         portal = packages.load(s, _site(request), dataset=package)
@@ -179,4 +161,13 @@ def download(package: str, resource: str, filename: str, request: Request) -> Fi
         if found is None or found["package_id"] != package:
             raise NotFound(M_("No published release %(id)s", id=resource), where="resource")
         path = release_table_path(s, settings, found["release_id"])
+    with db.write() as s:
+        usage.record_download(
+            s,
+            release_id=found["release_id"],
+            format="parquet",
+            via="ckan",
+            client=_client(request),
+            rows=found["row_count"],
+        )
     return FileResponse(path, media_type=found["mimetype"], filename=filename)

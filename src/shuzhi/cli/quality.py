@@ -1,0 +1,195 @@
+"""Commands of data quality: a dataset's rules (set, show), runs on a version, results and scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from shuzhi.cli.common import ListTable, acting_principal, console, ok, open_context, reports_errors
+from shuzhi.cli.lang import _
+from shuzhi.i18n import M_, N_
+from shuzhi.quality.kinds import DIMENSION_LABELS, DIMENSIONS
+
+app = typer.Typer(
+    help="Data quality: rules per dataset, runs, results and scores.\n\nExample:  shuzhi quality run hz-samr-enterprise --as samr.steward",
+    no_args_is_help=True,
+)
+rules_app = typer.Typer(
+    help="A dataset's quality rules.\n\nExample:  shuzhi quality rules show hz-samr-enterprise",
+    no_args_is_help=True,
+)
+app.add_typer(rules_app, name="rules")
+
+AS_HELP = N_("act as this user (audited as them)")
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@rules_app.command("set")
+@reports_errors
+def rules_set(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    file: Path = typer.Argument(..., help="rule set (YAML or JSON)"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Save a dataset's rule set from a file; a wrong rule is refused, naming it and why.
+
+    Example:  shuzhi quality rules set hz-samr-enterprise rules.yaml --as samr.steward
+    """
+    from shuzhi.errors import InvalidInput
+    from shuzhi.quality import ruleset, service
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidInput(
+            M_("cannot read the rule set: %(problem)s", problem=str(e)), where=str(file)
+        ) from None
+    settings, db = open_context()
+    with db.write() as s:
+        row = service.save_rules(s, acting_principal(s, as_user), dataset, ruleset.load_text(text))
+        ok(_("rule set saved"), f"{dataset} r{row.revision} ({len(row.body['rules'])})")
+
+
+@rules_app.command("show")
+@reports_errors
+def rules_show(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    as_json: bool = typer.Option(False, "--json", help="print the rule set as JSON"),
+) -> None:
+    """The rule set in force.
+
+    Example:  shuzhi quality rules show hz-samr-enterprise --json
+    """
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.quality import service
+
+    settings, db = open_context()
+    with db.read() as s:
+        ds = get_dataset(s, dataset)
+        out = service.rules_out(ds, service.current_rules(s, ds))
+    if as_json:
+        console.print_json(json.dumps(out, ensure_ascii=False))
+        return
+    table = ListTable("#", _("name"), _("kind"), _("dimension"), _("blocking"))
+    for i, r in enumerate(out["rules"]):
+        table.add_row(str(i + 1), r["name"], r["kind"], r["dimension"], "✓" if r["blocking"] else "")
+    console.print(table)
+
+
+@app.command("run")
+@reports_errors
+def run(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    version: int = typer.Option(None, help="version number (default: newest)"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Run a dataset's rules on a version: exact counts per rule and the quality scores.
+
+    Example:  shuzhi quality run hz-samr-enterprise --as samr.steward
+    """
+    from shuzhi.quality import service
+
+    settings, db = open_context()
+    with db.read() as s:
+        who = acting_principal(s, as_user)
+    run_id = service.run(db, settings, who, dataset, version)
+    with db.read() as s:
+        _print_run(service.read_run(s, who, run_id))
+
+
+def _print_run(out: dict) -> None:
+    console.print(
+        _(
+            "run #%(id)s of %(dataset)s v%(version)s: %(rows)s rows, score %(score)s",
+            id=out["id"],
+            dataset=out["dataset"],
+            version=out["version"],
+            rows=out["rows"],
+            score=_score(out["score"]),
+        )
+    )
+    dims = ListTable(_("dimension"), _("score"))
+    for name, value in out["dimensions"].items():
+        dims.add_row(_(DIMENSION_LABELS.get(name, name)), _score(value))
+    console.print(dims)
+    table = ListTable("#", _("name"), _("kind"), _("checked"), _("failed"), _("score"))
+    for r in out["results"]:
+        table.add_row(
+            str(r["position"] + 1),
+            r["name"] + (" ⛔" if r["blocking"] and r["rows_failed"] else ""),
+            r["kind"],
+            str(r["rows_checked"]),
+            str(r["rows_failed"]),
+            r["error"] or _score(r["score"]),
+        )
+    console.print(table)
+    for r in out["results"]:
+        for row in r.get("sample") or []:
+            console.print(f"  {r['name']} #{row['row']}: {json.dumps(row['values'], ensure_ascii=False)}")
+
+
+@app.command("results")
+@reports_errors
+def results(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    run_id: int = typer.Option(None, "--run", help="run id (default: the newest)"),
+    samples: bool = typer.Option(False, "--samples", help="show the masked failing rows (audited)"),
+    history: bool = typer.Option(False, "--history", help="the scores over versions instead"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """A run's results, or the scores over versions.
+
+    Example:  shuzhi quality results hz-samr-enterprise --samples --as samr.steward
+    """
+    from shuzhi.catalog.service import get_dataset
+    from shuzhi.errors import NotFound
+    from shuzhi.quality import service
+
+    settings, db = open_context()
+    with db.write() if samples else db.read() as s:
+        who = acting_principal(s, as_user)
+        ds = get_dataset(s, dataset)
+        if history:
+            table = ListTable(_("version"), _("score"), *(_(DIMENSION_LABELS[d]) for d in DIMENSIONS))
+            for r in service.history(s, ds):
+                table.add_row(
+                    str(r.version_number), _score(r.score), *(_score(r.dimensions.get(d)) for d in DIMENSIONS)
+                )
+            console.print(table)
+            return
+        if run_id is None:
+            found = service.runs_of(s, ds, limit=1)
+            if not found:
+                raise NotFound(
+                    M_("dataset %(identifier)s has no quality run", identifier=ds.identifier), where="run"
+                )
+            run_id = found[0].id
+        out = service.read_run(s, who, run_id, samples=samples)
+        if out["dataset"] != ds.identifier:
+            raise NotFound(M_("No quality run %(id)s", id=run_id), where="run")
+        _print_run(out)
+
+
+@app.command("override")
+@reports_errors
+def override(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    version: int = typer.Option(None, help="version number (default: newest)"),
+    reason: str = typer.Option(..., help="reason (required)"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Let a version that failed a blocking rule be shared and published, saying why (audited).
+
+    Example:  shuzhi quality override hz-samr-enterprise --reason 已核实为历史遗留编码 --as samr.steward
+    """
+    from shuzhi.quality import service
+
+    settings, db = open_context()
+    with db.write() as s:
+        row = service.override_block(s, acting_principal(s, as_user), dataset, version, reason)
+        ok(_("block overridden"), f"{dataset} run #{row.run_id}")

@@ -1,0 +1,227 @@
+"""Running a rule set on a version file in DuckDB: the compiled statements and their exact counts.
+
+Every row rule becomes three aggregates of ONE statement over the version's Parquet file, so all
+of them are counted in a single scan: `count(*) FILTER (WHERE applies)` (rows checked),
+`count(*) FILTER (WHERE applies AND fails)` (rows failed, exact) and `min(row, n) FILTER (...)`,
+the positions of the first n failing rows, kept in a top-n heap (memory bounded whatever the
+failure count). A referential rule adds a LEFT JOIN to the distinct keys of the referenced version
+to that same statement. When some rule failed, one more read fetches the sampled rows' fields by
+position (a filter on the row number: bounded, and far cheaper than carrying rows in the scan).
+
+A uniqueness rule needs its rows grouped by key: each one is a grouped pass of its own that reads
+only its key columns (Parquet projection), and, when it found duplicates, one more bounded pass
+for the sample. A version rule (timeliness) reads no rows at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from shuzhi.classify.sqlfuncs import MACROS
+from shuzhi.quality.kinds import (
+    Context,
+    KeyKind,
+    RowCheck,
+    RowKind,
+    RuleError,
+    VersionFacts,
+    VersionKind,
+    ident,
+    lit,
+)
+from shuzhi.quality.ruleset import Rule, RuleSet
+
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+    "other": "VARCHAR",
+}
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the validator macros of grading (check digits, dates) and the
+    GB/T 2260 codes with their years (`sz_regions`: code, first, last)."""
+    from shuzhi.quality import regions
+
+    con = duckdb.connect()
+    for head, body in MACROS.items():
+        con.execute(f"CREATE MACRO {head} AS ({body})")
+    con.register("sz_regions", regions.table())
+    return con
+
+
+def parquet(path) -> str:
+    return f"read_parquet({lit(str(path))}, file_row_number = true)"
+
+
+def describe(con: duckdb.DuckDBPyConnection, path) -> dict[str, str]:
+    """Column name → type name of a version file."""
+    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def explain_check(check: RowCheck, columns: dict[str, str]) -> str | None:
+    """Why DuckDB cannot run a rule's expressions on these columns (None when it can)."""
+    cols = ", ".join(f"NULL::{SQL_TYPES.get(f, 'VARCHAR')} AS {ident(n)}" for n, f in columns.items())
+    joins = " ".join(j.sql for j in check.joins)
+    sql = (
+        f"SELECT count(*) FILTER (WHERE ({check.applies}) AND ({check.fails}))"
+        f" FROM (SELECT {cols or '1 AS x'}) AS t {joins}"
+    )
+    con = connect()
+    try:
+        con.execute(sql).fetchall()
+    except duckdb.Error as e:
+        return str(e).splitlines()[0][:300]
+    finally:
+        con.close()
+    return None
+
+
+@dataclass
+class Outcome:
+    """What one rule found: exact counts, the sample's raw rows (masked later), details."""
+
+    rule: Rule
+    checked: int = 0
+    failed: int = 0
+    sample: list[dict] = field(default_factory=list)
+    detail: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Execution:
+    rows: int
+    outcomes: list[Outcome]
+    statements: list[str]
+    """Every statement sent to DuckDB, in order (a test counts the scans)."""
+
+
+class Runner:
+    """One run of a rule set on one version file."""
+
+    def __init__(self, ruleset: RuleSet, path, ctx: Context, facts: VersionFacts) -> None:
+        self.ruleset, self.path, self.ctx, self.facts = ruleset, path, ctx, facts
+        self.statements: list[str] = []
+        self.con = connect()
+
+    def sql(self, statement: str) -> list[tuple]:
+        self.statements.append(statement)
+        return self.con.execute(statement).fetchall()
+
+    def run(self) -> Execution:
+        try:
+            outcomes = {r.position: Outcome(r) for r in self.ruleset.rules}
+            compiled = self._compile_rows(outcomes)
+            rows = self._scan(compiled, outcomes)
+            for rule in self.ruleset.rules:
+                if isinstance(rule.kind, KeyKind) and outcomes[rule.position].error is None:
+                    self._unique(rule, outcomes[rule.position])
+                elif isinstance(rule.kind, VersionKind):
+                    o = outcomes[rule.position]
+                    o.checked, o.failed, o.detail = rule.kind.evaluate(rule.params, self.facts)
+            return Execution(rows, list(outcomes.values()), self.statements)
+        finally:
+            self.con.close()
+
+    def _missing(self, rule: Rule) -> list[str]:
+        return [f for f in rule.fields if f not in self.ctx.columns]
+
+    def _compile_rows(self, outcomes: dict[int, Outcome]) -> list[tuple[Rule, RowCheck]]:
+        """Each row rule's expressions; a rule the version cannot run (a field gone, a type changed)
+        is reported on its own and the others still run."""
+        compiled = []
+        for rule in self.ruleset.rules:
+            missing = self._missing(rule)
+            if missing:
+                outcomes[rule.position].error = "missing field: " + ", ".join(missing)
+                continue
+            if not isinstance(rule.kind, RowKind):
+                continue
+            self.ctx.position = rule.position
+            try:
+                compiled.append((rule, rule.kind.compile(rule.params, self.ctx)))
+            except RuleError as e:
+                outcomes[rule.position].error = str(e.message)
+        return compiled
+
+    def _scan(self, compiled: list[tuple[Rule, RowCheck]], outcomes: dict[int, Outcome]) -> int:
+        n = self.ruleset.sample_size
+        parts, joins = ["count(*)"], []
+        for i, (_rule, check) in enumerate(compiled):
+            applies = f"coalesce(({check.applies}), false)"
+            failing = f"{applies} AND coalesce(({check.fails}), false)"
+            parts += [
+                f"count(*) FILTER (WHERE {applies}) AS c{i}",
+                f"count(*) FILTER (WHERE {failing}) AS f{i}",
+            ]
+            if n:
+                # Positions only (a top-n heap of integers): far cheaper in the scan than whole rows.
+                parts.append(f"min(t.file_row_number, {n}) FILTER (WHERE {failing}) AS s{i}")
+            joins += [j.sql for j in check.joins]
+        statement = f"SELECT {', '.join(parts)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+        values = self.sql(statement)[0]
+        width = 3 if n else 2
+        positions: dict[int, list[int]] = {}
+        for i, (rule, _check) in enumerate(compiled):
+            o = outcomes[rule.position]
+            o.checked, o.failed = values[1 + width * i], values[2 + width * i]
+            if n and o.failed:
+                positions[i] = sorted(values[3 + width * i] or [])
+        if positions:
+            self._fetch_samples(compiled, outcomes, positions)
+        return values[0]
+
+    def _fetch_samples(
+        self,
+        compiled: list[tuple[Rule, RowCheck]],
+        outcomes: dict[int, Outcome],
+        positions: dict[int, list[int]],
+    ) -> None:
+        """The sampled rows' fields, read by position in one bounded pass over the needed columns."""
+        fields = list(dict.fromkeys(f for i in positions for f in compiled[i][1].fields))
+        wanted = sorted({r for rows in positions.values() for r in rows})
+        cols = ", ".join(self.ctx.col(f) for f in fields)
+        found = self.sql(
+            f"SELECT t.file_row_number, {cols} FROM {parquet(self.path)} AS t"
+            f" WHERE t.file_row_number IN ({', '.join(str(r) for r in wanted)})"
+        )
+        by_row = {r[0]: dict(zip(fields, r[1:], strict=True)) for r in found}
+        for i, rows in positions.items():
+            check = compiled[i][1]
+            outcomes[compiled[i][0].position].sample = [
+                {"row": r, "values": {f: by_row[r][f] for f in check.fields}} for r in rows
+            ]
+
+    def _unique(self, rule: Rule, o: Outcome) -> None:
+        keys = rule.fields
+        present = " AND ".join(self.ctx.present(f) for f in keys)
+        cols = ", ".join(self.ctx.col(f) for f in keys)
+        groups = f"SELECT {cols}, count(*) AS n FROM {parquet(self.path)} AS t WHERE {present} GROUP BY ALL"
+        checked, failed, dup = self.sql(
+            "SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0), count(*) FILTER (WHERE n > 1)"
+            f" FROM ({groups}) AS g"
+        )[0]
+        o.checked, o.failed, o.detail = int(checked), int(failed), {"duplicate_keys": int(dup)}
+        n = self.ruleset.sample_size
+        if failed and n:
+            on = " AND ".join(f"t.{ident(f)} = d.{ident(f)}" for f in keys)
+            cells = ", ".join(self.ctx.col(f) for f in keys)
+            found = self.sql(
+                f"SELECT t.file_row_number, {cells} FROM {parquet(self.path)} AS t"
+                f" SEMI JOIN ({groups} HAVING count(*) > 1) AS d ON {on}"
+                f" ORDER BY t.file_row_number LIMIT {n}"
+            )
+            o.sample = [{"row": r[0], "values": dict(zip(keys, r[1:], strict=True))} for r in found]
+
+
+def reference_source(path, ref_field: str) -> str:
+    """The distinct keys of a referenced version, as text (a referential rule's join)."""
+    return f"(SELECT DISTINCT CAST({ident(ref_field)} AS VARCHAR) AS k FROM read_parquet({lit(str(path))}))"

@@ -1,0 +1,58 @@
+"""The audit events of data quality: a rule set saved, a run completed, failing-row samples read, a block overridden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shuzhi.ledger.events import Event, event
+
+
+@event("quality.rules_saved", "质量规则保存", "quality rules saved")
+class RulesSaved(Event):
+    """A new revision of a dataset's rule set, checked and in force."""
+
+    revision: int
+    sha256: str
+    rules: int
+    kinds: list[str]
+    blocking: list[str]
+    """Names of the rules marked blocking."""
+
+
+@event("quality.run_completed", "质量检查完成", "quality run completed")
+class RunCompleted(Event):
+    """A rule set revision ran on a version: its scores, and the versions it read."""
+
+    run_id: int
+    version: int
+    revision: int
+    rows: int
+    score: float | None
+    dimensions: dict[str, Any]
+    failed_rules: list[str]
+    blocked: bool
+    references: list[dict[str, Any]]
+    """Versions of other datasets read by referential rules: dataset and version number."""
+
+
+@event("quality.samples_read", "质量问题样例查看", "quality failing rows read")
+class SamplesRead(Event):
+    """Someone of the owning department, or an admin, read the masked failing rows of a run."""
+
+    run_id: int
+    version: int
+    rules: list[str]
+
+
+@event("quality.block_overridden", "质量阻断放行", "quality block overridden")
+class BlockOverridden(Event):
+    """A steward let a version that failed a blocking rule be shared and published, saying why."""
+
+    run_id: int
+    version: int
+    rules: list[str]
+    """The blocking rules the version failed."""
+    reason: str
+
+
+EVENTS = (RulesSaved, RunCompleted, SamplesRead, BlockOverridden)

@@ -1,0 +1,642 @@
+"""Rule kinds: each a small class from (its parameters, the version's column types) to SQL.
+
+A row kind (`RowKind`) gives two boolean SQL expressions over one row of the version, `applies` (the
+row is checked) and `fails` (a checked row violates the rule); the compiler counts both for every
+rule in one scan. A key kind (`KeyKind`, uniqueness) gives the key columns; the compiler groups on
+them. A version kind (`VersionKind`, timeliness) judges the version's arrival, not its rows.
+
+Semantics shared by the kinds (docs/quality.md lists them per kind):
+- *absent*: NULL, and for a text column a value made only of blank characters (`BLANK`). Only
+  the completeness kinds count absent values as failures; every other kind does not check them
+  (a row with an absent value is not among the rows checked).
+- a parameter naming a field must name a field of the dataset; a kind refuses a column whose type
+  it cannot check (a range on a text column), when the rule set is saved.
+
+`KINDS` lists the built-in kinds; a plugin adds kinds through the `quality_rule_kinds` hook, as the
+built-ins are registered (`shuzhi.quality.plugin`). `rule_kinds()` is the registry of both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shuzhi.i18n import M_, N_
+
+DIMENSIONS = ("completeness", "accuracy", "consistency", "timeliness", "uniqueness", "validity")
+"""The six dimensions of GB/T 36344 / ISO 8000 a score is given on."""
+
+DIMENSION_LABELS = {
+    "completeness": N_("completeness"),
+    "accuracy": N_("accuracy"),
+    "consistency": N_("consistency"),
+    "timeliness": N_("timeliness"),
+    "uniqueness": N_("uniqueness"),
+    "validity": N_("validity"),
+}
+"""The dimensions in words (msgids, shown in the reader's language)."""
+
+Dimension = Literal["completeness", "accuracy", "consistency", "timeliness", "uniqueness", "validity"]
+
+BLANK = " \t\n\r\f\v\u3000\u00a0"
+"""Characters a blank text value is made of: ASCII white space, the ideographic (full-width) space
+U+3000 and the no-break space U+00A0. The empty string is blank."""
+
+FAMILIES = ("text", "integer", "number", "date", "timestamp", "boolean", "other")
+
+_FAMILY_PATTERNS = (
+    ("text", r"^(varchar|string|large_string|text|char|bpchar|utf8|large_utf8)\b"),
+    ("integer", r"^(u?(tiny|small|big|huge)?int(eger)?\d*|u?int\d+|long|short)\b"),
+    ("number", r"^(float|double|real|decimal|numeric|halffloat)"),
+    ("date", r"^date"),
+    ("timestamp", r"^(timestamp|datetime)"),
+    ("boolean", r"^bool"),
+)
+
+
+def family(type_name: str) -> str:
+    """The family of a DuckDB or Arrow type name (VARCHAR, BIGINT, date32[day], timestamp[us]…)."""
+    t = (type_name or "").strip().lower()
+    for name, pattern in _FAMILY_PATTERNS:
+        if re.match(pattern, t):
+            return name
+    return "other"
+
+
+class RuleError(Exception):
+    """A rule that cannot be compiled as written: the message (from the catalog) says why."""
+
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: Any) -> str:
+    """A SQL literal of a parameter value (never a value from the data)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def in_list(values) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")" if values else "(NULL)"
+
+
+@dataclass
+class Context:
+    """What a kind compiles against: the version's columns (name → family) and what the run knows."""
+
+    columns: dict[str, str]
+    as_of: dt.date = field(default_factory=dt.date.today)
+    """The day the version arrived: "in the future" means after it (a rerun judges the same)."""
+    vocabulary: Callable[[str], list[str] | None] = lambda name: None
+    references: dict[int, str] = field(default_factory=dict)
+    """For a referential rule (by its position), the SQL source of the referenced version, once resolved."""
+    position: int = 0
+
+    def col(self, name: str) -> str:
+        return "t." + ident(name)
+
+    def family(self, name: str) -> str:
+        return self.columns[name]
+
+    def present(self, name: str) -> str:
+        """SQL: the field's value is not absent (not NULL, and for text not blank)."""
+        c = self.col(name)
+        if self.family(name) == "text":
+            return f"({c} IS NOT NULL AND NOT regexp_full_match({c}, {lit('[' + BLANK + ']*')}))"
+        return f"({c} IS NOT NULL)"
+
+    def need(self, name: str, families: tuple[str, ...], kind: str) -> str:
+        """The field's family, refused unless one of `families`."""
+        fam = self.columns[name]
+        if fam not in families:
+            raise RuleError(
+                M_(
+                    "kind %(kind)s does not apply to field %(field)s of type %(type)s (it takes %(types)s)",
+                    kind=kind,
+                    field=name,
+                    type=fam,
+                    types=", ".join(families),
+                )
+            )
+        return fam
+
+
+@dataclass(frozen=True)
+class Join:
+    """A relation the scan joins (a referential rule's keys): alias and the SQL of the join."""
+
+    alias: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    applies: str
+    fails: str
+    fields: tuple[str, ...]
+    """Fields shown in a failing row's sample."""
+    joins: tuple[Join, ...] = ()
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleKind:
+    """A rule kind: its name, the dimension its rules count towards, its parameters and labels."""
+
+    name: ClassVar[str]
+    dimension: ClassVar[str]
+    label_zh: ClassVar[str]
+    label_en: ClassVar[str]
+    params: ClassVar[type[Params]] = Params
+    field_params: ClassVar[tuple[str, ...]] = ("field",)
+    """Parameters that name fields (a str, or a list of str)."""
+
+    def fields_of(self, p: Params) -> list[str]:
+        out: list[str] = []
+        for name in self.field_params:
+            value = getattr(p, name, None)
+            out += [value] if isinstance(value, str) else list(value or [])
+        return out
+
+    def check(self, p: Params, ctx: Context) -> None:
+        """Refuse a rule this kind cannot run on these columns (RuleError); compiling checks too."""
+
+
+class RowKind(RuleKind):
+    def compile(self, p: Params, ctx: Context) -> RowCheck:
+        raise NotImplementedError
+
+    def check(self, p: Params, ctx: Context) -> None:
+        self.compile(p, ctx)
+
+
+class KeyKind(RuleKind):
+    """Rows are grouped on key fields; a row fails when its key is shared with another row."""
+
+
+class VersionKind(RuleKind):
+    """Judges the version as a whole: one thing checked, failed or not."""
+
+    def evaluate(self, p: Params, facts: VersionFacts) -> tuple[int, int, dict]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    frequency: str | None
+    arrived: dt.datetime
+    previous: dt.datetime | None
+    due: dt.datetime | None
+    """When this version was due: the previous version's arrival plus the declared update period."""
+
+
+# -- completeness ---------------------------------------------------------------------------------
+
+
+class FieldParams(Params):
+    field: str
+
+
+class NotNull(RowKind):
+    name, dimension, label_zh, label_en = "not_null", "completeness", "非空", "not null"
+    params = FieldParams
+
+    def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
+        return RowCheck("TRUE", f"{ctx.col(p.field)} IS NULL", (p.field,))
+
+
+class NotBlank(RowKind):
+    name, dimension, label_zh, label_en = "not_blank", "completeness", "非空白", "not blank"
+    params = FieldParams
+
+    def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
+        return RowCheck("TRUE", f"NOT {ctx.present(p.field)}", (p.field,))
+
+
+# -- validity ---------------------------------------------------------------------------------------
+
+TYPE_PATTERNS = {
+    "integer": r"[+-]?[0-9]+",
+    "number": r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?",
+    "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    "timestamp": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?",
+    "boolean": r"(?i)(true|false|t|f|yes|no|y|n|1|0)",
+}
+"""What a text value of each type looks like (the whole value, no surrounding spaces)."""
+_CASTS = {"integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMP"}
+
+
+class TypeParams(FieldParams):
+    type: Literal["integer", "number", "date", "timestamp", "boolean"]
+    format: str | None = Field(default=None, max_length=64)
+    """For a date or timestamp: a strptime format (`%Y%m%d`) instead of ISO 8601."""
+
+
+class TypeKind(RowKind):
+    name, dimension, label_zh, label_en = "type", "validity", "类型", "type"
+    params = TypeParams
+
+    def compile(self, p: TypeParams, ctx: Context) -> RowCheck:
+        fam = ctx.family(p.field)
+        same = fam == p.type or (p.type == "number" and fam == "integer")
+        if same:
+            return RowCheck(ctx.present(p.field), "FALSE", (p.field,))
+        ctx.need(p.field, ("text",), self.name)
+        c = ctx.col(p.field)
+        if p.format is not None:
+            if p.type not in ("date", "timestamp"):
+                raise RuleError(M_("a format applies to a date or timestamp type"))
+            ok = f"try_strptime({c}, {lit(p.format)}) IS NOT NULL"
+        else:
+            ok = f"regexp_full_match({c}, {lit(TYPE_PATTERNS[p.type])})"
+            if p.type in _CASTS:
+                ok += f" AND TRY_CAST({c} AS {_CASTS[p.type]}) IS NOT NULL"
+        return RowCheck(ctx.present(p.field), f"NOT ({ok})", (p.field,))
+
+
+Bound = int | float | dt.date | dt.datetime
+
+
+class RangeParams(FieldParams):
+    min: Bound | None = None
+    max: Bound | None = None
+
+
+class RangeKind(RowKind):
+    name, dimension, label_zh, label_en = "range", "validity", "取值范围", "range"
+    params = RangeParams
+
+    def compile(self, p: RangeParams, ctx: Context) -> RowCheck:
+        fam = ctx.need(p.field, ("integer", "number", "date", "timestamp"), self.name)
+        if p.min is None and p.max is None:
+            raise RuleError(M_("a range needs min, max or both"))
+        c, parts = ctx.col(p.field), []
+        for bound, op in ((p.min, "<"), (p.max, ">")):
+            if bound is None:
+                continue
+            numeric = isinstance(bound, int | float) and not isinstance(bound, bool)
+            if (fam in ("integer", "number")) != numeric:
+                raise RuleError(M_("the bounds of a range must have the field's type (%(type)s)", type=fam))
+            parts.append(f"{c} {op} {lit(bound)}")
+        if p.min is not None and p.max is not None and _after(p.min, p.max):
+            raise RuleError(M_("min is greater than max"))
+        return RowCheck(ctx.present(p.field), " OR ".join(parts), (p.field,))
+
+
+def _after(a: Bound, b: Bound) -> bool:
+    # A date bound against a timestamp bound compares as the start of that day.
+    def widen(x: Bound) -> Bound:
+        return dt.datetime.combine(x, dt.time()) if type(x) is dt.date else x
+
+    return widen(a) > widen(b)
+
+
+class RegexParams(FieldParams):
+    pattern: str = Field(min_length=1, max_length=1000)
+
+
+class RegexKind(RowKind):
+    name, dimension, label_zh, label_en = "regex", "validity", "正则格式", "pattern"
+    params = RegexParams
+
+    def compile(self, p: RegexParams, ctx: Context) -> RowCheck:
+        ctx.need(p.field, ("text",), self.name)
+        c = ctx.col(p.field)
+        return RowCheck(ctx.present(p.field), f"NOT regexp_full_match({c}, {lit(p.pattern)})", (p.field,))
+
+
+class EnumParams(FieldParams):
+    values: list[str | int] | None = Field(default=None, max_length=10000)
+    vocabulary: str | None = Field(default=None, max_length=64)
+    """A controlled vocabulary of the catalog: its codes and Chinese labels are the allowed values."""
+
+
+class EnumKind(RowKind):
+    name, dimension, label_zh, label_en = "enum", "validity", "枚举值", "enumeration"
+    params = EnumParams
+
+    def compile(self, p: EnumParams, ctx: Context) -> RowCheck:
+        fam = ctx.need(p.field, ("text", "integer"), self.name)
+        if (p.values is None) == (p.vocabulary is None):
+            raise RuleError(M_("an enumeration takes either values or a vocabulary"))
+        allowed = p.values
+        if p.vocabulary is not None:
+            allowed = ctx.vocabulary(p.vocabulary)
+            if allowed is None:
+                raise RuleError(M_("no vocabulary %(name)s", name=p.vocabulary))
+        if fam == "integer" and any(not isinstance(v, int) for v in allowed):
+            raise RuleError(
+                M_("the values of an enumeration must have the field's type (%(type)s)", type=fam)
+            )
+        values = allowed if fam == "integer" else [str(v) for v in allowed]
+        return RowCheck(ctx.present(p.field), f"{ctx.col(p.field)} NOT IN {in_list(values)}", (p.field,))
+
+
+REGIONS = "(SELECT code FROM sz_regions)"
+"""GB/T 2260 codes of any year: the engine registers `sz_regions` (shuzhi.quality.regions.table)."""
+
+
+def _upper_text(ctx: Context, name: str) -> str:
+    return f"upper({ctx.col(name)})"
+
+
+class ResidentIdKind(RowKind):
+    """GB 11643: 18 characters with a valid check character, or 15 digits (legacy); the birth date a
+    real date from 1890 to today; the first six digits a GB/T 2260 code of any year. As
+    `classify.checksums.is_resident_id`, except that the value is checked as stored (no trimming);
+    a lower-case x check character is accepted."""
+
+    name, dimension, label_zh, label_en = "resident_id", "validity", "身份证号校验", "resident ID checksum"
+    params = FieldParams
+
+    def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
+        ctx.need(p.field, ("text",), self.name)
+        u = _upper_text(ctx, p.field)
+        ok = (
+            f"(regexp_full_match({u}, '[0-9]{{17}}[0-9X]') OR regexp_full_match({u}, '[0-9]{{15}}'))"
+            f" AND sz_gb11643({u}) AND left({u}, 6) IN {REGIONS}"
+        )
+        return RowCheck(ctx.present(p.field), f"NOT coalesce({ok}, false)", (p.field,))
+
+
+class CreditCodeKind(RowKind):
+    """GB 32100 unified social credit code: 18 characters of its alphabet, digits 3–8 a region,
+    the check character right (`classify.checksums.is_uscc`, value as stored, upper-cased)."""
+
+    name, dimension, label_zh, label_en = (
+        "credit_code",
+        "validity",
+        "统一社会信用代码校验",
+        "credit code checksum",
+    )
+    params = FieldParams
+
+    def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
+        ctx.need(p.field, ("text",), self.name)
+        u = _upper_text(ctx, p.field)
+        alphabet = "[0-9A-HJ-NPQRTUWXY]"
+        ok = f"regexp_full_match({u}, '{alphabet}{{2}}[0-9]{{6}}{alphabet}{{10}}') AND sz_gb32100({u})"
+        return RowCheck(ctx.present(p.field), f"NOT coalesce({ok}, false)", (p.field,))
+
+
+class RegionParams(FieldParams):
+    year: int | None = Field(default=None, ge=1949, le=2200)
+    """The year the codes must be in force (see shuzhi.quality.regions); any year when not given."""
+
+
+class RegionCodeKind(RowKind):
+    name, dimension, label_zh, label_en = "region_code", "validity", "行政区划代码", "GB/T 2260 region code"
+    params = RegionParams
+
+    def compile(self, p: RegionParams, ctx: Context) -> RowCheck:
+        fam = ctx.need(p.field, ("text", "integer"), self.name)
+        c = ctx.col(p.field) if fam == "text" else f"CAST({ctx.col(p.field)} AS VARCHAR)"
+        codes = (
+            REGIONS
+            if p.year is None
+            else f"(SELECT code FROM sz_regions WHERE {p.year} BETWEEN first AND last)"
+        )
+        return RowCheck(ctx.present(p.field), f"{c} NOT IN {codes}", (p.field,))
+
+
+def date_expr(ctx: Context, name: str, kind: str) -> str:
+    """SQL: the field as a DATE (text read leniently by `sz_date`; NULL when it cannot be read)."""
+    fam = ctx.need(name, ("date", "timestamp", "text"), kind)
+    c = ctx.col(name)
+    return f"sz_date({c})" if fam == "text" else f"CAST({c} AS DATE)"
+
+
+class NotFutureKind(RowKind):
+    name, dimension, label_zh, label_en = (
+        "not_future",
+        "validity",
+        "日期不晚于到达日",
+        "date not in the future",
+    )
+    params = FieldParams
+
+    def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
+        d = date_expr(ctx, p.field, self.name)
+        return RowCheck(f"{d} IS NOT NULL", f"{d} > {lit(ctx.as_of)}", (p.field,))
+
+
+PHONE_PATTERNS = {
+    "mobile": r"(\+?86[ -]?)?1[3-9][0-9]{9}",
+    "landline": r"0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}(-[0-9]{1,6})?",
+}
+
+
+class PhoneParams(FieldParams):
+    kinds: list[Literal["mobile", "landline"]] = Field(default=["mobile", "landline"], min_length=1)
+
+
+class PhoneKind(RowKind):
+    name, dimension, label_zh, label_en = "phone", "validity", "电话号码", "phone number"
+    params = PhoneParams
+
+    def compile(self, p: PhoneParams, ctx: Context) -> RowCheck:
+        fam = ctx.need(p.field, ("text", "integer"), self.name)
+        c = ctx.col(p.field) if fam == "text" else f"CAST({ctx.col(p.field)} AS VARCHAR)"
+        pattern = "|".join(f"({PHONE_PATTERNS[k]})" for k in dict.fromkeys(p.kinds))
+        return RowCheck(ctx.present(p.field), f"NOT regexp_full_match({c}, {lit(pattern)})", (p.field,))
+
+
+# -- uniqueness ---------------------------------------------------------------------------------------
+
+
+class UniqueParams(Params):
+    fields: list[str] = Field(min_length=1, max_length=8)
+
+
+class UniqueKind(KeyKind):
+    """Rows whose key (every field present) equals another row's key all fail, every copy of it;
+    a row with an absent key field is not checked."""
+
+    name, dimension, label_zh, label_en = "unique", "uniqueness", "唯一性", "unique key"
+    params = UniqueParams
+    field_params = ("fields",)
+
+
+# -- consistency ---------------------------------------------------------------------------------------
+
+MALE = ["男", "男性", "M", "m", "male", "Male", "1"]
+FEMALE = ["女", "女性", "F", "f", "female", "Female", "2"]
+
+
+class IdMatchParams(Params):
+    id: str
+    birth: str | None = None
+    sex: str | None = None
+    male: list[str] = Field(default=MALE, min_length=1, max_length=50)
+    female: list[str] = Field(default=FEMALE, min_length=1, max_length=50)
+
+
+class IdMatchesKind(RowKind):
+    """The birth date and sex a row states agree with its resident ID number (digits 7–14, or 7–12
+    of a 15-digit number; the 17th digit, the 15th of a 15-digit one, odd for a man). A row is
+    checked when its ID has an ID's shape and at least one of the other fields can be read (a date;
+    a sex value in `male` or `female`); it fails when one that can be read disagrees."""
+
+    name, dimension, label_zh, label_en = (
+        "id_matches",
+        "consistency",
+        "身份证号与出生日期、性别一致",
+        "ID agrees with birth date and sex",
+    )
+    params = IdMatchParams
+    field_params = ("id", "birth", "sex")
+
+    def compile(self, p: IdMatchParams, ctx: Context) -> RowCheck:
+        if p.birth is None and p.sex is None:
+            raise RuleError(M_("name a birth field, a sex field or both"))
+        ctx.need(p.id, ("text",), self.name)
+        u = _upper_text(ctx, p.id)
+        shape = f"(regexp_full_match({u}, '[0-9]{{17}}[0-9X]') OR regexp_full_match({u}, '[0-9]{{15}}'))"
+        id_ok = f"{shape} AND sz_id_birth({u}) IS NOT NULL"
+        readable, wrong = [], []
+        if p.birth is not None:
+            b = date_expr(ctx, p.birth, self.name)
+            readable.append(f"{b} IS NOT NULL")
+            wrong.append(f"({b} IS NOT NULL AND {b} <> sz_id_birth({u}))")
+        if p.sex is not None:
+            fam = ctx.need(p.sex, ("text", "integer"), self.name)
+            s = ctx.col(p.sex) if fam == "text" else f"CAST({ctx.col(p.sex)} AS VARCHAR)"
+            digit = f"TRY_CAST(substr({u}, CASE WHEN length({u}) = 18 THEN 17 ELSE 15 END, 1) AS INTEGER)"
+            is_male, is_female = f"{s} IN {in_list(p.male)}", f"{s} IN {in_list(p.female)}"
+            readable.append(f"({is_male} OR {is_female})")
+            wrong.append(f"(({is_male} AND {digit} % 2 = 0) OR ({is_female} AND {digit} % 2 = 1))")
+        applies = f"{id_ok} AND ({' OR '.join(readable)})"
+        fields = tuple(f for f in (p.id, p.birth, p.sex) if f)
+        return RowCheck(applies, " OR ".join(wrong), fields)
+
+
+class OrderParams(Params):
+    start: str
+    end: str
+    strict: bool = False
+    """End strictly after start (equal fails); by default equal passes."""
+
+
+class FieldOrderKind(RowKind):
+    name, dimension, label_zh, label_en = "field_order", "consistency", "先后顺序", "end not before start"
+    params = OrderParams
+    field_params = ("start", "end")
+
+    def compile(self, p: OrderParams, ctx: Context) -> RowCheck:
+        kinds = ("integer", "number", "date", "timestamp")
+        a, b = ctx.need(p.start, kinds, self.name), ctx.need(p.end, kinds, self.name)
+        numeric = {"integer", "number"}
+        if (a in numeric) != (b in numeric):
+            raise RuleError(M_("fields %(a)s and %(b)s cannot be compared", a=p.start, b=p.end))
+        s, e = ctx.col(p.start), ctx.col(p.end)
+        op = "<=" if p.strict else "<"
+        return RowCheck(f"{s} IS NOT NULL AND {e} IS NOT NULL", f"{e} {op} {s}", (p.start, p.end))
+
+
+class ReferenceParams(FieldParams):
+    dataset: str = Field(min_length=1, max_length=100)
+    """The referenced dataset (identifier); its newest version at run time is read."""
+    ref_field: str = Field(min_length=1, max_length=200)
+
+
+class ReferencesKind(RowKind):
+    """Every present value exists among the referenced dataset's values of `ref_field` (compared as
+    text, exactly)."""
+
+    name, dimension, label_zh, label_en = (
+        "references",
+        "consistency",
+        "参照完整性",
+        "exists in another dataset",
+    )
+    params = ReferenceParams
+
+    def compile(self, p: ReferenceParams, ctx: Context) -> RowCheck:
+        source = ctx.references.get(ctx.position, "(SELECT NULL AS k WHERE FALSE)")
+        alias = f"r{ctx.position}"
+        c = ctx.col(p.field)
+        text = c if ctx.family(p.field) == "text" else f"CAST({c} AS VARCHAR)"
+        join = Join(alias, f"LEFT JOIN {source} AS {alias} ON {text} = {alias}.k")
+        return RowCheck(ctx.present(p.field), f"{alias}.k IS NULL", (p.field,), (join,))
+
+
+# -- timeliness ---------------------------------------------------------------------------------------
+
+
+class TimelyParams(Params):
+    grace_days: int = Field(default=0, ge=0, le=3660)
+
+
+class TimelinessKind(VersionKind):
+    """The version arrived by its due date (previous version's arrival plus the dataset's update
+    period, plus `grace_days`). Not checked for the first version or a frequency with no period
+    (real-time, irregular)."""
+
+    name, dimension, label_zh, label_en = "timeliness", "timeliness", "按期更新", "arrived on time"
+    params = TimelyParams
+    field_params = ()
+
+    def evaluate(self, p: TimelyParams, facts: VersionFacts) -> tuple[int, int, dict]:
+        if facts.due is None:
+            return 0, 0, {"frequency": facts.frequency}
+        due = facts.due + dt.timedelta(days=p.grace_days)
+        late = facts.arrived > due
+        detail = {"frequency": facts.frequency, "due": due.isoformat(), "arrived": facts.arrived.isoformat()}
+        if late:
+            detail["late_days"] = (facts.arrived - due).days
+        return 1, int(late), detail
+
+
+KINDS: tuple[RuleKind, ...] = (
+    NotNull(),
+    NotBlank(),
+    TypeKind(),
+    RangeKind(),
+    RegexKind(),
+    EnumKind(),
+    ResidentIdKind(),
+    CreditCodeKind(),
+    RegionCodeKind(),
+    NotFutureKind(),
+    PhoneKind(),
+    UniqueKind(),
+    IdMatchesKind(),
+    FieldOrderKind(),
+    ReferencesKind(),
+    TimelinessKind(),
+)
+"""The built-in kinds, registered through the `quality_rule_kinds` hook like a plugin's."""
+
+
+def rule_kinds() -> dict[str, RuleKind]:
+    """Every registered kind by name: the built-ins, then the plugins'. Two kinds of one name are a
+    deployment error."""
+    from shuzhi.hooks import collect
+
+    found: dict[str, RuleKind] = {}
+    for kind in collect("quality_rule_kinds"):
+        if kind.name in found:
+            raise ValueError(f"two quality rule kinds are named {kind.name!r}")
+        if kind.dimension not in DIMENSIONS:
+            raise ValueError(f"quality rule kind {kind.name!r} counts towards no dimension")
+        found[kind.name] = kind
+    return found

@@ -1,0 +1,476 @@
+"""Each rule kind's semantics: exact failing counts against a plain-Python oracle on generated tables,
+absent values (NULL, blank text) per kind, and the documented edge cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shuzhi.classify.checksums import (
+    GB32100_ALPHABET,
+    gb11643_check_char,
+    gb32100_check_char,
+    is_resident_id,
+    is_uscc,
+)
+from shuzhi.quality import engine, ruleset
+from shuzhi.quality.kinds import BLANK, KINDS, Context, VersionFacts, family
+from shuzhi.quality.regions import spans, valid_codes
+
+KIND_MAP = {k.name: k for k in KINDS}
+FACTS = VersionFacts("irregular", dt.datetime(2025, 6, 1), None, None)
+AS_OF = dt.date(2025, 6, 1)
+HYPO = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def run(tmp_path, table: pa.Table, *rules: dict) -> list[tuple[int, int]]:
+    """(rows checked, rows failed) of each rule on `table`, run as the platform runs a version."""
+    path = tmp_path / "v.parquet"
+    pq.write_table(table, path)
+    con = engine.connect()
+    cols = {n: family(t) for n, t in engine.describe(con, path).items()}
+    con.close()
+    ctx = Context(columns=cols, as_of=AS_OF)
+    rs = ruleset.parse({"rules": list(rules), "sample_size": 2}, KIND_MAP, ctx)
+    done = engine.Runner(rs, path, ctx, FACTS).run()
+    return [(o.checked, o.failed) for o in done.outcomes]
+
+
+def one(tmp_path, values, rule: dict, type_=None) -> tuple[int, int]:
+    table = pa.table({"v": pa.array(values, type=type_)})
+    return run(tmp_path, table, {"field": "v", **rule})[0]
+
+
+def absent(v) -> bool:
+    return v is None or (isinstance(v, str) and v.strip(BLANK) == "" and all(c in BLANK for c in v))
+
+
+TEXT = st.lists(
+    st.one_of(
+        st.none(), st.sampled_from(["", " ", "\u3000", "\t\n", "\u00a0", " a ", "x"]), st.text(max_size=6)
+    ),
+    max_size=30,
+)
+
+
+# -- completeness --------------------------------------------------------------------------------
+
+
+@HYPO
+@given(values=TEXT)
+def test_not_null_counts_nulls_only(tmp_path, values):
+    assert one(tmp_path, values, {"kind": "not_null"}, pa.string()) == (
+        len(values),
+        sum(v is None for v in values),
+    )
+
+
+@HYPO
+@given(values=TEXT)
+def test_not_blank_counts_nulls_and_blank_text(tmp_path, values):
+    assert one(tmp_path, values, {"kind": "not_blank"}, pa.string()) == (
+        len(values),
+        sum(absent(v) for v in values),
+    )
+
+
+def test_the_blank_characters_are_exactly_the_documented_ones(tmp_path):
+    values = ["", " ", "\u3000\u3000", "\u00a0", "\t\r\n\f\v", "\u2003", "\u200b", "·", None]
+    assert one(tmp_path, values, {"kind": "not_blank"}) == (9, 6)  # em space, zero-width space, · are values
+    assert one(tmp_path, values, {"kind": "not_null"}) == (9, 1)
+
+
+def test_not_blank_on_a_number_column_counts_nulls(tmp_path):
+    assert one(tmp_path, [1, None, 0], {"kind": "not_blank"}, pa.int64()) == (3, 1)
+
+
+# -- validity ------------------------------------------------------------------------------------
+
+
+def test_validity_kinds_do_not_check_absent_values(tmp_path):
+    values = [None, "", " ", "\u3000", "abc"]
+    for rule in (
+        {"kind": "regex", "pattern": "[0-9]+"},
+        {"kind": "type", "type": "integer"},
+        {"kind": "enum", "values": ["x"]},
+        {"kind": "resident_id"},
+        {"kind": "credit_code"},
+        {"kind": "region_code"},
+        {"kind": "phone"},
+    ):
+        assert one(tmp_path, values, rule) == (1, 1), rule
+
+
+@HYPO
+@given(values=st.lists(st.one_of(st.none(), st.from_regex(r"[a-c0-9 ]{0,5}", fullmatch=True)), max_size=30))
+def test_regex_matches_the_whole_value(tmp_path, values):
+    present = [v for v in values if not absent(v)]
+    failed = sum(re.fullmatch(r"[a-c]+[0-9]?", v) is None for v in present)
+    assert one(tmp_path, values, {"kind": "regex", "pattern": "[a-c]+[0-9]?"}, pa.string()) == (
+        len(present),
+        failed,
+    )
+
+
+INT_TEXT = st.one_of(
+    st.none(),
+    st.from_regex(r"[+-]?[0-9]{1,20}", fullmatch=True),
+    st.sampled_from(["1.5", "1e3", " 7", "7 ", "0x1F", "1_000", "٣"]),
+)
+
+
+@HYPO
+@given(values=st.lists(INT_TEXT, max_size=30))
+def test_type_integer_reads_text_as_documented(tmp_path, values):
+    def ok(v: str) -> bool:
+        return re.fullmatch(r"[+-]?[0-9]+", v) is not None and -(2**63) <= int(v) < 2**63
+
+    present = [v for v in values if not absent(v)]
+    assert one(tmp_path, values, {"kind": "type", "type": "integer"}, pa.string()) == (
+        len(present),
+        sum(not ok(v) for v in present),
+    )
+
+
+def test_type_date_and_format(tmp_path):
+    values = ["2024-02-29", "2023-02-29", "2024-2-3", "20240203", "2024-02-03 10:00", None]
+    assert one(tmp_path, values, {"kind": "type", "type": "date"}) == (5, 4)
+    assert one(tmp_path, values, {"kind": "type", "type": "date", "format": "%Y%m%d"}) == (5, 4)
+    assert one(tmp_path, ["true", "No", "Y", "2", "maybe"], {"kind": "type", "type": "boolean"}) == (5, 2)
+    assert one(tmp_path, [1, 2, None], {"kind": "type", "type": "integer"}, pa.int64()) == (2, 0)
+
+
+@HYPO
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(-100, 100)), max_size=40),
+    lo=st.integers(-50, 0),
+    hi=st.integers(0, 50),
+)
+def test_range_is_inclusive(tmp_path, values, lo, hi):
+    present = [v for v in values if v is not None]
+    got = one(tmp_path, values, {"kind": "range", "min": lo, "max": hi}, pa.int64())
+    assert got == (len(present), sum(not lo <= v <= hi for v in present))
+
+
+def test_range_on_dates_and_one_sided(tmp_path):
+    days = [dt.date(2020, 1, 1), dt.date(2019, 12, 31), dt.date(2021, 1, 1), None]
+    assert one(tmp_path, days, {"kind": "range", "min": "2020-01-01"}) == (3, 1)
+    assert one(
+        tmp_path, days, {"kind": "range", "min": dt.date(2020, 1, 1), "max": dt.date(2020, 12, 31)}
+    ) == (3, 2)
+
+
+@HYPO
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "A", "c", " a", ""])), max_size=30))
+def test_enum_is_exact_and_case_sensitive(tmp_path, values):
+    present = [v for v in values if not absent(v)]
+    got = one(tmp_path, values, {"kind": "enum", "values": ["a", "b"]}, pa.string())
+    assert got == (len(present), sum(v not in ("a", "b") for v in present))
+
+
+def test_enum_from_a_catalog_vocabulary_takes_codes_and_chinese_labels(tmp_path):
+    from shuzhi.quality.service import vocabulary
+
+    ctx_values = ["daily", "每日", "Daily", "hourly"]
+    path = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"v": ctx_values}), path)
+    ctx = Context(columns={"v": "text"}, as_of=AS_OF, vocabulary=vocabulary)
+    rs = ruleset.parse([{"kind": "enum", "field": "v", "vocabulary": "update_frequency"}], KIND_MAP, ctx)
+    assert [(o.checked, o.failed) for o in engine.Runner(rs, path, ctx, FACTS).run().outcomes] == [(4, 2)]
+
+
+def _resident_id(rng: random.Random) -> str:
+    region = rng.choice(sorted(valid_codes()))
+    born = dt.date(1900, 1, 1) + dt.timedelta(days=rng.randrange(45000))
+    body = f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return body + gb11643_check_char(body)
+
+
+def _mutate(rng: random.Random, value: str, alphabet: str) -> str:
+    pick = rng.randrange(6)
+    if pick == 0:
+        i = rng.randrange(len(value))
+        return value[:i] + rng.choice(alphabet) + value[i + 1 :]
+    if pick == 1:
+        return value[: rng.randrange(len(value))]
+    if pick == 2:
+        return value.lower()
+    if pick == 3:
+        return " " + value
+    return value
+
+
+@HYPO
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 40))
+def test_resident_id_agrees_with_the_grading_checksum(tmp_path, seed, n):
+    rng = random.Random(seed)
+    values = [
+        _mutate(rng, _resident_id(rng), "0123456789Xx") if rng.random() > 0.1 else None for _ in range(n)
+    ]
+    values += ["110105491231002", "11010519491231002x"]  # a legacy 15-digit number; a lower-case x
+    present = [v for v in values if not absent(v)]
+    failed = sum(not (v == v.strip() and is_resident_id(v)) for v in present)
+    assert one(tmp_path, values, {"kind": "resident_id"}, pa.string()) == (len(present), failed)
+
+
+@HYPO
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 40))
+def test_credit_code_agrees_with_the_grading_checksum(tmp_path, seed, n):
+    rng = random.Random(seed)
+
+    def code() -> str:
+        body = "".join(rng.choice(GB32100_ALPHABET) for _ in range(2)) + f"{rng.randrange(10**6):06d}"
+        body += "".join(rng.choice(GB32100_ALPHABET) for _ in range(9))
+        return body + gb32100_check_char(body)
+
+    values = [
+        _mutate(rng, code(), GB32100_ALPHABET + "IOZSV") if rng.random() > 0.1 else None for _ in range(n)
+    ]
+    present = [v for v in values if not absent(v)]
+    failed = sum(not (v == v.strip() and is_uscc(v)) for v in present)
+    assert one(tmp_path, values, {"kind": "credit_code"}, pa.string()) == (len(present), failed)
+
+
+def test_region_codes_are_judged_in_the_year_asked(tmp_path):
+    # 崇文区 [-2010], 房山区 [1986-], 下城区 [1983-2021], 北京市 (no span), a code that never was.
+    values = ["110103", "110111", "330103", "110000", "999999"]
+    assert one(tmp_path, values, {"kind": "region_code"}) == (5, 1)
+    assert one(tmp_path, values, {"kind": "region_code", "year": 2010}) == (5, 1)
+    assert one(tmp_path, values, {"kind": "region_code", "year": 2011}) == (5, 2)
+    assert one(tmp_path, values, {"kind": "region_code", "year": 1985}) == (5, 2)
+    assert one(tmp_path, values, {"kind": "region_code", "year": 2022}) == (5, 3)
+    assert one(tmp_path, [110103, 110101, None], {"kind": "region_code", "year": 2011}, pa.int64()) == (2, 1)
+
+
+@HYPO
+@given(year=st.integers(1980, 2030), picks=st.lists(st.integers(0, 10**6), max_size=25))
+def test_region_code_validity_follows_the_spans(tmp_path, year, picks):
+    codes = sorted(spans())
+    values = [codes[p % len(codes)] for p in picks]
+    failed = sum(not any(a <= year <= b for a, b in spans()[v]) for v in values)
+    assert one(tmp_path, values, {"kind": "region_code", "year": year}, pa.string()) == (len(values), failed)
+
+
+def test_not_future_is_judged_against_the_versions_arrival(tmp_path):
+    days = [AS_OF, AS_OF + dt.timedelta(days=1), dt.date(1999, 1, 1), None]
+    assert one(tmp_path, days, {"kind": "not_future"}) == (3, 1)
+    text = ["2025-06-01", "2025年6月2日", "20250602", "2025/6/3", "later", ""]
+    assert one(tmp_path, text, {"kind": "not_future"}) == (4, 3)  # "later" cannot be read: not checked
+    stamps = [dt.datetime(2025, 6, 1, 23, 59), dt.datetime(2025, 6, 2, 0, 0)]
+    assert one(tmp_path, stamps, {"kind": "not_future"}) == (2, 1)
+
+
+def test_phone_numbers(tmp_path):
+    good = [
+        "13800138000",
+        "+86 13912345678",
+        "86-15012345678",
+        "0571-87654321",
+        "01087654321",
+        "0571-87654321-123",
+    ]
+    bad = [
+        "12345678901",
+        "1380013800",
+        "138001380001",
+        "+1 4155550100",
+        "0571-07654321",
+        "87654321",
+        "1380013800O",
+    ]
+    assert one(tmp_path, good + bad, {"kind": "phone"}) == (13, 7)
+    assert one(tmp_path, good, {"kind": "phone", "kinds": ["mobile"]}) == (6, 3)
+    assert one(tmp_path, [13800138000, None], {"kind": "phone"}, pa.int64()) == (1, 0)
+
+
+# -- uniqueness ----------------------------------------------------------------------------------
+
+
+@HYPO
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", None, " "]), st.sampled_from([1, 2, None])), max_size=40
+    )
+)
+def test_unique_fails_every_copy_of_a_shared_key(tmp_path, rows):
+    table = pa.table(
+        {"k": pa.array([r[0] for r in rows], pa.string()), "j": pa.array([r[1] for r in rows], pa.int64())}
+    )
+    keyed = [r for r in rows if not absent(r[0]) and r[1] is not None]
+    counts = Counter(keyed)
+    got = run(tmp_path, table, {"kind": "unique", "fields": ["k", "j"]}, {"kind": "unique", "fields": ["k"]})
+    single = Counter(r[0] for r in rows if not absent(r[0]))
+    assert got[0] == (len(keyed), sum(n for n in counts.values() if n > 1))
+    assert got[1] == (sum(single.values()), sum(n for n in single.values() if n > 1))
+
+
+# -- consistency ---------------------------------------------------------------------------------
+
+
+def test_id_matches_birth_date_and_sex(tmp_path):
+    table = pa.table(
+        {
+            "id": [
+                "11010519491231002X",
+                "11010519491231002X",
+                "110105491231003",
+                "11010519491231002X",
+                "bad",
+                None,
+                "110105194912310011",
+            ],
+            "birth": ["1949-12-31", "1950-01-01", "1949-12-31", None, "1949-12-31", "1949-12-31", "19491231"],
+            "sex": ["女", "女", "男", "男", "女", "女", "unknown"],
+        }
+    )
+    # Row 0 agrees; 1 birth differs; 2 (15 digits, 3rd-last odd → male) agrees; 3 sex differs
+    # (2 at position 17: a woman); 4 and 5 have no readable ID; 6 sex unreadable, birth agrees.
+    assert run(tmp_path, table, {"kind": "id_matches", "id": "id", "birth": "birth", "sex": "sex"}) == [
+        (5, 2)
+    ]
+    assert run(tmp_path, table, {"kind": "id_matches", "id": "id", "sex": "sex"}) == [(4, 1)]
+    assert run(tmp_path, table, {"kind": "id_matches", "id": "id", "birth": "birth"}) == [(4, 1)]
+
+
+@HYPO
+@given(
+    rows=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 5)), st.one_of(st.none(), st.integers(0, 5))),
+        max_size=30,
+    )
+)
+def test_field_order_compares_present_pairs(tmp_path, rows):
+    table = pa.table(
+        {"a": pa.array([r[0] for r in rows], pa.int64()), "b": pa.array([r[1] for r in rows], pa.int64())}
+    )
+    both = [r for r in rows if None not in r]
+    got = run(
+        tmp_path,
+        table,
+        {"kind": "field_order", "start": "a", "end": "b"},
+        {"kind": "field_order", "start": "a", "end": "b", "strict": True},
+    )
+    assert got == [(len(both), sum(b < a for a, b in both)), (len(both), sum(b <= a for a, b in both))]
+
+
+# -- timeliness ----------------------------------------------------------------------------------
+
+
+def test_timeliness_judges_arrival_against_the_due_date():
+    kind = KIND_MAP["timeliness"]
+    p = kind.params(grace_days=2)
+    due = dt.datetime(2025, 1, 8)
+    assert kind.evaluate(p, VersionFacts("weekly", dt.datetime(2025, 1, 10), dt.datetime(2025, 1, 1), due))[
+        :2
+    ] == (1, 0)
+    late = kind.evaluate(p, VersionFacts("weekly", dt.datetime(2025, 1, 11), dt.datetime(2025, 1, 1), due))
+    assert late[:2] == (1, 1) and late[2]["late_days"] == 1
+    assert kind.evaluate(
+        p, VersionFacts("irregular", dt.datetime(2025, 1, 11), dt.datetime(2025, 1, 1), None)
+    )[:2] == (0, 0)
+
+
+# -- the one scan ----------------------------------------------------------------------------------
+
+ALL_ROW_KINDS = [
+    {"kind": "not_null", "field": "id"},
+    {"kind": "not_blank", "field": "name"},
+    {"kind": "type", "field": "n_text", "type": "integer"},
+    {"kind": "range", "field": "n", "min": 0},
+    {"kind": "regex", "field": "name", "pattern": ".+"},
+    {"kind": "enum", "field": "sex", "values": ["男", "女"]},
+    {"kind": "resident_id", "field": "id"},
+    {"kind": "credit_code", "field": "code"},
+    {"kind": "region_code", "field": "region", "year": 2020},
+    {"kind": "not_future", "field": "day"},
+    {"kind": "phone", "field": "phone"},
+    {"kind": "id_matches", "id": "id", "birth": "day", "sex": "sex"},
+    {"kind": "field_order", "start": "day", "end": "day2"},
+    {"kind": "timeliness"},
+]
+
+
+def _wide(tmp_path):
+    rng = random.Random(5)
+    n = 200
+    table = pa.table(
+        {
+            "id": [_resident_id(rng) if i % 7 else None for i in range(n)],
+            "name": [rng.choice(["王明", "", " ", None]) for _ in range(n)],
+            "n_text": [rng.choice(["1", "x", None]) for _ in range(n)],
+            "n": [rng.randrange(-5, 5) for _ in range(n)],
+            "sex": [rng.choice(["男", "女", "?"]) for _ in range(n)],
+            "code": [rng.choice(["91330100MA27XY1234", None]) for _ in range(n)],
+            "region": [rng.choice(["110103", "330106"]) for _ in range(n)],
+            "day": [dt.date(2000, 1, 1) + dt.timedelta(days=rng.randrange(10000)) for _ in range(n)],
+            "day2": [dt.date(2000, 1, 1) + dt.timedelta(days=rng.randrange(10000)) for _ in range(n)],
+            "phone": [rng.choice(["13800138000", "123"]) for _ in range(n)],
+        }
+    )
+    path = tmp_path / "wide.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def test_every_row_rule_is_counted_in_one_scan_of_the_version(tmp_path):
+    path = _wide(tmp_path)
+    con = engine.connect()
+    cols = {n: family(t) for n, t in engine.describe(con, path).items()}
+    con.close()
+    ctx = Context(columns=cols, as_of=AS_OF)
+    rs = ruleset.parse(ALL_ROW_KINDS, KIND_MAP, ctx)
+    done = engine.Runner(rs, path, ctx, FACTS).run()
+    # One scan counts every rule; one bounded read then fetches the sampled rows by position.
+    assert len(done.statements) == 2
+    assert done.statements[0].count("read_parquet(") == 1 and done.statements[0].count("FILTER") == 3 * 13
+    assert "FILTER" not in done.statements[1] and "file_row_number IN (" in done.statements[1]
+    assert done.rows == 200
+    assert all(o.error is None for o in done.outcomes)
+    # Each rule's counts in the one scan equal the rule run on its own.
+    for rule, o in zip(ALL_ROW_KINDS, done.outcomes, strict=True):
+        alone = engine.Runner(ruleset.parse([rule], KIND_MAP, ctx), path, ctx, FACTS).run().outcomes[0]
+        assert (alone.checked, alone.failed) == (o.checked, o.failed), rule
+
+
+def test_a_uniqueness_rule_adds_one_grouped_pass_and_one_for_its_sample(tmp_path):
+    path = _wide(tmp_path)
+    con = engine.connect()
+    cols = {n: family(t) for n, t in engine.describe(con, path).items()}
+    con.close()
+    ctx = Context(columns=cols, as_of=AS_OF)
+    rules = [*ALL_ROW_KINDS, {"kind": "unique", "fields": ["region"]}, {"kind": "unique", "fields": ["id"]}]
+    done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
+    # One scan for the row rules and its sample read; the region key has duplicates (a count, then a
+    # sample), the IDs none (a count).
+    assert len(done.statements) == 2 + 2 + 1
+    assert "GROUP BY" not in done.statements[0]
+
+
+def test_samples_are_bounded_and_the_first_failing_rows(tmp_path):
+    values = ["x" if i % 3 else None for i in range(1000)]
+    path = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"v": values}), path, row_group_size=100)
+    ctx = Context(columns={"v": "text"}, as_of=AS_OF)
+    rs = ruleset.parse({"rules": [{"kind": "not_null", "field": "v"}], "sample_size": 4}, KIND_MAP, ctx)
+    o = engine.Runner(rs, path, ctx, FACTS).run().outcomes[0]
+    assert o.failed == 334 and [s["row"] for s in o.sample] == [0, 3, 6, 9]
+    assert all(s["values"] == {"v": None} for s in o.sample)
+    none = ruleset.parse({"rules": [{"kind": "not_null", "field": "v"}], "sample_size": 0}, KIND_MAP, ctx)
+    done = engine.Runner(none, path, ctx, FACTS).run()
+    assert done.outcomes[0].sample == [] and len(done.statements) == 1
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_MAP))
+def test_every_built_in_kind_is_documented(kind):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "quality.md").read_text("utf-8")
+    assert f"| `{kind}` |" in text
