@@ -14,7 +14,9 @@ from tests.opendata.conftest import plan
 
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.opendata import applications, releases
+from shuzhi.opendata.application_models import PortalUser
 from shuzhi.opendata.models import Release
+from shuzhi.web.ckan.ratelimit import RateLimiter
 from shuzhi.web.portal_account import PORTAL_COOKIE
 
 TODAY = date.today()
@@ -215,3 +217,38 @@ def test_the_steward_page_decides(world, release, portal, client):
     assert 'data-state="approved"' in portal.get("/open/account").text
     login(client, "sc_steward", next="/opendata/applications")
     assert f'id="application-{app_id}"' not in client.get("/opendata/applications").text
+
+
+def test_register_and_login_posts_are_rate_limited_per_client(world, app):
+    """A flood of register or login POSTs from one client is refused (429, a page, Retry-After)
+    before it writes anything; another client is not held up."""
+    app.state.ckan_limiter = RateLimiter(1, 3)
+    with (
+        TestClient(app, client=("10.0.0.1", 1000)) as busy,
+        TestClient(app, client=("10.0.0.2", 1000)) as other,
+    ):
+        answers = [register(busy, email=f"u{i}@example.org").status_code for i in range(3)]
+        assert answers == [303, 303, 303]  # the forms' GETs are not counted
+        refused = register(busy, email="u9@example.org")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert refused.headers["content-type"].startswith("text/html") and 'role="alert"' in refused.text
+        token = _form_token(busy.get("/open/login").text)
+        login_post = busy.post(
+            "/open/login",
+            data={"email": "u0@example.org", "password": "correct horse", "form_token": token},
+            follow_redirects=False,
+        )
+        assert login_post.status_code == 429 and int(login_post.headers["Retry-After"]) >= 1
+        assert 'role="alert"' in login_post.text and PORTAL_COOKIE not in login_post.cookies
+        assert register(other, email="other@example.org").status_code == 303
+        other.cookies.clear()
+        token = _form_token(other.get("/open/login").text)
+        ok = other.post(
+            "/open/login",
+            data={"email": "u1@example.org", "password": "correct horse", "form_token": token},
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303 and PORTAL_COOKIE in ok.cookies
+    with world.db.read() as s:
+        emails = set(s.scalars(select(PortalUser.email)).all())
+    assert emails == {"u0@example.org", "u1@example.org", "u2@example.org", "other@example.org"}

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from shuzhi import textlimits as limits
 from shuzhi.errors import Forbidden, InvalidInput, NotFound, ShuzhiError, Throttled
@@ -26,6 +26,7 @@ from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Id, Name
 from shuzhi.web import flash
+from shuzhi.web.ckan.ratelimit import throttle
 from shuzhi.web.deps import get_db
 from shuzhi.web.pages.core import secure_cookie
 from shuzhi.web.pages.opendata_applications import STATE_LABELS
@@ -112,6 +113,18 @@ def _form_ok(request: Request, sent: str) -> bool:
     return bool(cookie and sent and secrets.compare_digest(cookie, sent))
 
 
+def _too_busy(request: Request, name: str, ctx: dict) -> Response | None:
+    """Spend one of the client's public calls on a register or login POST (each may write a ledger
+    entry, so a flood from one client is refused before any work): the form again, 429, when past."""
+    try:
+        throttle(request)
+    except Throttled as refused:
+        resp = _render(request, name, {**ctx, "error": refused}, status=429, form_token=True)
+        resp.headers["Retry-After"] = str(refused.retry_after)
+        return resp
+    return None
+
+
 def _logged_in(request: Request, clear: str, resp: RedirectResponse) -> RedirectResponse:
     resp.delete_cookie(FORM_COOKIE)
     resp.set_cookie(
@@ -150,6 +163,8 @@ def register(
 ):
     entered = {"email": email, "display_name": display_name, "organisation": organisation}
     ctx = {"next": _portal_next(next), "entered": entered}
+    if busy := _too_busy(request, "portal_account_register.html", ctx):
+        return busy
     if not _form_ok(request, form_token):
         error = Forbidden(M_("The form has expired: reload the page and try again"))
         return _render(
@@ -188,6 +203,8 @@ def login(
     form_token: Annotated[str, Form(max_length=limits.TOKEN)] = "",
 ):
     ctx = {"next": _portal_next(next), "email": email}
+    if busy := _too_busy(request, "portal_account_login.html", ctx):
+        return busy
     if not _form_ok(request, form_token):
         return _render(
             request, "portal_account_login.html", {**ctx, "expired": True}, status=403, form_token=True
