@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -39,19 +40,44 @@ def _batches(path: Path) -> Iterator[pa.RecordBatch]:
     yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
 
 
+FORMULA_TRIGGERS = "=+-@\t\r"
+"""What makes a spreadsheet program run a CSV cell as a formula when it starts the cell."""
+_TRIGGERED = "^[=+\\-@\\t\\r]"
+
+
+def neutralised(text: str) -> str:
+    """`text` as a CSV text cell no spreadsheet runs: a single quote before a leading formula
+    trigger (the quote shows the rest as text), else unchanged."""
+    return "'" + text if text and text[0] in FORMULA_TRIGGERS else text
+
+
+def _neutral_column(column: pa.Array) -> pa.Array:
+    # Text columns only: a negative number is a number, never a formula, and stays as it is.
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column
+    quoted = pc.binary_join_element_wise(pa.scalar("'", column.type), column, pa.scalar("", column.type))
+    return pc.if_else(pc.match_substring_regex(column, _TRIGGERED), quoted, column)
+
+
+def _neutral_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([_neutral_column(c) for c in batch.columns], names=batch.schema.names)
+
+
 def csv_chunks(path: Path) -> Iterator[bytes]:
     """The rows as UTF-8 CSV with a header; a byte-order mark first so spreadsheet programs read
-    the Chinese text as UTF-8."""
+    the Chinese text as UTF-8. Text cells (and column names) starting with a formula trigger get
+    a leading single quote, so opening the file never runs what a cell says."""
     yield "\ufeff".encode()
     schema = pq.read_schema(path)
     out = io.BytesIO()
-    pacsv.write_csv(
-        pa.table({n: pa.array([], t) for n, t in zip(schema.names, schema.types, strict=True)}), out
-    )
+    header = [neutralised(n) for n in schema.names]
+    pacsv.write_csv(pa.Table.from_arrays([pa.array([], pa.string()) for _ in header], names=header), out)
     yield out.getvalue()
     for batch in _batches(path):
         out = io.BytesIO()
-        pacsv.write_csv(batch, out, pacsv.WriteOptions(include_header=False))
+        pacsv.write_csv(_neutral_batch(batch), out, pacsv.WriteOptions(include_header=False))
         yield out.getvalue()
 
 
