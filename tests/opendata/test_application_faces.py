@@ -252,3 +252,14 @@ def test_register_and_login_posts_are_rate_limited_per_client(world, app):
     with world.db.read() as s:
         emails = set(s.scalars(select(PortalUser.email)).all())
     assert emails == {"u0@example.org", "u1@example.org", "u2@example.org", "other@example.org"}
+
+
+def test_a_conditional_resource_url_is_the_portal_page_not_a_refused_download(world, release, client):
+    res = client.get("/api/3/action/resource_show", params={"id": f"population-r{release}"}).json()["result"]
+    assert res["url"] == "http://testserver/open/dataset/population" and res["url_type"] is None
+    page = client.get(res["url"].removeprefix("http://testserver"))
+    assert page.status_code == 200 and "/open/dataset/population/apply" in page.text
+    [listed] = client.get("/api/3/action/package_show", params={"id": "population"}).json()["result"][
+        "resources"
+    ]
+    assert listed["url"] == res["url"]

@@ -193,6 +193,12 @@ def resource_id(dataset: str, release_id: int) -> str:
     return f"{dataset}-r{release_id}"
 
 
+def portal_path(dataset: str) -> str:
+    """The dataset's page on the public portal: where a conditional dataset's data is applied for
+    (and, once approved, downloaded)."""
+    return f"/open/dataset/{quote(dataset, safe='')}"
+
+
 def download_path(dataset: str, release_id: int, version: int) -> str:
     """Where a published release's file is downloaded without logging in (the CKAN-compatible
     route; a conditional release's file is refused there); the DCAT exports of unconditional

@@ -175,6 +175,15 @@ def package(releases: list[dict], site_url: str) -> dict:
 
 def resource(release: dict, package_name: str, position: int, site_url: str) -> dict:
     rid = published.resource_id(package_name, release["release_id"])
+    # A conditional release's file is refused on the download route: point where one applies for
+    # it (the portal's dataset page, as DCAT's accessURL does), not at a 403.
+    if release["open_type"] == "unconditional":
+        url, url_type = (
+            published.download_path(package_name, release["release_id"], release["version"]),
+            "upload",
+        )
+    else:
+        url, url_type = published.portal_path(package_name), None
     return {
         "id": rid,
         "package_id": package_name,
@@ -182,8 +191,8 @@ def resource(release: dict, package_name: str, position: int, site_url: str) -> 
         "description": release["title_zh"],
         "format": FORMAT,
         "mimetype": release["media_type"],
-        "url": site_url + published.download_path(package_name, release["release_id"], release["version"]),
-        "url_type": "upload",
+        "url": site_url + url,
+        "url_type": url_type,
         "size": release["byte_size"],
         "hash": f"sha256:{release['sha256']}",
         "created": release["published_at"],
