@@ -13,7 +13,7 @@ from tests.conftest import csrf_of, login
 from tests.opendata.conftest import plan
 
 from shuzhi.ledger.models import LedgerEntry
-from shuzhi.opendata import applications, releases
+from shuzhi.opendata import applications, releases, usage
 from shuzhi.opendata.application_models import PortalUser
 from shuzhi.opendata.models import Release
 from shuzhi.web.ckan.ratelimit import RateLimiter
@@ -263,3 +263,67 @@ def test_a_conditional_resource_url_is_the_portal_page_not_a_refused_download(wo
         "resources"
     ]
     assert listed["url"] == res["url"]
+
+
+def _approve(world, client, token_for) -> int:
+    app_id = app_id_of(world)
+    steward = token_for("ga_steward")
+    r = client.post(f"/api/v1/opendata/applications/{app_id}/approve", json={}, headers=steward)
+    assert r.status_code == 200, r.text
+    return app_id
+
+
+def test_an_approved_applicant_downloads_every_format_from_the_dataset_page(
+    world, release, portal, client, token_for
+):
+    register(portal)
+    apply(portal)
+    html = portal.get("/open/dataset/population").text
+    assert "download.csv" not in html and 'id="granted"' not in html  # submitted, not approved
+    for fmt in ("csv", "xlsx", "json", "parquet"):
+        refused = portal.get(f"/open/dataset/population/download.{fmt}")
+        assert refused.status_code == 403 and 'href="/open/dataset/population/apply"' in refused.text
+    app_id = _approve(world, client, token_for)
+    html = portal.get("/open/dataset/population").text
+    assert 'id="granted"' in html
+    for fmt in ("csv", "xlsx", "json", "parquet"):
+        assert f'href="/open/dataset/population/download.{fmt}"' in html
+    got = {
+        fmt: portal.get(f"/open/dataset/population/download.{fmt}")
+        for fmt in ("csv", "xlsx", "json", "parquet")
+    }
+    assert all(r.status_code == 200 for r in got.values()), {f: r.status_code for f, r in got.items()}
+    assert got["parquet"].content[:4] == b"PAR1" and got["xlsx"].content[:2] == b"PK"
+    assert got["csv"].content.startswith("\ufeff".encode()) and json.loads(got["json"].content)
+    with world.db.read() as s:
+        reads = s.scalars(select(LedgerEntry).where(LedgerEntry.event == "opendata.data_read")).all()
+        downloads = s.scalars(
+            select(LedgerEntry).where(LedgerEntry.event == "opendata.release_downloaded")
+        ).all()
+        assert [json.loads(e.entry)["detail"]["application_id"] for e in reads] == [app_id] * 4
+        assert {json.loads(e.entry)["detail"]["format"] for e in downloads} == {
+            "csv",
+            "xlsx",
+            "json",
+            "parquet",
+        }
+        assert usage.counts_of(s, "population").downloads == 4
+
+
+def test_anonymous_and_other_applicants_are_refused_conditional_downloads(
+    world, release, portal, client, token_for, app
+):
+    register(portal)
+    apply(portal)
+    _approve(world, client, token_for)
+    with TestClient(app) as other:
+        for fmt in ("csv", "parquet"):
+            anon = other.get(f"/open/dataset/population/download.{fmt}")
+            assert anon.status_code == 403 and 'href="/open/dataset/population/apply"' in anon.text
+        assert "download.csv" not in other.get("/open/dataset/population").text
+        register(other, email="wang@example.org")
+        assert other.get("/open/dataset/population/download.csv").status_code == 403
+        assert 'id="granted"' not in other.get("/open/dataset/population").text
+    with world.db.read() as s:
+        assert s.scalars(select(LedgerEntry).where(LedgerEntry.event == "opendata.data_read")).all() == []
+        assert usage.counts_of(s, "population").downloads == 0

@@ -54,9 +54,10 @@ class Entry:
         """Whether anyone may download it here: 无条件开放 only (有条件开放 is applied for)."""
         return self.open_type == "unconditional"
 
-    def formats(self) -> list[str]:
-        """The formats it can be downloaded in from the portal."""
-        if not self.downloadable:
+    def formats(self, granted: bool = False) -> list[str]:
+        """The formats it can be downloaded in from the portal (by anyone, or, `granted`, by an
+        applicant approved for its conditional data)."""
+        if not (self.downloadable or granted):
             return []
         fits = (self.newest.get("row_count") or 0) <= XLSX_MAX_ROWS
         return [f for f in DOWNLOAD_FORMATS if f != "xlsx" or fits]

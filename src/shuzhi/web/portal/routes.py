@@ -16,10 +16,12 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response, Streami
 from shuzhi.catalog import vocab
 from shuzhi.errors import Forbidden, NotFound, Throttled, TooLarge
 from shuzhi.i18n import M_
-from shuzhi.opendata import usage
+from shuzhi.opendata import applications, usage
+from shuzhi.opendata.access import ANONYMOUS, Reader
 from shuzhi.opendata.published import release_table_path
 from shuzhi.web.ckan.ratelimit import client_key, public_limiter, throttle
 from shuzhi.web.portal import files, jsonld, listing
+from shuzhi.web.portal_account import Viewer, apply_path
 from shuzhi.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -46,8 +48,10 @@ def _entry(catalog: listing.Catalog, identifier: str) -> listing.Entry:
     return entry
 
 
-def _page(request: Request, template: str, **context) -> Response:
-    return templates.TemplateResponse(request, f"portal/{template}", {"site": site_url(request), **context})
+def _page(request: Request, template: str, *, status: int = 200, **context) -> Response:
+    return templates.TemplateResponse(
+        request, f"portal/{template}", {"site": site_url(request), **context}, status_code=status
+    )
 
 
 @router.get("/open")
@@ -118,10 +122,21 @@ def theme(theme: str, request: Request) -> Response:
     )
 
 
+def _granted(request: Request, entry: listing.Entry, applicant) -> bool:
+    """Whether the logged-in portal user may download the conditional dataset's newest release now
+    (an approved application in its period): for the page to offer it; the download checks again."""
+    if entry.downloadable or applicant is None:
+        return False
+    with request.app.state.db.read() as s:
+        user = s.get(applications.PortalUser, applicant.id)
+        return applications.reader_may_download(s, user, entry.newest["release_id"])
+
+
 @router.get("/open/dataset/{identifier}")
-def dataset(identifier: str, request: Request) -> Response:
+def dataset(identifier: str, request: Request, applicant: Viewer) -> Response:
     entry = _entry(_catalog(request), identifier)
     db, settings = request.app.state.db, request.app.state.settings
+    granted = _granted(request, entry, applicant)
     columns, rows = [], []
     if entry.downloadable:
         # The preview is rows leaving: throttled, checked and audited like a download.
@@ -144,6 +159,8 @@ def dataset(identifier: str, request: Request) -> Response:
         request,
         "dataset.html",
         entry=entry,
+        granted=granted,
+        applicant=applicant,
         columns=columns,
         rows=rows,
         preview_rows=PREVIEW_ROWS,
@@ -156,16 +173,16 @@ def dataset(identifier: str, request: Request) -> Response:
 
 
 @router.get("/open/dataset/{identifier}/download.{fmt}")
-def download(identifier: str, fmt: str, request: Request) -> Response:
+def download(identifier: str, fmt: str, request: Request, applicant: Viewer) -> Response:
     if fmt not in listing.DOWNLOAD_FORMATS:
         raise NotFound(M_("No download format %(format)s", format=fmt[:20]), where="format")
     throttle(request)
     entry = _entry(_catalog(request), identifier)
+    reader = ANONYMOUS
     if not entry.downloadable:
-        raise Forbidden(
-            M_("%(name)s is open on conditions: apply for it to get its data", name=identifier),
-            where="dataset",
-        )
+        if not _granted(request, entry, applicant):
+            return _refused(request, entry)
+        reader = Reader(portal_user_id=applicant.id)
     newest = entry.newest
     if fmt == "xlsx" and (newest["row_count"] or 0) > listing.XLSX_MAX_ROWS:
         raise TooLarge(
@@ -175,14 +192,27 @@ def download(identifier: str, fmt: str, request: Request) -> Response:
                 max=listing.XLSX_MAX_ROWS,
             )
         )
-    return _serve(request, entry, fmt)
+    return _serve(request, entry, fmt, reader)
 
 
-def _serve(request: Request, entry: listing.Entry, fmt: str) -> Response:
+def _refused(request: Request, entry: listing.Entry) -> Response:
+    """Conditional data asked for by someone not approved for it: a page, 403, pointing to the application."""
+    error = Forbidden(
+        M_("%(name)s is open on conditions: apply for it to get its data", name=entry.name),
+        where="dataset",
+    )
+    return _page(request, "refused.html", entry=entry, error=error, apply=apply_path(entry.name), status=403)
+
+
+def _serve(request: Request, entry: listing.Entry, fmt: str, reader: Reader = ANONYMOUS) -> Response:
     db, settings = request.app.state.db, request.app.state.settings
     newest, client = entry.newest, client_key(request)
-    with db.read() as s:
-        path = release_table_path(s, settings, newest["release_id"])
+    if reader.anonymous:
+        with db.read() as s:
+            path = release_table_path(s, settings, newest["release_id"])
+    else:  # an applicant's read: checked again and written to the ledger, naming the application
+        with db.write() as s:
+            path = release_table_path(s, settings, newest["release_id"], reader=reader, face="download")
     title = entry.package["title"].replace("/", "_").replace("\\", "_")
     suffix = f"-v{newest['version']}.{fmt}"
     headers = {"Content-Disposition": files.disposition(title + suffix, entry.name + suffix)}
