@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from shuzhi import i18n
+from shuzhi.catalog.service import get_dataset
 from shuzhi.classify import alerts
 from shuzhi.exchange import events as exchange_events
 from shuzhi.exchange import share_requests
@@ -16,6 +17,7 @@ from shuzhi.exchange.workdays import calendar_for
 from shuzhi.i18n import M_, Pair
 from shuzhi.notify import service
 from shuzhi.notify.service import Message
+from shuzhi.opendata import application_events
 from shuzhi.orgs import service as orgs
 from shuzhi.store.base import utcnow
 
@@ -29,6 +31,10 @@ def _name(ds) -> Pair:
 
 def _stewards(session: Session, department_id: int) -> list:
     return orgs.users_with_role(session, department_id, "steward")
+
+
+APPLICATIONS_LINK = "/opendata/applications"
+"""The stewards' page of open-data applications awaiting a decision."""
 
 
 def request_link(request_id: int) -> str:
@@ -50,7 +56,11 @@ def _stamp(moment) -> str:
 
 def on_ledger_event(session: Session, record) -> None:
     """React to an audit event as it is appended, in its transaction: a request submitted tells the
-    providing department's stewards; approved (or narrowed) and rejected tell the requester."""
+    providing department's stewards; approved (or narrowed) and rejected tell the requester; an
+    open-data application submitted tells the stewards of the dataset's department."""
+    if isinstance(record, application_events.ApplicationSubmitted):
+        _application_submitted(session, record)
+        return
     if not isinstance(record, exchange_events.RequestMoved) or record.TYPE.name not in IMMEDIATE:
         return
     req = share_requests.find_request(session, record.request_id)
@@ -100,6 +110,36 @@ def on_ledger_event(session: Session, record) -> None:
                 link=request_link(req.id),
             ),
         )
+
+
+def _application_submitted(session: Session, record) -> None:
+    # The applicant is a portal user, not a staff user: notifications address staff users only, so
+    # the applicant follows the decision on the portal's account page instead.
+    ds = get_dataset(session, record.dataset)
+    dataset = _name(ds)
+    service.send(
+        session,
+        _stewards(session, ds.department_id),
+        Message(
+            kind="application_submitted",
+            key=f"application:{record.application_id}:submitted",
+            title=M_(
+                "New open-data application #%(number)s: %(dataset)s",
+                number=record.application_id,
+                dataset=dataset,
+            ),
+            body=M_(
+                "%(organisation)s applies for the data of %(dataset)s from %(start)s to %(end)s, for: "
+                "%(purpose)s.",
+                organisation=record.organisation,
+                dataset=dataset,
+                start=record.start,
+                end=record.end,
+                purpose=record.purpose,
+            ),
+            link=APPLICATIONS_LINK,
+        ),
+    )
 
 
 def _asks_for(req, dataset: Pair) -> i18n.Message:

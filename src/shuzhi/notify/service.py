@@ -23,6 +23,7 @@ KINDS: dict[str, str] = {
     "review_overdue": N_("review overdue"),
     "grant_expiring": N_("grant expiring"),
     "grading_alert": N_("grading alert"),
+    "application_submitted": N_("new open-data application"),
 }
 """Each kind of notification in words (catalog messages, translated where shown)."""
 MAX_PAGE = 100
