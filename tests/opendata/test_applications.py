@@ -267,3 +267,28 @@ def test_an_approval_opens_its_own_dataset_only(world, release):
         s.get(PortalUser, uid).active = False
     with pytest.raises(Forbidden):
         read(world, release, uid)
+
+
+def test_application_states_reconcile_with_the_ledger(world, release):
+    from shuzhi.ledger.reconcile import reconcile
+    from shuzhi.opendata.state import SOURCE
+
+    approved = apply(world, register(world))
+    decide(world, approved, world.steward, "approve", end=TODAY + timedelta(days=7))
+    rejected = apply(world, register(world, "wang@example.org"))
+    decide(world, rejected, world.steward, "reject", "用途不明")
+    revoked = apply(world, register(world, "zhao@example.org"))
+    decide(world, revoked, world.steward, "approve")
+    decide(world, revoked, world.steward, "revoke", "违反使用条款")
+    waiting = apply(world, register(world, "sun@example.org"))
+    with world.db.session() as s:
+        compared, differences = reconcile(s, [SOURCE])
+        assert differences == [] and compared >= 5
+    with world.db.transaction() as s:
+        s.get(Application, waiting).state = "approved"  # approved behind the workflow's back
+        s.get(Application, approved).granted_end = TODAY + timedelta(days=300)  # period stretched
+    with world.db.session() as s:
+        found = {d.key["id"]: d for d in reconcile(s, [SOURCE])[1]}
+    assert set(found) == {waiting, approved}
+    assert all(d.table == "opendata_applications" for d in found.values())
+    assert "state" in found[waiting].columns and "granted_end" in found[approved].columns
