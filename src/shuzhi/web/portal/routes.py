@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response, Streami
 from shuzhi.catalog import vocab
 from shuzhi.errors import Forbidden, NotFound, Throttled, TooLarge
 from shuzhi.i18n import M_
-from shuzhi.opendata import usage
+from shuzhi.opendata import published, usage
 from shuzhi.opendata.published import release_table_path
 from shuzhi.web.ckan.ratelimit import client_key, public_limiter, throttle
 from shuzhi.web.portal import files, jsonld, listing
@@ -139,6 +139,8 @@ def dataset(identifier: str, request: Request) -> Response:
         with db.write() as s:
             usage.record_view(s, entry.name)
     entry.views += 1
+    with db.read() as s:
+        statistics = published.published_statistics(s, entry.name)
     site = site_url(request)
     return _page(
         request,
@@ -146,6 +148,7 @@ def dataset(identifier: str, request: Request) -> Response:
         entry=entry,
         columns=columns,
         rows=rows,
+        statistics=statistics,
         preview_rows=PREVIEW_ROWS,
         xlsx_max=listing.XLSX_MAX_ROWS,
         formats=listing.DOWNLOAD_FORMATS,
