@@ -39,6 +39,7 @@ from shuzhi.opendata.disclosure import check, generalise, mondrian
 from shuzhi.opendata.models import OPEN_TYPES, Release
 from shuzhi.opendata.plans import PlanIn, generalise_column, hierarchy, mask_column, mask_key
 from shuzhi.orgs.service import Principal
+from shuzhi.quality.holds import require_not_held
 from shuzhi.storage import version_store
 from shuzhi.store.base import utcnow
 
@@ -195,6 +196,7 @@ def prepare_release(
     v = get_version(session, ds, version)
     if v.damaged_at is not None:
         raise DataDamaged(M_("Version %(number)s is damaged and cannot be released", number=v.number))
+    require_not_held(session, ds, v)
     reused = None
     if reuse_plan:
         if plan is not None:
@@ -445,6 +447,7 @@ def approve_release(
     _require_approver(principal, release)
     require_open(release.dataset)
     _refuse_damaged(settings, release)
+    require_not_held(session, release.dataset, release.version)  # a run since preparing may have blocked it
     _move(session, principal, release, "published", reason)
     release.decided_by_id, release.decided_at, release.decision_reason = principal.user_id, utcnow(), reason
     release.published_at = release.decided_at
