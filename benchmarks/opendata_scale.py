@@ -168,6 +168,258 @@ def run_release(args) -> None:
     )
 
 
+# -- 2. package_search at 10,000 and 300,000 published datasets -----------------------------------
+
+SUBJECTS = ["常住人口", "户籍", "社会保险", "医疗机构", "企业", "营业执照", "纳税人", "不动产", "出租房屋",
+            "公共租赁住房", "道路运输", "网约车", "高新技术企业", "失信主体", "婚姻登记", "最低生活保障",
+            "出生医学证明", "家庭医生", "行政处罚", "建设用地", "统计", "就业", "失业", "养老", "学校"]  # fmt: skip
+KINDS = ["基本信息", "登记信息", "名单", "记录", "统计表", "汇总", "明细", "台账"]
+DISTRICTS = [
+    "上城区",
+    "拱墅区",
+    "西湖区",
+    "滨江区",
+    "萧山区",
+    "余杭区",
+    "临平区",
+    "钱塘区",
+    "富阳区",
+    "临安区",
+]
+THEMES = ["population", "market", "health", "employment", "transport", "housing"]
+LICENCES = ["CC-BY-4.0", "CC0-1.0", "ODC-BY-1.0", None]
+FIELDS = [("区县代码", "GB/T 2260 行政区划代码"), ("统计年度", "年度"), ("登记日期", "登记的日期"),
+          ("数量", "条数或人数"), ("类别", "业务分类")]  # fmt: skip
+ORGS = 200
+FACETS = '["organization", "groups", "tags", "res_format", "license_id"]'
+SEARCHES = {
+    "empty q": {},
+    "Chinese q, one word": {"q": "营业执照"},
+    "Chinese q, two words": {"q": "西湖区 社会保险"},
+    "fq organization": {"fq": "organization:D007"},
+    "q + fq + sort by name": {"q": "社会保险", "fq": "organization:D011", "sort": "name asc"},
+    "no match": {"q": "量子隧穿"},
+    "page 50 (start 490)": {"start": 490},
+}
+
+
+def seed(db, n: int) -> None:
+    """`n` datasets, each with one published release (every tenth with two), inserted in bulk: the
+    rows the release service would have written, without building files (search reads none)."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from shuzhi.catalog.models import Dataset, DatasetField, DatasetVersion
+    from shuzhi.opendata.models import Release
+    from shuzhi.orgs.models import Department
+
+    rng = np.random.default_rng(20261205)
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    with db.engine.begin() as c:
+        c.execute(
+            insert(Department),
+            [{"code": f"D{i:03d}", "name_zh": f"{DISTRICTS[i % 10]}第{i}委办局", "level": "district",
+              "created_at": now} for i in range(ORGS)],
+        )  # fmt: skip
+        dept_ids = [r[0] for r in c.execute(select_ids(Department))]
+    batch = 20_000
+    for lo in range(0, n, batch):
+        hi = min(n, lo + batch)
+        pick = lambda items, k=hi - lo: [items[i] for i in rng.integers(0, len(items), k)]  # noqa: E731
+        district, subject, kind, other = pick(DISTRICTS), pick(SUBJECTS), pick(KINDS), pick(SUBJECTS)
+        theme, licence, org = pick(THEMES), pick(LICENCES), pick(dept_ids)
+        days = rng.integers(0, 2000, hi - lo)
+        datasets = []
+        for j, i in enumerate(range(lo, hi)):
+            title = f"{district[j]}{subject[j]}{kind[j]}"
+            datasets.append(
+                {"identifier": f"ds-{i:06d}", "title_zh": title, "title_en": f"Dataset {i}",
+                 "description": f"{title}，含{subject[j]}与{other[j]}相关字段", "department_id": org[j],
+                 "theme": theme[j], "keywords": [subject[j], other[j], district[j]], "update_frequency": "monthly",
+                 "share_type": "unconditional", "open_type": "unconditional", "licence": licence[j],
+                 "created_at": now, "updated_at": now}
+            )  # fmt: skip
+        with db.engine.begin() as c:
+            c.execute(insert(Dataset), datasets)
+            ids = [r[0] for r in c.execute(select_ids(Dataset, lo, hi))]
+            c.execute(
+                insert(DatasetField),
+                [{"dataset_id": d, "position": k, "name": name, "type": "VARCHAR", "description": desc}
+                 for d in ids for k, (name, desc) in enumerate(FIELDS)],
+            )  # fmt: skip
+            c.execute(
+                insert(DatasetVersion),
+                [{"dataset_id": d, "number": 1, "path": f"v/{d}", "source": "seed", "source_format": "csv",
+                  "row_count": 100, "byte_size": 1000, "sha256": "0" * 64, "schema": [], "profile": {},
+                  "created_at": now} for d in ids],
+            )  # fmt: skip
+            versions = dict(c.execute(select_versions(lo, hi)).all())
+            fields = [{"name": name, "type": "string", "treatment": "keep"} for name, _ in FIELDS]
+            releases = []
+            for j, d in enumerate(ids):
+                for extra in (0, 1) if j % 10 == 0 else (0,):
+                    at = now - dt.timedelta(days=int(days[j]) + 30 * extra, seconds=j)
+                    releases.append(
+                        {"dataset_id": d, "version_id": versions[d], "version_number": 1, "state": "published",
+                         "plan": {}, "path": f"r/{d}/{extra}", "sha256": "0" * 64, "byte_size": 1000,
+                         "row_count": 100, "public_fields": fields, "report": {}, "prepared_at": at,
+                         "decided_at": at, "published_at": at}
+                    )  # fmt: skip
+            c.execute(insert(Release), releases)
+
+
+def select_ids(model, lo: int | None = None, hi: int | None = None):
+    from sqlalchemy import select
+
+    q = select(model.id).order_by(model.id)
+    if lo is not None:
+        q = q.where(model.identifier >= f"ds-{lo:06d}", model.identifier < f"ds-{hi:06d}")
+    return q
+
+
+def select_versions(lo: int, hi: int):
+    from sqlalchemy import select
+
+    from shuzhi.catalog.models import Dataset, DatasetVersion
+
+    return (
+        select(DatasetVersion.dataset_id, DatasetVersion.id)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .where(Dataset.identifier >= f"ds-{lo:06d}", Dataset.identifier < f"ds-{hi:06d}")
+    )
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] * 1000
+
+
+def search_store(store: str, url: str, n: int, repeat: int, old_path: bool) -> dict:
+    from shuzhi.config import Settings
+    from shuzhi.opendata import releases as rel
+    from shuzhi.opendata.models import Release
+    from shuzhi.store.db import Database
+    from shuzhi.web.ckan import actions, packages
+
+    db = Database(url)
+    try:
+        t0 = time.perf_counter()
+        db.upgrade()
+        seed(db, n)
+        seeded = time.perf_counter() - t0
+        settings = Settings(data_dir=Path(tempfile.gettempdir()) / "shuzhi-bench-data", database_url=url)
+        ctx = actions.Context(db, settings, "http://portal.example", "bench")
+        packages.LISTING.__init__()  # a process of its own, as it were: an empty cache
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        call = lambda data: actions.call("package_search", ctx, {"facet.field": FACETS, **data})  # noqa: E731
+        t0 = time.perf_counter()
+        first = call({})
+        cold = time.perf_counter() - t0
+        index = packages.LISTING.index
+        out = {"seeded": seeded, "cold": cold, "count": first["count"], "index_mib": index.nbytes() / 2**20}
+        out["rss_growth_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+        times: dict[str, list[float]] = {k: [] for k in SEARCHES}
+        found = {}
+        for _ in range(repeat):  # in rotation, warm
+            for kind, data in SEARCHES.items():
+                t0 = time.perf_counter()
+                res = call(data)
+                times[kind].append(time.perf_counter() - t0)
+                found[kind] = res["count"]
+        out["times"], out["found"] = times, found
+        # a withdrawal: the next call sees it, and pays a rebuild that re-folds nothing unchanged
+        with db.write() as s:
+            from sqlalchemy import select
+
+            r = s.scalar(select(Release).where(Release.state == "published").order_by(Release.id).limit(1))
+            name = r.dataset.identifier
+            r.state = "withdrawn"  # what withdraw_release sets (its checks and ledger entry need users)
+        t0 = time.perf_counter()
+        after = call({"fq": f"name:{name}"})
+        out["rebuild"] = time.perf_counter() - t0
+        assert packages.LISTING.index.version != index.version, "the withdrawal moved the listing version"
+        out["withdrawn_gone"] = after["count"] == 0 or len(after["results"][0]["resources"]) == 1
+        if old_path:  # the listing read and searched whole per call, as before the index
+            t0 = time.perf_counter()
+            with db.read() as s:
+                packages.search(
+                    packages.load(s, ctx.site_url), "", [""], "", 10, 0, list(packages.FACETABLE), 50
+                )
+            out["old"] = time.perf_counter() - t0
+        del rel
+        return out
+    finally:
+        db.dispose()
+
+
+def pg_schema(pg_url: str):
+    """A schema of its own on the PostgreSQL server, and how to drop it."""
+    import uuid
+    from urllib.parse import quote
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"shuzhi_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_url else "?"
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}", drop
+
+
+def search_child(store: str, url: str, n: int, repeat: int, old_path: bool) -> None:
+    drop = None
+    if store == "PostgreSQL":
+        url, drop = pg_schema(url)
+    try:
+        print(json.dumps(search_store(store, url, n, repeat, old_path)))
+    finally:
+        if drop:
+            drop()
+
+
+def run_search(args) -> None:
+    sizes = [int(x) for x in args.sizes.split(",")]
+    stores = [("SQLite", None)] + ([("PostgreSQL", args.pg_url)] if args.pg_url else [])
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="shuzhi-search-") as tmp:
+        for n in sizes:
+            for store, url in stores:
+                url = url or f"sqlite:///{Path(tmp) / f'search-{n}.db'}"
+                cmd = [sys.executable, __file__, "search-child", store, url, str(n), str(args.repeat)]
+                out = subprocess.run(cmd + (["--old"] if n <= args.old_up_to else []), check=True,
+                                     capture_output=True, text=True)  # fmt: skip
+                results[(n, store)] = json.loads(out.stdout.strip().splitlines()[-1])
+                print(f"{store} at {n:,}: done", file=sys.stderr)
+    print(f"\npackage_search, facets on (5 fields), warm, {args.repeat} runs per query in rotation (ms)")
+    print("| datasets | store | query | found | p50 | p95 | target p95 |\n|---|---|---|---|---|---|---|")
+    for (n, store), r in results.items():
+        target = 50 if n <= 10_000 else 150
+        for kind in SEARCHES:
+            t = r["times"][kind]
+            print(
+                f"| {n:,} | {store} | {kind} | {r['found'][kind]:,} | {pct(t, 0.5):.1f} | {pct(t, 0.95):.1f} | < {target} |"
+            )
+    print(
+        "\n| datasets | store | first call (builds the index) | after a withdrawal (rebuild) | index size | RSS growth | listing rebuilt per call (before) | seeding |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for (n, store), r in results.items():
+        old = f"{r['old']:.2f} s" if "old" in r else "not run"
+        print(
+            f"| {n:,} | {store} | {r['cold']:.2f} s | {r['rebuild'] * 1000:.0f} ms "
+            f"{'(gone)' if r['withdrawn_gone'] else '(STILL LISTED)'} | {r['index_mib']:.0f} MiB | "
+            f"{r['rss_growth_mib']:.0f} MiB | {old} | {r['seeded']:.0f} s |"
+        )
+
+
 # -- main -------------------------------------------------------------------------------------------
 
 
@@ -178,11 +430,28 @@ def main() -> None:
     rel = sub.add_parser("release")
     rel.add_argument("--scale", type=float, default=20)
     rel.add_argument("--repeat", type=int, default=3)
+    se = sub.add_parser("search")
+    se.add_argument("--sizes", default="10000,300000")
+    se.add_argument("--repeat", type=int, default=30)
+    se.add_argument("--pg-url")
+    se.add_argument(
+        "--old-up-to", type=int, default=10_000, help="run the old whole-listing path up to this size"
+    )
+    sc = sub.add_parser("search-child")
+    sc.add_argument("store")
+    sc.add_argument("url")
+    sc.add_argument("n", type=int)
+    sc.add_argument("repeat", type=int)
+    sc.add_argument("--old", action="store_true")
     child = sub.add_parser("release-child")
     child.add_argument("version", type=Path)
     args = ap.parse_args()
     if args.part == "release":
         run_release(args)
+    elif args.part == "search":
+        run_search(args)
+    elif args.part == "search-child":
+        search_child(args.store, args.url, args.n, args.repeat, args.old)
     elif args.part == "release-child":
         release_child(args.version)
 
