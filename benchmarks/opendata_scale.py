@@ -397,7 +397,7 @@ def run_search(args) -> None:
                 out = subprocess.run(cmd + (["--old"] if n <= args.old_up_to else []), check=True,
                                      capture_output=True, text=True)  # fmt: skip
                 results[(n, store)] = json.loads(out.stdout.strip().splitlines()[-1])
-                print(f"{store} at {n:,}: done", file=sys.stderr)
+                print(f"{store} at {n:,}: {out.stdout.strip().splitlines()[-1][:2000]}", file=sys.stderr)
     print(f"\npackage_search, facets on (5 fields), warm, {args.repeat} runs per query in rotation (ms)")
     print("| datasets | store | query | found | p50 | p95 | target p95 |\n|---|---|---|---|---|---|---|")
     for (n, store), r in results.items():
@@ -418,6 +418,140 @@ def run_search(args) -> None:
             f"{'(gone)' if r['withdrawn_gone'] else '(STILL LISTED)'} | {r['index_mib']:.0f} MiB | "
             f"{r['rss_growth_mib']:.0f} MiB | {old} | {r['seeded']:.0f} s |"
         )
+
+
+# -- 3. datastore_search walking a 10-million-row release ------------------------------------------
+
+
+def release_file(rows: int, path: Path) -> None:
+    """A release as the release service writes it (zstd, page checksums, one call), of `rows` rows
+    shaped like the register's: generalised birth month, sex, district, ethnic group, status, a
+    masked phone, a month, a year."""
+    from shuzhi.opendata.plans import PlanIn
+    from shuzhi.opendata.releases import write_checked
+
+    rng = np.random.default_rng(7)
+    months = np.array([f"{y}-{m:02d}" for y in range(1940, 2021) for m in range(1, 13)], dtype=object)
+    districts = np.array([f"3301{d:02d}" for d in range(1, 14)], dtype=object)
+    table = pa.table(
+        {
+            "性别": pa.array(np.array(["男", "女"], dtype=object)[rng.integers(0, 2, rows)]),
+            "民族": pa.array(
+                np.array(["汉族", "畲族", "回族", "土家族"], dtype=object)[rng.integers(0, 4, rows)]
+            ),
+            "出生日期": pa.array(months[rng.integers(0, len(months), rows)]),
+            "联系电话": pa.array(
+                np.char.add(rng.integers(130, 200, rows).astype(str), "********").astype(object)
+            ),
+            "人口状态": pa.array(np.array(["正常", "死亡", "迁出"], dtype=object)[rng.integers(0, 3, rows)]),
+            "状态变更日期": pa.array(months[rng.integers(0, len(months), rows)]),
+            "登记日期": pa.array((2000 + rng.integers(0, 25, rows)).astype(str).astype(object)),
+            DISTRICT: pa.array(districts[rng.integers(0, len(districts), rows)]),
+        }
+    )
+    plan = PlanIn.of({"fields": {n: {"action": "keep"} for n in table.column_names} | {
+        "性别": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["男", "*"], ["女", "*"]]}}}, "k": 2})  # fmt: skip
+    write_checked(table, plan, path)
+
+
+def datastore_store(url: str, file: Path, limit: int, offset_pages: int) -> dict:
+    """The release published in a store of its own, walked by its `_links.next`."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from sqlalchemy import select, update
+
+    from shuzhi.config import Settings
+    from shuzhi.opendata.models import Release
+    from shuzhi.store.db import Database
+    from shuzhi.web.ckan import actions
+
+    data_dir = file.parent / "data"
+    data_dir.mkdir(exist_ok=True)
+    key = "releases/bench.parquet"
+    (data_dir / "releases").mkdir(exist_ok=True)
+    target = data_dir / key
+    if not target.exists():
+        target.hardlink_to(file)
+    db = Database(url)
+    try:
+        db.upgrade()
+        seed(db, 1)
+        settings = Settings(data_dir=data_dir, database_url=url)
+        rows = pq.ParquetFile(file).metadata.num_rows
+        with db.write() as s:
+            s.execute(update(Release).values(path=key, row_count=rows))
+            rid = s.scalar(select(Release.id).order_by(Release.id.desc()).limit(1))
+            s.execute(update(Release).where(Release.id != rid).values(state="withdrawn"))
+        ctx = actions.Context(db, settings, "http://portal.example", "bench")
+        resource = f"ds-000000-r{rid}"
+        data = {"resource_id": resource, "limit": str(limit)}
+        pages, walked = [], 0
+        t_all = time.perf_counter()
+        while True:
+            t0 = time.perf_counter()
+            out = actions.call("datastore_search", ctx, data)
+            pages.append(time.perf_counter() - t0)
+            n = len(out["records"])
+            if n == 0:
+                pages.pop()  # the empty page after the last says the walk is over
+                break
+            if walked == 0:
+                first_ids = out["records"][0]["_id"]
+            walked += n
+            last_id = out["records"][-1]["_id"]
+            data = dict(parse_qsl(urlsplit(out["_links"]["next"]).query))
+        total = time.perf_counter() - t_all
+        result = {"rows": rows, "walked": walked, "first_id": first_ids, "last_id": last_id, "pages": pages,
+                  "total": total}  # fmt: skip
+        # offset paging, for comparison: a sample of pages spread over the file
+        sample = {}
+        for k in np.linspace(0, rows // limit - 1, offset_pages).astype(int):
+            t0 = time.perf_counter()
+            actions.call("datastore_search", ctx, {"resource_id": resource, "limit": str(limit),
+                                                   "offset": str(int(k) * limit), "include_total": "false"})  # fmt: skip
+            sample[int(k)] = time.perf_counter() - t0
+        result["offset"] = sample
+        return result
+    finally:
+        db.dispose()
+
+
+def run_datastore(args) -> None:
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    file = work / f"release-{args.rows}.parquet"
+    if not file.exists():
+        t0 = time.perf_counter()
+        release_file(args.rows, file)
+        print(
+            f"wrote the release file in {time.perf_counter() - t0:.1f} s (not timed below)", file=sys.stderr
+        )
+    with tempfile.TemporaryDirectory(prefix="shuzhi-ds-") as tmp:
+        r = datastore_store(f"sqlite:///{Path(tmp) / 'ds.db'}", file, args.limit, args.offset_pages)
+    meta = pq.ParquetFile(file).metadata
+    pages = r["pages"]
+    k = max(1, len(pages) // 100)
+    first, last = statistics.median(pages[:k]), statistics.median(pages[-k:])
+    print(
+        f"\ndatastore_search over a {r['rows']:,}-row release ({file.stat().st_size / 2**20:.0f} MiB, "
+        f"{meta.num_row_groups} row groups of {meta.row_group(0).num_rows:,} rows), pages of {args.limit:,} "
+        f"by _links.next"
+    )
+    print("| measure | value |\n|---|---|")
+    print(f"| rows walked (first _id, last _id) | {r['walked']:,} ({r['first_id']}, {r['last_id']:,}) |")
+    print(f"| pages | {len(pages):,} |")
+    print(f"| whole walk | {r['total']:.1f} s, **{r['walked'] / r['total']:,.0f} rows/s** |")
+    print(
+        f"| page time p50 / p95 / max | {pct(pages, 0.5):.1f} / {pct(pages, 0.95):.1f} / {max(pages) * 1000:.1f} ms |"
+    )
+    print(f"| first page / last page (the very ones) | {pages[0] * 1000:.1f} / {pages[-1] * 1000:.1f} ms |")
+    print(f"| first {k} pages / last {k} pages (medians) | {first * 1000:.1f} / {last * 1000:.1f} ms |")
+    print(f"| **last / first** (target ≤ 1.5×) | **{last / first:.2f}×** |")
+    print("\noffset paging (offset=k·limit, include_total=false), a sample of pages, for comparison")
+    print("| page | keyset page (ms) | offset page (ms) | offset / keyset |\n|---|---|---|---|")
+    for page, t in r["offset"].items():
+        keyset = pages[min(page, len(pages) - 1)]
+        print(f"| {page + 1:,} | {keyset * 1000:.1f} | {t * 1000:.1f} | {t / keyset:.1f}× |")
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -443,6 +577,10 @@ def main() -> None:
     sc.add_argument("n", type=int)
     sc.add_argument("repeat", type=int)
     sc.add_argument("--old", action="store_true")
+    ds = sub.add_parser("datastore")
+    ds.add_argument("--rows", type=int, default=10_000_000)
+    ds.add_argument("--limit", type=int, default=10_000)
+    ds.add_argument("--offset-pages", type=int, default=6)
     child = sub.add_parser("release-child")
     child.add_argument("version", type=Path)
     args = ap.parse_args()
@@ -452,6 +590,8 @@ def main() -> None:
         run_search(args)
     elif args.part == "search-child":
         search_child(args.store, args.url, args.n, args.repeat, args.old)
+    elif args.part == "datastore":
+        run_datastore(args)
     elif args.part == "release-child":
         release_child(args.version)
 

@@ -16,6 +16,13 @@ depends_on = "core_0002"  # after the ids are widened: triggers are made on wide
 
 TABLE = "opendata_listing_version"
 BUMP = f"UPDATE {TABLE} SET version = version + 1 WHERE id = 1"
+# On PostgreSQL, once per transaction: every update of the one row leaves a row version the next
+# must step over until the transaction ends, so a bump per statement would make a transaction of n
+# statements cost n². The flag is transaction-local (and undone with a rolled-back savepoint).
+ONCE = (
+    "IF current_setting('shuzhi.listing_bumped', true) IS DISTINCT FROM 'yes' THEN "
+    f"{BUMP}; PERFORM set_config('shuzhi.listing_bumped', 'yes', true); END IF"
+)
 # Per table: the columns whose change can alter a published package or its resources (None: any).
 WATCHED = {
     "opendata_releases": None,
@@ -66,7 +73,7 @@ def upgrade() -> None:
     if not sqlite:
         op.execute(
             "CREATE FUNCTION opendata_listing_bump() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+            f"$$ BEGIN {ONCE}; RETURN NULL; END $$"
         )
     for name, table, event, columns in _triggers():
         if sqlite:
@@ -80,7 +87,7 @@ def upgrade() -> None:
             new = ", ".join(f"NEW.{c}::text" for c in columns)
             op.execute(
                 f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"IF ROW({old}) IS DISTINCT FROM ROW({new}) THEN {BUMP}; END IF; RETURN NULL; END $$"
+                f"IF ROW({old}) IS DISTINCT FROM ROW({new}) THEN {ONCE}; END IF; RETURN NULL; END $$"
             )
             op.execute(
                 f"CREATE TRIGGER {name} AFTER UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
