@@ -423,10 +423,10 @@ def run_search(args) -> None:
 # -- 3. datastore_search walking a 10-million-row release ------------------------------------------
 
 
-def release_file(rows: int, path: Path) -> None:
-    """A release as the release service writes it (zstd, page checksums, one call), of `rows` rows
-    shaped like the register's: generalised birth month, sex, district, ethnic group, status, a
-    masked phone, a month, a year."""
+def release_file(rows: int, path: Path, old_layout: Path) -> None:
+    """A release as the release service writes it (`write_checked`), of `rows` rows shaped like the
+    register's: generalised birth month, sex, district, ethnic group, status, a masked phone, a month,
+    a year; and the same table as releases were written before (Arrow's default row groups)."""
     from shuzhi.opendata.plans import PlanIn
     from shuzhi.opendata.releases import write_checked
 
@@ -452,9 +452,10 @@ def release_file(rows: int, path: Path) -> None:
     plan = PlanIn.of({"fields": {n: {"action": "keep"} for n in table.column_names} | {
         "性别": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["男", "*"], ["女", "*"]]}}}, "k": 2})  # fmt: skip
     write_checked(table, plan, path)
+    pq.write_table(table, old_layout, compression="zstd", write_page_checksum=True)
 
 
-def datastore_store(url: str, file: Path, limit: int, offset_pages: int) -> dict:
+def datastore_store(url: str, file: Path, old_layout: Path, limit: int, offset_pages: int) -> dict:
     """The release published in a store of its own, walked by its `_links.next`."""
     from urllib.parse import parse_qsl, urlsplit
 
@@ -467,21 +468,26 @@ def datastore_store(url: str, file: Path, limit: int, offset_pages: int) -> dict
 
     data_dir = file.parent / "data"
     data_dir.mkdir(exist_ok=True)
-    key = "releases/bench.parquet"
     (data_dir / "releases").mkdir(exist_ok=True)
-    target = data_dir / key
-    if not target.exists():
-        target.hardlink_to(file)
+    for name, source in (("bench.parquet", file), ("old.parquet", old_layout)):
+        if not (data_dir / "releases" / name).exists():
+            (data_dir / "releases" / name).hardlink_to(source)
     db = Database(url)
     try:
         db.upgrade()
         seed(db, 1)
         settings = Settings(data_dir=data_dir, database_url=url)
         rows = pq.ParquetFile(file).metadata.num_rows
-        with db.write() as s:
-            s.execute(update(Release).values(path=key, row_count=rows))
-            rid = s.scalar(select(Release.id).order_by(Release.id.desc()).limit(1))
-            s.execute(update(Release).where(Release.id != rid).values(state="withdrawn"))
+        with db.write() as s:  # the seeded dataset has two published releases: one per layout
+            rid, old_rid = s.scalars(select(Release.id).order_by(Release.id.desc())).all()[:2]
+            s.execute(
+                update(Release).where(Release.id == rid).values(path="releases/bench.parquet", row_count=rows)
+            )
+            s.execute(
+                update(Release)
+                .where(Release.id == old_rid)
+                .values(path="releases/old.parquet", row_count=rows)
+            )
         ctx = actions.Context(db, settings, "http://portal.example", "bench")
         resource = f"ds-000000-r{rid}"
         data = {"resource_id": resource, "limit": str(limit)}
@@ -511,6 +517,18 @@ def datastore_store(url: str, file: Path, limit: int, offset_pages: int) -> dict
                                                    "offset": str(int(k) * limit), "include_total": "false"})  # fmt: skip
             sample[int(k)] = time.perf_counter() - t0
         result["offset"] = sample
+        # keyset pages of the same table as releases were written before, at the same places
+        from shuzhi.web.ckan.datastore import encode_cursor
+
+        before = {}
+        for k in sample:
+            data = {"resource_id": f"ds-000000-r{old_rid}", "limit": str(limit), "include_total": "false"}
+            if k:
+                data["cursor"] = encode_cursor([], [], int(k) * limit)
+            t0 = time.perf_counter()
+            actions.call("datastore_search", ctx, data)
+            before[k] = time.perf_counter() - t0
+        result["before"] = before
         return result
     finally:
         db.dispose()
@@ -519,15 +537,17 @@ def datastore_store(url: str, file: Path, limit: int, offset_pages: int) -> dict
 def run_datastore(args) -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    file = work / f"release-{args.rows}.parquet"
+    file, old_layout = work / f"release-{args.rows}.parquet", work / f"release-{args.rows}-old-layout.parquet"
     if not file.exists():
         t0 = time.perf_counter()
-        release_file(args.rows, file)
+        release_file(args.rows, file, old_layout)
         print(
             f"wrote the release file in {time.perf_counter() - t0:.1f} s (not timed below)", file=sys.stderr
         )
     with tempfile.TemporaryDirectory(prefix="shuzhi-ds-") as tmp:
-        r = datastore_store(f"sqlite:///{Path(tmp) / 'ds.db'}", file, args.limit, args.offset_pages)
+        r = datastore_store(
+            f"sqlite:///{Path(tmp) / 'ds.db'}", file, old_layout, args.limit, args.offset_pages
+        )
     meta = pq.ParquetFile(file).metadata
     pages = r["pages"]
     k = max(1, len(pages) // 100)
@@ -548,10 +568,18 @@ def run_datastore(args) -> None:
     print(f"| first {k} pages / last {k} pages (medians) | {first * 1000:.1f} / {last * 1000:.1f} ms |")
     print(f"| **last / first** (target ≤ 1.5×) | **{last / first:.2f}×** |")
     print("\noffset paging (offset=k·limit, include_total=false), a sample of pages, for comparison")
-    print("| page | keyset page (ms) | offset page (ms) | offset / keyset |\n|---|---|---|---|")
+    old_meta = pq.ParquetFile(old_layout).metadata
+    print(
+        f"| page | keyset page (ms) | offset page (ms) | offset / keyset | keyset page, file as written before "
+        f"({old_meta.num_row_groups} row groups of {old_meta.row_group(0).num_rows:,}) (ms) |"
+    )
+    print("|---|---|---|---|---|")
     for page, t in r["offset"].items():
         keyset = pages[min(page, len(pages) - 1)]
-        print(f"| {page + 1:,} | {keyset * 1000:.1f} | {t * 1000:.1f} | {t / keyset:.1f}× |")
+        before = r["before"][page]
+        print(
+            f"| {page + 1:,} | {keyset * 1000:.1f} | {t * 1000:.1f} | {t / keyset:.1f}× | {before * 1000:.1f} |"
+        )
 
 
 # -- main -------------------------------------------------------------------------------------------
