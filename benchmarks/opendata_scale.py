@@ -297,7 +297,6 @@ def pct(xs: list[float], q: float) -> float:
 
 def search_store(store: str, url: str, n: int, repeat: int, old_path: bool) -> dict:
     from shuzhi.config import Settings
-    from shuzhi.opendata import releases as rel
     from shuzhi.opendata.models import Release
     from shuzhi.store.db import Database
     from shuzhi.web.ckan import actions, packages
@@ -347,7 +346,6 @@ def search_store(store: str, url: str, n: int, repeat: int, old_path: bool) -> d
                     packages.load(s, ctx.site_url), "", [""], "", 10, 0, list(packages.FACETABLE), 50
                 )
             out["old"] = time.perf_counter() - t0
-        del rel
         return out
     finally:
         db.dispose()

@@ -290,3 +290,18 @@ def test_release_states_reconcile_with_the_ledger(world):
         [difference] = reconcile(s, [SOURCE])[1]
     assert difference.table == "opendata_releases" and difference.key == {"id": second}
     assert "state" in difference.columns
+
+
+def test_a_release_file_is_written_in_row_groups_the_datastore_pages_through(tmp_path):
+    # a keyset page reads the row groups holding its rows: a million-row group made every page decode a million
+    n = releases.RELEASE_ROW_GROUP + 10
+    table = pa.table({"g": ["a"] * n, "v": list(range(n))})
+    plan = PlanIn.of({"fields": {"g": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["a", "*"]]}},
+                                 "v": {"action": "keep"}}, "k": 2})  # fmt: skip
+    checked, digest, size = releases.write_checked(table, plan, tmp_path / "r.parquet")
+    meta = pq.ParquetFile(tmp_path / "r.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [
+        releases.RELEASE_ROW_GROUP,
+        10,
+    ]
+    assert checked["k"] == n and len(digest) == 64 and size == (tmp_path / "r.parquet").stat().st_size
