@@ -8,6 +8,7 @@ a resource (the release's Parquet file, and its rows through the datastore actio
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import sys
@@ -17,8 +18,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog import vocab
@@ -394,10 +393,14 @@ class Index:
     tag_names: list[str]
     tag_doc: np.ndarray
     tag_id: np.ndarray
-    documents: pa.Array
-    """What `score` looks a query word up in: the package's text folded to simplified script, lower-cased."""
-    title_tokens: pa.Array
-    """The title's tokens, space-separated with a space at each end."""
+    documents: str
+    """What `score` looks a query word up in: each package's text folded to simplified script,
+    lower-cased, one after the other (a query word holds no NUL, so none is found across two)."""
+    starts: list[int]
+    """Where each package's text starts in `documents` (and where the end is, last)."""
+    title_tokens: str
+    """Each package's title tokens, space-separated with a space at each end, one after the other."""
+    title_starts: list[int]
     keys: dict[bytes, int]
     """A digest of each package's text -> its position: a rebuild reuses the folding and segmenting
     of every package whose text did not change (the costly part)."""
@@ -409,9 +412,17 @@ class Index:
         """About how much memory the index holds."""
         strings = sum(sys.getsizeof(n) for n in self.names) + sum(sys.getsizeof(t) for t in self.tag_names)
         arrays = sum(a.nbytes for a in self.ranks.values()) + sum(a.nbytes for _, a in self.facets.values())
-        arrays += self.tag_doc.nbytes + self.tag_id.nbytes + self.documents.nbytes + self.title_tokens.nbytes
+        arrays += self.tag_doc.nbytes + self.tag_id.nbytes
+        text = sys.getsizeof(self.documents) + sys.getsizeof(self.title_tokens)
+        text += 40 * (len(self.starts) + len(self.title_starts))  # the offsets, as Python ints in lists
         maps = sys.getsizeof(self.position) + sys.getsizeof(self.keys) + 50 * len(self.keys)
-        return strings + arrays + maps
+        return strings + arrays + text + maps
+
+    def document(self, i: int) -> str:
+        return self.documents[self.starts[i] : self.starts[i + 1] - 1]
+
+    def title(self, i: int) -> str:
+        return self.title_tokens[self.title_starts[i] : self.title_starts[i + 1] - 1]
 
 
 def _entry_text(e: dict) -> tuple[str, str]:
@@ -441,16 +452,14 @@ def build_index(listing: list[dict], version: tuple[str, int], previous: Index |
     """The index of a listing (from `published.published_listing`), reusing what `previous` computed
     for packages whose text is unchanged."""
     listing = sorted(listing, key=lambda e: (e["published_at"] or "", e["dataset"]), reverse=True)
-    old_docs = previous.documents.to_pylist() if previous is not None else []
-    old_titles = previous.title_tokens.to_pylist() if previous is not None else []
     documents, titles, keys = [], [], {}
     for i, e in enumerate(listing):
         text, title = _entry_text(e)
         key = hashlib.blake2b(f"{text}\x00{title}".encode(), digest_size=16).digest()
         j = previous.keys.get(key) if previous is not None else None
         if j is not None:
-            documents.append(old_docs[j])
-            titles.append(old_titles[j])
+            documents.append(previous.document(j))
+            titles.append(previous.title(j))
         else:
             documents.append(fold(text).lower())
             titles.append(" " + " ".join(segment(title)) + " ")
@@ -480,10 +489,32 @@ def build_index(listing: list[dict], version: tuple[str, int], previous: Index |
         tag_names=tag_names,
         tag_doc=np.array(tag_doc, dtype=np.int64),
         tag_id=tag_id,
-        documents=pa.array(documents, pa.large_string()),
-        title_tokens=pa.array(titles, pa.string()),
+        documents="\x00".join(documents) + "\x00",
+        starts=_starts(documents),
+        title_tokens="\x00".join(titles) + "\x00",
+        title_starts=_starts(titles),
         keys=keys,
     )
+
+
+def _starts(texts: list[str]) -> list[int]:
+    out, at = [0], 0
+    for t in texts:
+        at += len(t) + 1
+        out.append(at)
+    return out
+
+
+def _containing(text: str, starts: list[int], word: str, n: int) -> np.ndarray:
+    """Which of the `n` texts held one after the other in `text` contain `word`: one C-speed `find`
+    per text that does (the search resumes at the next text's start), none per text that does not."""
+    out = np.zeros(n, bool)
+    at = text.find(word)
+    while at != -1:
+        i = bisect.bisect_right(starts, at) - 1
+        out[i] = True
+        at = text.find(word, starts[i + 1])
+    return out
 
 
 class ListingCache:
@@ -583,8 +614,8 @@ def _matches(index: Index, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
     if words:
         scores = np.zeros(n, np.float64)
     for w in words:
-        found = pc.match_substring(index.documents, w).to_numpy(zero_copy_only=False)
-        in_title = pc.match_substring(index.title_tokens, f" {w} ").to_numpy(zero_copy_only=False)
+        found = _containing(index.documents, index.starts, w, n)
+        in_title = _containing(index.title_tokens, index.title_starts, f" {w} ", n)
         hits &= found
         scores += np.where(in_title, 2.0, 1.0)
     return hits, scores
