@@ -335,3 +335,18 @@ def test_a_release_whose_version_was_blocked_after_preparing_is_not_approved(wor
     assert row(world, rid).state == "pending" and not entries(world, "opendata.release_published")
     _override(world)
     assert act(world, rid, "approve", world.steward2).state == "published"
+
+
+def test_a_release_file_is_written_in_row_groups_the_datastore_pages_through(tmp_path):
+    # a keyset page reads the row groups holding its rows: a million-row group made every page decode a million
+    n = releases.RELEASE_ROW_GROUP + 10
+    table = pa.table({"g": ["a"] * n, "v": list(range(n))})
+    plan = PlanIn.of({"fields": {"g": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["a", "*"]]}},
+                                 "v": {"action": "keep"}}, "k": 2})  # fmt: skip
+    checked, digest, size = releases.write_checked(table, plan, tmp_path / "r.parquet")
+    meta = pq.ParquetFile(tmp_path / "r.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [
+        releases.RELEASE_ROW_GROUP,
+        10,
+    ]
+    assert checked["k"] == n and len(digest) == 64 and size == (tmp_path / "r.parquet").stat().st_size
