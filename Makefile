@@ -32,6 +32,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/classify.py
 	$(PY) benchmarks/exchange.py
 	$(PY) benchmarks/ledger.py
+	$(PY) benchmarks/opendata_scale.py release
+	$(PY) benchmarks/opendata_scale.py search
+	$(PY) benchmarks/opendata_scale.py datastore
 
 messages: $(STAMP)  ## extract the pages' strings into the catalog; then translate what is new in each .po
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k M_ --no-location --sort-output --width 100 -o src/shuzhi/locale/shuzhi.pot .

@@ -280,3 +280,20 @@ def test_the_command_line(place, cli_env, tmp_path):
     assert r.exit_code == 2
     r = runner.invoke(app, ["opendata", "stats", "show", "1", "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["id"] == 1
+
+
+def test_figures_of_a_version_held_by_a_blocking_quality_rule_are_not_published(place):
+    from shuzhi.errors import Conflict
+    from shuzhi.quality import service as quality
+
+    with place.db.write() as s:
+        rules = [{"kind": "enum", "field": "region_code", "values": ["330102"], "blocking": True}]
+        quality.save_rules(s, place.steward, "population", rules)
+    run_id = quality.run(place.db, place.settings, place.steward, "population")
+    with pytest.raises(Conflict) as e:
+        release(place)
+    assert f"run {run_id}" in str(e.value) and "enum(region_code)" in str(e.value)
+    assert count(place, StatisticsRelease) == 0 and not events(place, "opendata.stats_released")
+    with place.db.write() as s:
+        quality.override_block(s, place.steward, "population", None, "行政区划为新设区，已核实")
+    assert release(place)["figures"]

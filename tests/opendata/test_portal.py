@@ -18,7 +18,7 @@ from tests.opendata.conftest import add_dataset, plan, population
 
 from shuzhi.catalog.models import Dataset
 from shuzhi.ledger.models import LedgerEntry
-from shuzhi.opendata import releases, usage
+from shuzhi.opendata import releases, stats, usage
 from shuzhi.opendata.models import Release
 from shuzhi.opendata.usage_models import PreviewWindow
 from shuzhi.web.app import create_app
@@ -208,6 +208,25 @@ def test_conditional_dataset_shows_metadata_and_an_apply_link_not_data(open_worl
     r = web.get("/open/dataset/population/download.csv")
     assert r.status_code == 403 and _is_page(r)
     assert _entries(open_world, DOWNLOADED) == [] and _entries(open_world, PREVIEWED) == []
+
+
+def test_statistics_are_shown_with_their_accuracy_and_none_once_closed(open_world, web):
+    spec = {
+        "epsilon": 0.5,
+        "figures": [{"name": "people_by_gender", "kind": "count", "by": "gender", "groups": ["M", "F"]}],
+    }
+    with open_world.db.transaction() as s:
+        stats.release_statistics(s, open_world.settings, open_world.other_steward, "enterprises", None, spec)
+    html = web.get("/open/dataset/enterprises").text
+    section = html.split('id="statistics"')[1].split("</section>")[0]
+    assert "people_by_gender" in section and "ε = 0.5" in section and "95.0%" in section
+    assert section.count("<tr>") == 4  # the header, M, F and the cell of rows in no declared group
+    english = web.get("/open/dataset/enterprises", params={"lang": "en"}).text
+    assert "differential privacy" in english.split('id="statistics"')[1]
+    with open_world.db.transaction() as s:
+        s.scalar(select(Dataset).where(Dataset.identifier == "enterprises")).open_type = "none"
+    assert web.get("/open/dataset/enterprises").status_code == 404  # off the portal, figures and all
+    assert 'id="statistics"' not in web.get("/open/dataset/population").text
 
 
 # -- downloads ------------------------------------------------------------------------------------

@@ -294,3 +294,59 @@ def test_release_states_reconcile_with_the_ledger(world):
         [difference] = reconcile(s, [SOURCE])[1]
     assert difference.table == "opendata_releases" and difference.key == {"id": second}
     assert "state" in difference.columns
+
+
+BLOCKING = [{"kind": "enum", "field": "benefit", "values": ["无"], "name": "救助类别", "blocking": True}]
+
+
+def _quality_run(world) -> int:
+    from shuzhi.quality import service as quality
+
+    with world.db.write() as s:
+        quality.save_rules(s, world.steward, "population", BLOCKING)
+    return quality.run(world.db, world.settings, world.steward, "population")
+
+
+def _override(world, number: int = 1) -> None:
+    from shuzhi.quality import service as quality
+
+    with world.db.write() as s:
+        quality.override_block(s, world.steward, "population", number, "救助类别为历史编码，已核实")
+
+
+def test_a_version_held_by_a_blocking_quality_rule_is_not_released_until_overridden(world):
+    run_id = _quality_run(world)
+    with pytest.raises(Conflict) as e:
+        prepare(world, plan=plan())
+    assert "held back" in str(e.value) and "救助类别" in str(e.value) and f"run {run_id}" in str(e.value)
+    assert "quality override" in str(e.value) and e.value.detail["run_id"] == run_id
+    assert not entries(world, "opendata.release_prepared")
+    _override(world)
+    rid = prepare(world, plan=plan())
+    assert row(world, rid).state == "pending"
+
+
+def test_a_release_whose_version_was_blocked_after_preparing_is_not_approved(world):
+    rid = prepare(world, plan=plan())
+    _quality_run(world)  # a run after preparing blocks the version
+    with pytest.raises(Conflict) as e:
+        act(world, rid, "approve", world.steward2)
+    assert "救助类别" in str(e.value)
+    assert row(world, rid).state == "pending" and not entries(world, "opendata.release_published")
+    _override(world)
+    assert act(world, rid, "approve", world.steward2).state == "published"
+
+
+def test_a_release_file_is_written_in_row_groups_the_datastore_pages_through(tmp_path):
+    # a keyset page reads the row groups holding its rows: a million-row group made every page decode a million
+    n = releases.RELEASE_ROW_GROUP + 10
+    table = pa.table({"g": ["a"] * n, "v": list(range(n))})
+    plan = PlanIn.of({"fields": {"g": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["a", "*"]]}},
+                                 "v": {"action": "keep"}}, "k": 2})  # fmt: skip
+    checked, digest, size = releases.write_checked(table, plan, tmp_path / "r.parquet")
+    meta = pq.ParquetFile(tmp_path / "r.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [
+        releases.RELEASE_ROW_GROUP,
+        10,
+    ]
+    assert checked["k"] == n and len(digest) == 64 and size == (tmp_path / "r.parquet").stat().st_size

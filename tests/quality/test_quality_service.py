@@ -250,6 +250,7 @@ def test_a_blocked_version_is_held_until_a_steward_overrides_it_with_a_reason(wo
             "run_id": first,
             "version": 1,
             "rules": ["not_blank(name)"],
+            "pending": False,
         }
     for who in (world.other_steward, world.analyst):
         with db.write() as s, pytest.raises(Forbidden):

@@ -19,6 +19,7 @@ from shuzhi.exchange.models import Grant
 from shuzhi.exchange.policy import GrantedTable
 from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
+from shuzhi.quality.holds import shared_version
 from shuzhi.store.base import utcnow
 
 READER_ROLES = ("analyst", "steward")
@@ -118,7 +119,13 @@ def decide(
             M_("dataset %(identifier)s is not shared", identifier=dataset.identifier),
             hint=dataset.share_basis or None,
         )
-    ver = get_version(session, dataset, version)
+    # Outside the owning department a version held by a quality rule is not shared: the newest
+    # version not held is read instead (a named held version is refused).
+    ver = (
+        get_version(session, dataset, version)
+        if basis == "owner"
+        else shared_version(session, dataset, version)
+    )
     if basis == "owner":
         masks = {name: MaskRule() for name in fields}
     else:

@@ -55,3 +55,17 @@ class Release(Base):
 
     dataset: Mapped[Dataset] = relationship(lazy="joined")
     version: Mapped[DatasetVersion] = relationship()
+
+
+class ListingVersion(Base):
+    """A counter the database bumps (by triggers) whenever what the public listing shows may have
+    changed: a release inserted, moved or deleted; a dataset's public metadata, fields or department
+    edited. Every process serving the listing compares it to the one its cache was built at, so a
+    withdrawn release leaves every process's search at once. One row; `token` tells one store from
+    another (a recreated store starts its counter again)."""
+
+    __tablename__ = "opendata_listing_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    token: Mapped[str] = mapped_column(String(32))

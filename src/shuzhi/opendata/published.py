@@ -13,16 +13,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shuzhi import ledger
-from shuzhi.catalog.models import Dataset
+from shuzhi.catalog.models import Dataset, DatasetField
 from shuzhi.config import Settings
 from shuzhi.errors import DataDamaged, InvalidInput, NotFound
 from shuzhi.i18n import M_
 from shuzhi.opendata.access import ANONYMOUS, FACES, Grant, Reader, may_read_data
 from shuzhi.opendata.events import DataRead
-from shuzhi.opendata.models import OPEN_TYPES, Release
+from shuzhi.opendata.models import OPEN_TYPES, ListingVersion, Release
 from shuzhi.storage import version_store
 
 MAX_PER_PAGE = 100
@@ -81,6 +81,130 @@ def published_releases(
         .limit(per_page)
     )
     return PublishedPage([published_release_out(r) for r in rows], total, page, per_page)
+
+
+def listing_version(session: Session) -> tuple[str, int]:
+    """Which store, and how many times what the public listing shows may have changed in it (the
+    database counts, so every process sees a change at once): read it before the listing, and a
+    cache built from that listing is current while the pair stays the same."""
+    row = session.execute(
+        select(ListingVersion.token, ListingVersion.version).where(ListingVersion.id == 1)
+    ).first()
+    return (row[0], row[1]) if row else ("", -1)
+
+
+def published_listing(session: Session) -> list[dict]:
+    """Every dataset with a published release, in one pass (what a search index needs, not the full
+    records): the newest published release's dataset metadata and public fields with their
+    descriptions, its release id, and when the first and last of its published releases came out."""
+    ranked = (
+        select(
+            Release.id,
+            Release.dataset_id,
+            Release.published_at,
+            func.row_number()
+            .over(partition_by=Release.dataset_id, order_by=(Release.published_at.desc(), Release.id.desc()))
+            .label("rank"),
+            func.min(Release.published_at).over(partition_by=Release.dataset_id).label("first"),
+            func.count().over(partition_by=Release.dataset_id).label("releases"),
+        )
+        .join(Dataset, Dataset.id == Release.dataset_id)
+        .where(Release.state == "published", Dataset.open_type.in_(OPEN_TYPES))
+        .subquery()
+    )
+    from shuzhi.orgs.models import Department
+
+    q = (
+        select(
+            ranked.c.id,
+            ranked.c.published_at,
+            ranked.c.first,
+            ranked.c.releases,
+            Release.public_fields,
+            Dataset.id,
+            Dataset.identifier,
+            Dataset.title_zh,
+            Dataset.title_en,
+            Dataset.description,
+            Dataset.theme,
+            Dataset.keywords,
+            Dataset.licence,
+            Department.code,
+            Department.name_zh,
+        )
+        .join(Release, Release.id == ranked.c.id)
+        .join(Dataset, Dataset.id == Release.dataset_id)
+        .join(Department, Department.id == Dataset.department_id)
+        .where(ranked.c.rank == 1)
+    )
+    rows = session.execute(q).all()
+    described: dict[int, dict[str, str | None]] = {}
+    fields = select(DatasetField.dataset_id, DatasetField.name, DatasetField.description).where(
+        DatasetField.dataset_id.in_(select(ranked.c.dataset_id).where(ranked.c.rank == 1))
+    )
+    for dataset_id, name, description in session.execute(fields):
+        described.setdefault(dataset_id, {})[name] = description
+    return [
+        {
+            "release_id": rid,
+            "dataset": identifier,
+            "title_zh": title_zh,
+            "title_en": title_en,
+            "description": description,
+            "department": code,
+            "department_name": name_zh,
+            "theme": theme,
+            "keywords": list(keywords or []),
+            "licence": licence,
+            "published_at": _iso(published_at),
+            "first_published_at": _iso(first),
+            "releases": releases,
+            "fields": [
+                {**f, "description": described.get(dataset_id, {}).get(f["name"])}
+                for f in public_fields or []
+            ],
+        }
+        for (
+            rid,
+            published_at,
+            first,
+            releases,
+            public_fields,
+            dataset_id,
+            identifier,
+            title_zh,
+            title_en,
+            description,
+            theme,
+            keywords,
+            licence,
+            code,
+            name_zh,
+        ) in rows
+    ]
+
+
+def published_releases_of(session: Session, datasets: list[str]) -> list[dict]:
+    """Every published release of the named datasets (see `published_release_out`), newest first, read
+    in a few queries whatever their number (a page of search results)."""
+    if not datasets:
+        return []
+    q = (
+        select(Release)
+        .join(Dataset, Dataset.id == Release.dataset_id)
+        .where(
+            Release.state == "published",
+            Dataset.open_type.in_(OPEN_TYPES),
+            Dataset.identifier.in_(datasets),
+        )
+        .options(selectinload(Release.dataset).selectinload(Dataset.fields))
+        .order_by(Release.published_at.desc(), Release.id.desc())
+    )
+    return [published_release_out(r) for r in session.scalars(q)]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def published_release_out(r: Release) -> dict:

@@ -21,6 +21,7 @@ from shuzhi.opendata.budget_models import StatisticsRelease
 from shuzhi.opendata.disclosure import dp
 from shuzhi.opendata.releases import require_open
 from shuzhi.orgs.service import Principal
+from shuzhi.quality.holds import require_not_held
 from shuzhi.storage import version_store
 
 MAX_PAGE = 100
@@ -60,6 +61,7 @@ def release_statistics(
     require_open(ds)
     parsed = _parse(settings, spec)
     v = get_version(session, ds, version)
+    require_not_held(session, ds, v)  # published figures are publishing too
     budget.require_affordable(session, settings, ds, parsed.epsilon, parsed.delta)
     figures = dp.compute(_read(settings, v, parsed), parsed)
     # Spent before the release row exists: a refusal (a concurrent release took the rest) leaves nothing.

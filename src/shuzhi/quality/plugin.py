@@ -1,11 +1,19 @@
-"""Built-in hook implementations of data quality: the built-in rule kinds, its API and commands,
-its tables, migrations and audit events."""
+"""Built-in hook implementations of data quality: every ingested version is checked after its
+grading; the built-in rule kinds, its API and commands, its tables, migrations and audit events."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from shuzhi.hooks import hookimpl
+
+
+@hookimpl(trylast=True)
+def version_ingested(session, settings, version):
+    # After grading (trylast): a run masks its samples by the grades the version was just given.
+    from shuzhi.quality.service import run_on_ingest
+
+    run_on_ingest(session, settings, version)
 
 
 @hookimpl

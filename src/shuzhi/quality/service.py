@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass
 
@@ -27,11 +28,14 @@ from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shuzhi.i18n import M_
 from shuzhi.orgs.service import Principal
 from shuzhi.quality import engine, events, ruleset, scores
+from shuzhi.quality.holds import latest_run, version_hold  # noqa: F401 (part of the service)
 from shuzhi.quality.kinds import Context, ReferencesKind, RuleKind, VersionFacts, family, rule_kinds
 from shuzhi.quality.models import BlockOverride, QualityRun, RuleResult, RuleSetRevision
 from shuzhi.quality.ruleset import Rule, RuleSet
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
+
+log = logging.getLogger(__name__)
 
 SHARED_REFERENCE = "unconditional"
 """The share type of another department's dataset a referential rule may read (its keys only)."""
@@ -189,10 +193,7 @@ class Plan:
 
 
 def plan_run(session: Session, settings, principal: Principal, ref: str | int, number: int | None) -> Plan:
-    from shuzhi.classify.readmodel import column_grades
-    from shuzhi.classify.rules import load_rules
     from shuzhi.classify.scanning import require_intact
-    from shuzhi.storage import version_store
 
     ds = get_dataset(session, ref)
     require_manage(principal, ds)
@@ -203,6 +204,14 @@ def plan_run(session: Session, settings, principal: Principal, ref: str | int, n
         raise NotFound(
             M_("dataset %(identifier)s has no quality rules", identifier=ds.identifier), where="rules"
         )
+    return _plan(session, settings, ds, version, rules)
+
+
+def _plan(session: Session, settings, ds: Dataset, version: DatasetVersion, rules: RuleSetRevision) -> Plan:
+    from shuzhi.classify.readmodel import column_grades
+    from shuzhi.classify.rules import load_rules
+    from shuzhi.storage import version_store
+
     store = version_store(settings)
     previous = session.scalar(
         select(DatasetVersion.created_at)
@@ -328,8 +337,16 @@ def masked_sample(sample: list[dict], grades: dict[str, str], levels: list[str])
     ]
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who a run is recorded as: the steward who asked, or whoever loaded the version it checked."""
+
+    user_id: int | None
+    department_id: int | None
+
+
 def record_run(
-    session: Session, principal: Principal, plan: Plan, done: engine.Execution, started
+    session: Session, principal: Principal | Actor, plan: Plan, done: engine.Execution, started
 ) -> QualityRun:
     """Store a run's results and scores and its ledger entry (the caller's write transaction)."""
     parts = [
@@ -409,6 +426,25 @@ def run(db: Database, settings, principal: Principal, ref: str | int, number: in
     done = execute(plan)
     with db.write() as s:
         return record_run(s, principal, plan, done, started).id
+
+
+def run_on_ingest(session: Session, settings, version: DatasetVersion) -> QualityRun | None:
+    """Run the dataset's rules on a version just loaded and graded, in the loading transaction, so
+    its verdict is committed with it. No rule set: nothing to do. A run that fails (a damaged
+    referenced file, an engine error) is logged and leaves no run: the version then counts as held
+    while its dataset has blocking rules (`holds.version_hold`), until a steward runs them."""
+    ds = version.dataset or session.get(Dataset, version.dataset_id)
+    rules = current_rules(session, ds)
+    if rules is None:
+        return None
+    started = utcnow()
+    try:
+        plan = _plan(session, settings, ds, version, rules)
+        done = execute(plan)
+    except Exception:  # the load itself must not fail over its check: the hold covers the gap
+        log.warning("quality run of %s version %s failed", ds.identifier, version.number, exc_info=True)
+        return None
+    return record_run(session, Actor(version.created_by_id, ds.department_id), plan, done, started)
 
 
 # -- reading results ------------------------------------------------------------------------------
@@ -516,34 +552,6 @@ def read_run(session: Session, principal: Principal, run_id: int, *, samples: bo
 # -- blocking -------------------------------------------------------------------------------------
 
 
-def latest_run(session: Session, version_id: int) -> QualityRun | None:
-    return session.scalar(
-        select(QualityRun).where(QualityRun.version_id == version_id).order_by(QualityRun.id.desc()).limit(1)
-    )
-
-
-def version_hold(session: Session, version_id: int) -> dict | None:
-    """Why a version is held back from sharing and publishing, or None when it is not: its newest
-    run failed a blocking rule and no steward overrode that run. A version never run is not held
-    (there is no verdict); a new run replaces the verdict (an override answers one run)."""
-    run = latest_run(session, version_id)
-    if run is None or not run.blocked:
-        return None
-    if session.scalar(select(BlockOverride.id).where(BlockOverride.run_id == run.id)) is not None:
-        return None
-    return {"run_id": run.id, "version": run.version_number, "rules": _blocking_failures(session, run)}
-
-
-def _blocking_failures(session: Session, run: QualityRun) -> list[str]:
-    return list(
-        session.scalars(
-            select(RuleResult.name)
-            .where(RuleResult.run_id == run.id, RuleResult.blocking.is_(True), RuleResult.rows_failed > 0)
-            .order_by(RuleResult.position)
-        )
-    )
-
-
 def override_block(
     session: Session, principal: Principal, ref: str | int, number: int | None, reason: str
 ) -> BlockOverride:
@@ -558,6 +566,13 @@ def override_block(
     hold = version_hold(session, version.id)
     if hold is None:
         raise Conflict(M_("Version %(number)s is not held back by a quality rule", number=version.number))
+    if hold["pending"]:  # nothing to override yet: the verdict is the run's
+        raise Conflict(
+            M_(
+                "Version %(number)s has not been checked yet: run its quality rules first",
+                number=version.number,
+            )
+        )
     row = BlockOverride(
         run_id=hold["run_id"],
         dataset_id=ds.id,

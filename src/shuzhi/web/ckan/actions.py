@@ -196,20 +196,23 @@ def package_search(ctx: Context, data: dict) -> dict:
         if f not in packages.FACETABLE:
             raise SearchQueryError(f"Search Query is invalid: cannot facet on {f!r}")
     facet_limit = _int(data, "facet.limit", 50, low=-1)
-    return packages.search(
-        _portal(ctx),
-        _text(data, "q", ""),
-        fq,
-        _text(data, "sort", ""),
-        rows,
-        start,
-        facet_fields,
-        facet_limit,
-    )
+    with ctx.db.read() as s:
+        return packages.search_published(
+            s,
+            ctx.site_url,
+            _text(data, "q", ""),
+            fq,
+            _text(data, "sort", ""),
+            rows,
+            start,
+            facet_fields,
+            facet_limit,
+        )
 
 
 def _package(ctx: Context, ref: str) -> dict:
-    found = _portal(ctx).by_name.get(ref)
+    with ctx.db.read() as s:  # one dataset's releases, not the whole portal's
+        found = packages.load(s, ctx.site_url, dataset=ref).by_name.get(ref)
     if found is None:
         raise NotFoundError("Not found")
     return found

@@ -8,10 +8,16 @@ a resource (the release's Parquet file, and its rows through the datastore actio
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import re
+import sys
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from shuzhi.catalog import vocab
@@ -367,3 +373,304 @@ def facet_counts(hits: list[dict], name: str, limit: int) -> list[tuple[str, int
             counts[v] = counts.get(v, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return ranked if limit < 0 else ranked[:limit]
+
+
+# -- the cached index of the published listing ----------------------------------------------------
+#
+# `search` above works on a whole Portal, built from the database per call: fine for a few hundred
+# datasets, seconds at hundreds of thousands. `search_published` answers the same from an index of
+# the listing kept per process: a few columns per package (names, ranks, facet codes, the folded text
+# a query word is looked for in), rebuilt when the database's listing version moves (a release
+# published or withdrawn, public metadata edited: see `published.listing_version`), and full CKAN
+# dicts made only for the page asked, from a small bounded cache.
+
+PAGE_CACHE = 2048
+"""Full package dicts kept per process (those of recent result pages)."""
+
+
+@dataclass
+class Index:
+    """The published packages, most recently modified first, as columns."""
+
+    version: tuple[str, int]
+    names: list[str]
+    position: dict[str, int]
+    ranks: dict[str, np.ndarray]
+    """Per sortable field, each package's dense rank (equal values, equal ranks)."""
+    facets: dict[str, tuple[list[str], np.ndarray]]
+    """organization, groups, license_id: the values, and each package's value's number (-1: none)."""
+    tag_names: list[str]
+    tag_doc: np.ndarray
+    tag_id: np.ndarray
+    documents: str
+    """What `score` looks a query word up in: each package's text folded to simplified script,
+    lower-cased, one after the other (a query word holds no NUL, so none is found across two)."""
+    starts: list[int]
+    """Where each package's text starts in `documents` (and where the end is, last)."""
+    title_tokens: str
+    """Each package's title tokens, space-separated with a space at each end, one after the other."""
+    title_starts: list[int]
+    keys: dict[bytes, int]
+    """A digest of each package's text -> its position: a rebuild reuses the folding and segmenting
+    of every package whose text did not change (the costly part)."""
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def nbytes(self) -> int:
+        """About how much memory the index holds."""
+        strings = sum(sys.getsizeof(n) for n in self.names) + sum(sys.getsizeof(t) for t in self.tag_names)
+        arrays = sum(a.nbytes for a in self.ranks.values()) + sum(a.nbytes for _, a in self.facets.values())
+        arrays += self.tag_doc.nbytes + self.tag_id.nbytes
+        text = sys.getsizeof(self.documents) + sys.getsizeof(self.title_tokens)
+        text += 40 * (len(self.starts) + len(self.title_starts))  # the offsets, as Python ints in lists
+        maps = sys.getsizeof(self.position) + sys.getsizeof(self.keys) + 50 * len(self.keys)
+        return strings + arrays + text + maps
+
+    def document(self, i: int) -> str:
+        return self.documents[self.starts[i] : self.starts[i + 1] - 1]
+
+    def title(self, i: int) -> str:
+        return self.title_tokens[self.title_starts[i] : self.title_starts[i + 1] - 1]
+
+
+def _entry_text(e: dict) -> tuple[str, str]:
+    """A listed package's searchable text and title text, exactly as `_document` and `score` make them."""
+    parts = [e["dataset"], e["title_zh"], e["title_en"] or "", e["description"] or "", e["department_name"]]
+    parts += list(dict.fromkeys(e["keywords"]))
+    if e["theme"]:
+        parts.append(vocab.label("theme", e["theme"], "zh"))
+    parts += [f["name"] + " " + (f.get("description") or "") for f in e["fields"]]
+    return "\n".join(parts), f"{e['title_zh']} {e['title_en'] or ''}"
+
+
+def _dense_rank(values: list) -> np.ndarray:
+    if not values:
+        return np.zeros(0, np.int64)
+    _, inverse = np.unique(np.array(values, dtype=object), return_inverse=True)
+    return inverse.astype(np.int64)
+
+
+def _coded(values: list[str | None]) -> tuple[list[str], np.ndarray]:
+    names = sorted({v for v in values if v is not None})
+    number = {v: i for i, v in enumerate(names)}
+    return names, np.array([number.get(v, -1) if v is not None else -1 for v in values], dtype=np.int64)
+
+
+def build_index(listing: list[dict], version: tuple[str, int], previous: Index | None = None) -> Index:
+    """The index of a listing (from `published.published_listing`), reusing what `previous` computed
+    for packages whose text is unchanged."""
+    listing = sorted(listing, key=lambda e: (e["published_at"] or "", e["dataset"]), reverse=True)
+    documents, titles, keys = [], [], {}
+    for i, e in enumerate(listing):
+        text, title = _entry_text(e)
+        key = hashlib.blake2b(f"{text}\x00{title}".encode(), digest_size=16).digest()
+        j = previous.keys.get(key) if previous is not None else None
+        if j is not None:
+            documents.append(previous.document(j))
+            titles.append(previous.title(j))
+        else:
+            documents.append(fold(text).lower())
+            titles.append(" " + " ".join(segment(title)) + " ")
+        keys[key] = i
+    names = [e["dataset"] for e in listing]
+    tag_doc, tag_names_of = [], []
+    for i, e in enumerate(listing):
+        for t in dict.fromkeys(e["keywords"]):
+            tag_doc.append(i)
+            tag_names_of.append(t)
+    tag_names, tag_id = _coded(tag_names_of)
+    return Index(
+        version=version,
+        names=names,
+        position={n: i for i, n in enumerate(names)},
+        ranks={
+            "name": _dense_rank(names),
+            "title": _dense_rank([e["title_zh"] for e in listing]),
+            "metadata_modified": _dense_rank([e["published_at"] or "" for e in listing]),
+            "metadata_created": _dense_rank([e["first_published_at"] or "" for e in listing]),
+        },
+        facets={
+            "organization": _coded([e["department"] for e in listing]),
+            "groups": _coded([e["theme"] or None for e in listing]),
+            "license_id": _coded([e["licence"] or "notspecified" for e in listing]),
+        },
+        tag_names=tag_names,
+        tag_doc=np.array(tag_doc, dtype=np.int64),
+        tag_id=tag_id,
+        documents="\x00".join(documents) + "\x00",
+        starts=_starts(documents),
+        title_tokens="\x00".join(titles) + "\x00",
+        title_starts=_starts(titles),
+        keys=keys,
+    )
+
+
+def _starts(texts: list[str]) -> list[int]:
+    out, at = [0], 0
+    for t in texts:
+        at += len(t) + 1
+        out.append(at)
+    return out
+
+
+def _containing(text: str, starts: list[int], word: str, n: int) -> np.ndarray:
+    """Which of the `n` texts held one after the other in `text` contain `word`: one C-speed `find`
+    per text that does (the search resumes at the next text's start), none per text that does not."""
+    out = np.zeros(n, bool)
+    at = text.find(word)
+    while at != -1:
+        i = bisect.bisect_right(starts, at) - 1
+        out[i] = True
+        at = text.find(word, starts[i + 1])
+    return out
+
+
+class ListingCache:
+    """The index of the listing and recent pages' package dicts, current for one listing version."""
+
+    def __init__(self, page_cache: int = PAGE_CACHE) -> None:
+        self.index: Index | None = None
+        self.pages: OrderedDict[tuple[str, str], dict] = OrderedDict()
+        self.page_cache = page_cache
+        self.lock = threading.Lock()
+        self.rebuilds = 0
+
+    def current(self, session: Session) -> Index:
+        """The index as of the listing version the database holds now (read first, so a change
+        committed while the index is built only makes the next call rebuild it again)."""
+        version = published.listing_version(session)
+        index = self.index
+        if index is not None and index.version == version:
+            return index
+        with self.lock:
+            if self.index is None or self.index.version != version:
+                self.index = build_index(published.published_listing(session), version, self.index)
+                self.pages.clear()
+                self.rebuilds += 1
+            return self.index
+
+    def packages(self, session: Session, index: Index, names: list[str], site_url: str) -> list[dict]:
+        """The full CKAN dicts of `names` (a page of results), from the cache or read together."""
+        with self.lock:
+            fresh = self.index is index
+            found = {n: self.pages.get((site_url, n)) for n in names} if fresh else {}
+        missing = [n for n in names if found.get(n) is None]
+        if missing:
+            by_dataset: dict[str, list[dict]] = {}
+            for r in published.published_releases_of(session, missing):
+                by_dataset.setdefault(r["dataset"], []).append(r)
+            for n, rs in by_dataset.items():
+                found[n] = package(rs, site_url)
+            with self.lock:
+                if self.index is index:
+                    for n in missing:
+                        if found.get(n) is not None:
+                            self.pages[(site_url, n)] = found[n]
+                    while len(self.pages) > self.page_cache:
+                        self.pages.popitem(last=False)
+        # a dataset withdrawn since the index was read is left out rather than shown
+        return [found[n] for n in names if found.get(n) is not None]
+
+
+LISTING = ListingCache()
+"""This process's cache of the published listing."""
+
+
+def _has(index: Index, name: str, value: str) -> np.ndarray:
+    """Which packages have `value` in filterable field `name` (see `field_values`)."""
+    n = len(index)
+    if name in index.facets:
+        values, codes = index.facets[name]
+        try:
+            return codes == values.index(value)
+        except ValueError:
+            return np.zeros(n, bool)
+    if name == "tags":
+        out = np.zeros(n, bool)
+        if value in index.tag_names:
+            out[index.tag_doc[index.tag_id == index.tag_names.index(value)]] = True
+        return out
+    if name in ("name", "id"):
+        out = np.zeros(n, bool)
+        if value in index.position:
+            out[index.position[value]] = True
+        return out
+    constant = {"res_format": FORMAT, "dataset_type": "dataset", "capacity": "public"}[name]
+    return np.full(n, value == constant)
+
+
+def _indexed_facets(index: Index, hits: np.ndarray, name: str, limit: int) -> list[tuple[str, int]]:
+    if name == "res_format":
+        counts = {FORMAT: int(hits.sum())} if hits.any() else {}
+    elif name == "tags":
+        chosen = hits[index.tag_doc]
+        tally = np.bincount(index.tag_id[chosen], minlength=len(index.tag_names))
+        counts = {index.tag_names[i]: int(c) for i, c in enumerate(tally) if c}
+    else:
+        values, codes = index.facets[name]
+        picked = codes[hits]
+        tally = np.bincount(picked[picked >= 0], minlength=len(values))
+        counts = {values[i]: int(c) for i, c in enumerate(tally) if c}
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ranked if limit < 0 else ranked[:limit]
+
+
+def _matches(index: Index, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Which packages hold every word, and their scores (as `score`: title words count double)."""
+    n = len(index)
+    hits, scores = np.ones(n, bool), np.ones(n, np.float64)
+    if words:
+        scores = np.zeros(n, np.float64)
+    for w in words:
+        found = _containing(index.documents, index.starts, w, n)
+        in_title = _containing(index.title_tokens, index.title_starts, f" {w} ", n)
+        hits &= found
+        scores += np.where(in_title, 2.0, 1.0)
+    return hits, scores
+
+
+def search_published(
+    session: Session,
+    site_url: str,
+    q: str,
+    fq: list[str],
+    sort: str,
+    rows: int,
+    start: int,
+    facets: list[str],
+    facet_limit: int,
+    cache: ListingCache | None = None,
+) -> dict:
+    """`search` over everything published, answered from this process's cached index of the listing
+    (same results, order, counts and facets)."""
+    cache = cache or LISTING
+    clauses = [c for f in fq for c in parse_fq(f)]
+    order = parse_sort(sort)
+    words = query_words(q)
+    index = cache.current(session)
+    hits, scores = _matches(index, words)
+    for wanted, name, value in clauses:
+        hits &= _has(index, name, value) == wanted
+    chosen = np.flatnonzero(hits)
+    keys = [chosen]  # ties keep the listing's order, as the stable sorts of `search` do
+    for name, descending in reversed(order):
+        key = (
+            scores[chosen]
+            if name == "score"
+            else index.ranks[name if name != "title_string" else "title"][chosen]
+        )
+        keys.append(-key if descending else key)
+    ranked = chosen[np.lexsort(keys)] if len(chosen) else chosen
+    page = [index.names[i] for i in ranked[start : start + rows]]
+    counted = {f: _indexed_facets(index, hits, f, facet_limit) for f in facets}
+    return {
+        "count": int(len(chosen)),
+        "results": cache.packages(session, index, page, site_url),
+        "sort": sort or DEFAULT_SORT,
+        "facets": {f: dict(items) for f, items in counted.items()},
+        "search_facets": {
+            f: {"title": f, "items": [{"name": n, "display_name": n, "count": c} for n, c in items]}
+            for f, items in counted.items()
+        },
+    }

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response, Streami
 from shuzhi.catalog import vocab
 from shuzhi.errors import Forbidden, NotFound, Throttled, TooLarge
 from shuzhi.i18n import M_
-from shuzhi.opendata import applications, usage
+from shuzhi.opendata import applications, published, usage
 from shuzhi.opendata.access import ANONYMOUS, Reader
 from shuzhi.opendata.published import release_table_path
 from shuzhi.web.ckan.ratelimit import client_key, public_limiter, throttle
@@ -154,6 +154,8 @@ def dataset(identifier: str, request: Request, applicant: Viewer) -> Response:
         with db.write() as s:
             usage.record_view(s, entry.name)
     entry.views += 1
+    with db.read() as s:
+        statistics = published.published_statistics(s, entry.name)
     site = site_url(request)
     return _page(
         request,
@@ -163,6 +165,7 @@ def dataset(identifier: str, request: Request, applicant: Viewer) -> Response:
         applicant=applicant,
         columns=columns,
         rows=rows,
+        statistics=statistics,
         preview_rows=PREVIEW_ROWS,
         xlsx_max=listing.XLSX_MAX_ROWS,
         formats=listing.DOWNLOAD_FORMATS,
