@@ -36,6 +36,9 @@ SEMANTIC_RULES = {
     "/api/v1/datasets": ["POST"],  # temporal_start <= temporal_end; share_basis when share_type is none
     "/api/v1/datasets/{ref}": ["PATCH"],
     "/api/v1/opendata/statistics": ["POST"],  # a statistics spec: ε, δ, bounds, declared groups
+    "/api/v1/quality/datasets/{dataset}/rules": [
+        "PUT"
+    ],  # each rule's kind, fields and parameters (docs/quality.md)
 }
 """Operations where a schema-valid request may still be refused with 422, and only those."""
 

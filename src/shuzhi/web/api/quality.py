@@ -68,8 +68,9 @@ def show_rules(dataset: Name, _: Caller, db: Db) -> dict:
 
 @router.put("/datasets/{dataset}/rules")
 def save_rules(dataset: Name, body: RuleSetBody, principal: Caller, db: Db) -> dict:
-    """Save a new revision of the rule set (a steward of the owning department, or an admin); a
-    wrong rule is refused, naming it and why."""
+    """Save a new revision of the rule set (a steward of the owning department, or an admin). Each
+    rule needs a `kind` this deployment knows, fields the dataset has and parameters of the kind's
+    types (docs/quality.md); a wrong rule is refused with 422, naming it and why."""
     raw = body.model_dump(exclude_none=True)
     with db.write() as s:
         row = service.save_rules(s, principal, dataset, raw)
