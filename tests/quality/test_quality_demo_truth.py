@@ -20,7 +20,8 @@ def _flagged(truth: Path, dataset: str, *patterns: str) -> set[int]:
     """Rows of a dataset the generator flawed in one of the ways named (SQL LIKE patterns)."""
     like = " OR ".join(f"flaws LIKE '%{p}%'" for p in patterns)
     sql = f"SELECT DISTINCT row FROM read_parquet('{truth}') WHERE dataset = '{dataset}' AND ({like})"
-    return {r[0] for r in duckdb.sql(sql).fetchall()}
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared by the process
+        return {r[0] for r in con.sql(sql).fetchall()}
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from shuzhi.i18n import M_
 from shuzhi.opendata import applications, published, usage
 from shuzhi.opendata.access import ANONYMOUS, Reader
 from shuzhi.opendata.published import release_table_path
+from shuzhi.storage import version_store
 from shuzhi.web.ckan.ratelimit import client_key, public_limiter, throttle
 from shuzhi.web.portal import files, jsonld, listing
 from shuzhi.web.portal_account import Viewer, apply_path
@@ -254,9 +255,10 @@ def _converted(path, fmt: str, settings, body: _Body):
         return files.csv_chunks(path)
     if fmt == "json":
         return files.json_chunks(path)
-    built = files.xlsx_file(path, settings.staging_dir)
-    handle = built.open("rb")
-    built.unlink()  # nothing left behind, whatever happens to the response: read through the open handle
+    with version_store(settings).staging() as area:  # a private work area no sweep takes meanwhile
+        built = files.xlsx_file(path, area.dir)
+        handle = built.open("rb")
+        built.unlink()  # nothing left behind, whatever happens to the response: read through the open handle
     body.on_close(handle.close)
     return iter(lambda: handle.read(files.CHUNK_BYTES), b"")
 
