@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from datetime import date, timedelta
 
 from sqlalchemy import or_, select
@@ -65,10 +64,6 @@ def terms_sha256() -> str:
     """The hash of the terms as shown, in both languages: what an applicant accepted is known exactly."""
     text = "\n".join([TERMS_VERSION, *terms("zh"), *terms("en")])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _required(value: str | None, limit: int, where: str) -> str:
@@ -136,13 +131,8 @@ def authenticate(
 
 def start_session(session: Session, user: PortalUser, *, hours: int = SESSION_HOURS) -> str:
     """A new login of `user`; returns the cookie's clear value (only its hash is kept)."""
-    clear = secrets.token_urlsafe(32)
-    login = PortalSession(
-        portal_user_id=user.id,
-        session_hash=_sha256(clear),
-        csrf_token=secrets.token_urlsafe(24),
-        expires_at=utcnow() + timedelta(hours=hours),
-    )
+    clear, kept = orgs.new_login_secrets(hours)
+    login = PortalSession(portal_user_id=user.id, **kept)
     session.add(login)
     session.flush()
     ledger.append(
@@ -173,7 +163,9 @@ def sign_in(db, email: str, password: str, *, address: str | None, auth: AuthSet
 
 
 def find_session(session: Session, clear: str) -> PortalSession | None:
-    login = session.scalar(select(PortalSession).where(PortalSession.session_hash == _sha256(clear)))
+    login = session.scalar(
+        select(PortalSession).where(PortalSession.session_hash == orgs.session_hash(clear))
+    )
     if login is None or login.ended_at is not None or login.expires_at <= utcnow() or not login.user.active:
         return None
     return login

@@ -516,14 +516,26 @@ def principal_from_token(session: Session, clear: str, *, now: datetime | None =
 
 
 # -- login sessions ---------------------------------------------------------
-def start_login_session(session: Session, user: User, *, hours: int = 12) -> tuple[LoginSession, str]:
+def new_login_secrets(hours: int) -> tuple[str, dict]:
+    """A login cookie's clear value and what a session row keeps of it (its hash, a CSRF token,
+    when it ends): staff logins and the open-data portal's are made the same way."""
     clear = secrets.token_urlsafe(32)
-    login = LoginSession(
-        user=user,
-        session_hash=_sha256(clear),
-        csrf_token=secrets.token_urlsafe(24),
-        expires_at=utcnow() + timedelta(hours=hours),
-    )
+    kept = {
+        "session_hash": session_hash(clear),
+        "csrf_token": secrets.token_urlsafe(24),
+        "expires_at": utcnow() + timedelta(hours=hours),
+    }
+    return clear, kept
+
+
+def session_hash(clear: str) -> str:
+    """What is stored of a login cookie's value, to find its session by."""
+    return _sha256(clear)
+
+
+def start_login_session(session: Session, user: User, *, hours: int = 12) -> tuple[LoginSession, str]:
+    clear, kept = new_login_secrets(hours)
+    login = LoginSession(user=user, **kept)
     session.add(login)
     session.flush()
     ledger.append(
