@@ -77,6 +77,12 @@ class CoreSpecs:
         verify` reports every row that differs."""
 
     @hookspec
+    def supervision_figures(self, session, settings, since, today):
+        """Per-department figures a domain adds to the provider supervision of data quality: a mapping
+        department id → {figure name: number} over the window from `since` (a datetime) to `today`.
+        The exchange answers with share requests answered after their deadline."""
+
+    @hookspec
     def register_jobs(self):
         """Background jobs of a domain (a list of shuzhi.jobs.Job): name, "module:function", period,
         retries, time limit. The runners (in-process, or `shuzhi worker` on the broker) run them."""

@@ -100,3 +100,10 @@ def dataset_page_sections(request, session, principal, dataset):
     from shuzhi.web.pages.exchange import dataset_rows_section
 
     return [dataset_rows_section(request, session, principal, dataset)]
+
+
+@hookimpl
+def supervision_figures(session, settings, since, today):
+    from shuzhi.exchange.share_requests import answers_by_department
+
+    return answers_by_department(session, since, today)

@@ -770,3 +770,29 @@ def city_overview(session: Session, today: date | None = None) -> dict[int, dict
     for dept, n in session.execute(in_force):
         row(dept)["grants"] += n
     return out
+
+
+def answers_by_department(
+    session: Session, since: datetime, today: date | None = None
+) -> dict[int, dict[str, int]]:
+    """Per providing department id, for the provider supervision: requests decided since `since`,
+    of them decided after their review deadline, and requests still awaiting review past it."""
+    today = today or utcnow().date()
+    out: dict[int, dict[str, int]] = {}
+
+    def row(dept: int) -> dict[str, int]:
+        return out.setdefault(dept, {"share_answered": 0, "share_answered_late": 0, "share_overdue_open": 0})
+
+    decided = (
+        select(Dataset.department_id, ShareRequest.deadline, ShareRequest.decided_at)
+        .join(Dataset, Dataset.id == ShareRequest.dataset_id)
+        .where(ShareRequest.decided_at >= since, ShareRequest.deadline.is_not(None))
+    )
+    for dept, deadline, decided_at in session.execute(decided):
+        row(dept)["share_answered"] += 1
+        if decided_at.date() > deadline:
+            row(dept)["share_answered_late"] += 1
+    for dept, counts in city_overview(session, today).items():
+        if counts["overdue"]:
+            row(dept)["share_overdue_open"] += counts["overdue"]
+    return out

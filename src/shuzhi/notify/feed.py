@@ -19,6 +19,7 @@ from shuzhi.notify import service
 from shuzhi.notify.service import Message
 from shuzhi.opendata import application_events
 from shuzhi.orgs import service as orgs
+from shuzhi.quality import alert_events
 from shuzhi.store.base import utcnow
 
 IMMEDIATE = ("request.submitted", "request.approved", "request.rejected")
@@ -60,6 +61,9 @@ def on_ledger_event(session: Session, record) -> None:
     open-data application submitted tells the stewards of the dataset's department."""
     if isinstance(record, application_events.ApplicationSubmitted):
         _application_submitted(session, record)
+        return
+    if isinstance(record, alert_events.AlertRaised):
+        _quality_alert(session, record)
         return
     if not isinstance(record, exchange_events.RequestMoved) or record.TYPE.name not in IMMEDIATE:
         return
@@ -110,6 +114,30 @@ def on_ledger_event(session: Session, record) -> None:
                 link=request_link(req.id),
             ),
         )
+
+
+def _quality_alert(session: Session, record) -> None:
+    """A new quality alert tells the stewards of its department (the alert's own department id)."""
+    from shuzhi.quality.alert_models import Alert
+    from shuzhi.quality.alerts import KINDS
+
+    alert = session.get(Alert, record.alert_id)
+    if alert is None:
+        return
+    subject = record.figures.get("dataset") or ""
+    service.send(
+        session,
+        _stewards(session, alert.department_id),
+        Message(
+            kind="quality_alert",
+            key=f"quality_alert:{alert.id}",
+            title=M_(
+                "Quality alert: %(kind)s %(subject)s", kind=i18n.Message(KINDS[record.kind]), subject=subject
+            ),
+            body=M_("Open the quality alert inbox to acknowledge or resolve it."),
+            link=f"/quality/alerts#alert-{alert.id}",
+        ),
+    )
 
 
 def _application_submitted(session: Session, record) -> None:

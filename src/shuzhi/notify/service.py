@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "grant_expiring": N_("grant expiring"),
     "grading_alert": N_("grading alert"),
     "application_submitted": N_("new open-data application"),
+    "quality_alert": N_("quality alert"),
 }
 """Each kind of notification in words (catalog messages, translated where shown)."""
 MAX_PAGE = 100

@@ -1,5 +1,6 @@
 """Built-in hook implementations of data quality: every ingested version is checked after its
-grading; the built-in rule kinds, its API and commands, its tables, migrations and audit events."""
+grading, then measured against its history for the alert inbox; the built-in rule kinds, its API,
+pages and commands, its tables, migrations, settings, audit events and the supervision sweep job."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from shuzhi.hooks import hookimpl
 @hookimpl(trylast=True)
 def version_ingested(session, settings, version):
     # After grading (trylast): a run masks its samples by the grades the version was just given.
+    from shuzhi.quality import watch
     from shuzhi.quality.service import run_on_ingest
 
-    run_on_ingest(session, settings, version)
+    run = run_on_ingest(session, settings, version)
+    watch.on_version(session, settings, version, run)  # metrics, anomalies and alerts, even without rules
 
 
 @hookimpl
@@ -25,23 +28,23 @@ def quality_rule_kinds():
 
 @hookimpl
 def register_api_routes():
-    from shuzhi.web.api import quality
+    from shuzhi.web.api import quality, quality_alerts
 
-    return [quality.router]
+    return [quality.router, quality_alerts.router]
 
 
 @hookimpl
 def register_commands():
-    from shuzhi.cli import quality
+    from shuzhi.cli import quality, quality_alerts  # noqa: F401 (adds the inbox's commands to the app)
 
     return [("quality", quality.app)]
 
 
 @hookimpl
 def register_models():
-    from shuzhi.quality import models
+    from shuzhi.quality import alert_models, models
 
-    return [models]
+    return [models, alert_models]
 
 
 @hookimpl
@@ -51,6 +54,38 @@ def migration_locations():
 
 @hookimpl
 def ledger_events():
+    from shuzhi.quality.alert_events import EVENTS as ALERT_EVENTS
     from shuzhi.quality.events import EVENTS
 
-    return list(EVENTS)
+    return list(EVENTS) + list(ALERT_EVENTS)
+
+
+@hookimpl
+def register_page_routes():
+    from shuzhi.web.pages import quality_alerts
+
+    return [quality_alerts.router]
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.quality.settings import SECTIONS
+
+    return SECTIONS
+
+
+@hookimpl
+def register_jobs():
+    from shuzhi.i18n import M_
+    from shuzhi.jobs import Job
+
+    return [
+        Job(
+            name="quality.sweep",
+            func="shuzhi.quality.supervision:sweep_job",
+            every=lambda settings: settings.quality.sweep_interval_s,
+            retries=1,
+            time_limit_s=600,
+            title=M_("supervise data providers: late updates, answers past deadline, low scores"),
+        )
+    ]

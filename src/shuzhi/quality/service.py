@@ -425,7 +425,15 @@ def run(db: Database, settings, principal: Principal, ref: str | int, number: in
         plan = plan_run(s, settings, principal, ref, number)
     done = execute(plan)
     with db.write() as s:
-        return record_run(s, principal, plan, done, started).id
+        made = record_run(s, principal, plan, done, started)
+        _watch(s, settings, made)
+        return made.id
+
+
+def _watch(session: Session, settings, made: QualityRun) -> None:
+    from shuzhi.quality import watch
+
+    watch.after_run(session, settings, made)
 
 
 def run_on_ingest(session: Session, settings, version: DatasetVersion) -> QualityRun | None:
