@@ -359,3 +359,17 @@ def test_the_commands_list_acknowledge_resolve_score_and_sweep(inbox, cli_env):
     swept = runner.invoke(cli_app, ["quality", "sweep"])
     assert swept.exit_code == 0, swept.output
     assert runner.invoke(cli_app, ["quality", "sweep", "--as", "ga_steward"]).exit_code == 2
+
+
+def test_a_distinct_count_that_only_follows_the_rows_is_not_reported():
+    def version(rows, distinct, null_share=0.0):
+        return {
+            "rows": rows,
+            "columns": {"k": {"null_share": null_share, "distinct": distinct, "mean": None}},
+        }
+
+    halved = anomalies.compare(version(50, 50), [version(100, 100)], LIMITS)
+    assert [a.metric for a in halved] == ["rows"]
+    # the rows stayed, the keys collapsed: that is news
+    collapsed = anomalies.compare(version(100, 20), [version(100, 100)], LIMITS)
+    assert [(a.metric, a.column) for a in collapsed] == [("distinct", "k")]

@@ -10,7 +10,9 @@ the mean. Each metric of the new version is compared with the same metric of the
 - otherwise, against the previous version alone: a relative change of the rows, distinct count or
   mean of at least its limit, or a rise of a null share of at least `null_rise` share points.
 
-A null share is only anomalous when it rises (fewer empty values is no warning). docs/quality-supervision.md.
+A null share is only anomalous when it rises (fewer empty values is no warning); a distinct count
+that moved with the column's non-empty rows and no further is not reported (the rows say it).
+docs/quality-supervision.md.
 """
 
 from __future__ import annotations
@@ -130,9 +132,26 @@ def compare(current: dict, earlier: Sequence[dict], limits: Limits) -> list[Anom
         for metric in ("null_share", "distinct", "mean"):
             past = [m["columns"].get(name, {}).get(metric) for m in earlier]
             hit = judge(metric, name, col.get(metric), past, limits)
-            if hit:
+            if hit and not (metric == "distinct" and _follows_rows(hit, current, earlier, name, limits)):
                 found.append(hit)
     return found
+
+
+def _present(metrics: dict, name: str) -> float | None:
+    col = metrics["columns"].get(name)
+    if col is None or col.get("null_share") is None:
+        return None
+    return metrics["rows"] * (1 - col["null_share"])
+
+
+def _follows_rows(hit: Anomaly, current: dict, earlier: Sequence[dict], name: str, limits: Limits) -> bool:
+    """A distinct count that moved with the column's non-empty rows, and no further, tells nothing
+    the row count and null share do not: half the rows, half the distinct keys."""
+    now, before = _present(current, name), _present(earlier[-1], name)
+    if not now or not before:
+        return False
+    moved = now / before - 1
+    return hit.change * moved >= 0 and abs(hit.change) <= abs(moved) + limits.min_change
 
 
 def severity(found: Sequence[Anomaly], limits: Limits) -> str:
