@@ -373,3 +373,31 @@ def test_a_distinct_count_that_only_follows_the_rows_is_not_reported():
     # the rows stayed, the keys collapsed: that is news
     collapsed = anomalies.compare(version(100, 20), [version(100, 100)], LIMITS)
     assert [(a.metric, a.column) for a in collapsed] == [("distinct", "k")]
+
+
+def test_the_pages_refuse_others_and_forms_without_their_token(inbox, client):
+    from tests.conftest import csrf_of, login
+
+    w = inbox
+    login(client, "ga_analyst", next="/catalog")
+    assert client.get("/quality/alerts").status_code == 403
+    assert client.get("/quality/scorecard").status_code == 403
+    login(client, "sc_steward", next="/catalog")
+    page = client.get("/quality/alerts")
+    assert page.status_code == 200 and f'id="alert-{w.alert_id}"' not in page.text
+    refused = client.post(
+        f"/quality/alerts/{w.alert_id}/resolve", data={"note": "x", "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403
+    login(client, "ga_steward", next="/catalog")
+    page = client.get("/quality/alerts")
+    assert f'id="alert-{w.alert_id}"' in page.text and 'name="csrf_token"' in page.text
+    assert client.post(f"/quality/alerts/{w.alert_id}/acknowledge", data={"note": "x"}).status_code == 403
+    done = client.post(
+        f"/quality/alerts/{w.alert_id}/acknowledge",
+        data={"csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with w.db.read() as s:
+        assert s.get(Alert, w.alert_id).state == "acknowledged"
