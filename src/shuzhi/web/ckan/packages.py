@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 from sqlalchemy.orm import Session
 
-from shuzhi.catalog import vocab
+from shuzhi.catalog import grams, vocab
 from shuzhi.catalog.search import fold, segment
 from shuzhi.opendata import published
 from shuzhi.opendata.published import MAX_PER_PAGE, published_releases
@@ -410,6 +410,11 @@ class Index:
     title_tokens: str
     """Each package's title tokens, space-separated with a space at each end, one after the other."""
     title_starts: list[int]
+    pairs: grams.PairIndex | None
+    """Which packages' texts hold each pair of adjacent characters: a query word is looked for only in
+    the packages holding all of its pairs (None past `grams.MAX_TEXTS` packages: every text is scanned)."""
+    title_words: dict[str, np.ndarray]
+    """Each title token -> the packages whose title has it (what scores a word double)."""
     keys: dict[bytes, int]
     """A digest of each package's text -> its position: a rebuild reuses the folding and segmenting
     of every package whose text did not change (the costly part)."""
@@ -425,7 +430,8 @@ class Index:
         text = sys.getsizeof(self.documents) + sys.getsizeof(self.title_tokens)
         text += 40 * (len(self.starts) + len(self.title_starts))  # the offsets, as Python ints in lists
         maps = sys.getsizeof(self.position) + sys.getsizeof(self.keys) + 50 * len(self.keys)
-        return strings + arrays + text + maps
+        words = sys.getsizeof(self.title_words) + sum(a.nbytes + 80 for a in self.title_words.values())
+        return strings + arrays + text + maps + words + (self.pairs.nbytes if self.pairs else 0)
 
     def document(self, i: int) -> str:
         return self.documents[self.starts[i] : self.starts[i + 1] - 1]
@@ -480,6 +486,7 @@ def build_index(listing: list[dict], version: tuple[str, int], previous: Index |
             tag_doc.append(i)
             tag_names_of.append(t)
     tag_names, tag_id = _coded(tag_names_of)
+    joined, starts = "\x00".join(documents) + "\x00", _starts(documents)
     return Index(
         version=version,
         names=names,
@@ -498,10 +505,12 @@ def build_index(listing: list[dict], version: tuple[str, int], previous: Index |
         tag_names=tag_names,
         tag_doc=np.array(tag_doc, dtype=np.int64),
         tag_id=tag_id,
-        documents="\x00".join(documents) + "\x00",
-        starts=_starts(documents),
+        documents=joined,
+        starts=starts,
         title_tokens="\x00".join(titles) + "\x00",
         title_starts=_starts(titles),
+        pairs=grams.build(joined, starts),
+        title_words=_title_words(titles),
         keys=keys,
     )
 
@@ -511,6 +520,29 @@ def _starts(texts: list[str]) -> list[int]:
     for t in texts:
         at += len(t) + 1
         out.append(at)
+    return out
+
+
+def _title_words(titles: list[str]) -> dict[str, np.ndarray]:
+    where: dict[str, list[int]] = {}
+    for i, title in enumerate(titles):
+        for token in set(title.split()):
+            where.setdefault(token, []).append(i)
+    return {token: np.array(found, dtype=np.int64) for token, found in where.items()}
+
+
+def _holding(index: Index, word: str) -> np.ndarray:
+    """Which packages' texts hold `word`: the candidates of the pair index, checked with `find` when
+    the word is longer than a pair (the answer `_containing` gives, without reading every text)."""
+    n = len(index)
+    if index.pairs is None:
+        return _containing(index.documents, index.starts, word, n)
+    found = index.pairs.candidates(word)
+    if len(word) > 2:
+        text, starts = index.documents, index.starts
+        found = [i for i in found.tolist() if text.find(word, starts[i], starts[i + 1]) != -1]
+    out = np.zeros(n, bool)
+    out[found] = True
     return out
 
 
@@ -623,9 +655,9 @@ def _matches(index: Index, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
     if words:
         scores = np.zeros(n, np.float64)
     for w in words:
-        found = _containing(index.documents, index.starts, w, n)
-        in_title = _containing(index.title_tokens, index.title_starts, f" {w} ", n)
-        hits &= found
+        hits &= _holding(index, w)
+        in_title = np.zeros(n, bool)
+        in_title[index.title_words.get(w, [])] = True
         scores += np.where(in_title, 2.0, 1.0)
     return hits, scores
 
