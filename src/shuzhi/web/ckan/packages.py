@@ -398,7 +398,14 @@ class Index:
     ranks: dict[str, np.ndarray]
     """Per sortable field, each package's dense rank (equal values, equal ranks)."""
     facets: dict[str, tuple[list[str], np.ndarray]]
-    """organization, groups, license_id: the values, and each package's value's number (-1: none)."""
+    """organization, groups, license_id (and, for the portal, open_type and update_frequency): the
+    values, and each package's value's number (-1: none)."""
+    modified: list[str]
+    """When each package's newest release was published (ISO 8601)."""
+    row_counts: np.ndarray
+    """Rows of each package's newest release."""
+    org_names: dict[str, tuple[str, str | None]]
+    """Each publishing department's names (Chinese, English) by code."""
     tag_names: list[str]
     tag_doc: np.ndarray
     tag_id: np.ndarray
@@ -501,7 +508,12 @@ def build_index(listing: list[dict], version: tuple[str, int], previous: Index |
             "organization": _coded([e["department"] for e in listing]),
             "groups": _coded([e["theme"] or None for e in listing]),
             "license_id": _coded([e["licence"] or "notspecified" for e in listing]),
+            "open_type": _coded([e["open_type"] or None for e in listing]),
+            "update_frequency": _coded([e["update_frequency"] or None for e in listing]),
         },
+        modified=[e["published_at"] or "" for e in listing],
+        row_counts=np.array([e["row_count"] or 0 for e in listing], dtype=np.int64),
+        org_names={e["department"]: (e["department_name"], e["department_name_en"]) for e in listing},
         tag_names=tag_names,
         tag_doc=np.array(tag_doc, dtype=np.int64),
         tag_id=tag_id,
@@ -632,7 +644,7 @@ def _has(index: Index, name: str, value: str) -> np.ndarray:
     return np.full(n, value == constant)
 
 
-def _indexed_facets(index: Index, hits: np.ndarray, name: str, limit: int) -> list[tuple[str, int]]:
+def indexed_facets(index: Index, hits: np.ndarray, name: str, limit: int) -> list[tuple[str, int]]:
     if name == "res_format":
         counts = {FORMAT: int(hits.sum())} if hits.any() else {}
     elif name == "tags":
@@ -662,6 +674,31 @@ def _matches(index: Index, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return hits, scores
 
 
+def matching(
+    index: Index, words: list[str], clauses: list[tuple[bool, str, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which packages hold every word and pass every (wanted, field, value) clause, and their scores."""
+    hits, scores = _matches(index, words)
+    for wanted, name, value in clauses:
+        hits &= _has(index, name, value) == wanted
+    return hits, scores
+
+
+def ranking(index: Index, hits: np.ndarray, scores: np.ndarray, order: list[tuple[str, bool]]) -> np.ndarray:
+    """The hits' positions in the order asked (`parse_sort`); ties keep the listing's order, as the
+    stable sorts of `search` do."""
+    chosen = np.flatnonzero(hits)
+    keys = [chosen]
+    for name, descending in reversed(order):
+        key = (
+            scores[chosen]
+            if name == "score"
+            else index.ranks[name if name != "title_string" else "title"][chosen]
+        )
+        keys.append(-key if descending else key)
+    return chosen[np.lexsort(keys)] if len(chosen) else chosen
+
+
 def search_published(
     session: Session,
     site_url: str,
@@ -679,25 +716,13 @@ def search_published(
     cache = cache or LISTING
     clauses = [c for f in fq for c in parse_fq(f)]
     order = parse_sort(sort)
-    words = query_words(q)
     index = cache.current(session)
-    hits, scores = _matches(index, words)
-    for wanted, name, value in clauses:
-        hits &= _has(index, name, value) == wanted
-    chosen = np.flatnonzero(hits)
-    keys = [chosen]  # ties keep the listing's order, as the stable sorts of `search` do
-    for name, descending in reversed(order):
-        key = (
-            scores[chosen]
-            if name == "score"
-            else index.ranks[name if name != "title_string" else "title"][chosen]
-        )
-        keys.append(-key if descending else key)
-    ranked = chosen[np.lexsort(keys)] if len(chosen) else chosen
+    hits, scores = matching(index, query_words(q), clauses)
+    ranked = ranking(index, hits, scores, order)
     page = [index.names[i] for i in ranked[start : start + rows]]
-    counted = {f: _indexed_facets(index, hits, f, facet_limit) for f in facets}
+    counted = {f: indexed_facets(index, hits, f, facet_limit) for f in facets}
     return {
-        "count": int(len(chosen)),
+        "count": int(len(ranked)),
         "results": cache.packages(session, index, page, site_url),
         "sort": sort or DEFAULT_SORT,
         "facets": {f: dict(items) for f, items in counted.items()},
