@@ -36,8 +36,7 @@ def _section(html: str) -> str:
     return re.search(r'<section class="card" id="quality">.*?</section>', html, re.S).group(0)
 
 
-@pytest.fixture
-def checked(world):
+def _check(world):
     """Rules on `people`, run on v1 (two blank names) and on v2 (one): both blocked, v2 held."""
     with world.db.write() as s:
         service.save_rules(s, world.steward, "people", RULES)
@@ -48,7 +47,12 @@ def checked(world):
     return world
 
 
-def test_no_rule_set_shows_an_empty_state_with_a_hint_for_stewards(client, world):
+@pytest.fixture
+def checked(world):
+    return _check(world)
+
+
+def test_empty_state_then_scores_trend_and_results_shown_to_anyone_signed_in(client, world):
     login(client, "ga_steward")
     page = _section(client.get("/datasets/people").text)
     assert 'id="quality-empty"' in page and "shuzhi quality rules set people rules.yaml" in page
@@ -58,10 +62,9 @@ def test_no_rule_set_shows_an_empty_state_with_a_hint_for_stewards(client, world
     assert 'id="quality-empty"' in page and "added by the stewards of the owning department" in page
     assert "shuzhi quality rules set" not in page
 
-
-def test_scores_trend_and_results_are_shown_to_anyone_signed_in(client, checked):
-    login(client, "sc_analyst")
-    page = _section(client.get("/datasets/people").text)
+    checked = _check(world)
+    page = _section(client.get("/datasets/people?lang=zh").text)
+    assert 'id="quality-empty"' not in page
     with checked.db.read() as s:
         runs = service.history(s, service.get_dataset(s, "people"))
     newest = runs[-1]
@@ -119,7 +122,7 @@ def _held(db) -> dict | None:
         return service.version_hold(s, v.id)
 
 
-def test_a_steward_overrides_a_hold_from_the_page_others_are_refused(client, checked):
+def test_a_steward_overrides_a_hold_and_runs_the_rules_from_the_page_others_are_refused(client, checked):
     action = "/datasets/people/quality/versions/2/override"
     for who in ("sc_steward", "ga_analyst"):
         login(client, who)
@@ -147,8 +150,7 @@ def test_a_steward_overrides_a_hold_from_the_page_others_are_refused(client, che
     r = client.post(action, data={"csrf_token": csrf_of(page), "reason": "再次"}, headers=HTML)
     assert r.status_code == 409 and 'data-form="override-2"' in r.text  # nothing held any more
 
-
-def test_a_steward_runs_the_rules_from_the_page_others_are_refused(client, checked):
+    # running the rules again from the page: a new run, a new verdict (held again)
     with checked.db.read() as s:
         before = len(service.runs_of(s, service.get_dataset(s, "people")))
     login(client, "sc_steward")
@@ -166,4 +168,5 @@ def test_a_steward_runs_the_rules_from_the_page_others_are_refused(client, check
     with checked.db.read() as s:
         runs = service.runs_of(s, service.get_dataset(s, "people"))
     assert len(runs) == before + 1 and runs[0].version_number == 2
-    assert "检查" in client.get("/datasets/people").text  # the banner says it ran
+    page = client.get("/datasets/people").text
+    assert "已对版本 2 执行质量检查" in page and 'data-version="2" data-status="held"' in page
