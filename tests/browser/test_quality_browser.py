@@ -87,6 +87,11 @@ def test_quality_section_as_the_steward_and_as_another_departments_analyst(check
     assert section.locator('tr.q-sample[data-sample="not_blank(姓名)"] tbody tr').count() == 3
     assert len(_reads(sqlite_db)) == 1
     section.screenshot(path=SHOTS.format(who="steward", lang=lang))
+    page.set_viewport_size({"width": 390, "height": 900})  # a phone: wide tables scroll in the card
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.locator("#quality").screenshot(path=SHOTS.format(who="steward-phone", lang=lang))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert len(_reads(sqlite_db)) == 1  # resizing reads nothing again
 
     form = section.locator('form.q-override[id="override-2"]')
     form.locator("input[name=reason]").fill("空白姓名已核实为注销人员")
