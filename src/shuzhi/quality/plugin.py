@@ -1,5 +1,6 @@
 """Built-in hook implementations of data quality: every ingested version is checked after its
-grading; the built-in rule kinds, its API and commands, its tables, migrations and audit events."""
+grading; the built-in rule kinds, its API and commands, the quality section of a dataset's page and
+its forms, its tables, migrations and audit events."""
 
 from __future__ import annotations
 
@@ -54,3 +55,17 @@ def ledger_events():
     from shuzhi.quality.events import EVENTS
 
     return list(EVENTS)
+
+
+@hookimpl
+def register_page_routes():
+    from shuzhi.web.pages import quality
+
+    return [quality.router]
+
+
+@hookimpl
+def dataset_page_sections(request, session, principal, dataset):
+    from shuzhi.web.pages.quality import section_html
+
+    return [section_html(request, session, principal, dataset)]
