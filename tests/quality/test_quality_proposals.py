@@ -407,4 +407,4 @@ def test_proposals_on_the_command_line(registry, cli_env, monkeypatch):
     code, out = cli("reject", str(made["unique(code)"]["id"]), "--reason", "复用", "--as", "ga_steward")
     assert code == 0, out
     code, out = cli("proposals", "registry", "--state", "rejected", "--as", "ga_steward")
-    assert code == 0 and "unique" in out and "enum" not in out
+    assert code == 0 and "unique" in out and "enum" not in out and "已拒绝" in out

@@ -199,13 +199,15 @@ def override(
 
 
 def _print_proposals(out: dict) -> None:
+    from shuzhi.quality.proposing import STATE_LABELS
+
     table = ListTable("#", _("version"), _("state"), _("rule"), _("reason"))
     for p in out["proposals"]:
         params = {k: v for k, v in p["rule"].items() if k != "kind"}
         table.add_row(
             str(p["id"]),
             str(p["version"]),
-            p["state"],
+            pick(*STATE_LABELS[p["state"]]),
             f"{p['kind']} {json.dumps(params, ensure_ascii=False)}",
             pick(p["reason"]["zh"], p["reason"]["en"]),
         )
