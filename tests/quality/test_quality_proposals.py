@@ -333,6 +333,13 @@ def test_who_may_make_decide_and_see_the_values_of_proposals(registry):
         ]
     shown = _events(w.db, "quality.proposal_values_read")
     assert len(shown) == before + 2 and shown[-1]["fields"] == ["birth", "income", "level"]
+    # An accepted edit is masked by its own field's grade, whatever field it was proposed for.
+    with w.db.write() as s:
+        edited = {"kind": "range", "field": "income", "min": 5000}
+        proposing.accept(s, w.steward, seen["range(age)"]["id"], edited)
+    seen = {p["key"]: p for p in proposing.read(w.db, w.settings, w.outsider, "registry")["proposals"]}
+    assert seen["range(age)"]["rule"]["max"] == 47 and seen["range(age)"]["accepted_rule"]["min"] != 5000
+    assert seen["range(age)"]["values_masked"] is True
 
 
 # -- the faces ----------------------------------------------------------------------------------------

@@ -229,20 +229,29 @@ def _mask(values: dict | None, level: str | None, levels: list[str]) -> dict | N
     return {k: one(v) if k in VALUE_KEYS else v for k, v in values.items()}
 
 
-def _carries_values(p: RuleProposal) -> bool:
-    return any(k in (p.rule or {}) for k in VALUE_KEYS) or any(
-        k in (p.accepted_rule or {}) for k in VALUE_KEYS
-    )
+class _Shown:
+    """How one reader is shown proposals' values: masked per field, or clear and remembered (audited)."""
+
+    def __init__(self, grades: dict[str, str], levels: list[str], insider: bool) -> None:
+        self.grades, self.levels, self.insider = grades, levels, insider
+        self.revealed: set[str] = set()
+
+    def __call__(self, values: dict | None, field: str | None) -> tuple[dict | None, bool]:
+        """The values (a rule, its evidence) as shown, and whether they were masked."""
+        level = self.grades.get(field)
+        if not values or not any(k in values for k in VALUE_KEYS) or not _sensitive(level, self.levels):
+            return values, False
+        if self.insider:
+            self.revealed.add(field)
+            return values, False
+        return _mask(values, level, self.levels), True
 
 
-def _field(p: RuleProposal) -> str | None:
-    return p.rule.get("field")
-
-
-def proposal_out(p: RuleProposal, dataset: str, masked: bool, level: str | None, levels: list[str]) -> dict:
-    rule, evidence, accepted = p.rule, p.evidence, p.accepted_rule
-    if masked:
-        rule, evidence, accepted = (_mask(x, level, levels) for x in (rule, evidence, accepted))
+def proposal_out(p: RuleProposal, dataset: str, shown: _Shown) -> dict:
+    field = p.rule.get("field")
+    rule, masked = shown(p.rule, field)
+    evidence, _ = shown(p.evidence, field)
+    accepted, accepted_masked = shown(p.accepted_rule, (p.accepted_rule or {}).get("field"))
     return {
         "id": p.id,
         "dataset": dataset,
@@ -253,7 +262,7 @@ def proposal_out(p: RuleProposal, dataset: str, masked: bool, level: str | None,
         "reason": p.reason,
         "evidence": evidence,
         "state": p.state,
-        "values_masked": masked,
+        "values_masked": masked or accepted_masked,
         "accepted_rule": accepted,
         "revision": p.revision,
         "decision_reason": p.decision_reason,
@@ -289,17 +298,11 @@ def read(
             query = query.where(RuleProposal.state == state)
         if ids is not None:
             query = query.where(RuleProposal.id.in_(ids))
-        grades = column_grades(s, settings, ds)
         levels = [lv["code"] for lv in load_rules(settings).levels]
-        insider = service.can_see_samples(principal, ds)
-        out, revealed = [], set()
-        for p in s.scalars(query):
-            level = grades.get(_field(p))
-            sensitive = _carries_values(p) and _sensitive(level, levels)
-            if sensitive and insider:
-                revealed.add(_field(p))
-            out.append(proposal_out(p, ds.identifier, sensitive and not insider, level, levels))
+        shown = _Shown(column_grades(s, settings, ds), levels, service.can_see_samples(principal, ds))
+        out = [proposal_out(p, ds.identifier, shown) for p in s.scalars(query)]
         dataset_id, identifier = ds.id, ds.identifier
+    revealed = shown.revealed
     if revealed:
         with db.write() as s:
             ledger.append(
