@@ -40,9 +40,16 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.quality import models
+    from shuzhi.quality import models, proposal_models
 
-    return [models]
+    return [models, proposal_models]
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.quality.proposal_settings import SECTIONS
+
+    return SECTIONS
 
 
 @hookimpl
