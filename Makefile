@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## build the synthetic city and serve it at http://127.0.0.1:8000
 	$(VENV)/bin/shuzhi demo
 
-test: $(STAMP)  ## the whole suite (PostgreSQL too when SHUZHI_TEST_PG_URL is set)
-	$(VENV)/bin/pytest -q
+test: $(STAMP)  ## the whole suite (PostgreSQL too when SHUZHI_TEST_PG_URL is set), one worker per core
+	$(VENV)/bin/pytest -q -n auto --dist worksteal
 
 test-fast: $(STAMP)  ## skip slow tests (browsers, subprocesses, many writers)
-	$(VENV)/bin/pytest -q -m "not slow"
+	$(VENV)/bin/pytest -q -n auto --dist worksteal -m "not slow"
 
 lint: $(STAMP)  ## ruff's checks and formatting, and the import layers (CI runs this before the tests)
 	$(VENV)/bin/ruff check src tests benchmarks

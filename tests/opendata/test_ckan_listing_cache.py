@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import delete, insert, select, text, update
 from tests.opendata.test_ckan_api import Portal, portal  # noqa: F401 - the published portal fixture
 
+from shuzhi.catalog import grams
 from shuzhi.catalog.models import Dataset, DatasetField
 from shuzhi.opendata import published, releases
 from shuzhi.opendata.models import Release
@@ -23,6 +24,9 @@ QUERIES = [
     {"q": "救助 对象"},
     {"q": "Subsistence"},
     {"q": "量子隧穿"},
+    {"q": "保"},
+    {"q": "对象"},
+    {"q": "员 sub"},
     {"fq": "organization:SC"},
     {"fq": "-organization:SC"},
     {"fq": 'tags:"社会救助" +res_format:Parquet'},
@@ -64,6 +68,16 @@ def test_indexed_search_answers_as_the_search_over_the_whole_portal(portal: Port
         again = packages.search_published(s, SITE, *_args(query), cache=cache)  # warm: from the cache
     assert got == expected and again == expected
     assert cache.rebuilds == 1
+
+
+def test_without_the_pair_index_every_text_is_scanned_with_the_same_answers(portal: Portal, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(grams, "MAX_TEXTS", 1)  # past the limit: no pair index is built
+    cache = ListingCache()
+    for query in QUERIES[1:5]:
+        with portal.world.db.read() as s:
+            expected = packages.search(packages.load(s, SITE), *_args(query))
+            assert packages.search_published(s, SITE, *_args(query), cache=cache) == expected
+    assert cache.index.pairs is None
 
 
 def test_a_withdrawn_release_leaves_search_at_once_in_every_process(portal: Portal):  # noqa: F811

@@ -18,10 +18,11 @@ from tests.opendata.conftest import add_dataset, plan, population
 
 from shuzhi.catalog.models import Dataset
 from shuzhi.ledger.models import LedgerEntry
-from shuzhi.opendata import releases, stats, usage
+from shuzhi.opendata import published, releases, stats, usage
 from shuzhi.opendata.models import Release
 from shuzhi.opendata.usage_models import PreviewWindow
 from shuzhi.web.app import create_app
+from shuzhi.web.ckan import packages
 from shuzhi.web.portal import listing
 
 DOWNLOADED, PREVIEWED = "opendata.release_downloaded", "opendata.release_previewed"
@@ -144,6 +145,27 @@ def test_search_in_chinese_with_facets_and_sorts(web):
             )
     most = re.findall(r'data-name="([^"]+)"', web.get("/open/search?sort=downloads").text)
     assert most == ["population", "enterprises"]
+
+
+def test_pages_read_only_the_datasets_they_show(web, monkeypatch):
+    """The listing is searched through the index: a page builds the packages it shows, never the
+    whole portal (which would cost seconds per page at hundreds of thousands of datasets)."""
+    asked: list[list[str]] = []
+    real = published.published_releases_of
+    monkeypatch.setattr(
+        published, "published_releases_of", lambda s, names: asked.append(names) or real(s, names)
+    )
+    monkeypatch.setattr(packages, "load", lambda *a, **k: pytest.fail("the whole portal was loaded"))
+    monkeypatch.setattr(listing, "PER_PAGE", 1)
+    packages.LISTING.__init__()  # nothing cached from earlier tests
+    first = web.get("/open/search", params={"sort": "newest"}).text
+    assert re.findall(r'data-name="([^"]+)"', first) == ["enterprises"] and asked == [["enterprises"]]
+    assert "找到 2 个数据集" in first  # counted over both, built for one
+    second = web.get("/open/search", params={"sort": "newest", "page": "2"}).text
+    assert re.findall(r'data-name="([^"]+)"', second) == ["population"] and asked[-1] == ["population"]
+    for path in ["/open", "/open/dataset/enterprises", "/open/organization/SC", "/sitemap.xml"]:
+        assert web.get(path).status_code == 200, path
+    assert all(len(names) <= 6 for names in asked)  # pages of results, the home page's few
 
 
 @pytest.mark.parametrize(

@@ -68,8 +68,12 @@ def add_dataset(db, steward, identifier: str, table: pa.Table, dept: str = "GA",
         )
 
 
-def add_version(db, settings, identifier: str, table: pa.Table, grades: dict | None = None, at=None) -> int:
-    """A new version holding `table`, graded as `grades` says (GRADES by default)."""
+def add_version(
+    db, settings, identifier: str, table: pa.Table, grades: dict | None = None, at=None, categories=None
+) -> int:
+    """A new version holding `table`, graded as `grades` says (GRADES by default); `categories`
+    (field → grading category, its detector of the same name) what grading detected, none elsewhere."""
+    categories = categories or {}
     grades = GRADES if grades is None else grades
     with db.transaction() as s:
         ds = s.scalar(select(Dataset).where(Dataset.identifier == identifier))
@@ -102,8 +106,9 @@ def add_version(db, settings, identifier: str, table: pa.Table, grades: dict | N
                         field_name=name,
                         field_type="VARCHAR",
                         position=pos,
-                        detected_category="none",
-                        category="none",
+                        detected_category=categories.get(name, "none"),
+                        category=categories.get(name, "none"),
+                        detector=categories.get(name),
                         confidence=1.0,
                         level=grades[name],
                         evidence={},

@@ -163,6 +163,24 @@ def column_grades(session: Session, settings, dataset: Dataset) -> dict[str, str
     return out
 
 
+def version_columns(session: Session, settings, version: DatasetVersion) -> dict[str, dict]:
+    """Field name -> what grading decided for that column of this version: the category in force
+    (with its labels), the detector that found it and its confidence, the level."""
+    rules = load_rules(settings)
+    rows = session.scalars(select(ColumnDecision).where(ColumnDecision.version_id == version.id))
+    return {
+        c.field_name: {
+            "category": c.category,
+            "category_zh": rules.category(c.category).get("zh") or c.category,
+            "category_en": rules.category(c.category).get("en") or c.category,
+            "detector": c.detector,
+            "confidence": c.confidence,
+            "level": c.level,
+        }
+        for c in rows
+    }
+
+
 SENSITIVE_FROM = "L3"
 """The lowest level whose values are sensitive: shown in a profile only when asked for, audited."""
 

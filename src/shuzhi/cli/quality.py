@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from shuzhi.cli.common import ListTable, acting_principal, console, ok, open_context, reports_errors
-from shuzhi.cli.lang import _
+from shuzhi.cli.lang import _, pick
 from shuzhi.i18n import M_, N_
 from shuzhi.quality.kinds import DIMENSION_LABELS, DIMENSIONS
 
@@ -193,3 +193,118 @@ def override(
     with db.write() as s:
         row = service.override_block(s, acting_principal(s, as_user), dataset, version, reason)
         ok(_("block overridden"), f"{dataset} run #{row.run_id}")
+
+
+# -- proposed rules -----------------------------------------------------------------------------------
+
+
+def _print_proposals(out: dict) -> None:
+    from shuzhi.quality.proposing import STATE_LABELS
+
+    table = ListTable("#", _("version"), _("state"), _("rule"), _("reason"))
+    for p in out["proposals"]:
+        params = {k: v for k, v in p["rule"].items() if k != "kind"}
+        table.add_row(
+            str(p["id"]),
+            str(p["version"]),
+            pick(*STATE_LABELS[p["state"]]),
+            f"{p['kind']} {json.dumps(params, ensure_ascii=False)}",
+            pick(p["reason"]["zh"], p["reason"]["en"]),
+        )
+    console.print(table)
+
+
+@app.command("propose")
+@reports_errors
+def propose(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    version: int = typer.Option(None, help="version number (default: newest)"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Propose rules from a version's statistics and grading, for a steward to accept or reject.
+
+    Example:  shuzhi quality propose hz-samr-enterprise --as samr.steward
+    """
+    from shuzhi.quality import proposing
+
+    settings, db = open_context()
+    with db.read() as s:
+        who = acting_principal(s, as_user)
+    ids = proposing.make(db, settings, who, dataset, version)
+    ok(_("rules proposed"), f"{dataset} ({len(ids)})")
+    _print_proposals(proposing.read(db, settings, who, dataset, ids=ids))
+
+
+@app.command("proposals")
+@reports_errors
+def proposals(
+    dataset: str = typer.Argument(..., help="Dataset identifier"),
+    state: str = typer.Option(
+        None, help="only proposals in this state (proposed, accepted, rejected, superseded)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the proposals as JSON"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """A dataset's proposed rules; values of sensitive fields masked except for the owning department.
+
+    Example:  shuzhi quality proposals hz-samr-enterprise --state proposed --as samr.steward
+    """
+    from shuzhi.quality import proposing
+
+    settings, db = open_context()
+    with db.read() as s:
+        who = acting_principal(s, as_user)
+    out = proposing.read(db, settings, who, dataset, state=state)
+    if as_json:
+        console.print_json(json.dumps(out, ensure_ascii=False))
+        return
+    _print_proposals(out)
+
+
+@app.command("accept")
+@reports_errors
+def accept(
+    proposal_id: int = typer.Argument(..., help="proposal id"),
+    rule_json: str = typer.Option(
+        None, "--rule-json", help="the rule as edited (JSON; default: as proposed)"
+    ),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Accept a proposed rule, as proposed or edited: it is appended to the dataset's rule set.
+
+    Example:  shuzhi quality accept 12 --rule-json '{"kind": "range", "field": "年龄", "min": 0, "max": 150}' --as samr.steward
+    """
+    from shuzhi.errors import InvalidInput
+    from shuzhi.quality import proposing
+
+    edited = None
+    if rule_json is not None:
+        try:
+            edited = json.loads(rule_json)
+        except ValueError as e:
+            raise InvalidInput(
+                M_("cannot read the rule: %(problem)s", problem=str(e)), where="--rule-json"
+            ) from None
+    settings, db = open_context()
+    with db.write() as s:
+        p = proposing.accept(s, acting_principal(s, as_user), proposal_id, edited)
+        ok(_("proposal accepted"), f"#{p.id} {p.key} → r{p.revision}")
+
+
+@app.command("reject")
+@reports_errors
+def reject(
+    proposal_id: int = typer.Argument(..., help="proposal id"),
+    reason: str = typer.Option(..., help="reason (required)"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Reject a proposed rule, saying why; it is not proposed again for the dataset.
+
+    Example:  shuzhi quality reject 12 --reason 该字段允许为空 --as samr.steward
+    """
+    from shuzhi.quality import proposing
+
+    settings, db = open_context()
+    with db.write() as s:
+        p = proposing.reject(s, acting_principal(s, as_user), proposal_id, reason)
+        ok(_("proposal rejected"), f"#{p.id} {p.key}")

@@ -96,7 +96,8 @@ def listing_version(session: Session) -> tuple[str, int]:
 def published_listing(session: Session) -> list[dict]:
     """Every dataset with a published release, in one pass (what a search index needs, not the full
     records): the newest published release's dataset metadata and public fields with their
-    descriptions, its release id, and when the first and last of its published releases came out."""
+    descriptions, its release id and row count, and when the first and last of its published
+    releases came out."""
     ranked = (
         select(
             Release.id,
@@ -129,8 +130,12 @@ def published_listing(session: Session) -> list[dict]:
             Dataset.theme,
             Dataset.keywords,
             Dataset.licence,
+            Dataset.open_type,
+            Dataset.update_frequency,
+            Release.row_count,
             Department.code,
             Department.name_zh,
+            Department.name_en,
         )
         .join(Release, Release.id == ranked.c.id)
         .join(Dataset, Dataset.id == Release.dataset_id)
@@ -153,9 +158,13 @@ def published_listing(session: Session) -> list[dict]:
             "description": description,
             "department": code,
             "department_name": name_zh,
+            "department_name_en": name_en,
             "theme": theme,
             "keywords": list(keywords or []),
             "licence": licence,
+            "open_type": open_type,
+            "update_frequency": update_frequency,
+            "row_count": row_count,
             "published_at": _iso(published_at),
             "first_published_at": _iso(first),
             "releases": releases,
@@ -178,8 +187,12 @@ def published_listing(session: Session) -> list[dict]:
             theme,
             keywords,
             licence,
+            open_type,
+            update_frequency,
+            row_count,
             code,
             name_zh,
+            name_en,
         ) in rows
     ]
 

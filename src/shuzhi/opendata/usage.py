@@ -144,14 +144,24 @@ def record_view(session: Session, dataset: str) -> None:
         _bump(session, dataset_id, views=1)
 
 
-def counts(session: Session) -> dict[str, Counts]:
-    """Downloads and views of every dataset that has any, by identifier."""
-    rows = session.execute(
-        select(Dataset.identifier, UsageCount.downloads, UsageCount.views).join(
-            Dataset, Dataset.id == UsageCount.dataset_id
-        )
+def counts(session: Session, datasets: list[str] | None = None) -> dict[str, Counts]:
+    """Downloads and views of every dataset that has any (or of the named ones), by identifier."""
+    q = select(Dataset.identifier, UsageCount.downloads, UsageCount.views).join(
+        Dataset, Dataset.id == UsageCount.dataset_id
     )
-    return {identifier: Counts(downloads, views) for identifier, downloads, views in rows}
+    if datasets is not None:
+        q = q.where(Dataset.identifier.in_(datasets))
+    return {identifier: Counts(downloads, views) for identifier, downloads, views in session.execute(q)}
+
+
+def downloaded(session: Session) -> dict[str, int]:
+    """Downloads of every dataset downloaded at least once, by identifier."""
+    q = (
+        select(Dataset.identifier, UsageCount.downloads)
+        .join(Dataset, Dataset.id == UsageCount.dataset_id)
+        .where(UsageCount.downloads > 0)
+    )
+    return {identifier: n for identifier, n in session.execute(q)}
 
 
 def counts_of(session: Session, dataset: str) -> Counts:

@@ -55,4 +55,49 @@ class BlockOverridden(Event):
     reason: str
 
 
-EVENTS = (RulesSaved, RunCompleted, SamplesRead, BlockOverridden)
+@event("quality.rules_proposed", "质量规则建议生成", "quality rules proposed")
+class RulesProposed(Event):
+    """Rules were proposed from a version's statistics and grading, for a steward to decide on."""
+
+    version: int
+    proposals: list[str]
+    """Their keys, `kind(fields)`."""
+
+
+@event("quality.proposal_accepted", "质量规则建议采纳", "quality rule proposal accepted")
+class ProposalAccepted(Event):
+    """A steward accepted a proposed rule, as proposed or edited: it was appended to the rule set."""
+
+    proposal_id: int
+    key: str
+    edited: bool
+    revision: int
+
+
+@event("quality.proposal_rejected", "质量规则建议拒绝", "quality rule proposal rejected")
+class ProposalRejected(Event):
+    """A steward rejected a proposed rule, saying why: it is not proposed again for the dataset."""
+
+    proposal_id: int
+    key: str
+    reason: str
+
+
+@event("quality.proposal_values_read", "质量规则建议取值查看", "quality proposal values read")
+class ProposalValuesRead(Event):
+    """Someone of the owning department, or an admin, was shown the values (bounds, enumerations)
+    proposed for fields graded sensitive."""
+
+    fields: list[str]
+
+
+EVENTS = (
+    RulesSaved,
+    RunCompleted,
+    SamplesRead,
+    BlockOverridden,
+    RulesProposed,
+    ProposalAccepted,
+    ProposalRejected,
+    ProposalValuesRead,
+)

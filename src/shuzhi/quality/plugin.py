@@ -1,6 +1,7 @@
 """Built-in hook implementations of data quality: every ingested version is checked after its
 grading, then measured against its history for the alert inbox; the built-in rule kinds, its API,
-pages and commands, its tables, migrations, settings, audit events and the supervision sweep job."""
+pages and commands, the quality section of a dataset's page and its forms, its tables, migrations,
+settings, audit events and the supervision sweep job."""
 
 from __future__ import annotations
 
@@ -42,9 +43,17 @@ def register_commands():
 
 @hookimpl
 def register_models():
-    from shuzhi.quality import alert_models, models
+    from shuzhi.quality import alert_models, models, proposal_models
 
-    return [models, alert_models]
+    return [models, proposal_models, alert_models]
+
+
+@hookimpl
+def settings_sections():
+    from shuzhi.quality.proposal_settings import SECTIONS as PROPOSALS
+    from shuzhi.quality.settings import SECTIONS
+
+    return {**PROPOSALS, **SECTIONS}
 
 
 @hookimpl
@@ -62,16 +71,16 @@ def ledger_events():
 
 @hookimpl
 def register_page_routes():
-    from shuzhi.web.pages import quality_alerts
+    from shuzhi.web.pages import quality, quality_alerts
 
-    return [quality_alerts.router]
+    return [quality.router, quality_alerts.router]
 
 
 @hookimpl
-def settings_sections():
-    from shuzhi.quality.settings import SECTIONS
+def dataset_page_sections(request, session, principal, dataset):
+    from shuzhi.web.pages.quality import section_html
 
-    return SECTIONS
+    return [section_html(request, session, principal, dataset)]
 
 
 @hookimpl

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi.catalog.service import get_dataset, get_version
 from shuzhi.orgs.service import Principal
-from shuzhi.quality import service
+from shuzhi.quality import proposing, service
 from shuzhi.quality.kinds import rule_kinds
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Id, Name, Reason
@@ -133,3 +133,73 @@ def override(dataset: Name, number: Id, body: OverrideBody, principal: Caller, d
             "reason": row.reason,
             "held": False,
         }
+
+
+# -- proposed rules -----------------------------------------------------------------------------------
+
+
+class ProposeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Id | None = None
+    """The newest version when none is named."""
+
+
+class AcceptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: dict[str, Any] | None = None
+    """The steward's edit of the proposed rule (a whole rule: kind and parameters); the proposed one when none."""
+
+
+class RejectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Reason = Field(min_length=1)
+
+
+@router.get("/datasets/{dataset}/proposals")
+def list_proposals(
+    dataset: Name,
+    principal: Caller,
+    db: Db,
+    request: Request,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+) -> dict:
+    """Rules proposed from the dataset's versions (`state`: proposed, accepted, rejected, superseded).
+    Bounds and values proposed for fields graded L3 or above are masked except for the owning
+    department and admins (their read is audited)."""
+    return proposing.read(db, request.app.state.settings, principal, dataset, state=state)
+
+
+@router.post("/datasets/{dataset}/proposals", status_code=201)
+def make_proposals(
+    dataset: Name, principal: Caller, db: Db, request: Request, body: ProposeBody | None = None
+) -> dict:
+    """Propose rules from a version's statistics and grading (a steward of the owning department, or
+    an admin); undecided proposals from before are superseded."""
+    settings = request.app.state.settings
+    ids = proposing.make(db, settings, principal, dataset, body.version if body else None)
+    return proposing.read(db, settings, principal, dataset, ids=ids)
+
+
+@router.post("/proposals/{proposal_id}/accept")
+def accept_proposal(
+    proposal_id: Id, principal: Caller, db: Db, request: Request, body: AcceptBody | None = None
+) -> dict:
+    """Accept a proposal, as proposed or edited: the rule is appended to the dataset's rule set as a
+    new revision (checked as any saved rule set; a wrong rule is refused with 422 saying why)."""
+    with db.write() as s:
+        p = proposing.accept(s, principal, proposal_id, body.rule if body else None)
+        dataset_id = p.dataset_id
+    return _one(db, request, principal, dataset_id, proposal_id)
+
+
+@router.post("/proposals/{proposal_id}/reject")
+def reject_proposal(proposal_id: Id, body: RejectBody, principal: Caller, db: Db, request: Request) -> dict:
+    """Reject a proposal, saying why; the same rule is not proposed again for the dataset."""
+    with db.write() as s:
+        dataset_id = proposing.reject(s, principal, proposal_id, body.reason).dataset_id
+    return _one(db, request, principal, dataset_id, proposal_id)
+
+
+def _one(db: Database, request: Request, principal: Principal, dataset_id: int, proposal_id: int) -> dict:
+    found = proposing.read(db, request.app.state.settings, principal, dataset_id, ids=[proposal_id])
+    return found["proposals"][0]

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 from sqlalchemy.orm import Session
 
-from shuzhi.catalog import vocab
+from shuzhi.catalog import grams, vocab
 from shuzhi.catalog.search import fold, segment
 from shuzhi.opendata import published
 from shuzhi.opendata.published import MAX_PER_PAGE, published_releases
@@ -398,7 +398,14 @@ class Index:
     ranks: dict[str, np.ndarray]
     """Per sortable field, each package's dense rank (equal values, equal ranks)."""
     facets: dict[str, tuple[list[str], np.ndarray]]
-    """organization, groups, license_id: the values, and each package's value's number (-1: none)."""
+    """organization, groups, license_id (and, for the portal, open_type and update_frequency): the
+    values, and each package's value's number (-1: none)."""
+    modified: list[str]
+    """When each package's newest release was published (ISO 8601)."""
+    row_counts: np.ndarray
+    """Rows of each package's newest release."""
+    org_names: dict[str, tuple[str, str | None]]
+    """Each publishing department's names (Chinese, English) by code."""
     tag_names: list[str]
     tag_doc: np.ndarray
     tag_id: np.ndarray
@@ -410,6 +417,11 @@ class Index:
     title_tokens: str
     """Each package's title tokens, space-separated with a space at each end, one after the other."""
     title_starts: list[int]
+    pairs: grams.PairIndex | None
+    """Which packages' texts hold each pair of adjacent characters: a query word is looked for only in
+    the packages holding all of its pairs (None past `grams.MAX_TEXTS` packages: every text is scanned)."""
+    title_words: dict[str, np.ndarray]
+    """Each title token -> the packages whose title has it (what scores a word double)."""
     keys: dict[bytes, int]
     """A digest of each package's text -> its position: a rebuild reuses the folding and segmenting
     of every package whose text did not change (the costly part)."""
@@ -425,7 +437,8 @@ class Index:
         text = sys.getsizeof(self.documents) + sys.getsizeof(self.title_tokens)
         text += 40 * (len(self.starts) + len(self.title_starts))  # the offsets, as Python ints in lists
         maps = sys.getsizeof(self.position) + sys.getsizeof(self.keys) + 50 * len(self.keys)
-        return strings + arrays + text + maps
+        words = sys.getsizeof(self.title_words) + sum(a.nbytes + 80 for a in self.title_words.values())
+        return strings + arrays + text + maps + words + (self.pairs.nbytes if self.pairs else 0)
 
     def document(self, i: int) -> str:
         return self.documents[self.starts[i] : self.starts[i + 1] - 1]
@@ -480,6 +493,7 @@ def build_index(listing: list[dict], version: tuple[str, int], previous: Index |
             tag_doc.append(i)
             tag_names_of.append(t)
     tag_names, tag_id = _coded(tag_names_of)
+    joined, starts = "\x00".join(documents) + "\x00", _starts(documents)
     return Index(
         version=version,
         names=names,
@@ -494,14 +508,21 @@ def build_index(listing: list[dict], version: tuple[str, int], previous: Index |
             "organization": _coded([e["department"] for e in listing]),
             "groups": _coded([e["theme"] or None for e in listing]),
             "license_id": _coded([e["licence"] or "notspecified" for e in listing]),
+            "open_type": _coded([e["open_type"] or None for e in listing]),
+            "update_frequency": _coded([e["update_frequency"] or None for e in listing]),
         },
+        modified=[e["published_at"] or "" for e in listing],
+        row_counts=np.array([e["row_count"] or 0 for e in listing], dtype=np.int64),
+        org_names={e["department"]: (e["department_name"], e["department_name_en"]) for e in listing},
         tag_names=tag_names,
         tag_doc=np.array(tag_doc, dtype=np.int64),
         tag_id=tag_id,
-        documents="\x00".join(documents) + "\x00",
-        starts=_starts(documents),
+        documents=joined,
+        starts=starts,
         title_tokens="\x00".join(titles) + "\x00",
         title_starts=_starts(titles),
+        pairs=grams.build(joined, starts),
+        title_words=_title_words(titles),
         keys=keys,
     )
 
@@ -511,6 +532,29 @@ def _starts(texts: list[str]) -> list[int]:
     for t in texts:
         at += len(t) + 1
         out.append(at)
+    return out
+
+
+def _title_words(titles: list[str]) -> dict[str, np.ndarray]:
+    where: dict[str, list[int]] = {}
+    for i, title in enumerate(titles):
+        for token in set(title.split()):
+            where.setdefault(token, []).append(i)
+    return {token: np.array(found, dtype=np.int64) for token, found in where.items()}
+
+
+def _holding(index: Index, word: str) -> np.ndarray:
+    """Which packages' texts hold `word`: the candidates of the pair index, checked with `find` when
+    the word is longer than a pair (the answer `_containing` gives, without reading every text)."""
+    n = len(index)
+    if index.pairs is None:
+        return _containing(index.documents, index.starts, word, n)
+    found = index.pairs.candidates(word)
+    if len(word) > 2:
+        text, starts = index.documents, index.starts
+        found = [i for i in found.tolist() if text.find(word, starts[i], starts[i + 1]) != -1]
+    out = np.zeros(n, bool)
+    out[found] = True
     return out
 
 
@@ -600,7 +644,7 @@ def _has(index: Index, name: str, value: str) -> np.ndarray:
     return np.full(n, value == constant)
 
 
-def _indexed_facets(index: Index, hits: np.ndarray, name: str, limit: int) -> list[tuple[str, int]]:
+def indexed_facets(index: Index, hits: np.ndarray, name: str, limit: int) -> list[tuple[str, int]]:
     if name == "res_format":
         counts = {FORMAT: int(hits.sum())} if hits.any() else {}
     elif name == "tags":
@@ -623,11 +667,36 @@ def _matches(index: Index, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
     if words:
         scores = np.zeros(n, np.float64)
     for w in words:
-        found = _containing(index.documents, index.starts, w, n)
-        in_title = _containing(index.title_tokens, index.title_starts, f" {w} ", n)
-        hits &= found
+        hits &= _holding(index, w)
+        in_title = np.zeros(n, bool)
+        in_title[index.title_words.get(w, [])] = True
         scores += np.where(in_title, 2.0, 1.0)
     return hits, scores
+
+
+def matching(
+    index: Index, words: list[str], clauses: list[tuple[bool, str, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which packages hold every word and pass every (wanted, field, value) clause, and their scores."""
+    hits, scores = _matches(index, words)
+    for wanted, name, value in clauses:
+        hits &= _has(index, name, value) == wanted
+    return hits, scores
+
+
+def ranking(index: Index, hits: np.ndarray, scores: np.ndarray, order: list[tuple[str, bool]]) -> np.ndarray:
+    """The hits' positions in the order asked (`parse_sort`); ties keep the listing's order, as the
+    stable sorts of `search` do."""
+    chosen = np.flatnonzero(hits)
+    keys = [chosen]
+    for name, descending in reversed(order):
+        key = (
+            scores[chosen]
+            if name == "score"
+            else index.ranks[name if name != "title_string" else "title"][chosen]
+        )
+        keys.append(-key if descending else key)
+    return chosen[np.lexsort(keys)] if len(chosen) else chosen
 
 
 def search_published(
@@ -647,25 +716,13 @@ def search_published(
     cache = cache or LISTING
     clauses = [c for f in fq for c in parse_fq(f)]
     order = parse_sort(sort)
-    words = query_words(q)
     index = cache.current(session)
-    hits, scores = _matches(index, words)
-    for wanted, name, value in clauses:
-        hits &= _has(index, name, value) == wanted
-    chosen = np.flatnonzero(hits)
-    keys = [chosen]  # ties keep the listing's order, as the stable sorts of `search` do
-    for name, descending in reversed(order):
-        key = (
-            scores[chosen]
-            if name == "score"
-            else index.ranks[name if name != "title_string" else "title"][chosen]
-        )
-        keys.append(-key if descending else key)
-    ranked = chosen[np.lexsort(keys)] if len(chosen) else chosen
+    hits, scores = matching(index, query_words(q), clauses)
+    ranked = ranking(index, hits, scores, order)
     page = [index.names[i] for i in ranked[start : start + rows]]
-    counted = {f: _indexed_facets(index, hits, f, facet_limit) for f in facets}
+    counted = {f: indexed_facets(index, hits, f, facet_limit) for f in facets}
     return {
-        "count": int(len(chosen)),
+        "count": int(len(ranked)),
         "results": cache.packages(session, index, page, site_url),
         "sort": sort or DEFAULT_SORT,
         "facets": {f: dict(items) for f, items in counted.items()},

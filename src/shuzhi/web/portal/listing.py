@@ -1,5 +1,6 @@
-"""What the portal lists: every published dataset with its counts, searched and faceted through the
-CKAN face's search (`web.ckan.packages`), so the portal and the Action API find the same things."""
+"""What the portal lists: the published datasets with their counts, searched and faceted through the
+CKAN face's index of the listing (`web.ckan.packages`), so the portal and the Action API find the same
+things and a page reads only the datasets it shows."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from dataclasses import dataclass, field
 from math import ceil
 from urllib.parse import urlencode
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from shuzhi.opendata import usage
-from shuzhi.orgs import service as orgs
 from shuzhi.web.ckan import packages
 
 PER_PAGE = 10
@@ -62,57 +63,71 @@ class Entry:
         fits = (self.newest.get("row_count") or 0) <= XLSX_MAX_ROWS
         return [f for f in DOWNLOAD_FORMATS if f != "xlsx" or fits]
 
-    def values(self, facet: str) -> set[str]:
-        if facet == "theme":
-            return packages.field_values(self.package, "groups")
-        if facet == "organization":
-            return packages.field_values(self.package, "organization")
-        if facet == "format":
-            return set(self.formats())
-        return {self.extras[facet]} if self.extras.get(facet) else set()
-
 
 @dataclass
 class Catalog:
-    entries: list[Entry]
-    """Most recently updated first."""
-    by_name: dict[str, Entry] = field(default_factory=dict)
+    """The published listing as the portal shows it: counts over the CKAN face's index of the listing,
+    entries made only for the datasets a page shows (read in one query, with their counts)."""
 
-    def __post_init__(self) -> None:
-        self.by_name = {e.name: e for e in self.entries}
+    session: Session
+    site_url: str
+    index: packages.Index
+    downloaded: dict[str, int]
+    """Published datasets downloaded at least once: their downloads, by identifier."""
+    cache: packages.ListingCache
 
-    def latest(self, n: int) -> list[Entry]:
-        return self.entries[:n]
-
-    def most_downloaded(self, n: int) -> list[Entry]:
-        return [e for e in sorted(self.entries, key=lambda e: -e.downloads) if e.downloads][:n]
-
-    def counted(self, facet: str) -> list[tuple[str, int]]:
-        return facet_counts(self.entries, facet)
-
-    def org_names(self) -> dict[str, tuple[str, str | None]]:
-        """Each publishing department's names (Chinese, English) by code."""
-        return {
-            e.package["organization"]["name"]: (e.package["organization"]["title"], e.org_name_en)
-            for e in self.entries
-        }
+    @property
+    def size(self) -> int:
+        return len(self.index)
 
     @property
     def downloads(self) -> int:
-        return sum(e.downloads for e in self.entries)
+        return sum(self.downloaded.values())
+
+    def entries(self, names: list[str]) -> list[Entry]:
+        found = self.cache.packages(self.session, self.index, names, self.site_url)
+        counts = usage.counts(self.session, [p["name"] for p in found])
+        out = []
+        for p in found:
+            c = counts.get(p["name"], usage.Counts())
+            extras = {x["key"]: x["value"] for x in p["extras"]}
+            english = self.index.org_names.get(p["organization"]["name"], ("", None))[1]
+            out.append(Entry(p, extras, english, c.downloads, c.views))
+        return out
+
+    def entry(self, name: str) -> Entry | None:
+        found = self.entries([name]) if name in self.index.position else []
+        return found[0] if found else None
+
+    def latest(self, n: int) -> list[Entry]:
+        return self.entries(self.index.names[:n])
+
+    def most_downloaded(self, n: int) -> list[Entry]:
+        position = self.index.position
+        ranked = sorted(self.downloaded, key=lambda name: (-self.downloaded[name], position[name]))
+        return self.entries(ranked[:n])
+
+    def counted(self, facet: str) -> list[tuple[str, int]]:
+        return facet_counts(self.index, np.ones(len(self.index), bool), facet)
+
+    def org_names(self) -> dict[str, tuple[str, str | None]]:
+        """Each publishing department's names (Chinese, English) by code."""
+        return self.index.org_names
+
+    def download_counts(self) -> np.ndarray:
+        """Each listed dataset's downloads, in the index's order."""
+        out = np.zeros(len(self.index), np.int64)
+        for name, n in self.downloaded.items():
+            out[self.index.position[name]] = n
+        return out
 
 
-def load(session: Session, site_url: str) -> Catalog:
-    """The portal as it stands: the published datasets (the CKAN face's packages) with their counts."""
-    portal = packages.load(session, site_url)
-    counts = usage.counts(session)
-    english = {d.code: d.name_en for d in orgs.list_departments(session)}
-    entries = []
-    for p in portal.packages:
-        c = counts.get(p["name"], usage.Counts())
-        extras = {x["key"]: x["value"] for x in p["extras"]}
-        entries.append(Entry(p, extras, english.get(p["organization"]["name"]), c.downloads, c.views))
-    return Catalog(entries)
+def load(session: Session, site_url: str, cache: packages.ListingCache | None = None) -> Catalog:
+    """The portal as it stands, for pages read in `session`."""
+    cache = cache or packages.LISTING
+    index = cache.current(session)
+    downloaded = {k: n for k, n in usage.downloaded(session).items() if k in index.position}
+    return Catalog(session, site_url, index, downloaded, cache)
 
 
 @dataclass
@@ -154,45 +169,46 @@ class Results:
     facets: dict[str, list[tuple[str, int]]]
 
 
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+FILTERED = {"theme": "groups", "organization": "organization", "open_type": "open_type"}
+FILTERED |= {"update_frequency": "update_frequency"}
+"""The portal's filters that are fields of the index, and the field each is."""
 
 
-def search(catalog: Catalog, query: Query, per_page: int = PER_PAGE) -> Results:
+def _formats_mask(index: packages.Index, fmt: str) -> np.ndarray:
+    """Which listed datasets anyone may download in `fmt` here (see `Entry.formats`)."""
+    values, codes = index.facets["open_type"]
+    free = codes == values.index("unconditional") if "unconditional" in values else np.zeros(len(index), bool)
+    if fmt == "xlsx":
+        return free & (index.row_counts <= XLSX_MAX_ROWS)
+    return free if fmt in DOWNLOAD_FORMATS else np.zeros(len(index), bool)
+
+
+def search(catalog: Catalog, query: Query, per_page: int | None = None) -> Results:
     """Datasets matching the words (Chinese too: the CKAN face's segmentation and scoring) and
     every filter, in the order asked, one page of them; facet counts over all the matches."""
-    fq = []
-    if "theme" in query.filters:
-        fq.append(f"groups:{_quoted(query.filters['theme'])}")
-    if "organization" in query.filters:
-        fq.append(f"organization:{_quoted(query.filters['organization'])}")
-    portal = packages.Portal([e.package for e in catalog.entries])
-    try:
-        found = packages.search(
-            portal, query.q, fq, SORTS[query.sort], max(len(portal.packages), 1), 0, [], 0
-        )
-    except packages.SearchQueryError:
-        found = {"results": []}
-    hits = [catalog.by_name[p["name"]] for p in found["results"]]
-    for facet in ("format", "open_type", "update_frequency"):
-        if facet in query.filters:
-            hits = [e for e in hits if query.filters[facet] in e.values(facet)]
-    if query.sort == "downloads":
-        hits.sort(key=lambda e: -e.downloads)  # stable: relevance among equals
-    pages = max(1, ceil(len(hits) / per_page))
+    index, per_page = catalog.index, per_page or PER_PAGE
+    clauses = [(True, FILTERED[f], v) for f, v in query.filters.items() if f in FILTERED]
+    hits, scores = packages.matching(index, packages.query_words(query.q), clauses)
+    if "format" in query.filters:
+        hits &= _formats_mask(index, query.filters["format"])
+    ranked = packages.ranking(index, hits, scores, packages.parse_sort(SORTS[query.sort]))
+    if query.sort == "downloads":  # stable: relevance among equals
+        ranked = ranked[np.argsort(-catalog.download_counts()[ranked], kind="stable")]
+    pages = max(1, ceil(len(ranked) / per_page))
     start = (query.page - 1) * per_page
+    names = [index.names[i] for i in ranked[start : start + per_page]]
     return Results(
-        hits[start : start + per_page],
-        len(hits),
+        catalog.entries(names),
+        len(ranked),
         query.page,
         pages,
-        {f: facet_counts(hits, f) for f in FACETS},
+        {f: facet_counts(index, hits, f) for f in FACETS},
     )
 
 
-def facet_counts(entries: list[Entry], facet: str) -> list[tuple[str, int]]:
-    counts: dict[str, int] = {}
-    for e in entries:
-        for v in e.values(facet):
-            counts[v] = counts.get(v, 0) + 1
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+def facet_counts(index: packages.Index, hits: np.ndarray, facet: str) -> list[tuple[str, int]]:
+    """How many of the `hits` have each value of a portal facet, most first."""
+    if facet == "format":
+        counts = {f: int((hits & _formats_mask(index, f)).sum()) for f in DOWNLOAD_FORMATS}
+        return sorted(((f, n) for f, n in counts.items() if n), key=lambda kv: (-kv[1], kv[0]))
+    return packages.indexed_facets(index, hits, FILTERED[facet], -1)

@@ -7,6 +7,8 @@ to the ledger (`opendata.usage`) before a byte of data leaves.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -37,13 +39,16 @@ def site_url(request: Request) -> str:
     return str(configured or request.base_url).rstrip("/")
 
 
-def _catalog(request: Request) -> listing.Catalog:
+@contextmanager
+def _catalog(request: Request) -> Iterator[listing.Catalog]:
+    """The portal's listing, for a page built while the read lasts."""
     with request.app.state.db.read() as s:
-        return listing.load(s, site_url(request))
+        yield listing.load(s, site_url(request))
 
 
-def _entry(catalog: listing.Catalog, identifier: str) -> listing.Entry:
-    entry = catalog.by_name.get(identifier)
+def _entry(request: Request, identifier: str) -> listing.Entry:
+    with _catalog(request) as catalog:
+        entry = catalog.entry(identifier)
     if entry is None:
         raise NotFound(M_("No published dataset %(name)s", name=identifier[:200]), where="dataset")
     return entry
@@ -57,27 +62,33 @@ def _page(request: Request, template: str, *, status: int = 200, **context) -> R
 
 @router.get("/open")
 def home(request: Request) -> Response:
-    catalog = _catalog(request)
-    return _page(
-        request,
-        "home.html",
-        catalog=catalog,
-        latest=catalog.latest(HOME_LIST),
-        popular=catalog.most_downloaded(HOME_LIST),
-        themes=catalog.counted("theme"),
-        orgs=catalog.counted("organization"),
-        org_names=catalog.org_names(),
-    )
+    with _catalog(request) as catalog:
+        context = dict(
+            size=catalog.size,
+            downloads=catalog.downloads,
+            latest=catalog.latest(HOME_LIST),
+            popular=catalog.most_downloaded(HOME_LIST),
+            themes=catalog.counted("theme"),
+            orgs=catalog.counted("organization"),
+            org_names=catalog.org_names(),
+        )
+    return _page(request, "home.html", **context)
 
 
-def _search_page(request: Request, catalog: listing.Catalog, query: listing.Query, **context) -> Response:
-    results = listing.search(catalog, query)
+def _search_page(request: Request, query: listing.Query, *, code: str | None = None, **context) -> Response:
+    with _catalog(request) as catalog:
+        names = catalog.org_names()
+        if code is not None and code not in names:
+            raise NotFound(
+                M_("No department publishes open data under %(code)s", code=code[:100]), where="organization"
+            )
+        results = listing.search(catalog, query)
     return _page(
         request,
         "search.html",
         query=query,
         results=results,
-        org_names=catalog.org_names(),
+        org_names=names,
         facets=listing.FACETS,
         sorts=list(listing.SORTS),
         **context,
@@ -86,23 +97,17 @@ def _search_page(request: Request, catalog: listing.Catalog, query: listing.Quer
 
 @router.get("/open/search")
 def search(request: Request) -> Response:
-    return _search_page(request, _catalog(request), listing.Query.of(request.query_params))
+    return _search_page(request, listing.Query.of(request.query_params))
 
 
 @router.get("/open/organization/{code}")
 def organization(code: str, request: Request) -> Response:
-    catalog = _catalog(request)
-    names = catalog.org_names()
-    if code not in names:
-        raise NotFound(
-            M_("No department publishes open data under %(code)s", code=code[:100]), where="organization"
-        )
     query = listing.Query.of(request.query_params)
     query.filters["organization"] = code
     return _search_page(
         request,
-        catalog,
         query,
+        code=code,
         heading=("organization", code),
         base=f"/open/organization/{quote(code, safe='')}",
     )
@@ -116,7 +121,6 @@ def theme(theme: str, request: Request) -> Response:
     query.filters["theme"] = theme
     return _search_page(
         request,
-        _catalog(request),
         query,
         heading=("theme", theme),
         base=f"/open/theme/{quote(theme, safe='')}",
@@ -135,7 +139,7 @@ def _granted(request: Request, entry: listing.Entry, applicant) -> bool:
 
 @router.get("/open/dataset/{identifier}")
 def dataset(identifier: str, request: Request, applicant: Viewer) -> Response:
-    entry = _entry(_catalog(request), identifier)
+    entry = _entry(request, identifier)
     db, settings = request.app.state.db, request.app.state.settings
     granted = _granted(request, entry, applicant)
     columns, rows = [], []
@@ -181,7 +185,7 @@ def download(identifier: str, fmt: str, request: Request, applicant: Viewer) -> 
     if fmt not in listing.DOWNLOAD_FORMATS:
         raise NotFound(M_("No download format %(format)s", format=fmt[:20]), where="format")
     throttle(request)
-    entry = _entry(_catalog(request), identifier)
+    entry = _entry(request, identifier)
     reader = ANONYMOUS
     if not entry.downloadable:
         if not _granted(request, entry, applicant):
@@ -291,11 +295,13 @@ class _Body:
 @router.get("/sitemap.xml")
 def sitemap(request: Request) -> Response:
     """Every public page of the portal: home, search, each published dataset, department and theme."""
-    catalog, site = _catalog(request), site_url(request)
+    site = site_url(request)
     urls = [(f"{site}/open", None), (f"{site}/open/search", None)]
-    urls += [(jsonld.dataset_page(site, e.name), e.package["metadata_modified"]) for e in catalog.entries]
-    urls += [(f"{site}/open/organization/{quote(c, safe='')}", None) for c in catalog.org_names()]
-    urls += [(f"{site}/open/theme/{quote(t, safe='')}", None) for t, _ in catalog.counted("theme")]
+    with _catalog(request) as catalog:
+        index = catalog.index
+        urls += [(jsonld.dataset_page(site, n), m) for n, m in zip(index.names, index.modified, strict=True)]
+        urls += [(f"{site}/open/organization/{quote(c, safe='')}", None) for c in catalog.org_names()]
+        urls += [(f"{site}/open/theme/{quote(t, safe='')}", None) for t, _ in catalog.counted("theme")]
     lines = ['<?xml version="1.0" encoding="UTF-8"?>']
     lines.append(
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">'
