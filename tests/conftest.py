@@ -9,7 +9,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
-import pytest
+# pytest-xdist's workers inherit COLUMNS=80 from the controller, and a Rich console takes its width
+# from COLUMNS once, when made: unset, each test's own COLUMNS applies, as in a run of one process.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
+import pytest  # noqa: E402
 from sqlalchemy import create_engine, text
 
 from shuzhi.config import Settings
