@@ -60,24 +60,35 @@ def rules_set(
 def rules_show(
     dataset: str = typer.Argument(..., help="Dataset identifier"),
     as_json: bool = typer.Option(False, "--json", help="print the rule set as JSON"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
-    """The rule set in force.
+    """The rule set in force; values of sensitive fields masked except for the owning department.
 
-    Example:  shuzhi quality rules show hz-samr-enterprise --json
+    Example:  shuzhi quality rules show hz-samr-enterprise --json --as samr.steward
     """
-    from shuzhi.catalog.service import get_dataset
     from shuzhi.quality import service
 
     settings, db = open_context()
     with db.read() as s:
-        ds = get_dataset(s, dataset)
-        out = service.rules_out(ds, service.current_rules(s, ds))
+        who = acting_principal(s, as_user)
+    out = service.read_rules(db, settings, who, dataset)
     if as_json:
         console.print_json(json.dumps(out, ensure_ascii=False))
         return
-    table = ListTable("#", _("name"), _("kind"), _("dimension"), _("blocking"))
+    from shuzhi.quality.ruleset import COMMON
+
+    table = ListTable("#", _("name"), _("kind"), _("parameters"), _("dimension"), _("blocking"))
     for i, r in enumerate(out["rules"]):
-        table.add_row(str(i + 1), r["name"], r["kind"], r["dimension"], "✓" if r["blocking"] else "")
+        params = {k: v for k, v in r.items() if k not in (*COMMON, "values_masked")}
+        table.add_row(
+            str(i + 1),
+            r["name"],
+            r["kind"],
+            json.dumps(params, ensure_ascii=False)
+            + (" " + _("(values masked)") if r["values_masked"] else ""),
+            r["dimension"],
+            "✓" if r["blocking"] else "",
+        )
     console.print(table)
 
 

@@ -1,4 +1,4 @@
-"""The audit events of data quality: a rule set saved, a run completed, failing-row samples read, a block overridden."""
+"""The audit events of data quality: a rule set saved, a run completed, failing-row samples read, a block overridden, values of rules and proposals read."""
 
 from __future__ import annotations
 
@@ -91,6 +91,15 @@ class ProposalValuesRead(Event):
     fields: list[str]
 
 
+@event("quality.rule_values_read", "质量规则取值查看", "quality rule values read")
+class RuleValuesRead(Event):
+    """Someone of the owning department, or an admin, was shown the values (bounds, enumerations,
+    patterns) a dataset's rule set holds of fields graded sensitive."""
+
+    revision: int
+    fields: list[str]
+
+
 EVENTS = (
     RulesSaved,
     RunCompleted,
@@ -100,4 +109,5 @@ EVENTS = (
     ProposalAccepted,
     ProposalRejected,
     ProposalValuesRead,
+    RuleValuesRead,
 )

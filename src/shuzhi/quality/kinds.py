@@ -169,6 +169,10 @@ class RuleKind:
     params: ClassVar[type[Params]] = Params
     field_params: ClassVar[tuple[str, ...]] = ("field",)
     """Parameters that name fields (a str, or a list of str)."""
+    value_params: ClassVar[dict[str, str]] = {}
+    """Parameters holding values of the data (bounds, enumerations, patterns spelling values), each
+    to the parameter naming the field they are values of: masked by that field's grade when shown
+    (`shuzhi.quality.masking`)."""
 
     def fields_of(self, p: Params) -> list[str]:
         out: list[str] = []
@@ -284,6 +288,7 @@ class RangeParams(FieldParams):
 class RangeKind(RowKind):
     name, dimension, label_zh, label_en = "range", "validity", "取值范围", "range"
     params = RangeParams
+    value_params = {"min": "field", "max": "field"}
 
     def compile(self, p: RangeParams, ctx: Context) -> RowCheck:
         fam = ctx.need(p.field, ("integer", "number", "date", "timestamp"), self.name)
@@ -317,6 +322,7 @@ class RegexParams(FieldParams):
 class RegexKind(RowKind):
     name, dimension, label_zh, label_en = "regex", "validity", "正则格式", "pattern"
     params = RegexParams
+    value_params = {"pattern": "field"}
 
     def compile(self, p: RegexParams, ctx: Context) -> RowCheck:
         ctx.need(p.field, ("text",), self.name)
@@ -333,6 +339,7 @@ class EnumParams(FieldParams):
 class EnumKind(RowKind):
     name, dimension, label_zh, label_en = "enum", "validity", "枚举值", "enumeration"
     params = EnumParams
+    value_params = {"values": "field"}
 
     def compile(self, p: EnumParams, ctx: Context) -> RowCheck:
         fam = ctx.need(p.field, ("text", "integer"), self.name)
@@ -504,6 +511,7 @@ class IdMatchesKind(RowKind):
     )
     params = IdMatchParams
     field_params = ("id", "birth", "sex")
+    value_params = {"male": "sex", "female": "sex"}
 
     def compile(self, p: IdMatchParams, ctx: Context) -> RowCheck:
         if p.birth is None and p.sex is None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.catalog.service import can_manage
 from shuzhi.orgs.service import Principal
-from shuzhi.quality import service
+from shuzhi.quality import masking, service
 from shuzhi.quality.models import BlockOverride
 from shuzhi.store.db import Database
 
@@ -22,7 +22,9 @@ HOLD_VERSIONS = 10
 @dataclass
 class Overview:
     rules: dict | None
-    """The rule set in force (`service.rules_out`), None when the dataset has none."""
+    """The rule set in force (`service.rules_out`), None when the dataset has none. The page shows
+    no rule's parameters, so their values of sensitive fields are masked here as for a reader outside
+    the department, whoever reads: opening the page shows no value and writes no ledger entry."""
     run: dict | None = None
     """The newest run of the newest version that has one, with its per-rule results."""
     history: list[dict] = field(default_factory=list)
@@ -34,11 +36,11 @@ class Overview:
     samples_shown: bool = False
 
 
-def overview(session: Session, principal: Principal, ds: Dataset) -> Overview:
+def overview(session: Session, principal: Principal, ds: Dataset, settings) -> Overview:
     """Everything but the failing-row samples (those are read, audited, by `with_samples`)."""
     rev = service.current_rules(session, ds)
     found = Overview(
-        rules=service.rules_out(ds, rev) if rev is not None else None,
+        rules=_rules(session, settings, ds, rev),
         can_manage=can_manage(principal, ds),
         can_see_samples=service.can_see_samples(principal, ds),
     )
@@ -49,6 +51,14 @@ def overview(session: Session, principal: Principal, ds: Dataset) -> Overview:
         found.run["results"] = failing_first(found.run["results"])
     found.versions = [_version_status(session, v) for v in _newest_versions(session, ds)]
     return found
+
+
+def _rules(session: Session, settings, ds: Dataset, rev) -> dict | None:
+    if rev is None:
+        return None
+    out = service.rules_out(ds, rev)
+    out["rules"] = service.shown_rules(out["rules"], masking.viewer(session, settings, None, ds))
+    return out
 
 
 def failing_first(results: list[dict]) -> list[dict]:

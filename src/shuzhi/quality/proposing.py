@@ -3,7 +3,7 @@
 Who may do what: a steward of the owning department (or an admin) makes proposals and decides on
 them; anyone signed in reads them. The bounds and values a range or an enumeration proposes are
 data: those of fields graded L3 or above (or never graded) are masked as failing-row samples are
-(`service.mask_value`) for everyone but the owning department's members and admins, whose read of
+(`masking`, shared with the rule set's reading) for everyone but the owning department's members and admins, whose read of
 them is in the ledger. Accepting appends the rule to the rule set through `service.save_rules` (the
 same checks, a new revision, `quality.rules_saved`); a rejected proposal's key is not proposed
 again for the dataset. Session services never commit; `make` and `read` own their transactions
@@ -25,13 +25,12 @@ from shuzhi.i18n import M_, Pair
 from shuzhi.orgs.service import Principal
 from shuzhi.quality import events, ruleset, service
 from shuzhi.quality.kinds import Context, RuleError, family, rule_kinds
+from shuzhi.quality.masking import Shown, viewer
 from shuzhi.quality.proposal_models import STATES, RuleProposal
 from shuzhi.quality.proposals import Detected, Thresholds, column_stats, covered_keys, propose
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 
-VALUE_KEYS = ("min", "max", "values")
-"""Keys of a rule or its evidence that carry values of the data."""
 UNGRADED = ("none", "unknown")
 """Grading categories that say nothing a kind could check."""
 STATE_LABELS = {
@@ -210,48 +209,10 @@ def reject(session: Session, principal: Principal, proposal_id: int, reason: str
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def _sensitive(level: str | None, levels: list[str]) -> bool:
-    bar = levels.index("L3") if "L3" in levels else 0
-    return level not in levels or levels.index(level) >= bar
-
-
-def _mask(values: dict | None, level: str | None, levels: list[str]) -> dict | None:
-    if values is None:
-        return None
-
-    def one(v):
-        return (
-            [service.mask_value(x, level, levels) for x in v]
-            if isinstance(v, list)
-            else service.mask_value(v, level, levels)
-        )
-
-    return {k: one(v) if k in VALUE_KEYS else v for k, v in values.items()}
-
-
-class _Shown:
-    """How one reader is shown proposals' values: masked per field, or clear and remembered (audited)."""
-
-    def __init__(self, grades: dict[str, str], levels: list[str], insider: bool) -> None:
-        self.grades, self.levels, self.insider = grades, levels, insider
-        self.revealed: set[str] = set()
-
-    def __call__(self, values: dict | None, field: str | None) -> tuple[dict | None, bool]:
-        """The values (a rule, its evidence) as shown, and whether they were masked."""
-        level = self.grades.get(field)
-        if not values or not any(k in values for k in VALUE_KEYS) or not _sensitive(level, self.levels):
-            return values, False
-        if self.insider:
-            self.revealed.add(field)
-            return values, False
-        return _mask(values, level, self.levels), True
-
-
-def proposal_out(p: RuleProposal, dataset: str, shown: _Shown) -> dict:
-    field = p.rule.get("field")
-    rule, masked = shown(p.rule, field)
-    evidence, _ = shown(p.evidence, field)
-    accepted, accepted_masked = shown(p.accepted_rule, (p.accepted_rule or {}).get("field"))
+def proposal_out(p: RuleProposal, dataset: str, shown: Shown, kinds: dict) -> dict:
+    rule, masked = shown.rule(p.rule, kinds)
+    evidence, _ = shown(p.evidence, p.rule.get("field"))
+    accepted, accepted_masked = shown.rule(p.accepted_rule, kinds)
     return {
         "id": p.id,
         "dataset": dataset,
@@ -283,9 +244,6 @@ def read(
     """A dataset's proposals, oldest first (only those in `state`, or of `ids`, when given), values of
     sensitive fields masked unless the reader is of the owning department or an admin, whose being
     shown them is then written to the ledger before the answer leaves."""
-    from shuzhi.classify.readmodel import column_grades
-    from shuzhi.classify.rules import load_rules
-
     if state is not None and state not in STATES:
         raise InvalidInput(
             M_("unknown state %(state)s (known: %(known)s)", state=state, known=", ".join(STATES)),
@@ -298,9 +256,8 @@ def read(
             query = query.where(RuleProposal.state == state)
         if ids is not None:
             query = query.where(RuleProposal.id.in_(ids))
-        levels = [lv["code"] for lv in load_rules(settings).levels]
-        shown = _Shown(column_grades(s, settings, ds), levels, service.can_see_samples(principal, ds))
-        out = [proposal_out(p, ds.identifier, shown) for p in s.scalars(query)]
+        shown, kinds = viewer(s, settings, principal, ds), rule_kinds()
+        out = [proposal_out(p, ds.identifier, shown, kinds) for p in s.scalars(query)]
         dataset_id, identifier = ds.id, ds.identifier
     revealed = shown.revealed
     if revealed:

@@ -3,7 +3,8 @@
 Who may do what: a steward of the owning department (or an admin) saves rules and runs them;
 anyone signed in reads rule sets, runs, counts and scores; the failing-row samples (masked per the
 fields' grades) only the owning department's members and admins read, and each such read is in the
-ledger. Session services never commit; `run` owns its transactions (a scan runs outside any).
+ledger. A rule set's values of fields graded L3 or above (bounds, enumerations, patterns) are shown
+as proposals' are (`read_rules`, `shuzhi.quality.masking`). Session services never commit; `run` owns its transactions (a scan runs outside any).
 """
 
 from __future__ import annotations
@@ -138,6 +139,41 @@ def rules_out(ds: Dataset, row: RuleSetRevision | None) -> dict:
         "saved_at": row.created_at.isoformat(),
         **row.body,
     }
+
+
+def read_rules(db: Database, settings, principal: Principal, ref: str | int) -> dict:
+    """The rule set in force as `principal` may see it: values of sensitive fields masked (and the
+    rule flagged `values_masked`) unless the reader is of the owning department or an admin, whose
+    being shown them is written to the ledger (`quality.rule_values_read`) before the answer leaves."""
+    from shuzhi.quality.masking import viewer
+
+    with db.read() as s:
+        ds = get_dataset(s, ref)
+        row = current_rules(s, ds)
+        out = rules_out(ds, row)
+        shown = viewer(s, settings, principal, ds)
+        out["rules"] = shown_rules(out["rules"], shown)
+        dataset_id = ds.id
+    if shown.revealed:
+        with db.write() as s:
+            ledger.append(
+                s,
+                events.RuleValuesRead(revision=row.revision, fields=sorted(shown.revealed)),
+                user_id=principal.user_id,
+                department_id=principal.department_id,
+                dataset_id=dataset_id,
+            )
+    return out
+
+
+def shown_rules(rules: list[dict], shown) -> list[dict]:
+    """Each rule as `shown` (a `masking.Shown`) lets its reader see it, flagged `values_masked`."""
+    kinds = rule_kinds()
+    out = []
+    for r in rules:
+        rule, masked = shown.rule(r, kinds)
+        out.append({**rule, "values_masked": masked})
+    return out
 
 
 def restore(body: dict, kinds: dict[str, RuleKind]) -> tuple[RuleSet, dict[int, str]]:

@@ -39,7 +39,7 @@ def section_html(request: Request, session: Session, principal: Principal, datas
     """The rendered quality section (the dataset page collects it through `dataset_page_sections`).
     The failing rows are shown only when asked for (`?samples=1`) to whoever may see them, and each
     such view is a `quality.samples_read` ledger entry."""
-    found = overview.overview(session, principal, dataset)
+    found = overview.overview(session, principal, dataset, request.app.state.settings)
     if found.can_see_samples and request.query_params.get("samples") == "1":
         overview.with_samples(request.app.state.db, principal, found)
     return templates.get_template("quality_section.html").render(
