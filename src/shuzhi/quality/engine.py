@@ -1,7 +1,8 @@
 """Running a rule set on a version file in DuckDB: the compiled statements and their exact counts.
 
-Every row rule becomes three aggregates of ONE statement over the version's Parquet file, so all
-of them are counted in a single scan: `count(*) FILTER (WHERE applies)` (rows checked),
+Every row rule becomes two flags of each row (`applies`, `fails`, computed once in an inner
+projection) and three aggregates of ONE statement over the version's Parquet file, so all of them
+are counted in a single scan: `count(*) FILTER (WHERE applies)` (rows checked),
 `count(*) FILTER (WHERE applies AND fails)` (rows failed, exact) and `min(row, n) FILTER (...)`,
 the positions of the first n failing rows, kept in a top-n heap (memory bounded whatever the
 failure count). A referential rule adds a LEFT JOIN to the distinct keys of the referenced version
@@ -154,19 +155,24 @@ class Runner:
 
     def _scan(self, compiled: list[tuple[Rule, RowCheck]], outcomes: dict[int, Outcome]) -> int:
         n = self.ruleset.sample_size
-        parts, joins = ["count(*)"], []
+        # Each rule's two conditions are computed once per row (an inner projection), then counted:
+        # written into the aggregates, DuckDB evaluated them once per aggregate that uses them.
+        flags, parts, joins = ["t.file_row_number AS _row"], ["count(*)"], []
         for i, (_rule, check) in enumerate(compiled):
-            applies = f"coalesce(({check.applies}), false)"
-            failing = f"{applies} AND coalesce(({check.fails}), false)"
+            flags += [
+                f"coalesce(({check.applies}), false) AS a{i}",
+                f"coalesce(({check.fails}), false) AS b{i}",
+            ]
             parts += [
-                f"count(*) FILTER (WHERE {applies}) AS c{i}",
-                f"count(*) FILTER (WHERE {failing}) AS f{i}",
+                f"count(*) FILTER (WHERE a{i}) AS c{i}",
+                f"count(*) FILTER (WHERE a{i} AND b{i}) AS f{i}",
             ]
             if n:
                 # Positions only (a top-n heap of integers): far cheaper in the scan than whole rows.
-                parts.append(f"min(t.file_row_number, {n}) FILTER (WHERE {failing}) AS s{i}")
+                parts.append(f"min(_row, {n}) FILTER (WHERE a{i} AND b{i}) AS s{i}")
             joins += [j.sql for j in check.joins]
-        statement = f"SELECT {', '.join(parts)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+        rows = f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+        statement = f"SELECT {', '.join(parts)} FROM ({rows}) AS x"
         values = self.sql(statement)[0]
         width = 3 if n else 2
         positions: dict[int, list[int]] = {}
