@@ -1,7 +1,7 @@
 """Data quality at scale: 20 rules over a 10,000,000-row version, Shuzhi against the same checks elsewhere.
 
     .venv/bin/python benchmarks/quality.py [--rows 10000000] [--rounds 3]
-        [--only shuzhi,hand,pandera,pandera-polars,gx] [--library-rows gx=1000000]
+        [--only shuzhi,hand,pandera,pandera-polars,gx,soda] [--library-rows gx=1000000]
 
 A seeded table of 20 columns is written as Parquet the way versions are (LZ4), with a second table
 of department codes for the referential rule; violations are planted in disjoint sets of rows of
@@ -12,10 +12,10 @@ child process of its own (wall time, CPU and peak RSS from wait4):
   version (one scan for the row rules, one grouped pass per uniqueness rule, the failing-row samples);
 - `hand`: the same checks written by hand as ONE DuckDB statement (a `count_if` per rule, the two
   uniqueness counts as scalar subqueries of it), `--rounds` times, interleaved with `shuzhi`;
-- `pandera` (pandas backend, and its polars backend), `gx` (Great Expectations 1.x, pandas): the
-  same rules in each library, each in a venv of its own under the cache directory (their pins are
-  not ours), reading the same Parquet files; once each. Checksum and ID-agreement rules are custom
-  vectorised checks there (`quality_baselines.py` says which).
+- `pandera` (pandas backend, and its polars backend), `gx` (Great Expectations 1.x, pandas), `soda`
+  (Soda Core 3 on DuckDB): the same rules in each library, each in a venv of its own under the cache
+  directory (their pins are not ours), reading the same Parquet files; once each. Checksum and
+  ID-agreement rules are custom vectorised checks there (`quality_baselines.py` says how).
 
 Every tool's failing-row count of every rule must equal the planted count; a difference is printed
 and the script exits non-zero. `--library-rows gx=N` runs a library on a smaller file of the same
@@ -51,6 +51,7 @@ BASELINES = Path(__file__).with_name("quality_baselines.py")
 PACKAGES = {
     "pandera": ["pandera[polars]", "pandas", "pyarrow", "polars"],
     "gx": ["great_expectations>=1.0,<2", "pyarrow"],
+    "soda": ["soda-core-duckdb", "pandas", "pyarrow"],
 }
 
 RULES = [
@@ -263,6 +264,9 @@ def write(rows: int, folder: Path) -> list[int]:
     from shuzhi.quality import regions
 
     (folder / "regions.json").write_text(json.dumps(sorted(regions.valid_codes())))
+    from shuzhi.classify.sqlfuncs import MACROS
+
+    (folder / "macros.json").write_text(json.dumps(MACROS))
     return expected
 
 
@@ -427,7 +431,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", default="shuzhi,hand,pandera,pandera-polars,gx")
+    ap.add_argument("--only", default="shuzhi,hand,pandera,pandera-polars,gx,soda")
     ap.add_argument(
         "--library-rows",
         action="append",
@@ -473,7 +477,7 @@ def main() -> None:
                     print(f"{side}: {results[side, args.rows][-1]['seconds']:.2f} s", flush=True)
         for (side, _), runs in results.items():
             ok &= check(side, runs, expected)
-        for tool in ("pandera", "pandera-polars", "gx"):
+        for tool in ("pandera", "pandera-polars", "gx", "soda"):
             if tool not in tools:
                 continue
             rows = sizes.get(tool, args.rows)

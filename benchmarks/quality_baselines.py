@@ -395,12 +395,87 @@ def run_gx(folder: str, as_of: dt.date) -> list[int]:
     return counts
 
 
+# -- Soda Core (DuckDB) --------------------------------------------------------------------------------
+
+
+def soda_checks(as_of: dt.date, macros: dict) -> dict:
+    """The rules in SodaCL: metric checks where Soda has one, `failed rows` checks with a SQL condition
+    for the rest (the check digits through the same DuckDB macros Shuzhi uses), reference checks."""
+    rid = "upper(resident_id)"
+    digit = f"CAST(substr({rid}, 17, 1) AS INTEGER) % 2"
+    dup = "{k} IN (SELECT {k} FROM version GROUP BY {k} HAVING count(*) > 1)"
+    failed = {
+        10: f"resident_id IS NOT NULL AND NOT coalesce(regexp_full_match({rid}, '[0-9]{{17}}[0-9X]')"
+        f" AND sz_gb11643({rid}) AND left({rid}, 6) IN (SELECT code FROM regions), false)",
+        11: f"NOT coalesce(regexp_full_match(credit_code, '{CREDIT[1:-1]}') AND sz_gb32100(credit_code), false)",
+        13: f"issue_date > DATE '{as_of}'",
+        14: f"CAST(updated_at AS DATE) > DATE '{as_of}'",
+        16: dup.format(k="id"),
+        17: dup.format(k="credit_code"),
+        18: f"regexp_full_match({rid}, '[0-9]{{17}}[0-9X]') AND (birth_date <> sz_id_birth({rid})"
+        f" OR (sex = '男' AND {digit} = 0) OR (sex = '女' AND {digit} = 1))",
+        19: "end_date < start_date",
+    }
+    checks: list[dict] = [
+        {"missing_count(name) = 0": {"name": "r1"}},
+        {
+            "missing_count(address) = 0": {
+                "name": "r2",
+                "missing regex": BLANK.encode().decode("unicode_escape"),
+            }
+        },
+        {"invalid_count(score_text) = 0": {"name": "r3", "valid regex": r"^[+-]?[0-9]+$"}},
+        {"invalid_count(age) = 0": {"name": "r4", "valid min": 0, "valid max": 120}},
+        {"invalid_count(amount) = 0": {"name": "r5", "valid min": 0}},
+        {"invalid_count(email) = 0": {"name": "r6", "valid regex": EMAIL}},
+        {"invalid_count(postcode) = 0": {"name": "r7", "valid regex": r"^[0-9]{6}$"}},
+        {"invalid_count(sex) = 0": {"name": "r8", "valid values": ["男", "女"]}},
+        {"invalid_count(status) = 0": {"name": "r9", "valid values": [1, 2, 3]}},
+        {"values in (region) must exist in regions (code)": {"name": "r12"}},
+        {"invalid_count(phone) = 0": {"name": "r15", "valid regex": PHONE}},
+        {"values in (dept_code) must exist in depts (code)": {"name": "r20"}},
+    ]
+    checks += [{"failed rows": {"name": f"r{i}", "fail condition": c}} for i, c in failed.items()]
+    return {"checks for version": checks}
+
+
+def run_soda(folder: str, as_of: dt.date) -> list[int]:
+    import duckdb
+    from soda.scan import Scan
+
+    with open(f"{folder}/macros.json") as f:
+        macros = json.load(f)
+    con = duckdb.connect()
+    for head, body in macros.items():  # the check-digit ones (the lenient date reader needs DuckDB ≥ 1.1)
+        if head.split("(")[0] in ("sz_ymd", "sz_ymd_ok", "sz_gb11643", "sz_id_birth", "sz_gb32100"):
+            con.execute(f"CREATE MACRO {head} AS ({body})")
+    con.execute(f"CREATE VIEW version AS SELECT * FROM read_parquet('{folder}/version.parquet')")
+    con.execute(f"CREATE VIEW depts AS SELECT * FROM read_parquet('{folder}/depts.parquet')")
+    con.execute("CREATE TABLE regions (code VARCHAR)")
+    con.executemany("INSERT INTO regions VALUES (?)", [[c] for c in sorted(REGIONS)])
+    LOADED["seconds"] = 0.0  # Soda reads the Parquet file inside its own queries
+    scan = Scan()
+    scan.disable_telemetry()
+    scan.set_scan_definition_name("rules")
+    scan.set_data_source_name("duckdb")
+    scan.add_duckdb_connection(con, "duckdb")
+    scan.add_sodacl_yaml_str(json.dumps(soda_checks(as_of, macros), ensure_ascii=False))
+    scan.execute()
+    if scan.has_error_logs():
+        raise SystemExit(scan.get_error_logs_text())
+    counts = {}
+    for c in scan.get_scan_results()["checks"]:
+        counts[int(c["name"][1:])] = int(c["diagnostics"]["value"])
+    return [counts[i] for i in range(1, 21)]
+
+
 def main() -> None:
     tool, folder, as_of = sys.argv[1], sys.argv[2], dt.date.fromisoformat(sys.argv[3])
     with open(f"{folder}/regions.json") as f:
         REGIONS.update(json.load(f))
     t0 = time.perf_counter()
-    failed = {"pandera": run_pandera, "pandera-polars": run_pandera_polars, "gx": run_gx}[tool](folder, as_of)
+    runs = {"pandera": run_pandera, "pandera-polars": run_pandera_polars, "gx": run_gx, "soda": run_soda}
+    failed = runs[tool](folder, as_of)
     seconds = time.perf_counter() - t0
     print(json.dumps({"seconds": seconds, "load": LOADED["seconds"], "failed": failed}))
 
