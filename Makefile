@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/opendata_scale.py release
 	$(PY) benchmarks/opendata_scale.py search
 	$(PY) benchmarks/opendata_scale.py datastore
+	$(PY) benchmarks/quality.py --library-rows gx=1000000
 
 messages: $(STAMP)  ## extract the pages' strings into the catalog; then translate what is new in each .po
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k M_ --no-location --sort-output --width 100 -o src/shuzhi/locale/shuzhi.pot .

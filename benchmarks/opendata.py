@@ -87,13 +87,16 @@ ANONYPY = textwrap.dedent(
 PACKAGES = {"anjana": ["anjana"], "anonypy": ["anonypy", "pandas"]}  # anonypy does not declare pandas
 
 
-def venv(name: str) -> Path:
-    """A venv holding one baseline, made once under the cache directory."""
+def venv(name: str, packages: list[str] | None = None) -> Path:
+    """A venv holding one baseline (`packages`, by default this script's for `name`), made once
+    under the cache directory; other benchmarks make theirs with it too."""
     path = CACHE / name
     python = path / "bin" / "python"
     if not (path / ".installed").exists():
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PACKAGES[name]], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *(packages or PACKAGES[name])], check=True
+        )
         (path / ".installed").touch()
     return python
 

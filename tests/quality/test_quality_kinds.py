@@ -312,6 +312,32 @@ def test_unique_fails_every_copy_of_a_shared_key(tmp_path, rows):
     assert got[1] == (sum(single.values()), sum(n for n in single.values() if n > 1))
 
 
+@HYPO
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", None, " "]),
+            st.sampled_from([dt.date(2020, 1, 1), dt.date(2021, 5, 6), None]),
+        ),
+        max_size=40,
+    ),
+    n=st.integers(1, 4),
+)
+def test_unique_samples_are_the_first_rows_with_a_shared_key(tmp_path, rows, n):
+    path = tmp_path / "v.parquet"
+    table = pa.table(
+        {"k": pa.array([r[0] for r in rows], pa.string()), "d": pa.array([r[1] for r in rows], pa.date32())}
+    )
+    pq.write_table(table, path, row_group_size=7)
+    ctx = Context(columns={"k": "text", "d": "date"}, as_of=AS_OF)
+    rs = ruleset.parse({"rules": [{"kind": "unique", "fields": ["k", "d"]}], "sample_size": n}, KIND_MAP, ctx)
+    o = engine.Runner(rs, path, ctx, FACTS).run().outcomes[0]
+    keyed = [(i, r) for i, r in enumerate(rows) if not absent(r[0]) and r[1] is not None]
+    counts = Counter(r for _, r in keyed)
+    assert [s["row"] for s in o.sample] == [i for i, r in keyed if counts[r] > 1][:n]
+    assert all(s["values"] == {"k": rows[s["row"]][0], "d": rows[s["row"]][1]} for s in o.sample)
+
+
 # -- consistency ---------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Running a rule set on a version file in DuckDB: the compiled statements and their exact counts.
 
-Every row rule becomes three aggregates of ONE statement over the version's Parquet file, so all
-of them are counted in a single scan: `count(*) FILTER (WHERE applies)` (rows checked),
+Every row rule becomes two flags of each row (`applies`, `fails`, computed once in an inner
+projection) and three aggregates of ONE statement over the version's Parquet file, so all of them
+are counted in a single scan: `count(*) FILTER (WHERE applies)` (rows checked),
 `count(*) FILTER (WHERE applies AND fails)` (rows failed, exact) and `min(row, n) FILTER (...)`,
 the positions of the first n failing rows, kept in a top-n heap (memory bounded whatever the
 failure count). A referential rule adds a LEFT JOIN to the distinct keys of the referenced version
@@ -9,8 +10,9 @@ to that same statement. When some rule failed, one more read fetches the sampled
 position (a filter on the row number: bounded, and far cheaper than carrying rows in the scan).
 
 A uniqueness rule needs its rows grouped by key: each one is a grouped pass of its own that reads
-only its key columns (Parquet projection), and, when it found duplicates, one more bounded pass
-for the sample. A version rule (timeliness) reads no rows at all.
+only its key columns (Parquet projection) and also returns the keys of the first n duplicated
+groups met in the file; when it found duplicates, one more pass reads the rows of those keys only
+(no second grouping) for the sample. A version rule (timeliness) reads no rows at all.
 """
 
 from __future__ import annotations
@@ -112,9 +114,9 @@ class Runner:
         self.statements: list[str] = []
         self.con = connect()
 
-    def sql(self, statement: str) -> list[tuple]:
+    def sql(self, statement: str, params: dict | None = None) -> list[tuple]:
         self.statements.append(statement)
-        return self.con.execute(statement).fetchall()
+        return self.con.execute(statement, params).fetchall()
 
     def run(self) -> Execution:
         try:
@@ -154,19 +156,24 @@ class Runner:
 
     def _scan(self, compiled: list[tuple[Rule, RowCheck]], outcomes: dict[int, Outcome]) -> int:
         n = self.ruleset.sample_size
-        parts, joins = ["count(*)"], []
+        # Each rule's two conditions are computed once per row (an inner projection), then counted:
+        # written into the aggregates, DuckDB evaluated them once per aggregate that uses them.
+        flags, parts, joins = ["t.file_row_number AS _row"], ["count(*)"], []
         for i, (_rule, check) in enumerate(compiled):
-            applies = f"coalesce(({check.applies}), false)"
-            failing = f"{applies} AND coalesce(({check.fails}), false)"
+            flags += [
+                f"coalesce(({check.applies}), false) AS a{i}",
+                f"coalesce(({check.fails}), false) AS b{i}",
+            ]
             parts += [
-                f"count(*) FILTER (WHERE {applies}) AS c{i}",
-                f"count(*) FILTER (WHERE {failing}) AS f{i}",
+                f"count(*) FILTER (WHERE a{i}) AS c{i}",
+                f"count(*) FILTER (WHERE a{i} AND b{i}) AS f{i}",
             ]
             if n:
                 # Positions only (a top-n heap of integers): far cheaper in the scan than whole rows.
-                parts.append(f"min(t.file_row_number, {n}) FILTER (WHERE {failing}) AS s{i}")
+                parts.append(f"min(_row, {n}) FILTER (WHERE a{i} AND b{i}) AS s{i}")
             joins += [j.sql for j in check.joins]
-        statement = f"SELECT {', '.join(parts)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+        rows = f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+        statement = f"SELECT {', '.join(parts)} FROM ({rows}) AS x"
         values = self.sql(statement)[0]
         width = 3 if n else 2
         positions: dict[int, list[int]] = {}
@@ -204,20 +211,29 @@ class Runner:
         keys = rule.fields
         present = " AND ".join(self.ctx.present(f) for f in keys)
         cols = ", ".join(self.ctx.col(f) for f in keys)
-        groups = f"SELECT {cols}, count(*) AS n FROM {parquet(self.path)} AS t WHERE {present} GROUP BY ALL"
-        checked, failed, dup = self.sql(
+        n = self.ruleset.sample_size
+        groups = (
+            f"SELECT {cols}, count(*) AS n, min(t.file_row_number) AS first"
+            f" FROM {parquet(self.path)} AS t WHERE {present} GROUP BY ALL"
+        )
+        # The keys of the n duplicated groups met first in the file: the first n duplicated rows are
+        # all in those groups (any row of another group comes after n groups' first rows), so the
+        # sample read needs no second grouping of the whole file.
+        key = "{" + ", ".join(f"'k{i}': g.{ident(f)}" for i, f in enumerate(keys)) + "}"
+        firsts = f", min_by({key}, first, {n}) FILTER (WHERE n > 1)" if n else ""
+        checked, failed, dup, *first = self.sql(
             "SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0), count(*) FILTER (WHERE n > 1)"
-            f" FROM ({groups}) AS g"
+            f"{firsts} FROM ({groups}) AS g"
         )[0]
         o.checked, o.failed, o.detail = int(checked), int(failed), {"duplicate_keys": int(dup)}
-        n = self.ruleset.sample_size
         if failed and n:
-            on = " AND ".join(f"t.{ident(f)} = d.{ident(f)}" for f in keys)
+            on = " AND ".join(f"t.{ident(f)} = struct_extract(d.k, 'k{i}')" for i, f in enumerate(keys))
             cells = ", ".join(self.ctx.col(f) for f in keys)
             found = self.sql(
                 f"SELECT t.file_row_number, {cells} FROM {parquet(self.path)} AS t"
-                f" SEMI JOIN ({groups} HAVING count(*) > 1) AS d ON {on}"
-                f" ORDER BY t.file_row_number LIMIT {n}"
+                f" SEMI JOIN (SELECT unnest($keys) AS k) AS d ON {on}"
+                f" ORDER BY t.file_row_number LIMIT {n}",
+                {"keys": first[0]},
             )
             o.sample = [{"row": r[0], "values": dict(zip(keys, r[1:], strict=True))} for r in found]
 
