@@ -63,3 +63,12 @@ def test_too_many_texts_build_no_index(monkeypatch):
     assert grams.build(joined, starts) is not None
     monkeypatch.setattr(grams, "MAX_TEXTS", 3)  # the real limit is 2**22 texts: too many to make here
     assert grams.build(joined, starts) is None
+
+
+@given(
+    some=st.lists(st.integers(0, 60), unique=True).map(sorted),
+    other=st.lists(st.integers(0, 60), unique=True).map(sorted),
+)
+def test_intersect_is_the_common_numbers_in_order(some, other):
+    got = grams.intersect(np.array(some, np.uint32), np.array(other, np.uint32))
+    assert got.tolist() == sorted(set(some) & set(other))

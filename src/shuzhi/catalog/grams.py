@@ -58,11 +58,17 @@ class PairIndex:
         lists.sort(key=len)
         found = lists[0]
         for other in lists[1:]:
-            if not len(found):
-                break
-            at = np.searchsorted(other, found)
-            found = found[(at < len(other)) & (other[np.minimum(at, len(other) - 1)] == found)]
+            found = intersect(found, other)
         return found
+
+
+def intersect(some: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The numbers in both sorted arrays of distinct numbers, sorted (a binary search of each of the
+    first in the second: cheap when the first is the shorter)."""
+    if not len(some) or not len(other):
+        return some[:0]
+    at = np.searchsorted(other, some)
+    return some[(at < len(other)) & (other[np.minimum(at, len(other) - 1)] == some)]
 
 
 def build(joined: str, starts: list[int]) -> PairIndex | None:

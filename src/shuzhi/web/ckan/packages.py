@@ -543,19 +543,25 @@ def _title_words(titles: list[str]) -> dict[str, np.ndarray]:
     return {token: np.array(found, dtype=np.int64) for token, found in where.items()}
 
 
-def _holding(index: Index, word: str) -> np.ndarray:
-    """Which packages' texts hold `word`: the candidates of the pair index, checked with `find` when
-    the word is longer than a pair (the answer `_containing` gives, without reading every text)."""
-    n = len(index)
+def _holding_all(index: Index, words: list[str]) -> np.ndarray:
+    """The positions of the packages whose texts hold every word: the pair index's candidates of each
+    word, the rarest first, each narrowing the last; a word longer than a pair is then checked with
+    `find` on what is left (the answer `_containing` gives, without reading every text)."""
     if index.pairs is None:
-        return _containing(index.documents, index.starts, word, n)
-    found = index.pairs.candidates(word)
-    if len(word) > 2:
-        text, starts = index.documents, index.starts
-        found = [i for i in found.tolist() if text.find(word, starts[i], starts[i + 1]) != -1]
-    out = np.zeros(n, bool)
-    out[found] = True
-    return out
+        found = np.ones(len(index), bool)
+        for w in words:
+            found &= _containing(index.documents, index.starts, w, len(index))
+        return np.flatnonzero(found)
+    candidates = {w: index.pairs.candidates(w) for w in words}
+    found = None
+    text, starts = index.documents, index.starts
+    for w in sorted(words, key=lambda w: len(candidates[w])):
+        found = candidates[w] if found is None else grams.intersect(found, candidates[w])
+        if len(w) > 2 and len(found):
+            found = np.array(
+                [i for i in found.tolist() if text.find(w, starts[i], starts[i + 1]) != -1], dtype=np.uint32
+            )
+    return found.astype(np.int64)
 
 
 def _containing(text: str, starts: list[int], word: str, n: int) -> np.ndarray:
@@ -661,16 +667,17 @@ def indexed_facets(index: Index, hits: np.ndarray, name: str, limit: int) -> lis
 
 
 def _matches(index: Index, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Which packages hold every word, and their scores (as `score`: title words count double)."""
+    """Which packages hold every word, and their scores (as `score`: title words count double; only
+    the scores of packages that hold every word are meaningful)."""
     n = len(index)
-    hits, scores = np.ones(n, bool), np.ones(n, np.float64)
-    if words:
-        scores = np.zeros(n, np.float64)
+    if not words:
+        return np.ones(n, bool), np.ones(n, np.float64)
+    found = _holding_all(index, words)
+    hits, scores = np.zeros(n, bool), np.zeros(n, np.float64)
+    hits[found] = True
     for w in words:
-        hits &= _holding(index, w)
-        in_title = np.zeros(n, bool)
-        in_title[index.title_words.get(w, [])] = True
-        scores += np.where(in_title, 2.0, 1.0)
+        in_title = np.isin(found, index.title_words.get(w, np.zeros(0, np.int64)))
+        scores[found] += np.where(in_title, 2.0, 1.0)
     return hits, scores
 
 
