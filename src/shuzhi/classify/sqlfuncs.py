@@ -46,12 +46,14 @@ def _luhn() -> str:
 
 
 def _gb32100() -> str:
-    # upper() maps character by character, so each character is upper-cased on its own: nothing to bind.
     terms = " + ".join(
-        f"(instr('{GB32100_ALPHABET}', upper(substr(v, {i + 1}, 1))) - 1) * {pow(3, i, 31)}"
-        for i in range(17)
+        f"(instr('{GB32100_ALPHABET}', substr(u, {i + 1}, 1)) - 1) * {pow(3, i, 31)}" for i in range(17)
     )
-    return f"substr('{GB32100_ALPHABET}', ((31 - ({terms}) % 31) % 31)::INTEGER + 1, 1) = upper(right(v, 1))"
+    return _bind(
+        "u",
+        "upper(v)",
+        f"substr('{GB32100_ALPHABET}', ((31 - ({terms}) % 31) % 31)::INTEGER + 1, 1) = right(u, 1)",
+    )
 
 
 def _gb11714() -> str:
