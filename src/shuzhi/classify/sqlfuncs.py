@@ -12,15 +12,24 @@ def _digit_sum(expr: str, weights: list[int]) -> str:
     return " + ".join(f"(({expr} // {10**k}) % 10) * {w}" for k, w in enumerate(weights) if w)
 
 
+def _bind(name: str, value: str, body: str) -> str:
+    # One value used many times in body. A scalar subquery would be correlated (a join over the
+    # distinct values, carrying the whole row), and inlining repeats the work under AND/CASE, where
+    # DuckDB does not share common subexpressions; a lambda over a one-element list does neither.
+    return f"list_transform([{value}], lambda {name}: {body})[1]"
+
+
 def _gb11643() -> str:
     weights = list(reversed(GB11643_WEIGHTS))  # k = 0 is the last of the 17 digits
     total = _digit_sum("x", weights)
     return (
-        "(SELECT CASE WHEN length(v) = 18 THEN"
-        f" substr('10X98765432', (({total}) % 11)::INTEGER + 1, 1) = upper(right(v, 1))"
-        " AND sz_ymd_ok(substr(v, 7, 8))"
-        " ELSE sz_ymd_ok('19' || substr(v, 7, 6)) END"
-        " FROM (SELECT try_cast(left(v, 17) AS BIGINT) AS x))"
+        "CASE WHEN length(v) = 18 THEN "
+        + _bind(
+            "x",
+            "try_cast(left(v, 17) AS BIGINT)",
+            f"substr('10X98765432', (({total}) % 11)::INTEGER + 1, 1) = upper(right(v, 1))",
+        )
+        + " AND sz_ymd_ok(substr(v, 7, 8)) ELSE sz_ymd_ok('19' || substr(v, 7, 6)) END"
     )
 
 
@@ -29,9 +38,10 @@ def _luhn() -> str:
     for k in range(20):
         d = f"((x // {10**k}::UBIGINT) % 10)::INTEGER"
         terms.append(d if k % 2 == 0 else f"(CASE WHEN {d} > 4 THEN {d} * 2 - 9 ELSE {d} * 2 END)")
-    return (
-        f"(SELECT x IS NOT NULL AND ({' + '.join(terms)}) % 10 = 0"
-        " FROM (SELECT try_cast(regexp_replace(v, '[ -]', '', 'g') AS UBIGINT) AS x))"
+    return _bind(
+        "x",
+        "try_cast(regexp_replace(v, '[ -]', '', 'g') AS UBIGINT)",
+        f"x IS NOT NULL AND ({' + '.join(terms)}) % 10 = 0",
     )
 
 
@@ -39,13 +49,15 @@ def _gb32100() -> str:
     terms = " + ".join(
         f"(instr('{GB32100_ALPHABET}', substr(u, {i + 1}, 1)) - 1) * {pow(3, i, 31)}" for i in range(17)
     )
-    return (
-        f"(SELECT substr('{GB32100_ALPHABET}', ((31 - ({terms}) % 31) % 31)::INTEGER + 1, 1) = right(u, 1)"
-        " FROM (SELECT upper(v) AS u))"
+    return _bind(
+        "u",
+        "upper(v)",
+        f"substr('{GB32100_ALPHABET}', ((31 - ({terms}) % 31) % 31)::INTEGER + 1, 1) = right(u, 1)",
     )
 
 
 def _gb11714() -> str:
+    # Still a subquery: as a lambda it measured 2-3x slower (short values; no grading rule at scale uses it).
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     terms = " + ".join(
         f"(instr('{alphabet}', substr(u, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(GB11714_WEIGHTS)
