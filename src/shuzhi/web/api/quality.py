@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shuzhi.catalog.service import get_dataset, get_version
 from shuzhi.orgs.service import Principal
 from shuzhi.quality import proposing, service
 from shuzhi.quality.kinds import rule_kinds
+from shuzhi.quality.proposal_models import STATES
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Id, Name, Reason
 from shuzhi.web.deps import current_principal, get_db
@@ -20,6 +21,10 @@ router = APIRouter(prefix="/quality", tags=["quality 数据质量"], responses=e
 
 Caller = Annotated[Principal, Depends(current_principal)]
 Db = Annotated[Database, Depends(get_db)]
+
+
+ProposalState = Literal[STATES]  # the tuple subscripts as its members: one list of states
+"""A proposal's states, stated in the schema so that no other value is schema-valid."""
 
 
 class RuleSetBody(BaseModel):
@@ -161,7 +166,7 @@ def list_proposals(
     principal: Caller,
     db: Db,
     request: Request,
-    state: Annotated[str | None, Query(max_length=16)] = None,
+    state: ProposalState | None = None,
 ) -> dict:
     """Rules proposed from the dataset's versions (`state`: proposed, accepted, rejected, superseded).
     Bounds and values proposed for fields graded L3 or above are masked except for the owning
