@@ -5,6 +5,7 @@ things and a page reads only the datasets it shows."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from math import ceil
 from urllib.parse import urlencode
 
@@ -72,9 +73,14 @@ class Catalog:
     session: Session
     site_url: str
     index: packages.Index
-    downloaded: dict[str, int]
-    """Published datasets downloaded at least once: their downloads, by identifier."""
     cache: packages.ListingCache
+
+    @cached_property
+    def downloaded(self) -> dict[str, int]:
+        """Published datasets downloaded at least once: their downloads, by identifier (read only by
+        the pages that rank or total them, not by a dataset page or a download)."""
+        position = self.index.position
+        return {k: n for k, n in usage.downloaded(self.session).items() if k in position}
 
     @property
     def size(self) -> int:
@@ -125,9 +131,7 @@ class Catalog:
 def load(session: Session, site_url: str, cache: packages.ListingCache | None = None) -> Catalog:
     """The portal as it stands, for pages read in `session`."""
     cache = cache or packages.LISTING
-    index = cache.current(session)
-    downloaded = {k: n for k, n in usage.downloaded(session).items() if k in index.position}
-    return Catalog(session, site_url, index, downloaded, cache)
+    return Catalog(session, site_url, cache.current(session), cache)
 
 
 @dataclass
