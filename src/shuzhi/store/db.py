@@ -153,7 +153,8 @@ class Database:
 
         from shuzhi.hooks import plugin_manager
 
-        command.upgrade(self.alembic_config(), "heads")
+        if self.needs_upgrade():  # Alembic's machinery costs a fraction of a second even with nothing to do
+            command.upgrade(self.alembic_config(), "heads")
         with self.write() as s:
             plugin_manager().hook.store_upgraded(session=s)
 
