@@ -58,6 +58,10 @@ def test_region_prefix_and_bracket_region_are_reported():
         ("ABC Technology 有限公司", "ABC TECHNOLOGY", "有限责任公司", None),
         ("中山路恒达商行", "中山路恒达", "商行", None),  # 中山路 is a road, not 中山市
         ("杭州市", "杭州市", None, None),  # a place alone is no firm's region
+        ("嘉兴建筑装饰有限公司", "嘉兴建筑装饰", "有限责任公司", None),  # 嘉兴 as a trade name
+        ("杭州嘉兴建筑装饰有限公司", "嘉兴建筑装饰", "有限责任公司", "杭州"),
+        ("金华信息技术(杭州)有限公司", "金华信息技术", "有限责任公司", "杭州"),
+        ("嘉兴恒达建筑装饰有限公司", "恒达建筑装饰", "有限责任公司", "嘉兴"),
     ],
 )
 def test_forms_and_regions(written, core, form, region):

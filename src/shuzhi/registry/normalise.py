@@ -251,6 +251,17 @@ BRANCHES = (
     "储蓄所",
 )
 """Words that end the name of a branch office: a branch is not the firm it belongs to."""
+INDUSTRY_WORDS = (
+    # Words that state the industry in a name (行业表述, after the sections of GB/T 4754-2017): when
+    # one directly follows a region word, that word was the trade name (嘉兴建筑装饰有限公司).
+    "科技", "技术", "信息", "网络", "软件", "数据", "智能", "电子", "通信", "电器", "机械", "设备",
+    "制造", "材料", "新材料", "化工", "纺织", "服饰", "服装", "食品", "医药", "生物", "农业", "林业",
+    "牧业", "渔业", "茶业", "养殖", "种植", "建设", "建筑", "工程", "装饰", "市政", "园林", "贸易",
+    "商贸", "商务", "进出口", "供应链", "实业", "物流", "运输", "快递", "仓储", "餐饮", "酒店", "旅游",
+    "房地产", "置业", "物业", "投资", "资产", "金融", "咨询", "管理", "广告", "会展", "文化", "传媒",
+    "影视", "体育", "教育", "培训", "健康", "医疗", "检测", "设计", "家政", "汽车", "能源", "环保",
+    "环境", "生态", "企业", "印刷", "包装", "家具", "五金", "劳务", "人力资源", "电子商务", "服务",
+)  # fmt: skip
 _INNER_FORM = re.compile(r"^(.*(?:股份有限公司|有限责任公司|有限公司|股份公司|公司))(.+)$")
 _BRACKETS = str.maketrans(
     {"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")", "{": "(", "}": ")"}
@@ -288,12 +299,14 @@ def _strip_form(core: str) -> tuple[str, str | None]:
     return core, None
 
 
-def _strip_region_prefix(body: str) -> tuple[str, list[str]]:
-    found, pos = match_regions(body)
-    while found and len(body) - pos < 2:  # a name that is only a place keeps its last word
+def _strip_region_prefix(rest: str, bracketed: bool) -> tuple[str, list[str]]:
+    """The name without the region words it starts with, unless they are its trade name: a region
+    already given in brackets, an industry word right after, or nothing left after them."""
+    found, pos = match_regions(rest)
+    while found and (bracketed or len(rest) - pos < 2 or rest.startswith(INDUSTRY_WORDS, pos)):
         found = found[:-1]
         pos = sum(len(w) for _, _, w in found)
-    return body[pos:], _region_words(found)
+    return rest[pos:], _region_words(found)
 
 
 def _strip_bracket_region(core: str) -> tuple[str, list[str]]:
@@ -308,7 +321,9 @@ def _strip_bracket_region(core: str) -> tuple[str, list[str]]:
 def split_firm_name(value: object) -> Firm:
     """A firm name split into core (no region prefix, no organisational form), form, region, branch.
 
-    杭州某某科技有限公司, 某某科技(杭州)有限公司 and 某某科技有限责任公司 share the core 某某科技. A
+    A name is region + trade name + industry + form (《企业名称登记管理规定》 art. 6), the region
+    also allowed in brackets after the trade name: 杭州恒达科技有限公司, 恒达科技(杭州)有限公司 and
+    恒达科技有限责任公司 share the core 恒达科技, while 嘉兴科技有限公司 keeps 嘉兴 as its trade name. A
     branch (…分公司, …分行) keeps the part after its parent's name in its core, so 某某银行杭州分行
     never has the core of 某某银行.
     """
@@ -316,19 +331,19 @@ def split_firm_name(value: object) -> Firm:
     if norm is None:
         return Firm()
     branch = norm.endswith(BRANCHES)
-    body, tail = norm, ""
+    rest, tail = norm, ""
     if branch:
         inner = _INNER_FORM.match(norm)
-        body, tail = (inner.group(1), inner.group(2)) if inner else (norm, "")
-    core, regions = _strip_region_prefix(body)
-    form = None
+        rest, tail = (inner.group(1), inner.group(2)) if inner else (norm, "")
+    form, bracketed = None, []
     if not branch or tail:
-        core, more = _strip_bracket_region(core)
-        core, form = _strip_form(core)
-        core, more2 = _strip_bracket_region(core)
-        regions += [r for r in more + more2 if r not in regions]
+        rest, bracketed = _strip_bracket_region(rest)
+        rest, form = _strip_form(rest)
+        if not bracketed:
+            rest, bracketed = _strip_bracket_region(rest)
+    core, regions = _strip_region_prefix(rest, bool(bracketed))
     core = core.replace("(集团)", "集团") + tail
-    return Firm(norm, core, form, "".join(regions) or None, pinyin(core) or None, branch)
+    return Firm(norm, core, form, "".join(regions + bracketed) or None, pinyin(core) or None, branch)
 
 
 # --- addresses ----------------------------------------------------------------------------------
