@@ -155,3 +155,10 @@ def test_enterprises_get_every_contract_column():
     assert [r["established_norm"] for r in rows] == ["2015-03-01", "2015-03-01", None, None]
     assert out["phone_norm"].null_count == 4  # no phone mapped
     assert [r["addr_region_code"] for r in rows] == ["330106", None, None, None]
+
+
+def test_all_null_and_chunked_columns():
+    table = pa.table({"record_key": ["a", "b"], "name": pa.nulls(2), "ric": pa.nulls(2)})
+    out = normalise_people(pa.Table.from_batches(table.to_batches() * 2))
+    assert out.num_rows == 4 and out["name_norm"].null_count == 4
+    assert out["ric_valid"].to_pylist() == [False] * 4

@@ -168,11 +168,13 @@ def _pick(regions: list[Region], inside: Region | None, level: int) -> list[Regi
 
 
 def _resolve(cands: list[Region]) -> tuple[Region, bool]:
-    """The region meant, and whether it is certain (one code, or several codes of one city)."""
+    """The region meant, and whether it is certain: one code, several codes of one city, or one code
+    in force among names now gone (仙桃市 once had a code under 荆州; 西湖区 stays uncertain)."""
     first = cands[0]
     same = [r for r in cands if r.level == first.level]
-    certain = len({r.code[:4] if r.level == 3 else r.code for r in same}) == 1
-    return first, certain
+    places = {r.code[:4] if r.level == 3 else r.code for r in same}
+    current = {r.code for r in same if r.end == OPEN}
+    return first, len(places) == 1 or (len(current) == 1 and first.end == OPEN)
 
 
 def match_regions(text: str, start: int = 0) -> tuple[list[tuple[Region, bool, str]], int]:

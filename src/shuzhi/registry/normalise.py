@@ -312,6 +312,8 @@ def _strip_region_prefix(rest: str, bracketed: bool) -> tuple[str, list[str]]:
 def _strip_bracket_region(core: str) -> tuple[str, list[str]]:
     m = _TAIL_BRACKET.search(core)
     if m and m.start() >= 2:
+        if m.group(1) == "中国":  # 某某(中国)有限公司: the country, written where a region would be
+            return core[: m.start()], ["中国"]
         found, pos = match_regions(m.group(1))
         if found and pos == len(m.group(1)):
             return core[: m.start()], _region_words(found)
@@ -481,7 +483,8 @@ def normalise_people(table: pa.Table) -> pa.Table:
 
 
 def normalise_enterprises(table: pa.Table) -> pa.Table:
-    """The enterprise records with name_norm, firm_core, firm_form, firm_region, firm_pinyin,
+    """The enterprise records with name_norm, firm_core, firm_form, firm_region, firm_pinyin (of the
+    core),
     firm_branch, uscc_norm, uscc_valid, legal_rep_norm, legal_rep_pinyin, established_norm,
     phone_norm and addr_* added (or replaced)."""
     return _normalise(table, ENTERPRISES, "enterprises")
