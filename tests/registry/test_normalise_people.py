@@ -221,6 +221,7 @@ def test_unknown_sex_is_null(bad):
         ("13800138000；13900139000", "13800138000"),
         ("88886666", "88886666"),
         ("400-820-8820", "4008208820"),
+        ("无/13800138000", "13800138000"),  # the first plausible number of several
     ],
 )
 def test_phones_keep_their_digits(written, digits):

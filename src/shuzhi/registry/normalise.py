@@ -109,7 +109,8 @@ def _ymd(year: int, month: int, day: int) -> str | None:
 
 
 def _excel(serial: int) -> str | None:
-    # Excel counts 1900-02-29, a day that never was: serials after it are one day behind the calendar.
+    # Excel counts a 1900-02-29 that never was (serial 60): counted from 1899-12-30 the serials after
+    # it are right, those before it one day short.
     if serial == 60 or not 1 <= serial <= 2_958_465:
         return None
     day = _EXCEL_EPOCH + dt.timedelta(days=serial if serial > 60 else serial + 1)
@@ -145,11 +146,17 @@ _SEX |= {"女": "F", "女性": "F", "f": "F", "female": "F", "2": "F"}
 
 def normalise_sex(value: object) -> str | None:
     """ "M", "F" or None."""
+    text = _text(value)
+    return None if text is None else _SEX.get(text.lower())
+
+
+def _text(value: object) -> str | None:
+    """A raw value as stripped NFKC text, a whole float without its ".0"; None for null or a bool."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _SEX.get(unicodedata.normalize("NFKC", str(value)).strip().lower())
+    return unicodedata.normalize("NFKC", str(value)).strip()
 
 
 # --- phones -------------------------------------------------------------------------------------
@@ -163,21 +170,16 @@ _SERVICE = re.compile(r"^[48]00\d{7}$")
 
 
 def normalise_phone(value: object) -> str | None:
-    """Digits of the first phone number written: a mobile as its 11 digits (+86, 0086 and 86 dropped),
-    a landline with its area code (0571-8888 8888 → 057188888888), a local or 400/800 number as is;
-    an extension is dropped. None when no plausible number is there."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    for part in _PHONE_SPLIT.split(text):
+    """Digits of the first plausible phone number written: a mobile as its 11 digits (+86, 0086 and 86
+    dropped), a landline with its area code (0571-8888 8888 → 057188888888), a local or 400/800
+    number as is; an extension is dropped. None when no plausible number is there."""
+    for part in _PHONE_SPLIT.split(_text(value) or ""):
         part = _EXTENSION.sub("", part.strip())
         if re.fullmatch(r"0\d{2,3}-\d{7,8}-\d{1,6}", part):  # 0571-88888888-123: extension after a dash
             part = part.rsplit("-", 1)[0]
-        digits = re.sub(r"\D", "", part)
-        if digits:
-            return _plausible_phone(digits)
+        phone = _plausible_phone(re.sub(r"\D", "", part))
+        if phone:
+            return phone
     return None
 
 
@@ -484,7 +486,6 @@ def normalise_people(table: pa.Table) -> pa.Table:
 
 def normalise_enterprises(table: pa.Table) -> pa.Table:
     """The enterprise records with name_norm, firm_core, firm_form, firm_region, firm_pinyin (of the
-    core),
-    firm_branch, uscc_norm, uscc_valid, legal_rep_norm, legal_rep_pinyin, established_norm,
+    core), firm_branch, uscc_norm, uscc_valid, legal_rep_norm, legal_rep_pinyin, established_norm,
     phone_norm and addr_* added (or replaced)."""
     return _normalise(table, ENTERPRISES, "enterprises")
