@@ -187,7 +187,7 @@ def match_regions(text: str, start: int = 0) -> tuple[list[tuple[Region, bool, s
         hit = None
         for k in range(min(_longest(), len(text) - pos), 1, -1):
             word = text[pos : pos + k]
-            cands = _pick(full.get(word, []), inside, level)
+            cands = _pick(full[word], inside, level) if word in full else []
             if not cands and word in short and text[pos + k : pos + k + 1] not in _ROADISH:
                 cands = [r for r in _pick(short[word], inside, level) if r.level < 3 or inside is not None]
             if cands:

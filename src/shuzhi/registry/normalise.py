@@ -294,8 +294,11 @@ def _region_words(found) -> list[str]:
     return [short_name(region.name) or region.name for region, _, _ in found]
 
 
+_LONGEST_FIRST = sorted(FORMS, key=lambda f: -len(f[0]))
+
+
 def _strip_form(core: str) -> tuple[str, str | None]:
-    for written, form in FORMS:
+    for written, form in _LONGEST_FIRST:
         if core.endswith(written) and len(core) - len(written) >= (2 if len(written) == 1 else 1):
             return core[: -len(written)], form
     return core, None
