@@ -177,6 +177,35 @@ def test_addresses_parse_into_levels(written, parts):
     assert _parts(written) == parts
 
 
+PLACES = (
+    ("浙江省", "杭州市", "西湖区", "330106"),
+    ("浙江省", "杭州市", "萧山区", "330109"),
+    ("北京市", "", "朝阳区", "110105"),
+    ("广东省", "深圳市", "南山区", "440305"),
+    ("江苏省", "南京市", "鼓楼区", "320106"),
+)
+
+
+@given(
+    st.sampled_from(PLACES),
+    st.booleans(),
+    st.sampled_from(("文三路", "解放路", "北山街道文一路", "长河街道江南大道", "中山北路")),
+    st.integers(1, 999),
+    st.sampled_from(("", "3幢2单元301室", "5号楼")),
+)
+@settings(max_examples=200, deadline=None)
+def test_addresses_parse_alike_in_either_script_and_with_or_without_province(place, province, road, n, tail):
+    prov, city, district, code = place
+    written = f"{prov if province or not city else ''}{city}{district}{road}{n}号{tail}"
+    simplified, traditional = normalise_address(written), normalise_address(S2T.convert(written))
+    assert simplified == traditional
+    assert (simplified.region_code, simplified.district, simplified.number) == (
+        code,
+        district,
+        f"{n}号{tail}",
+    )
+
+
 def test_a_district_of_two_cities_is_named_not_coded():
     # 西湖区 is in Hangzhou (330106) and in Nanchang (360103)
     assert _parts("西湖区文三路8号") == (None, None, "西湖区", "文三路", "8号", None)

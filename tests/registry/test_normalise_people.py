@@ -40,6 +40,8 @@ def _ric(body17: str) -> str:
         ("张喆", "张喆"),  # 喆 is a standard name character again since 2013: not folded to 哲
         ("Ｊｏｈｎ Smith", "JOHNSMITH"),
         ("   ", None),
+        ("不详", None),
+        ("null", None),
         (None, None),
     ],
 )

@@ -29,15 +29,18 @@ from shuzhi.registry.variants import fold, pinyin
 
 _NAME_NOISE = re.compile(r"[\s\u00b7\u2022\u2027\u2219\u22c5\u30fb\u2e31.\-_*]+")
 """Spaces (padding to fill a form's cells) and the middle dots between parts of a transcribed name."""
+NO_NAME = frozenset({"不详", "未知", "无", "无名氏", "空", "NULL", "NONE", "NAN", "N/A", "NA"})
+"""What a clerk types where the name is unknown: no name, so two unknowns are not one person."""
 
 
 def normalise_name(value: object) -> str | None:
     """A person's name folded for comparison: simplified, variants folded, no spaces or middle dots,
-    Latin letters in capitals (張　三 → 张三; 阿依古丽·买买提 → 阿依古丽买买提); None when empty."""
+    Latin letters in capitals (張　三 → 张三; 阿依古丽·买买提 → 阿依古丽买买提); None when empty or
+    a placeholder (不详, 无)."""
     if value is None:
         return None
     text = _NAME_NOISE.sub("", fold(str(value))).upper()
-    return text or None
+    return text if text and text not in NO_NAME else None
 
 
 def name_pinyin(norm: str | None) -> str | None:
