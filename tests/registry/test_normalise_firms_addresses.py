@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opencc import OpenCC
 
-from shuzhi.registry.addresses import short_name
+from shuzhi.registry.addresses import short_name, street_of
 from shuzhi.registry.normalise import normalise_address, normalise_firm_name, split_firm_name
 
 S2T = OpenCC("s2t")
@@ -141,15 +141,15 @@ def _parts(text):
     [
         (
             "浙江省杭州市西湖区北山街道文一路123号5幢2单元301室",
-            ("浙江省", "杭州市", "西湖区", "北山街道文一路", "123号5幢2单元301室", "330106"),
+            ("浙江省", "杭州市", "西湖区", "文一路", "123号5幢2单元301室", "330106"),
         ),
         ("杭州西湖文三路8号", ("浙江省", "杭州市", "西湖区", "文三路", "8号", "330106")),
         ("浙江杭州市西湖區文三路8號", ("浙江省", "杭州市", "西湖区", "文三路", "8号", "330106")),
-        ("萧山区城厢街道人民路5号", ("浙江省", "杭州市", "萧山区", "城厢街道人民路", "5号", "330109")),
+        ("萧山区城厢街道人民路5号", ("浙江省", "杭州市", "萧山区", "人民路", "5号", "330109")),
         ("北京市朝阳区建国路88号", ("北京市", "北京市", "朝阳区", "建国路", "88号", "110105")),
         (
             "浙江省杭州市下城区武林街道体育场路1号",
-            ("浙江省", "杭州市", "下城区", "武林街道体育场路", "1号", "330103"),
+            ("浙江省", "杭州市", "下城区", "体育场路", "1号", "330103"),
         ),
         (
             "广西南宁市青秀区民族大道100号",
@@ -163,7 +163,7 @@ def _parts(text):
         ("延边延吉市1号", ("吉林省", "延边朝鲜族自治州", "延吉市", None, "1号", "222401")),
         (
             "上海浦东张江镇祖冲之路887弄",
-            ("上海市", "上海市", "浦东新区", "张江镇祖冲之路", "887弄", "310115"),
+            ("上海市", "上海市", "浦东新区", "祖冲之路", "887弄", "310115"),
         ),
         ("杭州市西湖区文一路 123 号 5幢", ("浙江省", "杭州市", "西湖区", "文一路", "123号5幢", "330106")),
         ("杭州市西湖区文一路１２３號５幢", ("浙江省", "杭州市", "西湖区", "文一路", "123号5幢", "330106")),
@@ -232,3 +232,23 @@ def test_short_names(name, short):
 def test_missing_address_gives_nothing():
     assert _parts(None) == (None,) * 6
     assert _parts("  ") == (None,) * 6
+
+
+@pytest.mark.parametrize(
+    ("rest", "street"),
+    [
+        ("北山街道文一路", "文一路"),
+        ("千岛湖镇新安大街", "新安大街"),
+        ("古荡街道", "古荡街道"),
+        ("红星乡红星村", "红星乡红星村"),
+        ("新镇路", "新镇路"),  # a road named after a town
+        ("镇海路", "镇海路"),
+        ("", None),
+    ],
+)
+def test_the_street_is_the_road_when_a_township_precedes_it(rest, street):
+    assert street_of(rest) == street
+    assert (
+        normalise_address("杭州市西湖区北山街道文一路1号").street
+        == normalise_address("杭州市西湖区文一路1号").street
+    )

@@ -96,6 +96,7 @@ _ROADISH = set("路街道巷弄里村镇乡桥港湾站口")
 _NUMBER = re.compile(r"\d+(?:[-—－之]\d+)*(?:号楼|号院|号|弄|栋|幢|单元|室|楼|层|座|號|樓|棟|單元)")
 """A house number and what follows it; traditional forms too, to split an address before folding it."""
 MUNICIPALITIES = ("11", "12", "31", "50")
+_TOWNSHIP = re.compile(r"^.+?(?:街道|镇|乡)((?![路街巷道弄]).{1,}?(?:大道|大街|路|街|巷))$")
 
 
 @dataclass(frozen=True)
@@ -242,8 +243,16 @@ def parse_head(head: str) -> tuple[str | None, str | None, str | None, str | Non
     found, pos = match_regions(head)
     names = _levels(found)
     coded = [region.code for region, certain, _ in found if certain]
-    street = head[pos:].strip(",，、 ") or None
-    return names.get(1), names.get(2), names.get(3), street, coded[-1] if coded else None
+    return names.get(1), names.get(2), names.get(3), street_of(head[pos:]), coded[-1] if coded else None
+
+
+def street_of(rest: str) -> str | None:
+    """The street of what follows the regions: the road (路/街/巷/大道) when a township (街道/镇/乡)
+    is written before it, since one register writes the township and the next leaves it out; else
+    the township (千岛湖镇), else the text as written."""
+    rest = rest.strip(",、 ")
+    m = _TOWNSHIP.match(rest)
+    return m.group(1) if m else rest or None
 
 
 def split_number(text: str) -> tuple[str, str | None]:
