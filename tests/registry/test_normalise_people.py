@@ -74,6 +74,11 @@ def test_pinyin_reads_surnames_as_surnames(name, reading):
     assert name_pinyin(normalise_name(name)) == reading
 
 
+def test_a_character_without_a_reading_gives_no_syllable():
+    assert normalise_name("𠮷田") == "𠮷田"
+    assert name_pinyin("𠮷田") == "tian"
+
+
 def test_homophone_typo_keeps_the_pinyin():
     assert normalise_name("王玮") != normalise_name("王伟")
     assert name_pinyin(normalise_name("王玮")) == name_pinyin(normalise_name("王伟"))
@@ -98,6 +103,13 @@ def test_traditional_and_simplified_spellings_normalise_equal(name):
 def test_normalising_a_name_twice_changes_nothing(text):
     once = normalise_name(text)
     assert normalise_name(once) == once
+
+
+@given(st.text(max_size=12))
+@settings(max_examples=500, deadline=None)
+def test_no_text_makes_a_name_function_raise(text):
+    norm = normalise_name(text)
+    assert norm is None or (normalise_name(norm) == norm and isinstance(name_pinyin(norm), str | None))
 
 
 # --- resident IDs -------------------------------------------------------------------------------

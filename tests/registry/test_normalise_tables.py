@@ -4,6 +4,8 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shuzhi.classify.checksums import gb11643_check_char
 from shuzhi.errors import InvalidInput
@@ -12,8 +14,14 @@ from shuzhi.registry.normalise import (
     PEOPLE,
     normalise_address,
     normalise_enterprises,
+    normalise_firm_name,
+    normalise_name,
     normalise_people,
+    normalise_phone,
     normalise_ric,
+    normalise_sex,
+    normalise_uscc,
+    parse_date,
     split_firm_name,
 )
 
@@ -162,3 +170,32 @@ def test_all_null_and_chunked_columns():
     out = normalise_people(pa.Table.from_batches(table.to_batches() * 2))
     assert out.num_rows == 4 and out["name_norm"].null_count == 4
     assert out["ric_valid"].to_pylist() == [False] * 4
+
+
+raw_values = st.one_of(
+    st.none(),
+    st.text(max_size=40),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.dates(),
+)
+
+
+@given(raw_values)
+@settings(max_examples=500, deadline=None)
+def test_no_value_makes_a_field_function_raise(value):
+    # Every field function answers None / False for what it cannot read; none raises.
+    for fn in (
+        normalise_name,
+        normalise_ric,
+        normalise_uscc,
+        parse_date,
+        normalise_sex,
+        normalise_phone,
+        normalise_firm_name,
+        split_firm_name,
+        normalise_address,
+    ):
+        fn(value)
+    assert normalise_ric(value).valid in (True, False)

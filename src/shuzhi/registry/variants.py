@@ -149,7 +149,8 @@ class _Readings(dict):
     def __missing__(self, ch: str) -> str:
         from pypinyin import Style, lazy_pinyin
 
-        out = lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")[0] if _HAN.match(ch) else ""
+        # A rare character pypinyin has no reading for (𠮷) gives no syllable rather than an error.
+        out = (lazy_pinyin(ch, style=Style.NORMAL, errors="ignore") or [""])[0] if _HAN.match(ch) else ""
         self[ch] = out
         return out
 
