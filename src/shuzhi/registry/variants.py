@@ -98,7 +98,6 @@ SURNAME_READINGS: dict[str, str] = {
     "葛": "ge",
     "藏": "zang",
     "佴": "nai",
-    "能": "nai",
     "任": "ren",
     "重": "chong",
 }
