@@ -50,7 +50,7 @@ from shuzhi.registry.checks import filled, need, record_keys
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 STRATEGIES = ("most_recent", "most_trusted", "most_frequent", "valid_identifier")
 BASE_COLUMNS = ("record_key", "source_dataset", "source_version", "source_row")
-RESERVED = ("rid", "entry_id")
+RESERVED = ("rid", "eid", "entry_id")
 """Names the computation gives to columns of its own: a records table may not use them."""
 STEWARD = "steward"
 
@@ -283,8 +283,10 @@ def _members(members: pa.Table) -> pa.Table:
     """`record_key`, `entry_id` (text) out of a membership or cluster table."""
     group = "entry_id" if "entry_id" in members.schema.names else "cluster_id"
     need(members.schema, group, table="members")
-    ids = filled(members.column(group).cast(pa.string()), table="members", column=group)
-    return pa.table({"record_key": record_keys(members, "members"), "entry_id": ids})
+    ids = filled(members.column(group).cast(pa.string()), table="members", column=group).combine_chunks()
+    # entries are grouped by a dense integer: cheaper to partition than text
+    eid = ids.dictionary_encode().indices.cast(pa.int64())
+    return pa.table({"record_key": record_keys(members, "members"), "entry_id": ids, "eid": eid})
 
 
 def _resolutions_table(resolutions: Iterable[Resolution]) -> pa.Table:
@@ -337,13 +339,24 @@ def _text(column: str) -> str:
 
 
 def _base(con: duckdb.DuckDBPyConnection) -> None:
-    """`base`: the records, each with its entry (its own record key when unlinked) and a row number
-    the candidates carry instead of their provenance."""
+    """`base`: the records, each with its entry (its own record key when unlinked; `eid` numbers the
+    entries) and a row number the candidates carry instead of their provenance; `ents`: the entries."""
     con.execute(
         """
         CREATE TEMP TABLE base AS
-        SELECT row_number() OVER () AS rid, coalesce(m.entry_id, r.record_key) AS entry_id, r.*
-        FROM records r LEFT JOIN members m USING (record_key)
+        SELECT rid, coalesce(eid, (SELECT count(*) FROM members) + rid) AS eid, * EXCLUDE (rid, eid)
+        FROM (
+            SELECT row_number() OVER () AS rid, m.eid, coalesce(m.entry_id, r.record_key) AS entry_id, r.*
+            FROM records r LEFT JOIN members m USING (record_key)
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TEMP TABLE ents AS
+        SELECT eid, any_value(entry_id) AS entry_id, count(*) AS records,
+               count(DISTINCT source_dataset) AS datasets
+        FROM base GROUP BY eid
         """
     )
 
@@ -363,13 +376,13 @@ def _ranked(i: int, p: _Plan) -> str:
     )
     stamp = f"TRY_CAST(r.{_q(p.rule.date_column)} AS TIMESTAMP)" if p.rule.date_column else "NULL::TIMESTAMP"
     return f"""
-    SELECT rid, entry_id, attr, value, norm, readable, count(*) OVER (PARTITION BY entry_id) AS candidates,
-           row_number() OVER (PARTITION BY entry_id ORDER BY readable DESC, {ORDER[p.rule.strategy]},
+    SELECT rid, eid, attr, value, norm, readable, count(*) OVER (PARTITION BY eid) AS candidates,
+           row_number() OVER (PARTITION BY eid ORDER BY readable DESC, {ORDER[p.rule.strategy]},
                               coalesce(norm, value), record_key) AS rank
     FROM (
-        SELECT *, count(*) OVER (PARTITION BY entry_id, readable, coalesce(norm, value)) AS freq
+        SELECT *, count(*) OVER (PARTITION BY eid, readable, coalesce(norm, value)) AS freq
         FROM (
-            SELECT r.rid, r.entry_id, r.record_key, r.source_version, CAST({i} AS SMALLINT) AS attr,
+            SELECT r.rid, r.eid, r.record_key, r.source_version, CAST({i} AS SMALLINT) AS attr,
                    {_text(p.column)} AS value, {_text(p.compare)} AS norm, {readable} AS readable,
                    {stamp} AS stamp, coalesce(t.trust, 2147483647) AS trust
             FROM base r
@@ -384,67 +397,63 @@ def _choose(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE TEMP TABLE applied AS
-        SELECT DISTINCT ON (c.entry_id, c.attr) c.entry_id, c.attr, c.rid
-        FROM res JOIN attrs a USING (attribute)
-        JOIN cand c ON c.entry_id = res.entry_id AND c.attr = a.attr
-                   AND (c.norm = res.value OR c.value = res.value)
-        ORDER BY c.entry_id, c.attr, c.rank
+        SELECT DISTINCT ON (c.eid, c.attr) c.eid, c.attr, c.rid
+        FROM res JOIN attrs a USING (attribute) JOIN ents e USING (entry_id)
+        JOIN cand c ON c.eid = e.eid AND c.attr = a.attr AND (c.norm = res.value OR c.value = res.value)
+        ORDER BY c.eid, c.attr, c.rank
         """
     )
     con.execute(
         """
         CREATE TEMP TABLE stale AS
         SELECT res.entry_id, res.attribute, res.value,
-               CASE WHEN NOT EXISTS (SELECT 1 FROM base b WHERE b.entry_id = res.entry_id) THEN 'entry_gone'
+               CASE WHEN e.eid IS NULL THEN 'entry_gone'
                     WHEN a.attr IS NULL THEN 'attribute_unknown'
                     ELSE 'value_gone' END AS reason,
-               a.attr
-        FROM res LEFT JOIN attrs a USING (attribute)
-        WHERE NOT EXISTS (SELECT 1 FROM applied p WHERE p.entry_id = res.entry_id AND p.attr = a.attr)
+               e.eid, a.attr
+        FROM res LEFT JOIN attrs a USING (attribute) LEFT JOIN ents e USING (entry_id)
+        WHERE NOT EXISTS (SELECT 1 FROM applied p WHERE p.eid = e.eid AND p.attr = a.attr)
         """
     )
     con.execute(
         """
         CREATE TEMP TABLE chosen AS
-        SELECT c.entry_id, c.attr, coalesce(p.rid, c.rid) AS rid, p.rid IS NOT NULL AS by_steward
-        FROM cand c LEFT JOIN applied p USING (entry_id, attr)
+        SELECT c.eid, c.attr, coalesce(p.rid, c.rid) AS rid, p.rid IS NOT NULL AS by_steward
+        FROM cand c LEFT JOIN applied p USING (eid, attr)
         WHERE c.rank = 1
         """
     )
 
 
 ATTRIBUTES_SQL = f"""
-SELECT ch.entry_id, a.attribute, c.value, c.norm AS value_norm, b.source_dataset, b.source_version,
+SELECT b.entry_id, a.attribute, c.value, c.norm AS value_norm, b.source_dataset, b.source_version,
        CAST(b.source_row AS VARCHAR) AS source_row, b.record_key,
        CASE WHEN ch.by_steward THEN '{STEWARD}' ELSE a.strategy END AS rule, c.candidates
 FROM chosen ch JOIN attrs a USING (attr)
-JOIN cand c ON c.entry_id = ch.entry_id AND c.attr = ch.attr AND c.rid = ch.rid
+JOIN cand c ON c.eid = ch.eid AND c.attr = ch.attr AND c.rid = ch.rid
 JOIN base b ON b.rid = ch.rid
-ORDER BY ch.entry_id, ch.attr
+ORDER BY b.entry_id, ch.attr
 """
 
 CONFLICTS_SQL = """
 WITH disputed AS (
-    SELECT c.entry_id, c.attr FROM cand c JOIN attrs a USING (attr)
+    SELECT c.eid, c.attr FROM cand c JOIN attrs a USING (attr)
     WHERE a.conflict AND c.norm IS NOT NULL
-    GROUP BY c.entry_id, c.attr HAVING count(DISTINCT c.norm) >= 2
+    GROUP BY c.eid, c.attr HAVING count(DISTINCT c.norm) >= 2
 )
-SELECT c.entry_id, a.attribute, c.value, c.norm AS value_norm, b.source_dataset, b.source_version,
+SELECT b.entry_id, a.attribute, c.value, c.norm AS value_norm, b.source_dataset, b.source_version,
        CAST(b.source_row AS VARCHAR) AS source_row, b.record_key, c.rid = ch.rid AS chosen,
        CASE WHEN ch.by_steward THEN 'resolved'
-            WHEN EXISTS (SELECT 1 FROM stale s WHERE s.entry_id = c.entry_id AND s.attr = c.attr) THEN 'reopened'
+            WHEN EXISTS (SELECT 1 FROM stale s WHERE s.eid = c.eid AND s.attr = c.attr) THEN 'reopened'
             ELSE 'open' END AS state
-FROM disputed d JOIN cand c USING (entry_id, attr) JOIN attrs a USING (attr)
-JOIN chosen ch USING (entry_id, attr) JOIN base b ON b.rid = c.rid
-ORDER BY c.entry_id, c.attr, c.rank
+FROM disputed d JOIN cand c USING (eid, attr) JOIN attrs a USING (attr)
+JOIN chosen ch USING (eid, attr) JOIN base b ON b.rid = c.rid
+ORDER BY b.entry_id, c.attr, c.rank
 """
 
 STALE_SQL = "SELECT entry_id, attribute, value, reason FROM stale ORDER BY entry_id, attribute"
 
-ENTRIES_SQL = """
-SELECT entry_id, count(*) AS records, count(DISTINCT source_dataset) AS datasets
-FROM base GROUP BY entry_id ORDER BY entry_id
-"""
+ENTRIES_SQL = "SELECT entry_id, records, datasets FROM ents ORDER BY entry_id"
 
 CHANGED_SQL = """
 WITH both_runs AS (SELECT DISTINCT entry_id FROM b INTERSECT SELECT DISTINCT entry_id FROM a)
