@@ -123,6 +123,17 @@ def test_decisions_about_records_gone_from_the_sources_do_nothing():
     assert entry_of(b) == entry_of(a)
 
 
+def test_a_registry_whose_sources_are_all_gone_retires_every_entry():
+    a = run(None, ["a#1"], ["b#1"])
+    empty = pa.table({"record_key": pa.array([], pa.string()), "cluster_id": pa.array([], pa.int64())})
+    b = assign(a.members, empty, prefix="P", issued=a.issued, decisions=[Merge(("a#1", "b#1"))])
+    assert b.members.num_rows == 0 and b.issued == 2
+    assert b.report.retired.to_pylist() == [
+        {"entry_id": "P-00000001", "reason": "emptied"},
+        {"entry_id": "P-00000002", "reason": "emptied"},
+    ]
+
+
 @pytest.mark.parametrize(
     ("previous", "current", "word"),
     [
@@ -208,3 +219,31 @@ def test_a_merge_then_its_reverse_split_restores_the_larger_part_and_never_the_r
     assert entry_of(back)[larger[0]] == survivor
     retired = set(merged.report.retired["entry_id"].to_pylist())
     assert not set(entries(back)) & retired and len(entries(back)) == 2
+
+
+def test_the_report_carries_the_golden_attributes_that_changed():
+    from shuzhi.registry.golden import AttributeRule, Survivorship, build, changed_attributes
+
+    keys = ["psb#1", "psb#2", "tax#1"]
+    records = pa.table(
+        {
+            "record_key": keys,
+            "source_dataset": ["psb", "psb", "tax"],
+            "source_version": pa.array([1, 1, 2], pa.int64()),
+            "source_row": ["1", "2", "1"],
+            "phone": ["13800000001", "13800000002", "13900000003"],
+        }
+    )
+    rules = Survivorship(attributes=(AttributeRule(attribute="phone", strategy="most_recent"),))
+    a = run(None, ["psb#1", "psb#2"], ["tax#1"])
+    b = run(a, keys)  # tax#1 joins the larger entry, whose phone now comes from tax (version 2)
+    report = b.report.with_changes(
+        changed_attributes(
+            build(records, a.members, rules).attributes, build(records, b.members, rules).attributes
+        )
+    )
+    kept = entry_of(b)["psb#1"]
+    assert report.attributes_changed.to_pylist() == [
+        {"entry_id": kept, "attribute": "phone", "before": "13800000001", "after": "13900000003"}
+    ]
+    assert report.counts["attributes_changed"] == 1 and report.counts["merged"] == 1

@@ -68,7 +68,7 @@ class Report:
     """What a run did to the entries.
 
     - `kept`: entry_id of every previous entry that keeps its id.
-    - `created`: entry_id, records of every new entry.
+    - `created`: entry_id, records of every new entry (parts split off included).
     - `merged`: from_entry (retired), into_entry, records: where the records of an entry whose id did
       not survive went.
     - `split`: from_entry, part (an entry id, the kept one included), records: every previous entry
@@ -147,7 +147,7 @@ def _bind(clusters: pa.Table, decisions: Iterable[Decision]) -> pa.Table:
     )
     part = clusters.filter(touched)
     where = dict(zip(part["record_key"].to_pylist(), part["cluster"].to_pylist(), strict=True))
-    fresh = iter(range(pc.max(clusters["cluster"]).as_py() + 1, 2**62))
+    fresh = iter(range((pc.max(clusters["cluster"]).as_py() or 0) + 1, 2**62))
     for d in decisions:
         if isinstance(d, Merge):
             _merge(where, d)
