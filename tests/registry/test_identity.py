@@ -135,6 +135,15 @@ def test_a_registry_whose_sources_are_all_gone_retires_every_entry():
 
 
 @pytest.mark.parametrize(
+    "make",
+    [lambda: Merge("a#1"), lambda: Merge(()), lambda: Split(("a#1",), ("",)), lambda: Split(["a#1"], 7)],
+)
+def test_a_decision_without_record_keys_is_refused(make):
+    with pytest.raises(InvalidInput, match="record keys"):
+        make()
+
+
+@pytest.mark.parametrize(
     ("previous", "current", "word"),
     [
         (no_members(), pa.table({"record_key": ["dup#1", "dup#1"], "cluster_id": [1, 2]}), "dup#1"),

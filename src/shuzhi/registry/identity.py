@@ -37,6 +37,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 from shuzhi.registry.checks import filled, need, record_keys
 
 PREFIXES = {"people": "P", "enterprises": "E"}
@@ -45,11 +47,23 @@ WIDTH = 8
 """Digits of an id's number (zero-padded; more digits once the numbers outgrow them)."""
 
 
+def _record_list(decision: object, field: str) -> None:
+    """A decision's records as a tuple of keys; a lone string or an empty list is refused."""
+    keys = getattr(decision, field)
+    if not isinstance(keys, list | tuple) or not keys or not all(isinstance(k, str) and k for k in keys):
+        kind = type(decision).__name__.lower()
+        raise InvalidInput(M_("a %(kind)s decision needs record keys in %(field)s", kind=kind, field=field))
+    object.__setattr__(decision, field, tuple(keys))
+
+
 @dataclass(frozen=True)
 class Merge:
     """A steward's decision: these records belong to one entry."""
 
     records: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _record_list(self, "records")
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,10 @@ class Split:
 
     records: tuple[str, ...]
     apart_from: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _record_list(self, "records")
+        _record_list(self, "apart_from")
 
 
 Decision = Merge | Split
