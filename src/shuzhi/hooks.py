@@ -18,6 +18,7 @@ BUILTIN_PLUGINS: list[str] = [
     "shuzhi.quality.plugin",
     "shuzhi.exchange.plugin",
     "shuzhi.opendata.plugin",
+    "shuzhi.registry.plugin",
     "shuzhi.jobs.plugin",
     "shuzhi.operations.plugin",
     "shuzhi.notify.plugin",
