@@ -43,7 +43,7 @@ PERSON_SETTINGS = {
         for d in ("psb", "hrss", "health")
     ],
     "identifiers": [{"column": "ric18", "valid": "ric_valid"}],
-    "blocking": [{"on": ["birth_date_norm"]}, {"on": ["name_pinyin"]}, {"on": ["phone_norm"]}],
+    "blocking": [{"columns": ["birth_date_norm"]}, {"columns": ["name_pinyin"]}, {"columns": ["phone_norm"]}],
     "comparisons": [
         {"column": "name_norm", "kind": "pinyin_hanzi", "pinyin_column": "name_pinyin", "thresholds": [0.88], "tf": True},
         {"column": "birth_date_norm", "kind": "date_difference", "thresholds": [31, 366], "typo_distance": 1},
@@ -54,7 +54,7 @@ PERSON_SETTINGS = {
     ],
     "training": {
         "u": {"max_pairs": 200000, "seed": 7},
-        "em_blocking": [{"on": ["name_pinyin"]}, {"on": ["birth_date_norm"]}],
+        "em_blocking": [{"columns": ["name_pinyin"]}, {"columns": ["birth_date_norm"]}],
     },
     "thresholds": {"scale": "probability", "link": 0.9, "review": 0.5},
     "survivorship": {"name": "most_frequent", "ric": "valid_identifier"},

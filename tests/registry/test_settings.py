@@ -56,10 +56,13 @@ BAD = {
     ),
     "derived column of an attribute no source maps": (
         lambda d: [s["mapping"].pop("phone") for s in d["sources"]],
-        "blocking[2].on[0]",
+        "blocking[2].columns[0]",
     ),
     "blocking with both forms": (lambda d: d["blocking"][0].update(sql="l.name = r.name"), "blocking[0]"),
-    "blocking on an unmapped column": (lambda d: d["blocking"][2].update(on=["email"]), "blocking[2].on[0]"),
+    "blocking on an unmapped column": (
+        lambda d: d["blocking"][2].update(columns=["email"]),
+        "blocking[2].columns[0]",
+    ),
     "blocking sql on another table": (
         lambda d: d["blocking"].append({"sql": "l.name_norm = x.name_norm"}),
         "blocking[3].sql",
@@ -73,8 +76,8 @@ BAD = {
         "blocking[3].sql",
     ),
     "em rule on an unmapped column": (
-        lambda d: d["training"]["em_blocking"].append({"on": ["email"]}),
-        "training.em_blocking[2].on[0]",
+        lambda d: d["training"]["em_blocking"].append({"columns": ["email"]}),
+        "training.em_blocking[2].columns[0]",
     ),
     "identifier flag unmapped": (
         lambda d: d["identifiers"][0].update(valid="uscc_valid"),

@@ -121,7 +121,7 @@ def _model_columns(settings: RegistrySettings) -> list[str]:
     for comparison in settings.comparisons:
         wanted += comparison.columns()
     for rule in _all_rules(settings):
-        wanted += rule.on or _sql_columns(rule.sql)
+        wanted += rule.columns or _sql_columns(rule.sql)
     return list(dict.fromkeys(wanted))
 
 
@@ -244,8 +244,8 @@ def splink_rule(rule: Blocking):
     """A checked blocking rule as Splink takes it: `block_on` columns, or the regenerated SQL."""
     from splink import block_on
 
-    if rule.on is not None:
-        return block_on(*rule.on)
+    if rule.columns is not None:
+        return block_on(*rule.columns)
     # The settings were checked against the record columns on load; this regenerates the SQL from
     # the parsed tree so that only the checked form ever runs.
     return check_sql(rule.sql, set(_sql_columns(rule.sql)))

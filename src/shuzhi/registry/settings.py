@@ -13,7 +13,7 @@ The schema, key by key (every key not listed here is refused):
     identifiers:                      # deterministic links, only where the flag column is true
       - {column: ric18, valid: ric_valid}
     blocking:                         # candidate pairs: the union of the rules
-      - on: [name_norm, birth_date_norm]       # column equalities
+      - columns: [name_norm, birth_date_norm]       # column equalities
       - sql: "substr(l.phone_norm, 1, 7) = substr(r.phone_norm, 1, 7)"   # checked, see below
     comparisons:                      # one per column, a kind from COMPARISON_KINDS
       - {column: name_norm, kind: pinyin_hanzi, pinyin_column: name_pinyin, thresholds: [0.9], tf: true}
@@ -22,9 +22,9 @@ The schema, key by key (every key not listed here is refused):
       - {column: addr_region_code, kind: prefix, lengths: [6, 4, 2]}
     training:
       u: {max_pairs: 10000000, seed: 42}       # u by random sampling
-      em_blocking: [{on: [name_norm]}, {on: [birth_date_norm]}]   # m by EM, one session per rule
+      em_blocking: [{columns: [name_norm]}, {columns: [birth_date_norm]}]   # m by EM, one session per rule
       em_max_pairs: 5000000                     # optional cap on the pairs of each EM session
-      prior: {rules: [{on: [name_norm, birth_date_norm]}], recall: 0.7}   # optional
+      prior: {rules: [{columns: [name_norm, birth_date_norm]}], recall: 0.7}   # optional
     thresholds: {scale: probability, link: 0.95, review: 0.8}   # or scale: weight
     survivorship: {name: most_trusted, ric: valid_identifier}   # for golden records
 
@@ -131,13 +131,14 @@ class Identifier(_Model):
 
 
 class Blocking(_Model):
-    on: list[str] | None = Field(default=None, min_length=1)
+    columns: list[str] | None = Field(default=None, min_length=1)
+    """Equal on every one of these columns (YAML reads a bare `on` as true: hence `columns`)."""
     sql: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
     def _one_form(self) -> Blocking:
-        if (self.on is None) == (self.sql is None):
-            raise ValueError("a blocking rule has exactly one of 'on' (columns) or 'sql'")
+        if (self.columns is None) == (self.sql is None):
+            raise ValueError("a blocking rule has exactly one of 'columns' or 'sql'")
         return self
 
 
@@ -301,8 +302,8 @@ def _check_columns(settings: RegistrySettings, file: str) -> None:
         rule_lists.append(("training.prior.rules", settings.training.prior.rules))
     for name, rules in rule_lists:
         for i, rule in enumerate(rules):
-            for j, column in enumerate(rule.on or ()):
-                need(column, f"{name}[{i}].on[{j}]")
+            for j, column in enumerate(rule.columns or ()):
+                need(column, f"{name}[{i}].columns[{j}]")
             if rule.sql is not None:
                 try:
                     check_sql(rule.sql, known)
