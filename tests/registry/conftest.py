@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 import pyarrow as pa
 import pytest
@@ -100,9 +101,14 @@ def record(name: str, born: date, sex: str, phone: str | None, region: str, ric:
     return {
         "name": written or name, "ric": ric, "birth_date": iso, "sex": "男" if sex == "M" else "女",
         "phone": phone, "address": f"杭州市{DISTRICTS[region]}", "name_norm": name,
-        "name_pinyin": " ".join(lazy_pinyin(name)), "ric18": ric if valid else None, "ric_valid": valid,
+        "name_pinyin": pinyin(name), "ric18": ric if valid else None, "ric_valid": valid,
         "birth_date_norm": iso, "sex_norm": sex, "phone_norm": phone, "addr_region_code": region,
     }  # fmt: skip
+
+
+@cache
+def pinyin(name: str) -> str:
+    return " ".join(lazy_pinyin(name))
 
 
 def make_population(n: int = 400, seed: int = 11) -> Population:

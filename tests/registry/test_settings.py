@@ -120,6 +120,15 @@ def test_unreadable_yaml_and_missing_file_name_the_file(tmp_path):
         load_settings(write(tmp_path, "- just a list\n"))
 
 
+def test_yaml_words_like_on_and_no_stay_words(tmp_path):
+    text = yaml.safe_dump(PERSON_SETTINGS, allow_unicode=True).replace("- columns:", "- on:", 1)
+    with pytest.raises(InvalidInput) as refused:
+        load_settings(write(tmp_path, text))
+    assert refused.value.where.endswith("blocking[0].on")
+    data = changed(lambda d: d["sources"][0]["mapping"].update(name="no"))
+    assert load_settings(write(tmp_path, data)).sources[0].mapping["name"] == "no"
+
+
 def test_checked_sql_is_regenerated_from_its_tree():
     sql = check_sql("substr(l.phone_norm, 1, 7) = substr(r.phone_norm, 1, 7) -- trailing", {"phone_norm"})
     assert "--" not in sql and "l.phone_norm" in sql and "r.phone_norm" in sql

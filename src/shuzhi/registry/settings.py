@@ -35,6 +35,7 @@ that runs is the one generated from the checked tree, never the text as written.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -239,6 +240,20 @@ class RegistrySettings(_Model):
         return set(RECORD_COLUMNS) | attributes | {c for a in attributes for c in derived.get(a, ())}
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML with the booleans of YAML 1.2 (true/false only): YAML 1.1 also reads on/off/yes/no as
+    booleans, which would turn a key or a value such as `on` or `no` into true or false unseen."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def _path(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -277,7 +292,7 @@ def load_settings(path: str | Path) -> RegistrySettings:
     and why (`shuzhi.errors.InvalidInput`)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
     except OSError as e:
         raise _refuse(str(path), "", e.strerror or str(e)) from None
     except yaml.YAMLError as e:
