@@ -56,6 +56,7 @@ PERSON_SETTINGS = {
     "training": {
         "u": {"max_pairs": 200000, "seed": 7},
         "em_blocking": [{"columns": ["name_pinyin"]}, {"columns": ["birth_date_norm"]}],
+        "prior": {"rules": [{"columns": ["name_norm", "birth_date_norm"]}], "recall": 0.6},
     },
     "thresholds": {"scale": "probability", "link": 0.9, "review": 0.5},
     "survivorship": {"name": "most_frequent", "ric": "valid_identifier"},
@@ -153,8 +154,12 @@ PLANTED = "planted"
 
 @pytest.fixture(scope="session")
 def population() -> Population:
+    return planted_population()
+
+
+def planted_population() -> Population:
     """The random population plus planted cases: two namesakes, a homophone and a traditional
-    spelling, and two strangers sharing an invalid identifier."""
+    spelling, two strangers sharing an invalid identifier, two records sharing a valid one."""
     pop = make_population()
     base = 10_000
     zhang1 = record("张伟", date(1980, 3, 1), "M", "13800001111", "330102", None, False)
@@ -165,11 +170,22 @@ def population() -> Population:
     pop.add(base + 2, "health", **zhang2)
     wang = dict(born=date(1975, 6, 6), sex="F", phone="13711112222", region="330106", ric=None, valid=False)
     pop.add(base + 3, "psb", **record("王静", **wang))
-    pop.add(base + 3, "hrss", **record("王婧", **wang))
+    # The homophone carries no phone and a new district: only its name and birth date tie it.
+    pop.add(base + 3, "hrss", **record("王婧", **{**wang, "phone": None, "region": "330109"}))
     pop.add(base + 3, "health", **record("王静", **wang, written="王靜"))
     bad_id = "33010219990101123X"
-    pop.add(base + 4, "psb", **record("李军", date(1960, 1, 2), "M", "13500000001", "330102", bad_id, False))
-    pop.add(base + 5, "hrss", **record("赵燕", date(2001, 9, 9), "F", "18800000002", "330109", bad_id, False))
+    # ric18 left filled beside a false flag: the flag alone decides whether it is a key.
+    invalid = {"ric18": bad_id, "ric_valid": False}
+    pop.add(
+        base + 4,
+        "psb",
+        **record("李军", date(1960, 1, 2), "M", "13500000001", "330102", bad_id, False) | invalid,
+    )
+    pop.add(
+        base + 5,
+        "hrss",
+        **record("赵燕", date(2001, 9, 9), "F", "18800000002", "330109", bad_id, False) | invalid,
+    )
     good_id = "330105198808081234"
     pop.add(base + 6, "psb", **record("周华", date(1988, 8, 8), "M", "13600000003", "330105", good_id, True))
     pop.add(base + 6, "hrss", **record("吴芳", date(1970, 2, 2), "F", None, "330109", good_id, True))
