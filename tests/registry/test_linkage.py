@@ -109,7 +109,10 @@ def test_explanation_terms_sum_to_the_match_weight(population, person_linkage, p
         assert all(t.level for t in why.terms)
     scored = explain(person_linkage, probabilistic[0]["record_key_l"], probabilistic[0]["record_key_r"])
     assert math.isclose(scored.match_weight, probabilistic[0]["match_weight"], abs_tol=1e-6)
-    assert explain(person_linkage, *strangers).match_weight < 0
+    assert scored.matched_by == "probabilistic" and scored.decision == probabilistic[0]["decision"]
+    apart = explain(person_linkage, *strangers)
+    assert apart.match_weight < 0 and apart.decision is None
+    assert explain(person_linkage, *keys_of(population, PLANTED + 6)).matched_by == "identifier"
 
 
 def test_explaining_an_unknown_record_is_not_found(population, person_linkage):
@@ -120,6 +123,14 @@ def test_explaining_an_unknown_record_is_not_found(population, person_linkage):
 def test_records_without_a_column_the_settings_need_are_refused(population, person_settings):
     with pytest.raises(InvalidInput, match="phone_norm"):
         link(person_settings, population.table().drop_columns(["phone_norm"]))
+
+
+def test_records_with_repeated_keys_or_too_few_are_refused(population, person_settings):
+    table = population.table()
+    with pytest.raises(InvalidInput, match="repeated"):
+        link(person_settings, pa.concat_tables([table.slice(0, 5), table.slice(0, 1)]))
+    with pytest.raises(InvalidInput, match="fewer than two"):
+        link(person_settings, table.slice(0, 1))
 
 
 def test_source_rows_become_records_keyed_by_dataset_and_row():

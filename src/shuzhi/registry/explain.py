@@ -46,6 +46,10 @@ class Explanation:
     match_weight: float
     match_probability: float
     terms: list[Term] = field(default_factory=list)
+    matched_by: str | None = None
+    """How the linkage linked the pair ("identifier" | "probabilistic"), or none when it did not."""
+    decision: str | None = None
+    """"link" | "review", or none: the pair scored below the bands or was never compared."""
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -65,7 +69,19 @@ def explain(linkage: Linkage, key_l: str, key_r: str) -> Explanation:
     prior = model["probability_two_random_records_match"]
     terms = [Term("prior", "probability two random records match", None, None, None, _logit2(prior))]
     terms += [_term(comparison, scored) for comparison in model["comparisons"]]
-    return Explanation(key_l, key_r, scored["match_weight"], scored["match_probability"], terms)
+    matched_by, decision = _outcome(linkage.pairs, key_l, key_r)
+    return Explanation(
+        key_l, key_r, scored["match_weight"], scored["match_probability"], terms, matched_by, decision
+    )
+
+
+def _outcome(pairs: pa.Table, key_l: str, key_r: str) -> tuple[str | None, str | None]:
+    low, high = sorted((key_l, key_r))
+    found = pairs.filter(pc.and_(pc.equal(pairs["record_key_l"], low), pc.equal(pairs["record_key_r"], high)))
+    if found.num_rows == 0:
+        return None, None
+    row = found.slice(0, 1).to_pylist()[0]
+    return row["matched_by"], row["decision"]
 
 
 def _term(comparison: dict, scored: dict) -> Term:

@@ -27,6 +27,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
 from shuzhi.registry.settings import Blocking, Comparison, RegistrySettings, Source, check_sql
 
 PAIR_SCHEMA = pa.schema(
@@ -81,14 +83,7 @@ def link(settings: RegistrySettings, records: pa.Table) -> Linkage:
     from splink import DuckDBAPI
 
     needed = _model_columns(settings)
-    missing = [c for c in needed if c not in records.column_names]
-    if missing:
-        from shuzhi.errors import InvalidInput
-        from shuzhi.i18n import M_
-
-        raise InvalidInput(
-            M_("registry %(name)s: unknown column %(column)s", name=settings.name, column=", ".join(missing))
-        )
+    _check_records(settings, records, needed)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
     model_table = records.select(needed)
@@ -111,6 +106,19 @@ def link(settings: RegistrySettings, records: pa.Table) -> Linkage:
     return Linkage(
         pairs=pairs, clusters=clusters, model=linker.misc.save_model_to_json(), records=model_table
     )
+
+
+def _check_records(settings: RegistrySettings, records: pa.Table, needed: list[str]) -> None:
+    missing = [c for c in needed if c not in records.column_names]
+    if missing:
+        raise InvalidInput(
+            M_("registry %(name)s: unknown column %(column)s", name=settings.name, column=", ".join(missing))
+        )
+    if records.num_rows < 2:
+        raise InvalidInput(M_("registry %(name)s: fewer than two records to link", name=settings.name))
+    keys = records.column("record_key")
+    if keys.null_count or pc.count_distinct(keys).as_py() != records.num_rows:
+        raise InvalidInput(M_("registry %(name)s: record keys are missing or repeated", name=settings.name))
 
 
 def _model_columns(settings: RegistrySettings) -> list[str]:
