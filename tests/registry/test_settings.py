@@ -58,6 +58,10 @@ BAD = {
         lambda d: [s["mapping"].pop("phone") for s in d["sources"]],
         "blocking[2].columns[0]",
     ),
+    "two comparisons of one column": (
+        lambda d: d["comparisons"].append({"column": "sex_norm", "kind": "exact"}),
+        "comparisons[6].column",
+    ),
     "blocking with both forms": (lambda d: d["blocking"][0].update(sql="l.name = r.name"), "blocking[0]"),
     "blocking on an unmapped column": (
         lambda d: d["blocking"][2].update(columns=["email"]),

@@ -324,8 +324,16 @@ def _check_columns(settings: RegistrySettings, file: str) -> None:
                     check_sql(rule.sql, known)
                 except ValueError as e:
                     raise _refuse(file, f"{name}[{i}].sql", str(e)) from None
+    compared: dict[str, int] = {}
     for i, comparison in enumerate(settings.comparisons):
         need(comparison.column, f"comparisons[{i}].column")
+        if comparison.column in compared:
+            # Splink names a comparison's outputs after its column: one comparison per column.
+            first = compared[comparison.column]
+            raise _refuse(
+                file, f"comparisons[{i}].column", f"comparisons[{first}] compares this column already"
+            )
+        compared[comparison.column] = i
         if comparison.pinyin_column:
             need(comparison.pinyin_column, f"comparisons[{i}].pinyin_column")
     attributes = settings.attributes()
