@@ -1,0 +1,314 @@
+"""Linking a registry's records: deterministic on valid identifiers, then Fellegi-Sunter with Splink on DuckDB.
+
+`link(settings, records)` takes the records table of the registry contract (one row per source row,
+`record_key` unique, raw and derived columns) and returns a `Linkage`:
+
+- `pairs`: record_key_l, record_key_r (l < r), match_weight, match_probability, matched_by
+  ("identifier" | "probabilistic") and decision ("link" | "review"): every pair linked, plus the
+  pairs in the review band below the link threshold when the settings name one;
+- `clusters`: record_key → cluster_id for every record (singletons included), the connected
+  components of the linked pairs;
+- `model`: the trained Splink model (prior, m and u per comparison level), kept so that a pair can
+  be explained (`shuzhi.registry.explain`).
+
+Records sharing a valid identifier are linked whatever else differs; an identifier whose `valid`
+flag is not true is never a key (it may still be compared as evidence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shuzhi.errors import InvalidInput
+from shuzhi.i18n import M_
+from shuzhi.registry.settings import Blocking, Comparison, RegistrySettings, Source, check_sql
+
+PAIR_SCHEMA = pa.schema(
+    [
+        ("record_key_l", pa.string()),
+        ("record_key_r", pa.string()),
+        ("match_weight", pa.float64()),
+        ("match_probability", pa.float64()),
+        ("matched_by", pa.string()),
+        ("decision", pa.string()),
+    ]
+)
+
+
+@dataclass
+class Linkage:
+    pairs: pa.Table
+    clusters: pa.Table
+    model: dict[str, Any]
+    """The trained Splink model (`Linker.misc.save_model_to_json()`): prior and m, u per level."""
+    records: pa.Table = field(repr=False)
+    """The columns the model reads, for explaining a pair."""
+
+
+def source_records(source: Source, table: pa.Table, *, version: int = 1) -> pa.Table:
+    """One source's rows as registry records: the mapped attributes renamed to their canonical names
+    and the record columns (`record_key` = "<dataset>#<row key>"; the row key is the source's key
+    column, or a hash of the mapped values when it has none)."""
+    columns = {
+        attribute: table.column(column).cast(pa.string()) for attribute, column in source.mapping.items()
+    }
+    if source.key is not None:
+        rows = table.column(source.key).cast(pa.string()).to_pylist()
+    else:
+        values = zip(*(c.to_pylist() for c in columns.values()), strict=True)
+        rows = [
+            hashlib.sha256("\x1f".join("" if v is None else v for v in row).encode()).hexdigest()[:16]
+            for row in values
+        ]
+    n = table.num_rows
+    base = {
+        "record_key": pa.array([f"{source.dataset}#{row}" for row in rows], pa.string()),
+        "source_dataset": pa.array([source.dataset] * n, pa.string()),
+        "source_version": pa.array([version] * n, pa.int64()),
+        "source_row": pa.array(rows, pa.string()),
+    }
+    return pa.table({**base, **columns})
+
+
+def link(settings: RegistrySettings, records: pa.Table) -> Linkage:
+    """Link the records of one registry (see the module's docstring)."""
+    from splink import DuckDBAPI
+
+    needed = _model_columns(settings)
+    _check_records(settings, records, needed)
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    model_table = records.select(needed)
+    identifier_pairs = _identifier_pairs(con, settings, records)
+    db_api = DuckDBAPI(con)
+    linker = _trained_linker(settings, db_api, model_table)
+    link_at, review_at = _bands(settings)
+    predictions = linker.inference.predict(threshold_match_weight=review_at, warning_mode="never")
+    probabilistic = con.sql(
+        f"""
+        SELECT least(record_key_l, record_key_r) AS record_key_l,
+               greatest(record_key_l, record_key_r) AS record_key_r,
+               match_weight, match_probability, 'probabilistic' AS matched_by,
+               CASE WHEN match_weight >= {link_at!r} THEN 'link' ELSE 'review' END AS decision
+        FROM {predictions.physical_name}
+        """
+    ).to_arrow_table()
+    pairs = _merge_pairs(con, identifier_pairs, probabilistic)
+    clusters = _clusters(db_api, records.select(["record_key"]), pairs)
+    return Linkage(
+        pairs=pairs, clusters=clusters, model=linker.misc.save_model_to_json(), records=model_table
+    )
+
+
+def _check_records(settings: RegistrySettings, records: pa.Table, needed: list[str]) -> None:
+    missing = [c for c in needed if c not in records.column_names]
+    if missing:
+        raise InvalidInput(
+            M_("registry %(name)s: unknown column %(column)s", name=settings.name, column=", ".join(missing))
+        )
+    if records.num_rows < 2:
+        raise InvalidInput(M_("registry %(name)s: fewer than two records to link", name=settings.name))
+    keys = records.column("record_key")
+    if keys.null_count or pc.count_distinct(keys).as_py() != records.num_rows:
+        raise InvalidInput(M_("registry %(name)s: record keys are missing or repeated", name=settings.name))
+
+
+def _model_columns(settings: RegistrySettings) -> list[str]:
+    """The columns the model reads: record columns, identifiers, comparison and blocking columns."""
+    wanted = ["record_key", "source_dataset"]
+    for ident in settings.identifiers:
+        wanted += [ident.column, ident.valid]
+    for comparison in settings.comparisons:
+        wanted += comparison.columns()
+    for rule in _all_rules(settings):
+        wanted += rule.columns or _sql_columns(rule.sql)
+    return list(dict.fromkeys(wanted))
+
+
+def _all_rules(settings: RegistrySettings) -> list[Blocking]:
+    prior = settings.training.prior.rules if settings.training.prior else []
+    return [*settings.blocking, *settings.training.em_blocking, *prior]
+
+
+def _sql_columns(sql: str) -> list[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    return [c.name for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Column)]
+
+
+def _identifier_pairs(
+    con: duckdb.DuckDBPyConnection, settings: RegistrySettings, records: pa.Table
+) -> pa.Table:
+    """Records sharing a valid identifier, each linked to the smallest record key of its group (a star
+    per group: the same clusters as every pair, without a quadratic number of rows)."""
+    if not settings.identifiers:
+        return PAIR_SCHEMA.empty_table()
+    con.register("__identifier_records", records.select(_identifier_columns(settings)))
+    selects = [
+        f"""SELECT record_key, CAST("{i.column}" AS VARCHAR) AS id, {n} AS rule
+            FROM __identifier_records WHERE "{i.valid}" IS TRUE AND "{i.column}" IS NOT NULL"""
+        for n, i in enumerate(settings.identifiers)
+    ]
+    table = con.sql(
+        f"""
+        WITH keyed AS ({" UNION ALL ".join(selects)}),
+        stars AS (SELECT min(record_key) OVER (PARTITION BY rule, id) AS record_key_l,
+                         record_key AS record_key_r FROM keyed)
+        SELECT DISTINCT record_key_l, record_key_r, CAST(NULL AS DOUBLE) AS match_weight,
+               1.0::DOUBLE AS match_probability, 'identifier' AS matched_by, 'link' AS decision
+        FROM stars WHERE record_key_l <> record_key_r
+        """
+    ).to_arrow_table()
+    con.unregister("__identifier_records")
+    return table.cast(PAIR_SCHEMA)
+
+
+def _identifier_columns(settings: RegistrySettings) -> list[str]:
+    return list(
+        dict.fromkeys(["record_key", *(c for i in settings.identifiers for c in (i.column, i.valid))])
+    )
+
+
+def _merge_pairs(con: duckdb.DuckDBPyConnection, identifier: pa.Table, probabilistic: pa.Table) -> pa.Table:
+    """One row per pair: an identifier link wins over the model's score of the same pair."""
+    con.register("__id_pairs", identifier)
+    con.register("__prob_pairs", probabilistic)
+    table = con.sql(
+        """
+        SELECT * FROM __id_pairs
+        UNION ALL
+        SELECT p.* FROM __prob_pairs p ANTI JOIN __id_pairs i
+          ON p.record_key_l = i.record_key_l AND p.record_key_r = i.record_key_r
+        """
+    ).to_arrow_table()
+    con.unregister("__id_pairs")
+    con.unregister("__prob_pairs")
+    return table.cast(PAIR_SCHEMA)
+
+
+def _clusters(db_api, nodes: pa.Table, pairs: pa.Table) -> pa.Table:
+    """Connected components of the linked pairs (Splink's clustering), every record present."""
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    edges = pairs.filter(pc.equal(pairs.column("decision"), "link")).select(["record_key_l", "record_key_r"])
+    if edges.num_rows == 0:
+        keys = nodes.column("record_key").cast(pa.string())
+        return pa.table({"record_key": keys, "cluster_id": keys}).sort_by("record_key")
+    clustered = cluster_pairwise_predictions_at_threshold(
+        nodes, edges, db_api=db_api, node_id_column_name="record_key"
+    )
+    table = db_api.duckdb_con.sql(
+        f"SELECT record_key, cluster_id FROM {clustered.physical_name} ORDER BY record_key"
+    ).to_arrow_table()
+    return table.cast(pa.schema([("record_key", pa.string()), ("cluster_id", pa.string())]))
+
+
+def _bands(settings: RegistrySettings) -> tuple[float, float]:
+    """The link and review thresholds as match weights (the review band defaults to none)."""
+    t = settings.thresholds
+    as_weight = (lambda p: math.log2(p / (1 - p))) if t.scale == "probability" else float
+    link_at = as_weight(t.link)
+    return link_at, as_weight(t.review) if t.review is not None else link_at
+
+
+def _trained_linker(settings: RegistrySettings, db_api, table: pa.Table):
+    from splink import Linker, SettingsCreator
+
+    creator = SettingsCreator(
+        link_type="dedupe_only" if settings.dedupe_within_sources else "link_only",
+        unique_id_column_name="record_key",
+        source_dataset_column_name="source_dataset",
+        comparisons=[splink_comparison(c, table.schema) for c in settings.comparisons],
+        blocking_rules_to_generate_predictions=[splink_rule(r) for r in settings.blocking],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        max_iterations=settings.training.max_iterations,
+    )
+    frame = db_api.register(table, table_name="__registry_records")
+    linker = Linker(frame, creator, log_level=logging.WARNING)
+    training = settings.training
+    if training.prior:
+        linker.training.estimate_probability_two_random_records_match(
+            [splink_rule(r) for r in training.prior.rules], recall=training.prior.recall
+        )
+    linker.training.estimate_u_using_random_sampling(max_pairs=training.u.max_pairs, seed=training.u.seed)
+    for rule in training.em_blocking:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            splink_rule(rule), max_pairs=training.em_max_pairs
+        )
+    return linker
+
+
+def splink_rule(rule: Blocking):
+    """A checked blocking rule as Splink takes it: `block_on` columns, or the regenerated SQL."""
+    from splink import block_on
+
+    if rule.columns is not None:
+        return block_on(*rule.columns)
+    # The settings were checked against the record columns on load; this regenerates the SQL from
+    # the parsed tree so that only the checked form ever runs.
+    return check_sql(rule.sql, set(_sql_columns(rule.sql)))
+
+
+def splink_comparison(comparison: Comparison, schema: pa.Schema | None = None):
+    """One comparison of the settings as a Splink comparison: a null level, an exact level (with
+    term frequency adjustment when asked), the kind's levels, and an else level."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    column = comparison.column
+    levels = [cll.NullLevel(column), cll.ExactMatchLevel(column, term_frequency_adjustments=comparison.tf)]
+    levels += _kind_levels(comparison, schema)
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(levels, output_column_name=column, comparison_description=comparison.kind)
+
+
+def _kind_levels(comparison: Comparison, schema: pa.Schema | None) -> list:
+    import splink.comparison_level_library as cll
+    from splink import ColumnExpression
+
+    c, column = comparison, comparison.column
+    match c.kind:
+        case "exact":
+            return []
+        case "levenshtein" | "damerau_levenshtein":
+            level = cll.LevenshteinLevel if c.kind == "levenshtein" else cll.DamerauLevenshteinLevel
+            return [level(column, int(t)) for t in c.thresholds]
+        case "jaro_winkler" | "jaro":
+            level = cll.JaroWinklerLevel if c.kind == "jaro_winkler" else cll.JaroLevel
+            return [level(column, t) for t in c.thresholds]
+        case "date_difference":
+            is_text = schema is None or pa.types.is_string(schema.field(column).type)
+            typo = (
+                [cll.DamerauLevenshteinLevel(column, c.typo_distance)] if c.typo_distance and is_text else []
+            )
+            return typo + [
+                cll.AbsoluteDateDifferenceLevel(
+                    column, input_is_string=is_text, threshold=t, metric=c.unit, datetime_format=c.date_format
+                )
+                for t in c.thresholds
+            ]
+        case "percentage_difference":
+            return [cll.PercentageDifferenceLevel(column, t) for t in c.thresholds]
+        case "pinyin_hanzi":
+            # The exact level above is on the hanzi: reaching these means the hanzi differ.
+            pinyin = c.pinyin_column
+            same = cll.ExactMatchLevel(pinyin).configure(label_for_charts="pinyin equal, hanzi differ")
+            return [same] + [cll.JaroWinklerLevel(pinyin, t) for t in c.thresholds]
+        case "prefix":
+            return [
+                cll.ExactMatchLevel(ColumnExpression(column).substr(1, n)).configure(
+                    label_for_charts=f"first {n} characters equal"
+                )
+                for n in c.lengths
+            ]
+    raise AssertionError(c.kind)  # the settings schema admits only the kinds above
