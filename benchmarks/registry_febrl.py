@@ -37,8 +37,8 @@ def febrl4():
 
 def registry_records(df_a, df_b):
     """The two FEBRL tables as registry records, through the settings' source mappings."""
-    from shuzhi.registry.linkage import source_records
     from shuzhi.registry.settings import load_settings
+    from shuzhi.registry.sources import table_records as source_records
 
     settings = load_settings(SETTINGS)
     tables = [

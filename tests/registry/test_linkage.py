@@ -9,8 +9,9 @@ import pytest
 
 from shuzhi.errors import InvalidInput, NotFound
 from shuzhi.registry.explain import explain
-from shuzhi.registry.linkage import link, source_records
+from shuzhi.registry.linkage import link
 from shuzhi.registry.settings import Source
+from shuzhi.registry.sources import table_records as source_records
 
 PLANTED = 10_000
 

@@ -17,7 +17,6 @@ flag is not true is never a key (it may still be compared as evidence).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import pyarrow.compute as pc
 
 from shuzhi.errors import InvalidInput
 from shuzhi.i18n import M_
-from shuzhi.registry.settings import Blocking, Comparison, RegistrySettings, Source, check_sql
+from shuzhi.registry.settings import Blocking, Comparison, RegistrySettings, check_sql
 
 PAIR_SCHEMA = pa.schema(
     [
@@ -51,31 +50,6 @@ class Linkage:
     """The trained Splink model (`Linker.misc.save_model_to_json()`): prior and m, u per level."""
     records: pa.Table = field(repr=False)
     """The columns the model reads, for explaining a pair."""
-
-
-def source_records(source: Source, table: pa.Table, *, version: int = 1) -> pa.Table:
-    """One source's rows as registry records: the mapped attributes renamed to their canonical names
-    and the record columns (`record_key` = "<dataset>#<row key>"; the row key is the source's key
-    column, or a hash of the mapped values when it has none)."""
-    columns = {
-        attribute: table.column(column).cast(pa.string()) for attribute, column in source.mapping.items()
-    }
-    if source.key is not None:
-        rows = table.column(source.key).cast(pa.string()).to_pylist()
-    else:
-        values = zip(*(c.to_pylist() for c in columns.values()), strict=True)
-        rows = [
-            hashlib.sha256("\x1f".join("" if v is None else v for v in row).encode()).hexdigest()[:16]
-            for row in values
-        ]
-    n = table.num_rows
-    base = {
-        "record_key": pa.array([f"{source.dataset}#{row}" for row in rows], pa.string()),
-        "source_dataset": pa.array([source.dataset] * n, pa.string()),
-        "source_version": pa.array([version] * n, pa.int64()),
-        "source_row": pa.array(rows, pa.string()),
-    }
-    return pa.table({**base, **columns})
 
 
 def link(settings: RegistrySettings, records: pa.Table) -> Linkage:

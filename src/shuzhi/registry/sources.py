@@ -61,20 +61,32 @@ def read_records(
     `source_row`, then the mapped attributes. The row key is the declared key column's value;
     without one, a hash of the mapped values numbered by its occurrences in file order (so two
     identical rows stay two records and keep their keys while the file keeps its order)."""
-    con = con or duckdb.connect()
     scan = f"read_parquet({lit(located.path)}, file_row_number = true)"
+    return _records(con or duckdb.connect(), scan, located.dataset, located.version, source)
+
+
+def table_records(source: Source, table: pa.Table, *, version: int = 1) -> pa.Table:
+    """Rows already in memory as records, keyed exactly as `read_records` keys a version's rows."""
+    con = duckdb.connect()
+    con.register("rows_", table.append_column("file_row_number", pa.array(range(table.num_rows), pa.int64())))
+    return _records(con, "rows_", source.dataset, version, source)
+
+
+def _records(
+    con: duckdb.DuckDBPyConnection, scan: str, dataset: str, version: int, source: Source
+) -> pa.Table:
     columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-    _require_columns(located, source, columns)
+    _require_columns(dataset, version, source, columns)
     attrs = [_attribute(name, column) for name, column in source.mapping.items()]
-    row = _row_key(source)
     sql = (
-        f"SELECT {lit(located.dataset)} || {lit(KEY_SEPARATOR)} || row_key_ AS record_key, "
-        f"{lit(located.dataset)} AS source_dataset, CAST({located.version} AS BIGINT) AS source_version, "
+        f"SELECT {lit(dataset)} || {lit(KEY_SEPARATOR)} || row_key_ AS record_key, "
+        f"{lit(dataset)} AS source_dataset, CAST({int(version)} AS BIGINT) AS source_version, "
         f"row_key_ AS source_row, {', '.join(ident(n) for n in source.mapping)} "
-        f"FROM (SELECT {row} AS row_key_, {', '.join(attrs)}, file_row_number FROM {scan}) ORDER BY file_row_number"
+        f"FROM (SELECT {_row_key(source)} AS row_key_, {', '.join(attrs)}, file_row_number FROM {scan}) "
+        "ORDER BY file_row_number"
     )
     table = con.sql(sql).to_arrow_table()
-    _require_unique_keys(located, source, table)
+    _require_unique_keys(dataset, source, table)
     return table
 
 
@@ -91,23 +103,23 @@ def _row_key(source: Source) -> str:
     return f"{digest} || '-' || row_number() OVER (PARTITION BY {digest} ORDER BY file_row_number)"
 
 
-def _require_columns(located: SourceVersion, source: Source, columns: set[str]) -> None:
+def _require_columns(dataset: str, version: int, source: Source, columns: set[str]) -> None:
     wanted = [*source.mapping.values(), *([source.key] if source.key else [])]
     for column in wanted:
         if column not in columns:
             raise InvalidInput(
                 M_(
                     "source %(dataset)s version %(version)s has no column %(column)s",
-                    dataset=located.dataset,
-                    version=located.version,
+                    dataset=dataset,
+                    version=version,
                     column=column,
                 ),
-                where=f"sources[{located.dataset}]",
+                where=f"sources[{dataset}]",
                 hint=M_("its columns: %(columns)s", columns="、".join(sorted(columns - {"file_row_number"}))),
             )
 
 
-def _require_unique_keys(located: SourceVersion, source: Source, table: pa.Table) -> None:
+def _require_unique_keys(dataset: str, source: Source, table: pa.Table) -> None:
     if not source.key:
         return
     keys = table.column("source_row")
@@ -115,19 +127,19 @@ def _require_unique_keys(located: SourceVersion, source: Source, table: pa.Table
         raise InvalidInput(
             M_(
                 "source %(dataset)s: key column %(column)s is empty in %(count)s rows",
-                dataset=located.dataset,
+                dataset=dataset,
                 column=source.key,
                 count=keys.null_count,
             ),
-            where=f"sources[{located.dataset}].key",
+            where=f"sources[{dataset}].key",
         )
     if pc.count_distinct(keys).as_py() != len(keys):
         raise InvalidInput(
             M_(
                 "source %(dataset)s: key column %(column)s repeats values: it cannot name a row",
-                dataset=located.dataset,
+                dataset=dataset,
                 column=source.key,
             ),
-            where=f"sources[{located.dataset}].key",
+            where=f"sources[{dataset}].key",
             hint=M_("name a column whose values are unique, or none (rows are then keyed by their values)"),
         )
