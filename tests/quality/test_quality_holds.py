@@ -134,3 +134,35 @@ def test_a_dataset_without_rules_is_not_run_on_ingest(world, tmp_path):
     with world.db.read() as s:
         version = service.get_version(s, get_dataset(s, "open_people"), 1)
         assert holds.latest_run(s, version.id) is None and holds.version_hold(s, version.id) is None
+
+
+def test_an_override_planted_behind_the_ledger_is_reported_by_reconciliation(shared):
+    from sqlalchemy import text
+
+    from shuzhi.ledger.reconcile import reconcile
+    from shuzhi.quality.state import SOURCE
+
+    w = shared
+    add_version(w.db, w.settings, "open_people", PEOPLE)
+    service.run(w.db, w.settings, w.steward, "open_people", 2)
+    with w.db.write() as s:
+        service.override_block(s, w.steward, "open_people", 2, "空白姓名为历史记录，已核实")
+    add_version(w.db, w.settings, "open_people", PEOPLE)
+    planted = service.run(w.db, w.settings, w.steward, "open_people", 3)
+    with w.db.read() as s:
+        assert reconcile(s, [SOURCE])[1] == []  # the override made through the service is in the ledger
+    with w.db.write() as s:  # a held version let through by a row written by hand
+        ids = s.execute(
+            text("SELECT dataset_id, version_id FROM quality_runs WHERE id = :r"), {"r": planted}
+        ).one()
+        s.execute(
+            text(
+                "INSERT INTO quality_block_overrides (run_id, dataset_id, version_id, reason, created_at)"
+                " VALUES (:r, :d, :v, 'x', CURRENT_TIMESTAMP)"
+            ),
+            {"r": planted, "d": ids[0], "v": ids[1]},
+        )
+    assert _read_as(w, w.outsider) == 3  # it works: the planted row unblocks the version ...
+    with w.db.read() as s:
+        [difference] = reconcile(s, [SOURCE])[1]  # ... and `audit verify` names it
+    assert difference.table == "quality_block_overrides" and difference.key == {"run_id": planted}

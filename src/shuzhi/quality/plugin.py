@@ -70,6 +70,13 @@ def ledger_events():
 
 
 @hookimpl
+def ledger_state():
+    from shuzhi.quality.state import SOURCE
+
+    return [SOURCE]
+
+
+@hookimpl
 def register_page_routes():
     from shuzhi.web.pages import quality, quality_alerts
 
