@@ -8,6 +8,7 @@ import json
 import pyarrow as pa
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from tests.quality.conftest import add_dataset, add_version
 from typer.testing import CliRunner
 
@@ -401,3 +402,38 @@ def test_the_pages_refuse_others_and_forms_without_their_token(inbox, client):
     assert done.status_code == 303
     with w.db.read() as s:
         assert s.get(Alert, w.alert_id).state == "acknowledged"
+
+
+def test_a_sweep_that_loses_the_race_to_raise_an_alert_keeps_its_other_work(inbox, monkeypatch):
+    """Two sweeps side by side both find no open alert for a condition; the second to insert meets the
+    first's row (the open key is unique): it raises nothing and its transaction goes on."""
+    w = inbox
+    real_scalar = Session.scalar
+
+    def missed_check(self, statement, *a, **kw):  # the check ran before the other sweep committed
+        return None if "open_key" in str(statement) else real_scalar(self, statement, *a, **kw)
+
+    with w.db.transaction() as s:
+        ds = get_dataset(s, "people")
+        monkeypatch.setattr(Session, "scalar", missed_check)
+        lost = alerts.raise_alert(
+            s,
+            kind="late_update",
+            key="late_update:test",
+            department_id=ds.department_id,
+            severity="warning",
+            figures={},
+        )
+        monkeypatch.undo()
+        assert lost is None
+        other = alerts.raise_alert(
+            s,
+            kind="late_update",
+            key="late_update:other",
+            department_id=ds.department_id,
+            severity="warning",
+            figures={},
+        )
+    with w.db.read() as s:
+        assert s.get(Alert, other.id) is not None  # the sweep's other alert committed
+    assert len(_events(w, "quality.alert_raised")) == 2  # the fixture's and the other: none for the lost race

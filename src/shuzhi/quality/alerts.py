@@ -8,6 +8,7 @@ raise and every state change is a ledger entry. Services never commit.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
@@ -64,8 +65,12 @@ def raise_alert(
         state="new",
         raised_at=utcnow(),
     )
-    session.add(alert)
-    session.flush()
+    try:
+        with session.begin_nested():  # a savepoint: losing the race below leaves the caller's work intact
+            session.add(alert)
+            session.flush()
+    except IntegrityError:  # a sweep running beside this one raised it between the check and here
+        return None
     ledger.append(
         session,
         events.AlertRaised(alert_id=alert.id, kind=kind, key=key, severity=severity, figures=figures),
