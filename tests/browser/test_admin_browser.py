@@ -71,6 +71,7 @@ def test_admin_walks_through_the_admin_pages(server, page, tmp_path, sqlite_db):
     page.screenshot(path=f"{SHOTS}-user-actions-1366-zh.png", full_page=True)
 
     # One's own token: shown once, then only its prefix; revoked.
+    page.hover("#menu-me .menu-title")  # one's tokens are under one's name
     page.click("#nav-tokens")
     page.fill("#token-form input[name=name]", "夜间同步")
     page.fill("#token-form input[name=days]", "30")

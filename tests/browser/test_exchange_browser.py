@@ -153,6 +153,7 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     assert "已批准" in _my_request_row(page, wide).inner_text()
 
     # -- my grants: the narrowed grant, until the day asked for
+    page.hover("#menu-sharing .menu-title")  # the link is in the Sharing menu
     page.click("header nav >> text=我的授权")
     page.wait_for_url("**/exchange/grants")
     (row,) = page.locator("#grants tbody tr").all()
@@ -210,6 +211,7 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     page.wait_for_url(re.compile(r"/exchange/workbench\??$"))
     page.wait_for_selector("text=SQL workbench")
     assert page.inner_text("#workbench button[value=table]") == "Run"
+    page.hover("#menu-sharing .menu-title")
     page.click("header nav >> text=My grants")
     page.wait_for_url("**/exchange/grants")
     assert page.inner_text("#grants thead").split("\t")[:3] == ["#", "Dataset", "Fields and masks"]

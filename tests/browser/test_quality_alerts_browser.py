@@ -45,6 +45,7 @@ def _shots(page, base: str, path: str, name: str) -> None:
 def test_steward_acknowledges_and_resolves_alerts_and_the_admin_reads_the_scorecard(alerted, page):
     base = alerted
     browser_login(page, base, "ga.steward", "/")
+    page.hover("#menu-supervision .menu-title")  # the link is in the Supervision menu
     page.click("#nav-quality")
     page.wait_for_url("**/quality/alerts")
     cards = page.locator("section.alert")
