@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import pluggy
 
@@ -25,6 +26,20 @@ BUILTIN_PLUGINS: list[str] = [
 ]
 """The built-in domains: each one's plugin module, registered exactly as a plugin would be. Their
 order is the order of their routes, commands and sections (`collect`)."""
+
+
+class MenuLink(NamedTuple):
+    """A link of the pages' header (`menu_links`)."""
+
+    menu: str | None
+    """The menu it stands in ("sharing", "supervision"), or None: a link of its own in the header."""
+    order: int
+    """Its place: the header's links and menus, and a menu's links, go in this order (Home is 0)."""
+    href: str
+    label: str
+    """A catalog message (marked with `N_`): shown in the viewer's language."""
+    id: str | None = None
+    """The element's id, for tests and styles."""
 
 
 class CoreSpecs:
@@ -96,6 +111,11 @@ class DomainSpecs:
     @hookspec
     def register_api_routes(self):
         """API routers (a list of fastapi.APIRouter), mounted under /api/v1."""
+
+    @hookspec
+    def menu_links(self, principal):
+        """Links of the pages' header for a signed-in `principal`: a list of `MenuLink`, only those
+        `principal` may follow."""
 
     @hookspec
     def register_page_routes(self):

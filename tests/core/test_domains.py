@@ -7,7 +7,7 @@ import pytest
 import typer.main
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, login
 from tests.plugin_domain import plugin
 from typer.testing import CliRunner
 
@@ -85,6 +85,11 @@ def test_route_page_table_event_and_settings_of_a_registered_domain(notes_store)
         assert "/api/v1/notes" in client.get("/api/v1/openapi.json").json()["paths"]
         page = client.get("/notes")
         assert page.status_code == 200 and "Notes" in page.text
+        client.cookies.clear()
+        login(client, "ann")
+        header = client.get("/catalog").text.split("</nav>")[0]
+        # its link in the header; the analyst's supervision menu would hold it alone: shown as the link
+        assert '<a href="/notes" id="nav-notes">Notes</a>' in header and 'id="menu-supervision"' not in header
     with db.read() as s:
         assert "note.added" in set(s.scalars(select(LedgerEntry.event)))
 

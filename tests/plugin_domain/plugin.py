@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shuzhi.hooks import hookimpl
+from shuzhi.hooks import MenuLink, hookimpl
 
 
 class NotesSettings(BaseModel):
@@ -49,3 +49,8 @@ def ledger_events():
 @hookimpl
 def settings_sections():
     return {"notes": NotesSettings}
+
+
+@hookimpl
+def menu_links(principal):
+    return [MenuLink("supervision", 45, "/notes", "Notes", "nav-notes")]

@@ -4,8 +4,8 @@ vouches for."""
 
 from __future__ import annotations
 
-from shuzhi.hooks import hookimpl
-from shuzhi.i18n import M_
+from shuzhi.hooks import MenuLink, hookimpl
+from shuzhi.i18n import M_, N_
 
 
 @hookimpl
@@ -73,3 +73,8 @@ def register_jobs():
             title=M_("load the search dictionaries before the first search"),
         )
     ]
+
+
+@hookimpl
+def menu_links(principal):
+    return [MenuLink(None, 10, "/catalog", N_("Catalog"))]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shuzhi.hooks import hookimpl
-from shuzhi.i18n import M_
+from shuzhi.hooks import MenuLink, hookimpl
+from shuzhi.i18n import M_, N_
 
 
 @hookimpl
@@ -107,3 +107,14 @@ def supervision_figures(session, settings, since, today):
     from shuzhi.exchange.share_requests import answers_by_department
 
     return answers_by_department(session, since, today)
+
+
+@hookimpl
+def menu_links(principal):
+    links = [
+        MenuLink("sharing", 30, "/exchange", N_("Sharing exchange")),
+        MenuLink("sharing", 31, "/exchange/grants", N_("My grants")),
+    ]
+    if principal.has("steward", "admin"):
+        links.append(MenuLink("sharing", 32, "/exchange/inbox", N_("Inbox")))
+    return links

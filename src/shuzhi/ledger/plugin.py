@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shuzhi.hooks import hookimpl
-from shuzhi.i18n import M_
+from shuzhi.hooks import MenuLink, hookimpl
+from shuzhi.i18n import M_, N_
 
 
 @hookimpl
@@ -64,3 +64,10 @@ def settings_sections():
     from shuzhi.ledger.settings import SECTIONS
 
     return SECTIONS
+
+
+@hookimpl
+def menu_links(principal):
+    if not principal.has("auditor", "admin"):
+        return []
+    return [MenuLink("supervision", 42, "/audit", N_("Audit"), "nav-audit")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shuzhi.hooks import hookimpl
+from shuzhi.hooks import MenuLink, hookimpl
+from shuzhi.i18n import N_
 
 
 @hookimpl
@@ -72,3 +73,14 @@ def ledger_state():
     from shuzhi.opendata.state import SOURCE
 
     return [SOURCE]
+
+
+@hookimpl
+def menu_links(principal):
+    if not principal.has("steward", "admin"):
+        return []
+    return [
+        MenuLink(
+            "sharing", 33, "/opendata/applications", N_("Open-data applications"), "nav-open-applications"
+        )
+    ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shuzhi.hooks import hookimpl
+from shuzhi.hooks import MenuLink, hookimpl
+from shuzhi.i18n import N_
 
 
 @hookimpl
@@ -61,3 +62,13 @@ def settings_sections():
     from shuzhi.orgs.settings import SECTIONS
 
     return SECTIONS
+
+
+@hookimpl
+def menu_links(principal):
+    links = []
+    if principal.department_code:
+        links.append(MenuLink(None, 80, f"/departments/{principal.department_code}", N_("My department")))
+    if principal.has("admin", "steward"):
+        links.append(MenuLink(None, 90, "/admin", N_("Admin"), "nav-admin"))
+    return links

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shuzhi.hooks import hookimpl
+from shuzhi.hooks import MenuLink, hookimpl
+from shuzhi.i18n import N_
 
 
 @hookimpl(trylast=True)
@@ -104,4 +105,14 @@ def register_jobs():
             time_limit_s=600,
             title=M_("supervise data providers: late updates, answers past deadline, low scores"),
         )
+    ]
+
+
+@hookimpl
+def menu_links(principal):
+    if not principal.has("steward", "auditor", "admin"):
+        return []
+    return [
+        MenuLink("supervision", 40, "/quality/alerts", N_("Quality alerts"), "nav-quality"),
+        MenuLink("supervision", 41, "/quality/scorecard", N_("Department scorecard"), "nav-scorecard"),
     ]

@@ -12,7 +12,7 @@ from shuzhi.catalog import vocab
 from shuzhi.errors import ShuzhiError, in_language
 from shuzhi.i18n import N_
 from shuzhi.oversight import clock
-from shuzhi.web import flash
+from shuzhi.web import flash, menu
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LANGS = ("zh", "en")
@@ -143,6 +143,7 @@ def page_context(request: Request) -> dict:
         "banner": flash.pending(request),
         "banner_text": lambda banner: flash.text(banner, catalog.gettext, catalog.knows),
         "unread_notifications": lambda: unread_notifications(request, principal),
+        "header_links": lambda: menu.header_links(principal),
     }
 
 
