@@ -699,7 +699,7 @@ def split(
     rest = [k for k in members if k not in moving]
     if not rest:
         raise InvalidInput(
-            M_("a split leaves some records of entry %(entry)s where they are", entry=entry_id),
+            M_("a split must leave some records of entry %(entry)s where they are", entry=entry_id),
             where="records",
         )
     return _decide(
