@@ -7,6 +7,8 @@ import json
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from tests.quality.conftest import add_dataset, add_version, world  # noqa: F401 (the fixture)
 from tests.registry.conftest import PERSON_SETTINGS, make_population
@@ -241,3 +243,66 @@ def test_bad_decisions_and_settings_are_refused_and_change_nothing(built):
         assert service.entry(s, "people", one)["decisions"] == []
     with pytest.raises(InvalidInput):
         service.build(w.db, w.settings, w.admin, "people", "sideways")
+
+
+class ByPinyin:
+    """A linker that links records of equal `name_pinyin` (one of the settings' blocking columns)."""
+
+    def __call__(self, conf, records: pa.Table):
+        from types import SimpleNamespace
+
+        keys, names = records["record_key"].to_pylist(), records["name_pinyin"].to_pylist()
+        return SimpleNamespace(
+            clusters=pa.table(
+                {"record_key": keys, "cluster_id": [n if n else k for k, n in zip(keys, names, strict=True)]}
+            )
+        )
+
+
+def _records(rows: list[tuple[str, str | None]]) -> pa.Table:
+    from shuzhi.registry.service import digests
+
+    t = pa.table(
+        {
+            "record_key": [k for k, _ in rows],
+            "name_pinyin": [n for _, n in rows],
+            "birth_date_norm": pa.nulls(len(rows), pa.string()),
+            "phone_norm": pa.nulls(len(rows), pa.string()),
+            "ric18": pa.nulls(len(rows), pa.string()),
+            "ric_valid": [False] * len(rows),
+        }
+    )
+    return t.append_column("digest", digests(t, ["name_pinyin"]))
+
+
+NAMES = st.sampled_from(["wang wei", "li na", "zhang min", None])
+ROWS = st.dictionaries(st.sampled_from([f"psb#{i}" for i in range(12)]), NAMES, min_size=1)
+
+
+@given(before=ROWS, after=ROWS)
+@settings(max_examples=60, deadline=None)
+def test_incremental_clusters_equal_full_clusters_for_a_linker_that_blocking_covers(before, after):
+    from shuzhi.registry.service import incremental_clusters
+    from shuzhi.registry.settings import parse_settings
+
+    conf = parse_settings(PERSON_SETTINGS)
+    linker = ByPinyin()
+    first = _records(sorted(before.items()))
+    prev = linker(conf, first).clusters
+    previous = pa.table(
+        {
+            "entry_id": [str(c) for c in prev["cluster_id"].to_pylist()],
+            "record_key": prev["record_key"],
+            "digest": first["digest"],
+        }
+    )
+    now = _records(sorted(after.items()))
+    got, _ = incremental_clusters(conf, now, previous, linker)
+    full = linker(conf, now).clusters
+
+    def parts(t):
+        return partition(
+            dict(zip(t["record_key"].to_pylist(), map(str, t["cluster_id"].to_pylist()), strict=True))
+        )
+
+    assert parts(got) == parts(full)

@@ -11,13 +11,15 @@ transactions (it reads, links outside any transaction, then writes the run in on
 Incremental builds. A member record carries a digest (md5 of its mapped values as read). An
 incremental build reads every source's shared version and sorts the records into *stable* (same
 record key and digest as a member of the last run), *delta* (new or changed) and *gone*. It links the
-delta records together with, for each existing entry, one representative (its stable record with the
-smallest key) plus every stable record sharing a valid identifier value with a delta record. Stable
-records keep their previous entry; a linked cluster joins the delta records in it with the entries whose
-representatives it holds (so a delta record can merge two entries). Ids, decisions and golden records
-are then computed exactly as in a full build, over all current records. Where the delta links only to
-records it can reach through a representative or an identifier, an incremental build gives the entries
-a full build gives.
+delta records together with the stable records they could match — for each existing entry one
+representative (its stable record with the smallest key, so the model is trained on the whole
+population), plus every stable record sharing a valid identifier value or all the columns of a column
+blocking rule with a delta record. Stable records keep their previous entry; a linked cluster joins the
+delta records in it with the entries of the stable records it holds (so a delta record can merge two
+entries). Ids, decisions and golden records are then computed exactly as in a full build, over all
+current records. Where a full build would link a delta record only through an SQL blocking rule to a
+member that is not its entry's representative, the incremental build misses that link until the next
+full build.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ def digests(records: pa.Table, attributes: list[str]) -> pa.Array:
     con = duckdb.connect()
     try:
         con.register("r", records.select(attributes))
-        parts = ", ".join(f"""coalesce(CAST("{a}" AS VARCHAR), '\\N')""" for a in attributes)
+        parts = ", ".join(f"coalesce(CAST({_q(a)} AS VARCHAR), '\\N')" for a in attributes)
         return con.sql(f"SELECT md5(concat_ws(chr(31), {parts})) AS d FROM r").to_arrow_table()["d"]
     finally:
         con.close()
@@ -230,34 +232,58 @@ def incremental_clusters(
 
     linked = 0
     if delta_keys:
-        chosen = delta_keys | reps | _sharing_identifiers(conf, records, delta_keys, stable)
+        chosen = delta_keys | reps | _candidates(conf, records, delta_keys, stable)
         subset = records.filter(pc.is_in(records["record_key"], pa.array(sorted(chosen), pa.string())))
         if subset.num_rows >= 2:
             linked = subset.num_rows
             clusters = linker(conf, subset).clusters
+            groups: dict[object, list[str]] = {}
             for key, cid in zip(
                 clusters["record_key"].to_pylist(), clusters["cluster_id"].to_pylist(), strict=True
             ):
-                union("c:" + str(cid), ("e:" + stable[key]) if key in stable else ("d:" + key))
+                groups.setdefault(cid, []).append(key)
+            for group in groups.values():
+                if any(k in delta_keys for k in group):  # stable records alone were linked before
+                    for key in group[1:]:
+                        union(_label(group[0], stable), _label(key, stable))
     keys = records["record_key"].to_pylist()
-    labels = [find(("e:" + stable[k]) if k in stable else ("d:" + k)) for k in keys]
+    labels = [find(_label(k, stable)) for k in keys]
     return pa.table({"record_key": keys, "cluster_id": labels}), linked
 
 
-def _sharing_identifiers(
+def _label(key: str, stable: dict[str, str]) -> str:
+    """A record's node: its previous entry when stable, else the record itself."""
+    return ("e:" + stable[key]) if key in stable else ("d:" + key)
+
+
+def _candidates(
     conf: RegistrySettings, records: pa.Table, delta: set[str], stable: dict[str, str]
 ) -> set[str]:
-    """Stable records holding a valid identifier value some delta record holds: a delta record whose
-    identifier links it to an entry finds that entry whichever record of it carries the identifier."""
-    out: set[str] = set()
-    is_delta = pc.is_in(records["record_key"], pa.array(sorted(delta), pa.string()))
-    for ident in conf.identifiers:
-        valid = pc.fill_null(records[ident.valid].cast(pa.bool_()), False)
-        values = pc.unique(records.filter(pc.and_(is_delta, valid))[ident.column])
-        if len(values):
-            hit = pc.and_(valid, pc.is_in(records[ident.column], values))
-            out |= {k for k in records.filter(hit)["record_key"].to_pylist() if k in stable}
-    return out
+    """Stable records a delta record could link to: those holding a valid identifier value some delta
+    record holds (whichever member of an entry carries it), and those equal to a delta record on every
+    column of a column blocking rule (the pairs a full build would compare). SQL blocking rules are
+    left to the representatives: evaluating them against every record is the cost being saved."""
+    rules = [[(i.column, i.valid)] for i in conf.identifiers]
+    rules += [[(c, None) for c in rule.columns] for rule in conf.blocking if rule.columns]
+    con = duckdb.connect()
+    try:
+        needed = sorted({c for rule in rules for pair in rule for c in pair if c} | {"record_key"})
+        con.register("r", records.select(needed))
+        con.register("d", pa.table({"record_key": pa.array(sorted(delta), pa.string())}))
+        con.execute("CREATE TEMP TABLE dr AS SELECT r.* FROM r SEMI JOIN d USING (record_key)")
+        out: set[str] = set()
+        for rule in rules:
+            on = " AND ".join(f"a.{_q(c)} = b.{_q(c)}" for c, _ in rule)
+            valid = " AND ".join(f"a.{_q(v)} AND b.{_q(v)}" for _, v in rule if v) or "true"
+            sql = f"SELECT DISTINCT a.record_key FROM r a JOIN dr b ON {on} WHERE {valid}"
+            out |= {k for (k,) in con.execute(sql).fetchall() if k in stable}
+        return out
+    finally:
+        con.close()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 # -- building -------------------------------------------------------------------------------------
