@@ -138,6 +138,17 @@ def _grow(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return grown
 
 
+def _psb_rows_of_shared_entries(m: dict[str, str], count: int) -> list[str]:
+    """The psb row of each of the first `count` entries holding a psb record and records of another
+    dataset (the psb record can change while the entry keeps a representative)."""
+    out = []
+    for group in sorted(partition(m), key=sorted):
+        psb = [k for k in group if k.startswith("psb#")]
+        if psb and len(group) > len(psb):
+            out.append(psb[0].split("#", 1)[1])
+    return out[:count]
+
+
 def test_an_incremental_build_gives_the_entries_of_a_full_build(world):  # noqa: F811
     rows, _ = tables()
     load(world, rows)
@@ -145,15 +156,32 @@ def test_an_incremental_build_gives_the_entries_of_a_full_build(world):  # noqa:
     register(world, "full")
     build(world, "inc"), build(world, "full")
     assert members(world, "inc") == members(world, "full")
-    load(world, _grow(rows), create=False)
+    grown = _grow(rows)
+    a, b, c = _psb_rows_of_shared_entries(members(world, "full"), 3)
+    for row in grown["psb"]:
+        if row["row"] in (a, b):  # two people now carry one valid identifier: their entries merge
+            row["身份证号"] = "330106198505050035"
+        if row["row"] == c:  # a record rewritten as somebody else: it leaves its entry
+            row.update(
+                {
+                    "姓名": "司马懿",
+                    "身份证号": None,
+                    "出生日期": "1931-07-07",
+                    "电话": "18612344321",
+                    "住址": "杭州市萧山区",
+                }
+            )
+    load(world, grown, create=False)
     inc, full = build(world, "inc"), build(world, "full")
     assert inc["mode"] == "incremental" and full["mode"] == "full"
     assert members(world, "inc") == members(world, "full")
     assert inc["counts"]["records_linked"] < full["counts"]["records_linked"]
-    assert inc["counts"]["created"] == full["counts"]["created"] == 1
+    changes = ("created", "merged", "split", "retired", "kept", "records_joined", "records_left")
+    assert {k: inc["counts"][k] for k in changes} == {k: full["counts"][k] for k in changes}
+    assert inc["counts"]["merged"] == 1 and inc["counts"]["split"] == 1 and inc["counts"]["created"] == 2
     assert inc["counts"]["records_joined"] == 2 and inc["counts"]["records_left"] == 1
     new = members(world, "inc")
-    assert new["psb#new-1"] == new["hrss#new-2"]
+    assert new["psb#new-1"] == new["hrss#new-2"] and new[f"psb#{a}"] == new[f"psb#{b}"]
     assert inc["counts"]["records_read"]["psb"] == len(rows["psb"]) + 1
 
 
@@ -306,3 +334,18 @@ def test_incremental_clusters_equal_full_clusters_for_a_linker_that_blocking_cov
         )
 
     assert parts(got) == parts(full)
+
+
+def test_a_build_that_fails_is_stored_as_a_failed_run_and_changes_no_entry(built):
+    w, _, _, _ = built
+    before = members(w)
+    raw = settings_named("people")
+    raw["sources"][0]["mapping"]["name"] = "XM"  # no such column in the psb dataset
+    with w.db.write() as s:
+        service.register(s, w.admin, raw)
+    with pytest.raises(InvalidInput, match="XM"):
+        build(w)
+    with w.db.read() as s:
+        runs = service.status(s, "people")["runs"]
+    assert runs[0]["state"] == "failed" and "XM" in runs[0]["error"] and runs[1]["state"] == "succeeded"
+    assert members(w) == before
