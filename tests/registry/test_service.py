@@ -115,6 +115,7 @@ def test_a_first_build_stores_entries_members_golden_records_and_reports_what_it
     assert names["name"]["record_key"] in {x["record_key"] for x in one["members"]}
     assert names["name"]["dataset"] in DEPTS and names["name"]["version"] == 1
     assert st["entries"]["active"] == run["counts"]["entries"] and st["runs"][0]["id"] == run["id"]
+    assert st["open_conflict_count"] == len(st["open_conflicts"]) == run["counts"]["conflicts"]
 
 
 def test_a_rebuild_keeps_every_id_and_changes_nothing(built):

@@ -139,7 +139,7 @@ def status(
             kind=out["kind"],
             active=out["entries"]["active"],
             retired=out["entries"]["retired"],
-            open=len(out["open_conflicts"]),
+            open=out["open_conflict_count"],
         )
     )
     runs = ListTable(

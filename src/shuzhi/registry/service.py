@@ -769,8 +769,9 @@ def run_out(run: RegistryRun) -> dict:
     }
 
 
-def status(session: Session, name: str, runs: int = 5) -> dict:
-    """A registry's last runs, its entries (active, retired) and its open conflicts."""
+def status(session: Session, name: str, runs: int = 5, conflicts: int = 100) -> dict:
+    """A registry's last runs, its entries (active, retired), how many conflicts are open (or reopened)
+    and the first `conflicts` of them by entry id."""
     reg = get_registry(session, name)
     last = session.scalars(
         select(RegistryRun)
@@ -785,11 +786,13 @@ def status(session: Session, name: str, runs: int = 5) -> dict:
             .group_by(RegistryEntry.state)
         ).all()
     )
+    is_open = (RegistryConflict.registry_id == reg.id, RegistryConflict.state.in_(("open", "reopened")))
     open_ = session.execute(
         select(RegistryEntry.entry_key, RegistryConflict.attribute)
         .join(RegistryEntry, RegistryEntry.id == RegistryConflict.entry_id)
-        .where(RegistryConflict.registry_id == reg.id, RegistryConflict.state.in_(("open", "reopened")))
+        .where(*is_open)
         .order_by(RegistryEntry.entry_key, RegistryConflict.attribute)
+        .limit(conflicts)
     ).all()
     conf = reg.settings
     return {
@@ -799,6 +802,9 @@ def status(session: Session, name: str, runs: int = 5) -> dict:
         "sources": [s["dataset"] for s in conf.get("sources", [])],
         "entries": {"active": by_state.get("active", 0), "retired": by_state.get("retired", 0)},
         "runs": [run_out(r) for r in last],
+        "open_conflict_count": session.scalar(
+            select(func.count()).select_from(RegistryConflict).where(*is_open)
+        ),
         "open_conflicts": [{"entry_id": e, "attribute": a} for e, a in open_],
     }
 
