@@ -90,6 +90,8 @@ class RegistryMember(Base):
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     row: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str | None] = mapped_column(String(32))
+    """md5 of the record's mapped values as read: an incremental run relinks the records whose digest changed."""
 
 
 class GoldenAttribute(Base):

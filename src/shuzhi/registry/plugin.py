@@ -1,4 +1,4 @@
-"""Built-in hook implementations of the base registries: their tables and migrations."""
+"""Built-in hook implementations of the base registries: their tables, migrations, audit events and commands."""
 
 from __future__ import annotations
 
@@ -17,3 +17,17 @@ def register_models():
 @hookimpl
 def migration_locations():
     return [Path(__file__).parent / "migrations"]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.registry.events import EVENTS
+
+    return list(EVENTS)
+
+
+@hookimpl
+def register_commands():
+    from shuzhi.cli import registry
+
+    return [("registry", registry.app)]

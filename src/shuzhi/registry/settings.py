@@ -5,6 +5,7 @@ The schema, key by key (every key not listed here is refused):
     name: people                      # the registry's name
     kind: person                      # person | enterprise | generic
     dedupe_within_sources: true       # also link records of one dataset to each other (default true)
+    build: full                       # full | incremental: how `shuzhi registry build` runs by default
     sources:                          # the datasets that feed it
       - dataset: hz-psb-population    # a dataset identifier
         key: 身份证号                  # natural-key column of the source, or omitted / null
@@ -220,6 +221,8 @@ class RegistrySettings(_Model):
     name: str = Field(min_length=1, max_length=100)
     kind: Kind
     dedupe_within_sources: bool = True
+    build: Literal["full", "incremental"] = "full"
+    """How a build runs unless the call says: relink every record, or only the new and changed ones."""
     sources: list[Source] = Field(min_length=1)
     identifiers: list[Identifier] = Field(default_factory=list)
     blocking: list[Blocking] = Field(min_length=1)
