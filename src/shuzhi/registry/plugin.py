@@ -1,4 +1,4 @@
-"""Built-in hook implementations of the base registries: their tables and migrations."""
+"""Built-in hook implementations of the base registries: their tables, migrations, audit events and faces."""
 
 from __future__ import annotations
 
@@ -17,3 +17,24 @@ def register_models():
 @hookimpl
 def migration_locations():
     return [Path(__file__).parent / "migrations"]
+
+
+@hookimpl
+def ledger_events():
+    from shuzhi.registry.profile_events import EVENTS
+
+    return list(EVENTS)
+
+
+@hookimpl
+def register_api_routes():
+    from shuzhi.web.api import registry
+
+    return [registry.router]
+
+
+@hookimpl
+def register_page_routes():
+    from shuzhi.web.pages import registry
+
+    return [registry.router]
