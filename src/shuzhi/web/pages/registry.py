@@ -1,0 +1,60 @@
+"""Pages of the base registries: search in a registry, and an enterprise's or a person's profile."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shuzhi.errors import ShuzhiError
+from shuzhi.orgs.service import Principal
+from shuzhi.registry import profiles
+from shuzhi.store.db import Database
+from shuzhi.textlimits import Name
+from shuzhi.web.deps import get_db, page_principal
+from shuzhi.web.templating import templates
+
+router = APIRouter(prefix="/registry", include_in_schema=False)
+
+Viewer = Annotated[Principal, Depends(page_principal)]
+Db = Annotated[Database, Depends(get_db)]
+PATHS = {"people": "persons", "enterprises": "enterprises"}
+"""Profile kind → the path its pages live under."""
+
+
+@router.get("/{registry}/search")
+def search_page(
+    registry: Name, request: Request, principal: Viewer, db: Db, q: Annotated[str, Query(max_length=200)] = ""
+):
+    hits, error = [], None
+    with db.read() as s:
+        reg = profiles.get_registry(s, registry)
+        if q.strip():
+            try:
+                hits = profiles.readable_search(s, request.app.state.settings, principal, registry, q)
+            except ShuzhiError as e:
+                error = e
+        kind = "people" if reg.kind in profiles.PEOPLE else "enterprises"
+        return templates.TemplateResponse(
+            request,
+            "registry_search.html",
+            {"registry": reg, "q": q, "hits": hits, "error": error, "path": PATHS[kind], "kind": kind},
+            status_code=error.status if error is not None else 200,
+        )
+
+
+def _profile(request: Request, principal: Principal, db: Database, kind: str, entry: str):
+    profile = profiles.read_profile(db, request.app.state.settings, principal, kind, entry)
+    return templates.TemplateResponse(
+        request, "registry_profile.html", {"profile": profile, "kind": kind, "path": PATHS[kind]}
+    )
+
+
+@router.get("/enterprises/{entry}")
+def enterprise_page(entry: Name, request: Request, principal: Viewer, db: Db):
+    return _profile(request, principal, db, "enterprises", entry)
+
+
+@router.get("/persons/{entry}")
+def person_page(entry: Name, request: Request, principal: Viewer, db: Db):
+    return _profile(request, principal, db, "people", entry)
