@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from shuzhi.errors import ShuzhiError
+from shuzhi.i18n import N_
 from shuzhi.orgs.service import Principal
 from shuzhi.registry import profiles
 from shuzhi.store.db import Database
@@ -20,6 +21,20 @@ Viewer = Annotated[Principal, Depends(page_principal)]
 Db = Annotated[Database, Depends(get_db)]
 PATHS = {"people": "persons", "enterprises": "enterprises"}
 """Profile kind → the path its pages live under."""
+ATTRIBUTES = {
+    "name": N_("Name"),
+    "ric": N_("Resident ID number"),
+    "birth_date": N_("Date of birth"),
+    "sex": N_("Sex"),
+    "phone": N_("Phone"),
+    "address": N_("Address"),
+    "uscc": N_("Unified social credit code"),
+    "legal_rep": N_("Legal representative"),
+    "registered_capital": N_("Registered capital"),
+    "industry_code": N_("Industry code"),
+    "established": N_("Date established"),
+}
+"""Labels of the registry attributes the settings schema names; another attribute shows its own name."""
 
 
 @router.get("/{registry}/search")
@@ -45,9 +60,14 @@ def search_page(
 
 def _profile(request: Request, principal: Principal, db: Database, kind: str, entry: str):
     profile = profiles.read_profile(db, request.app.state.settings, principal, kind, entry)
-    return templates.TemplateResponse(
-        request, "registry_profile.html", {"profile": profile, "kind": kind, "path": PATHS[kind]}
-    )
+    context = {
+        "profile": profile,
+        "kind": kind,
+        "path": PATHS[kind],
+        "attributes": ATTRIBUTES,
+        "golden": {g.attribute: g for g in profile.golden},
+    }
+    return templates.TemplateResponse(request, "registry_profile.html", context)
 
 
 @router.get("/enterprises/{entry}")
