@@ -54,8 +54,8 @@ def test_an_enterprise_profile_has_a_section_per_source_with_its_version_and_dat
     w = world
     profile = read_profile(w.db, w.settings, w.outsider, "enterprises", w.firm)
     assert [(s.dataset, s.version, s.basis) for s in profile.sections] == [
-        ("samr_firms", 1, "catalog"),
-        ("tax_credit", 1, "catalog"),
+        ("samr_firms", 1, "owner"),
+        ("tax_credit", 1, "owner"),
     ]
     samr, tax = profile.sections
     assert samr.rows == [
@@ -67,6 +67,18 @@ def test_an_enterprise_profile_has_a_section_per_source_with_its_version_and_dat
     [(user, outcome, detail)] = _ledger(w, "registry.profile_read")
     assert (user, outcome, detail["entry"]) == (w.outsider.user_id, "ok", w.firm)
     assert [s["dataset"] for s in detail["sections"]] == ["samr_firms", "tax_credit"]
+
+
+def test_outside_its_department_an_enterprise_source_is_masked_by_its_grades(world):
+    w = world
+    profile = read_profile(w.db, w.settings, w.psb_analyst, "enterprises", w.firm)
+    samr = profile.sections[0]
+    assert (samr.basis, samr.masks) == ("catalog", {"法定代表人": "hash"})  # graded L4 in the fixture
+    row = samr.rows[0]
+    assert row["企业名称"] == "杭州数治科技有限公司" and row["法定代表人"] not in (None, "王明")
+    golden = {g.attribute: g for g in profile.golden}
+    assert golden["legal_rep"].value == row["法定代表人"] and golden["legal_rep"].mask == "hash"
+    assert golden["name"].value == "杭州数治科技有限公司" and golden["name"].mask is None
 
 
 def test_a_person_profile_shows_only_the_sources_the_reader_may_read(world):
@@ -130,6 +142,8 @@ def test_search_by_name_pinyin_credit_code_and_legal_representative(world):
             assert [h.entry for h in search(s, "enterprises", q)] == [w.firm], q
         assert [h.entry for h in search(s, "enterprises", "杭州")] == [w.firm, "E-00000002"]
         assert search(s, "enterprises", "茶叶集团") == []
+        [hit] = search(s, "enterprises", "王明")
+        assert (hit.name, hit.matched) == ("杭州数治科技有限公司", ["legal_rep"])
         assert [h.entry for h in search(s, "persons", "wangming")] == [w.person]
         with pytest.raises(InvalidInput):
             search(s, "enterprises", "  ")
@@ -142,5 +156,5 @@ def test_a_person_search_lists_only_entries_the_reader_may_read_and_no_values(wo
     with w.db.read() as s:
         assert readable_search(s, w.settings, w.outsider, "persons", "王明") == []
         [hit] = readable_search(s, w.settings, w.hrss_analyst, "persons", "王明")
-        assert (hit.entry, hit.name, hit.attributes) == (w.person, None, {})
+        assert (hit.entry, hit.name, hit.matched) == (w.person, None, ["name"])
         assert readable_search(s, w.settings, w.hrss_analyst, "persons", "李华") == []

@@ -18,8 +18,10 @@ from shuzhi.catalog.models import Dataset, DatasetVersion
 from shuzhi.catalog.service import get_version
 from shuzhi.config import Settings
 from shuzhi.errors import InvalidInput, NotFound, ShuzhiError
-from shuzhi.exchange.decision import decide, relation_name
-from shuzhi.exchange.masking import MaskRule
+from shuzhi.exchange.decision import decide, grant_masks, relation_name
+from shuzhi.exchange.grades import version_grades
+from shuzhi.exchange.keys import mask_master_key
+from shuzhi.exchange.masking import MaskRule, grant_key
 from shuzhi.exchange.policy import GrantedTable, policy_subquery
 from shuzhi.exchange.preview import apply_mask
 from shuzhi.i18n import M_
@@ -66,7 +68,7 @@ class Section:
     version: int
     loaded_at: datetime
     basis: str
-    """'owner', 'unconditional', 'grant', or 'catalog' (an enterprise's sources, read as registered)."""
+    """'owner', 'unconditional', 'grant', or 'catalog' (an enterprise's source of another department)."""
     fields: list[str]
     rows: list[dict]
     masks: dict[str, str] = field(default_factory=dict)
@@ -93,9 +95,12 @@ class Profile:
 
 @dataclass
 class Hit:
+    """A search result: the entry, its name, which attributes matched (not their values, which a
+    profile shows masked as the reader may see them)."""
+
     entry: str
     name: str | None
-    attributes: dict[str, str]
+    matched: list[str]
 
 
 # -- reading a profile --------------------------------------------------------------
@@ -123,23 +128,37 @@ def _sources(registry: Registry) -> dict[str, Source]:
     return {s["dataset"]: Source.model_validate(s) for s in (registry.settings or {}).get("sources", [])}
 
 
-def _whole(dataset: Dataset, version: DatasetVersion) -> GrantedTable:
-    """Every field in clear: how an enterprise's registered sources are shown."""
-    return GrantedTable(
+def _catalog_table(session: Session, settings: Settings, principal: Principal, dataset: Dataset, version):
+    """How an enterprise's registered source is shown: whole to its own department; elsewhere every
+    field, masked by its grade's default (L4 hashed, as a grant naming no mask would)."""
+    fields = [f.name for f in dataset.fields]
+    owner = principal.department_id == dataset.department_id
+    masks = (
+        {name: MaskRule() for name in fields}
+        if owner
+        else grant_masks(None, version_grades(session, settings, dataset, version), fields)
+    )
+    table = GrantedTable(
         name=dataset.identifier.lower(),
         relation=relation_name(version),
         fields=tuple((f.name, f.type) for f in dataset.fields),
-        masks={f.name: MaskRule() for f in dataset.fields},
+        masks=masks,
+        key=grant_key(mask_master_key(settings), f"registry:{principal.department_id}:{dataset.id}"),
     )
+    return table, "owner" if owner else "catalog"
 
 
 Access = Callable[[Dataset, int], tuple[DatasetVersion, GrantedTable, str] | None]
 
 
-def _catalog_access(session: Session) -> Access:
+def _catalog_access(session: Session, settings: Settings, principal: Principal) -> Access:
     def access(dataset: Dataset, number: int):
         version = get_version(session, dataset, number)
-        return version, _whole(dataset, version), "catalog"
+        try:
+            table, basis = _catalog_table(session, settings, principal, dataset, version)
+        except ShuzhiError:
+            return None  # a version not graded yet stays within its department
+        return version, table, basis
 
     return access
 
@@ -283,9 +302,13 @@ def _profile(session, settings, principal, kinds, entry_key, access) -> Profile:
 
 def enterprise_profile(session: Session, settings: Settings, principal: Principal, entry_id: str) -> Profile:
     """An enterprise as its linked sources hold it: one section per source dataset version (rows
-    read from the version registered in the catalog), the golden attributes with provenance. The
-    read is appended to the ledger in the caller's transaction. NotFound for an unknown entry."""
-    return _profile(session, settings, principal, ENTERPRISES, entry_id, _catalog_access(session))
+    read from the version registered in the catalog; outside the source's department its fields
+    masked by their grades' defaults, L4 hashed), the golden attributes with provenance, masked
+    alike. The read is appended to the ledger in the caller's transaction. NotFound for an unknown
+    entry."""
+    return _profile(
+        session, settings, principal, ENTERPRISES, entry_id, _catalog_access(session, settings, principal)
+    )
 
 
 def person_profile(session: Session, settings: Settings, principal: Principal, entry_id: str) -> Profile:
@@ -379,11 +402,11 @@ def search(session: Session, registry: str, q: str, *, limit: int = SEARCH_LIMIT
         raise InvalidInput(M_("say what to search for"), where="q")
     reg = get_registry(session, registry)
     pinyin = "".join(q.lower().split()).replace("'", "") if _LATIN.match(q) else None
-    matched: dict[int, dict[str, str]] = {}
+    matched: dict[int, set[str]] = {}
     for entry_id, attribute, value, _norm in session.execute(_candidates(session, reg, q)):
         if pinyin is not None and pinyin not in _pinyin_of(reg.kind, value):
             continue
-        matched.setdefault(entry_id, {})[attribute] = value
+        matched.setdefault(entry_id, set()).add(attribute)
     if not matched:
         return []
     keys = dict(
@@ -401,7 +424,7 @@ def search(session: Session, registry: str, q: str, *, limit: int = SEARCH_LIMIT
         ).all()
     )
     ordered = sorted(keys, key=lambda i: keys[i])[:limit]
-    return [Hit(entry=keys[i], name=names.get(i), attributes=matched[i]) for i in ordered]
+    return [Hit(entry=keys[i], name=names.get(i), matched=sorted(matched[i])) for i in ordered]
 
 
 def readable_search(
@@ -414,8 +437,8 @@ def readable_search(
     limit: int = SEARCH_LIMIT,
 ) -> list[Hit]:
     """`search` as a reader may see it: in a person registry only the entries with a source the
-    reader may read (the others are left out, not refused: a search says nothing of them), and no
-    attribute values beyond the entry's name — read the profile for them, masked."""
+    reader may read (the others are left out, not refused: a search says nothing of them), and not
+    even their names — the profile shows them, masked as the reader may see them."""
     reg = get_registry(session, registry)
     hits = search(session, registry, q, limit=limit if reg.kind not in PEOPLE else 10_000)
     if reg.kind not in PEOPLE:
@@ -438,4 +461,4 @@ def readable_search(
                 return True
         return False
 
-    return [Hit(entry=h.entry, name=None, attributes={}) for h in hits if readable(h)][:limit]
+    return [Hit(entry=h.entry, name=None, matched=h.matched) for h in hits if readable(h)][:limit]

@@ -53,7 +53,15 @@ def search_page(
         return templates.TemplateResponse(
             request,
             "registry_search.html",
-            {"registry": reg, "q": q, "hits": hits, "error": error, "path": PATHS[kind], "kind": kind},
+            {
+                "registry": reg,
+                "q": q,
+                "hits": hits,
+                "error": error,
+                "path": PATHS[kind],
+                "kind": kind,
+                "attributes": ATTRIBUTES,
+            },
             status_code=error.status if error is not None else 200,
         )
 
