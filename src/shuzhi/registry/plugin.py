@@ -1,4 +1,4 @@
-"""Built-in hook implementations of the base registries: their tables, migrations, audit events and commands."""
+"""Built-in hook implementations of the base registries: their tables, migrations, audit events and faces."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def migration_locations():
 @hookimpl
 def ledger_events():
     from shuzhi.registry.events import EVENTS
+    from shuzhi.registry.profile_events import EVENTS as PROFILE_EVENTS
 
-    return list(EVENTS)
+    return list(EVENTS) + list(PROFILE_EVENTS)
 
 
 @hookimpl
@@ -31,3 +32,17 @@ def register_commands():
     from shuzhi.cli import registry
 
     return [("registry", registry.app)]
+
+
+@hookimpl
+def register_api_routes():
+    from shuzhi.web.api import registry
+
+    return [registry.router]
+
+
+@hookimpl
+def register_page_routes():
+    from shuzhi.web.pages import registry
+
+    return [registry.router]

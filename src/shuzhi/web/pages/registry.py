@@ -1,0 +1,88 @@
+"""Pages of the base registries: search in a registry, and an enterprise's or a person's profile."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shuzhi.errors import ShuzhiError
+from shuzhi.i18n import N_
+from shuzhi.orgs.service import Principal
+from shuzhi.registry import profiles
+from shuzhi.store.db import Database
+from shuzhi.textlimits import Name
+from shuzhi.web.deps import get_db, page_principal
+from shuzhi.web.templating import templates
+
+router = APIRouter(prefix="/registry", include_in_schema=False)
+
+Viewer = Annotated[Principal, Depends(page_principal)]
+Db = Annotated[Database, Depends(get_db)]
+PATHS = {"people": "persons", "enterprises": "enterprises"}
+"""Profile kind → the path its pages live under."""
+ATTRIBUTES = {
+    "name": N_("Name"),
+    "ric": N_("Resident ID number"),
+    "birth_date": N_("Date of birth"),
+    "sex": N_("Sex"),
+    "phone": N_("Phone"),
+    "address": N_("Address"),
+    "uscc": N_("Unified social credit code"),
+    "legal_rep": N_("Legal representative"),
+    "registered_capital": N_("Registered capital"),
+    "industry_code": N_("Industry code"),
+    "established": N_("Date established"),
+}
+"""Labels of the registry attributes the settings schema names; another attribute shows its own name."""
+
+
+@router.get("/{registry}/search")
+def search_page(
+    registry: Name, request: Request, principal: Viewer, db: Db, q: Annotated[str, Query(max_length=200)] = ""
+):
+    hits, error = [], None
+    with db.read() as s:
+        reg = profiles.get_registry(s, registry)
+        if q.strip():
+            try:
+                hits = profiles.readable_search(s, request.app.state.settings, principal, registry, q)
+            except ShuzhiError as e:
+                error = e
+        kind = "people" if reg.kind in profiles.PEOPLE else "enterprises"
+        return templates.TemplateResponse(
+            request,
+            "registry_search.html",
+            {
+                "registry": reg,
+                "q": q,
+                "hits": hits,
+                "error": error,
+                "path": PATHS[kind],
+                "kind": kind,
+                "attributes": ATTRIBUTES,
+            },
+            status_code=error.status if error is not None else 200,
+        )
+
+
+def _profile(request: Request, principal: Principal, db: Database, kind: str, entry: str):
+    profile = profiles.read_profile(db, request.app.state.settings, principal, kind, entry)
+    context = {
+        "profile": profile,
+        "kind": kind,
+        "path": PATHS[kind],
+        "attributes": ATTRIBUTES,
+        "golden": {g.attribute: g for g in profile.golden},
+    }
+    return templates.TemplateResponse(request, "registry_profile.html", context)
+
+
+@router.get("/enterprises/{entry}")
+def enterprise_page(entry: Name, request: Request, principal: Viewer, db: Db):
+    return _profile(request, principal, db, "enterprises", entry)
+
+
+@router.get("/persons/{entry}")
+def person_page(entry: Name, request: Request, principal: Viewer, db: Db):
+    return _profile(request, principal, db, "people", entry)
