@@ -20,7 +20,7 @@ from shuzhi.cli.lang import _
 from shuzhi.i18n import N_
 
 app = typer.Typer(
-    help="Base registries (一人一档, 一企一档): register, build, read, and steward decisions.\n\nExample:  shuzhi registry build people --incremental",
+    help="Base registries (one file per person, one per enterprise): register, build, read, and steward decisions.\n\nExample:  shuzhi registry build people --incremental",
     no_args_is_help=True,
 )
 
