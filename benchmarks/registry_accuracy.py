@@ -131,16 +131,29 @@ def city(out: Path, scale: float, seed: int | None = None):
     return generate(out, seed=DEFAULT_SEED if seed is None else seed, scale=scale)
 
 
+def _city(out: Path, scale: float, seed: int | None):
+    from shuzhi.demo.generate import CityManifest
+
+    if (out / "manifest.json").exists():
+        manifest = CityManifest.load(out)
+        if manifest.scale == scale and seed in (None, manifest.seed):
+            return manifest
+    return city(out, scale, seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.2, help="demo city scale (1.0: 50,000 residents)")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--settings", type=Path, default=REGISTRIES, help="folder of persons/enterprises.yaml")
+    parser.add_argument(
+        "--settings", type=Path, default=REGISTRIES, help="folder of persons/enterprises.yaml"
+    )
     parser.add_argument("--only", choices=sorted(KINDS), default=None)
+    parser.add_argument("--city", type=Path, default=None, help="keep the city here; reuse it if there")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        manifest = city(Path(tmp) / "city", args.scale, args.seed)
+        manifest = _city(args.city or Path(tmp) / "city", args.scale, args.seed)
         print(f"demo city at scale {args.scale}: {time.perf_counter() - started:.1f} s to generate")
         head = f"{'registry':<12}{'records':>9}{'entities':>9}{'clusters':>9}"
         head += "".join(f"{h:>8}" for h in ("P", "R", "F1", "B3-P", "B3-R", "B3-F1", "s"))
