@@ -54,18 +54,19 @@ def _records(**columns) -> pa.Table:
     return pa.table({"record_key": [f"d#{i}" for i in range(n)], **columns})
 
 
-def test_prepare_people_takes_birth_date_and_sex_from_a_valid_id_only_where_missing():
+def test_prepare_people_takes_birth_date_and_sex_from_the_id_only_where_missing():
     settings = _settings("person", {"name": "n", "ric": "r", "birth_date": "b", "sex": "s"})
     records = _records(
-        name=["張偉", "张伟", "李娜"],
-        ric=["11010519491231002X", "11010519491231002X", "110105194912310021"],  # the last fails its check
-        birth_date=[None, "1950年1月1日", None],
-        sex=[None, "男", None],
+        name=["張偉", "张伟", "李娜", "王芳"],
+        # the third fails its check (its date digits still stand), the fourth has no date in them
+        ric=["11010519491231002X", "11010519491231002X", "110105194912310021", "110105194913310021"],
+        birth_date=[None, "1950年1月1日", None, None],
+        sex=[None, "男", None, None],
     )
     out = prepare(settings, records).to_pydict()
     assert out["name_norm"][:2] == ["张伟", "张伟"]
-    assert out["birth_date_norm"] == ["1949-12-31", "1950-01-01", None]
-    assert out["sex_norm"] == ["F", "M", None]
+    assert out["birth_date_norm"] == ["1949-12-31", "1950-01-01", "1949-12-31", None]
+    assert out["sex_norm"] == ["F", "M", None, None]  # sex only from a valid number
 
 
 def test_prepare_by_kind():
