@@ -216,10 +216,30 @@ def _trained_linker(settings: RegistrySettings, db_api, table: pa.Table):
         )
     linker.training.estimate_u_using_random_sampling(max_pairs=training.u.max_pairs, seed=training.u.seed)
     for rule in training.em_blocking:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            splink_rule(rule), max_pairs=training.em_max_pairs
-        )
+        _em_session(linker, splink_rule(rule), training.em_max_pairs, training.max_iterations)
     return linker
+
+
+def _em_session(linker, rule, max_pairs: float | None, iterations: int) -> None:
+    """One EM session over `rule`. A level that no true match reaches (a column every match agrees
+    on) sees its m fall towards zero at each iteration until Splink refuses it as below 1e-300: the
+    session then runs again stopping after half as many iterations, down to one."""
+    import dataclasses
+
+    owner = linker._settings_obj
+    configured = owner.training_settings
+    try:
+        while True:
+            owner.training_settings = dataclasses.replace(configured, max_iterations=iterations)
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=max_pairs)
+                return
+            except ValueError as e:
+                if "m_probability" not in str(e) or iterations <= 1:
+                    raise
+                iterations //= 2
+    finally:
+        owner.training_settings = configured
 
 
 def splink_rule(rule: Blocking):

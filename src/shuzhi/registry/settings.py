@@ -69,6 +69,7 @@ DERIVED: dict[str, dict[str, tuple[str, ...]]] = {
         "legal_rep": ("legal_rep_norm", "legal_rep_pinyin"),
         "address": _ADDRESS,
         "phone": ("phone_norm",),
+        "established": ("established_norm",),
     },
     "generic": {},
 }
