@@ -52,6 +52,7 @@ from shuzhi.registry.models import (
     RegistryRun,
     StewardDecision,
 )
+from shuzhi.registry.pipeline import prepare
 from shuzhi.registry.settings import RegistrySettings, load_settings, parse_settings
 from shuzhi.registry.sources import locate, read_records
 from shuzhi.store.base import utcnow
@@ -143,17 +144,6 @@ def settings_of(reg: Registry) -> RegistrySettings:
 
 
 # -- building: pure steps -------------------------------------------------------------------------
-
-
-def _prepare(conf: RegistrySettings, records: pa.Table) -> pa.Table:
-    """The derived columns of the registry's kind (replaced by the registry's own preparation step)."""
-    from shuzhi.registry.normalise import normalise_enterprises, normalise_people
-
-    if conf.kind == "person":
-        return normalise_people(records)
-    if conf.kind == "enterprise":
-        return normalise_enterprises(records)
-    return records
 
 
 def digests(records: pa.Table, attributes: list[str]) -> pa.Array:
@@ -411,7 +401,7 @@ def _compute(conf: RegistrySettings, prefix: str, mode: str, state: dict, progre
     read = {located.dataset: t.num_rows for (_, located), t in zip(state["located"], parts, strict=True)}
     done("read")
     attributes = [a for a in sorted(conf.attributes()) if a in records.column_names]
-    records = _prepare(conf, records)
+    records = prepare(conf, records)
     records = records.append_column("digest", digests(records, attributes))
     done("normalise")
     previous = state["previous"]
