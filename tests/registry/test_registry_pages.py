@@ -36,6 +36,9 @@ def test_an_enterprise_profile_page_shows_each_source_with_version_and_date(clie
         assert f"<code>{name}</code>" in source and re.search(r"\d{4}-\d{2}-\d{2}", source)
     assert "纳税信用等级" in sections["tax_credit"] and "<td>A</td>" in sections["tax_credit"]
     assert re.search(r'data-attribute="legal_rep"><td>(Legal representative|法定代表人)</td>', r.text)
+    assert (
+        re.search(r"<td>(most frequent|出现最多)</td>", r.text) and "most_frequent" not in r.text
+    )  # in words
 
 
 def test_the_search_page_finds_by_pinyin_and_links_to_the_profile(client, world):

@@ -35,6 +35,14 @@ ATTRIBUTES = {
     "established": N_("Date established"),
 }
 """Labels of the registry attributes the settings schema names; another attribute shows its own name."""
+RULES = {
+    "most_recent": N_("most recent"),
+    "most_trusted": N_("most trusted source"),
+    "most_frequent": N_("most frequent"),
+    "valid_identifier": N_("valid identifier first"),
+    "steward": N_("chosen by a steward"),
+}
+"""How a golden value was chosen (`registry.golden`), in words."""
 
 
 @router.get("/{registry}/search")
@@ -73,6 +81,7 @@ def _profile(request: Request, principal: Principal, db: Database, kind: str, en
         "kind": kind,
         "path": PATHS[kind],
         "attributes": ATTRIBUTES,
+        "rules": RULES,
         "golden": {g.attribute: g for g in profile.golden},
     }
     return templates.TemplateResponse(request, "registry_profile.html", context)
