@@ -61,3 +61,17 @@ def test_a_person_page_shows_the_readers_own_source_and_refuses_others_alike(cli
     unknown = client.get("/registry/persons/P-07777777")
     assert known.status_code == unknown.status_code == 404
     assert "王明" not in known.text and "psb_people" not in known.text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_index_lists_each_registry_with_its_entries_and_the_header_links_to_it(client, world, lang):
+    login(client, "sc_analyst")
+    page = client.get(f"/registry?lang={lang}")
+    assert page.status_code == 200
+    rows = dict(re.findall(r'<tr id="registry-([^"]+)">(.*?)</tr>', page.text, re.S))
+    assert set(rows) == {"persons", "enterprises"}
+    assert "<td>2</td>" in rows["persons"] and "<td>2</td>" in rows["enterprises"]  # active entries
+    assert ("尚未构建" if lang == "zh" else "not built yet") in rows["persons"]
+    assert 'action="/registry/enterprises/search"' in rows["enterprises"]
+    header = page.text.split("</nav>")[0]
+    assert 'href="/registry" id="nav-registries"' in header

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shuzhi.hooks import hookimpl
+from shuzhi.hooks import MenuLink, hookimpl
+from shuzhi.i18n import N_
 
 
 @hookimpl
@@ -46,3 +47,8 @@ def register_page_routes():
     from shuzhi.web.pages import registry
 
     return [registry.router]
+
+
+@hookimpl
+def menu_links(principal):
+    return [MenuLink(None, 15, "/registry", N_("Registries"), "nav-registries")]

@@ -30,6 +30,7 @@ from shuzhi.quality.kinds import ident, lit
 from shuzhi.registry import normalise
 from shuzhi.registry.models import GoldenAttribute, Registry, RegistryEntry, RegistryMember
 from shuzhi.registry.profile_events import ProfileRead, ProfileRefused
+from shuzhi.registry.service import get_registry
 from shuzhi.registry.settings import Source
 from shuzhi.registry.sources import _row_key
 from shuzhi.storage import version_store
@@ -342,13 +343,6 @@ def read_profile(db, settings: Settings, principal: Principal, kind: str, entry_
 
 
 # -- search -------------------------------------------------------------------------
-
-
-def get_registry(session: Session, name: str) -> Registry:
-    registry = session.scalar(select(Registry).where(Registry.name == name))
-    if registry is None:
-        raise NotFound(M_("no registry named %(name)s", name=name), where="registry")
-    return registry
 
 
 def _folded_name(kind: str, text: str) -> str | None:

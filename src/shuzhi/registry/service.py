@@ -139,6 +139,39 @@ def get_registry(session: Session, name: str) -> Registry:
     return reg
 
 
+def overview(session: Session) -> list[dict]:
+    """Every registry with its active entries and its last successful build (the registries' index)."""
+    active = (
+        select(RegistryEntry.registry_id, func.count().label("n"))
+        .where(RegistryEntry.state == "active")
+        .group_by(RegistryEntry.registry_id)
+        .subquery()
+    )
+    built = (
+        select(RegistryRun.registry_id, func.max(RegistryRun.finished_at).label("at"))
+        .where(RegistryRun.state == "succeeded")
+        .group_by(RegistryRun.registry_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Registry, active.c.n, built.c.at)
+        .outerjoin(active, active.c.registry_id == Registry.id)
+        .outerjoin(built, built.c.registry_id == Registry.id)
+        .order_by(Registry.name)
+    )
+    return [
+        {
+            "name": r.name,
+            "kind": r.kind,
+            "title_zh": r.title_zh,
+            "title_en": r.title_en,
+            "entries": n or 0,
+            "built_at": at,
+        }
+        for r, n, at in rows
+    ]
+
+
 def settings_of(reg: Registry) -> RegistrySettings:
     return parse_settings(reg.settings, reg.name)
 

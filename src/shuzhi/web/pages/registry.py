@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from shuzhi.errors import ShuzhiError
 from shuzhi.i18n import N_
 from shuzhi.orgs.service import Principal
-from shuzhi.registry import profiles
+from shuzhi.registry import profiles, service
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Name
 from shuzhi.web.deps import get_db, page_principal
@@ -43,6 +43,19 @@ RULES = {
     "steward": N_("chosen by a steward"),
 }
 """How a golden value was chosen (`registry.golden`), in words."""
+
+
+KINDS = {"person": N_("people"), "enterprise": N_("enterprises"), "generic": N_("records")}
+KINDS |= {"people": KINDS["person"], "enterprises": KINDS["enterprise"]}
+
+
+@router.get("")
+def index_page(request: Request, principal: Viewer, db: Db):
+    with db.read() as s:
+        registries = service.overview(s)
+    return templates.TemplateResponse(
+        request, "registry_index.html", {"registries": registries, "kinds": KINDS}
+    )
 
 
 @router.get("/{registry}/search")
