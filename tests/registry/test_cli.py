@@ -6,11 +6,13 @@ import json
 
 import pytest
 import yaml
+from sqlalchemy import select
 from tests.quality.conftest import world  # noqa: F401 (the fixture)
 from tests.registry.test_service import load, members, settings_named, tables
 from typer.testing import CliRunner
 
 from shuzhi.cli import app as cli_app
+from shuzhi.ledger.models import LedgerEntry
 
 runner = CliRunner()
 
@@ -47,6 +49,11 @@ def test_the_command_line_registers_builds_shows_and_takes_decisions(world, cli,
     keys = sorted(k for k, e in m.items() if e == entry)
     code, out = cli("show", "people", entry)
     assert code == 0 and all(k in out for k in keys), out
+    code, out = cli("show", "people", entry, "--as", "sc_analyst")  # no record of theirs in it
+    assert code != 0 and "no entry" in out and keys[0] not in out, out  # refused as an unknown entry is
+    with world.db.read() as s:
+        reads = s.scalars(select(LedgerEntry).where(LedgerEntry.event == "registry.entry_read")).all()
+    assert [json.loads(e.entry)["detail"]["entry"] for e in reads] == [entry]  # the read shown, in the ledger
     code, out = cli("split", "people", entry, keys[-1], "--reason", "同名不同人")
     assert code == 0 and "split" in out, out
     code, out = cli("resolve", "people", entry, "name", "王伟", "--reason", "核实", "--as", "sc_analyst")

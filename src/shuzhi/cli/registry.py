@@ -170,16 +170,17 @@ def show(
     name: str = typer.Argument(..., help="registry name"),
     entry_id: str = typer.Argument(..., help="entry id, e.g. P-00000042"),
     as_json: bool = typer.Option(False, "--json", help="print as JSON"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """One entry: golden attributes with where each came from, member records, conflicts.
 
-    Example:  shuzhi registry show people P-00000042
+    Example:  shuzhi registry show people P-00000042 --as psb.steward
     """
     from shuzhi.registry import service
 
-    settings, db = open_context()
-    with db.read() as s:
-        out = service.entry(s, name, entry_id)
+    settings, db, who = _principal(as_user)
+    with db.write() as s:  # the read is in the ledger
+        out = service.read_entry(s, who, name, entry_id)
     if as_json:
         console.print_json(json.dumps(out, ensure_ascii=False))
         return

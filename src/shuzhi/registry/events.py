@@ -30,6 +30,14 @@ class Built(Event):
     """Source dataset → version read."""
 
 
+@event("registry.entry_read", "基础库条目查阅", "base registry entry read")
+class EntryRead(Event):
+    """A steward or an admin read an entry as stored: its golden values unmasked, its member records."""
+
+    registry: str
+    entry: str
+
+
 @event("registry.decided", "基础库人工裁决", "base registry steward decision")
 class Decided(Event):
     """A steward merged entries, split records off an entry, or chose an attribute's value."""
@@ -44,4 +52,4 @@ class Decided(Event):
     reason: str
 
 
-EVENTS = (Registered, Built, Decided)
+EVENTS = (Registered, Built, Decided, EntryRead)

@@ -832,8 +832,33 @@ def status(session: Session, name: str, runs: int = 5, conflicts: int = 100) -> 
     }
 
 
+def read_entry(session: Session, principal: Principal, name: str, entry_id: str) -> dict:
+    """`entry` for a reader: only those who may decide on it (an admin, a steward of a department whose
+    records are in it) read an entry as stored, its values unmasked; in the ledger. Anyone else reads a
+    profile (`profiles.read_profile`), under their grants."""
+    row = session.scalar(
+        select(RegistryEntry)
+        .join(Registry, Registry.id == RegistryEntry.registry_id)
+        .where(Registry.name == name, RegistryEntry.entry_key == entry_id)
+    )
+    if row is None or not may_decide(principal, [_departments(session, row)]):
+        # refused as an unknown entry is: ids are sequential, a refusal must not confirm one exists
+        raise NotFound(
+            M_("registry %(name)s has no entry %(entry)s", name=name, entry=entry_id), where="entry"
+        )
+    out = entry(session, name, entry_id)
+    ledger.append(
+        session,
+        events.EntryRead(registry=name, entry=entry_id),
+        user_id=principal.user_id,
+        department_id=principal.department_id,
+    )
+    return out
+
+
 def entry(session: Session, name: str, entry_id: str) -> dict:
-    """One entry: its state, golden attributes with provenance, member records, conflicts, decisions."""
+    """One entry: its state, golden attributes with provenance, member records, conflicts, decisions.
+    Unchecked and unaudited: a face calls `read_entry`."""
     reg = get_registry(session, name)
     row = session.scalar(
         select(RegistryEntry).where(RegistryEntry.registry_id == reg.id, RegistryEntry.entry_key == entry_id)
