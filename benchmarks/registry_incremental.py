@@ -64,7 +64,7 @@ def main(persons: int) -> None:
     full = link(conf, second).clusters
     full_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    inc, linked = incremental_clusters(conf, second, previous)
+    inc, linked, _ = incremental_clusters(conf, second, previous)
     inc_s = time.perf_counter() - t0
     print(f"v2 full:        {second.num_rows} records linked in {full_s:.1f}s")
     print(f"v2 incremental: {linked} records linked in {inc_s:.1f}s")

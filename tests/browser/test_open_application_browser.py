@@ -26,7 +26,9 @@ def demo(sqlite_settings, sqlite_db, live_server, tmp_path):
     from shuzhi.demo import generate
     from shuzhi.demo.build import build
 
-    opened = build(sqlite_settings, sqlite_db, generate(tmp_path / "city", seed=3, scale=0.12)).open_data
+    opened = build(
+        sqlite_settings, sqlite_db, generate(tmp_path / "city", seed=3, scale=0.12), registries=False
+    ).open_data
     assert opened.published and opened.applications == 1, opened.refused
     return live_server
 

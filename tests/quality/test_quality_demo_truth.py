@@ -28,7 +28,7 @@ def _flagged(truth: Path, dataset: str, *patterns: str) -> set[int]:
 def test_the_rules_find_exactly_the_planted_flaws(sqlite_settings, sqlite_db, tmp_path):
     settings, db = sqlite_settings, sqlite_db
     manifest = generate(tmp_path / "city", seed=20261126, scale=0.05)  # a seed with every flaw below
-    build(settings, db, manifest)
+    build(settings, db, manifest, registries=False)
     truth = tmp_path / "city" / "truth" / "ground_truth.parquet"
     admin = system_principal()
     for dataset in ("hz-samr-enterprise", "hz-tax-taxpayer"):

@@ -76,3 +76,36 @@ def test_the_command_line_refuses_a_bad_settings_file_and_a_non_admin(world, cli
     assert code == 2
     code, out = cli("status", "people")
     assert code == 2  # nothing was registered
+
+
+def test_a_build_publishes_the_golden_table_and_publish_does_it_on_demand(world, cli, tmp_path):  # noqa: F811
+    rows, _ = tables(30, seed=7)
+    load(world, rows)
+    file = tmp_path / "people.yaml"
+    raw = settings_named("people")
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert cli("register", str(file))[0] == 0  # by the operator: no department to publish under
+    code, out = cli("build", "people")
+    assert code == 0 and "not published" in out and "registry-people" not in out.split("not published")[0], (
+        out
+    )
+    raw |= {"department": "NOPE"}
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    code, out = cli("register", str(file))
+    assert code != 0 and "NOPE" in out, out  # a department that does not exist is named
+    raw |= {"department": "GA", "title_zh": "人口库"}
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert cli("register", str(file))[0] == 0
+    code, out = cli("build", "people", "--incremental")
+    assert code == 0 and "published" in out and "registry-people v1" in out and "not published" not in out, (
+        out
+    )
+    code, out = cli("publish", "people")
+    assert code == 0 and "unchanged" in out and "registry-people v1" in out, out
+    code, out = cli("publish", "people", "--as", "sc_analyst")
+    assert code != 0, out  # admins only
+    raw |= {"publish": False}
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert cli("register", str(file))[0] == 0
+    code, out = cli("build", "people")
+    assert code == 0 and "publish" not in out, out

@@ -150,13 +150,45 @@ def _psb_rows_of_shared_entries(m: dict[str, str], count: int) -> list[str]:
     return out[:count]
 
 
-def test_an_incremental_build_gives_the_entries_of_a_full_build(world):  # noqa: F811
+def rescored(w, name: str) -> set[frozenset[str]]:
+    """The entries of a full linkage of the current records scored with the registry's last model."""
+    from shuzhi.registry.linkage import link
+    from shuzhi.registry.models import RegistryRun
+    from shuzhi.registry.pipeline import prepare
+    from shuzhi.registry.sources import locate, read_records
+
+    with w.db.read() as s:
+        reg = service.get_registry(s, name)
+        conf = service.settings_of(reg)
+        located = [(src, locate(s, w.settings, src)) for src in conf.sources]
+        model = s.scalar(
+            select(RegistryRun.model).where(RegistryRun.registry_id == reg.id).order_by(RegistryRun.id.desc())
+        )
+    assert model["settings"] == service.settings_digest(reg.settings)
+    records = [read_records(where, src) for src, where in located]
+    records = prepare(conf, pa.concat_tables(records, promote_options="default"))
+    clusters = link(conf, records, model=model["splink"]).clusters
+    return partition(
+        dict(
+            zip(clusters["record_key"].to_pylist(), map(str, clusters["cluster_id"].to_pylist()), strict=True)
+        )
+    )
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["trained-again", "stored-model"])
+def test_an_incremental_build_gives_the_entries_of_a_full_build(world, reuse):  # noqa: F811
+    """Trained again, an incremental build gives the entries of a full build; with the stored model,
+    those of every record scored with that model (a full build would train a new one)."""
     rows, _ = tables()
     load(world, rows)
-    register(world, "inc", build="incremental")
+    raw = settings_named("inc", "incremental")
+    raw["training"]["reuse"] = reuse
+    with world.db.write() as s:
+        service.register(s, world.admin, raw)
     register(world, "full")
     build(world, "inc"), build(world, "full")
     assert members(world, "inc") == members(world, "full")
+    assert rescored(world, "inc") == partition(members(world, "inc"))  # the stored model scores as trained
     grown = _grow(rows)
     a, b, c = _psb_rows_of_shared_entries(members(world, "full"), 3)
     for row in grown["psb"]:
@@ -175,14 +207,26 @@ def test_an_incremental_build_gives_the_entries_of_a_full_build(world):  # noqa:
     load(world, grown, create=False)
     inc, full = build(world, "inc"), build(world, "full")
     assert inc["mode"] == "incremental" and full["mode"] == "full"
-    assert members(world, "inc") == members(world, "full")
     assert inc["counts"]["records_linked"] < full["counts"]["records_linked"]
-    changes = ("created", "merged", "split", "retired", "kept", "records_joined", "records_left")
-    assert {k: inc["counts"][k] for k in changes} == {k: full["counts"][k] for k in changes}
-    assert inc["counts"]["merged"] == 1 and inc["counts"]["split"] == 1 and inc["counts"]["created"] == 2
-    assert inc["counts"]["records_joined"] == 2 and inc["counts"]["records_left"] == 1
+    # normalised: the new and changed records only (the others come from the last build's file)
+    assert inc["counts"]["records_normalised"] == 6 and full["counts"]["records_normalised"] == sum(
+        inc["counts"]["records_read"].values()
+    )
+    if reuse:
+        assert partition(members(world, "inc")) == rescored(world, "inc")
+        assert inc["counts"]["records_linked"] < 20  # the delta and its candidates, no representatives
+    else:
+        assert members(world, "inc") == members(world, "full")
+        changes = ("created", "merged", "split", "retired", "kept", "records_joined", "records_left")
+        assert {k: inc["counts"][k] for k in changes} == {k: full["counts"][k] for k in changes}
+    # the v1 model no longer links health#2 once its phone changed (a model trained on v2 still does)
+    left = 2 if reuse else 1
+    assert inc["counts"]["merged"] == 1 and inc["counts"]["split"] == left
+    assert inc["counts"]["created"] >= 2  # the new person, the rewritten record
+    assert inc["counts"]["records_joined"] == 2 and inc["counts"]["records_left"] >= 1
     new = members(world, "inc")
     assert new["psb#new-1"] == new["hrss#new-2"] and new[f"psb#{a}"] == new[f"psb#{b}"]
+    assert new[f"psb#{c}"] not in {e for k, e in new.items() if k != f"psb#{c}"}
     assert inc["counts"]["records_read"]["psb"] == len(rows["psb"]) + 1
 
 
@@ -277,14 +321,15 @@ def test_bad_decisions_and_settings_are_refused_and_change_nothing(built):
 class ByPinyin:
     """A linker that links records of equal `name_pinyin` (one of the settings' blocking columns)."""
 
-    def __call__(self, conf, records: pa.Table):
+    def __call__(self, conf, records: pa.Table, model=None, population=None):
         from types import SimpleNamespace
 
         keys, names = records["record_key"].to_pylist(), records["name_pinyin"].to_pylist()
         return SimpleNamespace(
             clusters=pa.table(
                 {"record_key": keys, "cluster_id": [n if n else k for k, n in zip(keys, names, strict=True)]}
-            )
+            ),
+            model=model or {"trained on": records.num_rows},
         )
 
 
@@ -308,9 +353,9 @@ NAMES = st.sampled_from(["wang wei", "li na", "zhang min", None])
 ROWS = st.dictionaries(st.sampled_from([f"psb#{i}" for i in range(12)]), NAMES, min_size=1)
 
 
-@given(before=ROWS, after=ROWS)
+@given(before=ROWS, after=ROWS, stored=st.booleans())
 @settings(max_examples=60, deadline=None)
-def test_incremental_clusters_equal_full_clusters_for_a_linker_that_blocking_covers(before, after):
+def test_incremental_clusters_equal_full_clusters_for_a_linker_that_blocking_covers(before, after, stored):
     from shuzhi.registry.service import incremental_clusters
     from shuzhi.registry.settings import parse_settings
 
@@ -326,7 +371,9 @@ def test_incremental_clusters_equal_full_clusters_for_a_linker_that_blocking_cov
         }
     )
     now = _records(sorted(after.items()))
-    got, _ = incremental_clusters(conf, now, previous, linker)
+    model = {"stored": True} if stored else None  # a stored model: no representatives are linked
+    got, _, used = incremental_clusters(conf, now, previous, linker, model)
+    assert used is None or used == (model or used)
     full = linker(conf, now).clusters
 
     def parts(t):
@@ -350,3 +397,101 @@ def test_a_build_that_fails_is_stored_as_a_failed_run_and_changes_no_entry(built
         runs = service.status(s, "people")["runs"]
     assert runs[0]["state"] == "failed" and "XM" in runs[0]["error"] and runs[1]["state"] == "succeeded"
     assert members(w) == before
+
+
+def stored(w, name: str) -> tuple[set, set, set]:
+    """A registry's members, golden values and conflicts as stored, entries named by their records."""
+    from shuzhi.registry.models import GoldenAttribute, RegistryConflict, RegistryEntry
+
+    with w.db.read() as s:
+        reg = service.get_registry(s, name)
+        mem = s.execute(
+            select(
+                RegistryEntry.entry_key,
+                RegistryMember.record_key,
+                RegistryMember.dataset,
+                RegistryMember.version,
+                RegistryMember.row,
+                RegistryMember.digest,
+            )
+            .join(RegistryEntry, RegistryEntry.id == RegistryMember.entry_id)
+            .where(RegistryMember.registry_id == reg.id)
+        ).all()
+        gold = s.execute(
+            select(
+                RegistryEntry.entry_key,
+                GoldenAttribute.attribute,
+                GoldenAttribute.value,
+                GoldenAttribute.value_norm,
+                GoldenAttribute.dataset,
+                GoldenAttribute.version,
+                GoldenAttribute.row,
+                GoldenAttribute.record_key,
+                GoldenAttribute.rule,
+            )
+            .join(RegistryEntry, RegistryEntry.id == GoldenAttribute.entry_id)
+            .where(RegistryEntry.registry_id == reg.id)
+        ).all()
+        conflicts = s.execute(
+            select(RegistryEntry.entry_key, RegistryConflict.attribute, RegistryConflict.state)
+            .join(RegistryEntry, RegistryEntry.id == RegistryConflict.entry_id)
+            .where(RegistryConflict.registry_id == reg.id)
+        ).all()
+    groups: dict[str, set[str]] = {}
+    for entry, key, *_ in mem:
+        groups.setdefault(entry, set()).add(key)
+    named = {e: frozenset(keys) for e, keys in groups.items()}
+    return (
+        {(named[e], *rest) for e, *rest in mem},
+        {(named[e], *rest) for e, *rest in gold},
+        {(named[e], *rest) for e, *rest in conflicts},
+    )
+
+
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_a_rebuild_stores_what_a_first_build_of_the_same_versions_stores(world, mode):  # noqa: F811
+    """Members and golden values are written as a difference from the last run: after it, the store
+    holds exactly what a registry built once from the same versions holds, provenance included (the
+    version of every kept row moved to the version read)."""
+    rows, _ = tables()
+    load(world, rows)
+    raw = settings_named("twice", mode)
+    raw["training"]["reuse"] = False
+    with world.db.write() as s:
+        service.register(s, world.admin, raw)
+    build(world, "twice")
+    grown = _grow(rows)
+    grown["hrss"][3]["姓名"] = grown["hrss"][3]["姓名"] + "某"  # a golden value may change
+    load(world, grown, create=False)
+    second = build(world, "twice")
+    assert second["mode"] == mode
+    register(world, "once")
+    build(world, "once")
+    twice, once = stored(world, "twice"), stored(world, "once")
+    assert twice[0] == once[0] and twice[1] == once[1] and twice[2] == once[2]
+    assert {m[3] for m in twice[0]} == {2} and {g[5] for g in twice[1]} == {2}  # versions read
+
+
+def test_a_build_that_another_finished_during_is_refused_and_stored_as_failed(built, monkeypatch):
+    """Members and golden values are written as a difference from the state a build read: when
+    another build of the registry committed in between, that state is gone, so the build is refused."""
+    w, _, _, first = built
+    before = members(w)
+    compute = service._compute
+    calls = []
+
+    def with_another_build(*args, **kwargs):
+        made = compute(*args, **kwargs)
+        if not calls:
+            calls.append(None)
+            calls[0] = build(w)  # finishes first
+        return made
+
+    monkeypatch.setattr(service, "_compute", with_another_build)
+    with pytest.raises(Conflict, match="build it again"):
+        build(w)
+    assert calls and calls[0]["state"] == "succeeded" and members(w) == before
+    with w.db.read() as s:
+        runs = service.status(s, "people")["runs"]
+    assert [r["state"] for r in runs[:3]] == ["failed", "succeeded", "succeeded"]
+    assert build(w)["state"] == "succeeded"  # and the next one goes through

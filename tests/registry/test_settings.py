@@ -174,3 +174,35 @@ def test_any_text_is_refused_or_admitted_only_over_l_and_r_columns(text):
     columns = list(tree.find_all(exp.Column))
     assert columns and all(c.table in ("l", "r") and c.name in ("a", "a_b") for c in columns)
     assert not list(tree.find_all(exp.Select))
+
+
+def _keys(model, seen: set) -> list[str]:
+    import typing
+
+    from pydantic import BaseModel
+
+    def models(annotation) -> list:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return [annotation]
+        return [m for a in typing.get_args(annotation) for m in models(a)]
+
+    out = []
+    for name, field in model.model_fields.items():
+        out.append(name)
+        for inner in models(field.annotation):
+            if inner not in seen:
+                seen.add(inner)
+                out += _keys(inner, seen)
+    return out
+
+
+def test_every_key_of_a_settings_file_is_documented():
+    """A new key of the settings schema without a line in docs/registry-linkage.md fails here."""
+    from pathlib import Path
+
+    from shuzhi.registry.settings import RegistrySettings
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "registry-linkage.md").read_text("utf-8")
+    keys = set(_keys(RegistrySettings, set()))
+    assert {"publish", "reuse", "em_max_pairs", "lengths"} <= keys
+    assert sorted(k for k in keys if f"`{k}`" not in text) == []

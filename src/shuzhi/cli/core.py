@@ -111,7 +111,7 @@ def demo(
     """
 
     from shuzhi.demo import generate
-    from shuzhi.demo.build import build
+    from shuzhi.demo.build import REGISTRIES, build
     from shuzhi.demo.opendata import APPLICANT as DEMO_APPLICANT
     from shuzhi.ledger.keys import ensure_signing_key
 
@@ -154,6 +154,12 @@ def demo(
         )
         for refused in opened.refused:
             console.print("  " + _("not released: %(why)s", why=say(refused)))
+    for name, run in zip(REGISTRIES, report.registries, strict=True):
+        published = run.get("published") or {}
+        ok(
+            _("base registry %(name)s: %(entries)s entries", name=name, entries=run["counts"]["entries"]),
+            f"{published['dataset']} v{published['version']}" if "version" in published else None,
+        )
     console.print("  " + _("ground truth") + f": {manifest.ground_truth}")
     password, dept = _("password"), _("dept")
     logins = ListTable(

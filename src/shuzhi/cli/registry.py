@@ -112,6 +112,38 @@ def _print_run(run: dict) -> None:
         sources.add_row(dataset, str(version), str(c.get("records_read", {}).get(dataset, "-")))
     console.print(sources)
     console.print(_("time: %(steps)s", steps=", ".join(f"{k} {v:.2f}s" for k, v in run["timings"].items())))
+    _print_published(run.get("published"))
+
+
+def _print_published(published: dict | None) -> None:
+    if not published:
+        return
+    if "error" in published:
+        console.print("[yellow]![/] " + _("not published: %(why)s", why=published["error"]))
+    elif published["unchanged"]:
+        ok(_("published: unchanged"), f"{published['dataset']} v{published['version']}")
+    else:
+        ok(_("published"), f"{published['dataset']} v{published['version']}")
+
+
+@app.command("publish")
+@reports_errors
+def publish(
+    name: str = typer.Argument(..., help="registry name"),
+    as_user: str = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Publish the registry's golden table as the next version of dataset registry-NAME (graded, shared and read like any dataset); a build does it itself unless its settings say publish: false.
+
+    Example:  shuzhi registry publish people
+    """
+    from shuzhi.registry import publish as publishing
+    from shuzhi.registry import service
+
+    settings, db, who = _principal(as_user)
+    service._require_admin(who)
+    report = publishing.publish(db, settings, who, name)
+    version = report.same_as if report.unchanged else report.version
+    _print_published({"dataset": report.dataset, "version": version, "unchanged": report.unchanged})
 
 
 @app.command("status")

@@ -1,5 +1,5 @@
 """`build()`: put a generated demo city into a platform — departments, demo users, catalog entries, versions,
-and the releases of its open data.
+the releases of its open data, and its base registries (一人一档, 一企一档) built and published.
 
 Idempotent: what already exists (a department, a user, a dataset) is kept, and a file whose content
 is already a version is reported unchanged by ingest, so running the demo twice is harmless.
@@ -40,12 +40,19 @@ class BuildReport:
     versions_unchanged: int = 0
     ingest_reports: list[ingest.IngestReport] = field(default_factory=list)
     open_data: OpenDataReport | None = None
+    registries: list[dict] = field(default_factory=list)
+    """The build of each base registry (`registry.service.run_out`, with what was published)."""
 
 
 def build(
-    settings: Settings, db: Database, manifest: CityManifest, progress: Progress | None = None
+    settings: Settings,
+    db: Database,
+    manifest: CityManifest,
+    progress: Progress | None = None,
+    registries: bool = True,
 ) -> BuildReport:
-    """Register the manifest's departments, users and datasets, and ingest every dataset's file."""
+    """Register the manifest's departments, users and datasets, ingest every dataset's file, publish
+    the open data, and (unless `registries` is false) build and publish the base registries."""
     report = BuildReport()
     step = progress or (lambda what, done, total: None)
     total = len(manifest.datasets) + 1
@@ -84,8 +91,28 @@ def build(
         else:
             report.versions_added += 1
     report.open_data = publish_open_data(settings, db)
+    if registries:
+        for name in REGISTRIES:
+            step(M_("base registry %(name)s", name=name), total, total)
+            report.registries.append(_registry(settings, db, name))
     step(M_("done"), total, total)
     return report
+
+
+REGISTRIES = ("persons", "enterprises")
+"""The shipped registry settings the demo builds (`shuzhi/registry/registries/<name>.yaml`)."""
+
+
+def _registry(settings: Settings, db: Database, name: str) -> dict:
+    """Register the shipped settings (again: they may have changed) and build: in full the first
+    time, incrementally after; the build publishes the golden table."""
+    from shuzhi.registry import service
+    from shuzhi.registry.settings import REGISTRIES_DIR
+
+    with db.write() as session:
+        service.register(session, _BUILDER, REGISTRIES_DIR / f"{name}.yaml")
+        first = not service.status(session, name, runs=1, conflicts=0)["runs"]
+    return service.build(db, settings, _BUILDER, name, "full" if first else "incremental")
 
 
 def _finder(spec, report):

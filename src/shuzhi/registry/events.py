@@ -38,6 +38,17 @@ class EntryRead(Event):
     entry: str
 
 
+@event("registry.entry_explained", "基础库条目归并说明查阅", "base registry entry explained")
+class EntryExplained(Event):
+    """A steward or an admin read why an entry's records are one entry: comparison levels and weights."""
+
+    registry: str
+    entry: str
+    run_id: int
+    """The build whose model scored the pairs."""
+    pairs: int
+
+
 @event("registry.decided", "基础库人工裁决", "base registry steward decision")
 class Decided(Event):
     """A steward merged entries, split records off an entry, or chose an attribute's value."""
@@ -52,4 +63,4 @@ class Decided(Event):
     reason: str
 
 
-EVENTS = (Registered, Built, Decided, EntryRead)
+EVENTS = (Registered, Built, Decided, EntryRead, EntryExplained)

@@ -11,6 +11,11 @@
 - `model`: the trained Splink model (prior, m and u per comparison level), kept so that a pair can
   be explained (`shuzhi.registry.explain`).
 
+Given a `model` trained before (`link(settings, subset, model=…, population=records)`), nothing is
+trained: the subset's pairs are scored with that model, and term frequencies are counted over the
+`population` (every current record), so a pair scores as it would in a full build of the same
+records. An incremental build links its new records this way.
+
 Records sharing a valid identifier are linked whatever else differs; an identifier whose `valid`
 flag is not true is never a key (it may still be compared as evidence).
 """
@@ -52,19 +57,27 @@ class Linkage:
     """The columns the model reads, for explaining a pair."""
 
 
-def link(settings: RegistrySettings, records: pa.Table) -> Linkage:
+def link(
+    settings: RegistrySettings,
+    records: pa.Table,
+    model: dict | None = None,
+    population: pa.Table | None = None,
+) -> Linkage:
     """Link the records of one registry (see the module's docstring)."""
     from splink import DuckDBAPI
 
-    needed = _model_columns(settings)
+    needed = model_columns(settings)
     _check_records(settings, records, needed)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
     model_table = records.select(needed)
     identifier_pairs = _identifier_pairs(con, settings, records)
     db_api = DuckDBAPI(con)
-    linker = _trained_linker(settings, db_api, model_table)
-    link_at, review_at = _bands(settings)
+    if model is None:
+        linker = _train(settings, db_api, model_table)
+    else:
+        linker = _stored_linker(db_api, model_table, model, records if population is None else population)
+    link_at, review_at = bands(settings)
     predictions = linker.inference.predict(threshold_match_weight=review_at, warning_mode="never")
     probabilistic = con.sql(
         f"""
@@ -95,7 +108,7 @@ def _check_records(settings: RegistrySettings, records: pa.Table, needed: list[s
         raise InvalidInput(M_("registry %(name)s: record keys are missing or repeated", name=settings.name))
 
 
-def _model_columns(settings: RegistrySettings) -> list[str]:
+def model_columns(settings: RegistrySettings) -> list[str]:
     """The columns the model reads: record columns, identifiers, comparison and blocking columns."""
     wanted = ["record_key", "source_dataset"]
     for ident in settings.identifiers:
@@ -186,7 +199,7 @@ def _clusters(db_api, nodes: pa.Table, pairs: pa.Table) -> pa.Table:
     return table.cast(pa.schema([("record_key", pa.string()), ("cluster_id", pa.string())]))
 
 
-def _bands(settings: RegistrySettings) -> tuple[float, float]:
+def bands(settings: RegistrySettings) -> tuple[float, float]:
     """The link and review thresholds as match weights (the review band defaults to none)."""
     t = settings.thresholds
     as_weight = (lambda p: math.log2(p / (1 - p))) if t.scale == "probability" else float
@@ -218,6 +231,62 @@ def _trained_linker(settings: RegistrySettings, db_api, table: pa.Table):
     for rule in training.em_blocking:
         _em_session(linker, splink_rule(rule), training.em_max_pairs, training.max_iterations)
     return linker
+
+
+def _train(settings: RegistrySettings, db_api, table: pa.Table):
+    """`_trained_linker`, with a failure of training (no pair an EM rule selects, a level no pair
+    reaches…) said as what it is: settings that do not fit these records."""
+    from splink.internals.exceptions import SplinkException
+
+    try:
+        return _trained_linker(settings, db_api, table)
+    except (SplinkException, ValueError, ZeroDivisionError) as exc:
+        raise InvalidInput(
+            M_(
+                "registry %(name)s: the model could not be trained on %(n)s records (%(why)s): check the "
+                "training and blocking rules of its settings",
+                name=settings.name,
+                n=table.num_rows,
+                why=str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__,
+            ),
+            where="training",
+        ) from exc
+
+
+def _stored_linker(db_api, table: pa.Table, model: dict, population: pa.Table):
+    """A linker scoring with a model trained before; term frequencies counted over `population`."""
+    from splink import Linker
+
+    linker = Linker(db_api.register(table, table_name="__registry_records"), model, log_level=logging.WARNING)
+    for column in _tf_columns(model):
+        counted = duckdb.connect()
+        try:
+            counted.register("p", population.select([column]))
+            tf = counted.sql(
+                f"""SELECT {_q(column)}, count(*) / sum(count(*)) OVER () AS {_q("tf_" + column)}
+                    FROM p WHERE {_q(column)} IS NOT NULL GROUP BY ALL"""
+            ).to_arrow_table()
+        finally:
+            counted.close()
+        linker.table_management.register_term_frequency_lookup(
+            db_api.register(tf, table_name=f"__registry_tf_{column}"), column
+        )
+    return linker
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _tf_columns(model: dict) -> list[str]:
+    """The columns a model adjusts for term frequency."""
+    found = [
+        level["tf_adjustment_column"]
+        for comparison in model.get("comparisons", [])
+        for level in comparison.get("comparison_levels", [])
+        if level.get("tf_adjustment_column")
+    ]
+    return list(dict.fromkeys(found))
 
 
 def _em_session(linker, rule, max_pairs: float | None, iterations: int) -> None:

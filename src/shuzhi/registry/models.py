@@ -51,6 +51,9 @@ class RegistryRun(Base):
     """Step → seconds."""
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     """Records, entries, kept, created, merged, split, retired, conflicts…"""
+    model: Mapped[dict | None] = mapped_column(JSON)
+    """The linkage model the run scored pairs with: `{"settings": digest of the registry's settings,
+    "splink": the trained Splink model}`; an incremental build reuses it while the settings match."""
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,12 +11,16 @@ transactions (it reads, links outside any transaction, then writes the run in on
 Incremental builds. A member record carries a digest (md5 of its mapped values as read). An
 incremental build reads every source's shared version and sorts the records into *stable* (same
 record key and digest as a member of the last run), *delta* (new or changed) and *gone*. It links the
-delta records together with the stable records they could match — for each existing entry one
-representative (its stable record with the smallest key, so the model is trained on the whole
-population), plus every stable record sharing a valid identifier value or all the columns of a column
-blocking rule with a delta record. Stable records keep their previous entry; a linked cluster joins the
-delta records in it with the entries of the stable records it holds (so a delta record can merge two
-entries). Ids, decisions and golden records are then computed exactly as in a full build, over all
+delta records together with the stable records they could match: every stable record sharing a valid
+identifier value or all the columns of a column blocking rule with a delta record. Every run keeps the
+model it scored pairs with; while the registry's settings are those it was trained under, the
+incremental build scores with it (term frequencies counted over all current records), so a pair
+scores as it did in the last full build. Otherwise (or with `training.reuse: false`, or with SQL
+blocking rules) it trains again on the delta and candidates plus one representative of each existing
+entry (its stable record with the smallest key, so the model sees the whole population).
+
+Stable records keep their previous entry; a linked cluster joins the delta records in it with the
+entries of the stable records it holds (so a delta record can merge two entries). Ids, decisions and golden records are then computed exactly as in a full build, over all
 current records. Where a full build would link a delta record only through an SQL blocking rule to a
 member that is not its entry's representative, the incremental build misses that link until the next
 full build.
@@ -33,7 +37,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
@@ -41,8 +45,9 @@ from shuzhi import textlimits as limits
 from shuzhi.catalog.models import Dataset
 from shuzhi.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shuzhi.i18n import M_
+from shuzhi.orgs.models import Department
 from shuzhi.orgs.service import Principal
-from shuzhi.registry import events, golden, identity
+from shuzhi.registry import events, golden, identity, prepared
 from shuzhi.registry.models import (
     GoldenAttribute,
     Registry,
@@ -52,9 +57,9 @@ from shuzhi.registry.models import (
     RegistryRun,
     StewardDecision,
 )
-from shuzhi.registry.pipeline import prepare
 from shuzhi.registry.settings import RegistrySettings, load_settings, parse_settings
 from shuzhi.registry.sources import locate, read_records
+from shuzhi.store import bulk
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 
@@ -97,12 +102,15 @@ def register(session: Session, principal: Principal, source: str | Path | dict) 
     conf = _settings_of(source)
     stored = conf.model_dump(mode="json", exclude_none=True)
     kind = KINDS[conf.kind]
+    department_id = _stewarding_department(session, principal, conf)
     reg = session.scalar(select(Registry).where(Registry.name == conf.name))
     if reg is None:
         reg = Registry(
             name=conf.name,
             kind=kind,
-            title_zh=conf.name,
+            title_zh=conf.title_zh or conf.name,
+            title_en=conf.title_en,
+            department_id=department_id,
             settings=stored,
             id_prefix=identity.PREFIXES.get(kind, "R"),
             last_number=0,
@@ -118,7 +126,12 @@ def register(session: Session, principal: Principal, source: str | Path | dict) 
             where="kind",
         )
     else:
-        reg.settings = stored
+        reg.settings, reg.title_zh, reg.title_en = (
+            stored,
+            conf.title_zh or reg.title_zh,
+            conf.title_en or reg.title_en,
+        )
+        reg.department_id = department_id if conf.department else reg.department_id or department_id
     session.flush()
     digest = hashlib.sha256(json.dumps(stored, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     ledger.append(
@@ -130,6 +143,19 @@ def register(session: Session, principal: Principal, source: str | Path | dict) 
         department_id=principal.department_id,
     )
     return reg
+
+
+def _stewarding_department(session: Session, principal: Principal, conf: RegistrySettings) -> int | None:
+    """The department named by the settings (which must exist), else the registering admin's."""
+    if conf.department is None:
+        return principal.department_id
+    found = session.scalar(select(Department.id).where(Department.code == conf.department))
+    if found is None:
+        raise InvalidInput(
+            M_("registry %(name)s: no department %(code)s", name=conf.name, code=conf.department),
+            where="department",
+        )
+    return found
 
 
 def get_registry(session: Session, name: str) -> Registry:
@@ -218,14 +244,20 @@ def survivorship(conf: RegistrySettings) -> golden.Survivorship:
 
 
 def incremental_clusters(
-    conf: RegistrySettings, records: pa.Table, previous: pa.Table, linker: Callable = None
-) -> tuple[pa.Table, int]:
+    conf: RegistrySettings,
+    records: pa.Table,
+    previous: pa.Table,
+    linker: Callable = None,
+    model: dict | None = None,
+) -> tuple[pa.Table, int, dict | None]:
     """Clusters (record_key, cluster_id) of every record, linking only the delta against the existing
-    entries (see the module's docstring); `previous`: entry_id, record_key, digest. Returns the
-    clusters and how many records were linked."""
+    entries (see the module's docstring); `previous`: entry_id, record_key, digest; `model`: the last
+    run's trained model, if its settings are still current. Returns the clusters, how many records
+    were linked, and the model they were scored with (None when nothing was linked)."""
     from shuzhi.registry.linkage import link
 
     linker = linker or link
+    reuse = model is not None and conf.training.reuse and not any(rule.sql for rule in conf.blocking)
     con = duckdb.connect()
     try:
         con.register("cur", records.select(["record_key", "digest"]))
@@ -253,13 +285,14 @@ def incremental_clusters(
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    linked = 0
+    linked, used = 0, None
     if delta_keys:
-        chosen = delta_keys | reps | _candidates(conf, records, delta_keys, stable)
+        chosen = delta_keys | (set() if reuse else reps) | _candidates(conf, records, delta_keys, stable)
         subset = records.filter(pc.is_in(records["record_key"], pa.array(sorted(chosen), pa.string())))
         if subset.num_rows >= 2:
             linked = subset.num_rows
-            clusters = linker(conf, subset).clusters
+            linkage = linker(conf, subset, model, records) if reuse else linker(conf, subset)
+            clusters, used = linkage.clusters, linkage.model
             groups: dict[object, list[str]] = {}
             for key, cid in zip(
                 clusters["record_key"].to_pylist(), clusters["cluster_id"].to_pylist(), strict=True
@@ -271,7 +304,7 @@ def incremental_clusters(
                         union(_label(group[0], stable), _label(key, stable))
     keys = records["record_key"].to_pylist()
     labels = [find(_label(k, stable)) for k in keys]
-    return pa.table({"record_key": keys, "cluster_id": labels}), linked
+    return pa.table({"record_key": keys, "cluster_id": labels}), linked, used
 
 
 def _label(key: str, stable: dict[str, str]) -> str:
@@ -335,64 +368,99 @@ def build(
     try:
         made = _compute(conf, reg.id_prefix, mode, state, progress or (lambda step: None))
     except Exception as exc:
-        with db.write() as s:
-            s.add(
-                RegistryRun(
-                    registry_id=state["registry_id"],
-                    mode=mode,
-                    state="failed",
-                    error=str(exc)[:2000],
-                    started_at=started,
-                    finished_at=utcnow(),
-                    started_by_id=principal.user_id,
-                )
-            )
+        _failed(db, state, mode, started, principal, exc)
         raise
+    try:
+        with db.write() as s:
+            t0 = time.perf_counter()
+            run, members, gold = _store(
+                s, principal, _unchanged_since(s, name, state), mode, state, made, started
+            )
+            run.timings = {**run.timings, "store": round(time.perf_counter() - t0, 3)}
+            out = run_out(run)
+    except Conflict as exc:
+        _failed(db, state, mode, started, principal, exc)
+        raise
+    prepared.keep_all(state["cache"], made["records"], run.id, members, gold)
+    if progress:
+        progress("store")
+    out["published"] = _publish_after(db, settings, principal, name, conf)
+    return out
+
+
+def _publish_after(
+    db: Database, settings, principal: Principal, name: str, conf: RegistrySettings
+) -> dict | None:
+    """The golden table published as the next version of `registry-<name>` when the settings ask
+    (the build itself is committed first: a refused publication leaves it, and says why)."""
+    from shuzhi.errors import ShuzhiError
+    from shuzhi.registry import publish
+
+    if not conf.publish:
+        return None
+    try:
+        report = publish.publish(db, settings, principal, name)
+    except ShuzhiError as exc:
+        return {"dataset": publish.dataset_identifier(name), "error": str(exc)}
+    version = report.same_as if report.unchanged else report.version
+    return {"dataset": report.dataset, "version": version, "unchanged": report.unchanged}
+
+
+def _unchanged_since(session: Session, name: str, state: dict) -> Registry:
+    """The registry, locked for this transaction, when no other build finished since `state` was read
+    (its members and golden values are what this build's difference is taken from)."""
+    reg = session.scalar(select(Registry).where(Registry.name == name).with_for_update())
+    latest = session.scalar(
+        select(func.max(RegistryRun.id)).where(
+            RegistryRun.registry_id == reg.id, RegistryRun.state == "succeeded"
+        )
+    )
+    if latest != state["last_run"]:
+        raise Conflict(
+            M_("another build of registry %(name)s finished while this one ran: build it again", name=name),
+            where="registry",
+        )
+    return reg
+
+
+def _failed(db: Database, state: dict, mode: str, started, principal: Principal, exc: Exception) -> None:
     with db.write() as s:
-        t0 = time.perf_counter()
-        run = _store(s, principal, get_registry(s, name), mode, state, made, started)
-        run.timings = {**run.timings, "store": round(time.perf_counter() - t0, 3)}
-        if progress:
-            progress("store")
-        return run_out(run)
+        s.add(
+            RegistryRun(
+                registry_id=state["registry_id"],
+                mode=mode,
+                state="failed",
+                error=str(exc)[:2000],
+                started_at=started,
+                finished_at=utcnow(),
+                started_by_id=principal.user_id,
+            )
+        )
 
 
 def _state(session: Session, settings, reg: Registry, conf: RegistrySettings) -> dict:
-    """What a build reads of the store: sources located, previous members, golden values, decisions."""
+    """What a build reads of the store: sources located, the last run's members and golden values (from
+    the files it kept when they are there, `registry.prepared`), its model, decisions."""
     located = [(src, locate(session, settings, src)) for src in conf.sources]
-    rows = session.execute(
-        select(RegistryEntry.entry_key, RegistryMember.record_key, RegistryMember.digest)
-        .join(RegistryEntry, RegistryEntry.id == RegistryMember.entry_id)
-        .where(RegistryMember.registry_id == reg.id)
-    ).all()
-    previous = pa.table(
-        {
-            "entry_id": pa.array([r[0] for r in rows], pa.string()),
-            "record_key": pa.array([r[1] for r in rows], pa.string()),
-            "digest": pa.array([r[2] for r in rows], pa.string()),
-        }
-    )
-    gold = session.execute(
-        select(
-            RegistryEntry.entry_key,
-            GoldenAttribute.attribute,
-            GoldenAttribute.value,
-            GoldenAttribute.value_norm,
-        )
-        .join(RegistryEntry, RegistryEntry.id == GoldenAttribute.entry_id)
-        .where(RegistryEntry.registry_id == reg.id)
-    ).all()
-    before = pa.table(
-        {
-            n: pa.array([r[i] for r in gold], pa.string())
-            for i, n in enumerate(("entry_id", "attribute", "value", "value_norm"))
-        }
-    )
+    last = session.execute(
+        select(RegistryRun.id, RegistryRun.model)
+        .where(RegistryRun.registry_id == reg.id, RegistryRun.state == "succeeded")
+        .order_by(RegistryRun.id.desc())
+        .limit(1)
+    ).first()
+    kept = prepared.read_state(settings.data_dir, reg.id, last.id) if last else None
+    previous, before = kept or _stored_state(session, reg)
     decided = session.scalars(
         select(StewardDecision).where(StewardDecision.registry_id == reg.id).order_by(StewardDecision.id)
     ).all()
+    digest = settings_digest(reg.settings)
+    model = last.model if last else None
     return {
         "registry_id": reg.id,
+        "last_run": last.id if last else None,
+        "settings_digest": digest,
+        "cache": prepared.cache_file(settings.data_dir, reg.id, digest),
+        "model": model["splink"] if model and model.get("settings") == digest else None,
         "issued": reg.last_number,
         "located": located,
         "previous": previous,
@@ -404,6 +472,46 @@ def _state(session: Session, settings, reg: Registry, conf: RegistrySettings) ->
             if d.kind == "resolve"
         ],
     }
+
+
+def _stored_state(session: Session, reg: Registry) -> tuple[pa.Table, pa.Table]:
+    """The last run's members and golden values as the store holds them (without the versions)."""
+    text = pa.string()
+    previous = bulk.select_table(
+        session,
+        select(
+            RegistryEntry.entry_key,
+            RegistryMember.record_key,
+            RegistryMember.digest,
+            RegistryMember.dataset,
+            RegistryMember.row,
+        )
+        .join(RegistryEntry, RegistryEntry.id == RegistryMember.entry_id)
+        .where(RegistryMember.registry_id == reg.id),
+        dict.fromkeys(prepared.MEMBER_COLUMNS, text),
+    )
+    before = bulk.select_table(
+        session,
+        select(
+            RegistryEntry.entry_key,
+            GoldenAttribute.attribute,
+            GoldenAttribute.value,
+            GoldenAttribute.value_norm,
+            GoldenAttribute.dataset,
+            GoldenAttribute.row,
+            GoldenAttribute.record_key,
+            GoldenAttribute.rule,
+        )
+        .join(RegistryEntry, RegistryEntry.id == GoldenAttribute.entry_id)
+        .where(RegistryEntry.registry_id == reg.id),
+        dict.fromkeys(prepared.GOLDEN_COLUMNS, text),
+    )
+    return previous, before
+
+
+def settings_digest(raw: dict) -> str:
+    """Which settings a model was trained under: a run's model is reused only while they are current."""
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
 def _decision(d: StewardDecision) -> identity.Decision:
@@ -434,14 +542,19 @@ def _compute(conf: RegistrySettings, prefix: str, mode: str, state: dict, progre
     read = {located.dataset: t.num_rows for (_, located), t in zip(state["located"], parts, strict=True)}
     done("read")
     attributes = [a for a in sorted(conf.attributes()) if a in records.column_names]
-    records = prepare(conf, records)
     records = records.append_column("digest", digests(records, attributes))
+    reused = state["cache"] if mode == "incremental" else None
+    records, normalised = prepared.prepare_reusing(conf, records, reused)
     done("normalise")
     previous = state["previous"]
     if mode == "incremental" and previous.num_rows:
-        clusters, linked = incremental_clusters(conf, records, previous, link)
+        clusters, linked, model = incremental_clusters(
+            conf, records, previous.select(["entry_id", "record_key", "digest"]), link, state["model"]
+        )
+        model = model or state["model"]
     else:
-        clusters, linked = link(conf, records).clusters, records.num_rows
+        linkage = link(conf, records)
+        clusters, linked, model = linkage.clusters, records.num_rows, linkage.model
     done("link")
     assignment = identity.assign(
         previous.select(["entry_id", "record_key"]),
@@ -460,6 +573,7 @@ def _compute(conf: RegistrySettings, prefix: str, mode: str, state: dict, progre
         **report.counts,
         "records": records.num_rows,
         "records_linked": linked,
+        "records_normalised": normalised,
         "records_read": read,
         "entries": gold.entries.num_rows,
         "conflicts": len(
@@ -477,16 +591,19 @@ def _compute(conf: RegistrySettings, prefix: str, mode: str, state: dict, progre
         "report": report,
         "counts": counts,
         "timings": timings,
+        "model": model,
     }
 
 
 def _store(
     session: Session, principal: Principal, reg: Registry, mode: str, state: dict, made: dict, started
-) -> RegistryRun:
+) -> tuple[RegistryRun, pa.Table, pa.Table]:
     """Persist a computed build: the run, entries (new, kept, retired), members, golden attributes,
-    conflicts, the last number issued, and the ledger entry."""
+    conflicts, the last number issued, and the ledger entry; returns the run and the members and
+    golden values now stored (as `prepared` keeps them). Members and golden values are written
+    as a difference from the last run: only rows that changed are deleted and inserted, and the
+    version of every kept row is moved to the version read of its dataset."""
     sources = {located.dataset: located.version for _, located in state["located"]}
-    dataset_ids = {located.dataset: located.dataset_id for _, located in state["located"]}
     run = RegistryRun(
         registry_id=reg.id,
         mode=mode,
@@ -494,15 +611,17 @@ def _store(
         sources=sources,
         timings=made["timings"],
         counts=made["counts"],
+        model={"settings": state["settings_digest"], "splink": made["model"]} if made["model"] else None,
         started_at=started,
         finished_at=utcnow(),
         started_by_id=principal.user_id,
     )
     session.add(run)
     session.flush()
-    ids = _entries(session, reg, run, made["assignment"], made["report"])
-    _members(session, reg, ids, made["records"], made["assignment"].members, dataset_ids)
-    _golden(session, reg, run, ids, made["golden"])
+    ids, every = _entries(session, reg, run, made["assignment"], made["report"])
+    dataset_ids = {located.dataset: located.dataset_id for _, located in state["located"]}
+    members = _members(session, reg, ids, made, state["previous"], sources, dataset_ids)
+    gold = _golden(session, reg, run, ids, every, made["golden"], state["before"], sources)
     reg.last_number = made["assignment"].issued
     ledger.append(
         session,
@@ -510,109 +629,211 @@ def _store(
         user_id=principal.user_id,
         department_id=principal.department_id,
     )
-    return run
+    return run, members, gold
 
 
-def _entries(session: Session, reg: Registry, run: RegistryRun, assignment, report) -> dict[str, int]:
-    """Entry key → row id of every active entry after the run; retired ones marked with their reason."""
-    rows = {
-        e.entry_key: e
-        for e in session.scalars(select(RegistryEntry).where(RegistryEntry.registry_id == reg.id))
-    }
+def _entries(
+    session: Session, reg: Registry, run: RegistryRun, assignment, report
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Entry key → row id of every active entry after the run, and of every entry; retired ones
+    marked with their reason."""
+    table = RegistryEntry.__table__
+    known = dict(
+        session.execute(select(table.c.entry_key, table.c.state).where(table.c.registry_id == reg.id)).all()
+    )
     active = set(pc.unique(assignment.members["entry_id"]).to_pylist())
-    for key in sorted(active - rows.keys()):
-        rows[key] = RegistryEntry(registry_id=reg.id, entry_key=key, state="active", created_run_id=run.id)
-        session.add(rows[key])
+    columns = ("registry_id", "entry_key", "state", "created_run_id")
+    bulk.insert_rows(
+        session, table, columns, ((reg.id, k, "active", run.id) for k in sorted(active - known.keys()))
+    )
     into: dict[str, tuple[int, str]] = {}
     for r in report.merged.to_pylist():  # the entry that took most of its records
         best = into.get(r["from_entry"])
         if best is None or (r["records"], r["into_entry"]) > best:
             into[r["from_entry"]] = (r["records"], r["into_entry"])
-    for r in report.retired.to_pylist():
-        entry = rows.get(r["entry_id"])
-        if entry is not None and entry.state == "active":
-            entry.state, entry.retired_reason, entry.retired_run_id = "retired", r["reason"], run.id
-            entry.merged_into = into[r["entry_id"]][1] if r["entry_id"] in into else None
-    session.flush()
-    return {k: e.id for k, e in rows.items() if k in active}
-
-
-def _members(session, reg, ids, records: pa.Table, members: pa.Table, dataset_ids: dict) -> None:
-    session.execute(delete(RegistryMember).where(RegistryMember.registry_id == reg.id))
-    entry_of = dict(zip(members["record_key"].to_pylist(), members["entry_id"].to_pylist(), strict=True))
-    cols = records.select(
-        ["record_key", "source_dataset", "source_version", "source_row", "digest"]
-    ).to_pylist()
-    rows = [
+    retired = [
         {
-            "registry_id": reg.id,
-            "entry_id": ids[entry_of[r["record_key"]]],
-            "record_key": r["record_key"],
-            "dataset": r["source_dataset"],
-            "dataset_id": dataset_ids.get(r["source_dataset"]),
-            "version": r["source_version"],
-            "row": r["source_row"],
-            "digest": r["digest"],
+            "key": r["entry_id"],
+            "reason": r["reason"],
+            "into": into[r["entry_id"]][1] if r["entry_id"] in into else None,
         }
-        for r in cols
+        for r in report.retired.to_pylist()
+        if known.get(r["entry_id"]) == "active"
     ]
-    if rows:
-        session.execute(insert(RegistryMember), rows)
+    if retired:
+        session.execute(
+            update(table)
+            .where(table.c.registry_id == reg.id, table.c.entry_key == bindparam("key"))
+            .values(
+                state="retired",
+                retired_reason=bindparam("reason"),
+                merged_into=bindparam("into"),
+                retired_run_id=run.id,
+            ),
+            retired,
+        )
+    every = dict(
+        session.execute(select(table.c.entry_key, table.c.id).where(table.c.registry_id == reg.id)).all()
+    )
+    return {k: every[k] for k in active}, every
+
+
+def _difference(new: pa.Table, old: pa.Table, same: str, old_key: str, new_columns: str) -> tuple[list, list]:
+    """Rows of `old` with no identical row in `new` (their `old_key` columns) and rows of `new` with
+    none in `old` (`new_columns`); `same` is the SQL condition on `n` and `o` that makes two rows identical."""
+    con = duckdb.connect()
+    try:
+        con.register("n", new)
+        con.register("o", old)
+        gone = con.sql(f"SELECT {old_key} FROM o WHERE NOT EXISTS (SELECT 1 FROM n WHERE {same})").fetchall()
+        fresh = con.sql(
+            f"SELECT {new_columns} FROM n WHERE NOT EXISTS (SELECT 1 FROM o WHERE {same})"
+        ).fetchall()
+        return gone, fresh
+    finally:
+        con.close()
+
+
+MEMBER_SAME = (
+    "n.record_key = o.record_key AND n.entry_id = o.entry_id AND n.dataset = o.dataset AND n.row = o.row"
+    " AND n.digest IS NOT DISTINCT FROM o.digest"
+)
+
+
+def _members(session, reg, ids, made: dict, previous: pa.Table, sources: dict, dataset_ids: dict) -> pa.Table:
+    table = RegistryMember.__table__
+    records, members = made["records"], made["assignment"].members
+    entry_of = dict(zip(members["record_key"].to_pylist(), members["entry_id"].to_pylist(), strict=True))
+    now = pa.table(
+        {
+            "record_key": records["record_key"],
+            "entry_id": pa.array([entry_of[k] for k in records["record_key"].to_pylist()], pa.string()),
+            "dataset": records["source_dataset"],
+            "row": records["source_row"].cast(pa.string()),
+            "digest": records["digest"],
+        }
+    )
+    gone, fresh = _difference(now, previous, MEMBER_SAME, "o.record_key", "n.*")
+    if len(gone) * 2 > max(previous.num_rows, 1):  # most rows changed: rewriting them all is quicker
+        session.execute(delete(table).where(table.c.registry_id == reg.id))
+        fresh = [tuple(r.values()) for r in now.to_pylist()]
+    elif gone:
+        session.execute(
+            delete(table).where(table.c.registry_id == reg.id, table.c.record_key == bindparam("k")),
+            [{"k": k} for (k,) in gone],
+        )
+    for dataset, version in sources.items():  # kept rows now come from the version read
+        session.execute(
+            update(table)
+            .where(table.c.registry_id == reg.id, table.c.dataset == dataset, table.c.version != version)
+            .values(version=version)
+        )
+    columns = ("registry_id", "entry_id", "record_key", "dataset", "dataset_id", "version", "row", "digest")
+    bulk.insert_rows(
+        session,
+        table,
+        columns,
+        (
+            (reg.id, ids[entry], key, dataset, dataset_ids.get(dataset), sources[dataset], row, digest)
+            for key, entry, dataset, row, digest in fresh
+        ),
+    )
+    return now
+
+
+GOLDEN_SAME = (
+    "n.entry_id = o.entry_id AND n.attribute = o.attribute AND n.value IS NOT DISTINCT FROM o.value"
+    " AND n.value_norm IS NOT DISTINCT FROM o.value_norm AND n.dataset = o.dataset AND n.row = o.row"
+    " AND n.record_key = o.record_key AND n.rule = o.rule"
+)
+CANDIDATE_KEYS = (
+    "value",
+    "value_norm",
+    "source_dataset",
+    "source_version",
+    "source_row",
+    "record_key",
+    "chosen",
+)
 
 
 def _golden(
+    session: Session,
+    reg: Registry,
+    run: RegistryRun,
+    ids: dict[str, int],
+    every: dict[str, int],
+    gold: golden.Golden,
+    before: pa.Table,
+    sources: dict,
+) -> pa.Table:
+    table = GoldenAttribute.__table__
+    attrs = gold.attributes.filter(pc.is_in(gold.attributes["entry_id"], pa.array(list(ids), pa.string())))
+    text = pa.string()
+    now = pa.table(
+        {
+            "entry_id": attrs["entry_id"],
+            "attribute": attrs["attribute"],
+            "value": attrs["value"].cast(text),
+            "value_norm": attrs["value_norm"].cast(text),
+            "dataset": attrs["source_dataset"],
+            "row": attrs["source_row"].cast(text),
+            "record_key": attrs["record_key"],
+            "rule": attrs["rule"],
+        }
+    )
+    gone, fresh = _difference(now, before, GOLDEN_SAME, "o.entry_id, o.attribute", "n.*")
+    if gone:
+        session.execute(
+            delete(table).where(table.c.entry_id == bindparam("e"), table.c.attribute == bindparam("a")),
+            [{"e": every[e], "a": a} for e, a in gone],
+        )
+    entries = select(RegistryEntry.id).where(RegistryEntry.registry_id == reg.id)
+    for dataset, version in sources.items():
+        session.execute(
+            update(table)
+            .where(table.c.dataset == dataset, table.c.version != version, table.c.entry_id.in_(entries))
+            .values(version=version)
+        )
+    columns = (
+        "entry_id",
+        "attribute",
+        "value",
+        "value_norm",
+        "dataset",
+        "version",
+        "row",
+        "record_key",
+        "rule",
+    )
+    bulk.insert_rows(
+        session,
+        table,
+        (*columns, "run_id"),
+        ((ids[e], a, v, vn, d, sources[d], row, k, rule, run.id) for e, a, v, vn, d, row, k, rule in fresh),
+    )
+    _conflicts(session, reg, run, ids, gold)
+    return now
+
+
+def _conflicts(
     session: Session, reg: Registry, run: RegistryRun, ids: dict[str, int], gold: golden.Golden
 ) -> None:
-    entry_ids = select(RegistryEntry.id).where(RegistryEntry.registry_id == reg.id)
-    session.execute(delete(GoldenAttribute).where(GoldenAttribute.entry_id.in_(entry_ids)))
-    session.execute(delete(RegistryConflict).where(RegistryConflict.registry_id == reg.id))
-    attrs = [
-        {
-            "entry_id": ids[a["entry_id"]],
-            "attribute": a["attribute"],
-            "value": a["value"],
-            "value_norm": a["value_norm"],
-            "dataset": a["source_dataset"],
-            "version": a["source_version"],
-            "row": a["source_row"],
-            "record_key": a["record_key"],
-            "rule": a["rule"],
-            "run_id": run.id,
-        }
-        for a in gold.attributes.to_pylist()
-        if a["entry_id"] in ids
-    ]
-    if attrs:
-        session.execute(insert(GoldenAttribute), attrs)
-    grouped: dict[tuple[str, str], dict] = {}
+    table = RegistryConflict.__table__
+    session.execute(delete(table).where(table.c.registry_id == reg.id))
+    grouped: dict[tuple[str, str], list] = {}
     for c in gold.conflicts.to_pylist():
         row = grouped.setdefault(
             (c["entry_id"], c["attribute"]),
-            {
-                "registry_id": reg.id,
-                "entry_id": ids[c["entry_id"]],
-                "attribute": c["attribute"],
-                "state": c["state"],
-                "candidates": [],
-                "run_id": run.id,
-            },
+            [reg.id, ids[c["entry_id"]], c["attribute"], c["state"], [], run.id],
         )
-        row["candidates"].append(
-            {
-                k: c[k]
-                for k in (
-                    "value",
-                    "value_norm",
-                    "source_dataset",
-                    "source_version",
-                    "source_row",
-                    "record_key",
-                    "chosen",
-                )
-            }
-        )
-    if grouped:
-        session.execute(insert(RegistryConflict), list(grouped.values()))
+        row[4].append({k: c[k] for k in CANDIDATE_KEYS})
+    bulk.insert_rows(
+        session,
+        table,
+        ("registry_id", "entry_id", "attribute", "state", "candidates", "run_id"),
+        grouped.values(),
+    )
 
 
 # -- steward decisions ----------------------------------------------------------------------------

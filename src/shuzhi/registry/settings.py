@@ -6,6 +6,10 @@ The schema, key by key (every key not listed here is refused):
     kind: person                      # person | enterprise | generic
     dedupe_within_sources: true       # also link records of one dataset to each other (default true)
     build: full                       # full | incremental: how `shuzhi registry build` runs by default
+    title_zh: 人口基础库               # optional titles (pages, the published dataset)
+    title_en: Population registry
+    department: HZ-DATA               # optional stewarding department (default: the registering admin's)
+    publish: true                     # publish the golden table as dataset registry-<name> after each build
     sources:                          # the datasets that feed it
       - dataset: hz-psb-population    # a dataset identifier
         key: 身份证号                  # natural-key column of the source, or omitted / null
@@ -25,6 +29,7 @@ The schema, key by key (every key not listed here is refused):
       u: {max_pairs: 10000000, seed: 42}       # u by random sampling
       em_blocking: [{columns: [name_norm]}, {columns: [birth_date_norm]}]   # m by EM, one session per rule
       em_max_pairs: 5000000                     # optional cap on the pairs of each EM session
+      reuse: true                               # incremental builds score with the last run's model
       prior: {rules: [{columns: [name_norm, birth_date_norm]}], recall: 0.7}   # optional
     thresholds: {scale: probability, link: 0.95, review: 0.8}   # or scale: weight
     survivorship: {name: most_trusted, ric: valid_identifier}   # for golden records
@@ -200,6 +205,9 @@ class Training(_Model):
     """Cap on the pairs each EM session reads (a hash sample of the blocked pairs); none: all."""
     prior: Prior | None = None
     max_iterations: int = Field(default=25, ge=1, le=200)
+    reuse: bool = True
+    """An incremental build scores new and changed records with the last run's model while the
+    settings are unchanged (true), or trains again on one record per entry and the candidates (false)."""
 
 
 class Thresholds(_Model):
@@ -218,9 +226,20 @@ class Thresholds(_Model):
         return self
 
 
+REGISTRIES_DIR = Path(__file__).parent / "registries"
+"""The settings files shipped with Shuzhi: the demo city's person and enterprise registries."""
+
+
 class RegistrySettings(_Model):
     name: str = Field(min_length=1, max_length=100)
     kind: Kind
+    title_zh: str | None = Field(default=None, min_length=1, max_length=200)
+    title_en: str | None = Field(default=None, min_length=1, max_length=200)
+    department: str | None = Field(default=None, min_length=1, max_length=64)
+    """The stewarding department's code: the published golden table is its dataset (default: the
+    department of the admin who registers the registry)."""
+    publish: bool = True
+    """Publish the golden table as the next version of dataset `registry-<name>` after each build."""
     dedupe_within_sources: bool = True
     build: Literal["full", "incremental"] = "full"
     """How a build runs unless the call says: relink every record, or only the new and changed ones."""

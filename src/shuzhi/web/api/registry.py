@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from shuzhi.orgs.service import Principal
-from shuzhi.registry import profiles
+from shuzhi.registry import explanations, profiles
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Name, Search
 from shuzhi.web.deps import current_principal, get_db
@@ -48,3 +48,14 @@ def person(entry: Name, principal: Caller, db: Db, request: Request) -> dict:
     unconditionally or holds a grant for, masked as the grant says. 404 alike for an unknown entry
     and for one the caller may see nothing of. Audited, refusals too."""
     return profiles.read_profile(db, request.app.state.settings, principal, "people", entry).to_dict()
+
+
+@router.get("/{registry}/entries/{entry}/explanation")
+def explanation(registry: Name, entry: Name, principal: Caller, db: Db, request: Request) -> dict:
+    """Why an entry's records are one entry: each member paired with the first (by record key),
+    scored by the last build's model: the prior and, per comparison, the level that applied, its m,
+    u and match weight (they sum to the pair's weight), and how the build decides such a pair. Only
+    for those who may decide on the entry (an admin, a steward of a department whose records are in
+    it); 404 alike for anyone else and for an unknown entry. No value is shown. Audited."""
+    with db.write() as s:
+        return explanations.explain_entry(s, request.app.state.settings, principal, registry, entry)
