@@ -159,3 +159,16 @@ def test_every_level_of_every_comparison_kind_reads_in_words(spec):
         words = level_words(level["label_for_charts"])
         assert words is not None, level["label_for_charts"]
         assert all(not v.endswith(".0") for v in words[1].values() if v)
+
+
+def test_a_build_published_the_golden_table_and_the_index_links_to_it(client, built):
+    w, entry, keys, _ = built
+    assert {k.split("#")[0] for k in keys} & {"psb", "health"}  # records of GA's datasets: GA reads it
+    login(client, "ga_analyst")
+    index = client.get("/registry?lang=en").text
+    assert 'href="/datasets/registry-people"' in index
+    profile = client.get(f"/registry/persons/{entry}")
+    assert profile.status_code == 200 and "explanation" not in profile.text  # not theirs to decide on
+    login(client, "ga_steward")
+    profile = client.get(f"/registry/persons/{entry}").text
+    assert f'href="/registry/people/entries/{entry}/explanation"' in profile

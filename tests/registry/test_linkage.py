@@ -146,3 +146,22 @@ def test_source_rows_become_records_keyed_by_dataset_and_row():
     assert first != second and source_records(Source(dataset="x", mapping={"name": "姓名"}), table)[
         "source_row"
     ].to_pylist() == [first, second]
+
+
+def test_settings_a_model_cannot_be_trained_on_are_refused_with_the_reason():
+    """An EM rule that selects no pair (here: no two records share the column) is a settings problem
+    for these records: said as InvalidInput naming the registry, the records and Splink's reason."""
+    import copy
+
+    from tests.registry.conftest import PERSON_SETTINGS, make_population
+
+    from shuzhi.registry.settings import parse_settings
+
+    raw = copy.deepcopy(PERSON_SETTINGS)
+    raw["training"]["em_blocking"] = [{"columns": ["ric18"]}]
+    table = make_population(30, seed=2).table()
+    unique = pa.array([f"x{i}" for i in range(table.num_rows)])
+    table = table.set_column(table.column_names.index("ric18"), "ric18", unique)
+    with pytest.raises(InvalidInput) as e:
+        link(parse_settings(raw), table)
+    assert e.value.where == "training" and "people" in str(e.value) and "no record pairs" in str(e.value)

@@ -134,6 +134,6 @@ def _scorer(linkage: Linkage):
         {k: v for k, v in rule.items() if k != "sql_dialect"} if isinstance(rule, dict) else rule
         for rule in model.get("blocking_rules_to_generate_predictions", [])
     ]
-    linker = Linker(frame, model, log_level=logging.WARNING)
+    linker = Linker(frame, model, log_level=logging.ERROR)
     linkage._scorer = (linker, db_api)
     return linkage._scorer

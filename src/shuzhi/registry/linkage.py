@@ -221,7 +221,10 @@ def _trained_linker(settings: RegistrySettings, db_api, table: pa.Table):
         max_iterations=settings.training.max_iterations,
     )
     frame = db_api.register(table, table_name="__registry_records")
-    linker = Linker(frame, creator, log_level=logging.WARNING)
+    # Splink warns when one EM session sees no pair at some level (its m stays as the other sessions
+    # left it): a note on the training sample, printed on every build's console; the stored model and
+    # the explanations show every m that was used.
+    linker = Linker(frame, creator, log_level=logging.ERROR)
     training = settings.training
     if training.prior:
         linker.training.estimate_probability_two_random_records_match(
@@ -257,7 +260,7 @@ def _stored_linker(db_api, table: pa.Table, model: dict, population: pa.Table):
     """A linker scoring with a model trained before; term frequencies counted over `population`."""
     from splink import Linker
 
-    linker = Linker(db_api.register(table, table_name="__registry_records"), model, log_level=logging.WARNING)
+    linker = Linker(db_api.register(table, table_name="__registry_records"), model, log_level=logging.ERROR)
     for column in _tf_columns(model):
         counted = duckdb.connect()
         try:

@@ -166,7 +166,8 @@ def get_registry(session: Session, name: str) -> Registry:
 
 
 def overview(session: Session) -> list[dict]:
-    """Every registry with its active entries and its last successful build (the registries' index)."""
+    """Every registry with its active entries, its last successful build and the dataset its golden
+    table is published as (the registries' index)."""
     active = (
         select(RegistryEntry.registry_id, func.count().label("n"))
         .where(RegistryEntry.state == "active")
@@ -185,6 +186,14 @@ def overview(session: Session) -> list[dict]:
         .outerjoin(built, built.c.registry_id == Registry.id)
         .order_by(Registry.name)
     )
+    rows = rows.all()
+    published = set(
+        session.scalars(
+            select(Dataset.identifier).where(
+                Dataset.identifier.in_([f"registry-{r.name}" for r, _, _ in rows])
+            )
+        )
+    )
     return [
         {
             "name": r.name,
@@ -193,6 +202,7 @@ def overview(session: Session) -> list[dict]:
             "title_en": r.title_en,
             "entries": n or 0,
             "built_at": at,
+            "published": f"registry-{r.name}" if f"registry-{r.name}" in published else None,
         }
         for r, n, at in rows
     ]
