@@ -93,3 +93,19 @@ def test_an_admin_reads_why_an_entrys_records_are_one_entry(built_registry, page
             title = page.inner_text("#explanation-title")
             assert ("为何归为同一条目" if lang == "zh" else "Why these records are one entry") in title
             page.screenshot(path=f"/tmp/registry-explanation-{lang}-{width}.png", full_page=True)
+
+
+def test_a_steward_goes_from_the_index_to_a_profile_and_to_why_its_records_are_one_entry(
+    built_registry, page
+):
+    base, entry, size = built_registry
+    browser_login(page, base, "ga.steward", "/registry")
+    assert page.locator("#registry-people a[href='/datasets/registry-people']").count() == 1
+    for lang in ("zh", "en"):
+        page.goto(f"{base}/registry?lang={lang}")
+        page.screenshot(path=f"/tmp/registry-index-{lang}.png", full_page=True)
+        page.goto(f"{base}/registry/persons/{entry}?lang={lang}")
+        page.screenshot(path=f"/tmp/registry-person-{lang}.png", full_page=True)
+    page.click("#explain-link a")
+    page.wait_for_url(f"**/registry/people/entries/{entry}/explanation")
+    assert page.locator("section.pair").count() == size - 1

@@ -448,11 +448,16 @@ def stored(w, name: str) -> tuple[set, set, set]:
     )
 
 
-@pytest.mark.parametrize("mode", ["full", "incremental"])
-def test_a_rebuild_stores_what_a_first_build_of_the_same_versions_stores(world, mode):  # noqa: F811
+@pytest.mark.parametrize(
+    "mode, kept",
+    [("full", True), ("incremental", True), ("incremental", False)],
+    ids=["full", "incremental", "state-from-store"],
+)
+def test_a_rebuild_stores_what_a_first_build_of_the_same_versions_stores(world, mode, kept):  # noqa: F811
     """Members and golden values are written as a difference from the last run: after it, the store
     holds exactly what a registry built once from the same versions holds, provenance included (the
-    version of every kept row moved to the version read)."""
+    version of every kept row moved to the version read). The last run's state is read from the
+    files the run kept, or (`kept` false: they are gone) from the store."""
     rows, _ = tables()
     load(world, rows)
     raw = settings_named("twice", mode)
@@ -463,6 +468,15 @@ def test_a_rebuild_stores_what_a_first_build_of_the_same_versions_stores(world, 
     grown = _grow(rows)
     grown["hrss"][3]["姓名"] = grown["hrss"][3]["姓名"] + "某"  # a golden value may change
     load(world, grown, create=False)
+    if not kept:
+        from shuzhi.registry.prepared import read_state
+
+        with world.db.read() as s:
+            reg = service.get_registry(s, "twice")
+            last = service.last_run(s, reg).id
+        assert read_state(world.settings.data_dir, reg.id, last) is not None
+        for f in (world.settings.data_dir / "registry" / str(reg.id)).glob("state-*"):
+            f.unlink()
     second = build(world, "twice")
     assert second["mode"] == mode
     register(world, "once")

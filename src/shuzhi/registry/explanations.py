@@ -13,7 +13,6 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shuzhi import ledger
@@ -23,7 +22,7 @@ from shuzhi.orgs.service import Principal
 from shuzhi.registry import events, prepared, service
 from shuzhi.registry.explain import Explanation, explain
 from shuzhi.registry.linkage import Linkage, bands, model_columns
-from shuzhi.registry.models import Registry, RegistryEntry, RegistryRun
+from shuzhi.registry.models import Registry
 from shuzhi.registry.settings import RegistrySettings
 
 MAX_PAIRS = 30
@@ -32,11 +31,7 @@ MAX_PAIRS = 30
 
 def explain_entry(session: Session, settings, principal: Principal, name: str, entry_id: str) -> dict:
     """`{registry, entry, run_id, pairs: [Explanation.as_dict()], members, truncated}`; audited."""
-    row = _explainable(session, principal, name, entry_id)
-    if row is None:
-        raise NotFound(
-            M_("registry %(name)s has no entry %(entry)s", name=name, entry=entry_id), where="entry"
-        )
+    row = service.decidable_entry(session, principal, name, entry_id, active=True)
     reg = service.get_registry(session, name)
     run_id, model = _last_model(session, reg)
     keys = service._record_keys(session, row)
@@ -69,30 +64,18 @@ def explain_entry(session: Session, settings, principal: Principal, name: str, e
 
 def may_explain(session: Session, principal: Principal, name: str, entry_id: str) -> bool:
     """Whether `principal` may read why the active entry's records are one entry."""
-    return _explainable(session, principal, name, entry_id) is not None
-
-
-def _explainable(session: Session, principal: Principal, name: str, entry_id: str) -> RegistryEntry | None:
-    row = session.scalar(
-        select(RegistryEntry)
-        .join(Registry, Registry.id == RegistryEntry.registry_id)
-        .where(Registry.name == name, RegistryEntry.entry_key == entry_id, RegistryEntry.state == "active")
-    )
-    if row is None or not service.may_decide(principal, [service._departments(session, row)]):
-        return None
-    return row
+    try:
+        service.decidable_entry(session, principal, name, entry_id, active=True)
+    except NotFound:
+        return False
+    return True
 
 
 _NO_PAIRS = pa.table({"record_key_l": pa.array([], pa.string()), "record_key_r": pa.array([], pa.string())})
 
 
 def _last_model(session: Session, reg: Registry) -> tuple[int, dict]:
-    run = session.execute(
-        select(RegistryRun.id, RegistryRun.model)
-        .where(RegistryRun.registry_id == reg.id, RegistryRun.state == "succeeded")
-        .order_by(RegistryRun.id.desc())
-        .limit(1)
-    ).first()
+    run = service.last_run(session, reg)
     if run is None or not run.model:
         raise Conflict(
             M_(

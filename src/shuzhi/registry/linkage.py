@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 
 from shuzhi.errors import InvalidInput
 from shuzhi.i18n import M_
+from shuzhi.ingest.readers import ident as quoted
 from shuzhi.registry.settings import Blocking, Comparison, RegistrySettings, check_sql
 
 PAIR_SCHEMA = pa.schema(
@@ -266,8 +267,8 @@ def _stored_linker(db_api, table: pa.Table, model: dict, population: pa.Table):
         try:
             counted.register("p", population.select([column]))
             tf = counted.sql(
-                f"""SELECT {_q(column)}, count(*) / sum(count(*)) OVER () AS {_q("tf_" + column)}
-                    FROM p WHERE {_q(column)} IS NOT NULL GROUP BY ALL"""
+                f"""SELECT {quoted(column)}, count(*) / sum(count(*)) OVER () AS {quoted("tf_" + column)}
+                    FROM p WHERE {quoted(column)} IS NOT NULL GROUP BY ALL"""
             ).to_arrow_table()
         finally:
             counted.close()
@@ -275,10 +276,6 @@ def _stored_linker(db_api, table: pa.Table, model: dict, population: pa.Table):
             db_api.register(tf, table_name=f"__registry_tf_{column}"), column
         )
     return linker
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _tf_columns(model: dict) -> list[str]:

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from shuzhi import __version__
+from shuzhi.ingest.readers import ident
 from shuzhi.registry.pipeline import prepare
 from shuzhi.registry.settings import RegistrySettings
 
@@ -61,7 +62,7 @@ def prepare_reusing(conf: RegistrySettings, records: pa.Table, cached: Path | No
         con.register("cur", numbered)
         con.register("kept", kept.select(["record_key", "digest", *derived]))
         hit = con.sql(
-            "SELECT c.*, " + ", ".join(f"k.{_q(d)}" for d in derived) + " FROM cur c "
+            "SELECT c.*, " + ", ".join(f"k.{ident(d)}" for d in derived) + " FROM cur c "
             "JOIN kept k ON k.record_key = c.record_key AND k.digest = c.digest"
         ).to_arrow_table()
         missed = con.sql(
@@ -95,10 +96,6 @@ def keep(path: Path, prepared: pa.Table) -> None:
     for other in path.parent.glob("records-*.parquet"):
         if other != path:
             other.unlink(missing_ok=True)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def keep_all(cache: Path, records: pa.Table, run_id: int, members: pa.Table, golden: pa.Table) -> None:

@@ -133,7 +133,7 @@ def register(session: Session, principal: Principal, source: str | Path | dict) 
         )
         reg.department_id = department_id if conf.department else reg.department_id or department_id
     session.flush()
-    digest = hashlib.sha256(json.dumps(stored, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    digest = settings_digest(stored)
     ledger.append(
         session,
         events.Registered(
@@ -388,7 +388,7 @@ def build(
             )
             run.timings = {**run.timings, "store": round(time.perf_counter() - t0, 3)}
             out = run_out(run)
-    except Conflict as exc:
+    except Exception as exc:
         _failed(db, state, mode, started, principal, exc)
         raise
     prepared.keep_all(state["cache"], made["records"], run.id, members, gold)
@@ -420,12 +420,8 @@ def _unchanged_since(session: Session, name: str, state: dict) -> Registry:
     """The registry, locked for this transaction, when no other build finished since `state` was read
     (its members and golden values are what this build's difference is taken from)."""
     reg = session.scalar(select(Registry).where(Registry.name == name).with_for_update())
-    latest = session.scalar(
-        select(func.max(RegistryRun.id)).where(
-            RegistryRun.registry_id == reg.id, RegistryRun.state == "succeeded"
-        )
-    )
-    if latest != state["last_run"]:
+    latest = last_run(session, reg)
+    if (latest.id if latest else None) != state["last_run"]:
         raise Conflict(
             M_("another build of registry %(name)s finished while this one ran: build it again", name=name),
             where="registry",
@@ -452,12 +448,7 @@ def _state(session: Session, settings, reg: Registry, conf: RegistrySettings) ->
     """What a build reads of the store: sources located, the last run's members and golden values (from
     the files it kept when they are there, `registry.prepared`), its model, decisions."""
     located = [(src, locate(session, settings, src)) for src in conf.sources]
-    last = session.execute(
-        select(RegistryRun.id, RegistryRun.model)
-        .where(RegistryRun.registry_id == reg.id, RegistryRun.state == "succeeded")
-        .order_by(RegistryRun.id.desc())
-        .limit(1)
-    ).first()
+    last = last_run(session, reg)
     kept = prepared.read_state(settings.data_dir, reg.id, last.id) if last else None
     previous, before = kept or _stored_state(session, reg)
     decided = session.scalars(
@@ -482,6 +473,16 @@ def _state(session: Session, settings, reg: Registry, conf: RegistrySettings) ->
             if d.kind == "resolve"
         ],
     }
+
+
+def last_run(session: Session, reg: Registry):
+    """The registry's last succeeded run as (id, model), or None: the state a build starts from."""
+    return session.execute(
+        select(RegistryRun.id, RegistryRun.model)
+        .where(RegistryRun.registry_id == reg.id, RegistryRun.state == "succeeded")
+        .order_by(RegistryRun.id.desc())
+        .limit(1)
+    ).first()
 
 
 def _stored_state(session: Session, reg: Registry) -> tuple[pa.Table, pa.Table]:
@@ -521,7 +522,7 @@ def _stored_state(session: Session, reg: Registry) -> tuple[pa.Table, pa.Table]:
 
 def settings_digest(raw: dict) -> str:
     """Which settings a model was trained under: a run's model is reused only while they are current."""
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _decision(d: StewardDecision) -> identity.Decision:
@@ -1063,20 +1064,30 @@ def status(session: Session, name: str, runs: int = 5, conflicts: int = 100) -> 
     }
 
 
-def read_entry(session: Session, principal: Principal, name: str, entry_id: str) -> dict:
-    """`entry` for a reader: only those who may decide on it (an admin, a steward of a department whose
-    records are in it) read an entry as stored, its values unmasked; in the ledger. Anyone else reads a
-    profile (`profiles.read_profile`), under their grants."""
-    row = session.scalar(
+def decidable_entry(
+    session: Session, principal: Principal, name: str, entry_id: str, *, active: bool = False
+) -> RegistryEntry:
+    """The entry, when `principal` may decide on it (an admin, a steward of a department whose records
+    are in it); else NotFound, as for an unknown entry: ids are sequential, a refusal must not confirm
+    that one exists. `active`: a retired entry is unknown too."""
+    query = (
         select(RegistryEntry)
         .join(Registry, Registry.id == RegistryEntry.registry_id)
         .where(Registry.name == name, RegistryEntry.entry_key == entry_id)
     )
+    row = session.scalar(query.where(RegistryEntry.state == "active") if active else query)
     if row is None or not may_decide(principal, [_departments(session, row)]):
-        # refused as an unknown entry is: ids are sequential, a refusal must not confirm one exists
         raise NotFound(
             M_("registry %(name)s has no entry %(entry)s", name=name, entry=entry_id), where="entry"
         )
+    return row
+
+
+def read_entry(session: Session, principal: Principal, name: str, entry_id: str) -> dict:
+    """`entry` for a reader: only those who may decide on it (an admin, a steward of a department whose
+    records are in it) read an entry as stored, its values unmasked; in the ledger. Anyone else reads a
+    profile (`profiles.read_profile`), under their grants."""
+    decidable_entry(session, principal, name, entry_id)
     out = entry(session, name, entry_id)
     ledger.append(
         session,

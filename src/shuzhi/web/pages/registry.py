@@ -70,7 +70,7 @@ def search_page(
                 hits = profiles.readable_search(s, request.app.state.settings, principal, registry, q)
             except ShuzhiError as e:
                 error = e
-        kind = "people" if reg.kind in profiles.PEOPLE else "enterprises"
+        kind = _profile_kind(reg)
         return templates.TemplateResponse(
             request,
             "registry_search.html",
@@ -85,6 +85,11 @@ def search_page(
             },
             status_code=error.status if error is not None else 200,
         )
+
+
+def _profile_kind(reg) -> str:
+    """Which profile pages a registry's entries open in: people's or enterprises'."""
+    return "people" if reg.kind in profiles.PEOPLE else "enterprises"
 
 
 def _profile(request: Request, principal: Principal, db: Database, kind: str, entry: str):
@@ -167,7 +172,7 @@ def explanation_page(registry: Name, entry: Name, request: Request, principal: V
     with db.write() as s:
         found = explanations.explain_entry(s, request.app.state.settings, principal, registry, entry)
         reg = profiles.get_registry(s, registry)
-    kind = "people" if reg.kind in profiles.PEOPLE else "enterprises"
+    kind = _profile_kind(reg)
     return templates.TemplateResponse(
         request,
         "registry_explanation.html",
