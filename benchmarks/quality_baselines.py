@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 import time
 
@@ -448,6 +449,7 @@ def run_soda(folder: str, as_of: dt.date) -> list[int]:
     con = duckdb.connect()
     for head, body in macros.items():  # the check-digit ones (the lenient date reader needs DuckDB ≥ 1.1)
         if head.split("(")[0] in ("sz_ymd", "sz_ymd_ok", "sz_gb11643", "sz_id_birth", "sz_gb32100"):
+            body = re.sub(r"lambda (\w+): ", r"\1 -> ", body)  # DuckDB 1.0 knows only the arrow form
             con.execute(f"CREATE MACRO {head} AS ({body})")
     con.execute(f"CREATE VIEW version AS SELECT * FROM read_parquet('{folder}/version.parquet')")
     con.execute(f"CREATE VIEW depts AS SELECT * FROM read_parquet('{folder}/depts.parquet')")

@@ -1,11 +1,14 @@
 """Running a rule set on a version file in DuckDB: the compiled statements and their exact counts.
 
 Every row rule becomes two flags of each row (`applies`, `fails`, computed once in an inner
-projection) and three aggregates of ONE statement over the version's Parquet file, so all of them
-are counted in a single scan: `count_if(applies)` (rows checked), `count_if(applies AND fails)`
-(rows failed, exact) and `min(CASE WHEN applies AND fails THEN row END, n)`, the positions of the
-first n failing rows, kept in a top-n heap (memory bounded whatever the failure count). A referential rule adds a LEFT JOIN to the distinct keys of the referenced version
-to that same statement. When some rule failed, one more read fetches the sampled rows' fields by
+projection, combined once in a middle one) and two aggregates of ONE statement over the version's
+Parquet file, so all of them are counted in a single scan: `count_if(applies)` (rows checked) and
+`count_if(applies AND fails)` (rows failed, exact). For the samples one more aggregate keeps the
+first SAMPLE_WINDOW rows that fail any rule, each packed as its position and the bits of the rules
+it fails (a top-n heap of integers, bounded whatever the failure count); each rule's sample is
+its first n among them, and a rule whose first failures lie beyond the window gets them from a
+scan of its own conditions. A referential rule adds a LEFT JOIN to the distinct keys of the
+referenced version to that same statement. When some rule failed, one more read fetches the sampled rows' fields by
 position (a filter on the row number: bounded, and far cheaper than carrying rows in the scan).
 
 A uniqueness rule needs its rows grouped by key: each one is a grouped pass of its own that reads
@@ -84,6 +87,33 @@ def explain_check(check: RowCheck, columns: dict[str, str]) -> str | None:
     return None
 
 
+MASK_BITS = 64
+"""Rules per packed aggregate: a failing row is one HUGEINT, its position above the bits of the rules it fails."""
+SAMPLE_WINDOW = 10_000
+"""Failing rows (of any rule) the scan keeps, the first in the file: every rule's sample comes from them
+unless some rule failed so often that another's first failures lie beyond them (then one more scan)."""
+
+
+def _first_failing(rules: range, window: int) -> str:
+    """The aggregate keeping the first `window` rows that fail any of `rules` (bits from rules.start)."""
+    any_failed = " OR ".join(f"f{i}" for i in rules)
+    bits = " | ".join(f"(f{i}::HUGEINT << {i - rules.start})" for i in rules)
+    # CASE: the packing is computed for failing rows only; the top-n heap is of integers.
+    return f"min(CASE WHEN {any_failed} THEN (_row::HUGEINT << 64) | {bits} END, {window})"
+
+
+def _unpack(rules: range, packed: list[int], n: int, positions: dict[int, list[int]]) -> None:
+    """The first n positions of each rule from the packed failing rows (in file order)."""
+    for value in packed:
+        row, mask = value >> 64, value & ((1 << 64) - 1)
+        while mask:
+            bit = mask & -mask
+            i = rules.start + bit.bit_length() - 1
+            if len(positions.setdefault(i, [])) < n:
+                positions[i].append(row)
+            mask ^= bit
+
+
 @dataclass
 class Outcome:
     """What one rule found: exact counts, the sample's raw rows (masked later), details."""
@@ -154,33 +184,51 @@ class Runner:
 
     def _scan(self, compiled: list[tuple[Rule, RowCheck]], outcomes: dict[int, Outcome]) -> int:
         n = self.ruleset.sample_size
-        # Each rule's two conditions are computed once per row (an inner projection), then counted:
-        # written into the aggregates, DuckDB evaluated them once per aggregate that uses them.
-        # A NULL condition counts as false in count_if and in the CASE, so no coalesce is needed.
-        # count_if and a CASE rather than FILTER clauses: DuckDB slices its input for every filtered
-        # aggregate, which made the counting several times dearer than the conditions.
-        flags, parts, joins = ["t.file_row_number AS _row"], ["count(*)"], []
+        # Each rule's two conditions are computed once per row (an inner projection) and combined
+        # once (`f`: checked and failed) in a middle one, then counted: written into the aggregates,
+        # DuckDB evaluated them once per aggregate. A NULL condition counts as false in count_if.
+        # count_if rather than FILTER clauses: DuckDB slices its input for every filtered aggregate,
+        # which made the counting several times dearer than the conditions themselves.
+        flags, both, parts, joins = ["t.file_row_number AS _row"], ["_row"], ["count(*)"], []
         for i, (_rule, check) in enumerate(compiled):
             flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
-            parts += [f"count_if(a{i}) AS c{i}", f"count_if(a{i} AND b{i}) AS f{i}"]
-            if n:
-                # Positions only (a top-n heap of integers): far cheaper in the scan than whole rows.
-                parts.append(f"min(CASE WHEN a{i} AND b{i} THEN _row END, {n}) AS s{i}")
+            both += [f"a{i}", f"a{i} AND b{i} AS f{i}"]
+            parts += [f"count_if(a{i})", f"count_if(f{i})"]
             joins += [j.sql for j in check.joins]
+        chunks = [range(k, min(k + MASK_BITS, len(compiled))) for k in range(0, len(compiled), MASK_BITS)]
+        if n:
+            parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
         rows = f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
-        statement = f"SELECT {', '.join(parts)} FROM ({rows}) AS x"
+        statement = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(both)} FROM ({rows}) AS x) AS y"
         values = self.sql(statement)[0]
-        width = 3 if n else 2
         positions: dict[int, list[int]] = {}
         for i, (rule, _check) in enumerate(compiled):
             o = outcomes[rule.position]
-            # count_if of no rows at all is NULL
-            o.checked, o.failed = values[1 + width * i] or 0, values[2 + width * i] or 0
-            if n and o.failed:
-                positions[i] = sorted(values[3 + width * i] or [])
+            o.checked, o.failed = values[1 + 2 * i] or 0, values[2 + 2 * i] or 0  # count_if of no rows: NULL
+        if n:
+            packed = values[1 + 2 * len(compiled) :]
+            for chunk, found in zip(chunks, packed, strict=True):
+                _unpack(chunk, found or [], n, positions)
+            failed = {i: outcomes[rule.position].failed for i, (rule, _c) in enumerate(compiled)}
+            # A rule whose first failures lie beyond the window (others failed on every row before
+            # them) gets them from a scan of its own conditions only.
+            short = [i for i, f in failed.items() if f and len(positions.get(i, [])) < min(n, f)]
+            if short:
+                positions.update(self._first_failures(compiled, short, n))
         if positions:
             self._fetch_samples(compiled, outcomes, positions)
         return values[0]
+
+    def _first_failures(self, compiled: list[tuple[Rule, RowCheck]], which: list[int], n: int) -> dict:
+        flags, parts, joins = ["t.file_row_number AS _row"], [], []
+        for i in which:
+            check = compiled[i][1]
+            flags.append(f"({check.applies}) AND ({check.fails}) AS f{i}")
+            parts.append(f"min(CASE WHEN f{i} THEN _row END, {n})")
+            joins += [j.sql for j in check.joins]
+        rows = f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+        found = self.sql(f"SELECT {', '.join(parts)} FROM ({rows}) AS x")[0]
+        return {i: sorted(r or []) for i, r in zip(which, found, strict=True)}
 
     def _fetch_samples(
         self,
