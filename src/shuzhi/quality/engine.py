@@ -189,16 +189,14 @@ class Runner:
         # DuckDB evaluated them once per aggregate. A NULL condition counts as false in count_if.
         # count_if rather than FILTER clauses: DuckDB slices its input for every filtered aggregate,
         # which made the counting several times dearer than the conditions themselves.
-        flags, both, parts, joins = ["t.file_row_number AS _row"], ["_row"], ["count(*)"], []
-        for i, (_rule, check) in enumerate(compiled):
-            flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
+        both, parts = ["_row"], ["count(*)"]
+        for i in range(len(compiled)):
             both += [f"a{i}", f"a{i} AND b{i} AS f{i}"]
             parts += [f"count_if(a{i})", f"count_if(f{i})"]
-            joins += [j.sql for j in check.joins]
         chunks = [range(k, min(k + MASK_BITS, len(compiled))) for k in range(0, len(compiled), MASK_BITS)]
         if n:
             parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
-        rows = f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+        rows = self._flags(compiled, range(len(compiled)))
         statement = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(both)} FROM ({rows}) AS x) AS y"
         values = self.sql(statement)[0]
         positions: dict[int, list[int]] = {}
@@ -209,25 +207,28 @@ class Runner:
             packed = values[1 + 2 * len(compiled) :]
             for chunk, found in zip(chunks, packed, strict=True):
                 _unpack(chunk, found or [], n, positions)
-            failed = {i: outcomes[rule.position].failed for i, (rule, _c) in enumerate(compiled)}
             # A rule whose first failures lie beyond the window (others failed on every row before
             # them) gets them from a scan of its own conditions only.
-            short = [i for i, f in failed.items() if f and len(positions.get(i, [])) < min(n, f)]
+            failed = [outcomes[rule.position].failed for rule, _check in compiled]
+            short = [i for i, f in enumerate(failed) if f and len(positions.get(i, [])) < min(n, f)]
             if short:
                 positions.update(self._first_failures(compiled, short, n))
         if positions:
             self._fetch_samples(compiled, outcomes, positions)
         return values[0]
 
-    def _first_failures(self, compiled: list[tuple[Rule, RowCheck]], which: list[int], n: int) -> dict:
-        flags, parts, joins = ["t.file_row_number AS _row"], [], []
+    def _flags(self, compiled: list[tuple[Rule, RowCheck]], which) -> str:
+        """SQL: each row's position and the two conditions (`a`, `b`) of the rules `which`."""
+        flags, joins = ["t.file_row_number AS _row"], []
         for i in which:
             check = compiled[i][1]
-            flags.append(f"({check.applies}) AND ({check.fails}) AS f{i}")
-            parts.append(f"min(CASE WHEN f{i} THEN _row END, {n})")
+            flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
             joins += [j.sql for j in check.joins]
-        rows = f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
-        found = self.sql(f"SELECT {', '.join(parts)} FROM ({rows}) AS x")[0]
+        return f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+
+    def _first_failures(self, compiled: list[tuple[Rule, RowCheck]], which: list[int], n: int) -> dict:
+        parts = [f"min(CASE WHEN a{i} AND b{i} THEN _row END, {n})" for i in which]
+        found = self.sql(f"SELECT {', '.join(parts)} FROM ({self._flags(compiled, which)}) AS x")[0]
         return {i: sorted(r or []) for i, r in zip(which, found, strict=True)}
 
     def _fetch_samples(
