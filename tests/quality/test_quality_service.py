@@ -82,6 +82,21 @@ def test_a_wrong_rule_is_refused_naming_it_and_why(world, rule, why):
         assert service.current_rules(s, service.get_dataset(s, "people")) is None
 
 
+def test_a_rule_set_is_planned_on_one_connection_however_many_rules(world, monkeypatch):
+    from shuzhi.quality import engine
+
+    opened = []
+    real = engine.connect
+    monkeypatch.setattr(engine, "connect", lambda: opened.append(1) or real())
+    _save(world)
+    assert len(opened) == 1
+    # A bad rule after good ones is still caught on that shared connection.
+    bad = [*RULES["rules"], {"kind": "regex", "field": "name", "pattern": "(["}]
+    with pytest.raises(InvalidInput, match="does not compile") as e:
+        _save(world, bad)
+    assert e.value.where == f"rules[{len(bad) - 1}]" and len(opened) == 2
+
+
 def test_two_rules_of_one_name_are_refused(world):
     with pytest.raises(InvalidInput, match="another rule has this name"):
         _save(

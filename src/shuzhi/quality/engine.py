@@ -69,22 +69,41 @@ def describe(con: duckdb.DuckDBPyConnection, path) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def explain_check(check: RowCheck, columns: dict[str, str]) -> str | None:
-    """Why DuckDB cannot run a rule's expressions on these columns (None when it can)."""
-    cols = ", ".join(f"NULL::{SQL_TYPES.get(f, 'VARCHAR')} AS {ident(n)}" for n, f in columns.items())
-    joins = " ".join(j.sql for j in check.joins)
-    sql = (
-        f"SELECT count(*) FILTER (WHERE ({check.applies}) AND ({check.fails}))"
-        f" FROM (SELECT {cols or '1 AS x'}) AS t {joins}"
-    )
-    con = connect()
-    try:
-        con.execute(sql).fetchall()
-    except duckdb.Error as e:
-        return str(e).splitlines()[0][:300]
-    finally:
-        con.close()
-    return None
+class Planner:
+    """Lets DuckDB plan rules' expressions over an empty table of a version's columns, on one
+    connection for a whole rule set (opened at the first rule that needs it)."""
+
+    def __init__(self, columns: dict[str, str]) -> None:
+        self.columns = columns
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def explain(self, check: RowCheck) -> str | None:
+        """Why DuckDB cannot run a rule's expressions on these columns (None when it can)."""
+        if self._con is None:
+            self._con = connect()
+            cols = ", ".join(
+                f"NULL::{SQL_TYPES.get(f, 'VARCHAR')} AS {ident(n)}" for n, f in self.columns.items()
+            )
+            self._con.execute(f"CREATE TEMP TABLE sz_columns AS SELECT {cols or '1 AS x'} LIMIT 0")
+        joins = " ".join(j.sql for j in check.joins)
+        try:
+            self._con.execute(
+                f"SELECT count_if(({check.applies}) AND ({check.fails})) FROM sz_columns AS t {joins}"
+            ).fetchall()
+        except duckdb.Error as e:
+            return str(e).splitlines()[0][:300]
+        return None
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Planner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 MASK_BITS = 64

@@ -117,20 +117,23 @@ def parse(raw: Any, kinds: dict[str, RuleKind], ctx: Context) -> RuleSet:
         head = RuleSetIn.model_validate(raw)
     except ValidationError as e:
         raise InvalidInput(M_("invalid rule set: %(problem)s", problem=_problem(e)), where="rules") from None
+    from shuzhi.quality.engine import Planner  # the engine imports this module
+
     rules, names = [], set()
-    for i, item in enumerate(head.rules):
-        rule = parse_rule(i, item, kinds, ctx)
-        if rule.name in names and item.get("name") is None:
-            # Two rules of one kind on one field (two patterns) differ by their position.
-            rule = dataclasses.replace(rule, name=f"{rule.name} #{i + 1}")
-        if rule.name in names:
-            raise _refuse(i, rule.name, M_("another rule has this name"))
-        names.add(rule.name)
-        rules.append(rule)
+    with Planner(ctx.columns) as planner:
+        for i, item in enumerate(head.rules):
+            rule = parse_rule(i, item, kinds, ctx, planner)
+            if rule.name in names and item.get("name") is None:
+                # Two rules of one kind on one field (two patterns) differ by their position.
+                rule = dataclasses.replace(rule, name=f"{rule.name} #{i + 1}")
+            if rule.name in names:
+                raise _refuse(i, rule.name, M_("another rule has this name"))
+            names.add(rule.name)
+            rules.append(rule)
     return RuleSet(tuple(rules), head.sample_size)
 
 
-def parse_rule(i: int, item: Any, kinds: dict[str, RuleKind], ctx: Context) -> Rule:
+def parse_rule(i: int, item: Any, kinds: dict[str, RuleKind], ctx: Context, planner) -> Rule:
     name = item.get("name") if isinstance(item, dict) else None
     name = name if isinstance(name, str) else None
     try:
@@ -156,7 +159,7 @@ def parse_rule(i: int, item: Any, kinds: dict[str, RuleKind], ctx: Context) -> R
         ctx.position = i
         kind.check(params, ctx)
         if isinstance(kind, RowKind):
-            sql_check(kind.compile(params, ctx), ctx)
+            sql_check(kind.compile(params, ctx), planner)
     except RuleError as e:
         raise _refuse(i, name, e.message) from None
     return Rule(
@@ -171,11 +174,9 @@ def parse_rule(i: int, item: Any, kinds: dict[str, RuleKind], ctx: Context) -> R
     )
 
 
-def sql_check(check, ctx: Context) -> None:
+def sql_check(check, planner) -> None:
     """Let DuckDB plan the rule's expressions over an empty table of the right columns: a bad
     regular expression, a bad strptime format or a type error is caught when saving, not running."""
-    from shuzhi.quality.engine import explain_check
-
-    problem = explain_check(check, ctx.columns)
+    problem = planner.explain(check)
     if problem:
         raise RuleError(M_("the rule does not compile: %(problem)s", problem=problem))
