@@ -337,10 +337,10 @@ def hand_sql(version: Path, depts: Path) -> str:
         "NOT regexp_full_match(postcode, '[0-9]{6}')",
         "sex NOT IN ('男', '女')",
         "status NOT IN (1, 2, 3)",
-        f"resident_id IS NOT NULL AND NOT coalesce(regexp_full_match({rid}, '{ID18}') AND sz_gb11643({rid})"
+        f"resident_id IS NOT NULL AND NOT coalesce(CASE length({rid}) WHEN 18 THEN sz_gb11643_18({rid}, current_date)"
+        f" WHEN 15 THEN regexp_full_match({rid}, '[0-9]{{15}}') AND sz_ymd_ok('19' || substr({rid}, 7, 6)) END"
         f" AND left({rid}, 6) IN (SELECT code FROM regions), false)",
-        "NOT coalesce(regexp_full_match(credit_code, '[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}')"
-        " AND sz_gb32100(credit_code), false)",
+        "NOT coalesce(sz_uscc(credit_code), false)",
         "region NOT IN (SELECT code FROM regions)",
         f"issue_date > DATE '{AS_OF}'",
         f"CAST(updated_at AS DATE) > DATE '{AS_OF}'",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -9,18 +11,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shuzhi.classify import sqlfuncs, vectorised
-from shuzhi.classify.checksums import GB32100_ALPHABET, gb11643_check_char, gb32100_check_char
+from shuzhi.classify.checksums import GB32100_ALPHABET, gb11643_check_char, gb32100_check_char, is_uscc
 
 ID_CHARS = "0123456789Xx"
 CODE_CHARS = GB32100_ALPHABET + GB32100_ALPHABET.lower() + "IOZSVio"
 
 
-def id_expected(v: str | None) -> bool | None:
+TODAY = dt.date(2026, 12, 6)
+
+
+def birth_ok(digits: str, today: dt.date = TODAY) -> bool:
+    try:
+        born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return False
+    return dt.date(1890, 1, 1) <= born <= today
+
+
+def id_expected(v: str | None, today: dt.date = TODAY) -> bool | None:
     if v is None:
         return None
-    return (
-        len(v) == 18 and v[:17].isascii() and v[:17].isdigit() and gb11643_check_char(v[:17]) == v[17].upper()
-    )
+    shape = len(v) == 18 and v[:17].isascii() and v[:17].isdigit()
+    return shape and gb11643_check_char(v[:17]) == v[17].upper() and birth_ok(v[6:14], today)
+
+
+def uscc_expected(v: str | None) -> bool | None:
+    return None if v is None else v.isascii() and v == v.strip() and is_uscc(v)
 
 
 def code_expected(v: str | None) -> bool | None:
@@ -40,6 +56,22 @@ def fixed(check) -> st.SearchStrategy[str]:
     ).map(lambda t: t[0] + (_right(check, t[0]) if t[1] else t[2]))
 
 
+BIRTHS = st.dates(dt.date(1880, 1, 1), dt.date(2030, 12, 31)).map(lambda d: d.strftime("%Y%m%d")) | st.text(
+    "0123456789", min_size=8, max_size=8
+)
+IDS_WITH_BIRTHS = st.tuples(
+    st.text("0123456789", min_size=6, max_size=6),
+    BIRTHS,
+    st.text("0123456789", min_size=3, max_size=3),
+    st.booleans(),
+).map(lambda t: (t[0] + t[1] + t[2]) + (_right(gb11643_check_char, t[0] + t[1] + t[2]) if t[3] else "0"))
+CODES_WITH_REGIONS = st.tuples(
+    st.text(CODE_CHARS, min_size=2, max_size=2),
+    st.text("0123456789", min_size=6, max_size=6) | st.text(CODE_CHARS, min_size=6, max_size=6),
+    st.text(CODE_CHARS, min_size=9, max_size=9),
+).map(lambda t: (body := "".join(t)) + _right(gb32100_check_char, body))
+
+
 def _right(check, body: str) -> str:
     try:
         return check(body.upper())
@@ -48,16 +80,40 @@ def _right(check, body: str) -> str:
 
 
 ANY = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
-IDS = st.lists(st.none() | fixed(gb11643_check_char) | ANY | st.text("0123456789", min_size=18, max_size=18))
+IDS = st.lists(
+    st.none()
+    | fixed(gb11643_check_char)
+    | IDS_WITH_BIRTHS
+    | ANY
+    | st.text("0123456789", min_size=18, max_size=18)
+)
 CODES = st.lists(st.none() | fixed(gb32100_check_char) | ANY | st.text(CODE_CHARS, min_size=18, max_size=18))
 
 
 @settings(max_examples=150, deadline=None)
 @given(IDS, st.integers(0, 3))
-def test_gb11643_check_agrees_with_python(values, cut):
+def test_resident_id18_agrees_with_python(values, cut):
     array = pa.array(values, pa.string())[cut:]  # a slice: the offsets start inside the buffer
-    got = vectorised.gb11643_check(array).to_pylist()
+    got = vectorised.resident_id18(array, TODAY).to_pylist()
     assert got == [id_expected(v) for v in values[cut:]]
+
+
+def test_a_birth_date_is_judged_against_the_day_given():
+    body = "11010120261206123"
+    born_today = body + gb11643_check_char(body)
+    for today, expected in ((dt.date(2026, 12, 6), True), (dt.date(2026, 12, 5), False)):
+        assert vectorised.resident_id18(pa.array([born_today]), today).to_pylist() == [expected]
+    leap, not_leap = "11010120000229123", "11010119000229123"  # 2000 is a leap year, 1900 is not
+    got = vectorised.resident_id18(
+        pa.array([leap + gb11643_check_char(leap), not_leap + gb11643_check_char(not_leap)])
+    )
+    assert got.to_pylist() == [True, False]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.none() | CODES_WITH_REGIONS | fixed(gb32100_check_char) | ANY))
+def test_uscc_agrees_with_is_uscc(values):
+    assert vectorised.uscc(pa.array(values, pa.string())).to_pylist() == [uscc_expected(v) for v in values]
 
 
 @settings(max_examples=150, deadline=None)
@@ -77,7 +133,7 @@ def test_every_string_layout_is_read(kind):
     array = pa.array(
         [good, None, good.lower(), "中" * 6, good[:-1] + "0" if good[-1] != "0" else good[:-1] + "1"], kind
     )
-    assert vectorised.gb11643_check(array).to_pylist() == [True, None, True, False, False]
+    assert vectorised.resident_id18(array).to_pylist() == [True, None, True, False, False]
 
 
 def test_in_duckdb_across_vectors_and_against_the_portable_macros():
@@ -92,10 +148,15 @@ def test_in_duckdb_across_vectors_and_against_the_portable_macros():
         values.append(None if i % 50 == 0 else f"x{i}")
     con = sqlfuncs.connect()
     con.register("t", pa.table({"v": pa.array(values, pa.string())}))
-    for name in ("sz_gb11643_check", "sz_gb32100"):
-        got = [r[0] for r in con.execute(f"SELECT {name}(v) FROM t").fetchall()]
-        expected = id_expected if name == "sz_gb11643_check" else code_expected
-        assert got == [expected(v) for v in values]
+    today = con.execute("SELECT current_date").fetchone()[0]
+    calls = {
+        "sz_gb11643_18(v, current_date)": lambda v: id_expected(v, today),
+        "sz_gb32100(v)": code_expected,
+        "sz_uscc(v)": uscc_expected,
+    }
+    for call, expected in calls.items():
+        got = [r[0] for r in con.execute(f"SELECT {call} FROM t").fetchall()]
+        assert got == [expected(v) for v in values], call
     portable = duckdb.connect()
     for head, body in sqlfuncs.PORTABLE_MACROS.items():
         portable.execute(f"CREATE MACRO {head} AS ({body})")

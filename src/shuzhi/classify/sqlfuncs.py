@@ -100,11 +100,10 @@ version) can run. The benchmarks give these to the libraries they compare with."
 
 MACROS = {
     **{head: body for head, body in PORTABLE_MACROS.items() if head != "sz_gb32100(v)"},  # a function now
-    # The check character from `vectorised` (a matrix product per vector of values, not 17 substr
-    # or division calls per value); the birth date stays in SQL.
+    # The check character and the birth date from `vectorised` (a matrix product per vector of
+    # values, not 17 substr or division calls and a strptime per value).
     "sz_gb11643(v)": (
-        "CASE WHEN length(v) = 18 THEN sz_gb11643_check(v) AND sz_ymd_ok(substr(v, 7, 8))"
-        " ELSE sz_ymd_ok('19' || substr(v, 7, 6)) END"
+        "CASE WHEN length(v) = 18 THEN sz_gb11643_18(v, current_date) ELSE sz_ymd_ok('19' || substr(v, 7, 6)) END"
     ),
 }
 """The macros `install` creates: the portable ones, the check characters taken from `vectorised`."""
