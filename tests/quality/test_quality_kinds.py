@@ -57,7 +57,9 @@ def absent(v) -> bool:
 TEXT = st.lists(
     st.one_of(
         st.none(),
-        st.sampled_from(["", " ", "\u3000", "\t\n", "\u00a0", " a ", "x", "\u3000甲", "\u00a0 \u3000"]),
+        st.sampled_from(
+            ["", " ", "\u3000", "\t\n", "\u00a0", " a ", "x", "\u3000甲", "\u00a0 \u3000", "\x7f", "\x00"]
+        ),
         st.text(max_size=6),
     ),
     max_size=30,
@@ -89,6 +91,34 @@ def test_the_blank_characters_are_exactly_the_documented_ones(tmp_path):
     values = ["", " ", "\u3000\u3000", "\u00a0", "\t\r\n\f\v", "\u2003", "\u200b", "·", None]
     assert one(tmp_path, values, {"kind": "not_blank"}) == (9, 6)  # em space, zero-width space, · are values
     assert one(tmp_path, values, {"kind": "not_null"}) == (9, 1)
+
+
+def test_a_value_is_blank_whatever_character_it_starts_with(tmp_path):
+    """Every first character around the edges of the string comparisons that decide most values."""
+    edges = [
+        0,
+        1,
+        8,
+        9,
+        13,
+        14,
+        31,
+        32,
+        33,
+        126,
+        127,
+        128,
+        159,
+        160,
+        161,
+        0x2FFF,
+        0x3000,
+        0x3001,
+        0xFFFF,
+        0x10FFFF,
+    ]
+    values = [chr(c) + tail for c in edges for tail in ("", " ", "\u3000", "z", "\u00a0\u3000")]
+    assert one(tmp_path, values, {"kind": "not_blank"}) == (len(values), sum(absent(v) for v in values))
 
 
 def test_not_blank_on_a_number_column_counts_nulls(tmp_path):

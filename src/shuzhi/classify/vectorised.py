@@ -36,11 +36,11 @@ def _table(alphabet: str, extra: dict[str, int] | None = None) -> bytes:
 
 
 GB11643 = _table("0123456789", {"X": 10, "x": 10})
-GB11643_WEIGHTS_F = np.array(GB11643_WEIGHTS, np.float32)
+GB11643_WEIGHTS_F = np.array([*GB11643_WEIGHTS, 0], np.float32)  # the 18th, the check character: 0
 GB11643_EXPECTED = np.array([GB11643[ord(c)] for c in "10X98765432"])
 """The check character's value for each weighted sum mod 11 (ISO 7064 MOD 11-2)."""
 GB32100 = _table(GB32100_ALPHABET)
-GB32100_WEIGHTS_F = np.array([pow(3, i, 31) for i in range(17)], np.float32)
+GB32100_WEIGHTS_F = np.array([*(pow(3, i, 31) for i in range(17)), 0], np.float32)
 # float32 sums are exact here (at most 30 × 17 × 30, far below 2**24) and take the BLAS product.
 
 
@@ -116,7 +116,9 @@ def _today(today: pa.Array | pa.ChunkedArray | dt.date | None) -> int:
 
 
 def _weighted(matrix: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return (matrix[:, :17].astype(np.float32) @ weights).astype(np.int64)
+    """Each row's weighted sum: one matrix-vector product over the whole (contiguous) matrix, the
+    check character's column weighted 0, which measured faster than the product of a 17-column slice."""
+    return (matrix.astype(np.float32) @ weights).astype(np.int64)
 
 
 def resident_id18(values: pa.Array | pa.ChunkedArray, today=None) -> pa.Array:
