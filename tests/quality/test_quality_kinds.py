@@ -509,10 +509,19 @@ def test_a_uniqueness_rule_adds_one_grouped_pass_and_one_for_its_sample(tmp_path
     ctx = Context(columns=cols, as_of=AS_OF)
     rules = [*ALL_ROW_KINDS, {"kind": "unique", "fields": ["region"]}, {"kind": "unique", "fields": ["id"]}]
     done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
-    # One scan for the row rules and its sample read; the region key has duplicates (a count, then a
-    # sample), the IDs none (a count).
-    assert len(done.statements) == 2 + 2 + 1
-    assert "GROUP BY" not in done.statements[0]
+    # One scan for the row rules (which also counts the keyed rows) and its sample read; the region
+    # key has duplicates (a grouping, then a sample read), the IDs none (a grouping).
+    reads = [s for s in done.statements if "read_parquet(" in s]
+    assert len(reads) == 2 + 2 + 1
+    assert [s for s in reads if "GROUP BY" in s] == [reads[2], reads[4]]
+    assert "GROUP BY" not in reads[0] and reads[0].count("count_if(") == 2 * 13 + 2
+    assert "file_row_number" not in reads[2].split("FROM")[0]  # no row number carried through a grouping
+    by = {o.rule.name: o for o in done.outcomes}
+    ids = by["unique(id)"]
+    assert (ids.checked, ids.failed, ids.sample) == (sum(1 for i in range(200) if i % 7), 0, [])
+    regions = by["unique(region)"]  # two values over 200 rows: every row fails, the first five are the sample
+    assert (regions.checked, regions.failed, regions.detail) == (200, 200, {"duplicate_keys": 2})
+    assert [r["row"] for r in regions.sample] == [0, 1, 2, 3, 4]
 
 
 def test_samples_are_bounded_and_the_first_failing_rows(tmp_path):

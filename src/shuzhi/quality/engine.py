@@ -11,10 +11,11 @@ scan of its own conditions. A referential rule adds a LEFT JOIN to the distinct 
 referenced version to that same statement. When some rule failed, one more read fetches the sampled rows' fields by
 position (a filter on the row number: bounded, and far cheaper than carrying rows in the scan).
 
-A uniqueness rule needs its rows grouped by key: each one is a grouped pass of its own that reads
-only its key columns (Parquet projection) and also returns the keys of the first n duplicated
-groups met in the file; when it found duplicates, one more pass reads the rows of those keys only
-(no second grouping) for the sample. A version rule (timeliness) reads no rows at all.
+A uniqueness rule needs its rows grouped by key: the scan counts the rows it checks (key present),
+then a grouped pass of its own, reading only its key columns (Parquet projection), keeps the
+duplicated keys and their counts in a temporary table; when there are some, one more pass reads
+the first rows holding one of them (no second grouping) for the sample. A version rule
+(timeliness) reads no rows at all.
 """
 
 from __future__ import annotations
@@ -169,9 +170,14 @@ class Runner:
         try:
             outcomes = {r.position: Outcome(r) for r in self.ruleset.rules}
             compiled = self._compile_rows(outcomes)
-            rows = self._scan(compiled, outcomes)
+            keyed = [
+                r
+                for r in self.ruleset.rules
+                if isinstance(r.kind, KeyKind) and outcomes[r.position].error is None
+            ]
+            rows = self._scan(compiled, keyed, outcomes)
             for rule in self.ruleset.rules:
-                if isinstance(rule.kind, KeyKind) and outcomes[rule.position].error is None:
+                if rule in keyed:
                     self._unique(rule, outcomes[rule.position])
                 elif isinstance(rule.kind, VersionKind):
                     o = outcomes[rule.position]
@@ -201,7 +207,10 @@ class Runner:
                 outcomes[rule.position].error = str(e.message)
         return compiled
 
-    def _scan(self, compiled: list[tuple[Rule, RowCheck]], outcomes: dict[int, Outcome]) -> int:
+    def _scan(
+        self, compiled: list[tuple[Rule, RowCheck]], keyed: list[Rule], outcomes: dict[int, Outcome]
+    ) -> int:
+        """The row rules' counts and first failing rows, and the rows each uniqueness rule checks."""
         n = self.ruleset.sample_size
         # Each rule's two conditions are computed once per row (an inner projection) and combined
         # once (`f`: checked and failed) in a middle one, then counted: written into the aggregates,
@@ -212,18 +221,24 @@ class Runner:
         for i in range(len(compiled)):
             both += [f"a{i}", f"a{i} AND b{i} AS f{i}"]
             parts += [f"count_if(a{i})", f"count_if(f{i})"]
+        keys = [" AND ".join(self.ctx.present(f) for f in rule.fields) for rule in keyed]
+        both += [f"k{j}" for j in range(len(keyed))]
+        parts += [f"count_if(k{j})" for j in range(len(keyed))]
         chunks = [range(k, min(k + MASK_BITS, len(compiled))) for k in range(0, len(compiled), MASK_BITS)]
         if n:
             parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
-        rows = self._flags(compiled, range(len(compiled)))
+        rows = self._flags(compiled, range(len(compiled)), [f"({k}) AS k{j}" for j, k in enumerate(keys)])
         statement = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(both)} FROM ({rows}) AS x) AS y"
         values = self.sql(statement)[0]
         positions: dict[int, list[int]] = {}
         for i, (rule, _check) in enumerate(compiled):
             o = outcomes[rule.position]
             o.checked, o.failed = values[1 + 2 * i] or 0, values[2 + 2 * i] or 0  # count_if of no rows: NULL
+        counted = 1 + 2 * len(compiled)
+        for j, rule in enumerate(keyed):
+            outcomes[rule.position].checked = values[counted + j] or 0
         if n:
-            packed = values[1 + 2 * len(compiled) :]
+            packed = values[counted + len(keyed) :]
             for chunk, found in zip(chunks, packed, strict=True):
                 _unpack(chunk, found or [], n, positions)
             # A rule whose first failures lie beyond the window (others failed on every row before
@@ -236,9 +251,9 @@ class Runner:
             self._fetch_samples(compiled, outcomes, positions)
         return values[0]
 
-    def _flags(self, compiled: list[tuple[Rule, RowCheck]], which) -> str:
-        """SQL: each row's position and the two conditions (`a`, `b`) of the rules `which`."""
-        flags, joins = ["t.file_row_number AS _row"], []
+    def _flags(self, compiled: list[tuple[Rule, RowCheck]], which, extra: list[str] = ()) -> str:
+        """SQL: each row's position, the two conditions (`a`, `b`) of the rules `which`, and `extra`."""
+        flags, joins = ["t.file_row_number AS _row", *extra], []
         for i in which:
             check = compiled[i][1]
             flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
@@ -272,32 +287,27 @@ class Runner:
             ]
 
     def _unique(self, rule: Rule, o: Outcome) -> None:
+        """Failures of a uniqueness rule (its rows checked were counted in the scan): one grouped
+        pass over its key columns keeps the duplicated keys only, with their counts (as a rule few;
+        no row number carried through the grouping, which cost a third as much again); when there
+        are some, one more pass reads the first n rows holding one of them, in file order."""
         keys = rule.fields
         present = " AND ".join(self.ctx.present(f) for f in keys)
-        cols = ", ".join(self.ctx.col(f) for f in keys)
-        n = self.ruleset.sample_size
-        groups = (
-            f"SELECT {cols}, count(*) AS n, min(t.file_row_number) AS first"
-            f" FROM {parquet(self.path)} AS t WHERE {present} GROUP BY ALL"
+        cols = ", ".join(f"{self.ctx.col(f)} AS k{i}" for i, f in enumerate(keys))
+        table = f"sz_duplicates_{rule.position}"
+        self.sql(
+            f"CREATE TEMP TABLE {table} AS SELECT {cols}, count(*) AS n FROM {parquet(self.path)} AS t"
+            f" WHERE {present} GROUP BY ALL HAVING count(*) > 1"
         )
-        # The keys of the n duplicated groups met first in the file: the first n duplicated rows are
-        # all in those groups (any row of another group comes after n groups' first rows), so the
-        # sample read needs no second grouping of the whole file.
-        key = "{" + ", ".join(f"'k{i}': g.{ident(f)}" for i, f in enumerate(keys)) + "}"
-        firsts = f", min_by({key}, first, {n}) FILTER (WHERE n > 1)" if n else ""
-        checked, failed, dup, *first = self.sql(
-            "SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0), count(*) FILTER (WHERE n > 1)"
-            f"{firsts} FROM ({groups}) AS g"
-        )[0]
-        o.checked, o.failed, o.detail = int(checked), int(failed), {"duplicate_keys": int(dup)}
+        failed, dup = self.sql(f"SELECT coalesce(sum(n), 0), count(*) FROM {table}")[0]
+        o.failed, o.detail = int(failed), {"duplicate_keys": int(dup)}
+        n = self.ruleset.sample_size
         if failed and n:
-            on = " AND ".join(f"t.{ident(f)} = struct_extract(d.k, 'k{i}')" for i, f in enumerate(keys))
+            on = " AND ".join(f"{self.ctx.col(f)} = d.k{i}" for i, f in enumerate(keys))
             cells = ", ".join(self.ctx.col(f) for f in keys)
             found = self.sql(
                 f"SELECT t.file_row_number, {cells} FROM {parquet(self.path)} AS t"
-                f" SEMI JOIN (SELECT unnest($keys) AS k) AS d ON {on}"
-                f" ORDER BY t.file_row_number LIMIT {n}",
-                {"keys": first[0]},
+                f" SEMI JOIN {table} AS d ON {on} ORDER BY t.file_row_number LIMIT {n}"
             )
             o.sample = [{"row": r[0], "values": dict(zip(keys, r[1:], strict=True))} for r in found]
 
