@@ -157,6 +157,9 @@ INT_TEXT = st.one_of(
     st.none(),
     st.from_regex(r"[+-]?[0-9]{1,20}", fullmatch=True),
     st.sampled_from(["1.5", "1e3", " 7", "7 ", "0x1F", "1_000", "٣"]),
+    # Around a BIGINT's bounds and the length below which no cast is needed (18 digits, a sign).
+    st.sampled_from(["9223372036854775807", "9223372036854775808", "-9223372036854775808"]),
+    st.sampled_from(["-9223372036854775809", "0000000000000000000000001", "+999999999999999999"]),
 )
 
 
