@@ -157,10 +157,18 @@ class Execution:
 class Runner:
     """One run of a rule set on one version file."""
 
-    def __init__(self, ruleset: RuleSet, path, ctx: Context, facts: VersionFacts) -> None:
+    def __init__(
+        self,
+        ruleset: RuleSet,
+        path,
+        ctx: Context,
+        facts: VersionFacts,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> None:
+        """`con`: a connection from `connect()` to run on (the run closes it), or a new one."""
         self.ruleset, self.path, self.ctx, self.facts = ruleset, path, ctx, facts
         self.statements: list[str] = []
-        self.con = connect()
+        self.con = con or connect()
 
     def sql(self, statement: str, params: dict | None = None) -> list[tuple]:
         self.statements.append(statement)

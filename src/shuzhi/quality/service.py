@@ -302,7 +302,7 @@ def _reference_version(session: Session, settings, owner: Dataset, item: dict, s
 def execute(plan: Plan) -> engine.Execution:
     """Run the plan's rules on its version in DuckDB (no store transaction held)."""
     rs, errors = restore(plan.body, rule_kinds())
-    con = engine.connect()
+    con = engine.connect()  # one connection reads the columns, then runs the rules (the run closes it)
     try:
         columns = {n: family(t) for n, t in engine.describe(con, plan.path).items()}
         references = {}
@@ -315,11 +315,12 @@ def execute(plan: Plan) -> engine.Execution:
                 errors[pos] = f"referenced field missing: {field}"
                 continue
             references[pos] = engine.reference_source(path, field)
-    finally:
+    except BaseException:
         con.close()
+        raise
     runnable = RuleSet(tuple(r for r in rs.rules if r.position not in errors), rs.sample_size)
     ctx = Context(columns=columns, as_of=plan.as_of, vocabulary=vocabulary, references=references)
-    done = engine.Runner(runnable, plan.path, ctx, plan.facts).run()
+    done = engine.Runner(runnable, plan.path, ctx, plan.facts, con).run()
     by_position = {o.rule.position: o for o in done.outcomes}
     for r in rs.rules:
         if r.position in errors:
