@@ -559,9 +559,10 @@ class IdMatchesKind(RowKind):
             raise RuleError(M_("name a birth field, a sex field or both"))
         ctx.need(p.id, ("text",), self.name)
         u = ctx.col(p.id)
-        # Each expression used twice stands first in a conjunction somewhere: DuckDB computes a
-        # repeated expression once per row only then (a later operand of AND is conditional), and
-        # the birth date's strptime and the check digit's substr are most of this rule's cost.
+        # Each expression used twice stands first in a conjunction somewhere: DuckDB computed a
+        # repeated expression once per row only then (measured; where every use was a later operand
+        # of AND, once per use), and the birth date's strptime and the check digit's substr are
+        # most of this rule's cost.
         id_ok = f"sz_id_birth({u}) IS NOT NULL AND {_id_shape(u)}"
         readable, wrong = [], []
         if p.birth is not None:
