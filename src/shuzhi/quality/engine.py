@@ -184,8 +184,9 @@ class Runner:
                 if isinstance(r.kind, KeyKind) and outcomes[r.position].error is None
             ]
             rows = self._scan(compiled, keyed, outcomes)
+            unique = {r.position for r in keyed}
             for rule in self.ruleset.rules:
-                if rule in keyed:
+                if rule.position in unique:
                     self._unique(rule, outcomes[rule.position])
                 elif isinstance(rule.kind, VersionKind):
                     o = outcomes[rule.position]

@@ -56,13 +56,16 @@ def _not_blank_starts() -> list[tuple[int, int | None]]:
     return [(a + 1, b) for a, b in zip(codes, codes[1:], strict=False) if b > a + 1] + [(codes[-1] + 1, None)]
 
 
+NOT_BLANK_STARTS = _not_blank_starts()
+
+
 def _starts_not_blank(c: str) -> str:
     """SQL: the value's first character is none of BLANK (printable ASCII, CJK…), told by comparing
     strings, which DuckDB does on their bytes, and UTF-8's byte order is the code points' order:
     a comparison against a constant costs far less than `ascii()` decoding the first character."""
     tests = [
         f"{c} >= chr({low})" + (f" AND {c} < chr({high})" if high is not None else "")
-        for low, high in _not_blank_starts()
+        for low, high in NOT_BLANK_STARTS
     ]
     return "(" + " OR ".join(f"({t})" for t in tests) + ")"
 
@@ -414,11 +417,11 @@ class ResidentIdKind(RowKind):
     def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
         ctx.need(p.field, ("text",), self.name)
         v = ctx.col(p.field)
-        # An 18-character value's shape, check character and birth date are one vectorised
-        # function; only a legacy 15-digit one takes the regular expression and strptime.
+        # For 18 characters the macro's vectorised function decides shape, check character and
+        # birth date at once; only a legacy 15-digit value needs the regular expression for its shape.
         ok = (
-            f"CASE length({v}) WHEN 18 THEN sz_gb11643_18({v}, current_date)"
-            f" WHEN 15 THEN regexp_full_match({v}, '[0-9]{{15}}') AND sz_ymd_ok('19' || substr({v}, 7, 6))"
+            f"CASE length({v}) WHEN 18 THEN sz_gb11643({v})"
+            f" WHEN 15 THEN regexp_full_match({v}, '[0-9]{{15}}') AND sz_gb11643({v})"
             f" ELSE false END AND left({v}, 6) IN {REGIONS}"
         )
         return RowCheck(ctx.present(p.field), f"NOT coalesce({ok}, false)", (p.field,))
