@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shuzhi.classify import sqlfuncs, vectorised
-from shuzhi.classify.checksums import GB32100_ALPHABET, gb11643_check_char, gb32100_check_char, is_uscc
+from shuzhi.classify.checksums import (
+    GB32100_ALPHABET,
+    gb11643_check_char,
+    gb32100_check_char,
+    is_uscc,
+    luhn_ok,
+)
 
 ID_CHARS = "0123456789Xx"
 CODE_CHARS = GB32100_ALPHABET + GB32100_ALPHABET.lower() + "IOZSVio"
@@ -108,6 +114,11 @@ def test_a_birth_date_is_judged_against_the_day_given():
         pa.array([leap + gb11643_check_char(leap), not_leap + gb11643_check_char(not_leap)])
     )
     assert got.to_pylist() == [True, False]
+    first, before = "11010118900101123", "11010118891231123"  # the earliest birth date accepted, the day before
+    got = vectorised.resident_id18(
+        pa.array([first + gb11643_check_char(first), before + gb11643_check_char(before)])
+    )
+    assert got.to_pylist() == [True, False]
 
 
 @settings(max_examples=150, deadline=None)
@@ -124,6 +135,51 @@ def test_gb32100_check_agrees_with_python(values, cut):
     )
     got = vectorised.gb32100_check(array).to_pylist()
     assert got == [code_expected(v) for v in values]
+
+
+def card_expected(v: str | None) -> bool | None:
+    if v is None:
+        return None
+    digits = v.replace(" ", "").replace("-", "")
+    return 0 < len(digits) <= 19 and digits.isascii() and digits.isdigit() and luhn_ok(digits)
+
+
+CARDS = st.lists(
+    st.none()
+    | ANY
+    | st.text("0123456789 -", max_size=26)
+    | st.text("0123456789", min_size=12, max_size=21).map(lambda d: d[:-1] + _luhn_digit(d[:-1]))
+)
+
+
+def _luhn_digit(body: str) -> str:
+    return next(c for c in "0123456789" if luhn_ok(body + c))
+
+
+@settings(max_examples=150, deadline=None)
+@given(CARDS, st.integers(0, 3))
+def test_luhn_agrees_with_python(values, cut):
+    array = pa.array(values, pa.large_string())[cut:]
+    assert vectorised.luhn(array).to_pylist() == [card_expected(v) for v in values[cut:]]
+
+
+def test_luhn_reads_groups_and_refuses_the_rest():
+    card = "6222021234567890128"[:-1]
+    card += _luhn_digit(card)
+    values = [
+        card,
+        " ".join([card[:4], card[4:8], card[8:12], card[12:16], card[16:]]),
+        card + "0",
+        "+" + card,
+        card[:4] + "." + card[4:],
+        "",
+        " - ",
+        "０" + card[1:],
+        card + card[:1],
+    ]
+    got = vectorised.luhn(pa.array(values)).to_pylist()
+    assert got == [True, True, False, False, False, False, False, False, False]
+    assert got == [card_expected(v) for v in values]
 
 
 @pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.string_view()])
@@ -146,6 +202,8 @@ def test_in_duckdb_across_vectors_and_against_the_portable_macros():
         code = "91" + f"{330100 + i:06d}" + "".join(GB32100_ALPHABET[(i * 7 + k) % 31] for k in range(9))
         values.append(code + (gb32100_check_char(code) if i % 4 else "0"))
         values.append(None if i % 50 == 0 else f"x{i}")
+        card = f"62{i * 7919:014d}"
+        values.append(card + (_luhn_digit(card) if i % 5 else "x"))
     con = sqlfuncs.connect()
     con.register("t", pa.table({"v": pa.array(values, pa.string())}))
     today = con.execute("SELECT current_date").fetchone()[0]
@@ -153,6 +211,7 @@ def test_in_duckdb_across_vectors_and_against_the_portable_macros():
         "sz_gb11643_18(v, current_date)": lambda v: id_expected(v, today),
         "sz_gb32100(v)": code_expected,
         "sz_uscc(v)": uscc_expected,
+        "sz_luhn(v)": card_expected,
     }
     for call, expected in calls.items():
         got = [r[0] for r in con.execute(f"SELECT {call} FROM t").fetchall()]
@@ -161,7 +220,7 @@ def test_in_duckdb_across_vectors_and_against_the_portable_macros():
     for head, body in sqlfuncs.PORTABLE_MACROS.items():
         portable.execute(f"CREATE MACRO {head} AS ({body})")
     portable.register("t", pa.table({"v": pa.array(values, pa.string())}))
-    shapes = {"sz_gb32100": "[0-9A-HJ-NPQRTUWXY]{18}", "sz_gb11643": "[0-9]{17}[0-9X]"}
+    shapes = {"sz_gb32100": "[0-9A-HJ-NPQRTUWXY]{18}", "sz_gb11643": "[0-9]{17}[0-9X]", "sz_luhn": ".*"}
     for name, shape in shapes.items():
         query = f"SELECT {name}(v) FROM t WHERE regexp_full_match(v, '{shape}')"
         old, new = portable.execute(query).fetchall(), con.execute(query).fetchall()
