@@ -114,7 +114,10 @@ def test_a_birth_date_is_judged_against_the_day_given():
         pa.array([leap + gb11643_check_char(leap), not_leap + gb11643_check_char(not_leap)])
     )
     assert got.to_pylist() == [True, False]
-    first, before = "11010118900101123", "11010118891231123"  # the earliest birth date accepted, the day before
+    first, before = (
+        "11010118900101123",
+        "11010118891231123",
+    )  # the earliest birth date accepted, the day before
     got = vectorised.resident_id18(
         pa.array([first + gb11643_check_char(first), before + gb11643_check_char(before)])
     )
