@@ -202,3 +202,73 @@ def test_a_write_past_the_busy_timeout_is_a_503(sqlite_settings, sqlite_db, tmp_
             assert client.post("/api/v1/audit/sth", headers=headers).status_code == 201
     finally:
         impatient.dispose()
+
+
+def _api_routes(routes):
+    """Every APIRoute, through included routers and mounts."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None) or route  # FastAPI keeps included routers whole
+        if inner is not route or not isinstance(route, APIRoute):
+            yield from _api_routes(getattr(inner, "routes", []))
+
+
+def _dependants(dependant):
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependants(sub)
+
+
+def test_every_route_commits_its_write_before_it_answers(app):
+    """Every route (pages, API, plugins) that takes the request's write transaction takes it with
+    function scope: FastAPI would otherwise commit after the answer was sent."""
+    from shuzhi.web.deps import write_session
+
+    writers = [
+        (route.path, dep.scope)
+        for route in _api_routes(app.routes)
+        for dep in _dependants(route.dependant)
+        if dep.call is write_session
+    ]
+    assert len(writers) >= 20  # the routes that write through it (users, tokens, datasets, the ledger…)
+    assert [w for w in writers if w[1] != "function"] == []
+
+
+def test_a_commit_that_fails_is_not_answered_as_a_success(sqlite_db, live_server, monkeypatch):
+    """Against a running server: when the write transaction cannot commit, the caller hears of it
+    (and the change is not there), rather than a 200 sent before the commit."""
+    import httpx
+
+    from shuzhi.orgs import service as orgs
+
+    with sqlite_db.transaction() as s:
+        orgs.create_department(s, code="GA", name_zh="公安局")
+        root = orgs.create_user(s, username="root", password=PASSWORD, department_code="GA", roles=["admin"])
+        orgs.create_user(s, username="ana", password=PASSWORD, department_code="GA", roles=["analyst"])
+        _, token = orgs.create_token(s, root)
+    headers = {"Authorization": f"Bearer {token}"}
+    real = sqlite_db.write
+
+    @contextmanager
+    def refusing():
+        with real() as s:
+            yield s
+            raise RuntimeError("the store refused the commit")  # inside the transaction: it rolls back
+
+    monkeypatch.setattr(sqlite_db, "write", refusing)
+    r = httpx.patch(
+        f"{live_server}/api/v1/users/ana", headers=headers, json={"roles": ["steward"]}, timeout=30
+    )
+    monkeypatch.undo()
+    assert r.status_code == 500, r.text
+    with sqlite_db.read() as s:
+        assert set(orgs.get_user(s, "ana").roles) == {"analyst"}
+    r = httpx.patch(
+        f"{live_server}/api/v1/users/ana", headers=headers, json={"roles": ["steward"]}, timeout=30
+    )
+    assert r.status_code == 200
+    with sqlite_db.read() as s:
+        assert set(orgs.get_user(s, "ana").roles) == {"steward"}

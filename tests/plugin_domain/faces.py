@@ -14,7 +14,7 @@ from tests.plugin_domain.models import Note
 from shuzhi import ledger
 from shuzhi.errors import InvalidInput
 from shuzhi.orgs.service import Principal
-from shuzhi.web.deps import current_principal, read_session, write_session
+from shuzhi.web.deps import WRITE, current_principal, read_session
 
 api = APIRouter(tags=["notes"])
 pages = APIRouter(include_in_schema=False)
@@ -29,7 +29,7 @@ def add_note(
     body: NoteIn,
     request: Request,
     principal: Principal = Depends(current_principal),
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
 ) -> dict:
     limit = request.app.state.settings.notes.max_length
     if len(body.text) > limit:

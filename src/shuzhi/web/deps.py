@@ -36,9 +36,17 @@ def read_session(db: Database = Depends(get_db)) -> Iterator[Session]:
 
 
 def write_session(db: Database = Depends(get_db)) -> Iterator[Session]:
-    """A write transaction for the request: commits when it succeeds, rolls back on error."""
+    """A write transaction for the request: commits when it succeeds, rolls back on error.
+    Routes take it as `WRITE`."""
     with db.write() as session:
         yield session
+
+
+WRITE = Depends(write_session, scope="function")
+"""A route's write transaction, committed before its answer is sent. FastAPI ends a dependency with
+`yield` after the response by default: the client was told 200 before the commit, a commit that
+failed could no longer change that answer, and on PostgreSQL the client's next request could start
+before its last one had committed (two role changes then collided)."""
 
 
 async def _csrf_ok(request: Request, expected: str) -> bool:

@@ -13,7 +13,7 @@ from shuzhi.ledger.snapshot import read_snapshot
 from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Code, Count, Id, Instant
-from shuzhi.web.deps import get_db, read_session, require_role, write_session
+from shuzhi.web.deps import WRITE, get_db, read_session, require_role
 from shuzhi.web.openapi import media_responses
 
 AUDITORS = ("auditor", "admin")
@@ -113,7 +113,7 @@ def inclusion_proof(
     tree_size: int | None = Query(
         None, ge=1, le=limits.JSON_INT_MAX, description="a signed tree head's size; default the latest"
     ),
-    session: Session = Depends(write_session),  # may sign a tree head that covers the entry
+    session: Session = WRITE,  # may sign a tree head that covers the entry
     _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:
     """Entry, leaf hash, audit path and the signed tree head it leads to (see docs/ledger.md)."""
@@ -123,7 +123,7 @@ def inclusion_proof(
 @router.post("/audit/sth", status_code=201)
 def issue_sth(
     request: Request,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     _: Principal = Depends(require_role(*AUDITORS)),
 ) -> dict:
     """Sign and store a tree head now."""

@@ -14,7 +14,7 @@ from shuzhi.orgs.service import Principal
 from shuzhi.store.db import Database
 from shuzhi.textlimits import Count, Name, Small
 from shuzhi.web.catalog_query import CatalogQuery, catalog_query
-from shuzhi.web.deps import current_principal, get_db, read_session, write_session
+from shuzhi.web.deps import WRITE, current_principal, get_db, read_session
 
 router = APIRouter(tags=["catalog 数据资源目录"])
 
@@ -72,7 +72,7 @@ def list_datasets(
 @router.post("/datasets", response_model=DatasetOut, status_code=201)
 def create_dataset(
     body: DatasetIn,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ):
     """Register a data resource. Beyond the schema, refused with 422: temporal_start after
@@ -91,7 +91,7 @@ def read_dataset(
 def update_dataset(
     ref: Name,
     body: DatasetPatch,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ):
     """Change a resource's attributes; the rules of registration hold for the result (422)."""
@@ -100,9 +100,7 @@ def update_dataset(
 
 
 @router.delete("/datasets/{ref}", status_code=204)
-def delete_dataset(
-    ref: Name, session: Session = Depends(write_session), principal: Principal = Depends(current_principal)
-):
+def delete_dataset(ref: Name, session: Session = WRITE, principal: Principal = Depends(current_principal)):
     catalog.delete_dataset(session, principal, catalog.get_dataset(session, ref))
     return Response(status_code=204)
 

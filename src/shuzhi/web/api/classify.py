@@ -14,7 +14,7 @@ from shuzhi.classify import alerts, grading, lowering, readmodel, review, review
 from shuzhi.classify.models import LOWERING_STATES, LoweringRequest
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Code, Id, Name, Reason
-from shuzhi.web.deps import current_principal, read_session, require_role, write_session
+from shuzhi.web.deps import WRITE, current_principal, read_session, require_role
 
 router = APIRouter(tags=["classify 数据分类分级"])
 
@@ -56,7 +56,7 @@ def run_classification(
     ref: Name,
     request: Request,
     full: bool = False,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Re-scan the latest version (owner's steward or admin)."""
@@ -74,7 +74,7 @@ def review_column(
     body: ColumnReviewIn,
     request: Request,
     response: Response,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Confirm or override one column's category, with a reason. An override below the level grading
@@ -100,7 +100,7 @@ def review_grade(
     body: GradeReviewIn,
     request: Request,
     response: Response,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Confirm the derived dataset grade or set another level / data class, with a reason. A level or
@@ -145,7 +145,7 @@ def approve_lowering(
     request_id: Id,
     body: LoweringDecisionIn,
     request: Request,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Approve a pending lowering (an admin other than who asked): the lower level holds from now."""
@@ -157,7 +157,7 @@ def approve_lowering(
 def reject_lowering(
     request_id: Id,
     body: LoweringDecisionIn,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Reject a pending lowering, with a note (an admin other than who asked): the higher level stays."""
@@ -169,7 +169,7 @@ def resolve_alert(
     ref: Name,
     alert_id: Id,
     body: AlertResolveIn | None = None,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Mark an open alert resolved (owner's steward or admin), with an optional note; 409 if already resolved."""

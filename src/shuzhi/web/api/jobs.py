@@ -12,7 +12,7 @@ from shuzhi.jobs.models import STATES
 from shuzhi.operations.jobs import cancel_job
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Code, Id
-from shuzhi.web.deps import read_session, require_role, write_session
+from shuzhi.web.deps import WRITE, read_session, require_role
 
 router = APIRouter(tags=["jobs 后台任务"])
 
@@ -45,7 +45,7 @@ def get_job(
 @router.post("/jobs/{job_id}/cancel")
 def cancel(
     job_id: Id,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     admin: Principal = Depends(require_role("admin")),
 ) -> dict:
     """Cancel a run: a queued one never starts, a running one stops at its next progress report

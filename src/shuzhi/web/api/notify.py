@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from shuzhi.notify import service
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Id
-from shuzhi.web.deps import current_principal, read_session, write_session
+from shuzhi.web.deps import WRITE, current_principal, read_session
 
 router = APIRouter(tags=["notifications 通知"])
 
@@ -36,7 +36,7 @@ def list_notifications(
 @router.post("/notifications/{notification_id}/read")
 def read_notification(
     notification_id: Id,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Mark one of the caller's notifications read (again: no change); another user's is 404."""
@@ -46,9 +46,7 @@ def read_notification(
 
 
 @router.post("/notifications/read-all")
-def read_all(
-    session: Session = Depends(write_session), principal: Principal = Depends(current_principal)
-) -> dict:
+def read_all(session: Session = WRITE, principal: Principal = Depends(current_principal)) -> dict:
     """Mark every one of the caller's notifications read; says how many were unread."""
     n = service.mark_all_read(session, principal.user_id) if principal.user_id is not None else 0
     return {"marked": n}

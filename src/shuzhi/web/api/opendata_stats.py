@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shuzhi.opendata import budget, stats
 from shuzhi.orgs.service import Principal
 from shuzhi.textlimits import Id, Name, Reason
-from shuzhi.web.deps import current_principal, read_session, write_session
+from shuzhi.web.deps import WRITE, current_principal, read_session
 
 router = APIRouter(prefix="/opendata/statistics", tags=["open data statistics 开放统计"])
 
@@ -36,7 +36,7 @@ class BudgetBody(BaseModel):
 def release(
     body: ReleaseBody,
     request: Request,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Release the spec's figures over a dataset version, paid from its privacy budget (409 with what
@@ -75,7 +75,7 @@ def set_budget(
     dataset: Name,
     body: BudgetBody,
     request: Request,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(current_principal),
 ) -> dict:
     """Set a dataset's total ε and δ (platform admins; never below what is spent)."""

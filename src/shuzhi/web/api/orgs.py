@@ -28,7 +28,7 @@ from shuzhi.textlimits import (
     RegionCode,
     Username,
 )
-from shuzhi.web.deps import current_principal, get_db, read_session, require_role, write_session
+from shuzhi.web.deps import WRITE, current_principal, get_db, read_session, require_role
 from shuzhi.web.openapi import error_responses
 
 router = APIRouter(tags=["orgs 组织与用户"])
@@ -132,7 +132,7 @@ def list_departments(session: Session = Depends(read_session), _: Principal = De
 @router.post("/departments", response_model=DepartmentOut, status_code=201)
 def create_department(
     body: DepartmentIn,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(require_role("admin")),
 ):
     d = orgs.create_department(
@@ -160,7 +160,7 @@ def list_users(
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(
     body: UserIn,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(require_role("admin")),
 ):
     u = orgs.create_user(
@@ -180,7 +180,7 @@ def create_user(
 def update_user(
     username: Username,
     body: UserPatch,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(require_role("admin")),
 ):
     """Change a user's roles or deactivate them (platform admin only); each change is audited."""
@@ -220,7 +220,7 @@ def create_token(body: TokenIn, request: Request, db=Depends(get_db)):
 @router.post("/users/{username}/unlock")
 def unlock_user(
     username: Username,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(require_role("admin", "steward")),
 ) -> dict:
     """Lift a user's login lockout (a steward of their department, or an admin); audited."""
@@ -231,7 +231,7 @@ def unlock_user(
 @router.post("/login-addresses/{address}/unlock")
 def unlock_address(
     address: Name,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(require_role("admin")),
 ) -> dict:
     """Lift a client address's login lockout (platform admin only); audited."""
@@ -248,7 +248,5 @@ def list_tokens(session: Session = Depends(read_session), principal: Principal =
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(
-    token_id: Id, session: Session = Depends(write_session), principal: Principal = Depends(current_principal)
-):
+def revoke_token(token_id: Id, session: Session = WRITE, principal: Principal = Depends(current_principal)):
     return _token_out(orgs.revoke_token(session, token_id, actor=principal))

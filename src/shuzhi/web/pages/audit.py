@@ -15,7 +15,7 @@ from shuzhi.ledger import events, keys, log, proofs, query, sth
 from shuzhi.ledger.models import TreeHead
 from shuzhi.orgs.service import Principal
 from shuzhi.oversight import clock, names
-from shuzhi.web.deps import page_principal, read_session, write_session
+from shuzhi.web.deps import WRITE, page_principal, read_session
 from shuzhi.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -122,7 +122,7 @@ def _event_choices() -> dict:
 def audit_entry_page(
     seq: int,
     request: Request,
-    session: Session = Depends(write_session),  # may sign a tree head that covers the entry
+    session: Session = WRITE,  # may sign a tree head that covers the entry
     principal: Principal = Depends(auditor_page),
 ):
     settings = request.app.state.settings

@@ -21,10 +21,10 @@ from shuzhi.store.base import utcnow
 from shuzhi.web.catalog_query import CatalogQuery, catalog_query
 from shuzhi.web.deps import (
     SESSION_COOKIE,
+    WRITE,
     get_db,
     page_principal,
     read_session,
-    write_session,
 )
 from shuzhi.web.templating import LANGS, templates
 
@@ -123,7 +123,7 @@ def login(
 @router.post("/logout")
 def logout(
     request: Request,
-    session: Session = Depends(write_session),
+    session: Session = WRITE,
     principal: Principal = Depends(page_principal),
 ):
     orgs.end_login_session(session, session.get(LoginSession, request.state.login.id))
