@@ -120,3 +120,39 @@ def test_login_session_lifecycle(db, make_user):
         orgs.end_login_session(s, found)
     with db.session() as s:
         assert orgs.find_login_session(s, clear) is None
+
+
+def test_two_role_changes_of_one_user_at_once_take_turns(db, make_user):
+    """Two write transactions change one user's roles to the same set at the same time: the second
+    waits for the first and starts from what it left (on PostgreSQL it used to delete rows already
+    gone and collide with the rows the first had added)."""
+    import threading
+    import time
+
+    make_user("ana", roles=("analyst",))
+    first_flushed, second_started, errors = threading.Event(), threading.Event(), []
+
+    def first():
+        with db.write() as s:
+            orgs.set_roles(s, orgs.get_user(s, "ana"), ["steward"])
+            first_flushed.set()
+            second_started.wait(10)
+            time.sleep(0.5)  # the second is now waiting on this transaction
+
+    def second():
+        first_flushed.wait(10)
+        try:
+            second_started.set()
+            with db.write() as s:
+                orgs.set_roles(s, orgs.get_user(s, "ana"), ["steward"])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    with db.read() as s:
+        assert set(orgs.get_user(s, "ana").roles) == {"steward"}

@@ -314,6 +314,10 @@ def get_user(session: Session, username: str) -> User:
 
 def set_roles(session: Session, user: User, roles: list[str], *, actor: Principal | None = None) -> User:
     roles = _check_roles(roles)
+    # The user's row locked and its roles read again: two changes of one user at once take turns
+    # (PostgreSQL), the second starting from what the first left rather than colliding with it.
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    session.expire(user, ["role_rows"])
     before = sorted(user.roles)
     # The old rows go first: a flush inserts before it deletes, and a role kept would collide with itself.
     user.role_rows = []
