@@ -124,6 +124,20 @@ def test_a_birth_date_is_judged_against_the_day_given():
     assert got.to_pylist() == [True, False]
 
 
+def test_x_stands_for_ten_only_as_the_check_character():
+    """An X among the first 17 characters is not a digit, even where its value ten would make the
+    check character right."""
+    from shuzhi.classify.checksums import GB11643_WEIGHTS
+
+    values = []
+    for at in (0, 5, 14, 16):  # outside the birth date, which an X would spoil anyway
+        body = "11010119900307123"
+        body = body[:at] + "X" + body[at + 1 :]
+        total = sum((10 if c == "X" else int(c)) * w for c, w in zip(body, GB11643_WEIGHTS, strict=True))
+        values.append(body + "10X98765432"[total % 11])
+    assert vectorised.resident_id18(pa.array(values), TODAY).to_pylist() == [False] * 4
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.none() | CODES_WITH_REGIONS | fixed(gb32100_check_char) | ANY))
 def test_uscc_agrees_with_is_uscc(values):

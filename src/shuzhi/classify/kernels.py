@@ -63,19 +63,26 @@ def birth_ok(data, at, today):
 
 
 @compiled
+def weighted(data, start, table, weights, limit):
+    """The weighted sum of the 17 characters from `start`, each its value in `table`; -1 when one
+    of them is above `limit` (not a character that position may hold)."""
+    total = 0
+    for k in range(17):
+        value = table[data[start + k]]
+        if value > limit:
+            return -1
+        total += value * weights[k]
+    return total
+
+
+@compiled
 def resident_id18(data, offsets, today, out):
     for i in range(out.shape[0]):
         start, ok = offsets[i], False
         if offsets[i + 1] - start == 18:
-            total, digits = 0, True
-            for k in range(17):
-                value = GB11643[data[start + k]]
-                if value > 9:
-                    digits = False
-                    break
-                total += value * GB11643_W[k]
+            total = weighted(data, start, GB11643, GB11643_W, 9)
             ok = (
-                digits
+                total >= 0
                 and GB11643[data[start + 17]] == GB11643_EXPECTED[total % 11]
                 and birth_ok(data, start + 6, today)
             )
@@ -87,15 +94,12 @@ def gb32100(data, offsets, region_digits, out):
     for i in range(out.shape[0]):
         start, ok = offsets[i], False
         if offsets[i + 1] - start == 18:
-            total, ok = 0, True
-            for k in range(18):
-                value = GB32100[data[start + k]]
-                if value > 30 or (region_digits and 2 <= k < 8 and value > 9):
-                    ok = False
-                    break
-                if k < 17:
-                    total += value * GB32100_W[k]
-            ok = ok and GB32100[data[start + 17]] == (31 - total % 31) % 31
+            total = weighted(data, start, GB32100, GB32100_W, 30)
+            # An invalid last character is INVALID in the table: never a check value (0-30).
+            ok = total >= 0 and GB32100[data[start + 17]] == (31 - total % 31) % 31
+            if ok and region_digits:  # characters 3-8, the region code
+                for k in range(start + 2, start + 8):
+                    ok = ok and GB32100[data[k]] <= 9
         out[i] = ok
 
 

@@ -101,7 +101,9 @@ PORTABLE_MACROS = {
 version) can run. The benchmarks give these to the libraries they compare with."""
 
 MACROS = {
-    **{head: body for head, body in PORTABLE_MACROS.items() if head not in ("sz_gb32100(v)", "sz_luhn(v)")},
+    **{
+        head: body for head, body in PORTABLE_MACROS.items() if head.split("(")[0] not in vectorised.FUNCTIONS
+    },
     # sz_gb32100 and sz_luhn are `vectorised` functions; sz_gb11643 takes its 18-character check
     # character and birth date from one (a compiled loop per vector of values, not 17 substr or
     # division calls and a strptime per value).

@@ -33,10 +33,11 @@ def _kernels():
     return kernels
 
 
-def _buffers(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """(the array as one string array, its bytes, its offsets) without copying the bytes."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+def _check(kernel: str, values: pa.Array | pa.ChunkedArray, *args) -> pa.Array:
+    """One of the compiled loops over a string array, read in place (no copy of its bytes): the
+    booleans it answers, NULL where the value is NULL."""
+    if isinstance(values, pa.ChunkedArray):  # DuckDB hands a vector over as one chunk
+        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
     if values.type not in (pa.string(), pa.large_string()):
         values = values.cast(pa.large_string())
     width = np.int64 if values.type == pa.large_string() else np.int32
@@ -44,11 +45,8 @@ def _buffers(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, 
     n = len(values)
     offsets = np.frombuffer(offsets, width, n + 1, values.offset * np.dtype(width).itemsize)
     data = np.frombuffer(data, np.uint8) if data is not None and len(data) else np.zeros(1, np.uint8)
-    return values, data, offsets
-
-
-def _answer(values: pa.Array, out: np.ndarray) -> pa.Array:
-    """The booleans, NULL where the value is NULL."""
+    out = np.empty(n, np.bool_)
+    getattr(_kernels(), kernel)(data, offsets, *args, out)
     if values.null_count:
         return pa.array(out, mask=values.is_null().to_numpy(zero_copy_only=False))
     return pa.array(out)
@@ -65,36 +63,24 @@ def _today(today: pa.Array | pa.ChunkedArray | dt.date | None) -> int:
 def resident_id18(values: pa.Array | pa.ChunkedArray, today=None) -> pa.Array:
     """An 18-character resident ID (GB 11643): 17 digits, the right check character (x or X for
     ten), and digits 7-14 a birth date from 1890-01-01 to `today` (the local date when not given)."""
-    values, data, offsets = _buffers(values)
-    out = np.empty(len(values), np.bool_)
-    _kernels().resident_id18(data, offsets, _today(today), out)
-    return _answer(values, out)
+    return _check("resident_id18", values, _today(today))
 
 
 def gb32100_check(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """18 characters of the GB 32100 alphabet (either case), the last the check character of the rest."""
-    values, data, offsets = _buffers(values)
-    out = np.empty(len(values), np.bool_)
-    _kernels().gb32100(data, offsets, False, out)
-    return _answer(values, out)
+    return _check("gb32100", values, False)
 
 
 def uscc(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """A unified social credit code as `classify.checksums.is_uscc` reads it (the value as stored,
     either case): the GB 32100 check character right and characters 3-8 (the region) digits."""
-    values, data, offsets = _buffers(values)
-    out = np.empty(len(values), np.bool_)
-    _kernels().gb32100(data, offsets, True, out)
-    return _answer(values, out)
+    return _check("gb32100", values, True)
 
 
 def luhn(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """A card number (ISO/IEC 7812): once spaces and hyphens are set aside, 1 to 19 ASCII digits and
     nothing else, whose Luhn sum is a multiple of ten."""
-    values, data, offsets = _buffers(values)
-    out = np.empty(len(values), np.bool_)
-    _kernels().luhn(data, offsets, out)
-    return _answer(values, out)
+    return _check("luhn", values)
 
 
 FUNCTIONS = {
