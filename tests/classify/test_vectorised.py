@@ -104,6 +104,70 @@ def test_resident_id18_agrees_with_python(values, cut):
     assert got == [id_expected(v) for v in values[cut:]]
 
 
+def facts_expected(v: str | None, today: dt.date = TODAY) -> tuple | None:
+    """(birth date, valid, odd) of an ID-shaped value with a real birth date; 0 for any other."""
+    if v is None:
+        return None
+    if len(v) == 18 and v[:17].isascii() and v[:17].isdigit() and v[17] in "0123456789Xx":
+        digits, sex = v[6:14], v[16]
+        right = gb11643_check_char(v[:17]) == v[17].upper()
+    elif len(v) == 15 and v.isascii() and v.isdigit():
+        digits, sex, right = "19" + v[6:12], v[14], True
+    else:
+        return 0
+    try:
+        born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return 0
+    return born, right and birth_ok(digits, today), int(sex) % 2 == 1
+
+
+def facts_read(packed: int | None) -> tuple | int | None:
+    from shuzhi.classify.kernels import FACTS_DAY_OFFSET
+
+    if packed is None or packed == 0:
+        return packed
+    born = dt.date(1970, 1, 1) + dt.timedelta(days=(packed >> 2) - FACTS_DAY_OFFSET)
+    return born, bool(packed & 2), bool(packed & 1)
+
+
+LEGACY_IDS = st.tuples(
+    st.text("0123456789", min_size=6, max_size=6), BIRTHS, st.text("0123456789", min_size=3, max_size=3)
+).map(lambda t: t[0] + t[1][2:] + t[2])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.none() | IDS_WITH_BIRTHS | LEGACY_IDS | fixed(gb11643_check_char) | ANY), st.integers(0, 3)
+)
+def test_resident_id_facts_agree_with_python(values, cut):
+    array = pa.array(values, pa.string())[cut:]
+    got = [facts_read(p) for p in vectorised.resident_id_facts(array, TODAY).to_pylist()]
+    assert got == [facts_expected(v) for v in values[cut:]]
+    # Where the value is an 18-character ID, "valid" is exactly resident_id18's answer.
+    valid = vectorised.resident_id18(array, TODAY).to_pylist()
+    assert all(f[1] == ok for f, ok, v in zip(got, valid, values[cut:], strict=True) if f and len(v) == 18)
+
+
+def test_resident_id_facts_at_the_edges():
+    from shuzhi.classify.kernels import FACTS_DAY_OFFSET
+    from shuzhi.quality.kinds import FACTS_DAY_OFFSET as decoded_with
+
+    assert decoded_with == FACTS_DAY_OFFSET  # the rules decode what the loop packs
+    bodies = ["11010199991231123", "11010118891231123", "11010120000229124", "11010100000101123"]
+    values = [b + gb11643_check_char(b) for b in bodies] + ["110101000229123", "110101990229123", "11010119"]
+    packed = vectorised.resident_id_facts(pa.array(values), TODAY).to_pylist()
+    assert [facts_read(p) for p in packed[:3]] == [
+        (dt.date(9999, 12, 31), False, True),  # a real date, but after today
+        (dt.date(1889, 12, 31), False, True),  # a real date, but before 1890
+        (dt.date(2000, 2, 29), True, False),  # a leap day; the sex digit 2, a woman's
+    ]
+    # The year 0 (1 BC) is a real date as DuckDB counts them: 719,528 days before 1970.
+    assert packed[3] >> 2 == FACTS_DAY_OFFSET - 719_528 and packed[3] & 2 == 0
+    # 1900 and 1999 were no leap years; eight characters are no ID.
+    assert packed[4:] == [0, 0, 0]
+
+
 def test_a_birth_date_is_judged_against_the_day_given():
     body = "11010120261206123"
     born_today = body + gb11643_check_char(body)

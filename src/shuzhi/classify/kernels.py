@@ -50,16 +50,32 @@ def number(data, at, width):
 
 
 @compiled
-def birth_ok(data, at, today):
-    """Digits at `at`.. (known to be digits) a real date from 1890-01-01 to `today` (YYYYMMDD)."""
-    year, month, day = number(data, at, 4), number(data, at + 4, 2), number(data, at + 6, 2)
+def real_date(year, month, day):
+    """A day of the (proleptic Gregorian) calendar."""
     if month < 1 or month > 12 or day < 1:
         return False
     last = DAYS_IN_MONTH[month]
     if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
         last = 29
-    ymd = year * 10000 + month * 100 + day
-    return day <= last and EARLIEST_BIRTH <= ymd <= today
+    return day <= last
+
+
+@compiled
+def day_number(year, month, day):
+    """Days from 1970-01-01 to a real date (before it: negative), as DuckDB counts a DATE."""
+    # The civil-to-days conversion in 400-year eras of 146,097 days, years starting in March.
+    y = year - 1 if month <= 2 else year
+    era = (y if y >= 0 else y - 399) // 400
+    of_era = y - era * 400
+    of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    return era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
+
+
+@compiled
+def birth_ok(data, at, today):
+    """Digits at `at`.. (known to be digits) a real date from 1890-01-01 to `today` (YYYYMMDD)."""
+    year, month, day = number(data, at, 4), number(data, at + 4, 2), number(data, at + 6, 2)
+    return real_date(year, month, day) and EARLIEST_BIRTH <= year * 10000 + month * 100 + day <= today
 
 
 @compiled
@@ -87,6 +103,47 @@ def resident_id18(data, offsets, today, out):
                 and birth_ok(data, start + 6, today)
             )
         out[i] = ok
+
+
+@compiled
+def all_digits(data, start, width):
+    for k in range(start, start + width):  # noqa: SIM110 - Numba compiles a loop, not all() of a generator
+        if data[k] < 48 or data[k] > 57:
+            return False
+    return True
+
+
+FACTS_DAY_OFFSET = 1_000_000
+"""Added to a birth date's day number in a resident ID's facts: every real date's is then positive."""
+
+
+@compiled
+def resident_id_facts(data, offsets, today, out):
+    """What a resident ID states, packed in one integer (see `vectorised.resident_id_facts`)."""
+    for i in range(out.shape[0]):
+        start, length = offsets[i], offsets[i + 1] - offsets[i]
+        out[i] = 0
+        if length == 18:
+            total = weighted(data, start, GB11643, GB11643_W, 9)
+            last = GB11643[data[start + 17]]
+            if total < 0 or last > 10:
+                continue
+            right = last == GB11643_EXPECTED[total % 11]
+            year, sex_digit = number(data, start + 6, 4), data[start + 16]
+            at = start + 10
+        elif length == 15:
+            if not all_digits(data, start, 15):
+                continue
+            right = True  # a legacy number has no check character
+            year, sex_digit = 1900 + number(data, start + 6, 2), data[start + 14]
+            at = start + 8
+        else:
+            continue
+        month, day = number(data, at, 2), number(data, at + 2, 2)
+        if real_date(year, month, day):
+            days = day_number(year, month, day) + FACTS_DAY_OFFSET
+            plausible = EARLIEST_BIRTH <= year * 10000 + month * 100 + day <= today
+            out[i] = days * 4 + (2 if right and plausible else 0) + (sex_digit - 48) % 2
 
 
 @compiled

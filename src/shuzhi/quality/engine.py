@@ -1,7 +1,8 @@
 """Running a rule set on a version file in DuckDB: the compiled statements and their exact counts.
 
 Every row rule becomes two flags of each row (`applies`, `fails`, computed once in an inner
-projection, combined once in a middle one) and two aggregates of ONE statement over the version's
+projection, combined once in a middle one; values several of them read, such as a resident ID's
+facts, computed once per row in a projection below them: `kinds.Context.derive`) and two aggregates of ONE statement over the version's
 Parquet file, so all of them are counted in a single scan: `count_if(applies)` (rows checked) and
 `count_if(applies AND fails)` (rows failed, exact). For the samples one more aggregate keeps the
 first SAMPLE_WINDOW rows that fail any rule, each packed as its position and the bits of the rules
@@ -64,6 +65,16 @@ def parquet(path) -> str:
     return f"read_parquet({lit(str(path))}, file_row_number = true)"
 
 
+def with_derived(source: str, derived) -> str:
+    """SQL of the row source `t`: `source` with the derived values as columns after its own, each
+    computed once per row however many conditions read it."""
+    derived = list({d.name: d for d in derived}.values())
+    if not derived:
+        return f"{source} AS t"
+    values = ", ".join(f"{d.sql} AS {ident(d.name)}" for d in derived)
+    return f"(SELECT *, {values} FROM {source} AS t) AS t"
+
+
 def describe(con: duckdb.DuckDBPyConnection, path) -> dict[str, str]:
     """Column name → type name of a version file."""
     rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
@@ -87,9 +98,10 @@ class Planner:
             )
             self._con.execute(f"CREATE TEMP TABLE sz_columns AS SELECT {cols or '1 AS x'} LIMIT 0")
         joins = " ".join(j.sql for j in check.joins)
+        rows = with_derived("sz_columns", check.derived)
         try:
             self._con.execute(
-                f"SELECT count_if(({check.applies}) AND ({check.fails})) FROM sz_columns AS t {joins}"
+                f"SELECT count_if(({check.applies}) AND ({check.fails})) FROM {rows} {joins}"
             ).fetchall()
         except duckdb.Error as e:
             return str(e).splitlines()[0][:300]
@@ -224,11 +236,13 @@ class Runner:
         # Each rule's two conditions are computed once per row (an inner projection) and combined
         # once (`f`: checked and failed) in a middle one, then counted: written into the aggregates,
         # DuckDB evaluated them once per aggregate. A NULL condition counts as false in count_if.
+        # A condition may be NULL (a NULL value): `f` is then false, or the row's packed failures
+        # (below) would be NULL, and the row missing from the samples of every rule it fails.
         # count_if rather than FILTER clauses: DuckDB slices its input for every filtered aggregate,
         # which made the counting several times dearer than the conditions themselves.
         both, parts = ["_row"], ["count(*)"]
         for i in range(len(compiled)):
-            both += [f"a{i}", f"a{i} AND b{i} AS f{i}"]
+            both += [f"a{i}", f"coalesce(a{i} AND b{i}, false) AS f{i}"]
             parts += [f"count_if(a{i})", f"count_if(f{i})"]
         keys = [" AND ".join(self.ctx.present(f) for f in rule.fields) for rule in keyed]
         both += [f"k{j}" for j in range(len(keyed))]
@@ -262,12 +276,14 @@ class Runner:
 
     def _flags(self, compiled: list[tuple[Rule, RowCheck]], which, extra: list[str] = ()) -> str:
         """SQL: each row's position, the two conditions (`a`, `b`) of the rules `which`, and `extra`."""
-        flags, joins = ["t.file_row_number AS _row", *extra], []
+        flags, joins, derived = ["t.file_row_number AS _row", *extra], [], []
         for i in which:
             check = compiled[i][1]
             flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
             joins += [j.sql for j in check.joins]
-        return f"SELECT {', '.join(flags)} FROM {parquet(self.path)} AS t {' '.join(joins)}"
+            derived += check.derived
+        rows = with_derived(parquet(self.path), derived)
+        return f"SELECT {', '.join(flags)} FROM {rows} {' '.join(joins)}"
 
     def _first_failures(self, compiled: list[tuple[Rule, RowCheck]], which: list[int], n: int) -> dict:
         parts = [f"min(CASE WHEN a{i} AND b{i} THEN _row END, {n})" for i in which]

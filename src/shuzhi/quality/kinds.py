@@ -22,6 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,6 +132,8 @@ class Context:
     references: dict[int, str] = field(default_factory=dict)
     """For a referential rule (by its position), the SQL source of the referenced version, once resolved."""
     position: int = 0
+    derived: dict[str, Derived] = field(default_factory=dict)
+    """Values of each row the rules compiled so far compute once (their SQL → the column)."""
 
     def col(self, name: str) -> str:
         return "t." + ident(name)
@@ -152,6 +155,15 @@ class Context:
                 f" ELSE NOT regexp_full_match({c}, {lit('[' + BLANK + ']*')}) END)"
             )
         return f"({c} IS NOT NULL)"
+
+    def derive(self, sql: str) -> Derived:
+        """A value of each row computed once in the scan, before any rule's conditions, which those
+        conditions name by `.ref`: for an expression several conditions (of one rule or of several)
+        read, which DuckDB would otherwise compute once per use. The same SQL gets the same column."""
+        if sql not in self.derived:
+            taken = {c.lower() for c in self.columns} | {d.name for d in self.derived.values()}
+            self.derived[sql] = Derived(next(n for i in count() if (n := f"_sz_{i}") not in taken), sql)
+        return self.derived[sql]
 
     def need(self, name: str, families: tuple[str, ...], kind: str) -> str:
         """The field's family, refused unless one of `families`."""
@@ -178,12 +190,26 @@ class Join:
 
 
 @dataclass(frozen=True)
+class Derived:
+    """A value of each row the scan computes once, as column `name` of the row `t` (`Context.derive`)."""
+
+    name: str
+    sql: str
+
+    @property
+    def ref(self) -> str:
+        return "t." + ident(self.name)
+
+
+@dataclass(frozen=True)
 class RowCheck:
     applies: str
     fails: str
     fields: tuple[str, ...]
     """Fields shown in a failing row's sample."""
     joins: tuple[Join, ...] = ()
+    derived: tuple[Derived, ...] = ()
+    """The derived values `applies` and `fails` read."""
 
 
 class Params(BaseModel):
@@ -398,11 +424,15 @@ REGIONS = "(SELECT code FROM sz_regions)"
 """GB/T 2260 codes of any year: the engine registers `sz_regions` (shuzhi.quality.regions.table)."""
 
 
-def _id_shape(value: str) -> str:
-    """SQL: an ID number's shape, 18 characters (a lower-case x last accepted) or 15 digits.
-    One expression and no upper(): each is a call per value, and DuckDB does not share a
-    repeated one; the check-digit and birth-date macros read only digits and upper-case the last."""
-    return f"regexp_full_match({value}, '[0-9]{{17}}[0-9Xx]|[0-9]{{15}}')"
+def id_facts(ctx: Context, name: str) -> Derived:
+    """What the field's resident IDs state (shape, check character, birth date, sex digit), read
+    once per row for every rule on that field (`classify.vectorised.resident_id_facts`)."""
+    return ctx.derive(f"sz_gb11643_facts({ctx.col(name)}, current_date)")
+
+
+FACTS_EPOCH = "DATE '1970-01-01'"
+FACTS_DAY_OFFSET = 1_000_000
+"""`classify.kernels.FACTS_DAY_OFFSET`, here so that compiling rules does not load the compiled loops."""
 
 
 class ResidentIdKind(RowKind):
@@ -416,15 +446,9 @@ class ResidentIdKind(RowKind):
 
     def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
         ctx.need(p.field, ("text",), self.name)
-        v = ctx.col(p.field)
-        # For 18 characters the macro's vectorised function decides shape, check character and
-        # birth date at once; only a legacy 15-digit value needs the regular expression for its shape.
-        ok = (
-            f"CASE length({v}) WHEN 18 THEN sz_gb11643({v})"
-            f" WHEN 15 THEN regexp_full_match({v}, '[0-9]{{15}}') AND sz_gb11643({v})"
-            f" ELSE false END AND left({v}, 6) IN {REGIONS}"
-        )
-        return RowCheck(ctx.present(p.field), f"NOT coalesce({ok}, false)", (p.field,))
+        facts = id_facts(ctx, p.field)
+        ok = f"({facts.ref} & 2) = 2 AND left({ctx.col(p.field)}, 6) IN {REGIONS}"
+        return RowCheck(ctx.present(p.field), f"NOT coalesce({ok}, false)", (p.field,), derived=(facts,))
 
 
 class CreditCodeKind(RowKind):
@@ -561,27 +585,27 @@ class IdMatchesKind(RowKind):
         if p.birth is None and p.sex is None:
             raise RuleError(M_("name a birth field, a sex field or both"))
         ctx.need(p.id, ("text",), self.name)
-        u = ctx.col(p.id)
-        # Each expression used twice stands first in a conjunction somewhere: DuckDB computed a
-        # repeated expression once per row only then (measured; where every use was a later operand
-        # of AND, once per use), and the birth date's strptime and the check digit's substr are
-        # most of this rule's cost.
-        id_ok = f"sz_id_birth({u}) IS NOT NULL AND {_id_shape(u)}"
+        facts = id_facts(ctx, p.id)
+        f, derived = facts.ref, [facts]
         readable, wrong = [], []
         if p.birth is not None:
             b = date_expr(ctx, p.birth, self.name)
+            if ctx.family(p.birth) == "text":  # read leniently: dear, and read twice below
+                derived.append(ctx.derive(b))
+                b = derived[-1].ref
             readable.append(f"{b} IS NOT NULL")
-            wrong.append(f"({b} IS NOT NULL AND {b} <> sz_id_birth({u}))")
+            # The ID's birth date as a day number: no date is built from it per row.
+            wrong.append(f"({b} IS NOT NULL AND {b} - {FACTS_EPOCH} <> ({f} >> 2) - {FACTS_DAY_OFFSET})")
         if p.sex is not None:
             fam = ctx.need(p.sex, ("text", "integer"), self.name)
             s = ctx.col(p.sex) if fam == "text" else f"CAST({ctx.col(p.sex)} AS VARCHAR)"
-            digit = f"TRY_CAST(substr({u}, CASE WHEN length({u}) = 18 THEN 17 ELSE 15 END, 1) AS INTEGER)"
             is_male, is_female = f"{s} IN {in_list(p.male)}", f"{s} IN {in_list(p.female)}"
             readable.append(f"({is_male} OR {is_female})")
-            wrong.append(f"(({digit} % 2 = 0 AND {is_male}) OR ({digit} % 2 = 1 AND {is_female}))")
-        applies = f"{id_ok} AND ({' OR '.join(readable)})"
-        fields = tuple(f for f in (p.id, p.birth, p.sex) if f)
-        return RowCheck(applies, " OR ".join(wrong), fields)
+            wrong.append(f"((({f} & 1) = 0 AND {is_male}) OR (({f} & 1) = 1 AND {is_female}))")
+        # At least 4: an ID's shape and a real birth date (the facts' day number is above 0).
+        applies = f"{f} >= 4 AND ({' OR '.join(readable)})"
+        fields = tuple(x for x in (p.id, p.birth, p.sex) if x)
+        return RowCheck(applies, " OR ".join(wrong), fields, derived=tuple(derived))
 
 
 class OrderParams(Params):
