@@ -318,15 +318,15 @@ def shuzhi_child(folder: Path) -> dict:
 
 
 BLANKS = "[[:space:]\u3000\u00a0]*"
-ID18 = "[0-9]{17}[0-9Xx]"
 
 
 def hand_sql(version: Path, depts: Path) -> str:
-    """The 20 checks as one statement, written the way one writes them by hand."""
+    """The 20 checks as one statement, written the way one writes them by hand: the resident ID's
+    facts (`sz_gb11643_facts`: shape, validity, birth date, sex digit) computed once per row below
+    the checks that read them."""
     v = f"read_parquet('{version}')"
     unique = "(SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {v} GROUP BY {k} HAVING n > 1))"
-    rid = "resident_id"  # the macros read digits and upper-case the check character themselves
-    sex_digit = f"CAST(substr({rid}, 17, 1) AS INTEGER) % 2"
+    born = "(f >> 2) - 1000000"  # the ID's birth date as days from 1970-01-01 (kernels.FACTS_DAY_OFFSET)
     checks = [
         "name IS NULL",
         f"address IS NULL OR regexp_full_match(address, '{BLANKS}')",
@@ -337,9 +337,7 @@ def hand_sql(version: Path, depts: Path) -> str:
         "NOT regexp_full_match(postcode, '[0-9]{6}')",
         "sex NOT IN ('男', '女')",
         "status NOT IN (1, 2, 3)",
-        f"resident_id IS NOT NULL AND NOT coalesce(CASE length({rid}) WHEN 18 THEN sz_gb11643_18({rid}, current_date)"
-        f" WHEN 15 THEN regexp_full_match({rid}, '[0-9]{{15}}') AND sz_ymd_ok('19' || substr({rid}, 7, 6)) END"
-        f" AND left({rid}, 6) IN (SELECT code FROM regions), false)",
+        "resident_id IS NOT NULL AND NOT coalesce((f & 2) = 2 AND left(resident_id, 6) IN (SELECT code FROM regions), false)",
         "NOT coalesce(sz_uscc(credit_code), false)",
         "region NOT IN (SELECT code FROM regions)",
         f"issue_date > DATE '{AS_OF}'",
@@ -347,15 +345,16 @@ def hand_sql(version: Path, depts: Path) -> str:
         r"NOT regexp_full_match(phone, '(\+?86[ -]?)?1[3-9][0-9]{9}')",
         None,
         None,
-        f"regexp_full_match({rid}, '{ID18}') AND (birth_date <> try_strptime(substr({rid}, 7, 8), '%Y%m%d')::DATE"
-        f" OR (sex = '男' AND {sex_digit} = 0) OR (sex = '女' AND {sex_digit} = 1))",
+        f"f >= 4 AND (birth_date - DATE '1970-01-01' <> {born}"
+        " OR (sex = '男' AND (f & 1) = 0) OR (sex = '女' AND (f & 1) = 1))",
         "end_date < start_date",
         f"dept_code NOT IN (SELECT code FROM read_parquet('{depts}'))",
     ]
     parts = [
         f"count_if({c})" if c else unique.format(v=v, k=RULES[i]["fields"][0]) for i, c in enumerate(checks)
     ]
-    return f"SELECT {', '.join(parts)} FROM {v}"
+    rows = f"(SELECT *, sz_gb11643_facts(resident_id, current_date) AS f FROM {v})"
+    return f"SELECT {', '.join(parts)} FROM {rows}"
 
 
 def hand_child(folder: Path) -> dict:
