@@ -1,5 +1,7 @@
 """Generated queries: whatever a consumer writes, no ungranted or unmasked value reaches the result."""
 
+import re
+
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +14,7 @@ from shuzhi.exchange import service
 SOURCE = population_table().to_pylist()
 RAW_IDS = {r["id_number"] for r in SOURCE}
 RAW_NAMES = {r["name"] for r in SOURCE}
+HMAC_DIGEST = re.compile("[0-9a-f]{64}")
 
 COLUMNS = [
     "id_number",
@@ -76,6 +79,9 @@ def test_no_ungranted_value_in_any_result(world, granted, sql):
         assert "REL-SECRET" not in text, sql
         assert text not in RAW_IDS, sql
         assert text not in RAW_NAMES, sql
+        if HMAC_DIGEST.fullmatch(text):
+            # The hash mask's digest: 1 in 32,768 begins with one of the prefixes below by chance.
+            continue
         assert not text.startswith(("3302", "1101")), sql
 
 
