@@ -326,7 +326,9 @@ def hand_sql(version: Path, depts: Path) -> str:
     the checks that read them."""
     v = f"read_parquet('{version}')"
     unique = "(SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {v} GROUP BY {k} HAVING n > 1))"
-    born = "(f >> 2) - 1000000"  # the ID's birth date as days from 1970-01-01 (kernels.FACTS_DAY_OFFSET)
+    from shuzhi.quality.kinds import FACTS_DAY_OFFSET
+
+    born = f"(f >> 2) - {FACTS_DAY_OFFSET}"  # the ID's birth date as days from 1970-01-01
     checks = [
         "name IS NULL",
         f"address IS NULL OR regexp_full_match(address, '{BLANKS}')",

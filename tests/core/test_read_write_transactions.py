@@ -204,37 +204,48 @@ def test_a_write_past_the_busy_timeout_is_a_503(sqlite_settings, sqlite_db, tmp_
         impatient.dispose()
 
 
-def _api_routes(routes):
-    """Every APIRoute, through included routers and mounts."""
-    from fastapi.routing import APIRoute
-
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        inner = getattr(route, "original_router", None) or route  # FastAPI keeps included routers whole
-        if inner is not route or not isinstance(route, APIRoute):
-            yield from _api_routes(getattr(inner, "routes", []))
-
-
-def _dependants(dependant):
-    for sub in dependant.dependencies:
-        yield sub
-        yield from _dependants(sub)
-
-
 def test_every_route_commits_its_write_before_it_answers(app):
     """Every route (pages, API, plugins) that takes the request's write transaction takes it with
     function scope: FastAPI would otherwise commit after the answer was sent."""
-    from shuzhi.web.deps import write_session
+    from shuzhi.web.deps import _dependencies, _routes, late_commits, write_session
 
     writers = [
-        (route.path, dep.scope)
-        for route in _api_routes(app.routes)
-        for dep in _dependants(route.dependant)
-        if dep.call is write_session
+        route.path
+        for route in _routes(app.routes)
+        if any(d.call is write_session for d in _dependencies(route.dependant))
     ]
     assert len(writers) >= 20  # the routes that write through it (users, tokens, datasets, the ledger…)
-    assert [w for w in writers if w[1] != "function"] == []
+    assert late_commits(app.routes) == []
+
+
+def test_an_app_with_a_route_that_would_commit_after_its_answer_does_not_start(settings, db):
+    """A plugin's route taking write_session with FastAPI's default scope is refused at start,
+    named, rather than answering 200 before its commit."""
+    from fastapi import APIRouter, Depends
+
+    from shuzhi.hooks import hookimpl, plugin_manager
+    from shuzhi.web.app import create_app
+    from shuzhi.web.deps import write_session
+
+    router = APIRouter()
+
+    @router.post("/late-notes")
+    def add(session=Depends(write_session)) -> dict:  # noqa: B008 - the mistake under test
+        return {}
+
+    class LatePlugin:
+        @hookimpl
+        def register_api_routes(self):
+            return [router]
+
+    pm, plugin = plugin_manager(), LatePlugin()
+    pm.register(plugin, name="tests.late_plugin")
+    try:
+        with pytest.raises(ValueError, match=r"deps\.WRITE.*POST /late-notes"):
+            create_app(settings, db=db)
+    finally:
+        pm.unregister(plugin)
+    create_app(settings, db=db)  # without it the app starts
 
 
 def test_a_commit_that_fails_is_not_answered_as_a_success(sqlite_db, live_server, monkeypatch):

@@ -2,8 +2,9 @@
 
 Every row rule becomes two flags of each row (`applies`, `fails`, computed once in an inner
 projection, combined once in a middle one; values several of them read, such as a resident ID's
-facts, computed once per row in a projection below them: `kinds.Context.derive`) and two aggregates of ONE statement over the version's
-Parquet file, so all of them are counted in a single scan: `count_if(applies)` (rows checked) and
+facts, computed once per row in a projection below them: `kinds.Context.derive`) and two
+aggregates of ONE statement over the version's Parquet file, so all of them are counted in a
+single scan: `count_if(applies)` (rows checked) and
 `count_if(applies AND fails)` (rows failed, exact). For the samples one more aggregate keeps the
 first SAMPLE_WINDOW rows that fail any rule, each packed as its position and the bits of the rules
 it fails (a top-n heap of integers, bounded whatever the failure count); each rule's sample is
@@ -51,6 +52,7 @@ SQL_TYPES = {
 
 
 PERFECT_HASH_BITS = 24
+"""Integer keys spanning at most 2**this many values are grouped by value (see `connect`)."""
 
 
 def connect() -> duckdb.DuckDBPyConnection:

@@ -23,7 +23,7 @@ from shuzhi.store.db import Database, is_busy
 from shuzhi.web import flash
 from shuzhi.web.apidocs import mount_api_docs
 from shuzhi.web.body import BodyGate
-from shuzhi.web.deps import LoginRequired
+from shuzhi.web.deps import LoginRequired, late_commits
 from shuzhi.web.flash import FlashSweeper
 from shuzhi.web.guard import NulGuard, install_http_error_handler
 from shuzhi.web.openapi import COMMON, build_openapi, error_responses
@@ -290,6 +290,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             app.include_router(router, prefix=prefix, responses=error_responses(*COMMON))
         else:
             app.include_router(router, default_response_class=HTMLResponse)
+    late = late_commits(app.routes)
+    if late:
+        raise ValueError(
+            "these routes take write_session so that it commits after their answer is sent;"
+            f" take shuzhi.web.deps.WRITE instead: {'; '.join(late)}"
+        )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     mount_api_docs(app)
     return app

@@ -49,6 +49,33 @@ failed could no longer change that answer, and on PostgreSQL the client's next r
 before its last one had committed (two role changes then collided)."""
 
 
+def _routes(routes):
+    """Every route with dependencies, through included routers (which FastAPI keeps whole, their
+    paths without the prefix they were included under)."""
+    for route in routes:
+        if getattr(route, "dependant", None) is not None:
+            yield route
+        inner = getattr(route, "original_router", route)
+        yield from _routes(getattr(inner, "routes", None) or [])
+
+
+def _dependencies(dependant):
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
+
+
+def late_commits(routes) -> list[str]:
+    """Method and path of each route that takes the request's write transaction other than as
+    `WRITE` (it would commit after its answer): `create_app` refuses to start with one, a
+    plugin's included."""
+    return [
+        f"{','.join(sorted(getattr(route, 'methods', None) or []))} {route.path}"
+        for route in _routes(routes)
+        if any(d.call is write_session and d.scope != "function" for d in _dependencies(route.dependant))
+    ]
+
+
 async def _csrf_ok(request: Request, expected: str) -> bool:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
