@@ -306,3 +306,22 @@ def test_in_duckdb_across_vectors_and_against_the_portable_macros():
         query = f"SELECT {name}(v) FROM t WHERE regexp_full_match(v, '{shape}')"
         old, new = portable.execute(query).fetchall(), con.execute(query).fetchall()
         assert old == new and len(new) > 4000 and {r[0] for r in new} == {True, False}
+
+
+def test_load_reads_every_loop_for_the_arrays_duckdb_hands_over():
+    from shuzhi.classify import kernels
+
+    vectorised.load()
+    loops = [kernels.resident_id18, kernels.resident_id_facts, kernels.gb32100, kernels.luhn]
+    for loop in loops:  # bytes and 32-bit offsets: an Arrow string array, as DuckDB passes a VARCHAR
+        assert any(str(sig[1]) == "array(int32, 1d, C)" for sig in loop.signatures), loop
+
+
+def test_the_names_that_run_a_compiled_loop_are_closed_under_the_macros():
+    names = sqlfuncs.CALLING_COMPILED
+    assert set(vectorised.FUNCTIONS) <= names and "sz_gb11643" in names  # a macro calling one
+    for head, body in sqlfuncs.MACROS.items():
+        assert (head.split("(")[0] in names) == any(f"{n}(" in body for n in names), head
+    assert sqlfuncs.calls_compiled('NOT coalesce(sz_gb11643(t."id"), false)')
+    assert sqlfuncs.calls_compiled("sz_gb11643_facts(x, DATE '2026-12-01') // 4")
+    assert not sqlfuncs.calls_compiled("NOT regexp_full_match(x, '[0-9]{6}') AND sz_ymd_ok(x)")

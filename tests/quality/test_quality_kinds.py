@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import threading
 from collections import Counter
 from unittest.mock import patch
 
@@ -623,15 +624,51 @@ def test_a_uniqueness_rule_adds_one_grouped_pass_and_one_for_its_sample(tmp_path
     # key has duplicates (a grouping, then a sample read), the IDs none (a grouping).
     reads = [s for s in done.statements if "read_parquet(" in s]
     assert len(reads) == 2 + 2 + 1
-    assert [s for s in reads if "GROUP BY" in s] == [reads[2], reads[4]]
-    assert "GROUP BY" not in reads[0] and reads[0].count("count_if(") == 2 * 13 + 2
-    assert "file_row_number" not in reads[2].split("FROM")[0]  # no row number carried through a grouping
+    groupings = [s for s in reads if "GROUP BY" in s]
+    scans = [s for s in reads if "count_if(" in s]
+    assert len(groupings) == 2 and len(scans) == 1 and "GROUP BY" not in scans[0]
+    assert scans[0].count("count_if(") == 2 * 13 + 2
+    # no row number carried through a grouping
+    assert all("file_row_number" not in g.split("FROM")[0] for g in groupings)
     by = {o.rule.name: o for o in done.outcomes}
     ids = by["unique(id)"]
     assert (ids.checked, ids.failed, ids.sample) == (sum(1 for i in range(200) if i % 7), 0, [])
     regions = by["unique(region)"]  # two values over 200 rows: every row fails, the first five are the sample
     assert (regions.checked, regions.failed, regions.detail) == (200, 200, {"duplicate_keys": 2})
     assert [r["row"] for r in regions.sample] == [0, 1, 2, 3, 4]
+
+
+def test_the_compiled_loops_load_while_the_groupings_run_and_only_when_a_rule_calls_one(tmp_path):
+    path = _wide(tmp_path)
+    con = engine.connect()
+    ctx = Context(columns={n: family(t) for n, t in engine.describe(con, path).items()}, as_of=AS_OF)
+    con.close()
+    loads = []
+
+    def load() -> None:
+        loads.append(threading.current_thread().name)
+        raise RuntimeError("a broken cache")  # the scan loads what it calls on its own, and reports
+
+    unique = {"kind": "unique", "fields": ["region"]}
+    with patch.object(engine.vectorised, "load", load):
+        for rules, loaded in [
+            ([unique, {"kind": "resident_id", "field": "id"}], ["sz-load-compiled"]),
+            ([unique, {"kind": "regex", "field": "name", "pattern": ".+"}], []),  # no compiled loop
+            ([{"kind": "credit_code", "field": "code"}], []),  # no grouping to overlap with
+        ]:
+            loads.clear()
+            done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
+            assert loads == loaded and all(o.error is None for o in done.outcomes)
+            alone = engine.Runner(ruleset.parse(rules[-1:], KIND_MAP, ctx), path, ctx, FACTS).run()
+            assert (done.outcomes[-1].checked, done.outcomes[-1].failed) == (
+                alone.outcomes[0].checked,
+                alone.outcomes[0].failed,
+            )
+    first_scan = next(i for i, s in enumerate(done.statements) if "count_if(" in s)
+    assert first_scan == 0  # no grouping: the scan first
+    grouped = engine.Runner(ruleset.parse([unique, rules[-1]], KIND_MAP, ctx), path, ctx, FACTS).run()
+    order = ["GROUP BY" in s for s in grouped.statements if "count_if(" in s or "GROUP BY" in s]
+    assert order == [True, False]  # the grouping, then the scan
 
 
 def test_samples_are_bounded_and_the_first_failing_rows(tmp_path):

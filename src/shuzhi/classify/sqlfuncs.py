@@ -114,6 +114,28 @@ MACROS = {
 """The macros `install` creates: the portable ones, the check characters taken from `vectorised`."""
 
 
+def _calling_compiled() -> frozenset[str]:
+    names = set(vectorised.FUNCTIONS)
+    while True:
+        more = {
+            head.split("(")[0]
+            for head, body in MACROS.items()
+            if head.split("(")[0] not in names and any(f"{n}(" in body for n in names)
+        }
+        if not more:
+            return frozenset(names)
+        names |= more
+
+
+CALLING_COMPILED = _calling_compiled()
+"""The functions and macros whose SQL runs a compiled loop of `vectorised`, directly or through a macro."""
+
+
+def calls_compiled(sql: str) -> bool:
+    """Whether SQL calls a compiled loop (whose first call in a process loads it: `vectorised.load`)."""
+    return any(f"{name}(" in sql for name in CALLING_COMPILED)
+
+
 SQL_CHECKS = {
     "gb11643": "sz_gb11643(v)",
     "luhn": "sz_luhn(v)",

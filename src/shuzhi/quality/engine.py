@@ -16,17 +16,20 @@ position (a filter on the row number: bounded, and far cheaper than carrying row
 A uniqueness rule needs its rows grouped by key: the scan counts the rows it checks (key present),
 then a grouped pass of its own, reading only its key columns (Parquet projection), keeps the
 duplicated keys and their counts in a temporary table; when there are some, one more pass reads
-the first rows holding one of them (no second grouping) for the sample. A version rule
-(timeliness) reads no rows at all.
+the first rows holding one of them (no second grouping) for the sample. The groupings run first:
+meanwhile a thread loads the compiled loops the scan's rules call (`classify.vectorised.load`). A
+version rule (timeliness) reads no rows at all.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
 
 import duckdb
 
-from shuzhi.classify import sqlfuncs
+from shuzhi.classify import sqlfuncs, vectorised
 from shuzhi.quality.kinds import (
     Context,
     KeyKind,
@@ -39,6 +42,8 @@ from shuzhi.quality.kinds import (
     lit,
 )
 from shuzhi.quality.ruleset import Rule, RuleSet
+
+log = logging.getLogger(__name__)
 
 SQL_TYPES = {
     "text": "VARCHAR",
@@ -82,6 +87,16 @@ def with_derived(source: str, derived) -> str:
         return f"{source} AS t"
     values = ", ".join(f"{d.sql} AS {ident(d.name)}" for d in derived)
     return f"(SELECT *, {values} FROM {source} AS t) AS t"
+
+
+def _quietly(function):
+    def run() -> None:
+        try:
+            function()
+        except Exception:  # noqa: BLE001 (reported by the caller that needs it)
+            log.debug("loading ahead failed", exc_info=True)
+
+    return run
 
 
 def describe(con: duckdb.DuckDBPyConnection, path) -> dict[str, str]:
@@ -204,17 +219,37 @@ class Runner:
                 for r in self.ruleset.rules
                 if isinstance(r.kind, KeyKind) and outcomes[r.position].error is None
             ]
+            # The groupings run before the scan, so that the compiled loops some row rules call
+            # load meanwhile (on two cores the grouping leaves room; loaded mid-scan, the scan's
+            # threads waited for them).
+            loading = self._load_compiled(compiled) if keyed else None
+            for rule in keyed:
+                self._unique(rule, outcomes[rule.position])
+            if loading is not None:
+                loading.join()
             rows = self._scan(compiled, keyed, outcomes)
-            unique = {r.position for r in keyed}
             for rule in self.ruleset.rules:
-                if rule.position in unique:
-                    self._unique(rule, outcomes[rule.position])
-                elif isinstance(rule.kind, VersionKind):
+                if isinstance(rule.kind, VersionKind):
                     o = outcomes[rule.position]
                     o.checked, o.failed, o.detail = rule.kind.evaluate(rule.params, self.facts)
             return Execution(rows, list(outcomes.values()), self.statements)
         finally:
             self.con.close()
+
+    @staticmethod
+    def _load_compiled(compiled: list[tuple[Rule, RowCheck]]) -> threading.Thread | None:
+        """A thread loading the compiled loops when some row rule calls one (else None)."""
+        sql = " ".join(
+            part
+            for _rule, check in compiled
+            for part in (check.applies, check.fails, *(d.sql for d in check.derived))
+        )
+        if not sqlfuncs.calls_compiled(sql):
+            return None
+        # A failure here is the scan's to report (it calls the same functions).
+        thread = threading.Thread(target=_quietly(vectorised.load), name="sz-load-compiled", daemon=True)
+        thread.start()
+        return thread
 
     def _missing(self, rule: Rule) -> list[str]:
         return [f for f in rule.fields if f not in self.ctx.columns]
