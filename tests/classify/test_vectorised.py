@@ -308,13 +308,40 @@ def test_in_duckdb_across_vectors_and_against_the_portable_macros():
         assert old == new and len(new) > 4000 and {r[0] for r in new} == {True, False}
 
 
-def test_load_reads_every_loop_for_the_arrays_duckdb_hands_over():
-    from shuzhi.classify import kernels
+LOAD_THEN_QUERY = """
+import json
+from shuzhi.classify import kernels, sqlfuncs, vectorised
+loops = [kernels.resident_id18, kernels.resident_id_facts, kernels.gb32100, kernels.luhn]
+before = [len(loop.signatures) for loop in loops]
+vectorised.load()
+loaded = [[str(sig[1]) for sig in loop.signatures] for loop in loops]
+con = sqlfuncs.connect()
+con.execute(
+    "SELECT sz_gb11643_18(v, current_date), sz_gb11643_facts(v, current_date), sz_uscc(v), sz_gb32100(v),"
+    " sz_luhn(v) FROM (SELECT '11010519491231002X' || range::VARCHAR AS v FROM range(5000))"
+).fetchall()
+print(json.dumps({"before": before, "loaded": loaded, "after": [len(loop.signatures) for loop in loops]}))
+"""
 
-    vectorised.load()
-    loops = [kernels.resident_id18, kernels.resident_id_facts, kernels.gb32100, kernels.luhn]
-    for loop in loops:  # bytes and 32-bit offsets: an Arrow string array, as DuckDB passes a VARCHAR
-        assert any(str(sig[1]) == "array(int32, 1d, C)" for sig in loop.signatures), loop
+
+def test_load_compiles_in_a_new_process_every_loop_a_duckdb_query_then_calls():
+    """In a process of its own (another test may have compiled them here): nothing is loaded before
+    `load`; after it, a query calling every function finds each loop ready for what DuckDB hands
+    over (an Arrow string array: read-only bytes and 32-bit offsets), and compiles nothing more."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(vectorised.__file__).parents[2])  # the tree under test, whatever is installed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([sys.executable, "-c", LOAD_THEN_QUERY], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["before"] == [0, 0, 0, 0]
+    assert all(sigs == ["readonly array(int32, 1d, C)"] for sigs in found["loaded"]), found["loaded"]
+    assert found["after"] == [1, 1, 1, 1]
 
 
 def test_the_names_that_run_a_compiled_loop_are_closed_under_the_macros():
@@ -324,4 +351,6 @@ def test_the_names_that_run_a_compiled_loop_are_closed_under_the_macros():
         assert (head.split("(")[0] in names) == any(f"{n}(" in body for n in names), head
     assert sqlfuncs.calls_compiled('NOT coalesce(sz_gb11643(t."id"), false)')
     assert sqlfuncs.calls_compiled("sz_gb11643_facts(x, DATE '2026-12-01') // 4")
+    assert sqlfuncs.calls_compiled("SZ_LUHN (v)") and sqlfuncs.calls_compiled("x OR\tsz_uscc\n(v)")
     assert not sqlfuncs.calls_compiled("NOT regexp_full_match(x, '[0-9]{6}') AND sz_ymd_ok(x)")
+    assert not sqlfuncs.calls_compiled("my_sz_luhn(v) OR sz_luhn_count")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from shuzhi.classify import vectorised
@@ -129,11 +131,13 @@ def _calling_compiled() -> frozenset[str]:
 
 CALLING_COMPILED = _calling_compiled()
 """The functions and macros whose SQL runs a compiled loop of `vectorised`, directly or through a macro."""
+_CALL = re.compile(r"\b(" + "|".join(sorted(CALLING_COMPILED)) + r")\s*\(", re.IGNORECASE)
 
 
 def calls_compiled(sql: str) -> bool:
-    """Whether SQL calls a compiled loop (whose first call in a process loads it: `vectorised.load`)."""
-    return any(f"{name}(" in sql for name in CALLING_COMPILED)
+    """Whether SQL calls a compiled loop (whose first call in a process loads it: `vectorised.load`);
+    as DuckDB reads a call, in any case and with spaces before its parenthesis."""
+    return _CALL.search(sql) is not None
 
 
 SQL_CHECKS = {

@@ -45,6 +45,9 @@ def _check(kernel: str, values: pa.Array | pa.ChunkedArray, *args, answer=np.boo
     n = len(values)
     offsets = np.frombuffer(offsets, width, n + 1, values.offset * np.dtype(width).itemsize)
     data = np.frombuffer(data, np.uint8) if data is not None and len(data) else np.zeros(1, np.uint8)
+    # Read-only whoever made the buffers (DuckDB's are, pyarrow's own are not): Numba compiles a loop
+    # once per kind of array, so every caller, `load` included, shares the loop DuckDB's vectors use.
+    offsets.flags.writeable = data.flags.writeable = False
     out = np.empty(n, answer)
     getattr(_kernels(), kernel)(data, offsets, *args, out)
     answers = pa.array(out)

@@ -89,14 +89,12 @@ def with_derived(source: str, derived) -> str:
     return f"(SELECT *, {values} FROM {source} AS t) AS t"
 
 
-def _quietly(function):
-    def run() -> None:
-        try:
-            function()
-        except Exception:  # noqa: BLE001 (reported by the caller that needs it)
-            log.debug("loading ahead failed", exc_info=True)
-
-    return run
+def _load_ahead() -> None:
+    """`vectorised.load`, its failure left to the scan (which calls the same functions, and reports)."""
+    try:
+        vectorised.load()
+    except Exception:  # noqa: BLE001
+        log.debug("loading the compiled loops ahead failed", exc_info=True)
 
 
 def describe(con: duckdb.DuckDBPyConnection, path) -> dict[str, str]:
@@ -236,18 +234,11 @@ class Runner:
         finally:
             self.con.close()
 
-    @staticmethod
-    def _load_compiled(compiled: list[tuple[Rule, RowCheck]]) -> threading.Thread | None:
-        """A thread loading the compiled loops when some row rule calls one (else None)."""
-        sql = " ".join(
-            part
-            for _rule, check in compiled
-            for part in (check.applies, check.fails, *(d.sql for d in check.derived))
-        )
-        if not sqlfuncs.calls_compiled(sql):
+    def _load_compiled(self, compiled: list[tuple[Rule, RowCheck]]) -> threading.Thread | None:
+        """A thread loading the compiled loops when the scan's rows call one (else None)."""
+        if not sqlfuncs.calls_compiled(self._flags(compiled, range(len(compiled)))):
             return None
-        # A failure here is the scan's to report (it calls the same functions).
-        thread = threading.Thread(target=_quietly(vectorised.load), name="sz-load-compiled", daemon=True)
+        thread = threading.Thread(target=_load_ahead, name="sz-load-compiled", daemon=True)
         thread.start()
         return thread
 
