@@ -16,6 +16,11 @@ pytestmark = pytest.mark.slow
 REF = "SCJG-QY-001"
 TITLE = "企业登记信息"
 PER_KIND = 16
+DROPPED = (
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)  # a connection closed under a request
 BATCH_BOUND_S = 30.0  # generous: the point is that nothing waits on a lock for a minute
 
 
@@ -109,6 +114,20 @@ def _kinds(tokens) -> dict[str, tuple[str, dict, Callable[[httpx.Response], bool
     }
 
 
+def _get_status(client: httpx.Client, path: str, dropped: list[str]) -> int | str:
+    """GET `path` as a browser would: once more on a new connection when a kept-alive one was
+    dropped before answering (a server may close an idle connection as the next request is sent).
+    The status, or the error: a timeout is never retried."""
+    for attempt in range(2):
+        try:
+            return client.get(path).status_code
+        except httpx.HTTPError as e:
+            if attempt or not isinstance(e, DROPPED):
+                return f"{type(e).__name__}: {e}"
+            dropped.append(f"{path}: {type(e).__name__}: {e}")
+    raise AssertionError("unreachable")
+
+
 def test_sixteen_of_each_kind_at_once(server):
     base, tokens = server
     kinds = _kinds(tokens)
@@ -116,7 +135,8 @@ def test_sixteen_of_each_kind_at_once(server):
     failures: list[str] = []
     gate = threading.Barrier(len(jobs))
     done = threading.Event()
-    side: list[tuple[str, int, float]] = []
+    side: list[tuple[str, int | str, float]] = []
+    dropped: list[str] = []
 
     with httpx.Client(base_url=base, timeout=BATCH_BOUND_S, limits=httpx.Limits(max_connections=300)) as http:
         # Warm-up: the first governed read starts the query workers; that start is not what is measured.
@@ -141,11 +161,7 @@ def test_sixteen_of_each_kind_at_once(server):
                 while not done.is_set():
                     for path in ("/login", "/api/v1/ledger/public-key"):
                         t0 = time.monotonic()
-                        try:
-                            status = other.get(path).status_code
-                        except httpx.HTTPError:
-                            status = 0
-                        side.append((path, status, time.monotonic() - t0))
+                        side.append((path, _get_status(other, path, dropped), time.monotonic() - t0))
 
         watcher = threading.Thread(target=meanwhile)
         started = time.monotonic()
@@ -157,8 +173,9 @@ def test_sixteen_of_each_kind_at_once(server):
         watcher.join()
 
     print(f"{len(jobs)} concurrent requests answered in {elapsed:.2f} s; side requests: {len(side)}")
+    print(f"side requests retried after a dropped connection: {dropped}")
     assert failures == []
     assert elapsed < BATCH_BOUND_S, f"{len(jobs)} requests took {elapsed:.1f} s"
     assert {p for p, _, _ in side} == {"/login", "/api/v1/ledger/public-key"}
-    assert all(status == 200 for _, status, _ in side), side
+    assert [s for s in side if s[1] != 200] == []
     assert max(t for _, _, t in side) < BATCH_BOUND_S
