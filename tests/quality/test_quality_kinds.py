@@ -510,6 +510,66 @@ def test_rules_on_one_id_read_its_facts_once_under_a_name_no_column_has(tmp_path
     assert [r["row"] for r in done.outcomes[0].sample] == [6] and len(done.statements) == 2
 
 
+def test_fuse_makes_the_calls_of_two_or_more_compiled_checks_one_and_leaves_the_rest():
+    ctx = Context(columns={"a": "text", "b": "text"})
+    facts = ctx.call("sz_gb11643_facts", ctx.col("a"), "current_date")
+    code = ctx.call("sz_uscc", ctx.col("b"))
+    date = ctx.derive("sz_date(t.a)")  # not a call of a compiled function
+    upper = ctx.call("upper", ctx.col("a"))  # a call, of a function that is not compiled
+    rest, fusion = engine.fuse([facts, date, code, upper], "_sz_9")
+    assert rest == [date, upper] and fusion.parts == (facts, code) and fusion.column == "_sz_9"
+    assert fusion.functions == ("sz_gb11643_facts", "sz_uscc")
+    assert fusion.sql == 'sz_fused_gb11643_facts_uscc(t."a", current_date, t."b")'
+    assert engine.fuse([facts, date, upper], "_sz_9") == ([facts, date, upper], None)  # one: left alone
+    sql = engine.with_derived("src", rest, fusion)
+    assert sql.count("sz_fused_gb11643_facts_uscc(") == 1 and 'EXCLUDE ("_sz_9")' in sql
+
+
+def test_the_compiled_checks_of_a_scan_are_one_call_per_row_under_names_no_column_has(tmp_path):
+    rng = random.Random(11)
+    n = 3000  # more than one DuckDB vector
+    codes = ["91330100MA27XY1234", "91330100MA27XY123X", None, "9133010", "91330100ma27xy1234"]
+    table = pa.table(
+        {
+            "id": [_mutate(rng, _resident_id(rng), "0123456789X") if i % 9 else None for i in range(n)],
+            "code": [rng.choice(codes) for _ in range(n)],
+            "code2": [rng.choice(codes[::-1]) for _ in range(n)],
+            "sex": [rng.choice(["男", "女"]) for _ in range(n)],
+            # columns named as the scan names its derived values and the fused call's answers
+            **{f"_sz_{i}": range(n) for i in range(3)},
+            "_SZ_3": range(n),
+        }
+    )
+    path = tmp_path / "v.parquet"
+    pq.write_table(table, path)
+    ctx = Context(columns={f.name: family(str(f.type)) for f in table.schema}, as_of=AS_OF)
+    rules = [
+        {"kind": "credit_code", "field": "code"},
+        {"kind": "resident_id", "field": "id"},
+        {"kind": "id_matches", "id": "id", "sex": "sex"},
+        {"kind": "credit_code", "field": "code2"},
+    ]
+    done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
+    scan = done.statements[0]
+    assert scan.count("sz_fused_uscc_gb11643_facts_uscc(") == 1
+    assert "sz_uscc(" not in scan and "sz_gb11643_facts(" not in scan
+    assert '"_sz_4"' in scan and not any(f'AS "_sz_{i}"' in scan for i in range(4))
+
+    def counts(values, valid) -> tuple[int, int]:
+        present = [v for v in values if not absent(v)]
+        return len(present), sum(not (v == v.strip() and valid(v)) for v in present)
+
+    outcomes = [(o.checked, o.failed) for o in done.outcomes]
+    assert outcomes[0] == counts(table["code"].to_pylist(), is_uscc)
+    assert outcomes[1] == counts(table["id"].to_pylist(), is_resident_id)
+    assert outcomes[3] == counts(table["code2"].to_pylist(), is_uscc)
+    # Each rule alone (no other compiled check: no fused call) counts the same.
+    for rule, counted in zip(rules, outcomes, strict=True):
+        alone = engine.Runner(ruleset.parse([rule], KIND_MAP, ctx), path, ctx, FACTS).run()
+        assert "sz_fused_" not in alone.statements[0]
+        assert (alone.outcomes[0].checked, alone.outcomes[0].failed) == counted, rule
+
+
 @HYPO
 @given(
     rows=st.lists(
@@ -653,6 +713,11 @@ def test_the_compiled_loops_load_while_the_groupings_run_and_only_when_a_rule_ca
     with patch.object(engine.vectorised, "load", load):
         for rules, loaded in [
             ([unique, {"kind": "resident_id", "field": "id"}], ["sz-load-compiled"]),
+            # two compiled checks: one fused call (engine.fuse), which loads them too
+            (
+                [unique, {"kind": "credit_code", "field": "code"}, {"kind": "resident_id", "field": "id"}],
+                ["sz-load-compiled"],
+            ),
             ([unique, {"kind": "regex", "field": "name", "pattern": ".+"}], []),  # no compiled loop
             ([{"kind": "credit_code", "field": "code"}], []),  # no grouping to overlap with
         ]:

@@ -2,7 +2,8 @@
 
 Every row rule becomes two flags of each row (`applies`, `fails`, computed once in an inner
 projection, combined once in a middle one; values several of them read, such as a resident ID's
-facts, computed once per row in a projection below them: `kinds.Context.derive`) and two
+facts, computed once per row in a projection below them: `kinds.Context.derive`; the compiled
+checks among them in one call per vector: `fuse`) and two
 aggregates of ONE statement over the version's Parquet file, so all of them are counted in a
 single scan: `count_if(applies)` (rows checked) and
 `count_if(applies AND fails)` (rows failed, exact). For the samples one more aggregate keeps the
@@ -32,6 +33,7 @@ import duckdb
 from shuzhi.classify import sqlfuncs, vectorised
 from shuzhi.quality.kinds import (
     Context,
+    Derived,
     KeyKind,
     RowCheck,
     RowKind,
@@ -79,14 +81,54 @@ def parquet(path) -> str:
     return f"read_parquet({lit(str(path))}, file_row_number = true)"
 
 
-def with_derived(source: str, derived) -> str:
+@dataclass(frozen=True)
+class Fusion:
+    """Derived values that are calls of compiled functions, computed by one function (`fuse`)."""
+
+    function: str
+    """Its DuckDB name (`classify.vectorised.install_fused`)."""
+    column: str
+    """The STRUCT column of its answers in the row `t`, field `d{i}` for `parts[i]`."""
+    parts: tuple[Derived, ...]
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        return tuple(d.call[0] for d in self.parts)
+
+    @property
+    def sql(self) -> str:
+        return f"{self.function}({', '.join(a for d in self.parts for a in d.call[1])})"
+
+
+def fuse(derived: list[Derived], column: str) -> tuple[list[Derived], Fusion | None]:
+    """The derived values left as they are, and those that are calls of compiled functions made one
+    call (None unless there are two or more): DuckDB calls into Python once per vector and function,
+    which costs more than the compiled loop itself. `column` names the fused answers in the row."""
+    calls = [d for d in derived if d.call is not None and d.call[0] in vectorised.FUNCTIONS]
+    if len(calls) < 2:
+        return derived, None
+    function = vectorised.fused_name(tuple(d.call[0] for d in calls))
+    return [d for d in derived if d not in calls], Fusion(function, column, tuple(calls))
+
+
+def with_derived(source: str, derived, fusion: Fusion | None = None) -> str:
     """SQL of the row source `t`: `source` with the derived values as columns after its own, each
-    computed once per row however many conditions read it."""
+    computed once per row however many conditions read it; those of `fusion` taken from the one
+    call's answers in a projection above."""
     derived = list({d.name: d for d in derived}.values())
-    if not derived:
+    values = [f"{d.sql} AS {ident(d.name)}" for d in derived]
+    if fusion is not None:
+        values.append(f"{fusion.sql} AS {ident(fusion.column)}")
+    if not values:
         return f"{source} AS t"
-    values = ", ".join(f"{d.sql} AS {ident(d.name)}" for d in derived)
-    return f"(SELECT *, {values} FROM {source} AS t) AS t"
+    rows = f"(SELECT *, {', '.join(values)} FROM {source} AS t)"
+    if fusion is None:
+        return f"{rows} AS t"
+    column = ident(fusion.column)
+    parts = ", ".join(
+        f"struct_extract(t.{column}, 'd{i}') AS {ident(d.name)}" for i, d in enumerate(fusion.parts)
+    )
+    return f"(SELECT * EXCLUDE ({column}), {parts} FROM {rows} AS t) AS t"
 
 
 def _load_ahead() -> None:
@@ -202,6 +244,7 @@ class Runner:
         """`con`: a connection from `connect()` to run on (the run closes it), or a new one."""
         self.ruleset, self.path, self.ctx, self.facts = ruleset, path, ctx, facts
         self.statements: list[str] = []
+        self._fused: set[str] = set()  # fused functions registered on the connection
         self.con = con or connect()
 
     def sql(self, statement: str, params: dict | None = None) -> list[tuple]:
@@ -317,8 +360,16 @@ class Runner:
             flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
             joins += [j.sql for j in check.joins]
             derived += check.derived
-        rows = with_derived(parquet(self.path), derived)
+        rows = with_derived(parquet(self.path), *self._fuse(derived))
         return f"SELECT {', '.join(flags)} FROM {rows} {' '.join(joins)}"
+
+    def _fuse(self, derived: list[Derived]) -> tuple[list[Derived], Fusion | None]:
+        """`fuse` over the rules' derived values, its function registered on the run's connection."""
+        rest, fusion = fuse(list({d.name: d for d in derived}.values()), self.ctx.fresh())
+        if fusion is not None and fusion.function not in self._fused:
+            vectorised.install_fused(self.con, fusion.functions)
+            self._fused.add(fusion.function)
+        return rest, fusion
 
     def _first_failures(self, compiled: list[tuple[Rule, RowCheck]], which: list[int], n: int) -> dict:
         parts = [f"min(CASE WHEN a{i} AND b{i} THEN _row END, {n})" for i in which]

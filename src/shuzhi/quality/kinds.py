@@ -156,14 +156,24 @@ class Context:
             )
         return f"({c} IS NOT NULL)"
 
-    def derive(self, sql: str) -> Derived:
+    def derive(self, sql: str, call: tuple[str, tuple[str, ...]] | None = None) -> Derived:
         """A value of each row computed once in the scan, before any rule's conditions, which those
         conditions name by `.ref`: for an expression several conditions (of one rule or of several)
         read, which DuckDB would otherwise compute once per use. The same SQL gets the same column."""
         if sql not in self.derived:
-            taken = {c.lower() for c in self.columns} | {d.name for d in self.derived.values()}
-            self.derived[sql] = Derived(next(n for i in count() if (n := f"_sz_{i}") not in taken), sql)
+            self.derived[sql] = Derived(self.fresh(), sql, call)
         return self.derived[sql]
+
+    def call(self, function: str, *args: str) -> Derived:
+        """`derive` of one call of a function: a compiled check (`classify.vectorised.FUNCTIONS`)
+        asked for this way shares DuckDB's call into Python per vector with the scan's other
+        compiled checks (`quality.engine.fuse`)."""
+        return self.derive(f"{function}({', '.join(args)})", (function, args))
+
+    def fresh(self) -> str:
+        """A name for a column of the row `t` that no column of the version and no derived value has."""
+        taken = {c.lower() for c in self.columns} | {d.name for d in self.derived.values()}
+        return next(n for i in count() if (n := f"_sz_{i}") not in taken)
 
     def need(self, name: str, families: tuple[str, ...], kind: str) -> str:
         """The field's family, refused unless one of `families`."""
@@ -195,6 +205,8 @@ class Derived:
 
     name: str
     sql: str
+    call: tuple[str, tuple[str, ...]] | None = None
+    """When `sql` is one call of a function: its name and its arguments' SQL (`Context.call`)."""
 
     @property
     def ref(self) -> str:
@@ -427,7 +439,7 @@ REGIONS = "(SELECT code FROM sz_regions)"
 def id_facts(ctx: Context, name: str) -> Derived:
     """What the field's resident IDs state (shape, check character, birth date, sex digit), read
     once per row for every rule on that field (`classify.vectorised.resident_id_facts`)."""
-    return ctx.derive(f"sz_gb11643_facts({ctx.col(name)}, current_date)")
+    return ctx.call("sz_gb11643_facts", ctx.col(name), "current_date")
 
 
 FACTS_EPOCH = "DATE '1970-01-01'"
@@ -465,12 +477,11 @@ class CreditCodeKind(RowKind):
 
     def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
         ctx.need(p.field, ("text",), self.name)
-        v = ctx.col(p.field)
         # The alphabet (either case, ASCII only: no Kelvin sign for a K), the region digits and the
         # check character in one vectorised function; a regular expression for the shape cost as
         # much again per value.
-        ok = f"sz_uscc({v})"
-        return RowCheck(ctx.present(p.field), f"NOT coalesce({ok}, false)", (p.field,))
+        ok = ctx.call("sz_uscc", ctx.col(p.field))
+        return RowCheck(ctx.present(p.field), f"NOT coalesce({ok.ref}, false)", (p.field,), derived=(ok,))
 
 
 class RegionParams(FieldParams):
