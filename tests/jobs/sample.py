@@ -65,3 +65,9 @@ def wait(ctx, flag: str) -> None:
 
 def tick(ctx) -> None:
     ctx.progress(1.0, "tick")
+
+
+def hold(ctx, seconds: float = 1.5) -> None:
+    """Hold the store's write lock (on SQLite, the only writer's) for `seconds`."""
+    with ctx.db.write():
+        time.sleep(seconds)

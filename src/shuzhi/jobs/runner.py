@@ -49,11 +49,14 @@ class Runner:
 
     def submit(self, name: str, params: dict | None = None) -> int:
         """Queue a run of job `name` and dispatch it; returns the run's id."""
+        job_id = self._queue(name, params)
+        self.dispatch(job_id, self._job(name))
+        return job_id
+
+    def _queue(self, name: str, params: dict | None = None) -> int:
         job = self._job(name)
         with self.db.write() as s:
-            job_id = service.queue(s, name, params, max_attempts=job.retries + 1).id
-        self.dispatch(job_id, job)
-        return job_id
+            return service.queue(s, name, params, max_attempts=job.retries + 1).id
 
     def dispatch(self, job_id: int, job: Job, delay_s: float = 0.0) -> None:
         if self.broker is not None and not job.local:
@@ -121,16 +124,20 @@ class Runner:
     def start(self) -> Runner:
         """Run the start-up jobs, pick up runs a dead process left, and start the periodic timer."""
         started = utcnow()
-        for job in self._mine():
-            if job.at_start:
-                self.submit(job.name)
+        # Every write of start() comes before the first run it dispatches: a start-up job holding the
+        # store's write lock (SQLite has one writer) past db_busy_timeout_s, on a loaded machine,
+        # failed the next start-up job's queueing, and the app's start with it.
+        first = [(self._queue(job.name), job) for job in self._mine() if job.at_start]
+        orphans = []
         if self.broker is None:
             # Queued runs of this runner live only in memory: those from before now were lost.
             with self.db.read() as s:
                 orphans = service.queued_before(s, started)
-            for job_id in orphans:
-                self._track(self._pool.submit(self.run, job_id))
         self._reap()  # here, not on the clock: the process is quiet once start() returns
+        for job_id, job in first:
+            self.dispatch(job_id, job)
+        for job_id in orphans:
+            self._track(self._pool.submit(self.run, job_id))
         self._clock = threading.Thread(target=self._tick_forever, name="shuzhi-job-clock", daemon=True)
         self._clock.start()
         return self
