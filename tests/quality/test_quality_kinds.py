@@ -516,7 +516,7 @@ def test_fuse_makes_the_calls_of_two_or_more_compiled_checks_one_and_leaves_the_
     code = ctx.call("sz_uscc", ctx.col("b"))
     date = ctx.derive("sz_date(t.a)")  # not a call of a compiled function
     upper = ctx.call("upper", ctx.col("a"))  # a call, of a function that is not compiled
-    rest, fusion = engine.fuse([facts, date, code, upper], "_sz_9")
+    rest, fusion = engine.fuse([facts, date, code, facts, upper], "_sz_9")  # facts of two rules: once
     assert rest == [date, upper] and fusion.parts == (facts, code) and fusion.column == "_sz_9"
     assert fusion.functions == ("sz_gb11643_facts", "sz_uscc")
     assert fusion.sql == 'sz_fused_gb11643_facts_uscc(t."a", current_date, t."b")'

@@ -85,8 +85,6 @@ def parquet(path) -> str:
 class Fusion:
     """Derived values that are calls of compiled functions, computed by one function (`fuse`)."""
 
-    function: str
-    """Its DuckDB name (`classify.vectorised.install_fused`)."""
     column: str
     """The STRUCT column of its answers in the row `t`, field `d{i}` for `parts[i]`."""
     parts: tuple[Derived, ...]
@@ -94,6 +92,11 @@ class Fusion:
     @property
     def functions(self) -> tuple[str, ...]:
         return tuple(d.call[0] for d in self.parts)
+
+    @property
+    def function(self) -> str:
+        """Its DuckDB name (`classify.vectorised.install_fused`)."""
+        return vectorised.fused_name(self.functions)
 
     @property
     def sql(self) -> str:
@@ -104,18 +107,23 @@ def fuse(derived: list[Derived], column: str) -> tuple[list[Derived], Fusion | N
     """The derived values left as they are, and those that are calls of compiled functions made one
     call (None unless there are two or more): DuckDB calls into Python once per vector and function,
     which costs more than the compiled loop itself. `column` names the fused answers in the row."""
+    derived = distinct(derived)
     calls = [d for d in derived if d.call is not None and d.call[0] in vectorised.FUNCTIONS]
     if len(calls) < 2:
         return derived, None
-    function = vectorised.fused_name(tuple(d.call[0] for d in calls))
-    return [d for d in derived if d not in calls], Fusion(function, column, tuple(calls))
+    return [d for d in derived if d not in calls], Fusion(column, tuple(calls))
+
+
+def distinct(derived) -> list[Derived]:
+    """The derived values once each (several rules list the same one), in their first order."""
+    return list({d.name: d for d in derived}.values())
 
 
 def with_derived(source: str, derived, fusion: Fusion | None = None) -> str:
     """SQL of the row source `t`: `source` with the derived values as columns after its own, each
     computed once per row however many conditions read it; those of `fusion` taken from the one
     call's answers in a projection above."""
-    derived = list({d.name: d for d in derived}.values())
+    derived = distinct(derived)
     values = [f"{d.sql} AS {ident(d.name)}" for d in derived]
     if fusion is not None:
         values.append(f"{fusion.sql} AS {ident(fusion.column)}")
@@ -365,7 +373,7 @@ class Runner:
 
     def _fuse(self, derived: list[Derived]) -> tuple[list[Derived], Fusion | None]:
         """`fuse` over the rules' derived values, its function registered on the run's connection."""
-        rest, fusion = fuse(list({d.name: d for d in derived}.values()), self.ctx.fresh())
+        rest, fusion = fuse(derived, self.ctx.fresh())
         if fusion is not None and fusion.function not in self._fused:
             vectorised.install_fused(self.con, fusion.functions)
             self._fused.add(fusion.function)

@@ -156,19 +156,24 @@ class Context:
             )
         return f"({c} IS NOT NULL)"
 
-    def derive(self, sql: str, call: tuple[str, tuple[str, ...]] | None = None) -> Derived:
+    def derive(self, sql: str) -> Derived:
         """A value of each row computed once in the scan, before any rule's conditions, which those
         conditions name by `.ref`: for an expression several conditions (of one rule or of several)
         read, which DuckDB would otherwise compute once per use. The same SQL gets the same column."""
-        if sql not in self.derived:
-            self.derived[sql] = Derived(self.fresh(), sql, call)
-        return self.derived[sql]
+        return self._derived(sql, None)
 
     def call(self, function: str, *args: str) -> Derived:
         """`derive` of one call of a function: a compiled check (`classify.vectorised.FUNCTIONS`)
         asked for this way shares DuckDB's call into Python per vector with the scan's other
         compiled checks (`quality.engine.fuse`)."""
-        return self.derive(f"{function}({', '.join(args)})", (function, args))
+        return self._derived(f"{function}({', '.join(args)})", (function, args))
+
+    def _derived(self, sql: str, call: tuple[str, tuple[str, ...]] | None) -> Derived:
+        # `call` is built here from the same parts as `sql`, never given apart from it: the fused
+        # call computes what `sql` would.
+        if sql not in self.derived:
+            self.derived[sql] = Derived(self.fresh(), sql, call)
+        return self.derived[sql]
 
     def fresh(self) -> str:
         """A name for a column of the row `t` that no column of the version and no derived value has."""
