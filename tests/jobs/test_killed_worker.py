@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from tests.jobs.conftest import wait_for
 
+from shuzhi.jobs import service
 from shuzhi.jobs.runner import Runner
 from shuzhi.orgs.models import Department
 
@@ -28,7 +29,10 @@ def redis_settings(job_settings, runner_kind):
     return job_settings
 
 
-def _worker(settings) -> subprocess.Popen:
+def _worker(settings, log: Path) -> subprocess.Popen:
+    """A `shuzhi worker` whose stderr goes to `log`: a pipe nobody reads until the end fills up
+    with the worker's log lines (64 KiB) and then blocks every thread of it that logs. On SIGUSR1
+    it writes every thread's stack there (what a test that gives up on it prints)."""
     env = {
         **os.environ,
         "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
@@ -40,14 +44,28 @@ def _worker(settings) -> subprocess.Popen:
         "SHUZHI_JOBS__HEARTBEAT_S": str(settings.jobs.heartbeat_s),
         "SHUZHI_LEDGER__STH_INTERVAL_S": "0",
     }
-    code = "from shuzhi.cli import main; main()"
-    return subprocess.Popen(
-        [sys.executable, "-c", code, "worker", "--plugin", "tests.jobs.sample"],
-        env=env,
-        cwd=settings.data_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    code = (
+        "import faulthandler, signal; faulthandler.register(signal.SIGUSR1, all_threads=True);"
+        " from shuzhi.cli import main; main()"
     )
+    with log.open("ab") as err:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, "worker", "--plugin", "tests.jobs.sample"],
+            env=env,
+            cwd=settings.data_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
+def _stuck(worker: subprocess.Popen, log: Path, db, job_id: int) -> str:
+    """What a worker that never reached the job was doing: its threads' stacks and log, the run's row."""
+    worker.send_signal(signal.SIGUSR1)
+    time.sleep(1.0)
+    with db.read() as s:
+        run = service.get(s, job_id)
+        row = {c: getattr(run, c) for c in ("state", "attempts", "worker", "heartbeat_at", "error")}
+    return f"the job never reached its midpoint; run {row}; worker's stderr:\n{log.read_text()[-20000:]}"
 
 
 def _stop(worker: subprocess.Popen) -> None:
@@ -73,14 +91,16 @@ def _kill_midway(db, settings, name: str, tag: str, tmp_path) -> int:
         job_id = sender.submit(name, {"n": 6, "tag": tag, "pause": str(pause)})
     finally:
         sender.stop()
-    worker = _worker(settings)
+    log = tmp_path / f"worker-{tag}.log"
+    worker = _worker(settings, log)
     try:
         # Liveness bounds, not timings: under a full suite on a slow two-core machine a new worker
         # took over a minute to reach the job, and one asked to stop over half a minute to leave.
         deadline = time.monotonic() + 180
         while not pause.exists():
-            assert worker.poll() is None, worker.stderr.read().decode()
-            assert time.monotonic() < deadline, "the job never reached its midpoint"
+            assert worker.poll() is None, log.read_text()
+            if time.monotonic() > deadline:
+                pytest.fail(_stuck(worker, log, db, job_id))
             time.sleep(0.05)
     finally:
         worker.send_signal(signal.SIGKILL)
@@ -91,7 +111,7 @@ def _kill_midway(db, settings, name: str, tag: str, tmp_path) -> int:
 
 def test_a_killed_worker_leaves_the_run_retried_by_another(db, redis_settings, sample_jobs, tmp_path):
     job_id = _kill_midway(db, redis_settings, "sample.departments", "K", tmp_path)
-    survivor = _worker(redis_settings)
+    survivor = _worker(redis_settings, tmp_path / "survivor.log")
     try:
         run = wait_for(db, job_id, timeout_s=90)
     finally:
@@ -102,7 +122,7 @@ def test_a_killed_worker_leaves_the_run_retried_by_another(db, redis_settings, s
 
 def test_a_killed_worker_with_no_attempts_left_fails_the_run(db, redis_settings, sample_jobs, tmp_path):
     job_id = _kill_midway(db, redis_settings, "sample.departments_once", "F", tmp_path)
-    survivor = _worker(redis_settings)
+    survivor = _worker(redis_settings, tmp_path / "survivor.log")
     try:
         run = wait_for(db, job_id, timeout_s=90)
     finally:

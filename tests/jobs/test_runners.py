@@ -96,3 +96,25 @@ def test_a_periodic_job_runs_once_per_period_across_runners(db, make_runner, set
         other.dispose()
     assert len(slots) >= 3  # every 0.2 s, from the period after the runners started
     assert len(slots) == len(set(slots))  # one run per period, not one per runner
+
+
+def test_a_run_the_store_could_not_start_is_delivered_again(db, make_runner, monkeypatch):
+    """The store refusing the claim twice (as when it is down) loses no run: each delivery that
+    raised is followed by another, later, until one claims and runs it."""
+    from sqlalchemy.exc import OperationalError
+
+    claim, tries = service.claim, []
+
+    def refused_twice(session, job_id, stale_before):
+        if '"S"' in (session.get(JobRun, job_id).params or ""):  # this test's run, not the start-up jobs'
+            tries.append(job_id)
+            if len(tries) <= 2:
+                raise OperationalError("SELECT 1", {}, ConnectionRefusedError("the store is down"))
+        return claim(session, job_id, stale_before)
+
+    monkeypatch.setattr(service, "claim", refused_twice)
+    job_id = make_runner().submit("sample.departments", {"n": 2, "tag": "S"})
+    run = wait_for(db, job_id)
+    assert (run["state"], run["attempts"]) == ("done", 1), run  # the refused deliveries claimed nothing
+    assert tries == [job_id] * 3
+    assert _departments(db, "S") == 2

@@ -47,7 +47,9 @@ def work(runner, stop: threading.Event) -> None:
     import dramatiq
 
     broker = runner.broker.broker
-    dramatiq.Actor(runner.run, broker=broker, actor_name=ACTOR, queue_name=QUEUE, priority=0, options={})
+    dramatiq.Actor(
+        runner.delivered, broker=broker, actor_name=ACTOR, queue_name=QUEUE, priority=0, options={}
+    )
     worker = dramatiq.Worker(broker, worker_threads=runner.settings.jobs.threads, worker_timeout=200)
     worker.start()
     log.info("job worker consuming %s/%s", runner.settings.jobs.namespace, QUEUE)

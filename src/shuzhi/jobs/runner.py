@@ -44,6 +44,7 @@ class Runner:
         self._clock: threading.Thread | None = None
         self._last: dict[str, int] = {}  # job name -> the period last seen by the timer
         self._first: dict[str, int] = {}  # job name -> the period the timer started in
+        self._failures: dict[int, int] = {}  # run id -> deliveries in a row whose execution raised
 
     # -- queueing ------------------------------------------------------------------------------------
 
@@ -62,9 +63,19 @@ class Runner:
         if self.broker is not None and not job.local:
             self.broker.send(job_id, delay_s)
         elif delay_s > 0:
-            self._later(delay_s, job_id, job)
-        elif not self._stop.is_set():
+            self._later(delay_s, lambda: self.dispatch(job_id, job))
+        else:
+            self._submit(job_id)
+
+    def _submit(self, job_id: int) -> None:
+        """`run` on one of this runner's threads, unless it is stopping (a run left queued is taken
+        up again by the next start: `queued_before`)."""
+        if self._stop.is_set():
+            return
+        try:
             self._track(self._pool.submit(self.run, job_id))
+        except RuntimeError:  # the pool shut down between the check and the submit
+            log.info("job %s left queued: the runner is stopping", job_id)
 
     def _track(self, future) -> None:
         with self._lock:
@@ -83,14 +94,31 @@ class Runner:
         return not wait(running, timeout=timeout_s).not_done
 
     def run(self, job_id: int) -> str | None:
-        """Execute run `job_id` in this thread (a runner's thread or a broker worker's)."""
+        """Execute run `job_id` in this thread (one of this runner's threads)."""
+        return self._execute(job_id, lambda delay_s: self._later(delay_s, lambda: self._submit(job_id)))
+
+    def delivered(self, job_id: int) -> None:
+        """Execute run `job_id` that a broker message named (a `shuzhi worker`'s thread). Returns
+        nothing: the store, not the broker, keeps how the run ended."""
+        self._execute(job_id, lambda delay_s: self.broker.send(job_id, delay_s))
+
+    def _execute(self, job_id: int, again) -> str | None:
+        """Execute a run; when that raised (the store unreachable, say, before the run was even
+        claimed), deliver it again through `again(delay_s)`, later each time: no message is left to
+        deliver it otherwise, and a run still queued was lost (a claimed one the reaper takes back)."""
         try:
             state = execute(self.db, self.settings, self.jobs, job_id)
-        except Exception:  # noqa: BLE001 - e.g. the store is down: the reaper picks the run up again
-            log.exception("job %s could not be run", job_id)
+            if state == "queued":
+                self._retry(job_id)
+        except Exception:  # noqa: BLE001 - e.g. the store is down
+            with self._lock:
+                failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
+            delay_s = min(RETRY_DELAY_S * 2 ** (failures - 1), 60.0)
+            log.exception("job %s could not be run; delivered again in %g s", job_id, delay_s)
+            again(delay_s)
             return None
-        if state == "queued":
-            self._retry(job_id)
+        with self._lock:
+            self._failures.pop(job_id, None)
         return state
 
     def _retry(self, job_id: int) -> None:
@@ -100,11 +128,13 @@ class Runner:
         if name in self.jobs:
             self.dispatch(job_id, self.jobs[name], min(RETRY_DELAY_S * 2 ** (attempts - 1), 60.0))
 
-    def _later(self, delay_s: float, job_id: int, job: Job) -> None:
+    def _later(self, delay_s: float, action) -> None:
+        """`action()` in `delay_s` on a timer thread (timers not yet fired are cancelled by `stop`)."""
+
         def fire():
             with self._lock:
                 self._timers.discard(timer)
-            self.dispatch(job_id, job)
+            action()
 
         timer = threading.Timer(delay_s, fire)
         timer.daemon = True
@@ -137,7 +167,7 @@ class Runner:
         for job_id, job in first:
             self.dispatch(job_id, job)
         for job_id in orphans:
-            self._track(self._pool.submit(self.run, job_id))
+            self._submit(job_id)
         self._clock = threading.Thread(target=self._tick_forever, name="shuzhi-job-clock", daemon=True)
         self._clock.start()
         return self
