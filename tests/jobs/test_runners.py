@@ -118,3 +118,26 @@ def test_a_run_the_store_could_not_start_is_delivered_again(db, make_runner, mon
     assert (run["state"], run["attempts"]) == ("done", 1), run  # the refused deliveries claimed nothing
     assert tries == [job_id] * 3
     assert _departments(db, "S") == 2
+
+
+def test_a_run_whose_end_could_not_be_stored_is_settled_later_not_run_again(db, make_runner, monkeypatch):
+    """The store refusing a finished run's end (as when it goes down just then): the process keeps
+    the end and stores it on its next try, without running the job a second time."""
+    from sqlalchemy.exc import OperationalError
+
+    finish, tries = service.finish, []
+
+    def refused_once(session, job_id, state, error=None, **kw):
+        if '"U"' in (session.get(JobRun, job_id).params or ""):  # this test's run only
+            tries.append(state)
+            if len(tries) == 1:
+                raise OperationalError("UPDATE jobs", {}, ConnectionRefusedError("the store is down"))
+        return finish(session, job_id, state, error, **kw)
+
+    monkeypatch.setattr(service, "finish", refused_once)
+    job_id = make_runner().submit("sample.departments", {"n": 3, "tag": "U"})
+    run = wait_for(db, job_id)
+    # Run again, the job would have met its own departments' codes and failed its second attempt.
+    assert (run["state"], run["attempts"], run["note"]) == ("done", 1, "3 of 3"), run
+    assert tries == ["done", "done"]
+    assert _departments(db, "U") == 3

@@ -25,9 +25,27 @@ def stale_before(settings):
     return utcnow() - timedelta(seconds=settings.jobs.heartbeat_s * STALE_BEATS)
 
 
+_UNSETTLED: dict[int, tuple[str, str | None, float | None, str | None]] = {}
+"""Runs this process ran whose end it could not store (the store down at that moment): state,
+error, progress, note. Only this process can store them: the run is marked as its own, and it is
+alive, so no other claims it; and running the job again would apply it twice."""
+_UNSETTLED_LOCK = threading.Lock()
+
+
+def unsettled(job_id: int) -> bool:
+    """Whether this process holds run `job_id`'s end, not yet stored (`execute` stores it next time)."""
+    with _UNSETTLED_LOCK:
+        return job_id in _UNSETTLED
+
+
 def execute(db, settings, jobs: dict[str, Job], job_id: int) -> str | None:
     """Claim run `job_id` and run it here. Returns how it ended (`queued` when it will be retried),
-    or None when it was not ours to run (taken, ended, cancelled)."""
+    or None when it was not ours to run (taken, ended, cancelled). For a run this process ran but
+    could not store the end of, it stores that end instead, and does not run the job again."""
+    with _UNSETTLED_LOCK:
+        end = _UNSETTLED.get(job_id)
+    if end is not None:
+        return _store_end(db, job_id, end)
     with db.write() as s:
         claimed = service.claim(s, job_id, stale_before(settings))
     if claimed is None:
@@ -51,8 +69,22 @@ def execute(db, settings, jobs: dict[str, Job], job_id: int) -> str | None:
     except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, never kills the runner
         log.warning("job %s (%s) failed", job_id, claimed.name, exc_info=True)
         state, error = "failed", f"{type(exc).__name__}: {exc}"
-    with db.write() as s:
-        return service.finish(s, job_id, state, error, progress=ctx.fraction, note=ctx.note)
+    return _store_end(db, job_id, (state, error, ctx.fraction, ctx.note))
+
+
+def _store_end(db, job_id: int, end: tuple[str, str | None, float | None, str | None]) -> str:
+    """Store how a run ended; when that raises, keep the end for the next try (`_UNSETTLED`)."""
+    state, error, progress, note = end
+    try:
+        with db.write() as s:
+            stored = service.finish(s, job_id, state, error, progress=progress, note=note)
+    except Exception:
+        with _UNSETTLED_LOCK:
+            _UNSETTLED[job_id] = end
+        raise
+    with _UNSETTLED_LOCK:
+        _UNSETTLED.pop(job_id, None)
+    return stored
 
 
 @contextlib.contextmanager

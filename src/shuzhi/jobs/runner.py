@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from shuzhi.i18n import M_
 from shuzhi.jobs import service
 from shuzhi.jobs.declare import Job, declared_jobs
-from shuzhi.jobs.execute import execute, stale_before
+from shuzhi.jobs.execute import execute, stale_before, unsettled
 from shuzhi.store.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,10 @@ class Runner:
         self._execute(job_id, lambda delay_s: self.broker.send(job_id, delay_s))
 
     def _execute(self, job_id: int, again) -> str | None:
-        """Execute a run; when that raised (the store unreachable, say, before the run was even
-        claimed), deliver it again through `again(delay_s)`, later each time: no message is left to
-        deliver it otherwise, and a run still queued was lost (a claimed one the reaper takes back)."""
+        """Execute a run; when that raised (the store unreachable, say), deliver it again, later
+        each time: before it was claimed, through `again(delay_s)` (no message is left to deliver
+        it otherwise, and a run still queued was lost); after it ran, to this process (which keeps
+        its end until the store takes it: `execute.unsettled`)."""
         try:
             state = execute(self.db, self.settings, self.jobs, job_id)
             if state == "queued":
@@ -115,7 +116,10 @@ class Runner:
                 failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
             delay_s = min(RETRY_DELAY_S * 2 ** (failures - 1), 60.0)
             log.exception("job %s could not be run; delivered again in %g s", job_id, delay_s)
-            again(delay_s)
+            if unsettled(job_id):  # ran here, its end not stored: only this process can store it
+                self._later(delay_s, lambda: self._submit(job_id))
+            else:
+                again(delay_s)
             return None
         with self._lock:
             self._failures.pop(job_id, None)
