@@ -20,6 +20,11 @@ RETRY_DELAY_S = 1.0
 """Wait before the first retry of a failed run; it doubles with each further attempt (at most 60 s)."""
 
 
+def _backoff(tries: int) -> float:
+    """Seconds to wait after `tries` failed tries in a row: RETRY_DELAY_S, doubling, at most 60."""
+    return min(RETRY_DELAY_S * 2 ** (tries - 1), 60.0)
+
+
 class Runner:
     """Runs declared jobs for one process.
 
@@ -95,7 +100,10 @@ class Runner:
 
     def run(self, job_id: int) -> str | None:
         """Execute run `job_id` in this thread (one of this runner's threads)."""
-        return self._execute(job_id, lambda delay_s: self._later(delay_s, lambda: self._submit(job_id)))
+        return self._execute(job_id, lambda delay_s: self._run_later(job_id, delay_s))
+
+    def _run_later(self, job_id: int, delay_s: float) -> None:
+        self._later(delay_s, lambda: self._submit(job_id))
 
     def delivered(self, job_id: int) -> None:
         """Execute run `job_id` that a broker message named (a `shuzhi worker`'s thread). Returns
@@ -114,10 +122,10 @@ class Runner:
         except Exception:  # noqa: BLE001 - e.g. the store is down
             with self._lock:
                 failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
-            delay_s = min(RETRY_DELAY_S * 2 ** (failures - 1), 60.0)
+            delay_s = _backoff(failures)
             log.exception("job %s could not be run; delivered again in %g s", job_id, delay_s)
             if unsettled(job_id):  # ran here, its end not stored: only this process can store it
-                self._later(delay_s, lambda: self._submit(job_id))
+                self._run_later(job_id, delay_s)
             else:
                 again(delay_s)
             return None
@@ -130,7 +138,7 @@ class Runner:
             run = service.get(s, job_id)
             name, attempts = run.name, run.attempts
         if name in self.jobs:
-            self.dispatch(job_id, self.jobs[name], min(RETRY_DELAY_S * 2 ** (attempts - 1), 60.0))
+            self.dispatch(job_id, self.jobs[name], _backoff(attempts))
 
     def _later(self, delay_s: float, action) -> None:
         """`action()` in `delay_s` on a timer thread (timers not yet fired are cancelled by `stop`)."""

@@ -344,9 +344,8 @@ class Runner:
         keys = [" AND ".join(self.ctx.present(f) for f in rule.fields) for rule in keyed]
         both += [f"k{j}" for j in range(len(keyed))]
         parts += [f"count_if(k{j})" for j in range(len(keyed))]
-        chunks = _chunks(len(compiled), self._rows())
-        if n:
-            parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
+        chunks = _chunks(len(compiled), self._rows()) if n else []
+        parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
         rows = self._flags(compiled, range(len(compiled)), [f"({k}) AS k{j}" for j, k in enumerate(keys)])
         statement = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(both)} FROM ({rows}) AS x) AS y"
         values = self.sql(statement)[0]
