@@ -830,7 +830,7 @@ def test_every_built_in_kind_is_documented(kind):
     ],
 )
 def test_packed_rows_fit_a_bigint_whatever_the_row_count(rules, rows, sizes):
-    chunks = engine._chunks(rules, rows)
+    chunks = engine._chunks(range(rules), rows)
     assert [len(c) for c in chunks] == sizes
     assert [i for c in chunks for i in c] == list(range(rules))
     for c in chunks:  # the last row's position above one bit per rule of the chunk: below 2**63
@@ -841,7 +841,7 @@ def test_the_packed_aggregate_gives_back_positions_as_large_as_fit():
     import duckdb
 
     rows = 2**61
-    (chunk,) = engine._chunks(2, rows)
+    (chunk,) = engine._chunks(range(2), rows)
     data = [(rows - 1, True, False), (rows - 2, True, True), (5, False, True), (7, False, False)]
     con = duckdb.connect()
     con.execute("CREATE TABLE t (_row BIGINT, f0 BOOLEAN, f1 BOOLEAN)")

@@ -14,18 +14,28 @@ scan of its own conditions. A referential rule adds a LEFT JOIN to the distinct 
 referenced version to that same statement. When some rule failed, one more read fetches the sampled rows' fields by
 position (a filter on the row number: bounded, and far cheaper than carrying rows in the scan).
 
+A large version whose rules call compiled functions runs in two lanes at once (`Runner._two_lanes`):
+DuckDB calls into Python once per vector, holding the GIL, and two of its threads making those calls
+take turns at it, which cost twice the CPU of the same calls on one thread. So the rules that call
+them are scanned on a DuckDB of one thread, while the other rules' scan runs on a DuckDB of the
+remaining threads; the uniqueness groupings go to whichever lane is free first.
+
 A uniqueness rule needs its rows grouped by key: the scan counts the rows it checks (key present),
 then a grouped pass of its own, reading only its key columns (Parquet projection), keeps the
 duplicated keys and their counts in a temporary table; when there are some, one more pass reads
-the first rows holding one of them (no second grouping) for the sample. The groupings run first:
-meanwhile a thread loads the compiled loops the scan's rules call (`classify.vectorised.load`). A
-version rule (timeliness) reads no rows at all.
+the first rows holding one of them (no second grouping) for the sample. In one lane the groupings
+run first: meanwhile a thread loads the compiled loops the scan's rules call
+(`classify.vectorised.load`). A version rule (timeliness) reads no rows at all.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -62,12 +72,13 @@ PERFECT_HASH_BITS = 24
 """Integer keys spanning at most 2**this many values are grouped by value (see `connect`)."""
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the validator macros of grading (check digits, dates) and the
-    GB/T 2260 codes with their years (`sz_regions`: code, first, last)."""
+    GB/T 2260 codes with their years (`sz_regions`: code, first, last); `config`: DuckDB settings
+    it opens with (threads, memory_limit…)."""
     from shuzhi.quality import regions
 
-    con = duckdb.connect()
+    con = duckdb.connect(config=config or {})
     # An integer key whose values span up to 2**24 (a row id of a version of up to 16 million rows)
     # is grouped in an array indexed by value rather than a hash table (DuckDB's default: 2**12).
     # A uniqueness rule on such a key, at 10,000,000 rows: 0.32 s against 0.53 s, and less memory.
@@ -147,6 +158,56 @@ def _load_ahead() -> None:
         log.debug("loading the compiled loops ahead failed", exc_info=True)
 
 
+def _calls_compiled(check: RowCheck) -> bool:
+    """Whether a rule's expressions call a compiled function (`classify.vectorised`)."""
+    sql = [check.applies, check.fails, *(d.sql for d in check.derived), *(j.sql for j in check.joins)]
+    return sqlfuncs.calls_compiled(" ".join(sql))
+
+
+LANES_FROM_ROWS = 10_000
+"""Rows from which a version whose rules call compiled functions is run in two lanes
+(`Runner._two_lanes`). Below, a second DuckDB and thread cost more than they save: with the compiled
+loops loaded, 2,000 rows took 75 ms in two lanes against 72 ms in one, 20,000 rows 97 ms against
+105 ms, 1,000,000 rows 0.59 s against 0.70 s."""
+LANE_MEMORY = "40%"
+"""Each lane's DuckDB memory limit, of the machine's: together what one DuckDB takes by default."""
+
+Lane = tuple[duckdb.DuckDBPyConnection, list[Callable]]
+
+
+def in_lanes(lanes: list[Lane], shared: list[Callable]) -> None:
+    """Run each lane's own tasks (each called with the lane's connection) in order, then the shared
+    tasks, each by the first lane free for it; the first lane on this thread, the others on threads
+    of their own. When a task fails, the other lanes start no more tasks and their running statement
+    is interrupted; the first failure is raised once every lane has stopped."""
+    left, failures = deque(shared), []
+
+    def work(con: duckdb.DuckDBPyConnection, own: list[Callable]) -> None:
+        tasks = deque(own)
+        try:
+            while not failures:
+                if not tasks:
+                    try:
+                        tasks.append(left.popleft())  # another lane may have taken the last one
+                    except IndexError:
+                        return
+                tasks.popleft()(con)
+        except BaseException as e:  # noqa: BLE001 (raised by the caller, after the other lanes stop)
+            failures.append(e)
+            for other, _own in lanes:
+                if other is not con:
+                    other.interrupt()
+
+    threads = [threading.Thread(target=work, args=lane, name="sz-lane", daemon=True) for lane in lanes[1:]]
+    for thread in threads:
+        thread.start()
+    work(*lanes[0])
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
 def describe(con: duckdb.DuckDBPyConnection, path) -> dict[str, str]:
     """Column name → type name of a version file."""
     rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
@@ -201,29 +262,29 @@ SAMPLE_WINDOW = 10_000
 unless some rule failed so often that another's first failures lie beyond them (then one more scan)."""
 
 
-def _chunks(rules: int, rows: int) -> list[range]:
-    """The rules of each packed aggregate: as many as leave room in 63 bits for the position of
-    every one of `rows` rows, and at most MASK_BITS."""
+def _chunks(rules: Sequence[int], rows: int) -> list[Sequence[int]]:
+    """The rules (indices) of each packed aggregate: as many as leave room in 63 bits for the
+    position of every one of `rows` rows, and at most MASK_BITS."""
     width = max(1, min(MASK_BITS, 63 - max(rows - 1, 1).bit_length()))
-    return [range(k, min(k + width, rules)) for k in range(0, rules, width)]
+    return [rules[k : k + width] for k in range(0, len(rules), width)]
 
 
-def _first_failing(rules: range, window: int) -> str:
-    """The aggregate keeping the first `window` rows that fail any of `rules` (bits from rules.start)."""
+def _first_failing(rules: Sequence[int], window: int) -> str:
+    """The aggregate keeping the first `window` rows that fail any of `rules` (rule `rules[k]` in bit k)."""
     any_failed = " OR ".join(f"f{i}" for i in rules)
-    bits = " | ".join(f"(f{i}::BIGINT << {i - rules.start})" for i in rules)
+    bits = " | ".join(f"(f{i}::BIGINT << {k})" for k, i in enumerate(rules))
     # CASE: the packing is computed for failing rows only; the top-n heap is of integers.
     return f"min(CASE WHEN {any_failed} THEN (_row << {len(rules)}) | {bits} END, {window})"
 
 
-def _unpack(rules: range, packed: list[int], n: int, positions: dict[int, list[int]]) -> None:
+def _unpack(rules: Sequence[int], packed: list[int], n: int, positions: dict[int, list[int]]) -> None:
     """The first n positions of each rule from the packed failing rows (in file order)."""
     width = len(rules)
     for value in packed:
         row, mask = value >> width, value & ((1 << width) - 1)
         while mask:
             bit = mask & -mask
-            i = rules.start + bit.bit_length() - 1
+            i = rules[bit.bit_length() - 1]
             if len(positions.setdefault(i, [])) < n:
                 positions[i].append(row)
             mask ^= bit
@@ -263,12 +324,14 @@ class Runner:
         """`con`: a connection from `connect()` to run on (the run closes it), or a new one."""
         self.ruleset, self.path, self.ctx, self.facts = ruleset, path, ctx, facts
         self.statements: list[str] = []
-        self._fused: set[str] = set()  # fused functions registered on the connection
+        self._fused: set[tuple[int, str]] = set()  # (connection, fused function) registered
+        self._row_count: int | None = None
         self.con = con or connect()
 
-    def sql(self, statement: str, params: dict | None = None) -> list[tuple]:
+    def sql(self, statement: str, con: duckdb.DuckDBPyConnection | None = None) -> list[tuple]:
+        """Run a statement on `con` (the run's own connection unless given) and keep it in `statements`."""
         self.statements.append(statement)
-        return self.con.execute(statement, params).fetchall()
+        return (con or self.con).execute(statement).fetchall()
 
     def run(self) -> Execution:
         try:
@@ -279,15 +342,14 @@ class Runner:
                 for r in self.ruleset.rules
                 if isinstance(r.kind, KeyKind) and outcomes[r.position].error is None
             ]
-            # The groupings run before the scan, so that the compiled loops some row rules call
-            # load meanwhile (on two cores the grouping leaves room; loaded mid-scan, the scan's
-            # threads waited for them).
-            loading = self._load_compiled(compiled) if keyed else None
-            for rule in keyed:
-                self._unique(rule, outcomes[rule.position])
-            if loading is not None:
-                loading.join()
-            rows = self._scan(compiled, keyed, outcomes)
+            calling = [i for i, (_rule, check) in enumerate(compiled) if _calls_compiled(check)]
+            rest = [i for i in range(len(compiled)) if i not in calling]
+            if calling and (rest or keyed) and self._rows() >= LANES_FROM_ROWS:
+                rows, positions = self._two_lanes(compiled, calling, rest, keyed, outcomes)
+            else:
+                rows, positions = self._one_lane(compiled, keyed, outcomes, bool(calling))
+            if positions:
+                self._fetch_samples(compiled, outcomes, positions)
             for rule in self.ruleset.rules:
                 if isinstance(rule.kind, VersionKind):
                     o = outcomes[rule.position]
@@ -296,13 +358,59 @@ class Runner:
         finally:
             self.con.close()
 
-    def _load_compiled(self, compiled: list[tuple[Rule, RowCheck]]) -> threading.Thread | None:
-        """A thread loading the compiled loops when the scan's rows call one (else None)."""
-        if not sqlfuncs.calls_compiled(self._flags(compiled, range(len(compiled)))):
-            return None
-        thread = threading.Thread(target=_load_ahead, name="sz-load-compiled", daemon=True)
-        thread.start()
-        return thread
+    def _one_lane(
+        self, compiled: list[tuple[Rule, RowCheck]], keyed: list[Rule], outcomes: dict, calling: bool
+    ) -> tuple[int, dict[int, list[int]]]:
+        """Every statement on the run's connection, one after the other: the groupings first, so that
+        the compiled loops some row rules call load meanwhile (on two cores the grouping leaves room;
+        loaded mid-scan, the scan's threads waited for them)."""
+        loading = None
+        if keyed and calling:
+            loading = threading.Thread(target=_load_ahead, name="sz-load-compiled", daemon=True)
+            loading.start()
+        for rule in keyed:
+            self._unique(rule, outcomes[rule.position], self.con)
+        if loading is not None:
+            loading.join()
+        return self._scan(self.con, compiled, range(len(compiled)), keyed, outcomes)
+
+    def _two_lanes(
+        self,
+        compiled: list[tuple[Rule, RowCheck]],
+        calling: list[int],
+        rest: list[int],
+        keyed: list[Rule],
+        outcomes: dict,
+    ) -> tuple[int, dict[int, list[int]]]:
+        """The rules that call compiled functions scanned on a DuckDB of one thread (the "side"
+        lane: its calls into Python never wait on each other for the GIL), the other rules on the
+        run's own DuckDB with the remaining threads, at the same time; each lane then takes the
+        uniqueness groupings left (those on text keys, the dearer, first). Each DuckDB gets half of
+        the memory one run may use."""
+        threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        spill = tempfile.mkdtemp(prefix="shuzhi-quality-")  # the side DuckDB's own spill files
+        side = connect({"threads": 1, "memory_limit": LANE_MEMORY, "temp_directory": spill})
+        self.con.execute(f"SET threads = {max(1, int(threads) - 1)}")
+        self.con.execute(f"SET memory_limit = '{LANE_MEMORY}'")
+        scans: dict[str, tuple[int, dict]] = {}
+
+        def scan(name: str, which: list[int], keys: list[Rule]) -> Callable:
+            return lambda con: scans.__setitem__(name, self._scan(con, compiled, which, keys, outcomes))
+
+        groupings = sorted(keyed, key=lambda r: not any(self.ctx.family(f) == "text" for f in r.fields))
+        try:
+            in_lanes(
+                [
+                    (self.con, [scan("rest", rest, keyed)]),
+                    (side, [lambda con: _load_ahead(), scan("calling", calling, [])]),
+                ],
+                [lambda con, r=r: self._unique(r, outcomes[r.position], con) for r in groupings],
+            )
+        finally:
+            side.close()
+            shutil.rmtree(spill, ignore_errors=True)
+        (rows, positions), (_, more) = scans["rest"], scans["calling"]
+        return rows, positions | more
 
     def _missing(self, rule: Rule) -> list[str]:
         return [f for f in rule.fields if f not in self.ctx.columns]
@@ -326,9 +434,16 @@ class Runner:
         return compiled
 
     def _scan(
-        self, compiled: list[tuple[Rule, RowCheck]], keyed: list[Rule], outcomes: dict[int, Outcome]
-    ) -> int:
-        """The row rules' counts and first failing rows, and the rows each uniqueness rule checks."""
+        self,
+        con: duckdb.DuckDBPyConnection,
+        compiled: list[tuple[Rule, RowCheck]],
+        which,
+        keyed: list[Rule],
+        outcomes: dict[int, Outcome],
+    ) -> tuple[int, dict[int, list[int]]]:
+        """The counts of the row rules `which` (indices into `compiled`), the rows each uniqueness
+        rule of `keyed` checks, in one statement on `con`; the version's row count, and the first
+        failing rows of each rule that failed (by its index)."""
         n = self.ruleset.sample_size
         # Each rule's two conditions are computed once per row (an inner projection) and combined
         # once (`f`: checked and failed) in a middle one, then counted: written into the aggregates,
@@ -337,23 +452,27 @@ class Runner:
         # (below) would be NULL, and the row missing from the samples of every rule it fails.
         # count_if rather than FILTER clauses: DuckDB slices its input for every filtered aggregate,
         # which made the counting several times dearer than the conditions themselves.
+        which = list(which)
         both, parts = ["_row"], ["count(*)"]
-        for i in range(len(compiled)):
+        for i in which:
             both += [f"a{i}", f"coalesce(a{i} AND b{i}, false) AS f{i}"]
             parts += [f"count_if(a{i})", f"count_if(f{i})"]
         keys = [" AND ".join(self.ctx.present(f) for f in rule.fields) for rule in keyed]
         both += [f"k{j}" for j in range(len(keyed))]
         parts += [f"count_if(k{j})" for j in range(len(keyed))]
-        chunks = _chunks(len(compiled), self._rows()) if n else []
+        chunks = _chunks(which, self._rows()) if n else []
         parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
-        rows = self._flags(compiled, range(len(compiled)), [f"({k}) AS k{j}" for j, k in enumerate(keys)])
+        rows = self._flags(con, compiled, which, [f"({k}) AS k{j}" for j, k in enumerate(keys)])
         statement = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(both)} FROM ({rows}) AS x) AS y"
-        values = self.sql(statement)[0]
+        values = self.sql(statement, con)[0]
         positions: dict[int, list[int]] = {}
-        for i, (rule, _check) in enumerate(compiled):
-            o = outcomes[rule.position]
-            o.checked, o.failed = values[1 + 2 * i] or 0, values[2 + 2 * i] or 0  # count_if of no rows: NULL
-        counted = 1 + 2 * len(compiled)
+        for at, i in enumerate(which):
+            o = outcomes[compiled[i][0].position]
+            o.checked, o.failed = (
+                values[1 + 2 * at] or 0,
+                values[2 + 2 * at] or 0,
+            )  # count_if of no rows: NULL
+        counted = 1 + 2 * len(which)
         for j, rule in enumerate(keyed):
             outcomes[rule.position].checked = values[counted + j] or 0
         if n:
@@ -362,40 +481,42 @@ class Runner:
                 _unpack(chunk, found or [], n, positions)
             # A rule whose first failures lie beyond the window (others failed on every row before
             # them) gets them from a scan of its own conditions only.
-            failed = [outcomes[rule.position].failed for rule, _check in compiled]
-            short = [i for i, f in enumerate(failed) if f and len(positions.get(i, [])) < min(n, f)]
+            failed = {i: outcomes[compiled[i][0].position].failed for i in which}
+            short = [i for i, f in failed.items() if f and len(positions.get(i, [])) < min(n, f)]
             if short:
-                positions.update(self._first_failures(compiled, short, n))
-        if positions:
-            self._fetch_samples(compiled, outcomes, positions)
-        return values[0]
+                positions.update(self._first_failures(con, compiled, short, n))
+        return values[0], positions
 
     def _rows(self) -> int:
         """The version's row count, from the Parquet footer (no scan, so not one of `statements`)."""
-        return self.con.execute(f"SELECT count(*) FROM read_parquet({lit(str(self.path))})").fetchall()[0][0]
+        if self._row_count is None:
+            rows = self.con.execute(f"SELECT count(*) FROM read_parquet({lit(str(self.path))})").fetchall()
+            self._row_count = rows[0][0]
+        return self._row_count
 
-    def _flags(self, compiled: list[tuple[Rule, RowCheck]], which, extra: list[str] = ()) -> str:
-        """SQL: each row's position, the two conditions (`a`, `b`) of the rules `which`, and `extra`."""
+    def _flags(self, con, compiled: list[tuple[Rule, RowCheck]], which, extra: list[str] = ()) -> str:
+        """SQL: each row's position, the two conditions (`a`, `b`) of the rules `which`, and `extra`
+        (compiled checks fused into one call, registered on `con`)."""
         flags, joins, derived = ["t.file_row_number AS _row", *extra], [], []
         for i in which:
             check = compiled[i][1]
             flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
             joins += [j.sql for j in check.joins]
             derived += check.derived
-        rows = with_derived(parquet(self.path), *self._fuse(derived))
+        rows = with_derived(parquet(self.path), *self._fuse(con, derived))
         return f"SELECT {', '.join(flags)} FROM {rows} {' '.join(joins)}"
 
-    def _fuse(self, derived: list[Derived]) -> tuple[list[Derived], Fusion | None]:
-        """`fuse` over the rules' derived values, its function registered on the run's connection."""
+    def _fuse(self, con, derived: list[Derived]) -> tuple[list[Derived], Fusion | None]:
+        """`fuse` over the rules' derived values, its function registered on `con`."""
         rest, fusion = fuse(derived, self.ctx.fresh())
-        if fusion is not None and fusion.function not in self._fused:
-            vectorised.install_fused(self.con, fusion.functions)
-            self._fused.add(fusion.function)
+        if fusion is not None and (id(con), fusion.function) not in self._fused:
+            vectorised.install_fused(con, fusion.functions)
+            self._fused.add((id(con), fusion.function))
         return rest, fusion
 
-    def _first_failures(self, compiled: list[tuple[Rule, RowCheck]], which: list[int], n: int) -> dict:
+    def _first_failures(self, con, compiled: list[tuple[Rule, RowCheck]], which: list[int], n: int) -> dict:
         parts = [f"min(CASE WHEN a{i} AND b{i} THEN _row END, {n})" for i in which]
-        found = self.sql(f"SELECT {', '.join(parts)} FROM ({self._flags(compiled, which)}) AS x")[0]
+        found = self.sql(f"SELECT {', '.join(parts)} FROM ({self._flags(con, compiled, which)}) AS x", con)[0]
         return {i: sorted(r or []) for i, r in zip(which, found, strict=True)}
 
     def _fetch_samples(
@@ -419,7 +540,7 @@ class Runner:
                 {"row": r, "values": {f: by_row[r][f] for f in check.fields}} for r in rows
             ]
 
-    def _unique(self, rule: Rule, o: Outcome) -> None:
+    def _unique(self, rule: Rule, o: Outcome, con: duckdb.DuckDBPyConnection) -> None:
         """Failures of a uniqueness rule (its rows checked were counted in the scan): one grouped
         pass over its key columns keeps the duplicated keys only, with their counts (as a rule few;
         no row number carried through the grouping, which cost a third as much again); when there
@@ -430,9 +551,10 @@ class Runner:
         table = f"sz_duplicates_{rule.position}"
         self.sql(
             f"CREATE TEMP TABLE {table} AS SELECT {cols}, count(*) AS n FROM {parquet(self.path)} AS t"
-            f" WHERE {present} GROUP BY ALL HAVING count(*) > 1"
+            f" WHERE {present} GROUP BY ALL HAVING count(*) > 1",
+            con,
         )
-        failed, dup = self.sql(f"SELECT coalesce(sum(n), 0), count(*) FROM {table}")[0]
+        failed, dup = self.sql(f"SELECT coalesce(sum(n), 0), count(*) FROM {table}", con)[0]
         o.failed, o.detail = int(failed), {"duplicate_keys": int(dup)}
         n = self.ruleset.sample_size
         if failed and n:
@@ -440,7 +562,8 @@ class Runner:
             cells = ", ".join(self.ctx.col(f) for f in keys)
             found = self.sql(
                 f"SELECT t.file_row_number, {cells} FROM {parquet(self.path)} AS t"
-                f" SEMI JOIN {table} AS d ON {on} ORDER BY t.file_row_number LIMIT {n}"
+                f" SEMI JOIN {table} AS d ON {on} ORDER BY t.file_row_number LIMIT {n}",
+                con,
             )
             o.sample = [{"row": r[0], "values": dict(zip(keys, r[1:], strict=True))} for r in found]
 

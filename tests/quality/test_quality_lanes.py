@@ -1,0 +1,208 @@
+"""A large version's rules run in two lanes (the compiled checks on a DuckDB of one thread, the rest
+beside it): the same counts and samples as one lane, the work split as documented, failures stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from shuzhi.classify.checksums import GB32100_ALPHABET, gb11643_check_char, gb32100_check_char
+from shuzhi.quality import engine, ruleset
+from shuzhi.quality.kinds import KINDS, Context, VersionFacts, family
+from shuzhi.quality.regions import valid_codes
+
+KIND_MAP = {k.name: k for k in KINDS}
+FACTS = VersionFacts("irregular", dt.datetime(2025, 6, 1), None, None)
+AS_OF = dt.date(2025, 6, 1)
+RULES = [
+    {"kind": "not_null", "field": "name"},
+    {"kind": "resident_id", "field": "id"},
+    {"kind": "regex", "field": "postcode", "pattern": "[0-9]{6}"},
+    {"kind": "credit_code", "field": "code"},
+    {"kind": "unique", "fields": ["code"]},
+    {"kind": "enum", "field": "sex", "values": ["男", "女"]},
+    {"kind": "id_matches", "id": "id", "sex": "sex"},
+    {"kind": "unique", "fields": ["n"]},
+    {"kind": "range", "field": "n", "min": 0},
+]
+CALLING = {1, 3, 6}
+"""Positions of the rules above that call compiled functions (the side lane's)."""
+
+
+def _resident_id(rng: random.Random, regions: list[str]) -> str:
+    born = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(30000))
+    body = f"{rng.choice(regions)}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return body + gb11643_check_char(body)
+
+
+def _credit_code(rng: random.Random) -> str:
+    body = "91" + f"{rng.randrange(10**6):06d}" + "".join(rng.choice(GB32100_ALPHABET) for _ in range(9))
+    return body + gb32100_check_char(body)
+
+
+def _spoil(rng: random.Random, value: str) -> str | None:
+    pick = rng.randrange(8)
+    if pick == 0:
+        return None
+    if pick == 1:
+        return value[:-1] + ("0" if value[-1] != "0" else "1")
+    return value
+
+
+@pytest.fixture(scope="module")
+def version(tmp_path_factory) -> tuple:
+    """5,000 rows in row groups of 700, failures of every rule spread through them."""
+    rng, n = random.Random(20261207), 5000
+    regions = sorted(valid_codes())[:50]
+    codes = [_credit_code(rng) for _ in range(n)]
+    for i in rng.sample(range(n), 40):  # duplicated keys
+        codes[i] = codes[rng.randrange(n)]
+    table = pa.table(
+        {
+            "name": [None if rng.random() < 0.05 else "张三" for _ in range(n)],
+            "id": [_spoil(rng, _resident_id(rng, regions)) for _ in range(n)],
+            "postcode": [rng.choice(["100010", "10001", "1000100", "A00010"]) for _ in range(n)],
+            "code": [_spoil(rng, c) for c in codes],
+            "sex": [rng.choice(["男", "女", "男", "女", "未知"]) for _ in range(n)],
+            "n": [rng.randrange(-50, 4900) for _ in range(n)],
+        }
+    )
+    path = tmp_path_factory.mktemp("lanes") / "v.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    ctx = Context(columns={f.name: family(str(f.type)) for f in table.schema}, as_of=AS_OF)
+    return path, ctx
+
+
+def _run(version, lanes_from: int, con=None, rules=RULES, sample_size: int = 4) -> engine.Execution:
+    path, ctx = version
+    rs = ruleset.parse({"rules": rules, "sample_size": sample_size}, KIND_MAP, ctx)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "LANES_FROM_ROWS", lanes_from)
+        return engine.Runner(rs, path, ctx, FACTS, con).run()
+
+
+def _found(done: engine.Execution) -> list[tuple]:
+    return [(o.checked, o.failed, o.sample, o.detail, o.error) for o in done.outcomes]
+
+
+@pytest.mark.parametrize(("window", "mask_bits"), [(engine.SAMPLE_WINDOW, engine.MASK_BITS), (3, 2)])
+def test_two_lanes_count_and_sample_exactly_as_one(version, monkeypatch, window, mask_bits):
+    # (3, 2): packed aggregates of two rules out of each lane's own (not consecutive) rules, and a
+    # window so small that most rules take their sample from a scan of their own, in their lane.
+    monkeypatch.setattr(engine, "SAMPLE_WINDOW", window)
+    monkeypatch.setattr(engine, "MASK_BITS", mask_bits)
+    one, two = _run(version, 10**9), _run(version, 0)
+    assert _found(two) == _found(one) and two.rows == one.rows == 5000
+    assert all(o.failed and len(o.sample) == 4 for o in one.outcomes)  # every rule failed somewhere
+    scans = [s for s in two.statements if "count_if(" in s]
+    assert len(scans) == 2 and len([s for s in scans if "sz_fused_" in s]) == 1
+    assert len(two.statements) > len(one.statements) or window == engine.SAMPLE_WINDOW
+
+
+def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(version, monkeypatch):
+    seen: dict[str, tuple] = {}
+    real = engine.Runner._scan
+
+    def scan(self, con, compiled, which, keyed, outcomes):
+        rules = frozenset(compiled[i][0].position for i in which)
+        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        seen[threading.current_thread().name] = (rules, int(threads), len(keyed))
+        return real(self, con, compiled, which, keyed, outcomes)
+
+    monkeypatch.setattr(engine.Runner, "_scan", scan)
+    con = engine.connect({"threads": 4})
+    _run(version, 0, con)
+    assert seen["sz-lane"] == (frozenset(CALLING), 1, 0)
+    main = seen[threading.main_thread().name]
+    assert main == (frozenset(range(len(RULES))) - CALLING - {4, 7}, 3, 2)  # the keys' rows checked too
+    with pytest.raises(duckdb.ConnectionException):  # the run closed the connection it was given
+        con.execute("SELECT 1")
+
+
+def test_one_lane_below_the_threshold_or_without_compiled_checks(version):
+    small = _run(version, 5001)
+    assert len([s for s in small.statements if "count_if(" in s]) == 1
+    native = [r for i, r in enumerate(RULES) if i not in CALLING]
+    plain = _run(version, 0, rules=native)
+    assert len([s for s in plain.statements if "count_if(" in s]) == 1
+
+
+def test_a_failure_in_one_lane_is_raised_and_both_duckdbs_are_closed(version, monkeypatch):
+    made: list[str] = []
+    real_mkdtemp = engine.tempfile.mkdtemp
+    monkeypatch.setattr(engine.tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(**kw)) or made[-1])
+    opened: list[duckdb.DuckDBPyConnection] = []
+    real_connect = engine.connect
+    monkeypatch.setattr(
+        engine, "connect", lambda config=None: opened.append(real_connect(config)) or opened[-1]
+    )
+
+    def broken(self, rule, o, con):
+        raise duckdb.IOException("the disk went away")
+
+    monkeypatch.setattr(engine.Runner, "_unique", broken)
+    with pytest.raises(duckdb.IOException, match="disk went away"):
+        _run(version, 0)
+    assert len(opened) >= 2 and len(made) == 1  # the rules' planning opens one more, closed as well
+    for con in opened:
+        with pytest.raises(duckdb.ConnectionException):
+            con.execute("SELECT 1")
+    assert not Path(made[0]).exists()
+
+
+def test_each_shared_task_runs_once_after_the_lanes_own_tasks():
+    cons = [duckdb.connect(), duckdb.connect()]
+    done: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def task(name: str):
+        def run(con):
+            with lock:  # as it starts
+                done.append((cons.index(con), name))
+            time.sleep(0.001)
+
+        return run
+
+    both = threading.Barrier(2, timeout=30)
+
+    def meet(name: str):  # the first two shared tasks wait for each other: one lane could not run both
+        def run(con):
+            task(name)(con)
+            both.wait()
+
+        return run
+
+    lanes = [(cons[0], [task("a1"), task("a2")]), (cons[1], [task("b1")])]
+    engine.in_lanes(lanes, [meet("s0"), meet("s1"), *(task(f"s{i}") for i in range(2, 40))])
+    names = [name for _lane, name in done]
+    assert sorted(names) == sorted(["a1", "a2", "b1", *(f"s{i}" for i in range(40))])
+    first = {lane: [name for k, name in done if k == lane] for lane in (0, 1)}
+    assert first[0][:2] == ["a1", "a2"] and first[1][0] == "b1"
+    assert {lane for lane, name in done if name in ("s0", "s1")} == {0, 1}
+
+
+@pytest.mark.timeout(120)
+def test_a_failed_task_interrupts_the_other_lane_and_starts_no_more():
+    cons = [duckdb.connect(), duckdb.connect()]
+    started, ran = threading.Event(), []
+
+    def endless(con):
+        started.set()
+        con.execute("SELECT sum(a.range * b.range) FROM range(100000000) a, range(100000000) b").fetchall()
+
+    def fails(con):
+        started.wait(30)
+        time.sleep(0.5)  # the other lane's statement is running by now
+        raise ValueError("a rule's statement failed")
+
+    with pytest.raises(ValueError, match="statement failed"):
+        engine.in_lanes([(cons[0], [fails]), (cons[1], [endless])], [lambda con: ran.append(con)])
+    assert ran == []
