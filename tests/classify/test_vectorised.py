@@ -17,6 +17,7 @@ from shuzhi.classify.checksums import (
     gb32100_check_char,
     is_uscc,
     luhn_ok,
+    region_codes,
 )
 
 ID_CHARS = "0123456789Xx"
@@ -208,6 +209,31 @@ def test_uscc_agrees_with_is_uscc(values):
     assert vectorised.uscc(pa.array(values, pa.string())).to_pylist() == [uscc_expected(v) for v in values]
 
 
+REGION_CODES = sorted(region_codes())
+PREFIXED = st.tuples(st.sampled_from(REGION_CODES) | st.text("0123456789", min_size=6, max_size=6), ANY).map(
+    "".join
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.none() | PREFIXED | ANY | st.sampled_from(REGION_CODES).map(lambda c: c[:5])),
+    st.integers(0, 3),
+)
+def test_gb2260_prefix_agrees_with_the_region_codes(values, cut):
+    # As SQL's `left(v, 6) IN (codes)` reads it: the first six characters, whatever follows.
+    array = pa.chunked_array([pa.array(values[:cut], pa.string()), pa.array(values[cut:], pa.string())])
+    expected = [None if v is None else v[:6] in region_codes() for v in values]
+    assert vectorised.gb2260_prefix(array).to_pylist() == expected
+
+
+def test_gb2260_prefix_at_the_edges():
+    values = ["110105", "110105X", "11010", "", "999999", "１10105", "中国110105", " 110105", "000000", None]
+    assert vectorised.gb2260_prefix(pa.array(values)).to_pylist() == [
+        True, True, False, False, False, False, False, False, False, None,
+    ]  # fmt: skip
+
+
 @settings(max_examples=150, deadline=None)
 @given(CODES, st.integers(0, 3))
 def test_gb32100_check_agrees_with_python(values, cut):
@@ -335,14 +361,14 @@ def test_a_fused_function_answers_as_its_functions_do_each_alone():
 LOAD_THEN_QUERY = """
 import json
 from shuzhi.classify import kernels, sqlfuncs, vectorised
-loops = [kernels.resident_id18, kernels.resident_id_facts, kernels.gb32100, kernels.luhn]
+loops = [kernels.resident_id18, kernels.resident_id_facts, kernels.gb32100, kernels.luhn, kernels.digits_known]
 before = [len(loop.signatures) for loop in loops]
 vectorised.load()
 loaded = [[str(sig[1]) for sig in loop.signatures] for loop in loops]
 con = sqlfuncs.connect()
 con.execute(
     "SELECT sz_gb11643_18(v, current_date), sz_gb11643_facts(v, current_date), sz_uscc(v), sz_gb32100(v),"
-    " sz_luhn(v) FROM (SELECT '11010519491231002X' || range::VARCHAR AS v FROM range(5000))"
+    " sz_luhn(v), sz_gb2260_prefix(v) FROM (SELECT '11010519491231002X' || range::VARCHAR AS v FROM range(5000))"
 ).fetchall()
 print(json.dumps({"before": before, "loaded": loaded, "after": [len(loop.signatures) for loop in loops]}))
 """
@@ -363,9 +389,9 @@ def test_load_compiles_in_a_new_process_every_loop_a_duckdb_query_then_calls():
     out = subprocess.run([sys.executable, "-c", LOAD_THEN_QUERY], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    assert found["before"] == [0, 0, 0, 0]
+    assert found["before"] == [0] * 5
     assert all(sigs == ["readonly array(int32, 1d, C)"] for sigs in found["loaded"]), found["loaded"]
-    assert found["after"] == [1, 1, 1, 1]
+    assert found["after"] == [1] * 5
 
 
 def test_the_names_that_run_a_compiled_loop_are_closed_under_the_macros():

@@ -502,7 +502,9 @@ def test_rules_on_one_id_read_its_facts_once_under_a_name_no_column_has(tmp_path
     rs = ruleset.parse({"rules": rules, "sample_size": 3}, KIND_MAP, ctx)
     done = engine.Runner(rs, path, ctx, FACTS).run()
     scan = done.statements[0]
-    assert scan.count("sz_gb11643_facts(") == 1 and '"_sz_1"' in scan and '"_sz_0"' not in scan
+    # the facts and the region digits of the one ID column: one fused call, under fresh names
+    assert scan.count("sz_fused_gb11643_facts_gb2260_prefix(") == 1 and "sz_gb11643_facts(" not in scan
+    assert '"_sz_1"' in scan and '"_sz_2"' in scan and 'AS "_sz_0"' not in scan
     women = sum(int(v[16]) % 2 == 0 for v in ids[:6])  # a man's ID has an odd 17th digit
     assert [(o.checked, o.failed) for o in done.outcomes] == [(8, 1), (7, 0), (7, women)]
     # Row 6 has no ID: the facts, and so id_matches' conditions, are NULL there. It still fails
@@ -551,8 +553,8 @@ def test_the_compiled_checks_of_a_scan_are_one_call_per_row_under_names_no_colum
     ]
     done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
     scan = done.statements[0]
-    assert scan.count("sz_fused_uscc_gb11643_facts_uscc(") == 1
-    assert "sz_uscc(" not in scan and "sz_gb11643_facts(" not in scan
+    assert scan.count("sz_fused_uscc_gb11643_facts_gb2260_prefix_uscc(") == 1
+    assert "sz_uscc(" not in scan and "sz_gb11643_facts(" not in scan and "sz_gb2260_prefix(" not in scan
     assert '"_sz_4"' in scan and not any(f'AS "_sz_{i}"' in scan for i in range(4))
 
     def counts(values, valid) -> tuple[int, int]:
@@ -563,10 +565,10 @@ def test_the_compiled_checks_of_a_scan_are_one_call_per_row_under_names_no_colum
     assert outcomes[0] == counts(table["code"].to_pylist(), is_uscc)
     assert outcomes[1] == counts(table["id"].to_pylist(), is_resident_id)
     assert outcomes[3] == counts(table["code2"].to_pylist(), is_uscc)
-    # Each rule alone (no other compiled check: no fused call) counts the same.
+    # Each rule alone counts the same (fused only in a resident_id rule: its facts and region digits).
     for rule, counted in zip(rules, outcomes, strict=True):
         alone = engine.Runner(ruleset.parse([rule], KIND_MAP, ctx), path, ctx, FACTS).run()
-        assert "sz_fused_" not in alone.statements[0]
+        assert ("sz_fused_" in alone.statements[0]) == (rule["kind"] == "resident_id"), rule
         assert (alone.outcomes[0].checked, alone.outcomes[0].failed) == counted, rule
 
 

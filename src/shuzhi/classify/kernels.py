@@ -161,6 +161,21 @@ def gb32100(data, offsets, region_digits, out):
 
 
 @compiled
+def digits_known(data, offsets, width, known, out):
+    """Whether each value starts with `width` ASCII digits whose number is flagged in `known`."""
+    for i in range(out.shape[0]):
+        start, ok, value = offsets[i], offsets[i + 1] - offsets[i] >= width, 0
+        if ok:
+            for k in range(start, start + width):
+                digit = np.int64(data[k]) - 48
+                if digit < 0 or digit > 9:
+                    ok = False
+                    break
+                value = value * 10 + digit
+        out[i] = ok and known[value] != 0
+
+
+@compiled
 def luhn(data, offsets, out):
     for i in range(out.shape[0]):
         total, count, ok = 0, 0, True

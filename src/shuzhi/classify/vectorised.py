@@ -100,6 +100,23 @@ def uscc(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _check("gb32100", values, True)
 
 
+@cache
+def _region_flags() -> np.ndarray:
+    """A flag per six-digit number: whether it is a GB/T 2260 code of any year (`checksums.region_codes`)."""
+    from shuzhi.classify.checksums import region_codes
+
+    flags = np.zeros(10**6, np.uint8)
+    flags[np.array(sorted(int(c) for c in region_codes()), np.int64)] = 1
+    flags.flags.writeable = False  # shared by every call, and one type of array for Numba
+    return flags
+
+
+def gb2260_prefix(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The value's first six characters a GB/T 2260 region code of any year, as a resident ID's
+    must be (`checksums.region_codes`): six ASCII digits, looked up in a flag per number."""
+    return _check("digits_known", values, 6, _region_flags())
+
+
 def luhn(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """A card number (ISO/IEC 7812): once spaces and hyphens are set aside, 1 to 19 ASCII digits and
     nothing else, whose Luhn sum is a multiple of ten."""
@@ -111,6 +128,7 @@ FUNCTIONS = {
     "sz_gb11643_facts": (resident_id_facts, ["VARCHAR", "DATE"], "BIGINT"),
     "sz_gb32100": (gb32100_check, ["VARCHAR"], "BOOLEAN"),
     "sz_uscc": (uscc, ["VARCHAR"], "BOOLEAN"),
+    "sz_gb2260_prefix": (gb2260_prefix, ["VARCHAR"], "BOOLEAN"),
     "sz_luhn": (luhn, ["VARCHAR"], "BOOLEAN"),
 }
 """DuckDB name → (function, argument types, result type); NULL for a NULL value."""
