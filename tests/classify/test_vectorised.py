@@ -356,6 +356,26 @@ def test_a_fused_function_answers_as_its_functions_do_each_alone():
     assert fused == alone.fetchall()
     assert all({r[k] for r in fused} >= {True, False, None} for k in (1, 2, 3))
     assert sqlfuncs.calls_compiled(f"NOT coalesce({name.upper()} (a, b), false)")
+    # The same functions with their shared arguments handed over once: a, the date, b.
+    layout = ((0, 1), (0,), (2,), (2,))
+    shared = vectorised.install_fused(con, ("sz_gb11643_facts", "sz_uscc", "sz_luhn", "sz_uscc"), layout)
+    assert shared == name + "__a0a1_a0_a2_a2" and sqlfuncs.calls_compiled(f"{shared}(a)")
+    once = con.execute(
+        f"SELECT x.d0, x.d1, x.d2, x.d3 FROM (SELECT {shared}(a, current_date, b) AS x FROM t)"
+    )
+    assert once.fetchall() == fused
+
+
+def test_a_fused_layout_must_place_every_argument_with_one_type():
+    con = sqlfuncs.connect()
+    functions = ("sz_gb11643_facts", "sz_uscc")
+    with pytest.raises(ValueError, match="argument 1 is DATE for one function and VARCHAR"):
+        vectorised.install_fused(con, functions, ((0, 1), (1,)))
+    with pytest.raises(ValueError, match="leaves arguments out"):
+        vectorised.install_fused(con, functions, ((0, 1), (3,)))
+    assert (
+        vectorised.fused_name(functions, ((0, 1), (2,))) == "sz_fused_gb11643_facts_uscc"
+    )  # their own order
 
 
 LOAD_THEN_QUERY = """

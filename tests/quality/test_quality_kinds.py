@@ -391,6 +391,31 @@ def test_unique_samples_are_the_first_rows_with_a_shared_key(tmp_path, rows, n):
     assert all(s["values"] == {"k": rows[s["row"]][0], "d": rows[s["row"]][1]} for s in o.sample)
 
 
+@pytest.mark.parametrize(
+    ("where", "passes"),
+    [("start", 1), ("spread", 1), ("end", 2)],  # duplicates at the end: the bounded pass finds too few
+)
+def test_a_uniqueness_sample_reads_the_file_only_as_far_as_it_must(tmp_path, where, passes):
+    n, rows = 3, 6000
+    keys = [f"K{i:06d}" for i in range(rows)]  # text longer than DuckDB's inlined 12 bytes
+    first = {"start": 0, "spread": 0, "end": rows - 200}[where]
+    step = 30 if where == "spread" else 1
+    dup = [first + step * k for k in range(200)]  # 100 pairs: 200 failing rows
+    for a, b in zip(dup[::2], dup[1::2], strict=True):
+        keys[b] = keys[a]
+    path = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"k": keys}), path, row_group_size=500)
+    ctx = Context(columns={"k": "text"}, as_of=AS_OF)
+    rs = ruleset.parse({"rules": [{"kind": "unique", "fields": ["k"]}], "sample_size": n}, KIND_MAP, ctx)
+    done = engine.Runner(rs, path, ctx, FACTS).run()
+    o = done.outcomes[0]
+    assert (o.failed, [s["row"] for s in o.sample]) == (200, dup[:n])
+    reads = [s for s in done.statements if "SEMI JOIN" in s]
+    # first the rows before where 4n of 200 spread evenly would lie: 4 * 3 * 6000 // 200 + 1
+    assert len(reads) == passes and "WHERE t.file_row_number < 361 " in reads[0]
+    assert passes == 1 or "WHERE" not in reads[1]
+
+
 # -- consistency ---------------------------------------------------------------------------------
 
 
@@ -503,7 +528,8 @@ def test_rules_on_one_id_read_its_facts_once_under_a_name_no_column_has(tmp_path
     done = engine.Runner(rs, path, ctx, FACTS).run()
     scan = done.statements[0]
     # the facts and the region digits of the one ID column: one fused call, under fresh names
-    assert scan.count("sz_fused_gb11643_facts_gb2260_prefix(") == 1 and "sz_gb11643_facts(" not in scan
+    call = 'sz_fused_gb11643_facts_gb2260_prefix__a0a1_a0(t."id", current_date)'  # the ID handed over once
+    assert scan.count(call) == 1 and "sz_gb11643_facts(" not in scan
     assert '"_sz_1"' in scan and '"_sz_2"' in scan and 'AS "_sz_0"' not in scan
     women = sum(int(v[16]) % 2 == 0 for v in ids[:6])  # a man's ID has an odd 17th digit
     assert [(o.checked, o.failed) for o in done.outcomes] == [(8, 1), (7, 0), (7, women)]
@@ -525,6 +551,11 @@ def test_fuse_makes_the_calls_of_two_or_more_compiled_checks_one_and_leaves_the_
     assert engine.fuse([facts, date, upper], "_sz_9") == ([facts, date, upper], None)  # one: left alone
     sql = engine.with_derived("src", rest, fusion)
     assert sql.count("sz_fused_gb11643_facts_uscc(") == 1 and 'EXCLUDE ("_sz_9")' in sql
+    # Two checks of one column: the column is handed over once.
+    region = ctx.call("sz_gb2260_prefix", ctx.col("a"))
+    _, shared = engine.fuse([facts, region, code], "_sz_9")
+    assert shared.arguments == ('t."a"', "current_date", 't."b"') and shared.layout == ((0, 1), (0,), (2,))
+    assert shared.sql == 'sz_fused_gb11643_facts_gb2260_prefix_uscc__a0a1_a0_a2(t."a", current_date, t."b")'
 
 
 def test_the_compiled_checks_of_a_scan_are_one_call_per_row_under_names_no_column_has(tmp_path):
@@ -553,7 +584,7 @@ def test_the_compiled_checks_of_a_scan_are_one_call_per_row_under_names_no_colum
     ]
     done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
     scan = done.statements[0]
-    assert scan.count("sz_fused_uscc_gb11643_facts_gb2260_prefix_uscc(") == 1
+    assert scan.count("sz_fused_uscc_gb11643_facts_gb2260_prefix_uscc__a0_a1a2_a1_a3(") == 1
     assert "sz_uscc(" not in scan and "sz_gb11643_facts(" not in scan and "sz_gb2260_prefix(" not in scan
     assert '"_sz_4"' in scan and not any(f'AS "_sz_{i}"' in scan for i in range(4))
 

@@ -120,11 +120,20 @@ def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(versio
     monkeypatch.setattr(engine.Runner, "_scan", scan)
     con = engine.connect({"threads": 4})
     _run(version, 0, con)
-    assert seen["sz-lane"] == (frozenset(CALLING), 1, 0)
+    # The rows of the credit-code key are counted beside the credit-code rule, which reads them anyway.
+    assert seen["sz-lane"] == (frozenset(CALLING), 1, 1)
     main = seen[threading.main_thread().name]
-    assert main == (frozenset(range(len(RULES))) - CALLING - {4, 7}, 3, 2)  # the keys' rows checked too
+    assert main == (frozenset(range(len(RULES))) - CALLING - {4, 7}, 3, 1)
     with pytest.raises(duckdb.ConnectionException):  # the run closed the connection it was given
         con.execute("SELECT 1")
+
+
+def test_a_side_lane_alone_when_the_other_rules_read_only_its_columns(version):
+    # Nothing for the main lane to scan: the key is counted beside the credit-code rule.
+    rules = [{"kind": "credit_code", "field": "code"}, {"kind": "unique", "fields": ["code"]}]
+    one, two = _run(version, 10**9, rules=rules), _run(version, 0, rules=rules)
+    assert _found(two) == _found(one) and two.rows == one.rows == 5000
+    assert len([s for s in two.statements if "count_if(" in s]) == 1
 
 
 def test_one_lane_below_the_threshold_or_without_compiled_checks(version):

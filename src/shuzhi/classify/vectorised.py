@@ -153,35 +153,61 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
 FUSED_PREFIX = "sz_fused_"
 
 
-def fused_name(functions: tuple[str, ...]) -> str:
-    """The name `install_fused` gives: the prefix, then the fused functions' names without their `sz_`."""
-    return FUSED_PREFIX + "_".join(f.removeprefix("sz_") for f in functions)
+Layout = tuple[tuple[int, ...], ...]
+"""For each fused function, the positions of its arguments among the fused function's."""
 
 
-def install_fused(con: duckdb.DuckDBPyConnection, functions: tuple[str, ...]) -> str:
+def sequential(functions: tuple[str, ...]) -> Layout:
+    """The layout of functions given their own arguments one after the other."""
+    layout, at = [], 0
+    for f in functions:
+        n = len(FUNCTIONS[f][1])
+        layout.append(tuple(range(at, at + n)))
+        at += n
+    return tuple(layout)
+
+
+def fused_name(functions: tuple[str, ...], layout: Layout | None = None) -> str:
+    """The name `install_fused` gives: the prefix, then the fused functions' names without their `sz_`,
+    then the layout's positions when the functions share arguments."""
+    name = FUSED_PREFIX + "_".join(f.removeprefix("sz_") for f in functions)
+    if layout is None or layout == sequential(functions):
+        return name
+    return name + "__" + "_".join("".join(f"a{i}" for i in where) for where in layout)
+
+
+def install_fused(
+    con: duckdb.DuckDBPyConnection, functions: tuple[str, ...], layout: Layout | None = None
+) -> str:
     """Register on a connection one function answering several of FUNCTIONS (`functions`, in order)
     for each vector, and return its name. DuckDB calls into Python once per vector and function,
     and that call, not the loop, is the dearer part (at 10,000,000 rows a function doing nothing
     costs 1.2 s on one thread); two functions' calls also take turns at the GIL on two threads. Its
-    arguments are theirs one after the other, its answer a STRUCT of theirs, field `d0`, `d1`..."""
+    arguments are theirs, each function's at the positions `layout` gives (theirs one after the
+    other by default; an argument two functions share is handed over once), its answer a STRUCT of
+    theirs, field `d0`, `d1`..."""
     specs = [FUNCTIONS[f] for f in functions]
+    layout = layout or sequential(functions)
     names = [f"d{i}" for i in range(len(specs))]
+    types: dict[int, str] = {}
+    for (_f, args, _r), where in zip(specs, layout, strict=True):
+        for at, kind in zip(where, args, strict=True):
+            if types.setdefault(at, kind) != kind:
+                raise ValueError(f"argument {at} is {types[at]} for one function and {kind} for another")
+    if sorted(types) != list(range(len(types))):
+        raise ValueError(f"the layout {layout} leaves arguments out")
 
     def fused(*values):
-        answers, at = [], 0
-        for function, args, _result in specs:
-            answers.append(function(*values[at : at + len(args)]))
-            at += len(args)
-        return pa.StructArray.from_arrays(answers, names)
+        parts = [f(*(values[at] for at in where)) for (f, _a, _r), where in zip(specs, layout, strict=True)]
+        return pa.StructArray.from_arrays(parts, names)
 
     # DuckDB counts a Python function's parameters by its signature, and refuses *values.
-    arity = sum(len(args) for _f, args, _r in specs)
     fused.__signature__ = inspect.Signature(
-        [inspect.Parameter(f"v{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(arity)]
+        [inspect.Parameter(f"v{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(len(types))]
     )
-    name = fused_name(functions)
+    name = fused_name(functions, layout)
     result = "STRUCT(" + ", ".join(f"{n} {r}" for n, (_f, _a, r) in zip(names, specs, strict=True)) + ")"
-    _register(con, name, fused, [a for _f, args, _r in specs for a in args], result)
+    _register(con, name, fused, [types[i] for i in range(len(types))], result)
     return name
 
 
