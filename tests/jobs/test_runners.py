@@ -141,3 +141,28 @@ def test_a_run_whose_end_could_not_be_stored_is_settled_later_not_run_again(db, 
     assert (run["state"], run["attempts"], run["note"]) == ("done", 1, "3 of 3"), run
     assert tries == ["done", "done"]
     assert _departments(db, "U") == 3
+
+
+def test_an_end_kept_for_one_store_is_not_another_stores():
+    """Run ids are a store's own: the end of run 7 kept for one store (down when the run ended) is
+    not found for run 7 of another store in the same process, and goes with its store."""
+    import contextlib
+    import gc
+
+    from sqlalchemy.exc import OperationalError
+
+    from shuzhi.jobs import execute
+
+    class Down:
+        @contextlib.contextmanager
+        def write(self):
+            raise OperationalError("UPDATE jobs", {}, ConnectionRefusedError("the store is down"))
+            yield
+
+    down, other, before = Down(), Down(), len(execute._UNSETTLED)
+    with pytest.raises(OperationalError):
+        execute._store_end(down, 7, ("done", None, 1.0, "3 of 3"))
+    assert execute.unsettled(down, 7) and not execute.unsettled(other, 7)
+    del down
+    gc.collect()
+    assert other not in execute._UNSETTLED and len(execute._UNSETTLED) == before

@@ -109,12 +109,16 @@ def test_two_lanes_count_and_sample_exactly_as_one(version, monkeypatch, window,
 
 def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(version, monkeypatch):
     seen: dict[str, tuple] = {}
+    settings: dict[str, tuple] = {}  # each lane's memory limit and spill directory
     real = engine.Runner._scan
 
     def scan(self, con, compiled, which, keyed, outcomes):
         rules = frozenset(compiled[i][0].position for i in which)
-        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        threads, memory, spill = con.execute(
+            "SELECT current_setting('threads'), current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()[0]
         seen[threading.current_thread().name] = (rules, int(threads), len(keyed))
+        settings[threading.current_thread().name] = (memory, spill)
         return real(self, con, compiled, which, keyed, outcomes)
 
     monkeypatch.setattr(engine.Runner, "_scan", scan)
@@ -124,6 +128,12 @@ def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(versio
     assert seen["sz-lane"] == (frozenset(CALLING), 1, 1)
     main = seen[threading.main_thread().name]
     assert main == (frozenset(range(len(RULES))) - CALLING - {4, 7}, 3, 1)
+    # Each DuckDB at 40% of the machine's memory; the side one spills to a directory of its own.
+    share = duckdb.connect(config={"memory_limit": engine.LANE_MEMORY})
+    expected = share.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    (side_memory, side_spill), (main_memory, _) = settings["sz-lane"], settings[threading.main_thread().name]
+    assert side_memory == main_memory == expected
+    assert Path(side_spill).name.startswith("shuzhi-quality-") and not Path(side_spill).exists()
     with pytest.raises(duckdb.ConnectionException):  # the run closed the connection it was given
         con.execute("SELECT 1")
 

@@ -106,7 +106,7 @@ def _region_flags() -> np.ndarray:
     from shuzhi.classify.checksums import region_codes
 
     flags = np.zeros(10**6, np.uint8)
-    flags[np.array(sorted(int(c) for c in region_codes()), np.int64)] = 1
+    flags[np.fromiter((int(c) for c in region_codes()), np.int64)] = 1
     flags.flags.writeable = False  # shared by every call, and one type of array for Numba
     return flags
 

@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import logging
 import threading
+import weakref
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -25,17 +26,21 @@ def stale_before(settings):
     return utcnow() - timedelta(seconds=settings.jobs.heartbeat_s * STALE_BEATS)
 
 
-_UNSETTLED: dict[int, tuple[str, str | None, float | None, str | None]] = {}
-"""Runs this process ran whose end it could not store (the store down at that moment): state,
-error, progress, note. Only this process can store them: the run is marked as its own, and it is
-alive, so no other claims it; and running the job again would apply it twice."""
+End = tuple[str, str | None, float | None, str | None]
+"""How a run ended: state, error, progress, note."""
+_UNSETTLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per store (a `Database`: run ids are the store's own), the ends of runs this process ran but
+could not store (the store down at that moment). Only this process can store them: the run is
+marked as its own, and it is alive, so no other claims it; and running the job again would apply
+it twice."""
 _UNSETTLED_LOCK = threading.Lock()
 
 
-def unsettled(job_id: int) -> bool:
-    """Whether this process holds run `job_id`'s end, not yet stored (`execute` stores it next time)."""
+def unsettled(db, job_id: int) -> bool:
+    """Whether this process holds the end of run `job_id` of store `db`, not yet stored (`execute`
+    stores it next time)."""
     with _UNSETTLED_LOCK:
-        return job_id in _UNSETTLED
+        return job_id in _UNSETTLED.get(db, {})
 
 
 def execute(db, settings, jobs: dict[str, Job], job_id: int) -> str | None:
@@ -43,7 +48,7 @@ def execute(db, settings, jobs: dict[str, Job], job_id: int) -> str | None:
     or None when it was not ours to run (taken, ended, cancelled). For a run this process ran but
     could not store the end of, it stores that end instead, and does not run the job again."""
     with _UNSETTLED_LOCK:
-        end = _UNSETTLED.get(job_id)
+        end = _UNSETTLED.get(db, {}).get(job_id)
     if end is not None:
         return _store_end(db, job_id, end)
     with db.write() as s:
@@ -72,7 +77,7 @@ def execute(db, settings, jobs: dict[str, Job], job_id: int) -> str | None:
     return _store_end(db, job_id, (state, error, ctx.fraction, ctx.note))
 
 
-def _store_end(db, job_id: int, end: tuple[str, str | None, float | None, str | None]) -> str:
+def _store_end(db, job_id: int, end: End) -> str:
     """Store how a run ended; when that raises, keep the end for the next try (`_UNSETTLED`)."""
     state, error, progress, note = end
     try:
@@ -80,10 +85,12 @@ def _store_end(db, job_id: int, end: tuple[str, str | None, float | None, str | 
             stored = service.finish(s, job_id, state, error, progress=progress, note=note)
     except Exception:
         with _UNSETTLED_LOCK:
-            _UNSETTLED[job_id] = end
+            _UNSETTLED.setdefault(db, {})[job_id] = end
         raise
     with _UNSETTLED_LOCK:
-        _UNSETTLED.pop(job_id, None)
+        held = _UNSETTLED.get(db, {})
+        if held.pop(job_id, None) is not None and not held:
+            del _UNSETTLED[db]
     return stored
 
 

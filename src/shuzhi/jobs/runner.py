@@ -124,7 +124,7 @@ class Runner:
                 failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
             delay_s = _backoff(failures)
             log.exception("job %s could not be run; delivered again in %g s", job_id, delay_s)
-            if unsettled(job_id):  # ran here, its end not stored: only this process can store it
+            if unsettled(self.db, job_id):  # ran here, its end not stored: only this process can store it
                 self._run_later(job_id, delay_s)
             else:
                 again(delay_s)

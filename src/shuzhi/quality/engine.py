@@ -104,21 +104,29 @@ class Fusion:
     def functions(self) -> tuple[str, ...]:
         return tuple(d.call[0] for d in self.parts)
 
-    def _typed(self, d: Derived) -> list[tuple[str, str]]:
-        function, args = d.call
-        return list(zip(args, vectorised.FUNCTIONS[function][1], strict=True))
+    @property
+    def _typed(self) -> tuple[tuple[tuple[str, str], ...], ...]:
+        """Each part's arguments as (SQL, the type its function takes)."""
+        return tuple(
+            tuple(zip(d.call[1], vectorised.FUNCTIONS[d.call[0]][1], strict=True)) for d in self.parts
+        )
+
+    @property
+    def _slots(self) -> dict[tuple[str, str], int]:
+        """Each distinct typed argument → its position in the fused call: a column two compiled
+        checks read as the same type is handed over once."""
+        return {t: i for i, t in enumerate(dict.fromkeys(t for part in self._typed for t in part))}
 
     @property
     def arguments(self) -> tuple[str, ...]:
-        """The parts' arguments, once each: a column two compiled checks read as the same type is
-        handed over once."""
-        return tuple(a for a, _type in dict.fromkeys(t for d in self.parts for t in self._typed(d)))
+        """The fused call's arguments (SQL), each once."""
+        return tuple(sql for sql, _type in self._slots)
 
     @property
     def layout(self) -> vectorised.Layout:
         """For each part, the positions of its arguments among `arguments`."""
-        at = {t: i for i, t in enumerate(dict.fromkeys(t for d in self.parts for t in self._typed(d)))}
-        return tuple(tuple(at[t] for t in self._typed(d)) for d in self.parts)
+        slots = self._slots
+        return tuple(tuple(slots[t] for t in part) for part in self._typed)
 
     @property
     def function(self) -> str:
@@ -490,10 +498,8 @@ class Runner:
         positions: dict[int, list[int]] = {}
         for at, i in enumerate(which):
             o = outcomes[compiled[i][0].position]
-            o.checked, o.failed = (
-                values[1 + 2 * at] or 0,
-                values[2 + 2 * at] or 0,
-            )  # count_if of no rows: NULL
+            # count_if of no rows: NULL
+            o.checked, o.failed = values[1 + 2 * at] or 0, values[2 + 2 * at] or 0
         counted = 1 + 2 * len(which)
         for j, rule in enumerate(keyed):
             outcomes[rule.position].checked = values[counted + j] or 0
