@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from shuzhi.classify import patterns, vectorised
 from shuzhi.classify.checksums import GB32100_ALPHABET, gb11643_check_char, gb32100_check_char
 from shuzhi.quality import engine, ruleset
 from shuzhi.quality.kinds import KINDS, Context, VersionFacts, family
@@ -35,6 +36,8 @@ RULES = [
 ]
 CALLING = {1, 3, 6}
 """Positions of the rules above that call compiled functions (the side lane's)."""
+SIDE = CALLING | {2}
+"""The side lane's rules: those, and the postcode pattern, which runs by its automaton there."""
 
 
 def _resident_id(rng: random.Random, regions: list[str]) -> str:
@@ -69,7 +72,10 @@ def version(tmp_path_factory) -> tuple:
         {
             "name": [None if rng.random() < 0.05 else "张三" for _ in range(n)],
             "id": [_spoil(rng, _resident_id(rng, regions)) for _ in range(n)],
-            "postcode": [rng.choice(["100010", "10001", "1000100", "A00010"]) for _ in range(n)],
+            # Full-width digits: bytes above 127, which the automaton leaves to RE2.
+            "postcode": [
+                rng.choice(["100010", "10001", "1000100", "A00010", "１０００１０"]) for _ in range(n)
+            ],
             "code": [_spoil(rng, c) for c in codes],
             "sex": [rng.choice(["男", "女", "男", "女", "未知"]) for _ in range(n)],
             "n": [rng.randrange(-50, 4900) for _ in range(n)],
@@ -125,9 +131,9 @@ def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(versio
     con = engine.connect({"threads": 4})
     _run(version, 0, con)
     # The rows of the credit-code key are counted beside the credit-code rule, which reads them anyway.
-    assert seen["sz-lane"] == (frozenset(CALLING), 1, 1)
+    assert seen["sz-lane"] == (frozenset(SIDE), 1, 1)
     main = seen[threading.main_thread().name]
-    assert main == (frozenset(range(len(RULES))) - CALLING - {4, 7}, 3, 1)
+    assert main == (frozenset(range(len(RULES))) - SIDE - {4, 7}, 3, 1)
     # Each DuckDB at 40% of the machine's memory; the side one spills to a directory of its own.
     share = duckdb.connect(config={"memory_limit": engine.LANE_MEMORY})
     expected = share.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
@@ -144,6 +150,31 @@ def test_a_side_lane_alone_when_the_other_rules_read_only_its_columns(version):
     one, two = _run(version, 10**9, rules=rules), _run(version, 0, rules=rules)
     assert _found(two) == _found(one) and two.rows == one.rows == 5000
     assert len([s for s in two.statements if "count_if(" in s]) == 1
+
+
+def test_patterns_ride_along_in_the_side_lane_the_largest_automata_first(version):
+    small, large, re2_only = "[0-9]{6}", "[1-9][0-9]{5}|[A-Z][0-9]{5}|[0-9]{7}", "(?i)a?[0-9]{6}"
+    assert len(patterns.automaton(large).answers) > len(patterns.automaton(small).answers)
+    assert patterns.automaton(re2_only) is None
+    rules = [
+        {"kind": "resident_id", "field": "id"},
+        {"kind": "regex", "field": "postcode", "pattern": small},
+        {"kind": "regex", "field": "postcode", "pattern": large},
+        {"kind": "regex", "field": "postcode", "pattern": re2_only},
+        {"kind": "not_null", "field": "name"},
+    ]
+    one, two = _run(version, 10**9, rules=rules), _run(version, 0, rules=rules)
+    assert _found(two) == _found(one) and all(o.failed for o in one.outcomes[:4])
+    # One lane: RE2 alone (its threads scale; calls into Python on several threads wait on each other).
+    assert not any(vectorised.MATCH_PREFIX in s for s in one.statements)
+    # Two lanes: as many patterns as the side lane has rules (one), the largest automaton.
+    (side,) = [s for s in two.statements if "count_if(" in s and vectorised.FUSED_PREFIX in s]
+    (main,) = [s for s in two.statements if "count_if(" in s and s != side]
+    # The automaton's call fused with the resident ID's checks (named without their "sz_").
+    assert vectorised.matcher(large).removeprefix("sz_") in side and vectorised.matcher(small) not in side
+    assert "count_if(a2)" in side and "count_if(a1)" not in side
+    assert "match_" not in main and "count_if(a1)" in main and "count_if(a3)" in main
+    assert f"regexp_full_match(t.\"postcode\", '{small}')" in main
 
 
 def test_one_lane_below_the_threshold_or_without_compiled_checks(version):

@@ -192,3 +192,16 @@ def luhn(data, offsets, out):
             total += digit
             count += 1
         out[i] = ok and 0 < count <= LUHN_MAX_DIGITS and total % 10 == 0
+
+
+@compiled
+def full_match(data, offsets, table, answers, out):
+    """Each value walked through an automaton's table (`patterns.Automaton`) from its start, state 2,
+    until its end or state 0 or 1 (no match possible; a byte above 127), then that state's answer."""
+    for i in range(out.shape[0]):
+        state = 2
+        for k in range(offsets[i], offsets[i + 1]):
+            state = table[state, data[k]]
+            if state < 2:
+                break
+        out[i] = answers[state]

@@ -132,14 +132,19 @@ def _calling_compiled() -> frozenset[str]:
 CALLING_COMPILED = _calling_compiled()
 """The functions and macros whose SQL runs a compiled loop of `vectorised`, directly or through a macro."""
 _CALL = re.compile(
-    r"\b(" + "|".join([*sorted(CALLING_COMPILED), vectorised.FUSED_PREFIX + r"\w+"]) + r")\s*\(",
+    r"\b("
+    + "|".join(
+        [*sorted(CALLING_COMPILED), vectorised.FUSED_PREFIX + r"\w+", vectorised.MATCH_PREFIX + r"\w+"]
+    )
+    + r")\s*\(",
     re.IGNORECASE,
 )
 
 
 def calls_compiled(sql: str) -> bool:
     """Whether SQL calls a compiled loop (whose first call in a process loads it: `vectorised.load`),
-    directly, through a macro or fused with others (`vectorised.install_fused`); as DuckDB reads a
+    directly, through a macro, as a matcher of a pattern (`vectorised.matcher`) or fused with others
+    (`vectorised.install_fused`); as DuckDB reads a
     call, in any case and with spaces before its parenthesis."""
     return _CALL.search(sql) is not None
 

@@ -18,6 +18,7 @@ per value. The loops are compiled on first use and kept in Numba's on-disk cache
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import inspect
 from functools import cache
 
@@ -123,6 +124,59 @@ def luhn(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _check("luhn", values)
 
 
+def full_match(values: pa.Array | pa.ChunkedArray, pattern: str) -> pa.Array:
+    """Whether each value matches the whole of `pattern` (a pattern `patterns.automaton` compiles), as
+    an int8: `patterns.NO`, `YES`, or `UNDECIDED` for a value holding a byte above 127 that the
+    automaton reached (RE2 must judge it: `quality.kinds.full_match`)."""
+    from shuzhi.classify.patterns import automaton
+
+    a = automaton(pattern)
+    if a is None:
+        raise ValueError(f"no automaton for the pattern {pattern!r}")
+    return _check("full_match", values, a.table, a.answers, answer=np.int8)
+
+
+MATCH_PREFIX = "sz_match_"
+_MATCHERS: dict[str, str] = {}
+"""Name → pattern of every matcher named so far in this process (`matcher`)."""
+
+
+def matcher(pattern: str) -> str | None:
+    """The DuckDB name of `full_match` over `pattern` (one argument, the value), or None when the
+    pattern has no automaton and RE2 must run it. The name is the prefix and a digest of the
+    pattern; `spec` knows it from then on, and `install_calls` registers it."""
+    from shuzhi.classify.patterns import automaton
+
+    if automaton(pattern) is None:
+        return None
+    name = MATCH_PREFIX + hashlib.sha256(pattern.encode()).hexdigest()[:20]
+    _MATCHERS[name] = pattern
+    return name
+
+
+def matcher_states(name: str) -> int:
+    """The states of a matcher's automaton; 0 for a name that is no matcher."""
+    from shuzhi.classify.patterns import automaton
+
+    pattern = _MATCHERS.get(name)
+    return 0 if pattern is None else len(automaton(pattern).answers)
+
+
+def spec(name: str) -> tuple | None:
+    """(function, argument types, result type) of a compiled function: one of FUNCTIONS or a
+    matcher; None for any other name."""
+    if name in FUNCTIONS:
+        return FUNCTIONS[name]
+    pattern = _MATCHERS.get(name)
+    if pattern is None:
+        return None
+
+    def match(values: pa.Array | pa.ChunkedArray) -> pa.Array:  # DuckDB counts the parameters
+        return full_match(values, pattern)
+
+    return match, ["VARCHAR"], "TINYINT"
+
+
 FUNCTIONS = {
     "sz_gb11643_18": (resident_id18, ["VARCHAR", "DATE"], "BOOLEAN"),
     "sz_gb11643_facts": (resident_id_facts, ["VARCHAR", "DATE"], "BIGINT"),
@@ -142,12 +196,22 @@ def load() -> None:
     values = pa.array(["11010519491231002X"])  # DuckDB hands a VARCHAR over as an Arrow string array
     for function, _args, _result in FUNCTIONS.values():
         function(values)
+    full_match(values, "[0-9]+X")
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
     """Register the functions on a connection (the macros of `sqlfuncs` call them)."""
     for name, (function, args, result) in FUNCTIONS.items():
         _register(con, name, function, args, result)
+
+
+def install_calls(con: duckdb.DuckDBPyConnection, names, installed: set[tuple[int, str]]) -> None:
+    """Register on a connection the matchers among `names` (FUNCTIONS are there from `install`),
+    each once: `installed` holds (connection id, name) of those registered already."""
+    for name in names:
+        if name in _MATCHERS and (id(con), name) not in installed:
+            _register(con, name, *spec(name))
+            installed.add((id(con), name))
 
 
 FUSED_PREFIX = "sz_fused_"
@@ -161,7 +225,7 @@ def sequential(functions: tuple[str, ...]) -> Layout:
     """The layout of functions given their own arguments one after the other."""
     layout, at = [], 0
     for f in functions:
-        n = len(FUNCTIONS[f][1])
+        n = len(spec(f)[1])
         layout.append(tuple(range(at, at + n)))
         at += n
     return tuple(layout)
@@ -186,7 +250,7 @@ def install_fused(
     arguments are theirs, each function's at the positions `layout` gives (theirs one after the
     other by default; an argument two functions share is handed over once), its answer a STRUCT of
     theirs, field `d0`, `d1`..."""
-    specs = [FUNCTIONS[f] for f in functions]
+    specs = [spec(f) for f in functions]
     layout = layout or sequential(functions)
     names = [f"d{i}" for i in range(len(specs))]
     types: dict[int, str] = {}

@@ -134,6 +134,10 @@ class Context:
     position: int = 0
     derived: dict[str, Derived] = field(default_factory=dict)
     """Values of each row the rules compiled so far compute once (their SQL → the column)."""
+    automata: bool = False
+    """Whether a pattern of the subset `classify.patterns` compiles runs by its automaton (a compiled
+    loop) rather than RE2 alone (`full_match`): the engine asks for it where a scan calls into
+    Python anyway (`quality.engine.Runner._ride_along`)."""
 
     def col(self, name: str) -> str:
         return "t." + ident(name)
@@ -194,6 +198,22 @@ class Context:
                 )
             )
         return fam
+
+
+def full_match(ctx: Context, value: str, pattern: str) -> tuple[str, tuple[Derived, ...]]:
+    """SQL: `value` (text) matches the whole of `pattern`, as DuckDB's `regexp_full_match` (RE2) says,
+    and the derived values it reads. With `ctx.automata`, a pattern of the subset `classify.patterns`
+    compiles is run by its automaton (a compiled loop, in the scan's one call per vector), and RE2
+    judges only the values that the automaton leaves undecided (a byte above 127); otherwise RE2
+    alone. NULL for a NULL value, as RE2's."""
+    from shuzhi.classify import vectorised
+
+    re2 = f"regexp_full_match({value}, {lit(pattern)})"
+    name = vectorised.matcher(pattern) if ctx.automata else None
+    if name is None:
+        return re2, ()
+    m = ctx.call(name, value)
+    return f"(CASE {m.ref} WHEN 2 THEN {re2} ELSE {m.ref} = 1 END)", (m,)
 
 
 @dataclass(frozen=True)
@@ -339,13 +359,13 @@ class TypeKind(RowKind):
         if same:
             return RowCheck(ctx.present(p.field), "FALSE", (p.field,))
         ctx.need(p.field, ("text",), self.name)
-        c = ctx.col(p.field)
+        c, derived = ctx.col(p.field), ()
         if p.format is not None:
             if p.type not in ("date", "timestamp"):
                 raise RuleError(M_("a format applies to a date or timestamp type"))
             ok = f"try_strptime({c}, {lit(p.format)}) IS NOT NULL"
         else:
-            ok = f"regexp_full_match({c}, {lit(TYPE_PATTERNS[p.type])})"
+            ok, derived = full_match(ctx, c, TYPE_PATTERNS[p.type])
             cast = f"TRY_CAST({c} AS {_CASTS[p.type]}) IS NOT NULL" if p.type in _CASTS else None
             if p.type == "integer":
                 # Fewer than 19 characters of digits always fit in a BIGINT: the cast (the dearer
@@ -353,7 +373,7 @@ class TypeKind(RowKind):
                 ok += f" AND CASE WHEN length({c}) < 19 THEN true ELSE {cast} END"
             elif cast:
                 ok += f" AND {cast}"
-        return RowCheck(ctx.present(p.field), f"NOT ({ok})", (p.field,))
+        return RowCheck(ctx.present(p.field), f"NOT ({ok})", (p.field,), derived=derived)
 
 
 Bound = int | float | dt.date | dt.datetime
@@ -405,8 +425,8 @@ class RegexKind(RowKind):
 
     def compile(self, p: RegexParams, ctx: Context) -> RowCheck:
         ctx.need(p.field, ("text",), self.name)
-        c = ctx.col(p.field)
-        return RowCheck(ctx.present(p.field), f"NOT regexp_full_match({c}, {lit(p.pattern)})", (p.field,))
+        ok, derived = full_match(ctx, ctx.col(p.field), p.pattern)
+        return RowCheck(ctx.present(p.field), f"NOT {ok}", (p.field,), derived=derived)
 
 
 class EnumParams(FieldParams):
@@ -552,7 +572,8 @@ class PhoneKind(RowKind):
         fam = ctx.need(p.field, ("text", "integer"), self.name)
         c = ctx.col(p.field) if fam == "text" else f"CAST({ctx.col(p.field)} AS VARCHAR)"
         pattern = "|".join(f"({PHONE_PATTERNS[k]})" for k in dict.fromkeys(p.kinds))
-        return RowCheck(ctx.present(p.field), f"NOT regexp_full_match({c}, {lit(pattern)})", (p.field,))
+        ok, derived = full_match(ctx, c, pattern)
+        return RowCheck(ctx.present(p.field), f"NOT {ok}", (p.field,), derived=derived)
 
 
 # -- uniqueness ---------------------------------------------------------------------------------------
