@@ -87,11 +87,14 @@ def version(tmp_path_factory) -> tuple:
     return path, ctx
 
 
-def _run(version, lanes_from: int, con=None, rules=RULES, sample_size: int = 4) -> engine.Execution:
+def _run(
+    version, lanes_from: int, con=None, rules=RULES, sample_size: int = 4, ride_from: int = 0
+) -> engine.Execution:
     path, ctx = version
     rs = ruleset.parse({"rules": rules, "sample_size": sample_size}, KIND_MAP, ctx)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine, "LANES_FROM_ROWS", lanes_from)
+        mp.setattr(engine, "RIDE_ALONG_FROM_ROWS", ride_from)
         return engine.Runner(rs, path, ctx, FACTS, con).run()
 
 
@@ -175,6 +178,19 @@ def test_patterns_ride_along_in_the_side_lane_the_largest_automata_first(version
     assert "count_if(a2)" in side and "count_if(a1)" not in side
     assert "match_" not in main and "count_if(a1)" in main and "count_if(a3)" in main
     assert f"regexp_full_match(t.\"postcode\", '{small}')" in main
+
+
+def test_patterns_ride_along_on_a_small_version_only_once_the_loops_are_loaded(version, monkeypatch):
+    def riding(done: engine.Execution) -> bool:
+        return any("match_" in s for s in done.statements if "count_if(" in s)
+
+    monkeypatch.setattr(vectorised, "_LOADED", [])
+    assert not vectorised.loaded()
+    assert not riding(_run(version, 0, ride_from=5001))  # the side lane loads the loops first
+    assert vectorised.loaded()  # ... and has now
+    assert riding(_run(version, 0, ride_from=5001))
+    monkeypatch.setattr(vectorised, "_LOADED", [])
+    assert riding(_run(version, 0, ride_from=5000))  # large enough: rides along whatever
 
 
 def test_one_lane_below_the_threshold_or_without_compiled_checks(version):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 
 GB32100_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -60,25 +61,48 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+_SPAN = re.compile(r"^\[(\d*)-(\d*)\]")
+REGION_OPEN = 9999
+"""The year an open span of a GB/T 2260 code ends at (a code still in force)."""
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in text.split(","):
+        m = _SPAN.match(part)
+        out.append((int(m.group(1) or 0), int(m.group(2) or REGION_OPEN)) if m else (0, REGION_OPEN))
+    return out
+
+
 @lru_cache(maxsize=1)
-def region_codes() -> frozenset[str]:
-    """Every six-digit GB/T 2260 code python-stdnum knows, in any year (a person keeps an old code)."""
+def region_spans() -> dict[str, tuple[tuple[int, int], ...]]:
+    """Every six-digit GB/T 2260 code python-stdnum knows, with the year spans it was in force.
+
+    stdnum's `cn/loc` marks a code that was not always in force with spans: `[-2010]崇文区` (until
+    2010), `[1986-]房山区` (from 1986), `[1983-2021]下城区`, several joined by commas; a code without
+    one (or under a prefix without one) was in force in every year: (0, REGION_OPEN)."""
     from stdnum import numdb
 
-    db = numdb.get("cn/loc")
-    codes: set[str] = set()
+    out: dict[str, tuple[tuple[int, int], ...]] = {}
 
     # NumDB keeps (length, low, high, props, children) ranges; expand each into its literal prefixes.
-    def walk(prefix: str, items) -> None:
-        for length, low, high, _props, children in items:
+    def walk(prefix: str, items, inherited: list[tuple[int, int]]) -> None:
+        for length, low, high, props, children in items:
+            own = [s for v in props.values() for s in _spans(v)] if props else []
             for n in range(int(low), int(high) + 1):
                 code = prefix + str(n).zfill(length)
                 if len(code) == 6:
-                    codes.add(code)
-                walk(code, children)
+                    out[code] = tuple(own or inherited or [(0, REGION_OPEN)])
+                walk(code, children, own or inherited)
 
-    walk("", db.prefixes)
-    return frozenset(codes)
+    walk("", numdb.get("cn/loc").prefixes, [])
+    return out
+
+
+@lru_cache(maxsize=1)
+def region_codes() -> frozenset[str]:
+    """Every six-digit GB/T 2260 code python-stdnum knows, in any year (a person keeps an old code)."""
+    return frozenset(region_spans())
 
 
 def birth_date_of(resident_id: str) -> dt.date | None:

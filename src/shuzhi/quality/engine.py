@@ -198,6 +198,11 @@ LANES_FROM_ROWS = 10_000
 (`Runner._two_lanes`). Below, a second DuckDB and thread cost more than they save: with the compiled
 loops loaded, 2,000 rows took 75 ms in two lanes against 72 ms in one, 20,000 rows 97 ms against
 105 ms, 1,000,000 rows 0.59 s against 0.70 s."""
+RIDE_ALONG_FROM_ROWS = 2_000_000
+"""Rows from which patterns ride along in the side lane (`Runner._ride_along`) in a process that has
+not loaded the compiled loops yet: the side lane loads them first (0.5 s), and on a smaller version
+that alone makes it the longer lane. At 1,000,000 rows, riding along made a run 1.01-1.07 s against
+0.89-0.95 s; at 10,000,000, 5.16-5.55 s against 5.62-5.89 s."""
 LANE_MEMORY = "40%"
 """Each lane's DuckDB memory limit, of the machine's: together what one DuckDB takes by default."""
 
@@ -374,7 +379,8 @@ class Runner:
             calling = [i for i, (_rule, check) in enumerate(compiled) if _calls_compiled(check)]
             rest = [i for i in range(len(compiled)) if i not in calling]
             if calling and (rest or keyed) and self._rows() >= LANES_FROM_ROWS:
-                calling, rest = self._ride_along(compiled, calling, rest)
+                if self._rows() >= RIDE_ALONG_FROM_ROWS or vectorised.loaded():
+                    calling, rest = self._ride_along(compiled, calling, rest)
                 rows, positions = self._two_lanes(compiled, calling, rest, keyed, outcomes)
             else:
                 rows, positions = self._one_lane(compiled, keyed, outcomes, bool(calling))

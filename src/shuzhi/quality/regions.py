@@ -1,4 +1,5 @@
-"""GB/T 2260 region codes with the years each was in force, read from python-stdnum's table.
+"""GB/T 2260 region codes with the years each was in force, from python-stdnum's table (read once,
+by `classify.checksums.region_spans`, for the check characters' region digits as well).
 
 stdnum's `cn/loc` marks a code that was not always in force with spans: `[-2010]崇文区` (until 2010),
 `[1986-]房山区` (from 1986), `[1983-2021]下城区`, several spans joined by commas. A code is valid in
@@ -9,40 +10,12 @@ Only six-digit codes count; prefixes of provinces and cities are six-digit codes
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-_SPAN = re.compile(r"^\[(\d*)-(\d*)\]")
-OPEN = 9999
+from shuzhi.classify.checksums import REGION_OPEN as OPEN
+from shuzhi.classify.checksums import region_spans as spans
 
-
-def _spans(text: str) -> list[tuple[int, int]]:
-    out = []
-    for part in text.split(","):
-        m = _SPAN.match(part)
-        out.append((int(m.group(1) or 0), int(m.group(2) or OPEN)) if m else (0, OPEN))
-    return out
-
-
-@lru_cache(maxsize=1)
-def spans() -> dict[str, tuple[tuple[int, int], ...]]:
-    """Every six-digit code with the year spans it was in force."""
-    from stdnum import numdb
-
-    out: dict[str, tuple[tuple[int, int], ...]] = {}
-
-    # NumDB holds (length, low, high, props, children) ranges; expand each into its literal prefixes.
-    def walk(prefix: str, items, inherited: list[tuple[int, int]]) -> None:
-        for length, low, high, props, children in items:
-            own = [s for v in props.values() for s in _spans(v)] if props else []
-            for n in range(int(low), int(high) + 1):
-                code = prefix + str(n).zfill(length)
-                if len(code) == 6:
-                    out[code] = tuple(own or inherited or [(0, OPEN)])
-                walk(code, children, own or inherited)
-
-    walk("", numdb.get("cn/loc").prefixes, [])
-    return out
+__all__ = ["OPEN", "spans", "table", "valid_codes"]
 
 
 @lru_cache(maxsize=256)
