@@ -4,7 +4,9 @@ beside it): the same counts and samples as one lane, the work split as documente
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import stat
 import threading
 import time
 from pathlib import Path
@@ -142,7 +144,7 @@ def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(versio
     expected = share.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     (side_memory, side_spill), (main_memory, _) = settings["sz-lane"], settings[threading.main_thread().name]
     assert side_memory == main_memory == expected
-    assert Path(side_spill).name.startswith("shuzhi-quality-") and not Path(side_spill).exists()
+    assert Path(side_spill).name.startswith("side-") and not Path(side_spill).exists()
     with pytest.raises(duckdb.ConnectionException):  # the run closed the connection it was given
         con.execute("SELECT 1")
 
@@ -272,3 +274,69 @@ def test_a_failed_task_interrupts_the_other_lane_and_starts_no_more():
     with pytest.raises(ValueError, match="statement failed"):
         engine.in_lanes([(cons[0], [fails]), (cons[1], [endless])], [lambda con: ran.append(con)])
     assert ran == []
+
+
+def test_a_run_spills_into_a_private_directory_of_its_own_removed_afterwards(version, tmp_path, monkeypatch):
+    """Both lanes' DuckDBs spill under the run's directory (mode 0700) in the area the service names,
+    never DuckDB's default `.tmp` in the working directory; a crashed process's directory is removed
+    by the next run, a running process's left alone."""
+    import subprocess
+    import sys
+
+    from shuzhi.quality import service
+
+    root = tmp_path / "spill"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    crashed, running = root / f"run-{gone.stdout.strip()}-x1", root / f"run-{os.getppid()}-x2"
+    for d in (crashed, running):
+        (d / "main").mkdir(parents=True)
+        (d / "main" / "duckdb_temp_block-1.block").write_bytes(b"rows")
+    spills: dict[str, str] = {}
+    modes: set[int] = set()  # of the run's directory and the side lane's, while the run reads
+    real = engine.Runner._scan
+
+    def scan(self, con, compiled, which, keyed, outcomes):
+        setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+        spills[threading.current_thread().name] = setting
+        modes.add(stat.S_IMODE(Path(setting).parent.stat().st_mode))
+        return real(self, con, compiled, which, keyed, outcomes)
+
+    monkeypatch.setattr(engine.Runner, "_scan", scan)
+    monkeypatch.setattr(engine, "LANES_FROM_ROWS", 0)
+    path, ctx = version
+    plan = service.Plan(
+        dataset_id=1,
+        department_id=1,
+        version_id=1,
+        version_number=1,
+        path=path,
+        revision_id=1,
+        revision=1,
+        body=ruleset.parse({"rules": RULES}, KIND_MAP, ctx).as_dict(),
+        facts=FACTS,
+        as_of=AS_OF,
+        references={},
+        grades={},
+        levels=[],
+        spill=root,
+    )
+    done = service.execute(plan)
+    assert all(o.error is None for o in done.outcomes) and len(spills) == 2
+    (run,) = {Path(p).parent for p in spills.values() if Path(p).name == "main"}
+    (side,) = [Path(p) for p in spills.values() if Path(p).name != "main"]
+    assert run.parent == root and run.name.startswith(f"run-{os.getpid()}-") and side.parent == run
+    assert not run.exists() and not crashed.exists() and running.exists()
+    assert modes == {0o700}
+
+
+def test_a_spill_area_is_private_and_removed_even_when_the_run_fails(tmp_path):
+    with pytest.raises(RuntimeError), engine.spill_area(tmp_path / "area") as run:
+        assert stat.S_IMODE(run.stat().st_mode) == 0o700
+        (run / "block").write_bytes(b"rows")
+        raise RuntimeError("the run failed")
+    assert not run.exists() and list((tmp_path / "area").iterdir()) == []
+    with engine.spill_area(None) as run:  # no area named: the system's temporary directory
+        assert run.is_dir() and run.name.startswith(f"run-{os.getpid()}-")
+    assert not run.exists()

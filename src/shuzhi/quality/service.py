@@ -15,6 +15,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -226,6 +227,9 @@ class Plan:
     """Position of a referential rule → (file, ref field, dataset identifier, version number)."""
     grades: dict[str, str]
     levels: list[str]
+    spill: Path | None = None
+    """Where the run's DuckDB spills what does not fit in memory, in a private directory of its own
+    (`engine.spill_area`); the system's temporary directory when None."""
 
 
 def plan_run(session: Session, settings, principal: Principal, ref: str | int, number: int | None) -> Plan:
@@ -279,6 +283,7 @@ def _plan(session: Session, settings, ds: Dataset, version: DatasetVersion, rule
         references=references,
         grades=column_grades(session, settings, ds),
         levels=[lv["code"] for lv in load_rules(settings).levels],
+        spill=settings.staging_dir / "quality",
     )
 
 
@@ -301,8 +306,14 @@ def _reference_version(session: Session, settings, owner: Dataset, item: dict, s
 
 def execute(plan: Plan) -> engine.Execution:
     """Run the plan's rules on its version in DuckDB (no store transaction held)."""
+    with engine.spill_area(plan.spill) as spill:
+        return _execute(plan, spill)
+
+
+def _execute(plan: Plan, spill: Path) -> engine.Execution:
     rs, errors = restore(plan.body, rule_kinds())
-    con = engine.connect()  # one connection reads the columns, then runs the rules (the run closes it)
+    # One connection reads the columns, then runs the rules (the run closes it).
+    con = engine.connect({"temp_directory": str(spill / "main")})
     try:
         columns = {n: family(t) for n, t in engine.describe(con, plan.path).items()}
         references = {}
@@ -320,7 +331,7 @@ def execute(plan: Plan) -> engine.Execution:
         raise
     runnable = RuleSet(tuple(r for r in rs.rules if r.position not in errors), rs.sample_size)
     ctx = Context(columns=columns, as_of=plan.as_of, vocabulary=vocabulary, references=references)
-    done = engine.Runner(runnable, plan.path, ctx, plan.facts, con).run()
+    done = engine.Runner(runnable, plan.path, ctx, plan.facts, con, spill).run()
     by_position = {o.rule.position: o for o in done.outcomes}
     for r in rs.rules:
         if r.position in errors:
