@@ -3,6 +3,7 @@ beside it): the same counts and samples as one lane, the work split as documente
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -276,31 +277,27 @@ def test_a_failed_task_interrupts_the_other_lane_and_starts_no_more():
     assert ran == []
 
 
-def test_a_run_spills_into_a_private_directory_of_its_own_removed_afterwards(version, tmp_path, monkeypatch):
-    """Both lanes' DuckDBs spill under the run's directory (mode 0700) in the area the service names,
-    never DuckDB's default `.tmp` in the working directory; a crashed process's directory is removed
-    by the next run, a running process's left alone."""
-    import subprocess
-    import sys
-
+def test_a_run_spills_into_a_private_staging_area_removed_afterwards(version, tmp_path, monkeypatch):
+    """Both lanes' DuckDBs spill under the run's staging area of the version store (mode 0700, locked
+    while the run holds it), never DuckDB's default `.tmp` in the working directory; the area goes
+    when the run ends, and one left by a process that died is swept with the store's other areas."""
     from shuzhi.quality import service
+    from shuzhi.storage.staging import Workspace, try_lock
 
-    root = tmp_path / "spill"
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
-    )
-    crashed, running = root / f"run-{gone.stdout.strip()}-x1", root / f"run-{os.getppid()}-x2"
-    for d in (crashed, running):
-        (d / "main").mkdir(parents=True)
-        (d / "main" / "duckdb_temp_block-1.block").write_bytes(b"rows")
+    root = tmp_path / "staging"
     spills: dict[str, str] = {}
-    modes: set[int] = set()  # of the run's directory and the side lane's, while the run reads
+    held: list[bool] = []  # whether the area's lock was taken while the run read
     real = engine.Runner._scan
 
     def scan(self, con, compiled, which, keyed, outcomes):
         setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         spills[threading.current_thread().name] = setting
-        modes.add(stat.S_IMODE(Path(setting).parent.stat().st_mode))
+        for lock in root.glob("*.lock"):
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                held.append(not try_lock(fd))
+            finally:
+                os.close(fd)
         return real(self, con, compiled, which, keyed, outcomes)
 
     monkeypatch.setattr(engine.Runner, "_scan", scan)
@@ -320,23 +317,29 @@ def test_a_run_spills_into_a_private_directory_of_its_own_removed_afterwards(ver
         references={},
         grades={},
         levels=[],
-        spill=root,
+        staging=lambda: Workspace(root),
     )
     done = service.execute(plan)
-    assert all(o.error is None for o in done.outcomes) and len(spills) == 2
-    (run,) = {Path(p).parent for p in spills.values() if Path(p).name == "main"}
+    assert all(o.error is None for o in done.outcomes) and len(spills) == 2 and held == [True, True]
+    (main,) = [Path(p) for p in spills.values() if Path(p).name == "main"]
     (side,) = [Path(p) for p in spills.values() if Path(p).name != "main"]
-    assert run.parent == root and run.name.startswith(f"run-{os.getpid()}-") and side.parent == run
-    assert not run.exists() and not crashed.exists() and running.exists()
-    assert modes == {0o700}
+    area = main.parent
+    assert area.parent == root and side.parent == area and side.name.startswith("side-")
+    assert list(root.iterdir()) == []  # the area and its lock file, gone
+
+    # Without a store's area: a private temporary directory of the system's, removed afterwards.
+    spills.clear()
+    service.execute(dataclasses.replace(plan, staging=None))
+    (main,) = [Path(p) for p in spills.values() if Path(p).name == "main"]
+    assert main.parent.name.startswith("shuzhi-quality-") and not main.parent.exists()
 
 
-def test_a_spill_area_is_private_and_removed_even_when_the_run_fails(tmp_path):
-    with pytest.raises(RuntimeError), engine.spill_area(tmp_path / "area") as run:
-        assert stat.S_IMODE(run.stat().st_mode) == 0o700
-        (run / "block").write_bytes(b"rows")
-        raise RuntimeError("the run failed")
-    assert not run.exists() and list((tmp_path / "area").iterdir()) == []
-    with engine.spill_area(None) as run:  # no area named: the system's temporary directory
-        assert run.is_dir() and run.name.startswith(f"run-{os.getpid()}-")
-    assert not run.exists()
+def test_a_staging_area_is_private_and_swept_once_its_writer_has_died(tmp_path):
+    from shuzhi.storage.staging import Workspace, sweep_staging
+
+    area = Workspace(tmp_path)
+    assert stat.S_IMODE(area.dir.stat().st_mode) == 0o700
+    assert sweep_staging(tmp_path) == []  # held
+    os.close(area._lock_fd)  # as when its process dies: the kernel drops the lock
+    area._lock_fd = -1
+    assert sweep_staging(tmp_path) == [area.token] and not area.dir.exists()

@@ -33,13 +33,11 @@ run first: meanwhile a thread loads the compiled loops the scan's rules call
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,43 +89,6 @@ def connect(config: dict | None = None) -> duckdb.DuckDBPyConnection:
     sqlfuncs.install(con)
     con.register("sz_regions", regions.table())
     return con
-
-
-@contextmanager
-def spill_area(root: Path | None) -> Iterator[Path]:
-    """A private directory (mode 0700) for one run's DuckDB spill files, under `root` (the system's
-    temporary directory when None), removed afterwards. Rows of a version spilled there are the
-    version's data: not DuckDB's default `.tmp` under whatever the working directory is. A run's
-    directory is named after its process; those of processes no longer alive (a crash) are removed
-    first, those of other running processes left alone."""
-    if root is not None:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _remove_orphans(root)
-    run = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=root))
-    try:
-        yield run
-    finally:
-        shutil.rmtree(run, ignore_errors=True)
-
-
-def _remove_orphans(root: Path) -> None:
-    for entry in root.glob("run-*-*"):
-        try:
-            pid = int(entry.name.split("-")[1])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 def parquet(path) -> str:
@@ -397,8 +358,8 @@ class Runner:
         spill: Path | None = None,
     ) -> None:
         """`con`: a connection from `connect()` to run on (the run closes it), or a new one; `spill`:
-        the run's private directory (`spill_area`), where a second DuckDB spills (the system's
-        temporary directory when None)."""
+        the run's private directory, where a second DuckDB spills (the system's temporary directory
+        when None)."""
         self.ruleset, self.path, self.ctx, self.facts, self.spill = ruleset, path, ctx, facts, spill
         self.statements: list[str] = []
         self._fused: set[tuple[int, str]] = set()  # (connection, fused function or matcher) registered

@@ -9,11 +9,14 @@ as proposals' are (`read_rules`, `shuzhi.quality.masking`). Session services nev
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import math
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from shuzhi.quality.holds import latest_run, version_hold  # noqa: F401 (part of
 from shuzhi.quality.kinds import Context, ReferencesKind, RuleKind, VersionFacts, family, rule_kinds
 from shuzhi.quality.models import BlockOverride, QualityRun, RuleResult, RuleSetRevision
 from shuzhi.quality.ruleset import Rule, RuleSet
+from shuzhi.storage import StagingArea
 from shuzhi.store.base import utcnow
 from shuzhi.store.db import Database
 
@@ -227,9 +231,9 @@ class Plan:
     """Position of a referential rule → (file, ref field, dataset identifier, version number)."""
     grades: dict[str, str]
     levels: list[str]
-    spill: Path | None = None
-    """Where the run's DuckDB spills what does not fit in memory, in a private directory of its own
-    (`engine.spill_area`); the system's temporary directory when None."""
+    staging: Callable[[], StagingArea] | None = None
+    """A private work area of the version store (`store.staging`), where the run's DuckDBs spill what
+    does not fit in memory; a temporary directory of the system's when None."""
 
 
 def plan_run(session: Session, settings, principal: Principal, ref: str | int, number: int | None) -> Plan:
@@ -283,7 +287,7 @@ def _plan(session: Session, settings, ds: Dataset, version: DatasetVersion, rule
         references=references,
         grades=column_grades(session, settings, ds),
         levels=[lv["code"] for lv in load_rules(settings).levels],
-        spill=settings.staging_dir / "quality",
+        staging=store.staging,
     )
 
 
@@ -306,7 +310,13 @@ def _reference_version(session: Session, settings, owner: Dataset, item: dict, s
 
 def execute(plan: Plan) -> engine.Execution:
     """Run the plan's rules on its version in DuckDB (no store transaction held)."""
-    with engine.spill_area(plan.spill) as spill:
+    # Spilled rows are the version's data: in a private area (removed afterwards, swept with the
+    # store's staging areas if the process dies), never DuckDB's default `.tmp` in the working directory.
+    with contextlib.ExitStack() as stack:
+        if plan.staging is not None:
+            spill = Path(stack.enter_context(plan.staging()).dir)
+        else:
+            spill = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shuzhi-quality-")))
         return _execute(plan, spill)
 
 

@@ -37,7 +37,7 @@ class Workspace:
         self._lock_fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         self.dir = staging_dir / self.token
-        self.dir.mkdir()
+        self.dir.mkdir(mode=0o700)  # what is staged or spilled here is a dataset's rows
 
     def path(self, name: str) -> Path:
         return self.dir / name
