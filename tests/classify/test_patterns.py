@@ -233,3 +233,12 @@ def test_an_automaton_too_dear_to_build_is_left_to_re2(monkeypatch):
             assert patterns.automaton(email) is None, limit
     patterns.automaton.cache_clear()
     assert patterns.automaton(email) is not None
+
+
+def test_without_pythons_parser_of_re_every_pattern_is_left_to_re2(monkeypatch):
+    monkeypatch.setattr(patterns, "sre_parse", None)
+    patterns.automaton.cache_clear()
+    assert patterns.automaton("[0-9]{6}") is None and vectorised.matcher("[0-9]{6}") is None
+    monkeypatch.undo()
+    patterns.automaton.cache_clear()
+    assert patterns.automaton("[0-9]{6}") is not None

@@ -29,9 +29,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Python 3.11+: the parser of `re` and its names, public in all but name.
-from re import _constants as sre
-from re import _parser as sre_parse
+try:  # CPython 3.11+: the parser of `re` and its names, public in all but name
+    from re import _constants as sre
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover - a Python without them: every pattern is left to RE2
+    sre = sre_parse = None
 
 import numpy as np
 
@@ -67,6 +69,8 @@ class Unsupported(Exception):
 @lru_cache(maxsize=512)
 def automaton(pattern: str) -> Automaton | None:
     """The automaton of a whole-value match of `pattern`, or None when RE2 must run it."""
+    if sre_parse is None:
+        return None
     try:
         _check_spelling(pattern)
         tree = sre_parse.parse(pattern)
@@ -107,12 +111,18 @@ def _strip(items: list) -> list:
     return items
 
 
-_CATEGORIES = {
-    sre.CATEGORY_DIGIT: frozenset(range(48, 58)),
-    sre.CATEGORY_WORD: frozenset([*range(48, 58), *range(65, 91), *range(97, 123), 95]),
-}
-_CATEGORIES[sre.CATEGORY_NOT_DIGIT] = ASCII - _CATEGORIES[sre.CATEGORY_DIGIT]
-_CATEGORIES[sre.CATEGORY_NOT_WORD] = ASCII - _CATEGORIES[sre.CATEGORY_WORD]
+_DIGITS = frozenset(range(48, 58))
+_WORD = frozenset([*range(48, 58), *range(65, 91), *range(97, 123), 95])
+_CATEGORIES = (
+    {
+        sre.CATEGORY_DIGIT: _DIGITS,
+        sre.CATEGORY_WORD: _WORD,
+        sre.CATEGORY_NOT_DIGIT: ASCII - _DIGITS,
+        sre.CATEGORY_NOT_WORD: ASCII - _WORD,
+    }
+    if sre is not None
+    else {}
+)
 
 
 def _class(items: list) -> frozenset[int]:
