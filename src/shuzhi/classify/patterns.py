@@ -44,7 +44,7 @@ DEAD, UNKNOWN, START = 0, 1, 2
 MAX_NFA_STATES = 4096
 MAX_DFA_STATES = 1024
 MAX_WORK = 2_000_000
-"""States of the first automaton visited while determinising, at most (about a second of CPU)."""
+"""States of the first automaton visited while determinising, at most (about 0.2 s of CPU)."""
 ASCII = frozenset(range(128))
 
 _ESCAPES = re.compile(r"\\(x[0-9A-Fa-f]{2}|[dDwWntrfv]|[^0-9A-Za-z])")
