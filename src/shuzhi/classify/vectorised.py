@@ -128,12 +128,22 @@ def full_match(values: pa.Array | pa.ChunkedArray, pattern: str) -> pa.Array:
     """Whether each value matches the whole of `pattern` (a pattern `patterns.automaton` compiles), as
     an int8: `patterns.NO`, `YES`, or `UNDECIDED` for a value holding a byte above 127 that the
     automaton reached (RE2 must judge it: `quality.kinds.full_match`)."""
+    return _matcher_function(pattern)(values)
+
+
+def _matcher_function(pattern: str):
+    """`full_match` over `pattern` as a function of the values alone, its automaton looked up once
+    (DuckDB calls it once per vector, and counts its parameters)."""
     from shuzhi.classify.patterns import automaton
 
     a = automaton(pattern)
     if a is None:
         raise ValueError(f"no automaton for the pattern {pattern!r}")
-    return _check("full_match", values, a.table, a.answers, answer=np.int8)
+
+    def match(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        return _check("full_match", values, a.table, a.answers, answer=np.int8)
+
+    return match
 
 
 MATCH_PREFIX = "sz_match_"
@@ -168,13 +178,7 @@ def spec(name: str) -> tuple | None:
     if name in FUNCTIONS:
         return FUNCTIONS[name]
     pattern = _MATCHERS.get(name)
-    if pattern is None:
-        return None
-
-    def match(values: pa.Array | pa.ChunkedArray) -> pa.Array:  # DuckDB counts the parameters
-        return full_match(values, pattern)
-
-    return match, ["VARCHAR"], "TINYINT"
+    return None if pattern is None else (_matcher_function(pattern), ["VARCHAR"], "TINYINT")
 
 
 FUNCTIONS = {

@@ -38,7 +38,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -467,17 +467,14 @@ class Runner:
         once per vector anyway, and a pattern's automaton joins that call: at 10,000,000 rows an
         e-mail pattern cost the side lane 0.6 s where RE2 cost the other 1.0 s. Not all of them:
         four patterns moved made the side lane the longer by a second (5.9 s against 5.4 s)."""
-        self.ctx.automata = True
-        try:
-            candidates = []
-            for i in rest:
-                rule = compiled[i][0]
-                self.ctx.position = rule.position
-                check = rule.kind.compile(rule.params, self.ctx)
-                if _calls_compiled(check):
-                    candidates.append((-_automaton_states(check), i, check))
-        finally:
-            self.ctx.automata = False
+        ctx = replace(self.ctx, automata=True)  # the same derived values, by reference
+        candidates = []
+        for i in rest:
+            rule = compiled[i][0]
+            ctx.position = rule.position
+            check = rule.kind.compile(rule.params, ctx)
+            if _calls_compiled(check):
+                candidates.append((-_automaton_states(check), i, check))
         moved = sorted(candidates)[: len(calling)]
         for _size, i, check in moved:
             compiled[i] = (compiled[i][0], check)
