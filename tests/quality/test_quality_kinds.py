@@ -23,7 +23,7 @@ from shuzhi.classify.checksums import (
     is_resident_id,
     is_uscc,
 )
-from shuzhi.quality import engine, ruleset
+from shuzhi.quality import duplicates, engine, ruleset
 from shuzhi.quality.kinds import BLANK, KINDS, Context, VersionFacts, family
 from shuzhi.quality.regions import spans, valid_codes
 
@@ -395,7 +395,9 @@ def test_unique_samples_are_the_first_rows_with_a_shared_key(tmp_path, rows, n):
     ("where", "passes"),
     [("start", 1), ("spread", 1), ("end", 2)],  # duplicates at the end: the bounded pass finds too few
 )
-def test_a_uniqueness_sample_reads_the_file_only_as_far_as_it_must(tmp_path, where, passes):
+def test_a_uniqueness_sample_reads_the_file_only_as_far_as_it_must(tmp_path, where, passes, monkeypatch):
+    """Grouped by DuckDB (a version above `duplicates.MAX_ROWS`)."""
+    monkeypatch.setattr(duplicates, "MAX_ROWS", -1)
     n, rows = 3, 6000
     keys = [f"K{i:06d}" for i in range(rows)]  # text longer than DuckDB's inlined 12 bytes
     first = {"start": 0, "spread": 0, "end": rows - 200}[where]
@@ -705,7 +707,7 @@ def test_every_row_rule_is_counted_in_one_scan_of_the_version(tmp_path):
         assert (alone.checked, alone.failed) == (o.checked, o.failed), rule
 
 
-def test_a_uniqueness_rule_adds_one_grouped_pass_and_one_for_its_sample(tmp_path):
+def test_a_uniqueness_rule_adds_one_pass_and_a_read_of_its_candidates(tmp_path):
     path = _wide(tmp_path)
     con = engine.connect()
     cols = {n: family(t) for n, t in engine.describe(con, path).items()}
@@ -714,15 +716,14 @@ def test_a_uniqueness_rule_adds_one_grouped_pass_and_one_for_its_sample(tmp_path
     rules = [*ALL_ROW_KINDS, {"kind": "unique", "fields": ["region"]}, {"kind": "unique", "fields": ["id"]}]
     done = engine.Runner(ruleset.parse(rules, KIND_MAP, ctx), path, ctx, FACTS).run()
     # One scan for the row rules (which also counts the keyed rows) and its sample read; the region
-    # key has duplicates (a grouping, then a sample read), the IDs none (a grouping).
+    # key has repeated hashes (one pass for the hashes, one read of those rows), the IDs none: one pass.
     reads = [s for s in done.statements if "read_parquet(" in s]
     assert len(reads) == 2 + 2 + 1
-    groupings = [s for s in reads if "GROUP BY" in s]
     scans = [s for s in reads if "count_if(" in s]
-    assert len(groupings) == 2 and len(scans) == 1 and "GROUP BY" not in scans[0]
-    assert scans[0].count("count_if(") == 2 * 13 + 2
-    # no row number carried through a grouping
-    assert all("file_row_number" not in g.split("FROM")[0] for g in groupings)
+    assert len(scans) == 1 and scans[0].count("count_if(") == 2 * 13 + 2
+    passes = [s for s in reads if " AS h, t.file_row_number AS r " in s]
+    assert len(passes) == 2 and 'hash(t."region")' in passes[0] and 'hash(t."id")' in passes[1]
+    assert not any("GROUP BY" in s for s in reads)  # only the candidates are grouped
     by = {o.rule.name: o for o in done.outcomes}
     ids = by["unique(id)"]
     assert (ids.checked, ids.failed, ids.sample) == (sum(1 for i in range(200) if i % 7), 0, [])

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import os
 import random
+import re
 import stat
 import threading
 import time
@@ -105,41 +106,80 @@ def _found(done: engine.Execution) -> list[tuple]:
     return [(o.checked, o.failed, o.sample, o.detail, o.error) for o in done.outcomes]
 
 
+def _span(statement: str) -> int | None:
+    """The first row of the span a scan statement reads; None for the whole file."""
+    found = re.search(r"t\.file_row_number >= (\d+)", statement)
+    return int(found.group(1)) if found else None
+
+
 @pytest.mark.parametrize(("window", "mask_bits"), [(engine.SAMPLE_WINDOW, engine.MASK_BITS), (3, 2)])
 def test_two_lanes_count_and_sample_exactly_as_one(version, monkeypatch, window, mask_bits):
-    # (3, 2): packed aggregates of two rules out of each lane's own (not consecutive) rules, and a
-    # window so small that most rules take their sample from a scan of their own, in their lane.
+    # (3, 2): packed aggregates of two rules out of each statement's own (not consecutive) rules,
+    # and a window so small that most rules take their sample from a scan of their own.
     monkeypatch.setattr(engine, "SAMPLE_WINDOW", window)
     monkeypatch.setattr(engine, "MASK_BITS", mask_bits)
     one, two = _run(version, 10**9), _run(version, 0)
     assert _found(two) == _found(one) and two.rows == one.rows == 5000
     assert all(o.failed and len(o.sample) == 4 for o in one.outcomes)  # every rule failed somewhere
     scans = [s for s in two.statements if "count_if(" in s]
-    assert len(scans) == 2 and len([s for s in scans if "sz_fused_" in s]) == 1
+    # The compiled checks: one statement over the whole file; the other rules: one per span of
+    # whole row groups (eight of 700 rows, the last of 100), each the span's once.
+    (calls,) = [s for s in scans if "gb11643" in s]
+    assert _span(calls) is None and "count_if(a0)" not in calls
+    others = sorted(_span(s) for s in scans if "count_if(a0)" in s)
+    assert others == [700 * k for k in range(8)] and len(engine.spans([700] * 7 + [100], 8)) == 8
     assert len(two.statements) > len(one.statements) or window == engine.SAMPLE_WINDOW
 
 
-def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(version, monkeypatch):
-    seen: dict[str, tuple] = {}
-    settings: dict[str, tuple] = {}  # each lane's memory limit and spill directory
-    real = engine.Runner._scan
+def test_spans_are_whole_row_groups_of_about_equal_rows():
+    assert engine.spans([500] * 20, 8) == [
+        (0, 1500),
+        (1500, 2500),
+        (2500, 4000),
+        (4000, 5000),
+        (5000, 6500),
+        (6500, 7500),
+        (7500, 9000),
+        (9000, 10000),
+    ]
+    assert engine.spans([10, 0, 10], 8) == [(0, 10), (10, 20)]
+    assert engine.spans([100], 8) == [(0, 100)] and engine.spans([], 8) == engine.spans([0], 8) == []
+    assert engine.spans([3] * 5, 2) == [(0, 9), (9, 15)]
 
-    def scan(self, con, compiled, which, keyed, outcomes):
+
+def test_the_compiled_checks_run_on_one_thread_and_the_rest_on_the_others(version, monkeypatch):
+    seen: list[tuple] = []
+    settings: dict[str, tuple] = {}  # each lane's memory limit and spill directory
+    real = engine.Runner._count
+
+    def count(self, con, compiled, which, keyed, span=None):
         rules = frozenset(compiled[i][0].position for i in which)
         threads, memory, spill = con.execute(
             "SELECT current_setting('threads'), current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchall()[0]
-        seen[threading.current_thread().name] = (rules, int(threads), len(keyed))
+        seen.append((threading.current_thread().name, rules, int(threads), len(keyed), span))
         settings[threading.current_thread().name] = (memory, spill)
-        return real(self, con, compiled, which, keyed, outcomes)
+        return real(self, con, compiled, which, keyed, span)
 
-    monkeypatch.setattr(engine.Runner, "_scan", scan)
+    monkeypatch.setattr(engine.Runner, "_count", count)
     con = engine.connect({"threads": 4})
     _run(version, 0, con)
     # The rows of the credit-code key are counted beside the credit-code rule, which reads them anyway.
-    assert seen["sz-lane"] == (frozenset(SIDE), 1, 1)
-    main = seen[threading.main_thread().name]
-    assert main == (frozenset(range(len(RULES))) - SIDE - {4, 7}, 3, 1)
+    (calls,) = [s for s in seen if s[4] is None]
+    assert calls == ("sz-lane", frozenset(CALLING), 1, 1, None)
+    others = frozenset(range(len(RULES))) - CALLING - {4, 7}
+    by_span: dict[tuple, set] = {}
+    for lane, rules, threads, keyed, span in seen:
+        if span is None:
+            continue
+        assert threads == (1 if lane == "sz-lane" else 3)
+        if rules == SIDE - CALLING:  # the postcode pattern riding along, by its automaton
+            assert (lane, keyed) == ("sz-lane", 0)
+        else:
+            assert rules in (others, others - SIDE) and keyed == 1
+        assert not rules & by_span.setdefault(span, set())  # each rule once a span
+        by_span[span] |= rules
+    assert all(rules == others for rules in by_span.values()) and len(by_span) == 8
     # Each DuckDB at 40% of the machine's memory; the side one spills to a directory of its own.
     share = duckdb.connect(config={"memory_limit": engine.LANE_MEMORY})
     expected = share.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
@@ -158,9 +198,8 @@ def test_a_side_lane_alone_when_the_other_rules_read_only_its_columns(version):
     assert len([s for s in two.statements if "count_if(" in s]) == 1
 
 
-def test_patterns_ride_along_in_the_side_lane_the_largest_automata_first(version):
+def test_patterns_ride_along_span_by_span_where_the_side_lane_comes_first(version, monkeypatch):
     small, large, re2_only = "[0-9]{6}", "[1-9][0-9]{5}|[A-Z][0-9]{5}|[0-9]{7}", "(?i)a?[0-9]{6}"
-    assert len(patterns.automaton(large).answers) > len(patterns.automaton(small).answers)
     assert patterns.automaton(re2_only) is None
     rules = [
         {"kind": "resident_id", "field": "id"},
@@ -169,23 +208,44 @@ def test_patterns_ride_along_in_the_side_lane_the_largest_automata_first(version
         {"kind": "regex", "field": "postcode", "pattern": re2_only},
         {"kind": "not_null", "field": "name"},
     ]
-    one, two = _run(version, 10**9, rules=rules), _run(version, 0, rules=rules)
-    assert _found(two) == _found(one) and all(o.failed for o in one.outcomes[:4])
+    one = _run(version, 10**9, rules=rules)
     # One lane: RE2 alone (its threads scale; calls into Python on several threads wait on each other).
     assert not any(vectorised.MATCH_PREFIX in s for s in one.statements)
-    # Two lanes: as many patterns as the side lane has rules (one), the largest automaton.
-    (side,) = [s for s in two.statements if "count_if(" in s and vectorised.FUSED_PREFIX in s]
-    (main,) = [s for s in two.statements if "count_if(" in s and s != side]
-    # The automaton's call fused with the resident ID's checks (named without their "sz_").
-    assert vectorised.matcher(large).removeprefix("sz_") in side and vectorised.matcher(small) not in side
-    assert "count_if(a2)" in side and "count_if(a1)" not in side
-    assert "match_" not in main and "count_if(a1)" in main and "count_if(a3)" in main
-    assert f"regexp_full_match(t.\"postcode\", '{small}')" in main
+    # The other lane held back until the side lane has taken its first two spans' patterns.
+    taken, real = threading.Event(), engine.Claims.claim
+
+    def claim(self, span, lane):
+        if lane == "rest" and span >= 2:
+            assert taken.wait(30)
+        got = real(self, span, lane)
+        if lane == "side" and span == 1:
+            taken.set()
+        return got
+
+    monkeypatch.setattr(engine.Claims, "claim", claim)
+    two = _run(version, 0, rules=rules)
+    assert _found(two) == _found(one) and all(o.failed for o in one.outcomes[:4])
+    scans = [s for s in two.statements if "count_if(" in s]
+    riding = [s for s in scans if vectorised.MATCH_PREFIX.removeprefix("sz_") in s and "gb11643" not in s]
+    assert sorted(_span(s) for s in riding)[:2] == [0, 700]
+    for s in riding:  # both automata, fused into one call; the pattern RE2 must run stays behind
+        assert "count_if(a1)" in s and "count_if(a2)" in s and "count_if(a3)" not in s
+        assert vectorised.matcher(large).removeprefix("sz_") in s and vectorised.FUSED_PREFIX in s
+    others = {_span(s): s for s in scans if "count_if(a3)" in s}
+    assert sorted(others) == [700 * k for k in range(8)]
+    for span, s in others.items():  # the patterns by RE2 in the spans the side lane did not take
+        ridden = span in {_span(r) for r in riding}
+        assert ("count_if(a1)" in s) is not ridden and "match_" not in s
+        assert (f"regexp_full_match(t.\"postcode\", '{small}')" in s) is not ridden
 
 
 def test_patterns_ride_along_on_a_small_version_only_once_the_loops_are_loaded(version, monkeypatch):
+    asked: list[bool] = []
+    real = engine.Runner._riders
+    monkeypatch.setattr(engine.Runner, "_riders", lambda self, *a: asked.append(True) or real(self, *a))
+
     def riding(done: engine.Execution) -> bool:
-        return any("match_" in s for s in done.statements if "count_if(" in s)
+        return bool(asked and asked.pop())
 
     monkeypatch.setattr(vectorised, "_LOADED", [])
     assert not vectorised.loaded()
@@ -287,9 +347,9 @@ def test_a_run_spills_into_a_private_staging_area_removed_afterwards(version, tm
     root = tmp_path / "staging"
     spills: dict[str, str] = {}
     held: list[bool] = []  # whether the area's lock was taken while the run read
-    real = engine.Runner._scan
+    real = engine.Runner._count
 
-    def scan(self, con, compiled, which, keyed, outcomes):
+    def count(self, con, compiled, which, keyed, span=None):
         setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         spills[threading.current_thread().name] = setting
         for lock in root.glob("*.lock"):
@@ -298,9 +358,9 @@ def test_a_run_spills_into_a_private_staging_area_removed_afterwards(version, tm
                 held.append(not try_lock(fd))
             finally:
                 os.close(fd)
-        return real(self, con, compiled, which, keyed, outcomes)
+        return real(self, con, compiled, which, keyed, span)
 
-    monkeypatch.setattr(engine.Runner, "_scan", scan)
+    monkeypatch.setattr(engine.Runner, "_count", count)
     monkeypatch.setattr(engine, "LANES_FROM_ROWS", 0)
     path, ctx = version
     plan = service.Plan(
@@ -320,7 +380,7 @@ def test_a_run_spills_into_a_private_staging_area_removed_afterwards(version, tm
         staging=lambda: Workspace(root),
     )
     done = service.execute(plan)
-    assert all(o.error is None for o in done.outcomes) and len(spills) == 2 and held == [True, True]
+    assert all(o.error is None for o in done.outcomes) and len(spills) == 2 and held and all(held)
     (main,) = [Path(p) for p in spills.values() if Path(p).name == "main"]
     (side,) = [Path(p) for p in spills.values() if Path(p).name != "main"]
     area = main.parent

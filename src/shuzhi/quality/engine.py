@@ -20,7 +20,7 @@ take turns at it, which cost twice the CPU of the same calls on one thread. So t
 them are scanned on a DuckDB of one thread, while the other rules' scan runs on a DuckDB of the
 remaining threads; the uniqueness groupings go to whichever lane is free first. Some rules of
 patterns ride along in the side lane, their patterns run by byte automata in its call into Python
-(`Runner._ride_along`, `classify.patterns`).
+(`Runner._riders`, `classify.patterns`).
 
 A uniqueness rule needs its rows grouped by key: the scan counts the rows it checks (key present),
 then a grouped pass of its own, reading only its key columns (Parquet projection), keeps the
@@ -44,6 +44,7 @@ from pathlib import Path
 import duckdb
 
 from shuzhi.classify import sqlfuncs, vectorised
+from shuzhi.quality import duplicates
 from shuzhi.quality.kinds import (
     Context,
     Derived,
@@ -200,10 +201,13 @@ LANES_FROM_ROWS = 10_000
 loops loaded, 2,000 rows took 75 ms in two lanes against 72 ms in one, 20,000 rows 97 ms against
 105 ms, 1,000,000 rows 0.59 s against 0.70 s."""
 RIDE_ALONG_FROM_ROWS = 2_000_000
-"""Rows from which patterns ride along in the side lane (`Runner._ride_along`) in a process that has
+"""Rows from which patterns ride along in the side lane (`Runner._riders`) in a process that has
 not loaded the compiled loops yet: the side lane loads them first (0.5 s), and on a smaller version
 that alone makes it the longer lane. At 1,000,000 rows, riding along made a run 1.01-1.07 s against
 0.89-0.95 s; at 10,000,000, 5.16-5.55 s against 5.62-5.89 s."""
+PARTS = 8
+"""The spans of rows the other lane's scan is cut into (`Runner._two_lanes`): tasks either lane
+takes, so that the lane done first with its own work takes over the other's."""
 LANE_MEMORY = "40%"
 """Each lane's DuckDB memory limit, of the machine's: together what one DuckDB takes by default."""
 
@@ -241,6 +245,18 @@ def in_lanes(lanes: list[Lane], shared: list[Callable]) -> None:
         thread.join()
     if failures:
         raise failures[0]
+
+
+def spans(sizes: list[int], parts: int) -> list[tuple[int, int]]:
+    """Consecutive row groups of `sizes` rows each, in at most `parts` spans of about equal rows:
+    (first position, position after the last), in file order; none for no rows."""
+    total, found, start, at = sum(sizes), [], 0, 0
+    for size in sizes:
+        at += size
+        if at > start and at * parts >= total * (len(found) + 1):
+            found.append((start, at))
+            start = at
+    return found
 
 
 def describe(con: duckdb.DuckDBPyConnection, path) -> dict[str, str]:
@@ -338,6 +354,32 @@ class Outcome:
 
 
 @dataclass
+class Counted:
+    """What one scan statement counted over a span of rows (`Runner._count`)."""
+
+    start: int
+    """The span's first row position (0 for the whole file)."""
+    rows: int
+    rules: dict[int, tuple[int, int]]
+    """Rule index → (rows checked, rows failed)."""
+    keys: dict[int, int]
+    """A uniqueness rule's position → rows whose key is present."""
+    found: dict[int, list[int]]
+    """Rule index → its first failing rows (at most n) among the statement's window."""
+
+
+class Claims:
+    """Which of a span's two scans, the first to start, computes the patterns that may ride along."""
+
+    def __init__(self) -> None:
+        self._lock, self._by = threading.Lock(), {}
+
+    def claim(self, span: int, lane: str) -> bool:
+        with self._lock:
+            return self._by.setdefault(span, lane) == lane
+
+
+@dataclass
 class Execution:
     rows: int
     outcomes: list[Outcome]
@@ -383,9 +425,10 @@ class Runner:
             calling = [i for i, (_rule, check) in enumerate(compiled) if _calls_compiled(check)]
             rest = [i for i in range(len(compiled)) if i not in calling]
             if calling and (rest or keyed) and self._rows() >= LANES_FROM_ROWS:
+                riders = {}
                 if self._rows() >= RIDE_ALONG_FROM_ROWS or vectorised.loaded():
-                    calling, rest = self._ride_along(compiled, calling, rest)
-                rows, positions = self._two_lanes(compiled, calling, rest, keyed, outcomes)
+                    riders = self._riders(compiled, rest)
+                rows, positions = self._two_lanes(compiled, calling, rest, keyed, outcomes, riders)
             else:
                 rows, positions = self._one_lane(compiled, keyed, outcomes, bool(calling))
             if positions:
@@ -421,65 +464,89 @@ class Runner:
         rest: list[int],
         keyed: list[Rule],
         outcomes: dict,
+        riders: dict[int, RowCheck],
     ) -> tuple[int, dict[int, list[int]]]:
         """The rules that call compiled functions scanned on a DuckDB of one thread (the "side"
         lane: its calls into Python never wait on each other for the GIL), the other rules on the
-        run's own DuckDB with the remaining threads, at the same time; a key's rows are counted in
-        the side scan when its rules read the key's fields, else in the other. Each lane then takes
-        the uniqueness groupings left (those on text keys, the dearer, first). Each DuckDB gets half
-        of the memory one run may use."""
+        run's own DuckDB with the remaining threads, at the same time: the side lane loads the
+        compiled loops and scans its rules; the other takes the uniqueness rules (those on text
+        keys, the dearer, first), then the other rules' scan, cut into spans of rows (`spans`),
+        from the last span. A key's rows are counted in the side scan when its rules read the key's
+        fields, else in the other. The patterns of `riders` (their checks by automaton, cheaper
+        than RE2) are computed in a span by the side lane when it comes to that span, from the
+        first, before the other lane does: so the lanes meet where their work balances, whatever
+        this machine's costs of calling into Python and of RE2, and the spans left are work either
+        lane takes. Each DuckDB gets half of the memory one run may use."""
         threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         spill = tempfile.mkdtemp(prefix="side-", dir=self.spill)  # the side DuckDB's own spill files
         side = connect({"threads": 1, "memory_limit": LANE_MEMORY, "temp_directory": spill})
         self.con.execute(f"SET threads = {max(1, int(threads) - 1)}")
         self.con.execute(f"SET memory_limit = '{LANE_MEMORY}'")
-        scans: dict[str, tuple[int, dict]] = {}
-
-        def scan(name: str, which: list[int], keys: list[Rule]) -> Callable:
-            return lambda con: scans.__setitem__(name, self._scan(con, compiled, which, keys, outcomes))
-
         # Counted where its fields are read anyway: at 10,000,000 credit codes, the other lane's
         # scan 4.58 s instead of 4.75-4.83 s, the side scan 2.78 s instead of 2.60-2.72 s.
         read = {f for i in calling for f in compiled[i][0].fields}
         beside = [r for r in keyed if set(r.fields) <= read]
         keys = [r for r in keyed if r not in beside]
         groupings = sorted(keyed, key=lambda r: not any(self.ctx.family(f) == "text" for f in r.fields))
+        ridden = [(rule, riders.get(i, check)) for i, (rule, check) in enumerate(compiled)]
+        first, counted = Claims(), []  # list.append: one at a time under the GIL
+        plain = [i for i in rest if i not in riders]
+
+        def calls(con: duckdb.DuckDBPyConnection) -> None:
+            counted.append(self._count(con, compiled, calling, beside))
+
+        def riding(k: int, span: tuple[int, int]) -> Callable:
+            def scan(con: duckdb.DuckDBPyConnection) -> None:
+                if first.claim(k, "side"):
+                    counted.append(self._count(con, ridden, sorted(riders), [], span))
+
+            return scan
+
+        def others(k: int, span: tuple[int, int]) -> Callable:
+            def scan(con: duckdb.DuckDBPyConnection) -> None:
+                if (which := rest if first.claim(k, "rest") else plain) or keys:
+                    counted.append(self._count(con, compiled, which, keys, span))
+
+            return scan
+
+        spans = self._spans() if rest or keys else []
+        own = [lambda con: _load_ahead(), calls, *(riding(k, s) for k, s in enumerate(spans) if riders)]
         try:
             in_lanes(
+                [(self.con, []), (side, own)],
                 [
-                    (self.con, [scan("rest", rest, keys)] if rest or keys else []),
-                    (side, [lambda con: _load_ahead(), scan("calling", calling, beside)]),
+                    *(lambda con, r=r: self._unique(r, outcomes[r.position], con) for r in groupings),
+                    *(others(k, s) for k, s in reversed(list(enumerate(spans)))),
                 ],
-                [lambda con, r=r: self._unique(r, outcomes[r.position], con) for r in groupings],
             )
         finally:
             side.close()
             shutil.rmtree(spill, ignore_errors=True)
-        rows, positions = scans["calling"]
-        return rows, positions | scans.get("rest", (rows, {}))[1]
+        return counted[0].rows, self._tally(compiled, outcomes, counted)
 
-    def _ride_along(
-        self, compiled: list[tuple[Rule, RowCheck]], calling: list[int], rest: list[int]
-    ) -> tuple[list[int], list[int]]:
-        """Move into the side lane rules of patterns that run by an automaton there (recompiled with
-        `Context.automata`, in `compiled`), as many as the side lane has rules already, the
-        largest automata first; the lanes' rules after. The side lane's scan calls into Python
-        once per vector anyway, and a pattern's automaton joins that call: at 10,000,000 rows an
-        e-mail pattern cost the side lane 0.6 s where RE2 cost the other 1.0 s. Not all of them:
-        four patterns moved made the side lane the longer by a second (5.9 s against 5.4 s)."""
+    def _spans(self) -> list[tuple[int, int]]:
+        """The version's rows in about PARTS spans (positions from, to) of whole row groups."""
+        sizes = self.con.execute(
+            "SELECT any_value(row_group_num_rows) FROM parquet_metadata(?)"
+            " GROUP BY row_group_id ORDER BY row_group_id",
+            [str(self.path)],
+        ).fetchall()
+        return spans([s[0] for s in sizes], PARTS)
+
+    def _riders(self, compiled: list[tuple[Rule, RowCheck]], rest: list[int]) -> dict[int, RowCheck]:
+        """The rules of `rest` whose patterns run by automata (recompiled with `Context.automata`):
+        their checks so, which join the side lane's one call into Python per vector when they ride
+        along (`_two_lanes`). At 10,000,000 rows an e-mail pattern cost the side lane 0.6 s where
+        RE2 cost the other 1.0 s."""
         ctx = replace(self.ctx, automata=True)  # the same derived values, by reference
-        candidates = []
+        riders = {}
         for i in rest:
             rule = compiled[i][0]
             ctx.position = rule.position
             check = rule.kind.compile(rule.params, ctx)
             if _calls_compiled(check):
-                candidates.append((-_automaton_states(check), i, check))
-        moved = sorted(candidates)[: len(calling)]
-        for _size, i, check in moved:
-            compiled[i] = (compiled[i][0], check)
-        taken = {i for _size, i, _check in moved}
-        return sorted([*calling, *taken]), [i for i in rest if i not in taken]
+                riders[i] = check
+        return riders
 
     def _missing(self, rule: Rule) -> list[str]:
         return [f for f in rule.fields if f not in self.ctx.columns]
@@ -513,7 +580,18 @@ class Runner:
         """The counts of the row rules `which` (indices into `compiled`), the rows each uniqueness
         rule of `keyed` checks, in one statement on `con`; the version's row count, and the first
         failing rows of each rule that failed (by its index)."""
-        n = self.ruleset.sample_size
+        counted = self._count(con, compiled, which, keyed)
+        return counted.rows, self._tally(compiled, outcomes, [counted], con)
+
+    def _count(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        compiled: list[tuple[Rule, RowCheck]],
+        which,
+        keyed: list[Rule],
+        span: tuple[int, int] | None = None,
+    ) -> Counted:
+        """The aggregates of one statement over the rows of `span` (positions from, to; all when None)."""
         # Each rule's two conditions are computed once per row (an inner projection) and combined
         # once (`f`: checked and failed) in a middle one, then counted: written into the aggregates,
         # DuckDB evaluated them once per aggregate. A NULL condition counts as false in count_if.
@@ -529,30 +607,54 @@ class Runner:
         keys = [" AND ".join(self.ctx.present(f) for f in rule.fields) for rule in keyed]
         both += [f"k{j}" for j in range(len(keyed))]
         parts += [f"count_if(k{j})" for j in range(len(keyed))]
-        chunks = _chunks(which, self._rows()) if n else []
+        chunks = _chunks(which, self._rows()) if self.ruleset.sample_size else []
         parts += [_first_failing(chunk, SAMPLE_WINDOW) for chunk in chunks]
-        rows = self._flags(con, compiled, which, [f"({k}) AS k{j}" for j, k in enumerate(keys)])
+        rows = self._flags(con, compiled, which, [f"({k}) AS k{j}" for j, k in enumerate(keys)], span)
         statement = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(both)} FROM ({rows}) AS x) AS y"
         values = self.sql(statement, con)[0]
-        positions: dict[int, list[int]] = {}
-        for at, i in enumerate(which):
-            o = outcomes[compiled[i][0].position]
-            # count_if of no rows: NULL
-            o.checked, o.failed = values[1 + 2 * at] or 0, values[2 + 2 * at] or 0
-        counted = 1 + 2 * len(which)
-        for j, rule in enumerate(keyed):
-            outcomes[rule.position].checked = values[counted + j] or 0
-        if n:
-            packed = values[counted + len(keyed) :]
-            for chunk, found in zip(chunks, packed, strict=True):
-                _unpack(chunk, found or [], n, positions)
-            # A rule whose first failures lie beyond the window (others failed on every row before
-            # them) gets them from a scan of its own conditions only.
-            failed = {i: outcomes[compiled[i][0].position].failed for i in which}
-            short = [i for i, f in failed.items() if f and len(positions.get(i, [])) < min(n, f)]
-            if short:
-                positions.update(self._first_failures(con, compiled, short, n))
-        return values[0], positions
+        ends = 1 + 2 * len(which) + len(keyed)
+        counts = [v or 0 for v in values[:ends]]  # count_if of no rows: NULL
+        n, found = self.ruleset.sample_size, {}
+        for chunk, packed in zip(chunks, values[ends:], strict=True):
+            _unpack(chunk, packed or [], n, found)
+        return Counted(
+            span[0] if span else 0,
+            counts[0],
+            {i: (counts[1 + 2 * at], counts[2 + 2 * at]) for at, i in enumerate(which)},
+            {rule.position: counts[1 + 2 * len(which) + j] for j, rule in enumerate(keyed)},
+            found,
+        )
+
+    def _tally(
+        self,
+        compiled: list[tuple[Rule, RowCheck]],
+        outcomes: dict[int, Outcome],
+        counted: list[Counted],
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> dict[int, list[int]]:
+        """The statements' counts (each rule counted by one statement per span of rows) summed into
+        the outcomes; the first n failing rows of each rule that failed (by its index)."""
+        n, positions, short = self.ruleset.sample_size, {}, []
+        for c in counted:
+            for i, (checked, failed) in c.rules.items():
+                o = outcomes[compiled[i][0].position]
+                o.checked, o.failed = o.checked + checked, o.failed + failed
+            for position, checked in c.keys.items():
+                outcomes[position].checked += checked
+        for c in sorted(counted, key=lambda c: c.start):
+            for i, (_checked, failed) in c.rules.items():
+                have, found = positions.setdefault(i, []), c.found.get(i, [])
+                wanted = min(n - len(have), failed)
+                if wanted > 0 and i not in short:
+                    have += found[:wanted]
+                    # Fewer than wanted: other rules' failures filled the statement's window first.
+                    if len(found) < wanted:
+                        short.append(i)
+        positions = {i: rows for i, rows in positions.items() if rows and i not in short}
+        # A rule whose first failures lie beyond a window gets them from a scan of its own conditions.
+        if short:
+            positions.update(self._first_failures(con or self.con, compiled, short, n))
+        return positions
 
     def _rows(self) -> int:
         """The version's row count, from the Parquet footer (no scan, so not one of `statements`)."""
@@ -561,16 +663,28 @@ class Runner:
             self._row_count = rows[0][0]
         return self._row_count
 
-    def _flags(self, con, compiled: list[tuple[Rule, RowCheck]], which, extra: list[str] = ()) -> str:
+    def _flags(
+        self,
+        con,
+        compiled: list[tuple[Rule, RowCheck]],
+        which,
+        extra: list[str] = (),
+        span: tuple[int, int] | None = None,
+    ) -> str:
         """SQL: each row's position, the two conditions (`a`, `b`) of the rules `which`, and `extra`
-        (compiled checks fused into one call, registered on `con`)."""
+        (compiled checks fused into one call, registered on `con`), of the rows of `span` (all
+        when None: positions from, to; DuckDB reads only the row groups holding them)."""
+        source = parquet(self.path)
+        if span is not None:
+            source = f"(SELECT * FROM {source} AS t WHERE t.file_row_number >= {span[0]:d}"
+            source += f" AND t.file_row_number < {span[1]:d})"
         flags, joins, derived = ["t.file_row_number AS _row", *extra], [], []
         for i in which:
             check = compiled[i][1]
             flags += [f"({check.applies}) AS a{i}", f"({check.fails}) AS b{i}"]
             joins += [j.sql for j in check.joins]
             derived += check.derived
-        rows = with_derived(parquet(self.path), *self._fuse(con, derived))
+        rows = with_derived(source, *self._fuse(con, derived))
         return f"SELECT {', '.join(flags)} FROM {rows} {' '.join(joins)}"
 
     def _fuse(self, con, derived: list[Derived]) -> tuple[list[Derived], Fusion | None]:
@@ -609,7 +723,24 @@ class Runner:
             ]
 
     def _unique(self, rule: Rule, o: Outcome, con: duckdb.DuckDBPyConnection) -> None:
-        """Failures of a uniqueness rule (its rows checked were counted in the scan): one grouped
+        """Failures of a uniqueness rule (its rows checked were counted in the scan): by sorting its
+        keys' hashes (`duplicates`) up to `duplicates.MAX_ROWS` rows, by DuckDB's grouping above."""
+        if self._rows() > duplicates.MAX_ROWS:
+            return self._unique_grouped(rule, o, con)
+        keys = rule.fields
+        found = duplicates.by_sorting(
+            duplicates.Session(con, self.statements.append),
+            parquet(self.path),
+            [self.ctx.col(f) for f in keys],
+            " AND ".join(self.ctx.present(f) for f in keys),
+            self.ruleset.sample_size,
+            f"sz_unique_{rule.position}",
+        )
+        o.failed, o.detail = found.failed, {"duplicate_keys": found.keys}
+        o.sample = [{"row": r[0], "values": dict(zip(keys, r[1:], strict=True))} for r in found.sample]
+
+    def _unique_grouped(self, rule: Rule, o: Outcome, con: duckdb.DuckDBPyConnection) -> None:
+        """Failures of a uniqueness rule by DuckDB's grouping (which spills to disk): one grouped
         pass over its key columns keeps the duplicated keys only, with their counts (as a rule few;
         no row number carried through the grouping, which cost a third as much again); when there
         are some, one more pass reads the first n rows holding one of them, in file order."""

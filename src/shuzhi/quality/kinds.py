@@ -137,7 +137,7 @@ class Context:
     automata: bool = False
     """Whether a pattern of the subset `classify.patterns` compiles runs by its automaton (a compiled
     loop) rather than RE2 alone (`full_match`): the engine asks for it where a scan calls into
-    Python anyway (`quality.engine.Runner._ride_along`)."""
+    Python anyway (`quality.engine.Runner._riders`)."""
 
     def col(self, name: str) -> str:
         return "t." + ident(name)
