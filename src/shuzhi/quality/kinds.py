@@ -138,6 +138,10 @@ class Context:
     """Whether a pattern of the subset `classify.patterns` compiles runs by its automaton (a compiled
     loop) rather than RE2 alone (`full_match`): the engine asks for it where a scan calls into
     Python anyway (`quality.engine.Runner._riders`)."""
+    dictionary: frozenset[str] = frozenset()
+    """Text fields the version stores with a small dictionary in every row group (read from its
+    Parquet footer: `quality.engine.small_dictionaries`): a pattern over one is judged once per
+    distinct value (`full_match`)."""
 
     def col(self, name: str) -> str:
         return "t." + ident(name)
@@ -209,11 +213,25 @@ def full_match(ctx: Context, value: str, pattern: str) -> tuple[str, tuple[Deriv
     from shuzhi.classify import vectorised
 
     re2 = f"regexp_full_match({value}, {lit(pattern)})"
+    if value in {ctx.col(f) for f in ctx.dictionary} and "\\Q" not in pattern:
+        return by_dictionary(value, pattern), ()
     name = vectorised.matcher(pattern) if ctx.automata else None
     if name is None:
         return re2, ()
     m = ctx.call(name, value)
     return f"(CASE {m.ref} WHEN 2 THEN {re2} ELSE {m.ref} = 1 END)", (m,)
+
+
+def by_dictionary(value: str, pattern: str) -> str:
+    """SQL: `regexp_full_match(value, pattern)`, written so that DuckDB evaluates it once per entry
+    of a dictionary-encoded vector (it does so for functions that cannot fail; `regexp_replace` is
+    one, `regexp_full_match` is not): a value matches the whole pattern exactly when replacing the
+    pattern anchored at both ends leaves nothing of it. The empty value leaves nothing whatever the
+    pattern, so it matches as the pattern matches ''; that constant, folded once, also has RE2
+    compile the pattern as written, refusing what it refuses. A valid pattern cannot reach outside
+    the group it is wrapped in, except through `\\Q` (quoting to its end), which stays with RE2."""
+    anchored = lit(f"^(?:{pattern})$")
+    return f"(regexp_replace({value}, {anchored}, '') = '' AND ({value} <> '' OR regexp_full_match('', {lit(pattern)})))"
 
 
 @dataclass(frozen=True)
