@@ -17,17 +17,18 @@ position (a filter on the row number: bounded, and far cheaper than carrying row
 A large version whose rules call compiled functions runs in two lanes at once (`Runner._two_lanes`):
 DuckDB calls into Python once per vector, holding the GIL, and two of its threads making those calls
 take turns at it, which cost twice the CPU of the same calls on one thread. So the rules that call
-them are scanned on a DuckDB of one thread, while the other rules' scan runs on a DuckDB of the
-remaining threads; the uniqueness groupings go to whichever lane is free first. Some rules of
-patterns ride along in the side lane, their patterns run by byte automata in its call into Python
-(`Runner._riders`, `classify.patterns`).
+them are scanned on a DuckDB of one thread, while the other rules' scan, cut into spans of row
+groups, and the uniqueness rules are tasks either lane takes, the first free one the next. The
+patterns of some rules are run, span by span, by byte automata in the side lane's call into Python
+where it reaches a span first (`Runner._riders`, `Claims`, `classify.patterns`). A pattern over a
+field stored with a small dictionary is judged once per distinct value (`small_dictionaries`).
 
-A uniqueness rule needs its rows grouped by key: the scan counts the rows it checks (key present),
-then a grouped pass of its own, reading only its key columns (Parquet projection), keeps the
-duplicated keys and their counts in a temporary table; when there are some, one more pass reads
-the first rows holding one of them (no second grouping) for the sample. In one lane the groupings
-run first: meanwhile a thread loads the compiled loops the scan's rules call
-(`classify.vectorised.load`). A version rule (timeliness) reads no rows at all.
+A uniqueness rule needs the rows that share a key: the scan counts the rows it checks (key present),
+then `duplicates` sorts the keys' hashes in memory and reads again only the rows of repeated hashes
+(a version above `duplicates.MAX_ROWS` rows is grouped by DuckDB instead: one grouped pass keeps the
+duplicated keys and their counts, one more reads the first rows holding one of them for the sample).
+In one lane the uniqueness rules run first: meanwhile a thread loads the compiled loops the scan's
+rules call (`classify.vectorised.load`). A version rule (timeliness) reads no rows at all.
 """
 
 from __future__ import annotations
