@@ -133,6 +133,30 @@ def test_two_lanes_count_and_sample_exactly_as_one(version, monkeypatch, window,
     assert len(two.statements) > len(one.statements) or window == engine.SAMPLE_WINDOW
 
 
+def test_the_row_count_is_the_whole_files_whichever_lane_ends_first(version, monkeypatch):
+    """The other lane's spans all done before the side lane's scan starts: the run still reports
+    every row, and counts as one lane does."""
+    real = engine._load_ahead
+    spans_done = threading.Event()
+    real_count = engine.Runner._count
+
+    def count(self, con, compiled, which, keyed, span=None):
+        got = real_count(self, con, compiled, which, keyed, span)
+        if span is not None and span[0] == 0 and threading.current_thread() is threading.main_thread():
+            spans_done.set()
+        return got
+
+    def late() -> None:
+        assert spans_done.wait(30)
+        real()
+
+    one = _run(version, 10**9)
+    monkeypatch.setattr(engine.Runner, "_count", count)
+    monkeypatch.setattr(engine, "_load_ahead", late)
+    two = _run(version, 0, ride_from=10**9)
+    assert two.rows == one.rows == 5000 and _found(two) == _found(one)
+
+
 def test_spans_are_whole_row_groups_of_about_equal_rows():
     assert engine.spans([500] * 20, 8) == [
         (0, 1500),

@@ -164,14 +164,6 @@ def matcher(pattern: str) -> str | None:
     return name
 
 
-def matcher_states(name: str) -> int:
-    """The states of a matcher's automaton; 0 for a name that is no matcher."""
-    from shuzhi.classify.patterns import automaton
-
-    pattern = _MATCHERS.get(name)
-    return 0 if pattern is None else len(automaton(pattern).answers)
-
-
 def spec(name: str) -> tuple | None:
     """(function, argument types, result type) of a compiled function: one of FUNCTIONS or a
     matcher; None for any other name."""

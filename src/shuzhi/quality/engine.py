@@ -191,11 +191,6 @@ def _calls_compiled(check: RowCheck) -> bool:
     return sqlfuncs.calls_compiled(" ".join(sql))
 
 
-def _automaton_states(check: RowCheck) -> int:
-    """The states of the automata a rule's patterns run by (`vectorised.matcher`)."""
-    return sum(vectorised.matcher_states(d.call[0]) for d in check.derived if d.call)
-
-
 LANES_FROM_ROWS = 10_000
 """Rows from which a version whose rules call compiled functions is run in two lanes
 (`Runner._two_lanes`). Below, a second DuckDB and thread cost more than they save: with the compiled
@@ -525,11 +520,11 @@ class Runner:
         keys = [r for r in keyed if r not in beside]
         groupings = sorted(keyed, key=lambda r: not any(self.ctx.family(f) == "text" for f in r.fields))
         ridden = [(rule, riders.get(i, check)) for i, (rule, check) in enumerate(compiled)]
-        first, counted = Claims(), []  # list.append: one at a time under the GIL
+        first, counted, whole = Claims(), [], []  # list.append: one at a time under the GIL
         plain = [i for i in rest if i not in riders]
 
         def calls(con: duckdb.DuckDBPyConnection) -> None:
-            counted.append(self._count(con, compiled, calling, beside))
+            whole.append(self._count(con, compiled, calling, beside))
 
         def riding(k: int, span: tuple[int, int]) -> Callable:
             def scan(con: duckdb.DuckDBPyConnection) -> None:
@@ -558,7 +553,7 @@ class Runner:
         finally:
             side.close()
             shutil.rmtree(spill, ignore_errors=True)
-        return counted[0].rows, self._tally(compiled, outcomes, counted)
+        return whole[0].rows, self._tally(compiled, outcomes, [*whole, *counted])
 
     def _spans(self) -> list[tuple[int, int]]:
         """The version's rows in about PARTS spans (positions from, to) of whole row groups."""
