@@ -124,6 +124,7 @@ def test_register_apply_approve_download(demo, page, tmp_path):
     staff.goto(f"{base}/opendata/applications?lang=en")
     assert "Applications for conditional open data" in staff.inner_text("h1")
     _look(staff, "6-steward-decided", "en")
+    staff.context.close()
     page.click("#portal-logout")
     page.wait_for_url("**/open/login")
     _look(page, "1-login", "en")

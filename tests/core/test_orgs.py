@@ -49,6 +49,15 @@ def test_duplicate_and_unknown_parent(db):
         orgs.create_department(s, code="B", name_zh="乙", parent_code="NOPE")
 
 
+def test_the_platform_hashes_passwords_at_argon2s_recommended_cost():
+    """The tests hash at argon2's least cost (tests/conftest.py); the platform itself at RFC 9106's
+    second recommended option: argon2id, 3 passes over 64 MiB."""
+    from tests.conftest import PLATFORM_HASHER
+
+    assert PLATFORM_HASHER.type.name == "ID"
+    assert PLATFORM_HASHER.time_cost >= 3 and PLATFORM_HASHER.memory_cost >= 64 * 1024
+
+
 def test_password_is_argon2_and_checked(db, make_user):
     make_user("li.na", roles=("steward",))
     with db.session() as s:

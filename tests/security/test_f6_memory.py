@@ -108,6 +108,11 @@ def test_api_bodies_need_credentials_before_they_are_read(client, owner):
 # -- on a real server, measuring its memory -------------------------------------------------------
 
 
+SERVED_STORE = pytest.mark.parametrize("backend", ["sqlite"])
+"""The tests on a real server measure its memory, which the store's kind does not change (their
+answers are the exchange's, from DuckDB; the store keeps the token and the ledger entry)."""
+
+
 @pytest.fixture
 def served(settings, db, owner):
     from shuzhi.web.app import create_app
@@ -147,6 +152,7 @@ class Peak:
         return self.peak - self.base
 
 
+@SERVED_STORE
 @pytest.mark.slow
 def test_a_206_mb_json_answer_streams_in_bounded_memory(served):
     base, _port, owner = served
@@ -212,6 +218,7 @@ def _raw_post(
     return answer.split(b"\r\n")[0], took
 
 
+@SERVED_STORE
 @pytest.mark.slow
 def test_a_200_mb_post_without_an_account_costs_no_memory(served):
     _base, port, owner = served
@@ -227,6 +234,7 @@ def test_a_200_mb_post_without_an_account_costs_no_memory(served):
         assert mem.growth < 50 * 2**20
 
 
+@SERVED_STORE
 @pytest.mark.slow
 def test_an_oversize_body_with_an_account_is_413(served):
     _base, port, owner = served
