@@ -6,7 +6,9 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import sqlite3
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
@@ -96,52 +98,13 @@ class PgSchema:
         self.admin.dispose()
 
 
-class PgDatabase:
-    """A throwaway database on the test server, so each test starts from an empty store; `clone()`
-    makes it a copy of the migrated template instead (`StoreTemplate`)."""
-
-    def __init__(self) -> None:
-        self.name = f"t_{uuid.uuid4().hex[:12]}"
-        self.url = make_url(PG_URL).set(database=self.name).render_as_string(hide_password=False)
-        _pg_admin(f'CREATE DATABASE "{self.name}"')
-
-    def clone(self, template: str) -> None:
-        """The database again, as a copy of `template` (nobody may be connected to either)."""
-        _pg_admin(
-            f'DROP DATABASE "{self.name}" WITH (FORCE)',
-            f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"',
-        )
-
-    def drop(self) -> None:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def _pg_admin(*statements: str) -> None:
-    """Statements outside a transaction (CREATE and DROP DATABASE), on the test server's own database."""
-    import psycopg
-
-    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-_pg_databases: dict[str, PgDatabase] = {}
-"""The throwaway databases of this process, by URL (the `db` fixture clones the template into one)."""
-
-
 def make_db_url(backend: str, tmp_path) -> tuple[str, Callable[[], None]]:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'meta.db'}", lambda: None
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    database = PgDatabase()
-    _pg_databases[database.url] = database
-
-    def drop() -> None:
-        _pg_databases.pop(database.url, None)
-        database.drop()
-
-    return database.url, drop
+    schema = PgSchema()
+    return schema.url, schema.drop
 
 
 @pytest.fixture(params=BACKENDS)
@@ -170,25 +133,25 @@ class StoreTemplate:
     """A store migrated once per test process and backend, copied into each test's empty store.
 
     Migrating runs every revision of every domain (about 2 s on PostgreSQL, 0.3 s on SQLite); a copy
-    takes milliseconds (on PostgreSQL a database made from the migrated one as its template: 0.05 s,
-    where replaying the schema's SQL into a schema took 0.4 s). A copy is the migrated store exactly,
-    but for the one value a store must not share with another: the listing token, which
-    process-wide caches key on (opendata_0003).
+    takes milliseconds. A copy is the migrated store exactly, but for the one value a store must not
+    share with another: the listing token, which process-wide caches key on (opendata_0003).
     """
 
     def __init__(self, tmp_dir) -> None:
         self.tmp_dir = tmp_dir
         self._sqlite: str | None = None
-        self._pg: PgDatabase | None = None
+        self._pg: str | None = None
 
     def fill(self, database: Database) -> None:
         """Bring the empty store `database` to the migrated state, then let `upgrade()` confirm it."""
         if database.dialect == "sqlite":
             self._copy_sqlite(database.url.database)
-        else:
-            database.engine.dispose()
-            url = database.url.render_as_string(hide_password=False)
-            _pg_databases[url].clone(self._pg_template())
+        elif self._pg_script():
+            import psycopg
+
+            # Its own connection: the dump empties the search path of the session that replays it.
+            with psycopg.connect(_libpq(PG_URL)) as conn:
+                conn.execute(self._pg_script().replace(self._pg_token, _schema_of(database)))
         database.upgrade()  # nothing to apply on a copy: refreshes what the domains ship, as at start-up
         with database.write() as s:
             s.execute(text("UPDATE opendata_listing_version SET token = :t"), {"t": secrets.token_hex(16)})
@@ -202,35 +165,49 @@ class StoreTemplate:
         with sqlite3.connect(self._sqlite) as src, sqlite3.connect(target) as dst:
             src.backup(dst)
 
-    def _pg_template(self) -> str:
-        """The name of this process's migrated database on the test server (made at the first need)."""
+    _pg_token = f"tmpl_{uuid.uuid4().hex[:12]}"
+
+    def _pg_script(self) -> str:
+        """The migrated template schema as SQL (pg_dump), its schema name to be replaced by the test's."""
         if self._pg is None:
-            template = PgDatabase()
+            admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'CREATE SCHEMA "{self._pg_token}"'))
             try:
-                migrated = Database(template.url)
+                migrated = Database(pg_schema_url(self._pg_token))
                 migrated.upgrade()
                 migrated.dispose()
-            except BaseException:
-                template.drop()
-                raise
-            self._pg = template
-        return self._pg.name
+                dump = _pg_dump(self._pg_token)
+            finally:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP SCHEMA "{self._pg_token}" CASCADE'))
+                admin.dispose()
+            # psql's meta-commands (\restrict) and the schema itself (the test made its own) are left out.
+            self._pg = "\n".join(ln for ln in dump.splitlines() if not ln.startswith(("\\", "CREATE SCHEMA")))
+        return self._pg
 
-    def close(self) -> None:
-        if self._pg is not None:
-            self._pg.drop()
-            self._pg = None
+
+def _pg_dump(schema: str) -> str:
+    """The schema as SQL; empty without pg_dump or with one that refuses this server's version (each
+    test then migrates its own schema)."""
+    if not shutil.which("pg_dump"):
+        return ""
+    args = ["pg_dump", "--no-owner", "--no-privileges", "--inserts", "-n", schema, _libpq(PG_URL)]
+    done = subprocess.run(args, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else ""
 
 
 def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _schema_of(database: Database) -> str:
+    return re.search(r"search_path=(\w+)", database.url.query["options"]).group(1)
+
+
 @pytest.fixture(scope="session")
-def store_template(tmp_path_factory) -> Iterator[StoreTemplate]:
-    template = StoreTemplate(tmp_path_factory.mktemp("store-template"))
-    yield template
-    template.close()
+def store_template(tmp_path_factory) -> StoreTemplate:
+    return StoreTemplate(tmp_path_factory.mktemp("store-template"))
 
 
 @pytest.fixture

@@ -119,10 +119,11 @@ def _drop_store(settings, db, backend) -> None:
         os.remove(db.url.database)
         db.engine.dispose()
         return
-    admin = create_engine(db.url, isolation_level="AUTOCOMMIT")
+    schema = db.url.query["options"].split("search_path=")[1]
+    admin = create_engine(os.environ["SHUZHI_TEST_PG_URL"], isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.execute(text("DROP SCHEMA public CASCADE"))
-        c.execute(text("CREATE SCHEMA public"))  # the store's database stays, empty
+        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))  # empty, as the test's teardown expects a schema
     admin.dispose()
 
 
