@@ -36,6 +36,9 @@ orgs._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PG_URL = os.environ.get("SHUZHI_TEST_PG_URL")
 PG_SKIP = "SHUZHI_TEST_PG_URL is not set: PostgreSQL runs skipped (CI sets it; e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+"""For a test whose subject the store's kind does not change: its fixtures (`settings`, `db`, `app`…)
+on SQLite only, where `backend` would otherwise run it on each store."""
 
 PASSWORD = "correct-horse-battery"
 

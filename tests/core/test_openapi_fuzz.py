@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import serving
+from tests.conftest import SQLITE_ONLY, serving
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ def test_every_operation_holds_under_fuzzing(live_api, make_user, token_for, cal
     _fuzz(live_api, make_user, token_for, caller, tmp_path, CHECKS)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # the same rules on every store: one run is enough
+@SQLITE_ONLY  # the same rules on every store: one run is enough
 def test_schema_valid_input_is_accepted_and_invalid_refused(live_api, make_user, token_for, tmp_path):
     _fuzz(live_api, make_user, token_for, "root", tmp_path, DATA_CHECKS)
 

@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pyarrow as pa
 import pytest
-from tests.conftest import serving
+from tests.conftest import SQLITE_ONLY, serving
 from tests.exchange.conftest import add_dataset
 
 P_ROWS = 400
@@ -106,11 +106,8 @@ def test_api_bodies_need_credentials_before_they_are_read(client, owner):
 
 
 # -- on a real server, measuring its memory -------------------------------------------------------
-
-
-SERVED_STORE = pytest.mark.parametrize("backend", ["sqlite"])
-"""The tests on a real server measure its memory, which the store's kind does not change (their
-answers are the exchange's, from DuckDB; the store keeps the token and the ledger entry)."""
+# On SQLite only: the store's kind does not change the server's memory (the answers are the
+# exchange's, from DuckDB; the store keeps the token and the ledger entry).
 
 
 @pytest.fixture
@@ -152,7 +149,7 @@ class Peak:
         return self.peak - self.base
 
 
-@SERVED_STORE
+@SQLITE_ONLY
 @pytest.mark.slow
 def test_a_206_mb_json_answer_streams_in_bounded_memory(served):
     base, _port, owner = served
@@ -218,7 +215,7 @@ def _raw_post(
     return answer.split(b"\r\n")[0], took
 
 
-@SERVED_STORE
+@SQLITE_ONLY
 @pytest.mark.slow
 def test_a_200_mb_post_without_an_account_costs_no_memory(served):
     _base, port, owner = served
@@ -234,7 +231,7 @@ def test_a_200_mb_post_without_an_account_costs_no_memory(served):
         assert mem.growth < 50 * 2**20
 
 
-@SERVED_STORE
+@SQLITE_ONLY
 @pytest.mark.slow
 def test_an_oversize_body_with_an_account_is_413(served):
     _base, port, owner = served
