@@ -185,6 +185,50 @@ def test_type_date_and_format(tmp_path):
     assert one(tmp_path, [1, 2, None], {"kind": "type", "type": "integer"}, pa.int64()) == (2, 0)
 
 
+def test_dates_and_timestamps_read_as_text_are_days_from_year_one_and_hours_to_23(tmp_path):
+    # DuckDB's cast reads a year 0000 as 1 BC and 24:00 as the next day's midnight.
+    dates = ["0000-01-01", "0000-02-29", "0001-01-01", "9999-12-31"]
+    assert one(tmp_path, dates, {"kind": "type", "type": "date"}) == (4, 2)
+    stamps = ["2025-06-01 24:00", "2025-12-31 24:00:00", "2025-06-01 23:59:59", "0000-01-01 00:00"]
+    stamps += ["2025-06-01T00:00", "2025-06-01 23:60"]
+    assert one(tmp_path, stamps, {"kind": "type", "type": "timestamp"}) == (6, 4)
+    formatted = ["00000101", "00010101", "20240101"]
+    assert one(tmp_path, formatted, {"kind": "type", "type": "date", "format": "%Y%m%d"}) == (3, 1)
+    assert one(tmp_path, ["0000-01-01", "0001-01-01", "2025-06-02"], {"kind": "not_future"}) == (2, 1)
+
+
+def test_a_boolean_is_either_case_of_ascii_letters_only(tmp_path):
+    ascii_letters = ["TRUE", "tRuE", "False", "yes", "YES", "n", "N", "1", "0", "t", "F"]
+    # RE2's (?i) would take the long s for an s; full-width letters, a space or two digits are no boolean.
+    others = ["yeſ", "falſe", "FALſE", "ｙｅｓ", "true ", "10"]
+    assert one(tmp_path, ascii_letters + others, {"kind": "type", "type": "boolean"}) == (17, 6)
+
+
+@pytest.mark.parametrize("others", [[5.0], [5.0, 1e300, -1e300], []])
+def test_nan_fails_every_range_and_order_whatever_else_the_file_holds(tmp_path, others):
+    # The file's min and max leave NaN out: DuckDB would fold `NaN > 100` to false with only 5.0 beside it.
+    nan = float("nan")
+    values = [nan, *others, None]
+    wide = sum(abs(v) > 100 for v in others)
+    assert one(tmp_path, values, {"kind": "range", "max": 100}) == (
+        len(values) - 1,
+        1 + sum(v > 100 for v in others),
+    )
+    assert one(tmp_path, values, {"kind": "range", "min": -100}) == (
+        len(values) - 1,
+        1 + wide - sum(v > 100 for v in others),
+    )
+    assert one(tmp_path, values, {"kind": "not_null"}) == (len(values), 1)
+    table = pa.table({"s": [nan, 1.0, nan, 1.0], "e": [5.0, nan, nan, 5.0], "n": [1, 2, 3, 4]})
+    order = {"kind": "field_order", "start": "s", "end": "e"}
+    mixed = {"kind": "field_order", "start": "n", "end": "e", "name": "int-double"}
+    assert run(tmp_path, table, order, {**order, "name": "strict", "strict": True}, mixed) == [
+        (4, 3),
+        (4, 3),
+        (4, 2),
+    ]
+
+
 @HYPO
 @given(
     values=st.lists(st.one_of(st.none(), st.integers(-100, 100)), max_size=40),
@@ -326,6 +370,13 @@ def test_phone_numbers(tmp_path):
     assert one(tmp_path, good + bad, {"kind": "phone"}) == (13, 7)
     assert one(tmp_path, good, {"kind": "phone", "kinds": ["mobile"]}) == (6, 3)
     assert one(tmp_path, [13800138000, None], {"kind": "phone"}, pa.int64()) == (1, 0)
+
+
+def test_phone_numbers_at_the_documented_edges(tmp_path):
+    # +86 or 86 with or without a separator; an extension of 1-6 digits; an area code not 0x.
+    good = ["+8613812345678", "8613812345678", "86 13812345678", "0571-87654321-123456"]
+    bad = ["0571-87654321-1234567", "0012345678", "001-2345678", "+86--13812345678"]
+    assert one(tmp_path, good + bad, {"kind": "phone"}) == (8, 4)
 
 
 # -- uniqueness ----------------------------------------------------------------------------------

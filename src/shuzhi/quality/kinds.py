@@ -354,11 +354,15 @@ TYPE_PATTERNS = {
     "integer": r"[+-]?[0-9]+",
     "number": r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?",
     "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
-    "timestamp": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?",
-    "boolean": r"(?i)(true|false|t|f|yes|no|y|n|1|0)",
+    # Hours 00-23: DuckDB's cast reads 24:00 as the next day's midnight.
+    "timestamp": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?",
+    # Either case of ASCII letters only: RE2's (?i) folds Unicode too (the long s "ſ" for an s).
+    "boolean": r"[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Tt]|[Ff]|[Yy][Ee][Ss]|[Nn][Oo]|[Yy]|[Nn]|1|0",
 }
 """What a text value of each type looks like (the whole value, no surrounding spaces)."""
 _CASTS = {"integer": "BIGINT", "number": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMP"}
+FIRST_DAY = "DATE '0001-01-01'"
+"""The calendar's first day: DuckDB reads a year 0000 as 1 BC, which no date of a record is."""
 
 
 class TypeParams(FieldParams):
@@ -381,7 +385,7 @@ class TypeKind(RowKind):
         if p.format is not None:
             if p.type not in ("date", "timestamp"):
                 raise RuleError(M_("a format applies to a date or timestamp type"))
-            ok = f"try_strptime({c}, {lit(p.format)}) IS NOT NULL"
+            ok = f"coalesce(try_strptime({c}, {lit(p.format)}) >= {FIRST_DAY}, false)"
         else:
             ok, derived = full_match(ctx, c, TYPE_PATTERNS[p.type])
             cast = f"TRY_CAST({c} AS {_CASTS[p.type]}) IS NOT NULL" if p.type in _CASTS else None
@@ -389,6 +393,8 @@ class TypeKind(RowKind):
                 # Fewer than 19 characters of digits always fit in a BIGINT: the cast (the dearer
                 # half of this rule) only judges longer values, inside a CASE, which runs it on them alone.
                 ok += f" AND CASE WHEN length({c}) < 19 THEN true ELSE {cast} END"
+            elif p.type in ("date", "timestamp"):
+                ok += f" AND coalesce(TRY_CAST({c} AS {_CASTS[p.type]}) >= {FIRST_DAY}, false)"
             elif cast:
                 ok += f" AND {cast}"
         return RowCheck(ctx.present(p.field), f"NOT ({ok})", (p.field,), derived=derived)
@@ -421,7 +427,16 @@ class RangeKind(RowKind):
             parts.append(f"{c} {op} {lit(bound)}")
         if p.min is not None and p.max is not None and _after(p.min, p.max):
             raise RuleError(M_("min is greater than max"))
+        if fam == "number":
+            parts.insert(0, not_a_number(c))
         return RowCheck(ctx.present(p.field), " OR ".join(parts), (p.field,))
+
+
+def not_a_number(c: str) -> str:
+    """SQL: a number field's value is NaN, which lies in no range and in no order. Said outright:
+    DuckDB folds a comparison it can decide from a Parquet file's min and max, which leave NaN out,
+    so `NaN > 100` would be false or true by what else the file holds."""
+    return f"isnan({c})"
 
 
 def _after(a: Bound, b: Bound) -> bool:
@@ -569,7 +584,7 @@ class NotFutureKind(RowKind):
 
     def compile(self, p: FieldParams, ctx: Context) -> RowCheck:
         d = date_expr(ctx, p.field, self.name)
-        return RowCheck(f"{d} IS NOT NULL", f"{d} > {lit(ctx.as_of)}", (p.field,))
+        return RowCheck(f"{d} >= {FIRST_DAY}", f"{d} > {lit(ctx.as_of)}", (p.field,))
 
 
 PHONE_PATTERNS = {
@@ -687,7 +702,10 @@ class FieldOrderKind(RowKind):
             raise RuleError(M_("fields %(a)s and %(b)s cannot be compared", a=p.start, b=p.end))
         s, e = ctx.col(p.start), ctx.col(p.end)
         op = "<=" if p.strict else "<"
-        return RowCheck(f"{s} IS NOT NULL AND {e} IS NOT NULL", f"{e} {op} {s}", (p.start, p.end))
+        nan = [not_a_number(c) for c, fam in ((s, a), (e, b)) if fam == "number"]
+        return RowCheck(
+            f"{s} IS NOT NULL AND {e} IS NOT NULL", " OR ".join([*nan, f"{e} {op} {s}"]), (p.start, p.end)
+        )
 
 
 class ReferenceParams(FieldParams):
