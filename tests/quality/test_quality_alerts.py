@@ -129,6 +129,44 @@ def test_a_version_with_40_percent_fewer_rows_or_a_column_30_percent_null_raises
     assert [e["detail"]["kind"] for e in raised] == ["metric_anomaly", "metric_anomaly"]
 
 
+def test_a_number_column_holding_nan_and_infinities_is_measured_by_its_finite_values(world, tmp_path):
+    """JSON has no NaN (PostgreSQL refuses the token): a mean is of the finite values, or none."""
+    w = world
+    table = _table()
+    amounts = table.column("amount").to_pylist()
+    amounts[:3] = [float("nan"), float("inf"), float("-inf")]
+    add_dataset(w.db, w.steward, "ledger_book", table)
+    _ingest(w, _csv(tmp_path, table.set_column(2, "amount", pa.array(amounts))))
+    _ingest(w, _csv(tmp_path, table.set_column(2, "amount", pa.array([float("nan")] * N))))
+    with w.db.read() as s:
+        got = s.execute(
+            select(VersionMetrics.version_number, VersionMetrics.columns).order_by("version_number")
+        )
+        means = [(n, columns["amount"]["mean"]) for n, columns in got]
+    assert means == [(1, pytest.approx(sum(amounts[3:]) / (N - 3))), (2, None)]
+
+
+def test_measuring_a_version_that_fails_leaves_the_load_intact(world, monkeypatch, caplog):
+    """The metrics are written in a savepoint: on PostgreSQL a refused insert would otherwise abort the
+    loading transaction, and the version with it."""
+    w = world
+    odd = {"rows": 5, "columns": {"income": {"type": "DOUBLE", "null_share": 0.0, "distinct": 5}}}
+    odd["columns"]["income"]["mean"] = object()  # no JSON: the insert fails on either store
+    monkeypatch.setattr(watch.metrics, "measure", lambda path, profile: odd)
+    with w.db.transaction() as s:
+        v = s.scalar(select(DatasetVersion).where(DatasetVersion.number == 1))
+        v.drift = {"added": ["email"], "removed": [], "retyped": []}
+        assert watch.on_version(s, w.settings, v, None) is None
+        v.source = "after the failure"  # the transaction still takes writes
+    assert "metrics of people version 1 failed" in caplog.text
+    with w.db.read() as s:
+        assert (
+            s.scalar(select(DatasetVersion.source).where(DatasetVersion.number == 1)) == "after the failure"
+        )
+        assert s.scalar(select(VersionMetrics.id)) is None
+    assert [k for k, _v, _f in _alerts(w, kind="schema_drift")] == ["schema_drift"]
+
+
 def test_a_run_failing_a_blocking_rule_and_a_schema_change_raise_alerts(world):
     w = world
     with w.db.transaction() as s:

@@ -1,5 +1,5 @@
 """The metrics of a version that anomaly detection compares: rows, and per column null share,
-distinct count and the mean of numeric columns.
+distinct count and the mean of numeric columns (of their finite values: none when there are none).
 
 The null counts and distinct estimates the ingest profile already holds are reused; whatever it
 lacks (the means always, since the profile has none) comes from ONE aggregate query over the
@@ -7,6 +7,8 @@ version's Parquet file, reading only the columns it needs.
 """
 
 from __future__ import annotations
+
+import math
 
 import duckdb
 
@@ -43,7 +45,8 @@ def measure(path, profile: dict | None) -> dict:
                 if is_scalar(duck_type):
                     want(name, "distinct", f"approx_count_distinct({q})")
             if is_numeric(duck_type):
-                want(name, "mean", f"avg({q})::DOUBLE")
+                # Of the finite values: one NaN would make the mean NaN, which JSON cannot hold.
+                want(name, "mean", f"avg(CASE WHEN isfinite({q}::DOUBLE) THEN {q}::DOUBLE END)")
         values = con.execute(f"SELECT {', '.join(exprs)} FROM read_parquet({lit(str(path))})").fetchone()
     finally:
         con.close()
@@ -66,6 +69,6 @@ def measure(path, profile: dict | None) -> dict:
             "type": duck_type,
             "null_share": null_share,
             "distinct": distinct,
-            "mean": None if mean is None else round(float(mean), 6),
+            "mean": round(float(mean), 6) if mean is not None and math.isfinite(mean) else None,
         }
     return {"rows": rows, "columns": columns}

@@ -23,7 +23,9 @@ def on_version(
     in the loading transaction. A failure is logged and never stops the load."""
     ds = version.dataset or session.get(Dataset, version.dataset_id)
     try:
-        found = record_metrics(session, settings, ds, version, run)
+        # A savepoint: on PostgreSQL a refused write would otherwise abort the loading transaction.
+        with session.begin_nested():
+            found = record_metrics(session, settings, ds, version, run)
     except Exception:  # the load must not fail over its supervision
         log.warning("metrics of %s version %s failed", ds.identifier, version.number, exc_info=True)
         found = None
