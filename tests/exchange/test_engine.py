@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from shuzhi.engine.parquet import float_statistics, statistics_columns
 from shuzhi.engine.sandbox import QueryFailed, QueryTimeout, Sandbox, guard
 from shuzhi.engine.worker import WorkerPool
 
@@ -167,3 +168,28 @@ def test_the_engine_is_chosen_by_the_settings():
 
     assert isinstance(engine_for(Settings(exchange={"query_engine": "in-process"})), Sandbox)
     assert isinstance(engine_for(Settings()), WorkerPool)
+
+
+NAN_ANSWERS = {
+    'SELECT count(*) AS n FROM "_sz_r" WHERE x < 1000': 2,
+    'SELECT count(*) AS n FROM "_sz_r" WHERE x >= 1000': 1,
+    'SELECT count(*) AS n FROM "_sz_r" WHERE isnan(x)': 1,
+    'SELECT count(*) AS n FROM "_sz_r" WHERE x <> 1.0': 2,
+    'SELECT count(*) AS n FROM "_sz_r" WHERE x IS NOT NULL AND NOT x < 1000': 1,
+}
+"""Over [1.0, 2.0, NaN], as DuckDB orders numbers (NaN above all of them, equal to itself)."""
+
+
+@pytest.mark.parametrize("statistics", ["as the platform writes", "as other writers do"])
+def test_nan_is_found_whatever_statistics_the_file_carries(sandbox, tmp_path, statistics):
+    """Parquet's minimum and maximum leave NaN out: a grant's row filter `x < 1000` answered from them
+    handed out the NaN row (and `isnan` found none), so neither reader may trust them."""
+    table = pa.table({"x": [1.0, 2.0, float("nan")], "k": ["a", "b", "c"]})
+    path = tmp_path / "v.parquet"
+    kept = statistics_columns(table.schema) if statistics == "as the platform writes" else True
+    pq.write_table(table, path, write_statistics=kept)
+    assert float_statistics(path) is (statistics != "as the platform writes")
+    for sql, n in NAN_ANSWERS.items():
+        assert sandbox.run(sql, {"_sz_r": path}).table.to_pylist() == [{"n": n}], sql
+    got = sandbox.run('SELECT max(x) AS m FROM "_sz_r"', {"_sz_r": path}).table.to_pylist()[0]["m"]
+    assert got != got  # NaN: the largest

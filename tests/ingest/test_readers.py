@@ -232,3 +232,25 @@ def test_same_content_same_hash_whatever_the_encoding(cfg, write):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("path", ["streamed", "copied by DuckDB"])
+def test_a_version_keeps_no_minimum_or_maximum_of_floating_point_columns(cfg, write, monkeypatch, path):
+    """Parquet's statistics leave NaN out, and DuckDB answered comparisons from them (`engine.parquet`)."""
+    from shuzhi.engine.parquet import float_statistics
+    from shuzhi.ingest import writer
+
+    if path == "copied by DuckDB":
+        monkeypatch.setattr(writer, "_stream_with_checksums", lambda *a: (_ for _ in ()).throw(OSError("no")))
+    staged = stage_source(cfg, write("f.csv", "n,x,name\n1,1.5,a\n2,NaN,b\n3,2.5,c\n"))
+    try:
+        meta = pq.read_metadata(staged.parquet)
+        stats = {meta.schema.column(i).name: meta.row_group(0).column(i).is_stats_set for i in range(3)}
+        assert stats == {"n": True, "x": False, "name": True}
+        assert not float_statistics(staged.parquet)
+        con = duckdb.connect()
+        assert con.execute(f"SELECT count(*) FROM '{staged.parquet}' WHERE x < 1000").fetchall() == [(2,)]
+        cols = {c["name"]: c for c in staged.profile["columns"]}
+        assert (cols["x"]["min"], cols["n"]["max"]) == ("1.5", "3")
+    finally:
+        staged.close()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from tests.opendata.conftest import add_version, plan, population
 
+from shuzhi.engine.parquet import float_statistics
 from shuzhi.errors import Conflict, Forbidden, NotFound
 from shuzhi.ledger.models import LedgerEntry
 from shuzhi.opendata import published, releases
@@ -350,3 +351,13 @@ def test_a_release_file_is_written_in_row_groups_the_datastore_pages_through(tmp
         10,
     ]
     assert checked["k"] == n and len(digest) == 64 and size == (tmp_path / "r.parquet").stat().st_size
+
+
+def test_a_release_file_keeps_no_minimum_or_maximum_of_floating_point_columns(tmp_path):
+    # NaN is left out of them, and the datastore's DuckDB answered `x < 1e9` and `isnan(x)` from them
+    table = pa.table({"g": ["a"] * 4, "x": [1.0, 2.0, float("nan"), 3.0], "v": [1, 2, 3, 4]})
+    plan = PlanIn.of({"fields": {"g": {"action": "qi", "hierarchy": {"kind": "table", "rows": [["a", "*"]]}},
+                                 "x": {"action": "keep"}, "v": {"action": "keep"}}, "k": 2})  # fmt: skip
+    releases.write_checked(table, plan, tmp_path / "r.parquet")
+    assert not float_statistics(tmp_path / "r.parquet")
+    assert pq.ParquetFile(tmp_path / "r.parquet").metadata.row_group(0).column(2).is_stats_set

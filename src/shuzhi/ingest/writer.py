@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shuzhi.engine.parquet import statistics_columns
 from shuzhi.ingest.readers import Reader, sql_str
 
 # LZ4 (raw): measured here it writes as fast as snappy (~60% of zstd's time) and, of the codecs, is
@@ -113,7 +114,12 @@ def _stream_with_checksums(con: duckdb.DuckDBPyConnection, rel: str, dest: Path)
     reader = query.to_arrow_reader(ROW_GROUP_ROWS)
     rows = 0
     with pq.ParquetWriter(
-        dest, reader.schema, compression="lz4_raw", write_page_checksum=True, store_schema=False
+        dest,
+        reader.schema,
+        compression="lz4_raw",
+        write_page_checksum=True,
+        store_schema=False,
+        write_statistics=statistics_columns(reader.schema),
     ) as out:
         # Row groups of exactly ROW_GROUP_ROWS whatever sizes DuckDB's batches come in: the same
         # rows give the same bytes (and hash), run after run.
@@ -188,6 +194,7 @@ def add_page_checksums(con: duckdb.DuckDBPyConnection, src: Path, dest: Path) ->
                 use_dictionary=encoded,
                 write_page_checksum=True,
                 store_schema=False,
+                write_statistics=statistics_columns(pf.schema_arrow),
             ) as out:
                 for group in range(meta.num_row_groups):
                     table = pf.read_row_group(group)

@@ -30,6 +30,7 @@ from shuzhi.classify.models import ColumnDecision
 from shuzhi.classify.readmodel import sensitive_columns
 from shuzhi.classify.rules import load_rules
 from shuzhi.config import Settings
+from shuzhi.engine.parquet import statistics_columns
 from shuzhi.errors import Conflict, DataDamaged, Forbidden, InvalidInput, NotFound
 from shuzhi.i18n import M_, N_
 from shuzhi.ingest.integrity import file_sha256
@@ -355,7 +356,12 @@ def write_checked(released: pa.Table, plan: PlanIn, path: Path) -> tuple[dict, s
     """Write the released table to `path`, then check the written file itself (what is published is
     what was read back): its k and l, SHA-256 and size."""
     pq.write_table(
-        released, path, compression="zstd", write_page_checksum=True, row_group_size=RELEASE_ROW_GROUP
+        released,
+        path,
+        compression="zstd",
+        write_page_checksum=True,
+        row_group_size=RELEASE_ROW_GROUP,
+        write_statistics=statistics_columns(released.schema),
     )
     checked = verify(pq.read_table(path), plan)
     return checked, file_sha256(path), path.stat().st_size

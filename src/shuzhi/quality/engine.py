@@ -45,6 +45,7 @@ from pathlib import Path
 import duckdb
 
 from shuzhi.classify import sqlfuncs, vectorised
+from shuzhi.engine.parquet import FOLDING, float_statistics
 from shuzhi.quality import duplicates
 from shuzhi.quality.kinds import (
     Context,
@@ -90,6 +91,15 @@ def connect(config: dict | None = None) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
     sqlfuncs.install(con)
     con.register("sz_regions", regions.table())
+    return con
+
+
+def untrusting(con: duckdb.DuckDBPyConnection, path) -> duckdb.DuckDBPyConnection:
+    """`con`, told not to fold expressions from the file's statistics when it has floating-point ones
+    (`engine.parquet`: they leave NaN out, and `isnan(x)` or `x > 100` were answered from them). The
+    run's statements filter only on row positions and keys, so row groups may still be skipped."""
+    if float_statistics(path):
+        con.execute(f"SET disabled_optimizers = '{FOLDING}'")
     return con
 
 
@@ -435,7 +445,7 @@ class Runner:
         self.statements: list[str] = []
         self._fused: set[tuple[int, str]] = set()  # (connection, fused function or matcher) registered
         self._row_count: int | None = None
-        self.con = con or connect()
+        self.con = untrusting(con or connect(), path)
 
     def sql(self, statement: str, con: duckdb.DuckDBPyConnection | None = None) -> list[tuple]:
         """Run a statement on `con` (the run's own connection unless given) and keep it in `statements`."""
@@ -510,7 +520,9 @@ class Runner:
         lane takes. Each DuckDB gets half of the memory one run may use."""
         threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         spill = tempfile.mkdtemp(prefix="side-", dir=self.spill)  # the side DuckDB's own spill files
-        side = connect({"threads": 1, "memory_limit": LANE_MEMORY, "temp_directory": spill})
+        side = untrusting(
+            connect({"threads": 1, "memory_limit": LANE_MEMORY, "temp_directory": spill}), self.path
+        )
         self.con.execute(f"SET threads = {max(1, int(threads) - 1)}")
         self.con.execute(f"SET memory_limit = '{LANE_MEMORY}'")
         # Counted where its fields are read anyway: at 10,000,000 credit codes, the other lane's
