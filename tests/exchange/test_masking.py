@@ -150,6 +150,10 @@ def test_a_registered_kind_masks_through_the_same_path(monkeypatch):
         "custom:value; DROP TABLE x",
         "keep_first",
         "band:0",
+        "band:nan",
+        "band:inf",
+        {"kind": "band", "width": float("nan")},
+        {"kind": "band", "width": float("inf")},
         "nonsense",
     ],
 )

@@ -47,6 +47,9 @@ def test_numeric_ranges_with_fractions_and_bands_that_do_not_nest():
     assert levels_of(NumericRanges((0.5, 1.0)), [1.25])[1:] == [["[1, 1.5)"], ["[1, 2)"], ["*"]]
     with pytest.raises(InvalidInput, match="not a multiple"):
         NumericRanges((5, 7))
+    for width in (float("nan"), float("inf")):  # NaN is neither a width nor <= 0
+        with pytest.raises(InvalidInput, match="positive"):
+            NumericRanges((width,))
     with pytest.raises(InvalidInput, match="numbers"):
         ages().labels(pa.array(["old"]), "age")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -354,6 +355,8 @@ class Param:
                     label=Pair(self.zh, self.en),
                 )
             )
+        if isinstance(value, float) and not math.isfinite(value):  # `band:nan` parses as a float
+            raise InvalidInput(M_("%(kind)s: %(name)s must be a finite number", kind=kind, name=self.name))
         if self.minimum is not None and value < self.minimum:
             raise InvalidInput(
                 M_(

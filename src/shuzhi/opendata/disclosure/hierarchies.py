@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -179,7 +180,7 @@ class NumericRanges:
 
     def __post_init__(self) -> None:
         ws = self.widths
-        if not ws or any(w <= 0 for w in ws):
+        if not ws or any(not math.isfinite(w) or w <= 0 for w in ws):  # NaN is no width, and not <= 0
             raise InvalidInput(M_("Band widths must be positive"), where="widths")
         for a, b in zip(ws, ws[1:], strict=False):
             ratio = b / a
