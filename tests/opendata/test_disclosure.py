@@ -223,6 +223,15 @@ def test_mondrian_needs_a_hierarchy_for_text():
     assert e.value.where == "quasi_identifiers.sex"
 
 
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), float("-inf")])
+def test_mondrian_refuses_to_cut_numbers_holding_nan_or_infinities(odd):
+    # No span to cut over (a loss of 0 or NaN), no label to publish ("14660-nan"), no JSON for the report.
+    table = pa.table({"income": [1000.0, 2000.0, odd, 3000.0] * 3, "diagnosis": DIAGNOSES[:3] * 4})
+    with pytest.raises(InvalidInput, match="NaN or infinite") as e:
+        mondrian(table, Plan({"income": None}, k=2))
+    assert e.value.where == "quasi_identifiers.income"
+
+
 def test_unreachable_k_says_what_was_reached():
     table = people([(30, 0, 0, 0), (40, 1, 1, 1), (50, 0, 2, 2)])
     with pytest.raises(Conflict, match="3 of 3"):

@@ -47,6 +47,13 @@ def test_numeric_ranges_with_fractions_and_bands_that_do_not_nest():
     assert levels_of(NumericRanges((0.5, 1.0)), [1.25])[1:] == [["[1, 1.5)"], ["[1, 2)"], ["*"]]
     with pytest.raises(InvalidInput, match="not a multiple"):
         NumericRanges((5, 7))
+    # Infinities fall in no band: said as they are, never as a band made of an integer's overflow.
+    assert levels_of(NumericRanges((10, 50)), [12.0, float("inf"), float("-inf")]) == [
+        ["12", "inf", "-inf"],
+        ["10-19", "inf", "-inf"],
+        ["0-49", "inf", "-inf"],
+        ["*", "*", "*"],
+    ]
     for width in (float("nan"), float("inf")):  # NaN is neither a width nor <= 0
         with pytest.raises(InvalidInput, match="positive"):
             NumericRanges((width,))

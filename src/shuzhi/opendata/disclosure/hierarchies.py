@@ -192,16 +192,19 @@ class NumericRanges:
 
     def labels(self, values: pa.Array, column: str) -> list[np.ndarray]:
         x = _numbers(values, column)
-        whole = bool(np.all(x == np.floor(x))) and all(float(w).is_integer() for w in self.widths)
+        infinite = np.isinf(x)  # no band holds one: labelled "inf" and "-inf" at every level
+        whole = bool(np.all(x[~infinite] == np.floor(x[~infinite]))) and all(
+            float(w).is_integer() for w in self.widths
+        )
         levels = [_text(values)]
         for w in self.widths:
             lo = np.floor(x / w) * w
             if whole:
-                lo_i = lo.astype(np.int64)
+                lo_i = np.where(infinite, 0, lo).astype(np.int64)
                 text = lo_i.astype(str).astype(object) + "-" + (lo_i + int(w) - 1).astype(str).astype(object)
             else:
                 text = "[" + _num_text(lo) + ", " + _num_text(lo + w) + ")"
-            levels.append(text)
+            levels.append(np.where(infinite, _num_text(x), text) if infinite.any() else text)
         return _with_top(levels)
 
 

@@ -78,6 +78,14 @@ def _dimension(table: pa.Table, column: str, spec) -> Dimension:
                 where=f"quasi_identifiers.{column}",
             )
         x = pc.cast(col, pa.float64()).to_numpy()
+        if not np.isfinite(x).all():  # no span to cut, and no label to publish
+            raise InvalidInput(
+                M_(
+                    "Column %(column)s holds NaN or infinite values: give it a hierarchy to cut it",
+                    column=column,
+                ),
+                where=f"quasi_identifiers.{column}",
+            )
         numbers, rows = np.unique(x, return_inverse=True)
         return Dimension(column, rows.astype(np.int64), numbers=numbers)
     enc = encode(table, column, spec)
