@@ -182,6 +182,26 @@ def test_xlsx_keeps_values_as_data_never_formulas():
     assert rows[1][2] == 12.5 and rows[2][2] is None and rows[4][3].date() == date(1990, 3, 7)
 
 
+def test_nan_and_infinities_are_null_in_json_at_any_depth_and_text_in_xlsx():
+    import openpyxl
+
+    nan, inf = float("nan"), float("inf")
+    table = pa.table({"x": [1.5, nan, inf, -inf], "l": [[1.0], [nan], [inf, 2.0], []]})
+    body = b"".join(formats.encode_json(table.schema, iter(table.to_batches())))
+    strict = json.loads(body, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert strict["rows"] == [
+        {"x": 1.5, "l": [1.0]},
+        {"x": None, "l": [None]},
+        {"x": None, "l": [None, 2.0]},
+        {"x": None, "l": []},
+    ]
+    body = b"".join(formats.encode_xlsx(table.schema, iter(table.to_batches())))
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
+    cells = [c for c in next(sheet.iter_cols(min_row=2, max_col=1))]
+    assert [c.value for c in cells] == [1.5, "nan", "inf", "-inf"]
+    assert [c.data_type for c in cells] == ["n", "s", "s", "s"]  # no formula (Excel's errors are =1/0)
+
+
 def test_xlsx_stops_at_the_byte_cap_and_says_how_many_rows_went_out():
     import openpyxl
 

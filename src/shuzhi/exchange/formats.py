@@ -212,7 +212,9 @@ def _xlsx_cell(sheet, row: int, col: int, value, stamp) -> int:
         value = float(value)
     if isinstance(value, bool):
         sheet.write_boolean(row, col, value)
-    elif isinstance(value, int | float) and math.isfinite(value) and abs(value) < 1e15:
+    elif isinstance(value, float) and not math.isfinite(value):
+        sheet.write_string(row, col, str(value))  # as in CSV: Excel's own would be formulas (=1/0)
+    elif isinstance(value, int | float) and abs(value) < 1e15:
         sheet.write_number(row, col, value)  # beyond 15 digits Excel rounds: such values go as text
     elif isinstance(value, datetime):
         sheet.write_datetime(row, col, value.replace(tzinfo=None), stamp)
@@ -231,14 +233,19 @@ encode_parquet = _writer(lambda sink, schema: pq.ParquetWriter(sink, schema, com
 
 
 def _json_value(v):
+    """A cell as JSON, lists and structs value by value: a NaN inside a list is no more JSON than one alone."""
     if isinstance(v, datetime | date):
         return v.isoformat()
     if isinstance(v, Decimal):
-        return float(v)
+        v = float(v)
     if isinstance(v, bytes):
         return v.hex()
     if isinstance(v, float) and not math.isfinite(v):
         return None  # JSON has no NaN or infinity
+    if isinstance(v, list | tuple):
+        return [_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _json_value(x) for k, x in v.items()}
     return v
 
 
