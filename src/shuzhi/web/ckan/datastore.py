@@ -272,7 +272,8 @@ def _concat(parts: list[pa.Table], table: Table, columns: list[str]) -> pa.Table
 
 
 def _after(t: pa.Table, keys: list[tuple[str, bool]], cursor: dict) -> pa.Array:
-    """Rows strictly after the cursor in the order `keys` (nulls last in every key)."""
+    """Rows strictly after the cursor in the order `keys`: nulls last in every key, and NaN just
+    before them, as Arrow sorts (a NaN equals no number, and is greater or less than none)."""
     values = list(cursor["k"])
     if len(values) < len(keys):
         values.append(cursor["i"])
@@ -280,13 +281,16 @@ def _after(t: pa.Table, keys: list[tuple[str, bool]], cursor: dict) -> pa.Array:
     for (name, descending), value in zip(keys, values, strict=True):
         col = t[name]
         nulls = pc.is_null(col)
-        if value is None:
+        nans = pc.fill_null(pc.is_nan(col), False) if pa.types.is_floating(col.type) else None
+        v = None if value is None else _typed([value], col.type, name, "cursor")[0]
+        if v is None or not v.is_valid:
             greater = pa.array([False] * t.num_rows)
             equal = nulls
+        elif nans is not None and math.isnan(v.as_py()):
+            greater, equal = nulls, nans
         else:
-            v = _typed([value], col.type, name, "cursor")[0]
             beyond = pc.less(col, v) if descending else pc.greater(col, v)
-            greater = pc.or_(pc.fill_null(beyond, False), nulls)
+            greater = pc.or_(pc.fill_null(beyond, False), nulls if nans is None else pc.or_(nulls, nans))
             equal = pc.fill_null(pc.equal(col, v), False)
         step = greater if equal_so_far is None else pc.and_(equal_so_far, greater)
         result = step if result is None else pc.or_(result, step)
@@ -325,6 +329,11 @@ def records(t: pa.Table, fields: list[str], records_format: str):
 
 
 def last_key(t: pa.Table, sort: list[tuple[str, bool]]) -> tuple[list, int]:
-    """The sort values and `_id` of a page's last row, for the next page's cursor."""
+    """The sort values and `_id` of a page's last row, for the next page's cursor (NaN and infinities
+    as the text `nan`, `inf`, `-inf`, which Arrow casts back: as JSON's null they read as a null)."""
     row = t.slice(t.num_rows - 1).to_pylist()[0]
-    return [json_value(row[n]) for n, _ in sort], row[ID]
+    return [_cursor_value(row[n]) for n, _ in sort], row[ID]
+
+
+def _cursor_value(v):
+    return str(v) if isinstance(v, float) and not math.isfinite(v) else json_value(v)
