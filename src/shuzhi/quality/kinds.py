@@ -433,9 +433,8 @@ class RangeKind(RowKind):
 
 
 def not_a_number(c: str) -> str:
-    """SQL: a number field's value is NaN, which lies in no range and in no order. Said outright:
-    DuckDB folds a comparison it can decide from a Parquet file's min and max, which leave NaN out,
-    so `NaN > 100` would be false or true by what else the file holds."""
+    """SQL: a number field's value is NaN, which lies in no range and in no order (DuckDB orders it
+    above every number: by the comparisons alone it would fail a `max` and pass a `min`)."""
     return f"isnan({c})"
 
 
