@@ -28,7 +28,7 @@ import pyarrow as pa
 from shuzhi.engine.worker import WorkerPool
 from shuzhi.exchange.masking import parse_rule
 from shuzhi.exchange.policy import GrantedTable, govern
-from shuzhi.ingest.writer import PARQUET_OPTIONS
+from shuzhi.ingest.writer import PARQUET_OPTIONS, add_page_checksums
 
 FIELDS = (
     ("id_number", "VARCHAR"),
@@ -64,8 +64,11 @@ def make_parquet(path: Path, rows: int) -> None:
                  CAST(330100 + (i % 97) * 100 + (i % 7) AS VARCHAR) AS region_code,
                  CAST(1000 + (i * 7919) % 90000 AS DOUBLE) AS income
           FROM range({rows}) t(i)
-        ) TO '{path}' ({PARQUET_OPTIONS})
-    """)  # laid out exactly as ingest stores a version (codec, row groups)
+        ) TO '{path}.duckdb' ({PARQUET_OPTIONS})
+    """)
+    # Then copied as ingest copies a version (codec, row groups, page checksums, no float min/max).
+    add_page_checksums(con, Path(f"{path}.duckdb"), path)
+    Path(f"{path}.duckdb").unlink(missing_ok=True)
     con.close()
 
 

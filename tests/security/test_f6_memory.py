@@ -154,10 +154,10 @@ class Peak:
 def test_a_206_mb_json_answer_streams_in_bounded_memory(served):
     base, _port, owner = served
     with httpx.Client(timeout=300) as c:
-        assert (
-            c.post(f"{base}/api/v1/exchange/sql", headers=owner, json={"sql": "SELECT 1 AS x"}).status_code
-            == 200
-        )
+        # The same query, small, first: what a process allocates once for it (DuckDB's join, the
+        # server thread's malloc arena, the encoder's buffers) is not what streaming it costs.
+        warm = BIG_SQL.replace("LIMIT 100000", "LIMIT 2000")
+        assert c.post(f"{base}/api/v1/exchange/sql", headers=owner, json={"sql": warm}).status_code == 200
         size, head, tail = 0, b"", b""
         with (
             Peak() as mem,
@@ -173,7 +173,10 @@ def test_a_206_mb_json_answer_streams_in_bounded_memory(served):
     )
     assert size > 200e6
     assert head.startswith(b'{"fields": [{"name": "s"') and tail.endswith(b'], "truncated": false}')
-    assert mem.growth < size / 3
+    # Held whole, the answer alone would add its 206 MB. Alone in a process the growth is about 13 MB
+    # after the warm-up (29 MB without it); without the warm-up, in a test worker that had run
+    # hundreds of tests (4 GB resident), it was 86 MB once.
+    assert mem.growth < size / 2
 
 
 def _raw_post(
