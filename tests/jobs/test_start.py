@@ -53,3 +53,39 @@ def test_start_writes_everything_before_a_start_up_job_runs(db, settings):
     finally:
         runner.stop()
         store.dispose()
+
+
+def test_start_imports_and_maps_every_model_before_any_thread_queries(tmp_path):
+    """In a fresh process: a job importing a model module on one thread while the reaper configured the
+    mappers on another left `ShareRequest` half-mapped, and every later query of the worker failed."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from shuzhi.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ensure_dirs()
+    store = Database(settings.db_url)
+    store.upgrade()  # here: the migrations import every model, which the child must not have done
+    store.dispose()
+    script = textwrap.dedent(f"""
+        import sys
+        from shuzhi.config import Settings
+        from shuzhi.jobs.runner import Runner
+        from shuzhi.store.base import Base
+        from shuzhi.store.db import Database
+        settings = Settings(data_dir={str(tmp_path / "data")!r})
+        settings.jobs.runner = "inprocess"
+        assert "shuzhi.exchange.models" not in sys.modules
+        runner = Runner(Database(settings.db_url), settings, serving=False, jobs={{}}).start()
+        try:
+            assert "shuzhi.exchange.models" in sys.modules
+            assert all(m.configured for m in Base.registry.mappers)
+            print("mapped", len(Base.registry.mappers))
+        finally:
+            runner.stop()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "mapped" in done.stdout

@@ -25,6 +25,19 @@ def _backoff(tries: int) -> float:
     return min(RETRY_DELAY_S * 2 ** (tries - 1), 60.0)
 
 
+def _map_every_model() -> None:
+    """Import every domain's models and configure their mappers, before any thread of this process
+    queries: a job importing a model module on one thread while the reaper's query configured the
+    mappers on another saw `ShareRequest` without the `RequestEvent` defined below it, and every
+    later query of the process failed ("One or more mappers failed to initialize")."""
+    from sqlalchemy.orm import configure_mappers
+
+    from shuzhi.store.models import all_metadata
+
+    all_metadata()
+    configure_mappers()
+
+
 class Runner:
     """Runs declared jobs for one process.
 
@@ -165,6 +178,7 @@ class Runner:
 
     def start(self) -> Runner:
         """Run the start-up jobs, pick up runs a dead process left, and start the periodic timer."""
+        _map_every_model()
         started = utcnow()
         # Every write of start() comes before the first run it dispatches: a start-up job holding the
         # store's write lock (SQLite has one writer) past db_busy_timeout_s, on a loaded machine,
