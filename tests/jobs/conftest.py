@@ -75,7 +75,11 @@ def job_settings(settings, runner_kind) -> Iterator:
 def make_runner(db, job_settings, sample_jobs):
     """Start runners on the test's store; on Redis each also consumes as a worker would, on threads
     of this process. All are stopped (runs in progress finish) at the end."""
-    from shuzhi.jobs.broker import work
+    from shuzhi.jobs.broker import consuming
+
+    def work(runner, stop):
+        with consuming(runner):
+            stop.wait()
 
     started: list[tuple[Runner, threading.Event, threading.Thread | None]] = []
 

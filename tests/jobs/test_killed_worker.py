@@ -68,15 +68,20 @@ def _stuck(worker: subprocess.Popen, log: Path, db, job_id: int) -> str:
     return f"the job never reached its midpoint; run {row}; worker's stderr:\n{log.read_text()[-20000:]}"
 
 
-def _stop(worker: subprocess.Popen) -> None:
-    """Ask a worker to stop; one that has not left in 120 s is killed and the test fails."""
+def _stop(worker: subprocess.Popen, log: Path) -> None:
+    """Ask a worker to stop; one that has not left in 120 s writes its threads' stacks to its log,
+    is killed, and the test fails with that log."""
     worker.send_signal(signal.SIGTERM)
     try:
         worker.wait(120)
     except subprocess.TimeoutExpired:
+        worker.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
         worker.kill()
         worker.wait(10)
-        raise
+        pytest.fail(
+            f"the worker did not stop within 120 s of SIGTERM; its stderr:\n{log.read_text()[-30000:]}"
+        )
 
 
 def _count(db, tag: str) -> int:
@@ -118,7 +123,7 @@ def _survive(db, settings, job_id: int, tmp_path) -> dict:
     except AssertionError as e:
         pytest.fail(f"{e}\nthe second worker's stderr:\n{log.read_text()[-20000:]}")
     finally:
-        _stop(survivor)
+        _stop(survivor, log)
 
 
 def test_a_killed_worker_leaves_the_run_retried_by_another(db, redis_settings, sample_jobs, tmp_path):

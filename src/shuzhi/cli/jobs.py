@@ -42,11 +42,11 @@ def worker(
 
     Example:  SHUZHI_JOBS__RUNNER=redis shuzhi worker
     """
+    import os
     import signal
-    import threading
 
     from shuzhi.errors import ConfigurationError
-    from shuzhi.jobs.broker import work
+    from shuzhi.jobs.broker import POLL_S, consuming
     from shuzhi.jobs.runner import Runner
 
     settings, db = open_context()
@@ -60,9 +60,19 @@ def worker(
             hint=M_("Set %(setting)s", setting="SHUZHI_JOBS__RUNNER=redis"),
         )
     _register_plugins(plugin)
-    stop = threading.Event()
+    signals: list[int] = []
+    leaving = _("asked again: leaving now; the runs in progress are taken up by another worker")
+
+    def on_signal(signum, _frame) -> None:
+        # Only notes the signal: the handler runs between two bytecodes of the main thread, maybe
+        # while that holds a lock the handler would need.
+        if signals:
+            os.write(2, f"{leaving}\n".encode())
+            os._exit(128 + signum)
+        signals.append(signum)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     runner = Runner(db, settings, serving=False).start()
     console.print(
         _(
@@ -72,7 +82,10 @@ def worker(
         )
     )
     try:
-        work(runner, stop)
+        with consuming(runner):
+            while not signals:
+                time.sleep(POLL_S)  # a signal landing on another thread wakes no sleeper: look again
+            console.print(_("stopping: the runs in progress finish first (Ctrl-C again leaves now)"))
     finally:
         runner.stop()
         db.dispose()

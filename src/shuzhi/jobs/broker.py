@@ -4,8 +4,10 @@ so a message delivered twice starts the run once and one lost with a dead worker
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 
 from shuzhi.jobs.execute import STALE_BEATS
 
@@ -41,9 +43,19 @@ class Broker:
         self.broker.close()
 
 
-def work(runner, stop: threading.Event) -> None:
-    """Consume runs from the broker on `jobs.threads` threads until `stop` is set, then finish the
-    runs in progress (what `shuzhi worker` does besides keeping the periodic timer)."""
+POLL_S = 0.5
+"""How long a thread waiting on a worker sleeps at most before it looks again (see `consuming`)."""
+
+
+@contextlib.contextmanager
+def consuming(runner) -> Iterator[None]:
+    """Consume runs from the broker on `jobs.threads` threads while the block runs; on leaving it,
+    finish the runs in progress (what `shuzhi worker` does besides keeping the periodic timer).
+
+    The calling thread never blocks longer than `POLL_S` while it waits for them: Python runs a
+    signal handler only on the main thread, between two bytecodes, and a signal the kernel hands to
+    another thread does not wake a main thread asleep on a lock (a worker asked to stop with
+    SIGTERM then never stopped)."""
     import dramatiq
 
     broker = runner.broker.broker
@@ -54,6 +66,9 @@ def work(runner, stop: threading.Event) -> None:
     worker.start()
     log.info("job worker consuming %s/%s", runner.settings.jobs.namespace, QUEUE)
     try:
-        stop.wait()
+        yield
     finally:
-        worker.stop()
+        stopper = threading.Thread(target=worker.stop, name="shuzhi-worker-stop", daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            stopper.join(POLL_S)
