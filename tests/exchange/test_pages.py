@@ -241,6 +241,28 @@ def test_a_refused_decision_keeps_the_stewards_choices(browser, world):
         assert s.query(Grant).count() == 0
 
 
+@pytest.mark.parametrize(
+    ("lang", "said"), [("zh", "band 的 width 须为有限的数"), ("en", "band: width must be a finite number")]
+)
+@pytest.mark.parametrize("width", ["nan", "inf", "-inf"])
+def test_a_mask_of_no_finite_width_is_refused_at_its_field(browser, world, lang, said, width):
+    """The page offers only listed bands; a crafted form's `band:nan` is refused beside its field."""
+    c = browser
+    rid, inbox = _asked_then_inbox(c, ["gender", "income"])
+    r = c.post(
+        f"/exchange/requests/{rid}/decide?lang={lang}",
+        data={"csrf_token": csrf(inbox.text), "action": "approve", "mask_income": f"band:{width}"},
+    )
+    assert r.status_code == 422, r.text[:500]
+    assert f'data-where="masks.income">{said}' in r.text
+    assert '<select name="mask_income" aria-invalid="true">' in r.text
+    assert '<select name="mask_gender">' in r.text
+    from shuzhi.exchange.models import Grant
+
+    with world.db.read() as s:
+        assert s.query(Grant).count() == 0
+
+
 @pytest.mark.parametrize("action", ["", "withdraw", "APPROVE"])
 def test_only_approve_or_reject_decides(browser, world, action):
     c = browser

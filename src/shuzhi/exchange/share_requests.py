@@ -435,7 +435,11 @@ def build_grant(
             continue
         if name not in fields:
             raise InvalidInput(M_("mask for a field not granted: %(name)s", name=name), where="masks")
-        clean_masks[name] = parse_rule(raw).to_dict()
+        try:
+            clean_masks[name] = parse_rule(raw).to_dict()
+        except InvalidInput as e:  # the rule's own message names the kind, not the field
+            e.where = e.where or f"masks.{name}"
+            raise
     predicate = check_row_filter(dataset, row_filter)
     for name, value in (("rows_per_day", rows_per_day), ("calls_per_day", calls_per_day)):
         if value is not None and value <= 0:
