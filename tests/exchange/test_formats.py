@@ -202,6 +202,35 @@ def test_nan_and_infinities_are_null_in_json_at_any_depth_and_text_in_xlsx():
     assert [c.data_type for c in cells] == ["n", "s", "s", "s"]  # no formula (Excel's errors are =1/0)
 
 
+def test_json_answers_every_arrow_type_a_query_can_give():
+    """A TIME, an interval or a duration column failed a JSON answer midway (TypeError) before."""
+    from datetime import datetime, time, timedelta
+
+    table = pa.table(
+        {
+            "t": pa.array([time(12, 34, 56)], pa.time64("us")),
+            "i": pa.array([pa.MonthDayNano([1, 2, 3])], pa.month_day_nano_interval()),
+            "d": pa.array([timedelta(seconds=5)], pa.duration("us")),
+            "ts": pa.array([datetime(2026, 1, 2, 3, 4, 5)], pa.timestamp("us")),
+            "n": pa.array([Decimal("1234.25")], pa.decimal128(20, 2)),
+            "b": pa.array([b"\x00\xff"], pa.binary()),
+            "s": pa.array([{"when": time(1, 2), "blob": b"\x01"}]),
+        }
+    )
+    body = b"".join(formats.encode_json(table.schema, iter(table.to_batches())))
+    assert json.loads(body)["rows"] == [
+        {
+            "t": "12:34:56",
+            "i": {"months": 1, "days": 2, "nanoseconds": 3},
+            "d": "0:00:05",
+            "ts": "2026-01-02T03:04:05",
+            "n": 1234.25,
+            "b": "00ff",
+            "s": {"when": "01:02:00", "blob": "01"},
+        }
+    ]
+
+
 def test_xlsx_stops_at_the_byte_cap_and_says_how_many_rows_went_out():
     import openpyxl
 

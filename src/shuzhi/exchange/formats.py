@@ -16,8 +16,9 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -221,7 +222,7 @@ def _xlsx_cell(sheet, row: int, col: int, value, stamp) -> int:
     elif isinstance(value, date):
         sheet.write_datetime(row, col, datetime(value.year, value.month, value.day))
     else:
-        text = _json_value(value) if not isinstance(value, str) else value
+        text = json_cell(value) if not isinstance(value, str) else value
         text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=str)
         sheet.write_string(row, col, text[:32767])
         return len(text) + 1
@@ -232,21 +233,28 @@ encode_arrow = _writer(paipc.new_stream)
 encode_parquet = _writer(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"))
 
 
-def _json_value(v):
-    """A cell as JSON, lists and structs value by value: a NaN inside a list is no more JSON than one alone."""
-    if isinstance(v, datetime | date):
+def json_cell(v, *, decimal: Callable[[Decimal], Any] = float, binary: Callable[[bytes], str] = bytes.hex):
+    """A cell as JSON: dates and times in ISO 8601, NaN and infinities as null (JSON has neither),
+    lists and structs cell by cell, decimals through `decimal` (a number unless told), bytes through
+    `binary` (hex unless told), anything else (an interval, say) as text."""
+    if v is None or isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, datetime | date | time):
         return v.isoformat()
     if isinstance(v, Decimal):
-        v = float(v)
+        return json_cell(decimal(v))
     if isinstance(v, bytes):
-        return v.hex()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None  # JSON has no NaN or infinity
+        return binary(v)
+    names = getattr(type(v), "__match_args__", None) if isinstance(v, tuple) else None
+    if names:  # a named tuple (Arrow's MonthDayNano interval): its parts by name
+        v = dict(zip(names, v, strict=False))
     if isinstance(v, list | tuple):
-        return [_json_value(x) for x in v]
+        return [json_cell(x, decimal=decimal, binary=binary) for x in v]
     if isinstance(v, dict):
-        return {k: _json_value(x) for k, x in v.items()}
-    return v
+        return {str(k): json_cell(x, decimal=decimal, binary=binary) for k, x in v.items()}
+    return str(v)
 
 
 def encode_json(
@@ -281,7 +289,7 @@ def encode_json(
                 texts = []
                 for row in piece.to_pylist():
                     text = (b"," if rows else b"") + json.dumps(
-                        {k: _json_value(v) for k, v in row.items()}, ensure_ascii=False
+                        {k: json_cell(v) for k, v in row.items()}, ensure_ascii=False
                     ).encode()
                     if room is not None:
                         room -= len(text)

@@ -16,12 +16,13 @@ import io
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from shuzhi.exchange.formats import json_cell
 
 ID = "_id"
 RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
@@ -298,22 +299,13 @@ def _after(t: pa.Table, keys: list[tuple[str, bool]], cursor: dict) -> pa.Array:
     return result
 
 
+def _base64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
 def json_value(v):
-    """A cell as JSON: dates and times in ISO 8601, NaN and infinities as null, bytes in base64,
-    lists and structs cell by cell, anything else (decimals, intervals) as text."""
-    if v is None or isinstance(v, bool | int | str):
-        return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, datetime | date | time):
-        return v.isoformat()
-    if isinstance(v, bytes):
-        return base64.b64encode(v).decode()
-    if isinstance(v, list | tuple):
-        return [json_value(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): json_value(x) for k, x in v.items()}
-    return str(v)
+    """A cell as JSON (`json_cell`), decimals as exact text and bytes in base64, as CKAN gives them."""
+    return json_cell(v, decimal=str, binary=_base64)
 
 
 def records(t: pa.Table, fields: list[str], records_format: str):
