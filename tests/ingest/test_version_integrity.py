@@ -102,7 +102,31 @@ def test_flipped_bytes_are_refused_never_served(version, client, db, settings, d
         path.write_bytes(original)  # restored from a copy: the next verification clears the mark
         report = integrity.verify_versions(db, settings, dataset)
         assert report.restored == [{"dataset": dataset, "version": 1}] and report.damaged == []
-    assert _reads(client, headers, dataset) == good
+    again = _reads(client, headers, dataset)
+    assert again == good, _difference(again, good)
+
+
+def _difference(answers: dict, good: dict) -> str:
+    """Where two sets of answers part: per channel, the status, the keys that differ and, for rows,
+    the first row that does (a plain `==` failure shows none of it)."""
+    out = []
+    for channel, (status, body) in answers.items():
+        good_status, good_body = good[channel]
+        if (status, body) == (good_status, good_body):
+            continue
+        out.append(f"{channel}: status {status} (good {good_status})")
+        if isinstance(body, dict) and isinstance(good_body, dict):
+            for key in sorted(set(body) | set(good_body)):
+                if body.get(key) != good_body.get(key) and key != "rows":
+                    out.append(f"  {key}: {body.get(key)!r} (good {good_body.get(key)!r})")
+            body, good_body = body.get("rows", []), good_body.get("rows", [])
+        if isinstance(body, list) and isinstance(good_body, list):
+            out.append(f"  {len(body)} rows (good {len(good_body)})")
+            for i, (row, good_row) in enumerate(zip(body, good_body, strict=False)):
+                if row != good_row:
+                    out.append(f"  row {i}: {row!r} (good {good_row!r})")
+                    break
+    return "\n".join(out)
 
 
 def test_a_damaged_version_is_marked_audited_alerted_and_stays_refused(
