@@ -233,28 +233,39 @@ encode_arrow = _writer(paipc.new_stream)
 encode_parquet = _writer(lambda sink, schema: pq.ParquetWriter(sink, schema, compression="zstd"))
 
 
-def json_cell(v, *, decimal: Callable[[Decimal], Any] = float, binary: Callable[[bytes], str] = bytes.hex):
-    """A cell as JSON: dates and times in ISO 8601, NaN and infinities as null (JSON has neither),
-    lists and structs cell by cell, decimals through `decimal` (a number unless told), bytes through
-    `binary` (hex unless told), anything else (an interval, say) as text."""
-    if v is None or isinstance(v, bool | int | str):
-        return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, datetime | date | time):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return json_cell(decimal(v))
-    if isinstance(v, bytes):
-        return binary(v)
-    names = getattr(type(v), "__match_args__", None) if isinstance(v, tuple) else None
-    if names:  # a named tuple (Arrow's MonthDayNano interval): its parts by name
-        v = dict(zip(names, v, strict=False))
-    if isinstance(v, list | tuple):
-        return [json_cell(x, decimal=decimal, binary=binary) for x in v]
-    if isinstance(v, dict):
-        return {str(k): json_cell(x, decimal=decimal, binary=binary) for k, x in v.items()}
-    return str(v)
+def json_cells(
+    *, decimal: Callable[[Decimal], Any] = float, binary: Callable[[bytes], str] = bytes.hex
+) -> Callable[[Any], Any]:
+    """A converter of cells to JSON: dates and times in ISO 8601, NaN and infinities as null (JSON
+    has neither), lists and structs cell by cell, decimals through `decimal`, bytes through
+    `binary`, anything else (an interval, say) as text. Built once per policy: the cell's function
+    is called for every value of an answer, so it takes no options itself."""
+
+    def cell(v):
+        if v is None or isinstance(v, bool | int | str):
+            return v
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, datetime | date | time):
+            return v.isoformat()
+        if isinstance(v, Decimal):
+            return cell(decimal(v))
+        if isinstance(v, bytes):
+            return binary(v)
+        names = getattr(type(v), "__match_args__", None) if isinstance(v, tuple) else None
+        if names:  # a named tuple (Arrow's MonthDayNano interval): its parts by name
+            v = dict(zip(names, v, strict=False))
+        if isinstance(v, list | tuple):
+            return [cell(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): cell(x) for k, x in v.items()}
+        return str(v)
+
+    return cell
+
+
+json_cell = json_cells()
+"""The exchange's answers: decimals as numbers, bytes in hex."""
 
 
 def encode_json(

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from shuzhi.exchange.formats import json_cell
+from shuzhi.exchange.formats import json_cells
 
 ID = "_id"
 RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
@@ -303,9 +303,8 @@ def _base64(b: bytes) -> str:
     return base64.b64encode(b).decode()
 
 
-def json_value(v):
-    """A cell as JSON (`json_cell`), decimals as exact text and bytes in base64, as CKAN gives them."""
-    return json_cell(v, decimal=str, binary=_base64)
+json_value = json_cells(decimal=str, binary=_base64)
+"""A cell as JSON as CKAN gives it: decimals as exact text, bytes in base64."""
 
 
 def records(t: pa.Table, fields: list[str], records_format: str):
