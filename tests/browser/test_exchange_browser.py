@@ -215,3 +215,31 @@ def test_request_narrowed_approval_rejection_and_masked_workbench(server, sqlite
     page.click("header nav >> text=My grants")
     page.wait_for_url("**/exchange/grants")
     assert page.inner_text("#grants thead").split("\t")[:3] == ["#", "Dataset", "Fields and masks"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("zh", "band 的 width 须为有限的数"), ("en", "band: width must be a finite number")]
+)
+def test_a_crafted_mask_is_refused_beside_its_field(server, sqlite_db, page, tmp_path, lang, said):
+    """The inbox lists only valid bands; a form altered to send `band:nan` comes back with the
+    refusal on the request and that field's mask choice marked, nothing granted."""
+    from shuzhi.exchange.models import Grant
+
+    browser_login(page, server, "mz.analyst", "/datasets/residents")
+    asked = _request(page, ["xm", "xb"], "最低生活保障资格核查")
+    browser_login(page, server, "ga.steward", "/exchange/inbox")
+    page.goto(f"{server}/exchange/inbox?lang={lang}")
+    form = page.locator(f"#request-{asked}")
+    form.locator("select[name=mask_xb]").evaluate(
+        "s => { s.add(new Option('band:nan', 'band:nan')); s.value = 'band:nan'; }"
+    )
+    form.locator("button[value=approve]").click()
+    page.wait_for_selector(".error[data-where='masks.xb']")
+    row = page.locator(f"#request-{asked} tr", has=page.locator("select[name=mask_xb]"))
+    assert said in row.locator(".error").inner_text()  # beside the field, not above the request
+    assert page.locator(f"#request-{asked} .error").count() == 1
+    assert page.get_attribute(f"#request-{asked} select[name=mask_xb]", "aria-invalid") == "true"
+    assert page.get_attribute(f"#request-{asked} select[name=mask_xm]", "aria-invalid") is None
+    page.locator(f"#request-{asked}").screenshot(path=str(tmp_path / f"inbox-mask-refused-{lang}.png"))
+    with sqlite_db.session() as s:
+        assert s.scalars(select(Grant)).all() == []
