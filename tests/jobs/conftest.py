@@ -72,6 +72,14 @@ def job_settings(settings, runner_kind) -> Iterator:
 
 
 @pytest.fixture
+def redis_settings(job_settings, runner_kind):
+    """The job settings, on the Redis runner only: its `shuzhi worker`s are processes of their own."""
+    if runner_kind != "redis":
+        pytest.skip("the broker runner's workers are processes")
+    return job_settings
+
+
+@pytest.fixture
 def make_runner(db, job_settings, sample_jobs):
     """Start runners on the test's store; on Redis each also consumes as a worker would, on threads
     of this process. All are stopped (runs in progress finish) at the end."""

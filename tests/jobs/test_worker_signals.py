@@ -14,27 +14,10 @@ from pathlib import Path
 
 import pytest
 from tests.jobs.conftest import run_state, wait_for
-from tests.jobs.test_killed_worker import _worker
-
-from shuzhi.jobs.runner import Runner
+from tests.jobs.workers import queue_only, start_worker, stop_worker
 
 pytestmark = pytest.mark.slow
 SIGTERM_BIT = 1 << (signal.SIGTERM - 1)
-
-
-@pytest.fixture
-def redis_settings(job_settings, runner_kind):
-    if runner_kind != "redis":
-        pytest.skip("the broker runner's workers are processes")
-    return job_settings
-
-
-def _submit(db, settings, name: str, params: dict) -> int:
-    sender = Runner(db, settings, serving=False)  # queues only: no timer, no consumer
-    try:
-        return sender.submit(name, params)
-    finally:
-        sender.stop()
 
 
 def _until(condition, timeout_s: float, what: str, log: Path) -> None:
@@ -81,8 +64,8 @@ def _worker_on_a_run(db, settings, tmp_path) -> Iterator[tuple[subprocess.Popen,
     """A worker that has started a `sample.wait` run (which ends once the flag file exists); the
     worker, its log, the run and the flag. The worker is killed at the end if still there."""
     flag, log = tmp_path / "flag", tmp_path / "worker.log"
-    job_id = _submit(db, settings, "sample.wait", {"flag": str(flag)})
-    worker = _worker(settings, log)
+    job_id = queue_only(db, settings, "sample.wait", {"flag": str(flag)})
+    worker = start_worker(settings, log)
     try:
         _running(db, job_id, worker, log)
         yield worker, log, job_id, flag
@@ -113,11 +96,11 @@ def test_a_second_sigterm_leaves_at_once(db, redis_settings, sample_jobs, tmp_pa
     assert "leaving now" in log.read_text() or "立即退出" in log.read_text()
     # Left behind, the run is settled by another worker: sample.wait has no attempts left, so it
     # fails as a killed worker's run does (tests/jobs/test_killed_worker.py).
-    survivor = _worker(redis_settings, tmp_path / "survivor.log")
+    survivor_log = tmp_path / "survivor.log"
+    survivor = start_worker(redis_settings, survivor_log)
     try:
         run = wait_for(db, job_id, timeout_s=120)
     finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(120)
+        stop_worker(survivor, survivor_log)
     assert (run["state"], run["attempts"]) == ("failed", 1), run
     assert "stopped mid-job" in run["error"]
